@@ -1,6 +1,274 @@
-// Placeholder: the v3 parser defines the full types here.
+/**
+ * kmodel v3 (nncase 0.1.x, run by the Kendryte SDK's `kpu.c`): the typed, frozen result of
+ * `parseV3`. Field names are the SDK's (`kpu.h`: `kpu_kmodel_header_t`, `kpu_model_*_argument_t`)
+ * so both code bases can be grepped side by side. Reference §2 and §10.
+ *
+ * Typed arrays (weights, tables) are zero-copy views of the file or small copies; they cannot be
+ * frozen by JavaScript, so treat them as read-only. Everything else is frozen.
+ */
 import type { LayerBase } from '../layer.js';
+import type { KpuConvParams, TensorDesc } from '../model.js';
+
+/** `kpu_kmodel_header_t` without `version` (28 bytes with it). */
+export interface KmodelV3Header {
+  /** bit0 = 1: 8-bit weights (the KPU's `eight_bit_mode`); 0: 16-bit weights. No other bit is defined. */
+  readonly flags: number;
+  /** Always 0. */
+  readonly arch: number;
+  readonly layers_length: number;
+  /** Lowest AI SRAM line (64-byte unit) the allocator used; 32768 means the KPU RAM is unused. */
+  readonly max_start_address: number;
+  /** Bytes of the runtime's main buffer; every main-memory address is an offset in it. */
+  readonly main_mem_usage: number;
+  readonly output_count: number;
+}
+
+/** The model input: where the runtime puts it (byte address in AI SRAM or in the main buffer). */
+export interface KmodelV3Input extends TensorDesc {
+  readonly memory: 'kpu' | 'main';
+  /** Byte address: `image_src_addr`·64 in AI SRAM for a K210_CONV first layer, `main_mem_in_address` for FULLY_CONNECTED. */
+  readonly address: number;
+}
+
+/** `kpu_model_output_t` plus the shape inferred from the layer that writes that address. */
+export interface KmodelV3Output extends TensorDesc {
+  /** Byte offset in the main buffer. */
+  readonly address: number;
+  /** Bytes (the 0.1 generator writes element_count·4). */
+  readonly size: number;
+}
+
+/** `kpu_model_shape_t`. */
+export interface V3Shape {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+}
+
+/** `kpu_model_quant_param_t`: real = q·scale + bias. */
+export interface V3QuantParam {
+  readonly scale: number;
+  readonly bias: number;
+}
+
+/** `kpu_model_memory_range_t` (netron calls `size` "end"; the SDK copies `size` bytes). */
+export interface V3MemoryRange {
+  readonly start: number;
+  readonly size: number;
+}
+
+/** `kpu_model_activation_t`. */
+export type V3Activation = 0 | 1 | 2;
+export const V3_ACTIVATION_NAMES = ['linear', 'relu', 'relu6'] as const;
+
+/** Upstream names of `kpu_model_layer_type_t` (reference §2.5), plus netron's 1000–1003. */
+export type V3LayerTypeName =
+  | 'INVALID' | 'ADD' | 'QUANTIZED_ADD' | 'GLOBAL_MAX_POOL2D' | 'QUANTIZED_GLOBAL_MAX_POOL2D' | 'GLOBAL_AVERAGE_POOL2D'
+  | 'QUANTIZED_GLOBAL_AVERAGE_POOL2D' | 'MAX_POOL2D' | 'QUANTIZED_MAX_POOL2D' | 'AVERAGE_POOL2D' | 'QUANTIZED_AVERAGE_POOL2D'
+  | 'QUANTIZE' | 'DEQUANTIZE' | 'REQUANTIZE' | 'L2_NORMALIZATION' | 'SOFTMAX' | 'CONCAT' | 'QUANTIZED_CONCAT'
+  | 'FULLY_CONNECTED' | 'QUANTIZED_FULLY_CONNECTED' | 'TENSORFLOW_FLATTEN' | 'QUANTIZED_TENSORFLOW_FLATTEN'
+  | 'RESIZE_NEAREST_NEIGHBOR' | 'QUANTIZED_RESIZE_NEAREST_NEIGHBOR' | 'CHANNELWISE_DEQUANTIZE' | 'LOGISTIC'
+  | 'CONV' | 'DWCONV' | 'QUANTIZED_RESHAPE' | 'RESHAPE'
+  | 'K210_CONV' | 'K210_ADD_PADDING' | 'K210_REMOVE_PADDING' | 'K210_UPLOAD';
+
+/** What every v3 layer has: LayerBase plus the body's leading `flags` (bit0 = KLF_MAIN_MEM_OUT). */
+interface V3LayerOf<T extends V3LayerTypeName> extends LayerBase {
+  readonly type: T;
+  readonly flags: number;
+  readonly inputs: readonly TensorDesc[];
+  readonly outputs: readonly TensorDesc[];
+}
+
+export interface V3AddLayer extends V3LayerOf<'ADD'> {
+  readonly main_mem_in_a_address: number;
+  readonly main_mem_in_b_address: number;
+  readonly main_mem_out_address: number;
+  readonly count: number;
+}
+
+export interface V3QuantizedAddLayer extends V3LayerOf<'QUANTIZED_ADD'> {
+  readonly main_mem_in_a_address: number;
+  readonly main_mem_in_b_address: number;
+  readonly main_mem_out_address: number;
+  readonly count: number;
+  readonly in_a_offset: number;
+  readonly in_a_mul: number;
+  readonly in_a_shift: number;
+  readonly in_b_offset: number;
+  readonly in_b_mul: number;
+  readonly in_b_shift: number;
+  readonly out_offset: number;
+  readonly out_mul: number;
+  readonly out_shift: number;
+}
+
+export interface V3GlobalAveragePool2dLayer extends V3LayerOf<'GLOBAL_AVERAGE_POOL2D'> {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  /** H·W of the input. */
+  readonly kernel_size: number;
+  readonly channels: number;
+}
+
+interface V3Pool2dFields {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly in_shape: V3Shape;
+  readonly out_shape: V3Shape;
+  readonly kernel_width: number;
+  readonly kernel_height: number;
+  readonly stride_width: number;
+  readonly stride_height: number;
+  readonly padding_width: number;
+  readonly padding_height: number;
+}
+
+export interface V3QuantizedMaxPool2dLayer extends V3LayerOf<'QUANTIZED_MAX_POOL2D'>, V3Pool2dFields {}
+
+/** `kpu_model_ave_pool2d_layer_argument_t`; the SDK ignores `act`. */
+export interface V3AveragePool2dLayer extends V3LayerOf<'AVERAGE_POOL2D'>, V3Pool2dFields {
+  readonly act: V3Activation;
+}
+
+/** Float max pool: the SDK has no case for it; nncase 0.1 writes the same fields as AVERAGE_POOL2D. */
+export interface V3MaxPool2dLayer extends V3LayerOf<'MAX_POOL2D'>, V3Pool2dFields {
+  readonly act: V3Activation;
+}
+
+export interface V3QuantizeLayer extends V3LayerOf<'QUANTIZE'> {
+  readonly main_mem_in_address: number;
+  /** (sic: the SDK names it without "main_"; it is a main-buffer offset) */
+  readonly mem_out_address: number;
+  readonly count: number;
+  readonly quant_param: V3QuantParam;
+}
+
+export interface V3DequantizeLayer extends V3LayerOf<'DEQUANTIZE'> {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly count: number;
+  readonly quant_param: V3QuantParam;
+}
+
+export interface V3RequantizeLayer extends V3LayerOf<'REQUANTIZE'> {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly count: number;
+  /** 256 entries: out = table[in]. */
+  readonly table: Uint8Array;
+}
+
+interface V3ChannelsFields {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly channels: number;
+}
+export interface V3L2NormalizationLayer extends V3LayerOf<'L2_NORMALIZATION'>, V3ChannelsFields {}
+export interface V3SoftmaxLayer extends V3LayerOf<'SOFTMAX'>, V3ChannelsFields {}
+/** `channels` is the element count. */
+export interface V3LogisticLayer extends V3LayerOf<'LOGISTIC'>, V3ChannelsFields {}
+
+interface V3ConcatFields {
+  readonly main_mem_out_address: number;
+  readonly input_count: number;
+  readonly inputs_mem: readonly V3MemoryRange[];
+}
+export interface V3ConcatLayer extends V3LayerOf<'CONCAT'>, V3ConcatFields {}
+export interface V3QuantizedConcatLayer extends V3LayerOf<'QUANTIZED_CONCAT'>, V3ConcatFields {}
+
+export interface V3FullyConnectedLayer extends V3LayerOf<'FULLY_CONNECTED'> {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly in_channels: number;
+  readonly out_channels: number;
+  readonly act: V3Activation;
+  /** out_channels·in_channels floats, one row per output channel: index oc·in_channels + ic. */
+  readonly weights: Float32Array;
+  readonly bias: Float32Array;
+}
+
+interface V3FlattenFields {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly shape: V3Shape;
+}
+export interface V3TensorflowFlattenLayer extends V3LayerOf<'TENSORFLOW_FLATTEN'>, V3FlattenFields {}
+/** No generator writes it and the SDK lacks the case; netron reads the same fields as type 20. */
+export interface V3QuantizedTensorflowFlattenLayer extends V3LayerOf<'QUANTIZED_TENSORFLOW_FLATTEN'>, V3FlattenFields {}
+
+interface V3ResizeFields {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly in_shape: V3Shape;
+  readonly out_width: number;
+  readonly out_height: number;
+  /** Ignored by the SDK. */
+  readonly align_corners: number;
+}
+export interface V3ResizeNearestNeighborLayer extends V3LayerOf<'RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
+export interface V3QuantizedResizeNearestNeighborLayer extends V3LayerOf<'QUANTIZED_RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
+
+export interface V3ChannelwiseDequantizeLayer extends V3LayerOf<'CHANNELWISE_DEQUANTIZE'> {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly channels: number;
+  readonly channel_size: number;
+  readonly quant_params: readonly V3QuantParam[];
+}
+
+export interface V3K210ConvLayer extends V3LayerOf<'K210_CONV'> {
+  readonly unit: 'KPU';
+  /** Meaningful when flags bit0: the dense CHW result is also copied here (and still written to AI SRAM, §10 C6). */
+  readonly main_mem_out_address: number;
+  /** Absolute file offsets as stored (also in `kpu.fileOffsets`). */
+  readonly layer_offset: number;
+  readonly weights_offset: number;
+  readonly bn_offset: number;
+  readonly act_offset: number;
+  readonly kpu: KpuConvParams;
+}
+
+export interface V3K210AddPaddingLayer extends V3LayerOf<'K210_ADD_PADDING'> {
+  readonly main_mem_in_address: number;
+  /** AI SRAM line index (×64 = byte address). */
+  readonly kpu_mem_out_address: number;
+  readonly channels: number;
+}
+
+export interface V3K210RemovePaddingLayer extends V3LayerOf<'K210_REMOVE_PADDING'> {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+  readonly channels: number;
+}
+
+export interface V3K210UploadLayer extends V3LayerOf<'K210_UPLOAD'> {
+  readonly main_mem_in_address: number;
+  /** AI SRAM line index (×64 = byte address). */
+  readonly kpu_mem_out_address: number;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+}
+
+export type V3Layer =
+  | V3AddLayer | V3QuantizedAddLayer | V3GlobalAveragePool2dLayer | V3MaxPool2dLayer | V3QuantizedMaxPool2dLayer
+  | V3AveragePool2dLayer | V3QuantizeLayer | V3DequantizeLayer | V3RequantizeLayer | V3L2NormalizationLayer
+  | V3SoftmaxLayer | V3ConcatLayer | V3QuantizedConcatLayer | V3FullyConnectedLayer | V3TensorflowFlattenLayer
+  | V3QuantizedTensorflowFlattenLayer | V3ResizeNearestNeighborLayer | V3QuantizedResizeNearestNeighborLayer
+  | V3ChannelwiseDequantizeLayer | V3LogisticLayer | V3K210ConvLayer | V3K210AddPaddingLayer
+  | V3K210RemovePaddingLayer | V3K210UploadLayer;
+
 export interface KmodelV3 {
   readonly version: 3;
-  readonly layers: readonly LayerBase[];
+  readonly generation: 'nncase 0.1';
+  readonly header: KmodelV3Header;
+  /** Header flags bit0: 8-bit weights when set, 16-bit otherwise (§6.10). */
+  readonly weightBits: 8 | 16;
+  /** = header.main_mem_usage. */
+  readonly mainMemBytes: number;
+  readonly inputs: readonly KmodelV3Input[];
+  readonly outputs: readonly KmodelV3Output[];
+  readonly layers: readonly V3Layer[];
+  /** Bytes after the end of the last body (ignored, §10 C3); negative when the last body's padding is missing. */
+  readonly trailingBytes: number;
 }

@@ -1,0 +1,304 @@
+/**
+ * Body parsers of the CPU-side v3 layers (reference §2.6, SDK `kpu.h` structs). Each reads its
+ * fields in struct order from a reader limited to the body, checks that every main-buffer range
+ * lies inside main_mem_usage, and states the tensors it can know from the body alone.
+ */
+import type { BinaryReader } from '../binary-reader.js';
+import type { DType, TensorDesc } from '../model.js';
+import {
+  checkKpu, checkMain, layerError, readActivation, readShape, tensor,
+  type BodyContext, type BodyParser, type MainAccess,
+} from './body.js';
+import type { V3MemoryRange, V3QuantParam } from './types.js';
+
+/** A main-buffer address field and where it sits, so a range error can point at it. */
+function addr(r: BinaryReader): { at: number; value: number } {
+  const at = r.position;
+  return { at, value: r.u32('address') };
+}
+
+function access(ctx: BodyContext, field: { at: number; value: number }, name: string, desc: TensorDesc): MainAccess {
+  checkMain(ctx, field.at, name, field.value, desc.bytes);
+  return Object.freeze({ address: field.value, desc });
+}
+
+function quantParam(r: BinaryReader): V3QuantParam {
+  const scale = r.f32('quant_param.scale');
+  const bias = r.f32('quant_param.bias');
+  return Object.freeze({ scale, bias });
+}
+
+/** ADD (float) and its count-only tensors. */
+export const parseAdd: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const a = addr(r), b = addr(r), o = addr(r);
+  const count = r.u32('count');
+  const t = tensor([count], 'float32');
+  const ia = access(ctx, a, 'main_mem_in_a_address', t), ib = access(ctx, b, 'main_mem_in_b_address', t);
+  const out = access(ctx, o, 'main_mem_out_address', t);
+  return {
+    fields: { flags, main_mem_in_a_address: a.value, main_mem_in_b_address: b.value, main_mem_out_address: o.value, count },
+    inputs: [t, t], outputs: [t], mainIn: [ia, ib], mainOut: out, follow: 'elementwise',
+  };
+};
+
+export const parseQuantizedAdd: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const a = addr(r), b = addr(r), o = addr(r);
+  const count = r.u32('count');
+  const names = ['in_a_offset', 'in_a_mul', 'in_a_shift', 'in_b_offset', 'in_b_mul', 'in_b_shift', 'out_offset', 'out_mul', 'out_shift'] as const;
+  const q: Record<string, number> = {};
+  for (const n of names) q[n] = r.i32(n);
+  // The SDK processes ALIGN_UP(count, 8) elements; only `count` are meaningful, so only they are checked.
+  const t = tensor([count], 'uint8');
+  const ia = access(ctx, a, 'main_mem_in_a_address', t), ib = access(ctx, b, 'main_mem_in_b_address', t);
+  const out = access(ctx, o, 'main_mem_out_address', t);
+  return {
+    fields: { flags, main_mem_in_a_address: a.value, main_mem_in_b_address: b.value, main_mem_out_address: o.value, count, ...q },
+    inputs: [t, t], outputs: [t], mainIn: [ia, ib], mainOut: out, follow: 'elementwise',
+  };
+};
+
+export const parseGlobalAveragePool2d: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r), o = addr(r);
+  const kernel_size = r.u32('kernel_size');
+  const channels = r.u32('channels');
+  const tin = tensor([1, channels, kernel_size], 'float32');
+  const tout = tensor([1, channels], 'float32');
+  return {
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, kernel_size, channels },
+    inputs: [tin], outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout), follow: 'input',
+  };
+};
+
+/** The pool bodies (7, 8, 9): shapes, kernel, stride, padding and, for 7 and 9, `act`. */
+function pool2d(dtype: DType, withAct: boolean): BodyParser {
+  return (r, ctx) => {
+    const flags = r.u32('flags');
+    const i = addr(r), o = addr(r);
+    const in_shape = readShape(r, 'in_shape');
+    const out_shape = readShape(r, 'out_shape');
+    const f: Record<string, number> = {};
+    for (const n of ['kernel_width', 'kernel_height', 'stride_width', 'stride_height', 'padding_width', 'padding_height']) f[n] = r.u32(n);
+    const act = withAct ? { act: readActivation(r, ctx) } : {};
+    if (in_shape.channels !== out_shape.channels) {
+      throw layerError(ctx, 'BAD_VALUE', r.start + 12, `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`);
+    }
+    const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
+    const tout = tensor([1, out_shape.channels, out_shape.height, out_shape.width], dtype);
+    return {
+      fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_shape, out_shape, ...f, ...act },
+      inputs: [tin], outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    };
+  };
+}
+export const parseMaxPool2d = pool2d('float32', true);
+export const parseQuantizedMaxPool2d = pool2d('uint8', false);
+export const parseAveragePool2d = pool2d('float32', true);
+
+/** QUANTIZE (f32 → u8) and DEQUANTIZE (u8 → f32): count elements and one (scale, bias). */
+function quantize(inType: DType, outType: DType, outName: string): BodyParser {
+  return (r, ctx) => {
+    const flags = r.u32('flags');
+    const i = addr(r), o = addr(r);
+    const count = r.u32('count');
+    const quant_param = quantParam(r);
+    const tin = tensor([count], inType), tout = tensor([count], outType);
+    return {
+      fields: { flags, main_mem_in_address: i.value, [outName]: o.value, count, quant_param },
+      inputs: [tin], outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, outName, tout), follow: 'elementwise',
+    };
+  };
+}
+export const parseQuantize = quantize('float32', 'uint8', 'mem_out_address');
+export const parseDequantize = quantize('uint8', 'float32', 'main_mem_out_address');
+
+export const parseRequantize: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r), o = addr(r);
+  const count = r.u32('count');
+  const table = r.bytesView(256, 'table');
+  const t = tensor([count], 'uint8');
+  return {
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, count, table },
+    inputs: [t], outputs: [t],
+    mainIn: [access(ctx, i, 'main_mem_in_address', t)], mainOut: access(ctx, o, 'main_mem_out_address', t), follow: 'elementwise',
+  };
+};
+
+/** L2_NORMALIZATION, SOFTMAX, LOGISTIC: `channels` float elements in, the same out. */
+export const parseChannels: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r), o = addr(r);
+  const channels = r.u32('channels');
+  const t = tensor([channels], 'float32');
+  return {
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels },
+    inputs: [t], outputs: [t],
+    mainIn: [access(ctx, i, 'main_mem_in_address', t)], mainOut: access(ctx, o, 'main_mem_out_address', t), follow: 'elementwise',
+  };
+};
+
+/** CONCAT (float) and QUANTIZED_CONCAT: byte ranges copied back to back to the output. */
+function concat(dtype: DType): BodyParser {
+  const size = dtype === 'float32' ? 4 : 1;
+  return (r, ctx) => {
+    const flags = r.u32('flags');
+    const o = addr(r);
+    const countAt = r.position;
+    const input_count = r.checkCount(r.u32('input_count'), 8, 'input_count', countAt);
+    const inputs_mem: V3MemoryRange[] = [];
+    const mainIn: MainAccess[] = [];
+    let total = 0;
+    for (let k = 0; k < input_count; k++) {
+      const at = r.position;
+      const start = r.u32(`inputs_mem[${k}].start`);
+      const bytes = r.u32(`inputs_mem[${k}].size`);
+      inputs_mem.push(Object.freeze({ start, size: bytes }));
+      const t = tensor([Math.floor(bytes / size)], bytes % size === 0 ? dtype : 'uint8');
+      mainIn.push(access(ctx, { at, value: start }, `inputs_mem[${k}]`, t.bytes === bytes ? t : tensor([bytes], 'uint8')));
+      total += bytes;
+    }
+    const tout = total % size === 0 ? tensor([total / size], dtype) : tensor([total], 'uint8');
+    return {
+      fields: { flags, main_mem_out_address: o.value, input_count, inputs_mem: Object.freeze(inputs_mem) },
+      inputs: mainIn.map((m) => m.desc), outputs: [tout], mainIn, mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    };
+  };
+}
+export const parseConcat = concat('float32');
+export const parseQuantizedConcat = concat('uint8');
+
+/** Reads `n` little-endian f32 into a new array (the file's f32 need not be 4-aligned in memory). */
+function f32Array(r: BinaryReader, n: number, what: string): Float32Array {
+  r.checkCount(n, 4, what);
+  const out = new Float32Array(n);
+  for (let k = 0; k < n; k++) out[k] = r.f32(what);
+  return out;
+}
+
+export const parseFullyConnected: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r), o = addr(r);
+  const in_channels = r.u32('in_channels');
+  const out_channels = r.u32('out_channels');
+  const act = readActivation(r, ctx);
+  const weightsAt = r.position;
+  // in·out can exceed 2^32; checkCount compares it with the bytes left before anything is allocated.
+  r.checkCount(in_channels * out_channels + out_channels, 4, 'FULLY_CONNECTED weights and bias', weightsAt);
+  const weights = f32Array(r, in_channels * out_channels, 'weights');
+  const bias = f32Array(r, out_channels, 'bias');
+  const tin = tensor([1, in_channels], 'float32'), tout = tensor([1, out_channels], 'float32');
+  return {
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_channels, out_channels, act, weights, bias },
+    inputs: [tin], outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+  };
+};
+
+/** TENSORFLOW_FLATTEN: CHW in, HWC-ordered vector out. */
+function flatten(dtype: DType): BodyParser {
+  return (r, ctx) => {
+    const flags = r.u32('flags');
+    const i = addr(r), o = addr(r);
+    const shape = readShape(r, 'shape');
+    const tin = tensor([1, shape.channels, shape.height, shape.width], dtype);
+    const tout = tensor([1, shape.height * shape.width * shape.channels], dtype);
+    return {
+      fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, shape },
+      inputs: [tin], outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    };
+  };
+}
+export const parseTensorflowFlatten = flatten('float32');
+export const parseQuantizedTensorflowFlatten = flatten('uint8');
+
+function resize(dtype: DType): BodyParser {
+  return (r, ctx) => {
+    const flags = r.u32('flags');
+    const i = addr(r), o = addr(r);
+    const in_shape = readShape(r, 'in_shape');
+    const out_width = r.u32('out_width');
+    const out_height = r.u32('out_height');
+    const align_corners = r.u32('align_corners');
+    const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
+    const tout = tensor([1, in_shape.channels, out_height, out_width], dtype);
+    return {
+      fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_shape, out_width, out_height, align_corners },
+      inputs: [tin], outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    };
+  };
+}
+export const parseResizeNearestNeighbor = resize('float32');
+export const parseQuantizedResizeNearestNeighbor = resize('uint8');
+
+export const parseChannelwiseDequantize: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r), o = addr(r);
+  const channels = r.u32('channels');
+  const channel_size = r.u32('channel_size');
+  r.checkCount(channels, 8, 'channels (quant_params)');
+  const quant_params: V3QuantParam[] = [];
+  for (let c = 0; c < channels; c++) quant_params.push(quantParam(r));
+  const tin = tensor([1, channels, channel_size], 'uint8'), tout = tensor([1, channels, channel_size], 'float32');
+  return {
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels, channel_size, quant_params: Object.freeze(quant_params) },
+    inputs: [tin], outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout), follow: 'elementwise',
+  };
+};
+
+/**
+ * K210_ADD_PADDING: C bytes from main memory, each written to pixel (0,0) of channel c of a
+ * 4×4 map in AI SRAM (so a 1×1×C vector can feed a KPU 1×1 conv). The map is described as
+ * the 4×4 map the next conv reads.
+ */
+export const parseK210AddPadding: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r);
+  const outAt = r.position;
+  const kpu_mem_out_address = r.u32('kpu_mem_out_address');
+  const channels = r.u32('channels');
+  checkKpu(ctx, outAt, 'kpu_mem_out_address', kpu_mem_out_address, 4, 4, channels);
+  const tin = tensor([1, channels], 'uint8'), tout = tensor([1, channels, 4, 4], 'uint8');
+  return {
+    fields: { flags, main_mem_in_address: i.value, kpu_mem_out_address, channels },
+    inputs: [tin], outputs: [tout], mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+  };
+};
+
+/** K210_REMOVE_PADDING: out[c] = in[16·c], i.e. pixel (0,0) of each dense 4×4 channel. */
+export const parseK210RemovePadding: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r), o = addr(r);
+  const channels = r.u32('channels');
+  const tin = tensor([1, channels, 4, 4], 'uint8'), tout = tensor([1, channels], 'uint8');
+  return {
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels },
+    inputs: [tin], outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+  };
+};
+
+/** K210_UPLOAD: dense CHW bytes from main memory to AI SRAM in the KPU layout. */
+export const parseK210Upload: BodyParser = (r, ctx) => {
+  const flags = r.u32('flags');
+  const i = addr(r);
+  const outAt = r.position;
+  const kpu_mem_out_address = r.u32('kpu_mem_out_address');
+  const width = r.u32('width');
+  const height = r.u32('height');
+  const channels = r.u32('channels');
+  checkKpu(ctx, outAt, 'kpu_mem_out_address', kpu_mem_out_address, width, height, channels);
+  const t = tensor([1, channels, height, width], 'uint8');
+  return {
+    fields: { flags, main_mem_in_address: i.value, kpu_mem_out_address, width, height, channels },
+    inputs: [t], outputs: [t], mainIn: [access(ctx, i, 'main_mem_in_address', t)],
+  };
+};
