@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { infoCommand } from './info.js';
 
 /** Every command, one line each. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [infoCommand];

@@ -1,0 +1,85 @@
+import type { Argv } from 'yargs';
+import { readKfpkg } from '../kmodel-parser/kfpkg.js';
+import { summarizeModel } from '../kmodel-parser/summary.js';
+import { loadKmodel, readFileChecked, splitModelPath } from '../load.js';
+import type { Command } from './command.js';
+import { EXIT, printJson, type Io } from './common.js';
+import { formatBytes, renderTable, shapeText } from './table.js';
+
+const AI_SRAM_BYTES = 2 * 1024 * 1024;
+const MAIN_SRAM_BYTES = 6 * 1024 * 1024;
+
+export const infoCommand: Command = {
+  command: 'info <model>',
+  describe: 'Show a model: format, inputs and outputs, the per-layer table, MACs and memory',
+  builder: (y: Argv) =>
+    y
+      .positional('model', { type: 'string', describe: '.kmodel file, a .kfpkg package, or package.kfpkg#name.kmodel', demandOption: true })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' }),
+  async run(args, io) {
+    const spec = String(args.model);
+    const json = Boolean(args.json);
+    const { file, inner } = splitModelPath(spec);
+    if (inner === undefined && /\.kfpkg$/i.test(file)) return infoPackage(file, json, io);
+    const loaded = loadKmodel(spec);
+    const s = summarizeModel(loaded.model, loaded.bytes.length);
+    const extra = modelExtras(loaded.model);
+    if (json) {
+      printJson(io, { file: spec, ...s, ...extra });
+      return EXIT.OK;
+    }
+    let t = `${spec}\n`;
+    t += `kmodel v${s.version} (${s.generation}), ${s.layers.length} layers: ${s.kpu_layers} on the KPU, ${s.cpu_layers} on the CPU\n`;
+    for (const [k, v] of Object.entries(extra)) t += `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`;
+    s.inputs.forEach((d, i) => (t += `input ${i}: ${d.dtype} ${shapeText(d.shape)}${d.quant ? ` (scale ${d.quant.scale}, zero point ${d.quant.zeroPoint})` : ''}\n`));
+    s.outputs.forEach((d, i) => (t += `output ${i}: ${d.dtype} ${shapeText(d.shape)}${d.quant ? ` (scale ${d.quant.scale}, zero point ${d.quant.zeroPoint})` : ''}\n`));
+    t += '\n';
+    t += renderTable(
+      ['#', 'type', 'unit', 'input', 'output', 'k', 'dw', 'pool', 'activation', 'MACs', 'weights'],
+      s.layers.map((l) => [
+        l.index,
+        l.type,
+        l.unit,
+        l.inputs.map(shapeText).join(' '),
+        l.outputs.map(shapeText).join(' '),
+        l.kernel !== undefined ? `${l.kernel}×${l.kernel}` : '',
+        l.depthwise ? 'yes' : '',
+        l.pool ?? '',
+        l.activation ?? '',
+        l.macs,
+        l.weight_bytes ? formatBytes(l.weight_bytes) : '',
+      ]),
+    );
+    t += `\ntotal MACs: ${s.total_macs.toLocaleString('en-US')}\n`;
+    t += `main memory: ${formatBytes(s.main_memory_bytes)} of ${formatBytes(MAIN_SRAM_BYTES)} (model bytes and the runtime's working buffer)\n`;
+    if (s.ai_sram_largest_layer) t += `AI SRAM, largest layer: ${formatBytes(s.ai_sram_largest_layer.bytes)} of ${formatBytes(AI_SRAM_BYTES)} (layer ${s.ai_sram_largest_layer.index}, input and output maps)\n`;
+    io.out(t);
+    return EXIT.OK;
+  },
+};
+
+/** Version-specific facts worth showing (v5: modules and the stackvm numbering chosen). */
+function modelExtras(model: unknown): Record<string, unknown> {
+  const m = model as { version: number; modules?: { type: string; size: number; functions?: unknown[] }[]; numbering?: unknown };
+  const out: Record<string, unknown> = {};
+  if (m.modules) out.modules = m.modules.map((x) => ({ type: x.type, size: x.size, functions: x.functions?.length ?? 0 }));
+  if (m.numbering !== undefined) out.numbering = m.numbering;
+  return out;
+}
+
+function infoPackage(file: string, json: boolean, io: Io): number {
+  const pkg = readKfpkg(readFileChecked(file), file);
+  if (json) {
+    printJson(io, { file, package: 'kfpkg', files: pkg.entries });
+    return EXIT.OK;
+  }
+  let t = `${file}: K210 flash package, ${pkg.entries.length} files\n\n`;
+  t += renderTable(
+    ['file', 'flash address', 'bytes', 'what'],
+    pkg.entries.map((e) => [e.name, e.address === null ? '(not in flash-list.json)' : `0x${e.address.toString(16)}`, e.bytes, e.kind]),
+  );
+  const models = pkg.entries.filter((e) => e.kind.startsWith('kmodel'));
+  if (models.length) t += `\nmodels: ${models.map((e) => `${file}#${e.name}`).join(', ')}\n`;
+  io.out(t);
+  return EXIT.OK;
+}

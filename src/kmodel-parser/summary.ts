@@ -1,0 +1,134 @@
+/**
+ * Static facts about a parsed model, for `kpusim info` and the memory report: per-layer shapes,
+ * kernel, pool, activation, MACs and weight bytes, totals, main-memory need and the AI SRAM
+ * footprint of the largest KPU layer. Pure functions of the parsed model.
+ */
+import type { ActivationSegment } from './kpu-layer-argument.js';
+import type { LayerBase } from './layer.js';
+import { kpuConvGeometry, POOL_TYPE_NAMES, type Kmodel, type KpuConvParams, type TensorDesc } from './model.js';
+
+export interface LayerSummary {
+  readonly index: number;
+  readonly type: string;
+  readonly unit: 'KPU' | 'CPU';
+  readonly inputs: readonly (readonly number[])[];
+  readonly outputs: readonly (readonly number[])[];
+  readonly kernel?: number;
+  readonly depthwise?: boolean;
+  readonly pool?: string;
+  readonly activation?: string;
+  readonly macs: number;
+  readonly weight_bytes: number;
+  /** AI SRAM bytes of the layer's input and output maps in the 64-byte-row layout. */
+  readonly ai_sram_bytes?: number;
+}
+
+export interface ModelSummary {
+  readonly version: number;
+  readonly generation: string;
+  readonly inputs: readonly TensorDesc[];
+  readonly outputs: readonly TensorDesc[];
+  readonly layers: readonly LayerSummary[];
+  readonly total_macs: number;
+  readonly kpu_layers: number;
+  readonly cpu_layers: number;
+  /** Model bytes resident in main SRAM plus the runtime's working buffer. */
+  readonly main_memory_bytes: number;
+  readonly ai_sram_largest_layer: { readonly index: number; readonly bytes: number } | null;
+}
+
+/** 64-byte lines of one W×H×C map in the KPU layout (reference §6.8). */
+export function kpuMapLines(w: number, h: number, c: number): number {
+  const groups = w <= 16 ? 4 : w <= 32 ? 2 : 1;
+  const rowLen = w <= 32 ? 1 : Math.ceil(w / 64);
+  return rowLen * h * Math.ceil(c / groups);
+}
+
+export function kpuConvMacs(p: KpuConvParams, batches = 1): number {
+  const g = kpuConvGeometry(p.arg);
+  return batches * g.outChannels * g.inHeight * g.inWidth * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
+}
+
+/** Classifies a 16-segment table for people: which simple function it draws. */
+export function describeActivation(segs: readonly ActivationSegment[]): string {
+  const real = segs.filter((s, i) => i === 0 || s.x_start !== segs[0].x_start);
+  const distinct = new Set(real.slice(1).map((s) => `${s.y_mul}/${s.shift_number}`));
+  if (real.length <= 2 && distinct.size <= 1) return 'linear';
+  if (distinct.size === 1) return 'linear (piecewise)';
+  const muls = real.slice(1).map((s) => s.y_mul / 2 ** s.shift_number);
+  const pos = muls.filter((m) => m > 0);
+  if (pos.length === muls.length && Math.min(...muls) * 5 < Math.max(...muls)) return 'leaky-relu-like';
+  if (muls.some((m) => m === 0)) return 'relu-like';
+  return `pwl(${real.length})`;
+}
+
+function shapesOf(t: readonly TensorDesc[] | undefined): number[][] {
+  return (t ?? []).map((d) => [...d.shape]);
+}
+
+/** MACs of CPU layers whose bodies say (FC, float/quantized conv, matmul); 0 for data movement. */
+function cpuMacs(layer: LayerBase): number {
+  const b = (layer as unknown as { body?: Record<string, unknown> }).body ?? (layer as unknown as Record<string, unknown>);
+  const num = (k: string): number | undefined => (typeof b[k] === 'number' ? (b[k] as number) : undefined);
+  if (layer.type === 'FULLY_CONNECTED') return (num('in_channels') ?? 0) * (num('out_channels') ?? 0);
+  const out = layer.outputs?.[0]?.shape;
+  const inn = layer.inputs?.[0]?.shape;
+  if (/conv2d/i.test(layer.type) && out && inn) {
+    const fh = num('filter_h') ?? 1;
+    const fw = num('filter_w') ?? 1;
+    const groups = num('groups') ?? 1;
+    const ic = inn[1] ?? 1;
+    return out.reduce((a, v) => a * v, 1) * (ic / groups) * fh * fw;
+  }
+  if (/matmul/i.test(layer.type)) return (num('a_rows') ?? 0) * (num('a_cols') ?? 0) * (num('b_cols') ?? 0);
+  return 0;
+}
+
+export function summarizeLayer(layer: LayerBase): LayerSummary {
+  const base = { index: layer.index, type: layer.type, unit: layer.unit, inputs: shapesOf(layer.inputs), outputs: shapesOf(layer.outputs) };
+  const p = layer.kpu;
+  if (!p) return { ...base, macs: cpuMacs(layer), weight_bytes: 0 };
+  const g = kpuConvGeometry(p.arg);
+  const batches = (layer as unknown as { batches?: number }).batches ?? 1;
+  const inLines = kpuMapLines(g.inWidth, g.inHeight, g.inChannels) * batches;
+  const outLines = kpuMapLines(g.outWidth, g.outHeight, g.outChannels) * batches;
+  return {
+    ...base,
+    inputs: base.inputs.length ? base.inputs : [[batches, g.inChannels, g.inHeight, g.inWidth]],
+    outputs: base.outputs.length ? base.outputs : [[batches, g.outChannels, g.outHeight, g.outWidth]],
+    kernel: g.kernel,
+    depthwise: g.depthwise,
+    pool: POOL_TYPE_NAMES[g.poolType] ?? `pool ${g.poolType}`,
+    activation: describeActivation(p.activation),
+    macs: kpuConvMacs(p, batches),
+    weight_bytes: p.weights.length,
+    ai_sram_bytes: 64 * (inLines + outLines),
+  };
+}
+
+export function summarizeModel(model: Kmodel, fileBytes: number): ModelSummary {
+  const m = model as unknown as {
+    version: number;
+    generation?: string;
+    inputs?: readonly TensorDesc[];
+    outputs?: readonly TensorDesc[];
+    layers: readonly LayerBase[];
+    mainMemBytes?: number;
+    dataPoolBytes?: number;
+  };
+  const layers = m.layers.map(summarizeLayer);
+  let largest: { index: number; bytes: number } | null = null;
+  for (const l of layers) if (l.ai_sram_bytes !== undefined && (!largest || l.ai_sram_bytes > largest.bytes)) largest = { index: l.index, bytes: l.ai_sram_bytes };
+  return {
+    version: m.version,
+    generation: m.generation ?? `kmodel v${m.version}`,
+    inputs: m.inputs ?? [],
+    outputs: m.outputs ?? [],
+    layers,
+    total_macs: layers.reduce((a, l) => a + l.macs, 0),
+    kpu_layers: layers.filter((l) => l.unit === 'KPU').length,
+    cpu_layers: layers.filter((l) => l.unit === 'CPU').length,
+    main_memory_bytes: fileBytes + (m.mainMemBytes ?? 0) + (m.dataPoolBytes ?? 0),
+    ai_sram_largest_layer: largest,
+  };
+}
