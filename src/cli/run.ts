@@ -1,0 +1,135 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { readInputFile, type InputOptions } from '../input.js';
+import type { TensorDesc } from '../kmodel-parser/model.js';
+import { prepare, type MachineState, type Step } from '../kpu/interpreter.js';
+import { kpuDownload } from '../kpu/layout.js';
+import { loadKmodel } from '../load.js';
+import type { Command } from './command.js';
+import { EXIT, printJson, type Io } from './common.js';
+import { shapeText } from './table.js';
+
+export const inputOptions = (y: Argv) =>
+  y
+    .option('resize', { choices: ['stretch', 'fit', 'crop'] as const, default: 'stretch' as const, describe: 'how an image of another size becomes the input' })
+    .option('interp', { choices: ['nearest', 'bilinear'] as const, default: 'nearest' as const, describe: 'image resampling' })
+    .option('pad-value', { type: 'number', default: 0, describe: 'padding byte for --resize fit (demos use 0, 114 or 127)' })
+    .option('bgr', { type: 'boolean', default: false, describe: 'planes in B, G, R order (models trained on BGR)' })
+    .option('mean', { type: 'string', describe: 'float inputs: per-channel mean, comma-separated (default: value/255)' })
+    .option('std', { type: 'string', describe: 'float inputs: per-channel std, comma-separated' });
+
+export const numericsOptions = (y: Argv) =>
+  y
+    .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: "golden: nncase's simulator (default); board: the K210 firmware's float arithmetic where it differs" })
+    .option('kpu-numerics', { choices: ['nncase02', 'nncase01'] as const, default: 'nncase02' as const, describe: 'KPU activation rounding and segment boundary rules' });
+
+function numberList(v: unknown, what: string): number[] | undefined {
+  if (v === undefined) return undefined;
+  const xs = String(v).split(',').map(Number);
+  if (xs.some((x) => !Number.isFinite(x))) throw new UsageError('BAD_ARGUMENT', `${what} takes comma-separated numbers, got "${String(v)}"`);
+  return xs;
+}
+
+export function inputOptionsFrom(args: Record<string, unknown>): InputOptions {
+  return {
+    resize: args.resize as InputOptions['resize'],
+    interp: args.interp as InputOptions['interp'],
+    padValue: args['pad-value'] as number,
+    bgr: Boolean(args.bgr),
+    mean: numberList(args.mean, '--mean'),
+    std: numberList(args.std, '--std'),
+  };
+}
+
+function dtypeArray(bytes: Uint8Array, dtype: string): ArrayLike<number> {
+  if (dtype === 'float32') return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~3)));
+  return bytes;
+}
+
+export function tensorStats(bytes: Uint8Array, dtype: string): { min: number; max: number } {
+  const a = dtypeArray(bytes, dtype);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min: a.length ? min : 0, max: a.length ? max : 0 };
+}
+
+/** A layer's result for `--dump-layers`: main-memory bytes as they are, AI SRAM maps downloaded to dense NCHW. */
+function layerBytes(step: Pick<Step, 'output'>, state: MachineState): { bytes: Uint8Array; layout: string } | null {
+  const o = step.output;
+  if (!o) return null;
+  if (o.memory === 'main') return { bytes: state.main.slice(o.address, o.address + o.bytes), layout: 'main memory bytes' };
+  const s = o.desc?.shape;
+  if (s && s.length === 4) {
+    const dense = new Uint8Array(s[0] * s[1] * s[2] * s[3]);
+    kpuDownload(state.ai, o.address, [s[0], s[1], s[2], s[3]], dense);
+    return { bytes: dense, layout: 'dense NCHW (downloaded from AI SRAM)' };
+  }
+  return { bytes: state.ai.slice(o.address, o.address + o.bytes), layout: 'AI SRAM bytes (KPU layout)' };
+}
+
+export const runCommand: Command = {
+  command: 'run <model>',
+  describe: 'Run a model on the emulated K210 and write its outputs',
+  builder: (y: Argv) =>
+    numericsOptions(
+      inputOptions(
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (or package.kfpkg#name.kmodel)' })
+          .option('input', { type: 'string', demandOption: true, describe: 'raw tensor .bin (NCHW) or image (.png, .jpg, .bmp)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'directory for output_<i>.bin and outputs.json' })
+          .option('trace', { type: 'string', describe: "write one line per layer as the goldens' trace.txt" })
+          .option('dump-layers', { type: 'string', describe: "directory for every layer's output (.bin + .json)" })
+          .option('json', { type: 'boolean', default: false }),
+      ),
+    ),
+  async run(args, io: Io) {
+    const loaded = loadKmodel(String(args.model));
+    const prepared = prepare(loaded.model, { numerics: args.numerics as 'golden' | 'board', kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01' });
+    if (prepared.inputs.length !== 1) throw new UsageError('BAD_INPUT', `this model takes ${prepared.inputs.length} inputs; kpusim run feeds one`);
+    const { bytes, recipe } = readInputFile(String(args.input), prepared.inputs[0], inputOptionsFrom(args));
+    const out = String(args.out);
+    mkdirSync(out, { recursive: true });
+    const dumpDir = args['dump-layers'] === undefined ? undefined : String(args['dump-layers']);
+    if (dumpDir) mkdirSync(dumpDir, { recursive: true });
+    const traceLines: string[] = [];
+    const t0 = performance.now();
+    const result = prepared.run([bytes], {
+      trace: args.trace === undefined ? undefined : (l) => traceLines.push(l),
+      onLayer: dumpDir
+        ? (step, state) => {
+            const d = layerBytes(step, state);
+            if (!d) return;
+            const name = `${String(step.index).padStart(3, '0')}_${step.type}`;
+            writeFileSync(join(dumpDir, `${name}.bin`), d.bytes);
+            const desc: TensorDesc | undefined = step.output?.desc;
+            writeFileSync(join(dumpDir, `${name}.json`), JSON.stringify({ index: step.index, type: step.type, layout: d.layout, bytes: d.bytes.length, shape: desc?.shape, dtype: desc?.dtype, quant: desc?.quant }, null, 2) + '\n');
+          }
+        : undefined,
+    });
+    const emulatorMs = performance.now() - t0;
+    if (args.trace !== undefined) writeFileSync(String(args.trace), traceLines.join('\n') + '\n');
+    const outputs = result.outputs.map((o, i) => {
+      writeFileSync(join(out, `output_${i}.bin`), o);
+      const d = prepared.outputs[i];
+      return { index: i, file: `output_${i}.bin`, shape: d.shape, dtype: d.dtype, bytes: o.length, ...tensorStats(o, d.dtype) };
+    });
+    const doc = { model: loaded.path, input: recipe, numerics: prepared.numerics, kpu_numerics: args['kpu-numerics'], emulator_ms: Math.round(emulatorMs * 100) / 100, outputs };
+    writeFileSync(join(out, 'outputs.json'), JSON.stringify({ schema_version: 1, ...doc }, null, 2) + '\n');
+    if (args.json) printJson(io, { ...doc, out });
+    else {
+      let t = `${loaded.path}: ran ${prepared.events.length} layers in ${emulatorMs.toFixed(1)} ms (emulator time on this PC)\n`;
+      for (const o of outputs) t += `output ${o.index}: ${o.dtype} ${shapeText(o.shape)}, min ${o.min}, max ${o.max} → ${join(out, o.file)}\n`;
+      if (args.trace !== undefined) t += `trace: ${String(args.trace)}\n`;
+      if (dumpDir) t += `layer dumps: ${dumpDir}\n`;
+      io.out(t);
+    }
+    return EXIT.OK;
+  },
+};
