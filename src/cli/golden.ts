@@ -1,0 +1,74 @@
+import { relative } from 'node:path';
+import type { Argv } from 'yargs';
+import { checkCase, findCases, listInputFiles, recordGolden, type CaseResult } from '../golden.js';
+import { prepare } from '../kpu/interpreter.js';
+import { loadKmodel } from '../load.js';
+import type { Command } from './command.js';
+import { EXIT, printJson, Progress, type Io } from './common.js';
+import { inputOptions, inputOptionsFrom, numericsOptions } from './run.js';
+
+function prepareFrom(args: Record<string, unknown>) {
+  const loaded = loadKmodel(String(args.model));
+  const prepared = prepare(loaded.model, { numerics: args.numerics as 'golden' | 'board', kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01' });
+  return { loaded, prepared };
+}
+
+export const goldenCommand: Command = {
+  command: 'golden <action> <model> [dir]',
+  describe: 'Record golden cases of a model, or check a model against recorded (or nncase) goldens',
+  builder: (y: Argv) =>
+    numericsOptions(
+      inputOptions(
+        y
+          .positional('action', { choices: ['record', 'check'] as const, demandOption: true, describe: 'record: store cases; check: re-run and compare' })
+          .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file' })
+          .positional('dir', { type: 'string', describe: 'check: folder of cases (ours, or ../shared/golden-nncase/<set>/<model>)' })
+          .option('inputs', { type: 'array', string: true, describe: 'record: input files or folders' })
+          .option('out', { type: 'string', describe: 'record: folder for the cases' })
+          .option('json', { type: 'boolean', default: false })
+          .check((a) => {
+            if (a.action === 'record' && (!a.inputs || !a.out)) throw new Error('golden record needs --inputs and --out');
+            if (a.action === 'check' && !a.dir) throw new Error('golden check needs the folder of cases: kpusim golden check <model> <dir>');
+            return true;
+          }),
+      ),
+    ),
+  async run(args, io: Io) {
+    const action = String(args.action);
+    const { loaded, prepared } = prepareFrom(args);
+    if (action === 'record') {
+      const files = listInputFiles((args.inputs as string[]).map(String));
+      const bar = new Progress(io, files.length, 'record');
+      const { cases } = recordGolden(prepared, loaded, files, String(args.out), inputOptionsFrom(args), (n) => bar.tick(n));
+      bar.end();
+      if (args.json) printJson(io, { action: 'record', model: loaded.path, out: String(args.out), cases });
+      else io.out(`recorded ${cases.length} case(s) of ${loaded.path} in ${String(args.out)}\n`);
+      return EXIT.OK;
+    }
+    const dir = String(args.dir);
+    const cases = findCases(dir);
+    const bar = new Progress(io, cases.length, 'check');
+    const results: CaseResult[] = cases.map((c) => {
+      const r = checkCase(prepared, c, relative(dir, c) || '.');
+      bar.tick(r.case);
+      return r;
+    });
+    bar.end();
+    const failed = results.filter((r) => r.status === 'different').length;
+    if (args.json) {
+      printJson(io, { action: 'check', model: loaded.path, dir, passed: results.length - failed, failed, cases: results });
+    } else {
+      let t = '';
+      for (const r of results) {
+        t += `${r.case}: ${r.status.replace('_', ' ')}`;
+        const worst = r.outputs.filter((o) => o.status !== 'exact');
+        if (worst.length) t += ` (${worst.map((o) => `output ${o.index}: ${o.status.replace('_', ' ')}${o.max_abs_diff !== undefined ? `, max |diff| ${o.max_abs_diff}` : ''}${o.mismatched !== undefined ? `, ${o.mismatched} elements differ` : ''}`).join('; ')})`;
+        if (r.first_diverging_layer) t += `\n  first diverging layer ${r.first_diverging_layer.index}:\n    got  ${r.first_diverging_layer.got}\n    want ${r.first_diverging_layer.want}`;
+        t += '\n';
+      }
+      t += `${results.length - failed} passed, ${failed} failed\n`;
+      io.out(t);
+    }
+    return failed ? EXIT.VIOLATION : EXIT.OK;
+  },
+};
