@@ -19,9 +19,12 @@ import { prepareV5Run } from './v5-adapter.js';
 /**
  * `golden` (default) reproduces nncase's K210 simulator, the source of the reference goldens;
  * `board` follows the K210 firmware where the reference documents that it computes differently
- * (reference §7.0, §10 C11: fused multiply-add in v3 DEQUANTIZE, the v4 board quantize and
- * dequantize expressions). KPU arithmetic is the same in both modes; the nncase 0.1 activation
- * rules are a separate switch (`kpuNumerics: 'nncase01'`).
+ * (reference §7.0, §10 C11): the firmware is built with `-ffp-contract=fast`, so every C
+ * `a*b + c` is taken as a fused multiply-add (v3 DEQUANTIZE and CHANNELWISE_DEQUANTIZE, FC and
+ * L2 sums, v4 matmul/conv sums), plus the v4 board quantize (pairs rounded to even) and
+ * dequantize expressions and RISC-V's saturating float→int conversion. Unverified on silicon.
+ * KPU arithmetic is the same in both modes; the nncase 0.1 activation rules are a separate
+ * switch (`kpuNumerics: 'nncase01'`).
  */
 export type NumericsMode = CpuNumerics;
 

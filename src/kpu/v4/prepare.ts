@@ -28,7 +28,7 @@ import { reduce } from '../ops/v4/reduce.js';
 import { reduceWindow2d } from '../ops/v4/reduce-window2d.js';
 import { resizeImage } from '../ops/v4/resize-image.js';
 import { softmax } from '../ops/v4/softmax.js';
-import { resolveStridedSlice, stridedSlice } from '../ops/v4/strided-slice.js';
+import { stridedSlice } from '../ops/v4/strided-slice.js';
 import { tableLookup1d } from '../ops/v4/table-lookup1d.js';
 import { transpose } from '../ops/v4/transpose.js';
 import { unary } from '../ops/v4/unary.js';
@@ -225,10 +225,8 @@ const EXECUTORS: Table = {
     const b = n.body;
     const src = m.u8('input', b.input);
     const dst = m.u8('output', b.output);
-    const r = resolveStridedSlice(b.in_shape, b.begin, b.end, b.strides, {
-      beginMask: b.begin_mask, endMask: b.end_mask, ellipsisMask: b.ellipsis_mask, newAxisMask: b.new_axis_mask, shrinkAxisMask: b.shrink_axis_mask,
-    } as never);
-    return { exec: () => stridedSlice(src, dst, elemBytes(b.input), b.in_shape, r.begin, r.end, b.strides) };
+    // The runtime takes begin/end/strides as stored: the compiler has already resolved the masks.
+    return { exec: () => stridedSlice(src, dst, elemBytes(b.input), b.in_shape, b.begin, b.end, b.strides) };
   },
   unary: (n, m) => {
     const b = n.body;
