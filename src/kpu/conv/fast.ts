@@ -1,0 +1,450 @@
+/**
+ * The fast KPU conv engine. It computes exactly what `runKpuConvReference` computes (a fast-check
+ * property in test/kpu-conv.test.ts holds them equal at extreme parameters), reorganised:
+ *
+ *   acc[o][i] = S[o][i] + Tx[i] + C[o]
+ *     S  = Σ x·w           separate kernels for 3×3, 1×1 and depthwise; Int32 accumulation
+ *     Tx = (arg_x·SX) >> shr_x   SX = Σ x does not depend on o (non-depthwise): once per batch
+ *     C  = (arg_w·SW) >> shr_w + arg_add·G   SW sums all weights: a constant per channel
+ *
+ * Int32 is exact for S: per 8-bit weight plane, S ≤ 1024·9·255·255 = 599 270 400 < 2^31. 16-bit
+ * weights run the same kernels on their low and high byte planes, S = 256·S_hi + S_lo (< 2^38,
+ * combined as Number). acc is then below 2^53 (prepare.ts), and batch-norm and activation are
+ * evaluated in Number for channels whose bounds prepare.ts proved, in BigInt (int64-wrapped, as
+ * the reference) for the others.
+ */
+import { kpuRowLayout } from '../layout.js';
+import { checkRunBuffers } from './reference.js';
+import { GOLDEN_NUMERICS, type KpuConvScratch, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
+
+function scratchFor(c: PreparedKpuConv): KpuConvScratch {
+  if (c.fast.scratch) return c.fast.scratch;
+  const { inChannels: IC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
+  const HW = W * H;
+  const PP = (W + 2) * (H + 2);
+  const inputStride = c.kernel === 3 ? IC * PP : IC * HW;
+  const input = new Uint8Array(c.batches * inputStride);
+  // 3×3: every plane is padded by one pixel of pad_value; the interior is overwritten by each run,
+  // the border never, so it is filled once here.
+  if (c.kernel === 3) input.fill(c.padValue);
+  const s: KpuConvScratch = {
+    input,
+    inputStride,
+    sLo: new Int32Array(HW),
+    sHi: new Int32Array(HW), // stays 0 for 8-bit weights
+    sLoB: new Int32Array(HW),
+    sHiB: new Int32Array(HW),
+    sx: new Int32Array(Math.max(PP, HW)),
+    tx: new Float64Array(HW),
+    act: new Uint8Array(HW),
+    pooled: new Uint8Array(OW * OH),
+  };
+  c.fast.scratch = s;
+  return s;
+}
+
+/** AI SRAM (§6.8 layout) → scratch planes, all batches, before anything is written. */
+function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): void {
+  const { inChannels: IC, inWidth: W, inHeight: H } = c.geometry;
+  const { groups, rowPitch, rowLen } = kpuRowLayout(W);
+  const line = rowLen * 64;
+  const inp = s.input;
+  const padded = c.kernel === 3;
+  const PW = W + 2;
+  const PP = PW * (H + 2);
+  const HW = W * H;
+  for (let b = 0; b < c.batches; b++) {
+    const base = c.input.address + b * c.input.rowsPerBatch * 64;
+    const dstBase = b * s.inputStride;
+    for (let ch = 0; ch < IC; ch++) {
+      let src = base + Math.floor(ch / groups) * line * H + (ch % groups) * rowPitch;
+      let d = padded ? dstBase + ch * PP + PW + 1 : dstBase + ch * HW;
+      const dStep = padded ? PW : W;
+      for (let y = 0; y < H; y++, src += line, d += dStep) {
+        if (W >= 32) inp.set(ram.subarray(src, src + W), d);
+        else for (let x = 0; x < W; x++) inp[d + x] = ram[src + x];
+      }
+    }
+  }
+}
+
+// ---- S kernels -------------------------------------------------------------------------------
+// The non-depthwise kernels compute two output channels per pass (A and B share every input
+// load; measured 1.4× faster in V8 than one at a time). For an odd last channel B = A.
+
+/** 3×3 over all input channels: sliding window over the padded planes, 9 taps per pixel. */
+function conv3x3x2(inp: Uint8Array, inBase: number, IC: number, W: number, H: number, w: Int32Array, wa: number, wb: number, accA: Int32Array, accB: Int32Array): void {
+  const PW = W + 2;
+  const PP = PW * (H + 2);
+  accA.fill(0, 0, W * H);
+  accB.fill(0, 0, W * H);
+  for (let ch = 0; ch < IC; ch++) {
+    const k = wa + ch * 9;
+    const q = wb + ch * 9;
+    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
+    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7], v8 = w[q + 8];
+    const pb = inBase + ch * PP;
+    for (let y = 0, ao = 0; y < H; y++, ao += W) {
+      const p0 = pb + y * PW;
+      const p1 = p0 + PW;
+      const p2 = p1 + PW;
+      let a0 = inp[p0], a1 = inp[p0 + 1], b0 = inp[p1], b1 = inp[p1 + 1], c0 = inp[p2], c1 = inp[p2 + 1];
+      for (let x = 0; x < W; x++) {
+        const a2 = inp[p0 + x + 2], b2 = inp[p1 + x + 2], c2 = inp[p2 + x + 2];
+        accA[ao + x] += w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
+        accB[ao + x] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * b0 + v4 * b1 + v5 * b2 + v6 * c0 + v7 * c1 + v8 * c2;
+        a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+      }
+    }
+  }
+}
+
+/** 1×1 over all input channels: eight input planes per pass, weights held in locals. */
+function conv1x1x2(inp: Uint8Array, inBase: number, IC: number, HW: number, w: Int32Array, wa: number, wb: number, accA: Int32Array, accB: Int32Array): void {
+  accA.fill(0, 0, HW);
+  accB.fill(0, 0, HW);
+  let ch = 0;
+  for (; ch + 8 <= IC; ch += 8) {
+    const k = wa + ch;
+    const q = wb + ch;
+    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7];
+    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7];
+    const b0 = inBase + ch * HW, b1 = b0 + HW, b2 = b1 + HW, b3 = b2 + HW, b4 = b3 + HW, b5 = b4 + HW, b6 = b5 + HW, b7 = b6 + HW;
+    for (let i = 0; i < HW; i++) {
+      const x0 = inp[b0 + i], x1 = inp[b1 + i], x2 = inp[b2 + i], x3 = inp[b3 + i], x4 = inp[b4 + i], x5 = inp[b5 + i], x6 = inp[b6 + i], x7 = inp[b7 + i];
+      accA[i] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7;
+      accB[i] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7;
+    }
+  }
+  for (; ch < IC; ch++) {
+    const wA = w[wa + ch];
+    const wB = w[wb + ch];
+    const b0 = inBase + ch * HW;
+    for (let i = 0; i < HW; i++) {
+      const x = inp[b0 + i];
+      accA[i] += wA * x;
+      accB[i] += wB * x;
+    }
+  }
+}
+
+/** Depthwise 3×3 on one padded plane; also the per-channel SX (window sum, padding included). */
+function dw3x3(inp: Uint8Array, pb: number, W: number, H: number, w: Int32Array, k: number, acc: Int32Array, sx: Int32Array): void {
+  const PW = W + 2;
+  const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
+  for (let y = 0, ao = 0; y < H; y++, ao += W) {
+    const p0 = pb + y * PW;
+    const p1 = p0 + PW;
+    const p2 = p1 + PW;
+    let a0 = inp[p0], a1 = inp[p0 + 1], b0 = inp[p1], b1 = inp[p1 + 1], c0 = inp[p2], c1 = inp[p2 + 1];
+    for (let x = 0; x < W; x++) {
+      const a2 = inp[p0 + x + 2], b2 = inp[p1 + x + 2], c2 = inp[p2 + x + 2];
+      acc[ao + x] = w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
+      sx[ao + x] = a0 + a1 + a2 + b0 + b1 + b2 + c0 + c1 + c2;
+      a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+    }
+  }
+}
+
+/** Depthwise 1×1: S = w·x, SX = x. */
+function dw1x1(inp: Uint8Array, pb: number, HW: number, wv: number, acc: Int32Array, sx: Int32Array): void {
+  for (let i = 0; i < HW; i++) {
+    const x = inp[pb + i];
+    acc[i] = wv * x;
+    sx[i] = x;
+  }
+}
+
+// ---- SX and Tx -------------------------------------------------------------------------------
+
+/** Tx[i] = floor(arg_x·SX[i]·2^−shr_x): arg_x·SX < 2^45 and the power-of-two scale are exact. */
+function txFromSx(sx: Int32Array, n: number, argX: number, scale: number, tx: Float64Array): void {
+  for (let i = 0; i < n; i++) tx[i] = Math.floor(argX * sx[i] * scale);
+}
+
+/** Non-depthwise SX, summed over every input channel (and all 3×3 taps, padding included). */
+function sumInput(c: PreparedKpuConv, s: KpuConvScratch, b: number): void {
+  const { inChannels: IC, inWidth: W, inHeight: H } = c.geometry;
+  const inp = s.input;
+  const base = b * s.inputStride;
+  const sx = s.sx;
+  const HW = W * H;
+  if (c.kernel === 1) {
+    sx.fill(0, 0, HW);
+    for (let ch = 0; ch < IC; ch++) {
+      const pb = base + ch * HW;
+      for (let i = 0; i < HW; i++) sx[i] += inp[pb + i];
+    }
+    txFromSx(sx, HW, c.argX, 2 ** -c.shrX, s.tx);
+    return;
+  }
+  const PW = W + 2;
+  const PP = PW * (H + 2);
+  sx.fill(0, 0, PP);
+  for (let ch = 0; ch < IC; ch++) {
+    const pb = base + ch * PP;
+    for (let i = 0; i < PP; i++) sx[i] += inp[pb + i];
+  }
+  // 3×3 box sum of the channel-summed padded plane; ≤ 1024·9·255 < 2^22.
+  const tx = s.tx;
+  const argX = c.argX;
+  const scale = 2 ** -c.shrX;
+  for (let y = 0, o = 0; y < H; y++) {
+    const r0 = y * PW;
+    const r1 = r0 + PW;
+    const r2 = r1 + PW;
+    for (let x = 0; x < W; x++, o++) {
+      const t = sx[r0 + x] + sx[r0 + x + 1] + sx[r0 + x + 2] + sx[r1 + x] + sx[r1 + x + 1] + sx[r1 + x + 2] + sx[r2 + x] + sx[r2 + x + 1] + sx[r2 + x + 2];
+      tx[o] = Math.floor(argX * t * scale);
+    }
+  }
+}
+
+// ---- batch-norm and activation ---------------------------------------------------------------
+
+/**
+ * acc → bn → activation for channel o, Number arithmetic. Only called for channels prepare.ts
+ * proved exact: every product below 2^53, so each floor(v·2^−s) is the arithmetic shift of the
+ * reference and nothing wraps at 64 bits.
+ */
+function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32Array, sHi: Int32Array, n: number, strict: boolean, banker: boolean): void {
+  const f = c.fast;
+  const { tx, act } = s;
+  const sorted = f.actSorted;
+  const cst = f.constTerm[o];
+  const mul = f.bnMul[o];
+  const bnScale = f.bnScale[o];
+  const add = f.bnAdd[o];
+  const xs = f.actStart;
+  const ym = f.actMul;
+  const sh = f.actShift;
+  const sc = f.actScale;
+  const sch = f.actScaleHalf;
+  const half = f.actHalf;
+  const bias = f.actBias;
+  for (let i = 0; i < n; i++) {
+    const acc = sHi[i] * 256 + sLo[i] + tx[i] + cst;
+    const bn = Math.floor(acc * mul * bnScale) + add;
+    // The highest k with bn > start_x[k] (inclusive: ≥), else 0. For a non-decreasing table (all
+    // real ones, §10 C9) the predicate holds on a prefix, so a 4-step binary search finds it.
+    let k = 0;
+    if (sorted) {
+      if (strict) {
+        if (xs[8] < bn) k = 8;
+        if (xs[k + 4] < bn) k += 4;
+        if (xs[k + 2] < bn) k += 2;
+        if (xs[k + 1] < bn) k += 1;
+      } else {
+        if (xs[8] <= bn) k = 8;
+        if (xs[k + 4] <= bn) k += 4;
+        if (xs[k + 2] <= bn) k += 2;
+        if (xs[k + 1] <= bn) k += 1;
+      }
+    } else {
+      k = 15;
+      if (strict) while (k > 0 && !(bn > xs[k])) k--;
+      else while (k > 0 && !(bn >= xs[k])) k--;
+    }
+    const t = (bn - xs[k]) * ym[k];
+    let r: number;
+    if (sh[k] === 0) {
+      r = t;
+    } else if (banker) {
+      const q = Math.floor(t * sc[k]);
+      const fr = t - q / sc[k];
+      const h = half[k];
+      if (fr < h) r = q;
+      else if (fr > h || q % 2 !== 0) r = t < 0 ? q - 1 : q + 1;
+      else r = q;
+    } else {
+      const v = Math.floor(t * sch[k]);
+      r = v % 2 !== 0 ? (v - 1) / 2 + (v < 0 ? -1 : 1) : v / 2;
+    }
+    const out = r + bias[k];
+    act[i] = out < 0 ? 0 : out > 255 ? 255 : out;
+  }
+}
+
+const i64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** The same stages in BigInt with int64 wrapping, for channels whose Number bounds failed. */
+function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32Array, sHi: Int32Array, n: number, strict: boolean, banker: boolean): void {
+  const f = c.fast;
+  const B = f.big;
+  const { tx, act } = s;
+  const cst = f.constTerm[o];
+  const mul = B.bnMul[o];
+  const shift = B.bnShift[o];
+  const add = B.bnAdd[o];
+  for (let i = 0; i < n; i++) {
+    const acc = BigInt(sHi[i] * 256 + sLo[i] + tx[i] + cst); // exact: |acc| < 2^53
+    const bn = i64(i64(i64(acc * mul) >> shift) + add);
+    let k = 15;
+    while (k > 0 && !(strict ? bn > B.actStart[k] : bn >= B.actStart[k])) k--;
+    const t = i64(i64(bn - B.actStart[k]) * B.actMul[k]);
+    const sk = B.actShift[k];
+    let r = t;
+    if (sk > 0) {
+      const sb = BigInt(sk);
+      if (banker) {
+        const q = t >> sb;
+        const fr = t - (q << sb);
+        const h = 1n << (sb - 1n);
+        r = fr < h ? q : fr > h || (q & 1n) === 1n ? i64(q + (t < 0n ? -1n : 1n)) : q;
+      } else {
+        const v = t >> (sb - 1n);
+        r = (v & 1n) === 1n ? i64((v >> 1n) + (v < 0n ? -1n : 1n)) : v >> 1n;
+      }
+    }
+    const out = i64(r + B.actBias[k]);
+    act[i] = out < 0n ? 0 : out > 255n ? 255 : Number(out);
+  }
+}
+
+// ---- pooling and write-back ------------------------------------------------------------------
+
+/** §6.6 on the H×W activation plane into `dst` (OH×OW). Windows of the stride types never leave the map. */
+function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Array): void {
+  switch (type) {
+    case 1:
+    case 3: {
+      const k = type === 1 ? 2 : 4;
+      const OH = Math.floor(H / k);
+      const OW = Math.floor(W / k);
+      for (let oy = 0, d = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++, d++) {
+          let m = 0;
+          for (let ky = 0; ky < k; ky++) {
+            const r = (oy * k + ky) * W + ox * k;
+            for (let kx = 0; kx < k; kx++) if (src[r + kx] > m) m = src[r + kx];
+          }
+          dst[d] = m;
+        }
+      }
+      return;
+    }
+    case 2:
+    case 4: {
+      const k = type === 2 ? 2 : 4;
+      const shift = type === 2 ? 2 : 4; // floor(sum / k²) for a non-negative sum
+      const OH = Math.floor(H / k);
+      const OW = Math.floor(W / k);
+      for (let oy = 0, d = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++, d++) {
+          let sum = 0;
+          for (let ky = 0; ky < k; ky++) {
+            const r = (oy * k + ky) * W + ox * k;
+            for (let kx = 0; kx < k; kx++) sum += src[r + kx];
+          }
+          dst[d] = sum >> shift;
+        }
+      }
+      return;
+    }
+    case 5:
+    case 6:
+    case 7: {
+      const k = type === 7 ? 4 : 2;
+      const dx = type === 6 ? 1 : 0;
+      const OH = Math.floor(H / k);
+      const OW = Math.floor(W / k);
+      for (let oy = 0, d = 0; oy < OH; oy++) {
+        const r = oy * k * W + dx;
+        for (let ox = 0; ox < OW; ox++, d++) dst[d] = src[r + ox * k];
+      }
+      return;
+    }
+    case 8: // mean 2×2 stride 1, coordinates clamped to the last row / column
+    case 9: {
+      // max 2×2 stride 1; out-of-range elements are 0, the uint8 minimum, so they never win
+      const mean = type === 8;
+      for (let y = 0, d = 0; y < H; y++) {
+        const r0 = y * W;
+        const r1 = y + 1 < H ? r0 + W : r0;
+        for (let x = 0; x < W; x++, d++) {
+          const x1 = x + 1 < W ? x + 1 : x;
+          const a = src[r0 + x], b = src[r0 + x1], cc = src[r1 + x], e = src[r1 + x1];
+          if (mean) {
+            dst[d] = (a + b + cc + e) >> 2;
+          } else {
+            // replicating the edge gives the same maximum as ignoring out-of-range elements
+            let m = a > b ? a : b;
+            if (cc > m) m = cc;
+            if (e > m) m = e;
+            dst[d] = m;
+          }
+        }
+      }
+      return;
+    }
+    default:
+      dst.set(src.subarray(0, H * W));
+  }
+}
+
+// ---- driver ----------------------------------------------------------------------------------
+
+/**
+ * Runs the layer: input from AI SRAM at image_src_addr·64 (+ batch·rows), result to AI SRAM at
+ * image_dst_addr·64 (+ batch·rows) and, when given, the dense N×OC×OH×OW copy to `mainOut`.
+ * All batches of the input are read before any output is written, as the reference does.
+ */
+export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+  checkRunBuffers(c, ram, mainOut);
+  const s = scratchFor(c);
+  gatherInput(c, ram, s);
+  const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
+  const HW = W * H;
+  const PP = (W + 2) * (H + 2);
+  const f = c.fast;
+  const planes = f.weightPlanes;
+  const strict = numerics.segmentBoundary === 'strict';
+  const banker = numerics.activationRounding === 'nncase02';
+  const K2 = c.kernel * c.kernel;
+  const perO = c.groupChannels * K2;
+  const { groups, rowPitch, rowLen } = kpuRowLayout(OW);
+  const line = rowLen * 64;
+  const txScale = 2 ** -c.shrX;
+  const source = c.poolType === 0 ? s.act : s.pooled;
+  if (c.argX === 0) s.tx.fill(0);
+
+  const finish = (b: number, o: number, lo: Int32Array, hi: Int32Array): void => {
+    if (f.exact[o] === 1) bnActExact(c, s, o, lo, hi, HW, strict, banker);
+    else bnActBig(c, s, o, lo, hi, HW, strict, banker);
+    if (c.poolType !== 0) pool(s.act, H, W, c.poolType, s.pooled);
+    let dst = c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
+    for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) {
+      if (OW >= 32) ram.set(source.subarray(r, r + OW), dst);
+      else for (let x = 0; x < OW; x++) ram[dst + x] = source[r + x];
+    }
+    if (mainOut) mainOut.set(source.subarray(0, OH * OW), (b * OC + o) * OH * OW);
+  };
+
+  for (let b = 0; b < c.batches; b++) {
+    const inBase = b * s.inputStride;
+    if (c.depthwise) {
+      for (let o = 0; o < OC; o++) {
+        for (let pl = 0; pl < planes.length; pl++) {
+          const acc = pl === 0 ? s.sLo : s.sHi;
+          if (c.kernel === 3) dw3x3(s.input, inBase + o * PP, W, H, planes[pl], o * 9, acc, s.sx);
+          else dw1x1(s.input, inBase + o * HW, HW, planes[pl][o], acc, s.sx);
+        }
+        if (c.argX !== 0) txFromSx(s.sx, HW, c.argX, txScale, s.tx);
+        finish(b, o, s.sLo, s.sHi);
+      }
+      continue;
+    }
+    if (c.argX !== 0) sumInput(c, s, b);
+    for (let o = 0; o < OC; o += 2) {
+      const ob = o + 1 < OC ? o + 1 : o;
+      for (let pl = 0; pl < planes.length; pl++) {
+        const accA = pl === 0 ? s.sLo : s.sHi;
+        const accB = pl === 0 ? s.sLoB : s.sHiB;
+        if (c.kernel === 3) conv3x3x2(s.input, inBase, IC, W, H, planes[pl], o * perO, ob * perO, accA, accB);
+        else conv1x1x2(s.input, inBase, IC, HW, planes[pl], o * perO, ob * perO, accA, accB);
+      }
+      finish(b, o, s.sLo, s.sHi);
+      if (ob !== o) finish(b, ob, s.sLoB, s.sHiB);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The KPU conv engine (reference §6, corrected by §10): conv → batch-norm → activation → pool,
+ * bit-exact with nncase 0.2's simulator by default. `prepareKpuConv` validates and precomputes
+ * once; `runKpuConv` is the fast engine and `runKpuConvReference` the plain specification it is
+ * tested against.
+ */
+export {
+  GOLDEN_NUMERICS,
+  NNCASE01_NUMERICS,
+  POOL_GEOMETRY,
+  poolOutputSize,
+  prepareKpuConv,
+  kpuConvMapBytes,
+  type KpuMapRegion,
+  type KpuNumerics,
+  type PreparedKpuConv,
+} from './prepare.js';
+export { runKpuConv } from './fast.js';
+export { runKpuConvReference, referenceActivation, referenceBatchNorm, referencePool, referenceRoundShift } from './reference.js';

@@ -1,0 +1,400 @@
+/**
+ * Validation and precomputation of one KPU conv layer (reference §6, corrected by §10). Every
+ * semantic check happens here, once; `runKpuConv` and `runKpuConvReference` then run blind.
+ *
+ * Exactness plan for the fast path (design "Numbers that bite"): JavaScript Numbers are exact
+ * integers below 2^53. For every output channel this file computes, in BigInt, the range the
+ * accumulator, the batch-norm product and the activation product can reach for ANY input map,
+ * and marks the channel `exact` only when all of them stay below 2^52 / 2^53. Unmarked channels
+ * take a per-element BigInt path in the fast engine. With field widths as decoded, the
+ * accumulator itself always fits (|acc| < 5.7·10^15 < 2^53, see `accBounds`), so only the
+ * batch-norm and activation stages can ever need BigInt.
+ */
+import { KpuFault } from '../../errors.js';
+import type { KpuConvGeometry, KpuConvParams } from '../../kmodel-parser/model.js';
+import { kpuConvGeometry } from '../../kmodel-parser/model.js';
+import { AI_SRAM_BYTES } from '../memory.js';
+import { kpuBytes, kpuRowLayout, kpuRows } from '../layout.js';
+
+/** Where the goldens' reference (nncase 0.2) and the older nncase 0.1 / SDK rules differ (§6.4). */
+export interface KpuNumerics {
+  /** nncase02: "banker" variant of §6.4 step 3 (the golden default); nncase01: SDK `kpu_carry_shift`, round half up. */
+  activationRounding: 'nncase02' | 'nncase01';
+  /** strict: the highest segment with bn > start_x (golden default); inclusive: bn ≥ start_x (nncase 0.1). */
+  segmentBoundary: 'strict' | 'inclusive';
+}
+
+/** nncase 0.2 rules: they reproduce every golden, v3 models included (§10 C10). */
+export const GOLDEN_NUMERICS: KpuNumerics = Object.freeze({ activationRounding: 'nncase02', segmentBoundary: 'strict' });
+/** The nncase 0.1 C# emulator / SDK rules, for comparison runs. */
+export const NNCASE01_NUMERICS: KpuNumerics = Object.freeze({ activationRounding: 'nncase01', segmentBoundary: 'inclusive' });
+
+/** A feature map in AI SRAM: byte address, total bytes of all batch items, lines per item. */
+export interface KpuMapRegion {
+  readonly address: number;
+  readonly bytes: number;
+  readonly rowsPerBatch: number;
+  /** N, C, H, W */
+  readonly shape: readonly [number, number, number, number];
+}
+
+/** Pool window and stride per pool_type (§6.6); `size` 1 for bypass and the select types. */
+export const POOL_GEOMETRY: readonly { readonly size: number; readonly stride: number }[] = [
+  { size: 1, stride: 1 }, // 0 bypass
+  { size: 2, stride: 2 }, // 1 max_2_s2
+  { size: 2, stride: 2 }, // 2 mean_2_s2
+  { size: 4, stride: 4 }, // 3 max_4_s4
+  { size: 4, stride: 4 }, // 4 mean_4_s4
+  { size: 1, stride: 2 }, // 5 left_top_2_s2
+  { size: 1, stride: 2 }, // 6 right_top_2_s2
+  { size: 1, stride: 4 }, // 7 left_top_4_s4
+  { size: 2, stride: 1 }, // 8 mean_2_s1
+  { size: 2, stride: 1 }, // 9 max_2_s1
+];
+
+/** State of the fast engine: packed parameters, exactness flags and reusable scratch. */
+export interface KpuConvFastState {
+  /** Weight values as 8-bit planes, source order ([o][c][ky][kx], depthwise [o][ky][kx]):
+   *  one plane for 8-bit weights; [low byte, high byte] for 16-bit weights (w = 256·hi + lo). */
+  readonly weightPlanes: readonly Int32Array[];
+  /** Per output channel: floor(arg_w·SW >> shr_w) + arg_add·G, exact (< 2^53). */
+  readonly constTerm: Float64Array;
+  readonly bnMul: Float64Array;
+  /** 2^−norm_shift: multiplying by it is exact, and floor() of the result is the arithmetic shift. */
+  readonly bnScale: Float64Array;
+  readonly bnAdd: Float64Array;
+  /** 1 when every intermediate of bn and activation is proven below 2^53 for this channel. */
+  readonly exact: Uint8Array;
+  readonly exactChannels: number;
+  readonly actStart: Float64Array;
+  /** start_x is non-decreasing over the 16 segments (true of every real table, §10 C9). */
+  readonly actSorted: boolean;
+  readonly actMul: Float64Array;
+  readonly actShift: Int32Array;
+  /** 2^−shift and 2^−(shift−1) (0 when shift = 0), 2^(shift−1) for the tie test. */
+  readonly actScale: Float64Array;
+  readonly actScaleHalf: Float64Array;
+  readonly actHalf: Float64Array;
+  readonly actBias: Float64Array;
+  /** BigInt copies for the channels that are not `exact`. */
+  readonly big: {
+    readonly bnMul: readonly bigint[];
+    readonly bnShift: readonly bigint[];
+    readonly bnAdd: readonly bigint[];
+    readonly actStart: readonly bigint[];
+    readonly actMul: readonly bigint[];
+    readonly actShift: readonly number[];
+    readonly actBias: readonly bigint[];
+  };
+  /** Scratch, allocated on the first run and reused (`run` allocates nothing afterwards). */
+  scratch?: KpuConvScratch;
+}
+
+export interface KpuConvScratch {
+  /** All batches of the input as channel planes; 3×3 planes are padded by one pixel of pad_value. */
+  readonly input: Uint8Array;
+  readonly inputStride: number;
+  /** S of 8-bit weight planes (low / high byte) for output channels A and B of a pair. */
+  readonly sLo: Int32Array;
+  readonly sHi: Int32Array;
+  readonly sLoB: Int32Array;
+  readonly sHiB: Int32Array;
+  readonly sx: Int32Array;
+  readonly tx: Float64Array;
+  readonly act: Uint8Array;
+  readonly pooled: Uint8Array;
+}
+
+export interface PreparedKpuConv {
+  readonly where: { readonly layer: number; readonly type: string };
+  readonly params: KpuConvParams;
+  readonly geometry: KpuConvGeometry;
+  readonly batches: number;
+  readonly kernel: 1 | 3;
+  readonly depthwise: boolean;
+  /** Input channels summed per output channel (IC, or 1 when depthwise). */
+  readonly groupChannels: number;
+  readonly poolType: number;
+  readonly poolStride: number;
+  readonly weightBits: 8 | 16;
+  /** Bytes of weights the layer uses (OC·G·K²·bytesPerWeight). */
+  readonly weightBytes: number;
+  readonly padValue: number;
+  readonly argX: number;
+  readonly shrX: number;
+  readonly argW: number;
+  readonly shrW: number;
+  /** Signed 40-bit, exact as a Number. */
+  readonly argAdd: number;
+  readonly input: KpuMapRegion;
+  readonly output: KpuMapRegion;
+  /** Bytes of the dense N×OC×OH×OW copy (`mainOut`). */
+  readonly denseOutputBytes: number;
+  /** Multiply-accumulates of one run, all batches (N·OC·H·W·G·K²). */
+  readonly macs: number;
+  /** Register fields the reference ignores but that look unusual (§5.2, §9 item 7). */
+  readonly warnings: readonly string[];
+  readonly fast: KpuConvFastState;
+}
+
+const TWO52 = 1n << 52n;
+const TWO53 = 1n << 53n;
+const abs = (v: bigint): bigint => (v < 0n ? -v : v);
+const bmin = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+const bmax = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+export function poolOutputSize(size: number, poolType: number): number {
+  return Math.floor(size / POOL_GEOMETRY[poolType].stride);
+}
+
+/**
+ * Validates the layer and precomputes everything the two engines need. Throws KpuFault with
+ * phase 'prepare' naming the layer (and address/size for memory faults).
+ */
+export function prepareKpuConv(p: KpuConvParams, batches: number, where: { layer: number; type: string }): PreparedKpuConv {
+  const ctx = { layer: where.layer, type: where.type };
+  const fault = (code: 'BAD_LAYER' | 'UNSUPPORTED' | 'OUT_OF_RANGE', detail: string, extra: { address?: number; size?: number } = {}): never => {
+    throw new KpuFault(code, detail, { ...ctx, ...extra }, 'prepare');
+  };
+  const a = p.arg;
+  const g = kpuConvGeometry(a);
+  if (!Number.isSafeInteger(batches) || batches < 1) fault('BAD_LAYER', `batch count ${batches} is not a positive integer`);
+  if (a.kernel_type !== 0 && a.kernel_type !== 1) fault('UNSUPPORTED', `kernel_type ${a.kernel_type} (only 0 = 1×1 and 1 = 3×3 exist)`);
+  if (a.pool_type > 9) fault('UNSUPPORTED', `pool_type ${a.pool_type} (0..9 are defined)`);
+  if (p.weightBits !== 8 && p.weightBits !== 16) fault('BAD_LAYER', `weight width ${String(p.weightBits)} bits`);
+  const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH, kernel: K, depthwise } = g;
+  const pool = POOL_GEOMETRY[a.pool_type];
+  const expOW = poolOutputSize(W, a.pool_type);
+  const expOH = poolOutputSize(H, a.pool_type);
+  if (expOW < 1 || expOH < 1) fault('BAD_LAYER', `${W}×${H} input is smaller than the stride ${pool.stride} of pool_type ${a.pool_type}`);
+  if (OW !== expOW || OH !== expOH) {
+    fault('BAD_LAYER', `output ${OW}×${OH} does not match pool_type ${a.pool_type} on a ${W}×${H} input (expected ${expOW}×${expOH})`);
+  }
+  if (depthwise && IC !== OC) fault('BAD_LAYER', `depthwise layer with ${IC} input and ${OC} output channels (they must be equal)`);
+  const G = depthwise ? 1 : IC;
+  const K2 = K * K;
+  const bytesPerWeight = p.weightBits / 8;
+  const nWeights = OC * G * K2;
+  const weightBytes = nWeights * bytesPerWeight;
+  if (p.weights.length < weightBytes) {
+    fault('BAD_LAYER', `weights have ${p.weights.length} bytes, ${OC}×${G}×${K}×${K} ${p.weightBits}-bit weights need ${weightBytes}`);
+  }
+  if (p.batchNorm.length < OC) fault('BAD_LAYER', `batch-norm table has ${p.batchNorm.length} entries for ${OC} output channels`);
+  if (p.activation.length !== 16) fault('BAD_LAYER', `activation table has ${p.activation.length} segments (16 expected)`);
+
+  const rowsIn = kpuRows(W, H, IC);
+  const rowsOut = kpuRows(OW, OH, OC);
+  const input: KpuMapRegion = { address: a.image_src_addr * 64, bytes: batches * rowsIn * 64, rowsPerBatch: rowsIn, shape: [batches, IC, H, W] };
+  const output: KpuMapRegion = { address: a.image_dst_addr * 64, bytes: batches * rowsOut * 64, rowsPerBatch: rowsOut, shape: [batches, OC, OH, OW] };
+  for (const [what, r] of [['input map', input], ['output map', output]] as const) {
+    if (r.address + r.bytes > AI_SRAM_BYTES) {
+      fault(
+        'OUT_OF_RANGE',
+        `${what} ${r.shape.join('×')} at AI SRAM byte ${r.address} needs ${r.bytes} bytes and ends at ${r.address + r.bytes}, past the ${AI_SRAM_BYTES}-byte AI SRAM`,
+        { address: r.address, size: r.bytes },
+      );
+    }
+  }
+
+  const warnings: string[] = [];
+  for (const f of ['ram_flag', 'full_add', 'first_stride', 'bypass_conv'] as const) {
+    if (a[f] !== 0) warnings.push(`${f} = ${a[f]} is set; its meaning is unknown and the reference ignores it`);
+  }
+  const li = kpuRowLayout(W);
+  const lo = kpuRowLayout(OW);
+  const regs: [string, number, number][] = [
+    ['row_switch_addr', a.row_switch_addr, li.rowLen],
+    ['coef_group', a.coef_group, li.groups],
+    ['channel_switch_addr', a.channel_switch_addr, li.rowLen * H],
+    ['wb_row_switch_addr', a.wb_row_switch_addr, lo.rowLen],
+    ['wb_group', a.wb_group, lo.groups],
+    ['wb_channel_switch_addr', a.wb_channel_switch_addr, lo.rowLen * OH],
+  ];
+  for (const [name, got, want] of regs) {
+    if (got !== want) warnings.push(`${name} = ${got} but the ${name.startsWith('wb') ? 'output' : 'input'} width implies ${want}; the width-derived layout is used (§10 C12)`);
+  }
+
+  const fast = prepareFast(p, g, G, K2);
+  const prepared: PreparedKpuConv = {
+    where: { layer: where.layer, type: where.type },
+    params: p,
+    geometry: g,
+    batches,
+    kernel: K,
+    depthwise,
+    groupChannels: G,
+    poolType: a.pool_type,
+    poolStride: pool.stride,
+    weightBits: p.weightBits,
+    weightBytes,
+    padValue: a.pad_value,
+    argX: a.arg_x,
+    shrX: a.shr_x,
+    argW: a.arg_w,
+    shrW: a.shr_w,
+    argAdd: a.arg_add,
+    input,
+    output,
+    denseOutputBytes: batches * OC * OH * OW,
+    macs: batches * OC * H * W * G * K2,
+    warnings,
+    fast,
+  };
+  return prepared;
+}
+
+function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number): KpuConvFastState {
+  const a = p.arg;
+  const OC = g.outChannels;
+  const n = OC * G * K2;
+  const lo = new Int32Array(n);
+  let hi: Int32Array | undefined;
+  const sw = new Float64Array(OC); // Σ of the weights of channel o: ≤ 1024·9·65535 < 2^30
+  if (p.weightBits === 8) {
+    for (let i = 0; i < n; i++) lo[i] = p.weights[i];
+  } else {
+    hi = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      lo[i] = p.weights[2 * i];
+      hi[i] = p.weights[2 * i + 1];
+    }
+  }
+  const per = G * K2;
+  for (let o = 0; o < OC; o++) {
+    let s = 0;
+    for (let i = o * per; i < (o + 1) * per; i++) s += lo[i] + (hi ? 256 * hi[i] : 0);
+    sw[o] = s;
+  }
+
+  const segs = p.activation;
+  const actStart = new Float64Array(16);
+  const actMul = new Float64Array(16);
+  const actShift = new Int32Array(16);
+  const actScale = new Float64Array(16);
+  const actScaleHalf = new Float64Array(16);
+  const actHalf = new Float64Array(16);
+  const actBias = new Float64Array(16);
+  for (let k = 0; k < 16; k++) {
+    const s = segs[k];
+    actStart[k] = s.x_start;
+    actMul[k] = s.y_mul;
+    actShift[k] = s.shift_number;
+    actScale[k] = 2 ** -s.shift_number;
+    actScaleHalf[k] = s.shift_number > 0 ? 2 ** -(s.shift_number - 1) : 0;
+    actHalf[k] = s.shift_number > 0 ? 2 ** (s.shift_number - 1) : 0;
+    actBias[k] = s.bias;
+  }
+
+  // Accumulator bounds over every possible input (x ∈ [0, 255], padding included):
+  //   S  = Σ x·w           ∈ [0, 255·SW]                       (weights are unsigned)
+  //   Tx = (arg_x·SX) >> shr_x, SX ∈ [0, 255·G·K²], monotone in SX, so between Tx(0) = 0 and Tx(max)
+  //   C  = (arg_w·SW) >> shr_w + arg_add·G                    (constant per channel)
+  // |S| ≤ 1024·9·255·65535 ≈ 2^37.2, |Tx| ≤ 2^23·2^21.2 ≈ 2^44.2, |C| ≤ 2^23·2^29.2 + 2^39·2^10 ≈ 2^52.3,
+  // so |acc| < 5.7·10^15 < 2^53 for every layer the registers can describe: Number-exact.
+  const txMax = (BigInt(a.arg_x) * BigInt(255 * G * K2)) >> BigInt(a.shr_x);
+  const txLo = bmin(0n, txMax);
+  const txHi = bmax(0n, txMax);
+  const argW = BigInt(a.arg_w);
+  const argAddG = BigInt(a.arg_add) * BigInt(G);
+  const constTerm = new Float64Array(OC);
+  const bnMul = new Float64Array(OC);
+  const bnScale = new Float64Array(OC);
+  const bnAdd = new Float64Array(OC);
+  const exact = new Uint8Array(OC);
+  const big = {
+    bnMul: [] as bigint[],
+    bnShift: [] as bigint[],
+    bnAdd: [] as bigint[],
+    actStart: segs.map((s) => BigInt(s.x_start)),
+    actMul: segs.map((s) => BigInt(s.y_mul)),
+    actShift: segs.map((s) => s.shift_number),
+    actBias: segs.map((s) => BigInt(s.bias)),
+  };
+  let exactChannels = 0;
+  for (let o = 0; o < OC; o++) {
+    const bn = p.batchNorm[o];
+    const swo = BigInt(sw[o]);
+    const c = ((argW * swo) >> BigInt(a.shr_w)) + argAddG;
+    const accLo = c + txLo;
+    const accHi = c + 255n * swo + txHi;
+    if (abs(accLo) >= TWO53 || abs(accHi) >= TWO53) {
+      // Unreachable with decoded register fields (see above); kept as a guard for hand-made params.
+      throw new KpuFault('UNSUPPORTED', `output channel ${o}: accumulator bound ${accHi} exceeds 2^53`, {}, 'prepare');
+    }
+    constTerm[o] = Number(c);
+    bnMul[o] = bn.norm_mul;
+    bnScale[o] = 2 ** -bn.norm_shift;
+    bnAdd[o] = bn.norm_add;
+    big.bnMul.push(BigInt(bn.norm_mul));
+    big.bnShift.push(BigInt(bn.norm_shift));
+    big.bnAdd.push(BigInt(bn.norm_add));
+    if (channelIsExact(accLo, accHi, bn.norm_mul, bn.norm_shift, bn.norm_add, big.actStart, big.actMul, big.actShift)) {
+      exact[o] = 1;
+      exactChannels++;
+    }
+  }
+  return {
+    weightPlanes: hi ? [lo, hi] : [lo],
+    constTerm,
+    bnMul,
+    bnScale,
+    bnAdd,
+    exact,
+    exactChannels,
+    actStart,
+    actSorted: segs.every((sg, k) => k === 0 || segs[k - 1].x_start <= sg.x_start),
+    actMul,
+    actShift,
+    actScale,
+    actScaleHalf,
+    actHalf,
+    actBias,
+    big,
+  };
+}
+
+/**
+ * True when, for every acc in [accLo, accHi], the Number evaluation of bn and activation is exact
+ * and nothing wraps at 64 bits:
+ *  - |acc·norm_mul| < 2^52, so the product is exact, floor(·2^−shift) is the arithmetic shift, and
+ *    adding the 32-bit norm_add stays below 2^53;
+ *  - for every segment k that can be chosen, |bn − start_x[k]|·|y_mul[k]| < 2^53 and shift ≤ 53, so
+ *    t, floor(t·2^−s) and the remainder t − q·2^s are exact (q·2^s is a multiple of 2^s ≤ 2^54).
+ * A segment k ≥ 1 can only be chosen when bn ≥ start_x[k] (either boundary rule), so then
+ * bn − start_x[k] ≥ 0; segment 0 is also the default when none qualifies, so it takes the full range.
+ */
+function channelIsExact(
+  accLo: bigint,
+  accHi: bigint,
+  mul: number,
+  shift: number,
+  add: number,
+  xs: readonly bigint[],
+  ym: readonly bigint[],
+  sh: readonly number[],
+): boolean {
+  const m = BigInt(mul);
+  const p1 = accLo * m;
+  const p2 = accHi * m;
+  if (abs(p1) >= TWO52 || abs(p2) >= TWO52) return false;
+  const s = BigInt(shift);
+  const bnLo = (bmin(p1, p2) >> s) + BigInt(add);
+  const bnHi = (bmax(p1, p2) >> s) + BigInt(add);
+  for (let k = 0; k < 16; k++) {
+    if (ym[k] === 0n) continue; // t = 0 whatever d is
+    let dLo = bnLo - xs[k];
+    const dHi = bnHi - xs[k];
+    if (k > 0) {
+      if (dHi < 0n) continue; // never chosen
+      dLo = bmax(dLo, 0n);
+    }
+    const d = bmax(abs(dLo), abs(dHi));
+    if (d * abs(ym[k]) >= TWO53 || sh[k] > 53) return false;
+  }
+  return true;
+}
+
+/** Lines of one batch item of the layer's input and output (exported for the interpreter). */
+export function kpuConvMapBytes(g: KpuConvGeometry): { input: number; output: number } {
+  return { input: kpuBytes(g.inWidth, g.inHeight, g.inChannels), output: kpuBytes(g.outWidth, g.outHeight, g.outChannels) };
+}
