@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  G628,
+  G826,
+  RB528,
+  RB825,
+  aiAllocationSize,
+  aiToPix,
+  packRgb565,
+  pixToAi,
+  rgb565ToRgb,
+  rgb888ToRgb565Pixel,
+  rgbToRgb565,
+  swapRgb565,
+  unpackRgb565,
+} from '../src/pipeline/index.js';
+import type { GrayImage, Rgb565Image } from '../src/pipeline/index.js';
+
+describe('MaixPy expansion and reduction tables', () => {
+  it('expand 5/6-bit values by rounding, not by bit replication', () => {
+    // R8 = floor(R5·255/31 + 0.5): 3·255/31 = 24.677 → 25 (bit replication would give 24).
+    expect(RB528[3]).toBe(25);
+    expect(RB528[0]).toBe(0);
+    expect(RB528[31]).toBe(255);
+    // 16·255/31 = 131.61 → 132; G: 1·255/63 = 4.048 → 4; 32·255/63 = 129.52 → 130.
+    expect(RB528[16]).toBe(132);
+    expect(G628[1]).toBe(4);
+    expect(G628[32]).toBe(130);
+    expect(G628[63]).toBe(255);
+  });
+
+  it('reduce 8-bit values by rounding half up', () => {
+    // 4·31/255 = 0.486 → 0; 5·31/255 = 0.608 → 1; 127·31/255 = 15.44 → 15; 128·31/255 = 15.56 → 16.
+    expect([RB825[4], RB825[5], RB825[127], RB825[128], RB825[255]]).toEqual([0, 1, 15, 16, 31]);
+    // 2·63/255 = 0.494 → 0; 3·63/255 = 0.741 → 1; 255 → 63.
+    expect([G826[2], G826[3], G826[255]]).toEqual([0, 1, 63]);
+  });
+
+  it('round-trips every 5- and 6-bit value through 8 bits', () => {
+    for (let v = 0; v < 32; v++) expect(RB825[RB528[v]]).toBe(v);
+    for (let v = 0; v < 64; v++) expect(G826[G628[v]]).toBe(v);
+  });
+});
+
+describe('RGB565 packing (byte-swapped OpenMV layout)', () => {
+  it('packs and unpacks a hand-worked pixel', () => {
+    // R5=0b10101 (21), G6=0b110011 (51), B5=0b01110 (14):
+    // (21<<3)=0xA8, (51>>3)=6, (51&7)=3 → 3<<13=0x6000, (14<<8)=0xE00 → 0x6EAE.
+    expect(packRgb565(21, 51, 14)).toBe(0x6eae);
+    expect(unpackRgb565(0x6eae)).toEqual([21, 51, 14]);
+  });
+
+  it('is the byte swap of the ordinary R5<<11 | G6<<5 | B5 value', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 31 }), (r, g, b) => {
+        expect(packRgb565(r, g, b)).toBe(swapRgb565((r << 11) | (g << 5) | b));
+      }),
+    );
+  });
+
+  it('round-trips all 65536 pixel values', () => {
+    const bad: number[] = [];
+    for (let p = 0; p < 65536; p++) {
+      const [r, g, b] = unpackRgb565(p);
+      if (packRgb565(r, g, b) !== p) bad.push(p);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('packs out-of-range channels unmasked (the resize quirk of the doc, raw (36, 73, 36) → (5, 9, 5))', () => {
+    // 36<<3 = 0x120, 73>>3 = 9, (73&7)=1 → 0x2000, 36<<8 = 0x2400: OR = 0x2529.
+    const p = packRgb565(36, 73, 36);
+    expect(p).toBe(0x2529);
+    // R5 = (0x2529>>3)&31 = 0x4A5&31 = 5; G6 = (1<<3)|(0x2529>>13 = 1) = 9; B5 = 0x25&31 = 5.
+    expect(unpackRgb565(p)).toEqual([5, 9, 5]);
+  });
+
+  it('converts RGB888 through the reduction tables', () => {
+    // (255, 128, 5): R5 = 31, G6 = round(128·63/255 = 31.62) = 32, B5 = round(0.608) = 1.
+    expect(unpackRgb565(rgb888ToRgb565Pixel(255, 128, 5))).toEqual([31, 32, 1]);
+    const img = { width: 2, height: 1, data: Uint8Array.of(255, 128, 5, 7, 7, 7) };
+    const t = rgbToRgb565(img);
+    expect(unpackRgb565(t.pixels[0])).toEqual([31, 32, 1]);
+    // truncate: 255>>3 = 31, 128>>2 = 32, 5>>3 = 0; 7>>3 = 0, 7>>2 = 1.
+    const tr = rgbToRgb565(img, 'truncate');
+    expect(unpackRgb565(tr.pixels[0])).toEqual([31, 32, 0]);
+    expect(unpackRgb565(tr.pixels[1])).toEqual([0, 1, 0]);
+    // Display back through the expansion tables: R5 31 → 255, G6 32 → 130, B5 1 → 8 (255/31 = 8.23).
+    expect(Array.from(rgb565ToRgb(t).data.subarray(0, 3))).toEqual([255, 130, 8]);
+  });
+});
+
+describe('pix_to_ai / ai_to_pix', () => {
+  const img: Rgb565Image = {
+    kind: 'rgb565',
+    width: 3,
+    height: 2,
+    pixels: Uint16Array.from([
+      packRgb565(3, 0, 31),
+      packRgb565(0, 1, 0),
+      packRgb565(31, 63, 31),
+      packRgb565(16, 32, 16),
+      0,
+      packRgb565(1, 2, 3),
+    ]),
+  };
+
+  it('writes planar R, G, B with stride w in a ceil64(w)·h·3 allocation', () => {
+    const ai = pixToAi(img);
+    expect(ai.channels).toBe(3);
+    expect(ai.data.length).toBe(64 * 2 * 3);
+    expect(aiAllocationSize(320, 240, 3)).toBe(320 * 240 * 3);
+    expect(aiAllocationSize(100, 10, 3)).toBe(128 * 10 * 3);
+    // R plane: 3→25, 0→0, 31→255, 16→132, 0→0, 1→8 (255/31 = 8.23).
+    expect(Array.from(ai.data.subarray(0, 6))).toEqual([25, 0, 255, 132, 0, 8]);
+    // G plane: 0→0, 1→4, 63→255, 32→130, 0→0, 2→8 (510/63 = 8.10).
+    expect(Array.from(ai.data.subarray(6, 12))).toEqual([0, 4, 255, 130, 0, 8]);
+    // B plane: 31→255, 0, 31→255, 16→132, 0, 3→25.
+    expect(Array.from(ai.data.subarray(12, 18))).toEqual([255, 0, 255, 132, 0, 25]);
+    expect(ai.data.subarray(18).every((v) => v === 0)).toBe(true);
+  });
+
+  it('ai_to_pix restores the pixels exactly', () => {
+    const back = aiToPix(pixToAi(img));
+    expect(back.kind).toBe('rgb565');
+    expect(Array.from((back as Rgb565Image).pixels)).toEqual(Array.from(img.pixels));
+  });
+
+  it('copies a grayscale image into one plane', () => {
+    const g: GrayImage = { kind: 'grayscale', width: 2, height: 2, pixels: Uint8Array.of(1, 2, 3, 4) };
+    const ai = pixToAi(g);
+    expect(ai.channels).toBe(1);
+    expect(Array.from(ai.data)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('reuses an existing AI buffer and refuses one of another shape', () => {
+    const buf = pixToAi(img);
+    buf.data.fill(9);
+    const again = pixToAi(img, buf);
+    expect(again.data).toBe(buf.data);
+    expect(again.data[0]).toBe(25);
+    expect(() => pixToAi({ ...img, width: 2, height: 3 }, buf)).toThrow(RangeError);
+  });
+});
