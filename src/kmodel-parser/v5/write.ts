@@ -184,3 +184,33 @@ export function buildV5(spec: ModelSpec): Uint8Array {
   }
   return o.result();
 }
+
+const DATATYPE_BYTES = [1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8, 2];
+
+export interface TensorSpec {
+  readonly datatype: number;
+  readonly shape: readonly number[];
+}
+
+/**
+ * A stackvm module with one function: inputs at location 0 and outputs at location 1, laid out
+ * back to back from start 0 (so `LEA_BUFFER input, start` addresses input i), a data pool and
+ * an optional `.rdata`.
+ */
+export function stackvmModuleSpec(text: Uint8Array, opts: { inputs?: readonly TensorSpec[]; outputs?: readonly TensorSpec[]; dataPool?: number; rdata?: Uint8Array } = {}): ModuleSpec {
+  const lay = (ts: readonly TensorSpec[], location: number) => {
+    let start = 0;
+    return ts.map((t) => {
+      const size = t.shape.reduce((a, b) => a * b, 1) * DATATYPE_BYTES[t.datatype];
+      const r = { range: { location, datatype: t.datatype, start, size }, shape: t.shape };
+      start += size;
+      return r;
+    });
+  };
+  return {
+    type: 'stackvm',
+    mempools: [{ location: 2, size: opts.rdata?.length ?? 0 }, { location: 3, size: opts.dataPool ?? 0 }],
+    functions: [{ inputs: lay(opts.inputs ?? [], 0), outputs: lay(opts.outputs ?? [], 1), text }],
+    sections: [{ name: '.rdata', body: opts.rdata ?? new Uint8Array(0) }],
+  };
+}

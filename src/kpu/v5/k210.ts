@@ -1,0 +1,138 @@
+/**
+ * The K210 module of nncase 1.x as its simulator build runs it (modules/k210/src/runtime):
+ * a private 2 MiB KPU RAM, the module's `.rdata` and data pool, and four ops — kpu_upload,
+ * kpu_download, kpu_conv2d (on kpusim's KPU conv engine) and a strided copy. A function's
+ * inputs arrive as dense copies (nncase stages them into its own buffers); its outputs are
+ * written straight into the caller's memory.
+ */
+import { KpuFault } from '../../errors.js';
+import { MEM_DATA, MEM_INPUT, MEM_KPU, MEM_OUTPUT, MEM_RDATA, type K210Op, type MemoryRangeV5, type ModuleV5 } from '../../kmodel-parser/v5/types.js';
+import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv, type KpuNumerics, type PreparedKpuConv } from '../conv/index.js';
+import { kpuDownload, kpuUpload } from '../layout.js';
+import { AI_SRAM_BYTES } from '../memory.js';
+import * as K from './kernels.js';
+import { memBlock, touch, type MemBlock } from './memory.js';
+
+/** Where a called K210 function's output lives in its caller's memory. */
+export interface K210Output {
+  readonly block: MemBlock;
+  readonly offset: number;
+}
+
+export class K210ModuleState {
+  readonly data: MemBlock;
+  /** The simulated KPU RAM, zero at start (nncase's simulator `kpu_ram_`). */
+  readonly kpu: MemBlock;
+  readonly rdata: Uint8Array;
+  /** Prepared conv layers, per function and op (undefined for non-conv ops). */
+  readonly prepared: readonly (readonly (PreparedKpuConv | undefined)[])[];
+
+  constructor(readonly index: number, readonly module: ModuleV5, layerOf: (fn: number, op: number) => number, prepared?: K210ModuleState['prepared']) {
+    this.data = memBlock(`module ${index} data pool`, new Uint8Array(module.dataPoolSize));
+    this.kpu = memBlock(`module ${index} KPU RAM`, new Uint8Array(AI_SRAM_BYTES));
+    this.rdata = module.rdata;
+    const fns = module.k210?.functions ?? [];
+    this.prepared = prepared ?? fns.map((ops, fi) => ops.map((op, oi) => (op.name === 'kpu_conv2d' ? prepareKpuConv(op.kpu, op.batches, { layer: layerOf(fi, oi), type: 'k210:kpu_conv2d' }) : undefined)));
+  }
+}
+
+interface Place {
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+  readonly block?: MemBlock;
+}
+
+/**
+ * Runs function `fnIndex`: `inputs` are dense copies of the caller's tensors, `outputs` where
+ * the results go. `after(op, i)` is called after every op (the trace hook).
+ */
+export function runK210Function(
+  state: K210ModuleState,
+  fnIndex: number,
+  inputs: readonly Uint8Array[],
+  outputs: readonly K210Output[],
+  after: (op: K210Op, opIndex: number) => void,
+  numerics: KpuNumerics = GOLDEN_NUMERICS,
+  layerOf: (op: number) => number = (op) => op,
+): void {
+  const fn = state.module.functions[fnIndex];
+  const ops = state.module.k210?.functions[fnIndex];
+  if (!fn || !ops) throw new KpuFault('OUT_OF_RANGE', `module ${state.index} has no K210 function ${fnIndex}`);
+
+  ops.forEach((op, oi) => {
+    const ctx = { layer: layerOf(oi), type: `k210:${op.name}` };
+    /** `memory_at`: inputs and outputs are found by their range start, pools by offset. */
+    const at = (mr: MemoryRangeV5): Place => {
+      switch (mr.location) {
+        case MEM_INPUT: {
+          const i = fn.inputs.findIndex((t) => t.range.start === mr.start);
+          if (i < 0) throw new KpuFault('OUT_OF_RANGE', `input range at ${mr.start} is no input of function ${fnIndex}`, ctx);
+          return { bytes: inputs[i], offset: 0 };
+        }
+        case MEM_OUTPUT: {
+          const i = fn.outputs.findIndex((t) => t.range.start === mr.start);
+          if (i < 0) throw new KpuFault('OUT_OF_RANGE', `output range at ${mr.start} is no output of function ${fnIndex}`, ctx);
+          return { bytes: outputs[i].block.bytes, offset: outputs[i].offset, block: outputs[i].block };
+        }
+        case MEM_RDATA:
+          return { bytes: state.rdata, offset: mr.start };
+        case MEM_DATA:
+          return { bytes: state.data.bytes, offset: mr.start, block: state.data };
+        case MEM_KPU:
+          return { bytes: state.kpu.bytes, offset: mr.start, block: state.kpu };
+        default:
+          throw new KpuFault('OUT_OF_RANGE', `memory location ${mr.location} is not addressable by the K210 module`, ctx);
+      }
+    };
+    const written = (p: Place): void => {
+      if (!p.block) throw new KpuFault('OUT_OF_RANGE', 'the K210 op writes to read-only memory (.rdata)', ctx);
+      touch(p.block);
+    };
+    const within = (p: Place, bytes: number, what: string): Uint8Array => {
+      if (p.offset + bytes > p.bytes.length) throw new KpuFault('OUT_OF_RANGE', `${what}: ${bytes} bytes at ${p.offset} run past the end of a ${p.bytes.length}-byte buffer`, { ...ctx, size: bytes });
+      return p.bytes.subarray(p.offset, p.offset + bytes);
+    };
+    switch (op.name) {
+      case 'kpu_upload': {
+        const src = at(op.input);
+        const dst = at(op.output);
+        written(dst);
+        kpuUpload(within(src, K.elementCount(op.inShape), 'kpu_upload input'), op.inShape, dst.bytes, dst.offset);
+        break;
+      }
+      case 'kpu_download': {
+        const src = at(op.input);
+        const dst = at(op.output);
+        written(dst);
+        kpuDownload(src.bytes, src.offset, op.inShape, within(dst, K.elementCount(op.inShape), 'kpu_download output'));
+        break;
+      }
+      case 'kpu_conv2d': {
+        const prepared = state.prepared[fnIndex][oi]!;
+        let mainOut: Uint8Array | undefined;
+        if (op.mainMemOutput.size) {
+          const p = at(op.mainMemOutput);
+          written(p);
+          mainOut = within(p, prepared.denseOutputBytes, 'kpu_conv2d main-memory output');
+        }
+        touch(state.kpu);
+        runKpuConv(prepared, state.kpu.bytes, numerics, mainOut);
+        break;
+      }
+      case 'copy': {
+        const src = at(op.input);
+        const dst = at(op.output);
+        written(dst);
+        const dt = op.input.datatype;
+        const shape = [...op.inShape];
+        const i: K.StridedTensor = { bytes: src.bytes, offset: src.offset, datatype: dt, shape, strides: [...op.inStrides] };
+        const o: K.StridedTensor = { bytes: dst.bytes, offset: dst.offset, datatype: dt, shape, strides: [...op.outStrides] };
+        within(src, K.extentBytes(shape, i.strides, dt), 'copy input');
+        within(dst, K.extentBytes(shape, o.strides, dt), 'copy output');
+        K.copy(i, o);
+        break;
+      }
+    }
+    after(op, oi);
+  });
+}

@@ -1,0 +1,562 @@
+/**
+ * The stackvm interpreter of nncase 1.x (`src/runtime/stackvm`): scalar, stack, load/store
+ * and control-flow instructions, and the TENSOR instructions through one table row per tensor
+ * function (name → executor). Behaviour mirrors the upstream runtime, including its quirks:
+ * REM computes a quotient, CALL/ECALL/THROW/BREAK/LDARG are unsupported, RET at depth 0 ends
+ * the function.
+ */
+import { KpuFault } from '../../errors.js';
+import type { StackvmInstruction } from '../../kmodel-parser/v5/stackvm/isa.js';
+import { MEM_DATA, MEM_INPUT, MEM_OUTPUT, MEM_RDATA, type FunctionV5, type ModuleV5 } from '../../kmodel-parser/v5/types.js';
+import * as K from './kernels.js';
+import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
+import { EvalStack, asI, asI4, asR4, asSize, asU, asU1, asU4, intEntry, realEntry, type StackEntry } from './stack.js';
+
+/** A tensor passed to a called function: where it is and how it is laid out. */
+export interface CallTensor {
+  readonly block: MemBlock;
+  readonly offset: number;
+  readonly datatype: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** What a tensor op touched, for the event trace. */
+export interface TensorOpInfo {
+  readonly inputShapes: readonly (readonly number[])[];
+  readonly outputShapes: readonly (readonly number[])[];
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly macs: number;
+}
+
+export interface StackvmHost {
+  /** TENSOR CALL: run function `functionId` of module `moduleId` on these tensors. */
+  call(moduleId: number, functionId: number, inputs: readonly CallTensor[], outputs: readonly CallTensor[]): void;
+  /** After every TENSOR instruction. */
+  afterTensorOp(ins: StackvmInstruction, info: TensorOpInfo): void;
+  /** Instruction budget per function call (default MAX_STEPS). */
+  readonly maxSteps?: number;
+}
+
+/** Per-module state that outlives a function call: pools and the shape/padding/general registers. */
+export class StackvmModuleState {
+  readonly data: MemBlock;
+  readonly rdata: MemBlock;
+  readonly shapeRegs: (readonly number[] | undefined)[] = [];
+  readonly paddingRegs: (readonly K.Padding[] | undefined)[] = [];
+  /** `regs_` (MAX_GENERAL_REGS = 32); nothing in these ISAs writes them, upstream leaves them uninitialised. */
+  readonly gpRegs: bigint[] = new Array<bigint>(32).fill(0n);
+
+  constructor(readonly index: number, readonly module: ModuleV5) {
+    this.data = memBlock(`module ${index} data pool`, new Uint8Array(module.dataPoolSize));
+    this.rdata = memBlock(`module ${index} .rdata`, module.rdata, false);
+  }
+}
+
+/** Instruction budget of one function call; runaway loops become a fault. */
+export const MAX_STEPS = 50_000_000;
+
+const f32 = Math.fround;
+
+/** `(T)float` for the integer CONV_* targets on x86-64. */
+function floatToIntBits(v: number, bits: 8 | 16 | 32 | 64, signed: boolean): bigint {
+  let t: bigint;
+  if (bits === 64 && !signed && v >= 2 ** 63 && v < 2 ** 64) t = BigInt(Math.trunc(v));
+  else if (bits === 64 || (bits === 32 && !signed)) {
+    const x = Math.trunc(v);
+    t = x >= -(2 ** 63) && x < 2 ** 63 ? BigInt(x) : -(1n << 63n);
+  } else t = BigInt(K.cvtToInt32(v));
+  return signed ? BigInt.asIntN(bits, t) : BigInt.asUintN(bits, t);
+}
+
+function truncateToBfloat16(v: number): number {
+  if (Number.isNaN(v)) return K.bfloat16ToFloat(0x7fc0);
+  const dv = new DataView(new ArrayBuffer(4));
+  dv.setFloat32(0, v, true);
+  return K.bfloat16ToFloat(dv.getUint16(2, true));
+}
+
+type Exec = (vm: StackvmRun, ins: StackvmInstruction) => TensorOpInfo;
+
+export class StackvmRun {
+  readonly stack = new EvalStack();
+  readonly space = new AddressSpace();
+  private readonly inputBases: number[];
+  private readonly outputBases: number[];
+  private readonly dataBase: number;
+  private readonly rdataBase: number;
+  readonly ctx: { layer?: number; type?: string } = {};
+
+  constructor(
+    readonly state: StackvmModuleState,
+    readonly fn: FunctionV5,
+    readonly instructions: readonly StackvmInstruction[],
+    readonly inputs: readonly MemBlock[],
+    readonly outputs: readonly MemBlock[],
+    readonly host: StackvmHost,
+  ) {
+    this.dataBase = this.space.map(state.data);
+    this.rdataBase = this.space.map(state.rdata);
+    this.inputBases = inputs.map((b) => this.space.map(b));
+    this.outputBases = outputs.map((b) => this.space.map(b));
+  }
+
+  fault(code: 'OUT_OF_RANGE' | 'BAD_LAYER' | 'UNSUPPORTED' | 'ILLEGAL_INSTRUCTION' | 'DIVIDE_BY_ZERO', detail: string): never {
+    throw new KpuFault(code, detail, this.ctx);
+  }
+
+  // ---- helpers the tensor ops use ----------------------------------------------------------
+
+  popAddr(): number {
+    return Number(asU(this.stack.pop()));
+  }
+
+  shapeReg(id: number): readonly number[] {
+    const s = this.state.shapeRegs[id];
+    if (!s) this.fault('ILLEGAL_INSTRUCTION', `shape register ${id} was never set`);
+    return s;
+  }
+
+  /** A stride register as `runtime_axis_t` (int32), as nncase's `as_runtime_axis` reads it. */
+  axisReg(id: number): number[] {
+    return this.shapeReg(id).map((v) => Number(BigInt.asIntN(32, BigInt(v))));
+  }
+
+  paddingsReg(id: number): readonly K.Padding[] {
+    const p = this.state.paddingRegs[id];
+    if (!p) this.fault('ILLEGAL_INSTRUCTION', `paddings register ${id} was never set`);
+    return p;
+  }
+
+  popPadding(): K.Padding {
+    const after = asI4(this.stack.pop());
+    const before = asI4(this.stack.pop());
+    return { before, after };
+  }
+
+  /** Resolves a tensor at `addr`, checks its extent, and records a write when `write`. */
+  tensor(addr: number, datatype: number, shape: readonly number[], strides: readonly number[], write: boolean): K.StridedTensor {
+    const extent = K.extentBytes(shape, strides, datatype);
+    const p = this.space.span(addr, extent, write, this.ctx);
+    if (write) touch(p.block);
+    return { bytes: p.block.bytes, offset: p.offset, datatype, shape, strides };
+  }
+
+  // ---- the interpreter loop ------------------------------------------------------------------
+
+  run(): void {
+    const ins = this.instructions;
+    const byPc = new Map<number, number>();
+    ins.forEach((x, i) => byPc.set(x.pc, i));
+    const textSize = this.fn.textSize;
+    let i = 0;
+    let steps = 0;
+    let depth = 0;
+    const maxSteps = this.host.maxSteps ?? MAX_STEPS;
+    const jump = (target: number): void => {
+      const k = byPc.get(target);
+      if (target < 0 || target >= textSize || k === undefined) this.fault('ILLEGAL_INSTRUCTION', `branch target pc ${target} is not an instruction of the function (text of ${textSize} bytes)`);
+      i = k;
+    };
+    while (i < ins.length) {
+      if (++steps > maxSteps) this.fault('ILLEGAL_INSTRUCTION', `stackvm function ran more than ${maxSteps} instructions`);
+      const x = ins[i++];
+      this.ctx.type = x.tensorName ? `stackvm:${x.tensorName}` : `stackvm ${x.name}`;
+      const next = x.pc + x.size;
+      switch (x.name) {
+        case 'BR':
+          jump(next + x.args.target);
+          break;
+        case 'BR_TRUE':
+          if (asI(this.stack.pop()) !== 0n) jump(next + x.args.target);
+          break;
+        case 'BR_FALSE':
+          if (asI(this.stack.pop()) === 0n) jump(next + x.args.target);
+          break;
+        case 'RET':
+          if (depth === 0) return;
+          depth--;
+          jump(Number(asU(this.stack.pop())));
+          break;
+        case 'TENSOR': {
+          const exec = TENSOR_OPS[x.tensorName!];
+          if (!exec) this.fault('UNSUPPORTED', `tensor function ${x.tensorName} is known but not implemented by kpusim`);
+          const info = exec(this, x);
+          this.host.afterTensorOp(x, info);
+          break;
+        }
+        default:
+          this.scalar(x);
+      }
+    }
+  }
+
+  private scalar(x: StackvmInstruction): void {
+    const s = this.stack;
+    const n = x.name;
+    const push = (v: bigint | number): void => s.push(intEntry(v));
+    switch (n) {
+      case 'NOP':
+        return;
+      case 'LDNULL':
+      case 'LDC_I4_0':
+        return push(0);
+      case 'LDC_I4_1':
+        return push(1);
+      case 'LDC_I4':
+        return push(x.args.imm);
+      case 'LDC_R4':
+        return s.push(realEntry(x.args.imm));
+      case 'DUP':
+        return s.push(s.peek());
+      case 'POP':
+        s.pop();
+        return;
+      case 'LEA_GP': {
+        const id = x.args.gpid;
+        if (id >= this.state.gpRegs.length) this.fault('OUT_OF_RANGE', `general register ${id} does not exist (32 registers)`);
+        return push(this.state.gpRegs[id] + BigInt(x.args.offset));
+      }
+      case 'LEA_BUFFER':
+        return push(this.leaBuffer(x.args.location, x.args.offset));
+      case 'STSHAPE': {
+        const shape = new Array<number>(x.args.rank);
+        for (let k = 0; k < x.args.rank; k++) shape[x.args.rank - k - 1] = asSize(s.pop());
+        this.state.shapeRegs[x.args.rshape] = shape;
+        return;
+      }
+      case 'STPADDINGS': {
+        const p = new Array<K.Padding>(x.args.rank);
+        for (let k = 0; k < x.args.rank; k++) p[x.args.rank - k - 1] = this.popPadding();
+        this.state.paddingRegs[x.args.rpaddings] = p;
+        return;
+      }
+    }
+    if (n.startsWith('LDIND_')) return this.load(n.slice(6), this.nonNull(Number(asU(s.pop()))));
+    if (n.startsWith('STIND_')) {
+      const v = s.pop();
+      return this.store(n.slice(6), this.nonNull(Number(asU(s.pop()))), v);
+    }
+    if (n.startsWith('LDELEM_')) {
+      const off = asU(s.pop());
+      const addr = Number(asU(s.pop()));
+      const t = n.slice(7);
+      return this.load(t, addr + Number(off) * ELEM_BYTES[t]);
+    }
+    if (n.startsWith('STELEM_')) {
+      const v = s.pop();
+      const off = asU(s.pop());
+      const addr = Number(asU(s.pop()));
+      const t = n.slice(7);
+      return this.store(t, addr + Number(off) * ELEM_BYTES[t], v);
+    }
+    if (n.startsWith('CONV_')) return this.conv(n.slice(5), s.pop());
+    if (n === 'NEG') {
+      const v = s.pop();
+      return s.push(v.real ? realEntry(-v.r) : intEntry(-v.i));
+    }
+    if (n === 'NOT') return push(~asU(s.pop()));
+    if (n.startsWith('LDARG') || n === 'CALL' || n === 'ECALL' || n === 'THROW' || n === 'BREAK') {
+      this.fault('UNSUPPORTED', `${n} is not supported by nncase's stackvm runtime either`);
+    }
+    const b = s.pop();
+    const a = s.pop();
+    s.push(this.binaryScalar(n, a, b));
+  }
+
+  private binaryScalar(n: string, a: StackEntry, b: StackEntry): StackEntry {
+    const unsigned = n.endsWith('_U') || n === 'CEQ' || n === 'CNE';
+    const op = unsigned && n.endsWith('_U') ? n.slice(0, -2) : n;
+    if (['AND', 'OR', 'XOR', 'SHL', 'SHR', 'SHR_U'].includes(n)) {
+      const x = n === 'SHR' ? asI(a) : asU(a);
+      const y = asU(b) & 63n; // x86 masks the count; C++ leaves ≥ 64 undefined
+      switch (n) {
+        case 'AND': return intEntry(asU(a) & asU(b));
+        case 'OR': return intEntry(asU(a) | asU(b));
+        case 'XOR': return intEntry(asU(a) ^ asU(b));
+        case 'SHL': return intEntry(x << y);
+        case 'SHR': return intEntry(x >> y);
+        default: return intEntry(BigInt.asUintN(64, x) >> y);
+      }
+    }
+    if (a.real) {
+      const x = a.r;
+      const y = asR4(b);
+      switch (op) {
+        case 'ADD': return realEntry(x + y);
+        case 'SUB': return realEntry(x - y);
+        case 'MUL': return realEntry(x * y);
+        case 'DIV':
+        case 'REM': // upstream REM/REM_U divide (a copy-paste slip in ops/scalar.cpp); mirrored
+          return realEntry(x / y);
+        case 'CLT': return intEntry(x < y ? 1 : 0);
+        case 'CLE': return intEntry(x <= y ? 1 : 0);
+        case 'CEQ': return intEntry(x === y ? 1 : 0);
+        case 'CGE': return intEntry(x >= y ? 1 : 0);
+        case 'CGT': return intEntry(x > y ? 1 : 0);
+        case 'CNE': return intEntry(x !== y ? 1 : 0);
+      }
+    }
+    const x = unsigned ? asU(a) : asI(a);
+    const y = unsigned ? asU(b) : asI(b);
+    switch (op) {
+      case 'ADD': return intEntry(x + y);
+      case 'SUB': return intEntry(x - y);
+      case 'MUL': return intEntry(x * y);
+      case 'DIV':
+      case 'REM':
+        if (y === 0n) this.fault('DIVIDE_BY_ZERO', `stackvm ${n} by zero`);
+        return intEntry(x / y);
+      case 'CLT': return intEntry(x < y ? 1 : 0);
+      case 'CLE': return intEntry(x <= y ? 1 : 0);
+      case 'CEQ': return intEntry(x === y ? 1 : 0);
+      case 'CGE': return intEntry(x >= y ? 1 : 0);
+      case 'CGT': return intEntry(x > y ? 1 : 0);
+      case 'CNE': return intEntry(x !== y ? 1 : 0);
+    }
+    return this.fault('ILLEGAL_INSTRUCTION', `no semantics for ${n}`);
+  }
+
+  private conv(t: string, v: StackEntry): void {
+    const s = this.stack;
+    if (t === 'R4') return s.push(realEntry(v.real ? v.r : Number(v.i)));
+    if (t === 'BR2') return s.push(realEntry(truncateToBfloat16(v.real ? v.r : f32(Number(v.i)))));
+    const [bits, signed] = CONV_INT[t];
+    if (v.real) return s.push(intEntry(floatToIntBits(v.r, bits, signed)));
+    return s.push(intEntry(signed ? BigInt.asIntN(bits, v.i) : BigInt.asUintN(bits, v.i)));
+  }
+
+  private nonNull(addr: number): number {
+    if (addr === 0) this.fault('OUT_OF_RANGE', 'load or store through a null address');
+    return addr;
+  }
+
+  private load(t: string, addr: number): void {
+    const size = ELEM_BYTES[t];
+    const p = this.space.span(addr, size, false, this.ctx);
+    const dv = K.view(p.block);
+    const o = p.offset;
+    switch (t) {
+      case 'I1': return this.stack.push(intEntry(dv.getInt8(o)));
+      case 'I2': return this.stack.push(intEntry(dv.getInt16(o, true)));
+      case 'I4': return this.stack.push(intEntry(dv.getInt32(o, true)));
+      case 'I':
+      case 'U': return this.stack.push(intEntry(dv.getBigInt64(o, true)));
+      case 'U1': return this.stack.push(intEntry(dv.getUint8(o)));
+      case 'U2': return this.stack.push(intEntry(dv.getUint16(o, true)));
+      case 'U4': return this.stack.push(intEntry(dv.getUint32(o, true)));
+      case 'BR2': return this.stack.push(realEntry(K.bfloat16ToFloat(dv.getUint16(o, true))));
+      case 'R4': return this.stack.push(realEntry(dv.getFloat32(o, true)));
+    }
+  }
+
+  private store(t: string, addr: number, v: StackEntry): void {
+    const size = ELEM_BYTES[t];
+    const p = this.space.span(addr, size, true, this.ctx);
+    touch(p.block);
+    const dv = K.view(p.block);
+    const o = p.offset;
+    switch (t) {
+      case 'I1': return dv.setInt8(o, Number(BigInt.asIntN(8, asI(v))));
+      case 'I2': return dv.setInt16(o, Number(BigInt.asIntN(16, asI(v))), true);
+      case 'I4': return dv.setInt32(o, asI4(v), true);
+      case 'I': return dv.setBigInt64(o, asI(v), true);
+      case 'BR2': return dv.setUint16(o, K.roundToBfloat16(asR4(v)), true);
+      case 'R4': return dv.setFloat32(o, asR4(v), true);
+    }
+  }
+
+  /** `lea_buffer`: input/output by the range whose start is the largest ≤ offset; pools by offset. */
+  private leaBuffer(location: number, offset: number): number {
+    const pick = (ranges: readonly { range: { start: number } }[], bases: number[], what: string): number => {
+      let id = -1;
+      let last = 0;
+      ranges.forEach((r, k) => {
+        if (r.range.start <= offset && r.range.start >= last) {
+          id = k;
+          last = r.range.start;
+        }
+      });
+      if (id < 0) this.fault('OUT_OF_RANGE', `LEA_BUFFER ${what} offset ${offset} matches no ${what} of the function`);
+      return bases[id] + (offset - last);
+    };
+    switch (location) {
+      case MEM_INPUT:
+        return pick(this.fn.inputs, this.inputBases, 'input');
+      case MEM_OUTPUT:
+        return pick(this.fn.outputs, this.outputBases, 'output');
+      case MEM_RDATA:
+        if (offset > this.state.rdata.bytes.length) this.fault('OUT_OF_RANGE', `LEA_BUFFER rdata offset ${offset} is past .rdata (${this.state.rdata.bytes.length} bytes)`);
+        return this.rdataBase + offset;
+      case MEM_DATA:
+        if (offset > this.state.data.bytes.length) this.fault('OUT_OF_RANGE', `LEA_BUFFER data offset ${offset} is past the data pool (${this.state.data.bytes.length} bytes)`);
+        return this.dataBase + offset;
+      default:
+        return this.fault('OUT_OF_RANGE', `LEA_BUFFER of memory location ${location}`);
+    }
+  }
+}
+
+const ELEM_BYTES: Record<string, number> = { I1: 1, I2: 2, I4: 4, I: 8, U1: 1, U2: 2, U4: 4, U: 8, BR2: 2, R4: 4 };
+const CONV_INT: Record<string, [8 | 16 | 32 | 64, boolean]> = {
+  I1: [8, true], I2: [16, true], I4: [32, true], I: [64, true], U1: [8, false], U2: [16, false], U4: [32, false], U: [64, false],
+};
+
+// ---- tensor functions: one row per function ------------------------------------------------------
+
+const bytesOf = (t: K.StridedTensor, shape = t.shape): number => K.elementCount(shape) * K.elemSize(t.datatype);
+
+function unaryLike(vm: StackvmRun, ins: StackvmInstruction, inType: number, outType: number, kernel: (i: K.StridedTensor, o: K.StridedTensor) => void, shapeField = 'rshape_src'): TensorOpInfo {
+  const output = vm.popAddr();
+  const input = vm.popAddr();
+  const shape = vm.shapeReg(ins.args[shapeField]);
+  const i = vm.tensor(input, inType, shape, vm.shapeReg(ins.args.rstride_src), false);
+  const o = vm.tensor(output, outType, shape, vm.shapeReg(ins.args.rstride_dest), true);
+  kernel(i, o);
+  return { inputShapes: [shape], outputShapes: [shape], bytesIn: bytesOf(i), bytesOut: bytesOf(o), macs: 0 };
+}
+
+function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof K.quantize): TensorOpInfo {
+  const bias = asR4(vm.stack.pop());
+  const scale = asR4(vm.stack.pop());
+  return unaryLike(vm, ins, ins.args.in_datatype, ins.args.dst_datatype, (i, o) => kernel(i, o, scale, bias));
+}
+
+export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
+  DEQUANTIZE: (vm, ins) => quantLike(vm, ins, K.dequantize),
+  QUANTIZE: (vm, ins) => quantLike(vm, ins, K.quantize),
+  CONVERT: (vm, ins) => unaryLike(vm, ins, ins.args.in_datatype, ins.args.dst_datatype, K.convert),
+  COPY: (vm, ins) => unaryLike(vm, ins, ins.args.datatype, ins.args.datatype, K.copy, 'rshape'),
+
+  BINARY: (vm, ins) => {
+    const a = ins.args;
+    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `binary on datatype ${a.datatype}`);
+    const output = vm.popAddr();
+    const inB = vm.popAddr();
+    const inA = vm.popAddr();
+    const sa = vm.shapeReg(a.rshape_src1);
+    const sb = vm.shapeReg(a.rshape_src2);
+    const outShape = K.binaryOutputShape(sa, sb);
+    const ta = vm.tensor(inA, K.DT.f32, sa, vm.shapeReg(a.rstride_src1), false);
+    const tb = vm.tensor(inB, K.DT.f32, sb, vm.shapeReg(a.rstride_src2), false);
+    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    K.binary(a.binary_op, ta, tb, to, a.fused_clamp_low, a.fused_clamp_high);
+    return { inputShapes: [sa, sb], outputShapes: [outShape], bytesIn: bytesOf(ta) + bytesOf(tb), bytesOut: bytesOf(to), macs: 0 };
+  },
+
+  SLICE: (vm, ins) => {
+    const a = ins.args;
+    const output = vm.popAddr();
+    const input = vm.popAddr();
+    const shape = vm.shapeReg(a.rshape_src);
+    const begins = vm.shapeReg(a.rbegins);
+    const ends = vm.shapeReg(a.rends);
+    const strides = vm.axisReg(a.rstrides);
+    const outShape = K.sliceOutputShape(shape, begins, ends, strides);
+    const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
+    const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
+    K.slice(ti, to, begins, ends, strides);
+    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
+  },
+
+  TRANSPOSE: (vm, ins) => {
+    const a = ins.args;
+    const output = vm.popAddr();
+    const input = vm.popAddr();
+    const shape = vm.shapeReg(a.rshape_src);
+    const perm = vm.shapeReg(a.rshape_perm);
+    const outShape = perm.map((p) => shape[p] ?? 0);
+    const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
+    const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
+    K.transpose(ti, to, perm);
+    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
+  },
+
+  REDUCE_WINDOW2D: (vm, ins) => {
+    const a = ins.args;
+    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `reduce_window2d on datatype ${a.datatype}`);
+    const padW = vm.popPadding();
+    const padH = vm.popPadding();
+    const output = vm.popAddr();
+    const init = asR4(vm.stack.pop());
+    const input = vm.popAddr();
+    const shape = vm.shapeReg(a.rshape_src);
+    if (shape.length !== 4) vm.fault('BAD_LAYER', `reduce_window2d on a rank-${shape.length} tensor`);
+    const win: K.Window2d = { filterH: a.filter_h, filterW: a.filter_w, strideH: a.stride_h, strideW: a.stride_w, dilationH: a.dilation_h, dilationW: a.dilation_w, padH, padW };
+    const outShape = [shape[0], shape[1], K.windowedOutputSize(shape[2], a.filter_h, a.stride_h, a.dilation_h, padH), K.windowedOutputSize(shape[3], a.filter_w, a.stride_w, a.dilation_w, padW)];
+    const ti = vm.tensor(input, K.DT.f32, shape, vm.shapeReg(a.rstride_src), false);
+    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    K.reduceWindow2d(a.reduce_op, ti, to, init, win, a.fused_clamp_low, a.fused_clamp_high);
+    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: K.elementCount(outShape) * a.filter_h * a.filter_w };
+  },
+
+  RESIZE_IMAGE: (vm, ins) => {
+    const a = ins.args;
+    const output = vm.popAddr();
+    const input = vm.popAddr();
+    const w = asI4(vm.stack.pop());
+    const h = asI4(vm.stack.pop());
+    const shape = vm.shapeReg(a.rshape_src);
+    if (shape.length !== 4) vm.fault('BAD_LAYER', `resize_image on a rank-${shape.length} tensor`);
+    const outShape = [shape[0], shape[1], h, w];
+    if (!(h > 0 && w > 0)) vm.fault('BAD_LAYER', `resize_image to ${h}×${w}`);
+    const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
+    const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
+    K.resizeImage(a.image_resize_mode, ti, to, h, w, a.align_corners !== 0, a.half_pixel_centers !== 0);
+    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
+  },
+
+  CONV2D: (vm, ins) => {
+    const a = ins.args;
+    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `conv2d on datatype ${a.datatype}`);
+    const padW = vm.popPadding();
+    const padH = vm.popPadding();
+    const output = vm.popAddr();
+    const bias = vm.popAddr();
+    const weights = vm.popAddr();
+    const input = vm.popAddr();
+    const inShape = vm.shapeReg(a.rshape_src);
+    const wShape = vm.shapeReg(a.rshape_kernel);
+    if (inShape.length !== 4 || wShape.length !== 4) vm.fault('BAD_LAYER', 'conv2d needs 4-D input and weights');
+    if (inShape[1] % a.groups !== 0 || wShape[0] % a.groups !== 0 || wShape[1] !== inShape[1] / a.groups) {
+      vm.fault('BAD_LAYER', `conv2d: input [${inShape.join(', ')}], weights [${wShape.join(', ')}] and ${a.groups} groups do not agree`);
+    }
+    const win: K.Window2d = { filterH: wShape[2], filterW: wShape[3], strideH: a.stride_h, strideW: a.stride_w, dilationH: a.dilation_h, dilationW: a.dilation_w, padH, padW };
+    const outShape = [inShape[0], wShape[0], K.windowedOutputSize(inShape[2], wShape[2], a.stride_h, a.dilation_h, padH), K.windowedOutputSize(inShape[3], wShape[3], a.stride_w, a.dilation_w, padW)];
+    const ti = vm.tensor(input, K.DT.f32, inShape, vm.shapeReg(a.rstride_src), false);
+    const tw = vm.tensor(weights, K.DT.f32, wShape, vm.shapeReg(a.rstride_kernel), false);
+    const tb = vm.tensor(bias, K.DT.f32, [wShape[0]], vm.shapeReg(a.rstride_bias), false);
+    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    K.conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
+    const macs = K.elementCount(outShape) * wShape[1] * wShape[2] * wShape[3];
+    return { inputShapes: [inShape, wShape], outputShapes: [outShape], bytesIn: bytesOf(ti) + bytesOf(tw) + bytesOf(tb), bytesOut: bytesOf(to), macs };
+  },
+
+  CALL: (vm, ins) => {
+    const a = ins.args;
+    const pop = (): CallTensor => {
+      const strides = vm.shapeReg(asU4(vm.stack.pop()));
+      const shape = vm.shapeReg(asU4(vm.stack.pop()));
+      const datatype = asU1(vm.stack.pop());
+      const addr = vm.popAddr();
+      const p = vm.space.span(addr, K.extentBytes(shape, strides, datatype), false, vm.ctx);
+      return { block: p.block, offset: p.offset, datatype, shape, strides };
+    };
+    const outputs: CallTensor[] = [];
+    const inputs: CallTensor[] = [];
+    for (let k = 0; k < a.num_dst; k++) outputs.unshift(pop());
+    for (let k = 0; k < a.num_src; k++) inputs.unshift(pop());
+    vm.host.call(a.module_id, a.function_id, inputs, outputs);
+    const b = (ts: CallTensor[]) => ts.reduce((s, t) => s + K.elementCount(t.shape) * K.elemSize(t.datatype), 0);
+    return { inputShapes: inputs.map((t) => t.shape), outputShapes: outputs.map((t) => t.shape), bytesIn: b(inputs), bytesOut: b(outputs), macs: 0 };
+  },
+};
+
+/** Copies a strided call tensor into a fresh dense buffer (nncase's staging `copy_to`). */
+export function denseCopy(t: CallTensor): Uint8Array {
+  const size = K.elemSize(t.datatype);
+  const out = new Uint8Array(K.elementCount(t.shape) * size);
+  K.copy({ bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides }, { bytes: out, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) });
+  return out;
+}
