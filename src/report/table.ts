@@ -1,0 +1,39 @@
+/**
+ * Plain-text tables for terminals: each column padded to its widest cell, numeric columns
+ * right-aligned, a dashed rule under the header.
+ */
+export interface Column {
+  readonly header: string;
+  /** Right-align (numbers). Default: left. */
+  readonly right?: boolean;
+}
+
+export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  const widths = columns.map((c, j) => Math.max(c.header.length, ...rows.map((r) => (r[j] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    columns
+      .map((c, j) => (c.right ? (cells[j] ?? '').padStart(widths[j]) : (cells[j] ?? '').padEnd(widths[j])))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Milliseconds with three decimals, as the SDK's KPU_DEBUG prints them. */
+export const fmtMs = (ms: number): string => ms.toFixed(3);
+
+/** Integers with thousands separators. */
+export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+export function fmtBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** Large counts in engineering style: 1.23M, 45.6k. */
+export function fmtCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
