@@ -13,3 +13,4 @@ export type { LayerEvent, TransferEvent } from './kpu/events.js';
 export { fnv1a64 } from './kpu/hash.js';
 export { readInputFile, imageToInput, type InputOptions } from './input.js';
 export { recordGolden, checkCase } from './golden.js';
+export * as timing from './kpu/timing/index.js';

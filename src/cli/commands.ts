@@ -1,7 +1,17 @@
+import { checkCommand } from './check.js';
 import type { Command } from './command.js';
+import { estimateCommand } from './estimate.js';
 import { goldenCommand } from './golden.js';
 import { infoCommand } from './info.js';
+import { profileCommand } from './profile.js';
 import { runCommand } from './run.js';
 
 /** Every command, one line each. */
-export const COMMANDS: readonly Command[] = [infoCommand, runCommand, goldenCommand];
+export const COMMANDS: readonly Command[] = [
+  infoCommand,
+  runCommand,
+  goldenCommand,
+  profileCommand,
+  estimateCommand,
+  checkCommand,
+];
