@@ -12,3 +12,5 @@ export * from './features.js';
 export * from './presets.js';
 export * from './face-store.js';
 export * from './draw.js';
+export * from './flow.js';
+export * from './views.js';
