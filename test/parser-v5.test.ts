@@ -137,6 +137,19 @@ describe.skipIf(!HAS_SHARED)(`v5 parser on the real files ${HAS_SHARED ? '' : SH
     }
     expect(model.stackvmNumbering?.candidates.map((c) => c.valid)).toEqual([true, false]);
   });
+
+  it('static shapes of stackvm ops, from the constants the bytecode loads', () => {
+    const yolox = parse(new Uint8Array(readFileSync(kmodelPath('nncase_yolox_nano_224_k210_v5'))));
+    const shapes = (i: number) => [yolox.layers[i].inputs?.map((t) => `${t.dtype}[${t.shape.join(',')}]`), yolox.layers[i].outputs?.map((t) => `${t.dtype}[${t.shape.join(',')}]`)];
+    expect(shapes(0)).toEqual([['uint8[1,3,224,224]'], ['float32[1,3,224,224]']]);
+    expect(shapes(5)).toEqual([['float32[1,3,224,224]'], ['float32[1,3,112,112]']]);
+    expect(shapes(14)).toEqual([['uint8[1,12,112,112]'], ['uint8[1,16,112,112]']]);
+    expect(shapes(316)).toEqual([['float32[1,85,1029]'], ['float32[1,1029,85]']]);
+    const mnist = parse(new Uint8Array(readFileSync(kmodelPath('nncase_benchmark_mnist_cpu_v5'))));
+    expect(mnist.layers[0].outputs?.[0].shape).toEqual([1, 8, 28, 28]);
+    expect(mnist.layers[5].outputs?.[0].shape).toEqual([1, 16, 4, 4]);
+    expect(mnist.layers[7].outputs?.[0].shape).toEqual([1, 10]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ import { KmodelError } from '../../errors.js';
 import { DTYPE_BYTES, kpuConvGeometry, type TensorDesc } from '../model.js';
 import { parseK210Text } from './k210-ops.js';
 import { readMemoryRange } from './memory-range.js';
-import { chooseNumbering, type StackvmFunctionText } from './stackvm/decode.js';
+import { chooseNumbering, type StackvmFunctionText, type StaticTensor, type TensorOpShapes } from './stackvm/decode.js';
 import type { StackvmInstruction } from './stackvm/isa.js';
 import {
-  MEM_DATA, type FunctionTensorV5, type FunctionV5, type K210Op, type KmodelV5, type LayerV5, type MempoolDescV5, type ModelHeaderV5, type ModuleV5,
+  MEM_DATA, V5_DATATYPES, type FunctionTensorV5, type FunctionV5, type K210Op, type KmodelV5, type LayerV5, type MempoolDescV5, type ModelHeaderV5, type ModuleV5,
   type SectionV5, type SharedMempoolDescV5,
 } from './types.js';
 
@@ -195,8 +195,23 @@ function k210Layer(op: K210Op, module: number, fn: number, opIndex: number): Omi
   return { ...base, unit: 'CPU', inputs: [desc], outputs: [desc] };
 }
 
-function stackvmLayer(ins: StackvmInstruction, module: number, fn: number, opIndex: number): Omit<LayerV5, 'index'> {
-  return { type: `stackvm:${ins.tensorName}`, code: ins.funct ?? 0, offset: ins.fileOffset, bodySize: ins.size, unit: 'CPU', module, function: fn, opIndex, instruction: ins };
+function staticDesc(t: StaticTensor): TensorDesc | undefined {
+  const dtype = V5_DATATYPES[t.datatype];
+  if (!dtype || !t.shape) return undefined;
+  return Object.freeze({ shape: Object.freeze([...t.shape]), dtype, bytes: t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype] });
+}
+
+function stackvmLayer(ins: StackvmInstruction, module: number, fn: number, opIndex: number, shapes?: TensorOpShapes): Omit<LayerV5, 'index'> {
+  const descs = (ts: readonly StaticTensor[]): TensorDesc[] | undefined => {
+    const d = ts.map(staticDesc);
+    return d.every((x) => x !== undefined) ? (d as TensorDesc[]) : undefined;
+  };
+  const inputs = shapes && descs(shapes.inputs);
+  const outputs = shapes && descs(shapes.outputs);
+  return {
+    type: `stackvm:${ins.tensorName}`, code: ins.funct ?? 0, offset: ins.fileOffset, bodySize: ins.size, unit: 'CPU', module, function: fn, opIndex, instruction: ins,
+    ...(inputs ? { inputs } : {}), ...(outputs ? { outputs } : {}),
+  };
 }
 
 /**
@@ -204,7 +219,7 @@ function stackvmLayer(ins: StackvmInstruction, module: number, fn: number, opInd
  * first expands the ops of the function it calls (each function at most once), then the
  * CALL itself. Functions never reached follow in module and function order.
  */
-function orderLayers(modules: readonly ModuleV5[], entry: { module: number; fn: number }): LayerV5[] {
+function orderLayers(modules: readonly ModuleV5[], entry: { module: number; fn: number }, shapes?: ReadonlyMap<StackvmInstruction, TensorOpShapes>): LayerV5[] {
   const out: Omit<LayerV5, 'index'>[] = [];
   const done = new Set<string>();
   const emit = (mi: number, fi: number): void => {
@@ -221,7 +236,7 @@ function orderLayers(modules: readonly ModuleV5[], entry: { module: number; fn: 
           const cm = modules[ins.args.module_id];
           if (cm && ins.args.function_id < cm.functions.length) emit(ins.args.module_id, ins.args.function_id);
         }
-        out.push(stackvmLayer(ins, mi, fi, ti++));
+        out.push(stackvmLayer(ins, mi, fi, ti++, shapes?.get(ins)));
       }
     }
   };
@@ -264,7 +279,17 @@ export function parseV5(r: BinaryReader, opts: ParseV5Options = {}): KmodelV5 {
     if (m.type === 'stackvm') m.functions.forEach((f, fi) => texts.push({ module: mi, function: fi, text: f.text, textOffset: f.textOffset }));
   });
   const ctx = {
-    modules: modules0.map((m) => ({ type: m.type, functions: m.functions.map((f) => ({ inputs: f.inputs.length, outputs: f.outputs.length })) })),
+    modules: modules0.map((m) => ({
+      type: m.type,
+      functions: m.functions.map((f) => ({
+        inputs: f.inputs.length,
+        outputs: f.outputs.length,
+        tensors: {
+          inputs: f.inputs.map((t) => ({ datatype: t.range.datatype, shape: t.shape })),
+          outputs: f.outputs.map((t) => ({ datatype: t.range.datatype, shape: t.shape })),
+        },
+      })),
+    })),
   };
   const decoded = texts.length > 0 || modules0.some((m) => m.type === 'stackvm')
     ? chooseNumbering(texts, (mi) => ({ ...ctx, dataPoolSize: modules0[mi].dataPoolSize, rdataSize: modules0[mi].rdata.length }), opts.stackvmNumbering)
@@ -283,7 +308,7 @@ export function parseV5(r: BinaryReader, opts: ParseV5Options = {}): KmodelV5 {
     modules: Object.freeze(modules),
     inputs: Object.freeze(entry.inputs.map((t, i) => tensorDesc(t, `entry input ${i}`))),
     outputs: Object.freeze(entry.outputs.map((t, i) => tensorDesc(t, `entry output ${i}`))),
-    layers: Object.freeze(orderLayers(modules, { module: entryModule, fn: entryFunction })),
+    layers: Object.freeze(orderLayers(modules, { module: entryModule, fn: entryFunction }, decoded?.shapes)),
     stackvmNumbering: decoded?.choice,
   });
 }

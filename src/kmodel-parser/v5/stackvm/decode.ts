@@ -17,8 +17,11 @@ import {
 
 /** What the static check needs to know about the model around a function. */
 export interface StackvmCheckContext {
-  /** Per module: type and, per function, its input and output counts. */
-  readonly modules: readonly { readonly type: string; readonly functions: readonly { readonly inputs: number; readonly outputs: number }[] }[];
+  /** Per module: type and, per function, its input and output counts (and their tensors when known). */
+  readonly modules: readonly {
+    readonly type: string;
+    readonly functions: readonly { readonly inputs: number; readonly outputs: number; readonly tensors?: { readonly inputs: readonly StaticTensor[]; readonly outputs: readonly StaticTensor[] } }[];
+  }[];
   /** Sizes of this stackvm module's data pool and rdata section. */
   readonly dataPoolSize: number;
   readonly rdataSize: number;
@@ -148,16 +151,123 @@ function tensorPops(ins: StackvmInstruction): number {
   }
 }
 
+/** A tensor operand as far as a straight-line walk can know it (shape undefined when not constant). */
+export interface StaticTensor {
+  readonly datatype: number;
+  readonly shape?: readonly number[];
+}
+
+/** Inputs and outputs of one TENSOR instruction, from the constants the bytecode loads. */
+export interface TensorOpShapes {
+  readonly inputs: readonly StaticTensor[];
+  readonly outputs: readonly StaticTensor[];
+}
+
+/** Module-level register state of the walk: ranks (for the checks) and constant values (for shapes). */
+export interface StaticRegisters {
+  readonly shapeRanks: Map<number, number>;
+  readonly shapeValues: Map<number, readonly number[] | undefined>;
+  readonly paddingRanks: Map<number, number>;
+}
+
+export function newStaticRegisters(): StaticRegisters {
+  return { shapeRanks: new Map(), shapeValues: new Map(), paddingRanks: new Map() };
+}
+
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] | undefined {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[i - (n - a.length)] ?? 1;
+    const db = b[i - (n - b.length)] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return undefined;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+function windowed(size: number, filter: number, stride: number, dilation: number, before: number, after: number): number {
+  return Math.trunc((size + before + after - ((filter - 1) * dilation + 1) + stride) / stride);
+}
+
+/** Static output shapes of the tensor functions whose result shape the operands determine. */
+function staticShapes(ins: StackvmInstruction, val: (field: string) => readonly number[] | undefined, popped: readonly (number | undefined)[], ctx: StackvmCheckContext): TensorOpShapes | undefined {
+  const a = ins.args;
+  const same = (dIn: number, dOut: number, field = 'rshape_src'): TensorOpShapes => ({ inputs: [{ datatype: dIn, shape: val(field) }], outputs: [{ datatype: dOut, shape: val(field) }] });
+  const known = (v: readonly (number | undefined)[]): number[] | undefined => (v.every((x) => x !== undefined) ? (v as number[]) : undefined);
+  switch (ins.tensorName) {
+    case 'DEQUANTIZE':
+    case 'QUANTIZE':
+    case 'CONVERT':
+      return same(a.in_datatype, a.dst_datatype);
+    case 'COPY':
+      return same(a.datatype, a.datatype, 'rshape');
+    case 'UNARY':
+      return same(a.datatype, a.datatype);
+    case 'BINARY': {
+      const x = val('rshape_src1');
+      const y = val('rshape_src2');
+      return { inputs: [{ datatype: a.datatype, shape: x }, { datatype: a.datatype, shape: y }], outputs: [{ datatype: a.datatype, shape: x && y ? broadcastShape(x, y) : undefined }] };
+    }
+    case 'SLICE': {
+      const x = val('rshape_src');
+      const b = val('rbegins');
+      const e = val('rends');
+      const st = val('rstrides');
+      const out = x && b && e && st && st.every((v) => v > 0 && v < 2 ** 31)
+        ? x.map((d, i) => (Math.min(e[i], d) > b[i] ? Math.ceil((Math.min(e[i], d) - b[i]) / st[i]) : 0))
+        : undefined;
+      return { inputs: [{ datatype: a.datatype, shape: x }], outputs: [{ datatype: a.datatype, shape: out }] };
+    }
+    case 'TRANSPOSE': {
+      const x = val('rshape_src');
+      const perm = val('rshape_perm');
+      return { inputs: [{ datatype: a.datatype, shape: x }], outputs: [{ datatype: a.datatype, shape: x && perm ? perm.map((p) => x[p]) : undefined }] };
+    }
+    case 'RESIZE_IMAGE': {
+      const x = val('rshape_src');
+      const hw = known([popped[3], popped[2]]); // popped top first: output, input, w, h
+      return { inputs: [{ datatype: a.datatype, shape: x }], outputs: [{ datatype: a.datatype, shape: x && hw ? [x[0], x[1], ...hw] : undefined }] };
+    }
+    case 'REDUCE_WINDOW2D': {
+      const x = val('rshape_src');
+      const p = known(popped.slice(0, 4)); // padW.after, padW.before, padH.after, padH.before
+      const out = x && x.length === 4 && p
+        ? [x[0], x[1], windowed(x[2], a.filter_h, a.stride_h, a.dilation_h, p[3], p[2]), windowed(x[3], a.filter_w, a.stride_w, a.dilation_w, p[1], p[0])]
+        : undefined;
+      return { inputs: [{ datatype: a.datatype, shape: x }], outputs: [{ datatype: a.datatype, shape: out }] };
+    }
+    case 'CONV2D': {
+      const x = val('rshape_src');
+      const k = val('rshape_kernel');
+      const p = known(popped.slice(0, 4));
+      const out = x && k && x.length === 4 && k.length === 4 && p
+        ? [x[0], k[0], windowed(x[2], k[2], a.stride_h, a.dilation_h, p[3], p[2]), windowed(x[3], k[3], a.stride_w, a.dilation_w, p[1], p[0])]
+        : undefined;
+      return { inputs: [{ datatype: a.datatype, shape: x }, { datatype: a.datatype, shape: k }, { datatype: a.datatype, shape: k ? [k[0]] : undefined }], outputs: [{ datatype: a.datatype, shape: out }] };
+    }
+    case 'CALL':
+      return ctx.modules[a.module_id]?.functions[a.function_id]?.tensors;
+    default:
+      return undefined;
+  }
+}
+
 const DATATYPE_FIELDS = ['datatype', 'in_datatype', 'dst_datatype', 'datatype_src', 'datatype_dest'];
 const U8_CODES = [0, 4]; // int8, uint8
 const F32 = 9;
 
 /**
  * Walks a decoded function and throws a KmodelError (BAD_VALUE) at the first tensor op whose
- * operands are inconsistent. Branches end the stack-depth tracking (the walk is straight-line).
+ * operands are inconsistent; returns the static shapes of the tensor ops it could work out.
+ * The walk is straight-line: it tracks the stack (and the integer constants on it) until the
+ * first branch, and the shape registers throughout.
  */
-export function checkStackvmFunction(fn: StackvmFunctionText, instrs: readonly StackvmInstruction[], numbering: StackvmNumbering, ctx: StackvmCheckContext, shapeRanks: Map<number, number>, paddingRanks: Map<number, number>): void {
-  let depth: number | undefined = 0;
+export function checkStackvmFunction(fn: StackvmFunctionText, instrs: readonly StackvmInstruction[], numbering: StackvmNumbering, ctx: StackvmCheckContext, regs: StaticRegisters): Map<StackvmInstruction, TensorOpShapes> {
+  const { shapeRanks, shapeValues, paddingRanks } = regs;
+  const shapes = new Map<StackvmInstruction, TensorOpShapes>();
+  /** The abstract stack, bottom first: known integer constants, or undefined; undefined as a whole after a branch. */
+  let stack: (number | undefined)[] | undefined = [];
   const bad = (ins: StackvmInstruction, detail: string): never => {
     throw new KmodelError('BAD_VALUE', ins.fileOffset, `stackvm ${ins.tensorName ?? ins.name} at module ${fn.module} function ${fn.function} pc ${ins.pc} under numbering ${numbering.id}: ${detail}`);
   };
@@ -172,14 +282,30 @@ export function checkStackvmFunction(fn: StackvmFunctionText, instrs: readonly S
     for (const f of fields.slice(1)) if (rank(ins, f) !== r) bad(ins, `${f} has rank ${rank(ins, f)} but ${fields[0]} has rank ${r}`);
     return r;
   };
+  /** Pops `n` entries (checking the depth while it is known); returns them top first. */
+  const pop = (ins: StackvmInstruction, n: number): (number | undefined)[] => {
+    if (!stack) return new Array<undefined>(n).fill(undefined);
+    if (stack.length < n) bad(ins, `pops ${n} stack entries but only ${stack.length} are there`);
+    return stack.splice(stack.length - n, n).reverse();
+  };
   for (const ins of instrs) {
     if (ins.name !== 'TENSOR') {
       const [pops, pushes] = scalarStackEffect(ins);
-      if (depth !== undefined) {
-        if (depth < pops) bad(ins, `pops ${pops} stack entries but only ${depth} are there`);
-        depth += pushes - pops;
+      const top = stack && stack.length ? stack[stack.length - 1] : undefined;
+      const popped = pop(ins, pops);
+      if (stack) {
+        const n = ins.name;
+        if (n === 'LDC_I4') stack.push(ins.args.imm);
+        else if (n === 'LDC_I4_0' || n === 'LDNULL') stack.push(0);
+        else if (n === 'LDC_I4_1') stack.push(1);
+        else if (n === 'DUP') stack.push(top, top);
+        else for (let k = 0; k < pushes; k++) stack.push(undefined);
       }
-      if (ins.name === 'STSHAPE') shapeRanks.set(ins.args.rshape, ins.args.rank);
+      if (ins.name === 'STSHAPE') {
+        shapeRanks.set(ins.args.rshape, ins.args.rank);
+        const dims = popped.reverse();
+        shapeValues.set(ins.args.rshape, dims.every((d) => d !== undefined && d >= 0) ? (dims as number[]) : undefined);
+      }
       if (ins.name === 'STPADDINGS') paddingRanks.set(ins.args.rpaddings, ins.args.rank);
       if (ins.name === 'LEA_BUFFER') {
         const loc = ins.args.location;
@@ -187,7 +313,7 @@ export function checkStackvmFunction(fn: StackvmFunctionText, instrs: readonly S
         if (loc === 3 && ins.args.offset > ctx.dataPoolSize) bad(ins, `data offset ${ins.args.offset} is beyond the data pool of ${ctx.dataPoolSize} bytes`);
         if (loc === 2 && ins.args.offset > ctx.rdataSize) bad(ins, `rdata offset ${ins.args.offset} is beyond .rdata of ${ctx.rdataSize} bytes`);
       }
-      if (ins.name === 'BR' || ins.name === 'BR_TRUE' || ins.name === 'BR_FALSE') depth = undefined;
+      if (ins.name === 'BR' || ins.name === 'BR_TRUE' || ins.name === 'BR_FALSE') stack = undefined;
       continue;
     }
     const a = ins.args;
@@ -195,11 +321,7 @@ export function checkStackvmFunction(fn: StackvmFunctionText, instrs: readonly S
     for (const [k, v] of Object.entries(a)) {
       if (['align_corners', 'half_pixel_centers', 'keep_dims', 'exclusive', 'reverse', 'select_last_idx'].includes(k) && v > 1) bad(ins, `${k} = ${v} is not a bool`);
     }
-    const pops = tensorPops(ins);
-    if (depth !== undefined) {
-      if (depth < pops) bad(ins, `pops ${pops} stack entries but only ${depth} are there`);
-      depth -= pops;
-    }
+    const popped = pop(ins, tensorPops(ins));
     switch (ins.tensorName) {
       case 'CALL': {
         const m = ctx.modules[a.module_id];
@@ -271,7 +393,10 @@ export function checkStackvmFunction(fn: StackvmFunctionText, instrs: readonly S
       default:
         break;
     }
+    const st = staticShapes(ins, (field) => shapeValues.get(a[field]), popped, ctx);
+    if (st) shapes.set(ins, st);
   }
+  return shapes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,19 +406,22 @@ export interface DecodedStackvm {
   readonly choice: StackvmNumberingChoice;
   /** Instructions per function text, in the order of `texts`. */
   readonly functions: readonly (readonly StackvmInstruction[])[];
+  /** Static shapes of the TENSOR instructions where the bytecode's constants determine them. */
+  readonly shapes: ReadonlyMap<StackvmInstruction, TensorOpShapes>;
 }
 
 /** Decodes and checks every function of a file under one numbering (throws at the first problem). */
-export function decodeUnder(texts: readonly StackvmFunctionText[], numbering: StackvmNumbering, ctxOf: (module: number) => StackvmCheckContext): StackvmInstruction[][] {
+export function decodeUnder(texts: readonly StackvmFunctionText[], numbering: StackvmNumbering, ctxOf: (module: number) => StackvmCheckContext): { functions: StackvmInstruction[][]; shapes: Map<StackvmInstruction, TensorOpShapes> } {
   const decoded = texts.map((t) => decodeStackvmText(t, numbering));
   // Shape and padding registers belong to the module and persist across its functions.
-  const regs = new Map<number, { shapes: Map<number, number>; paddings: Map<number, number> }>();
+  const regs = new Map<number, StaticRegisters>();
+  const shapes = new Map<StackvmInstruction, TensorOpShapes>();
   texts.forEach((t, i) => {
     let r = regs.get(t.module);
-    if (!r) regs.set(t.module, (r = { shapes: new Map(), paddings: new Map() }));
-    checkStackvmFunction(t, decoded[i], numbering, ctxOf(t.module), r.shapes, r.paddings);
+    if (!r) regs.set(t.module, (r = newStaticRegisters()));
+    for (const [k, v] of checkStackvmFunction(t, decoded[i], numbering, ctxOf(t.module), r)) shapes.set(k, v);
   });
-  return decoded;
+  return { functions: decoded, shapes };
 }
 
 /**
@@ -304,10 +432,10 @@ export function decodeUnder(texts: readonly StackvmFunctionText[], numbering: St
 export function chooseNumbering(texts: readonly StackvmFunctionText[], ctxOf: (module: number) => StackvmCheckContext, override?: string): DecodedStackvm {
   const results = NUMBERINGS.map((n) => {
     try {
-      return { n, functions: decodeUnder(texts, n, ctxOf), error: undefined as KmodelError | undefined };
+      return { n, decoded: decodeUnder(texts, n, ctxOf), error: undefined as KmodelError | undefined };
     } catch (e) {
       if (!(e instanceof KmodelError)) throw e;
-      return { n, functions: undefined, error: e };
+      return { n, decoded: undefined, error: e };
     }
   });
   const candidates = results.map((r) => ({ id: r.n.id, valid: !r.error, detail: r.error ? r.error.detail : 'every function decodes and every tensor op is consistent' }));
@@ -318,7 +446,7 @@ export function chooseNumbering(texts: readonly StackvmFunctionText[], ctxOf: (m
     }
     const r = results.find((x) => x.n === n)!;
     if (r.error) throw r.error;
-    return { numbering: n, functions: r.functions!, choice: { id: n.id, description: n.description, overridden: true, reason: `chosen by the user (${override})`, candidates } };
+    return { numbering: n, ...r.decoded!, choice: { id: n.id, description: n.description, overridden: true, reason: `chosen by the user (${override})`, candidates } };
   }
   const valid = results.filter((r) => !r.error);
   if (valid.length === 0) {
@@ -330,5 +458,5 @@ export function chooseNumbering(texts: readonly StackvmFunctionText[], ctxOf: (m
   const reason = valid.length === 1
     ? `the only numbering under which the bytecode decodes${others.length ? ` (${others.map((o) => `${o.n.id}: ${o.error!.detail}`).join('; ')})` : ''}`
     : `several numberings decode the bytecode (${valid.map((v) => v.n.id).join(', ')}); the newest was taken`;
-  return { numbering: pick.n, functions: pick.functions!, choice: { id: pick.n.id, description: pick.n.description, overridden: false, reason, candidates } };
+  return { numbering: pick.n, ...pick.decoded!, choice: { id: pick.n.id, description: pick.n.description, overridden: false, reason, candidates } };
 }
