@@ -138,6 +138,14 @@ describe('PNG', () => {
     expect(d.hadAlpha).toBe(true);
   });
 
+  it('scales 16-bit samples to 8 bits', () => {
+    // 16-bit RGB: v·255/65535 → 65535 → 255, 32768 → 127.5 → 128, 257 → 1, 514 → 2, 771 → 3.
+    const png = new PNG({ width: 2, height: 1, bitDepth: 16, colorType: 2, inputColorType: 2 });
+    png.data = Buffer.from(new Uint16Array([65535, 32768, 0, 257, 514, 771]).buffer);
+    const d = decodeImage(PNG.sync.write(png, { bitDepth: 16, colorType: 2, inputColorType: 2 }), 'deep.png');
+    expect(Array.from(d.data)).toEqual([255, 128, 0, 1, 2, 3]);
+  });
+
   it('reads the grayscale example as R = G = B', () => {
     const d = readImageFile(join(IMAGES, 'camera.png'));
     expect([d.width, d.height]).toEqual([512, 512]);
