@@ -14,3 +14,4 @@ export { fnv1a64 } from './kpu/hash.js';
 export { readInputFile, imageToInput, type InputOptions } from './input.js';
 export { recordGolden, checkCase } from './golden.js';
 export * as timing from './kpu/timing/index.js';
+export * as pipeline from './pipeline/index.js';
