@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { UsageError, KmodelError } from './errors.js';
 import { readKfpkg } from './kmodel-parser/kfpkg.js';
 import type { Kmodel } from './kmodel-parser/model.js';
-import { parseKmodel } from './kmodel-parser/parse.js';
+import { parseKmodel, type ParseOptions } from './kmodel-parser/parse.js';
 
 /** Refuse before reading: no K210 model can exceed the 16 MiB flash (plus appended padding). */
 const MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024;
@@ -52,7 +52,7 @@ export function readModelBytes(spec: string): { path: string; bytes: Uint8Array 
   return { path: spec, bytes: found };
 }
 
-export function loadKmodel(spec: string): LoadedModel {
+export function loadKmodel(spec: string, opts: ParseOptions = {}): LoadedModel {
   const { path, bytes } = readModelBytes(spec);
-  return { path, bytes, model: parseKmodel(bytes, path) };
+  return { path, bytes, model: parseKmodel(bytes, path, opts) };
 }

@@ -5,10 +5,10 @@ import { prepare } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { inputOptions, inputOptionsFrom, numericsOptions } from './run.js';
+import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './run.js';
 
 function prepareFrom(args: Record<string, unknown>) {
-  const loaded = loadKmodel(String(args.model));
+  const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
   const prepared = prepare(loaded.model, { numerics: args.numerics as 'golden' | 'board', kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01' });
   return { loaded, prepared };
 }

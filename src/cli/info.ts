@@ -4,6 +4,7 @@ import { summarizeModel } from '../kmodel-parser/summary.js';
 import { loadKmodel, readFileChecked, splitModelPath } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
+import { parseOptionsFrom } from './run.js';
 import { formatBytes, renderTable, shapeText } from './table.js';
 
 const AI_SRAM_BYTES = 2 * 1024 * 1024;
@@ -15,13 +16,14 @@ export const infoCommand: Command = {
   builder: (y: Argv) =>
     y
       .positional('model', { type: 'string', describe: '.kmodel file, a .kfpkg package, or package.kfpkg#name.kmodel', demandOption: true })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
+      .option('nncase-version', { type: 'string', describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)' }),
   async run(args, io) {
     const spec = String(args.model);
     const json = Boolean(args.json);
     const { file, inner } = splitModelPath(spec);
     if (inner === undefined && /\.kfpkg$/i.test(file)) return infoPackage(file, json, io);
-    const loaded = loadKmodel(spec);
+    const loaded = loadKmodel(spec, parseOptionsFrom(args));
     const s = summarizeModel(loaded.model, loaded.bytes.length);
     const extra = modelExtras(loaded.model);
     if (json) {
@@ -60,10 +62,10 @@ export const infoCommand: Command = {
 
 /** Version-specific facts worth showing (v5: modules and the stackvm numbering chosen). */
 function modelExtras(model: unknown): Record<string, unknown> {
-  const m = model as { version: number; modules?: { type: string; size: number; functions?: unknown[] }[]; numbering?: unknown };
+  const m = model as { version: number; modules?: { type: string; size: number; functions?: unknown[] }[]; stackvmNumbering?: unknown };
   const out: Record<string, unknown> = {};
   if (m.modules) out.modules = m.modules.map((x) => ({ type: x.type, size: x.size, functions: x.functions?.length ?? 0 }));
-  if (m.numbering !== undefined) out.numbering = m.numbering;
+  if (m.stackvmNumbering !== undefined) out.stackvm_numbering = m.stackvmNumbering;
   return out;
 }
 

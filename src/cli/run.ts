@@ -23,7 +23,11 @@ export const inputOptions = (y: Argv) =>
 export const numericsOptions = (y: Argv) =>
   y
     .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: "golden: nncase's simulator (default); board: the K210 firmware's float arithmetic where it differs" })
-    .option('kpu-numerics', { choices: ['nncase02', 'nncase01'] as const, default: 'nncase02' as const, describe: 'KPU activation rounding and segment boundary rules' });
+    .option('kpu-numerics', { choices: ['nncase02', 'nncase01'] as const, default: 'nncase02' as const, describe: 'KPU activation rounding and segment boundary rules' })
+    .option('nncase-version', { type: 'string', describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)' });
+
+/** Parse options from the command line (v5 stackvm numbering override). */
+export const parseOptionsFrom = (args: Record<string, unknown>) => (args['nncase-version'] === undefined ? {} : { nncaseVersion: String(args['nncase-version']) });
 
 function numberList(v: unknown, what: string): number[] | undefined {
   if (v === undefined) return undefined;
@@ -90,7 +94,7 @@ export const runCommand: Command = {
       ),
     ),
   async run(args, io: Io) {
-    const loaded = loadKmodel(String(args.model));
+    const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
     const prepared = prepare(loaded.model, { numerics: args.numerics as 'golden' | 'board', kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01' });
     if (prepared.inputs.length !== 1) throw new UsageError('BAD_INPUT', `this model takes ${prepared.inputs.length} inputs; kpusim run feeds one`);
     const { bytes, recipe } = readInputFile(String(args.input), prepared.inputs[0], inputOptionsFrom(args));

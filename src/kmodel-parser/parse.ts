@@ -10,7 +10,12 @@ import { parseV5 } from './v5/parse.js';
  * Parses kmodel bytes (v3, v4 or v5) into a typed, immutable model. Every failure is a
  * KmodelError naming the file (when given), the byte offset and what was expected.
  */
-export function parseKmodel(bytes: Uint8Array, file?: string): Kmodel {
+export interface ParseOptions {
+  /** v5: force a stackvm numbering (an nncase version or commit, as `--nncase-version`). */
+  readonly nncaseVersion?: string;
+}
+
+export function parseKmodel(bytes: Uint8Array, file?: string, opts: ParseOptions = {}): Kmodel {
   try {
     const d = detectFormat(bytes, file ?? '');
     switch (d.kind) {
@@ -18,7 +23,7 @@ export function parseKmodel(bytes: Uint8Array, file?: string): Kmodel {
         const r = new BinaryReader(bytes);
         if (d.version === 3) return parseV3(r);
         if (d.version === 4) return parseV4(r);
-        return parseV5(r);
+        return parseV5(r, opts.nncaseVersion === undefined ? {} : { stackvmNumbering: opts.nncaseVersion });
       }
       case 'old-kmodel':
         throw new KmodelError('UNSUPPORTED_VERSION', 0, `kmodel version ${d.version} (Kendryte's pre-nncase model compiler) is not supported: recompile the model with nncase (kmodel v3, v4 or v5)`);

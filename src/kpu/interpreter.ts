@@ -32,8 +32,6 @@ export interface PrepareOptions {
   readonly numerics?: NumericsMode;
   /** KPU activation rules: nncase 0.2's (default, matches the goldens) or nncase 0.1's. */
   readonly kpuNumerics?: 'nncase02' | 'nncase01';
-  /** v5 only: force a stackvm numbering instead of choosing it from the file. */
-  readonly nncaseVersion?: string;
 }
 
 export interface MachineState {
