@@ -303,6 +303,15 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     for (const numerics of [GOLDEN_NUMERICS, NNCASE01_NUMERICS]) expect(Array.from(run(engine, b, new Uint8Array(512), { numerics }).out)).toEqual([92]);
   });
 
+  it('largest sums: 3×3 with all inputs, padding and weights 255 (at the packing bound of the fast engine)', () => {
+    // S = 255·255·9·G per pixel (pad_value 255 too); arg_add −585 224 per channel brings acc back to G:
+    // G = 114: 66 715 650 − 66 715 536 = 114;  G = 115: 67 300 875 − 67 300 760 = 115 (255·SW just above 2^26)
+    for (const G of [114, 115]) {
+      const spec = { IC: G, OC: 3, W: 2, H: 2, kernel: 3 as const, padValue: 255, argAdd: -585_224, weights: new Uint8Array(3 * G * 9).fill(255), bn: [UNIT_BN, UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
+      expect(Array.from(run(engine, spec, new Uint8Array(G * 4).fill(255)).out)).toEqual(new Array(12).fill(G));
+    }
+  });
+
   it('batches: item b is read at src + b·rows and written at dst + b·rows; dense copy is N×C×H×W', () => {
     // identity with two channels (w = [[1,0],[0,1]] as 1×1), 2 batch items of 2×2×1... W=3,H=1
     const spec = { IC: 2, OC: 2, W: 3, H: 1, kernel: 1 as const, weights: u8([1, 0, 0, 1]), bn: [UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
@@ -422,6 +431,7 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
       { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 1, max: 9 }), OC: fc.integer({ min: 1, max: 9 }), W: fc.integer({ min: 1, max: 4 }), H: fc.integer({ min: 1, max: 4 }) }) },
       { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 1, max: 2 }), OC: fc.integer({ min: 1, max: 2 }), W: fc.constantFrom(31, 33, 64, 65, 70), H: fc.integer({ min: 1, max: 3 }) }) },
       { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 1000, max: 1024 }), OC: fc.integer({ min: 1, max: 3 }), W: fc.integer({ min: 1, max: 2 }), H: fc.integer({ min: 1, max: 2 }) }) },
+      { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 100, max: 300 }), OC: fc.integer({ min: 1, max: 5 }), W: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 3 }) }) },
     ),
     kernel: fc.constantFrom<1 | 3>(1, 3),
     depthwise: fc.boolean(),
@@ -573,6 +583,17 @@ describe('fast engine == reference engine', () => {
     expect(mk(8 * 9 * 128 * 120, 3_000_000).fast.exactChannels).toBe(2);
     const big = mk(I40 - 1, I24 - 1);
     expect(Array.from(big.fast.exact)).toEqual([0, 1]);
+  });
+
+  it('draws the Number/BigInt line exactly where the proof says (|acc·mul| < 2^52, |t| < 2^51)', () => {
+    // weights 0, one channel: acc = arg_add exactly, so the bounds are tight.
+    const flag = (argAdd: number, bn: BatchNormEntry, yMul: number): number =>
+      prepareKpuConv(makeParams({ IC: 1, OC: 1, W: 1, H: 1, kernel: 1, argAdd, weights: u8([0]), bn: [bn], act: actTable(seg(0, yMul, 0, 0)) }), 1, { layer: 0, type: 'K210_CONV' }).fast.exact[0];
+    expect(flag(2 ** 29, { norm_mul: I24 - 1, norm_shift: 0, norm_add: 0 }, 0)).toBe(1); // 2^52 − 2^29
+    expect(flag(2 ** 29, { norm_mul: -I24, norm_shift: 0, norm_add: 0 }, 0)).toBe(0); // −2^52
+    expect(flag(2 ** 36, UNIT_BN, I24 / 256 - 1)).toBe(1); // t < 2^36·2^15 = 2^51
+    expect(flag(2 ** 36 - 1, UNIT_BN, -(I24 / 256))).toBe(1); // |t| = 2^51 − 2^15
+    expect(flag(2 ** 36, UNIT_BN, -(I24 / 256))).toBe(0); // |t| = 2^51
   });
 });
 

@@ -1,21 +1,24 @@
 /**
  * The fast KPU conv engine. It computes exactly what `runKpuConvReference` computes (a fast-check
- * property in test/kpu-conv.test.ts holds them equal at extreme parameters), reorganised:
+ * property in test/kpu-conv.test.ts holds them equal, extreme parameters included), reorganised:
  *
  *   acc[o][i] = S[o][i] + Tx[i] + C[o]
- *     S  = Σ x·w           separate kernels for 3×3, 1×1 and depthwise; Int32 accumulation
+ *     S  = Σ x·w           kernels for 1×1, 3×3 and depthwise, over channel planes of the input
  *     Tx = (arg_x·SX) >> shr_x   SX = Σ x does not depend on o (non-depthwise): once per batch
  *     C  = (arg_w·SW) >> shr_w + arg_add·G   SW sums all weights: a constant per channel
  *
- * Int32 is exact for S: per 8-bit weight plane, S ≤ 1024·9·255·255 = 599 270 400 < 2^31. 16-bit
- * weights run the same kernels on their low and high byte planes, S = 256·S_hi + S_lo (< 2^38,
- * combined as Number). acc is then below 2^53 (prepare.ts), and batch-norm and activation are
- * evaluated in Number for channels whose bounds prepare.ts proved, in BigInt (int64-wrapped, as
- * the reference) for the others.
+ * Exactness of S: weights are split into 8-bit planes (16-bit weights: w = lo + 256·hi), so per
+ * plane and output channel S ≤ 255·SW ≤ 1024·9·255·255 < 2^31. The packed kernels accumulate two
+ * output channels in one double (prepare.ts `packedPlanes`: both parts stay below 2^26, the sum
+ * below 2^53); the int32 kernel is used for 3×3 layers too wide to pack. S itself is < 2^38, acc
+ * < 2^53 (prepare.ts), and batch-norm and activation run in Number for the channels prepare.ts
+ * proved exact, in BigInt (int64-wrapped, as the reference) for the others.
  */
 import { kpuRowLayout } from '../layout.js';
 import { checkRunBuffers } from './reference.js';
-import { GOLDEN_NUMERICS, type KpuConvScratch, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
+import { GOLDEN_NUMERICS, PACK, type KpuConvScratch, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
+
+const UNPACK = 1 / PACK;
 
 function scratchFor(c: PreparedKpuConv): KpuConvScratch {
   if (c.fast.scratch) return c.fast.scratch;
@@ -27,15 +30,15 @@ function scratchFor(c: PreparedKpuConv): KpuConvScratch {
   // 3×3: every plane is padded by one pixel of pad_value; the interior is overwritten by each run,
   // the border never, so it is filled once here.
   if (c.kernel === 3) input.fill(c.padValue);
+  const f64 = (): Float64Array => new Float64Array(HW);
   const s: KpuConvScratch = {
     input,
     inputStride,
-    sLo: new Int32Array(HW),
-    sHi: new Int32Array(HW), // stays 0 for 8-bit weights
-    sLoB: new Int32Array(HW),
-    sHiB: new Int32Array(HW),
+    pk: [f64(), f64(), f64(), f64()],
+    i32: [new Int32Array(HW), new Int32Array(HW), new Int32Array(HW), new Int32Array(HW)],
+    s: [f64(), f64(), f64(), f64()],
     sx: new Int32Array(Math.max(PP, HW)),
-    tx: new Float64Array(HW),
+    tx: f64(),
     act: new Uint8Array(HW),
     pooled: new Uint8Array(OW * OH),
   };
@@ -69,11 +72,41 @@ function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): vo
 }
 
 // ---- S kernels -------------------------------------------------------------------------------
-// The non-depthwise kernels compute two output channels per pass (A and B share every input
-// load; measured 1.4× faster in V8 than one at a time). For an odd last channel B = A.
+// Each pass computes two accumulators that share every input load (measured in V8: packed
+// doubles ≈ 5 GMAC/s, int32 pairs ≈ 3 GMAC/s, one channel at a time ≈ 2). With packed weights an
+// accumulator holds two output channels, so a pass yields four. For an odd tail, B repeats A.
 
-/** 3×3 over all input channels: sliding window over the padded planes, 9 taps per pixel. */
-function conv3x3x2(inp: Uint8Array, inBase: number, IC: number, W: number, H: number, w: Int32Array, wa: number, wb: number, accA: Int32Array, accB: Int32Array): void {
+/** 1×1: eight input planes per step, the weights of the step held in locals. */
+function conv1x1Packed(inp: Uint8Array, inBase: number, IC: number, HW: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
+  accA.fill(0, 0, HW);
+  accB.fill(0, 0, HW);
+  let ch = 0;
+  for (; ch + 8 <= IC; ch += 8) {
+    const k = wa + ch;
+    const q = wb + ch;
+    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7];
+    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7];
+    const b0 = inBase + ch * HW, b1 = b0 + HW, b2 = b1 + HW, b3 = b2 + HW, b4 = b3 + HW, b5 = b4 + HW, b6 = b5 + HW, b7 = b6 + HW;
+    for (let i = 0; i < HW; i++) {
+      const x0 = inp[b0 + i], x1 = inp[b1 + i], x2 = inp[b2 + i], x3 = inp[b3 + i], x4 = inp[b4 + i], x5 = inp[b5 + i], x6 = inp[b6 + i], x7 = inp[b7 + i];
+      accA[i] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7;
+      accB[i] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7;
+    }
+  }
+  for (; ch < IC; ch++) {
+    const wA = w[wa + ch];
+    const wB = w[wb + ch];
+    const b0 = inBase + ch * HW;
+    for (let i = 0; i < HW; i++) {
+      const x = inp[b0 + i];
+      accA[i] += wA * x;
+      accB[i] += wB * x;
+    }
+  }
+}
+
+/** 3×3 with packed weights: sliding window over the padded planes, 9 taps per pixel. */
+function conv3x3Packed(inp: Uint8Array, inBase: number, IC: number, W: number, H: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
   const PW = W + 2;
   const PP = PW * (H + 2);
   accA.fill(0, 0, W * H);
@@ -99,31 +132,29 @@ function conv3x3x2(inp: Uint8Array, inBase: number, IC: number, W: number, H: nu
   }
 }
 
-/** 1×1 over all input channels: eight input planes per pass, weights held in locals. */
-function conv1x1x2(inp: Uint8Array, inBase: number, IC: number, HW: number, w: Int32Array, wa: number, wb: number, accA: Int32Array, accB: Int32Array): void {
-  accA.fill(0, 0, HW);
-  accB.fill(0, 0, HW);
-  let ch = 0;
-  for (; ch + 8 <= IC; ch += 8) {
-    const k = wa + ch;
-    const q = wb + ch;
-    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7];
-    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7];
-    const b0 = inBase + ch * HW, b1 = b0 + HW, b2 = b1 + HW, b3 = b2 + HW, b4 = b3 + HW, b5 = b4 + HW, b6 = b5 + HW, b7 = b6 + HW;
-    for (let i = 0; i < HW; i++) {
-      const x0 = inp[b0 + i], x1 = inp[b1 + i], x2 = inp[b2 + i], x3 = inp[b3 + i], x4 = inp[b4 + i], x5 = inp[b5 + i], x6 = inp[b6 + i], x7 = inp[b7 + i];
-      accA[i] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7;
-      accB[i] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7;
-    }
-  }
-  for (; ch < IC; ch++) {
-    const wA = w[wa + ch];
-    const wB = w[wb + ch];
-    const b0 = inBase + ch * HW;
-    for (let i = 0; i < HW; i++) {
-      const x = inp[b0 + i];
-      accA[i] += wA * x;
-      accB[i] += wB * x;
+/** 3×3 for layers too wide to pack: two output channels, int32 accumulators (S < 2^31 per plane). */
+function conv3x3Int(inp: Uint8Array, inBase: number, IC: number, W: number, H: number, w: Int32Array, wa: number, wb: number, accA: Int32Array, accB: Int32Array): void {
+  const PW = W + 2;
+  const PP = PW * (H + 2);
+  accA.fill(0, 0, W * H);
+  accB.fill(0, 0, W * H);
+  for (let ch = 0; ch < IC; ch++) {
+    const k = wa + ch * 9;
+    const q = wb + ch * 9;
+    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
+    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7], v8 = w[q + 8];
+    const pb = inBase + ch * PP;
+    for (let y = 0, ao = 0; y < H; y++, ao += W) {
+      const p0 = pb + y * PW;
+      const p1 = p0 + PW;
+      const p2 = p1 + PW;
+      let a0 = inp[p0], a1 = inp[p0 + 1], b0 = inp[p1], b1 = inp[p1 + 1], c0 = inp[p2], c1 = inp[p2 + 1];
+      for (let x = 0; x < W; x++) {
+        const a2 = inp[p0 + x + 2], b2 = inp[p1 + x + 2], c2 = inp[p2 + x + 2];
+        accA[ao + x] += w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
+        accB[ao + x] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * b0 + v4 * b1 + v5 * b2 + v6 * c0 + v7 * c1 + v8 * c2;
+        a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+      }
     }
   }
 }
@@ -155,6 +186,36 @@ function dw1x1(inp: Uint8Array, pb: number, HW: number, wv: number, acc: Int32Ar
   }
 }
 
+// ---- combining planes ------------------------------------------------------------------------
+
+/** Splits a packed accumulator: low channel = v mod 2^26, high channel = floor(v / 2^26) (exact). */
+function unpack(acc: Float64Array, n: number, lo: Float64Array, hi: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const v = acc[i];
+    const h = Math.floor(v * UNPACK);
+    hi[i] = h;
+    lo[i] = v - h * PACK;
+  }
+}
+
+/** As `unpack` for 16-bit weights: S = S(low byte plane) + 256·S(high byte plane). */
+function unpack16(accLo: Float64Array, accHi: Float64Array, n: number, lo: Float64Array, hi: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const v = accLo[i];
+    const u = accHi[i];
+    const h = Math.floor(v * UNPACK);
+    const g = Math.floor(u * UNPACK);
+    hi[i] = h + 256 * g;
+    lo[i] = v - h * PACK + 256 * (u - g * PACK);
+  }
+}
+
+/** S = lo + 256·hi from int32 plane accumulators (hi absent for 8-bit weights). */
+function widen(lo: Int32Array, hi: Int32Array | undefined, n: number, out: Float64Array): void {
+  if (hi) for (let i = 0; i < n; i++) out[i] = lo[i] + 256 * hi[i];
+  else for (let i = 0; i < n; i++) out[i] = lo[i];
+}
+
 // ---- SX and Tx -------------------------------------------------------------------------------
 
 /** Tx[i] = floor(arg_x·SX[i]·2^−shr_x): arg_x·SX < 2^45 and the power-of-two scale are exact. */
@@ -162,22 +223,17 @@ function txFromSx(sx: Int32Array, n: number, argX: number, scale: number, tx: Fl
   for (let i = 0; i < n; i++) tx[i] = Math.floor(argX * sx[i] * scale);
 }
 
-/** Non-depthwise SX, summed over every input channel (and all 3×3 taps, padding included). */
-function sumInput(c: PreparedKpuConv, s: KpuConvScratch, b: number): void {
-  const { inChannels: IC, inWidth: W, inHeight: H } = c.geometry;
-  const inp = s.input;
-  const base = b * s.inputStride;
-  const sx = s.sx;
-  const HW = W * H;
-  if (c.kernel === 1) {
-    sx.fill(0, 0, HW);
-    for (let ch = 0; ch < IC; ch++) {
-      const pb = base + ch * HW;
-      for (let i = 0; i < HW; i++) sx[i] += inp[pb + i];
-    }
-    txFromSx(sx, HW, c.argX, 2 ** -c.shrX, s.tx);
-    return;
+/** Non-depthwise 1×1 SX: the sum over input channels. */
+function sumInput1x1(inp: Uint8Array, base: number, IC: number, HW: number, sx: Int32Array): void {
+  sx.fill(0, 0, HW);
+  for (let ch = 0; ch < IC; ch++) {
+    const pb = base + ch * HW;
+    for (let i = 0; i < HW; i++) sx[i] += inp[pb + i];
   }
+}
+
+/** Non-depthwise 3×3 Tx: channel sum of the padded planes, then its 3×3 box sum (≤ 1024·9·255 < 2^22). */
+function sumInput3x3(inp: Uint8Array, base: number, IC: number, W: number, H: number, sx: Int32Array, argX: number, scale: number, tx: Float64Array): void {
   const PW = W + 2;
   const PP = PW * (H + 2);
   sx.fill(0, 0, PP);
@@ -185,10 +241,6 @@ function sumInput(c: PreparedKpuConv, s: KpuConvScratch, b: number): void {
     const pb = base + ch * PP;
     for (let i = 0; i < PP; i++) sx[i] += inp[pb + i];
   }
-  // 3×3 box sum of the channel-summed padded plane; ≤ 1024·9·255 < 2^22.
-  const tx = s.tx;
-  const argX = c.argX;
-  const scale = 2 ** -c.shrX;
   for (let y = 0, o = 0; y < H; y++) {
     const r0 = y * PW;
     const r1 = r0 + PW;
@@ -202,12 +254,52 @@ function sumInput(c: PreparedKpuConv, s: KpuConvScratch, b: number): void {
 
 // ---- batch-norm and activation ---------------------------------------------------------------
 
-/**
- * acc → bn → activation for channel o, Number arithmetic. Only called for channels prepare.ts
- * proved exact: every product below 2^53, so each floor(v·2^−s) is the arithmetic shift of the
- * reference and nothing wraps at 64 bits.
+/** 1.5·2^52: for |y| < 2^51, (y + RNE_MAGIC) − RNE_MAGIC is y rounded to the nearest integer, ties to
+ *  even — the one rounding of an IEEE addition whose result has ulp 1. */
+const RNE_MAGIC = 1.5 * 2 ** 52;
+
+/*
+ * acc → bn → activation for channel o in Number arithmetic, only for channels prepare.ts proved
+ * exact: |acc·norm_mul| < 2^52 and |t| < 2^51, so every value is an exact integer (or the exact
+ * dyadic y), each floor(v·2^−s) is the reference's arithmetic shift, and nothing wraps at 64 bits.
+ *
+ * Both rounding variants of §6.4 step 3, with y = t/2^s (exact: a power-of-two scaling):
+ *   nncase02, t ≥ 0: round half to even = RNE(y);      nncase01, t ≥ 0: round half up = floor(y + ½)
+ *   t < 0 (either): the reference moves away from q = floor(y) exactly when the t ≥ 0 rule would
+ *   move up, so r = q − (R − q) = 2·floor(y) − R, with R the t ≥ 0 rounding of y.
+ * Shift 0 needs no case: y = t, R = t, r = t.
+ *
+ * bnActGolden is the golden rule set (strict boundary, nncase02 rounding) on a non-decreasing
+ * table, specialised because it is what real models run; bnActExact covers every combination.
  */
-function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32Array, sHi: Int32Array, n: number, strict: boolean, banker: boolean): void {
+function bnActGolden(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, n: number): void {
+  const f = c.fast;
+  const { tx, act } = s;
+  const cst = f.constTerm[o];
+  const mul = f.bnMul[o];
+  const bnScale = f.bnScale[o];
+  const add = f.bnAdd[o];
+  const xs = f.actStart;
+  const ym = f.actMul;
+  const sc = f.actScale;
+  const bias = f.actBias;
+  for (let i = 0; i < n; i++) {
+    const bn = Math.floor((S[i] + tx[i] + cst) * mul * bnScale) + add;
+    // the highest k with start_x[k] < bn, else 0: on a non-decreasing table the predicate holds
+    // on a prefix, so four halvings find it
+    let k = xs[8] < bn ? 8 : 0;
+    if (xs[k + 4] < bn) k += 4;
+    if (xs[k + 2] < bn) k += 2;
+    if (xs[k + 1] < bn) k += 1;
+    const t = (bn - xs[k]) * ym[k];
+    const y = t * sc[k];
+    const R = y + RNE_MAGIC - RNE_MAGIC;
+    const out = (t < 0 ? 2 * Math.floor(y) - R : R) + bias[k];
+    act[i] = out < 0 ? 0 : out > 255 ? 255 : out;
+  }
+}
+
+function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, n: number, strict: boolean, banker: boolean): void {
   const f = c.fast;
   const { tx, act } = s;
   const sorted = f.actSorted;
@@ -217,16 +309,10 @@ function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32
   const add = f.bnAdd[o];
   const xs = f.actStart;
   const ym = f.actMul;
-  const sh = f.actShift;
   const sc = f.actScale;
-  const sch = f.actScaleHalf;
-  const half = f.actHalf;
   const bias = f.actBias;
   for (let i = 0; i < n; i++) {
-    const acc = sHi[i] * 256 + sLo[i] + tx[i] + cst;
-    const bn = Math.floor(acc * mul * bnScale) + add;
-    // The highest k with bn > start_x[k] (inclusive: ≥), else 0. For a non-decreasing table (all
-    // real ones, §10 C9) the predicate holds on a prefix, so a 4-step binary search finds it.
+    const bn = Math.floor((S[i] + tx[i] + cst) * mul * bnScale) + add;
     let k = 0;
     if (sorted) {
       if (strict) {
@@ -246,21 +332,9 @@ function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32
       else while (k > 0 && !(bn >= xs[k])) k--;
     }
     const t = (bn - xs[k]) * ym[k];
-    let r: number;
-    if (sh[k] === 0) {
-      r = t;
-    } else if (banker) {
-      const q = Math.floor(t * sc[k]);
-      const fr = t - q / sc[k];
-      const h = half[k];
-      if (fr < h) r = q;
-      else if (fr > h || q % 2 !== 0) r = t < 0 ? q - 1 : q + 1;
-      else r = q;
-    } else {
-      const v = Math.floor(t * sch[k]);
-      r = v % 2 !== 0 ? (v - 1) / 2 + (v < 0 ? -1 : 1) : v / 2;
-    }
-    const out = r + bias[k];
+    const y = t * sc[k];
+    const R = banker ? y + RNE_MAGIC - RNE_MAGIC : Math.floor(y + 0.5);
+    const out = (t < 0 ? 2 * Math.floor(y) - R : R) + bias[k];
     act[i] = out < 0 ? 0 : out > 255 ? 255 : out;
   }
 }
@@ -268,7 +342,7 @@ function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32
 const i64 = (v: bigint): bigint => BigInt.asIntN(64, v);
 
 /** The same stages in BigInt with int64 wrapping, for channels whose Number bounds failed. */
-function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32Array, sHi: Int32Array, n: number, strict: boolean, banker: boolean): void {
+function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, n: number, strict: boolean, banker: boolean): void {
   const f = c.fast;
   const B = f.big;
   const { tx, act } = s;
@@ -277,7 +351,7 @@ function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, sLo: Int32Ar
   const shift = B.bnShift[o];
   const add = B.bnAdd[o];
   for (let i = 0; i < n; i++) {
-    const acc = BigInt(sHi[i] * 256 + sLo[i] + tx[i] + cst); // exact: |acc| < 2^53
+    const acc = BigInt(S[i] + tx[i] + cst); // exact: |acc| < 2^53
     const bn = i64(i64(i64(acc * mul) >> shift) + add);
     let k = 15;
     while (k > 0 && !(strict ? bn > B.actStart[k] : bn >= B.actStart[k])) k--;
@@ -382,6 +456,7 @@ function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Arr
   }
 }
 
+
 // ---- driver ----------------------------------------------------------------------------------
 
 /**
@@ -398,19 +473,26 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
   const PP = (W + 2) * (H + 2);
   const f = c.fast;
   const planes = f.weightPlanes;
+  const packed = f.packedPlanes;
+  const wide = planes.length === 2;
   const strict = numerics.segmentBoundary === 'strict';
   const banker = numerics.activationRounding === 'nncase02';
-  const K2 = c.kernel * c.kernel;
-  const perO = c.groupChannels * K2;
+  const golden = strict && banker && f.actSorted;
+  const perO = c.groupChannels * c.kernel * c.kernel;
   const { groups, rowPitch, rowLen } = kpuRowLayout(OW);
   const line = rowLen * 64;
   const txScale = 2 ** -c.shrX;
   const source = c.poolType === 0 ? s.act : s.pooled;
+  const [pkA, pkB, pkA2, pkB2] = s.pk;
+  const [iA, iB, iA2, iB2] = s.i32;
+  const [s0, s1, s2, s3] = s.s;
   if (c.argX === 0) s.tx.fill(0);
 
-  const finish = (b: number, o: number, lo: Int32Array, hi: Int32Array): void => {
-    if (f.exact[o] === 1) bnActExact(c, s, o, lo, hi, HW, strict, banker);
-    else bnActBig(c, s, o, lo, hi, HW, strict, banker);
+  /** S of output channel o is in `S` (exact integers): bn, activation, pool, write back. */
+  const finish = (b: number, o: number, S: Float64Array): void => {
+    if (f.exact[o] === 0) bnActBig(c, s, o, S, HW, strict, banker);
+    else if (golden) bnActGolden(c, s, o, S, HW);
+    else bnActExact(c, s, o, S, HW, strict, banker);
     if (c.poolType !== 0) pool(s.act, H, W, c.poolType, s.pooled);
     let dst = c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
     for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) {
@@ -425,26 +507,61 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
     if (c.depthwise) {
       for (let o = 0; o < OC; o++) {
         for (let pl = 0; pl < planes.length; pl++) {
-          const acc = pl === 0 ? s.sLo : s.sHi;
+          const acc = pl === 0 ? iA : iB;
           if (c.kernel === 3) dw3x3(s.input, inBase + o * PP, W, H, planes[pl], o * 9, acc, s.sx);
           else dw1x1(s.input, inBase + o * HW, HW, planes[pl][o], acc, s.sx);
         }
+        widen(iA, wide ? iB : undefined, HW, s0);
         if (c.argX !== 0) txFromSx(s.sx, HW, c.argX, txScale, s.tx);
-        finish(b, o, s.sLo, s.sHi);
+        finish(b, o, s0);
       }
       continue;
     }
-    if (c.argX !== 0) sumInput(c, s, b);
-    for (let o = 0; o < OC; o += 2) {
-      const ob = o + 1 < OC ? o + 1 : o;
-      for (let pl = 0; pl < planes.length; pl++) {
-        const accA = pl === 0 ? s.sLo : s.sHi;
-        const accB = pl === 0 ? s.sLoB : s.sHiB;
-        if (c.kernel === 3) conv3x3x2(s.input, inBase, IC, W, H, planes[pl], o * perO, ob * perO, accA, accB);
-        else conv1x1x2(s.input, inBase, IC, HW, planes[pl], o * perO, ob * perO, accA, accB);
+    if (c.argX !== 0) {
+      if (c.kernel === 3) sumInput3x3(s.input, inBase, IC, W, H, s.sx, c.argX, txScale, s.tx);
+      else {
+        sumInput1x1(s.input, inBase, IC, HW, s.sx);
+        txFromSx(s.sx, HW, c.argX, txScale, s.tx);
       }
-      finish(b, o, s.sLo, s.sHi);
-      if (ob !== o) finish(b, ob, s.sLoB, s.sHiB);
+    }
+    if (packed) {
+      // pairs p (channels 2p, 2p+1) two at a time: up to four output channels per pass
+      const pairs = Math.ceil(OC / 2);
+      for (let p = 0; p < pairs; p += 2) {
+        const q = p + 1 < pairs ? p + 1 : p;
+        for (let pl = 0; pl < packed.length; pl++) {
+          const accA = pl === 0 ? pkA : pkA2;
+          const accB = pl === 0 ? pkB : pkB2;
+          if (c.kernel === 3) conv3x3Packed(s.input, inBase, IC, W, H, packed[pl], p * perO, q * perO, accA, accB);
+          else conv1x1Packed(s.input, inBase, IC, HW, packed[pl], p * perO, q * perO, accA, accB);
+        }
+        if (wide) {
+          unpack16(pkA, pkA2, HW, s0, s1);
+          unpack16(pkB, pkB2, HW, s2, s3);
+        } else {
+          unpack(pkA, HW, s0, s1);
+          unpack(pkB, HW, s2, s3);
+        }
+        finish(b, 2 * p, s0);
+        if (2 * p + 1 < OC) finish(b, 2 * p + 1, s1);
+        if (q !== p) {
+          finish(b, 2 * q, s2);
+          if (2 * q + 1 < OC) finish(b, 2 * q + 1, s3);
+        }
+      }
+    } else {
+      // 3×3 too wide to pack: two output channels per pass in int32
+      for (let o = 0; o < OC; o += 2) {
+        const ob = o + 1 < OC ? o + 1 : o;
+        conv3x3Int(s.input, inBase, IC, W, H, planes[0], o * perO, ob * perO, iA, iB);
+        if (wide) conv3x3Int(s.input, inBase, IC, W, H, planes[1], o * perO, ob * perO, iA2, iB2);
+        widen(iA, wide ? iA2 : undefined, HW, s0);
+        finish(b, o, s0);
+        if (ob !== o) {
+          widen(iB, wide ? iB2 : undefined, HW, s1);
+          finish(b, ob, s1);
+        }
+      }
     }
   }
 }

@@ -57,13 +57,21 @@ export interface KpuConvFastState {
   /** Weight values as 8-bit planes, source order ([o][c][ky][kx], depthwise [o][ky][kx]):
    *  one plane for 8-bit weights; [low byte, high byte] for 16-bit weights (w = 256·hi + lo). */
   readonly weightPlanes: readonly Int32Array[];
+  /**
+   * Non-depthwise layers whose per-plane sums fit 26 bits (always for 1×1): the same planes with
+   * output channels 2p and 2p+1 packed into one double, w[2p] + 2^26·w[2p+1] (a missing last
+   * channel packs as 0). One multiply-add then accumulates both channels exactly: per plane
+   * S ≤ 255·SW < 2^26 for every channel, so the low part never carries into the high part and
+   * S_low + 2^26·S_high < 2^53. 1×1: 255·SW ≤ 255·1024·255 = 66 585 600 < 2^26 = 67 108 864.
+   */
+  readonly packedPlanes?: readonly Float64Array[];
   /** Per output channel: floor(arg_w·SW >> shr_w) + arg_add·G, exact (< 2^53). */
   readonly constTerm: Float64Array;
   readonly bnMul: Float64Array;
   /** 2^−norm_shift: multiplying by it is exact, and floor() of the result is the arithmetic shift. */
   readonly bnScale: Float64Array;
   readonly bnAdd: Float64Array;
-  /** 1 when every intermediate of bn and activation is proven below 2^53 for this channel. */
+  /** 1 when every intermediate of bn and activation is proven exact in Number for this channel. */
   readonly exact: Uint8Array;
   readonly exactChannels: number;
   readonly actStart: Float64Array;
@@ -71,10 +79,8 @@ export interface KpuConvFastState {
   readonly actSorted: boolean;
   readonly actMul: Float64Array;
   readonly actShift: Int32Array;
-  /** 2^−shift and 2^−(shift−1) (0 when shift = 0), 2^(shift−1) for the tie test. */
+  /** 2^−shift: t·2^−shift is exact (a power-of-two scaling, no underflow for shift ≤ 255). */
   readonly actScale: Float64Array;
-  readonly actScaleHalf: Float64Array;
-  readonly actHalf: Float64Array;
   readonly actBias: Float64Array;
   /** BigInt copies for the channels that are not `exact`. */
   readonly big: {
@@ -94,11 +100,11 @@ export interface KpuConvScratch {
   /** All batches of the input as channel planes; 3×3 planes are padded by one pixel of pad_value. */
   readonly input: Uint8Array;
   readonly inputStride: number;
-  /** S of 8-bit weight planes (low / high byte) for output channels A and B of a pair. */
-  readonly sLo: Int32Array;
-  readonly sHi: Int32Array;
-  readonly sLoB: Int32Array;
-  readonly sHiB: Int32Array;
+  /** Kernel accumulators: [pair A, pair B] × [low plane, high plane] (packed) or channels A, B (int32). */
+  readonly pk: readonly Float64Array[];
+  readonly i32: readonly Int32Array[];
+  /** S of up to four output channels, exact integers < 2^38. */
+  readonly s: readonly Float64Array[];
   readonly sx: Int32Array;
   readonly tx: Float64Array;
   readonly act: Uint8Array;
@@ -137,6 +143,9 @@ export interface PreparedKpuConv {
   readonly fast: KpuConvFastState;
 }
 
+/** Spacing of two output channels packed in one double (see KpuConvFastState.packedPlanes). */
+export const PACK = 2 ** 26;
+const TWO51 = 1n << 51n;
 const TWO52 = 1n << 52n;
 const TWO53 = 1n << 53n;
 const abs = (v: bigint): bigint => (v < 0n ? -v : v);
@@ -260,10 +269,34 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     }
   }
   const per = G * K2;
+  let planeSwMax = 0; // largest per-plane weight sum of one output channel
   for (let o = 0; o < OC; o++) {
     let s = 0;
-    for (let i = o * per; i < (o + 1) * per; i++) s += lo[i] + (hi ? 256 * hi[i] : 0);
+    let sLo = 0;
+    let sHi = 0;
+    for (let i = o * per; i < (o + 1) * per; i++) {
+      sLo += lo[i];
+      if (hi) sHi += hi[i];
+    }
+    s = sLo + 256 * sHi;
+    planeSwMax = Math.max(planeSwMax, sLo, sHi);
     sw[o] = s;
+  }
+  let packedPlanes: Float64Array[] | undefined;
+  if (!g.depthwise && 255 * planeSwMax < PACK) {
+    const pairs = Math.ceil(OC / 2);
+    packedPlanes = (hi ? [lo, hi] : [lo]).map((plane) => {
+      const pk = new Float64Array(pairs * per);
+      for (let p = 0; p < pairs; p++) {
+        for (let j = 0; j < per; j++) {
+          const b = 2 * p + 1 < OC ? plane[(2 * p + 1) * per + j] : 0;
+          pk[p * per + j] = plane[2 * p * per + j] + PACK * b;
+        }
+      }
+      return pk;
+    });
+  } else if (!g.depthwise && K2 === 1) {
+    throw new KpuFault('UNSUPPORTED', `1×1 weight sums exceed the packing bound (cannot happen with ≤ 1024 channels)`, {}, 'prepare');
   }
 
   const segs = p.activation;
@@ -271,8 +304,6 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
   const actMul = new Float64Array(16);
   const actShift = new Int32Array(16);
   const actScale = new Float64Array(16);
-  const actScaleHalf = new Float64Array(16);
-  const actHalf = new Float64Array(16);
   const actBias = new Float64Array(16);
   for (let k = 0; k < 16; k++) {
     const s = segs[k];
@@ -280,8 +311,6 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     actMul[k] = s.y_mul;
     actShift[k] = s.shift_number;
     actScale[k] = 2 ** -s.shift_number;
-    actScaleHalf[k] = s.shift_number > 0 ? 2 ** -(s.shift_number - 1) : 0;
-    actHalf[k] = s.shift_number > 0 ? 2 ** (s.shift_number - 1) : 0;
     actBias[k] = s.bias;
   }
 
@@ -328,13 +357,14 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     big.bnMul.push(BigInt(bn.norm_mul));
     big.bnShift.push(BigInt(bn.norm_shift));
     big.bnAdd.push(BigInt(bn.norm_add));
-    if (channelIsExact(accLo, accHi, bn.norm_mul, bn.norm_shift, bn.norm_add, big.actStart, big.actMul, big.actShift)) {
+    if (channelIsExact(accLo, accHi, bn.norm_mul, bn.norm_shift, bn.norm_add, big.actStart, big.actMul)) {
       exact[o] = 1;
       exactChannels++;
     }
   }
   return {
     weightPlanes: hi ? [lo, hi] : [lo],
+    packedPlanes,
     constTerm,
     bnMul,
     bnScale,
@@ -346,8 +376,6 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     actMul,
     actShift,
     actScale,
-    actScaleHalf,
-    actHalf,
     actBias,
     big,
   };
@@ -358,8 +386,9 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
  * and nothing wraps at 64 bits:
  *  - |acc·norm_mul| < 2^52, so the product is exact, floor(·2^−shift) is the arithmetic shift, and
  *    adding the 32-bit norm_add stays below 2^53;
- *  - for every segment k that can be chosen, |bn − start_x[k]|·|y_mul[k]| < 2^53 and shift ≤ 53, so
- *    t, floor(t·2^−s) and the remainder t − q·2^s are exact (q·2^s is a multiple of 2^s ≤ 2^54).
+ *  - for every segment k that can be chosen, |t| = |bn − start_x[k]|·|y_mul[k]| < 2^51, so t is exact,
+ *    y = t·2^−s is exact for any shift 0..255 (no underflow), and the rounding of y in fast.ts
+ *    (nearest-even by adding 1.5·2^52, or floor(y + ½)) is exact; r + bias is then exact too.
  * A segment k ≥ 1 can only be chosen when bn ≥ start_x[k] (either boundary rule), so then
  * bn − start_x[k] ≥ 0; segment 0 is also the default when none qualifies, so it takes the full range.
  */
@@ -371,7 +400,6 @@ function channelIsExact(
   add: number,
   xs: readonly bigint[],
   ym: readonly bigint[],
-  sh: readonly number[],
 ): boolean {
   const m = BigInt(mul);
   const p1 = accLo * m;
@@ -389,7 +417,7 @@ function channelIsExact(
       dLo = bmax(dLo, 0n);
     }
     const d = bmax(abs(dLo), abs(dHi));
-    if (d * abs(ym[k]) >= TWO53 || sh[k] > 53) return false;
+    if (d * abs(ym[k]) >= TWO51) return false;
   }
   return true;
 }
