@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { readInputFile, type InputOptions } from '../input.js';
+import { readInputFile, type InputOptions, type InputRecipe } from '../input.js';
+import { mapRectToSource } from '../pipeline/convert.js';
+import { decodeYolox, YOLOX_DEMO } from '../pipeline/yolox.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
 import { prepare, type MachineState, type Step } from '../kpu/interpreter.js';
 import { kpuDownload } from '../kpu/layout.js';
@@ -78,6 +80,26 @@ function layerBytes(step: Pick<Step, 'output'>, state: MachineState): { bytes: U
   return { bytes: state.ai.slice(o.address, o.address + o.bytes), layout: 'AI SRAM bytes (KPU layout)' };
 }
 
+/** YOLOX detections of output 0, with boxes mapped back to the image when the input was one. */
+function decodeYoloxOutput(out: Uint8Array, input: TensorDesc, recipe: InputRecipe, args: Record<string, unknown>) {
+  const size = input.shape[input.shape.length - 1];
+  const classes = out.length / 4 / ((size / 8) ** 2 + (size / 16) ** 2 + (size / 32) ** 2) - 5;
+  if (!Number.isInteger(classes) || classes < 1) throw new UsageError('BAD_ARGUMENT', `--decode yolox: output 0 (${out.length} bytes) is not a YOLOX head for a ${size}×${size} input`);
+  const opts = {
+    ...YOLOX_DEMO,
+    inputSize: size,
+    numClasses: classes,
+    probThreshold: (args['prob-threshold'] as number | undefined) ?? YOLOX_DEMO.probThreshold,
+    nmsThreshold: (args['nms-threshold'] as number | undefined) ?? YOLOX_DEMO.nmsThreshold,
+  };
+  const values = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.length));
+  return decodeYolox(values, opts).map((d) => {
+    const [x0, y0, x1, y1] = d.box;
+    const r = recipe.mapping ? mapRectToSource(recipe.mapping, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }) : undefined;
+    return { ...d, ...(r ? { image_box: [r.x, r.y, r.x + r.w, r.y + r.h] } : {}) };
+  });
+}
+
 export const runCommand: Command = {
   command: 'run <model>',
   describe: 'Run a model on the emulated K210 and write its outputs',
@@ -90,6 +112,9 @@ export const runCommand: Command = {
           .option('out', { type: 'string', demandOption: true, describe: 'directory for output_<i>.bin and outputs.json' })
           .option('trace', { type: 'string', describe: "write one line per layer as the goldens' trace.txt" })
           .option('dump-layers', { type: 'string', describe: "directory for every layer's output (.bin + .json)" })
+          .option('decode', { choices: ['yolox'] as const, describe: "decode output 0 as detections (yolox: nncase's K210 YOLOX example)" })
+          .option('prob-threshold', { type: 'number', describe: `--decode yolox: score threshold (default ${YOLOX_DEMO.probThreshold}, the demo's)` })
+          .option('nms-threshold', { type: 'number', describe: `--decode yolox: NMS overlap threshold (default ${YOLOX_DEMO.nmsThreshold})` })
           .option('json', { type: 'boolean', default: false }),
       ),
     ),
@@ -124,12 +149,17 @@ export const runCommand: Command = {
       const d = prepared.outputs[i];
       return { index: i, file: `output_${i}.bin`, shape: d.shape, dtype: d.dtype, bytes: o.length, ...tensorStats(o, d.dtype) };
     });
-    const doc = { model: loaded.path, input: recipe, numerics: prepared.numerics, kpu_numerics: args['kpu-numerics'], emulator_ms: Math.round(emulatorMs * 100) / 100, outputs };
+    const detections = args.decode === 'yolox' ? decodeYoloxOutput(result.outputs[0], prepared.inputs[0], recipe, args) : undefined;
+    const doc = { model: loaded.path, input: recipe, numerics: prepared.numerics, kpu_numerics: args['kpu-numerics'], emulator_ms: Math.round(emulatorMs * 100) / 100, outputs, ...(detections ? { detections } : {}) };
     writeFileSync(join(out, 'outputs.json'), JSON.stringify({ schema_version: 1, ...doc }, null, 2) + '\n');
     if (args.json) printJson(io, { ...doc, out });
     else {
       let t = `${loaded.path}: ran ${prepared.events.length} layers in ${emulatorMs.toFixed(1)} ms (emulator time on this PC)\n`;
       for (const o of outputs) t += `output ${o.index}: ${o.dtype} ${shapeText(o.shape)}, min ${o.min}, max ${o.max} → ${join(out, o.file)}\n`;
+      if (detections) {
+        t += `${detections.length} detection(s) (YOLOX decode; boxes x0,y0,x1,y1 in network-input pixels):\n`;
+        for (const d of detections) t += `  class ${d.label}  score ${d.prob.toFixed(3)}  box ${d.box.join(',')}${d.image_box ? `  (image ${d.image_box.map((v) => v.toFixed(1)).join(',')})` : ''}\n`;
+      }
       if (args.trace !== undefined) t += `trace: ${String(args.trace)}\n`;
       if (dumpDir) t += `layer dumps: ${dumpDir}\n`;
       io.out(t);
