@@ -1,0 +1,235 @@
+/**
+ * `npm run bench`: the emulator's speed against TensorFlow.js on the same layers, in one process,
+ * so the ratio is measured under the same load. Figures are reported as ratios of one run; the
+ * machines are shared and noisy, so no threshold lives here (targets are in the README).
+ *
+ * The tfjs side is defined so that nobody can tilt it: tfjs-core and tfjs-backend-wasm at the
+ * versions in package-lock, backend settings at their defaults, NHWC float32, each KPU layer as
+ * `conv2d` or `depthwiseConv2d` ('same') then `relu`, then `maxPool` 2×2/2 where the layer pools
+ * (strided selection as a strided `slice`), one `tidy` per frame, timed from the input tensor to
+ * `await data()` of the output, median of 10 frames after 2 warm-ups.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { Kmodel } from '../kmodel-parser/model.js';
+import { kpuConvGeometry } from '../kmodel-parser/model.js';
+import { parseKmodel } from '../kmodel-parser/parse.js';
+import { prepare } from '../kpu/interpreter.js';
+import { profile } from '../kpu/timing/index.js';
+import { loadKmodel } from '../load.js';
+
+export interface BenchOptions {
+  /** One frame, no warm-up beyond one run: proves the benchmark works (used by `npm test`). */
+  readonly quick?: boolean;
+  readonly sharedDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function timeRuns(n: number, warm: number, f: () => void): number {
+  for (let i = 0; i < warm; i++) f();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    f();
+    ts.push(performance.now() - t);
+  }
+  return median(ts);
+}
+
+/** The benchmark model: MaixPy's face detector when the shared corpus is there, else the bundled detector. */
+function pickModel(shared: string): { name: string; path: string } {
+  const maixpy = join(shared, 'kmodels/maixpy_face_detect_0x300000_v3.kmodel');
+  if (existsSync(maixpy)) return { name: 'maixpy_face_detect_0x300000_v3', path: maixpy };
+  const manifest = join(REPO, 'models/manifest.json');
+  if (existsSync(manifest)) {
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { models: { role: string; file: string }[] };
+    const det = m.models.find((x) => x.role === 'detector');
+    if (det) return { name: `bundled ${det.file}`, path: join(REPO, 'models', det.file) };
+  }
+  throw new Error('no benchmark model: neither ../shared/kmodels nor models/manifest.json is present');
+}
+
+/** The face pipeline's three models: the bundled trio, else CanMV's from the shared corpus. */
+function pickTrio(shared: string): { name: string; paths: string[] } | null {
+  const manifest = join(REPO, 'models/manifest.json');
+  if (existsSync(manifest)) {
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { models: { role: string; file: string }[] };
+    const order = ['detector', 'landmarks', 'features'].map((r) => m.models.find((x) => x.role === r));
+    if (order.every(Boolean)) return { name: 'bundled', paths: order.map((x) => join(REPO, 'models', x!.file)) };
+  }
+  const canmv = ['canmv_yolo_face_detect_320x240_v4', 'canmv_face_ld5_landmark_v3', 'canmv_face_feature_extraction_v4'].map((n) => join(shared, `kmodels/${n}.kmodel`));
+  if (canmv.every((p) => existsSync(p))) return { name: 'canmv', paths: canmv };
+  return null;
+}
+
+function pseudoInput(bytes: number): Uint8Array {
+  const x = new Uint8Array(bytes);
+  let s = 1;
+  for (let i = 0; i < bytes; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    x[i] = (s >> 16) & 255;
+  }
+  return x;
+}
+
+async function tfjsFrameMs(model: Kmodel, frames: number, warm: number): Promise<{ ms: number; macs: number; layers: number }> {
+  const require = createRequire(import.meta.url);
+  setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
+  const convs = (model.layers as readonly { kpu?: import('../kmodel-parser/model.js').KpuConvParams }[]).filter((l) => l.kpu).map((l) => kpuConvGeometry(l.kpu!.arg));
+  // Weights are random: speed does not depend on values. Created once, outside the timed frames.
+  const weights = convs.map((g) =>
+    g.depthwise ? tf.randomUniform([g.kernel, g.kernel, g.inChannels, 1]) : tf.randomUniform([g.kernel, g.kernel, g.inChannels, g.outChannels]),
+  ) as tf.Tensor4D[];
+  const first = convs[0];
+  const input = new Float32Array(first.inHeight * first.inWidth * first.inChannels).map((_, i) => (i % 255) / 255);
+  let macs = 0;
+  for (const g of convs) macs += g.outChannels * g.inHeight * g.inWidth * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
+  const frame = async () => {
+    const t = performance.now();
+    const x0 = tf.tensor4d(input, [1, first.inHeight, first.inWidth, first.inChannels]);
+    const y = tf.tidy(() => {
+      let x: tf.Tensor4D = x0;
+      convs.forEach((g, i) => {
+        // Each layer starts from the previous output; a layer whose input size differs (a CPU
+        // layer in between) gets a fresh tensor of its own size so the chain stays valid.
+        if (x.shape[1] !== g.inHeight || x.shape[2] !== g.inWidth || x.shape[3] !== g.inChannels) x = tf.zeros([1, g.inHeight, g.inWidth, g.inChannels]);
+        x = g.depthwise ? tf.depthwiseConv2d(x, weights[i], 1, 'same') : tf.conv2d(x, weights[i], 1, 'same');
+        x = tf.relu(x);
+        if (g.poolType === 1) x = tf.maxPool(x, 2, 2, 'valid');
+        else if (g.poolType === 5 || g.poolType === 6) x = tf.stridedSlice(x, [0, 0, g.poolType === 6 ? 1 : 0, 0], [1, g.inHeight, g.inWidth, g.outChannels], [1, 2, 2, 1]) as tf.Tensor4D;
+      });
+      return x;
+    });
+    await y.data();
+    const ms = performance.now() - t;
+    x0.dispose();
+    y.dispose();
+    return ms;
+  };
+  for (let i = 0; i < warm; i++) await frame();
+  const ts: number[] = [];
+  for (let i = 0; i < frames; i++) ts.push(await frame());
+  weights.forEach((w) => w.dispose());
+  return { ms: median(ts), macs, layers: convs.length };
+}
+
+export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<string, unknown>> {
+  const log = opts.log ?? (() => undefined);
+  const shared = opts.sharedDir ?? resolve(REPO, '../shared');
+  const frames = opts.quick ? 1 : 10;
+  const warm = opts.quick ? 0 : 2;
+  const pick = pickModel(shared);
+  log(`model: ${pick.name}`);
+  const { model } = loadKmodel(pick.path);
+  const prepared = prepare(model);
+  const input = pseudoInput(prepared.inputs[0].bytes);
+  const macs = prepared.events.reduce((a, e) => a + e.macs, 0);
+  const emulatorMs = timeRuns(frames, warm, () => prepared.run([input]));
+  log(`emulator: ${emulatorMs.toFixed(1)} ms/frame`);
+  const tfjs = await tfjsFrameMs(model, frames, warm);
+  log(`tfjs wasm: ${tfjs.ms.toFixed(1)} ms/frame`);
+  const boardMs = profile(prepared.run([input]).events, {}).total_ms;
+
+  let pipeline: Record<string, unknown> | null = null;
+  const trio = pickTrio(shared);
+  if (trio) {
+    const ps = trio.paths.map((p) => prepare(loadKmodel(p).model));
+    const xs = ps.map((p) => pseudoInput(p.inputs[0].bytes));
+    const ms = timeRuns(frames, warm, () => ps.forEach((p, i) => p.run([xs[i]])));
+    const events = ps.map((p, i) => p.run([xs[i]]).events);
+    pipeline = {
+      models: trio.name,
+      macs: events.flat().reduce((a, e) => a + e.macs, 0),
+      emulator_ms: round(ms),
+      board_ms: round(events.reduce((a, ev) => a + profile(ev, {}).total_ms, 0)),
+    };
+    log(`pipeline (${trio.name}): ${ms.toFixed(1)} ms/frame`);
+  }
+
+  // Parse time of every real model, and the peak RSS of the largest model's run.
+  let parse: Record<string, unknown> | null = null;
+  const dir = join(shared, 'kmodels');
+  if (existsSync(dir)) {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.kmodel')).map((f) => ({ f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
+    const t = performance.now();
+    let parsed = 0;
+    for (const { f, bytes } of files) {
+      try {
+        parseKmodel(bytes, f);
+        parsed++;
+      } catch {
+        /* the v1 model is refused by design */
+      }
+    }
+    parse = { files: files.length, parsed, total_ms: round(performance.now() - t) };
+  }
+  // Peak RSS of every real model's run, each in a fresh process (quick mode: the largest only).
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.kmodel') && !f.includes('_v1')).map((f) => join(dir, f)) : [pick.path];
+  files.sort((a, b) => statSync(b).size - statSync(a).size);
+  const rssScript = fileURLToPath(new URL('./rss.js', import.meta.url));
+  let worst = { model: '', rss_mb: 0 };
+  for (const f of opts.quick ? files.slice(0, 1) : files) {
+    const r = spawnSync(process.execPath, [rssScript, f], { encoding: 'utf8' });
+    if (r.status !== 0) continue;
+    const mb = (JSON.parse(r.stdout) as { rss_mb: number }).rss_mb;
+    if (mb > worst.rss_mb) worst = { model: f.split('/').pop() ?? f, rss_mb: mb };
+  }
+  return {
+    model: pick.name,
+    macs,
+    frames,
+    emulator_ms: round(emulatorMs),
+    emulator_gmacs: round(macs / emulatorMs / 1e6),
+    tfjs_wasm_ms: round(tfjs.ms),
+    tfjs_wasm_gmacs: round(tfjs.macs / tfjs.ms / 1e6),
+    ratio_gmacs: round(macs / emulatorMs / (tfjs.macs / tfjs.ms)),
+    board_ms: round(boardMs),
+    pipeline,
+    parse_all_models: parse,
+    peak_rss_mb: worst,
+  };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+async function cli(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const quick = process.argv.includes('--quick');
+  const r = await runBenchmark({ quick, log: (l) => process.stderr.write(`bench: ${l}\n`) });
+  if (json) {
+    process.stdout.write(JSON.stringify({ schema_version: 1, ...r }, null, 2) + '\n');
+    return;
+  }
+  const rows: [string, string][] = [
+    ['model', String(r.model)],
+    ['MACs per frame', Number(r.macs).toLocaleString('en-US')],
+    ['emulator (bit-exact)', `${r.emulator_ms} ms/frame, ${r.emulator_gmacs} GMAC/s`],
+    ['TensorFlow.js wasm (float)', `${r.tfjs_wasm_ms} ms/frame, ${r.tfjs_wasm_gmacs} GMAC/s`],
+    ['emulator / tfjs GMAC/s', String(r.ratio_gmacs)],
+    ['board (timing model)', `${r.board_ms} ms/frame`],
+  ];
+  const p = r.pipeline as Record<string, unknown> | null;
+  if (p) rows.push([`face pipeline (${p.models})`, `emulator ${p.emulator_ms} ms, board ${p.board_ms} ms, ×${round(Number(p.emulator_ms) / Number(p.board_ms))}`]);
+  const parse = r.parse_all_models as Record<string, unknown> | null;
+  if (parse) rows.push(['parse all real models', `${parse.total_ms} ms (${parse.parsed}/${parse.files})`]);
+  const rss = r.peak_rss_mb as Record<string, unknown>;
+  rows.push(['peak RSS of a model run', `${rss.rss_mb} MB (worst: ${rss.model})`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await cli();

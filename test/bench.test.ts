@@ -1,0 +1,20 @@
+/**
+ * `npm test` runs the benchmark once in quick mode (one frame, no thresholds) only to prove it
+ * works; speed targets live in the benchmark itself, never in a timed test.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { runBenchmark } from '../src/bench/run.js';
+import { HAS_SHARED, REPO_ROOT } from './shared.js';
+
+const canRun = HAS_SHARED || existsSync(join(REPO_ROOT, 'models/manifest.json'));
+
+describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('benchmark (quick mode)', () => {
+  test('produces every figure', async () => {
+    const r = await runBenchmark({ quick: true });
+    for (const k of ['emulator_ms', 'emulator_gmacs', 'tfjs_wasm_ms', 'tfjs_wasm_gmacs', 'board_ms', 'macs']) {
+      expect(Number.isFinite(r[k] as number) && (r[k] as number) > 0, k).toBe(true);
+    }
+  });
+});
