@@ -3,6 +3,8 @@
  * §6.2–6.6 (written next to each case), never by calling the code under test; then a fast-check
  * property holds the fast engine equal to the reference engine at extreme parameter values.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -14,6 +16,7 @@ import {
   type KpuLayerArgument,
 } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
+import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { KpuFault } from '../src/errors.js';
 import { AI_SRAM_BYTES, Machine } from '../src/kpu/memory.js';
 import { kpuDownload, kpuRowLayout, kpuRows, kpuUpload } from '../src/kpu/layout.js';
@@ -26,6 +29,7 @@ import {
   type KpuNumerics,
   type PreparedKpuConv,
 } from '../src/kpu/conv/index.js';
+import { HAS_SHARED, KMODELS_DIR } from './shared.js';
 
 // ---- building synthetic layers ---------------------------------------------------------------
 
@@ -600,4 +604,67 @@ describe('fast engine == reference engine', () => {
 it('kpuRows of the shapes used above', () => {
   expect(kpuRows(3, 1, 2)).toBe(1);
   expect(kpuRows(8, 8, 4)).toBe(8);
+});
+
+// ---- real parameters from the shared corpus ----------------------------------------------------
+
+describe.skipIf(!HAS_SHARED)('real layers of the shared kmodels', () => {
+  const layers: { name: string; index: number; kpu: KpuConvParams; batches: number }[] = [];
+  for (const f of readdirSync(KMODELS_DIR).filter((f) => f.endsWith('.kmodel'))) {
+    let m: { layers?: readonly unknown[] };
+    try {
+      m = parseKmodel(readFileSync(resolve(KMODELS_DIR, f))) as unknown as { layers?: readonly unknown[] };
+    } catch {
+      continue; // kmodel v1 is not supported
+    }
+    for (const l of (m.layers ?? []) as { index: number; kpu?: KpuConvParams; batches?: number }[]) {
+      if (l.kpu) layers.push({ name: f, index: l.index, kpu: l.kpu, batches: l.batches ?? 1 });
+    }
+  }
+
+  it('all prepare without warnings, and none needs the BigInt fallback (the fast path stays fast)', () => {
+    expect(layers.length).toBeGreaterThan(800);
+    for (const l of layers) {
+      const c = prepareKpuConv(l.kpu, l.batches, { layer: l.index, type: l.name });
+      expect(c.warnings).toEqual([]);
+      expect(c.fast.exactChannels, `${l.name} layer ${l.index}`).toBe(c.geometry.outChannels);
+    }
+  });
+
+  it('fast == reference with their real weights, batch-norm and activation tables on a 4×4 map', () => {
+    // Each layer keeps its kernel, pool, offsets, input channels and tables, but runs on a 4×4 input
+    // and only its first two output channels (weights and batch-norm entries are prefixes), so the
+    // BigInt reference stays quick. Both rule sets run: the tables decide segment choice and rounding.
+    let x = 1;
+    for (const l of layers) {
+      const a = l.kpu.arg;
+      const dw = a.depth_wise_layer === 1;
+      const oc = Math.min(a.o_ch_num + 1, 2);
+      const ic = dw ? oc : a.i_ch_num + 1;
+      const out = Math.floor(4 / STRIDE[a.pool_type]);
+      const arg = { ...a, i_ch_num: ic - 1, o_ch_num: oc - 1, i_row_wid: 3, i_col_high: 3, o_row_wid: out - 1, o_col_high: out - 1, image_src_addr: 0, image_dst_addr: 2048 };
+      const K2 = a.kernel_type === 1 ? 9 : 1;
+      const words = encodeKpuLayerArgument(arg);
+      const p: KpuConvParams = {
+        ...l.kpu,
+        words,
+        arg: decodeKpuLayerArgument(words),
+        weights: l.kpu.weights.subarray(0, oc * (dw ? 1 : ic) * K2 * (l.kpu.weightBits / 8)),
+        batchNorm: l.kpu.batchNorm.slice(0, oc),
+      };
+      const c = prepareKpuConv(p, 1, { layer: l.index, type: l.name });
+      const ram = new Uint8Array(AI_SRAM_BYTES);
+      for (let i = 0; i < c.input.bytes; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
+        ram[i] = x >>> 16;
+      }
+      for (const numerics of [GOLDEN_NUMERICS, NNCASE01_NUMERICS]) {
+        const mainA = new Uint8Array(c.denseOutputBytes);
+        const mainB = new Uint8Array(c.denseOutputBytes);
+        runKpuConvReference(c, ram, numerics, mainA);
+        runKpuConv(c, ram, numerics, mainB);
+        expect(Buffer.compare(mainA, mainB), `${l.name} layer ${l.index} ${numerics.activationRounding}`).toBe(0);
+      }
+    }
+  });
 });

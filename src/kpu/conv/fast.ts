@@ -63,10 +63,7 @@ function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): vo
       let src = base + Math.floor(ch / groups) * line * H + (ch % groups) * rowPitch;
       let d = padded ? dstBase + ch * PP + PW + 1 : dstBase + ch * HW;
       const dStep = padded ? PW : W;
-      for (let y = 0; y < H; y++, src += line, d += dStep) {
-        if (W >= 32) inp.set(ram.subarray(src, src + W), d);
-        else for (let x = 0; x < W; x++) inp[d + x] = ram[src + x];
-      }
+      for (let y = 0; y < H; y++, src += line, d += dStep) for (let x = 0; x < W; x++) inp[d + x] = ram[src + x];
     }
   }
 }
@@ -188,18 +185,12 @@ function dw1x1(inp: Uint8Array, pb: number, HW: number, wv: number, acc: Int32Ar
 
 // ---- combining planes ------------------------------------------------------------------------
 
-/** Splits a packed accumulator: low channel = v mod 2^26, high channel = floor(v / 2^26) (exact). */
-function unpack(acc: Float64Array, n: number, lo: Float64Array, hi: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    const v = acc[i];
-    const h = Math.floor(v * UNPACK);
-    hi[i] = h;
-    lo[i] = v - h * PACK;
-  }
-}
-
-/** As `unpack` for 16-bit weights: S = S(low byte plane) + 256·S(high byte plane). */
-function unpack16(accLo: Float64Array, accHi: Float64Array, n: number, lo: Float64Array, hi: Float64Array): void {
+/**
+ * Splits the packed accumulators of 16-bit weights: low channel = v mod 2^26, high channel =
+ * floor(v / 2^26) (exact), and S = S(low byte plane) + 256·S(high byte plane). (8-bit weights are
+ * split on the fly by the batch-norm stage, see `Part`.)
+ */
+function unpack(accLo: Float64Array, accHi: Float64Array, n: number, lo: Float64Array, hi: Float64Array): void {
   for (let i = 0; i < n; i++) {
     const v = accLo[i];
     const u = accHi[i];
@@ -254,6 +245,12 @@ function sumInput3x3(inp: Uint8Array, base: number, IC: number, W: number, H: nu
 
 // ---- batch-norm and activation ---------------------------------------------------------------
 
+/**
+ * Where S of a channel is: 0 the value itself; 1 / 2 the low / high channel of a packed
+ * accumulator v (8-bit weights), i.e. v − 2^26·floor(v/2^26) and floor(v/2^26), both exact.
+ */
+type Part = 0 | 1 | 2;
+
 /** 1.5·2^52: for |y| < 2^51, (y + RNE_MAGIC) − RNE_MAGIC is y rounded to the nearest integer, ties to
  *  even — the one rounding of an IEEE addition whose result has ulp 1. */
 const RNE_MAGIC = 1.5 * 2 ** 52;
@@ -272,7 +269,7 @@ const RNE_MAGIC = 1.5 * 2 ** 52;
  * bnActGolden is the golden rule set (strict boundary, nncase02 rounding) on a non-decreasing
  * table, specialised because it is what real models run; bnActExact covers every combination.
  */
-function bnActGolden(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, n: number): void {
+function bnActGolden(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, part: Part, n: number): void {
   const f = c.fast;
   const { tx, act } = s;
   const cst = f.constTerm[o];
@@ -284,7 +281,9 @@ function bnActGolden(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float6
   const sc = f.actScale;
   const bias = f.actBias;
   for (let i = 0; i < n; i++) {
-    const bn = Math.floor((S[i] + tx[i] + cst) * mul * bnScale) + add;
+    const v = S[i];
+    const h = Math.floor(v * UNPACK);
+    const bn = Math.floor(((part === 0 ? v : part === 1 ? v - h * PACK : h) + tx[i] + cst) * mul * bnScale) + add;
     // the highest k with start_x[k] < bn, else 0: on a non-decreasing table the predicate holds
     // on a prefix, so four halvings find it
     let k = xs[8] < bn ? 8 : 0;
@@ -299,7 +298,7 @@ function bnActGolden(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float6
   }
 }
 
-function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, n: number, strict: boolean, banker: boolean): void {
+function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, part: Part, n: number, strict: boolean, banker: boolean): void {
   const f = c.fast;
   const { tx, act } = s;
   const sorted = f.actSorted;
@@ -312,7 +311,9 @@ function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64
   const sc = f.actScale;
   const bias = f.actBias;
   for (let i = 0; i < n; i++) {
-    const bn = Math.floor((S[i] + tx[i] + cst) * mul * bnScale) + add;
+    const v = S[i];
+    const h = Math.floor(v * UNPACK);
+    const bn = Math.floor(((part === 0 ? v : part === 1 ? v - h * PACK : h) + tx[i] + cst) * mul * bnScale) + add;
     let k = 0;
     if (sorted) {
       if (strict) {
@@ -342,7 +343,7 @@ function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64
 const i64 = (v: bigint): bigint => BigInt.asIntN(64, v);
 
 /** The same stages in BigInt with int64 wrapping, for channels whose Number bounds failed. */
-function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, n: number, strict: boolean, banker: boolean): void {
+function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, part: Part, n: number, strict: boolean, banker: boolean): void {
   const f = c.fast;
   const B = f.big;
   const { tx, act } = s;
@@ -351,7 +352,9 @@ function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Ar
   const shift = B.bnShift[o];
   const add = B.bnAdd[o];
   for (let i = 0; i < n; i++) {
-    const acc = BigInt(S[i] + tx[i] + cst); // exact: |acc| < 2^53
+    const v = S[i];
+    const h = Math.floor(v * UNPACK);
+    const acc = BigInt((part === 0 ? v : part === 1 ? v - h * PACK : h) + tx[i] + cst); // exact: |acc| < 2^53
     const bn = i64(i64(i64(acc * mul) >> shift) + add);
     let k = 15;
     while (k > 0 && !(strict ? bn > B.actStart[k] : bn >= B.actStart[k])) k--;
@@ -381,8 +384,27 @@ function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Ar
 function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Array): void {
   switch (type) {
     case 1:
+    case 2: {
+      // 2×2 stride 2, unrolled: max, or floor(sum/4) (a non-negative sum, so >> 2 floors)
+      const OH = H >> 1;
+      const OW = W >> 1;
+      for (let oy = 0, d = 0; oy < OH; oy++) {
+        const r0 = 2 * oy * W;
+        const r1 = r0 + W;
+        for (let ox = 0, x = 0; ox < OW; ox++, d++, x += 2) {
+          const a = src[r0 + x], b = src[r0 + x + 1], e = src[r1 + x], g = src[r1 + x + 1];
+          if (type === 2) dst[d] = (a + b + e + g) >> 2;
+          else {
+            const m = a > b ? a : b;
+            const n = e > g ? e : g;
+            dst[d] = m > n ? m : n;
+          }
+        }
+      }
+      return;
+    }
     case 3: {
-      const k = type === 1 ? 2 : 4;
+      const k = 4;
       const OH = Math.floor(H / k);
       const OW = Math.floor(W / k);
       for (let oy = 0, d = 0; oy < OH; oy++) {
@@ -397,10 +419,9 @@ function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Arr
       }
       return;
     }
-    case 2:
     case 4: {
-      const k = type === 2 ? 2 : 4;
-      const shift = type === 2 ? 2 : 4; // floor(sum / k²) for a non-negative sum
+      const k = 4;
+      const shift = 4; // floor(sum / 16) for a non-negative sum
       const OH = Math.floor(H / k);
       const OW = Math.floor(W / k);
       for (let oy = 0, d = 0; oy < OH; oy++) {
@@ -483,23 +504,21 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
   const line = rowLen * 64;
   const txScale = 2 ** -c.shrX;
   const source = c.poolType === 0 ? s.act : s.pooled;
-  const [pkA, pkB, pkA2, pkB2] = s.pk;
-  const [iA, iB, iA2, iB2] = s.i32;
-  const [s0, s1, s2, s3] = s.s;
+  const pkA = s.pk[0], pkB = s.pk[1], pkA2 = s.pk[2], pkB2 = s.pk[3];
+  const iA = s.i32[0], iB = s.i32[1], iA2 = s.i32[2], iB2 = s.i32[3];
+  const s0 = s.s[0], s1 = s.s[1], s2 = s.s[2], s3 = s.s[3];
   if (c.argX === 0) s.tx.fill(0);
 
   /** S of output channel o is in `S` (exact integers): bn, activation, pool, write back. */
-  const finish = (b: number, o: number, S: Float64Array): void => {
-    if (f.exact[o] === 0) bnActBig(c, s, o, S, HW, strict, banker);
-    else if (golden) bnActGolden(c, s, o, S, HW);
-    else bnActExact(c, s, o, S, HW, strict, banker);
+  const finish = (b: number, o: number, S: Float64Array, part: Part): void => {
+    if (f.exact[o] === 0) bnActBig(c, s, o, S, part, HW, strict, banker);
+    else if (golden) bnActGolden(c, s, o, S, part, HW);
+    else bnActExact(c, s, o, S, part, HW, strict, banker);
     if (c.poolType !== 0) pool(s.act, H, W, c.poolType, s.pooled);
+    // plain loops rather than set(subarray): no view objects allocated per row
     let dst = c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
-    for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) {
-      if (OW >= 32) ram.set(source.subarray(r, r + OW), dst);
-      else for (let x = 0; x < OW; x++) ram[dst + x] = source[r + x];
-    }
-    if (mainOut) mainOut.set(source.subarray(0, OH * OW), (b * OC + o) * OH * OW);
+    for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) for (let x = 0; x < OW; x++) ram[dst + x] = source[r + x];
+    if (mainOut) for (let i = 0, d = (b * OC + o) * OH * OW; i < OH * OW; i++) mainOut[d + i] = source[i];
   };
 
   for (let b = 0; b < c.batches; b++) {
@@ -513,7 +532,7 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
         }
         widen(iA, wide ? iB : undefined, HW, s0);
         if (c.argX !== 0) txFromSx(s.sx, HW, c.argX, txScale, s.tx);
-        finish(b, o, s0);
+        finish(b, o, s0, 0);
       }
       continue;
     }
@@ -536,17 +555,21 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
           else conv1x1Packed(s.input, inBase, IC, HW, packed[pl], p * perO, q * perO, accA, accB);
         }
         if (wide) {
-          unpack16(pkA, pkA2, HW, s0, s1);
-          unpack16(pkB, pkB2, HW, s2, s3);
+          unpack(pkA, pkA2, HW, s0, s1);
+          unpack(pkB, pkB2, HW, s2, s3);
+          finish(b, 2 * p, s0, 0);
+          if (2 * p + 1 < OC) finish(b, 2 * p + 1, s1, 0);
+          if (q !== p) {
+            finish(b, 2 * q, s2, 0);
+            if (2 * q + 1 < OC) finish(b, 2 * q + 1, s3, 0);
+          }
         } else {
-          unpack(pkA, HW, s0, s1);
-          unpack(pkB, HW, s2, s3);
-        }
-        finish(b, 2 * p, s0);
-        if (2 * p + 1 < OC) finish(b, 2 * p + 1, s1);
-        if (q !== p) {
-          finish(b, 2 * q, s2);
-          if (2 * q + 1 < OC) finish(b, 2 * q + 1, s3);
+          finish(b, 2 * p, pkA, 1);
+          if (2 * p + 1 < OC) finish(b, 2 * p + 1, pkA, 2);
+          if (q !== p) {
+            finish(b, 2 * q, pkB, 1);
+            if (2 * q + 1 < OC) finish(b, 2 * q + 1, pkB, 2);
+          }
         }
       }
     } else {
@@ -556,10 +579,10 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
         conv3x3Int(s.input, inBase, IC, W, H, planes[0], o * perO, ob * perO, iA, iB);
         if (wide) conv3x3Int(s.input, inBase, IC, W, H, planes[1], o * perO, ob * perO, iA2, iB2);
         widen(iA, wide ? iA2 : undefined, HW, s0);
-        finish(b, o, s0);
+        finish(b, o, s0, 0);
         if (ob !== o) {
           widen(iB, wide ? iB2 : undefined, HW, s1);
-          finish(b, ob, s1);
+          finish(b, ob, s1, 0);
         }
       }
     }
