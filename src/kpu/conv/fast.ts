@@ -14,12 +14,15 @@
  * < 2^53 (prepare.ts), and batch-norm and activation run in Number for the channels prepare.ts
  * proved exact, in BigInt (int64-wrapped, as the reference) for the others.
  */
-import { kpuRowLayout } from '../layout.js';
 import { checkRunBuffers } from './reference.js';
 import { GOLDEN_NUMERICS, PACK, type KpuConvScratch, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
 
 const UNPACK = 1 / PACK;
 
+const NONE_F64 = new Float64Array(0);
+const NONE_I32 = new Int32Array(0);
+
+/** Scratch of the layer, allocated on its first run and reused: only the buffers its path uses. */
 function scratchFor(c: PreparedKpuConv): KpuConvScratch {
   if (c.fast.scratch) return c.fast.scratch;
   const { inChannels: IC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
@@ -30,15 +33,19 @@ function scratchFor(c: PreparedKpuConv): KpuConvScratch {
   // 3×3: every plane is padded by one pixel of pad_value; the interior is overwritten by each run,
   // the border never, so it is filled once here.
   if (c.kernel === 3) input.fill(c.padValue);
-  const f64 = (): Float64Array => new Float64Array(HW);
+  const wide = c.weightBits === 16;
+  const packed = c.fast.packedPlanes !== undefined;
+  const f64 = (need: boolean): Float64Array => (need ? new Float64Array(HW) : NONE_F64);
+  const i32 = (need: boolean): Int32Array => (need ? new Int32Array(HW) : NONE_I32);
+  const int = !packed; // depthwise or 3×3 too wide to pack
   const s: KpuConvScratch = {
     input,
     inputStride,
-    pk: [f64(), f64(), f64(), f64()],
-    i32: [new Int32Array(HW), new Int32Array(HW), new Int32Array(HW), new Int32Array(HW)],
-    s: [f64(), f64(), f64(), f64()],
+    pk: [f64(packed), f64(packed), f64(packed && wide), f64(packed && wide)],
+    i32: [i32(int), i32(int && (wide || !c.depthwise)), i32(int && wide && !c.depthwise), i32(int && wide && !c.depthwise)],
+    s: [f64(int || wide), f64(int ? !c.depthwise : wide), f64(packed && wide), f64(packed && wide)],
     sx: new Int32Array(Math.max(PP, HW)),
-    tx: f64(),
+    tx: f64(true),
     act: new Uint8Array(HW),
     pooled: new Uint8Array(OW * OH),
   };
@@ -49,7 +56,7 @@ function scratchFor(c: PreparedKpuConv): KpuConvScratch {
 /** AI SRAM (§6.8 layout) → scratch planes, all batches, before anything is written. */
 function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): void {
   const { inChannels: IC, inWidth: W, inHeight: H } = c.geometry;
-  const { groups, rowPitch, rowLen } = kpuRowLayout(W);
+  const { groups, rowPitch, rowLen } = c.fast.inLayout;
   const line = rowLen * 64;
   const inp = s.input;
   const padded = c.kernel === 3;
@@ -480,6 +487,30 @@ function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Arr
 
 // ---- driver ----------------------------------------------------------------------------------
 
+const STRICT = 1;
+const BANKER = 2;
+const GOLDEN = 4; // strict + banker on a non-decreasing table
+
+/** S of output channel o is in `S` (see `Part`): batch-norm, activation, pool, write back. */
+function finish(c: PreparedKpuConv, s: KpuConvScratch, ram: Uint8Array, mainOut: Uint8Array | undefined, rules: number, b: number, o: number, S: Float64Array, part: Part): void {
+  const { outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
+  const HW = W * H;
+  if (c.fast.exact[o] === 0) bnActBig(c, s, o, S, part, HW, (rules & (STRICT | GOLDEN)) !== 0, (rules & (BANKER | GOLDEN)) !== 0);
+  else if (rules === GOLDEN) bnActGolden(c, s, o, S, part, HW);
+  else bnActExact(c, s, o, S, part, HW, (rules & STRICT) !== 0, (rules & BANKER) !== 0);
+  let source = s.act;
+  if (c.poolType !== 0) {
+    pool(s.act, H, W, c.poolType, s.pooled);
+    source = s.pooled;
+  }
+  // plain loops rather than set(subarray): no view objects allocated per row
+  const { groups, rowPitch, rowLen } = c.fast.outLayout;
+  const line = rowLen * 64;
+  let dst = c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
+  for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) for (let x = 0; x < OW; x++) ram[dst + x] = source[r + x];
+  if (mainOut) for (let i = 0, d = (b * OC + o) * OH * OW; i < OH * OW; i++) mainOut[d + i] = source[i];
+}
+
 /**
  * Runs the layer: input from AI SRAM at image_src_addr·64 (+ batch·rows), result to AI SRAM at
  * image_dst_addr·64 (+ batch·rows) and, when given, the dense N×OC×OH×OW copy to `mainOut`.
@@ -489,7 +520,7 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
   checkRunBuffers(c, ram, mainOut);
   const s = scratchFor(c);
   gatherInput(c, ram, s);
-  const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
+  const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H } = c.geometry;
   const HW = W * H;
   const PP = (W + 2) * (H + 2);
   const f = c.fast;
@@ -498,28 +529,13 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
   const wide = planes.length === 2;
   const strict = numerics.segmentBoundary === 'strict';
   const banker = numerics.activationRounding === 'nncase02';
-  const golden = strict && banker && f.actSorted;
   const perO = c.groupChannels * c.kernel * c.kernel;
-  const { groups, rowPitch, rowLen } = kpuRowLayout(OW);
-  const line = rowLen * 64;
   const txScale = 2 ** -c.shrX;
-  const source = c.poolType === 0 ? s.act : s.pooled;
+  const rules = strict && banker && f.actSorted ? GOLDEN : (strict ? STRICT : 0) | (banker ? BANKER : 0);
   const pkA = s.pk[0], pkB = s.pk[1], pkA2 = s.pk[2], pkB2 = s.pk[3];
   const iA = s.i32[0], iB = s.i32[1], iA2 = s.i32[2], iB2 = s.i32[3];
   const s0 = s.s[0], s1 = s.s[1], s2 = s.s[2], s3 = s.s[3];
   if (c.argX === 0) s.tx.fill(0);
-
-  /** S of output channel o is in `S` (exact integers): bn, activation, pool, write back. */
-  const finish = (b: number, o: number, S: Float64Array, part: Part): void => {
-    if (f.exact[o] === 0) bnActBig(c, s, o, S, part, HW, strict, banker);
-    else if (golden) bnActGolden(c, s, o, S, part, HW);
-    else bnActExact(c, s, o, S, part, HW, strict, banker);
-    if (c.poolType !== 0) pool(s.act, H, W, c.poolType, s.pooled);
-    // plain loops rather than set(subarray): no view objects allocated per row
-    let dst = c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
-    for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) for (let x = 0; x < OW; x++) ram[dst + x] = source[r + x];
-    if (mainOut) for (let i = 0, d = (b * OC + o) * OH * OW; i < OH * OW; i++) mainOut[d + i] = source[i];
-  };
 
   for (let b = 0; b < c.batches; b++) {
     const inBase = b * s.inputStride;
@@ -532,7 +548,7 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
         }
         widen(iA, wide ? iB : undefined, HW, s0);
         if (c.argX !== 0) txFromSx(s.sx, HW, c.argX, txScale, s.tx);
-        finish(b, o, s0, 0);
+        finish(c, s, ram, mainOut, rules, b, o, s0, 0);
       }
       continue;
     }
@@ -557,18 +573,18 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
         if (wide) {
           unpack(pkA, pkA2, HW, s0, s1);
           unpack(pkB, pkB2, HW, s2, s3);
-          finish(b, 2 * p, s0, 0);
-          if (2 * p + 1 < OC) finish(b, 2 * p + 1, s1, 0);
+          finish(c, s, ram, mainOut, rules, b, 2 * p, s0, 0);
+          if (2 * p + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * p + 1, s1, 0);
           if (q !== p) {
-            finish(b, 2 * q, s2, 0);
-            if (2 * q + 1 < OC) finish(b, 2 * q + 1, s3, 0);
+            finish(c, s, ram, mainOut, rules, b, 2 * q, s2, 0);
+            if (2 * q + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * q + 1, s3, 0);
           }
         } else {
-          finish(b, 2 * p, pkA, 1);
-          if (2 * p + 1 < OC) finish(b, 2 * p + 1, pkA, 2);
+          finish(c, s, ram, mainOut, rules, b, 2 * p, pkA, 1);
+          if (2 * p + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * p + 1, pkA, 2);
           if (q !== p) {
-            finish(b, 2 * q, pkB, 1);
-            if (2 * q + 1 < OC) finish(b, 2 * q + 1, pkB, 2);
+            finish(c, s, ram, mainOut, rules, b, 2 * q, pkB, 1);
+            if (2 * q + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * q + 1, pkB, 2);
           }
         }
       }
@@ -579,10 +595,10 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
         conv3x3Int(s.input, inBase, IC, W, H, planes[0], o * perO, ob * perO, iA, iB);
         if (wide) conv3x3Int(s.input, inBase, IC, W, H, planes[1], o * perO, ob * perO, iA2, iB2);
         widen(iA, wide ? iA2 : undefined, HW, s0);
-        finish(b, o, s0, 0);
+        finish(c, s, ram, mainOut, rules, b, o, s0, 0);
         if (ob !== o) {
           widen(iB, wide ? iB2 : undefined, HW, s1);
-          finish(b, ob, s1, 0);
+          finish(c, s, ram, mainOut, rules, b, ob, s1, 0);
         }
       }
     }

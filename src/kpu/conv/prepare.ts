@@ -14,7 +14,7 @@ import { KpuFault } from '../../errors.js';
 import type { KpuConvGeometry, KpuConvParams } from '../../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../../kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../memory.js';
-import { kpuBytes, kpuRowLayout, kpuRows } from '../layout.js';
+import { kpuBytes, kpuRowLayout, kpuRows, type RowLayout } from '../layout.js';
 
 /** Where the goldens' reference (nncase 0.2) and the older nncase 0.1 / SDK rules differ (§6.4). */
 export interface KpuNumerics {
@@ -54,6 +54,9 @@ export const POOL_GEOMETRY: readonly { readonly size: number; readonly stride: n
 
 /** State of the fast engine: packed parameters, exactness flags and reusable scratch. */
 export interface KpuConvFastState {
+  /** §6.8 row layouts of the input and output maps. */
+  readonly inLayout: RowLayout;
+  readonly outLayout: RowLayout;
   /** Weight values as 8-bit planes, source order ([o][c][ky][kx], depthwise [o][ky][kx]):
    *  one plane for 8-bit weights; [low byte, high byte] for 16-bit weights (w = 256·hi + lo). */
   readonly weightPlanes: readonly Int32Array[];
@@ -363,6 +366,8 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     }
   }
   return {
+    inLayout: kpuRowLayout(g.inWidth),
+    outLayout: kpuRowLayout(g.outWidth),
     weightPlanes: hi ? [lo, hi] : [lo],
     packedPlanes,
     constTerm,

@@ -189,15 +189,12 @@ export function runKpuConvReference(c: PreparedKpuConv, ram: Uint8Array, numeric
 
 /** Run-time buffer checks shared by both engines: once per run, never per element. */
 export function checkRunBuffers(c: PreparedKpuConv, ram: Uint8Array, mainOut?: Uint8Array): void {
+  if (c.input.address + c.input.bytes <= ram.length && c.output.address + c.output.bytes <= ram.length && (!mainOut || mainOut.length >= c.denseOutputBytes)) return;
   const ctx = { layer: c.where.layer, type: c.where.type };
-  for (const r of [c.input, c.output]) {
-    if (r.address + r.bytes > ram.length) {
-      throw new KpuFault('OUT_OF_RANGE', `KPU map at byte ${r.address} (+${r.bytes}) does not fit in a ${ram.length}-byte AI SRAM`, {
-        ...ctx,
-        address: r.address,
-        size: r.bytes,
-      });
-    }
+  const end = Math.max(c.input.address + c.input.bytes, c.output.address + c.output.bytes);
+  if (end > ram.length) {
+    const r = c.input.address + c.input.bytes === end ? c.input : c.output;
+    throw new KpuFault('OUT_OF_RANGE', `KPU map at byte ${r.address} (+${r.bytes}) does not fit in a ${ram.length}-byte AI SRAM`, { ...ctx, address: r.address, size: r.bytes });
   }
   if (mainOut && mainOut.length < c.denseOutputBytes) {
     throw new KpuFault('OUT_OF_RANGE', `main-memory output has ${mainOut.length} bytes, the layer writes ${c.denseOutputBytes}`, { ...ctx, size: c.denseOutputBytes });
