@@ -3,6 +3,7 @@ import type { Command } from './command.js';
 import { estimateCommand } from './estimate.js';
 import { goldenCommand } from './golden.js';
 import { infoCommand } from './info.js';
+import { maixpyCommand } from './maixpy.js';
 import { profileCommand } from './profile.js';
 import { runCommand } from './run.js';
 
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   profileCommand,
   estimateCommand,
   checkCommand,
+  maixpyCommand,
 ];

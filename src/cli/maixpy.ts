@@ -1,0 +1,72 @@
+/**
+ * `kpusim maixpy <script.py>`: run a MaixPy (or CanMV) script unchanged on the emulated K210.
+ * The script's prints go to stdout; warnings, a Python traceback and the one-line summary go to
+ * stderr. Exit 0 when the camera runs out or the script ends, 1 on a Python error, 2 on bad
+ * arguments.
+ */
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { runMaixpy } from '../maixpy/host.js';
+import type { Command } from './command.js';
+import { EXIT, type Io } from './common.js';
+
+function list(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+function frameNumbers(v: unknown): number[] {
+  const out: number[] = [];
+  for (const part of list(v).flatMap((s) => s.split(','))) {
+    const t = part.trim();
+    if (t === '') continue;
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
+    out.push(n);
+  }
+  return out;
+}
+
+export const maixpyCommand: Command = {
+  command: 'maixpy <script>',
+  describe: 'Run a MaixPy or CanMV script unchanged: camera frames from image files, models from --flash / --sd, LCD to PNGs',
+  builder: (y: Argv) =>
+    y
+      .positional('script', { type: 'string', describe: 'the MicroPython script (.py)' })
+      .option('camera', { type: 'string', array: true, demandOption: true, describe: 'camera frames: image files and folders (sorted by name), one file per sensor.snapshot()' })
+      .option('flash', { type: 'string', array: true, describe: 'ADDR=FILE puts a kmodel (or pkg.kfpkg#inner) at a flash address for kpu.load(ADDR); a .kfpkg maps all its files' })
+      .option('sd', { type: 'string', describe: 'folder that stands for the SD card (/sd/...)' })
+      .option('key-press', { type: 'string', array: true, describe: 'press the BOOT key before these frames (1-based, comma-separated)' })
+      .option('lcd-out', { type: 'string', describe: 'write every lcd.display() as a PNG into this folder' })
+      .option('frames', { type: 'number', describe: 'stop after this many frames' })
+      .option('camera-fit', { choices: ['crop', 'fit', 'stretch'] as const, default: 'crop' as const, describe: 'how a file of another size becomes a frame' })
+      .option('camera-orientation', {
+        choices: ['script', 'raw'] as const,
+        default: 'script' as const,
+        describe: "script: files are upright for the script's first set_hmirror/set_vflip, later changes flip them; raw: files are the unmirrored sensor output",
+      })
+      .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: 'CPU-layer float arithmetic of the models (see kpusim run)' })
+      .option('heap', { type: 'number', default: 64, describe: 'MicroPython heap in MiB' })
+      .option('bundled', { type: 'boolean', default: true, describe: "use kpusim's bundled models for flash addresses no --flash maps (models/manifest.json)" }),
+  async run(args: Record<string, unknown>, io: Io): Promise<number> {
+    const frames = args.frames === undefined ? undefined : Number(args.frames);
+    const r = await runMaixpy({
+      script: String(args.script),
+      camera: list(args.camera),
+      flash: list(args.flash),
+      sdDir: args.sd === undefined ? undefined : String(args.sd),
+      keyPress: frameNumbers(args['key-press']),
+      lcdOut: args['lcd-out'] === undefined ? undefined : String(args['lcd-out']),
+      frames,
+      cameraFit: args['camera-fit'] as 'crop' | 'fit' | 'stretch',
+      cameraOrientation: args['camera-orientation'] as 'script' | 'raw',
+      numerics: args.numerics as 'golden' | 'board',
+      heapMb: Number(args.heap),
+      bundled: args.bundled !== false,
+      out: (t) => io.out(t),
+      err: (t) => io.err(t),
+    });
+    if (r.reason === 'internal-error') return EXIT.FAILURE;
+    return r.exitCode === 0 ? EXIT.OK : r.exitCode;
+  },
+};

@@ -1,0 +1,116 @@
+/**
+ * The emulated camera: image files stand in for the sensor, one file per `sensor.snapshot()`.
+ *
+ * - Files are used in the order given; a folder contributes its images (.png, .jpg, .jpeg,
+ *   .bmp) sorted by name. When they run out the run ends (the host stops the script cleanly).
+ * - Each file is scaled to the frame size the script set (`set_framesize`, then
+ *   `set_windowing`): `crop` (default, fill the frame like a camera, cut the overflow centred),
+ *   `fit` (letterbox, black bars) or `stretch`. Reductions use an area filter, enlargements
+ *   bilinear interpolation.
+ * - Orientation: `script` (default) takes each file as the upright scene the script sees with
+ *   the mirror/flip it has set when it takes its first snapshot (sipeed's boards need
+ *   `set_hmirror(1)`/`set_vflip(1)` to be upright, CanMV's scripts set neither: both see the
+ *   files as they are); a later change of `set_hmirror`/`set_vflip` mirrors/flips relative to
+ *   that. `raw` takes the files as the sensor's unmirrored output and applies the script's
+ *   settings as they are.
+ * - The snapshot has two faces, as on the board (doc §2.1): the RGB565 display pixels the script
+ *   draws on (RGB888 → RGB565 with MaixPy's rounding tables; the DVP's own conversion is in
+ *   silicon and undocumented) and the planar RGB888 AI planes written directly from the frame.
+ *   In GRAYSCALE mode both are the luma (OpenMV's integer BT.601 weights).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { flipRgb, resizeRgb, rgbToLuma, rgbToPlanar, type ResizeMode } from '../pipeline/convert.js';
+import { readImageFile } from '../pipeline/image-io.js';
+import { rgbToRgb565 } from '../pipeline/rgb565.js';
+import type { RgbImage } from '../pipeline/types.js';
+
+export type CameraOrientation = 'script' | 'raw';
+
+export interface CameraOptions {
+  readonly fit?: ResizeMode;
+  readonly orientation?: CameraOrientation;
+}
+
+export interface SnapshotFrame {
+  readonly index: number;
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  /** MaixPy display pixels: RGB565 in-memory values, or luma bytes in grayscale mode. */
+  readonly display: Uint16Array | Uint8Array;
+  /** The AI planes: R, G, B planes of width·height bytes each (one luma plane in grayscale mode). */
+  readonly ai: Uint8Array;
+}
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+
+/** Expand the `--camera` arguments: files as given, folders as their images sorted by name. */
+export function expandCameraFiles(specs: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const spec of specs) {
+    let st;
+    try {
+      st = statSync(spec);
+    } catch {
+      throw new UsageError('NOT_FOUND', `--camera ${spec}: no such file or folder`);
+    }
+    if (st.isDirectory()) {
+      const names = readdirSync(spec)
+        .filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()))
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (names.length === 0) throw new UsageError('BAD_ARGUMENT', `--camera ${spec}: the folder holds no .png, .jpg or .bmp images`);
+      for (const n of names) files.push(join(spec, n));
+    } else {
+      files.push(spec);
+    }
+  }
+  return files;
+}
+
+export class Camera {
+  private next = 0;
+  private reference: { h: boolean; v: boolean } | null = null;
+  readonly fit: ResizeMode;
+  readonly orientation: CameraOrientation;
+
+  constructor(
+    readonly files: readonly string[],
+    opts: CameraOptions = {},
+  ) {
+    this.fit = opts.fit ?? 'crop';
+    this.orientation = opts.orientation ?? 'script';
+  }
+
+  /** Frames delivered so far. */
+  get delivered(): number {
+    return this.next;
+  }
+
+  get remaining(): number {
+    return this.files.length - this.next;
+  }
+
+  /** The next frame at width×height, or null when the files have run out. */
+  capture(width: number, height: number, grayscale: boolean, hmirror: boolean, vflip: boolean): SnapshotFrame | null {
+    if (this.next >= this.files.length) return null;
+    const file = this.files[this.next];
+    const index = ++this.next;
+    const decoded = readImageFile(file);
+    let rgb: RgbImage = decoded;
+    if (rgb.width !== width || rgb.height !== height) {
+      const shrinking = width < rgb.width || height < rgb.height;
+      rgb = resizeRgb(rgb, width, height, { mode: this.fit, filter: shrinking ? 'area' : 'bilinear' }).image;
+    }
+    if (this.orientation === 'script' && this.reference === null) this.reference = { h: hmirror, v: vflip };
+    const ref = this.orientation === 'script' ? this.reference! : { h: false, v: false };
+    const flipH = hmirror !== ref.h, flipV = vflip !== ref.v;
+    if (flipH || flipV) rgb = flipRgb(rgb, flipH, flipV);
+    if (grayscale) {
+      const luma = rgbToLuma(rgb).data;
+      return { index, file, width, height, display: luma, ai: luma };
+    }
+    return { index, file, width, height, display: rgbToRgb565(rgb).pixels, ai: rgbToPlanar(rgb).data };
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The emulated board one `kpusim maixpy` run sees: clock, camera, storage, LCD, key presses,
+ * and the plumbing between the Python modules and their TypeScript halves.
+ *
+ * Calls from Python go through one JS function, `_kpusim_js.call(name, ...args)`, with plain
+ * arguments (ints, floats, strings, None, and addresses + lengths of `bytearray`s). A backend
+ * function that fails throws `PyError`; the dispatcher stores it and Python's side (`_kpusim.py`)
+ * raises it as the named Python exception, so the script sees it with its own file and line.
+ * Results of variable size (image files, model outputs, detection lists) are handed over in two
+ * steps: the backend keeps a blob and returns its length, Python allocates a `bytearray` and
+ * has the blob copied in (`take`).
+ *
+ * `StopRun` is the one exception that is not turned into a Python one: it unwinds the
+ * interpreter (the camera ran out, or `--frames` was reached) and the host ends the run cleanly.
+ */
+import { KmodelError, KpuFault, UsageError } from '../errors.js';
+import type { Camera } from './camera.js';
+import type { Storage } from './storage.js';
+import { BoardClock } from './timing.js';
+import type { WasmMemory } from './wasm.js';
+
+/** A Python exception raised by a backend function. */
+export class PyError extends Error {
+  constructor(
+    readonly pyType: 'ValueError' | 'TypeError' | 'OSError' | 'MemoryError' | 'NotImplementedError' | 'IndexError' | 'RuntimeError' | 'AttributeError',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Ends the run without Python seeing it (uncatchable by the script, even by a bare `except:`). */
+export class StopRun extends Error {
+  constructor(
+    readonly reason: 'camera-exhausted' | 'frames-limit',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type BackendFn = (ctx: BoardContext, ...args: unknown[]) => unknown;
+export type Backend = Readonly<Record<string, BackendFn>>;
+
+export interface BoardOptions {
+  readonly camera: Camera;
+  readonly storage: Storage;
+  readonly memory: WasmMemory;
+  /** Converts a Python proxy (list, tuple) to plain JS values. */
+  readonly toJs: (v: unknown) => unknown;
+  /** Reads a file of the interpreter's file system (for `/sd` files the script wrote). */
+  readonly readVfs: (path: string) => Uint8Array | null;
+  /** 1-based frame numbers before which the BOOT key is pressed. */
+  readonly keyPressFrames: readonly number[];
+  /** Stop after this many snapshots. */
+  readonly maxFrames?: number;
+  readonly lcdOut?: string;
+  readonly warn: (text: string) => void;
+}
+
+export class BoardContext {
+  readonly clock = new BoardClock();
+  readonly camera: Camera;
+  readonly storage: Storage;
+  readonly memory: WasmMemory;
+  readonly toJs: (v: unknown) => unknown;
+  readonly readVfs: (path: string) => Uint8Array | null;
+  readonly keyPressFrames: ReadonlySet<number>;
+  readonly maxFrames?: number;
+  readonly lcdOut?: string;
+  /** Snapshots delivered. */
+  frames = 0;
+  /** PNGs written by `lcd.display`. */
+  displays = 0;
+  /** Per-module state, keyed by module name. */
+  readonly state = new Map<string, unknown>();
+  private readonly warnFn: (text: string) => void;
+  private readonly warned = new Set<string>();
+  private blob: Uint8Array | null = null;
+  private error: PyError | null = null;
+
+  constructor(opts: BoardOptions) {
+    this.camera = opts.camera;
+    this.storage = opts.storage;
+    this.memory = opts.memory;
+    this.toJs = opts.toJs;
+    this.readVfs = opts.readVfs;
+    this.keyPressFrames = new Set(opts.keyPressFrames);
+    this.maxFrames = opts.maxFrames;
+    this.lcdOut = opts.lcdOut;
+    this.warnFn = opts.warn;
+  }
+
+  warn(text: string): void {
+    this.warnFn(text);
+  }
+
+  warnOnce(key: string, text: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.warnFn(text);
+  }
+
+  /** Per-module state, created on first use. */
+  get<T>(key: string, init: () => T): T {
+    if (!this.state.has(key)) this.state.set(key, init());
+    return this.state.get(key) as T;
+  }
+
+  /** Keep a result for `take`; returns its length. */
+  give(bytes: Uint8Array): number {
+    this.blob = bytes;
+    return bytes.length;
+  }
+
+  take(addr: number, length: number): void {
+    if (!this.blob) throw new PyError('RuntimeError', 'kpusim host: nothing to take');
+    if (length !== this.blob.length) throw new PyError('RuntimeError', `kpusim host: take of ${length} bytes, ${this.blob.length} pending`);
+    if (length > 0) this.memory.bytes(addr, length).set(this.blob);
+    this.blob = null;
+  }
+
+  /** The dispatcher Python calls: runs `name`, turning failures into a pending Python exception. */
+  dispatch(backend: Backend, name: string, args: unknown[]): unknown {
+    this.error = null;
+    const fn = Object.prototype.hasOwnProperty.call(backend, name) ? backend[name] : undefined;
+    if (!fn) {
+      this.error = new PyError('RuntimeError', `kpusim host: no backend function ${name}`);
+      return null;
+    }
+    try {
+      const r = fn(this, ...args);
+      return r === undefined ? null : r;
+    } catch (e) {
+      if (e instanceof StopRun) throw e;
+      this.error = toPyError(e);
+      return null;
+    }
+  }
+
+  /** The pending exception as "Type\nmessage", or null. */
+  takeError(): string | null {
+    const e = this.error;
+    this.error = null;
+    return e ? `${e.pyType}\n${e.message}` : null;
+  }
+}
+
+export function toPyError(e: unknown): PyError {
+  if (e instanceof PyError) return e;
+  if (e instanceof UsageError) return new PyError(e.code === 'NOT_FOUND' ? 'OSError' : 'ValueError', e.message);
+  if (e instanceof KmodelError) return new PyError('ValueError', e.message);
+  if (e instanceof KpuFault) return new PyError('OSError', `KPU fault: ${e.message}`);
+  if (e instanceof RangeError) return new PyError('ValueError', e.message);
+  return new PyError('RuntimeError', `kpusim internal error: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+// Argument helpers for backend functions (Python passes plain values).
+export function int(v: unknown, what: string): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new PyError('TypeError', `${what}: expected an int, got ${v === null ? 'None' : typeof v}`);
+  return v;
+}
+
+export function num(v: unknown, what: string): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'number') throw new PyError('TypeError', `${what}: expected a number, got ${v === null ? 'None' : typeof v}`);
+  return v;
+}
+
+export function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new PyError('TypeError', `${what}: expected a str`);
+  return v;
+}
+
+export function numberList(ctx: BoardContext, v: unknown, what: string): number[] {
+  const js = ctx.toJs(v);
+  if (!Array.isArray(js)) throw new PyError('TypeError', `${what}: expected a list or tuple`);
+  return js.map((x, i) => num(x, `${what}[${i}]`));
+}

@@ -1,0 +1,286 @@
+/**
+ * `kpusim maixpy`: runs a MaixPy or CanMV script unchanged in MicroPython's WebAssembly port,
+ * with kpusim's modules standing in for the board's (sensor, image, lcd, KPU, time/utime, gc,
+ * Maix, fpioa_manager, board; CanMV's maix).
+ *
+ * How a run ends:
+ * - the camera runs out (or `--frames` is reached): the interpreter is unwound from inside
+ *   `sensor.snapshot()` (the script cannot catch it), exit 0 and a one-line summary;
+ * - the script returns, or calls `sys.exit(n)`: exit 0 (or n), summary;
+ * - a Python exception escapes: its traceback (file and line in the script) on stderr, exit 1.
+ *
+ * Numbers: everything computed inside kpusim's modules follows MaixPy's binary32 arithmetic; the
+ * script's own float arithmetic runs in double precision (the WebAssembly port's floats), where
+ * MaixPy computes in single precision. See examples/maixpy/README.md.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { NumericsMode } from '../kpu/interpreter.js';
+import type { ResizeMode } from '../pipeline/convert.js';
+import { Camera, expandCameraFiles, type CameraOrientation } from './camera.js';
+import { BoardContext, StopRun, type Backend } from './context.js';
+import { boardModule, fpioaManagerModule, ioModule } from './modules/gpio.js';
+import { imageModule } from './modules/image.js';
+import { kpuModule } from './modules/kpu.js';
+import { lcdModule } from './modules/lcd.js';
+import { maixModule, MaixModule } from './modules/maix.js';
+import { runtimeModule } from './modules/runtime.js';
+import { sensorModule } from './modules/sensor.js';
+import { stubModules } from './modules/stubs.js';
+import { gcModule, timeModule } from './modules/time.js';
+import type { MaixpyModule } from './modules/types.js';
+import { parseFlashSpec, Storage, type FlashSegment } from './storage.js';
+import { loadMicroPythonWithMemory } from './wasm.js';
+
+export const MAIXPY_MODULES: readonly MaixpyModule[] = [
+  runtimeModule,
+  ioModule,
+  timeModule,
+  gcModule,
+  imageModule,
+  sensorModule,
+  lcdModule,
+  kpuModule,
+  MaixModule,
+  maixModule,
+  fpioaManagerModule,
+  boardModule,
+  ...stubModules,
+];
+
+export interface MaixpyRunOptions {
+  /** The script's path, as tracebacks name it. */
+  readonly script: string;
+  /** The script's text (default: read `script`). */
+  readonly source?: string;
+  /** `--camera`: image files and folders, in order. */
+  readonly camera: readonly string[];
+  /** `--flash` specs (`ADDR=FILE` or a `.kfpkg`), or segments already read. */
+  readonly flash?: readonly (string | FlashSegment)[];
+  readonly sdDir?: string;
+  /** 1-based frame numbers before which the BOOT key is pressed. */
+  readonly keyPress?: readonly number[];
+  readonly lcdOut?: string;
+  readonly frames?: number;
+  readonly cameraFit?: ResizeMode;
+  readonly cameraOrientation?: CameraOrientation;
+  readonly numerics?: NumericsMode;
+  /** MicroPython heap in MiB (default 64). */
+  readonly heapMb?: number;
+  /** Use bundled models for unmapped flash addresses (default true). */
+  readonly bundled?: boolean;
+  /** The script's output. */
+  readonly out: (text: string) => void;
+  /** Warnings, tracebacks and the summary. */
+  readonly err: (text: string) => void;
+}
+
+export type MaixpyEnd = 'camera-exhausted' | 'frames-limit' | 'script-ended' | 'sys-exit' | 'python-error' | 'internal-error';
+
+export interface MaixpyRunResult {
+  readonly exitCode: number;
+  readonly reason: MaixpyEnd;
+  readonly frames: number;
+  readonly displays: number;
+  /** Predicted board time of the whole run (ms) and its parts. */
+  readonly boardMs: number;
+  readonly boardParts: { readonly kpu: number; readonly cpu: number; readonly sleep: number; readonly lcd: number; readonly camera: number };
+  readonly emulatorMs: number;
+  readonly error?: { readonly type: string; readonly message: string; readonly file?: string; readonly line?: number; readonly traceback: string };
+  readonly summary: string;
+}
+
+const SD_COPY_LIMIT = 256 * 1024 * 1024;
+
+function pyString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** Copies the `--sd` folder into the interpreter's file system at /sd (so `open`, `os.listdir` see it). */
+function copySd(mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: Uint8Array): void } }, dir: string, warn: (t: string) => void): void {
+  let total = 0;
+  const walk = (host: string, vfs: string): void => {
+    mp.FS.mkdirTree(vfs);
+    for (const name of readdirSync(host).sort()) {
+      const h = join(host, name);
+      const st = statSync(h);
+      if (st.isDirectory()) walk(h, `${vfs}/${name}`);
+      else if (st.isFile()) {
+        if (total + st.size > SD_COPY_LIMIT) {
+          warn(`--sd: ${h} is not copied into the emulated SD card (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`);
+          continue;
+        }
+        total += st.size;
+        mp.FS.writeFile(`${vfs}/${name}`, readFileSync(h));
+      }
+    }
+  };
+  walk(dir, '/sd');
+}
+
+/** Parses a MicroPython traceback: the innermost frame in the script, and the final "Type: message" line. */
+export function parseTraceback(text: string, script: string): { type: string; message: string; file?: string; line?: number; traceback: string } {
+  const lines = text.replace(/\r/g, '').split('\n').filter((l) => l.length > 0);
+  const kept = lines.filter((l) => !/^\s*File "<stdin>"/.test(l));
+  let file: string | undefined, line: number | undefined;
+  for (const l of kept) {
+    const m = /^\s*File "(.*)", line (\d+)/.exec(l);
+    if (m && m[1] === script) {
+      file = m[1];
+      line = Number(m[2]);
+    }
+  }
+  const last = kept[kept.length - 1] ?? '';
+  const m = /^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$/.exec(last);
+  return { type: m?.[1] ?? 'Exception', message: m?.[2] ?? last, file, line, traceback: kept.join('\n') + '\n' };
+}
+
+export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult> {
+  const t0 = performance.now();
+  const source = opts.source ?? readFileSync(opts.script, 'utf8');
+  const files = expandCameraFiles(opts.camera);
+  if (opts.keyPress?.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError('BAD_ARGUMENT', '--key-press takes frame numbers 1, 2, …');
+  if (opts.frames !== undefined && (!Number.isInteger(opts.frames) || opts.frames < 0)) throw new UsageError('BAD_ARGUMENT', '--frames takes a whole number');
+  const flash: FlashSegment[] = [];
+  for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
+  if (opts.sdDir !== undefined) {
+    let ok = false;
+    try {
+      ok = statSync(opts.sdDir).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError('NOT_FOUND', `--sd ${opts.sdDir}: no such folder`);
+  }
+
+  const warned = new Set<string>();
+  const warn = (text: string): void => {
+    if (warned.has(text)) return;
+    warned.add(text);
+    opts.err(`kpusim: ${text}\n`);
+  };
+
+  // The script's output: bytes from MicroPython, decoded as UTF-8, written line by line.
+  const decoder = new TextDecoder();
+  let pending = '';
+  const emit = (b: Uint8Array | string): void => {
+    pending += typeof b === 'string' ? b : decoder.decode(b, { stream: true });
+    const nl = pending.lastIndexOf('\n');
+    if (nl >= 0) {
+      opts.out(pending.slice(0, nl + 1));
+      pending = pending.slice(nl + 1);
+    }
+  };
+  const flushOut = (): void => {
+    pending += decoder.decode();
+    if (pending) opts.out(pending);
+    pending = '';
+  };
+
+  const { mp, memory } = await loadMicroPythonWithMemory((opts.heapMb ?? 64) * 1024 * 1024, emit, (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)));
+  const storage = new Storage({ flash, sdDir: opts.sdDir, numerics: opts.numerics, bundled: opts.bundled, note: warn });
+  const ctx = new BoardContext({
+    camera: new Camera(files, { fit: opts.cameraFit, orientation: opts.cameraOrientation }),
+    storage,
+    memory,
+    toJs: (v) => mp.PyProxy.toJs(v),
+    readVfs: (p) => {
+      try {
+        return mp.FS.readFile(p);
+      } catch {
+        return null;
+      }
+    },
+    keyPressFrames: opts.keyPress ?? [],
+    maxFrames: opts.frames,
+    lcdOut: opts.lcdOut,
+    warn,
+  });
+
+  const backend: Record<string, Backend[string]> = {};
+  for (const m of MAIXPY_MODULES) Object.assign(backend, m.backend);
+  mp.registerJsModule('_kpusim_js', {
+    call: (name: string, ...args: unknown[]) => ctx.dispatch(backend, name, args),
+    error: () => ctx.takeError(),
+    take: (addr: number, n: number) => ctx.take(addr, n),
+    warn: (text: string) => warn(String(text)),
+  });
+  mp.FS.mkdirTree('/lib');
+  for (const m of MAIXPY_MODULES) mp.FS.writeFile(`/lib/${m.file}.py`, m.python);
+  mp.FS.mkdirTree('/flash');
+  if (opts.sdDir) copySd(mp, opts.sdDir, warn);
+  mp.FS.writeFile('/__kpusim_main__.py', source);
+
+  const aliases = MAIXPY_MODULES.flatMap((m) => (m.aliases ?? []).map((a) => `sys.modules[${pyString(a)}] = ${m.file}`));
+  const bootstrap = ['import sys', ...MAIXPY_MODULES.filter((m) => m.aliases).map((m) => `import ${m.file}`), ...aliases].join('\n');
+
+  let reason: MaixpyEnd = 'script-ended';
+  let exitCode = 0;
+  let error: MaixpyRunResult['error'];
+  let internal: string | undefined;
+  try {
+    mp.runPython(bootstrap);
+    mp.runPython(
+      [
+        `_kpusim_g = {'__name__': '__main__', '__file__': ${pyString(opts.script)}}`,
+        `exec(compile(open('/__kpusim_main__.py').read(), ${pyString(opts.script)}, 'exec'), _kpusim_g)`,
+      ].join('\n'),
+    );
+  } catch (e) {
+    if (e instanceof StopRun) {
+      reason = e.reason;
+    } else if (e instanceof Error && e.name === 'PythonError') {
+      const type = (e as Error & { type?: string }).type ?? '';
+      if (type === 'SystemExit') {
+        reason = 'sys-exit';
+        const m = /SystemExit:?\s*(-?\d+)?/.exec(e.message);
+        exitCode = m?.[1] !== undefined ? Number(m[1]) & 0xff : 0;
+      } else {
+        reason = 'python-error';
+        exitCode = 1;
+        error = parseTraceback(e.message, opts.script);
+      }
+    } else {
+      reason = 'internal-error';
+      exitCode = 1;
+      internal = e instanceof Error ? e.message : String(e);
+    }
+  }
+  flushOut();
+  try {
+    ctx.dispatch(backend, 'lcd_flush', []);
+  } catch {
+    // a failure to write the last panel does not change how the script ended
+  }
+
+  const emulatorMs = performance.now() - t0;
+  const c = ctx.clock;
+  const why: Record<MaixpyEnd, string> = {
+    'camera-exhausted': `the camera ran out of frames`,
+    'frames-limit': `--frames ${opts.frames} reached`,
+    'script-ended': 'the script ended',
+    'sys-exit': `sys.exit(${exitCode})`,
+    'python-error': `${error?.type ?? 'error'} at ${error?.file ?? opts.script}${error?.line !== undefined ? `:${error.line}` : ''}`,
+    'internal-error': `kpusim internal error: ${internal}`,
+  };
+  const fps = ctx.frames > 0 ? (1000 * ctx.frames) / c.now() : 0;
+  const summary =
+    `kpusim maixpy: ${why[reason]}: ${ctx.frames} frame${ctx.frames === 1 ? '' : 's'}, ${ctx.displays} lcd image${ctx.displays === 1 ? '' : 's'}` +
+    `${opts.lcdOut && ctx.displays ? ` in ${opts.lcdOut}` : ''}; board ${c.now().toFixed(1)} ms` +
+    `${ctx.frames > 0 ? ` (${fps.toFixed(1)} fps)` : ''} [KPU ${c.totals.kpu.toFixed(1)}, CPU ${c.totals.cpu.toFixed(1)}, LCD ${c.totals.lcd.toFixed(1)}, sleep ${c.totals.sleep.toFixed(1)}]; ` +
+    `emulator ${(emulatorMs / 1000).toFixed(1)} s`;
+  if (error) opts.err(error.traceback);
+  opts.err(summary + '\n');
+  return {
+    exitCode,
+    reason,
+    frames: ctx.frames,
+    displays: ctx.displays,
+    boardMs: c.now(),
+    boardParts: { ...c.totals },
+    emulatorMs,
+    error,
+    summary,
+  };
+}
