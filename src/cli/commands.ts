@@ -1,6 +1,7 @@
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { estimateCommand } from './estimate.js';
+import { faceCommand } from './face.js';
 import { goldenCommand } from './golden.js';
 import { infoCommand } from './info.js';
 import { maixpyCommand } from './maixpy.js';
@@ -15,5 +16,6 @@ export const COMMANDS: readonly Command[] = [
   profileCommand,
   estimateCommand,
   checkCommand,
+  faceCommand,
   maixpyCommand,
 ];
