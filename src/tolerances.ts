@@ -10,4 +10,20 @@ export const TOLERANCES = {
    * ulps; 1e-5 relative covers tens of ulps, far below any quantisation step of a uint8 map.
    */
   goldenFloat: { abs: 1e-6, rel: 1e-5 },
+  /**
+   * `compare`, isolated agreement of a layer with a uint8 result (emulator vs the tfjs float
+   * reference fed the emulator's own input, re-quantised). The reference removes only the
+   * rounding the KPU does (BN floor, activation round, mean-pool floor), so a correct pair
+   * differs by at most one step where the float value sits near a rounding boundary: 1 LSB.
+   * The cosine of the dequantised maps then stays ≥ 0.999 on any map with real content; a
+   * geometry or layout error (wrong tap, channel, pad or pool phase) breaks both at once.
+   */
+  referenceIsolatedU8: { maxLsb: 1, cosine: 0.999 },
+  /**
+   * `compare`, isolated agreement of a float32 result. The reference evaluates in float64 /
+   * tfjs float32 with its own summation order, the emulator in the board's C float32 order
+   * (sequential sums over up to a few thousand terms, expf): differences of a few hundred ulps
+   * relative to the terms summed. An element counts as differing beyond abs + rel·|ref|.
+   */
+  referenceIsolatedFloat: { abs: 1e-4, rel: 1e-3 },
 } as const;

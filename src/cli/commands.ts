@@ -1,5 +1,6 @@
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
+import { compareCommand } from './compare.js';
 import { estimateCommand } from './estimate.js';
 import { faceCommand } from './face.js';
 import { goldenCommand } from './golden.js';
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   faceCommand,
   maixpyCommand,
+  compareCommand,
 ];
