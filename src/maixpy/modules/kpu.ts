@@ -274,7 +274,7 @@ class kpu_net:
 
     def __repr__(self):
         return '{"model_addr": %d, "model_size": %d, "model_path": "%s", "net_args": %s}' % (
-            self._addr or 0, self._size, self._path, repr(self._yolo) if self._yolo else '"(null)"')
+            self._addr or 0, self._size, self._path if self._path is not None else '(null)', repr(self._yolo) if self._yolo else '"(null)"')
 
     def model_addr(self):
         return self._addr
