@@ -15,3 +15,5 @@ export { readInputFile, imageToInput, type InputOptions } from './input.js';
 export { recordGolden, checkCase } from './golden.js';
 export * as timing from './kpu/timing/index.js';
 export * as pipeline from './pipeline/index.js';
+export { FaceSession, type FaceSessionOptions, type FaceReport, type ImageAnalysis } from './face/session.js';
+export { loadFaceModel, faceModel, type ModelRole } from './face/models.js';
