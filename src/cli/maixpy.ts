@@ -33,7 +33,7 @@ export const maixpyCommand: Command = {
   builder: (y: Argv) =>
     y
       .positional('script', { type: 'string', describe: 'the MicroPython script (.py)' })
-      .option('camera', { type: 'string', array: true, demandOption: true, describe: 'camera frames: image files and folders (sorted by name), one file per sensor.snapshot()' })
+      .option('camera', { type: 'string', array: true, describe: 'camera frames: image files and folders (sorted by name), one file per sensor.snapshot(); without it the first snapshot ends the run' })
       .option('flash', { type: 'string', array: true, describe: 'ADDR=FILE puts a kmodel (or pkg.kfpkg#inner) at a flash address for kpu.load(ADDR); a .kfpkg maps all its files' })
       .option('sd', { type: 'string', describe: 'folder that stands for the SD card (/sd/...)' })
       .option('key-press', { type: 'string', array: true, describe: 'press the BOOT key before these frames (1-based, comma-separated)' })

@@ -1,0 +1,48 @@
+/** `kpusim maixpy` through the command line: exit codes, stdout/stderr, PNGs. */
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { REPO, tempDir } from './fixtures/maixpy/helpers.js';
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t), errIsTty: false });
+  return { code, out, err };
+}
+
+function script(source: string): string {
+  const p = join(tempDir('cli'), 'script.py');
+  writeFileSync(p, source);
+  return p;
+}
+
+const HOPPER = join(REPO, 'examples/images/grace_hopper.jpg');
+
+describe('kpusim maixpy (CLI)', () => {
+  it('runs until the camera runs out: prints on stdout, summary on stderr, PNGs in --lcd-out, exit 0', async () => {
+    const lcd = tempDir('cli-lcd');
+    const s = script('import sensor, lcd\nlcd.init()\nsensor.reset()\nwhile True:\n    img = sensor.snapshot()\n    print("frame", img.width(), img.height())\n    lcd.display(img)\n');
+    const r = await cli(['maixpy', s, '--camera', HOPPER, HOPPER, '--lcd-out', lcd]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('frame 320 240\nframe 320 240\n');
+    expect(r.err).toMatch(/^kpusim maixpy: the camera ran out of frames: 2 frames, 2 lcd images in /m);
+    expect(readdirSync(lcd)).toEqual(['lcd-0001.png', 'lcd-0002.png']);
+  });
+
+  it('a Python error: traceback with the script file and line on stderr, exit 1', async () => {
+    const s = script('x = 1\ny = undefined_name\n');
+    const r = await cli(['maixpy', s]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`File "${s}", line 2, in <module>`);
+    expect(r.err).toMatch(/NameError: name 'undefined_name' isn't defined/);
+  });
+
+  it('bad arguments are usage errors (exit 2)', async () => {
+    const s = script('pass\n');
+    expect((await cli(['maixpy', s, '--camera', join(REPO, 'no/such/folder')])).code).toBe(2);
+    expect((await cli(['maixpy', s, '--flash', 'nonsense'])).code).toBe(2);
+    expect((await cli(['maixpy', s, '--key-press', '0'])).code).toBe(2);
+    expect((await cli(['maixpy', join(REPO, 'no/such/script.py')])).code).toBe(2);
+  });
+});
