@@ -2,7 +2,7 @@
  * kpusim's MaixPy modules against MaixPy's semantics (doc: ../shared/docs/maixpy-face-pipeline.md),
  * run as real MicroPython through `runMaixpy`. No models needed.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Camera } from '../src/maixpy/camera.js';
@@ -368,6 +368,41 @@ print(diff > 0, len(b._ai))
     );
     expect(r.exitCode).toBe(0);
     expect(r.lines).toEqual(['True True', 'True 230400']);
+  });
+});
+
+describe('files, grayscale and the LCD panel', () => {
+  it('image.Image(path) reads the SD card; GRAYSCALE snapshots give one luma plane; lcd functions draw on the panel', async () => {
+    const sd = tempDir('sd-img');
+    copyFileSync(PHOTOS[2], join(sd, 'photo.png'));
+    const lcdOut = tempDir('lcd-gray');
+    const r = await runScript(
+      {
+        source: `
+import image, sensor, lcd, os
+img = image.Image('/sd/photo.png')
+print(img.width(), img.height(), img.format() == sensor.RGB565, 'photo.png' in os.listdir('/sd'))
+sensor.reset()
+sensor.set_pixformat(sensor.GRAYSCALE)
+sensor.set_framesize(sensor.QQVGA)
+g = sensor.snapshot()
+print(g.format() == sensor.GRAYSCALE, len(g._ai) >= 160 * 120, g.get_pixel(5, 5) == g._ai[5 * 160 + 5], g.get_pixel(5, 5, rgbtuple=True)[0] == g._ai[5 * 160 + 5])
+lcd.init()
+lcd.rotation(1)
+print(lcd.width(), lcd.height())
+lcd.display(g)
+lcd.fill_rectangle(0, 0, 10, 10, lcd.RED)
+`,
+      },
+      { camera: [PHOTOS[0]], sdDir: sd, lcdOut },
+    );
+    expect(r.exitCode).toBe(0);
+    expect(r.lines).toEqual(['512 512 True True', 'True True True True', '240 320']);
+    // one PNG from display(), one more at the end for the rectangle drawn after it
+    expect(readdirSync(lcdOut).sort()).toEqual(['lcd-0001.png', 'lcd-0002.png']);
+    const last = readImageFile(join(lcdOut, 'lcd-0002.png'));
+    expect([last.width, last.height]).toEqual([240, 320]);
+    expect([...last.data.subarray(0, 3)]).toEqual([255, 0, 0]);
   });
 });
 

@@ -34,10 +34,11 @@ export function aiView(ctx: BoardContext, addr: unknown, len: unknown, w: number
   return { width: w, height: h, channels, data: ctx.memory.bytes(int(addr, 'ai'), n) };
 }
 
-function copyInto(ctx: BoardContext, dst: MaixImage, src: MaixImage): void {
+/** Copy a pipeline result into an image buffer of the interpreter. */
+function copyInto(dst: MaixImage, src: MaixImage): void {
   if (dst.kind !== src.kind || dst.width !== src.width || dst.height !== src.height) throw new PyError('RuntimeError', 'kpusim host: image copy shape mismatch');
-  (dst.pixels as Uint8Array | Uint16Array).set(src.pixels as Uint8Array & Uint16Array);
-  void ctx;
+  if (dst.kind === 'rgb565') dst.pixels.set(src.pixels);
+  else dst.pixels.set(src.pixels);
 }
 
 const backend = {
@@ -56,14 +57,14 @@ const backend = {
   image_cut(ctx: BoardContext, sAddr: unknown, sw: unknown, sh: unknown, bpp: unknown, dAddr: unknown, x: unknown, y: unknown, w: unknown, h: unknown): void {
     const src = imageView(ctx, sAddr, sw, sh, bpp);
     const dst = imageView(ctx, dAddr, w, h, bpp);
-    copyInto(ctx, dst, cut(src, int(x, 'x'), int(y, 'y'), dst.width, dst.height));
+    copyInto(dst, cut(src, int(x, 'x'), int(y, 'y'), dst.width, dst.height));
     ctx.clock.cpu(C.cutPerPixel * dst.width * dst.height);
   },
 
   image_resize(ctx: BoardContext, sAddr: unknown, sw: unknown, sh: unknown, bpp: unknown, dAddr: unknown, w: unknown, h: unknown): void {
     const src = imageView(ctx, sAddr, sw, sh, bpp);
     const dst = imageView(ctx, dAddr, w, h, bpp);
-    copyInto(ctx, dst, resize(src, dst.width, dst.height));
+    copyInto(dst, resize(src, dst.width, dst.height));
     const nearest = src.kind === 'rgb565' && (src.width >= dst.width || src.height > dst.height);
     ctx.clock.cpu((nearest ? C.resizeNearestPerPixel : C.resizeBilinearPerPixel) * dst.width * dst.height);
   },
@@ -78,7 +79,7 @@ const backend = {
   image_ai_to_pix(ctx: BoardContext, pAddr: unknown, w: unknown, h: unknown, bpp: unknown, aAddr: unknown, aLen: unknown): void {
     const img = imageView(ctx, pAddr, w, h, bpp);
     const ai = aiView(ctx, aAddr, aLen, img.width, img.height, img.kind === 'rgb565' ? 3 : 1);
-    copyInto(ctx, img, aiToPix(ai));
+    copyInto(img, aiToPix(ai));
     ctx.clock.cpu(C.pixToAiPerPixel * img.width * img.height);
   },
 
