@@ -62,7 +62,7 @@ describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real mode
     });
     const r = await runScript(join(FIXTURES, 'face_recognition_canmv.py'), { camera: [camera.dir], sdDir: sd, keyPress: [1] });
     expect(r.reason).toBe('camera-exhausted');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(r.lines.filter((l) => /^model (size|load)/.test(l))).toHaveLength(6);
     expectLabels(r.lines, camera.people);
     expect(r.frames).toBe(camera.people.length);
@@ -78,7 +78,7 @@ describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real mode
         flash: [`0x300000=${MAIXPY_DETECTOR}`, `0x400000=${CANMV_LD5}`, `0x500000=${CANMV_FEATURES}`],
         keyPress: [1],
       });
-      expect(r.exitCode).toBe(0);
+      expect(r.exitCode, r.stderr).toBe(0);
       expectLabels(r.lines, camera.people);
     },
   );
@@ -102,7 +102,7 @@ while True:
       },
       { camera: [camera.dir], flash: [`0x300000=${MAIXPY_DETECTOR}`] },
     );
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     const det = model(MAIXPY_DETECTOR);
     const cam = new Camera(expandCameraFiles([camera.dir]));
     const expected: string[] = [];
@@ -161,7 +161,7 @@ while True:
       },
       { camera: [camera.dir], sdDir: sd },
     );
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     const m = { d: model(CANMV_DETECTOR), l: model(CANMV_LD5), f: model(CANMV_FEATURES) };
     const models: FaceModels = {
       detect: (input) => ({ data: run(m.d, input), channels: 54, height: 8, width: 10 }),

@@ -78,9 +78,9 @@ export interface BundledModel {
  */
 export const ROLE_FLASH: Readonly<Record<string, number>> = { detector: 0x300000, landmarks: 0x400000, features: 0x500000 };
 
-/** kpusim's `models/` folder (beside `dist/` or `src/`). */
+/** kpusim's `models/` folder (beside `dist/` or `src/`); `KPUSIM_MODELS_DIR` overrides it. */
 export function bundledModelsDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+  return process.env.KPUSIM_MODELS_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 }
 
 function addressField(v: unknown): number | null {
