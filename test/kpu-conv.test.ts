@@ -309,7 +309,8 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
 
   it('largest sums: 3×3 with all inputs, padding and weights 255 (at the packing bound of the fast engine)', () => {
     // S = 255·255·9·G per pixel (pad_value 255 too); arg_add −585 224 per channel brings acc back to G:
-    // G = 114: 66 715 650 − 66 715 536 = 114;  G = 115: 67 300 875 − 67 300 760 = 115 (255·SW just above 2^26)
+    // G = 114: 66 715 650 − 66 715 536 = 114;  G = 115: 67 300 875 − 67 300 760 = 115
+    // (the fast engine packs two channels per double while a sum stays below 2^26: 114 channels of 3×3)
     for (const G of [114, 115]) {
       const spec = { IC: G, OC: 3, W: 2, H: 2, kernel: 3 as const, padValue: 255, argAdd: -585_224, weights: new Uint8Array(3 * G * 9).fill(255), bn: [UNIT_BN, UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
       expect(Array.from(run(engine, spec, new Uint8Array(G * 4).fill(255)).out)).toEqual(new Array(12).fill(G));

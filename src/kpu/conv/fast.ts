@@ -7,12 +7,12 @@
  *     Tx = (arg_x·SX) >> shr_x   SX = Σ x does not depend on o (non-depthwise): once per batch
  *     C  = (arg_w·SW) >> shr_w + arg_add·G   SW sums all weights: a constant per channel
  *
- * Exactness of S: weights are split into 8-bit planes (16-bit weights: w = lo + 256·hi), so per
- * plane and output channel S ≤ 255·SW ≤ 1024·9·255·255 < 2^31. The packed kernels accumulate two
- * output channels in one double (prepare.ts `packedPlanes`: both parts stay below 2^26, the sum
- * below 2^53); the int32 kernel is used for 3×3 layers too wide to pack. S itself is < 2^38, acc
- * < 2^53 (prepare.ts), and batch-norm and activation run in Number for the channels prepare.ts
- * proved exact, in BigInt (int64-wrapped, as the reference) for the others.
+ * Exactness of S: weights are split into 8-bit planes (16-bit weights: w = lo + 256·hi). The
+ * kernels accumulate two output channels in one double (prepare.ts `packedPlanes`) over at most
+ * `packChunk` input channels, where each channel's part stays below 2^26; wider layers add the
+ * split partial sums chunk by chunk. S itself is < 2^38, acc < 2^53 (prepare.ts), and batch-norm
+ * and activation run in Number for the channels prepare.ts proved exact, in BigInt (int64-wrapped,
+ * as the reference) for the others.
  */
 import { checkRunBuffers } from './reference.js';
 import { GOLDEN_NUMERICS, PACK, type KpuConvScratch, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
@@ -34,16 +34,17 @@ function scratchFor(c: PreparedKpuConv): KpuConvScratch {
   // the border never, so it is filled once here.
   if (c.kernel === 3) input.fill(c.padValue);
   const wide = c.weightBits === 16;
-  const packed = c.fast.packedPlanes !== undefined;
+  const dw = c.depthwise;
+  const split = !dw && (wide || IC > c.fast.packChunk); // S summed into s[] rather than read packed
   const f64 = (need: boolean): Float64Array => (need ? new Float64Array(HW) : NONE_F64);
-  const i32 = (need: boolean): Int32Array => (need ? new Int32Array(HW) : NONE_I32);
-  const int = !packed; // depthwise or 3×3 too wide to pack
   const s: KpuConvScratch = {
     input,
     inputStride,
-    pk: [f64(packed), f64(packed), f64(packed && wide), f64(packed && wide)],
-    i32: [i32(int), i32(int && (wide || !c.depthwise)), i32(int && wide && !c.depthwise), i32(int && wide && !c.depthwise)],
-    s: [f64(int || wide), f64(int ? !c.depthwise : wide), f64(packed && wide), f64(packed && wide)],
+    pkA: f64(!dw),
+    pkB: f64(!dw),
+    dwLo: dw ? new Int32Array(HW) : NONE_I32,
+    dwHi: dw && wide ? new Int32Array(HW) : NONE_I32,
+    s: [f64(dw || split), f64(split), f64(split), f64(split)],
     sx: new Int32Array(Math.max(PP, HW)),
     tx: f64(true),
     act: new Uint8Array(HW),
@@ -76,16 +77,16 @@ function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): vo
 }
 
 // ---- S kernels -------------------------------------------------------------------------------
-// Each pass computes two accumulators that share every input load (measured in V8: packed
-// doubles ≈ 5 GMAC/s, int32 pairs ≈ 3 GMAC/s, one channel at a time ≈ 2). With packed weights an
-// accumulator holds two output channels, so a pass yields four. For an odd tail, B repeats A.
+// Each pass fills two accumulators that share every input load, and each accumulator holds two
+// packed output channels, so a pass yields four (measured in V8: ≈ 5 GMAC/s, against ≈ 3 for two
+// int32 channels per pass and ≈ 2 for one). For an odd tail, pair B repeats pair A.
 
-/** 1×1: eight input planes per step, the weights of the step held in locals. */
-function conv1x1Packed(inp: Uint8Array, inBase: number, IC: number, HW: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
+/** 1×1, input channels [c0, c1): eight input planes per step, the weights of the step held in locals. */
+function conv1x1Packed(inp: Uint8Array, inBase: number, c0: number, c1: number, HW: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
   accA.fill(0, 0, HW);
   accB.fill(0, 0, HW);
-  let ch = 0;
-  for (; ch + 8 <= IC; ch += 8) {
+  let ch = c0;
+  for (; ch + 8 <= c1; ch += 8) {
     const k = wa + ch;
     const q = wb + ch;
     const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7];
@@ -97,7 +98,7 @@ function conv1x1Packed(inp: Uint8Array, inBase: number, IC: number, HW: number, 
       accB[i] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7;
     }
   }
-  for (; ch < IC; ch++) {
+  for (; ch < c1; ch++) {
     const wA = w[wa + ch];
     const wB = w[wb + ch];
     const b0 = inBase + ch * HW;
@@ -109,40 +110,13 @@ function conv1x1Packed(inp: Uint8Array, inBase: number, IC: number, HW: number, 
   }
 }
 
-/** 3×3 with packed weights: sliding window over the padded planes, 9 taps per pixel. */
-function conv3x3Packed(inp: Uint8Array, inBase: number, IC: number, W: number, H: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
+/** 3×3, input channels [c0, c1): sliding window over the padded planes, 9 taps per pixel. */
+function conv3x3Packed(inp: Uint8Array, inBase: number, c0: number, c1: number, W: number, H: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
   const PW = W + 2;
   const PP = PW * (H + 2);
   accA.fill(0, 0, W * H);
   accB.fill(0, 0, W * H);
-  for (let ch = 0; ch < IC; ch++) {
-    const k = wa + ch * 9;
-    const q = wb + ch * 9;
-    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
-    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7], v8 = w[q + 8];
-    const pb = inBase + ch * PP;
-    for (let y = 0, ao = 0; y < H; y++, ao += W) {
-      const p0 = pb + y * PW;
-      const p1 = p0 + PW;
-      const p2 = p1 + PW;
-      let a0 = inp[p0], a1 = inp[p0 + 1], b0 = inp[p1], b1 = inp[p1 + 1], c0 = inp[p2], c1 = inp[p2 + 1];
-      for (let x = 0; x < W; x++) {
-        const a2 = inp[p0 + x + 2], b2 = inp[p1 + x + 2], c2 = inp[p2 + x + 2];
-        accA[ao + x] += w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
-        accB[ao + x] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * b0 + v4 * b1 + v5 * b2 + v6 * c0 + v7 * c1 + v8 * c2;
-        a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
-      }
-    }
-  }
-}
-
-/** 3×3 for layers too wide to pack: two output channels, int32 accumulators (S < 2^31 per plane). */
-function conv3x3Int(inp: Uint8Array, inBase: number, IC: number, W: number, H: number, w: Int32Array, wa: number, wb: number, accA: Int32Array, accB: Int32Array): void {
-  const PW = W + 2;
-  const PP = PW * (H + 2);
-  accA.fill(0, 0, W * H);
-  accB.fill(0, 0, W * H);
-  for (let ch = 0; ch < IC; ch++) {
+  for (let ch = c0; ch < c1; ch++) {
     const k = wa + ch * 9;
     const q = wb + ch * 9;
     const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
@@ -193,22 +167,19 @@ function dw1x1(inp: Uint8Array, pb: number, HW: number, wv: number, acc: Int32Ar
 // ---- combining planes ------------------------------------------------------------------------
 
 /**
- * Splits the packed accumulators of 16-bit weights: low channel = v mod 2^26, high channel =
- * floor(v / 2^26) (exact), and S = S(low byte plane) + 256·S(high byte plane). (8-bit weights are
- * split on the fly by the batch-norm stage, see `Part`.)
+ * Adds a packed partial sum into two channels' S: low = v − 2^26·floor(v/2^26), high =
+ * floor(v/2^26) (both exact), each scaled by 1 (low weight byte) or 256 (high weight byte).
  */
-function unpack(accLo: Float64Array, accHi: Float64Array, n: number, lo: Float64Array, hi: Float64Array): void {
+function addSplit(acc: Float64Array, n: number, scale: number, lo: Float64Array, hi: Float64Array): void {
   for (let i = 0; i < n; i++) {
-    const v = accLo[i];
-    const u = accHi[i];
+    const v = acc[i];
     const h = Math.floor(v * UNPACK);
-    const g = Math.floor(u * UNPACK);
-    hi[i] = h + 256 * g;
-    lo[i] = v - h * PACK + 256 * (u - g * PACK);
+    hi[i] += scale * h;
+    lo[i] += scale * (v - h * PACK);
   }
 }
 
-/** S = lo + 256·hi from int32 plane accumulators (hi absent for 8-bit weights). */
+/** S = lo + 256·hi from the depthwise int32 plane results (hi absent for 8-bit weights). */
 function widen(lo: Int32Array, hi: Int32Array | undefined, n: number, out: Float64Array): void {
   if (hi) for (let i = 0; i < n; i++) out[i] = lo[i] + 256 * hi[i];
   else for (let i = 0; i < n; i++) out[i] = lo[i];
@@ -525,15 +496,16 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
   const PP = (W + 2) * (H + 2);
   const f = c.fast;
   const planes = f.weightPlanes;
-  const packed = f.packedPlanes;
+  const packed = f.packedPlanes ?? [];
   const wide = planes.length === 2;
+  const chunk = f.packChunk;
+  const split = wide || IC > chunk;
   const strict = numerics.segmentBoundary === 'strict';
   const banker = numerics.activationRounding === 'nncase02';
   const perO = c.groupChannels * c.kernel * c.kernel;
   const txScale = 2 ** -c.shrX;
   const rules = strict && banker && f.actSorted ? GOLDEN : (strict ? STRICT : 0) | (banker ? BANKER : 0);
-  const pkA = s.pk[0], pkB = s.pk[1], pkA2 = s.pk[2], pkB2 = s.pk[3];
-  const iA = s.i32[0], iB = s.i32[1], iA2 = s.i32[2], iB2 = s.i32[3];
+  const pkA = s.pkA, pkB = s.pkB;
   const s0 = s.s[0], s1 = s.s[1], s2 = s.s[2], s3 = s.s[3];
   if (c.argX === 0) s.tx.fill(0);
 
@@ -542,11 +514,11 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
     if (c.depthwise) {
       for (let o = 0; o < OC; o++) {
         for (let pl = 0; pl < planes.length; pl++) {
-          const acc = pl === 0 ? iA : iB;
+          const acc = pl === 0 ? s.dwLo : s.dwHi;
           if (c.kernel === 3) dw3x3(s.input, inBase + o * PP, W, H, planes[pl], o * 9, acc, s.sx);
           else dw1x1(s.input, inBase + o * HW, HW, planes[pl][o], acc, s.sx);
         }
-        widen(iA, wide ? iB : undefined, HW, s0);
+        widen(s.dwLo, wide ? s.dwHi : undefined, HW, s0);
         if (c.argX !== 0) txFromSx(s.sx, HW, c.argX, txScale, s.tx);
         finish(c, s, ram, mainOut, rules, b, o, s0, 0);
       }
@@ -559,47 +531,43 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
         txFromSx(s.sx, HW, c.argX, txScale, s.tx);
       }
     }
-    if (packed) {
-      // pairs p (channels 2p, 2p+1) two at a time: up to four output channels per pass
-      const pairs = Math.ceil(OC / 2);
-      for (let p = 0; p < pairs; p += 2) {
-        const q = p + 1 < pairs ? p + 1 : p;
-        for (let pl = 0; pl < packed.length; pl++) {
-          const accA = pl === 0 ? pkA : pkA2;
-          const accB = pl === 0 ? pkB : pkB2;
-          if (c.kernel === 3) conv3x3Packed(s.input, inBase, IC, W, H, packed[pl], p * perO, q * perO, accA, accB);
-          else conv1x1Packed(s.input, inBase, IC, HW, packed[pl], p * perO, q * perO, accA, accB);
+    // pairs p (channels 2p, 2p+1) two at a time: up to four output channels per pass
+    const pairs = Math.ceil(OC / 2);
+    for (let p = 0; p < pairs; p += 2) {
+      const q = p + 1 < pairs ? p + 1 : p;
+      const wa = p * perO;
+      const wb = q * perO;
+      if (!split) {
+        // one chunk, 8-bit weights: the batch-norm stage splits the packed sums itself
+        if (c.kernel === 3) conv3x3Packed(s.input, inBase, 0, IC, W, H, packed[0], wa, wb, pkA, pkB);
+        else conv1x1Packed(s.input, inBase, 0, IC, HW, packed[0], wa, wb, pkA, pkB);
+        finish(c, s, ram, mainOut, rules, b, 2 * p, pkA, 1);
+        if (2 * p + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * p + 1, pkA, 2);
+        if (q !== p) {
+          finish(c, s, ram, mainOut, rules, b, 2 * q, pkB, 1);
+          if (2 * q + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * q + 1, pkB, 2);
         }
-        if (wide) {
-          unpack(pkA, pkA2, HW, s0, s1);
-          unpack(pkB, pkB2, HW, s2, s3);
-          finish(c, s, ram, mainOut, rules, b, 2 * p, s0, 0);
-          if (2 * p + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * p + 1, s1, 0);
-          if (q !== p) {
-            finish(c, s, ram, mainOut, rules, b, 2 * q, s2, 0);
-            if (2 * q + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * q + 1, s3, 0);
-          }
-        } else {
-          finish(c, s, ram, mainOut, rules, b, 2 * p, pkA, 1);
-          if (2 * p + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * p + 1, pkA, 2);
-          if (q !== p) {
-            finish(c, s, ram, mainOut, rules, b, 2 * q, pkB, 1);
-            if (2 * q + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * q + 1, pkB, 2);
-          }
+        continue;
+      }
+      s0.fill(0);
+      s1.fill(0);
+      s2.fill(0);
+      s3.fill(0);
+      for (let pl = 0; pl < packed.length; pl++) {
+        const scale = pl === 0 ? 1 : 256;
+        for (let c0 = 0; c0 < IC; c0 += chunk) {
+          const c1 = Math.min(IC, c0 + chunk);
+          if (c.kernel === 3) conv3x3Packed(s.input, inBase, c0, c1, W, H, packed[pl], wa, wb, pkA, pkB);
+          else conv1x1Packed(s.input, inBase, c0, c1, HW, packed[pl], wa, wb, pkA, pkB);
+          addSplit(pkA, HW, scale, s0, s1);
+          addSplit(pkB, HW, scale, s2, s3);
         }
       }
-    } else {
-      // 3×3 too wide to pack: two output channels per pass in int32
-      for (let o = 0; o < OC; o += 2) {
-        const ob = o + 1 < OC ? o + 1 : o;
-        conv3x3Int(s.input, inBase, IC, W, H, planes[0], o * perO, ob * perO, iA, iB);
-        if (wide) conv3x3Int(s.input, inBase, IC, W, H, planes[1], o * perO, ob * perO, iA2, iB2);
-        widen(iA, wide ? iA2 : undefined, HW, s0);
-        finish(c, s, ram, mainOut, rules, b, o, s0, 0);
-        if (ob !== o) {
-          widen(iB, wide ? iB2 : undefined, HW, s1);
-          finish(c, s, ram, mainOut, rules, b, ob, s1, 0);
-        }
+      finish(c, s, ram, mainOut, rules, b, 2 * p, s0, 0);
+      if (2 * p + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * p + 1, s1, 0);
+      if (q !== p) {
+        finish(c, s, ram, mainOut, rules, b, 2 * q, s2, 0);
+        if (2 * q + 1 < OC) finish(c, s, ram, mainOut, rules, b, 2 * q + 1, s3, 0);
       }
     }
   }

@@ -62,13 +62,19 @@ export interface KpuConvFastState {
    *  one plane for 8-bit weights; [low byte, high byte] for 16-bit weights (w = 256·hi + lo). */
   readonly weightPlanes: readonly Int32Array[];
   /**
-   * Non-depthwise layers whose per-plane sums fit 26 bits (always for 1×1): the same planes with
-   * output channels 2p and 2p+1 packed into one double, w[2p] + 2^26·w[2p+1] (a missing last
-   * channel packs as 0). One multiply-add then accumulates both channels exactly: per plane
-   * S ≤ 255·SW < 2^26 for every channel, so the low part never carries into the high part and
-   * S_low + 2^26·S_high < 2^53. 1×1: 255·SW ≤ 255·1024·255 = 66 585 600 < 2^26 = 67 108 864.
+   * Non-depthwise layers: the same planes with output channels 2p and 2p+1 packed into one double,
+   * w[2p] + 2^26·w[2p+1] (a missing last channel packs as 0), so one multiply-add accumulates both
+   * channels. Exact as long as each channel's partial sum stays below 2^26 — then the low part never
+   * carries into the high part and S_low + 2^26·S_high < 2^53 — which the kernels guarantee by
+   * summing at most `packChunk` input channels before splitting the halves apart.
    */
   readonly packedPlanes?: readonly Float64Array[];
+  /**
+   * Input channels per packed partial sum: floor((2^26 − 1) / (255·255·K²)), i.e. 114 for 3×3 and
+   * 1032 for 1×1 (so a 1×1 layer, ≤ 1024 channels, is always one chunk). Per plane a chunk sums
+   * S ≤ 255·255·K²·chunk < 2^26 for any weights and input.
+   */
+  readonly packChunk: number;
   /** Per output channel: floor(arg_w·SW >> shr_w) + arg_add·G, exact (< 2^53). */
   readonly constTerm: Float64Array;
   readonly bnMul: Float64Array;
@@ -103,10 +109,13 @@ export interface KpuConvScratch {
   /** All batches of the input as channel planes; 3×3 planes are padded by one pixel of pad_value. */
   readonly input: Uint8Array;
   readonly inputStride: number;
-  /** Kernel accumulators: [pair A, pair B] × [low plane, high plane] (packed) or channels A, B (int32). */
-  readonly pk: readonly Float64Array[];
-  readonly i32: readonly Int32Array[];
-  /** S of up to four output channels, exact integers < 2^38. */
+  /** Packed kernel accumulators of pairs A and B (non-depthwise). */
+  readonly pkA: Float64Array;
+  readonly pkB: Float64Array;
+  /** Depthwise kernel results of the low and high weight planes. */
+  readonly dwLo: Int32Array;
+  readonly dwHi: Int32Array;
+  /** S of up to four output channels, exact integers < 2^38 (when not read straight from pkA/pkB). */
   readonly s: readonly Float64Array[];
   readonly sx: Int32Array;
   readonly tx: Float64Array;
@@ -272,7 +281,6 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     }
   }
   const per = G * K2;
-  let planeSwMax = 0; // largest per-plane weight sum of one output channel
   for (let o = 0; o < OC; o++) {
     let sLo = 0;
     let sHi = 0;
@@ -280,11 +288,11 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
       sLo += lo[i];
       if (hi) sHi += hi[i];
     }
-    planeSwMax = Math.max(planeSwMax, sLo, sHi);
     sw[o] = sLo + 256 * sHi;
   }
+  const packChunk = Math.floor((PACK - 1) / (255 * 255 * K2));
   let packedPlanes: Float64Array[] | undefined;
-  if (!g.depthwise && 255 * planeSwMax < PACK) {
+  if (!g.depthwise) {
     const pairs = Math.ceil(OC / 2);
     packedPlanes = (hi ? [lo, hi] : [lo]).map((plane) => {
       const pk = new Float64Array(pairs * per);
@@ -296,8 +304,6 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
       }
       return pk;
     });
-  } else if (!g.depthwise && K2 === 1) {
-    throw new KpuFault('UNSUPPORTED', `1×1 weight sums exceed the packing bound (cannot happen with ≤ 1024 channels)`, ctx, 'prepare');
   }
 
   const segs = p.activation;
@@ -366,6 +372,7 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     outLayout: kpuRowLayout(g.outWidth),
     weightPlanes: hi ? [lo, hi] : [lo],
     packedPlanes,
+    packChunk,
     constTerm,
     bnMul,
     bnScale,
