@@ -9,7 +9,7 @@
  * Each run advances the board clock by the timing model's prediction for that model.
  */
 import { faceCompare, faceEncode, featureCompare, l2Normalize } from '../../pipeline/features.js';
-import { f32 } from '../../pipeline/f32.js';
+import { f32, sigmoidF32 } from '../../pipeline/f32.js';
 import { classCountFromChannels, decodeRegionLayer, type RegionLayerParams } from '../../pipeline/region.js';
 import { int, num, numberList, PyError, str, type BoardContext } from '../context.js';
 import type { LoadedKpuModel } from '../storage.js';
@@ -205,6 +205,11 @@ const backend = {
     if (x.length !== y.length) throw new PyError('ValueError', 'feature len error');
     ctx.clock.cpu(C.featurePerElement * x.length);
     return featureCompare(x, y);
+  },
+
+  /** CanMV `KPU.sigmoid`: 1 / (1 + expf(−x)) in binary32 (the region layer's σ). */
+  kpu_sigmoid(_ctx: BoardContext, x: unknown): number {
+    return sigmoidF32(num(x, 'x'));
   },
 
   /** CanMV `KPU.softmax`: max-subtracted, expf, binary32 sum and divide (pending binary32 values). */
@@ -746,13 +751,7 @@ class KPU:
             args = args[1:]
         if len(args) != 1:
             raise ValueError()
-        x = _k.get_float(args[0])
-        import math
-        try:
-            e = _k.f32(math.exp(_k.f32(-x)))
-        except OverflowError:
-            e = float('inf')
-        return _k.f32(1.0 / _k.f32(1.0 + e))
+        return float(_k.call('kpu_sigmoid', _k.get_float(args[0])))
 
     def softmax(*args):
         if args and isinstance(args[0], KPU):
