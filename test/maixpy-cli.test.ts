@@ -30,6 +30,16 @@ describe('kpusim maixpy (CLI)', () => {
     expect(readdirSync(lcd)).toEqual(['lcd-0001.png', 'lcd-0002.png']);
   });
 
+  it('--json prints one document with the script output, the end reason, frames and board time', async () => {
+    const s = script('import sensor\nsensor.reset()\nwhile True:\n    sensor.snapshot()\n    print("x")\n');
+    const r = await cli(['maixpy', s, '--camera', HOPPER, HOPPER, HOPPER, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc).toMatchObject({ schema_version: 1, end: 'camera-exhausted', exit_code: 0, frames: 3, output: 'x\nx\nx\n', error: null });
+    expect(doc.frame_log.map((f: { index: number }) => f.index)).toEqual([1, 2, 3]);
+    expect(doc.board_ms).toBeGreaterThan(0);
+  });
+
   it('a Python error: traceback with the script file and line on stderr, exit 1', async () => {
     const s = script('x = 1\ny = undefined_name\n');
     const r = await cli(['maixpy', s]);

@@ -8,7 +8,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import type { Command } from './command.js';
-import { EXIT, type Io } from './common.js';
+import { EXIT, printJson, type Io } from './common.js';
 
 function list(v: unknown): string[] {
   if (v === undefined) return [];
@@ -47,9 +47,12 @@ export const maixpyCommand: Command = {
       })
       .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: 'CPU-layer float arithmetic of the models (see kpusim run)' })
       .option('heap', { type: 'number', default: 64, describe: 'MicroPython heap in MiB' })
+      .option('json', { type: 'boolean', default: false, describe: "print one JSON document at the end (the script's output in it) instead of the script's output" })
       .option('bundled', { type: 'boolean', default: true, describe: "use kpusim's bundled models for flash addresses no --flash maps (models/manifest.json)" }),
   async run(args: Record<string, unknown>, io: Io): Promise<number> {
     const frames = args.frames === undefined ? undefined : Number(args.frames);
+    const json = Boolean(args.json);
+    let output = '';
     const r = await runMaixpy({
       script: String(args.script),
       camera: list(args.camera),
@@ -63,9 +66,23 @@ export const maixpyCommand: Command = {
       numerics: args.numerics as 'golden' | 'board',
       heapMb: Number(args.heap),
       bundled: args.bundled !== false,
-      out: (t) => io.out(t),
+      out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),
     });
+    if (json)
+      printJson(io, {
+        script: String(args.script),
+        end: r.reason,
+        exit_code: r.reason === 'internal-error' ? EXIT.FAILURE : r.exitCode,
+        frames: r.frames,
+        lcd_images: r.displays,
+        board_ms: r.boardMs,
+        board_ms_parts: r.boardParts,
+        emulator_ms: r.emulatorMs,
+        frame_log: r.frameLog,
+        error: r.error ? { type: r.error.type, message: r.error.message, file: r.error.file ?? null, line: r.error.line ?? null } : null,
+        output,
+      });
     if (r.reason === 'internal-error') return EXIT.FAILURE;
     return r.exitCode === 0 ? EXIT.OK : r.exitCode;
   },

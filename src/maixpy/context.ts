@@ -72,6 +72,8 @@ export class BoardContext {
   frames = 0;
   /** PNGs written by `lcd.display`. */
   displays = 0;
+  /** Each snapshot: its number, the camera file and the board time when it was taken. */
+  readonly frameLog: { index: number; file: string; board_ms: number }[] = [];
   /** Per-module state, keyed by module name. */
   readonly state = new Map<string, unknown>();
   private readonly warnFn: (text: string) => void;

@@ -87,6 +87,8 @@ export interface MaixpyRunResult {
   readonly boardMs: number;
   readonly boardParts: { readonly kpu: number; readonly cpu: number; readonly sleep: number; readonly lcd: number; readonly camera: number };
   readonly emulatorMs: number;
+  /** Each snapshot: its number, the camera file and the board time (ms since boot) when it was taken. */
+  readonly frameLog: readonly { readonly index: number; readonly file: string; readonly board_ms: number }[];
   readonly error?: { readonly type: string; readonly message: string; readonly file?: string; readonly line?: number; readonly traceback: string };
   readonly summary: string;
 }
@@ -280,6 +282,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     boardMs: c.now(),
     boardParts: { ...c.totals },
     emulatorMs,
+    frameLog: ctx.frameLog,
     error,
     summary,
   };

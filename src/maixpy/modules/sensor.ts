@@ -19,6 +19,7 @@ const backend = {
     const frame = ctx.camera.capture(width, height, Boolean(gray), Boolean(hm), Boolean(vf));
     if (!frame) throw new StopRun('camera-exhausted', `the camera ran out of frames after ${ctx.frames}`);
     ctx.frames++;
+    ctx.frameLog.push({ index: frame.index, file: frame.file, board_ms: ctx.clock.now() });
     const n = width * height;
     if (gray) ctx.memory.bytes(int(pxAddr, 'pixels'), n).set(frame.display as Uint8Array);
     else ctx.memory.u16(int(pxAddr, 'pixels'), n).set(frame.display as Uint16Array);
