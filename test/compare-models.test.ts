@@ -5,6 +5,9 @@
  * The full corpus is measured by the command itself (see the report in the issue thread); these
  * are the models the issue names, kept to a few seconds.
  */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/common.js';
@@ -90,5 +93,57 @@ describe.skipIf(!HAS_SHARED)('compare on real models', () => {
     expect(t).toMatch(/reconstructed from the quantised file/);
     expect(t).toMatch(/█/);
     expect(t).toMatch(/isolated check, KPU conv layers .*: 2\/2 pass/);
+  });
+
+  it('quantisation from the file: every uint8 map gets a zero point; a dequantized map its scale', () => {
+    const { model } = loadKmodel(kmodelPath('nncase_yolo20_voc_v4'));
+    const ref = buildReference(model);
+    try {
+      for (const l of ref.layers) for (const r of l.outputs) if (r.dtype === 'uint8') expect(r.quant?.zeroPointKnown, `layer ${l.index}`).toBe(true);
+      // layer 15's map is read by the dequantize node 16: its zero point and scale are that node's.
+      if (model.version !== 4) throw new Error('a v4 model was expected');
+      const deq = model.layers[16];
+      if (deq.type !== 'dequantize') throw new Error('layer 16 should be the dequantize');
+      const q = ref.layers[15].outputs[0].quant!;
+      expect(q.scaleKnown).toBe(true);
+      expect(q.zeroPoint[0]).toBe(deq.body.quant_param.zero_point);
+      expect(q.scale[0]).toBeCloseTo(1 / deq.body.quant_param.scale, 12);
+      // layer 3's input zero point is −arg_w of that conv (nncase 0.2, shr_w = 0)
+      expect(ref.layers[3].inputs[0].quant!.zeroPoint[0]).toBe(-model.layers[3].kpu!.arg.arg_w);
+      expect(ref.producers[3]).toEqual([2]);
+    } finally {
+      ref.dispose();
+    }
+  });
+
+  it('--against with --anchors decodes both detectors and pairs their boxes', async () => {
+    const io = capture();
+    const anchors = '1.08,1.19,3.42,4.41,6.63,11.38,9.42,5.11,16.62,10.52';
+    const code = await main(['compare', kmodelPath('nncase_yolo20_voc_v4'), '--against', kmodelPath('nncase_yolo20_voc_v3'), '--input', DOG, '--anchors', anchors, '--json'], io);
+    expect(code).toBe(0);
+    const doc = JSON.parse(io.text());
+    expect(doc.region.classes).toBe(20);
+    expect(doc.outputs[0].cosine).toBeGreaterThan(0.97);
+    const paired = doc.boxes.filter((b: { a?: unknown; b?: unknown }) => b.a && b.b);
+    expect(paired.length).toBeGreaterThan(0);
+    for (const b of paired) expect(b.iou).toBeGreaterThan(0.3);
+  });
+
+  it('--dataset runs every image of a folder and summarises', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kpusim-dataset-'));
+    try {
+      copyFileSync(FACE, join(dir, 'a.jpg'));
+      copyFileSync(DOG, join(dir, 'b.bmp'));
+      const io = capture();
+      const code = await main(['compare', kmodelPath('maixpy_mnist_v3'), '--dataset', dir, '--json'], io);
+      expect(code).toBe(0);
+      const doc = JSON.parse(io.text());
+      expect(doc.inputs.map((i: { input: string }) => i.input)).toEqual(['a.jpg', 'b.bmp']);
+      expect(doc.summary.inputs).toBe(2);
+      expect(doc.summary.outputs[0].worst_cosine).toBeLessThanOrEqual(doc.summary.outputs[0].mean_cosine);
+      expect(doc.summary.worst_inputs[0].input).toBe(doc.summary.outputs[0].worst_input);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

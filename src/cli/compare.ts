@@ -174,7 +174,7 @@ export const compareCommand: Command = {
             } else {
               const { inputs } = inputsFor(a, args, f);
               const run = compareOnce(a.prepared, a.ref, inputs);
-              const s = summarize(run, a.ref);
+              const s = summarize(run);
               item = { input: name, outputs: run.outputs, isolated_worst_lsb: s.isolated_worst_lsb, isolated_pass: s.kpu_conv_pass === s.kpu_conv_layers };
             }
           } catch (e) {
@@ -209,7 +209,7 @@ export const compareCommand: Command = {
       const layers = parseLayers(args.layers, a.ref.layers.length);
       const { inputs, recipe } = inputsFor(a, args);
       const run: CompareRun = compareOnce(a.prepared, a.ref, inputs, { layers });
-      const summary = summarize(run, a.ref);
+      const summary = summarize(run);
       const emulatorMs = run.timings.total_ms - run.timings.reference_ms;
       const timings = { total_ms: round2(run.timings.total_ms), emulator_ms: round2(emulatorMs), reference_ms: round2(run.timings.reference_ms) };
       if (args.json) {

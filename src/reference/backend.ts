@@ -5,6 +5,7 @@
  * is used only when asked for by name and already installed (its install script downloads
  * libtensorflow, which an offline machine cannot do).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,11 +32,18 @@ export function wasmDirectory(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
 }
 
-async function trySet(name: string): Promise<boolean> {
+/** Switches backend; what the backend prints while failing (emscripten aborts) is collected, not shown. */
+async function trySet(name: string, said: string[] = []): Promise<boolean> {
+  const saved = [console.log, console.warn, console.error];
+  const keep = (...a: unknown[]) => void said.push(a.map(String).join(' '));
+  console.log = console.warn = console.error = keep;
   try {
     return (await tf.setBackend(name)) && tf.getBackend() === name;
-  } catch {
+  } catch (e) {
+    said.push(e instanceof Error ? e.message : String(e));
     return false;
+  } finally {
+    [console.log, console.warn, console.error] = saved;
   }
 }
 
@@ -58,9 +66,14 @@ async function initOnce(want: ReferenceBackendName, warn: (msg: string) => void)
   if (want === 'wasm') {
     let detail = '';
     try {
-      setWasmPaths(wasmDirectory());
-      if (await trySet('wasm')) return { name: 'wasm' };
-      detail = 'setBackend refused it';
+      const dir = wasmDirectory();
+      if (!existsSync(join(dir, 'tfjs-backend-wasm.wasm'))) detail = `no tfjs-backend-wasm.wasm in ${dir}`;
+      else {
+        setWasmPaths(dir);
+        const said: string[] = [];
+        if (await trySet('wasm', said)) return { name: 'wasm' };
+        detail = said[0]?.split('\n')[0] ?? 'setBackend refused it';
+      }
     } catch (e) {
       detail = e instanceof Error ? e.message : String(e);
     }

@@ -62,7 +62,7 @@ export function snrSparkline(layers: readonly LayerComparison[]): string {
     .join('');
 }
 
-export function summarize(run: CompareRun, ref: { producers: number[][] }): CompareSummary {
+export function summarize(run: CompareRun): CompareSummary {
   const kpu = run.layers.filter((l) => l.unit === 'KPU' && l.isolated);
   const lsbs = kpu.map((l) => l.isolated!.max_lsb_diff ?? 0);
   const coss = kpu.map((l) => l.isolated!.cosine);
@@ -73,15 +73,15 @@ export function summarize(run: CompareRun, ref: { producers: number[][] }): Comp
     a.isolated!.cosine - b.isolated!.cosine ||
     b.isolated!.mismatch_fraction - a.isolated!.mismatch_fraction;
   const worst = [...iso].sort(order).slice(0, 3);
-  const byIndex = new Map(run.layers.map((l) => [l.index, l]));
   const losses: (QuantLoss & { add: number })[] = run.layers
     .filter((l) => l.cumulative)
     .map((l) => {
-      const ins = (ref.producers[l.index] ?? []).filter((p) => p >= 0).map((p) => byIndex.get(p)?.cumulative?.snr_db);
-      const finite = ins.filter((v): v is number => typeof v === 'number');
-      const inSnr = finite.length ? Math.min(...finite) : null;
+      // snr_drop_db was taken against the worst producer over the whole model (not only the
+      // reported range); null means the inputs were exact.
       const out = l.cumulative!.snr_db;
-      return { index: l.index, type: l.type, snr_in_db: inSnr, snr_db: out, snr_drop_db: l.cumulative!.snr_drop_db, add: nsr(out) - nsr(inSnr) };
+      const drop = l.cumulative!.snr_drop_db;
+      const inSnr = drop === null || out === null ? null : out + drop;
+      return { index: l.index, type: l.type, snr_in_db: inSnr, snr_db: out, snr_drop_db: drop, add: nsr(out) - nsr(inSnr) };
     })
     .filter((l) => l.add > 0)
     .sort((a, b) => b.add - a.add)
