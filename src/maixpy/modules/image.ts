@@ -344,8 +344,7 @@ class Image:
         return self
 
     def clear(self):
-        for i in range(len(self._px)):
-            self._px[i] = 0
+        self._px[:] = bytes(len(self._px))
         return self
 
     def to_bytes(self):
