@@ -199,7 +199,7 @@ export const compareCommand: Command = {
           printJson(io, { ...head, against: b.loaded.path, input: r.recipe, outputs: r.outputs, ...(r.boxes ? { region: r.region?.params, boxes: r.boxes } : {}) });
         } else {
           let t = `${a.loaded.path}\nagainst: ${b.loaded.path}\ninput: ${recipeText(r.recipe)}\n\noutputs, second model vs first:\n${renderAgainstOutputs(r.outputs, outputShapes(a.prepared))}`;
-          if (r.boxes) t += `\ndecoded boxes (threshold ${r.region!.params.threshold}, NMS ${r.region!.params.nmsValue}, ${r.region!.params.classes} classes; score [x, y, w×h]):\n${renderBoxes(r.boxes, [basename(a.loaded.path), basename(b.loaded.path)])}`;
+          if (r.boxes) t += `\ndecoded boxes (threshold ${r.region!.params.threshold}, NMS ${r.region!.params.nmsValue}, ${r.region!.params.classes} class${r.region!.params.classes === 1 ? '' : 'es'}; score [x, y, w×h]):\n${renderBoxes(r.boxes, [basename(a.loaded.path), basename(b.loaded.path)])}`;
           t += `time: ${(r.ms / 1000).toFixed(2)} s\n`;
           io.out(t);
         }
