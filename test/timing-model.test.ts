@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { kpuRowLayout } from '../src/kmodel-parser/kpu-layout.js';
 import { describe, expect, it } from 'vitest';
 import type { KpuConvGeometry } from '../src/kmodel-parser/model.js';
 import type { LayerEvent, TransferEvent } from '../src/kpu/events.js';
@@ -12,7 +13,6 @@ import {
   kpuMapBytes,
   mainMemoryReport,
   profile,
-  rowLayout,
   TIMING_PARAMS,
   type KpuConvShape,
 } from '../src/kpu/timing/index.js';
@@ -45,10 +45,10 @@ function cpuEvent(type: string, elements: number, index: number, transfers: Tran
 
 describe('layout', () => {
   it('packs 4 channels per line up to 16 wide, 2 up to 32, then ceil(w/64) lines per row', () => {
-    expect(rowLayout(16)).toEqual({ groups: 4, rowLen: 1 });
-    expect(rowLayout(17)).toEqual({ groups: 2, rowLen: 1 });
-    expect(rowLayout(33)).toEqual({ groups: 1, rowLen: 1 });
-    expect(rowLayout(320)).toEqual({ groups: 1, rowLen: 5 });
+    expect(kpuRowLayout(16)).toEqual({ groups: 4, rowPitch: 16, rowLen: 1 });
+    expect(kpuRowLayout(17)).toEqual({ groups: 2, rowPitch: 32, rowLen: 1 });
+    expect(kpuRowLayout(33)).toEqual({ groups: 1, rowPitch: 64, rowLen: 1 });
+    expect(kpuRowLayout(320)).toEqual({ groups: 1, rowPitch: 64, rowLen: 5 });
     // Reference §6.8 example: 8×8×6 → 16 lines.
     expect(kpuMapBytes(8, 8, 6)).toBe(1024);
     // 320×240×3 is dense (320 is a multiple of 64).

@@ -4,6 +4,7 @@
  * footprint of the largest KPU layer. Pure functions of the parsed model.
  */
 import type { ActivationSegment } from './kpu-layer-argument.js';
+import { kpuRows } from './kpu-layout.js';
 import type { LayerBase } from './layer.js';
 import { kpuConvGeometry, POOL_TYPE_NAMES, type Kmodel, type KpuConvParams, type TensorDesc } from './model.js';
 
@@ -35,13 +36,6 @@ export interface ModelSummary {
   /** Model bytes resident in main SRAM plus the runtime's working buffer. */
   readonly main_memory_bytes: number;
   readonly ai_sram_largest_layer: { readonly index: number; readonly bytes: number } | null;
-}
-
-/** 64-byte lines of one W×H×C map in the KPU layout (reference §6.8). */
-export function kpuMapLines(w: number, h: number, c: number): number {
-  const groups = w <= 16 ? 4 : w <= 32 ? 2 : 1;
-  const rowLen = w <= 32 ? 1 : Math.ceil(w / 64);
-  return rowLen * h * Math.ceil(c / groups);
 }
 
 export function kpuConvMacs(p: KpuConvParams, batches = 1): number {
@@ -90,8 +84,8 @@ export function summarizeLayer(layer: LayerBase): LayerSummary {
   if (!p) return { ...base, macs: cpuMacs(layer), weight_bytes: 0 };
   const g = kpuConvGeometry(p.arg);
   const batches = (layer as unknown as { batches?: number }).batches ?? 1;
-  const inLines = kpuMapLines(g.inWidth, g.inHeight, g.inChannels) * batches;
-  const outLines = kpuMapLines(g.outWidth, g.outHeight, g.outChannels) * batches;
+  const inLines = kpuRows(g.inWidth, g.inHeight, g.inChannels) * batches;
+  const outLines = kpuRows(g.outWidth, g.outHeight, g.outChannels) * batches;
   return {
     ...base,
     inputs: base.inputs.length ? base.inputs : [[batches, g.inChannels, g.inHeight, g.inWidth]],

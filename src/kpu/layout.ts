@@ -11,35 +11,9 @@
  * them (the golden `kpu=` hashes depend on that), download never reads them.
  */
 import { KpuFault } from '../errors.js';
+import { kpuBytes, kpuRowLayout } from '../kmodel-parser/kpu-layout.js';
 
-export interface RowLayout {
-  /** Channels packed per 64-byte line. */
-  groups: 1 | 2 | 4;
-  /** Bytes between the starts of two channels packed in the same line. */
-  rowPitch: 16 | 32 | 64;
-  /** 64-byte lines per row of one channel block. */
-  rowLen: number;
-}
-
-const L4: RowLayout = Object.freeze({ groups: 4, rowPitch: 16, rowLen: 1 }) as RowLayout;
-const L2: RowLayout = Object.freeze({ groups: 2, rowPitch: 32, rowLen: 1 }) as RowLayout;
-
-export function kpuRowLayout(width: number): RowLayout {
-  if (width <= 16) return L4;
-  if (width <= 32) return L2;
-  return { groups: 1, rowPitch: 64, rowLen: Math.ceil(width / 64) };
-}
-
-/** 64-byte lines of one batch item: rowLen · h · ceil(c / groups). */
-export function kpuRows(width: number, height: number, channels: number): number {
-  const l = kpuRowLayout(width);
-  return l.rowLen * height * Math.ceil(channels / l.groups);
-}
-
-/** Bytes of one batch item (64 · rows). */
-export function kpuBytes(width: number, height: number, channels: number): number {
-  return 64 * kpuRows(width, height, channels);
-}
+export { kpuBytes, kpuRowLayout, kpuRows, type RowLayout } from '../kmodel-parser/kpu-layout.js';
 
 /** Byte offset of element (c, y, x) from the start of its batch item (the formula above). */
 export function kpuOffset(width: number, height: number, c: number, y: number, x: number): number {

@@ -5,6 +5,7 @@
  */
 import type { BinaryReader } from '../binary-reader.js';
 import { KmodelError } from '../../errors.js';
+import { kpuRows } from '../kpu-layout.js';
 import { DTYPE_BYTES, type DType, type TensorDesc } from '../model.js';
 import type { V3Activation, V3Shape } from './types.js';
 
@@ -67,16 +68,9 @@ export function checkMain(ctx: BodyContext, offset: number, what: string, addres
   }
 }
 
-/** 64-byte lines of a W×H×C map in the KPU layout (reference §6.8). */
-export function kpuLines(w: number, h: number, c: number): number {
-  const groups = w <= 16 ? 4 : w <= 32 ? 2 : 1;
-  const rowLen = w <= 32 ? 1 : Math.ceil(w / 64);
-  return rowLen * h * Math.ceil(c / groups);
-}
-
 /** Throws unless a W×H×C map at line `line` fits in the 2 MiB AI SRAM. */
 export function checkKpu(ctx: BodyContext, offset: number, what: string, line: number, w: number, h: number, c: number): void {
-  const lines = kpuLines(w, h, c);
+  const lines = kpuRows(w, h, c);
   if (line + lines > KPU_RAM_LINES) {
     throw layerError(ctx, 'BAD_VALUE', offset, `${what}: a ${c}×${h}×${w} map at line ${line} needs ${lines} lines and ends past the 2 MiB AI SRAM (${KPU_RAM_LINES} lines)`);
   }

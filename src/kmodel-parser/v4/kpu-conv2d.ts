@@ -10,7 +10,8 @@
  */
 import { decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords } from '../kpu-layer-argument.js';
 import type { KpuConvParams } from '../model.js';
-import { KPU_RAM_BYTES, kpuRows, type BodyContext } from './read.js';
+import { kpuRows } from '../kpu-layout.js';
+import { KPU_RAM_BYTES, type BodyContext } from './read.js';
 import type { KpuConv2DBody, MemoryRange, Shape4 } from './types.js';
 
 /** Pool stride of each pool_type (reference §6.6). */
@@ -46,8 +47,8 @@ export function parseKpuConv2D(c: BodyContext): KpuConv2DBody {
 
   const in_shape: Shape4 = [batches, IC, H, W];
   const out_shape: Shape4 = [batches, OC, OH, OW];
-  const kpu_input: MemoryRange = { memory_type: 'kpu', datatype: 'uint8', start: arg.image_src_addr * 64, size: batches * kpuRows(IC, H, W) * 64 };
-  const kpu_output: MemoryRange = { memory_type: 'kpu', datatype: 'uint8', start: arg.image_dst_addr * 64, size: batches * kpuRows(OC, OH, OW) * 64 };
+  const kpu_input: MemoryRange = { memory_type: 'kpu', datatype: 'uint8', start: arg.image_src_addr * 64, size: batches * kpuRows(W, H, IC) * 64 };
+  const kpu_output: MemoryRange = { memory_type: 'kpu', datatype: 'uint8', start: arg.image_dst_addr * 64, size: batches * kpuRows(OW, OH, OC) * 64 };
   for (const [what, range, at] of [['input map (image_src_addr)', kpu_input, wordAt(1)], ['output map (image_dst_addr)', kpu_output, wordAt(1) + 4]] as const) {
     if (range.start + range.size > KPU_RAM_BYTES) {
       c.fail('BAD_OFFSET', `${what}: AI SRAM bytes [${range.start}, ${range.start + range.size}) of ${batches} batch(es) do not fit in the 2 MiB AI SRAM`, at);

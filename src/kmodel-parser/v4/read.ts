@@ -5,6 +5,7 @@
  */
 import type { BinaryReader } from '../binary-reader.js';
 import type { KmodelErrorCode } from '../../errors.js';
+import { kpuBytes } from '../kpu-layout.js';
 import type { MemoryRange, MemoryType, Padding, QuantParam, Scalar, Shape4, V4DataType, ValueRange } from './types.js';
 
 /** AI SRAM size: memory_range starts and sizes of type k210_kpu must fit in it. */
@@ -154,14 +155,7 @@ export function elements(shape: readonly number[]): number {
   return n;
 }
 
-/** 64-byte lines of one N=1 map of C×H×W in the AI SRAM layout (reference §6.8). */
-export function kpuRows(c: number, h: number, w: number): number {
-  const groups = w <= 16 ? 4 : w <= 32 ? 2 : 1;
-  const rowLen = w <= 32 ? 1 : Math.ceil(w / 64);
-  return rowLen * h * Math.ceil(c / groups);
-}
-
 /** Bytes of an N×C×H×W map in the AI SRAM layout. */
 export function kpuLayoutBytes(shape: Shape4): number {
-  return shape[0] * kpuRows(shape[1], shape[2], shape[3]) * 64;
+  return shape[0] * kpuBytes(shape[3], shape[2], shape[1]);
 }

@@ -11,6 +11,7 @@
  * Pooling adds a cost per row line. The CPU-side launch (register writes, interrupt) is counted at
  * the CPU clock. Every constant lives in params.ts.
  */
+import { kpuBytes, kpuRowLayout } from '../../kmodel-parser/kpu-layout.js';
 import type { KpuConvGeometry } from '../../kmodel-parser/model.js';
 import { TIMING_PARAMS } from './params.js';
 
@@ -21,25 +22,8 @@ export interface Clocks {
 
 export const DEFAULT_CLOCKS: Clocks = { kpuMhz: TIMING_PARAMS.clocks.kpuMhz, cpuMhz: TIMING_PARAMS.clocks.cpuMhz };
 
-export interface RowLayout {
-  /** Channels packed side by side in one 64-byte line. */
-  readonly groups: 1 | 2 | 4;
-  /** 64-byte lines per row of one channel group. */
-  readonly rowLen: number;
-}
-
-/** Row layout of a map of this width (reference §6.8). */
-export function rowLayout(width: number): RowLayout {
-  if (width <= 16) return { groups: 4, rowLen: 1 };
-  if (width <= 32) return { groups: 2, rowLen: 1 };
-  return { groups: 1, rowLen: Math.ceil(width / 64) };
-}
-
 /** Bytes a C×H×W map occupies in AI SRAM with row padding and channel packing (one batch item). */
-export function kpuMapBytes(width: number, height: number, channels: number): number {
-  const l = rowLayout(width);
-  return TIMING_PARAMS.memory.lineBytes * l.rowLen * height * Math.ceil(channels / l.groups);
-}
+export const kpuMapBytes = kpuBytes;
 
 export type KpuConvShape = KpuConvGeometry & { readonly weightBits: 8 | 16 };
 
@@ -88,7 +72,7 @@ export function estimateKpuConv(g: KpuConvShape, clocks: Partial<Clocks> = {}): 
   checkShape(g);
   const { kpuMhz, cpuMhz } = { ...DEFAULT_CLOCKS, ...clocks };
   const p = TIMING_PARAMS.kpu;
-  const inL = rowLayout(g.inWidth);
+  const inL = kpuRowLayout(g.inWidth);
   const linesPerChannelGroup = g.inHeight * inL.rowLen;
   const channelGroups = Math.ceil(g.inChannels / inL.groups);
   const taps = g.kernel * g.kernel;
