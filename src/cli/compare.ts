@@ -16,7 +16,7 @@ import { isolatedPasses, renderCompare, summarize } from '../reference/report.js
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './run.js';
-import { shapeText } from './table.js';
+import { shapeText } from '../report/table.js';
 
 interface Side {
   readonly loaded: LoadedModel;

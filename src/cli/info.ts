@@ -5,7 +5,7 @@ import { loadKmodel, readFileChecked, splitModelPath } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { parseOptionsFrom } from './run.js';
-import { formatBytes, renderTable, shapeText } from './table.js';
+import { fmtBytes as formatBytes, renderTable, shapeText } from '../report/table.js';
 
 const AI_SRAM_BYTES = 2 * 1024 * 1024;
 const MAIN_SRAM_BYTES = 6 * 1024 * 1024;

@@ -11,7 +11,7 @@ import { kpuDownload } from '../kpu/layout.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
-import { shapeText } from './table.js';
+import { shapeText } from '../report/table.js';
 
 export const inputOptions = (y: Argv) =>
   y

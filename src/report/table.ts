@@ -37,3 +37,22 @@ export function fmtCount(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
   return String(Math.round(n));
 }
+
+/** A table whose numeric columns (every cell a number) are right-aligned and formatted. */
+export function renderTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || r[j] === ''));
+  return formatTable(
+    header.map((h, j) => ({ header: h, right: numeric[j] })),
+    rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c))),
+  );
+}
+
+export function formatNumber(n: number): string {
+  if (Number.isInteger(n)) return n.toLocaleString('en-US');
+  return Math.abs(n) >= 100 ? n.toFixed(1) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
+}
+
+/** A shape as people write it: 1×3×240×320. */
+export function shapeText(s: readonly number[]): string {
+  return s.join('×');
+}
