@@ -9,6 +9,8 @@ export interface TransferEvent {
    *  cpu: a CPU copy with layout conversion (v3 uploads otherwise, v4/v5 downloads). */
   readonly kind: 'upload-dma' | 'upload-cpu' | 'download-dma' | 'download-cpu';
   readonly bytes: number;
+  /** Uploads: the AI SRAM byte range the transfer writes (in the KPU layout), for occupancy. */
+  readonly aiSram?: { readonly address: number; readonly bytes: number };
 }
 
 export interface LayerEvent {

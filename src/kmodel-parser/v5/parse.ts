@@ -308,6 +308,7 @@ export function parseV5(r: BinaryReader, opts: ParseV5Options = {}): KmodelV5 {
     modules: Object.freeze(modules),
     inputs: Object.freeze(entry.inputs.map((t, i) => tensorDesc(t, `entry input ${i}`))),
     outputs: Object.freeze(entry.outputs.map((t, i) => tensorDesc(t, `entry output ${i}`))),
+    mainMemBytes: modules.reduce((s, m) => s + m.dataPoolSize, 0),
     layers: Object.freeze(orderLayers(modules, { module: entryModule, fn: entryFunction }, decoded?.shapes)),
     stackvmNumbering: decoded?.choice,
   });

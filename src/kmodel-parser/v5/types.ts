@@ -191,6 +191,8 @@ export interface KmodelV5 {
   /** Inputs and outputs of the entry function. */
   readonly inputs: readonly TensorDesc[];
   readonly outputs: readonly TensorDesc[];
+  /** The runtime's working memory: the data pools (mempool location 3) of every module, in bytes. */
+  readonly mainMemBytes: number;
   /**
    * One layer per K210 op and per stackvm TENSOR instruction, in static execution order: the
    * entry function's instructions in order, each `stackvm:CALL` preceded by the ops of the

@@ -75,6 +75,17 @@ export function aiSramRegions(events: readonly LayerEvent[]): AiSramRegion[] {
   let lastCpu = -1;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
+    // Uploads that say where they write start a map there and end the maps they overwrite.
+    for (const t of ev.transfers) {
+      if (!t.aiSram) continue;
+      const [ua, ub] = [t.aiSram.address, t.aiSram.address + t.aiSram.bytes];
+      live = live.filter((m) => {
+        const dead = m.start < ub && ua < m.end && m.lastLayer < i;
+        if (dead) done.push(m);
+        return !dead;
+      });
+      live.push({ start: ua, end: ub, firstLayer: i, lastLayer: i, writer: i });
+    }
     const r = mapRanges(ev);
     if (r) {
       const [a, b] = r.input;

@@ -58,13 +58,17 @@ const EXECUTORS: Partial<ByType> = {
     return {
       exec: () => kpuUpload(src, shape, s.ai, l.kpu_mem_out_address * 64),
       output: { memory: 'ai', address: l.kpu_mem_out_address * 64, bytes: kpuRows(l.width, l.height, l.channels) * 64 },
-      transfers: [{ kind: l.width % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes }],
+      transfers: [{ kind: l.width % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes, aiSram: { address: l.kpu_mem_out_address * 64, bytes: kpuRows(l.width, l.height, l.channels) * 64 } }],
     };
   },
   K210_ADD_PADDING: (l, m, ai) => {
     const src = m.u8('input', l.main_mem_in_address, l.channels);
     const dst = ai.u8('output', l.kpu_mem_out_address * 64, kpuRows(4, 4, l.channels) * 64);
-    return { exec: () => k210AddPaddingV3(src, dst, l.channels), output: { memory: 'ai', address: l.kpu_mem_out_address * 64, bytes: dst.length } };
+    return {
+      exec: () => k210AddPaddingV3(src, dst, l.channels),
+      output: { memory: 'ai', address: l.kpu_mem_out_address * 64, bytes: dst.length },
+      transfers: [{ kind: 'upload-cpu', bytes: l.channels, aiSram: { address: l.kpu_mem_out_address * 64, bytes: dst.length } }],
+    };
   },
   K210_REMOVE_PADDING: (l, m) => {
     const src = m.u8('input', l.main_mem_in_address, 16 * l.channels);
@@ -209,7 +213,7 @@ export function prepareV3(model: KmodelV3, ctx: PrepareContext): VersionPlan {
     const transfers = [...(e.transfers ?? [])];
     if (l.index === 0 && input.memory === 'kpu') {
       const w = input.shape[3];
-      transfers.unshift({ kind: w % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes: input.bytes });
+      transfers.unshift({ kind: w % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes: input.bytes, aiSram: { address: input.address, bytes: kpuRows(w, input.shape[2], input.shape[1]) * 64 } });
     }
     return { index: l.index, type: l.type, label: `type=${l.code}`, event: layerEvent(l, transfers), output: e.output, exec: e.exec };
   });

@@ -92,7 +92,7 @@ const EXECUTORS: Table = {
     if (b.output.memory_type !== 'kpu' || b.output.size < kpuRows(W, H, C) * 64 * N) {
       throw new KpuFault('OUT_OF_RANGE', `kpu_upload output range must be AI SRAM of ${kpuRows(W, H, C) * 64 * N} bytes`, { layer: n.index, type: n.type }, 'prepare');
     }
-    return { exec: () => kpuUpload(src, b.in_shape, m.s.ai, b.output.start), transfers: [{ kind: 'upload-cpu', bytes: src.length }] };
+    return { exec: () => kpuUpload(src, b.in_shape, m.s.ai, b.output.start), transfers: [{ kind: 'upload-cpu', bytes: src.length, aiSram: { address: b.output.start, bytes: b.output.size } }] };
   },
   dequantize: (n, m, ctx) => {
     const b = n.body;

@@ -17,6 +17,7 @@ import { GOLDEN_NUMERICS, type KpuNumerics } from '../conv/index.js';
 import type { LayerEvent, TransferEvent } from '../events.js';
 import { fnv1a64 } from '../hash.js';
 import { K210ModuleState, runK210Function, type K210Output } from './k210.js';
+import { kpuBytes } from '../../kmodel-parser/kpu-layout.js';
 import * as K from './kernels.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
 import { StackvmModuleState, StackvmRun, denseCopy, type CallTensor, type StackvmHost, type TensorOpInfo } from './stackvm.js';
@@ -141,7 +142,11 @@ class V5Machine implements StackvmHost {
       const shape = [...op.inShape];
       const bytes = K.elementCount(shape) * (op.name === 'copy' ? K.elemSize(op.input.datatype) : 1);
       const transfers: TransferEvent[] =
-        op.name === 'kpu_upload' ? [{ kind: op.inShape[3] % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes }] : op.name === 'kpu_download' ? [{ kind: 'download-cpu', bytes }] : [];
+        op.name === 'kpu_upload'
+          ? [{ kind: op.inShape[3] % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes, aiSram: { address: op.output.start, bytes: op.inShape[0] * kpuBytes(op.inShape[3], op.inShape[2], op.inShape[1]) } }]
+          : op.name === 'kpu_download'
+            ? [{ kind: 'download-cpu', bytes }]
+            : [];
       event = { unit: 'CPU', inputShapes: [shape], outputShapes: [shape], bytesIn: bytes, bytesOut: bytes, macs: 0, elements: K.elementCount(shape), transfers };
     }
     this.emit(`k210:${op.name}`, op.opcode.toString(16).padStart(2, '0'), event);
