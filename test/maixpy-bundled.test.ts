@@ -17,12 +17,13 @@ const MANIFEST = join(bundledModelsDir(), 'manifest.json');
 const HAS_BUNDLED = existsSync(MANIFEST);
 
 /** The MaixPy-style fixture with the constants for another detector / feature input size. */
-function scriptFor(opts: { anchors?: readonly number[]; threshold?: number; nms?: number; side?: number }): string {
+function scriptFor(opts: { anchors?: readonly number[]; threshold?: number; nms?: number; side?: number; template?: readonly (readonly number[])[] }): string {
   let s = readFileSync(join(FIXTURES, 'face_recognition_maixpy.py'), 'utf8');
   if (opts.anchors) s = s.replace(/^ANCHORS = .*$/m, `ANCHORS = (${opts.anchors.join(', ')})`);
   if (opts.threshold !== undefined) s = s.replace(/^DETECT_THRESHOLD = .*$/m, `DETECT_THRESHOLD = ${opts.threshold}`);
   if (opts.nms !== undefined) s = s.replace(/^NMS = .*$/m, `NMS = ${opts.nms}`);
   if (opts.side !== undefined) s = s.replace(/^SIDE = .*$/m, `SIDE = ${opts.side}`);
+  if (opts.template) s = s.replace(/^TEMPLATE = .*$/m, `TEMPLATE = [${opts.template.map(([x, y]) => `(${x}, ${y})`).join(', ')}]`);
   const p = join(tempDir('bundled-script'), 'face_recognition_maixpy.py');
   writeFileSync(p, s);
   return p;
@@ -42,9 +43,12 @@ describe.skipIf(!HAS_BUNDLED)('kpusim maixpy with the bundled face models', () =
   let camera: { dir: string; people: string[] };
   let raw: { models?: Record<string, unknown>[] };
   let side = 128;
+  let template: number[][] | undefined;
   beforeAll(() => {
     camera = twoPeopleFrames();
     raw = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+    const withTemplate = raw.models?.find((m) => Array.isArray(m.template));
+    if (withTemplate) template = withTemplate.template as number[][];
     const features = readManifest().find((m) => m.role === 'features');
     if (features) {
       const shape = prepare(parseKmodel(new Uint8Array(readFileSync(features.file)), features.file)).inputs[0].shape;
@@ -62,6 +66,7 @@ describe.skipIf(!HAS_BUNDLED)('kpusim maixpy with the bundled face models', () =
         threshold: typeof entry.threshold === 'number' ? entry.threshold : undefined,
         nms: typeof entry.nms === 'number' ? entry.nms : undefined,
         side,
+        template,
       }),
       { camera: [camera.dir], keyPress: [1] },
     );
@@ -71,7 +76,7 @@ describe.skipIf(!HAS_BUNDLED)('kpusim maixpy with the bundled face models', () =
   });
 
   it.skipIf(!HAS_SHARED)("MaixPy's detector from ../shared at 0x300000, bundled landmark and feature models at 0x400000/0x500000", async () => {
-    const r = await runScript(scriptFor({ side }), {
+    const r = await runScript(scriptFor({ side, template }), {
       camera: [camera.dir],
       flash: [`0x300000=${kmodelPath('maixpy_face_detect_0x300000_v3')}`],
       keyPress: [1],
