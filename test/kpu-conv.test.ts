@@ -25,10 +25,14 @@ import {
   NNCASE01_NUMERICS,
   prepareKpuConv,
   runKpuConv,
+  runKpuConvJs,
   runKpuConvReference,
+  runKpuConvWasm,
   type KpuNumerics,
   type PreparedKpuConv,
 } from '../src/kpu/conv/index.js';
+import { lastWasmRunFallbacks, wasmPlan } from '../src/kpu/conv/wasm.js';
+import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
 import { HAS_SHARED, KMODELS_DIR } from './shared.js';
 
 // ---- building synthetic layers ---------------------------------------------------------------
@@ -126,8 +130,26 @@ function actTable(main: ActivationSegment, first: ActivationSegment = seg(-(2 **
 const IDENTITY_ACT = actTable(seg(0, 1, 0, 0));
 const UNIT_BN: BatchNormEntry = { norm_mul: 1, norm_add: 0, norm_shift: 0 };
 
-type Engine = 'reference' | 'fast';
-const ENGINES: Engine[] = ['reference', 'fast'];
+type Engine = 'reference' | 'js' | 'wasm';
+const ENGINES: Engine[] = ['reference', 'js', 'wasm'];
+const RUN = { reference: runKpuConvReference, js: runKpuConvJs, wasm: runKpuConvWasm } as const;
+
+/** The wasm engine's activation mode per output channel (0 scalar int64, 1 SIMD, 2 SIMD with a window check). */
+function wasmModes(c: PreparedKpuConv): DataView {
+  const chan = wasmPlan(c).chan;
+  return new DataView(chan.buffer, chan.byteOffset, chan.byteLength);
+}
+/** Runs `f` with every channel of the wasm engine on its scalar int64 path (internal state, test only). */
+function withScalarWasm(c: PreparedKpuConv, f: () => void): void {
+  const dv = wasmModes(c);
+  const saved = Array.from({ length: c.geometry.outChannels }, (_, o) => dv.getInt32(o * CHAN_BYTES + CHAN.mode, true));
+  saved.forEach((_, o) => dv.setInt32(o * CHAN_BYTES + CHAN.mode, 0, true));
+  try {
+    f();
+  } finally {
+    saved.forEach((m, o) => dv.setInt32(o * CHAN_BYTES + CHAN.mode, m, true));
+  }
+}
 
 /** Uploads `input` (dense N×C×H×W) at the layer's source, runs, returns the dense output and the machine. */
 function run(engine: Engine, spec: LayerSpec, input: Uint8Array, opts: { batches?: number; numerics?: KpuNumerics } = {}): { out: Uint8Array; c: PreparedKpuConv; m: Machine; main: Uint8Array } {
@@ -136,7 +158,7 @@ function run(engine: Engine, spec: LayerSpec, input: Uint8Array, opts: { batches
   const m = new Machine();
   kpuUpload(input, [batches, spec.IC, spec.H, spec.W], m.aiSram, c.input.address);
   const main = new Uint8Array(c.denseOutputBytes);
-  (engine === 'fast' ? runKpuConv : runKpuConvReference)(c, m.aiSram, opts.numerics ?? GOLDEN_NUMERICS, main);
+  RUN[engine](c, m.aiSram, opts.numerics ?? GOLDEN_NUMERICS, main);
   const out = new Uint8Array(c.denseOutputBytes);
   kpuDownload(m.aiSram, c.output.address, c.output.shape, out);
   return { out, c, m, main };
@@ -334,7 +356,7 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     const c = prepareKpuConv(makeParams(spec), 1, { layer: 0, type: 'K210_CONV' });
     const ram = new Uint8Array(AI_SRAM_BYTES).fill(0xee);
     kpuUpload(u8([1, 2, 3, 4, 5, 6]), [1, 1, 2, 3], ram, c.input.address);
-    (engine === 'fast' ? runKpuConv : runKpuConvReference)(c, ram);
+    RUN[engine](c, ram);
     const o = c.output.address;
     // line 0: channel 0 at bytes 0..2, channel 1 at 16..18; line 1: row 1
     expect(Array.from(ram.subarray(o, o + 20))).toEqual([1, 2, 3, 0xee, ...new Array(12).fill(0xee), 2, 4, 6, 0xee]);
@@ -537,37 +559,51 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
     return { spec, batches: r.batches, numerics: r.numerics, fill: r.seed };
   });
 
-describe('fast engine == reference engine', () => {
-  const stats = { runs: 0, elements: 0, inside: 0 };
-  it('on random layers with extreme parameters (fast-check, fixed seed)', () => {
+describe('fast engines == reference engine', () => {
+  const stats = { runs: 0, elements: 0, inside: 0, modes: [0, 0, 0], windowGroups: 0, fallbackGroups: 0 };
+  it('on random layers with extreme parameters, js and wasm kernels (fast-check, fixed seed)', () => {
     fc.assert(
       fc.property(layerArb, ({ spec, batches, numerics, fill }) => {
         const c = prepareKpuConv(makeParams(spec), batches, { layer: 0, type: 'K210_CONV' });
-        const ramA = new Uint8Array(AI_SRAM_BYTES);
+        const ram0 = new Uint8Array(AI_SRAM_BYTES);
         let x = fill;
         const end = Math.max(c.input.address + c.input.bytes, c.output.address + c.output.bytes);
         for (let i = 0; i < end; i++) {
           x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
-          ramA[i] = x >>> 16;
+          ram0[i] = x >>> 16;
         }
-        const ramB = ramA.slice();
-        const ramC = ramA.slice();
-        const mainA = new Uint8Array(c.denseOutputBytes);
-        const mainB = new Uint8Array(c.denseOutputBytes);
-        const mainC = new Uint8Array(c.denseOutputBytes);
-        runKpuConvReference(c, ramA, numerics, mainA);
-        runKpuConv(c, ramB, numerics, mainB);
-        expect(Buffer.compare(mainA, mainB)).toBe(0);
-        expect(Buffer.compare(ramA, ramB)).toBe(0);
-        // The BigInt fallback must agree too: force it on every channel (internal state, test only).
+        const ramRef = ram0.slice();
+        const mainRef = new Uint8Array(c.denseOutputBytes);
+        runKpuConvReference(c, ramRef, numerics, mainRef);
+        const same = (what: string, run: (ram: Uint8Array, main: Uint8Array) => void): void => {
+          const ram = ram0.slice();
+          const main = new Uint8Array(c.denseOutputBytes);
+          run(ram, main);
+          expect(Buffer.compare(mainRef, main), what).toBe(0);
+          expect(Buffer.compare(ramRef, ram), what).toBe(0);
+        };
+        same('js', (ram, main) => runKpuConvJs(c, ram, numerics, main));
+        // The BigInt fallback of the js kernel must agree too: force it on every channel (internal state, test only).
         const exact = c.fast.exact.slice();
         c.fast.exact.fill(0);
-        runKpuConv(c, ramC, numerics, mainC);
+        same('js, BigInt channels', (ram, main) => runKpuConvJs(c, ram, numerics, main));
         c.fast.exact.set(exact);
-        expect(Buffer.compare(mainA, mainC)).toBe(0);
-        expect(Buffer.compare(ramA, ramC)).toBe(0);
+        same('wasm', (ram, main) => runKpuConvWasm(c, ram, numerics, main));
+        const fallbacks = lastWasmRunFallbacks();
+        same('wasm, twice (reused state)', (ram, main) => runKpuConvWasm(c, ram, numerics, main));
+        // ... and the wasm kernel's scalar int64 path on every channel
+        same('wasm, scalar channels', (ram, main) => withScalarWasm(c, () => runKpuConvWasm(c, ram, numerics, main)));
+        same('default kernel', (ram, main) => runKpuConv(c, ram, numerics, main));
+        const modes = wasmModes(c);
+        const golden = numerics.segmentBoundary === 'strict' && numerics.activationRounding === 'nncase02';
+        for (let o = 0; o < c.geometry.outChannels; o++) {
+          const mode = modes.getInt32(o * CHAN_BYTES + CHAN.mode, true);
+          stats.modes[mode]++;
+          if (mode === 2 && golden) stats.windowGroups += batches * Math.ceil((c.geometry.inWidth * c.geometry.inHeight) / 4);
+        }
+        stats.fallbackGroups += fallbacks;
         stats.runs++;
-        for (const v of mainA) {
+        for (const v of mainRef) {
           stats.elements++;
           if (v !== 0 && v !== 255) stats.inside++;
         }
@@ -576,6 +612,14 @@ describe('fast engine == reference engine', () => {
     );
     // The generator must produce mostly unsaturated outputs, or rounding bugs could hide.
     expect(stats.inside / stats.elements).toBeGreaterThan(0.3);
+    // ... and channels on each of the wasm kernel's activation paths.
+    expect(stats.modes[0], 'channels on the scalar int64 path').toBeGreaterThan(1000);
+    expect(stats.modes[1], 'channels whose SIMD window is their whole range').toBeGreaterThan(10);
+    expect(stats.modes[2], 'channels with a SIMD window check').toBeGreaterThan(1000);
+    // windowed channels take both branches (random tables give narrow windows, so most 4-pixel
+    // groups fall back here; test/kpu-wasm.test.ts covers wide windows on realistic tables)
+    expect(stats.fallbackGroups, `${stats.fallbackGroups} of ${stats.windowGroups} groups`).toBeGreaterThan(100);
+    expect(stats.fallbackGroups, `${stats.fallbackGroups} of ${stats.windowGroups} groups`).toBeLessThan(stats.windowGroups - 100);
   });
 
   it('exercises both the proven-Number and the BigInt channel paths', () => {
@@ -632,7 +676,7 @@ describe.skipIf(!HAS_SHARED)('real layers of the shared kmodels', () => {
     }
   });
 
-  it('fast == reference with their real weights, batch-norm and activation tables on a 4×4 map', () => {
+  it('js and wasm == reference with their real weights, batch-norm and activation tables on a 4×4 map', () => {
     // Each layer keeps its kernel, pool, offsets, input channels and tables, but runs on a 4×4 input
     // and only its first two output channels (weights and batch-norm entries are prefixes), so the
     // BigInt reference stays quick. Both rule sets run: the tables decide segment choice and rounding.
@@ -663,8 +707,10 @@ describe.skipIf(!HAS_SHARED)('real layers of the shared kmodels', () => {
         const mainA = new Uint8Array(c.denseOutputBytes);
         const mainB = new Uint8Array(c.denseOutputBytes);
         runKpuConvReference(c, ram, numerics, mainA);
-        runKpuConv(c, ram, numerics, mainB);
-        expect(Buffer.compare(mainA, mainB), `${l.name} layer ${l.index} ${numerics.activationRounding}`).toBe(0);
+        for (const kernel of ['js', 'wasm'] as const) {
+          RUN[kernel](c, ram, numerics, mainB);
+          expect(Buffer.compare(mainA, mainB), `${l.name} layer ${l.index} ${numerics.activationRounding} ${kernel}`).toBe(0);
+        }
       }
     }
   });

@@ -19,6 +19,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Kmodel } from '../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
+import { defaultKpuKernel, type KpuKernel } from '../kpu/conv/index.js';
 import { prepare } from '../kpu/interpreter.js';
 import { profile } from '../kpu/timing/index.js';
 import { loadKmodel } from '../load.js';
@@ -28,6 +29,8 @@ export interface BenchOptions {
   readonly quick?: boolean;
   readonly sharedDir?: string;
   readonly log?: (line: string) => void;
+  /** KPU conv kernels of the emulated runs (default: the library's default, `defaultKpuKernel()`). */
+  readonly kernel?: KpuKernel;
 }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -133,9 +136,10 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   const frames = opts.quick ? 1 : 10;
   const warm = opts.quick ? 0 : 2;
   const pick = pickModel(shared);
-  log(`model: ${pick.name}`);
+  const kernel = opts.kernel ?? defaultKpuKernel();
+  log(`model: ${pick.name}, kernel: ${kernel}`);
   const { model } = loadKmodel(pick.path);
-  const prepared = prepare(model);
+  const prepared = prepare(model, { kpuKernel: kernel });
   const input = pseudoInput(prepared.inputs[0].bytes);
   const macs = prepared.events.reduce((a, e) => a + e.macs, 0);
   const emulatorMs = timeRuns(frames, warm, () => prepared.run([input]));
@@ -147,7 +151,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   let pipeline: Record<string, unknown> | null = null;
   const trio = pickTrio(shared);
   if (trio) {
-    const ps = trio.paths.map((p) => prepare(loadKmodel(p).model));
+    const ps = trio.paths.map((p) => prepare(loadKmodel(p).model, { kpuKernel: kernel }));
     const xs = ps.map((p) => pseudoInput(p.inputs[0].bytes));
     const ms = timeRuns(frames, warm, () => ps.forEach((p, i) => p.run([xs[i]])));
     const events = ps.map((p, i) => p.run([xs[i]]).events);
@@ -183,13 +187,14 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   const rssScript = fileURLToPath(new URL('./rss.js', import.meta.url));
   let worst = { model: '', rss_mb: 0 };
   for (const f of opts.quick ? files.slice(0, 1) : files) {
-    const r = spawnSync(process.execPath, [rssScript, f], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [rssScript, f, kernel], { encoding: 'utf8' });
     if (r.status !== 0) continue;
     const mb = (JSON.parse(r.stdout) as { rss_mb: number }).rss_mb;
     if (mb > worst.rss_mb) worst = { model: f.split('/').pop() ?? f, rss_mb: mb };
   }
   return {
     model: pick.name,
+    kernel,
     macs,
     frames,
     emulator_ms: round(emulatorMs),
@@ -209,13 +214,20 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 async function cli(): Promise<void> {
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
-  const r = await runBenchmark({ quick, log: (l) => process.stderr.write(`bench: ${l}\n`) });
+  const k = process.argv.indexOf('--kernel');
+  const kernel = k > 0 ? process.argv[k + 1] : undefined;
+  if (kernel !== undefined && kernel !== 'wasm' && kernel !== 'js') {
+    process.stderr.write(`bench: --kernel takes wasm or js, not ${kernel}\n`);
+    process.exit(2);
+  }
+  const r = await runBenchmark({ quick, kernel, log: (l) => process.stderr.write(`bench: ${l}\n`) });
   if (json) {
     process.stdout.write(JSON.stringify({ schema_version: 1, ...r }, null, 2) + '\n');
     return;
   }
   const rows: [string, string][] = [
     ['model', String(r.model)],
+    ['KPU conv kernel', String(r.kernel)],
     ['MACs per frame', Number(r.macs).toLocaleString('en-US')],
     ['emulator (bit-exact)', `${r.emulator_ms} ms/frame, ${r.emulator_gmacs} GMAC/s`],
     ['TensorFlow.js wasm (float)', `${r.tfjs_wasm_ms} ms/frame, ${r.tfjs_wasm_gmacs} GMAC/s`],

@@ -7,7 +7,7 @@
  */
 import { KpuFault } from '../errors.js';
 import type { Kmodel, TensorDesc } from '../kmodel-parser/model.js';
-import { GOLDEN_NUMERICS, NNCASE01_NUMERICS, type KpuNumerics } from './conv/index.js';
+import { GOLDEN_NUMERICS, NNCASE01_NUMERICS, type KpuKernel, type KpuNumerics } from './conv/index.js';
 import type { LayerEvent } from './events.js';
 import { fnv1a64 } from './hash.js';
 import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from './memory.js';
@@ -32,6 +32,8 @@ export interface PrepareOptions {
   readonly numerics?: NumericsMode;
   /** KPU activation rules: nncase 0.2's (default, matches the goldens) or nncase 0.1's. */
   readonly kpuNumerics?: 'nncase02' | 'nncase01';
+  /** KPU conv kernels: 'wasm' (WebAssembly SIMD, the default where available) or 'js'; results are identical. */
+  readonly kpuKernel?: KpuKernel;
 }
 
 export interface MachineState {
@@ -97,7 +99,8 @@ export interface PrepareContext {
 
 export function prepare(model: Kmodel, opts: PrepareOptions = {}): PreparedModel {
   const numerics = opts.numerics ?? 'golden';
-  const kpuNumerics = opts.kpuNumerics === 'nncase01' ? NNCASE01_NUMERICS : GOLDEN_NUMERICS;
+  const rules = opts.kpuNumerics === 'nncase01' ? NNCASE01_NUMERICS : GOLDEN_NUMERICS;
+  const kpuNumerics: KpuNumerics = opts.kpuKernel ? { ...rules, kernel: opts.kpuKernel } : rules;
   const ctx: PrepareContext = { cpu: numerics, kpu: kpuNumerics };
   if (model.version === 5) return prepareV5Run(model, ctx, opts);
   const plan = model.version === 3 ? prepareV3(model, ctx) : prepareV4(model, ctx);

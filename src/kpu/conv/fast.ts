@@ -14,8 +14,10 @@
  * and activation run in Number for the channels prepare.ts proved exact, in BigInt (int64-wrapped,
  * as the reference) for the others.
  */
+import { kernelRuntime } from '../wasm/runtime.js';
 import { checkRunBuffers } from './reference.js';
-import { GOLDEN_NUMERICS, PACK, type KpuConvScratch, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
+import { runKpuConvWasm } from './wasm.js';
+import { GOLDEN_NUMERICS, PACK, type KpuConvScratch, type KpuKernel, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
 
 const UNPACK = 1 / PACK;
 
@@ -482,12 +484,27 @@ function finish(c: PreparedKpuConv, s: KpuConvScratch, ram: Uint8Array, mainOut:
   if (mainOut) for (let i = 0, d = (b * OC + o) * OH * OW; i < OH * OW; i++) mainOut[d + i] = source[i];
 }
 
+/** The kernel a run without an explicit `numerics.kernel` uses: 'wasm' where it compiles, else 'js'. */
+export function defaultKpuKernel(): KpuKernel {
+  return kernelRuntime() ? 'wasm' : 'js';
+}
+
 /**
- * Runs the layer: input from AI SRAM at image_src_addr·64 (+ batch·rows), result to AI SRAM at
+ * Runs the layer on the kernel `numerics.kernel` names (default `defaultKpuKernel()`): input from
+ * AI SRAM at image_src_addr·64 (+ batch·rows), result to AI SRAM at image_dst_addr·64
+ * (+ batch·rows) and, when given, the dense N×OC×OH×OW copy to `mainOut`.
+ */
+export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+  if ((numerics.kernel ?? defaultKpuKernel()) === 'wasm') runKpuConvWasm(c, ram, numerics, mainOut);
+  else runKpuConvJs(c, ram, numerics, mainOut);
+}
+
+/**
+ * The TypeScript engine. Runs the layer: input from AI SRAM at image_src_addr·64 (+ batch·rows), result to AI SRAM at
  * image_dst_addr·64 (+ batch·rows) and, when given, the dense N×OC×OH×OW copy to `mainOut`.
  * All batches of the input are read before any output is written, as the reference does.
  */
-export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+export function runKpuConvJs(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
   checkRunBuffers(c, ram, mainOut);
   const s = scratchFor(c);
   gatherInput(c, ram, s);

@@ -12,8 +12,10 @@ export {
   prepareKpuConv,
   kpuConvMapBytes,
   type KpuMapRegion,
+  type KpuKernel,
   type KpuNumerics,
   type PreparedKpuConv,
 } from './prepare.js';
-export { runKpuConv } from './fast.js';
+export { runKpuConv, runKpuConvJs, defaultKpuKernel } from './fast.js';
+export { runKpuConvWasm, simdWindow } from './wasm.js';
 export { runKpuConvReference, referenceActivation, referenceBatchNorm, referencePool, referenceRoundShift } from './reference.js';

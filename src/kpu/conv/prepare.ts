@@ -23,7 +23,15 @@ export interface KpuNumerics {
   activationRounding: 'nncase02' | 'nncase01';
   /** strict: the highest segment with bn > start_x (golden default); inclusive: bn ≥ start_x (nncase 0.1). */
   segmentBoundary: 'strict' | 'inclusive';
+  /**
+   * Which implementation runs the layer; results are identical (fast-check and the goldens hold
+   * every engine to the reference). Default: 'wasm' (WebAssembly SIMD) where this JavaScript
+   * engine compiles it, else 'js' (the TypeScript kernels).
+   */
+  kernel?: KpuKernel;
 }
+
+export type KpuKernel = 'wasm' | 'js';
 
 /** nncase 0.2 rules: they reproduce every golden, v3 models included (§10 C10). */
 export const GOLDEN_NUMERICS: KpuNumerics = Object.freeze({ activationRounding: 'nncase02', segmentBoundary: 'strict' });
@@ -100,9 +108,14 @@ export interface KpuConvFastState {
     readonly actMul: readonly bigint[];
     readonly actShift: readonly number[];
     readonly actBias: readonly bigint[];
+    /** Per output channel: the accumulator's range over every possible input map (padding included). */
+    readonly accLo: readonly bigint[];
+    readonly accHi: readonly bigint[];
   };
   /** Scratch, allocated on the first run and reused (`run` allocates nothing afterwards). */
   scratch?: KpuConvScratch;
+  /** The WebAssembly engine's packed weights, tables and memory plan (src/kpu/conv/wasm.ts), built on its first run. */
+  wasm?: unknown;
 }
 
 export interface KpuConvScratch {
@@ -343,6 +356,8 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
     actMul: segs.map((s) => BigInt(s.y_mul)),
     actShift: segs.map((s) => s.shift_number),
     actBias: segs.map((s) => BigInt(s.bias)),
+    accLo: [] as bigint[],
+    accHi: [] as bigint[],
   };
   let exactChannels = 0;
   for (let o = 0; o < OC; o++) {
@@ -356,6 +371,8 @@ function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number
       throw new KpuFault('UNSUPPORTED', `output channel ${o}: accumulator bound ${accHi} exceeds 2^53`, ctx, 'prepare');
     }
     constTerm[o] = Number(c);
+    big.accLo.push(accLo);
+    big.accHi.push(accHi);
     bnMul[o] = bn.norm_mul;
     bnScale[o] = 2 ** -bn.norm_shift;
     bnAdd[o] = bn.norm_add;

@@ -1,0 +1,400 @@
+/**
+ * The WebAssembly engine of the KPU conv layer (kernels in src/kpu/wasm/kernels.ts). This file
+ * packs a layer's weights and tables once (on its first run), lays out the kernel memory, and per
+ * run copies the input map, output map and tables in, runs every batch item, and copies the output
+ * map (and the dense copy) back. It computes exactly what `runKpuConvReference` computes; the
+ * fast-check property in test/kpu-conv.test.ts holds all engines equal.
+ *
+ * Exactness of the SIMD activation path (`simdWindow`). The scalar kernel is the reference's int64
+ * arithmetic and needs no proof. The SIMD kernel evaluates, in f64 for two lanes at a time,
+ *     out = clamp(RNE((bn − x0)·y_mul·2^−s) + bias),  bn = floor((S + Tx + C)·norm_mul·2^−norm_shift) + norm_add
+ * for one segment (x0, y_mul, s, bias) chosen per channel. It is used only where
+ *  - the channel is `exact` (prepare.ts: |acc·norm_mul| < 2^52 over the channel's whole accumulator
+ *    range, so S + Tx, acc, the product and bn are exact in f64, and floor is the arithmetic shift);
+ *  - the golden rules hold (strict boundary, nncase 0.2 rounding) on a non-decreasing table;
+ *  - bn lies in the channel's window, a bn interval on which this formula provably gives the
+ *    reference's output: the segment's own interval (where t ≥ 0, so nncase 0.2's rounding is
+ *    RNE), extended over neighbouring segments whose output is constant there and equal to the
+ *    formula's (clamped, monotone: checked at both ends in BigInt), and where
+ *    |(bn − x0)·y_mul| < 2^51 so the product, its power-of-two scaling and RNE are exact.
+ * Lanes whose bn falls outside the window are recomputed by the scalar kernel. Saturating narrows
+ * (i32 → i16 → u8) do the final clamp.
+ */
+import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-layer-argument.js';
+import { KpuFault } from '../../errors.js';
+import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, RULE, SEG_BYTES } from '../wasm/kernels.js';
+import { kernelFailure, kernelRuntime, type KernelRuntime } from '../wasm/runtime.js';
+import { checkRunBuffers, referenceActivation } from './reference.js';
+import { GOLDEN_NUMERICS, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
+
+/** Bytes of the S rows of one pixel chunk (all rows of the layer): sized to stay in L2. */
+const S_CHUNK_BYTES = 192 * 1024;
+
+interface WasmPlan {
+  readonly total: number;
+  /** Descriptor fields common to every batch item (DESC slots), argX apart. */
+  readonly desc: Int32Array;
+  readonly argX: bigint;
+  readonly inOff: number;
+  readonly outOff: number;
+  readonly denseOff: number;
+  readonly wtOff: number;
+  readonly wt: Uint8Array;
+  readonly chanOff: number;
+  readonly chan: Uint8Array;
+  readonly segOff: number;
+  readonly seg: Uint8Array;
+  readonly tOff: number;
+  readonly tBytes: number;
+  /** Channels on the SIMD activation path (for tests and the benchmark's notes). */
+  readonly simdChannels: number;
+  /** Views, cached so that a run allocates nothing: per AI SRAM array, per memory buffer, per mainOut. */
+  cache: {
+    ram?: Uint8Array;
+    ramIn?: Uint8Array;
+    ramOut?: Uint8Array;
+    buffer?: ArrayBuffer;
+    memOut?: Uint8Array;
+    memDense?: Uint8Array;
+  };
+}
+
+const align = (n: number, a = 64): number => Math.ceil(n / a) * a;
+const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** Round half to even of t/2^s (any sign), exactly. */
+function rne(t: bigint, s: number): bigint {
+  if (s === 0) return t;
+  const sb = BigInt(s);
+  const q = t >> sb;
+  const f = t - (q << sb);
+  const h = 1n << (sb - 1n);
+  if (f < h) return q;
+  if (f > h) return q + 1n;
+  return (q & 1n) === 0n ? q : q + 1n;
+}
+
+const clamp255 = (v: bigint): number => (v < 0n ? 0 : v > 255n ? 255 : Number(v));
+
+interface Window {
+  readonly x0: bigint;
+  readonly ymul: number;
+  readonly shift: number;
+  readonly bias: number;
+  /** bn − x0 ≤ lo or bn − x0 > hi falls back; ±Infinity when the window reaches the range's end. */
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * The SIMD window of one channel under the golden rules on a non-decreasing table (see the file
+ * comment), or null. bnLo..bnHi is the channel's batch-norm output range over every input.
+ */
+export function simdWindow(bnLo: bigint, bnHi: bigint, segs: readonly ActivationSegment[]): Window | null {
+  const xs = segs.map((s) => BigInt(s.x_start));
+  // segment k is chosen (strict rule, sorted table) for bn in (xs[k], xs[k+1]]; segment 0 for bn ≤ xs[1]
+  const lower = (k: number): bigint => (k === 0 ? bnLo : xs[k] + 1n > bnLo ? xs[k] + 1n : bnLo);
+  const upper = (k: number): bigint => (k === 15 ? bnHi : xs[k + 1] < bnHi ? xs[k + 1] : bnHi);
+  const trueOut = (bn: bigint): number => referenceActivation(bn, segs, GOLDEN_NUMERICS);
+  /** Is the reference's output constant on [a, b] (for segment k)? Then its value, else null. */
+  const constantOn = (k: number, a: bigint, b: bigint): number | null => {
+    const s = segs[k];
+    if (s.y_mul === 0) return clamp255(BigInt(s.bias));
+    // t ≥ 0 on [a, b]: the rounding is monotone, so equal ends mean constant
+    if (s.y_mul > 0 && a >= xs[k]) {
+      const va = trueOut(a);
+      return va === trueOut(b) ? va : null;
+    }
+    return null;
+  };
+  let best: Window | null = null;
+  let bestLen = -1n;
+  for (let j = 0; j < 16; j++) {
+    const a = lower(j);
+    const b = upper(j);
+    if (a > b) continue;
+    const sj = segs[j];
+    if (sj.y_mul < 0 || (sj.y_mul > 0 && a < xs[j])) continue; // t < 0 somewhere: not RNE there
+    const x0 = xs[j];
+    const ym = BigInt(sj.y_mul);
+    const F = (bn: bigint): number => clamp255(rne((bn - x0) * ym, sj.shift_number) + BigInt(sj.bias));
+    const exactAt = (bn: bigint): boolean => {
+      const t = (bn - x0) * ym;
+      return (t < 0n ? -t : t) < 1n << 51n;
+    };
+    if (!exactAt(a) || !exactAt(b)) continue;
+    let wa = a;
+    let wb = b;
+    for (let k = j - 1; k >= 0; k--) {
+      const ka = lower(k);
+      const kb = upper(k);
+      if (ka > kb) continue;
+      const v = constantOn(k, ka, kb);
+      if (v === null || F(ka) !== v || F(kb) !== v || !exactAt(ka)) break;
+      wa = ka;
+    }
+    for (let k = j + 1; k < 16; k++) {
+      const ka = lower(k);
+      const kb = upper(k);
+      if (ka > kb) continue;
+      const v = constantOn(k, ka, kb);
+      if (v === null || F(ka) !== v || F(kb) !== v || !exactAt(kb)) break;
+      wb = kb;
+    }
+    if (wb - wa > bestLen) {
+      bestLen = wb - wa;
+      best = {
+        x0,
+        ymul: sj.y_mul,
+        shift: sj.shift_number,
+        bias: sj.bias,
+        lo: wa === bnLo ? -Infinity : Number(wa - 1n - x0),
+        hi: wb === bnHi ? Infinity : Number(wb - x0),
+      };
+    }
+  }
+  return best;
+}
+
+function bnRange(accLo: bigint, accHi: bigint, bn: BatchNormEntry): [bigint, bigint] {
+  const f = (acc: bigint): bigint => ((acc * BigInt(bn.norm_mul)) >> BigInt(bn.norm_shift)) + BigInt(bn.norm_add);
+  const a = f(accLo);
+  const b = f(accHi);
+  return a < b ? [a, b] : [b, a];
+}
+
+function planWasm(c: PreparedKpuConv): WasmPlan {
+  const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
+  const f = c.fast;
+  const K2 = c.kernel * c.kernel;
+  const wide = c.weightBits === 16;
+  const hasSX = c.argX !== 0;
+  const HW = W * H;
+  const dw = c.depthwise;
+  // depthwise rows hold a whole plane, and a 3×3 row's last step may write 8 pixels past it
+  const HWp = roundUp8(HW) + (dw ? 8 : 0);
+  const T = c.groupChannels * K2; // taps per output channel
+  const P = Math.ceil(T / 2);
+  const nPlanes = wide ? 2 : 1;
+  const OCv = dw ? 0 : OC * nPlanes + (hasSX ? 1 : 0);
+  const sxRow = hasSX ? OCv - 1 : 0;
+  let CH = HWp;
+  if (!dw) {
+    const chunks = Math.max(1, Math.ceil((OCv * HWp * 4) / S_CHUNK_BYTES));
+    CH = roundUp8(Math.ceil(HWp / chunks));
+  }
+  const planeStride = c.kernel === 3 ? (W + 2) * (H + 2) : HW;
+  const actStride = align(HW, 16) + 16;
+
+  // ---- weights ----
+  const planes = f.weightPlanes;
+  let wt: Uint8Array;
+  if (!dw) {
+    const words = new Int32Array(Math.ceil(OCv / 4) * 4 * P);
+    const tap = (row: number, t: number): number => {
+      if (t >= T) return 0;
+      if (hasSX && row === sxRow) return 1;
+      const pl = row < OC ? 0 : 1;
+      return planes[pl][(row - pl * OC) * T + t];
+    };
+    for (let b = 0; b * 4 < OCv; b++) {
+      const nO = Math.min(4, OCv - 4 * b);
+      for (let p = 0; p < P; p++) {
+        for (let o = 0; o < nO; o++) words[4 * b * P + p * nO + o] = tap(4 * b + o, 2 * p) | (tap(4 * b + o, 2 * p + 1) << 16);
+      }
+    }
+    wt = new Uint8Array(words.buffer);
+  } else if (c.kernel === 3) {
+    const words = new Int32Array(nPlanes * OC * 5);
+    for (let pl = 0; pl < nPlanes; pl++) {
+      for (let o = 0; o < OC; o++) {
+        const w = (k: number): number => (k < 9 ? planes[pl][o * 9 + k] : 0);
+        for (let k = 0; k < 5; k++) words[(pl * OC + o) * 5 + k] = w(2 * k) | (w(2 * k + 1) << 16);
+      }
+    }
+    wt = new Uint8Array(words.buffer);
+  } else {
+    const words = new Int32Array(nPlanes * OC);
+    for (let pl = 0; pl < nPlanes; pl++) for (let o = 0; o < OC; o++) words[pl * OC + o] = planes[pl][o];
+    wt = new Uint8Array(words.buffer);
+  }
+
+  // ---- per-channel parameters and the activation table ----
+  const chanBuf = new ArrayBuffer(OC * CHAN_BYTES);
+  const dv = new DataView(chanBuf);
+  let simdChannels = 0;
+  const segs = c.params.activation;
+  for (let o = 0; o < OC; o++) {
+    const at = o * CHAN_BYTES;
+    const bn = c.params.batchNorm[o];
+    dv.setBigInt64(at + CHAN.C, BigInt(f.constTerm[o]), true);
+    dv.setBigInt64(at + CHAN.mul, BigInt(bn.norm_mul), true);
+    dv.setBigInt64(at + CHAN.shift, BigInt(bn.norm_shift), true);
+    dv.setBigInt64(at + CHAN.add, BigInt(bn.norm_add), true);
+    let mode = 0;
+    if (!wide && f.exact[o] === 1 && f.actSorted) {
+      const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
+      const w = simdWindow(lo, hi, segs);
+      if (w) {
+        mode = w.lo === -Infinity && w.hi === Infinity ? 1 : 2;
+        simdChannels++;
+        dv.setFloat64(at + CHAN.Cf, f.constTerm[o], true);
+        dv.setFloat64(at + CHAN.m, bn.norm_mul * 2 ** -bn.norm_shift, true);
+        dv.setFloat64(at + CHAN.addx, bn.norm_add - Number(w.x0), true);
+        dv.setFloat64(at + CHAN.lo, w.lo, true);
+        dv.setFloat64(at + CHAN.hi, w.hi, true);
+        dv.setFloat64(at + CHAN.ymsc, w.ymul * 2 ** -w.shift, true);
+        dv.setFloat64(at + CHAN.bias, w.bias, true);
+      }
+    }
+    dv.setInt32(at + CHAN.mode, mode, true);
+  }
+  const segBuf = new ArrayBuffer(16 * SEG_BYTES);
+  const sv = new DataView(segBuf);
+  segs.forEach((s, k) => {
+    sv.setBigInt64(k * SEG_BYTES, BigInt(s.x_start), true);
+    sv.setBigInt64(k * SEG_BYTES + 8, BigInt(s.y_mul), true);
+    sv.setBigInt64(k * SEG_BYTES + 16, BigInt(s.bias), true);
+    sv.setBigInt64(k * SEG_BYTES + 24, BigInt(s.shift_number), true);
+  });
+
+  // ---- memory layout (every region 64-aligned, with slack for vector over-reads) ----
+  let at = DESC_BYTES;
+  const region = (bytes: number): number => {
+    const r = at;
+    at = align(at + bytes + 64);
+    return r;
+  };
+  const inOff = region(c.input.bytes);
+  const outOff = region(c.output.bytes);
+  const denseOff = region(c.denseOutputBytes);
+  const planesOff = region((IC + 1) * planeStride + 64);
+  const xpOff = dw ? 0 : region(P * HWp * 4);
+  const wtOff = region(wt.length);
+  const sOff = region(dw ? 3 * HWp * 4 : OCv * CH * 4);
+  const tLen = Math.max(CH, HWp);
+  const t64Off = region(tLen * 8);
+  const tfOff = region(tLen * 8);
+  const actOff = region(OC * actStride);
+  const chanOff = region(chanBuf.byteLength);
+  const segOff = region(segBuf.byteLength);
+
+  const { inLayout: li, outLayout: lo } = f;
+  const d = new Int32Array(DESC_BYTES / 4);
+  const flags = (c.kernel === 3 ? FLAG.K3 : 0) | (dw ? FLAG.DW : 0) | (wide ? FLAG.WIDE : 0) | (hasSX ? FLAG.SX : 0);
+  d[DESC.flags] = flags;
+  d[DESC.IC] = IC;
+  d[DESC.OC] = OC;
+  d[DESC.H] = H;
+  d[DESC.W] = W;
+  d[DESC.HW] = HW;
+  d[DESC.HWp] = HWp;
+  d[DESC.P] = P;
+  d[DESC.OCv] = OCv;
+  d[DESC.CH] = CH;
+  d[DESC.OH] = OH;
+  d[DESC.OW] = OW;
+  d[DESC.pool] = c.poolType;
+  d[DESC.inGroups] = li.groups;
+  d[DESC.inPitch] = li.rowPitch;
+  d[DESC.inLine] = li.rowLen * 64;
+  d[DESC.planes] = planesOff;
+  d[DESC.planeStride] = planeStride;
+  d[DESC.xp] = xpOff;
+  d[DESC.wt] = wtOff;
+  d[DESC.s] = sOff;
+  d[DESC.t64] = t64Off;
+  d[DESC.tf] = tfOff;
+  d[DESC.act] = actOff;
+  d[DESC.actStride] = actStride;
+  d[DESC.chan] = chanOff;
+  d[DESC.seg] = segOff;
+  d[DESC.outGroups] = lo.groups;
+  d[DESC.outPitch] = lo.rowPitch;
+  d[DESC.outLine] = lo.rowLen * 64;
+  d[DESC.padValue] = c.padValue;
+  d[DESC.shrX] = c.shrX;
+  d[DESC.sxRow] = sxRow;
+  d[DESC.sStride] = CH * 4;
+  return {
+    total: at,
+    desc: d,
+    argX: BigInt(c.argX),
+    inOff,
+    outOff,
+    denseOff,
+    wtOff,
+    wt,
+    chanOff,
+    chan: new Uint8Array(chanBuf),
+    segOff,
+    seg: new Uint8Array(segBuf),
+    tOff: t64Off,
+    tBytes: tfOff + tLen * 8 - t64Off,
+    simdChannels,
+    cache: {},
+  };
+}
+
+/** The layer's plan (packed weights, tables, memory layout), built on first use. */
+export function wasmPlan(c: PreparedKpuConv): WasmPlan {
+  return (c.fast.wasm as WasmPlan | undefined) ?? (c.fast.wasm = planWasm(c)) as WasmPlan;
+}
+
+function runtimeOrFault(c: PreparedKpuConv): KernelRuntime {
+  const rt = kernelRuntime();
+  if (!rt) throw new KpuFault('UNSUPPORTED', `the WebAssembly conv kernel is unavailable here (${kernelFailure()}); use kernel 'js'`, { layer: c.where.layer, type: c.where.type });
+  return rt;
+}
+
+/** The WebAssembly engine: same contract as `runKpuConv`. */
+export function runKpuConvWasm(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+  checkRunBuffers(c, ram, mainOut);
+  const rt = runtimeOrFault(c);
+  const plan = wasmPlan(c);
+  rt.ensure(plan.total);
+  const k = plan.cache;
+  if (k.ram !== ram) {
+    k.ram = ram;
+    k.ramIn = ram.subarray(c.input.address, c.input.address + c.input.bytes);
+    k.ramOut = ram.subarray(c.output.address, c.output.address + c.output.bytes);
+  }
+  if (k.buffer !== rt.buffer) {
+    k.buffer = rt.buffer;
+    k.memOut = rt.u8.subarray(plan.outOff, plan.outOff + c.output.bytes);
+    k.memDense = rt.u8.subarray(plan.denseOff, plan.denseOff + c.denseOutputBytes);
+  }
+  const mem = rt.u8;
+  // the whole input is read before anything is written, as the reference does
+  mem.set(k.ramIn!, plan.inOff);
+  mem.set(k.ramOut!, plan.outOff);
+  mem.set(plan.wt, plan.wtOff);
+  mem.set(plan.chan, plan.chanOff);
+  mem.set(plan.seg, plan.segOff);
+  if (c.argX === 0) mem.fill(0, plan.tOff, plan.tOff + plan.tBytes);
+  const strict = numerics.segmentBoundary === 'strict';
+  const banker = numerics.activationRounding === 'nncase02';
+  const sorted = c.fast.actSorted;
+  const rules = (strict ? RULE.STRICT : 0) | (banker ? RULE.BANKER : 0) | (sorted ? RULE.SORTED : 0) | (strict && banker && sorted ? RULE.SIMD : 0);
+  const d = rt.i32;
+  d.set(plan.desc, 0);
+  d[DESC.rules] = rules;
+  if (mainOut) d[DESC.flags] |= FLAG.DENSE;
+  rt.i64[DESC.argX / 2] = plan.argX;
+  const perIn = c.input.rowsPerBatch * 64;
+  const perOut = c.output.rowsPerBatch * 64;
+  const perDense = c.geometry.outChannels * c.geometry.outHeight * c.geometry.outWidth;
+  for (let b = 0; b < c.batches; b++) {
+    d[DESC.inBase] = plan.inOff + b * perIn;
+    d[DESC.outBase] = plan.outOff + b * perOut;
+    d[DESC.dense] = plan.denseOff + b * perDense;
+    rt.exports.run();
+  }
+  k.ramOut!.set(k.memOut!);
+  if (mainOut) mainOut.set(k.memDense!);
+}
+
+/** Groups of 4 pixels that the last wasm run sent from the SIMD window to the scalar path (for tests). */
+export function lastWasmRunFallbacks(): number {
+  return kernelRuntime()?.i32[DESC.fallbacks] ?? 0;
+}

@@ -1,0 +1,206 @@
+/**
+ * The WebAssembly conv kernels: the assembler they are written with, the proof behind their SIMD
+ * activation path (`simdWindow`) on realistic tables, directed layers across a window's edge,
+ * and the golden corpus through the other kernel ('js'), so both stay byte-exact end to end
+ * (test/golden-nncase.test.ts runs the default, 'wasm'). The random-layer property holding every
+ * engine to the reference is in test/kpu-conv.test.ts.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, test } from 'vitest';
+import { Module, get, i32, i64, set, u32, forUp } from '../src/kpu/wasm/asm.js';
+import { kernelRuntime } from '../src/kpu/wasm/runtime.js';
+import {
+  KPU_LAYER_ARGUMENT_WORDS,
+  decodeKpuLayerArgument,
+  encodeKpuLayerArgument,
+  type ActivationSegment,
+  type BatchNormEntry,
+  type KpuLayerArgument,
+} from '../src/kmodel-parser/kpu-layer-argument.js';
+import type { KpuConvParams } from '../src/kmodel-parser/model.js';
+import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
+import { kpuRowLayout } from '../src/kpu/layout.js';
+import { GOLDEN_NUMERICS, defaultKpuKernel, prepareKpuConv, runKpuConvReference, runKpuConvWasm, simdWindow } from '../src/kpu/conv/index.js';
+import { lastWasmRunFallbacks, wasmPlan } from '../src/kpu/conv/wasm.js';
+import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
+import { prepare } from '../src/kpu/interpreter.js';
+import { loadKmodel } from '../src/load.js';
+import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
+
+type WasmInstance = { exports: Record<string, (...a: (number | bigint)[]) => number | bigint> };
+const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => WasmInstance } }).WebAssembly;
+
+describe('assembler', () => {
+  it('encodes unsigned LEB128', () => {
+    expect(u32(0)).toEqual([0]);
+    expect(u32(127)).toEqual([127]);
+    expect(u32(128)).toEqual([0x80, 1]);
+    expect(u32(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(u32(0xffffffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+  });
+
+  it('assembles a module that V8 compiles and runs (loops, i64 wrap, signed constants)', () => {
+    const m = new Module();
+    m.func('sum', [['n', 'i32']], 'i32', (f) => {
+      const i = f.local('i32', 'i');
+      const s = f.local('i32', 's');
+      return [set(s, i32.const(0)), forUp(i, i32.const(0), get(f.param('n')), 1, set(s, i32.add(get(s), get(i)))), get(s)];
+    });
+    // (2^62 + 1)·4 wraps to 4; −1 and −2^63 as signed LEB
+    m.func('wrap', [['x', 'i64']], 'i64', (f) => [i64.add(i64.mul(get(f.param('x')), i64.const(4)), i64.add(i64.const(-1), i64.const(-(1n << 63n))))]);
+    const inst = new WA.Instance(new WA.Module(m.assemble(1)), {});
+    expect(inst.exports.sum(10)).toBe(45);
+    expect(inst.exports.sum(0)).toBe(0);
+    expect(inst.exports.wrap((1n << 62n) + 1n)).toBe(BigInt.asIntN(64, 4n - 1n - (1n << 63n)));
+  });
+
+  it('type-checks operands when the tree is built', () => {
+    expect(() => i32.add(i32.const(1), i64.const(1))).toThrow(/i32\.add operand 1 must be i32, got i64/);
+    expect(() => i32.const(2 ** 32)).toThrow(/i32\.const/);
+  });
+
+  it('the kernel module compiles here, so the default kernel is wasm', () => {
+    expect(kernelRuntime()).not.toBeNull();
+    expect(defaultKpuKernel()).toBe('wasm');
+  });
+});
+
+// ---- the SIMD window -------------------------------------------------------------------------------
+
+const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
+/** MaixPy's face detector: segments 0–9 output 0, segment 10 is ReLU (bn·1024 >> 20), 11–15 start near 2^35. */
+const RELU = [
+  seg(-(2 ** 35), 0, 0, 0),
+  ...[-2192771912, -1898601972, -1604432032, -1293919318, -999749378, -705579438, -411409498, -100896784, -2840137].map((x) => seg(x, 0, 0, 0)),
+  seg(0, 1024, 20, 0),
+  ...[0, 1, 2, 3, 4].map((k) => seg(2 ** 35 - 16 + k, 0, 0, 0)),
+];
+/** CanMV's YOLO face detector (v4): ReLU6-like, segment 1 linear, 2–15 short steps at 252..255. */
+const RELU6 = [
+  seg(-(2 ** 35), 0, 0, 0),
+  seg(0, 32, 20, 0),
+  ...[8241491, 8249659, 8257827, 8265995, 8274163, 8282331, 8290499, 8298667, 8306835, 8315003, 8323171, 8331339, 8339507, 8347675].map((x, k) => seg(x, 32, 20, 252 + (k >> 2))),
+];
+
+describe('simdWindow', () => {
+  it('ReLU: segment 10 over the whole range (segments 0–9 output 0, as its formula clamps there)', () => {
+    expect(simdWindow(-(10n ** 8n), 10n ** 9n, RELU)).toEqual({ x0: 0n, ymul: 1024, shift: 20, bias: 0, lo: -Infinity, hi: Infinity });
+  });
+  it('ReLU6 steps: segment 1 extends over the steps it agrees with, up to 8 265 995', () => {
+    // (bn/2^15 rounded to even) equals the steps' 252 up to the end of segment 4; at 8 274 163 it
+    // gives 252.51 → 253 where segment 5 still outputs 252
+    expect(simdWindow(-(10n ** 6n), 9n * 10n ** 6n, RELU6)).toEqual({ x0: 0n, ymul: 32, shift: 20, bias: 0, lo: -Infinity, hi: 8265995 });
+  });
+  it('a range inside one step: that step alone, no checks', () => {
+    const w = simdWindow(8250000n, 8257000n, RELU6)!;
+    expect([w.x0, w.lo, w.hi]).toEqual([8249659n, -Infinity, Infinity]);
+  });
+  it('decreasing segments (y_mul < 0, where the reference rounds t < 0 its own way) are never the formula', () => {
+    const table = [seg(-(2 ** 35), -5, 3, 200), ...new Array(15).fill(seg(2 ** 35 - 1, 0, 0, 0))];
+    expect(simdWindow(-1000n, 1000n, table)).toBeNull();
+  });
+  it('stops where (bn − x0)·y_mul would reach 2^51', () => {
+    // segment 1 (ReLU, y_mul 32767) then saturating segments from 2^35 − 1 (output 255, as segment 1's
+    // formula there): bn up to 2^37 would agree but (2^37)·32767 ≥ 2^51, so the window ends at 2^35 − 1,
+    // and segment 15 alone is not exact either
+    const top = 2 ** 35 - 1;
+    const table = [seg(-(2 ** 35), 0, 0, 0), seg(0, 32767, 20, 0), ...new Array(14).fill(seg(top, 32767, 20, 255))];
+    expect(simdWindow(-5n, 2n ** 37n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 20, bias: 0, lo: -Infinity, hi: top });
+    // with bn only up to 2^36 the whole range is one window
+    expect(simdWindow(-5n, 2n ** 36n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 20, bias: 0, lo: -Infinity, hi: Infinity });
+  });
+});
+
+// ---- directed layers across a window's edge ---------------------------------------------------------
+
+function params(IC: number, OC: number, W: number, H: number, weights: Uint8Array, bn: BatchNormEntry[], act: ActivationSegment[], fields: Record<string, number> = {}): KpuConvParams {
+  const f: Record<string, number> = {};
+  for (const w of KPU_LAYER_ARGUMENT_WORDS) for (const [n] of w.fields) f[n] = 0;
+  const li = kpuRowLayout(W);
+  Object.assign(f, {
+    image_dst_addr: 4096,
+    i_ch_num: IC - 1,
+    o_ch_num: OC - 1,
+    o_ch_num_coef: OC - 1,
+    i_row_wid: W - 1,
+    i_col_high: H - 1,
+    o_row_wid: W - 1,
+    o_col_high: H - 1,
+    load_para: 1,
+    dma_burst_size: 15,
+    load_coor: 1,
+    row_switch_addr: li.rowLen,
+    coef_group: li.groups,
+    channel_switch_addr: li.rowLen * H,
+    load_act: 1,
+    wb_row_switch_addr: li.rowLen,
+    wb_group: li.groups,
+    wb_channel_switch_addr: li.rowLen * H,
+    channel_byte_num: W * H - 1,
+    dma_total_byte: W * H * OC - 1,
+    ...fields,
+  });
+  const words = encodeKpuLayerArgument(f as KpuLayerArgument);
+  return { words, arg: decodeKpuLayerArgument(words), weights, weightBits: 8, batchNorm: bn, activation: act, fileOffsets: { registers: 0, weights: 0, batchNorm: 0, activation: 0 } };
+}
+
+describe('wasm kernel across SIMD window edges (ReLU6 steps)', () => {
+  // acc = 255·x (one channel, weight 255), bn = (acc·mul >> 15) + add sweeps −10^6 .. 9.6·10^6 over
+  // x = 0..255: past the window's end (8 265 995) from x ≈ 238 on, so some 4-pixel groups fall back.
+  const bn: BatchNormEntry[] = [
+    { norm_mul: 154 * 32768, norm_add: -1_000_000, norm_shift: 15 },
+    { norm_mul: 150 * 32768, norm_add: -400_000, norm_shift: 15 },
+    { norm_mul: 140 * 32768, norm_add: 0, norm_shift: 15 },
+  ];
+  const c = prepareKpuConv(params(1, 3, 64, 16, Uint8Array.from([255, 255, 255]), bn, RELU6), 1, { layer: 0, type: 'test' });
+  const modes = new DataView(wasmPlan(c).chan.buffer);
+  const inputs: [string, (i: number) => number][] = [
+    ['ramp (homogeneous groups)', (i) => i & 255],
+    ['scrambled', (i) => (i * 167 + 13) & 255],
+    ['high values only', (i) => 200 + (i % 56)],
+  ];
+  it('puts every channel on the windowed SIMD path', () => {
+    for (let o = 0; o < 3; o++) expect(modes.getInt32(o * CHAN_BYTES + CHAN.mode, true)).toBe(2);
+  });
+  it.each(inputs)('wasm == reference, %s', (_, value) => {
+    const ram = new Uint8Array(AI_SRAM_BYTES);
+    for (let i = 0; i < 64 * 16; i++) ram[i] = value(i);
+    const a = ram.slice();
+    const b = ram.slice();
+    runKpuConvReference(c, a, GOLDEN_NUMERICS);
+    runKpuConvWasm(c, b, GOLDEN_NUMERICS);
+    expect(Buffer.compare(a, b)).toBe(0);
+    const groups = (3 * 64 * 16) / 4;
+    const fb = lastWasmRunFallbacks();
+    expect(fb).toBeGreaterThan(0);
+    expect(fb).toBeLessThan(groups);
+    // the outputs reach the steps (≥ 252) and the linear part
+    const out = a.subarray(c.output.address, c.output.address + c.output.bytes);
+    expect(out.some((v) => v >= 252)).toBe(true);
+    expect(out.some((v) => v > 0 && v < 252)).toBe(true);
+  });
+});
+
+// ---- the golden corpus through the js kernel -------------------------------------------------------------
+
+describe.skipIf(!HAS_SHARED)(`golden runs on the js kernel (${HAS_SHARED ? 'shared corpus' : SHARED_SKIP_REASON})`, () => {
+  const sets = ['v3-shared', 'v4-shared'];
+  for (const set of sets) {
+    const dir = join(GOLDEN_DIR, set);
+    const names = existsSync(dir) ? readdirSync(dir).filter((n) => !n.endsWith('.sha256')).sort() : [];
+    for (const name of names) {
+      test(`${set}/${name} (lcg_1)`, () => {
+        const prepared = prepare(loadKmodel(kmodelPath(name)).model, { kpuKernel: 'js' });
+        expect(prepared.kpuNumerics.kernel).toBe('js');
+        const run = join(dir, name, 'lcg_1');
+        const lines: string[] = [];
+        const r = prepared.run([new Uint8Array(readFileSync(join(run, 'input.bin')))], { trace: (l) => lines.push(l) });
+        const golden = readFileSync(join(run, 'trace.txt'), 'utf8').trim().split('\n');
+        const first = golden.findIndex((g, i) => g !== lines[i]);
+        expect(first === -1 ? null : { layer: first, got: lines[first], want: golden[first] }).toBeNull();
+        r.outputs.forEach((o, i) => expect(Buffer.compare(Buffer.from(o), readFileSync(join(run, `output_${i}.bin`))), `output ${i}`).toBe(0));
+      });
+    }
+  }
+});
