@@ -136,7 +136,7 @@ export const compareCommand: Command = {
     numericsOptions(
       inputOptions(
         y
-          .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (v3 or v4)' })
+          .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (v3, v4 or v5)' })
           .option('input', { type: 'string', describe: 'raw tensor .bin (NCHW) or image (.png, .jpg, .bmp)' })
           .option('random', { type: 'number', describe: 'a seeded random input instead of --input' })
           .option('dataset', { type: 'string', describe: 'run the comparison over every image in this folder' })
@@ -213,7 +213,7 @@ export const compareCommand: Command = {
       const emulatorMs = run.timings.total_ms - run.timings.reference_ms;
       const timings = { total_ms: round2(run.timings.total_ms), emulator_ms: round2(emulatorMs), reference_ms: round2(run.timings.reference_ms) };
       if (args.json) {
-        printJson(io, { ...head, input: recipe, layers: run.layers, outputs: run.outputs, summary, timings });
+        printJson(io, { ...head, input: recipe, layers: run.layers, outputs: run.outputs, summary, ...(run.notes ? { notes: run.notes } : {}), timings });
       } else {
         io.out(renderCompare({ model: a.loaded.path, input: recipeText(recipe), backend: backend.name, statement: FLOAT_MODEL_STATEMENT }, run, summary, outputShapes(a.prepared), emulatorMs));
       }

@@ -20,6 +20,7 @@ import type { ReferenceModel } from './graph.js';
 import { centredCosine, cosine, floatMismatchFraction, lsbAgreement, maxAbsDiff, requantizeU8, snrDb } from './metrics.js';
 import { realValues } from './quant.js';
 import { readBytes, readShadow, writeShadow, type ByteMemories, type ShadowMemories, type TensorRef } from './tensors.js';
+import { compareOnceV5 } from './v5.js';
 
 export const FLOAT_MODEL_STATEMENT =
   'The float model is reconstructed from the quantised file: weights, batch-norm and activation tables are dequantised as the compiler encoded them, ' +
@@ -71,6 +72,8 @@ export interface CompareRun {
   readonly referenceOutputs: Float64Array[];
   readonly emulatorOutputValues: Float64Array[];
   readonly timings: { readonly total_ms: number; readonly reference_ms: number };
+  /** Model-level remarks: what the float model covers and what it does not (v5). */
+  readonly notes?: readonly string[];
 }
 
 export interface CompareOptions {
@@ -119,6 +122,7 @@ function round(v: number, digits: number): number {
 
 /** Runs the emulator once on `inputs` with the reference alongside. */
 export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs: readonly Uint8Array[], opts: CompareOptions = {}): CompareRun {
+  if (ref.v5) return compareOnceV5(prepared, ref, inputs, opts);
   const t0 = performance.now();
   let refMs = 0;
   const nLayers = ref.layers.length;

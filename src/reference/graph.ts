@@ -6,6 +6,7 @@
  */
 import type { Kmodel } from '../kmodel-parser/model.js';
 import type { TensorRef } from './tensors.js';
+import type { V5Reference } from './v5.js';
 
 /** A statement a layer makes about the quantisation of one of its uint8 tensors. */
 export interface QuantFact {
@@ -61,5 +62,10 @@ export interface ReferenceModel {
    * earlier layer wrote). Filled by `inferQuant`.
    */
   producers: number[][];
+  /**
+   * kmodel v5: the stackvm computes every tensor's place at run time, so the layers carry index,
+   * type and unit only and the comparison follows the run through the op hook (v5.ts).
+   */
+  readonly v5?: V5Reference;
   dispose(): void;
 }

@@ -1,11 +1,11 @@
 /**
  * The TensorFlow.js float reference and the comparison metrics (`kpusim compare`).
  */
-import { KpuFault } from '../errors.js';
 import type { Kmodel } from '../kmodel-parser/model.js';
 import type { ReferenceModel } from './graph.js';
 import { buildReferenceV3 } from './v3.js';
 import { buildReferenceV4 } from './v4.js';
+import { buildReferenceV5 } from './v5.js';
 
 export { initReferenceBackend, type BackendInfo, type ReferenceBackendName } from './backend.js';
 export { compareOnce, FLOAT_MODEL_STATEMENT, type CompareOptions, type CompareRun, type LayerComparison, type OutputComparison } from './compare.js';
@@ -13,12 +13,15 @@ export type { RefLayer, ReferenceModel } from './graph.js';
 export { centredCosine, cosine, maxAbsDiff, snrDb } from './metrics.js';
 export { prepareKpuConvFloat, type KpuConvFloat } from './kpu-conv.js';
 
+export { buildReferenceV5, compareOnceV5, V5_FLOAT_OPS, type V5Reference } from './v5.js';
+
 /**
- * Builds the float reference of a v3 or v4 model (call `initReferenceBackend` first). v5 models
- * are not covered yet.
+ * Builds the float reference of a model (call `initReferenceBackend` first). v3/v4: a static
+ * graph over the memories; v5: per-layer counterparts the comparison applies while it follows
+ * the run (the stackvm places tensors at run time).
  */
 export function buildReference(model: Kmodel): ReferenceModel {
   if (model.version === 3) return buildReferenceV3(model);
   if (model.version === 4) return buildReferenceV4(model);
-  throw new KpuFault('UNSUPPORTED', 'the float reference covers kmodel v3 and v4; v5 (nncase 1.x) models are not supported yet', {}, 'prepare');
+  return buildReferenceV5(model);
 }

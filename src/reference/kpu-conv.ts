@@ -40,8 +40,49 @@ export interface KpuConvFloat {
   readonly residual: number;
   /** Input N×IC×H×W (dense NCHW) → output N×OC×OH×OW, both in their quantised domains. */
   run(input: Float32Array): Float32Array;
+  /**
+   * The same layer re-quantised the way the KPU rounds: the activation of the (unfloored)
+   * batch-norm value is rounded by the §6.4 rule `rules` names — including nncase's rounding of
+   * a negative product (a decreasing segment below its start), which moves away from the nearest
+   * integer when the fraction exceeds one half — then saturated and pooled. This is what the
+   * isolated check compares with for nncase 1.x models, whose SiLU-like tables have decreasing
+   * segments. `quirk` counts the activation elements whose rounding differs from round half to
+   * even (before pooling).
+   */
+  runKpuRounded(input: Float32Array, rules: KpuRoundingRules): { values: Float32Array; quirk: number };
   /** Frees the weight tensor. */
   dispose(): void;
+}
+
+/** The activation rules of kpu/conv's KpuNumerics (reference §6.4). */
+export interface KpuRoundingRules {
+  readonly activationRounding: 'nncase02' | 'nncase01';
+  readonly segmentBoundary: 'strict' | 'inclusive';
+}
+
+const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
+
+const halfEven = (r: number): number => {
+  const q = Math.floor(r);
+  const f = r - q;
+  return f < 0.5 ? q : f > 0.5 ? q + 1 : q % 2 === 0 ? q : q + 1;
+};
+
+/** §6.4 step 3 on the real quotient r = t/2^s (s > 0) of a product t. */
+function kpuRound(r: number, negative: boolean, rule: KpuRoundingRules['activationRounding']): number {
+  if (rule === 'nncase02') {
+    const q = Math.floor(r);
+    const f = r - q;
+    const sgn = negative ? -1 : 1;
+    if (f < 0.5) return q;
+    if (f > 0.5) return q + sgn;
+    return Math.abs(q % 2) === 1 ? q + sgn : q;
+  }
+  // SDK kpu_carry_shift: v = t >> (s − 1); odd v → (v >> 1) ± 1 by the sign of v, even → v >> 1.
+  const v = Math.floor(2 * r);
+  const h = Math.floor(v / 2);
+  if (Math.abs(v % 2) === 1) return v < 0 ? h - 1 : h + 1;
+  return h;
 }
 
 export interface KpuConvFloatOptions {
@@ -125,7 +166,8 @@ export function prepareKpuConvFloat(p: KpuConvParams, batches: number, opts: Kpu
   const bias = Float64Array.from(segs, (s) => s.bias);
   const accConst = residual * G;
 
-  const run = (input: Float32Array): Float32Array => {
+  /** The accumulator map (NHWC, flattened) of an input. */
+  const accumulate = (input: Float32Array): Float32Array => {
     if (!filter) throw new Error('reference KPU layer used after dispose()');
     const f = filter;
     const N = batches;
@@ -136,7 +178,21 @@ export function prepareKpuConvFloat(p: KpuConvParams, batches: number, opts: Kpu
       if (K === 3) x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], padValue);
       return g.depthwise ? tf.depthwiseConv2d(x, f, 1, 'valid') : tf.conv2d(x, f, 1, 'valid');
     });
-    const acc = accT.dataSync() as Float32Array;
+    const acc = Float32Array.from(accT.dataSync() as Float32Array);
+    accT.dispose();
+    return acc;
+  };
+
+  const pool = (act: Float32Array): Float32Array => {
+    const { inHeight: H, inWidth: W } = g;
+    const outT = tf.tidy(() => tf.transpose(poolNhwc(tf.tensor4d(act, [batches, H, W, OC]), g.poolType), [0, 3, 1, 2]));
+    const out = Float32Array.from(outT.dataSync() as Float32Array);
+    outT.dispose();
+    return out;
+  };
+
+  const run = (input: Float32Array): Float32Array => {
+    const acc = accumulate(input);
     const n = acc.length;
     const act = new Float32Array(n);
     for (let i = 0, o = 0; i < n; i++) {
@@ -148,11 +204,31 @@ export function prepareKpuConvFloat(p: KpuConvParams, batches: number, opts: Kpu
       act[i] = v;
       if (++o === OC) o = 0;
     }
-    accT.dispose();
-    const outT = tf.tidy(() => tf.transpose(poolNhwc(tf.tensor4d(act, [N, H, W, OC]), g.poolType), [0, 3, 1, 2]));
-    const out = Float32Array.from(outT.dataSync() as Float32Array);
-    outT.dispose();
-    return out;
+    return pool(act);
+  };
+
+  const shifts = Int32Array.from(segs, (s) => s.shift_number);
+  const yMul = Float64Array.from(segs, (s) => s.y_mul);
+  const unit = Float64Array.from(segs, (s) => 2 ** -s.shift_number);
+  const runKpuRounded = (input: Float32Array, rules: KpuRoundingRules): { values: Float32Array; quirk: number } => {
+    const acc = accumulate(input);
+    const n = acc.length;
+    const act = new Float32Array(n);
+    const strict = rules.segmentBoundary === 'strict';
+    let quirk = 0;
+    for (let i = 0, o = 0; i < n; i++) {
+      const bn = (acc[i] + accConst) * mul[o] + add[o];
+      let k = 15;
+      while (k > 0 && !(strict ? bn > xs[k] : bn >= xs[k])) k--;
+      const t = (bn - xs[k]) * yMul[k];
+      const r = t * unit[k];
+      const rounded = shifts[k] === 0 ? r : kpuRound(r, t < 0, rules.activationRounding);
+      const v = clamp8(rounded + bias[k]);
+      if (v !== clamp8(halfEven(r) + bias[k])) quirk++;
+      act[i] = v;
+      if (++o === OC) o = 0;
+    }
+    return { values: pool(act), quirk };
   };
 
   return {
@@ -162,6 +238,7 @@ export function prepareKpuConvFloat(p: KpuConvParams, batches: number, opts: Kpu
     weightOffset: b,
     residual,
     run,
+    runKpuRounded,
     dispose() {
       filter?.dispose();
       filter = undefined;

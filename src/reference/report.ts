@@ -177,6 +177,7 @@ export function renderCompare(h: RenderHeader, run: CompareRun, summary: Compare
   t += renderLayers(run.layers);
   t += '\noutputs, emulator vs float model:\n' + renderOutputs(run.outputs, shapes);
   t += '\n' + renderSummary(summary, run);
+  if (run.notes?.length) t += run.notes.map((n) => `  note: ${n}\n`).join('');
   t += `time: ${(run.timings.total_ms / 1000).toFixed(2)} s (emulator ${(emulatorMs / 1000).toFixed(2)} s, reference ${(run.timings.reference_ms / 1000).toFixed(2)} s)\n`;
   return t;
 }

@@ -2,3 +2,4 @@
 export { runV5, type RunV5Options, type RunV5Result } from './run.js';
 export { TENSOR_OPS, StackvmRun, StackvmModuleState, type CallTensor, type StackvmHost, type TensorOpInfo } from './stackvm.js';
 export { K210ModuleState, runK210Function, type K210Output } from './k210.js';
+export type { V5Memories, V5OpHook, V5OpParams, V5OpStep, V5View } from './hooks.js';

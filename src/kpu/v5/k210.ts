@@ -12,6 +12,22 @@ import { kpuDownload, kpuUpload } from '../layout.js';
 import { AI_SRAM_BYTES } from '../memory.js';
 import * as K from './kernels.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
+import type { V5View } from './hooks.js';
+
+/** Tensors a K210 op reads and writes, as views of the machine's buffers (see hooks.ts). */
+export interface K210OpViews {
+  readonly inputs: V5View[];
+  readonly outputs: V5View[];
+}
+
+/** Describing each op to a hook (only when one is installed). */
+export interface K210Hook {
+  /** The caller's tensor behind each function input (what the staged dense copy was made of). */
+  readonly inputs: readonly V5View[];
+  /** The staged dense copies the ops read, as blocks (for inputs that cannot be mapped back). */
+  readonly staged: readonly MemBlock[];
+  before(op: K210Op, opIndex: number, views: K210OpViews): void;
+}
 
 /** Where a called K210 function's output lives in its caller's memory. */
 export interface K210Output {
@@ -24,6 +40,8 @@ export class K210ModuleState {
   /** The simulated KPU RAM, zero at start (nncase's simulator `kpu_ram_`). */
   readonly kpu: MemBlock;
   readonly rdata: Uint8Array;
+  /** `.rdata` as a read-only block (for op views). */
+  readonly rdataBlock: MemBlock;
   /** Prepared conv layers, per function and op (undefined for non-conv ops). */
   readonly prepared: readonly (readonly (PreparedKpuConv | undefined)[])[];
 
@@ -31,6 +49,7 @@ export class K210ModuleState {
     this.data = memBlock(`module ${index} data pool`, new Uint8Array(module.dataPoolSize));
     this.kpu = memBlock(`module ${index} KPU RAM`, new Uint8Array(AI_SRAM_BYTES));
     this.rdata = module.rdata;
+    this.rdataBlock = memBlock(`module ${index} .rdata`, module.rdata, false);
     const fns = module.k210?.functions ?? [];
     this.prepared = prepared ?? fns.map((ops, fi) => ops.map((op, oi) => (op.name === 'kpu_conv2d' ? prepareKpuConv(op.kpu, op.batches, { layer: layerOf(fi, oi), type: 'k210:kpu_conv2d' }) : undefined)));
   }
@@ -51,9 +70,10 @@ export function runK210Function(
   fnIndex: number,
   inputs: readonly Uint8Array[],
   outputs: readonly K210Output[],
-  after: (op: K210Op, opIndex: number) => void,
+  after: (op: K210Op, opIndex: number, views?: K210OpViews) => void,
   numerics: KpuNumerics = GOLDEN_NUMERICS,
   layerOf: (op: number) => number = (op) => op,
+  hook?: K210Hook,
 ): void {
   const fn = state.module.functions[fnIndex];
   const ops = state.module.k210?.functions[fnIndex];
@@ -92,6 +112,8 @@ export function runK210Function(
       if (p.offset + bytes > p.bytes.length) throw new KpuFault('OUT_OF_RANGE', `${what}: ${bytes} bytes at ${p.offset} run past the end of a ${p.bytes.length}-byte buffer`, { ...ctx, size: bytes });
       return p.bytes.subarray(p.offset, p.offset + bytes);
     };
+    const views = hook ? describeOp(state, fnIndex, oi, op, outputs, hook) : undefined;
+    if (hook) hook.before(op, oi, views!);
     switch (op.name) {
       case 'kpu_upload': {
         const src = at(op.input);
@@ -133,6 +155,66 @@ export function runK210Function(
         break;
       }
     }
-    after(op, oi);
+    after(op, oi, views);
   });
+}
+
+const U8 = 4;
+
+function denseStrides(shape: readonly number[]): number[] {
+  return K.defaultStrides(shape);
+}
+
+/** The op's tensors as views (see hooks.ts); inputs of the function map back to the caller's tensors. */
+function describeOp(state: K210ModuleState, fnIndex: number, oi: number, op: K210Op, outputs: readonly K210Output[], hook: K210Hook): K210OpViews {
+  const fn = state.module.functions[fnIndex];
+  const place = (mr: MemoryRangeV5, datatype: number, shape: readonly number[], strides: readonly number[], layout: 'strided' | 'kpu'): V5View => {
+    switch (mr.location) {
+      case MEM_INPUT: {
+        const i = fn.inputs.findIndex((t) => t.range.start === mr.start);
+        const caller = hook.inputs[i];
+        const staged = hook.staged[i];
+        if (!caller || !staged) break;
+        if (layout === 'strided' && K.isContiguous(caller.shape, caller.strides)) return { block: caller.block, offset: caller.offset, datatype, shape, strides, layout };
+        const dense = layout === 'strided' && K.isContiguous(shape, strides) && K.elementCount(shape) === K.elementCount(caller.shape);
+        if (dense) return caller;
+        return { block: staged, offset: 0, datatype, shape, strides, layout };
+      }
+      case MEM_OUTPUT: {
+        const i = fn.outputs.findIndex((t) => t.range.start === mr.start);
+        const o = outputs[i];
+        if (!o) break;
+        return { block: o.block, offset: o.offset, datatype, shape, strides, layout };
+      }
+      case MEM_RDATA:
+        return { block: state.rdataBlock, offset: mr.start, datatype, shape, strides, layout };
+      case MEM_DATA:
+        return { block: state.data, offset: mr.start, datatype, shape, strides, layout };
+      case MEM_KPU:
+        return { block: state.kpu, offset: mr.start, datatype, shape, strides, layout };
+    }
+    throw new KpuFault('OUT_OF_RANGE', `memory location ${mr.location} at ${mr.start} is not addressable by function ${fnIndex}`, { type: `k210:${op.name}` });
+  };
+  switch (op.name) {
+    case 'kpu_upload': {
+      const s = [...op.inShape];
+      return { inputs: [place(op.input, U8, s, denseStrides(s), 'strided')], outputs: [place(op.output, U8, s, [], 'kpu')] };
+    }
+    case 'kpu_download': {
+      const s = [...op.inShape];
+      return { inputs: [place(op.input, U8, s, [], 'kpu')], outputs: [place(op.output, U8, s, denseStrides(s), 'strided')] };
+    }
+    case 'kpu_conv2d': {
+      const p = state.prepared[fnIndex][oi]!;
+      const kpuView = (address: number, shape: readonly number[]): V5View => ({ block: state.kpu, offset: address, datatype: U8, shape, strides: [], layout: 'kpu' });
+      const outs = [kpuView(p.output.address, p.output.shape)];
+      if (op.mainMemOutput.size) outs.push(place(op.mainMemOutput, U8, p.output.shape, denseStrides(p.output.shape), 'strided'));
+      return { inputs: [kpuView(p.input.address, p.input.shape)], outputs: outs };
+    }
+    case 'copy': {
+      const s = [...op.inShape];
+      const dt = op.input.datatype;
+      return { inputs: [place(op.input, dt, s, [...op.inStrides], 'strided')], outputs: [place(op.output, dt, s, [...op.outStrides], 'strided')] };
+    }
+  }
 }

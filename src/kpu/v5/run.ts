@@ -11,12 +11,13 @@
  * whole data pool and the whole 2 MiB KPU RAM.
  */
 import { KpuFault } from '../../errors.js';
-import type { K210Op, KmodelV5, ModuleV5 } from '../../kmodel-parser/v5/types.js';
+import type { K210Op, KmodelV5, LayerV5, ModuleV5 } from '../../kmodel-parser/v5/types.js';
 import type { StackvmInstruction } from '../../kmodel-parser/v5/stackvm/isa.js';
 import { GOLDEN_NUMERICS, type KpuNumerics } from '../conv/index.js';
 import type { LayerEvent, TransferEvent } from '../events.js';
 import { fnv1a64 } from '../hash.js';
-import { K210ModuleState, runK210Function, type K210Output } from './k210.js';
+import { K210ModuleState, runK210Function, type K210Hook, type K210OpViews, type K210Output } from './k210.js';
+import type { RecordedViews, V5Memories, V5OpHook, V5OpStep, V5View } from './hooks.js';
 import { kpuBytes } from '../../kmodel-parser/kpu-layout.js';
 import * as K from './kernels.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
@@ -33,6 +34,12 @@ export interface RunV5Options {
   readonly moreInputs?: readonly Uint8Array[];
   /** Instruction budget of each stackvm function call (runaway bytecode becomes a KpuFault). */
   readonly maxSteps?: number;
+  /**
+   * Called before and after every K210 op and stackvm TENSOR instruction with the tensors it
+   * reads and writes (hooks.ts). Installing it makes the run record operand views; the results
+   * are the same.
+   */
+  readonly onOp?: V5OpHook;
 }
 
 export interface RunV5Result {
@@ -49,8 +56,15 @@ function layerIndexes(model: KmodelV5): Map<string, number> {
   return m;
 }
 
+/** The layer of each stackvm TENSOR instruction, by the decoded instruction object. */
+function instructionLayers(model: KmodelV5): Map<StackvmInstruction, LayerV5> {
+  const m = new Map<StackvmInstruction, LayerV5>();
+  for (const l of model.layers) if (l.instruction) m.set(l.instruction, l);
+  return m;
+}
+
 /** Prepared per model (K210 conv layers validated once); states are rebuilt per run. */
-const PREPARED = new WeakMap<KmodelV5, { layers: Map<string, number>; k210: Map<number, K210ModuleState['prepared']> }>();
+const PREPARED = new WeakMap<KmodelV5, { layers: Map<string, number>; k210: Map<number, K210ModuleState['prepared']>; instructions?: Map<StackvmInstruction, LayerV5> }>();
 
 class V5Machine implements StackvmHost {
   readonly states: ModuleState[];
@@ -58,6 +72,9 @@ class V5Machine implements StackvmHost {
   private readonly hashes = new Map<MemBlock, { version: number; hash: string }>();
   private readonly layers: Map<string, number>;
   readonly maxSteps?: number;
+  readonly recordViews: boolean;
+  private readonly instructions?: Map<StackvmInstruction, LayerV5>;
+  private readonly memories?: V5Memories;
 
   constructor(readonly model: KmodelV5, readonly opts: RunV5Options) {
     let prep = PREPARED.get(model);
@@ -79,6 +96,46 @@ class V5Machine implements StackvmHost {
       });
       PREPARED.set(model, prep);
     }
+    this.recordViews = opts.onOp !== undefined;
+    if (this.recordViews) {
+      prep.instructions ??= instructionLayers(model);
+      this.instructions = prep.instructions;
+      const kpu = this.states.find((s): s is K210ModuleState => s instanceof K210ModuleState)?.kpu.bytes;
+      this.memories = { dataPools: this.states.map((s) => s.data.bytes), ...(kpu ? { kpu } : {}) };
+    }
+  }
+
+  private stackvmStep(ins: StackvmInstruction, views: RecordedViews): V5OpStep {
+    const l = this.instructions?.get(ins);
+    return {
+      index: l?.index ?? -1,
+      type: `stackvm:${ins.tensorName}`,
+      unit: 'CPU',
+      module: l?.module ?? -1,
+      function: l?.function ?? -1,
+      inputs: views.inputs,
+      outputs: views.outputs,
+      params: views.params,
+      instruction: ins,
+    };
+  }
+
+  private k210Step(st: K210ModuleState, fi: number, op: K210Op, oi: number, views: K210OpViews): V5OpStep {
+    return {
+      index: this.layers.get(`${st.index}/${fi}/${oi}`) ?? -1,
+      type: `k210:${op.name}`,
+      unit: op.name === 'kpu_conv2d' ? 'KPU' : 'CPU',
+      module: st.index,
+      function: fi,
+      inputs: views.inputs,
+      outputs: views.outputs,
+      params: {},
+      k210Op: op,
+    };
+  }
+
+  beforeTensorOp(ins: StackvmInstruction, views: RecordedViews): void {
+    this.opts.onOp?.('before', this.stackvmStep(ins, views), this.memories!);
   }
 
   private hash(b: MemBlock): string {
@@ -101,7 +158,12 @@ class V5Machine implements StackvmHost {
     this.opts.onEvent?.({ index, type, ...event });
   }
 
-  afterTensorOp(ins: StackvmInstruction, info: TensorOpInfo): void {
+  afterTensorOp(ins: StackvmInstruction, info: TensorOpInfo, views?: RecordedViews): void {
+    this.emitTensorOp(ins, info);
+    if (views && this.opts.onOp) this.opts.onOp('after', this.stackvmStep(ins, views), this.memories!);
+  }
+
+  private emitTensorOp(ins: StackvmInstruction, info: TensorOpInfo): void {
     this.emit(`stackvm:${ins.tensorName}`, ins.funct!.toString(16).padStart(4, '0'), {
       unit: 'CPU',
       inputShapes: info.inputShapes,
@@ -114,7 +176,12 @@ class V5Machine implements StackvmHost {
     });
   }
 
-  private afterK210Op(st: K210ModuleState, fi: number, op: K210Op, oi: number): void {
+  private afterK210Op(st: K210ModuleState, fi: number, op: K210Op, oi: number, views?: K210OpViews): void {
+    this.emitK210Op(st, fi, op, oi);
+    if (views && this.opts.onOp) this.opts.onOp('after', this.k210Step(st, fi, op, oi, views), this.memories!);
+  }
+
+  private emitK210Op(st: K210ModuleState, fi: number, op: K210Op, oi: number): void {
     let event: Omit<LayerEvent, 'index' | 'type'>;
     if (op.name === 'kpu_conv2d') {
       const p = st.prepared[fi][oi]!;
@@ -170,7 +237,17 @@ class V5Machine implements StackvmHost {
     check(outputs, fn.outputs, 'output');
     if (st instanceof K210ModuleState) {
       const outs: K210Output[] = outputs.map((t) => ({ block: t.block, offset: t.offset }));
-      runK210Function(st, functionId, inputs.map(denseCopy), outs, (op, oi) => this.afterK210Op(st, functionId, op, oi), this.opts.numerics ?? GOLDEN_NUMERICS, (oi) => this.layers.get(`${moduleId}/${functionId}/${oi}`) ?? -1);
+      const staged = inputs.map(denseCopy);
+      let hook: K210Hook | undefined;
+      if (this.recordViews) {
+        const onOp = this.opts.onOp!;
+        hook = {
+          inputs: inputs.map((t): V5View => ({ block: t.block, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides, layout: 'strided' })),
+          staged: staged.map((b, i) => memBlock(`module ${moduleId} function ${functionId} input ${i} (staged copy)`, b, false)),
+          before: (op, oi, views) => onOp('before', this.k210Step(st, functionId, op, oi, views), this.memories!),
+        };
+      }
+      runK210Function(st, functionId, hook ? hook.staged.map((b) => b.bytes) : staged, outs, (op, oi, views) => this.afterK210Op(st, functionId, op, oi, views), this.opts.numerics ?? GOLDEN_NUMERICS, (oi) => this.layers.get(`${moduleId}/${functionId}/${oi}`) ?? -1, hook);
       return;
     }
     if (st instanceof StackvmModuleState) {

@@ -11,6 +11,7 @@ import { MEM_DATA, MEM_INPUT, MEM_OUTPUT, MEM_RDATA, type FunctionV5, type Modul
 import * as K from './kernels.js';
 import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
 import { EvalStack, asI, asI4, asR4, asSize, asU, asU1, asU4, intEntry, realEntry, type StackEntry } from './stack.js';
+import type { RecordedViews, V5OpParams } from './hooks.js';
 
 /** A tensor passed to a called function: where it is and how it is laid out. */
 export interface CallTensor {
@@ -33,8 +34,12 @@ export interface TensorOpInfo {
 export interface StackvmHost {
   /** TENSOR CALL: run function `functionId` of module `moduleId` on these tensors. */
   call(moduleId: number, functionId: number, inputs: readonly CallTensor[], outputs: readonly CallTensor[]): void;
-  /** After every TENSOR instruction. */
-  afterTensorOp(ins: StackvmInstruction, info: TensorOpInfo): void;
+  /** After every TENSOR instruction; `views` when `recordViews` is set. */
+  afterTensorOp(ins: StackvmInstruction, info: TensorOpInfo, views?: RecordedViews): void;
+  /** Record each tensor op's operands (views and scalar parameters) for the two hooks. */
+  readonly recordViews?: boolean;
+  /** A tensor op's operands are resolved and it is about to run (only with `recordViews`). */
+  beforeTensorOp?(ins: StackvmInstruction, views: RecordedViews): void;
   /** Instruction budget per function call (default MAX_STEPS). */
   readonly maxSteps?: number;
 }
@@ -87,6 +92,9 @@ export class StackvmRun {
   private readonly dataBase: number;
   private readonly rdataBase: number;
   readonly ctx: { layer?: number; type?: string } = {};
+  /** Operands of the running tensor op, recorded while the host asks for them. */
+  private views?: RecordedViews;
+  private current?: StackvmInstruction;
 
   constructor(
     readonly state: StackvmModuleState,
@@ -140,7 +148,20 @@ export class StackvmRun {
     const extent = K.extentBytes(shape, strides, datatype);
     const p = this.space.span(addr, extent, write, this.ctx);
     if (write) touch(p.block);
+    if (this.views) (write ? this.views.outputs : this.views.inputs).push({ block: p.block, offset: p.offset, datatype, shape, strides, layout: 'strided' });
     return { bytes: p.block.bytes, offset: p.offset, datatype, shape, strides };
+  }
+
+  /** Records a tensor a CALL passes (resolved without `tensor`). */
+  recordCallTensor(t: CallTensor, output: boolean): void {
+    if (this.views) (output ? this.views.outputs : this.views.inputs).push({ block: t.block, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides, layout: 'strided' });
+  }
+
+  /** Every operand of the running tensor op is resolved; its kernel runs next. */
+  ready(params: V5OpParams = {}): void {
+    if (!this.views) return;
+    this.views.params = params;
+    this.host.beforeTensorOp?.(this.current!, this.views);
   }
 
   // ---- the interpreter loop ------------------------------------------------------------------
@@ -182,8 +203,14 @@ export class StackvmRun {
         case 'TENSOR': {
           const exec = TENSOR_OPS[x.tensorName!];
           if (!exec) this.fault('UNSUPPORTED', `tensor function ${x.tensorName} is known but not implemented by kpusim`);
+          if (this.host.recordViews) {
+            this.views = { inputs: [], outputs: [], params: {} };
+            this.current = x;
+          }
           const info = exec(this, x);
-          this.host.afterTensorOp(x, info);
+          const views = this.views;
+          this.views = undefined;
+          this.host.afterTensorOp(x, info, views);
           break;
         }
         default:
@@ -407,12 +434,21 @@ const CONV_INT: Record<string, [8 | 16 | 32 | 64, boolean]> = {
 
 const bytesOf = (t: K.StridedTensor, shape = t.shape): number => K.elementCount(shape) * K.elemSize(t.datatype);
 
-function unaryLike(vm: StackvmRun, ins: StackvmInstruction, inType: number, outType: number, kernel: (i: K.StridedTensor, o: K.StridedTensor) => void, shapeField = 'rshape_src'): TensorOpInfo {
+function unaryLike(
+  vm: StackvmRun,
+  ins: StackvmInstruction,
+  inType: number,
+  outType: number,
+  kernel: (i: K.StridedTensor, o: K.StridedTensor) => void,
+  shapeField = 'rshape_src',
+  params: V5OpParams = {},
+): TensorOpInfo {
   const output = vm.popAddr();
   const input = vm.popAddr();
   const shape = vm.shapeReg(ins.args[shapeField]);
   const i = vm.tensor(input, inType, shape, vm.shapeReg(ins.args.rstride_src), false);
   const o = vm.tensor(output, outType, shape, vm.shapeReg(ins.args.rstride_dest), true);
+  vm.ready(params);
   kernel(i, o);
   return { inputShapes: [shape], outputShapes: [shape], bytesIn: bytesOf(i), bytesOut: bytesOf(o), macs: 0 };
 }
@@ -420,7 +456,7 @@ function unaryLike(vm: StackvmRun, ins: StackvmInstruction, inType: number, outT
 function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof K.quantize): TensorOpInfo {
   const bias = asR4(vm.stack.pop());
   const scale = asR4(vm.stack.pop());
-  return unaryLike(vm, ins, ins.args.in_datatype, ins.args.dst_datatype, (i, o) => kernel(i, o, scale, bias));
+  return unaryLike(vm, ins, ins.args.in_datatype, ins.args.dst_datatype, (i, o) => kernel(i, o, scale, bias), 'rshape_src', { scale, bias });
 }
 
 export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
@@ -441,6 +477,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const ta = vm.tensor(inA, K.DT.f32, sa, vm.shapeReg(a.rstride_src1), false);
     const tb = vm.tensor(inB, K.DT.f32, sb, vm.shapeReg(a.rstride_src2), false);
     const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    vm.ready();
     K.binary(a.binary_op, ta, tb, to, a.fused_clamp_low, a.fused_clamp_high);
     return { inputShapes: [sa, sb], outputShapes: [outShape], bytesIn: bytesOf(ta) + bytesOf(tb), bytesOut: bytesOf(to), macs: 0 };
   },
@@ -456,6 +493,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const outShape = K.sliceOutputShape(shape, begins, ends, strides);
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
+    vm.ready({ begins, ends, strides });
     K.slice(ti, to, begins, ends, strides);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
@@ -469,6 +507,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const outShape = perm.map((p) => shape[p] ?? 0);
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
+    vm.ready({ perm });
     K.transpose(ti, to, perm);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
@@ -487,6 +526,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const outShape = [shape[0], shape[1], K.windowedOutputSize(shape[2], a.filter_h, a.stride_h, a.dilation_h, padH), K.windowedOutputSize(shape[3], a.filter_w, a.stride_w, a.dilation_w, padW)];
     const ti = vm.tensor(input, K.DT.f32, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    vm.ready({ init, padH, padW });
     K.reduceWindow2d(a.reduce_op, ti, to, init, win, a.fused_clamp_low, a.fused_clamp_high);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: K.elementCount(outShape) * a.filter_h * a.filter_w };
   },
@@ -503,6 +543,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     if (!(h > 0 && w > 0)) vm.fault('BAD_LAYER', `resize_image to ${h}×${w}`);
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
+    vm.ready({ outH: h, outW: w });
     K.resizeImage(a.image_resize_mode, ti, to, h, w, a.align_corners !== 0, a.half_pixel_centers !== 0);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
@@ -528,6 +569,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const tw = vm.tensor(weights, K.DT.f32, wShape, vm.shapeReg(a.rstride_kernel), false);
     const tb = vm.tensor(bias, K.DT.f32, [wShape[0]], vm.shapeReg(a.rstride_bias), false);
     const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    vm.ready({ padH, padW });
     K.conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
     const macs = K.elementCount(outShape) * wShape[1] * wShape[2] * wShape[3];
     return { inputShapes: [inShape, wShape], outputShapes: [outShape], bytesIn: bytesOf(ti) + bytesOf(tw) + bytesOf(tb), bytesOut: bytesOf(to), macs };
@@ -547,6 +589,9 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const inputs: CallTensor[] = [];
     for (let k = 0; k < a.num_dst; k++) outputs.unshift(pop());
     for (let k = 0; k < a.num_src; k++) inputs.unshift(pop());
+    for (const t of inputs) vm.recordCallTensor(t, false);
+    for (const t of outputs) vm.recordCallTensor(t, true);
+    vm.ready();
     vm.host.call(a.module_id, a.function_id, inputs, outputs);
     const b = (ts: CallTensor[]) => ts.reduce((s, t) => s + K.elementCount(t.shape) * K.elemSize(t.datatype), 0);
     return { inputShapes: inputs.map((t) => t.shape), outputShapes: outputs.map((t) => t.shape), bytesIn: b(inputs), bytesOut: b(outputs), macs: 0 };
