@@ -8,6 +8,9 @@ import type { Kmodel } from '../kmodel-parser/model.js';
 import type { TensorRef } from './tensors.js';
 import type { V5Reference } from './v5.js';
 
+/** The note of a layer the run never reached (v5: a function no CALL entered on this input). */
+export const NOT_EXECUTED = 'not executed in this run';
+
 /** A statement a layer makes about the quantisation of one of its uint8 tensors. */
 export interface QuantFact {
   readonly ref: TensorRef;

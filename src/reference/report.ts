@@ -4,6 +4,7 @@
  */
 import { TOLERANCES } from '../tolerances.js';
 import type { CompareRun, LayerComparison, OutputComparison } from './compare.js';
+import { NOT_EXECUTED } from './graph.js';
 
 /** nncase's acceptance bar for a quantised K210 model's output cosine against float. */
 export const NNCASE_COSINE_BAR = 0.97;
@@ -138,7 +139,8 @@ export function renderLayers(layers: readonly LayerComparison[]): string {
       : `${pad('—', 7, true)}  ${pad('', 7)}  ${pad('', 8)} `;
     const err = c ? `${fmtNum(c.max_abs)}${c.max_abs_unit === 'lsb' ? ' LSB' : ''}` : '';
     const cumCells = c ? `${pad(fmtCos(c.cosine), 8, true)}  ${pad(fmtSnr(c.snr_db), 6, true)}  ${pad(err, 12, true)}  ${snrBar(c.snr_db)}` : '';
-    t += `${pad(String(l.index), idxW, true)}  ${pad(l.type, typeW)}  ${pad(l.unit, 4)}  ${isoCells}   ${cumCells}${l.reference === 'emulator' ? '  (no float counterpart: emulator result carried on)' : ''}\n`;
+    const why = l.note === NOT_EXECUTED ? `  (${NOT_EXECUTED})` : l.reference === 'emulator' ? '  (no float counterpart: emulator result carried on)' : '';
+    t += `${pad(String(l.index), idxW, true)}  ${pad(l.type, typeW)}  ${pad(l.unit, 4)}  ${isoCells}   ${cumCells}${why}\n`;
   }
   return t;
 }

@@ -10,7 +10,7 @@
  * which op output wrote it, for the dataflow (producers, shared quantisation).
  */
 import { kpuRowLayout, kpuRows } from '../kpu/layout.js';
-import { alignStrides, elemSize, elementCount, forEach2, getter } from '../kpu/v5/kernels.js';
+import { alignStrides, elemSize, elementCount, forEach2, getter, isContiguous } from '../kpu/v5/kernels.js';
 import type { V5View } from '../kpu/v5/hooks.js';
 
 /** Byte positions (in the underlying ArrayBuffer) of a view's elements, in row-major order. */
@@ -33,6 +33,10 @@ export function viewPositions(v: V5View): Int32Array {
     return out;
   }
   const size = elemSize(v.datatype);
+  if (isContiguous(v.shape, v.strides)) {
+    for (let i = 0; i < n; i++) out[i] = base + size * i;
+    return out;
+  }
   const st = alignStrides(v.shape, v.strides);
   let k = 0;
   forEach2(v.shape, st, st, (a) => {
