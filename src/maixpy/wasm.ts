@@ -58,10 +58,11 @@ export async function loadMicroPythonWithMemory(heapBytes: number, stdout: (b: U
   let captured: WasmMemoryLike | undefined;
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
     const result = await original.apply(this, args);
-    type Inst = { exports?: { memory?: unknown } };
+    type Inst = { exports?: { memory?: unknown; mp_js_init?: unknown } };
     const inst = (result as { instance?: Inst }).instance ?? (result as Inst);
     const mem = inst?.exports?.memory;
-    if (mem instanceof WA.Memory) captured = mem;
+    // Only MicroPython's module (other code may instantiate WebAssembly meanwhile).
+    if (mem instanceof WA.Memory && typeof inst?.exports?.mp_js_init === 'function') captured = mem;
     return result;
   };
   let mp: MicroPython;
