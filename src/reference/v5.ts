@@ -397,9 +397,6 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
         quant.setFallback(tag, activationAtZero(op), `the activation at bn = 0 of ${src}`);
       }
     }
-    if (!inRange(step.index) && step.index >= 0) {
-      // still tracked for the dataflow; only the record is skipped
-    }
     if (step.index < 0) return;
     const out0 = step.outputs[0];
     let cum: Moments | undefined;
