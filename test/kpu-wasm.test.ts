@@ -100,15 +100,20 @@ describe('simdWindow', () => {
     const table = [seg(-(2 ** 35), -5, 3, 200), ...new Array(15).fill(seg(2 ** 35 - 1, 0, 0, 0))];
     expect(simdWindow(-1000n, 1000n, table)).toBeNull();
   });
-  it('stops where (bn − x0)·y_mul would reach 2^51', () => {
-    // segment 1 (ReLU, y_mul 32767) then saturating segments from 2^35 − 1 (output 255, as segment 1's
-    // formula there): bn up to 2^37 would agree but (2^37)·32767 ≥ 2^51, so the window ends at 2^35 − 1,
-    // and segment 15 alone is not exact either
-    const top = 2 ** 35 - 1;
-    const table = [seg(-(2 ** 35), 0, 0, 0), seg(0, 32767, 20, 0), ...new Array(14).fill(seg(top, 32767, 20, 255))];
-    expect(simdWindow(-5n, 2n ** 37n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 20, bias: 0, lo: -Infinity, hi: top });
+  it('cuts a segment where (bn − x0)·y_mul would reach 2^51', () => {
+    // segments 1–15 all ReLU from 0 (equal starts: 15 is chosen), y_mul 32767, shift 25 (|y| stays far
+    // below 2^30): exact while bn·32767 < 2^51, i.e. bn ≤ floor((2^51 − 1)/32767)
+    const table = [seg(-(2 ** 35), 0, 0, 0), ...new Array(15).fill(seg(0, 32767, 25, 0))];
+    const last = (2n ** 51n - 1n) / 32767n;
+    expect(simdWindow(-5n, 2n ** 37n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 25, bias: 0, lo: -Infinity, hi: Number(last) });
+    expect(last * 32767n < 2n ** 51n && (last + 1n) * 32767n >= 2n ** 51n).toBe(true);
     // with bn only up to 2^36 the whole range is one window
-    expect(simdWindow(-5n, 2n ** 36n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 20, bias: 0, lo: -Infinity, hi: Infinity });
+    expect(simdWindow(-5n, 2n ** 36n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 25, bias: 0, lo: -Infinity, hi: Infinity });
+  });
+  it('cuts a segment where its rounded value would leave ±2^30 (the i32 lanes)', () => {
+    // identity segment (y_mul 1, shift 0): y = bn, exact in i32 lanes below 2^30
+    const table = [seg(-(2 ** 35), 0, 0, 0), seg(0, 1, 0, 0), ...new Array(14).fill(seg(2 ** 35 - 1, 0, 0, 0))];
+    expect(simdWindow(-5n, 2n ** 31n, table)).toEqual({ x0: 0n, ymul: 1, shift: 0, bias: 0, lo: -Infinity, hi: 2 ** 30 - 1 });
   });
 });
 

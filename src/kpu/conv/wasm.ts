@@ -10,13 +10,15 @@
  *     out = clamp(RNE((bn − x0)·y_mul·2^−s) + bias),  bn = floor((S + Tx + C)·norm_mul·2^−norm_shift) + norm_add
  * for one segment (x0, y_mul, s, bias) chosen per channel. It is used only where
  *  - the channel is `exact` (prepare.ts: |acc·norm_mul| < 2^52 over the channel's whole accumulator
- *    range, so S + Tx, acc, the product and bn are exact in f64, and floor is the arithmetic shift);
+ *    range, so the product and bn are exact in f64, and floor is the arithmetic shift), and its
+ *    accumulator range lies within ±2^31, so S + Tx + C summed in i32 lanes (mod 2^32) is exact;
  *  - the golden rules hold (strict boundary, nncase 0.2 rounding) on a non-decreasing table;
  *  - bn lies in the channel's window, a bn interval on which this formula provably gives the
  *    reference's output: the segment's own interval (where t ≥ 0, so nncase 0.2's rounding is
  *    RNE), extended over neighbouring segments whose output is constant there and equal to the
  *    formula's (clamped, monotone: checked at both ends in BigInt), and where
- *    |(bn − x0)·y_mul| < 2^51 so the product, its power-of-two scaling and RNE are exact.
+ *    |(bn − x0)·y_mul| < 2^51 so the product, its power-of-two scaling and RNE are exact, and
+ *    |y| < 2^30 so the rounded y (read from the low word of y + 1.5·2^52) plus bias fits an i32.
  * Lanes whose bn falls outside the window are recomputed by the scalar kernel. Saturating narrows
  * (i32 → i16 → u8) do the final clamp.
  */
@@ -24,7 +26,7 @@ import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-
 import { KpuFault } from '../../errors.js';
 import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, RULE, SEG_BYTES } from '../wasm/kernels.js';
 import { kernelFailure, kernelRuntime, type KernelRuntime } from '../wasm/runtime.js';
-import { checkRunBuffers, referenceActivation } from './reference.js';
+import { checkRunBuffers, referenceRoundShift } from './reference.js';
 import { GOLDEN_NUMERICS, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
 
 /** Bytes of the S rows of one pixel chunk (all rows of the layer): sized to stay in L2. */
@@ -32,9 +34,10 @@ const S_CHUNK_BYTES = 192 * 1024;
 
 interface WasmPlan {
   readonly total: number;
-  /** Descriptor fields common to every batch item (DESC slots), argX apart. */
+  /** Descriptor fields common to every batch item (DESC slots), argXf apart. */
   readonly desc: Int32Array;
-  readonly argX: bigint;
+  /** arg_x·2^−shr_x */
+  readonly argXf: number;
   readonly inOff: number;
   readonly outOff: number;
   readonly denseOff: number;
@@ -91,69 +94,109 @@ interface Window {
  * comment), or null. bnLo..bnHi is the channel's batch-norm output range over every input.
  */
 export function simdWindow(bnLo: bigint, bnHi: bigint, segs: readonly ActivationSegment[]): Window | null {
+  return windowFinder(segs)(bnLo, bnHi);
+}
+
+/**
+ * `simdWindow` for one table, with everything that does not depend on the channel's range worked
+ * out once: whether segment j's formula agrees with segment k's constant output on all of k's
+ * interval (k = 1..14, finite intervals). Per channel only the two segments that the range clips
+ * are evaluated.
+ */
+export function windowFinder(segs: readonly ActivationSegment[]): (bnLo: bigint, bnHi: bigint) => Window | null {
   const xs = segs.map((s) => BigInt(s.x_start));
-  // segment k is chosen (strict rule, sorted table) for bn in (xs[k], xs[k+1]]; segment 0 for bn ≤ xs[1]
-  const lower = (k: number): bigint => (k === 0 ? bnLo : xs[k] + 1n > bnLo ? xs[k] + 1n : bnLo);
-  const upper = (k: number): bigint => (k === 15 ? bnHi : xs[k + 1] < bnHi ? xs[k + 1] : bnHi);
-  const trueOut = (bn: bigint): number => referenceActivation(bn, segs, GOLDEN_NUMERICS);
-  /** Is the reference's output constant on [a, b] (for segment k)? Then its value, else null. */
+  const ym = segs.map((s) => BigInt(s.y_mul));
+  const bias = segs.map((s) => BigInt(s.bias));
+  // the reference's output on segment k (bn in k's interval, so k is the chosen segment)
+  const outOn = (k: number, bn: bigint): number => clamp255(referenceRoundShift(BigInt.asIntN(64, (bn - xs[k]) * ym[k]), segs[k].shift_number, 'nncase02') + bias[k]);
+  // segment j's formula: round half to even, no sign quirk
+  const F = (j: number, bn: bigint): number => clamp255(rne((bn - xs[j]) * ym[j], segs[j].shift_number) + bias[j]);
+  /** The reference's output if it is constant on [a, b] within segment k, else null. */
   const constantOn = (k: number, a: bigint, b: bigint): number | null => {
-    const s = segs[k];
-    if (s.y_mul === 0) return clamp255(BigInt(s.bias));
+    if (ym[k] === 0n) return clamp255(bias[k]);
     // t ≥ 0 on [a, b]: the rounding is monotone, so equal ends mean constant
-    if (s.y_mul > 0 && a >= xs[k]) {
-      const va = trueOut(a);
-      return va === trueOut(b) ? va : null;
+    if (ym[k] > 0n && a >= xs[k]) {
+      const va = outOn(k, a);
+      return va === outOn(k, b) ? va : null;
     }
     return null;
   };
-  let best: Window | null = null;
-  let bestLen = -1n;
+  /** Formula j equals the reference on [a, b] ⊆ segment k (j's formula is monotone: ends suffice). */
+  const agrees = (j: number, k: number, a: bigint, b: bigint): boolean => {
+    const v = constantOn(k, a, b);
+    return v !== null && F(j, a) === v && F(j, b) === v;
+  };
+  // full intervals of segments 1..14: (xs[k], xs[k+1]]
+  const full: boolean[][] = [];
   for (let j = 0; j < 16; j++) {
-    const a = lower(j);
-    const b = upper(j);
-    if (a > b) continue;
-    const sj = segs[j];
-    if (sj.y_mul < 0 || (sj.y_mul > 0 && a < xs[j])) continue; // t < 0 somewhere: not RNE there
-    const x0 = xs[j];
-    const ym = BigInt(sj.y_mul);
-    const F = (bn: bigint): number => clamp255(rne((bn - x0) * ym, sj.shift_number) + BigInt(sj.bias));
-    const exactAt = (bn: bigint): boolean => {
-      const t = (bn - x0) * ym;
-      return (t < 0n ? -t : t) < 1n << 51n;
-    };
-    if (!exactAt(a) || !exactAt(b)) continue;
-    let wa = a;
-    let wb = b;
-    for (let k = j - 1; k >= 0; k--) {
-      const ka = lower(k);
-      const kb = upper(k);
-      if (ka > kb) continue;
-      const v = constantOn(k, ka, kb);
-      if (v === null || F(ka) !== v || F(kb) !== v || !exactAt(ka)) break;
-      wa = ka;
-    }
-    for (let k = j + 1; k < 16; k++) {
-      const ka = lower(k);
-      const kb = upper(k);
-      if (ka > kb) continue;
-      const v = constantOn(k, ka, kb);
-      if (v === null || F(ka) !== v || F(kb) !== v || !exactAt(kb)) break;
-      wb = kb;
-    }
-    if (wb - wa > bestLen) {
-      bestLen = wb - wa;
-      best = {
-        x0,
-        ymul: sj.y_mul,
-        shift: sj.shift_number,
-        bias: sj.bias,
-        lo: wa === bnLo ? -Infinity : Number(wa - 1n - x0),
-        hi: wb === bnHi ? Infinity : Number(wb - x0),
-      };
-    }
+    full.push([]);
+    for (let k = 0; k < 16; k++) full[j].push(k >= 1 && k <= 14 && xs[k] + 1n <= xs[k + 1] && ym[j] >= 0n && agrees(j, k, xs[k] + 1n, xs[k + 1]));
   }
-  return best;
+  const limits = segs.map((s) => {
+    // |t| < 2^51: t, y = t·2^−s and its rounding are exact in f64; |y| < 2^30: the rounded y + bias
+    // is exact in an i32 lane
+    const e = BigInt(30 + s.shift_number);
+    return e < 51n ? 1n << e : 1n << 51n;
+  });
+
+  return (bnLo, bnHi) => {
+    // segment k is chosen (strict rule, sorted table) for bn in (xs[k], xs[k+1]]; segment 0 for bn ≤ xs[1]
+    const lower = (k: number): bigint => (k === 0 ? bnLo : xs[k] + 1n > bnLo ? xs[k] + 1n : bnLo);
+    const upper = (k: number): bigint => (k === 15 ? bnHi : xs[k + 1] < bnHi ? xs[k + 1] : bnHi);
+    let best: Window | null = null;
+    let bestLen = -1n;
+    for (let j = 0; j < 16; j++) {
+      const a = lower(j);
+      const b = upper(j);
+      if (a > b) continue;
+      const x0 = xs[j];
+      if (ym[j] < 0n || (ym[j] > 0n && a < x0)) continue; // t < 0 somewhere: not RNE there
+      const exactAt = (bn: bigint): boolean => {
+        const t = (bn - x0) * ym[j];
+        return (t < 0n ? -t : t) < limits[j];
+      };
+      // the segment's own interval, cut where the formula stops being exact (t ≥ 0 there, growing with bn)
+      let wb = b;
+      if (ym[j] !== 0n) {
+        const maxD = (limits[j] + ym[j] - 1n) / ym[j] - 1n; // the largest d with d·y_mul < limit
+        if (x0 + maxD < wb) wb = x0 + maxD;
+      }
+      if (wb < a) continue;
+      const cut = wb < b;
+      let wa = a;
+      // extend over neighbours whose (possibly clipped) interval the formula provably reproduces
+      const reaches = (k: number, ka: bigint, kb: bigint): boolean => {
+        const clipped = ka !== xs[k] + 1n || kb !== xs[k + 1] || k === 0 || k === 15;
+        return (clipped ? agrees(j, k, ka, kb) : full[j][k]) && exactAt(ka) && exactAt(kb);
+      };
+      for (let k = j - 1; k >= 0; k--) {
+        const ka = lower(k);
+        const kb = upper(k);
+        if (ka > kb) continue;
+        if (!reaches(k, ka, kb)) break;
+        wa = ka;
+      }
+      for (let k = j + 1; k < 16 && !cut; k++) {
+        const ka = lower(k);
+        const kb = upper(k);
+        if (ka > kb) continue;
+        if (!reaches(k, ka, kb)) break;
+        wb = kb;
+      }
+      if (wb - wa > bestLen) {
+        bestLen = wb - wa;
+        best = {
+          x0,
+          ymul: segs[j].y_mul,
+          shift: segs[j].shift_number,
+          bias: segs[j].bias,
+          lo: wa === bnLo ? -Infinity : Number(wa - 1n - x0),
+          hi: wb === bnHi ? Infinity : Number(wb - x0),
+        };
+      }
+    }
+    return best;
+  };
 }
 
 function bnRange(accLo: bigint, accHi: bigint, bn: BatchNormEntry): [bigint, bigint] {
@@ -190,18 +233,20 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const planes = f.weightPlanes;
   let wt: Uint8Array;
   if (!dw) {
+    // rows in blocks of 4 (the last may be shorter), each block [pair p][row]: taps 2p | 2p+1 << 16
     const words = new Int32Array(Math.ceil(OCv / 4) * 4 * P);
-    const tap = (row: number, t: number): number => {
-      if (t >= T) return 0;
-      if (hasSX && row === sxRow) return 1;
-      const pl = row < OC ? 0 : 1;
-      return planes[pl][(row - pl * OC) * T + t];
-    };
-    for (let b = 0; b * 4 < OCv; b++) {
+    for (let row = 0; row < OCv; row++) {
+      const b = row >> 2;
       const nO = Math.min(4, OCv - 4 * b);
-      for (let p = 0; p < P; p++) {
-        for (let o = 0; o < nO; o++) words[4 * b * P + p * nO + o] = tap(4 * b + o, 2 * p) | (tap(4 * b + o, 2 * p + 1) << 16);
+      const at = 4 * b * P + (row - 4 * b);
+      if (hasSX && row === sxRow) {
+        for (let p = 0; p < P; p++) words[at + p * nO] = 1 | (2 * p + 1 < T ? 1 << 16 : 0);
+        continue;
       }
+      const pl = row < OC ? 0 : 1;
+      const src = planes[pl];
+      const base = (row - pl * OC) * T;
+      for (let p = 0; p < P; p++) words[at + p * nO] = src[base + 2 * p] | (2 * p + 1 < T ? src[base + 2 * p + 1] << 16 : 0);
     }
     wt = new Uint8Array(words.buffer);
   } else if (c.kernel === 3) {
@@ -224,6 +269,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const dv = new DataView(chanBuf);
   let simdChannels = 0;
   const segs = c.params.activation;
+  const findWindow = windowFinder(segs);
   for (let o = 0; o < OC; o++) {
     const at = o * CHAN_BYTES;
     const bn = c.params.batchNorm[o];
@@ -232,19 +278,20 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     dv.setBigInt64(at + CHAN.shift, BigInt(bn.norm_shift), true);
     dv.setBigInt64(at + CHAN.add, BigInt(bn.norm_add), true);
     let mode = 0;
-    if (!wide && f.exact[o] === 1 && f.actSorted) {
+    const I32 = 2n ** 31n;
+    if (!wide && f.exact[o] === 1 && f.actSorted && f.big.accLo[o] >= -I32 && f.big.accHi[o] < I32) {
       const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
-      const w = simdWindow(lo, hi, segs);
+      const w = findWindow(lo, hi);
       if (w) {
         mode = w.lo === -Infinity && w.hi === Infinity ? 1 : 2;
         simdChannels++;
-        dv.setFloat64(at + CHAN.Cf, f.constTerm[o], true);
+        dv.setInt32(at + CHAN.C32, Number(BigInt.asIntN(32, BigInt(f.constTerm[o]))), true);
         dv.setFloat64(at + CHAN.m, bn.norm_mul * 2 ** -bn.norm_shift, true);
         dv.setFloat64(at + CHAN.addx, bn.norm_add - Number(w.x0), true);
         dv.setFloat64(at + CHAN.lo, w.lo, true);
         dv.setFloat64(at + CHAN.hi, w.hi, true);
         dv.setFloat64(at + CHAN.ymsc, w.ymul * 2 ** -w.shift, true);
-        dv.setFloat64(at + CHAN.bias, w.bias, true);
+        dv.setInt32(at + CHAN.bias, w.bias, true);
       }
     }
     dv.setInt32(at + CHAN.mode, mode, true);
@@ -273,8 +320,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const wtOff = region(wt.length);
   const sOff = region(dw ? 3 * HWp * 4 : OCv * CH * 4);
   const tLen = Math.max(CH, HWp);
-  const t64Off = region(tLen * 8);
   const tfOff = region(tLen * 8);
+  const t32Off = region(tLen * 4);
   const actOff = region(OC * actStride);
   const chanOff = region(chanBuf.byteLength);
   const segOff = region(segBuf.byteLength);
@@ -303,8 +350,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   d[DESC.xp] = xpOff;
   d[DESC.wt] = wtOff;
   d[DESC.s] = sOff;
-  d[DESC.t64] = t64Off;
   d[DESC.tf] = tfOff;
+  d[DESC.t32] = t32Off;
   d[DESC.act] = actOff;
   d[DESC.actStride] = actStride;
   d[DESC.chan] = chanOff;
@@ -319,7 +366,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   return {
     total: at,
     desc: d,
-    argX: BigInt(c.argX),
+    argXf: c.argX * 2 ** -c.shrX,
     inOff,
     outOff,
     denseOff,
@@ -329,8 +376,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     chan: new Uint8Array(chanBuf),
     segOff,
     seg: new Uint8Array(segBuf),
-    tOff: t64Off,
-    tBytes: tfOff + tLen * 8 - t64Off,
+    tOff: tfOff,
+    tBytes: t32Off + tLen * 4 - tfOff,
     simdChannels,
     cache: {},
   };
@@ -380,7 +427,7 @@ export function runKpuConvWasm(c: PreparedKpuConv, ram: Uint8Array, numerics: Kp
   d.set(plan.desc, 0);
   d[DESC.rules] = rules;
   if (mainOut) d[DESC.flags] |= FLAG.DENSE;
-  rt.i64[DESC.argX / 2] = plan.argX;
+  rt.f64[DESC.argXf / 2] = plan.argXf;
   const perIn = c.input.rowsPerBatch * 64;
   const perOut = c.output.rowsPerBatch * 64;
   const perDense = c.geometry.outChannels * c.geometry.outHeight * c.geometry.outWidth;

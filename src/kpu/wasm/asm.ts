@@ -352,6 +352,7 @@ export const i64 = {
   shr_u: mk('i64.shr_u', [0x88], [L, L], L),
   extend_i32_s: mk('i64.extend_i32_s', [0xac], [I], L),
   extend_i32_u: mk('i64.extend_i32_u', [0xad], [I], L),
+  trunc_f64_s: mk('i64.trunc_f64_s', [0xb0], [D], L),
 };
 
 export const f64 = {

@@ -11,7 +11,7 @@
  *            weight bytes are 0..255, so a dot lane is ≤ 2·255² and a row sum ≤ 255²·9·1024 < 2^31:
  *            i32 accumulation is exact. SX (Σ x, padding included) is one more row of ones.
  *   dw       depthwise 3×3 / 1×1 on the padded planes, SX by i16 adds (≤ 9·255)
- *   tx       Tx = (arg_x·SX) >> shr_x in i64
+ *   tx       Tx = (arg_x·SX) >> shr_x, exact in f64
  *   act      acc → batch-norm → activation. `actScalar` is §6.3/§6.4 in wrapping i64 arithmetic,
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
  *            path for channels whose window src/kpu/conv/wasm.ts proved exact in f64 (see there);
@@ -49,7 +49,7 @@ import {
   type Stmt,
 } from './asm.js';
 
-/** i32 slots of the layer descriptor at address 0 (i64 fields take two slots, 8-aligned). */
+/** i32 slots of the layer descriptor at address 0 (f64 fields take two slots, 8-aligned). */
 export const DESC = {
   flags: 0,
   IC: 1,
@@ -73,7 +73,7 @@ export const DESC = {
   xp: 19,
   wt: 20,
   s: 21,
-  t64: 22,
+  t32: 22,
   tf: 23,
   act: 24,
   actStride: 25,
@@ -89,8 +89,8 @@ export const DESC = {
   rules: 35,
   sxRow: 36,
   sStride: 37,
-  /** i64 */
-  argX: 40,
+  /** f64: arg_x·2^−shr_x */
+  argXf: 40,
   /** Out: groups of 4 pixels that left the SIMD window and went through actScalar in this run. */
   fallbacks: 48,
 } as const;
@@ -106,13 +106,13 @@ export const CHAN = {
   shift: 16, // i64 norm_shift
   add: 24, // i64 norm_add
   mode: 32, // i32: 0 scalar, 1 SIMD over the whole bn range, 2 SIMD with a window check
-  Cf: 40, // f64 C
-  m: 48, // f64 norm_mul·2^−norm_shift
-  addx: 56, // f64 norm_add − x0 (bn − x0 of the SIMD segment)
-  lo: 64, // f64 window: bn − x0 ≤ lo falls back
-  hi: 72, // f64 window: bn − x0 > hi falls back
-  ymsc: 80, // f64 y_mul·2^−shift of the SIMD segment
-  bias: 88, // f64
+  C32: 36, // i32: C mod 2^32 (SIMD channels have |acc| < 2^31, so S + Tx + C wraps back exactly)
+  m: 40, // f64 norm_mul·2^−norm_shift
+  addx: 48, // f64 norm_add − x0 (bn − x0 of the SIMD segment)
+  lo: 56, // f64 window: bn − x0 ≤ lo falls back
+  hi: 64, // f64 window: bn − x0 > hi falls back
+  ymsc: 72, // f64 y_mul·2^−shift of the SIMD segment
+  bias: 80, // i32
 } as const;
 export const CHAN_BYTES = 96;
 /** Activation segments: x_start, y_mul, bias, shift as i64, 32 bytes each. */
@@ -131,19 +131,22 @@ const IL_LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
 /** i16 lanes 4..7 interleaved. */
 const IL_HI = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
 const ZERO = v128.const(new Array(16).fill(0));
+/** The high 64 bits moved to the low half (for the *_low conversions). */
+const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+/** 1.5·2^52: y + MAGIC is y rounded to an integer, ties to even (|y| < 2^51), and its low 32 bits hold that integer mod 2^32. */
+const MAGIC = f64x2.splat(f64.const(1.5 * 2 ** 52));
+/** The low 32 bits of each f64 lane of a then b: [a0 a1 b0 b1]. */
+const LOW_WORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+/** The low i32 pairs of two vectors side by side: [a0 a1 b0 b1]. */
+const LOW_PAIRS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /** Declares locals for the descriptor fields a function reads, loaded at its start. */
-function fields(f: Func, names: (keyof typeof DESC)[]): { loads: Stmt[]; v: Record<string, Local> } {
+function fields(f: Func, names: Exclude<keyof typeof DESC, 'argXf'>[]): { loads: Stmt[]; v: Record<string, Local> } {
   const v: Record<string, Local> = {};
   const loads: Stmt[] = [];
   for (const n of names) {
-    if (n === 'argX') {
-      v[n] = f.local('i64', n);
-      loads.push(set(v[n], i64.load(c32(0), DESC.argX * 4)));
-    } else {
-      v[n] = f.local('i32', n);
-      loads.push(set(v[n], field(DESC[n])));
-    }
+    v[n] = f.local('i32', n);
+    loads.push(set(v[n], field(DESC[n])));
   }
   return { loads, v };
 }
@@ -334,26 +337,41 @@ export function buildKernelModule(): Uint8Array {
   });
 
   // ---- Tx ----------------------------------------------------------------------------------------------
+  /** Tx = floor(arg_x·SX·2^−shr_x) for n pixels (n rounded up to 4), as f64 (tf) and mod 2^32 (t32):
+   *  arg_x·SX < 2^24·2^22 and the power-of-two scaling are exact in f64, so floor is the reference's
+   *  arithmetic shift; Tx + 1.5·2^52 holds Tx mod 2^32 in its low word (|Tx| < 2^51). */
   m.func('tx', [['sx', 'i32'], ['n', 'i32']], null, (f) => {
-    const { loads, v } = fields(f, ['t64', 'tf', 'shrX', 'argX']);
+    const { loads, v } = fields(f, ['tf', 't32']);
     const sx = f.param('sx');
     const n = f.param('n');
     const i = f.local('i32', 'i');
-    const t = f.local('i64', 't');
+    const sc = f.local('v128', 'sc');
+    const x = f.local('v128', 'x');
+    const a = f.local('v128', 'a');
+    const b = f.local('v128', 'b');
+    const d = f.local('i32', 'd');
+    const e = f.local('i32', 'e');
     return [
       ...loads,
-      forUp(i, c32(0), get(n), 1,
-        // (arg_x·SX) >> shr_x: |arg_x·SX| < 2^24·2^22, no wrap; floor shift as the reference
-        set(t, i64.shr_s(i64.mul(get(v.argX), i64.extend_i32_s(i32.load(add(get(sx), mul(get(i), c32(4)))))), i64.extend_i32_u(get(v.shrX)))),
-        i64.store(add(get(v.t64), mul(get(i), c32(8))), get(t)),
-        f64.store(add(get(v.tf), mul(get(i), c32(8))), f64.convert_i64_s(get(t))),
+      set(sc, f64x2.splat(f64.load(c32(0), DESC.argXf * 4))),
+      set(d, get(v.tf)),
+      set(e, get(v.t32)),
+      forUp(i, c32(0), get(n), 4,
+        set(x, v128.load(add(get(sx), mul(get(i), c32(4))))),
+        set(a, f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(get(x)), get(sc)))),
+        set(b, f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(shuffle(get(x), get(x), HIGH_TO_LOW)), get(sc)))),
+        v128.store(get(d), get(a)),
+        v128.store(get(d), get(b), 16),
+        v128.store(get(e), shuffle(f64x2.add(get(a), MAGIC), f64x2.add(get(b), MAGIC), LOW_WORDS)),
+        set(d, add(get(d), c32(32))),
+        set(e, add(get(e), c32(16))),
       ),
     ];
   });
 
   // ---- activation, scalar i64 (the reference's arithmetic) ----------------------------------------------
-  const actScalar = m.func('actScalar', [['ch', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['t64', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
-    const [ch, sLo, sHi, t64, n, out] = ['ch', 'sLo', 'sHi', 't64', 'n', 'out'].map((x) => f.param(x));
+  const actScalar = m.func('actScalar', [['ch', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
+    const [ch, sLo, sHi, tf, n, out] = ['ch', 'sLo', 'sHi', 'tf', 'n', 'out'].map((x) => f.param(x));
     const { loads, v } = fields(f, ['rules', 'seg']);
     const C = f.local('i64', 'C');
     const nm = f.local('i64', 'nm');
@@ -392,7 +410,8 @@ export function buildKernelModule(): Uint8Array {
       forUp(i, c32(0), get(n), 1,
         set(acc, i64.extend_i32_s(i32.load(add(get(sLo), mul(get(i), c32(4)))))),
         if_(get(sHi), [set(acc, i64.add(get(acc), i64.shl(i64.extend_i32_s(i32.load(add(get(sHi), mul(get(i), c32(4))))), c64(8))))]),
-        set(acc, i64.add(i64.add(get(acc), i64.load(add(get(t64), mul(get(i), c32(8))))), get(C))),
+        // Tx is an exact integer below 2^46 in f64
+        set(acc, i64.add(i64.add(get(acc), i64.trunc_f64_s(f64.load(add(get(tf), mul(get(i), c32(8)))))), get(C))),
         // §6.3: (acc·norm_mul) >> norm_shift (floor), + norm_add; int64 wrapping as the reference
         set(bn, i64.add(i64.shr_s(i64.mul(get(acc), get(nm)), get(ns)), get(na))),
         // §6.4 step 1: the highest qualifying segment, else 0
@@ -436,49 +455,89 @@ export function buildKernelModule(): Uint8Array {
   });
 
   // ---- activation, SIMD f64 (proven-exact window; outside it, actScalar) ---------------------------------
-  const actSimd = m.func('actSimd', [['ch', 'i32'], ['sLo', 'i32'], ['t64', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32'], ['check', 'i32']], null, (f) => {
-    const [ch, sLo, t64, tf, n, out, chk] = ['ch', 'sLo', 't64', 'tf', 'n', 'out', 'check'].map((x) => f.param(x));
+  /*
+   * acc = S + Tx + C in i32 lanes (exact: the channel's |acc| < 2^31 and the sum is taken mod 2^32);
+   * bn − x0 = floor(acc·norm_mul·2^−shift) + (norm_add − x0) in f64 (exact: |acc·norm_mul| < 2^52);
+   * y = (bn − x0)·y_mul·2^−s (exact: |t| < 2^51), and y + 1.5·2^52 rounds it to even with the result
+   * mod 2^32 in the low word (exact as an i32: the window keeps |y| < 2^30); + bias, then the
+   * saturating narrows i32 → i16 → u8 are the clamp to 0..255.
+   */
+  const actSimd = m.func('actSimd', [['ch', 'i32'], ['sLo', 'i32'], ['t32', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32'], ['check', 'i32']], null, (f) => {
+    const [ch, sLo, t32, tf, n, out, chk] = ['ch', 'sLo', 't32', 'tf', 'n', 'out', 'check'].map((x) => f.param(x));
     const i = f.local('i32', 'i');
-    const [Cf, M, addx, lo, hi, ym, bias] = ['Cf', 'M', 'addx', 'lo', 'hi', 'ym', 'bias'].map((x) => f.local('v128', x));
-    const s = f.local('v128', 's');
-    const b0 = f.local('v128', 'b0');
-    const b1 = f.local('v128', 'b1');
-    const o = f.local('v128', 'o');
+    const sp = f.local('i32', 'sp');
+    const tp = f.local('i32', 'tp');
+    const fp = f.local('i32', 'fp');
+    const op = f.local('i32', 'op');
+    const [Cv, M, addx, lo, hi, ym, bias] = ['Cv', 'M', 'addx', 'lo', 'hi', 'ym', 'bias'].map((x) => f.local('v128', x));
+    const a0 = f.local('v128', 'a0');
+    const a1 = f.local('v128', 'a1');
+    const b = [0, 1, 2, 3].map((k) => f.local('v128', `b${k}`));
     const splat = (off: number): Expr => f64x2.splat(f64.load(get(ch), off));
-    const outside = (b: Local): Expr => v128.or(f64x2.le(get(b), get(lo)), f64x2.gt(get(b), get(hi)));
-    const bnOf = (lanes: Expr, tOff: number): Expr =>
-      // bn − x0 = floor((S + Tx + C)·norm_mul·2^−shift) + norm_add − x0
-      f64x2.add(f64x2.floor(f64x2.mul(f64x2.add(f64x2.add(f64x2.convert_low_i32x4_s(lanes), v128.load(add(get(tf), mul(get(i), c32(8))), tOff)), get(Cf)), get(M))), get(addx));
-    const outOf = (b: Local): Expr => i32x4.trunc_sat_f64x2_s_zero(f64x2.add(f64x2.nearest(f64x2.mul(get(b), get(ym))), get(bias)));
+    const outside = (bv: Local): Expr => v128.or(f64x2.le(get(bv), get(lo)), f64x2.gt(get(bv), get(hi)));
+    const accOf = (off: number): Expr => i32x4.add(i32x4.add(v128.load(get(sp), off), v128.load(get(tp), off)), get(Cv));
+    const bnOf = (acc: Expr): Expr => f64x2.add(f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(acc), get(M))), get(addx));
+    const hiOf = (a: Local): Expr => shuffle(get(a), get(a), HIGH_TO_LOW);
+    /** 4 outputs as i32 lanes, before the clamp */
+    const out4 = (p: Local, q: Local): Expr => i32x4.add(shuffle(f64x2.add(f64x2.mul(get(p), get(ym)), MAGIC), f64x2.add(f64x2.mul(get(q), get(ym)), MAGIC), LOW_WORDS), get(bias));
+    const top = new Label('top');
+    const exit = new Label('exit');
     return [
-      set(Cf, splat(CHAN.Cf)),
+      set(Cv, i32x4.splat(i32.load(get(ch), CHAN.C32))),
       set(M, splat(CHAN.m)),
       set(addx, splat(CHAN.addx)),
       set(lo, splat(CHAN.lo)),
       set(hi, splat(CHAN.hi)),
       set(ym, splat(CHAN.ymsc)),
-      set(bias, splat(CHAN.bias)),
-      forUp(i, c32(0), get(n), 4,
-        set(s, v128.load(add(get(sLo), mul(get(i), c32(4))))),
-        set(b0, bnOf(get(s), 0)),
-        set(b1, bnOf(shuffle(get(s), get(s), [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]), 16)),
-        if_(i32.and(get(chk), v128.any_true(v128.or(outside(b0), outside(b1)))), [
-          i32.store(c32(0), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
-          call(actScalar, get(ch), add(get(sLo), mul(get(i), c32(4))), c32(0), add(get(t64), mul(get(i), c32(8))), select(c32(4), sub(get(n), get(i)), i32.le_s(c32(4), sub(get(n), get(i)))), add(get(out), get(i))),
-        ], [
-          // saturating narrows clamp to 0..255: i32 → i16 (signed), i16 → u8
-          set(o, shuffle(outOf(b0), outOf(b1), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23])),
-          set(o, i16x8.narrow_i32x4_s(get(o), get(o))),
-          v128.store32_lane(add(get(out), get(i)), i8x16.narrow_i16x8_u(get(o), get(o)), 0),
-        ]),
-      ),
+      set(bias, i32x4.splat(i32.load(get(ch), CHAN.bias))),
+      set(sp, get(sLo)),
+      set(tp, get(t32)),
+      set(fp, get(tf)),
+      set(op, get(out)),
+      if_(i32.eqz(get(chk)), [
+        // the whole bn range is in the window: 8 pixels per step (n rounded up to 8; rows have room)
+        forUp(i, c32(0), get(n), 8,
+          set(a0, accOf(0)),
+          set(a1, accOf(16)),
+          set(b[0], bnOf(get(a0))),
+          set(b[1], bnOf(hiOf(a0))),
+          set(b[2], bnOf(get(a1))),
+          set(b[3], bnOf(hiOf(a1))),
+          set(a0, i16x8.narrow_i32x4_s(out4(b[0], b[1]), out4(b[2], b[3]))),
+          v128.store64_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
+          set(sp, add(get(sp), c32(32))),
+          set(tp, add(get(tp), c32(32))),
+          set(op, add(get(op), c32(8))),
+        ),
+      ], [
+        // 4 pixels per step; a step with any bn outside the window goes through actScalar
+        set(i, c32(0)),
+        block(exit, brIf(exit, i32.ge_s(get(i), get(n))), loop(top,
+          set(a0, accOf(0)),
+          set(b[0], bnOf(get(a0))),
+          set(b[1], bnOf(hiOf(a0))),
+          if_(v128.any_true(v128.or(outside(b[0]), outside(b[1]))), [
+            i32.store(c32(0), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
+            call(actScalar, get(ch), get(sp), c32(0), get(fp), select(c32(4), sub(get(n), get(i)), i32.le_s(c32(4), sub(get(n), get(i)))), get(op)),
+          ], [
+            set(a0, i16x8.narrow_i32x4_s(out4(b[0], b[1]), ZERO)),
+            v128.store32_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
+          ]),
+          set(sp, add(get(sp), c32(16))),
+          set(tp, add(get(tp), c32(16))),
+          set(fp, add(get(fp), c32(32))),
+          set(op, add(get(op), c32(4))),
+          set(i, add(get(i), c32(4))),
+          brIf(top, i32.lt_s(get(i), get(n))),
+        )),
+      ]),
     ];
   });
 
   /** acc → act for channel o over n pixels. */
   const act = m.func('act', [['o', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
     const [o, sLo, sHi, n, out] = ['o', 'sLo', 'sHi', 'n', 'out'].map((x) => f.param(x));
-    const { loads, v } = fields(f, ['chan', 'rules', 't64', 'tf']);
+    const { loads, v } = fields(f, ['chan', 'rules', 'tf', 't32']);
     const ch = f.local('i32', 'ch');
     const mode = f.local('i32', 'mode');
     return [
@@ -486,8 +545,8 @@ export function buildKernelModule(): Uint8Array {
       set(ch, add(get(v.chan), mul(get(o), c32(CHAN_BYTES)))),
       set(mode, i32.load(get(ch), CHAN.mode)),
       if_(i32.and(i32.ne(get(mode), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))), [
-        call(actSimd, get(ch), get(sLo), get(v.t64), get(v.tf), get(n), get(out), i32.eq(get(mode), c32(2))),
-      ], [call(actScalar, get(ch), get(sLo), get(sHi), get(v.t64), get(n), get(out))]),
+        call(actSimd, get(ch), get(sLo), get(v.t32), get(v.tf), get(n), get(out), i32.eq(get(mode), c32(2))),
+      ], [call(actScalar, get(ch), get(sLo), get(sHi), get(v.tf), get(n), get(out))]),
     ];
   });
 
@@ -648,7 +707,7 @@ export function buildKernelModule(): Uint8Array {
         set(dst, add(get(dst), get(v.outLine))),
       ),
     ];
-  }, false);
+  });
 
   // ---- one batch item -------------------------------------------------------------------------------------------
   m.func('run', [], null, (f) => {

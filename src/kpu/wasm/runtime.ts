@@ -27,6 +27,7 @@ export interface KernelRuntime {
   u8: Uint8Array;
   i32: Int32Array;
   i64: BigInt64Array;
+  f64: Float64Array;
   buffer: ArrayBuffer;
   /** Grows the memory to at least `bytes`. */
   ensure(bytes: number): void;
@@ -45,6 +46,7 @@ function create(): KernelRuntime {
     u8: new Uint8Array(0),
     i32: new Int32Array(0),
     i64: new BigInt64Array(0),
+    f64: new Float64Array(0),
     buffer: new ArrayBuffer(0),
     ensure(bytes: number) {
       const have = exports.mem.buffer.byteLength;
@@ -54,6 +56,7 @@ function create(): KernelRuntime {
         rt.u8 = new Uint8Array(rt.buffer);
         rt.i32 = new Int32Array(rt.buffer);
         rt.i64 = new BigInt64Array(rt.buffer);
+        rt.f64 = new Float64Array(rt.buffer);
       }
     },
   };
