@@ -212,8 +212,13 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const K2 = c.kernel * c.kernel;
   const wide = c.weightBits === 16;
   const hasSX = c.argX !== 0;
-  const HW = W * H;
   const dw = c.depthwise;
+  // Select pools of stride 2 (5, 6: a strided convolution) keep one pixel in four: a non-depthwise
+  // layer computes only those (the packers sample the input), and the pool stage just copies.
+  const select = !dw && (c.poolType === 5 || c.poolType === 6);
+  const sH = select ? OH : H;
+  const sW = select ? OW : W;
+  const HW = sH * sW;
   // depthwise rows hold a whole plane, and a 3×3 row's last step may write 8 pixels past it
   const HWp = roundUp8(HW) + (dw ? 8 : 0);
   const T = c.groupChannels * K2; // taps per output channel
@@ -226,7 +231,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     const chunks = Math.max(1, Math.ceil((OCv * HWp * 4) / S_CHUNK_BYTES));
     CH = roundUp8(Math.ceil(HWp / chunks));
   }
-  const planeStride = c.kernel === 3 ? (W + 2) * (H + 2) : HW;
+  const planeStride = c.kernel === 3 ? (W + 2) * (H + 2) : W * H;
   const actStride = align(HW, 16) + 16;
 
   // ---- weights ----
@@ -341,7 +346,11 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   d[DESC.CH] = CH;
   d[DESC.OH] = OH;
   d[DESC.OW] = OW;
-  d[DESC.pool] = c.poolType;
+  d[DESC.pool] = select ? 0 : c.poolType;
+  d[DESC.sK] = select ? 2 : 1;
+  d[DESC.sDx] = c.poolType === 6 ? 1 : 0;
+  d[DESC.sH] = sH;
+  d[DESC.sW] = sW;
   d[DESC.inGroups] = li.groups;
   d[DESC.inPitch] = li.rowPitch;
   d[DESC.inLine] = li.rowLen * 64;
