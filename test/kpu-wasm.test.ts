@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, test } from 'vitest';
+import fc from 'fast-check';
 import { Module, get, i32, i64, set, u32, forUp } from '../src/kpu/wasm/asm.js';
 import { kernelRuntime } from '../src/kpu/wasm/runtime.js';
 import {
@@ -21,8 +22,8 @@ import {
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
 import { kpuRowLayout } from '../src/kpu/layout.js';
-import { GOLDEN_NUMERICS, defaultKpuKernel, prepareKpuConv, runKpuConvReference, runKpuConvWasm, simdWindow } from '../src/kpu/conv/index.js';
-import { lastWasmRunFallbacks, wasmPlan } from '../src/kpu/conv/wasm.js';
+import { GOLDEN_NUMERICS, NNCASE01_NUMERICS, defaultKpuKernel, prepareKpuConv, runKpuConvReference, runKpuConvWasm, simdWindow } from '../src/kpu/conv/index.js';
+import { lastWasmRunFallbacks, outputMonotone, wasmPlan } from '../src/kpu/conv/wasm.js';
 import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { loadKmodel } from '../src/load.js';
@@ -184,6 +185,108 @@ describe('wasm kernel across SIMD window edges (ReLU6 steps)', () => {
     const out = a.subarray(c.output.address, c.output.address + c.output.bytes);
     expect(out.some((v) => v >= 252)).toBe(true);
     expect(out.some((v) => v > 0 && v < 252)).toBe(true);
+  });
+});
+
+describe('outputMonotone', () => {
+  it('ReLU and the ReLU6 steps are non-decreasing; a step down or a decreasing segment is not', () => {
+    expect(outputMonotone(-(10n ** 8n), 10n ** 9n, RELU)).toBe(true);
+    expect(outputMonotone(-(10n ** 6n), 9n * 10n ** 6n, RELU6)).toBe(true);
+    const down = [seg(-(2 ** 35), 0, 0, 0), seg(0, 1, 0, 0), seg(100, 0, 0, 50), ...new Array(13).fill(seg(2 ** 35 - 1, 0, 0, 0))];
+    expect(outputMonotone(-5n, 99n, down)).toBe(true); // 0 … 99, the step to 50 is out of range
+    expect(outputMonotone(-5n, 200n, down)).toBe(false); // 100 then 50
+    const dec = [seg(-(2 ** 35), 0, 0, 0), seg(0, -1, 0, 200), ...new Array(14).fill(seg(2 ** 35 - 1, 0, 0, 0))];
+    expect(outputMonotone(-5n, 200n, dec)).toBe(false);
+    // segment 0 with y_mul > 0 below its own start (t < 0, the reference's rounding quirk)
+    // (bn + 1000)/16 reaches 62 at bn = 0 (62.5 rounds to even); segment 1 goes on from 62 + 1
+    const leaky = [seg(-1000, 1, 4, 0), seg(0, 4, 2, 62), ...new Array(14).fill(seg(2 ** 35 - 1, 0, 0, 0))];
+    expect(outputMonotone(-999n, 500n, leaky)).toBe(true);
+    expect(outputMonotone(-2000n, 500n, leaky)).toBe(false);
+  });
+});
+
+describe('max pool before the activation (monotone channels, pool type 1)', () => {
+  // ReLU-family tables (sentinel, a rising segment, optional saturation steps), batch-norm of both
+  // signs, odd and even sizes, maps large enough for several row-pair chunks.
+  const arb = fc.record({
+    IC: fc.integer({ min: 1, max: 40 }),
+    OC: fc.integer({ min: 1, max: 12 }),
+    W: fc.oneof(fc.integer({ min: 2, max: 21 }), fc.constantFrom(64, 65, 70, 320)),
+    H: fc.integer({ min: 2, max: 41 }),
+    kernel: fc.constantFrom<1 | 3>(1, 3),
+    pad: fc.integer({ min: 0, max: 255 }),
+    argX: fc.integer({ min: -300, max: 300 }),
+    argW: fc.integer({ min: -300, max: 300 }),
+    argAdd: fc.integer({ min: -100_000, max: 100_000 }),
+    ym: fc.integer({ min: 0, max: 2000 }),
+    shift: fc.integer({ min: 0, max: 16 }),
+    steps: fc.boolean(),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  });
+  it('== reference on random layers (fast-check, fixed seed)', () => {
+    const stats = { layers: 0, prepooled: 0, channels: 0, chunked: 0 };
+    fc.assert(
+      fc.property(arb, (r) => {
+        let x = r.seed;
+        const rnd = (n: number): number => {
+          x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
+          return Math.floor((x / 0x80000000) * n);
+        };
+        const H = r.W >= 320 ? Math.min(r.H, 6) : r.H;
+        const K2 = r.kernel * r.kernel;
+        const weights = Uint8Array.from({ length: r.OC * r.IC * K2 }, () => rnd(256));
+        const spread = 300 * Math.sqrt(r.IC * K2) + 1;
+        const bn: BatchNormEntry[] = Array.from({ length: r.OC }, () => {
+          const mul = (Math.round((200 * 2 ** 12) / spread) + 1) * (rnd(3) === 0 ? -1 : 1);
+          return { norm_mul: mul, norm_shift: 12, norm_add: rnd(4001) - 2000 };
+        });
+        const start = rnd(400) - 200;
+        const act = [seg(-(2 ** 35), 0, 0, 0), seg(start, r.ym, r.shift, 0)];
+        if (r.steps) for (let k = 0; k < 4; k++) act.push(seg(start + 500 + 100 * k, r.ym, r.shift + 4, 252 + k));
+        while (act.length < 16) act.push(seg(2 ** 35 - 1, 0, 0, 0));
+        const li = kpuRowLayout(r.W);
+        const c = prepareKpuConv(
+          params(r.IC, r.OC, r.W, H, weights, bn, act, {
+            kernel_type: r.kernel === 3 ? 1 : 0,
+            pad_value: r.pad,
+            arg_x: r.argX,
+            arg_w: r.argW,
+            arg_add: r.argAdd,
+            pool_type: 1,
+            o_row_wid: (r.W >> 1) - 1,
+            o_col_high: (H >> 1) - 1,
+            wb_row_switch_addr: kpuRowLayout(r.W >> 1).rowLen,
+            wb_group: kpuRowLayout(r.W >> 1).groups,
+            wb_channel_switch_addr: kpuRowLayout(r.W >> 1).rowLen * (H >> 1),
+            image_dst_addr: 16384,
+            row_switch_addr: li.rowLen,
+          }),
+          1,
+          { layer: 0, type: 'test' },
+        );
+        const plan = wasmPlan(c);
+        const ram = new Uint8Array(AI_SRAM_BYTES);
+        for (let i = 0; i < c.input.bytes; i++) ram[i] = rnd(256);
+        for (const numerics of [GOLDEN_NUMERICS, NNCASE01_NUMERICS]) {
+          const a = ram.slice();
+          const b = ram.slice();
+          const ma = new Uint8Array(c.denseOutputBytes);
+          const mb = new Uint8Array(c.denseOutputBytes);
+          runKpuConvReference(c, a, numerics, ma);
+          runKpuConvWasm(c, b, numerics, mb);
+          expect(Buffer.compare(ma, mb)).toBe(0);
+          expect(Buffer.compare(a, b)).toBe(0);
+        }
+        stats.layers++;
+        stats.channels += r.OC;
+        stats.prepooled += plan.prepoolChannels;
+        if (plan.desc[9] < c.geometry.inWidth * c.geometry.inHeight) stats.chunked++;
+      }),
+      { seed: 8088, numRuns: 150 },
+    );
+    expect(stats.prepooled, 'channels pooled before their activation').toBeGreaterThan(0.5 * stats.channels);
+    expect(stats.prepooled).toBeLessThan(stats.channels); // some are refused (non-monotone or out of i32)
+    expect(stats.chunked, 'layers split into several row-pair chunks').toBeGreaterThan(5);
   });
 });
 

@@ -49,8 +49,11 @@ interface WasmPlan {
   readonly seg: Uint8Array;
   readonly tOff: number;
   readonly tBytes: number;
-  /** Channels on the SIMD activation path (for tests and the benchmark's notes). */
+  /** Channels on the SIMD activation path, and pooled before their activation (for tests). */
   readonly simdChannels: number;
+  readonly prepoolChannels: number;
+  readonly zerosOff: number;
+  readonly zerosBytes: number;
   /** Views, cached so that a run allocates nothing: per AI SRAM array, per memory buffer, per mainOut. */
   cache: {
     ram?: Uint8Array;
@@ -64,6 +67,8 @@ interface WasmPlan {
 
 const align = (n: number, a = 64): number => Math.ceil(n / a) * a;
 const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const lcm = (a: number, b: number): number => (a / gcd(a, b)) * b;
 
 /** Round half to even of t/2^s (any sign), exactly. */
 function rne(t: bigint, s: number): bigint {
@@ -94,7 +99,12 @@ interface Window {
  * comment), or null. bnLo..bnHi is the channel's batch-norm output range over every input.
  */
 export function simdWindow(bnLo: bigint, bnHi: bigint, segs: readonly ActivationSegment[]): Window | null {
-  return windowFinder(segs)(bnLo, bnHi);
+  return windowFinder(segs).window(bnLo, bnHi);
+}
+
+/** Is the reference's output (golden rules, non-decreasing table) non-decreasing in bn on bnLo..bnHi? */
+export function outputMonotone(bnLo: bigint, bnHi: bigint, segs: readonly ActivationSegment[]): boolean {
+  return windowFinder(segs).monotone(bnLo, bnHi);
 }
 
 /**
@@ -103,7 +113,10 @@ export function simdWindow(bnLo: bigint, bnHi: bigint, segs: readonly Activation
  * interval (k = 1..14, finite intervals). Per channel only the two segments that the range clips
  * are evaluated.
  */
-export function windowFinder(segs: readonly ActivationSegment[]): (bnLo: bigint, bnHi: bigint) => Window | null {
+export function windowFinder(segs: readonly ActivationSegment[]): {
+  window(bnLo: bigint, bnHi: bigint): Window | null;
+  monotone(bnLo: bigint, bnHi: bigint): boolean;
+} {
   const xs = segs.map((s) => BigInt(s.x_start));
   const ym = segs.map((s) => BigInt(s.y_mul));
   const bias = segs.map((s) => BigInt(s.bias));
@@ -139,10 +152,31 @@ export function windowFinder(segs: readonly ActivationSegment[]): (bnLo: bigint,
     return e < 51n ? 1n << e : 1n << 51n;
   });
 
-  return (bnLo, bnHi) => {
-    // segment k is chosen (strict rule, sorted table) for bn in (xs[k], xs[k+1]]; segment 0 for bn ≤ xs[1]
-    const lower = (k: number): bigint => (k === 0 ? bnLo : xs[k] + 1n > bnLo ? xs[k] + 1n : bnLo);
-    const upper = (k: number): bigint => (k === 15 ? bnHi : xs[k + 1] < bnHi ? xs[k + 1] : bnHi);
+  // segment k is chosen (strict rule, sorted table) for bn in (xs[k], xs[k+1]]; segment 0 for bn ≤ xs[1]
+  const lowerOf = (k: number, bnLo: bigint): bigint => (k === 0 ? bnLo : xs[k] + 1n > bnLo ? xs[k] + 1n : bnLo);
+  const upperOf = (k: number, bnHi: bigint): bigint => (k === 15 ? bnHi : xs[k + 1] < bnHi ? xs[k + 1] : bnHi);
+
+  /**
+   * Non-decreasing over the range: every reachable segment is (constant, or y_mul > 0 with t ≥ 0,
+   * where the rounding is monotone), and no step down where one segment hands over to the next.
+   */
+  const monotone = (bnLo: bigint, bnHi: bigint): boolean => {
+    let prev: number | null = null;
+    for (let k = 0; k < 16; k++) {
+      const a = lowerOf(k, bnLo);
+      const b = upperOf(k, bnHi);
+      if (a > b) continue;
+      if (ym[k] < 0n || (ym[k] > 0n && a < xs[k])) return false;
+      const va = outOn(k, a);
+      if (prev !== null && va < prev) return false;
+      prev = outOn(k, b);
+    }
+    return true;
+  };
+
+  const window = (bnLo: bigint, bnHi: bigint): Window | null => {
+    const lower = (k: number): bigint => lowerOf(k, bnLo);
+    const upper = (k: number): bigint => upperOf(k, bnHi);
     let best: Window | null = null;
     let bestLen = -1n;
     for (let j = 0; j < 16; j++) {
@@ -197,6 +231,7 @@ export function windowFinder(segs: readonly ActivationSegment[]): (bnLo: bigint,
     }
     return best;
   };
+  return { window, monotone };
 }
 
 function bnRange(accLo: bigint, accHi: bigint, bn: BatchNormEntry): [bigint, bigint] {
@@ -226,10 +261,16 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const nPlanes = wide ? 2 : 1;
   const OCv = dw ? 0 : OC * nPlanes + (hasSX ? 1 : 0);
   const sxRow = hasSX ? OCv - 1 : 0;
+  // Max pool 2×2 before the activation needs chunks of whole row pairs (and of 8-pixel groups).
+  const prepoolable = !dw && !wide && c.poolType === 1;
   let CH = HWp;
   if (!dw) {
     const chunks = Math.max(1, Math.ceil((OCv * HWp * 4) / S_CHUNK_BYTES));
     CH = roundUp8(Math.ceil(HWp / chunks));
+    if (prepoolable) {
+      const unit = lcm(2 * W, 8);
+      CH = Math.min(Math.ceil(HWp / unit), Math.max(1, Math.round(CH / unit))) * unit;
+    }
   }
   const planeStride = c.kernel === 3 ? (W + 2) * (H + 2) : W * H;
   const actStride = align(HW, 16) + 16;
@@ -270,11 +311,16 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   }
 
   // ---- per-channel parameters and the activation table ----
+  const I32 = 2n ** 31n;
   const chanBuf = new ArrayBuffer(OC * CHAN_BYTES);
   const dv = new DataView(chanBuf);
   let simdChannels = 0;
   const segs = c.params.activation;
-  const findWindow = windowFinder(segs);
+  const finder = windowFinder(segs);
+  let prepoolChannels = 0;
+  // Tx's range (SX from 0 to 255·G·K², times arg_x, floor-shifted), for the S + Tx bound of prepooling
+  const txMax = (BigInt(c.argX) * BigInt(255 * c.groupChannels * K2)) >> BigInt(c.shrX);
+  const txLo = txMax < 0n ? txMax : 0n;
   for (let o = 0; o < OC; o++) {
     const at = o * CHAN_BYTES;
     const bn = c.params.batchNorm[o];
@@ -283,10 +329,9 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     dv.setBigInt64(at + CHAN.shift, BigInt(bn.norm_shift), true);
     dv.setBigInt64(at + CHAN.add, BigInt(bn.norm_add), true);
     let mode = 0;
-    const I32 = 2n ** 31n;
     if (!wide && f.exact[o] === 1 && f.actSorted && f.big.accLo[o] >= -I32 && f.big.accHi[o] < I32) {
       const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
-      const w = findWindow(lo, hi);
+      const w = finder.window(lo, hi);
       if (w) {
         mode = w.lo === -Infinity && w.hi === Infinity ? 1 : 2;
         simdChannels++;
@@ -300,6 +345,18 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       }
     }
     dv.setInt32(at + CHAN.mode, mode, true);
+    // Prepooling (max 2×2 of S + Tx, then one activation): exact when the channel's whole
+    // accumulator → output map is monotone (then max commutes with it: the largest accumulator for
+    // norm_mul ≥ 0, the smallest for norm_mul < 0) and S + Tx (from Tx's low end to acc − C) fits
+    // an i32 lane. Golden rules only (the runs check).
+    if (prepoolable && f.exact[o] === 1 && f.actSorted) {
+      const C = BigInt(f.constTerm[o]);
+      const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
+      if (txLo >= -I32 && f.big.accHi[o] - C < I32 && finder.monotone(lo, hi)) {
+        dv.setInt32(at + CHAN.prepool, bn.norm_mul >= 0 ? 1 : 2, true);
+        prepoolChannels++;
+      }
+    }
   }
   const segBuf = new ArrayBuffer(16 * SEG_BYTES);
   const sv = new DataView(segBuf);
@@ -328,6 +385,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const tfOff = region(tLen * 8);
   const t32Off = region(tLen * 4);
   const actOff = region(OC * actStride);
+  const accpOff = region(prepoolable ? CH * 4 : 0);
+  const zerosOff = region(prepoolable ? CH * 8 : 0);
   const chanOff = region(chanBuf.byteLength);
   const segOff = region(segBuf.byteLength);
 
@@ -372,6 +431,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   d[DESC.shrX] = c.shrX;
   d[DESC.sxRow] = sxRow;
   d[DESC.sStride] = CH * 4;
+  d[DESC.accp] = accpOff;
+  d[DESC.zeros] = zerosOff;
   return {
     total: at,
     desc: d,
@@ -387,6 +448,9 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     seg: new Uint8Array(segBuf),
     tOff: tfOff,
     tBytes: t32Off + tLen * 4 - tfOff,
+    zerosOff,
+    zerosBytes: prepoolable ? CH * 8 + 64 : 0,
+    prepoolChannels,
     simdChannels,
     cache: {},
   };
@@ -428,6 +492,7 @@ export function runKpuConvWasm(c: PreparedKpuConv, ram: Uint8Array, numerics: Kp
   mem.set(plan.chan, plan.chanOff);
   mem.set(plan.seg, plan.segOff);
   if (c.argX === 0) mem.fill(0, plan.tOff, plan.tOff + plan.tBytes);
+  if (plan.zerosBytes) mem.fill(0, plan.zerosOff, plan.zerosOff + plan.zerosBytes);
   const strict = numerics.segmentBoundary === 'strict';
   const banker = numerics.activationRounding === 'nncase02';
   const sorted = c.fast.actSorted;

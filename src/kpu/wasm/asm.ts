@@ -424,6 +424,8 @@ export const i32x4 = {
   splat: mk('i32x4.splat', simd(17), [I], V),
   add: mk('i32x4.add', simd(0xae), [V, V], V),
   mul: mk('i32x4.mul', simd(0xb5), [V, V], V),
+  min_s: mk('i32x4.min_s', simd(0xb6), [V, V], V),
+  max_s: mk('i32x4.max_s', simd(0xb8), [V, V], V),
   dot_i16x8_s: mk('i32x4.dot_i16x8_s', simd(0xba), [V, V], V),
   extend_low_i16x8_u: mk('i32x4.extend_low_i16x8_u', simd(0xa9), [V], V),
   extend_high_i16x8_u: mk('i32x4.extend_high_i16x8_u', simd(0xaa), [V], V),

@@ -95,6 +95,9 @@ export const DESC = {
   sDx: 39,
   sH: 44,
   sW: 45,
+  /** Pooled accumulators of one chunk (i32), and zeros standing in for Tx (f64 and i32) there. */
+  accp: 46,
+  zeros: 47,
   /** f64: arg_x·2^−shr_x */
   argXf: 40,
   /** Out: groups of 4 pixels that left the SIMD window and went through actScalar in this run. */
@@ -119,6 +122,7 @@ export const CHAN = {
   hi: 64, // f64 window: bn − x0 > hi falls back
   ymsc: 72, // f64 y_mul·2^−shift of the SIMD segment
   bias: 80, // i32
+  prepool: 84, // i32: 1 / 2 max-pool 2×2 the accumulators (max / min) before the activation (see wasm.ts)
 } as const;
 export const CHAN_BYTES = 96;
 /** Activation segments: x_start, y_mul, bias, shift as i64, 32 bytes each. */
@@ -137,6 +141,9 @@ const IL_LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
 /** i16 lanes 4..7 interleaved. */
 const IL_HI = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
 const ZERO = v128.const(new Array(16).fill(0));
+/** i32 lanes 0, 2 of a then b; and 1, 3. */
+const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+const ODD_LANES = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
 /** The low byte of each i16 lane. */
 const EVEN_BYTES = v128.const([255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0]);
 /** The high 64 bits moved to the low half (for the *_low conversions). */
@@ -605,9 +612,9 @@ export function buildKernelModule(): Uint8Array {
   });
 
   /** acc → act for channel o over n pixels. */
-  const act = m.func('act', [['o', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
-    const [o, sLo, sHi, n, out] = ['o', 'sLo', 'sHi', 'n', 'out'].map((x) => f.param(x));
-    const { loads, v } = fields(f, ['chan', 'rules', 'tf', 't32']);
+  const act = m.func('act', [['o', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['t32', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
+    const [o, sLo, sHi, t32, tf, n, out] = ['o', 'sLo', 'sHi', 't32', 'tf', 'n', 'out'].map((x) => f.param(x));
+    const { loads, v } = fields(f, ['chan', 'rules']);
     const ch = f.local('i32', 'ch');
     const mode = f.local('i32', 'mode');
     return [
@@ -615,8 +622,54 @@ export function buildKernelModule(): Uint8Array {
       set(ch, add(get(v.chan), mul(get(o), c32(CHAN_BYTES)))),
       set(mode, i32.load(get(ch), CHAN.mode)),
       if_(i32.and(i32.ne(get(mode), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))), [
-        call(actSimd, get(ch), get(sLo), get(v.t32), get(v.tf), get(n), get(out), i32.eq(get(mode), c32(2))),
-      ], [call(actScalar, get(ch), get(sLo), get(sHi), get(v.tf), get(n), get(out))]),
+        call(actSimd, get(ch), get(sLo), get(t32), get(tf), get(n), get(out), i32.eq(get(mode), c32(2))),
+      ], [call(actScalar, get(ch), get(sLo), get(sHi), get(tf), get(n), get(out))]),
+    ];
+  });
+
+  /**
+   * Max pool 2×2 stride 2 before the activation, for a channel whose accumulator → output map is
+   * monotone (wasm.ts): the pooled value is the activation of the largest (prepool 1) or smallest
+   * (prepool 2) S + Tx of each window, taken in i32 lanes (exact: S + Tx lies within ±2^31 for such
+   * channels); C is added by the activation. The chunk starts at a row pair and holds n pixels.
+   */
+  const actPrepool = m.func('actPrepool', [['o', 'i32'], ['s', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
+    const [o, s0, n, out] = ['o', 's', 'n', 'out'].map((x) => f.param(x));
+    const { loads, v } = fields(f, ['chan', 'W', 'OW', 't32', 'accp', 'zeros']);
+    const isMin = f.local('i32', 'isMin');
+    const pairs = f.local('i32', 'pairs');
+    const r = f.local('i32', 'r');
+    const ox = f.local('i32', 'ox');
+    const row = f.local('i32', 'row');
+    const tr = f.local('i32', 'tr');
+    const W4 = f.local('i32', 'W4');
+    const d = f.local('i32', 'd');
+    const [a, b, c, e] = ['a', 'b', 'c', 'e'].map((x) => f.local('v128', x));
+    const at = (base: Local, off: Expr, k: number): Expr => i32x4.add(v128.load(add(get(base), off), k), v128.load(add(get(tr), off), k));
+    const pick = (x: Expr, y: Expr): Expr => select(i32x4.min_s(x, y), i32x4.max_s(x, y), get(isMin));
+    return [
+      ...loads,
+      set(isMin, i32.eq(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(2))),
+      set(pairs, i32.div_u(get(n), mul(get(v.W), c32(2)))),
+      set(W4, mul(get(v.W), c32(4))),
+      set(d, get(v.accp)),
+      forUp(r, c32(0), get(pairs), 1,
+        set(row, add(get(s0), mul(get(r), mul(get(W4), c32(2))))),
+        set(tr, add(get(v.t32), mul(get(r), mul(get(W4), c32(2))))),
+        // 4 outputs from 8 columns of two rows; a row's last step may read past it (its lanes are
+        // written past OW, then rewritten by the next row or left in the padding)
+        forUp(ox, c32(0), get(v.OW), 4,
+          set(a, at(row, mul(get(ox), c32(8)), 0)),
+          set(b, at(row, mul(get(ox), c32(8)), 16)),
+          set(c, at(row, add(mul(get(ox), c32(8)), get(W4)), 0)),
+          set(e, at(row, add(mul(get(ox), c32(8)), get(W4)), 16)),
+          set(a, pick(get(a), get(c))),
+          set(b, pick(get(b), get(e))),
+          v128.store(add(get(d), mul(get(ox), c32(4))), pick(shuffle(get(a), get(b), EVEN_LANES), shuffle(get(a), get(b), ODD_LANES))),
+        ),
+        set(d, add(get(d), mul(get(v.OW), c32(4)))),
+      ),
+      call(act, get(o), get(v.accp), c32(0), get(v.zeros), get(v.zeros), mul(get(pairs), get(v.OW)), get(out)),
     ];
   });
 
@@ -711,7 +764,7 @@ export function buildKernelModule(): Uint8Array {
   /** §6.6 from the activation plane of channel o into its place in the output map (and the dense copy). */
   const poolOne = m.func('pool', [['o', 'i32']], null, (f) => {
     const o = f.param('o');
-    const { loads, v } = fields(f, ['flags', 'pool', 'sH', 'sW', 'OH', 'OW', 'act', 'actStride', 'outBase', 'outGroups', 'outPitch', 'outLine', 'dense']);
+    const { loads, v } = fields(f, ['flags', 'pool', 'sH', 'sW', 'OH', 'OW', 'act', 'actStride', 'outBase', 'outGroups', 'outPitch', 'outLine', 'dense', 'chan', 'rules']);
     const src = f.local('i32', 'src');
     const dst = f.local('i32', 'dst');
     const oy = f.local('i32', 'oy');
@@ -750,6 +803,12 @@ export function buildKernelModule(): Uint8Array {
     );
     return [
       ...loads,
+      // a channel pooled before its activation holds its OH×OW result already
+      if_(i32.and(i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))), [
+        set(v.pool, c32(0)),
+        set(v.sH, get(v.OH)),
+        set(v.sW, get(v.OW)),
+      ]),
       set(src, add(get(v.act), mul(get(o), get(v.actStride)))),
       set(dst, add(add(get(v.outBase), mul(mul(i32.div_u(get(o), get(v.outGroups)), get(v.outLine)), get(v.OH))), mul(i32.rem_u(get(o), get(v.outGroups)), get(v.outPitch)))),
       set(K, select(c32(4), select(c32(2), c32(1), isIn(1, 2, 8, 9)), isIn(3, 4))),
@@ -781,10 +840,12 @@ export function buildKernelModule(): Uint8Array {
 
   // ---- one batch item -------------------------------------------------------------------------------------------
   m.func('run', [], null, (f) => {
-    const { loads, v } = fields(f, ['flags', 'OC', 'HW', 'HWp', 'CH', 's', 'sStride', 'sxRow', 'act', 'actStride']);
+    const { loads, v } = fields(f, ['flags', 'OC', 'HW', 'HWp', 'CH', 's', 'sStride', 'sxRow', 'act', 'actStride', 'chan', 'rules', 'W', 'OW', 't32', 'tf']);
     const o = f.local('i32', 'o');
     const i0 = f.local('i32', 'i0');
     const i1 = f.local('i32', 'i1');
+    const n = f.local('i32', 'n');
+    const golden = i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0));
     const fn = (name: string): Func => m.byName(name);
     const hasFlag = (b: number): Expr => i32.and(get(v.flags), c32(b));
     return [
@@ -794,7 +855,7 @@ export function buildKernelModule(): Uint8Array {
         forUp(o, c32(0), get(v.OC), 1,
           call(fn('dw'), get(o)),
           if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.HWp), c32(8))), get(v.HW))]),
-          call(act, get(o), get(v.s), select(add(get(v.s), mul(get(v.HWp), c32(4))), c32(0), hasFlag(4)), get(v.HW), add(get(v.act), mul(get(o), get(v.actStride)))),
+          call(act, get(o), get(v.s), select(add(get(v.s), mul(get(v.HWp), c32(4))), c32(0), hasFlag(4)), get(v.t32), get(v.tf), get(v.HW), add(get(v.act), mul(get(o), get(v.actStride)))),
         ),
       ], [
         if_(hasFlag(1), [call(fn('im2col'))], [call(fn('pack1x1'))]),
@@ -803,14 +864,12 @@ export function buildKernelModule(): Uint8Array {
           call(fn('gemmAll'), get(i0), get(i1)),
           if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.sxRow), get(v.sStride))), sub(get(i1), get(i0)))]),
           forUp(o, c32(0), get(v.OC), 1,
-            call(
-              act,
-              get(o),
-              add(get(v.s), mul(get(o), get(v.sStride))),
-              select(add(get(v.s), mul(add(get(o), get(v.OC)), get(v.sStride))), c32(0), hasFlag(4)),
-              sub(select(get(v.HW), get(i1), i32.lt_s(get(v.HW), get(i1))), get(i0)),
-              add(add(get(v.act), mul(get(o), get(v.actStride))), get(i0)),
-            ),
+            set(n, sub(select(get(v.HW), get(i1), i32.lt_s(get(v.HW), get(i1))), get(i0))),
+            if_(i32.and(i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)), golden), [
+              call(actPrepool, get(o), add(get(v.s), mul(get(o), get(v.sStride))), get(n), add(add(get(v.act), mul(get(o), get(v.actStride))), i32.div_u(mul(get(i0), get(v.OW)), mul(get(v.W), c32(2))))),
+            ], [
+              call(act, get(o), add(get(v.s), mul(get(o), get(v.sStride))), select(add(get(v.s), mul(add(get(o), get(v.OC)), get(v.sStride))), c32(0), hasFlag(4)), get(v.t32), get(v.tf), get(n), add(add(get(v.act), mul(get(o), get(v.actStride))), get(i0))),
+            ]),
           ),
         ),
       ]),
