@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { bundledModelsDir, readManifest } from '../src/maixpy/storage.js';
-import { FIXTURES, runScript, tempDir, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
+import { FIXTURES, REPO, runScript, tempDir, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
 import { HAS_SHARED, kmodelPath } from './shared.js';
 
 const MANIFEST = join(bundledModelsDir(), 'manifest.json');
@@ -83,5 +83,16 @@ describe.skipIf(!HAS_BUNDLED)('kpusim maixpy with the bundled face models', () =
     });
     expect(r.exitCode, r.stderr).toBe(0);
     expectLabels(r.lines, camera.people);
+  });
+
+  it.skipIf(!HAS_SHARED)('examples/maixpy/face_recognition.py: MaixPy\'s detector at 0x300000 and the bundled landmark and feature models', async () => {
+    const r = await runScript(join(REPO, 'examples/maixpy/face_recognition.py'), {
+      camera: [camera.dir],
+      flash: [`0x300000=${kmodelPath('maixpy_face_detect_0x300000_v3')}`],
+      keyPress: [1],
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const names = r.lines.map((l) => /^face at \(.*\): (.*)$/.exec(l)?.[1]);
+    expect(names).toEqual(camera.people.map((p, i) => (i === 0 ? 'unknown (enrolled as Alice)' : p === camera.people[0] ? 'Alice' : 'unknown')));
   });
 });

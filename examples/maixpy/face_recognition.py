@@ -17,9 +17,12 @@ from Maix import GPIO
 from fpioa_manager import fm
 from board import board_info
 
-# The detector's anchors (w, h in grid cells). These are MaixPy's for its own face detector; for
-# another detector use the anchors it was trained with.
+# The detector's anchors (w, h in grid cells), score threshold and NMS overlap. These are MaixPy's
+# for its own face detector; for another detector use the values it was trained with (kpusim's
+# bundled detector: "anchors", "threshold" and "nms" in models/manifest.json).
 ANCHORS = (1.889, 2.5245, 2.9465, 3.94056, 3.99987, 5.3658, 5.155437, 6.92275, 6.718375, 9.01025)
+DETECT_THRESHOLD = 0.5
+NMS = 0.3
 ACCEPT = 85            # face_compare score above which a face counts as recognised
 TEMPLATE = [(44, 59), (84, 59), (64, 82), (47, 105), (81, 105)]   # eyes, nose, mouth corners in 128x128
 NAMES = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin']
@@ -27,7 +30,7 @@ NAMES = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin']
 task_fd = kpu.load(0x300000)
 task_ld = kpu.load(0x400000)
 task_fe = kpu.load(0x500000)
-kpu.init_yolo2(task_fd, 0.5, 0.3, 5, ANCHORS)
+kpu.init_yolo2(task_fd, DETECT_THRESHOLD, NMS, len(ANCHORS) // 2, ANCHORS)
 
 fm.register(board_info.BOOT_KEY, fm.fpioa.GPIOHS0)
 key = GPIO(GPIO.GPIOHS0, GPIO.IN)
