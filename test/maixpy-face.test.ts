@@ -4,7 +4,6 @@
  * of two people, a BOOT-key press before a frame of the first. Plus cross-checks of the numbers
  * the scripts see against kpusim's TypeScript face pipeline on the same frames.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
@@ -17,7 +16,7 @@ import { CANMV_PRESET, MAIXPY_PRESET } from '../src/pipeline/presets.js';
 import { decodeRegionLayer } from '../src/pipeline/region.js';
 import type { PlanarImage, Rgb565Image } from '../src/pipeline/types.js';
 import { FIXTURES, runScript, sdCard, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
-import { HAS_SHARED, kmodelPath, REPO_ROOT } from './shared.js';
+import { HAS_SHARED, kmodelPath } from './shared.js';
 
 const MAIXPY_DETECTOR = kmodelPath('maixpy_face_detect_0x300000_v3');
 const CANMV_DETECTOR = kmodelPath('canmv_yolo_face_detect_320x240_v4');
@@ -69,8 +68,7 @@ describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real mode
     expect(r.boardParts.kpu).toBeGreaterThan(0);
   });
 
-  const bundled = existsSync(join(REPO_ROOT, 'models/manifest.json'));
-  it.skipIf(bundled)(
+  it(
     "the MaixPy-style script with MaixPy's detector at 0x300000 and CanMV's landmark/feature models at 0x400000/0x500000 (MaixPy API, v4 set_outputs)",
     async () => {
       const r = await runScript(join(FIXTURES, 'face_recognition_maixpy_canmv_models.py'), {
