@@ -1,3 +1,4 @@
+import { buildCommand } from './build.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { compareCommand } from './compare.js';
@@ -20,4 +21,5 @@ export const COMMANDS: readonly Command[] = [
   faceCommand,
   maixpyCommand,
   compareCommand,
+  buildCommand,
 ];

@@ -1,0 +1,64 @@
+/**
+ * The committed models under models/: the manifest describes the files, they fit the K210 budget
+ * (≤ 4 MiB together, AI SRAM peak ≤ 2 MiB each), run on the emulator with the documented shapes,
+ * and the landmark model is regenerated from the npm packages' weights byte for byte.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MODEL_FILES, presetConfig, runBuild } from '../src/builder/index.js';
+import { parseKmodel } from '../src/kmodel-parser/parse.js';
+import { prepare } from '../src/kpu/interpreter.js';
+
+const MODELS = join(__dirname, '..', 'models');
+const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as {
+  schema_version: number;
+  models: { role: string; file: string; sha256: string; input: { shape: number[] }; outputs: { shape: number[] }[]; main_bytes: number; ai_sram_peak_bytes: number; board_ms: number; licence: string; source: Record<string, unknown>; anchors?: number[] }[];
+};
+const bytesOf = (file: string) => new Uint8Array(readFileSync(join(MODELS, file)));
+
+describe('models/', () => {
+  it('manifest lists the three roles with matching sha256 and fits the budget', () => {
+    expect(manifest.schema_version).toBe(1);
+    expect(manifest.models.map((m) => m.role)).toEqual(['detector', 'landmarks', 'features']);
+    let total = 0;
+    for (const m of manifest.models) {
+      expect(m.file).toBe(MODEL_FILES[m.role as keyof typeof MODEL_FILES]);
+      const b = bytesOf(m.file);
+      total += b.length;
+      expect(createHash('sha256').update(b).digest('hex')).toBe(m.sha256);
+      expect(m.ai_sram_peak_bytes).toBeLessThanOrEqual(2 * 1024 * 1024);
+      expect(m.main_bytes).toBeGreaterThan(b.length);
+      expect(m.board_ms).toBeGreaterThan(0);
+      expect(m.licence).toMatch(/MIT|Apache-2.0/);
+      expect(m.source.package).toMatch(/^@vladmandic\//);
+    }
+    expect(total).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(manifest.models[0].anchors).toHaveLength(10);
+  });
+
+  it('every model parses as kmodel v3 and runs on the emulator with the documented shapes', () => {
+    for (const m of manifest.models) {
+      const model = parseKmodel(bytesOf(m.file), m.file);
+      expect(model.version).toBe(3);
+      const pm = prepare(model);
+      const n = m.input.shape.reduce((a, b) => a * b, 1);
+      const input = Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
+      const out = pm.run([input]).outputs[0];
+      expect(out.length).toBe(4 * m.outputs[0].shape.reduce((a, b) => a * b, 1));
+      const f = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.length));
+      expect(f.every((v) => Number.isFinite(v))).toBe(true);
+      if (m.role === 'features') expect(Math.hypot(...f)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('regenerates the landmark model byte for byte from the weights in node_modules', async () => {
+    const result = await runBuild(presetConfig('landmarks', join(__dirname, '..')), { evaluate: false });
+    expect(result.models).toHaveLength(1);
+    const built = result.models[0];
+    expect(built.file).toBe(MODEL_FILES.landmarks);
+    expect(built.sha256).toBe(manifest.models.find((m) => m.role === 'landmarks')!.sha256);
+    expect(Buffer.from(built.bytes).equals(Buffer.from(bytesOf(built.file)))).toBe(true);
+  }, 180_000);
+});
