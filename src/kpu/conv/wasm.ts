@@ -92,6 +92,8 @@ interface Window {
   /** bn − x0 ≤ lo or bn − x0 > hi falls back; ±Infinity when the window reaches the range's end. */
   readonly lo: number;
   readonly hi: number;
+  /** A second segment's formula for bn − x0 > split (two rising pieces, e.g. leaky ReLU). */
+  readonly second?: { readonly x0: bigint; readonly ymul: number; readonly shift: number; readonly bias: number; readonly split: number };
 }
 
 /**
@@ -177,9 +179,11 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
   const window = (bnLo: bigint, bnHi: bigint): Window | null => {
     const lower = (k: number): bigint => lowerOf(k, bnLo);
     const upper = (k: number): bigint => upperOf(k, bnHi);
-    let best: Window | null = null;
-    let bestLen = -1n;
+    // each segment's own window: its interval, cut where its formula stops being exact, extended
+    // over neighbours whose (possibly clipped) interval the formula provably reproduces
+    const spans: ({ wa: bigint; wb: bigint } | null)[] = [];
     for (let j = 0; j < 16; j++) {
+      spans.push(null);
       const a = lower(j);
       const b = upper(j);
       if (a > b) continue;
@@ -189,7 +193,7 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
         const t = (bn - x0) * ym[j];
         return (t < 0n ? -t : t) < limits[j];
       };
-      // the segment's own interval, cut where the formula stops being exact (t ≥ 0 there, growing with bn)
+      // t ≥ 0 on the segment, growing with bn
       let wb = b;
       if (ym[j] !== 0n) {
         const maxD = (limits[j] + ym[j] - 1n) / ym[j] - 1n; // the largest d with d·y_mul < limit
@@ -198,7 +202,6 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
       if (wb < a) continue;
       const cut = wb < b;
       let wa = a;
-      // extend over neighbours whose (possibly clipped) interval the formula provably reproduces
       const reaches = (k: number, ka: bigint, kb: bigint): boolean => {
         const clipped = ka !== xs[k] + 1n || kb !== xs[k + 1] || k === 0 || k === 15;
         return (clipped ? agrees(j, k, ka, kb) : full[j][k]) && exactAt(ka) && exactAt(kb);
@@ -217,19 +220,36 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
         if (!reaches(k, ka, kb)) break;
         wb = kb;
       }
-      if (wb - wa > bestLen) {
-        bestLen = wb - wa;
-        best = {
-          x0,
-          ymul: segs[j].y_mul,
-          shift: segs[j].shift_number,
-          bias: segs[j].bias,
-          lo: wa === bnLo ? -Infinity : Number(wa - 1n - x0),
-          hi: wb === bnHi ? Infinity : Number(wb - x0),
-        };
+      spans[j] = { wa, wb };
+    }
+    // the widest single span, or pair of spans that meet (j below, k above the split s = j's end)
+    // (a single span wins ties: it is the cheaper kernel)
+    let best: { j: number; k: number; wa: bigint; wb: bigint } | null = null;
+    for (let j = 0; j < 16; j++) {
+      const A = spans[j];
+      if (A && (!best || A.wb - A.wa > best.wb - best.wa)) best = { j, k: -1, wa: A.wa, wb: A.wb };
+    }
+    for (let j = 0; j < 16; j++) {
+      const A = spans[j];
+      if (!A || !best) continue;
+      for (let k = j + 1; k < 16; k++) {
+        const B = spans[k];
+        if (B && B.wa > A.wa && B.wa <= A.wb + 1n && B.wb > A.wb && B.wb - A.wa > best.wb - best.wa) best = { j, k, wa: A.wa, wb: B.wb };
       }
     }
-    return best;
+    if (!best) return null;
+    const x0 = xs[best.j];
+    const w: Window = {
+      x0,
+      ymul: segs[best.j].y_mul,
+      shift: segs[best.j].shift_number,
+      bias: segs[best.j].bias,
+      lo: best.wa === bnLo ? -Infinity : Number(best.wa - 1n - x0),
+      hi: best.wb === bnHi ? Infinity : Number(best.wb - x0),
+    };
+    if (best.k < 0) return w;
+    const k = best.k;
+    return { ...w, second: { x0: xs[k], ymul: segs[k].y_mul, shift: segs[k].shift_number, bias: segs[k].bias, split: Number(spans[best.j]!.wb - x0) } };
   };
   return { window, monotone };
 }
@@ -342,6 +362,12 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
         dv.setFloat64(at + CHAN.hi, w.hi, true);
         dv.setFloat64(at + CHAN.ymsc, w.ymul * 2 ** -w.shift, true);
         dv.setInt32(at + CHAN.bias, w.bias, true);
+        // one piece: the split is never passed
+        const b = w.second ?? { x0: w.x0, ymul: w.ymul, shift: w.shift, bias: w.bias, split: Infinity };
+        dv.setInt32(at + CHAN.two, w.second ? 1 : 0, true);
+        dv.setFloat64(at + CHAN.split, b.split, true);
+        dv.setFloat64(at + CHAN.ymscB, b.ymul * 2 ** -b.shift, true);
+        dv.setInt32(at + CHAN.biasB, b.bias, true);
       }
     }
     dv.setInt32(at + CHAN.mode, mode, true);
