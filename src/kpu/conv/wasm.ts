@@ -92,7 +92,7 @@ interface Window {
   /** bn − x0 ≤ lo or bn − x0 > hi falls back; ±Infinity when the window reaches the range's end. */
   readonly lo: number;
   readonly hi: number;
-  /** A second segment's formula for bn − x0 > split (two rising pieces, e.g. leaky ReLU). */
+  /** A second segment's formula (on bn − second.x0) for bn − x0 > split (two rising pieces, e.g. leaky ReLU). */
   readonly second?: { readonly x0: bigint; readonly ymul: number; readonly shift: number; readonly bias: number; readonly split: number };
 }
 
@@ -366,6 +366,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
         const b = w.second ?? { x0: w.x0, ymul: w.ymul, shift: w.shift, bias: w.bias, split: Infinity };
         dv.setInt32(at + CHAN.two, w.second ? 1 : 0, true);
         dv.setFloat64(at + CHAN.split, b.split, true);
+        dv.setFloat64(at + CHAN.dxB, Number(b.x0 - w.x0), true);
         dv.setFloat64(at + CHAN.ymscB, b.ymul * 2 ** -b.shift, true);
         dv.setInt32(at + CHAN.biasB, b.bias, true);
       }

@@ -127,6 +127,7 @@ export const CHAN = {
   ymscB: 96, // f64 the second segment's y_mul·2^−shift
   biasB: 104, // i32
   two: 108, // i32: 1 for a two-piece window
+  dxB: 112, // f64: x0' − x0, the second segment's start relative to the first's
 } as const;
 export const CHAN_BYTES = 128;
 /** Activation segments: x_start, y_mul, bias, shift as i64, 32 bytes each. */
@@ -551,7 +552,7 @@ export function buildKernelModule(): Uint8Array {
     const tp = f.local('i32', 'tp');
     const fp = f.local('i32', 'fp');
     const op = f.local('i32', 'op');
-    const [Cv, M, addx, lo, hi, ym, bias, split, ymB, biasB] = ['Cv', 'M', 'addx', 'lo', 'hi', 'ym', 'bias', 'split', 'ymB', 'biasB'].map((x) => f.local('v128', x));
+    const [Cv, M, addx, lo, hi, ym, bias, split, dxB, ymB, biasB] = ['Cv', 'M', 'addx', 'lo', 'hi', 'ym', 'bias', 'split', 'dxB', 'ymB', 'biasB'].map((x) => f.local('v128', x));
     const a0 = f.local('v128', 'a0');
     const a1 = f.local('v128', 'a1');
     const b = [0, 1, 2, 3].map((k) => f.local('v128', `b${k}`));
@@ -563,11 +564,11 @@ export function buildKernelModule(): Uint8Array {
     const hiOf = (a: Local): Expr => shuffle(get(a), get(a), HIGH_TO_LOW);
     /**
      * 4 outputs as i32 lanes, before the clamp, from bn − x0 in p (lanes 0, 1) and q (2, 3). Two
-     * pieces: lanes past the split take the second formula on bn − x0 − split = bn − x0'.
+     * pieces: lanes past the split take the second formula, on bn − x0 − (x0' − x0) = bn − x0'.
      */
     const out4 = (two: boolean, p: Local, q: Local, mp: Local, mq: Local): Stmt[] => {
       if (!two) return [set(a0, i32x4.add(shuffle(f64x2.add(f64x2.mul(get(p), get(ym)), MAGIC), f64x2.add(f64x2.mul(get(q), get(ym)), MAGIC), LOW_WORDS), get(bias)))];
-      const y = (v: Local, mv: Local): Expr => f64x2.add(f64x2.mul(f64x2.sub(get(v), v128.and(get(mv), get(split))), v128.bitselect(get(ymB), get(ym), get(mv))), MAGIC);
+      const y = (v: Local, mv: Local): Expr => f64x2.add(f64x2.mul(f64x2.sub(get(v), v128.and(get(mv), get(dxB))), v128.bitselect(get(ymB), get(ym), get(mv))), MAGIC);
       return [
         set(mp, f64x2.gt(get(p), get(split))),
         set(mq, f64x2.gt(get(q), get(split))),
@@ -625,6 +626,7 @@ export function buildKernelModule(): Uint8Array {
       set(ym, splat(CHAN.ymsc)),
       set(bias, i32x4.splat(i32.load(get(ch), CHAN.bias))),
       set(split, splat(CHAN.split)),
+      set(dxB, splat(CHAN.dxB)),
       set(ymB, splat(CHAN.ymscB)),
       set(biasB, i32x4.splat(i32.load(get(ch), CHAN.biasB))),
       set(sp, get(sLo)),
