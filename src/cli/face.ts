@@ -15,6 +15,7 @@ import { UsageError } from '../errors.js';
 import { annotate } from '../face/annotate.js';
 import { bundledPreset, DEFAULT_MANIFEST, manifestModel, readManifest, type InputSize, type Manifest } from '../face/bundled.js';
 import { loadFaceModel, type LoadedFaceModel, type ModelRole } from '../face/models.js';
+import { runFaceDemo } from '../face/demo.js';
 import { FaceSession, type FrameFilter, type ImageAnalysis } from '../face/session.js';
 import { enrol, openStoreForEnroll, openStoreForRecognize, storeFeatures, writeFaceStore } from '../face/store.js';
 import { writePngFile, readImageFile, type DecodedImage } from '../pipeline/image-io.js';
@@ -24,8 +25,8 @@ import { EXIT, printJson, Progress, type Io } from './common.js';
 import { clockOptions, clocksFrom } from './estimate.js';
 import { numericsOptions } from './run.js';
 
-type Action = 'detect' | 'enroll' | 'recognize';
-const ACTIONS = ['detect', 'enroll', 'recognize'] as const;
+type Action = 'detect' | 'enroll' | 'recognize' | 'demo';
+const ACTIONS = ['detect', 'enroll', 'recognize', 'demo'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,7 +110,7 @@ interface Setup {
 
 /** Preset and models from the options; wrong-role models and a missing manifest are exit 2. */
 function setup(action: Action, args: Record<string, unknown>): Setup {
-  const presetName = String(args.preset);
+  const presetName = String(args.preset ?? (action === 'demo' ? 'bundled' : 'maixpy'));
   const numerics = {
     numerics: args.numerics as 'golden' | 'board',
     kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
@@ -213,16 +214,45 @@ function humanImage(d: ImageDoc, action: Action): string {
   return s;
 }
 
+/** `face demo`: enrol from one photo, recognise other views, reject another person; PNGs to --out (default out/). */
+async function runDemo(args: Record<string, unknown>, io: Io): Promise<number> {
+  const { session, preset } = setup('demo', args);
+  const outDir = typeof args.out === 'string' && args.out !== '' ? args.out : 'out';
+  mkdirSync(outDir, { recursive: true });
+  const t0 = performance.now();
+  const demo = runFaceDemo(session);
+  const wallMs = performance.now() - t0;
+  const frames = demo.frames.map((f) => {
+    const out = join(outDir, `${f.name}.png`);
+    writePngFile(out, annotate(f.image, f.analysis.faces));
+    return { label: f.label, step: f.step, expect: f.expect, got: f.got, ok: f.ok, faces: f.analysis.faces, timing: f.analysis.timing, out };
+  });
+  if (args.json) {
+    printJson(io, { action: 'demo', preset: preset.name, ok: demo.ok, emulator_wall_ms: Math.round(wallMs), frames });
+  } else {
+    let t = `kpusim face demo: ${preset.name} models on the K210 emulator (KPU ${session.clocks.kpuMhz} MHz)\n\n`;
+    for (const f of frames) {
+      const verdict = f.step === 'enrol' ? 'enrolled' : f.got === null ? 'nobody recognised' : `recognised as ${f.got}`;
+      const best = f.faces.find((x) => x.similarity !== null)?.similarity;
+      t += `${f.ok ? 'ok  ' : 'FAIL'} ${f.label}: ${f.faces.length} face${f.faces.length === 1 ? '' : 's'}, ${verdict}${best !== undefined && best !== null ? ` (score ${best.toFixed(1)})` : ''}\n`;
+      t += `     board ${f.timing.board_ms.toFixed(1)} ms per frame (${f.timing.board_fps.toFixed(1)} fps predicted), emulator ${f.timing.emulator_ms.toFixed(0)} ms → ${f.out}\n`;
+    }
+    t += demo.ok ? '\nThe enrolled person was recognised in every other view and the other person was not confused with her.\n' : '\nThe demo did not come out as expected (see FAIL above).\n';
+    io.out(t);
+  }
+  return demo.ok ? EXIT.OK : EXIT.VIOLATION;
+}
+
 export const faceCommand: Command = {
-  command: 'face <action> <images..>',
-  describe: 'Face detection and recognition as the MaixPy/CanMV demos do it, on the emulated K210 (detect, enroll, recognize)',
+  command: 'face <action> [images..]',
+  describe: 'Face detection and recognition as the MaixPy/CanMV demos do it, on the emulated K210 (detect, enroll, recognize; demo: the bundled models on the example photos)',
   builder: (y: Argv) =>
     numericsOptions(
       clockOptions(
         y
-          .positional('action', { choices: ACTIONS, demandOption: true, describe: 'detect: boxes only; enroll: add the largest face to --db; recognize: match faces against --db' })
-          .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (PNG, JPEG, BMP), each one camera frame' })
-          .option('preset', { choices: ['maixpy', 'canmv', 'bundled'] as const, default: 'maixpy' as const, describe: "the demo whose numbers to use (bundled: kpusim's own models in models/manifest.json)" })
+          .positional('action', { choices: ACTIONS, demandOption: true, describe: 'detect: boxes only; enroll: add the largest face to --db; recognize: match faces against --db; demo: enrol and recognise on examples/images with the bundled models' })
+          .positional('images', { type: 'string', array: true, describe: 'image files (PNG, JPEG, BMP), each one camera frame (not for demo)' })
+          .option('preset', { choices: ['maixpy', 'canmv', 'bundled'] as const, describe: "the demo whose numbers to use (bundled: kpusim's own models in models/manifest.json); default maixpy, and bundled for demo" })
           .option('detector', { type: 'string', describe: 'face detector .kmodel (YOLOv2 region output)' })
           .option('landmarks', { type: 'string', describe: '5-point landmark .kmodel' })
           .option('features', { type: 'string', describe: 'feature extractor .kmodel' })
@@ -245,7 +275,8 @@ export const faceCommand: Command = {
     const action = args.action as Action;
     if (!(ACTIONS as readonly string[]).includes(String(action)))
       throw new UsageError('BAD_ARGUMENT', `face: unknown action "${String(action)}" (detect, enroll, recognize)`);
-    const files = (args.images as unknown[]).map(String);
+    if (action === 'demo') return runDemo(args, io);
+    const files = ((args.images as unknown[] | undefined) ?? []).map(String);
     if (files.length === 0) throw new UsageError('BAD_ARGUMENT', `face ${action} needs at least one image`);
     const db = typeof args.db === 'string' && args.db !== '' ? args.db : undefined;
     if (action !== 'detect' && db === undefined) throw new UsageError('BAD_ARGUMENT', `face ${action} needs --db FILE (the face store)`);
