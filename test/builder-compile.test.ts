@@ -51,7 +51,7 @@ function act(b: GraphBuilder, name: string, input: number, a: Activation): numbe
   return b.add({ op: 'act', name, input, act: a });
 }
 
-/** A vector-output net: normalise, conv-bn-relu, max pool, stride-2 depthwise, pointwise + leaky, a skip add, mean, dense, fold, l2. */
+/** A vector-output net: normalise, conv-bn-relu, max pool, stride-2 depthwise, pointwise + leaky, a skip add, mean, dense, fold, l2, Hadamard spread. */
 function vectorNet(seed: number): Graph {
   const r = rng(seed);
   const b = new GraphBuilder('synthetic-vector');
@@ -67,7 +67,9 @@ function vectorNet(seed: number): Graph {
   x = b.add({ op: 'mean', name: 'gap', input: x });
   x = b.add({ op: 'dense', name: 'fc', input: x, weights: Float64Array.from(randArray(16 * 8, r)), bias: Float64Array.from(randArray(8, r)), outChannels: 8 });
   x = b.add({ op: 'pairfold', name: 'fold', input: x, signs: foldSigns(8, 7) });
-  return b.done(b.add({ op: 'l2norm', name: 'l2', input: x }));
+  x = b.add({ op: 'l2norm', name: 'l2', input: x });
+  x = b.add({ op: 'hadamard', name: 'spread', input: x });
+  return b.done(b.add({ op: 'l2norm', name: 'l2-again', input: x }));
 }
 
 /** A map-output net like the detector: bordered VALID conv, leaky, 2×2 stride-1 max pool, 1×1 head. */
@@ -99,6 +101,8 @@ describe('lowering', () => {
     // The skip add became one 1×1 conv over two adjacent tensors.
     const sum = plan.ops.find((o) => o.kind === 'kpu-conv' && o.name === 'sum/relu');
     expect(sum && sum.kind === 'kpu-conv' && sum.inputs.length).toBe(2);
+    // The Walsh–Hadamard spread runs as a 1×1 KPU conv on a vector padded into 4×4 maps.
+    expect(plan.ops.slice(-6).map((o) => o.kind)).toEqual(['quantize', 'pad-vector', 'kpu-conv', 'unpad-vector', 'dequantize', 'l2norm']);
   });
   it('is exact in real numbers (map net: border, stretch, stride-1 pool)', () => {
     const g = mapNet(2);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MODEL_FILES, presetConfig, runBuild } from '../src/builder/index.js';
+import { checkApart, MODEL_FILES, presetConfig, runBuild } from '../src/builder/index.js';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { prepare } from '../src/kpu/interpreter.js';
 
@@ -51,6 +51,46 @@ describe('models/', () => {
       expect(f.every((v) => Number.isFinite(v))).toBe(true);
       if (m.role === 'features') expect(Math.hypot(...f)).toBeCloseTo(1, 4);
     }
+  });
+
+  it('K210_CONV layers follow nncase 0.1\'s file layout and the register rules of reference §5 and §10', () => {
+    for (const m of manifest.models) {
+      const model = parseKmodel(bytesOf(m.file), m.file);
+      if (model.version !== 3) throw new Error('not v3');
+      expect(model.header.flags).toBe(1);
+      for (const l of model.layers) {
+        if (l.type !== 'K210_CONV') continue;
+        const a = l.kpu.arg;
+        expect(l.layer_offset % 8).toBe(0);
+        expect(l.weights_offset % 128).toBe(0);
+        expect(l.bn_offset % 128).toBe(0);
+        expect(l.act_offset % 256).toBe(0);
+        const k = a.kernel_type === 1 ? 3 : 1;
+        const ic = a.i_ch_num + 1;
+        const oc = a.o_ch_num + 1;
+        const one = k * k * (a.depth_wise_layer ? 1 : ic);
+        const perLoad = a.depth_wise_layer ? oc : Math.min(oc, Math.floor((30 * 1024) / one));
+        expect(a.o_ch_num_coef + 1).toBe(perLoad);
+        expect(a.load_time + 1).toBe(Math.ceil(oc / perLoad));
+        expect(a.para_size).toBe(a.depth_wise_layer ? oc * one : perLoad * one);
+        expect(a.para_size).toBeLessThanOrEqual(30 * 1024);
+        expect(a.dma_total_byte + 1).toBe((a.o_row_wid + 1) * (a.o_col_high + 1) * oc);
+        expect([a.dma_burst_size, a.load_para, a.load_coor, a.load_act]).toEqual([15, 1, 1, 1]);
+        expect([a.pad_type, a.first_stride, a.bypass_conv, a.send_data_out, a.int_en]).toEqual([0, 0, 0, 0, 0]);
+        if (a.depth_wise_layer) expect(a.pool_type).toBe(0);
+        expect(a.i_row_wid + 1).toBeGreaterThanOrEqual(4);
+        expect(a.i_row_wid + 1).toBeLessThanOrEqual(512);
+        expect(a.i_col_high + 1).toBeLessThanOrEqual(256);
+        expect(l.kpu.activation[0].x_start).toBe(-(2 ** 35));
+        for (let i = 1; i < 16; i++) expect(l.kpu.activation[i].x_start).toBeGreaterThanOrEqual(l.kpu.activation[i - 1].x_start);
+        for (const s of l.kpu.activation) expect(s.shift_number).toBeLessThanOrEqual(43);
+      }
+    }
+  });
+
+  it('refuses calibration photos that are also evaluation photos', () => {
+    const c = presetConfig('landmarks', join(__dirname, '..'));
+    expect(() => checkApart({ ...c, calibration: [c.evaluation[0]] })).toThrow(/both a calibration and an evaluation photo/);
   });
 
   it('regenerates the landmark model byte for byte from the weights in node_modules', async () => {

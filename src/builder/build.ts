@@ -42,7 +42,9 @@ export interface BuildConfig {
   readonly frame: { readonly width: number; readonly height: number };
   readonly detector: { readonly netHeight: number; readonly borderValue: number; readonly threshold: number; readonly nms: number };
   readonly landmarks: { readonly size: number; readonly netSize: number };
-  readonly features: { readonly size: number; readonly netSize: number; readonly length: 512 | 1024 };
+  /** `spread`: an orthonormal Walsh–Hadamard transform after the fold keeps every component well
+   *  inside MaixPy `face_encode`'s ±0.25 clamp (pooled descriptors are peaky: ≈0.2–0.7). */
+  readonly features: { readonly size: number; readonly netSize: number; readonly length: 512 | 1024; readonly spread: boolean };
   /** Alignment template of the feature input (MaixPy's demo points). */
   readonly template: readonly Point[];
   /** Activation quantisation per model (quantize.ts `ActivationQuantisation`). */
@@ -91,7 +93,7 @@ export function presetConfig(name: string, root = process.cwd()): BuildConfig {
     frame: { width: 320, height: 240 },
     detector: { netHeight: 256, borderValue: 0, threshold: 0.5, nms: 0.4 },
     landmarks: { size: 128, netSize: 112 },
-    features: { size: 128, netSize: 128, length: 512 },
+    features: { size: 128, netSize: 128, length: 512, spread: true },
     template: MAIXPY_TEMPLATE_128,
     // The detector's channels differ widely in range and its marginal faces need the precision;
     // the other two lose nothing with plain per-tensor activations (measured, see models/README.md).
@@ -165,7 +167,7 @@ export function loadNetworks(config: BuildConfig): Networks {
   const graphs: Record<Role, Graph> = {
     detector: tinyFaceDetectorGraph(detectorWeights, { width: frame.width, height: frame.height, netHeight: detector.netHeight, borderValue: detector.borderValue }),
     landmarks: landmark68TinyGraph(landmarkWeights, { size: landmarks.size, netSize: landmarks.netSize, points: 'five' }),
-    features: faceresGraph(faceres, { size: features.size, netSize: features.netSize, outputNode: 'global_pooling/Mean', signs: features.length === 512 ? foldSigns(1024) : null }),
+    features: faceresGraph(faceres, { size: features.size, netSize: features.netSize, outputNode: 'global_pooling/Mean', signs: features.length === 512 ? foldSigns(1024) : null, spread: features.spread }),
   };
   const flow: FlowGraphs = {
     detector: graphs.detector, landmarks: graphs.landmarks, anchors: TINY_FACE_DETECTOR_ANCHORS,
@@ -304,7 +306,9 @@ export function evaluateModel(m: BuiltModel, nets: Networks, samples: Samples, c
         }
       }
     }
+    const maxAbs = Math.max(...outs.map((o) => Math.max(...Array.from(o.emu, Math.abs))));
     Object.assign(extra, {
+      max_abs_component: r6(maxAbs),
       persons: new Set(enc.map((e) => e.p)).size,
       face_compare_same_person_min: r6(sameMin), face_compare_other_person_max: r6(diffMax),
       float_face_compare_same_person_min: r6(sameMinF), float_face_compare_other_person_max: r6(diffMaxF),

@@ -17,8 +17,9 @@ import type { QuantizedConv, QuantizedPlan, QuantParam } from './quantize.js';
 
 /** v3 layer type values (SDK `kpu_model_layer_type_t`). */
 export const V3 = {
-  ADD: 1, GLOBAL_AVERAGE_POOL2D: 5, DEQUANTIZE: 12, L2_NORMALIZATION: 14, QUANTIZED_CONCAT: 17, FULLY_CONNECTED: 18,
-  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: 23, CHANNELWISE_DEQUANTIZE: 24, K210_CONV: 10240, K210_UPLOAD: 10243,
+  ADD: 1, GLOBAL_AVERAGE_POOL2D: 5, QUANTIZE: 11, DEQUANTIZE: 12, L2_NORMALIZATION: 14, QUANTIZED_CONCAT: 17, FULLY_CONNECTED: 18,
+  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: 23, CHANNELWISE_DEQUANTIZE: 24, K210_CONV: 10240, K210_ADD_PADDING: 10241, K210_REMOVE_PADDING: 10242,
+  K210_UPLOAD: 10243,
 } as const;
 
 const AI_LINES = 32768;
@@ -370,6 +371,19 @@ export function emitKmodelV3(qp: QuantizedPlan): EmittedModel {
         const t = plan.tensors[op.input];
         const half = (t.c * t.h * t.w) / 2;
         return { type: V3.ADD, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.input) + 4 * half).u32(main(op.output)).u32(half) };
+      }
+      case 'quantize': {
+        const t = plan.tensors[op.input];
+        const q = qp.quant[op.output] as QuantParam;
+        return { type: V3.QUANTIZE, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c * t.h * t.w).f32(q.scale).f32(-q.zeroPoint * q.scale) };
+      }
+      case 'pad-vector': {
+        const t = plan.tensors[op.input];
+        return { type: V3.K210_ADD_PADDING, write: (w) => void w.u32(0).u32(main(op.input)).u32(line(op.output)).u32(t.c) };
+      }
+      case 'unpad-vector': {
+        const t = plan.tensors[op.output];
+        return { type: V3.K210_REMOVE_PADDING, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c) };
       }
       case 'l2norm': {
         const t = plan.tensors[op.input];

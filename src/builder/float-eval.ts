@@ -229,6 +229,8 @@ export function evalNode(n: GraphNode, ins: readonly Tensor3[], shape: Shape): T
       for (let i = 0; i < half; i++) out.data[i] = n.signs[i] * t.data[i] + n.signs[half + i] * t.data[half + i];
       return out;
     }
+    case 'hadamard':
+      return tensor3(t.data.length, 1, 1, walshHadamard(t.data));
     case 'l2norm': {
       let s = 0;
       for (const v of t.data) s += v * v;
@@ -238,6 +240,30 @@ export function evalNode(n: GraphNode, ins: readonly Tensor3[], shape: Shape): T
       return out;
     }
   }
+}
+
+/** Sylvester-ordered Walsh–Hadamard matrix entry H[i][j] = (−1)^popcount(i & j). */
+export function hadamardSign(i: number, j: number): 1 | -1 {
+  let v = i & j;
+  let parity = 0;
+  while (v) {
+    parity ^= v & 1;
+    v >>>= 1;
+  }
+  return parity ? -1 : 1;
+}
+
+/** y = H·x/√n in the Sylvester order, as a plain matrix-vector product (fixed summation order). */
+export function walshHadamard(x: ArrayLike<number>): Float64Array {
+  const n = x.length;
+  const r = 1 / Math.sqrt(n);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += hadamardSign(i, j) * x[j];
+    y[i] = s * r;
+  }
+  return y;
 }
 
 /** Runs the graph on one input (raw pixel planes, CHW) and returns every node's value. */

@@ -49,7 +49,12 @@ export type GraphNode =
    * s = ±1 (a sparse sign projection, the kind that keeps inner products on average).
    */
   | { readonly op: 'pairfold'; readonly name: string; readonly input: number; readonly signs: Int8Array }
-  | { readonly op: 'l2norm'; readonly name: string; readonly input: number };
+  | { readonly op: 'l2norm'; readonly name: string; readonly input: number }
+  /**
+   * The orthonormal Walsh–Hadamard transform of a 2^k-vector (y = H·x/√n): it keeps every inner
+   * product and spreads a vector's energy evenly over its components.
+   */
+  | { readonly op: 'hadamard'; readonly name: string; readonly input: number };
 
 export interface Shape {
   readonly c: number;
@@ -143,6 +148,12 @@ export function inferShapes(g: Graph): Shape[] {
       case 'l2norm':
         s = inp!;
         break;
+      case 'hadamard': {
+        const len = inp!.c * inp!.h * inp!.w;
+        if (len < 2 || (len & (len - 1)) !== 0) throw new BuildError(`node ${n.name}: a Walsh–Hadamard transform needs a power-of-two length, not ${len}`);
+        s = { c: len, h: 1, w: 1 };
+        break;
+      }
     }
     shapes.push(Object.freeze(s));
   });

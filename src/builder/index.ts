@@ -3,7 +3,7 @@
  * (graph.ts → lower.ts → quantize.ts → emit.ts), with the bundled face models' definitions
  * (nets/), calibration and evaluation data (data.ts) and the manifest (manifest.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Accuracy, type BuildConfig, buildModel, type BuiltModel, evaluateModel, loadNetworks, prepareSamples, type Role, tfjsAgreement,
@@ -55,7 +55,18 @@ export async function runBuild(config: BuildConfig, opts: BuildOptions = {}): Pr
     }
     entries.push(manifestEntry(m, config, provenance, accuracy));
   }
-  const manifest = manifestJson(entries);
+  // Building some roles into a directory that has a manifest keeps the other roles' entries.
+  const kept: ManifestEntry[] = [];
+  const old = opts.outDir ? join(opts.outDir, 'manifest.json') : undefined;
+  if (old && existsSync(old)) {
+    try {
+      const prev = JSON.parse(readFileSync(old, 'utf8')) as { models?: ManifestEntry[] };
+      for (const e of prev.models ?? []) if (!entries.some((n) => n.role === e.role) && existsSync(join(opts.outDir!, e.file))) kept.push(e);
+    } catch {
+      /* an unreadable manifest is replaced */
+    }
+  }
+  const manifest = manifestJson([...kept, ...entries]);
   if (opts.outDir) {
     mkdirSync(opts.outDir, { recursive: true });
     for (const m of models) writeFileSync(join(opts.outDir, m.file), m.bytes);

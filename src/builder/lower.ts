@@ -27,6 +27,7 @@
  * Anything else is refused with a BuildError naming the layer.
  */
 import { refuse, BuildError } from './errors.js';
+import { hadamardSign } from './float-eval.js';
 import { type Activation, type Graph, type GraphNode, inferShapes, LINEAR, nodeInputs, type Shape, tfOutputSize, useCounts } from './graph.js';
 import type { KpuConvOp, Plan, PlanOp, PlanTensor } from './plan.js';
 
@@ -574,6 +575,32 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         const out = newTensor(n.name, s, 'main', 'f32');
         ops.push({ kind: 'fold', name: n.name, input: pooled, output: out });
         vals.push({ kind: 'vec', id: out, shape: s });
+        break;
+      }
+      case 'hadamard': {
+        // On the KPU: the vector is quantised, put at pixel (0, 0) of 4×4 maps, multiplied by the
+        // ±1/√n matrix in a 1×1 conv (weights exact in 8 bits), taken back and dequantised.
+        const x = vecOf(inVal(n.input), n.name);
+        const len = s.c;
+        if (len > KPU_LIMITS.maxChannels) throw refuse(n.name, `a ${len}-point transform; the KPU takes at most ${KPU_LIMITS.maxChannels} channels`);
+        const q = newTensor(`${n.name} (u8)`, { c: len, h: 1, w: 1 }, 'main', 'u8');
+        ops.push({ kind: 'quantize', name: `${n.name}/quantize`, input: x, output: q });
+        const map = newTensor(`${n.name} (4×4 maps)`, { c: len, h: 4, w: 4 }, 'kpu', 'u8');
+        ops.push({ kind: 'pad-vector', name: `${n.name}/pad`, input: q, output: map });
+        const w = new Float64Array(len * len);
+        const r = 1 / Math.sqrt(len);
+        for (let o = 0; o < len; o++) for (let i = 0; i < len; i++) w[o * len + i] = hadamardSign(o, i) * r;
+        const y = newTensor(n.name, { c: len, h: 4, w: 4 }, 'kpu', 'u8');
+        const ym = newTensor(`${n.name} (main)`, { c: len, h: 4, w: 4 }, 'main', 'u8');
+        ops.push({
+          kind: 'kpu-conv', name: n.name, inputs: [map], output: y, mainCopy: ym, kernel: 1, depthwise: false, weights: w, bias: new Float64Array(len),
+          act: LINEAR, pool: 0, padValue: 0, perChannelOutput: false, identity: false, source: n.name,
+        });
+        const v = newTensor(`${n.name} (vector, u8)`, { c: len, h: 1, w: 1 }, 'main', 'u8');
+        ops.push({ kind: 'unpad-vector', name: `${n.name}/unpad`, input: ym, output: v });
+        const f = newTensor(`${n.name} (vector)`, s, 'main', 'f32');
+        ops.push({ kind: 'dequantize', name: `${n.name}/dequantize`, input: v, output: f });
+        vals.push({ kind: 'vec', id: f, shape: s });
         break;
       }
       case 'l2norm': {

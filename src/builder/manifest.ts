@@ -73,7 +73,7 @@ function sourceOf(role: Role, p: ProvenanceInfo): { source: Record<string, unkno
           package: `@vladmandic/human@${p.humanVersion}`,
           files: ['models/faceres.json', 'models/faceres.bin'],
           upstream: 'https://github.com/HSE-asavchenko/HSE_FaceRec_tf (A. V. Savchenko, Apache-2.0; converted to TensorFlow.js by Vladimir Mandic, MIT)',
-          changes: 'run at 128×128 (trained at 224×224); 1024 → 512 by a fixed sign pair-fold (out[i] = s[i]·x[i] + s[512+i]·x[512+i], signs from xorshift32 seed 0x4b505553); L2-normalised in the model',
+          changes: 'run at 128×128 (trained at 224×224); 1024 → 512 by a fixed sign pair-fold (out[i] = s[i]·x[i] + s[512+i]·x[512+i], signs from xorshift32 seed 0x4b505553); L2-normalised, then an orthonormal 512-point Walsh–Hadamard transform (a 1×1 KPU conv; cosines unchanged) so that no component reaches MaixPy face_encode\'s ±0.25 clamp; L2-normalised again',
         },
         licence: 'Apache-2.0 (network and weights); MIT (the npm package)',
       };
@@ -93,7 +93,7 @@ function ioOf(role: Role, m: BuiltModel, config: BuildConfig): Pick<ManifestEntr
     case 'landmarks':
       return { input, outputs: [{ shape: [1, 10], dtype: 'float32', layout: 'le.x, le.y, re.x, re.y, nose.x, nose.y, lm.x, lm.y, rm.x, rm.y in [0, 1] of the crop (left = smaller image x); no activation needed' }] };
     case 'features':
-      return { input, outputs: [{ shape: [1, outT.c], dtype: 'float32', layout: `face descriptor, L2-normalised in the model (MaixPy face_encode takes up to 512)` }] };
+      return { input, outputs: [{ shape: [1, outT.c], dtype: 'float32', layout: `face descriptor, L2-normalised in the model, energy spread over all components (|value| well below MaixPy face_encode's 0.25 clamp; face_encode takes up to 512)` }] };
   }
 }
 

@@ -63,7 +63,13 @@ export type PlanOp =
   | { readonly kind: 'fc'; readonly name: string; readonly input: number; readonly output: number; readonly weights: Float64Array; readonly bias: Float64Array }
   /** f32: out[i] = in[i] + in[n + i] (an ADD of the two halves). */
   | { readonly kind: 'fold'; readonly name: string; readonly input: number; readonly output: number }
-  | { readonly kind: 'l2norm'; readonly name: string; readonly input: number; readonly output: number };
+  | { readonly kind: 'l2norm'; readonly name: string; readonly input: number; readonly output: number }
+  /** f32 main → u8 main: QUANTIZE. */
+  | { readonly kind: 'quantize'; readonly name: string; readonly input: number; readonly output: number }
+  /** u8 main vector → pixel (0, 0) of a 4×4 KPU map per channel: K210_ADD_PADDING (the other pixels are left as they are). */
+  | { readonly kind: 'pad-vector'; readonly name: string; readonly input: number; readonly output: number }
+  /** u8 main 4×4 maps → their pixel (0, 0): K210_REMOVE_PADDING. */
+  | { readonly kind: 'unpad-vector'; readonly name: string; readonly input: number; readonly output: number };
 
 export interface Plan {
   readonly name: string;
@@ -271,6 +277,21 @@ export function evalPlan(plan: Plan, input: Tensor3, onTensor?: (id: number, t: 
         const out = tensor3(half, 1, 1);
         for (let i = 0; i < half; i++) out.data[i] = x.data[i] + x.data[half + i];
         set(op.output, out);
+        break;
+      }
+      case 'quantize':
+        set(op.output, vals[op.input]);
+        break;
+      case 'pad-vector': {
+        const x = vals[op.input];
+        const out = tensor3(x.data.length, 4, 4);
+        for (let c = 0; c < x.data.length; c++) out.data[c * 16] = x.data[c];
+        set(op.output, out);
+        break;
+      }
+      case 'unpad-vector': {
+        const x = vals[op.input];
+        set(op.output, tensor3(x.c, 1, 1, Float64Array.from({ length: x.c }, (_, c) => x.data[c * x.h * x.w])));
         break;
       }
       case 'l2norm': {

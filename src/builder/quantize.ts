@@ -261,6 +261,11 @@ export const CHANNEL_HEADROOM = 1.25;
 export function chooseQuant(plan: Plan, r: Ranges, mode: ActivationQuantisation = 'per-tensor'): (QuantParam | readonly QuantParam[] | null)[] {
   if (r.images === 0) throw new BuildError(`${plan.name}: no calibration images`);
   const perChannel = perChannelTensors(plan);
+  const kpuResults = new Set<number>();
+  for (const op of plan.ops) if (op.kind === 'kpu-conv') {
+    kpuResults.add(op.output);
+    if (op.mainCopy !== undefined) kpuResults.add(op.mainCopy);
+  }
   return plan.tensors.map((t) => {
     if (t.dtype === 'f32') return null;
     if (t.raw) return { scale: 1, zeroPoint: 0 };
@@ -268,7 +273,7 @@ export function chooseQuant(plan: Plan, r: Ranges, mode: ActivationQuantisation 
     const cmax = r.channelMax.get(t.id);
     if (!cmin || !cmax) throw new BuildError(`${plan.name}: tensor ${t.name} was never computed during calibration`);
     if (perChannel.has(t.id)) return Array.from(cmin, (l, c) => rangeQuant(l, cmax[c]));
-    if (mode === 'per-tensor') {
+    if (mode === 'per-tensor' || !kpuResults.has(t.id)) {
       const [lo, hi] = clipRange(r.samples[t.id], r.min[t.id], r.max[t.id]);
       return rangeQuant(lo, hi);
     }
@@ -442,8 +447,11 @@ export function quantizePlan(plan: Plan, calibration: readonly Tensor3[], opts: 
   const r = opts.ranges ?? emptyRanges(plan);
   if (!opts.ranges) for (const x of calibration) observe(plan, r, x);
   const quant = chooseQuant(plan, r, opts.activations);
-  // A main copy shares its KPU result's quantisation.
-  for (const op of plan.ops) if (op.kind === 'kpu-conv' && op.mainCopy !== undefined) quant[op.output] = quant[op.mainCopy];
+  // Copies share the quantisation of what they copy.
+  for (const op of plan.ops) {
+    if (op.kind === 'kpu-conv' && op.mainCopy !== undefined) quant[op.output] = quant[op.mainCopy];
+    if (op.kind === 'pad-vector' || op.kind === 'unpad-vector') quant[op.output] = quant[op.input];
+  }
   const convs = new Map<number, QuantizedConv>();
   plan.ops.forEach((op, i) => {
     if (op.kind === 'kpu-conv') convs.set(i, quantizeConv(plan, i, quant));

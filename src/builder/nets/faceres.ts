@@ -65,6 +65,8 @@ export interface FaceresGraphOptions {
   readonly outputNode: string;
   /** ±1 per element of the pooled vector, or null to keep all 1024 values. */
   readonly signs: Int8Array | null;
+  /** Spread the (normalised) descriptor over all components with an orthonormal Walsh–Hadamard transform. */
+  readonly spread?: boolean;
 }
 
 /**
@@ -152,6 +154,11 @@ export function faceresGraph(m: TfGraphModel, o: FaceresGraphOptions): Graph {
     out = b.add({ op: 'pairfold', name: 'pairfold', input: out, signs: o.signs });
   }
   out = b.add({ op: 'l2norm', name: 'l2norm', input: out });
+  if (o.spread) {
+    // Orthonormal, so cosines are unchanged; the second norm absorbs the 8-bit rounding.
+    out = b.add({ op: 'hadamard', name: 'spread', input: out });
+    out = b.add({ op: 'l2norm', name: 'l2norm-spread', input: out });
+  }
   return b.done(out);
 }
 
