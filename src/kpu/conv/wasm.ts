@@ -3,24 +3,30 @@
  * packs a layer's weights and tables once (on its first run), lays out the kernel memory, and per
  * run copies the input map, output map and tables in, runs every batch item, and copies the output
  * map (and the dense copy) back. It computes exactly what `runKpuConvReference` computes; the
- * fast-check property in test/kpu-conv.test.ts holds all engines equal.
+ * fast-check properties in test/kpu-conv.test.ts and test/kpu-wasm.test.ts hold it to that.
  *
  * Exactness of the SIMD activation path (`simdWindow`). The scalar kernel is the reference's int64
  * arithmetic and needs no proof. The SIMD kernel evaluates, in f64 for two lanes at a time,
  *     out = clamp(RNE((bn − x0)·y_mul·2^−s) + bias),  bn = floor((S + Tx + C)·norm_mul·2^−norm_shift) + norm_add
- * for one segment (x0, y_mul, s, bias) chosen per channel. It is used only where
+ * for one segment (x0, y_mul, s, bias) chosen per channel, or two (the second past a split). It is
+ * used only where
  *  - the channel is `exact` (prepare.ts: |acc·norm_mul| < 2^52 over the channel's whole accumulator
  *    range, so the product and bn are exact in f64, and floor is the arithmetic shift), and its
  *    accumulator range lies within ±2^31, so S + Tx + C summed in i32 lanes (mod 2^32) is exact;
  *  - the golden rules hold (strict boundary, nncase 0.2 rounding) on a non-decreasing table;
- *  - bn lies in the channel's window, a bn interval on which this formula provably gives the
- *    reference's output: the segment's own interval (where t ≥ 0, so nncase 0.2's rounding is
- *    RNE), extended over neighbouring segments whose output is constant there and equal to the
+ *  - bn lies in the channel's window, a bn interval on which the formula provably gives the
+ *    reference's output: a segment's own interval (where t ≥ 0, so nncase 0.2's rounding is RNE),
+ *    extended over neighbouring segments whose output is constant there and equal to the
  *    formula's (clamped, monotone: checked at both ends in BigInt), and where
  *    |(bn − x0)·y_mul| < 2^51 so the product, its power-of-two scaling and RNE are exact, and
- *    |y| < 2^30 so the rounded y (read from the low word of y + 1.5·2^52) plus bias fits an i32.
+ *    |y| < 2^30 so the rounded y (read from the low word of y + 1.5·2^52) plus bias fits an i32;
+ *    or two such spans that meet (e.g. leaky ReLU's two rising pieces).
  * Lanes whose bn falls outside the window are recomputed by the scalar kernel. Saturating narrows
  * (i32 → i16 → u8) do the final clamp.
+ *
+ * Max pool 2×2 before the activation (`outputMonotone`): when the reference's output is monotone
+ * in the accumulator over the channel's whole range, the max of the activations is the activation
+ * of the max (or min, for norm_mul < 0) accumulator, so pool type 1 activates one pixel in four.
  */
 import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-layer-argument.js';
 import { KpuFault } from '../../errors.js';

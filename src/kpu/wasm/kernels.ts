@@ -6,7 +6,8 @@
  *
  *   gather   §6.8 input layout → channel planes (3×3: padded by one pixel of pad_value)
  *   pack     planes → input pairs as i16 lanes [x_a(i), x_b(i)]: channel pairs for 1×1, tap pairs
- *            (im2col, tap = c·9 + ky·3 + kx, the weights' order) for 3×3
+ *            (im2col, tap = c·9 + ky·3 + kx, the weights' order) for 3×3. Select pools 5/6 (stride
+ *            2) pack only the pixels they keep.
  *   gemm     S = Σ x·w with i32x4.dot_i16x8_s: 4 output rows × 8 pixels per step. Inputs and
  *            weight bytes are 0..255, so a dot lane is ≤ 2·255² and a row sum ≤ 255²·9·1024 < 2^31:
  *            i32 accumulation is exact. SX (Σ x, padding included) is one more row of ones.
@@ -14,8 +15,9 @@
  *   tx       Tx = (arg_x·SX) >> shr_x, exact in f64
  *   act      acc → batch-norm → activation. `actScalar` is §6.3/§6.4 in wrapping i64 arithmetic,
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
- *            path for channels whose window src/kpu/conv/wasm.ts proved exact in f64 (see there);
- *            lanes outside the window go through `actScalar`.
+ *            path for channels whose window (one or two segments' formulas) src/kpu/conv/wasm.ts
+ *            proved exact (see there); lanes outside the window go through `actScalar`.
+ *            `actPrepool` max-pools 2×2 the accumulators first on channels proven monotone.
  *   pool     §6.6 into the output map (layout copy in memory) and the dense copy
  *
  * 16-bit weights (v3) are split into byte planes as separate rows: S = S_lo + 256·S_hi.
