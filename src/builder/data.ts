@@ -8,6 +8,10 @@
  * Calibration photos and evaluation photos are separate lists (build config); besides the photos
  * themselves, each detected face also gives a close-up frame (the face about a third of the frame
  * wide), which is what a camera pointed at one person sees.
+ *
+ * Reproducibility: decoding (jpeg-js, pngjs), resizing and the float graphs are plain JavaScript
+ * arithmetic; the box decode and the alignment also call Math.exp / Math.sin / Math.atan2, which
+ * V8 implements in software (fdlibm ports), so the same Node.js gives the same crops on any CPU.
  */
 import { getAffineTransform, warpAffineAi } from '../pipeline/affine.js';
 import { flipRgb, resizeRgb, rgbToPlanar } from '../pipeline/convert.js';
