@@ -6,13 +6,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runBenchmark } from '../src/bench/run.js';
-import { HAS_SHARED, REPO_ROOT } from './shared.js';
+import { HAS_SHARED, REPO_ROOT, SHARED_DIR } from './shared.js';
 
 const canRun = HAS_SHARED || existsSync(join(REPO_ROOT, 'models/manifest.json'));
 
 describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('benchmark (quick mode)', () => {
   test('produces every figure', async () => {
-    const r = await runBenchmark({ quick: true });
+    const r = await runBenchmark({ quick: true, sharedDir: SHARED_DIR });
     for (const k of ['emulator_ms', 'emulator_gmacs', 'tfjs_wasm_ms', 'tfjs_wasm_gmacs', 'board_ms', 'macs']) {
       expect(Number.isFinite(r[k] as number) && (r[k] as number) > 0, k).toBe(true);
     }

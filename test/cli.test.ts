@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/common.js';
 import { buildV3, tinyModel } from './fixtures/v3-builder.js';
-import { HAS_SHARED, kmodelPath, REPO_ROOT, SHARED_SKIP_REASON } from './shared.js';
+import { GOLDEN_DIR, HAS_SHARED, kmodelPath, REPO_ROOT, SHARED_SKIP_REASON } from './shared.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -186,7 +186,7 @@ describe.skipIf(!HAS_SHARED)(`on real models (${HAS_SHARED ? 'shared corpus' : S
   });
 
   test('golden check reads the nncase goldens layout', async () => {
-    const r = await cli('golden', 'check', kmodelPath('maixpy_mnist_v3'), join(REPO_ROOT, '../shared/golden-nncase/v3-shared/maixpy_mnist_v3'));
+    const r = await cli('golden', 'check', kmodelPath('maixpy_mnist_v3'), join(GOLDEN_DIR, 'v3-shared/maixpy_mnist_v3'));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/const_128: exact/);
     expect(r.out).toMatch(/2 passed, 0 failed/);
