@@ -401,7 +401,8 @@ export function quantizeConv(plan: Plan, opIndex: number, quant: readonly (Quant
     const bn: BatchNormEntry[] = [];
     for (let o = 0; o < outC; o++) {
       const q = chanQ(o);
-      const r = (sw[o] * scale) / q.scale;
+      // A channel without weights is its bias alone: multiplier 0 (its scale must not limit the layer's k).
+      const r = accBound[o] === 0 ? 0 : (sw[o] * scale) / q.scale;
       let s = 15;
       while (s > 0 && Math.round(r * 2 ** s) > 2 ** 23 - 1) s--;
       const M = Math.round(r * 2 ** s);
