@@ -81,7 +81,10 @@ export function defaultCalibration(): string[] {
 
 export const MAIXPY_TEMPLATE_128: readonly Point[] = [[44, 59], [84, 59], [64, 82], [47, 105], [81, 105]];
 
-export function presetConfig(name: string, root = process.cwd()): BuildConfig {
+/** The repository (or installed package) root: src/builder → ../.., dist/builder → ../... */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function presetConfig(name: string, root = PACKAGE_ROOT): BuildConfig {
   const roles: readonly Role[] = name === 'bundled' ? ROLES : ROLES.includes(name as Role) ? [name as Role] : [];
   if (roles.length === 0) throw new BuildError(`unknown build preset "${name}" (presets: bundled, ${ROLES.join(', ')}; or give a JSON config file)`);
   return {
@@ -110,7 +113,7 @@ export function configFromJson(file: string): BuildConfig {
     throw new BuildError(`${file}: cannot read the build config (${(e as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BuildError(`${file}: a build config is a JSON object`);
-  const base = presetConfig(typeof raw.preset === 'string' ? raw.preset : 'bundled', dirname(resolve(file)));
+  const base = presetConfig(typeof raw.preset === 'string' ? raw.preset : 'bundled');
   const known = new Set(['preset', ...Object.keys(base)]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new BuildError(`${file}: unknown field "${k}"`);
   const rel = (xs: unknown, field: string): string[] => {
