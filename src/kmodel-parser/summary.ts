@@ -43,17 +43,23 @@ export function kpuConvMacs(p: KpuConvParams, batches = 1): number {
   return batches * g.outChannels * g.inHeight * g.inWidth * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
 }
 
-/** Classifies a 16-segment table for people: which simple function it draws. */
+/**
+ * Classifies a 16-segment table for people by the slopes of its distinct pieces (segment 0, the
+ * sentinel below the first breakpoint, included): equal slopes draw a line, a flat first piece
+ * then rising ones a ReLU, a shallow first piece then steeper ones a leaky ReLU.
+ */
 export function describeActivation(segs: readonly ActivationSegment[]): string {
-  const real = segs.filter((s, i) => i === 0 || s.x_start !== segs[0].x_start);
-  const distinct = new Set(real.slice(1).map((s) => `${s.y_mul}/${s.shift_number}`));
-  if (real.length <= 2 && distinct.size <= 1) return 'linear';
-  if (distinct.size === 1) return 'linear (piecewise)';
-  const muls = real.slice(1).map((s) => s.y_mul / 2 ** s.shift_number);
-  const pos = muls.filter((m) => m > 0);
-  if (pos.length === muls.length && Math.min(...muls) * 5 < Math.max(...muls)) return 'leaky-relu-like';
-  if (muls.some((m) => m === 0)) return 'relu-like';
-  return `pwl(${real.length})`;
+  const pieces: ActivationSegment[] = [];
+  for (const s of segs) if (pieces.length === 0 || s.x_start !== pieces[pieces.length - 1].x_start) pieces.push(s);
+  else pieces[pieces.length - 1] = s; // equal starts: the later segment wins (§10 C9)
+  const slopes = pieces.map((s) => s.y_mul / 2 ** s.shift_number);
+  const [first, ...rest] = slopes;
+  if (slopes.every((m) => m === first)) return first === 0 ? 'constant' : 'linear';
+  if (rest.length === 0) return 'linear';
+  const restPositive = rest.every((m) => m > 0);
+  if (first === 0 && restPositive) return rest.every((m) => m === rest[0]) ? 'relu' : 'relu-like';
+  if (first > 0 && restPositive && first < Math.min(...rest)) return rest.every((m) => m === rest[0]) ? 'leaky-relu' : 'leaky-relu-like';
+  return `piecewise (${pieces.length} pieces)`;
 }
 
 function shapesOf(t: readonly TensorDesc[] | undefined): number[][] {
