@@ -8,21 +8,9 @@
  */
 import { tf } from './backend.js';
 
-export interface Padding1 {
-  readonly before: number;
-  readonly after: number;
-}
-
-export interface Window {
-  readonly filterH: number;
-  readonly filterW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly dilationH: number;
-  readonly dilationW: number;
-  readonly paddingH: Padding1;
-  readonly paddingW: Padding1;
-}
+/** The emulator's window geometry types: the float reference reads the same bodies. */
+export type { Padding as Padding1, Window2d as Window } from '../kpu/ops/common.js';
+import { windowedOutputSize, type Padding as Padding1, type Window2d as Window } from '../kpu/ops/common.js';
 
 export type Shape4 = readonly [number, number, number, number];
 
@@ -64,10 +52,7 @@ export function padCrop(x: tf.Tensor, paddings: readonly Padding1[], value = 0):
 }
 
 /** Output size of a window op (nncase get_windowed_output_size). */
-export function windowedSize(size: number, filter: number, stride: number, dilation: number, p: Padding1): number {
-  const effective = (filter - 1) * dilation + 1;
-  return Math.trunc((size + p.before + p.after - effective + stride) / stride);
-}
+export const windowedSize = windowedOutputSize;
 
 /**
  * Float NCHW grouped convolution with nncase's explicit paddings (negative crops), strides and
