@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { prepare } from '../src/kpu/interpreter.js';
 import { loadKmodel } from '../src/load.js';
-import { decodeYolox } from '../src/pipeline/yolox.js';
+import { decodeYolox, yoloxOptionsFor } from '../src/pipeline/yolox.js';
 import { HAS_SHARED, KMODELS_DIR, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
 
 /** A tiny head: input 32, strides 16 and 32 → 2·2 + 1 = 5 anchors, 2 classes, rows of 7 values. */
@@ -36,6 +36,13 @@ describe('YOLOX decode (hand-computed)', () => {
     const out = head({ 0: [0.5, 0.5, 0, 0, 0.9, 1, 0], 1: [0.5, 0.5, 0, 0, 0.8, 1, 0] });
     expect(decodeYolox(out, TINY)).toHaveLength(2);
     expect(decodeYolox(out, { ...TINY, nmsThreshold: 0.03 })).toHaveLength(1);
+  });
+
+  test('the class count follows from the head size: 224 → 28² + 14² + 7² = 1029 anchors', () => {
+    expect(yoloxOptionsFor(1029 * 85, 224)?.numClasses).toBe(80);
+    expect(yoloxOptionsFor(1029 * 85, 224, { probThreshold: 0.3 })?.probThreshold).toBe(0.3);
+    expect(yoloxOptionsFor(1029 * 85 + 1, 224)).toBeNull();
+    expect(yoloxOptionsFor(1029 * 5, 224)).toBeNull(); // no class at all
   });
 
   test('a wrong-sized tensor is refused', () => {

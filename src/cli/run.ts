@@ -4,7 +4,8 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { readInputFile, type InputOptions, type InputRecipe } from '../input.js';
 import { mapRectToSource } from '../pipeline/convert.js';
-import { decodeYolox, YOLOX_DEMO } from '../pipeline/yolox.js';
+import { decodeYolox, YOLOX_DEMO, yoloxOptionsFor } from '../pipeline/yolox.js';
+import { asFloat32, tensorStats } from '../tensor.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
 import { prepare, type MachineState, type Step } from '../kpu/interpreter.js';
 import { kpuDownload } from '../kpu/layout.js';
@@ -49,23 +50,6 @@ export function inputOptionsFrom(args: Record<string, unknown>): InputOptions {
   };
 }
 
-function dtypeArray(bytes: Uint8Array, dtype: string): ArrayLike<number> {
-  if (dtype === 'float32') return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~3)));
-  return bytes;
-}
-
-export function tensorStats(bytes: Uint8Array, dtype: string): { min: number; max: number } {
-  const a = dtypeArray(bytes, dtype);
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { min: a.length ? min : 0, max: a.length ? max : 0 };
-}
-
 /** A layer's result for `--dump-layers`: main-memory bytes as they are, AI SRAM maps downloaded to dense NCHW. */
 function layerBytes(step: Pick<Step, 'output'>, state: MachineState): { bytes: Uint8Array; layout: string } | null {
   const o = step.output;
@@ -83,17 +67,12 @@ function layerBytes(step: Pick<Step, 'output'>, state: MachineState): { bytes: U
 /** YOLOX detections of output 0, with boxes mapped back to the image when the input was one. */
 function decodeYoloxOutput(out: Uint8Array, input: TensorDesc, recipe: InputRecipe, args: Record<string, unknown>) {
   const size = input.shape[input.shape.length - 1];
-  const classes = out.length / 4 / ((size / 8) ** 2 + (size / 16) ** 2 + (size / 32) ** 2) - 5;
-  if (!Number.isInteger(classes) || classes < 1) throw new UsageError('BAD_ARGUMENT', `--decode yolox: output 0 (${out.length} bytes) is not a YOLOX head for a ${size}×${size} input`);
-  const opts = {
-    ...YOLOX_DEMO,
-    inputSize: size,
-    numClasses: classes,
-    probThreshold: (args['prob-threshold'] as number | undefined) ?? YOLOX_DEMO.probThreshold,
-    nmsThreshold: (args['nms-threshold'] as number | undefined) ?? YOLOX_DEMO.nmsThreshold,
-  };
-  const values = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.length));
-  return decodeYolox(values, opts).map((d) => {
+  const opts = yoloxOptionsFor(out.length / 4, size, {
+    probThreshold: args['prob-threshold'] as number | undefined,
+    nmsThreshold: args['nms-threshold'] as number | undefined,
+  });
+  if (!opts) throw new UsageError('BAD_ARGUMENT', `--decode yolox: output 0 (${out.length} bytes) is not a YOLOX head for a ${size}×${size} input`);
+  return decodeYolox(asFloat32(out), opts).map((d) => {
     const [x0, y0, x1, y1] = d.box;
     const r = recipe.mapping ? mapRectToSource(recipe.mapping, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }) : undefined;
     return { ...d, ...(r ? { image_box: [r.x, r.y, r.x + r.w, r.y + r.h] } : {}) };

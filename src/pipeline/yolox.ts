@@ -21,6 +21,23 @@ export interface YoloxOptions {
 /** `yolox_init(224, 0.1, 0.1, 80)` of the example's main.c. */
 export const YOLOX_DEMO: YoloxOptions = { inputSize: 224, strides: [8, 16, 32], numClasses: 80, probThreshold: 0.1, nmsThreshold: 0.1 };
 
+/**
+ * The demo's options for a square input of `inputSize` whose head has `values` floats, the class
+ * count derived from it (values / anchors − 5); null when the size fits no YOLOX head.
+ */
+export function yoloxOptionsFor(values: number, inputSize: number, overrides: { probThreshold?: number; nmsThreshold?: number } = {}): YoloxOptions | null {
+  const anchors = YOLOX_DEMO.strides.reduce((a, s) => a + Math.floor(inputSize / s) ** 2, 0);
+  const classes = values / anchors - 5;
+  if (!Number.isInteger(classes) || classes < 1) return null;
+  return {
+    ...YOLOX_DEMO,
+    inputSize,
+    numClasses: classes,
+    probThreshold: overrides.probThreshold ?? YOLOX_DEMO.probThreshold,
+    nmsThreshold: overrides.nmsThreshold ?? YOLOX_DEMO.nmsThreshold,
+  };
+}
+
 export interface YoloxDetection {
   /** Box corners in network-input pixels, rounded as the example reports them. */
   readonly box: readonly [x0: number, y0: number, x1: number, y1: number];
