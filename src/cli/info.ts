@@ -42,8 +42,8 @@ export const infoCommand: Command = {
         l.index,
         l.type,
         l.unit,
-        l.inputs.map(shapeText).join(' '),
-        l.outputs.map(shapeText).join(' '),
+        shapesText(l.inputs),
+        shapesText(l.outputs),
         l.kernel !== undefined ? `${l.kernel}×${l.kernel}` : '',
         l.depthwise ? 'yes' : '',
         l.pool ?? '',
@@ -59,6 +59,14 @@ export const infoCommand: Command = {
     return EXIT.OK;
   },
 };
+
+/** A layer's tensor shapes for the table; long lists (a concat of hundreds of rows) are counted. */
+function shapesText(shapes: readonly (readonly number[])[]): string {
+  if (shapes.length <= 3) return shapes.map(shapeText).join(' ');
+  const counts = new Map<string, number>();
+  for (const s of shapes) counts.set(shapeText(s), (counts.get(shapeText(s)) ?? 0) + 1);
+  return [...counts].map(([s, n]) => (n > 1 ? `${n}× ${s}` : s)).join(' ');
+}
 
 /** Version-specific facts worth showing (v5: modules and the stackvm numbering chosen). */
 function modelExtras(model: unknown): Record<string, unknown> {
