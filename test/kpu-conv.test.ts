@@ -8,18 +8,16 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  KPU_LAYER_ARGUMENT_WORDS,
   decodeKpuLayerArgument,
   encodeKpuLayerArgument,
   type ActivationSegment,
   type BatchNormEntry,
-  type KpuLayerArgument,
 } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { KpuFault } from '../src/errors.js';
 import { AI_SRAM_BYTES, Machine } from '../src/kpu/memory.js';
-import { kpuDownload, kpuRowLayout, kpuRows, kpuUpload } from '../src/kpu/layout.js';
+import { kpuDownload, kpuRows, kpuUpload } from '../src/kpu/layout.js';
 import {
   GOLDEN_NUMERICS,
   NNCASE01_NUMERICS,
@@ -34,88 +32,13 @@ import {
 import { lastWasmRunFallbacks, wasmPlan } from '../src/kpu/conv/wasm.js';
 import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
 import { HAS_SHARED, KMODELS_DIR } from './shared.js';
+import { POOL_STRIDE, synthKpuLayer, type SynthLayerSpec } from './fixtures/kpu-layer.js';
 
 // ---- building synthetic layers ---------------------------------------------------------------
 
-const STRIDE = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1];
-
-interface LayerSpec {
-  IC: number;
-  OC: number;
-  W: number;
-  H: number;
-  kernel: 1 | 3;
-  depthwise?: boolean;
-  poolType?: number;
-  padValue?: number;
-  argX?: number;
-  shrX?: number;
-  argW?: number;
-  shrW?: number;
-  argAdd?: number;
-  /** AI SRAM line indices. */
-  src?: number;
-  dst?: number;
-  weights: Uint8Array;
-  weightBits?: 8 | 16;
-  bn: readonly BatchNormEntry[];
-  act: readonly ActivationSegment[];
-  /** Override register fields after the defaults (to make bad layers). */
-  fields?: Partial<Record<string, number>>;
-}
-
-function makeParams(s: LayerSpec): KpuConvParams {
-  const f: Record<string, number> = {};
-  for (const w of KPU_LAYER_ARGUMENT_WORDS) for (const [n] of w.fields) f[n] = 0;
-  const pool = s.poolType ?? 0;
-  const OW = Math.floor(s.W / STRIDE[pool]);
-  const OH = Math.floor(s.H / STRIDE[pool]);
-  const li = kpuRowLayout(s.W);
-  const lo = kpuRowLayout(Math.max(OW, 1));
-  Object.assign(f, {
-    depth_wise_layer: s.depthwise ? 1 : 0,
-    image_src_addr: s.src ?? 0,
-    image_dst_addr: s.dst ?? 1024,
-    i_ch_num: s.IC - 1,
-    o_ch_num: s.OC - 1,
-    o_ch_num_coef: s.OC - 1,
-    i_row_wid: s.W - 1,
-    i_col_high: s.H - 1,
-    o_row_wid: Math.max(OW, 1) - 1,
-    o_col_high: Math.max(OH, 1) - 1,
-    kernel_type: s.kernel === 3 ? 1 : 0,
-    pool_type: pool,
-    load_para: 1,
-    dma_burst_size: 15,
-    pad_value: s.padValue ?? 0,
-    load_coor: 1,
-    row_switch_addr: li.rowLen,
-    coef_group: li.groups,
-    channel_switch_addr: li.rowLen * s.H,
-    load_act: 1,
-    wb_row_switch_addr: lo.rowLen,
-    wb_group: lo.groups,
-    wb_channel_switch_addr: lo.rowLen * Math.max(OH, 1),
-    shr_w: s.shrW ?? 0,
-    shr_x: s.shrX ?? 0,
-    arg_w: s.argW ?? 0,
-    arg_x: s.argX ?? 0,
-    arg_add: s.argAdd ?? 0,
-    channel_byte_num: OW * OH - 1,
-    dma_total_byte: OW * OH * s.OC - 1,
-    ...s.fields,
-  });
-  const words = encodeKpuLayerArgument(f as KpuLayerArgument);
-  return {
-    words,
-    arg: decodeKpuLayerArgument(words),
-    weights: s.weights,
-    weightBits: s.weightBits ?? 8,
-    batchNorm: s.bn,
-    activation: s.act,
-    fileOffsets: { registers: 0, weights: 0, batchNorm: 0, activation: 0 },
-  };
-}
+const STRIDE = POOL_STRIDE;
+type LayerSpec = SynthLayerSpec;
+const makeParams = synthKpuLayer;
 
 const NEVER = 2 ** 35 - 1; // the largest signed 36-bit start_x: no bn of these tests exceeds it
 const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });

@@ -12,12 +12,8 @@ import fc from 'fast-check';
 import { Module, get, i32, i64, set, u32, forUp } from '../src/kpu/wasm/asm.js';
 import { kernelRuntime } from '../src/kpu/wasm/runtime.js';
 import {
-  KPU_LAYER_ARGUMENT_WORDS,
-  decodeKpuLayerArgument,
-  encodeKpuLayerArgument,
   type ActivationSegment,
   type BatchNormEntry,
-  type KpuLayerArgument,
 } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
@@ -28,6 +24,7 @@ import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { loadKmodel } from '../src/load.js';
 import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
+import { synthKpuLayer } from './fixtures/kpu-layer.js';
 
 type WasmInstance = { exports: Record<string, (...a: (number | bigint)[]) => number | bigint> };
 const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => WasmInstance } }).WebAssembly;
@@ -207,34 +204,7 @@ describe('simdWindow', () => {
 // ---- directed layers across a window's edge ---------------------------------------------------------
 
 function params(IC: number, OC: number, W: number, H: number, weights: Uint8Array, bn: BatchNormEntry[], act: ActivationSegment[], fields: Record<string, number> = {}): KpuConvParams {
-  const f: Record<string, number> = {};
-  for (const w of KPU_LAYER_ARGUMENT_WORDS) for (const [n] of w.fields) f[n] = 0;
-  const li = kpuRowLayout(W);
-  Object.assign(f, {
-    image_dst_addr: 4096,
-    i_ch_num: IC - 1,
-    o_ch_num: OC - 1,
-    o_ch_num_coef: OC - 1,
-    i_row_wid: W - 1,
-    i_col_high: H - 1,
-    o_row_wid: W - 1,
-    o_col_high: H - 1,
-    load_para: 1,
-    dma_burst_size: 15,
-    load_coor: 1,
-    row_switch_addr: li.rowLen,
-    coef_group: li.groups,
-    channel_switch_addr: li.rowLen * H,
-    load_act: 1,
-    wb_row_switch_addr: li.rowLen,
-    wb_group: li.groups,
-    wb_channel_switch_addr: li.rowLen * H,
-    channel_byte_num: W * H - 1,
-    dma_total_byte: W * H * OC - 1,
-    ...fields,
-  });
-  const words = encodeKpuLayerArgument(f as KpuLayerArgument);
-  return { words, arg: decodeKpuLayerArgument(words), weights, weightBits: 8, batchNorm: bn, activation: act, fileOffsets: { registers: 0, weights: 0, batchNorm: 0, activation: 0 } };
+  return synthKpuLayer({ IC, OC, W, H, kernel: 1, dst: 4096, weights, bn, act, fields });
 }
 
 describe('wasm kernel across SIMD window edges (ReLU6 steps)', () => {

@@ -7,27 +7,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  KPU_LAYER_ARGUMENT_WORDS,
-  decodeKpuLayerArgument,
-  encodeActivationTable,
-  encodeBatchNorm,
-  decodeActivationTable,
-  decodeBatchNorm,
-  encodeKpuLayerArgument,
   type ActivationSegment,
   type BatchNormEntry,
-  type KpuLayerArgument,
 } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv } from '../src/kpu/conv/index.js';
-import { kpuDownload, kpuRowLayout, kpuUpload } from '../src/kpu/layout.js';
+import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
 import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
 import { initReferenceBackend } from '../src/reference/backend.js';
 import { prepareKpuConvFloat } from '../src/reference/kpu-conv.js';
 import { requantizeU8 } from '../src/reference/metrics.js';
+import { synthKpuLayer } from './fixtures/kpu-layer.js';
 
-const STRIDE = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1];
-const NEVER = 2 ** 35 - 1;
 const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
 const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
 
@@ -50,59 +41,8 @@ interface Spec {
   act: readonly ActivationSegment[];
 }
 
-/** Registers built field by field and passed through the encoders, as a file would carry them. */
-function params(s: Spec): KpuConvParams {
-  const f: Record<string, number> = {};
-  for (const w of KPU_LAYER_ARGUMENT_WORDS) for (const [n] of w.fields) f[n] = 0;
-  const pool = s.poolType ?? 0;
-  const OW = Math.floor(s.W / STRIDE[pool]);
-  const OH = Math.floor(s.H / STRIDE[pool]);
-  const li = kpuRowLayout(s.W);
-  const lo = kpuRowLayout(OW);
-  Object.assign(f, {
-    depth_wise_layer: s.depthwise ? 1 : 0,
-    image_src_addr: 0,
-    image_dst_addr: 2048,
-    i_ch_num: s.IC - 1,
-    o_ch_num: s.OC - 1,
-    o_ch_num_coef: s.OC - 1,
-    i_row_wid: s.W - 1,
-    i_col_high: s.H - 1,
-    o_row_wid: OW - 1,
-    o_col_high: OH - 1,
-    kernel_type: s.kernel === 3 ? 1 : 0,
-    pool_type: pool,
-    load_para: 1,
-    dma_burst_size: 15,
-    pad_value: s.padValue ?? 0,
-    load_coor: 1,
-    row_switch_addr: li.rowLen,
-    coef_group: li.groups,
-    channel_switch_addr: li.rowLen * s.H,
-    load_act: 1,
-    wb_row_switch_addr: lo.rowLen,
-    wb_group: lo.groups,
-    wb_channel_switch_addr: lo.rowLen * OH,
-    shr_w: s.shrW ?? 0,
-    shr_x: s.shrX ?? 0,
-    arg_w: s.argW ?? 0,
-    arg_x: s.argX ?? 0,
-    arg_add: s.argAdd ?? 0,
-    channel_byte_num: OW * OH - 1,
-    dma_total_byte: OW * OH * s.OC - 1,
-  });
-  const words = encodeKpuLayerArgument(f as KpuLayerArgument);
-  const act = s.act.length === 16 ? s.act : [...s.act, ...Array.from({ length: 16 - s.act.length }, () => seg(NEVER, 0, 0, 0))];
-  return {
-    words,
-    arg: decodeKpuLayerArgument(words),
-    weights: s.weights,
-    weightBits: 8,
-    batchNorm: s.bn.map((e) => decodeBatchNorm(encodeBatchNorm(e))),
-    activation: decodeActivationTable(encodeActivationTable(act)),
-    fileOffsets: { registers: 0, weights: 0, batchNorm: 0, activation: 0 },
-  };
-}
+/** Registers and tables passed through the encoders, as a file would carry them. */
+const params = (s: Spec): KpuConvParams => synthKpuLayer({ ...s, dst: 2048, encodeTables: true });
 
 /** The float reference's output for a dense N=1 input. */
 function reference(s: Spec, input: readonly number[]): number[] {

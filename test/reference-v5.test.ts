@@ -12,23 +12,15 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  KPU_LAYER_ARGUMENT_WORDS,
-  decodeActivationTable,
-  decodeBatchNorm,
-  decodeKpuLayerArgument,
-  encodeActivationTable,
-  encodeBatchNorm,
-  encodeKpuLayerArgument,
   type ActivationSegment,
   type BatchNormEntry,
-  type KpuLayerArgument,
 } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import type { StackvmInstruction } from '../src/kmodel-parser/v5/stackvm/isa.js';
 import type { KmodelV5 } from '../src/kmodel-parser/v5/types.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv } from '../src/kpu/conv/index.js';
 import { prepare } from '../src/kpu/interpreter.js';
-import { kpuDownload, kpuRowLayout, kpuUpload } from '../src/kpu/layout.js';
+import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
 import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
 import type { V5LayerStep } from '../src/kpu/v5-adapter.js';
 import type { V5OpStep, V5View } from '../src/kpu/v5/hooks.js';
@@ -41,6 +33,7 @@ import { prepareKpuConvFloat } from '../src/reference/kpu-conv.js';
 import { ShadowSpace, viewPositions } from '../src/reference/v5-memory.js';
 import { floatOp } from '../src/reference/v5-ops.js';
 import { HAS_SHARED, KMODELS_DIR, kmodelPath } from './shared.js';
+import { synthKpuLayer } from './fixtures/kpu-layer.js';
 
 beforeAll(async () => {
   await initReferenceBackend('wasm');
@@ -49,9 +42,7 @@ beforeAll(async () => {
 // ---- KPU layers built field by field ----------------------------------------------------------
 
 const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
-const NEVER = 2 ** 35 - 1;
 const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
-const STRIDE = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1];
 
 interface Spec {
   IC: number;
@@ -70,33 +61,9 @@ interface Spec {
 
 /** nncase 1.x style registers: arg_x = −zw, arg_w = −zx, shifts 0, arg_add = K²·zx·zw, pad = zx. */
 function params(s: Spec): KpuConvParams {
-  const f: Record<string, number> = {};
-  for (const w of KPU_LAYER_ARGUMENT_WORDS) for (const [n] of w.fields) f[n] = 0;
-  const pool = s.poolType ?? 0;
-  const OW = Math.floor(s.W / STRIDE[pool]);
-  const OH = Math.floor(s.H / STRIDE[pool]);
-  const li = kpuRowLayout(s.W);
-  const lo = kpuRowLayout(OW);
   const zx = s.zx ?? 0;
   const zw = s.zw ?? 0;
-  Object.assign(f, {
-    depth_wise_layer: s.depthwise ? 1 : 0, image_src_addr: 0, image_dst_addr: 2048, i_ch_num: s.IC - 1, o_ch_num: s.OC - 1, o_ch_num_coef: s.OC - 1,
-    i_row_wid: s.W - 1, i_col_high: s.H - 1, o_row_wid: OW - 1, o_col_high: OH - 1, kernel_type: s.kernel === 3 ? 1 : 0, pool_type: pool, load_para: 1,
-    dma_burst_size: 15, pad_value: zx, load_coor: 1, row_switch_addr: li.rowLen, coef_group: li.groups, channel_switch_addr: li.rowLen * s.H, load_act: 1,
-    wb_row_switch_addr: lo.rowLen, wb_group: lo.groups, wb_channel_switch_addr: lo.rowLen * OH, arg_w: -zx, arg_x: -zw, arg_add: s.kernel * s.kernel * zx * zw,
-    channel_byte_num: OW * OH - 1, dma_total_byte: OW * OH * s.OC - 1,
-  });
-  const words = encodeKpuLayerArgument(f as KpuLayerArgument);
-  const act = [...s.act, ...Array.from({ length: 16 - s.act.length }, () => seg(NEVER, 0, 0, 0))];
-  return {
-    words,
-    arg: decodeKpuLayerArgument(words),
-    weights: s.weights,
-    weightBits: 8,
-    batchNorm: s.bn.map((e) => decodeBatchNorm(encodeBatchNorm(e))),
-    activation: decodeActivationTable(encodeActivationTable(act)),
-    fileOffsets: { registers: 0, weights: 0, batchNorm: 0, activation: 0 },
-  };
+  return synthKpuLayer({ ...s, dst: 2048, padValue: zx, argW: -zx, argX: -zw, argAdd: s.kernel * s.kernel * zx * zw, encodeTables: true });
 }
 
 const RAM = new Uint8Array(AI_SRAM_BYTES);
