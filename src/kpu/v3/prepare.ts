@@ -4,10 +4,9 @@
  */
 import { KpuFault } from '../../errors.js';
 import { kpuConvGeometry, type TensorDesc } from '../../kmodel-parser/model.js';
-import { summarizeLayer } from '../../kmodel-parser/summary.js';
 import type { KmodelV3, V3Layer } from '../../kmodel-parser/v3/types.js';
 import { prepareKpuConv, runKpuConv } from '../conv/index.js';
-import type { LayerEvent, TransferEvent } from '../events.js';
+import type { TransferEvent } from '../events.js';
 import { allocateState, type MachineState, type PrepareContext, type Step, type VersionPlan } from '../interpreter.js';
 import { kpuRows, kpuUpload } from '../layout.js';
 import { channelwiseDequantizeV3 } from '../ops/v3/channelwise-dequantize.js';
@@ -28,6 +27,7 @@ import { resizeNearestNeighborV3 } from '../ops/v3/resize-nearest-neighbor.js';
 import { softmaxV3 } from '../ops/v3/softmax.js';
 import { tensorflowFlattenV3 } from '../ops/v3/tensorflow-flatten.js';
 import { addV3 } from '../ops/v3/add.js';
+import { layerEvent } from '../layer-event.js';
 import { Regions } from '../region.js';
 
 type Exec = { exec: () => void; output?: Step['output']; transfers?: TransferEvent[] };
@@ -236,38 +236,5 @@ export function prepareV3(model: KmodelV3, ctx: PrepareContext): VersionPlan {
     outputs: model.outputs,
     placeInputs: (xs) => place(xs[0]),
     readOutputs: () => outs.map((o) => o.slice()),
-  };
-}
-
-export function layerEvent(l: { index: number; type: string; unit: 'KPU' | 'CPU'; kpu?: import('../../kmodel-parser/model.js').KpuConvParams; inputs?: readonly TensorDesc[]; outputs?: readonly TensorDesc[] }, transfers: TransferEvent[], batches = 1): LayerEvent {
-  const s = summarizeLayer(l as never);
-  const ins = l.inputs ?? [];
-  const outs = l.outputs ?? [];
-  const bytesOf = (ts: readonly TensorDesc[]) => ts.reduce((a, t) => a + t.bytes, 0);
-  const elemsOf = (ts: readonly TensorDesc[]) => ts.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
-  let kpu: LayerEvent['kpu'];
-  if (l.kpu) {
-    const g = kpuConvGeometry(l.kpu.arg);
-    kpu = {
-      geometry: g,
-      weightBits: l.kpu.weightBits,
-      batches,
-      weightBytes: l.kpu.weights.length,
-      input: { address: l.kpu.arg.image_src_addr * 64, bytes: kpuRows(g.inWidth, g.inHeight, g.inChannels) * 64 * batches },
-      output: { address: l.kpu.arg.image_dst_addr * 64, bytes: kpuRows(g.outWidth, g.outHeight, g.outChannels) * 64 * batches },
-    };
-  }
-  return {
-    index: l.index,
-    type: l.type,
-    unit: l.unit,
-    inputShapes: s.inputs,
-    outputShapes: s.outputs,
-    bytesIn: ins.length ? bytesOf(ins) : kpu ? kpu.input.bytes : 0,
-    bytesOut: outs.length ? bytesOf(outs) : kpu ? kpu.output.bytes : 0,
-    macs: s.macs,
-    elements: outs.length ? elemsOf(outs) : s.outputs.reduce((a, sh) => a + sh.reduce((x, y) => x * y, 1), 0),
-    kpu,
-    transfers,
   };
 }

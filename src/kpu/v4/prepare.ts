@@ -33,7 +33,7 @@ import { tableLookup1d } from '../ops/v4/table-lookup1d.js';
 import { transpose } from '../ops/v4/transpose.js';
 import { unary } from '../ops/v4/unary.js';
 import { Regions } from '../region.js';
-import { layerEvent } from '../v3/prepare.js';
+import { layerEvent } from '../layer-event.js';
 
 type Exec = { exec: () => void; transfers?: TransferEvent[] };
 
