@@ -15,7 +15,7 @@ import { randomInput } from '../reference/random.js';
 import { isolatedPasses, renderCompare, summarize } from '../reference/report.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './run.js';
+import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 import { shapeText } from '../report/table.js';
 
 interface Side {

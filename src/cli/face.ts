@@ -23,7 +23,7 @@ import { resolvePreset, type FacePreset } from '../pipeline/presets.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { clockOptions, clocksFrom } from './estimate.js';
-import { numericsOptions } from './run.js';
+import { numericsOptions } from './options.js';
 
 type Action = 'detect' | 'enroll' | 'recognize' | 'demo';
 const ACTIONS = ['detect', 'enroll', 'recognize', 'demo'] as const;

@@ -5,7 +5,7 @@ import { prepare } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './run.js';
+import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 
 function prepareFrom(args: Record<string, unknown>) {
   const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));

@@ -4,7 +4,7 @@ import { summarizeModel } from '../kmodel-parser/summary.js';
 import { loadKmodel, readFileChecked, splitModelPath } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
-import { parseOptionsFrom } from './run.js';
+import { parseOptionsFrom } from './options.js';
 import { fmtBytes as formatBytes, renderTable, shapeText } from '../report/table.js';
 
 const AI_SRAM_BYTES = 2 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { readInputFile, type InputOptions, type InputRecipe } from '../input.js';
+import { readInputFile, type InputRecipe } from '../input.js';
 import { mapRectToSource } from '../pipeline/convert.js';
 import { decodeYolox, YOLOX_DEMO, yoloxOptionsFor } from '../pipeline/yolox.js';
 import { asFloat32, tensorStats } from '../tensor.js';
@@ -11,44 +11,9 @@ import { prepare, type MachineState, type Step } from '../kpu/interpreter.js';
 import { kpuDownload } from '../kpu/layout.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
+import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { shapeText } from '../report/table.js';
-
-export const inputOptions = (y: Argv) =>
-  y
-    .option('resize', { choices: ['stretch', 'fit', 'crop'] as const, default: 'stretch' as const, describe: 'how an image of another size becomes the input' })
-    .option('interp', { choices: ['nearest', 'bilinear'] as const, default: 'nearest' as const, describe: 'image resampling' })
-    .option('pad-value', { type: 'number', default: 0, describe: 'padding byte for --resize fit (demos use 0, 114 or 127)' })
-    .option('bgr', { type: 'boolean', default: false, describe: 'planes in B, G, R order (models trained on BGR)' })
-    .option('mean', { type: 'string', describe: 'float inputs: per-channel mean, comma-separated (default: value/255)' })
-    .option('std', { type: 'string', describe: 'float inputs: per-channel std, comma-separated' });
-
-export const numericsOptions = (y: Argv) =>
-  y
-    .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: "golden: nncase's simulator (default); board: the K210 firmware's float arithmetic where it differs" })
-    .option('kpu-numerics', { choices: ['nncase02', 'nncase01'] as const, default: 'nncase02' as const, describe: 'KPU activation rounding and segment boundary rules' })
-    .option('nncase-version', { type: 'string', describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)' });
-
-/** Parse options from the command line (v5 stackvm numbering override). */
-export const parseOptionsFrom = (args: Record<string, unknown>) => (args['nncase-version'] === undefined ? {} : { nncaseVersion: String(args['nncase-version']) });
-
-function numberList(v: unknown, what: string): number[] | undefined {
-  if (v === undefined) return undefined;
-  const xs = String(v).split(',').map(Number);
-  if (xs.some((x) => !Number.isFinite(x))) throw new UsageError('BAD_ARGUMENT', `${what} takes comma-separated numbers, got "${String(v)}"`);
-  return xs;
-}
-
-export function inputOptionsFrom(args: Record<string, unknown>): InputOptions {
-  return {
-    resize: args.resize as InputOptions['resize'],
-    interp: args.interp as InputOptions['interp'],
-    padValue: args['pad-value'] as number,
-    bgr: Boolean(args.bgr),
-    mean: numberList(args.mean, '--mean'),
-    std: numberList(args.std, '--std'),
-  };
-}
 
 /** A layer's result for `--dump-layers`: main-memory bytes as they are, AI SRAM maps downloaded to dense NCHW. */
 function layerBytes(step: Pick<Step, 'output'>, state: MachineState): { bytes: Uint8Array; layout: string } | null {
