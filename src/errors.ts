@@ -35,12 +35,7 @@ export class KmodelError extends Error {
 }
 
 export type KpuFaultCode =
-  | 'OUT_OF_RANGE'
-  | 'BAD_LAYER'
-  | 'UNSUPPORTED'
-  | 'BAD_INPUT'
-  | 'DIVIDE_BY_ZERO'
-  | 'ILLEGAL_INSTRUCTION';
+  'OUT_OF_RANGE' | 'BAD_LAYER' | 'UNSUPPORTED' | 'BAD_INPUT' | 'DIVIDE_BY_ZERO' | 'ILLEGAL_INSTRUCTION';
 
 /**
  * A failure of the emulated machine. `phase: 'prepare'` means the model was refused before
@@ -54,7 +49,8 @@ export class KpuFault extends Error {
     readonly context: { layer?: number; type?: string; address?: number; size?: number } = {},
     readonly phase: 'prepare' | 'run' = 'run',
   ) {
-    const where = context.layer !== undefined ? `layer ${context.layer}${context.type ? ` (${context.type})` : ''}: ` : '';
+    const where =
+      context.layer !== undefined ? `layer ${context.layer}${context.type ? ` (${context.type})` : ''}: ` : '';
     super(`${where}${detail}`);
   }
 }

@@ -18,7 +18,12 @@ export type CaseStatus = 'exact' | 'within_tolerance' | 'different';
 export interface CaseResult {
   readonly case: string;
   readonly status: CaseStatus;
-  readonly outputs: readonly { readonly index: number; readonly status: CaseStatus; readonly max_abs_diff?: number; readonly mismatched?: number }[];
+  readonly outputs: readonly {
+    readonly index: number;
+    readonly status: CaseStatus;
+    readonly max_abs_diff?: number;
+    readonly mismatched?: number;
+  }[];
   /** First trace line that differs (index, got, want), when the case has a trace. */
   readonly first_diverging_layer?: { readonly index: number; readonly got: string; readonly want: string } | null;
 }
@@ -26,7 +31,10 @@ export interface CaseResult {
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function caseName(file: string, used: Set<string>): string {
-  let n = basename(file).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'case';
+  let n =
+    basename(file)
+      .replace(/\.[^.]+$/, '')
+      .replace(/[^A-Za-z0-9._-]/g, '_') || 'case';
   const base = n;
   for (let i = 2; used.has(n); i++) n = `${base}_${i}`;
   used.add(n);
@@ -42,7 +50,8 @@ export function listInputFiles(paths: readonly string[]): string[] {
       for (const f of readdirSync(p).sort()) if (/\.(bin|png|jpe?g|bmp)$/i.test(f)) out.push(join(p, f));
     } else out.push(p);
   }
-  if (out.length === 0) throw new UsageError('BAD_INPUT', `no input files (.bin, .png, .jpg, .bmp) in ${paths.join(', ')}`);
+  if (out.length === 0)
+    throw new UsageError('BAD_INPUT', `no input files (.bin, .png, .jpg, .bmp) in ${paths.join(', ')}`);
   return out;
 }
 
@@ -70,8 +79,18 @@ export function recordGolden(
     const meta = {
       schema_version: 1,
       model: { file: basename(model.path), sha256: sha256(model.bytes) },
-      input: { recipe: recipe as InputRecipe, dtype: prepared.inputs[0].dtype, shape: prepared.inputs[0].shape, sha256: sha256(bytes) },
-      outputs: r.outputs.map((o, i) => ({ file: `output_${i}.bin`, dtype: prepared.outputs[i].dtype, shape: prepared.outputs[i].shape, sha256: sha256(o) })),
+      input: {
+        recipe: recipe as InputRecipe,
+        dtype: prepared.inputs[0].dtype,
+        shape: prepared.inputs[0].shape,
+        sha256: sha256(bytes),
+      },
+      outputs: r.outputs.map((o, i) => ({
+        file: `output_${i}.bin`,
+        dtype: prepared.outputs[i].dtype,
+        shape: prepared.outputs[i].shape,
+        sha256: sha256(o),
+      })),
       numerics: prepared.numerics,
       source: 'kpusim emulator (recorded by `kpusim golden record`)',
     };
@@ -92,15 +111,21 @@ export function findCases(dir: string): string[] {
       return;
     }
     if (depth > 3) return;
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) if (e.isDirectory()) walk(join(d, e.name), depth + 1);
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)))
+      if (e.isDirectory()) walk(join(d, e.name), depth + 1);
   };
   walk(dir, 0);
   if (found.length === 0) throw new UsageError('BAD_INPUT', `${dir}: no golden cases (folders with input.bin)`);
   return found;
 }
 
-function compareOutput(got: Uint8Array, want: Uint8Array, dtype: string): { status: CaseStatus; max_abs_diff?: number; mismatched?: number } {
-  if (got.length === want.length && Buffer.compare(Buffer.from(got), Buffer.from(want)) === 0) return { status: 'exact' };
+function compareOutput(
+  got: Uint8Array,
+  want: Uint8Array,
+  dtype: string,
+): { status: CaseStatus; max_abs_diff?: number; mismatched?: number } {
+  if (got.length === want.length && Buffer.compare(Buffer.from(got), Buffer.from(want)) === 0)
+    return { status: 'exact' };
   if (got.length !== want.length || dtype !== 'float32') {
     let mismatched = Math.abs(got.length - want.length);
     for (let i = 0; i < Math.min(got.length, want.length); i++) if (got[i] !== want[i]) mismatched++;
@@ -143,6 +168,11 @@ export function checkCase(prepared: PreparedModel, dir: string, name = dir): Cas
     }
   }
   const statuses = outputs.map((o) => o.status);
-  const status: CaseStatus = extra || statuses.includes('different') ? 'different' : statuses.includes('within_tolerance') ? 'within_tolerance' : 'exact';
+  const status: CaseStatus =
+    extra || statuses.includes('different')
+      ? 'different'
+      : statuses.includes('within_tolerance')
+        ? 'within_tolerance'
+        : 'exact';
   return { case: name, status, outputs, ...(hasTrace ? { first_diverging_layer: first } : {}) };
 }

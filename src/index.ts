@@ -3,12 +3,28 @@ export * from './errors.js';
 export { parseKmodel } from './kmodel-parser/parse.js';
 export { detectFormat } from './kmodel-parser/detect.js';
 export { readKfpkg } from './kmodel-parser/kfpkg.js';
-export type { Kmodel, KmodelV3, KmodelV4, KmodelV5, TensorDesc, DType, KpuConvParams, KpuConvGeometry } from './kmodel-parser/model.js';
+export type {
+  Kmodel,
+  KmodelV3,
+  KmodelV4,
+  KmodelV5,
+  TensorDesc,
+  DType,
+  KpuConvParams,
+  KpuConvGeometry,
+} from './kmodel-parser/model.js';
 export { kpuConvGeometry } from './kmodel-parser/model.js';
 export * from './kmodel-parser/kpu-layer-argument.js';
 export { summarizeModel, type ModelSummary, type LayerSummary } from './kmodel-parser/summary.js';
 export { loadKmodel, type LoadedModel } from './load.js';
-export { prepare, type PreparedModel, type PrepareOptions, type RunOptions, type RunResult, type NumericsMode } from './kpu/interpreter.js';
+export {
+  prepare,
+  type PreparedModel,
+  type PrepareOptions,
+  type RunOptions,
+  type RunResult,
+  type NumericsMode,
+} from './kpu/interpreter.js';
 export type { LayerEvent, TransferEvent } from './kpu/events.js';
 export { fnv1a64 } from './kpu/hash.js';
 export { readInputFile, imageToInput, type InputOptions } from './input.js';

@@ -40,28 +40,44 @@ export function isImageFile(file: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(file).toLowerCase());
 }
 
-export function readInputFile(file: string, desc: TensorDesc, opts: InputOptions = {}): { bytes: Uint8Array; recipe: InputRecipe } {
+export function readInputFile(
+  file: string,
+  desc: TensorDesc,
+  opts: InputOptions = {},
+): { bytes: Uint8Array; recipe: InputRecipe } {
   const raw = readFileChecked(file, 256 * 1024 * 1024);
   if (!isImageFile(file)) {
     if (raw.length !== desc.bytes) {
-      throw new UsageError('BAD_INPUT', `${file}: ${raw.length} bytes, but the model input is ${desc.dtype} ${desc.shape.join('×')} = ${desc.bytes} bytes (give a raw NCHW tensor of that size, or a .png/.jpg/.bmp image)`);
+      throw new UsageError(
+        'BAD_INPUT',
+        `${file}: ${raw.length} bytes, but the model input is ${desc.dtype} ${desc.shape.join('×')} = ${desc.bytes} bytes (give a raw NCHW tensor of that size, or a .png/.jpg/.bmp image)`,
+      );
     }
     return { bytes: raw, recipe: { source: file, kind: 'tensor' } };
   }
   return imageToInput(raw, file, desc, opts);
 }
 
-export function imageToInput(fileBytes: Uint8Array, file: string, desc: TensorDesc, opts: InputOptions = {}): { bytes: Uint8Array; recipe: InputRecipe } {
+export function imageToInput(
+  fileBytes: Uint8Array,
+  file: string,
+  desc: TensorDesc,
+  opts: InputOptions = {},
+): { bytes: Uint8Array; recipe: InputRecipe } {
   const shape = desc.shape;
   if (shape.length !== 4 || shape[0] !== 1 || (shape[1] !== 1 && shape[1] !== 3)) {
-    throw new UsageError('BAD_INPUT', `${file}: an image can only feed a 1×1×H×W or 1×3×H×W input; this model takes ${desc.dtype} ${shape.join('×')} (give a raw tensor .bin instead)`);
+    throw new UsageError(
+      'BAD_INPUT',
+      `${file}: an image can only feed a 1×1×H×W or 1×3×H×W input; this model takes ${desc.dtype} ${shape.join('×')} (give a raw tensor .bin instead)`,
+    );
   }
   const [, c, h, w] = shape;
   const img = decodeImage(fileBytes, file);
   const mode = opts.resize ?? 'stretch';
   const interp = opts.interp ?? 'nearest';
   const padValue = opts.padValue ?? 0;
-  if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255) throw new UsageError('BAD_ARGUMENT', `--pad-value must be 0..255, got ${padValue}`);
+  if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255)
+    throw new UsageError('BAD_ARGUMENT', `--pad-value must be 0..255, got ${padValue}`);
   const { image, mapping } = resizeRgb(img, w, h, { mode, filter: interp, pad: [padValue, padValue, padValue] });
   const order = c === 1 ? 'luma' : opts.bgr ? 'bgr' : 'rgb';
   const planar = c === 1 ? rgbToLuma(image) : rgbToPlanar(image, opts.bgr ? 'bgr' : 'rgb');
@@ -76,7 +92,8 @@ export function imageToInput(fileBytes: Uint8Array, file: string, desc: TensorDe
     mapping,
   };
   if (desc.dtype === 'uint8') return { bytes: planar.data, recipe: base };
-  if (desc.dtype !== 'float32') throw new UsageError('BAD_INPUT', `${file}: images can feed uint8 or float32 inputs, not ${desc.dtype}`);
+  if (desc.dtype !== 'float32')
+    throw new UsageError('BAD_INPUT', `${file}: images can feed uint8 or float32 inputs, not ${desc.dtype}`);
   const plane = w * h;
   const out = new Float32Array(c * plane);
   const mean = opts.mean;
@@ -84,9 +101,11 @@ export function imageToInput(fileBytes: Uint8Array, file: string, desc: TensorDe
   for (let k = 0; k < c; k++) {
     const m = mean ? (mean[k] ?? mean[0]) : 0;
     const s = std ? (std[k] ?? std[0]) : 255;
-    if (!(s !== 0 && Number.isFinite(s) && Number.isFinite(m))) throw new UsageError('BAD_ARGUMENT', '--mean/--std must be finite numbers, --std non-zero');
+    if (!(s !== 0 && Number.isFinite(s) && Number.isFinite(m)))
+      throw new UsageError('BAD_ARGUMENT', '--mean/--std must be finite numbers, --std non-zero');
     for (let i = 0; i < plane; i++) out[k * plane + i] = Math.fround((planar.data[k * plane + i] - m) / s);
   }
-  const float = mean || std ? `(value − ${JSON.stringify(mean ?? [0])}) / ${JSON.stringify(std ?? [255])}` : 'value / 255';
+  const float =
+    mean || std ? `(value − ${JSON.stringify(mean ?? [0])}) / ${JSON.stringify(std ?? [255])}` : 'value / 255';
   return { bytes: new Uint8Array(out.buffer), recipe: { ...base, float } };
 }

@@ -32,9 +32,13 @@ export function readFileChecked(file: string, limit = MAX_MODEL_FILE_BYTES): Uin
     size = st.size;
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError('NOT_FOUND', `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UsageError(
+      'NOT_FOUND',
+      `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
-  if (size > limit) throw new UsageError('BAD_FILE', `${file}: ${size} bytes is larger than any K210 model (limit ${limit})`);
+  if (size > limit)
+    throw new UsageError('BAD_FILE', `${file}: ${size} bytes is larger than any K210 model (limit ${limit})`);
   return new Uint8Array(readFileSync(file));
 }
 
@@ -47,7 +51,12 @@ export function readModelBytes(spec: string): { path: string; bytes: Uint8Array 
   const found = pkg.files.get(inner);
   if (!found) {
     const names = pkg.entries.map((e) => e.name).join(', ');
-    throw new KmodelError('BAD_CONTAINER', 0, `no file named ${inner} in the package (it holds: ${names || 'nothing'})`, file);
+    throw new KmodelError(
+      'BAD_CONTAINER',
+      0,
+      `no file named ${inner} in the package (it holds: ${names || 'nothing'})`,
+      file,
+    );
   }
   return { path: spec, bytes: found };
 }

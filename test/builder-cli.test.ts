@@ -42,12 +42,15 @@ describe('kpusim build', () => {
   test('a JSON config builds the landmark model with its manifest and accuracy', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kpusim-build-'));
     const cfg = join(dir, 'landmarks.json');
-    writeFileSync(cfg, JSON.stringify({
-      preset: 'landmarks',
-      calibration: [join(ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg')],
-      evaluation: [join(ROOT, 'examples', 'images', 'grace_hopper.jpg')],
-      closeUps: false,
-    }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        preset: 'landmarks',
+        calibration: [join(ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg')],
+        evaluation: [join(ROOT, 'examples', 'images', 'grace_hopper.jpg')],
+        closeUps: false,
+      }),
+    );
     const r = await cli('build', cfg, '--out', dir, '--no-tfjs', '--json');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);

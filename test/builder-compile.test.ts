@@ -24,14 +24,24 @@ function rng(seed: number): () => number {
     return x / 2 ** 31 - 1;
   };
 }
-const randArray = (n: number, r: () => number, scale = 1) => Float32Array.from({ length: n }, () => Math.fround(r() * scale));
+const randArray = (n: number, r: () => number, scale = 1) =>
+  Float32Array.from({ length: n }, () => Math.fround(r() * scale));
 const randImage = (c: number, h: number, w: number, seed: number): Tensor3 => {
   const r = rng(seed);
   // Smooth-ish pictures: a gradient plus noise, so ranges resemble photos.
-  return tensor3(c, h, w, Float64Array.from({ length: c * h * w }, (_, i) => Math.max(0, Math.min(255, Math.round(128 + 60 * Math.sin(i / 7) + 50 * r())))));
+  return tensor3(
+    c,
+    h,
+    w,
+    Float64Array.from({ length: c * h * w }, (_, i) =>
+      Math.max(0, Math.min(255, Math.round(128 + 60 * Math.sin(i / 7) + 50 * r()))),
+    ),
+  );
 };
 const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0, na = 0, nb = 0;
+  let s = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     s += a[i] * b[i];
     na += a[i] * a[i];
@@ -40,12 +50,39 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s / Math.sqrt(na * nb);
 };
 
-function conv(b: GraphBuilder, name: string, input: number, ic: number, oc: number, k: number, stride: number, r: () => number, depthwise = false, padding: 'same' | 'valid' = 'same'): number {
+function conv(
+  b: GraphBuilder,
+  name: string,
+  input: number,
+  ic: number,
+  oc: number,
+  k: number,
+  stride: number,
+  r: () => number,
+  depthwise = false,
+  padding: 'same' | 'valid' = 'same',
+): number {
   const n = depthwise ? k * k * ic : k * k * ic * oc;
-  return b.add({ op: 'conv', name, input, kernel: k, stride, padding, depthwise, outChannels: depthwise ? ic : oc, filters: randArray(n, r, 1 / Math.sqrt(k * k * (depthwise ? 1 : ic))) });
+  return b.add({
+    op: 'conv',
+    name,
+    input,
+    kernel: k,
+    stride,
+    padding,
+    depthwise,
+    outChannels: depthwise ? ic : oc,
+    filters: randArray(n, r, 1 / Math.sqrt(k * k * (depthwise ? 1 : ic))),
+  });
 }
 function bn(b: GraphBuilder, name: string, input: number, c: number, r: () => number): number {
-  return b.add({ op: 'affine', name, input, mul: Float64Array.from({ length: c }, () => 1 + 0.5 * r()), add: Float64Array.from({ length: c }, () => 0.2 * r()) });
+  return b.add({
+    op: 'affine',
+    name,
+    input,
+    mul: Float64Array.from({ length: c }, () => 1 + 0.5 * r()),
+    add: Float64Array.from({ length: c }, () => 0.2 * r()),
+  });
 }
 function act(b: GraphBuilder, name: string, input: number, a: Activation): number {
   return b.add({ op: 'act', name, input, act: a });
@@ -56,7 +93,13 @@ function vectorNet(seed: number): Graph {
   const r = rng(seed);
   const b = new GraphBuilder('synthetic-vector');
   let x = b.add({ op: 'input', name: 'in', c: 3, h: 32, w: 32 });
-  x = b.add({ op: 'affine', name: 'norm', input: x, mul: new Float64Array(3).fill(1 / 128), add: new Float64Array(3).fill(-1) });
+  x = b.add({
+    op: 'affine',
+    name: 'norm',
+    input: x,
+    mul: new Float64Array(3).fill(1 / 128),
+    add: new Float64Array(3).fill(-1),
+  });
   x = act(b, 'c1/relu', bn(b, 'c1/bn', conv(b, 'c1', x, 3, 8, 3, 1, r), 8, r), { fn: 'relu' });
   x = b.add({ op: 'maxpool', name: 'p1', input: x, size: 2, stride: 2, padding: 'same' });
   x = act(b, 'dw/relu6', bn(b, 'dw/bn', conv(b, 'dw', x, 8, 8, 3, 2, r, true), 8, r), { fn: 'relu6' });
@@ -65,7 +108,14 @@ function vectorNet(seed: number): Graph {
   const z = bn(b, 'skip/bias', conv(b, 'skip/pw', d, 16, 16, 1, 1, r), 16, r);
   x = act(b, 'sum/relu', b.add({ op: 'add', name: 'sum', inputs: [y, z] }), { fn: 'relu' });
   x = b.add({ op: 'mean', name: 'gap', input: x });
-  x = b.add({ op: 'dense', name: 'fc', input: x, weights: Float64Array.from(randArray(16 * 8, r)), bias: Float64Array.from(randArray(8, r)), outChannels: 8 });
+  x = b.add({
+    op: 'dense',
+    name: 'fc',
+    input: x,
+    weights: Float64Array.from(randArray(16 * 8, r)),
+    bias: Float64Array.from(randArray(8, r)),
+    outChannels: 8,
+  });
   x = b.add({ op: 'pairfold', name: 'fold', input: x, signs: foldSigns(8, 7) });
   x = b.add({ op: 'l2norm', name: 'l2', input: x });
   x = b.add({ op: 'hadamard', name: 'spread', input: x });
@@ -79,10 +129,24 @@ function mapNet(seed: number): Graph {
   let x = b.add({ op: 'input', name: 'in', c: 3, h: 24, w: 32 });
   x = b.add({ op: 'resize', name: 'stretch', input: x, h: 32, w: 32 });
   x = b.add({ op: 'pad', name: 'border', input: x, top: 1, bottom: 1, left: 1, right: 1, value: 0 });
-  x = b.add({ op: 'affine', name: 'norm', input: x, mul: Float64Array.from([1 / 255, 1 / 255, 1 / 255]), add: Float64Array.from([-0.5, -0.45, -0.4]) });
-  x = act(b, 'c0/leaky', bn(b, 'c0/bias', conv(b, 'c0', x, 3, 8, 3, 1, r, false, 'valid'), 8, r), { fn: 'leaky', alpha: 0.1 });
+  x = b.add({
+    op: 'affine',
+    name: 'norm',
+    input: x,
+    mul: Float64Array.from([1 / 255, 1 / 255, 1 / 255]),
+    add: Float64Array.from([-0.5, -0.45, -0.4]),
+  });
+  x = act(b, 'c0/leaky', bn(b, 'c0/bias', conv(b, 'c0', x, 3, 8, 3, 1, r, false, 'valid'), 8, r), {
+    fn: 'leaky',
+    alpha: 0.1,
+  });
   x = b.add({ op: 'maxpool', name: 'p0', input: x, size: 2, stride: 2, padding: 'same' });
-  x = act(b, 'c1/leaky', bn(b, 'c1/bias', conv(b, 'c1', conv(b, 'c1/dw', x, 8, 8, 3, 1, r, true), 8, 16, 1, 1, r), 16, r), { fn: 'leaky', alpha: 0.1 });
+  x = act(
+    b,
+    'c1/leaky',
+    bn(b, 'c1/bias', conv(b, 'c1', conv(b, 'c1/dw', x, 8, 8, 3, 1, r, true), 8, 16, 1, 1, r), 16, r),
+    { fn: 'leaky', alpha: 0.1 },
+  );
   x = b.add({ op: 'maxpool', name: 'p1', input: x, size: 2, stride: 1, padding: 'same' });
   return b.done(bn(b, 'head/bias', conv(b, 'head', x, 16, 6, 1, 1, r), 6, r));
 }
@@ -102,7 +166,14 @@ describe('lowering', () => {
     const sum = plan.ops.find((o) => o.kind === 'kpu-conv' && o.name === 'sum/relu');
     expect(sum && sum.kind === 'kpu-conv' && sum.inputs.length).toBe(2);
     // The Walsh–Hadamard spread runs as a 1×1 KPU conv on a vector padded into 4×4 maps.
-    expect(plan.ops.slice(-6).map((o) => o.kind)).toEqual(['quantize', 'pad-vector', 'kpu-conv', 'unpad-vector', 'dequantize', 'l2norm']);
+    expect(plan.ops.slice(-6).map((o) => o.kind)).toEqual([
+      'quantize',
+      'pad-vector',
+      'kpu-conv',
+      'unpad-vector',
+      'dequantize',
+      'l2norm',
+    ]);
   });
   it('is exact in real numbers (map net: border, stretch, stride-1 pool)', () => {
     const g = mapNet(2);
@@ -112,7 +183,9 @@ describe('lowering', () => {
     const a = evalGraph(g, x).at(-1)!.data;
     const b = evalPlan(plan, x)[plan.output].data;
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-9);
-    expect(plan.ops.filter((o) => o.kind === 'kpu-conv').map((o) => (o.kind === 'kpu-conv' ? o.pool : -1))).toEqual([0, 1, 0, 9, 0]);
+    expect(plan.ops.filter((o) => o.kind === 'kpu-conv').map((o) => (o.kind === 'kpu-conv' ? o.pool : -1))).toEqual([
+      0, 1, 0, 9, 0,
+    ]);
   });
   it('places stride-2 outputs as TensorFlow does', () => {
     // SAME, even size: first output centred on row 1 (odd) → even after flipping.
@@ -132,9 +205,24 @@ describe('lowering', () => {
     const cases: [Graph, RegExp][] = [
       [one((b, x) => conv(b, 'big', x, 3, 4, 5, 1, r)), /layer big: a 5×5 kernel/],
       [one((b, x) => conv(b, 'shrink', x, 3, 4, 3, 1, r, false, 'valid')), /layer shrink: a VALID 3×3 conv/],
-      [one((b, x) => b.add({ op: 'maxpool', name: 'mp3', input: conv(b, 'c', x, 3, 4, 3, 1, r), size: 3, stride: 2, padding: 'same' })), /layer mp3: a 3×3 stride-2/],
+      [
+        one((b, x) =>
+          b.add({
+            op: 'maxpool',
+            name: 'mp3',
+            input: conv(b, 'c', x, 3, 4, 3, 1, r),
+            size: 3,
+            stride: 2,
+            padding: 'same',
+          }),
+        ),
+        /layer mp3: a 3×3 stride-2/,
+      ],
       [one((b, x) => conv(b, 's3', x, 3, 4, 3, 3, r)), /layer s3: stride 3/],
-      [one((b, x) => b.add({ op: 'resize', name: 'late', input: conv(b, 'c', x, 3, 4, 3, 1, r), h: 8, w: 8 })), /layer late: a resize is supported only on the model input/],
+      [
+        one((b, x) => b.add({ op: 'resize', name: 'late', input: conv(b, 'c', x, 3, 4, 3, 1, r), h: 8, w: 8 })),
+        /layer late: a resize is supported only on the model input/,
+      ],
     ];
     for (const [g, msg] of cases) {
       expect(() => lower(g)).toThrow(BuildError);
@@ -142,12 +230,17 @@ describe('lowering', () => {
     }
     const odd = new GraphBuilder('odd');
     const i = odd.add({ op: 'input', name: 'in', c: 3, h: 15, w: 16 });
-    expect(() => lower(odd.done(conv(odd, 'half', i, 3, 4, 3, 2, r)))).toThrow(/layer half: a stride-2 3×3 SAME conv on 15 rows gives 8 rows/);
+    expect(() => lower(odd.done(conv(odd, 'half', i, 3, 4, 3, 2, r)))).toThrow(
+      /layer half: a stride-2 3×3 SAME conv on 15 rows gives 8 rows/,
+    );
   });
 });
 
 describe('quantisation and kmodel v3 output', () => {
-  for (const [name, make, h, w] of [['vector', vectorNet, 32, 32], ['map', mapNet, 24, 32]] as const) {
+  for (const [name, make, h, w] of [
+    ['vector', vectorNet, 32, 32],
+    ['map', mapNet, 24, 32],
+  ] as const) {
     it(`${name} net: parses back, runs on the emulator close to the float graph, and builds deterministically`, () => {
       const g = make(11);
       const plan = lower(g);
@@ -213,16 +306,27 @@ describe('TensorFlow.js weights', () => {
     expect(halfToFloat(0x7bff)).toBe(65504);
     const shard = new Uint8Array([0, 128, 255, 0x00, 0x3c, 0x00, 0xc0]);
     const w = decodeWeights(
-      [{ paths: ['a.bin'], weights: [
-        { name: 'q', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
-        { name: 'h', shape: [2], dtype: 'float32', quantization: { dtype: 'float16' } },
-      ] }],
+      [
+        {
+          paths: ['a.bin'],
+          weights: [
+            { name: 'q', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+            { name: 'h', shape: [2], dtype: 'float32', quantization: { dtype: 'float16' } },
+          ],
+        },
+      ],
       () => shard,
       'test',
     );
     expect(Array.from(w.get('q')!.data)).toEqual([-1, 63, 126.5]);
     expect(Array.from(w.get('h')!.data)).toEqual([1, -2]);
-    expect(() => decodeWeights([{ paths: ['a.bin'], weights: [{ name: 'x', shape: [4], dtype: 'float32' }] }], () => shard, 'test')).toThrow(/runs past the end/);
+    expect(() =>
+      decodeWeights(
+        [{ paths: ['a.bin'], weights: [{ name: 'x', shape: [4], dtype: 'float32' }] }],
+        () => shard,
+        'test',
+      ),
+    ).toThrow(/runs past the end/);
   });
   it('fold signs are a fixed sequence', () => {
     const s = foldSigns(1024);

@@ -14,7 +14,19 @@ import { prepare } from '../src/kpu/interpreter.js';
 const MODELS = join(__dirname, '..', 'models');
 const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as {
   schema_version: number;
-  models: { role: string; file: string; sha256: string; input: { shape: number[] }; outputs: { shape: number[] }[]; main_bytes: number; ai_sram_peak_bytes: number; board_ms: number; licence: string; source: Record<string, unknown>; anchors?: number[] }[];
+  models: {
+    role: string;
+    file: string;
+    sha256: string;
+    input: { shape: number[] };
+    outputs: { shape: number[] }[];
+    main_bytes: number;
+    ai_sram_peak_bytes: number;
+    board_ms: number;
+    licence: string;
+    source: Record<string, unknown>;
+    anchors?: number[];
+  }[];
 };
 const bytesOf = (file: string) => new Uint8Array(readFileSync(join(MODELS, file)));
 
@@ -53,7 +65,7 @@ describe('models/', () => {
     }
   });
 
-  it('K210_CONV layers follow nncase 0.1\'s file layout and the register rules of reference §5 and §10', () => {
+  it("K210_CONV layers follow nncase 0.1's file layout and the register rules of reference §5 and §10", () => {
     for (const m of manifest.models) {
       const model = parseKmodel(bytesOf(m.file), m.file);
       if (model.version !== 3) throw new Error('not v3');
@@ -82,7 +94,8 @@ describe('models/', () => {
         expect(a.i_row_wid + 1).toBeLessThanOrEqual(512);
         expect(a.i_col_high + 1).toBeLessThanOrEqual(256);
         expect(l.kpu.activation[0].x_start).toBe(-(2 ** 35));
-        for (let i = 1; i < 16; i++) expect(l.kpu.activation[i].x_start).toBeGreaterThanOrEqual(l.kpu.activation[i - 1].x_start);
+        for (let i = 1; i < 16; i++)
+          expect(l.kpu.activation[i].x_start).toBeGreaterThanOrEqual(l.kpu.activation[i - 1].x_start);
         for (const s of l.kpu.activation) expect(s.shift_number).toBeLessThanOrEqual(43);
       }
     }
@@ -90,7 +103,9 @@ describe('models/', () => {
 
   it('refuses calibration photos that are also evaluation photos', () => {
     const c = presetConfig('landmarks', join(__dirname, '..'));
-    expect(() => checkApart({ ...c, calibration: [c.evaluation[0]] })).toThrow(/both a calibration and an evaluation photo/);
+    expect(() => checkApart({ ...c, calibration: [c.evaluation[0]] })).toThrow(
+      /both a calibration and an evaluation photo/,
+    );
   });
 
   it('regenerates the landmark model byte for byte from the weights in node_modules', async () => {

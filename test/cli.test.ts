@@ -90,8 +90,21 @@ describe('kpusim info', () => {
 
   test('.kfpkg: lists files with flash addresses, and #name opens a model inside', async () => {
     const pkg = join(dir, 'face.kfpkg');
-    const flashList = { version: '0.1.0', files: [{ address: 0, bin: 'maixpy.bin', sha256Prefix: true }, { address: 0x300000, bin: 'tiny.kmodel', sha256Prefix: false }] };
-    writeFileSync(pkg, zipSync({ 'flash-list.json': new TextEncoder().encode(JSON.stringify(flashList)), 'maixpy.bin': new Uint8Array(64), 'tiny.kmodel': new Uint8Array(readFileSync(model)) }));
+    const flashList = {
+      version: '0.1.0',
+      files: [
+        { address: 0, bin: 'maixpy.bin', sha256Prefix: true },
+        { address: 0x300000, bin: 'tiny.kmodel', sha256Prefix: false },
+      ],
+    };
+    writeFileSync(
+      pkg,
+      zipSync({
+        'flash-list.json': new TextEncoder().encode(JSON.stringify(flashList)),
+        'maixpy.bin': new Uint8Array(64),
+        'tiny.kmodel': new Uint8Array(readFileSync(model)),
+      }),
+    );
     const list = await cli('info', pkg, '--json');
     expect(list.code).toBe(0);
     const files = JSON.parse(list.out).files as { name: string; address: number; kind: string }[];
@@ -136,7 +149,10 @@ describe('kpusim run and golden', () => {
 
   test('a corrupt PNG is exit 2', async () => {
     const png = join(dir, 'broken.png');
-    writeFileSync(png, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(40, 1)]));
+    writeFileSync(
+      png,
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(40, 1)]),
+    );
     const r = await cli('run', model, '--input', png, '--out', join(dir, 'o3'));
     expect(r.code).toBe(2);
     expect(r.err).toContain('broken.png');
@@ -186,7 +202,12 @@ describe.skipIf(!HAS_SHARED)(`on real models (${HAS_SHARED ? 'shared corpus' : S
   });
 
   test('golden check reads the nncase goldens layout', async () => {
-    const r = await cli('golden', 'check', kmodelPath('maixpy_mnist_v3'), join(GOLDEN_DIR, 'v3-shared/maixpy_mnist_v3'));
+    const r = await cli(
+      'golden',
+      'check',
+      kmodelPath('maixpy_mnist_v3'),
+      join(GOLDEN_DIR, 'v3-shared/maixpy_mnist_v3'),
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/const_128: exact/);
     expect(r.out).toMatch(/2 passed, 0 failed/);
@@ -195,7 +216,9 @@ describe.skipIf(!HAS_SHARED)(`on real models (${HAS_SHARED ? 'shared corpus' : S
 
 describe.skipIf(!existsSync(join(REPO_ROOT, 'dist/cli/main.js')))('the installed binary', () => {
   test('bin/kpusim.js exits 2 with one line for a bad file', () => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/kpusim.js'), 'info', join(dir, 'nope.kmodel')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/kpusim.js'), 'info', join(dir, 'nope.kmodel')], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).toBe('');

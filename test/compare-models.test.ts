@@ -44,7 +44,10 @@ describe.skipIf(!HAS_SHARED)('compare on real models', () => {
     const prepared = prepare(model);
     const ref = buildReference(model);
     try {
-      const bytes = typeof input === 'number' ? randomInput(prepared.inputs[0], input) : readInputFile(input, prepared.inputs[0]).bytes;
+      const bytes =
+        typeof input === 'number'
+          ? randomInput(prepared.inputs[0], input)
+          : readInputFile(input, prepared.inputs[0]).bytes;
       const run = compareOnce(prepared, ref, [bytes]);
       expect(run.layers).toHaveLength(model.layers.length);
       const kpu = run.layers.filter((l) => l.unit === 'KPU');
@@ -68,7 +71,12 @@ describe.skipIf(!HAS_SHARED)('compare on real models', () => {
     expect(doc.schema_version).toBe(1);
     expect(doc.statement).toMatch(/reconstructed from the quantised file/);
     expect(doc.layers.map((l: { index: number }) => l.index)).toEqual([...Array(11).keys()]);
-    expect(doc.layers[0]).toMatchObject({ index: 0, type: 'K210_CONV', isolated: { max_lsb_diff: expect.any(Number) }, cumulative: { cosine: expect.any(Number) } });
+    expect(doc.layers[0]).toMatchObject({
+      index: 0,
+      type: 'K210_CONV',
+      isolated: { max_lsb_diff: expect.any(Number) },
+      cumulative: { cosine: expect.any(Number) },
+    });
     for (const l of doc.layers) {
       expect(Object.keys(l.isolated).sort()).toEqual(['cosine', 'max_lsb_diff', 'mismatch_fraction']);
       expect(l.cumulative).toHaveProperty('snr_db');
@@ -79,7 +87,18 @@ describe.skipIf(!HAS_SHARED)('compare on real models', () => {
 
   it('kpusim compare --against: the same network compiled twice', async () => {
     const io = capture();
-    const code = await main(['compare', kmodelPath('nncase_iris_float_v4'), '--against', kmodelPath('nncase_iris_float_v3'), '--random', '1', '--json'], io);
+    const code = await main(
+      [
+        'compare',
+        kmodelPath('nncase_iris_float_v4'),
+        '--against',
+        kmodelPath('nncase_iris_float_v3'),
+        '--random',
+        '1',
+        '--json',
+      ],
+      io,
+    );
     expect(code).toBe(0);
     const doc = JSON.parse(io.text());
     expect(doc.outputs).toHaveLength(1);
@@ -99,7 +118,9 @@ describe.skipIf(!HAS_SHARED)('compare on real models', () => {
     const { model } = loadKmodel(kmodelPath('nncase_yolo20_voc_v4'));
     const ref = buildReference(model);
     try {
-      for (const l of ref.layers) for (const r of l.outputs) if (r.dtype === 'uint8') expect(r.quant?.zeroPointKnown, `layer ${l.index}`).toBe(true);
+      for (const l of ref.layers)
+        for (const r of l.outputs)
+          if (r.dtype === 'uint8') expect(r.quant?.zeroPointKnown, `layer ${l.index}`).toBe(true);
       // layer 15's map is read by the dequantize node 16: its zero point and scale are that node's.
       if (model.version !== 4) throw new Error('a v4 model was expected');
       const deq = model.layers[16];
@@ -119,7 +140,20 @@ describe.skipIf(!HAS_SHARED)('compare on real models', () => {
   it('--against with --anchors decodes both detectors and pairs their boxes', async () => {
     const io = capture();
     const anchors = '1.08,1.19,3.42,4.41,6.63,11.38,9.42,5.11,16.62,10.52';
-    const code = await main(['compare', kmodelPath('nncase_yolo20_voc_v4'), '--against', kmodelPath('nncase_yolo20_voc_v3'), '--input', DOG, '--anchors', anchors, '--json'], io);
+    const code = await main(
+      [
+        'compare',
+        kmodelPath('nncase_yolo20_voc_v4'),
+        '--against',
+        kmodelPath('nncase_yolo20_voc_v3'),
+        '--input',
+        DOG,
+        '--anchors',
+        anchors,
+        '--json',
+      ],
+      io,
+    );
     expect(code).toBe(0);
     const doc = JSON.parse(io.text());
     expect(doc.region.classes).toBe(20);

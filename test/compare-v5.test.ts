@@ -64,10 +64,13 @@ describe.skipIf(!HAS_SHARED)('compare on kmodel v5', () => {
     expect(run.layers.every((l) => l.reference === 'float')).toBe(true);
     expect(run.notes?.[0]).toMatch(/covers every op/);
     // stackvm ops checked alone too: data movement exact, float ops to float precision
-    for (const l of run.layers.filter((x) => /SLICE|TRANSPOSE|COPY|QUANTIZE|kpu_upload|kpu_download/.test(x.type) && x.output?.dtype === 'uint8')) {
+    for (const l of run.layers.filter(
+      (x) => /SLICE|TRANSPOSE|COPY|QUANTIZE|kpu_upload|kpu_download/.test(x.type) && x.output?.dtype === 'uint8',
+    )) {
       expect(l.isolated!.max_lsb_diff, `layer ${l.index}`).toBe(0);
     }
-    for (const l of run.layers.filter((x) => x.unit === 'CPU' && x.type !== 'stackvm:CALL')) expect(l.isolated!.cosine, `layer ${l.index}`).toBeGreaterThan(0.99999);
+    for (const l of run.layers.filter((x) => x.unit === 'CPU' && x.type !== 'stackvm:CALL'))
+      expect(l.isolated!.cosine, `layer ${l.index}`).toBeGreaterThan(0.99999);
     // the model input's quantisation: the first QUANTIZE's output is at 40+ dB
     expect(run.layers[9].cumulative!.snr_db!).toBeGreaterThan(40);
     // measured 0.958 (SNR 10.5 dB): the quantised network's own loss, spread over its KPU layers
@@ -76,11 +79,15 @@ describe.skipIf(!HAS_SHARED)('compare on kmodel v5', () => {
     expect(run.outputs[0].cosine).toBeLessThan(1);
     // quantisation learned from the dataflow: a KPU→KPU map has its zero point from the next
     // conv's arg_w and no scale; a downloaded, dequantized map has both
-    expect(run.layers[11].output!.quant).toMatch(/zero point 1, .*from layer 12 k210:kpu_conv2d arg_w.*scale not stated/);
+    expect(run.layers[11].output!.quant).toMatch(
+      /zero point 1, .*from layer 12 k210:kpu_conv2d arg_w.*scale not stated/,
+    );
     expect(run.layers[11].cumulative!.max_abs_unit).toBe('lsb');
     // layer 21's map goes to main memory by the download 22, out of the call 26 and into the DEQUANTIZE 27
     for (const i of [21, 22, 26]) {
-      expect(run.layers[i].output!.quant, `layer ${i}`).toMatch(/zero point from layer 27 stackvm:DEQUANTIZE; scale from layer 27 stackvm:DEQUANTIZE/);
+      expect(run.layers[i].output!.quant, `layer ${i}`).toMatch(
+        /zero point from layer 27 stackvm:DEQUANTIZE; scale from layer 27 stackvm:DEQUANTIZE/,
+      );
       expect(run.layers[i].cumulative!.max_abs_unit).toBe('real');
     }
   });
@@ -110,7 +117,12 @@ describe.skipIf(!HAS_SHARED)('compare on kmodel v5', () => {
     expect(doc.schema_version).toBe(1);
     expect(doc.statement).toMatch(/reconstructed from the quantised file/);
     expect(doc.layers.map((l: { index: number }) => l.index)).toEqual([...Array(21).keys()]);
-    expect(doc.layers[11]).toMatchObject({ index: 11, type: 'k210:kpu_conv2d', isolated: { max_lsb_diff: expect.any(Number) }, cumulative: { cosine: expect.any(Number) } });
+    expect(doc.layers[11]).toMatchObject({
+      index: 11,
+      type: 'k210:kpu_conv2d',
+      isolated: { max_lsb_diff: expect.any(Number) },
+      cumulative: { cosine: expect.any(Number) },
+    });
     for (const l of doc.layers) {
       if (l.type === 'stackvm:CALL') expect(l.isolated).toBeUndefined();
       else expect(Object.keys(l.isolated).sort()).toEqual(['cosine', 'max_lsb_diff', 'mismatch_fraction']);

@@ -15,9 +15,15 @@ describe('detectFormat', () => {
   });
   test('refused formats are named', () => {
     expect(detectFormat(u32(1, 0, 0))).toEqual({ kind: 'old-kmodel', version: 1 });
-    expect(detectFormat(new Uint8Array([0x4c, 0x44, 0x4d, 0x4b, 6, 0, 0, 0]))).toEqual({ kind: 'future-kmodel', version: 6 });
+    expect(detectFormat(new Uint8Array([0x4c, 0x44, 0x4d, 0x4b, 6, 0, 0, 0]))).toEqual({
+      kind: 'future-kmodel',
+      version: 6,
+    });
     expect(detectFormat(new Uint8Array([0, 0, 0, 3, 0, 0, 0, 1]))).toEqual({ kind: 'big-endian', version: 3 });
-    expect(detectFormat(new Uint8Array([0x4b, 0x4d, 0x44, 0x4c, 0, 0, 0, 4]))).toEqual({ kind: 'big-endian', version: 4 });
+    expect(detectFormat(new Uint8Array([0x4b, 0x4d, 0x44, 0x4c, 0, 0, 0, 4]))).toEqual({
+      kind: 'big-endian',
+      version: 4,
+    });
     expect(detectFormat(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]))).toEqual({ kind: 'zip' });
     expect(detectFormat(new Uint8Array([9, 9, 9, 9, 9]), 'face.smodel')).toEqual({ kind: 'encrypted' });
     // High-entropy bytes with no known header look encrypted, whatever the name.

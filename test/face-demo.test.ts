@@ -21,7 +21,9 @@ describe.skipIf(!existsSync(join(REPO_ROOT, 'models/manifest.json')))('kpusim fa
     expect(code).toBe(0);
     expect(doc.ok).toBe(true);
     const rec = doc.frames.filter((f: { step: string }) => f.step === 'recognize');
-    expect(rec.filter((f: { expect: string | null }) => f.expect === 'Grace Hopper').map((f: { got: string }) => f.got)).toEqual(['Grace Hopper', 'Grace Hopper']);
+    expect(
+      rec.filter((f: { expect: string | null }) => f.expect === 'Grace Hopper').map((f: { got: string }) => f.got),
+    ).toEqual(['Grace Hopper', 'Grace Hopper']);
     expect(rec.find((f: { expect: string | null }) => f.expect === null).got).toBeNull();
     for (const f of doc.frames) expect(f.timing.board_ms).toBeGreaterThan(0);
     expect(readdirSync(out).filter((f) => f.endsWith('.png'))).toHaveLength(4);

@@ -48,7 +48,16 @@ const CANMV = {
   features: kmodelPath('canmv_face_feature_extraction_v4'),
 };
 const MAIXPY_DETECTOR = kmodelPath('maixpy_face_detect_0x300000_v3');
-const canmvArgs = ['--preset', 'canmv', '--detector', CANMV.detector, '--landmarks', CANMV.landmarks, '--features', CANMV.features];
+const canmvArgs = [
+  '--preset',
+  'canmv',
+  '--detector',
+  CANMV.detector,
+  '--landmarks',
+  CANMV.landmarks,
+  '--features',
+  CANMV.features,
+];
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -60,10 +69,15 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 /** The person smaller in the picture: scaled by `s` and pasted at 1/3 of the free space. */
 function scaled(src: RgbImage, s: number): RgbImage {
-  const { image } = resizeRgb(src, Math.round(src.width * s), Math.round(src.height * s), { mode: 'stretch', filter: 'area' });
+  const { image } = resizeRgb(src, Math.round(src.width * s), Math.round(src.height * s), {
+    mode: 'stretch',
+    filter: 'area',
+  });
   const out = new Uint8Array(src.data.length).fill(90);
-  const ox = Math.floor((src.width - image.width) / 3), oy = Math.floor((src.height - image.height) / 2);
-  for (let y = 0; y < image.height; y++) out.set(image.data.subarray(3 * y * image.width, 3 * (y + 1) * image.width), 3 * ((y + oy) * src.width + ox));
+  const ox = Math.floor((src.width - image.width) / 3),
+    oy = Math.floor((src.height - image.height) / 2);
+  for (let y = 0; y < image.height; y++)
+    out.set(image.data.subarray(3 * y * image.width, 3 * (y + 1) * image.width), 3 * ((y + oy) * src.width + ox));
   return { width: src.width, height: src.height, data: out };
 }
 
@@ -87,7 +101,11 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
 
   beforeAll(() => {
     if (!HAS_SHARED) return;
-    trio = { detector: loadFaceModel(CANMV.detector), landmarks: loadFaceModel(CANMV.landmarks), features: loadFaceModel(CANMV.features) };
+    trio = {
+      detector: loadFaceModel(CANMV.detector),
+      landmarks: loadFaceModel(CANMV.landmarks),
+      features: loadFaceModel(CANMV.features),
+    };
     canmv = new FaceSession({ preset: CANMV_PRESET, ...trio });
     maixpy = new FaceSession({ preset: MAIXPY_PRESET, detector: loadFaceModel(MAIXPY_DETECTOR) });
     dir = mkdtempSync(join(tmpdir(), 'kpusim-face-'));
@@ -104,7 +122,9 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
   });
 
   it("MaixPy's detector with the demo's anchors and thresholds finds them too", () => {
-    expect(maixpy.preset.detector.anchors).toEqual([1.889, 2.5245, 2.9465, 3.94056, 3.99987, 5.3658, 5.155437, 6.92275, 6.718375, 9.01025]);
+    expect(maixpy.preset.detector.anchors).toEqual([
+      1.889, 2.5245, 2.9465, 3.94056, 3.99987, 5.3658, 5.155437, 6.92275, 6.718375, 9.01025,
+    ]);
     expect([maixpy.preset.detector.threshold, maixpy.preset.detector.nmsValue]).toEqual([0.5, 0.3]);
     for (const f of [GRACE, EILEEN, CAMERA, img('nncase_ulffd_landmark_25.jpg')]) expect(count(maixpy, f), f).toBe(1);
     expect(count(maixpy, img('nncase_ulffd_landmark_30.jpg'))).toBe(2);
@@ -120,7 +140,10 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
     const [fx, fy, fw, fh] = f.frame_box;
     const r2 = (v: number): number => Math.round(v * 100) / 100;
     expect(f.box).toEqual([r2((fx - 57) / sx), r2(fy / 0.4), r2((fx + fw - 57) / sx - (fx - 57) / sx), r2(fh / 0.4)]);
-    expect(f.landmarks![0]).toEqual([r2((f.frame_landmarks![0][0] + 0.5 - 57) / sx), r2((f.frame_landmarks![0][1] + 0.5) / 0.4)]);
+    expect(f.landmarks![0]).toEqual([
+      r2((f.frame_landmarks![0][0] + 0.5 - 57) / sx),
+      r2((f.frame_landmarks![0][1] + 0.5) / 0.4),
+    ]);
     // Eyes above the nose above the mouth, left points left of right ones, all inside the box.
     const [le, re, nose, lm, rm] = f.landmarks!;
     expect(le[0]).toBeLessThan(re[0]);
@@ -137,7 +160,8 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
 
   it('recognises a person enrolled from one view in other views, and never confuses the two', () => {
     let store: FaceStore = openStoreForEnroll(join(dir, 'lib.json'), canmv).store;
-    const grace = readImageFile(GRACE), eileen = readImageFile(EILEEN);
+    const grace = readImageFile(GRACE),
+      eileen = readImageFile(EILEEN);
     store = enrol(canmv, store, 'grace', [{ file: GRACE, image: grace }], 'lib.json').store;
     // Before Eileen is enrolled, she is nobody (Grace's score stays far below 80.5).
     const before = canmv.analyse(eileen, 'recognize', storeFeatures(store)).faces[0];
@@ -145,7 +169,10 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
     expect(before.similarity!).toBeLessThan(75);
     store = enrol(canmv, store, 'eileen', [{ file: EILEEN, image: eileen }], 'lib.json').store;
     const entries = storeFeatures(store);
-    for (const [who, src] of [['grace', grace], ['eileen', eileen]] as const) {
+    for (const [who, src] of [
+      ['grace', grace],
+      ['eileen', eileen],
+    ] as const) {
       for (const [view, image] of Object.entries(views(src))) {
         const faces = canmv.analyse(image, 'recognize', entries).faces;
         expect(faces, `${who} ${view}`).toHaveLength(1);
@@ -165,7 +192,12 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
     expect(ed).toMatchObject({ schema_version: 1, action: 'enroll', name: 'grace', enrolled: 1, db_created: true });
     expect(ed.images[0].enrolled_face).toBe(0);
     const store = JSON.parse(readFileSync(db, 'utf8'));
-    expect(store).toMatchObject({ format: 'kpusim-face-store', preset: 'canmv', encoding: 'float32', featureLength: 192 });
+    expect(store).toMatchObject({
+      format: 'kpusim-face-store',
+      preset: 'canmv',
+      encoding: 'float32',
+      featureLength: 192,
+    });
     expect(store.models.features).toBe(trio.features.sha256);
     expect(store.entries.map((e: { name: string }) => e.name)).toEqual(['grace']);
 
@@ -223,7 +255,17 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
   });
 
   it('MaixPy preset: the first face is processed, the others listed', async () => {
-    const r = await cli('face', 'detect', img('nncase_ulffd_landmark_30.jpg'), CAMERA, '--preset', 'maixpy', '--detector', MAIXPY_DETECTOR, '--json');
+    const r = await cli(
+      'face',
+      'detect',
+      img('nncase_ulffd_landmark_30.jpg'),
+      CAMERA,
+      '--preset',
+      'maixpy',
+      '--detector',
+      MAIXPY_DETECTOR,
+      '--json',
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.preset).toBe('maixpy');
@@ -244,11 +286,58 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
     const notImage = join(dir, 'notes.jpg');
     writeFileSync(notImage, 'not a picture');
     await bad(/unknown image format/, 'face', 'detect', notImage, '--preset', 'canmv', '--detector', CANMV.detector);
-    await bad(/image not found/, 'face', 'detect', join(dir, 'missing.png'), '--preset', 'canmv', '--detector', CANMV.detector);
-    await bad(/not a face detector for the canmv preset.*landmark model/, 'face', 'detect', GRACE, '--preset', 'canmv', '--detector', CANMV.landmarks);
-    await bad(/not a face detector for the maixpy preset.*--preset canmv/, 'face', 'detect', GRACE, '--preset', 'maixpy', '--detector', CANMV.detector);
-    await bad(/not a landmark model.*136 values/, 'face', 'recognize', GRACE, '--db', db, ...canmvArgs, '--landmarks', kmodelPath('canmv_face_landmark68_v3'));
-    await bad(/not a feature model.*224×224/, 'face', 'recognize', GRACE, '--db', db, ...canmvArgs, '--features', kmodelPath('canmv_mobilenet_0.25_features_v4'));
+    await bad(
+      /image not found/,
+      'face',
+      'detect',
+      join(dir, 'missing.png'),
+      '--preset',
+      'canmv',
+      '--detector',
+      CANMV.detector,
+    );
+    await bad(
+      /not a face detector for the canmv preset.*landmark model/,
+      'face',
+      'detect',
+      GRACE,
+      '--preset',
+      'canmv',
+      '--detector',
+      CANMV.landmarks,
+    );
+    await bad(
+      /not a face detector for the maixpy preset.*--preset canmv/,
+      'face',
+      'detect',
+      GRACE,
+      '--preset',
+      'maixpy',
+      '--detector',
+      CANMV.detector,
+    );
+    await bad(
+      /not a landmark model.*136 values/,
+      'face',
+      'recognize',
+      GRACE,
+      '--db',
+      db,
+      ...canmvArgs,
+      '--landmarks',
+      kmodelPath('canmv_face_landmark68_v3'),
+    );
+    await bad(
+      /not a feature model.*224×224/,
+      'face',
+      'recognize',
+      GRACE,
+      '--db',
+      db,
+      ...canmvArgs,
+      '--features',
+      kmodelPath('canmv_mobilenet_0.25_features_v4'),
+    );
 
     const corrupt = join(dir, 'corrupt.json');
     writeFileSync(corrupt, readFileSync(db, 'utf8').slice(0, 200));
@@ -256,41 +345,103 @@ describe.skipIf(!HAS_SHARED)('kpusim face with the real models', () => {
     const tampered = JSON.parse(readFileSync(db, 'utf8'));
     tampered.entries[0].feature.pop();
     writeFileSync(corrupt, JSON.stringify(tampered));
-    await bad(/corrupt face store: entries\[0\]\.feature has 191 values/, 'face', 'recognize', GRACE, '--db', corrupt, ...canmvArgs);
+    await bad(
+      /corrupt face store: entries\[0\]\.feature has 191 values/,
+      'face',
+      'recognize',
+      GRACE,
+      '--db',
+      corrupt,
+      ...canmvArgs,
+    );
     await bad(/corrupt face store/, 'face', 'enroll', GRACE, '--name', 'g', '--db', corrupt, ...canmvArgs);
     // Features of another feature model: refused for recognize and for enroll (no mixing).
     const foreign = JSON.parse(readFileSync(db, 'utf8'));
     foreign.models.features = 'b'.repeat(64);
     writeFileSync(corrupt, JSON.stringify(foreign));
-    await bad(/features of different models cannot be compared/, 'face', 'recognize', GRACE, '--db', corrupt, ...canmvArgs);
-    await bad(/features of different models cannot be compared/, 'face', 'enroll', GRACE, '--name', 'g', '--db', corrupt, ...canmvArgs);
+    await bad(
+      /features of different models cannot be compared/,
+      'face',
+      'recognize',
+      GRACE,
+      '--db',
+      corrupt,
+      ...canmvArgs,
+    );
+    await bad(
+      /features of different models cannot be compared/,
+      'face',
+      'enroll',
+      GRACE,
+      '--name',
+      'g',
+      '--db',
+      corrupt,
+      ...canmvArgs,
+    );
     await bad(/needs --db/, 'face', 'recognize', GRACE, ...canmvArgs);
     await bad(/needs --name/, 'face', 'enroll', GRACE, '--db', db, ...canmvArgs);
     await bad(/found/, 'face', 'recognize', GRACE, '--db', join(dir, 'absent.json'), ...canmvArgs);
   });
 
   it('bundled preset: absent manifest is exit 2; a manifest is read, checked and used', async () => {
-    const absent = await cli('face', 'detect', GRACE, '--preset', 'bundled', '--manifest', join(dir, 'no-manifest.json'));
+    const absent = await cli(
+      'face',
+      'detect',
+      GRACE,
+      '--preset',
+      'bundled',
+      '--manifest',
+      join(dir, 'no-manifest.json'),
+    );
     expect(absent.code).toBe(2);
     expect(absent.err).toMatch(/not there/);
     const sha = loadFaceModel(MAIXPY_DETECTOR).sha256;
     const manifest = join(dir, 'manifest.json');
-    const anchors = [[1.889, 2.5245], [2.9465, 3.94056], [3.99987, 5.3658], [5.155437, 6.92275], [6.718375, 9.01025]];
-    writeFileSync(manifest, JSON.stringify({ schema_version: 1, models: [{ role: 'detector', file: MAIXPY_DETECTOR, sha256: sha, anchors, threshold: 0.5 }] }));
+    const anchors = [
+      [1.889, 2.5245],
+      [2.9465, 3.94056],
+      [3.99987, 5.3658],
+      [5.155437, 6.92275],
+      [6.718375, 9.01025],
+    ];
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        schema_version: 1,
+        models: [{ role: 'detector', file: MAIXPY_DETECTOR, sha256: sha, anchors, threshold: 0.5 }],
+      }),
+    );
     const r = await cli('face', 'detect', GRACE, '--preset', 'bundled', '--manifest', manifest, '--json');
     expect(r.code, r.err).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.preset).toBe('bundled');
     expect(doc.images[0].faces).toHaveLength(1);
-    writeFileSync(manifest, JSON.stringify({ schema_version: 1, models: [{ role: 'detector', file: MAIXPY_DETECTOR, sha256: 'c'.repeat(64), anchors }] }));
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        schema_version: 1,
+        models: [{ role: 'detector', file: MAIXPY_DETECTOR, sha256: 'c'.repeat(64), anchors }],
+      }),
+    );
     const mism = await cli('face', 'detect', GRACE, '--preset', 'bundled', '--manifest', manifest);
     expect(mism.code).toBe(2);
     expect(mism.err).toMatch(/does not match its sha256/);
   });
 
   it('overrides: --set and --threshold change the preset', async () => {
-    const base = ['face', 'detect', img('nncase_ultraface_face.jpg'), '--preset', 'canmv', '--detector', CANMV.detector, '--json'];
-    const n = async (...extra: string[]): Promise<number> => JSON.parse((await cli(...base, ...extra)).out).images[0].faces.length;
+    const base = [
+      'face',
+      'detect',
+      img('nncase_ultraface_face.jpg'),
+      '--preset',
+      'canmv',
+      '--detector',
+      CANMV.detector,
+      '--json',
+    ];
+    const n = async (...extra: string[]): Promise<number> =>
+      JSON.parse((await cli(...base, ...extra)).out).images[0].faces.length;
     const all = await n();
     expect(await n('--threshold', '0.7')).toBeLessThan(all);
     expect(await n('--set', 'detector.threshold=0.7')).toBe(await n('--threshold', '0.7'));

@@ -19,7 +19,11 @@ import { CANMV_PRESET, MAIXPY_PRESET } from '../src/pipeline/presets.js';
 import type { RgbImage } from '../src/pipeline/types.js';
 
 const u8 = (...shape: number[]): TensorDesc => ({ shape, dtype: 'uint8', bytes: shape.reduce((a, b) => a * b, 1) });
-const f32 = (...shape: number[]): TensorDesc => ({ shape, dtype: 'float32', bytes: 4 * shape.reduce((a, b) => a * b, 1) });
+const f32 = (...shape: number[]): TensorDesc => ({
+  shape,
+  dtype: 'float32',
+  bytes: 4 * shape.reduce((a, b) => a * b, 1),
+});
 const fake = (inputs: TensorDesc[], outputs: TensorDesc[]): Pick<LoadedFaceModel, 'prepared'> =>
   ({ prepared: { inputs, outputs } }) as unknown as Pick<LoadedFaceModel, 'prepared'>;
 
@@ -34,14 +38,22 @@ describe('model roles', () => {
 
   it('names what is wrong', () => {
     // CanMV's 54-channel detector under MaixPy's rule: 54/5 − 5 = 5 classes, 5·10 ≠ 54.
-    expect(roleMismatch(fake([u8(1, 3, 240, 320)], [f32(1, 54, 8, 10)]), 'detector', MAIXPY_PRESET)).toMatch(/54 channels do not make 5 anchors/);
-    expect(roleMismatch(fake([u8(1, 3, 240, 320)], [f32(1, 30, 15, 20)]), 'detector', CANMV_PRESET)).toMatch(/30 channels do not make 9 anchors/);
-    expect(roleMismatch(fake([u8(1, 3, 128, 128)], [f32(1, 10)]), 'detector', CANMV_PRESET)).toMatch(/input is 1×3×128×128 uint8; the face detector takes 1×3×240×320 uint8/);
+    expect(roleMismatch(fake([u8(1, 3, 240, 320)], [f32(1, 54, 8, 10)]), 'detector', MAIXPY_PRESET)).toMatch(
+      /54 channels do not make 5 anchors/,
+    );
+    expect(roleMismatch(fake([u8(1, 3, 240, 320)], [f32(1, 30, 15, 20)]), 'detector', CANMV_PRESET)).toMatch(
+      /30 channels do not make 9 anchors/,
+    );
+    expect(roleMismatch(fake([u8(1, 3, 128, 128)], [f32(1, 10)]), 'detector', CANMV_PRESET)).toMatch(
+      /input is 1×3×128×128 uint8; the face detector takes 1×3×240×320 uint8/,
+    );
     expect(roleMismatch(fake([u8(1, 3, 128, 128)], [f32(1, 136)]), 'landmarks', CANMV_PRESET)).toMatch(/136 values/);
     expect(roleMismatch(fake([u8(1, 3, 64, 64)], [f32(1, 256)]), 'features', CANMV_PRESET)).toMatch(/192/);
     expect(roleMismatch(fake([u8(1, 3, 128, 128)], [f32(1, 600)]), 'features', MAIXPY_PRESET)).toMatch(/at most 512/);
     expect(roleMismatch(fake([u8(1, 3, 128, 128)], [u8(1, 10)]), 'landmarks', CANMV_PRESET)).toMatch(/float32/);
-    expect(roleMismatch(fake([u8(1, 3, 128, 128), u8(1, 3, 128, 128)], [f32(1, 10)]), 'landmarks', CANMV_PRESET)).toMatch(/2 inputs/);
+    expect(
+      roleMismatch(fake([u8(1, 3, 128, 128), u8(1, 3, 128, 128)], [f32(1, 10)]), 'landmarks', CANMV_PRESET),
+    ).toMatch(/2 inputs/);
   });
 });
 
@@ -60,16 +72,31 @@ describe('bundled manifest', () => {
 
   it('refuses a bad manifest with the reason', () => {
     expect(() => readManifest(write('{'))).toThrow(/not valid JSON/);
-    expect(() => readManifest(write({ schema_version: 1, models: [{ role: 'eyes', file: 'a', sha256: sha }] }))).toThrow(/role must be/);
-    expect(() => readManifest(write({ schema_version: 1, models: [{ role: 'detector', file: 'a', sha256: sha }] }))).toThrow(/needs "anchors"/);
-    expect(() => readManifest(write({ schema_version: 1, models: [{ role: 'features', file: 'a', sha256: 'XY' }] }))).toThrow(/sha256/);
+    expect(() =>
+      readManifest(write({ schema_version: 1, models: [{ role: 'eyes', file: 'a', sha256: sha }] })),
+    ).toThrow(/role must be/);
+    expect(() =>
+      readManifest(write({ schema_version: 1, models: [{ role: 'detector', file: 'a', sha256: sha }] })),
+    ).toThrow(/needs "anchors"/);
+    expect(() =>
+      readManifest(write({ schema_version: 1, models: [{ role: 'features', file: 'a', sha256: 'XY' }] })),
+    ).toThrow(/sha256/);
   });
 
   it('makes a MaixPy-flow preset with the manifest anchors and the models’ sizes', () => {
     const p = write({
       schema_version: 1,
       models: [
-        { role: 'detector', file: 'det.kmodel', sha256: sha, anchors: [[1, 2], [3, 4]], threshold: 0.6 },
+        {
+          role: 'detector',
+          file: 'det.kmodel',
+          sha256: sha,
+          anchors: [
+            [1, 2],
+            [3, 4],
+          ],
+          threshold: 0.6,
+        },
         { role: 'features', file: 'fe.kmodel', sha256: sha },
       ],
     });
@@ -82,7 +109,13 @@ describe('bundled manifest', () => {
     expect(preset.detector.nmsValue).toBe(0.3);
     expect(preset.landmarks.leftEyeXOffset).toBe(0);
     // MaixPy's 128×128 template halved and truncated.
-    expect(preset.alignment.template).toEqual([[22, 29], [42, 29], [32, 41], [23, 52], [40, 52]]);
+    expect(preset.alignment.template).toEqual([
+      [22, 29],
+      [42, 29],
+      [32, 41],
+      [23, 52],
+      [40, 52],
+    ]);
     expect(preset.features.scoring).toBe('face-compare');
   });
 });
@@ -98,14 +131,21 @@ describe('board time of the CPU steps', () => {
   it('prices the region layer by boxes, sort and NMS', () => {
     const c = FACE_CPU_CYCLES;
     // CanMV: 9 anchors × 10×8 = 720 boxes, 1 class, 3 candidates, 2 kept.
-    const want = 720 * (6 * c.transcendental + c.regionBoxOverhead) + 720 * Math.log2(720) * c.sortStep + 2 * 720 * c.iou + 3 * 200;
+    const want =
+      720 * (6 * c.transcendental + c.regionBoxOverhead) +
+      720 * Math.log2(720) * c.sortStep +
+      2 * 720 * c.iou +
+      3 * 200;
     expect(regionCycles({ boxes: 720, classes: 1, candidates: 3, kept: 2 })).toBeCloseTo(want, 6);
   });
 
   it('adds models per processed face and converts cycles at the CPU clock', () => {
     const face = { crop: { x: 0, y: 0, w: 100, h: 100 }, comparisons: 2, featureLength: 192 };
     const det = { boxes: 720, classes: 1, candidates: 1, kept: 1 };
-    const t = frameBoardTime({ detection: det, faces: [face, face], detectorMs: 10, landmarksMs: 1, featuresMs: 50, cpuMhz: 400 }, CANMV_PRESET);
+    const t = frameBoardTime(
+      { detection: det, faces: [face, face], detectorMs: 10, landmarksMs: 1, featuresMs: 50, cpuMhz: 400 },
+      CANMV_PRESET,
+    );
     const cycles = regionCycles(det) + c4(FACE_CPU_CYCLES.pythonCallsPerFrame) + 2 * faceCycles(face, CANMV_PRESET);
     expect(t.landmarks_ms).toBe(2);
     expect(t.features_ms).toBe(100);
@@ -114,7 +154,9 @@ describe('board time of the CPU steps', () => {
     expect(t.fps).toBeCloseTo(1000 / t.board_ms, 9);
     // 100×100 < 128×128 → bilinear: more than the nearest branch of a 200×200 crop minus its bigger cut.
     const bil = faceCycles(face, CANMV_PRESET) - 100 * 100 * FACE_CPU_CYCLES.cutPixel;
-    const near = faceCycles({ ...face, crop: { x: 0, y: 0, w: 200, h: 200 } }, CANMV_PRESET) - 200 * 200 * FACE_CPU_CYCLES.cutPixel;
+    const near =
+      faceCycles({ ...face, crop: { x: 0, y: 0, w: 200, h: 200 } }, CANMV_PRESET) -
+      200 * 200 * FACE_CPU_CYCLES.cutPixel;
     expect(bil - near).toBe(128 * 128 * (FACE_CPU_CYCLES.resizeBilinearPixel - FACE_CPU_CYCLES.resizeNearestPixel));
   });
 });
@@ -154,8 +196,26 @@ describe('labels and pictures', () => {
 
   it('colours faces by outcome and labels them', () => {
     const base: FaceReport = {
-      box: [10, 20, 30, 30], score: 0.9375, landmarks: [[20, 30], [30, 30], [25, 35], [20, 42], [30, 42]], name: 'ada', similarity: 91.25,
-      processed: true, frame_box: [10, 20, 30, 30], frame_landmarks: [[20, 30], [30, 30], [25, 35], [20, 42], [30, 42]],
+      box: [10, 20, 30, 30],
+      score: 0.9375,
+      landmarks: [
+        [20, 30],
+        [30, 30],
+        [25, 35],
+        [20, 42],
+        [30, 42],
+      ],
+      name: 'ada',
+      similarity: 91.25,
+      processed: true,
+      frame_box: [10, 20, 30, 30],
+      frame_landmarks: [
+        [20, 30],
+        [30, 30],
+        [25, 35],
+        [20, 42],
+        [30, 42],
+      ],
     };
     expect(faceLabel(base)).toBe('ada 91.3');
     expect(faceLabel({ ...base, name: null, similarity: 60 })).toBe('? 60.0');

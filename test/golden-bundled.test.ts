@@ -9,7 +9,11 @@ import { loadKmodel } from '../src/load.js';
 import { REPO_ROOT } from './shared.js';
 
 const GOLDEN = join(REPO_ROOT, 'golden');
-const dirs = existsSync(GOLDEN) ? readdirSync(GOLDEN, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [];
+const dirs = existsSync(GOLDEN)
+  ? readdirSync(GOLDEN, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+  : [];
 
 describe('golden/ cases of the bundled models', () => {
   test('there is a case for each bundled model', () => {

@@ -15,7 +15,11 @@ const INPUTS = ['const_128', 'lcg_1'];
 
 function models(set: string): string[] {
   const dir = join(GOLDEN_DIR, set);
-  return existsSync(dir) ? readdirSync(dir).filter((n) => !n.endsWith('.sha256')).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => !n.endsWith('.sha256'))
+        .sort()
+    : [];
 }
 
 describe.skipIf(!HAS_SHARED)(`golden outputs and traces (${HAS_SHARED ? 'shared corpus' : SHARED_SKIP_REASON})`, () => {
@@ -31,7 +35,9 @@ describe.skipIf(!HAS_SHARED)(`golden outputs and traces (${HAS_SHARED ? 'shared 
         for (const input of INPUTS) {
           const dir = join(GOLDEN_DIR, set, name, input);
           const lines: string[] = [];
-          const r = prepared.run([new Uint8Array(readFileSync(join(dir, 'input.bin')))], { trace: (l) => lines.push(l) });
+          const r = prepared.run([new Uint8Array(readFileSync(join(dir, 'input.bin')))], {
+            trace: (l) => lines.push(l),
+          });
           const golden = readFileSync(join(dir, 'trace.txt'), 'utf8').trim().split('\n');
           // Compare line by line so a failure names the first diverging layer.
           const first = golden.findIndex((g, i) => g !== lines[i]);

@@ -41,10 +41,19 @@ type LayerSpec = SynthLayerSpec;
 const makeParams = synthKpuLayer;
 
 const NEVER = 2 ** 35 - 1; // the largest signed 36-bit start_x: no bn of these tests exceeds it
-const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
+const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
+  x_start,
+  y_mul,
+  shift_number,
+  bias,
+});
 
 /** Segment 0 = `first` (default: the compilers' sentinel, output 0), segment 1 = `main`, the rest never chosen. */
-function actTable(main: ActivationSegment, first: ActivationSegment = seg(-(2 ** 35), 0, 0, 0), more: ActivationSegment[] = []): ActivationSegment[] {
+function actTable(
+  main: ActivationSegment,
+  first: ActivationSegment = seg(-(2 ** 35), 0, 0, 0),
+  more: ActivationSegment[] = [],
+): ActivationSegment[] {
   const t = [first, main, ...more];
   while (t.length < 16) t.push(seg(NEVER, 0, 0, 0));
   return t;
@@ -75,7 +84,12 @@ function withScalarWasm(c: PreparedKpuConv, f: () => void): void {
 }
 
 /** Uploads `input` (dense N×C×H×W) at the layer's source, runs, returns the dense output and the machine. */
-function run(engine: Engine, spec: LayerSpec, input: Uint8Array, opts: { batches?: number; numerics?: KpuNumerics } = {}): { out: Uint8Array; c: PreparedKpuConv; m: Machine; main: Uint8Array } {
+function run(
+  engine: Engine,
+  spec: LayerSpec,
+  input: Uint8Array,
+  opts: { batches?: number; numerics?: KpuNumerics } = {},
+): { out: Uint8Array; c: PreparedKpuConv; m: Machine; main: Uint8Array } {
   const batches = opts.batches ?? 1;
   const c = prepareKpuConv(makeParams(spec), batches, { layer: 7, type: 'K210_CONV' });
   const m = new Machine();
@@ -101,7 +115,13 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     [8, 6, 250, 3, 1],
   ];
   const pooled = (poolType: number): number[] =>
-    Array.from(run(engine, { IC: 1, OC: 1, W: 5, H: 4, kernel: 1, poolType, weights: u8([1]), bn: [UNIT_BN], act: IDENTITY_ACT }, u8(X.flat())).out);
+    Array.from(
+      run(
+        engine,
+        { IC: 1, OC: 1, W: 5, H: 4, kernel: 1, poolType, weights: u8([1]), bn: [UNIT_BN], act: IDENTITY_ACT },
+        u8(X.flat()),
+      ).out,
+    );
 
   it('pool 0 bypass', () => expect(pooled(0)).toEqual(X.flat()));
   it('pool 1 max 2×2 s2: max of each window, odd column dropped', () => {
@@ -139,7 +159,21 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   // Activation rounding: bn = x (identity conv and BN), segment 1 = {start 0, y_mul, shift 2, bias}.
   const actOut = (ym: number, shift: number, bias: number, xs: number[], numerics: KpuNumerics): number[] =>
     Array.from(
-      run(engine, { IC: 1, OC: 1, W: xs.length, H: 1, kernel: 1, weights: u8([1]), bn: [UNIT_BN], act: actTable(seg(0, ym, shift, bias)) }, u8(xs), { numerics }).out,
+      run(
+        engine,
+        {
+          IC: 1,
+          OC: 1,
+          W: xs.length,
+          H: 1,
+          kernel: 1,
+          weights: u8([1]),
+          bn: [UNIT_BN],
+          act: actTable(seg(0, ym, shift, bias)),
+        },
+        u8(xs),
+        { numerics },
+      ).out,
     );
 
   it('activation rounding nncase02 ("banker"), t ≥ 0, shift 2', () => {
@@ -150,7 +184,9 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   it('activation rounding nncase01 (round half up), t ≥ 0, shift 2', () => {
     // v = t >> 1; odd v → (v >> 1) + 1, even → v >> 1:
     // t=2: v1 → 1; t=6: v3 → 2; t=10: v5 → 3; t=5: v2 → 1; t=7: v3 → 2; t=14: v7 → 4
-    expect(actOut(1, 2, 0, [2, 6, 10, 5, 7, 14], { activationRounding: 'nncase01', segmentBoundary: 'strict' })).toEqual([1, 2, 3, 1, 2, 4]);
+    expect(
+      actOut(1, 2, 0, [2, 6, 10, 5, 7, 14], { activationRounding: 'nncase01', segmentBoundary: 'strict' }),
+    ).toEqual([1, 2, 3, 1, 2, 4]);
   });
   it('activation rounding with negative y_mul (t < 0), both variants', () => {
     // y_mul = −1 → t = −x; bias 10.
@@ -159,7 +195,9 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     expect(actOut(-1, 2, 10, [2, 6, 5, 7, 1, 10], GOLDEN_NUMERICS)).toEqual([8, 8, 7, 8, 8, 6]);
     // nncase01: v = floor(t/2): t=−2: v=−1 odd → (−1>>1)−1 = −2 → 8;  t=−6: v=−3 → −2−1 = −3 → 7;  t=−5: v=−3 → −3 → 7;
     //           t=−7: v=−4 even → −2 → 8;  t=−1: v=−1 → −2 → 8;  t=−10: v=−5 → −3−1 = −4 → 6
-    expect(actOut(-1, 2, 10, [2, 6, 5, 7, 1, 10], { activationRounding: 'nncase01', segmentBoundary: 'strict' })).toEqual([8, 7, 7, 8, 8, 6]);
+    expect(
+      actOut(-1, 2, 10, [2, 6, 5, 7, 1, 10], { activationRounding: 'nncase01', segmentBoundary: 'strict' }),
+    ).toEqual([8, 7, 7, 8, 8, 6]);
   });
   it('activation shift 0 is no rounding at all, then + bias and clamp', () => {
     // y_mul 3, bias 4: 3x + 4 → 7, 25, 76, 255 (3·90+4 = 274 clamps), x=0 takes segment 0 → 0
@@ -175,30 +213,72 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     // strict: 10 → seg 1 → 10; 11 → seg 2 → 200; 0 → seg 0 → 50; 9 → seg 1 → 9
     expect(Array.from(run(engine, spec, u8(xs), { numerics: GOLDEN_NUMERICS }).out)).toEqual([10, 200, 50, 9]);
     // inclusive: 10 → seg 2 → 200; 11 → 200; 0 → seg 1 → 0; 9 → 9
-    expect(Array.from(run(engine, spec, u8(xs), { numerics: { activationRounding: 'nncase02', segmentBoundary: 'inclusive' } }).out)).toEqual([200, 200, 0, 9]);
+    expect(
+      Array.from(
+        run(engine, spec, u8(xs), { numerics: { activationRounding: 'nncase02', segmentBoundary: 'inclusive' } }).out,
+      ),
+    ).toEqual([200, 200, 0, 9]);
   });
   it('no segment qualifies → segment 0, with a negative distance', () => {
     // segment 0 {start 5, y_mul 2, bias 100}; bn = 3: (3 − 5)·2 = −4 → 96; bn = 5 (strict: not > 5) → 0·2 + 100 = 100
     const act = actTable(seg(NEVER, 0, 0, 0), seg(5, 2, 0, 100));
-    expect(Array.from(run(engine, { IC: 1, OC: 1, W: 2, H: 1, kernel: 1, weights: u8([1]), bn: [UNIT_BN], act }, u8([3, 5])).out)).toEqual([96, 100]);
+    expect(
+      Array.from(
+        run(engine, { IC: 1, OC: 1, W: 2, H: 1, kernel: 1, weights: u8([1]), bn: [UNIT_BN], act }, u8([3, 5])).out,
+      ),
+    ).toEqual([96, 100]);
   });
 
   it('batch-norm shift floors negative products', () => {
     // acc = x − 100 (arg_add −100, G 1); bn = (acc·3 >> 2) + 80
     // x=1: −99·3 = −297 → floor(−74.25) = −75 → 5 (truncation would give 6)
     // x=3: −291 → −73 → 7 (truncation: 8);  x=200: 300 → 75 → 155;  x=100: 0 → 80
-    const spec = { IC: 1, OC: 1, W: 4, H: 1, kernel: 1 as const, argAdd: -100, weights: u8([1]), bn: [{ norm_mul: 3, norm_shift: 2, norm_add: 80 }], act: IDENTITY_ACT };
+    const spec = {
+      IC: 1,
+      OC: 1,
+      W: 4,
+      H: 1,
+      kernel: 1 as const,
+      argAdd: -100,
+      weights: u8([1]),
+      bn: [{ norm_mul: 3, norm_shift: 2, norm_add: 80 }],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, spec, u8([1, 3, 200, 100])).out)).toEqual([5, 7, 155, 80]);
   });
 
   it('arg_x / arg_w shifts floor negative products; arg_add once per group channel', () => {
     // w = 5, SX = x, SW = 5: acc = 5x + floor(−3x/4) + floor(−35/2) + 100 = 5x + floor(−3x/4) − 18 + 100
     // x=0: 82; x=1: 5 − 1 + 82 = 86; x=2: 10 − 2 + 82 = 90; x=5: 25 − 4 + 82 = 103; x=30: 150 − 23 + 82 = 209
-    const spec = { IC: 1, OC: 1, W: 5, H: 1, kernel: 1 as const, argX: -3, shrX: 2, argW: -7, shrW: 1, argAdd: 100, weights: u8([5]), bn: [UNIT_BN], act: IDENTITY_ACT };
+    const spec = {
+      IC: 1,
+      OC: 1,
+      W: 5,
+      H: 1,
+      kernel: 1 as const,
+      argX: -3,
+      shrX: 2,
+      argW: -7,
+      shrW: 1,
+      argAdd: 100,
+      weights: u8([5]),
+      bn: [UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, spec, u8([0, 1, 2, 5, 30])).out)).toEqual([82, 86, 90, 103, 209]);
     // Two input channels (G = 2), weights 1 and 2, arg_add 7 → added twice:
     // acc = x0 + 2·x1 + 14;  (1,2) → 19;  (10,0) → 24;  (0,100) → 214
-    const spec2 = { IC: 2, OC: 1, W: 3, H: 1, kernel: 1 as const, argAdd: 7, weights: u8([1, 2]), bn: [UNIT_BN], act: IDENTITY_ACT };
+    const spec2 = {
+      IC: 2,
+      OC: 1,
+      W: 3,
+      H: 1,
+      kernel: 1 as const,
+      argAdd: 7,
+      weights: u8([1, 2]),
+      bn: [UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, spec2, u8([1, 10, 0, 2, 0, 100])).out)).toEqual([19, 24, 214]);
   });
 
@@ -206,7 +286,17 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   it('3×3 pads one pixel of pad_value on every side (S and SX)', () => {
     // all weights 1, pad_value 10: each output = in-range window sum + 10 · (padding taps)
     // (0,0) 12+50  (0,1) 21+30  (0,2) 16+50 / (1,0) 27+30  (1,1) 45  (1,2) 33+30 / (2,0) 24+50  (2,1) 39+30  (2,2) 28+50
-    const spec = { IC: 1, OC: 1, W: 3, H: 3, kernel: 3 as const, padValue: 10, weights: new Uint8Array(9).fill(1), bn: [UNIT_BN], act: IDENTITY_ACT };
+    const spec = {
+      IC: 1,
+      OC: 1,
+      W: 3,
+      H: 3,
+      kernel: 3 as const,
+      padValue: 10,
+      weights: new Uint8Array(9).fill(1),
+      bn: [UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, spec, u8(X3)).out)).toEqual([62, 51, 66, 57, 45, 63, 74, 69, 78]);
     // arg_x = −1 cancels S exactly (S = SX here) and arg_w = 2·SW = 18: every output 18
     const spec2 = { ...spec, argX: -1, argW: 2 };
@@ -218,20 +308,67 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     const w = new Uint8Array(18);
     w.fill(1, 0, 9);
     w[9 + 4] = 2;
-    const spec = { IC: 2, OC: 2, W: 3, H: 3, kernel: 3 as const, depthwise: true, argAdd: 5, weights: w, bn: [UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
+    const spec = {
+      IC: 2,
+      OC: 2,
+      W: 3,
+      H: 3,
+      kernel: 3 as const,
+      depthwise: true,
+      argAdd: 5,
+      weights: w,
+      bn: [UNIT_BN, UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     const x1 = [10, 20, 30, 40, 50, 60, 70, 80, 90];
     expect(Array.from(run(engine, spec, u8([...X3, ...x1])).out)).toEqual([
-      17, 26, 21, 32, 50, 38, 29, 44, 33, // 12 21 16 27 45 33 24 39 28, + 5
-      25, 45, 65, 85, 105, 125, 145, 165, 185, // 2x + 5
+      17,
+      26,
+      21,
+      32,
+      50,
+      38,
+      29,
+      44,
+      33, // 12 21 16 27 45 33 24 39 28, + 5
+      25,
+      45,
+      65,
+      85,
+      105,
+      125,
+      145,
+      165,
+      185, // 2x + 5
     ]);
     // depthwise 1×1: weights 3 and 1 → 3x and x
-    const spec1 = { IC: 2, OC: 2, W: 2, H: 1, kernel: 1 as const, depthwise: true, weights: u8([3, 1]), bn: [UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
+    const spec1 = {
+      IC: 2,
+      OC: 2,
+      W: 2,
+      H: 1,
+      kernel: 1 as const,
+      depthwise: true,
+      weights: u8([3, 1]),
+      bn: [UNIT_BN, UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, spec1, u8([1, 50, 7, 9])).out)).toEqual([3, 150, 7, 9]);
   });
 
   it('16-bit weights (little-endian u16)', () => {
     // w = 300 = 0x012C: x=200 → 60000, bn = 60000 >> 8 = floor(234.375) = 234
-    const a = { IC: 1, OC: 1, W: 1, H: 1, kernel: 1 as const, weightBits: 16 as const, weights: u8([0x2c, 0x01]), bn: [{ norm_mul: 1, norm_shift: 8, norm_add: 0 }], act: IDENTITY_ACT };
+    const a = {
+      IC: 1,
+      OC: 1,
+      W: 1,
+      H: 1,
+      kernel: 1 as const,
+      weightBits: 16 as const,
+      weights: u8([0x2c, 0x01]),
+      bn: [{ norm_mul: 1, norm_shift: 8, norm_add: 0 }],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, a, u8([200])).out)).toEqual([234]);
     // w = 65535, arg_w = −1 (SW = 65535), bn = acc >> 15 (norm_shift is 4 bits):
     // x=255: 255·65535 − 65535 = 16 645 890 → floor(/32768) = 507 → clamps to 255;  x=1: 65535 − 65535 = 0 → 0
@@ -244,12 +381,33 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   it('64-bit products wrap like the x86 simulator (pathological layers)', () => {
     // 8 channels, weights 0, arg_add 2^38: acc = 2^38·8 = 2^41; norm_mul −2^23: acc·mul = −2^64 ≡ 0 (mod 2^64);
     // bn = 0 + 100 = 100 → 100 (unbounded arithmetic would give a hugely negative bn → 0)
-    const a = { IC: 8, OC: 1, W: 2, H: 1, kernel: 1 as const, argAdd: 2 ** 38, weights: new Uint8Array(8), bn: [{ norm_mul: -(2 ** 23), norm_shift: 0, norm_add: 100 }], act: IDENTITY_ACT };
+    const a = {
+      IC: 8,
+      OC: 1,
+      W: 2,
+      H: 1,
+      kernel: 1 as const,
+      argAdd: 2 ** 38,
+      weights: new Uint8Array(8),
+      bn: [{ norm_mul: -(2 ** 23), norm_shift: 0, norm_add: 100 }],
+      act: IDENTITY_ACT,
+    };
     expect(Array.from(run(engine, a, new Uint8Array(16).fill(9)).out)).toEqual([100, 100]);
     // 512 channels, arg_add −2^39: acc = bn = −2^48; segment 0 {start 0, y_mul −2^15, shift 60, bias 100} is the
     // default: t = (−2^48)·(−2^15) = 2^63 ≡ −2^63; −2^63 >> 60 = −8 exactly → 92 (unbounded: +8 → 108)
-    const b = { IC: 512, OC: 1, W: 1, H: 1, kernel: 1 as const, argAdd: -(2 ** 39), weights: new Uint8Array(512), bn: [UNIT_BN], act: actTable(seg(NEVER, 0, 0, 0), seg(0, -32768, 60, 100)) };
-    for (const numerics of [GOLDEN_NUMERICS, NNCASE01_NUMERICS]) expect(Array.from(run(engine, b, new Uint8Array(512), { numerics }).out)).toEqual([92]);
+    const b = {
+      IC: 512,
+      OC: 1,
+      W: 1,
+      H: 1,
+      kernel: 1 as const,
+      argAdd: -(2 ** 39),
+      weights: new Uint8Array(512),
+      bn: [UNIT_BN],
+      act: actTable(seg(NEVER, 0, 0, 0), seg(0, -32768, 60, 100)),
+    };
+    for (const numerics of [GOLDEN_NUMERICS, NNCASE01_NUMERICS])
+      expect(Array.from(run(engine, b, new Uint8Array(512), { numerics }).out)).toEqual([92]);
   });
 
   it('largest sums: 3×3 with all inputs, padding and weights 255 (at the packing bound of the fast engine)', () => {
@@ -257,14 +415,34 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
     // G = 114: 66 715 650 − 66 715 536 = 114;  G = 115: 67 300 875 − 67 300 760 = 115
     // (the fast engine packs two channels per double while a sum stays below 2^26: 114 channels of 3×3)
     for (const G of [114, 115]) {
-      const spec = { IC: G, OC: 3, W: 2, H: 2, kernel: 3 as const, padValue: 255, argAdd: -585_224, weights: new Uint8Array(3 * G * 9).fill(255), bn: [UNIT_BN, UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
+      const spec = {
+        IC: G,
+        OC: 3,
+        W: 2,
+        H: 2,
+        kernel: 3 as const,
+        padValue: 255,
+        argAdd: -585_224,
+        weights: new Uint8Array(3 * G * 9).fill(255),
+        bn: [UNIT_BN, UNIT_BN, UNIT_BN],
+        act: IDENTITY_ACT,
+      };
       expect(Array.from(run(engine, spec, new Uint8Array(G * 4).fill(255)).out)).toEqual(new Array(12).fill(G));
     }
   });
 
   it('batches: item b is read at src + b·rows and written at dst + b·rows; dense copy is N×C×H×W', () => {
     // identity with two channels (w = [[1,0],[0,1]] as 1×1), 2 batch items of 2×2×1... W=3,H=1
-    const spec = { IC: 2, OC: 2, W: 3, H: 1, kernel: 1 as const, weights: u8([1, 0, 0, 1]), bn: [UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
+    const spec = {
+      IC: 2,
+      OC: 2,
+      W: 3,
+      H: 1,
+      kernel: 1 as const,
+      weights: u8([1, 0, 0, 1]),
+      bn: [UNIT_BN, UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     const input = u8([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     const { out, main, c, m } = run(engine, spec, input, { batches: 2 });
     expect(Array.from(out)).toEqual(Array.from(input));
@@ -275,7 +453,16 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   });
 
   it('writes only the layout bytes of the output (padding lanes untouched)', () => {
-    const spec = { IC: 1, OC: 2, W: 3, H: 2, kernel: 1 as const, weights: u8([1, 2]), bn: [UNIT_BN, UNIT_BN], act: IDENTITY_ACT };
+    const spec = {
+      IC: 1,
+      OC: 2,
+      W: 3,
+      H: 2,
+      kernel: 1 as const,
+      weights: u8([1, 2]),
+      bn: [UNIT_BN, UNIT_BN],
+      act: IDENTITY_ACT,
+    };
     const c = prepareKpuConv(makeParams(spec), 1, { layer: 0, type: 'K210_CONV' });
     const ram = new Uint8Array(AI_SRAM_BYTES).fill(0xee);
     kpuUpload(u8([1, 2, 3, 4, 5, 6]), [1, 1, 2, 3], ram, c.input.address);
@@ -292,7 +479,16 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
 // ---- prepare-time validation -----------------------------------------------------------------
 
 describe('prepareKpuConv validation', () => {
-  const base: LayerSpec = { IC: 4, OC: 4, W: 8, H: 8, kernel: 3, weights: new Uint8Array(4 * 4 * 9), bn: new Array(4).fill(UNIT_BN), act: IDENTITY_ACT };
+  const base: LayerSpec = {
+    IC: 4,
+    OC: 4,
+    W: 8,
+    H: 8,
+    kernel: 3,
+    weights: new Uint8Array(4 * 4 * 9),
+    bn: new Array(4).fill(UNIT_BN),
+    act: IDENTITY_ACT,
+  };
   const fault = (spec: LayerSpec, batches = 1): KpuFault => {
     try {
       prepareKpuConv(makeParams(spec), batches, { layer: 3, type: 'kpu_conv2d' });
@@ -337,7 +533,10 @@ describe('prepareKpuConv validation', () => {
     expect(fault(base, 0).code).toBe('BAD_LAYER');
   });
   it('warns about unusual register fields instead of refusing them', () => {
-    const c = prepareKpuConv(makeParams({ ...base, fields: { first_stride: 1, coef_group: 1 } }), 1, { layer: 0, type: 'K210_CONV' });
+    const c = prepareKpuConv(makeParams({ ...base, fields: { first_stride: 1, coef_group: 1 } }), 1, {
+      layer: 0,
+      type: 'K210_CONV',
+    });
     expect(c.warnings.join('\n')).toMatch(/first_stride/);
     expect(c.warnings.join('\n')).toMatch(/coef_group = 1 but the input width implies 4/);
   });
@@ -377,11 +576,51 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
   .record({
     regime: fc.constantFrom('calibrated', 'calibrated', 'calibrated', 'extreme'),
     shape: fc.oneof(
-      { weight: 4, arbitrary: fc.record({ IC: fc.integer({ min: 1, max: 6 }), OC: fc.integer({ min: 1, max: 5 }), W: fc.integer({ min: 1, max: 20 }), H: fc.integer({ min: 1, max: 6 }) }) },
-      { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 1, max: 9 }), OC: fc.integer({ min: 1, max: 9 }), W: fc.integer({ min: 1, max: 4 }), H: fc.integer({ min: 1, max: 4 }) }) },
-      { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 1, max: 2 }), OC: fc.integer({ min: 1, max: 2 }), W: fc.constantFrom(31, 33, 64, 65, 70), H: fc.integer({ min: 1, max: 3 }) }) },
-      { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 1000, max: 1024 }), OC: fc.integer({ min: 1, max: 3 }), W: fc.integer({ min: 1, max: 2 }), H: fc.integer({ min: 1, max: 2 }) }) },
-      { weight: 1, arbitrary: fc.record({ IC: fc.integer({ min: 100, max: 300 }), OC: fc.integer({ min: 1, max: 5 }), W: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 3 }) }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          IC: fc.integer({ min: 1, max: 6 }),
+          OC: fc.integer({ min: 1, max: 5 }),
+          W: fc.integer({ min: 1, max: 20 }),
+          H: fc.integer({ min: 1, max: 6 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          IC: fc.integer({ min: 1, max: 9 }),
+          OC: fc.integer({ min: 1, max: 9 }),
+          W: fc.integer({ min: 1, max: 4 }),
+          H: fc.integer({ min: 1, max: 4 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          IC: fc.integer({ min: 1, max: 2 }),
+          OC: fc.integer({ min: 1, max: 2 }),
+          W: fc.constantFrom(31, 33, 64, 65, 70),
+          H: fc.integer({ min: 1, max: 3 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          IC: fc.integer({ min: 1000, max: 1024 }),
+          OC: fc.integer({ min: 1, max: 3 }),
+          W: fc.integer({ min: 1, max: 2 }),
+          H: fc.integer({ min: 1, max: 2 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          IC: fc.integer({ min: 100, max: 300 }),
+          OC: fc.integer({ min: 1, max: 5 }),
+          W: fc.integer({ min: 1, max: 3 }),
+          H: fc.integer({ min: 1, max: 3 }),
+        }),
+      },
     ),
     kernel: fc.constantFrom<1 | 3>(1, 3),
     depthwise: fc.boolean(),
@@ -397,7 +636,12 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
     bnMode: fc.constantFrom('extreme', 'random'),
     actMode: fc.constantFrom('sorted', 'unsorted'),
     batches: fc.integer({ min: 1, max: 2 }),
-    numerics: fc.constantFrom<KpuNumerics>(GOLDEN_NUMERICS, NNCASE01_NUMERICS, { activationRounding: 'nncase02', segmentBoundary: 'inclusive' }, { activationRounding: 'nncase01', segmentBoundary: 'strict' }),
+    numerics: fc.constantFrom<KpuNumerics>(
+      GOLDEN_NUMERICS,
+      NNCASE01_NUMERICS,
+      { activationRounding: 'nncase02', segmentBoundary: 'inclusive' },
+      { activationRounding: 'nncase01', segmentBoundary: 'strict' },
+    ),
     src: fc.integer({ min: 0, max: 200 }),
     dst: fc.integer({ min: 0, max: 200 }),
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
@@ -417,7 +661,8 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
     const K2 = r.kernel * r.kernel;
     const bytes = r.weightBits / 8;
     const weights = new Uint8Array(OC * G * K2 * bytes);
-    for (let i = 0; i < weights.length; i++) weights[i] = r.weightMode === 'max' ? 255 : r.weightMode === 'sparse' ? (rnd(8) === 0 ? 255 : 0) : rnd(256);
+    for (let i = 0; i < weights.length; i++)
+      weights[i] = r.weightMode === 'max' ? 255 : r.weightMode === 'sparse' ? (rnd(8) === 0 ? 255 : 0) : rnd(256);
     const wv = (i: number): number => (bytes === 1 ? weights[i] : weights[2 * i] | (weights[2 * i + 1] << 8));
     const argX = calibrated ? rnd(601) - 300 : r.argX;
     const argW = calibrated ? rnd(601) - 300 : r.argW;
@@ -438,10 +683,17 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
         const mean = 127.5 * lin + (argW * sw) / 2 ** r.shrW + argAdd * G;
         const spread = 74 * Math.sqrt(sq) + 1;
         const shift = 8 + rnd(8);
-        const mul = Math.max(-(I24 - 1), Math.min(I24 - 1, Math.round((1000 * 2 ** shift) / spread) * (rnd(5) === 0 ? -1 : 1))) || 1;
+        const mul =
+          Math.max(-(I24 - 1), Math.min(I24 - 1, Math.round((1000 * 2 ** shift) / spread) * (rnd(5) === 0 ? -1 : 1))) ||
+          1;
         const add = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, -Math.round((mean * mul) / 2 ** shift)));
         bn.push({ norm_mul: mul, norm_shift: shift, norm_add: add });
-      } else if (r.bnMode === 'extreme') bn.push({ norm_mul: rnd(2) ? I24 - 1 : -I24, norm_shift: rnd(2) ? 15 : 0, norm_add: rnd(2) ? 2 ** 31 - 1 : -(2 ** 31) });
+      } else if (r.bnMode === 'extreme')
+        bn.push({
+          norm_mul: rnd(2) ? I24 - 1 : -I24,
+          norm_shift: rnd(2) ? 15 : 0,
+          norm_add: rnd(2) ? 2 ** 31 - 1 : -(2 ** 31),
+        });
       else bn.push({ norm_mul: rnd(2 * I24) - I24, norm_shift: rnd(16), norm_add: rnd(2 ** 32) - 2 ** 31 });
     }
     const act: ActivationSegment[] = [];
@@ -450,7 +702,12 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
       act.push(
         calibrated
           ? { x_start: start, y_mul: rnd(9) - 4, shift_number: rnd(10) === 0 ? 54 + rnd(200) : rnd(7), bias: rnd(256) }
-          : { x_start: start, y_mul: rnd(4) === 0 ? (rnd(2) ? 32767 : -32768) : rnd(2001) - 1000, shift_number: rnd(8) === 0 ? rnd(256) : rnd(21), bias: rnd(256) },
+          : {
+              x_start: start,
+              y_mul: rnd(4) === 0 ? (rnd(2) ? 32767 : -32768) : rnd(2001) - 1000,
+              shift_number: rnd(8) === 0 ? rnd(256) : rnd(21),
+              bias: rnd(256),
+            },
       );
     }
     if (r.actMode === 'sorted') {
@@ -522,7 +779,8 @@ describe('fast engines == reference engine', () => {
         for (let o = 0; o < c.geometry.outChannels; o++) {
           const mode = modes.getInt32(o * CHAN_BYTES + CHAN.mode, true);
           stats.modes[mode]++;
-          if (mode === 2 && golden) stats.windowGroups += batches * Math.ceil((c.geometry.inWidth * c.geometry.inHeight) / 4);
+          if (mode === 2 && golden)
+            stats.windowGroups += batches * Math.ceil((c.geometry.inWidth * c.geometry.inHeight) / 4);
         }
         stats.fallbackGroups += fallbacks;
         stats.runs++;
@@ -542,16 +800,34 @@ describe('fast engines == reference engine', () => {
     // windowed channels take both branches (random tables give narrow windows, so most 4-pixel
     // groups fall back here; test/kpu-wasm.test.ts covers wide windows on realistic tables)
     expect(stats.fallbackGroups, `${stats.fallbackGroups} of ${stats.windowGroups} groups`).toBeGreaterThan(100);
-    expect(stats.fallbackGroups, `${stats.fallbackGroups} of ${stats.windowGroups} groups`).toBeLessThan(stats.windowGroups - 100);
+    expect(stats.fallbackGroups, `${stats.fallbackGroups} of ${stats.windowGroups} groups`).toBeLessThan(
+      stats.windowGroups - 100,
+    );
   });
 
   it('exercises both the proven-Number and the BigInt channel paths', () => {
     // A real-looking layer is proven exact; arg_add near 2^39 with norm_mul 2^23 cannot be.
     const mk = (argAdd: number, mul: number): PreparedKpuConv =>
-      prepareKpuConv(makeParams({ IC: 8, OC: 2, W: 4, H: 4, kernel: 3, argX: -128, argW: -120, argAdd, weights: new Uint8Array(144).fill(128), bn: [{ norm_mul: mul, norm_shift: 15, norm_add: 5 }, UNIT_BN], act: IDENTITY_ACT }), 1, {
-        layer: 0,
-        type: 'K210_CONV',
-      });
+      prepareKpuConv(
+        makeParams({
+          IC: 8,
+          OC: 2,
+          W: 4,
+          H: 4,
+          kernel: 3,
+          argX: -128,
+          argW: -120,
+          argAdd,
+          weights: new Uint8Array(144).fill(128),
+          bn: [{ norm_mul: mul, norm_shift: 15, norm_add: 5 }, UNIT_BN],
+          act: IDENTITY_ACT,
+        }),
+        1,
+        {
+          layer: 0,
+          type: 'K210_CONV',
+        },
+      );
     expect(mk(8 * 9 * 128 * 120, 3_000_000).fast.exactChannels).toBe(2);
     const big = mk(I40 - 1, I24 - 1);
     expect(Array.from(big.fast.exact)).toEqual([0, 1]);
@@ -560,7 +836,21 @@ describe('fast engines == reference engine', () => {
   it('draws the Number/BigInt line exactly where the proof says (|acc·mul| < 2^52, |t| < 2^51)', () => {
     // weights 0, one channel: acc = arg_add exactly, so the bounds are tight.
     const flag = (argAdd: number, bn: BatchNormEntry, yMul: number): number =>
-      prepareKpuConv(makeParams({ IC: 1, OC: 1, W: 1, H: 1, kernel: 1, argAdd, weights: u8([0]), bn: [bn], act: actTable(seg(0, yMul, 0, 0)) }), 1, { layer: 0, type: 'K210_CONV' }).fast.exact[0];
+      prepareKpuConv(
+        makeParams({
+          IC: 1,
+          OC: 1,
+          W: 1,
+          H: 1,
+          kernel: 1,
+          argAdd,
+          weights: u8([0]),
+          bn: [bn],
+          act: actTable(seg(0, yMul, 0, 0)),
+        }),
+        1,
+        { layer: 0, type: 'K210_CONV' },
+      ).fast.exact[0];
     expect(flag(2 ** 29, { norm_mul: I24 - 1, norm_shift: 0, norm_add: 0 }, 0)).toBe(1); // 2^52 − 2^29
     expect(flag(2 ** 29, { norm_mul: -I24, norm_shift: 0, norm_add: 0 }, 0)).toBe(0); // −2^52
     expect(flag(2 ** 36, UNIT_BN, I24 / 256 - 1)).toBe(1); // t < 2^36·2^15 = 2^51
@@ -611,7 +901,17 @@ describe.skipIf(!HAS_SHARED)('real layers of the shared kmodels', () => {
       const oc = Math.min(a.o_ch_num + 1, 2);
       const ic = dw ? oc : a.i_ch_num + 1;
       const out = Math.floor(4 / STRIDE[a.pool_type]);
-      const arg = { ...a, i_ch_num: ic - 1, o_ch_num: oc - 1, i_row_wid: 3, i_col_high: 3, o_row_wid: out - 1, o_col_high: out - 1, image_src_addr: 0, image_dst_addr: 2048 };
+      const arg = {
+        ...a,
+        i_ch_num: ic - 1,
+        o_ch_num: oc - 1,
+        i_row_wid: 3,
+        i_col_high: 3,
+        o_row_wid: out - 1,
+        o_col_high: out - 1,
+        image_src_addr: 0,
+        image_dst_addr: 2048,
+      };
       const K2 = a.kernel_type === 1 ? 9 : 1;
       const words = encodeKpuLayerArgument(arg);
       const p: KpuConvParams = {
@@ -633,7 +933,10 @@ describe.skipIf(!HAS_SHARED)('real layers of the shared kmodels', () => {
         runKpuConvReference(c, ram, numerics, mainA);
         for (const kernel of ['js', 'wasm'] as const) {
           RUN[kernel](c, ram, numerics, mainB);
-          expect(Buffer.compare(mainA, mainB), `${l.name} layer ${l.index} ${numerics.activationRounding} ${kernel}`).toBe(0);
+          expect(
+            Buffer.compare(mainA, mainB),
+            `${l.name} layer ${l.index} ${numerics.activationRounding} ${kernel}`,
+          ).toBe(0);
         }
       }
     }

@@ -71,7 +71,8 @@ describe('§6.8 offsets by hand', () => {
 
     // upload a tensor whose bytes name their position, onto a RAM pre-filled with 0xAA
     const src = new Uint8Array(6 * 8 * 8);
-    for (let c = 0; c < 6; c++) for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) src[(c * 8 + y) * 8 + x] = c * 40 + y * 4 + (x & 3);
+    for (let c = 0; c < 6; c++)
+      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) src[(c * 8 + y) * 8 + x] = c * 40 + y * 4 + (x & 3);
     const ram = new Uint8Array(4096).fill(0xaa);
     kpuUpload(src, [1, 6, 8, 8], ram, 1024);
     const line0 = Array.from(ram.subarray(1024, 1024 + 64));
@@ -136,7 +137,8 @@ describe('upload / download properties (fast-check, fixed seed)', () => {
         const written = new Uint8Array(ram.length);
         for (let b = 0; b < n; b++)
           for (let ch = 0; ch < c; ch++)
-            for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) written[base + b * kpuBytes(w, h, c) + kpuOffset(w, h, ch, y, x)] = 1;
+            for (let y = 0; y < h; y++)
+              for (let x = 0; x < w; x++) written[base + b * kpuBytes(w, h, c) + kpuOffset(w, h, ch, y, x)] = 1;
         let touched = 0;
         for (let i = 0; i < ram.length; i++) if (!written[i] && ram[i] !== 0xaa) touched++;
         expect(touched).toBe(0);

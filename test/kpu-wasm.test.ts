@@ -11,14 +11,20 @@ import { describe, expect, it, test } from 'vitest';
 import fc from 'fast-check';
 import { Module, get, i32, i64, set, u32, forUp } from '../src/kpu/wasm/asm.js';
 import { kernelRuntime } from '../src/kpu/wasm/runtime.js';
-import {
-  type ActivationSegment,
-  type BatchNormEntry,
-} from '../src/kmodel-parser/kpu-layer-argument.js';
+import { type ActivationSegment, type BatchNormEntry } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
 import { kpuRowLayout } from '../src/kpu/layout.js';
-import { GOLDEN_NUMERICS, NNCASE01_NUMERICS, defaultKpuKernel, prepareKpuConv, referenceActivation, runKpuConvReference, runKpuConvWasm, simdWindow } from '../src/kpu/conv/index.js';
+import {
+  GOLDEN_NUMERICS,
+  NNCASE01_NUMERICS,
+  defaultKpuKernel,
+  prepareKpuConv,
+  referenceActivation,
+  runKpuConvReference,
+  runKpuConvWasm,
+  simdWindow,
+} from '../src/kpu/conv/index.js';
 import { lastWasmRunFallbacks, outputMonotone, wasmPlan } from '../src/kpu/conv/wasm.js';
 import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
 import { prepare } from '../src/kpu/interpreter.js';
@@ -27,7 +33,11 @@ import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared
 import { synthKpuLayer } from './fixtures/kpu-layer.js';
 
 type WasmInstance = { exports: Record<string, (...a: (number | bigint)[]) => number | bigint> };
-const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => WasmInstance } }).WebAssembly;
+const WA = (
+  globalThis as unknown as {
+    WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => WasmInstance };
+  }
+).WebAssembly;
 
 describe('assembler', () => {
   it('encodes unsigned LEB128', () => {
@@ -43,10 +53,16 @@ describe('assembler', () => {
     m.func('sum', [['n', 'i32']], 'i32', (f) => {
       const i = f.local('i32', 'i');
       const s = f.local('i32', 's');
-      return [set(s, i32.const(0)), forUp(i, i32.const(0), get(f.param('n')), 1, set(s, i32.add(get(s), get(i)))), get(s)];
+      return [
+        set(s, i32.const(0)),
+        forUp(i, i32.const(0), get(f.param('n')), 1, set(s, i32.add(get(s), get(i)))),
+        get(s),
+      ];
     });
     // (2^62 + 1)·4 wraps to 4; −1 and −2^63 as signed LEB
-    m.func('wrap', [['x', 'i64']], 'i64', (f) => [i64.add(i64.mul(get(f.param('x')), i64.const(4)), i64.add(i64.const(-1), i64.const(-(1n << 63n))))]);
+    m.func('wrap', [['x', 'i64']], 'i64', (f) => [
+      i64.add(i64.mul(get(f.param('x')), i64.const(4)), i64.add(i64.const(-1), i64.const(-(1n << 63n)))),
+    ]);
     const inst = new WA.Instance(new WA.Module(m.assemble(1)), {});
     expect(inst.exports.sum(10)).toBe(45);
     expect(inst.exports.sum(0)).toBe(0);
@@ -66,11 +82,18 @@ describe('assembler', () => {
 
 // ---- the SIMD window -------------------------------------------------------------------------------
 
-const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
+const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
+  x_start,
+  y_mul,
+  shift_number,
+  bias,
+});
 /** MaixPy's face detector: segments 0–9 output 0, segment 10 is ReLU (bn·1024 >> 20), 11–15 start near 2^35. */
 const RELU = [
   seg(-(2 ** 35), 0, 0, 0),
-  ...[-2192771912, -1898601972, -1604432032, -1293919318, -999749378, -705579438, -411409498, -100896784, -2840137].map((x) => seg(x, 0, 0, 0)),
+  ...[-2192771912, -1898601972, -1604432032, -1293919318, -999749378, -705579438, -411409498, -100896784, -2840137].map(
+    (x) => seg(x, 0, 0, 0),
+  ),
   seg(0, 1024, 20, 0),
   ...[0, 1, 2, 3, 4].map((k) => seg(2 ** 35 - 16 + k, 0, 0, 0)),
 ];
@@ -78,7 +101,10 @@ const RELU = [
 const RELU6 = [
   seg(-(2 ** 35), 0, 0, 0),
   seg(0, 32, 20, 0),
-  ...[8241491, 8249659, 8257827, 8265995, 8274163, 8282331, 8290499, 8298667, 8306835, 8315003, 8323171, 8331339, 8339507, 8347675].map((x, k) => seg(x, 32, 20, 252 + (k >> 2))),
+  ...[
+    8241491, 8249659, 8257827, 8265995, 8274163, 8282331, 8290499, 8298667, 8306835, 8315003, 8323171, 8331339, 8339507,
+    8347675,
+  ].map((x, k) => seg(x, 32, 20, 252 + (k >> 2))),
 ];
 
 /** A leaky ReLU as the model builder writes it: slope 26214·2^−34 below 0, 2^−16 (+19) above. */
@@ -91,11 +117,20 @@ const LEAKY = [...new Array(14).fill(seg(-(2 ** 35), 0, 0, 0)), seg(-12451840, 2
  */
 function tableOf(family: string, start: number, ym: number, shift: number, extra: number): ActivationSegment[] {
   let t: ActivationSegment[];
-  if (family === 'leaky') t = [seg(-(2 ** 35), 0, 0, 0), seg(start - 100_000, ym, shift + 3, 0), seg(start, ym, shift, extra % 40)];
+  if (family === 'leaky')
+    t = [seg(-(2 ** 35), 0, 0, 0), seg(start - 100_000, ym, shift + 3, 0), seg(start, ym, shift, extra % 40)];
   else if (family === 'relu6' || family === 'jagged') {
     // jagged: the same steps with scrambled biases, so windows have to stop somewhere
     t = [seg(-(2 ** 35), 0, 0, 0), seg(start, ym, shift, 0)];
-    for (let k = 0; k < 14; k++) t.push(seg(start + Math.round(((251.5 + k / 4) * 2 ** shift) / ym), ym, shift, family === 'jagged' ? 240 + ((k * 7 + extra) % 16) : 252 + (k >> 2)));
+    for (let k = 0; k < 14; k++)
+      t.push(
+        seg(
+          start + Math.round(((251.5 + k / 4) * 2 ** shift) / ym),
+          ym,
+          shift,
+          family === 'jagged' ? 240 + ((k * 7 + extra) % 16) : 252 + (k >> 2),
+        ),
+      );
   } else t = [seg(-(2 ** 35), 0, 0, 0), seg(start, ym, shift, 0)];
   while (t.length < 16) t.push(seg(2 ** 35 - 1, 0, 0, 0));
   return t;
@@ -137,7 +172,9 @@ describe('simdWindow', () => {
             const y = (bn - Number(p.x0)) * p.ymul * 2 ** -p.shift;
             const out = Math.max(0, Math.min(255, rne(y) + p.bias));
             if (out !== referenceActivation(BigInt(bn), table, GOLDEN_NUMERICS)) {
-              throw new Error(`bn ${bn}: window formula ${out}, reference ${referenceActivation(BigInt(bn), table, GOLDEN_NUMERICS)}`);
+              throw new Error(
+                `bn ${bn}: window formula ${out}, reference ${referenceActivation(BigInt(bn), table, GOLDEN_NUMERICS)}`,
+              );
             }
           }
         },
@@ -149,7 +186,14 @@ describe('simdWindow', () => {
   });
 
   it('ReLU: segment 10 over the whole range (segments 0–9 output 0, as its formula clamps there)', () => {
-    expect(simdWindow(-(10n ** 8n), 10n ** 9n, RELU)).toEqual({ x0: 0n, ymul: 1024, shift: 20, bias: 0, lo: -Infinity, hi: Infinity });
+    expect(simdWindow(-(10n ** 8n), 10n ** 9n, RELU)).toEqual({
+      x0: 0n,
+      ymul: 1024,
+      shift: 20,
+      bias: 0,
+      lo: -Infinity,
+      hi: Infinity,
+    });
   });
   it('ReLU6 steps: segment 1 extends over the steps it agrees with, then a second piece takes over', () => {
     // (bn/2^15 rounded to even) equals the steps' 252 up to the end of segment 4; at 8 274 163 it
@@ -189,21 +233,51 @@ describe('simdWindow', () => {
     // below 2^30): exact while bn·32767 < 2^51, i.e. bn ≤ floor((2^51 − 1)/32767)
     const table = [seg(-(2 ** 35), 0, 0, 0), ...new Array(15).fill(seg(0, 32767, 25, 0))];
     const last = (2n ** 51n - 1n) / 32767n;
-    expect(simdWindow(-5n, 2n ** 37n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 25, bias: 0, lo: -Infinity, hi: Number(last) });
+    expect(simdWindow(-5n, 2n ** 37n, table)).toEqual({
+      x0: 0n,
+      ymul: 32767,
+      shift: 25,
+      bias: 0,
+      lo: -Infinity,
+      hi: Number(last),
+    });
     expect(last * 32767n < 2n ** 51n && (last + 1n) * 32767n >= 2n ** 51n).toBe(true);
     // with bn only up to 2^36 the whole range is one window
-    expect(simdWindow(-5n, 2n ** 36n, table)).toEqual({ x0: 0n, ymul: 32767, shift: 25, bias: 0, lo: -Infinity, hi: Infinity });
+    expect(simdWindow(-5n, 2n ** 36n, table)).toEqual({
+      x0: 0n,
+      ymul: 32767,
+      shift: 25,
+      bias: 0,
+      lo: -Infinity,
+      hi: Infinity,
+    });
   });
   it('cuts a segment where its rounded value would leave ±2^30 (the i32 lanes)', () => {
     // identity segment (y_mul 1, shift 0): y = bn, exact in i32 lanes below 2^30
     const table = [seg(-(2 ** 35), 0, 0, 0), seg(0, 1, 0, 0), ...new Array(14).fill(seg(2 ** 35 - 1, 0, 0, 0))];
-    expect(simdWindow(-5n, 2n ** 31n, table)).toEqual({ x0: 0n, ymul: 1, shift: 0, bias: 0, lo: -Infinity, hi: 2 ** 30 - 1 });
+    expect(simdWindow(-5n, 2n ** 31n, table)).toEqual({
+      x0: 0n,
+      ymul: 1,
+      shift: 0,
+      bias: 0,
+      lo: -Infinity,
+      hi: 2 ** 30 - 1,
+    });
   });
 });
 
 // ---- directed layers across a window's edge ---------------------------------------------------------
 
-function params(IC: number, OC: number, W: number, H: number, weights: Uint8Array, bn: BatchNormEntry[], act: ActivationSegment[], fields: Record<string, number> = {}): KpuConvParams {
+function params(
+  IC: number,
+  OC: number,
+  W: number,
+  H: number,
+  weights: Uint8Array,
+  bn: BatchNormEntry[],
+  act: ActivationSegment[],
+  fields: Record<string, number> = {},
+): KpuConvParams {
   return synthKpuLayer({ IC, OC, W, H, kernel: 1, dst: 4096, weights, bn, act, fields });
 }
 
@@ -215,7 +289,10 @@ describe('wasm kernel across SIMD window edges (ReLU6 steps)', () => {
     { norm_mul: 150 * 32768, norm_add: -400_000, norm_shift: 15 },
     { norm_mul: 140 * 32768, norm_add: 0, norm_shift: 15 },
   ];
-  const c = prepareKpuConv(params(1, 3, 64, 16, Uint8Array.from([255, 255, 255]), bn, RELU6), 1, { layer: 0, type: 'test' });
+  const c = prepareKpuConv(params(1, 3, 64, 16, Uint8Array.from([255, 255, 255]), bn, RELU6), 1, {
+    layer: 0,
+    type: 'test',
+  });
   const modes = new DataView(wasmPlan(c).chan.buffer);
   const inputs: [string, (i: number) => number][] = [
     ['ramp (homogeneous groups)', (i) => i & 255],
@@ -248,7 +325,12 @@ describe('outputMonotone', () => {
   it('ReLU and the ReLU6 steps are non-decreasing; a step down or a decreasing segment is not', () => {
     expect(outputMonotone(-(10n ** 8n), 10n ** 9n, RELU)).toBe(true);
     expect(outputMonotone(-(10n ** 6n), 9n * 10n ** 6n, RELU6)).toBe(true);
-    const down = [seg(-(2 ** 35), 0, 0, 0), seg(0, 1, 0, 0), seg(100, 0, 0, 50), ...new Array(13).fill(seg(2 ** 35 - 1, 0, 0, 0))];
+    const down = [
+      seg(-(2 ** 35), 0, 0, 0),
+      seg(0, 1, 0, 0),
+      seg(100, 0, 0, 50),
+      ...new Array(13).fill(seg(2 ** 35 - 1, 0, 0, 0)),
+    ];
     expect(outputMonotone(-5n, 99n, down)).toBe(true); // 0 … 99, the step to 50 is out of range
     expect(outputMonotone(-5n, 200n, down)).toBe(false); // 100 then 50
     const dec = [seg(-(2 ** 35), 0, 0, 0), seg(0, -1, 0, 200), ...new Array(14).fill(seg(2 ** 35 - 1, 0, 0, 0))];
@@ -345,7 +427,8 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
         }
         const dv = new DataView(plan.chan.buffer);
         for (let o = 0; o < r.OC; o++) {
-          if (dv.getInt32(o * CHAN_BYTES + CHAN.two, true) === 1 && dv.getInt32(o * CHAN_BYTES + CHAN.mode, true) !== 0) stats.two++;
+          if (dv.getInt32(o * CHAN_BYTES + CHAN.two, true) === 1 && dv.getInt32(o * CHAN_BYTES + CHAN.mode, true) !== 0)
+            stats.two++;
         }
         stats.channels += r.OC;
         stats.prepooled += plan.prepoolChannels;
@@ -364,23 +447,34 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
 
 // ---- the golden corpus through the js kernel -------------------------------------------------------------
 
-describe.skipIf(!HAS_SHARED)(`golden runs on the js kernel (${HAS_SHARED ? 'shared corpus' : SHARED_SKIP_REASON})`, () => {
-  const sets = ['v3-shared', 'v4-shared'];
-  for (const set of sets) {
-    const dir = join(GOLDEN_DIR, set);
-    const names = existsSync(dir) ? readdirSync(dir).filter((n) => !n.endsWith('.sha256')).sort() : [];
-    for (const name of names) {
-      test(`${set}/${name} (lcg_1)`, () => {
-        const prepared = prepare(loadKmodel(kmodelPath(name)).model, { kpuKernel: 'js' });
-        expect(prepared.kpuNumerics.kernel).toBe('js');
-        const run = join(dir, name, 'lcg_1');
-        const lines: string[] = [];
-        const r = prepared.run([new Uint8Array(readFileSync(join(run, 'input.bin')))], { trace: (l) => lines.push(l) });
-        const golden = readFileSync(join(run, 'trace.txt'), 'utf8').trim().split('\n');
-        const first = golden.findIndex((g, i) => g !== lines[i]);
-        expect(first === -1 ? null : { layer: first, got: lines[first], want: golden[first] }).toBeNull();
-        r.outputs.forEach((o, i) => expect(Buffer.compare(Buffer.from(o), readFileSync(join(run, `output_${i}.bin`))), `output ${i}`).toBe(0));
-      });
+describe.skipIf(!HAS_SHARED)(
+  `golden runs on the js kernel (${HAS_SHARED ? 'shared corpus' : SHARED_SKIP_REASON})`,
+  () => {
+    const sets = ['v3-shared', 'v4-shared'];
+    for (const set of sets) {
+      const dir = join(GOLDEN_DIR, set);
+      const names = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((n) => !n.endsWith('.sha256'))
+            .sort()
+        : [];
+      for (const name of names) {
+        test(`${set}/${name} (lcg_1)`, () => {
+          const prepared = prepare(loadKmodel(kmodelPath(name)).model, { kpuKernel: 'js' });
+          expect(prepared.kpuNumerics.kernel).toBe('js');
+          const run = join(dir, name, 'lcg_1');
+          const lines: string[] = [];
+          const r = prepared.run([new Uint8Array(readFileSync(join(run, 'input.bin')))], {
+            trace: (l) => lines.push(l),
+          });
+          const golden = readFileSync(join(run, 'trace.txt'), 'utf8').trim().split('\n');
+          const first = golden.findIndex((g, i) => g !== lines[i]);
+          expect(first === -1 ? null : { layer: first, got: lines[first], want: golden[first] }).toBeNull();
+          r.outputs.forEach((o, i) =>
+            expect(Buffer.compare(Buffer.from(o), readFileSync(join(run, `output_${i}.bin`))), `output ${i}`).toBe(0),
+          );
+        });
+      }
     }
-  }
-});
+  },
+);

@@ -17,13 +17,20 @@ const MANIFEST = join(bundledModelsDir(), 'manifest.json');
 const HAS_BUNDLED = existsSync(MANIFEST);
 
 /** The MaixPy-style fixture with the constants for another detector / feature input size. */
-function scriptFor(opts: { anchors?: readonly number[]; threshold?: number; nms?: number; side?: number; template?: readonly (readonly number[])[] }): string {
+function scriptFor(opts: {
+  anchors?: readonly number[];
+  threshold?: number;
+  nms?: number;
+  side?: number;
+  template?: readonly (readonly number[])[];
+}): string {
   let s = readFileSync(join(FIXTURES, 'face_recognition_maixpy.py'), 'utf8');
   if (opts.anchors) s = s.replace(/^ANCHORS = .*$/m, `ANCHORS = (${opts.anchors.join(', ')})`);
   if (opts.threshold !== undefined) s = s.replace(/^DETECT_THRESHOLD = .*$/m, `DETECT_THRESHOLD = ${opts.threshold}`);
   if (opts.nms !== undefined) s = s.replace(/^NMS = .*$/m, `NMS = ${opts.nms}`);
   if (opts.side !== undefined) s = s.replace(/^SIDE = .*$/m, `SIDE = ${opts.side}`);
-  if (opts.template) s = s.replace(/^TEMPLATE = .*$/m, `TEMPLATE = [${opts.template.map(([x, y]) => `(${x}, ${y})`).join(', ')}]`);
+  if (opts.template)
+    s = s.replace(/^TEMPLATE = .*$/m, `TEMPLATE = [${opts.template.map(([x, y]) => `(${x}, ${y})`).join(', ')}]`);
   const p = join(tempDir('bundled-script'), 'face_recognition_maixpy.py');
   writeFileSync(p, s);
   return p;
@@ -75,24 +82,34 @@ describe.skipIf(!HAS_BUNDLED)('kpusim maixpy with the bundled face models', () =
     expectLabels(r.lines, camera.people);
   });
 
-  it.skipIf(!HAS_SHARED)("MaixPy's detector from ../shared at 0x300000, bundled landmark and feature models at 0x400000/0x500000", async () => {
-    const r = await runScript(scriptFor({ side, template }), {
-      camera: [camera.dir],
-      flash: [`0x300000=${kmodelPath('maixpy_face_detect_0x300000_v3')}`],
-      keyPress: [1],
-    });
-    expect(r.exitCode, r.stderr).toBe(0);
-    expectLabels(r.lines, camera.people);
-  });
+  it.skipIf(!HAS_SHARED)(
+    "MaixPy's detector from ../shared at 0x300000, bundled landmark and feature models at 0x400000/0x500000",
+    async () => {
+      const r = await runScript(scriptFor({ side, template }), {
+        camera: [camera.dir],
+        flash: [`0x300000=${kmodelPath('maixpy_face_detect_0x300000_v3')}`],
+        keyPress: [1],
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expectLabels(r.lines, camera.people);
+    },
+  );
 
-  it.skipIf(!HAS_SHARED)('examples/maixpy/face_recognition.py: MaixPy\'s detector at 0x300000 and the bundled landmark and feature models', async () => {
-    const r = await runScript(join(REPO, 'examples/maixpy/face_recognition.py'), {
-      camera: [camera.dir],
-      flash: [`0x300000=${kmodelPath('maixpy_face_detect_0x300000_v3')}`],
-      keyPress: [1],
-    });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const names = r.lines.map((l) => /^face at \(.*\): (.*)$/.exec(l)?.[1]);
-    expect(names).toEqual(camera.people.map((p, i) => (i === 0 ? 'unknown (enrolled as Alice)' : p === camera.people[0] ? 'Alice' : 'unknown')));
-  });
+  it.skipIf(!HAS_SHARED)(
+    "examples/maixpy/face_recognition.py: MaixPy's detector at 0x300000 and the bundled landmark and feature models",
+    async () => {
+      const r = await runScript(join(REPO, 'examples/maixpy/face_recognition.py'), {
+        camera: [camera.dir],
+        flash: [`0x300000=${kmodelPath('maixpy_face_detect_0x300000_v3')}`],
+        keyPress: [1],
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const names = r.lines.map((l) => /^face at \(.*\): (.*)$/.exec(l)?.[1]);
+      expect(names).toEqual(
+        camera.people.map((p, i) =>
+          i === 0 ? 'unknown (enrolled as Alice)' : p === camera.people[0] ? 'Alice' : 'unknown',
+        ),
+      );
+    },
+  );
 });

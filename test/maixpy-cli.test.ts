@@ -6,7 +6,8 @@ import { main } from '../src/cli/main.js';
 import { REPO, tempDir } from './fixtures/maixpy/helpers.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t), errIsTty: false });
   return { code, out, err };
 }
@@ -22,7 +23,9 @@ const HOPPER = join(REPO, 'examples/images/grace_hopper.jpg');
 describe('kpusim maixpy (CLI)', () => {
   it('runs until the camera runs out: prints on stdout, summary on stderr, PNGs in --lcd-out, exit 0', async () => {
     const lcd = tempDir('cli-lcd');
-    const s = script('import sensor, lcd\nlcd.init()\nsensor.reset()\nwhile True:\n    img = sensor.snapshot()\n    print("frame", img.width(), img.height())\n    lcd.display(img)\n');
+    const s = script(
+      'import sensor, lcd\nlcd.init()\nsensor.reset()\nwhile True:\n    img = sensor.snapshot()\n    print("frame", img.width(), img.height())\n    lcd.display(img)\n',
+    );
     const r = await cli(['maixpy', s, '--camera', HOPPER, HOPPER, '--lcd-out', lcd]);
     expect(r.code).toBe(0);
     expect(r.out).toBe('frame 320 240\nframe 320 240\n');
@@ -35,7 +38,14 @@ describe('kpusim maixpy (CLI)', () => {
     const r = await cli(['maixpy', s, '--camera', HOPPER, HOPPER, HOPPER, '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
-    expect(doc).toMatchObject({ schema_version: 1, end: 'camera-exhausted', exit_code: 0, frames: 3, output: 'x\nx\nx\n', error: null });
+    expect(doc).toMatchObject({
+      schema_version: 1,
+      end: 'camera-exhausted',
+      exit_code: 0,
+      frames: 3,
+      output: 'x\nx\nx\n',
+      error: null,
+    });
     expect(doc.frame_log.map((f: { index: number }) => f.index)).toEqual([1, 2, 3]);
     expect(doc.board_ms).toBeGreaterThan(0);
   });

@@ -59,7 +59,11 @@ describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real mode
       'models/ld5.kmodel': CANMV_LD5,
       'models/feature_extraction.kmodel': CANMV_FEATURES,
     });
-    const r = await runScript(join(FIXTURES, 'face_recognition_canmv.py'), { camera: [camera.dir], sdDir: sd, keyPress: [1] });
+    const r = await runScript(join(FIXTURES, 'face_recognition_canmv.py'), {
+      camera: [camera.dir],
+      sdDir: sd,
+      keyPress: [1],
+    });
     expect(r.reason).toBe('camera-exhausted');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.lines.filter((l) => /^model (size|load)/.test(l))).toHaveLength(6);
@@ -68,18 +72,15 @@ describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real mode
     expect(r.boardParts.kpu).toBeGreaterThan(0);
   });
 
-  it(
-    "the MaixPy-style script with MaixPy's detector at 0x300000 and CanMV's landmark/feature models at 0x400000/0x500000 (MaixPy API, v4 set_outputs)",
-    async () => {
-      const r = await runScript(join(FIXTURES, 'face_recognition_maixpy_canmv_models.py'), {
-        camera: [camera.dir],
-        flash: [`0x300000=${MAIXPY_DETECTOR}`, `0x400000=${CANMV_LD5}`, `0x500000=${CANMV_FEATURES}`],
-        keyPress: [1],
-      });
-      expect(r.exitCode, r.stderr).toBe(0);
-      expectLabels(r.lines, camera.people);
-    },
-  );
+  it("the MaixPy-style script with MaixPy's detector at 0x300000 and CanMV's landmark/feature models at 0x400000/0x500000 (MaixPy API, v4 set_outputs)", async () => {
+    const r = await runScript(join(FIXTURES, 'face_recognition_maixpy_canmv_models.py'), {
+      camera: [camera.dir],
+      flash: [`0x300000=${MAIXPY_DETECTOR}`, `0x400000=${CANMV_LD5}`, `0x500000=${CANMV_FEATURES}`],
+      keyPress: [1],
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expectLabels(r.lines, camera.people);
+  });
 
   it("run_yolo2's result objects are the region layer of MaixPy's detector on the frame's AI planes (doc §1)", async () => {
     const r = await runScript(
@@ -171,7 +172,10 @@ while True:
     let first: Float32Array | null = null;
     for (let i = 0; i < camera.people.length; i++) {
       const f = cam.capture(320, 240, false, false, false)!;
-      const frame = { display: { kind: 'rgb565', width: 320, height: 240, pixels: f.display as Uint16Array } as Rgb565Image, ai: { width: 320, height: 240, channels: 3 as const, data: f.ai } };
+      const frame = {
+        display: { kind: 'rgb565', width: 320, height: 240, pixels: f.display as Uint16Array } as Rgb565Image,
+        ai: { width: 320, height: 240, channels: 3 as const, data: f.ai },
+      };
       const result = processFrame(frame, CANMV_PRESET, models);
       for (const face of result.faces) {
         const feat = face.feature as Float32Array;

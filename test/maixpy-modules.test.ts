@@ -23,7 +23,7 @@ async function py(source: string): Promise<string[]> {
 }
 
 describe('image: RGB565 and the AI planes', () => {
-  it('colour tuples round through MaixPy\'s tables, get_pixel expands them, pix_to_ai writes planar R, G, B', async () => {
+  it("colour tuples round through MaixPy's tables, get_pixel expands them, pix_to_ai writes planar R, G, B", async () => {
     const out = await py(`
 import image
 img = image.Image(size=(4, 2))
@@ -179,7 +179,9 @@ try:
 except ValueError as e:
     print('ValueError', e)
 `);
-    const dot = Math.fround(Math.fround(Math.fround(0.6) * Math.fround(0.6)) + Math.fround(Math.fround(0.8) * Math.fround(0.8)));
+    const dot = Math.fround(
+      Math.fround(Math.fround(0.6) * Math.fround(0.6)) + Math.fround(Math.fround(0.8) * Math.fround(0.8)),
+    );
     expect(out[0]).toBe(`${pyr(Math.fround(Math.fround(0.5 + Math.fround(0.5 * dot)) * 100))} 50.0`);
     expect(out[1]).toBe(`0.5 ${pyr(Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-2)))))}`);
     const e = [1, 2, 3].map((v) => Math.fround(Math.exp(v - 3)));
@@ -253,7 +255,10 @@ except NotImplementedError as e:
   });
 
   it('an uncaught Python error is reported with the script file and line, exit 1', async () => {
-    const r = await runScript({ name: 'broken.py', source: 'import image\n\nimg = image.Image(size=(8, 8))\nimg.find_blobs([])\n' });
+    const r = await runScript({
+      name: 'broken.py',
+      source: 'import image\n\nimg = image.Image(size=(8, 8))\nimg.find_blobs([])\n',
+    });
     expect(r.exitCode).toBe(1);
     expect(r.reason).toBe('python-error');
     expect(r.error?.type).toBe('NotImplementedError');
@@ -287,7 +292,10 @@ except ValueError as e:
     expect(r.exitCode).toBe(3);
     expect(r.reason).toBe('sys-exit');
     expect(r.lines).toEqual(['bye']);
-    const t = parseTraceback('Traceback (most recent call last):\n  File "<stdin>", line 2, in <module>\n  File "a.py", line 3, in <module>\n  File "/lib/x.py", line 9, in f\nValueError: bad\n', 'a.py');
+    const t = parseTraceback(
+      'Traceback (most recent call last):\n  File "<stdin>", line 2, in <module>\n  File "a.py", line 3, in <module>\n  File "/lib/x.py", line 9, in f\nValueError: bad\n',
+      'a.py',
+    );
     expect(t).toMatchObject({ type: 'ValueError', message: 'bad', file: 'a.py', line: 3 });
   });
 });
@@ -326,7 +334,7 @@ while True:
     expect(r.exitCode).toBe(0);
     expect(r.reason).toBe('camera-exhausted');
     expect(r.frames).toBe(3);
-    expect(r.lines).toEqual(["1 160 120 [] 1", "2 160 120 ['rise'] 0", '3 160 120 [] 1']);
+    expect(r.lines).toEqual(['1 160 120 [] 1', "2 160 120 ['rise'] 0", '3 160 120 [] 1']);
     expect(readdirSync(lcdOut).sort()).toEqual(['lcd-0001.png', 'lcd-0002.png', 'lcd-0003.png']);
     // A 160×120 frame is shown centred on the 320×240 panel with black bars.
     const panel = readImageFile(join(lcdOut, 'lcd-0001.png'));
@@ -337,7 +345,10 @@ while True:
 
   it('--frames stops after N snapshots; skip_frames does not use up files', async () => {
     const r = await runScript(
-      { source: 'import sensor\nsensor.reset()\nsensor.skip_frames(30)\nwhile True:\n    sensor.snapshot()\n    print("frame")\n' },
+      {
+        source:
+          'import sensor\nsensor.reset()\nsensor.skip_frames(30)\nwhile True:\n    sensor.snapshot()\n    print("frame")\n',
+      },
       { camera: PHOTOS, frames: 2 },
     );
     expect(r.reason).toBe('frames-limit');
@@ -408,7 +419,7 @@ lcd.fill_rectangle(0, 0, 10, 10, lcd.RED)
 
 describe('Camera (scaling and orientation)', () => {
   const files = [PHOTOS[0], PHOTOS[0]];
-  it('script orientation: the first snapshot\'s mirror/flip is the upright reference; later changes flip', () => {
+  it("script orientation: the first snapshot's mirror/flip is the upright reference; later changes flip", () => {
     const cam = new Camera(files, { orientation: 'script' });
     const a = cam.capture(64, 48, false, true, true)!;
     const b = cam.capture(64, 48, false, false, true)!;
@@ -417,7 +428,7 @@ describe('Camera (scaling and orientation)', () => {
     for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) expect(b.ai[y * 64 + x]).toBe(a.ai[y * 64 + 63 - x]);
   });
 
-  it('raw orientation applies the script\'s mirror and flip as they are; files are cropped to fill the frame', () => {
+  it("raw orientation applies the script's mirror and flip as they are; files are cropped to fill the frame", () => {
     const cam = new Camera(files, { orientation: 'raw' });
     const m = cam.capture(64, 48, false, true, false)!;
     const raw = new Camera(files, { orientation: 'raw' }).capture(64, 48, false, false, false)!;

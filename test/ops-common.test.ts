@@ -38,7 +38,9 @@ function roundToF32(sign: number, n: bigint, e: number): number {
   return sign < 0 ? -mag : mag;
 }
 function exactFma(a: number, b: number, c: number): number {
-  const A = decode(a), B = decode(b), C = decode(c);
+  const A = decode(a),
+    B = decode(b),
+    C = decode(c);
   const ep = A.e + B.e;
   const E = Math.min(ep, C.e);
   const N = A.s * B.s * A.m * B.m * (1n << BigInt(ep - E)) + C.s * C.m * (1n << BigInt(C.e - E));

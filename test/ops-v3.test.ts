@@ -47,9 +47,15 @@ describe('ADD (1)', () => {
 
 describe('QUANTIZED_ADD (2)', () => {
   const base: QuantizedAddV3Params = {
-    inAOffset: 1, inAMul: 3, inAShift: 1,
-    inBOffset: -2, inBMul: 1, inBShift: 1,
-    outOffset: 5, outMul: 3, outShift: 2,
+    inAOffset: 1,
+    inAMul: 3,
+    inAShift: 1,
+    inBOffset: -2,
+    inBMul: 1,
+    inBShift: 1,
+    outOffset: 5,
+    outMul: 3,
+    outShift: 2,
   };
   const run = (a: number, b: number, p: QuantizedAddV3Params): number => {
     const out = new Uint8Array(8);
@@ -77,7 +83,18 @@ describe('QUANTIZED_ADD (2)', () => {
     expect(quantizedAddV3Span(8)).toBe(8);
     expect(quantizedAddV3Span(9)).toBe(16);
     const out = new Uint8Array(8);
-    const p = { ...base, inAOffset: 0, inAMul: 1, inBOffset: 0, inBMul: 1, outMul: 1, outShift: 0, outOffset: 0, inBShift: 0, inAShift: 0 };
+    const p = {
+      ...base,
+      inAOffset: 0,
+      inAMul: 1,
+      inBOffset: 0,
+      inBMul: 1,
+      outMul: 1,
+      outShift: 0,
+      outOffset: 0,
+      inBShift: 0,
+      inAShift: 0,
+    };
     quantizedAddV3(U([1, 2, 3, 4, 5, 6, 7, 8]), U([10, 10, 10, 10, 10, 10, 10, 10]), out, 3, p);
     expect(arr(out)).toEqual([11, 12, 13, 14, 15, 16, 17, 18]); // elements 3..7 are written too
     expect(() => quantizedAddV3(U([1, 2, 3]), U([1, 2, 3]), new Uint8Array(3), 3, p)).toThrow(RangeError);
@@ -95,8 +112,17 @@ describe('GLOBAL_AVERAGE_POOL2D (5)', () => {
 });
 
 const pool3x3: Pool2dV3Geometry = {
-  inWidth: 3, inHeight: 3, outWidth: 2, outHeight: 2, channels: 1,
-  kernelWidth: 2, kernelHeight: 2, strideWidth: 2, strideHeight: 2, paddingWidth: 1, paddingHeight: 1,
+  inWidth: 3,
+  inHeight: 3,
+  outWidth: 2,
+  outHeight: 2,
+  channels: 1,
+  kernelWidth: 2,
+  kernelHeight: 2,
+  strideWidth: 2,
+  strideHeight: 2,
+  paddingWidth: 1,
+  paddingHeight: 1,
 };
 // Input 1..9 (row-major 3×3). Windows (origin −1 or 1): (0,0) → {1}; (0,1) → {2,3}; (1,0) → {4,7};
 // (1,1) → {5,6,8,9}. Padding never enters.
@@ -245,7 +271,16 @@ describe('FULLY_CONNECTED (18)', () => {
     const out = new Float32Array(2);
     // row 0: 2^24 + 1 → 2^24 (tie to even), + 1 → 2^24 again;
     // row 1: 1 + 1 = 2, + 2^24 = 2^24 + 2 (exact). A double or reversed sum would differ.
-    fullyConnectedV3(F([1, 1, 1]), out, F([2 ** 24, 1, 1, 1, 1, 2 ** 24]), F([0, 0]), 3, 2, FcActivationV3.Linear, 'golden');
+    fullyConnectedV3(
+      F([1, 1, 1]),
+      out,
+      F([2 ** 24, 1, 1, 1, 1, 2 ** 24]),
+      F([0, 0]),
+      3,
+      2,
+      FcActivationV3.Linear,
+      'golden',
+    );
     expect(arr(out)).toEqual([2 ** 24, 2 ** 24 + 2]);
   });
   it('adds the bias after the sum, then the activation', () => {

@@ -54,16 +54,44 @@ const arr = (x: ArrayLike<number>): number[] => Array.from(x);
 const THIRD = 11184811 / 2 ** 25; // fround(1/3)
 const P0: Padding = { before: 0, after: 0 };
 const win = (w: Partial<Window2d>): Window2d => ({
-  filterH: 1, filterW: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, paddingH: P0, paddingW: P0, ...w,
+  filterH: 1,
+  filterW: 1,
+  strideH: 1,
+  strideW: 1,
+  dilationH: 1,
+  dilationW: 1,
+  paddingH: P0,
+  paddingW: P0,
+  ...w,
 });
 
 describe('binary (0x00)', () => {
   it('broadcasts 4-D shapes', () => {
     // a 1×2×1×3, b 1×1×2×1 → out 1×2×2×3 with out[c][h][w] = a[c][w] + b[h]
     const out = new Float32Array(12);
-    binary(F([0, 1, 2, 10, 11, 12]), F([100, 200]), out, [1, 2, 1, 3], [1, 1, 2, 1], [1, 2, 2, 3], BinaryOp.Add, -FLT_MAX, FLT_MAX);
+    binary(
+      F([0, 1, 2, 10, 11, 12]),
+      F([100, 200]),
+      out,
+      [1, 2, 1, 3],
+      [1, 1, 2, 1],
+      [1, 2, 2, 3],
+      BinaryOp.Add,
+      -FLT_MAX,
+      FLT_MAX,
+    );
     expect(arr(out)).toEqual([100, 101, 102, 200, 201, 202, 110, 111, 112, 210, 211, 212]);
-    binary(F([0, 1, 2, 10, 11, 12]), F([100, 200]), out, [1, 2, 1, 3], [1, 1, 2, 1], [1, 2, 2, 3], BinaryOp.Add, 105, 205);
+    binary(
+      F([0, 1, 2, 10, 11, 12]),
+      F([100, 200]),
+      out,
+      [1, 2, 1, 3],
+      [1, 1, 2, 1],
+      [1, 2, 2, 3],
+      BinaryOp.Add,
+      105,
+      205,
+    );
     expect(arr(out)).toEqual([105, 105, 105, 200, 201, 202, 110, 111, 112, 205, 205, 205]);
   });
   it('follows std::min/std::max with NaN and float32 division', () => {
@@ -80,9 +108,15 @@ describe('binary (0x00)', () => {
 
 describe('quantized_binary (0x11)', () => {
   const id: QuantizedBinaryParams = {
-    inputAOffset: -100, inputAMul: 1, inputAShift: 0,
-    inputBOffset: -100, inputBMul: 1, inputBShift: 0,
-    outputOffset: 128, outputMul: 1, outputShift: 0,
+    inputAOffset: -100,
+    inputAMul: 1,
+    inputAShift: 0,
+    inputBOffset: -100,
+    inputBMul: 1,
+    inputBShift: 0,
+    outputOffset: 128,
+    outputMul: 1,
+    outputShift: 0,
   };
   it('divides with (a′ + b′/2) / b′, truncating (C1), and defines b′ = 0 as −1', () => {
     // a′ = a − 100, b′ = b − 100:
@@ -97,7 +131,10 @@ describe('quantized_binary (0x11)', () => {
     //  −3 → −1, −5 → −2, 3 → 2, 5 → 3, −1 → 0 (banker's would give −2, −2, 2, 2, 0)
     const out = new Uint8Array(5);
     const s = [1, 1, 1, 5];
-    quantizedBinary(U([97, 95, 103, 105, 99]), U([100, 100, 100, 100, 100]), out, s, s, s, BinaryOp.Sub, { ...id, outputShift: 1 });
+    quantizedBinary(U([97, 95, 103, 105, 99]), U([100, 100, 100, 100, 100]), out, s, s, s, BinaryOp.Sub, {
+      ...id,
+      outputShift: 1,
+    });
     expect(arr(out)).toEqual([127, 126, 130, 131, 128]);
   });
   it('applies the input mcs before the op and clamps', () => {
@@ -192,7 +229,14 @@ describe('reduce (0x07)', () => {
 describe('reduce_window2d (0x08)', () => {
   // 1×1×3×3 input 1..9; 2×2 window, stride 2, padding 1 before: out 2×2 (= (3 + 1 − 2 + 2)/2);
   // windows: {1}, {2, 3}, {4, 7}, {5, 6, 8, 9}
-  const w = win({ filterH: 2, filterW: 2, strideH: 2, strideW: 2, paddingH: { before: 1, after: 0 }, paddingW: { before: 1, after: 0 } });
+  const w = win({
+    filterH: 2,
+    filterW: 2,
+    strideH: 2,
+    strideW: 2,
+    paddingH: { before: 1, after: 0 },
+    paddingW: { before: 1, after: 0 },
+  });
   const src = F([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   it('mean divides by the count of valid taps', () => {
     const out = new Float32Array(4);
@@ -207,7 +251,16 @@ describe('reduce_window2d (0x08)', () => {
   it('dilation', () => {
     // 1×5 [1..5], filter 2 with dilation 2 (span 3), stride 1: out 3 = sums {1,3}, {2,4}, {3,5}
     const out = new Float32Array(3);
-    reduceWindow2d(F([1, 2, 3, 4, 5]), out, [1, 1, 1, 5], ReduceOp.Sum, 0, win({ filterW: 2, dilationW: 2 }), -FLT_MAX, FLT_MAX);
+    reduceWindow2d(
+      F([1, 2, 3, 4, 5]),
+      out,
+      [1, 1, 1, 5],
+      ReduceOp.Sum,
+      0,
+      win({ filterW: 2, dilationW: 2 }),
+      -FLT_MAX,
+      FLT_MAX,
+    );
     expect(arr(out)).toEqual([4, 6, 8]);
   });
 });
@@ -283,17 +336,23 @@ describe('transpose (0x0C)', () => {
     const perm = fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 });
     const dim = fc.integer({ min: 1, max: 4 });
     fc.assert(
-      fc.property(fc.tuple(dim, dim, dim, dim), perm, fc.constantFrom(1, 2, 4), fc.integer({ min: 0, max: 1e6 }), (shape, p, eb, seed) => {
-        const n = shape.reduce((x, y) => x * y, 1) * eb;
-        const src = Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
-        const mid = new Uint8Array(n);
-        const back = new Uint8Array(n);
-        transpose(src, mid, eb, shape, p);
-        const inv = [0, 0, 0, 0];
-        p.forEach((axis, i) => (inv[axis] = i));
-        transpose(mid, back, eb, transposeOutputShape(shape, p), inv);
-        return back.every((v, i) => v === src[i]);
-      }),
+      fc.property(
+        fc.tuple(dim, dim, dim, dim),
+        perm,
+        fc.constantFrom(1, 2, 4),
+        fc.integer({ min: 0, max: 1e6 }),
+        (shape, p, eb, seed) => {
+          const n = shape.reduce((x, y) => x * y, 1) * eb;
+          const src = Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+          const mid = new Uint8Array(n);
+          const back = new Uint8Array(n);
+          transpose(src, mid, eb, shape, p);
+          const inv = [0, 0, 0, 0];
+          p.forEach((axis, i) => (inv[axis] = i));
+          transpose(mid, back, eb, transposeOutputShape(shape, p), inv);
+          return back.every((v, i) => v === src[i]);
+        },
+      ),
     );
   });
 });
@@ -303,7 +362,11 @@ describe('strided_slice (0x0D)', () => {
   const S = [1, 1, 1, 6];
   it('resolves begin/end masks and negative indices like the compiler', () => {
     // begin_mask on all axes, end_mask on all axes, stride −2 on W: begin W = 6 − 1 = 5, end W = −1
-    const r = resolveStridedSlice(S, [0, 0, 0, -1], [0, 0, 0, 0], [1, 1, 1, -2], { beginMask: 0b1111, endMask: 0b1111, shrinkAxisMask: 0 });
+    const r = resolveStridedSlice(S, [0, 0, 0, -1], [0, 0, 0, 0], [1, 1, 1, -2], {
+      beginMask: 0b1111,
+      endMask: 0b1111,
+      shrinkAxisMask: 0,
+    });
     expect(r).toEqual({ begin: [0, 0, 0, 5], end: [1, 1, 1, -1] });
     expect(stridedSliceOutputShape(r.begin, r.end, [1, 1, 1, -2])).toEqual([1, 1, 1, 3]);
     const out = new Uint8Array(3);
@@ -311,12 +374,20 @@ describe('strided_slice (0x0D)', () => {
     expect(arr(out)).toEqual([5, 3, 1]);
   });
   it('negative end without mask, and shrink_axis', () => {
-    const r = resolveStridedSlice(S, [0, 0, 0, 1], [1, 1, 1, -1], [1, 1, 1, 1], { beginMask: 0, endMask: 0, shrinkAxisMask: 0 });
+    const r = resolveStridedSlice(S, [0, 0, 0, 1], [1, 1, 1, -1], [1, 1, 1, 1], {
+      beginMask: 0,
+      endMask: 0,
+      shrinkAxisMask: 0,
+    });
     expect(r.end).toEqual([1, 1, 1, 5]);
     const out = new Uint8Array(4);
     stridedSlice(src, out, 1, S, r.begin, r.end, [1, 1, 1, 1]);
     expect(arr(out)).toEqual([1, 2, 3, 4]);
-    const s = resolveStridedSlice(S, [0, 0, 0, 2], [1, 1, 1, 6], [1, 1, 1, 1], { beginMask: 0, endMask: 0, shrinkAxisMask: 0b1000 });
+    const s = resolveStridedSlice(S, [0, 0, 0, 2], [1, 1, 1, 6], [1, 1, 1, 1], {
+      beginMask: 0,
+      endMask: 0,
+      shrinkAxisMask: 0b1000,
+    });
     expect(s.end).toEqual([1, 1, 1, 3]); // end = begin + 1
   });
   it('runs stored (already normalised) bodies as they are: end −1 with a negative stride', () => {
@@ -365,17 +436,22 @@ describe('pad (0x05)', () => {
     const dim = fc.integer({ min: 1, max: 3 });
     const pd = fc.record({ before: fc.integer({ min: 0, max: 2 }), after: fc.integer({ min: 0, max: 2 }) });
     fc.assert(
-      fc.property(fc.tuple(dim, dim, dim, dim), fc.tuple(pd, pd, pd, pd), fc.constantFrom(1, 2, 4), (shape, pads, eb) => {
-        const n = shape.reduce((x, y) => x * y, 1) * eb;
-        const src = Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 255);
-        const mid = padOutputShape(shape, pads);
-        const padded = new Uint8Array(mid.reduce((x, y) => x * y, 1) * eb);
-        pad(src, padded, eb, shape, pads, [0xfe, 0xfd, 0xfc, 0xfb]);
-        const back = new Uint8Array(n);
-        const neg = pads.map((q) => ({ before: -q.before, after: -q.after }));
-        pad(padded, back, eb, mid, neg, [0, 0, 0, 0]);
-        return back.every((v, i) => v === src[i]);
-      }),
+      fc.property(
+        fc.tuple(dim, dim, dim, dim),
+        fc.tuple(pd, pd, pd, pd),
+        fc.constantFrom(1, 2, 4),
+        (shape, pads, eb) => {
+          const n = shape.reduce((x, y) => x * y, 1) * eb;
+          const src = Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 255);
+          const mid = padOutputShape(shape, pads);
+          const padded = new Uint8Array(mid.reduce((x, y) => x * y, 1) * eb);
+          pad(src, padded, eb, shape, pads, [0xfe, 0xfd, 0xfc, 0xfb]);
+          const back = new Uint8Array(n);
+          const neg = pads.map((q) => ({ before: -q.before, after: -q.after }));
+          pad(padded, back, eb, mid, neg, [0, 0, 0, 0]);
+          return back.every((v, i) => v === src[i]);
+        },
+      ),
     );
   });
 });
@@ -438,12 +514,36 @@ describe('conv2d (0x02) and matmul (0x04)', () => {
   it('convolves with bias, valid taps only, and clamps', () => {
     // 3×3 input 1..9, one 2×2 all-ones filter, bias 0.5, stride 1: [1+2+4+5, 2+3+5+6, 4+5+7+8, 5+6+8+9] + 0.5
     const out = new Float32Array(4);
-    conv2d(F([1, 2, 3, 4, 5, 6, 7, 8, 9]), out, F([1, 1, 1, 1]), F([0.5]), [1, 1, 3, 3], 1, 1, win({ filterH: 2, filterW: 2 }), -FLT_MAX, FLT_MAX, 'golden');
+    conv2d(
+      F([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      out,
+      F([1, 1, 1, 1]),
+      F([0.5]),
+      [1, 1, 3, 3],
+      1,
+      1,
+      win({ filterH: 2, filterW: 2 }),
+      -FLT_MAX,
+      FLT_MAX,
+      'golden',
+    );
     expect(arr(out)).toEqual([12.5, 16.5, 24.5, 28.5]);
     // 3×3 ones filter with padding 1 on a 2×2 input [1, 2, 3, 4]: every window covers all 4 → 10, clamp at 9
     const o2 = new Float32Array(4);
     const pad1 = { before: 1, after: 1 };
-    conv2d(F([1, 2, 3, 4]), o2, F(Array(9).fill(1)), F([0]), [1, 1, 2, 2], 1, 1, win({ filterH: 3, filterW: 3, paddingH: pad1, paddingW: pad1 }), 0, 9, 'golden');
+    conv2d(
+      F([1, 2, 3, 4]),
+      o2,
+      F(Array(9).fill(1)),
+      F([0]),
+      [1, 1, 2, 2],
+      1,
+      1,
+      win({ filterH: 3, filterW: 3, paddingH: pad1, paddingW: pad1 }),
+      0,
+      9,
+      'golden',
+    );
     expect(arr(o2)).toEqual([9, 9, 9, 9]);
   });
   it('groups', () => {
@@ -475,13 +575,33 @@ describe('quantized_conv2d (0x0F) and quantized_matmul (0x10)', () => {
     // mcs(10, 1, 1) = (10 + 1) >> 1 = 5; + 100 = 105
     const out = new Uint8Array(1);
     const p = { inputOffset: -1, filterOffset: -2, outputMul: 1, outputShift: 1, outputOffset: 100 };
-    quantizedConv2d(U([1, 2, 3, 4]), out, U([3, 3, 3, 3]), Int32Array.from([4]), [1, 1, 2, 2], 1, 1, win({ filterH: 2, filterW: 2 }), p);
+    quantizedConv2d(
+      U([1, 2, 3, 4]),
+      out,
+      U([3, 3, 3, 3]),
+      Int32Array.from([4]),
+      [1, 1, 2, 2],
+      1,
+      1,
+      win({ filterH: 2, filterW: 2 }),
+      p,
+    );
     expect(out[0]).toBe(105);
     // 1×1 input 5 with a 3×3 filter and padding 1: only the centre tap (weight 9) counts:
     // (5 − 1)(9 − 2) = 28, + 4 = 32, mcs → (32 + 1) >> 1 = 16, + 100 = 116
     const pad1 = { before: 1, after: 1 };
     const w9 = U([0, 0, 0, 0, 9, 0, 0, 0, 0]);
-    quantizedConv2d(U([5]), out, w9, Int32Array.from([4]), [1, 1, 1, 1], 1, 1, win({ filterH: 3, filterW: 3, paddingH: pad1, paddingW: pad1 }), p);
+    quantizedConv2d(
+      U([5]),
+      out,
+      w9,
+      Int32Array.from([4]),
+      [1, 1, 1, 1],
+      1,
+      1,
+      win({ filterH: 3, filterW: 3, paddingH: pad1, paddingW: pad1 }),
+      p,
+    );
     expect(out[0]).toBe(116);
   });
   it('quantized_matmul', () => {
@@ -491,7 +611,12 @@ describe('quantized_conv2d (0x0F) and quantized_matmul (0x10)', () => {
     quantizedMatmul(U([1, 2]), U([3, 4]), out, Int32Array.from([5]), 1, 2, 1, p);
     expect(out[0]).toBe(12);
     // a offset −2: [−1, 0]·[3, 4] + 5 = 2; mul 1, shift 0
-    quantizedMatmul(U([1, 2]), U([3, 4]), out, Int32Array.from([5]), 1, 2, 1, { ...p, inputAOffset: -2, outputMul: 1, outputShift: 0 });
+    quantizedMatmul(U([1, 2]), U([3, 4]), out, Int32Array.from([5]), 1, 2, 1, {
+      ...p,
+      inputAOffset: -2,
+      outputMul: 1,
+      outputShift: 0,
+    });
     expect(out[0]).toBe(2);
   });
 });
@@ -501,18 +626,54 @@ describe('conv2d_transpose (0x13)', () => {
     // in 1×2 [1, 2], filter 1×2 [10, 1], stride 1 → out 1×3: [1·10, 1·1 + 2·10, 2·1]; bias 100 unused
     const out = new Float32Array(3);
     const w = win({ filterW: 2 });
-    conv2dTranspose(F([1, 2]), out, F([10, 1]), F([100]), [1, 1, 1, 2], [1, 1, 1, 3], 1, w, -FLT_MAX, FLT_MAX, 'golden');
+    conv2dTranspose(
+      F([1, 2]),
+      out,
+      F([10, 1]),
+      F([100]),
+      [1, 1, 1, 2],
+      [1, 1, 1, 3],
+      1,
+      w,
+      -FLT_MAX,
+      FLT_MAX,
+      'golden',
+    );
     expect(arr(out)).toEqual([10, 21, 2]);
     conv2dTranspose(F([1, 2]), out, F([10, 1]), F([100]), [1, 1, 1, 2], [1, 1, 1, 3], 1, w, 0, 20, 'golden');
     expect(arr(out)).toEqual([10, 20, 2]);
     // stride 2 → out 1×4: [10, 1, 20, 2]
     const o4 = new Float32Array(4);
-    conv2dTranspose(F([1, 2]), o4, F([10, 1]), F([100]), [1, 1, 1, 2], [1, 1, 1, 4], 1, win({ filterW: 2, strideW: 2 }), -FLT_MAX, FLT_MAX, 'golden');
+    conv2dTranspose(
+      F([1, 2]),
+      o4,
+      F([10, 1]),
+      F([100]),
+      [1, 1, 1, 2],
+      [1, 1, 1, 4],
+      1,
+      win({ filterW: 2, strideW: 2 }),
+      -FLT_MAX,
+      FLT_MAX,
+      'golden',
+    );
     expect(arr(o4)).toEqual([10, 1, 20, 2]);
   });
   it('leaves ±∞ unclamped when the activation is the full range', () => {
     const out = new Float32Array(1);
-    conv2dTranspose(F([Infinity]), out, F([1]), F([0]), [1, 1, 1, 1], [1, 1, 1, 1], 1, win({}), -FLT_MAX, FLT_MAX, 'golden');
+    conv2dTranspose(
+      F([Infinity]),
+      out,
+      F([1]),
+      F([0]),
+      [1, 1, 1, 1],
+      [1, 1, 1, 1],
+      1,
+      win({}),
+      -FLT_MAX,
+      FLT_MAX,
+      'golden',
+    );
     expect(out[0]).toBe(Infinity);
   });
 });
@@ -531,7 +692,17 @@ describe('cpu_* ops (0x1001–0x1005, NHWC)', () => {
   it('cpu_depthwise_conv2d uses [c][ky][kx] weights', () => {
     // c0: 1·1 + 3·10 = 31; c1: 2·100 + 4·1000 = 4200
     const out = new Float32Array(2);
-    cpuDepthwiseConv2d(src, out, F([1, 10, 100, 1000]), F([0, 0]), shape, win({ filterW: 2 }), -FLT_MAX, FLT_MAX, 'golden');
+    cpuDepthwiseConv2d(
+      src,
+      out,
+      F([1, 10, 100, 1000]),
+      F([0, 0]),
+      shape,
+      win({ filterW: 2 }),
+      -FLT_MAX,
+      FLT_MAX,
+      'golden',
+    );
     expect(arr(out)).toEqual([31, 4200]);
   });
   it('cpu quantized convs subtract the offsets', () => {
@@ -541,13 +712,23 @@ describe('cpu_* ops (0x1001–0x1005, NHWC)', () => {
     cpuQuantizedConv2d(U([1, 2, 3, 4]), out, U([3, 3, 3, 3]), Int32Array.from([0]), shape, 1, win({ filterW: 2 }), p);
     expect(out[0]).toBe(16);
     // depthwise: c0 = (1−1)(3−2) + (3−1)(3−2) = 2; c1 = 1 + 3 = 4; + 10
-    cpuQuantizedDepthwiseConv2d(U([1, 2, 3, 4]), out, U([3, 3, 3, 3]), Int32Array.from([0, 0]), shape, win({ filterW: 2 }), p);
+    cpuQuantizedDepthwiseConv2d(
+      U([1, 2, 3, 4]),
+      out,
+      U([3, 3, 3, 3]),
+      Int32Array.from([0, 0]),
+      shape,
+      win({ filterW: 2 }),
+      p,
+    );
     expect(arr(out)).toEqual([12, 14]);
   });
   it('cpu_reduce_window2d (mean/min/max; sum is an error)', () => {
     const out = new Float32Array(2);
     cpuReduceWindow2d(src, out, shape, ReduceOp.Mean, 0, win({ filterW: 2 }), -FLT_MAX, FLT_MAX);
     expect(arr(out)).toEqual([2, 3]);
-    expect(() => cpuReduceWindow2d(src, out, shape, ReduceOp.Sum, 0, win({ filterW: 2 }), -FLT_MAX, FLT_MAX)).toThrow(KpuFault);
+    expect(() => cpuReduceWindow2d(src, out, shape, ReduceOp.Sum, 0, win({ filterW: 2 }), -FLT_MAX, FLT_MAX)).toThrow(
+      KpuFault,
+    );
   });
 });

@@ -4,10 +4,25 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { KmodelError } from '../src/errors.js';
 import { BinaryReader } from '../src/kmodel-parser/binary-reader.js';
-import { V3_LAYER_TYPES, parseV3, type KmodelV3, type V3K210ConvLayer, type V3Layer } from '../src/kmodel-parser/v3/parse.js';
 import {
-  activationSegments, bnEntry, buildV3, fieldsBody, fullyConnectedBody, k210ConvBody, tinyModel, V3_TYPE, weightCount,
-  type ConvBodyOptions, type FixtureModel,
+  V3_LAYER_TYPES,
+  parseV3,
+  type KmodelV3,
+  type V3K210ConvLayer,
+  type V3Layer,
+} from '../src/kmodel-parser/v3/parse.js';
+import {
+  activationSegments,
+  bnEntry,
+  buildV3,
+  fieldsBody,
+  fullyConnectedBody,
+  k210ConvBody,
+  tinyModel,
+  V3_TYPE,
+  weightCount,
+  type ConvBodyOptions,
+  type FixtureModel,
 } from './fixtures/v3-builder.js';
 import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
 
@@ -37,7 +52,8 @@ function setU32(bytes: Uint8Array, at: number, v: number): Uint8Array {
   new DataView(copy.buffer).setUint32(at, v >>> 0, true);
   return copy;
 }
-const getU32 = (bytes: Uint8Array, at: number): number => new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
+const getU32 = (bytes: Uint8Array, at: number): number =>
+  new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
 
 // ---------------------------------------------------------------------------------------------
 // The real corpus. Expected values are copied from shared/kmodels/SOURCES.md (output shapes as
@@ -65,26 +81,204 @@ const CAM = [1, 3, 256, 320];
 const QVGA = [1, 3, 240, 320];
 const FACE = [1, 3, 128, 128];
 const REAL: Record<string, Expected> = {
-  canmv_face_attribute_v3: { layers: 17, mainMem: 40960, output: [40432, 16], input: FACE, kpuLines: 32000, outShape: [1, 4], outElements: 4, convs: 13 },
-  canmv_face_landmark68_v3: { layers: 17, mainMem: 40960, output: [39392, 544], input: FACE, kpuLines: 32000, outShape: [1, 136], outElements: 136, convs: 13 },
-  canmv_face_ld5_landmark_v3: { layers: 11, mainMem: 5120, output: [4568, 40], input: FACE, kpuLines: 32000, outShape: [1, 10], outElements: 10, convs: 7 },
-  canmv_hand_detect_v3: { layers: 31, mainMem: 12000, output: [2400, 9600], input: CAM, kpuLines: 28928, outShape: [1, 30, 8, 10], outElements: 2400, convs: 30 },
-  canmv_head_detect_v3: { layers: 31, mainMem: 21600, output: [4320, 17280], input: CAM, kpuLines: 28928, outShape: [1, 54, 8, 10], outElements: 4320, convs: 30, trailing: 8 },
-  canmv_licenseplate_detect_v3: { layers: 26, mainMem: 37504, output: [7504, 30000], input: QVGA, kpuLines: 29168, outShape: [1, 25, 15, 20], outElements: 7500 },
-  canmv_licenseplate_recog_v3: { layers: 18, mainMem: 58240, output: [11648, 46592], input: [1, 3, 64, 208], kpuLines: 32000, outElements: 11648 },
-  canmv_person_detect_v3: { layers: 31, mainMem: 21600, output: [4320, 17280], input: CAM, kpuLines: 28928, outShape: [1, 54, 8, 10], outElements: 4320, convs: 30, trailing: 8 },
-  canmv_voc20_detect_v3: { layers: 31, mainMem: 50000, output: [10000, 40000], input: CAM, kpuLines: 28928, outShape: [1, 125, 8, 10], outElements: 10000, convs: 30 },
-  canmv_yolo_face_detect_320x256_v3: { layers: 31, mainMem: 21600, output: [4320, 17280], input: CAM, kpuLines: 28928, outShape: [1, 54, 8, 10], outElements: 4320, convs: 30 },
-  k210demo_face_detect_v3: { layers: 24, mainMem: 45000, output: [9000, 36000], input: QVGA, kpuLines: 29168, outShape: [1, 30, 15, 20], outElements: 9000, convs: 23 },
-  k210demo_face_mask_5anchor_v3: { layers: 31, mainMem: 14000, output: [2800, 11200], input: CAM, kpuLines: 28928, outShape: [1, 35, 8, 10], outElements: 2800, convs: 30 },
-  k210demo_face_mask_9anchor_v3: { layers: 31, mainMem: 25200, output: [5040, 20160], input: CAM, kpuLines: 28928, outShape: [1, 63, 8, 10], outElements: 5040, convs: 30 },
-  k210demo_yolo20_voc_v3: { layers: 17, mainMem: 43752, output: [8752, 35000], input: QVGA, kpuLines: 29168, outShape: [1, 125, 7, 10], outElements: 8750, convs: 16 },
-  maixpy_face_detect_0x300000_v3: { layers: 24, mainMem: 45000, output: [9000, 36000], input: QVGA, kpuLines: 29168, outShape: [1, 30, 15, 20], outElements: 9000, convs: 23 },
-  maixpy_fans_mask_detect_v3: { layers: 10, mainMem: 97280, output: [83280, 11200], input: QVGA, kpuLines: 29168, outShape: [1, 35, 8, 10], outElements: 2800 },
-  maixpy_fans_yolov2_fruit3_v3: { layers: 29, mainMem: 9800, output: [1960, 7840], input: [1, 3, 224, 224], kpuLines: 30080, outShape: [1, 40, 7, 7], outElements: 1960, convs: 28 },
-  maixpy_mnist_v3: { layers: 11, mainMem: 14112, output: [14032, 40], input: [1, 1, 28, 28], kpuLines: 32740, outShape: [1, 10], outElements: 10, convs: 3 },
-  nncase_iris_float_v3: { layers: 2, mainMem: 56, output: [0, 12], input: [1, 4], outShape: [1, 3], outElements: 3, convs: 0 },
-  nncase_yolo20_voc_v3: { layers: 17, mainMem: 43752, output: [8752, 35000], input: QVGA, kpuLines: 29168, outShape: [1, 125, 7, 10], outElements: 8750, convs: 16, trailing: -4 },
+  canmv_face_attribute_v3: {
+    layers: 17,
+    mainMem: 40960,
+    output: [40432, 16],
+    input: FACE,
+    kpuLines: 32000,
+    outShape: [1, 4],
+    outElements: 4,
+    convs: 13,
+  },
+  canmv_face_landmark68_v3: {
+    layers: 17,
+    mainMem: 40960,
+    output: [39392, 544],
+    input: FACE,
+    kpuLines: 32000,
+    outShape: [1, 136],
+    outElements: 136,
+    convs: 13,
+  },
+  canmv_face_ld5_landmark_v3: {
+    layers: 11,
+    mainMem: 5120,
+    output: [4568, 40],
+    input: FACE,
+    kpuLines: 32000,
+    outShape: [1, 10],
+    outElements: 10,
+    convs: 7,
+  },
+  canmv_hand_detect_v3: {
+    layers: 31,
+    mainMem: 12000,
+    output: [2400, 9600],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 30, 8, 10],
+    outElements: 2400,
+    convs: 30,
+  },
+  canmv_head_detect_v3: {
+    layers: 31,
+    mainMem: 21600,
+    output: [4320, 17280],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 54, 8, 10],
+    outElements: 4320,
+    convs: 30,
+    trailing: 8,
+  },
+  canmv_licenseplate_detect_v3: {
+    layers: 26,
+    mainMem: 37504,
+    output: [7504, 30000],
+    input: QVGA,
+    kpuLines: 29168,
+    outShape: [1, 25, 15, 20],
+    outElements: 7500,
+  },
+  canmv_licenseplate_recog_v3: {
+    layers: 18,
+    mainMem: 58240,
+    output: [11648, 46592],
+    input: [1, 3, 64, 208],
+    kpuLines: 32000,
+    outElements: 11648,
+  },
+  canmv_person_detect_v3: {
+    layers: 31,
+    mainMem: 21600,
+    output: [4320, 17280],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 54, 8, 10],
+    outElements: 4320,
+    convs: 30,
+    trailing: 8,
+  },
+  canmv_voc20_detect_v3: {
+    layers: 31,
+    mainMem: 50000,
+    output: [10000, 40000],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 125, 8, 10],
+    outElements: 10000,
+    convs: 30,
+  },
+  canmv_yolo_face_detect_320x256_v3: {
+    layers: 31,
+    mainMem: 21600,
+    output: [4320, 17280],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 54, 8, 10],
+    outElements: 4320,
+    convs: 30,
+  },
+  k210demo_face_detect_v3: {
+    layers: 24,
+    mainMem: 45000,
+    output: [9000, 36000],
+    input: QVGA,
+    kpuLines: 29168,
+    outShape: [1, 30, 15, 20],
+    outElements: 9000,
+    convs: 23,
+  },
+  k210demo_face_mask_5anchor_v3: {
+    layers: 31,
+    mainMem: 14000,
+    output: [2800, 11200],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 35, 8, 10],
+    outElements: 2800,
+    convs: 30,
+  },
+  k210demo_face_mask_9anchor_v3: {
+    layers: 31,
+    mainMem: 25200,
+    output: [5040, 20160],
+    input: CAM,
+    kpuLines: 28928,
+    outShape: [1, 63, 8, 10],
+    outElements: 5040,
+    convs: 30,
+  },
+  k210demo_yolo20_voc_v3: {
+    layers: 17,
+    mainMem: 43752,
+    output: [8752, 35000],
+    input: QVGA,
+    kpuLines: 29168,
+    outShape: [1, 125, 7, 10],
+    outElements: 8750,
+    convs: 16,
+  },
+  maixpy_face_detect_0x300000_v3: {
+    layers: 24,
+    mainMem: 45000,
+    output: [9000, 36000],
+    input: QVGA,
+    kpuLines: 29168,
+    outShape: [1, 30, 15, 20],
+    outElements: 9000,
+    convs: 23,
+  },
+  maixpy_fans_mask_detect_v3: {
+    layers: 10,
+    mainMem: 97280,
+    output: [83280, 11200],
+    input: QVGA,
+    kpuLines: 29168,
+    outShape: [1, 35, 8, 10],
+    outElements: 2800,
+  },
+  maixpy_fans_yolov2_fruit3_v3: {
+    layers: 29,
+    mainMem: 9800,
+    output: [1960, 7840],
+    input: [1, 3, 224, 224],
+    kpuLines: 30080,
+    outShape: [1, 40, 7, 7],
+    outElements: 1960,
+    convs: 28,
+  },
+  maixpy_mnist_v3: {
+    layers: 11,
+    mainMem: 14112,
+    output: [14032, 40],
+    input: [1, 1, 28, 28],
+    kpuLines: 32740,
+    outShape: [1, 10],
+    outElements: 10,
+    convs: 3,
+  },
+  nncase_iris_float_v3: {
+    layers: 2,
+    mainMem: 56,
+    output: [0, 12],
+    input: [1, 4],
+    outShape: [1, 3],
+    outElements: 3,
+    convs: 0,
+  },
+  nncase_yolo20_voc_v3: {
+    layers: 17,
+    mainMem: 43752,
+    output: [8752, 35000],
+    input: QVGA,
+    kpuLines: 29168,
+    outShape: [1, 125, 7, 10],
+    outElements: 8750,
+    convs: 16,
+    trailing: -4,
+  },
 };
 
 const readModel = (name: string): Uint8Array => new Uint8Array(readFileSync(kmodelPath(name)));
@@ -100,7 +294,9 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
     const t0 = performance.now();
     for (const [name, bytes] of files) models.set(name, parse(bytes));
     const ms = performance.now() - t0;
-    console.log(`parsed 20 v3 kmodels (${[...files.values()].reduce((a, b) => a + b.length, 0)} bytes) in ${ms.toFixed(1)} ms`);
+    console.log(
+      `parsed 20 v3 kmodels (${[...files.values()].reduce((a, b) => a + b.length, 0)} bytes) in ${ms.toFixed(1)} ms`,
+    );
     expect(ms).toBeLessThan(5000);
   });
 
@@ -120,7 +316,12 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
     expect(m.inputs).toHaveLength(1);
     expect(m.inputs[0].shape).toEqual(e.input);
     if (e.kpuLines !== undefined) {
-      expect(m.inputs[0]).toMatchObject({ dtype: 'uint8', memory: 'kpu', address: e.kpuLines * 64, bytes: product(e.input) });
+      expect(m.inputs[0]).toMatchObject({
+        dtype: 'uint8',
+        memory: 'kpu',
+        address: e.kpuLines * 64,
+        bytes: product(e.input),
+      });
       expect(m.layers[0].type).toBe('K210_CONV');
     } else {
       expect(m.inputs[0]).toMatchObject({ dtype: 'float32', memory: 'main', bytes: 16 });
@@ -133,8 +334,12 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
     const info = readFileSync(resolve(GOLDEN_DIR, 'v3-shared', name, 'const_128', 'info.txt'), 'utf8');
     const f = Object.fromEntries([...info.split('\n')[1].matchAll(/(\w+)=(\d+)/g)].map((x) => [x[1], Number(x[2])]));
     expect(m.header).toEqual({
-      flags: f.flags, arch: f.arch, layers_length: f.layers, max_start_address: f.max_start_address,
-      main_mem_usage: f.main_mem, output_count: f.outputs,
+      flags: f.flags,
+      arch: f.arch,
+      layers_length: f.layers,
+      max_start_address: f.max_start_address,
+      main_mem_usage: f.main_mem,
+      output_count: f.outputs,
     });
     const out = /output0: offset=(\d+) size=(\d+)/.exec(info)!;
     expect([m.outputs[0].address, m.outputs[0].size]).toEqual([Number(out[1]), Number(out[2])]);
@@ -143,10 +348,24 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
   test('layer mixes stated in SOURCES.md', () => {
     const types = (n: string) => models.get(n)!.layers.map((l) => l.type);
     expect(types('maixpy_mnist_v3')).toEqual([
-      'K210_CONV', 'K210_CONV', 'DEQUANTIZE', 'TENSORFLOW_FLATTEN', 'FULLY_CONNECTED', 'QUANTIZE', 'K210_ADD_PADDING',
-      'K210_CONV', 'K210_REMOVE_PADDING', 'DEQUANTIZE', 'SOFTMAX',
+      'K210_CONV',
+      'K210_CONV',
+      'DEQUANTIZE',
+      'TENSORFLOW_FLATTEN',
+      'FULLY_CONNECTED',
+      'QUANTIZE',
+      'K210_ADD_PADDING',
+      'K210_CONV',
+      'K210_REMOVE_PADDING',
+      'DEQUANTIZE',
+      'SOFTMAX',
     ]);
-    expect(types('canmv_face_ld5_landmark_v3').slice(7)).toEqual(['DEQUANTIZE', 'GLOBAL_AVERAGE_POOL2D', 'FULLY_CONNECTED', 'FULLY_CONNECTED']);
+    expect(types('canmv_face_ld5_landmark_v3').slice(7)).toEqual([
+      'DEQUANTIZE',
+      'GLOBAL_AVERAGE_POOL2D',
+      'FULLY_CONNECTED',
+      'FULLY_CONNECTED',
+    ]);
     expect(types('nncase_yolo20_voc_v3').at(-1)).toBe('CHANNELWISE_DEQUANTIZE');
     expect(types('maixpy_fans_mask_detect_v3')).toContain('QUANTIZED_MAX_POOL2D');
     expect(types('maixpy_fans_mask_detect_v3')).toContain('K210_UPLOAD');
@@ -157,7 +376,9 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
   });
 
   test('K210_CONV facts §10.1 states for all 401 v3 conv layers', () => {
-    const convs = [...models.values()].flatMap((m) => m.layers.filter((l): l is V3K210ConvLayer => l.type === 'K210_CONV'));
+    const convs = [...models.values()].flatMap((m) =>
+      m.layers.filter((l): l is V3K210ConvLayer => l.type === 'K210_CONV'),
+    );
     expect(convs).toHaveLength(401);
     let shrW15 = 0;
     for (const l of convs) {
@@ -168,13 +389,35 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
       expect(batchNorm).toHaveLength(oc);
       expect(activation).toHaveLength(16);
       // §2.7 block order and alignment: registers 8, weights 128, BN 128, activation 256.
-      expect([fileOffsets.registers % 8, fileOffsets.weights % 128, fileOffsets.batchNorm % 128, fileOffsets.activation % 256]).toEqual([0, 0, 0, 0]);
-      expect(fileOffsets.registers < fileOffsets.weights && fileOffsets.weights < fileOffsets.batchNorm && fileOffsets.batchNorm < fileOffsets.activation).toBe(true);
+      expect([
+        fileOffsets.registers % 8,
+        fileOffsets.weights % 128,
+        fileOffsets.batchNorm % 128,
+        fileOffsets.activation % 256,
+      ]).toEqual([0, 0, 0, 0]);
+      expect(
+        fileOffsets.registers < fileOffsets.weights &&
+          fileOffsets.weights < fileOffsets.batchNorm &&
+          fileOffsets.batchNorm < fileOffsets.activation,
+      ).toBe(true);
       // §5.4: segment 0 is the compiler's sentinel.
       expect(activation[0]).toMatchObject({ x_start: -(2 ** 35), y_mul: 0, shift_number: 0 });
       expect(Math.max(...activation.map((s) => s.shift_number))).toBeLessThanOrEqual(20);
       // Fixed register values, and C5: v3 files store send_data_out = 0 and int_en = 0.
-      expect(arg).toMatchObject({ dma_burst_size: 15, load_para: 1, load_coor: 1, load_act: 1, pad_type: 0, first_stride: 0, bypass_conv: 0, full_add: 0, ram_flag: 0, send_data_out: 0, int_en: 0, shr_x: 15 });
+      expect(arg).toMatchObject({
+        dma_burst_size: 15,
+        load_para: 1,
+        load_coor: 1,
+        load_act: 1,
+        pad_type: 0,
+        first_stride: 0,
+        bypass_conv: 0,
+        full_add: 0,
+        ram_flag: 0,
+        send_data_out: 0,
+        int_en: 0,
+        shr_x: 15,
+      });
       expect([arg.bwsx_base_addr, arg.para_start_addr, arg.active_addr]).toEqual([0, 0, 0]);
       if (arg.shr_w === 15) shrW15++;
       expect(l.unit).toBe('KPU');
@@ -194,7 +437,11 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
     expect(fc0.in_channels).toBe(4);
     expect(fc0.weights).toHaveLength(fc0.in_channels * fc0.out_channels);
     expect(fc0.bias).toHaveLength(fc0.out_channels);
-    expect(iris.layers[1]).toMatchObject({ main_mem_in_address: fc0.main_mem_out_address, out_channels: 3, unit: 'CPU' });
+    expect(iris.layers[1]).toMatchObject({
+      main_mem_in_address: fc0.main_mem_out_address,
+      out_channels: 3,
+      unit: 'CPU',
+    });
 
     const mnist = models.get('maixpy_mnist_v3')!;
     const flat = mnist.layers[3];
@@ -210,7 +457,25 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
   test('results are frozen deeply', () => {
     const m = models.get('maixpy_mnist_v3')!;
     const conv = m.layers[0] as V3K210ConvLayer;
-    for (const o of [m, m.header, m.layers, m.inputs, m.outputs, m.outputs[0].shape, conv, conv.inputs, conv.inputs[0].shape, conv.kpu, conv.kpu.words, conv.kpu.arg, conv.kpu.batchNorm, conv.kpu.batchNorm[0], conv.kpu.activation, conv.kpu.activation[3], conv.kpu.fileOffsets]) {
+    for (const o of [
+      m,
+      m.header,
+      m.layers,
+      m.inputs,
+      m.outputs,
+      m.outputs[0].shape,
+      conv,
+      conv.inputs,
+      conv.inputs[0].shape,
+      conv.kpu,
+      conv.kpu.words,
+      conv.kpu.arg,
+      conv.kpu.batchNorm,
+      conv.kpu.batchNorm[0],
+      conv.kpu.activation,
+      conv.kpu.activation[3],
+      conv.kpu.fileOffsets,
+    ]) {
       expect(Object.isFrozen(o)).toBe(true);
     }
     expect(Object.isFrozen(m.layers[3])).toBe(true);
@@ -235,7 +500,13 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 }),
-        fc.array(fc.record({ at: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 1 << 20 })), v: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+        fc.array(
+          fc.record({
+            at: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 1 << 20 })),
+            v: fc.integer({ min: 0, max: 255 }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
         (which, flips) => {
           const bytes = pick[which].slice();
           for (const { at, v } of flips) if (at < bytes.length) bytes[at] = v;
@@ -249,12 +520,16 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
   test('huge header counts and body sizes in a real file fail fast with a KmodelError', () => {
     const mnist = files.get('maixpy_mnist_v3')!;
     fc.assert(
-      fc.property(fc.constantFrom(12, 24, 36 + 4, 36 + 8 * 5 + 4, 36 + 8 * 10 + 4), fc.integer({ min: 0x10000, max: 0xffffffff }), (at, v) => {
-        const t0 = performance.now();
-        const r = parseOrError(setU32(mnist, at, v));
-        expect(r).toBeInstanceOf(KmodelError);
-        expect(performance.now() - t0).toBeLessThan(100);
-      }),
+      fc.property(
+        fc.constantFrom(12, 24, 36 + 4, 36 + 8 * 5 + 4, 36 + 8 * 10 + 4),
+        fc.integer({ min: 0x10000, max: 0xffffffff }),
+        (at, v) => {
+          const t0 = performance.now();
+          const r = parseOrError(setU32(mnist, at, v));
+          expect(r).toBeInstanceOf(KmodelError);
+          expect(performance.now() - t0).toBeLessThan(100);
+        },
+      ),
       { seed: 42, numRuns: 200 },
     );
   });
@@ -269,10 +544,19 @@ describe('synthetic v3 files', () => {
 
   test('the tiny model parses into the expected layers', () => {
     const m = parse(tiny);
-    expect(m.header).toEqual({ flags: 1, arch: 0, layers_length: 3, max_start_address: 100, main_mem_usage: 252, output_count: 1 });
+    expect(m.header).toEqual({
+      flags: 1,
+      arch: 0,
+      layers_length: 3,
+      max_start_address: 100,
+      main_mem_usage: 252,
+      output_count: 1,
+    });
     expect(m.trailingBytes).toBe(0);
     expect(m.layers.map((l) => [l.type, l.code, l.unit])).toEqual([
-      ['K210_CONV', 10240, 'KPU'], ['DEQUANTIZE', 12, 'CPU'], ['FULLY_CONNECTED', 18, 'CPU'],
+      ['K210_CONV', 10240, 'KPU'],
+      ['DEQUANTIZE', 12, 'CPU'],
+      ['FULLY_CONNECTED', 18, 'CPU'],
     ]);
     expect(m.layers[0].offset).toBe(28 + 8 + 24);
     expect(m.layers[1].offset).toBe(m.layers[0].offset + m.layers[0].bodySize);
@@ -287,10 +571,23 @@ describe('synthetic v3 files', () => {
     expect(conv.kpu.weights).toEqual(Uint8Array.from({ length: 54 }, (_, i) => i));
     expect(conv.kpu.batchNorm).toEqual([0, 1, 2].map(bnEntry));
     expect(conv.kpu.activation).toEqual(activationSegments());
-    expect(conv.kpu.arg).toMatchObject({ i_ch_num: 1, o_ch_num: 2, pool_type: 1, kernel_type: 1, arg_w: -1234, arg_x: 5678, arg_add: -98765 });
+    expect(conv.kpu.arg).toMatchObject({
+      i_ch_num: 1,
+      o_ch_num: 2,
+      pool_type: 1,
+      kernel_type: 1,
+      arg_w: -1234,
+      arg_x: 5678,
+      arg_add: -98765,
+    });
     expect(conv.kpu.fileOffsets.registers).toBe(conv.layer_offset);
 
-    expect(m.layers[1]).toMatchObject({ main_mem_in_address: 0, main_mem_out_address: 48, count: 48, quant_param: { scale: 0.5, bias: -3 } });
+    expect(m.layers[1]).toMatchObject({
+      main_mem_in_address: 0,
+      main_mem_out_address: 48,
+      count: 48,
+      quant_param: { scale: 0.5, bias: -3 },
+    });
     expect(m.layers[1].outputs[0]).toMatchObject({ shape: [1, 3, 4, 4], dtype: 'float32' });
     const fcl = m.layers[2];
     if (fcl.type !== 'FULLY_CONNECTED') throw new Error('expected FULLY_CONNECTED');
@@ -323,9 +620,15 @@ describe('synthetic v3 files', () => {
   });
 
   test('depthwise and 1×1 convs size their weights as OC·K² and OC·IC', () => {
-    const dw = parse(buildV3(tinyModel({}, { spec: { ic: 3, oc: 3, w: 8, h: 8, kernel: 3, depthwise: true, pool: 1, src: 100, dst: 200 } })));
+    const dw = parse(
+      buildV3(
+        tinyModel({}, { spec: { ic: 3, oc: 3, w: 8, h: 8, kernel: 3, depthwise: true, pool: 1, src: 100, dst: 200 } }),
+      ),
+    );
     expect((dw.layers[0] as V3K210ConvLayer).kpu.weights).toHaveLength(27);
-    const pw = parse(buildV3(tinyModel({}, { spec: { ic: 5, oc: 3, w: 8, h: 8, kernel: 1, pool: 1, src: 100, dst: 200 } })));
+    const pw = parse(
+      buildV3(tinyModel({}, { spec: { ic: 5, oc: 3, w: 8, h: 8, kernel: 1, pool: 1, src: 100, dst: 200 } })),
+    );
     expect((pw.layers[0] as V3K210ConvLayer).kpu.weights).toHaveLength(15);
   });
 
@@ -335,14 +638,39 @@ describe('synthetic v3 files', () => {
     const layers: FixtureModel['layers'] = [
       { type: T.FULLY_CONNECTED, body: fullyConnectedBody(0, 16, 4, 8) },
       { type: T.ADD, body: fieldsBody(1, 16, 16, 64, 8) },
-      { type: T.QUANTIZED_ADD, body: fieldsBody(1, 100, 200, 300, 8, ...[-1, -2, -3, -4, -5, -6, -7, -8, -9].map((v) => ['i32', v] as ['i32', number])) },
+      {
+        type: T.QUANTIZED_ADD,
+        body: fieldsBody(
+          1,
+          100,
+          200,
+          300,
+          8,
+          ...[-1, -2, -3, -4, -5, -6, -7, -8, -9].map((v) => ['i32', v] as ['i32', number]),
+        ),
+      },
       { type: T.GLOBAL_AVERAGE_POOL2D, body: fieldsBody(1, 400, 600, 4, 8) },
       { type: T.MAX_POOL2D, body: fieldsBody(1, 700, 800, ...shape(4, 2, 3), ...shape(2, 1, 3), 2, 2, 2, 2, 0, 0, 2) },
-      { type: T.QUANTIZED_MAX_POOL2D, body: fieldsBody(1, 700, 800, ...shape(4, 2, 3), ...shape(2, 1, 3), 2, 2, 2, 2, 1, 0) },
-      { type: T.AVERAGE_POOL2D, body: fieldsBody(1, 700, 800, ...shape(4, 2, 3), ...shape(2, 1, 3), 2, 2, 2, 2, 0, 1, 1) },
+      {
+        type: T.QUANTIZED_MAX_POOL2D,
+        body: fieldsBody(1, 700, 800, ...shape(4, 2, 3), ...shape(2, 1, 3), 2, 2, 2, 2, 1, 0),
+      },
+      {
+        type: T.AVERAGE_POOL2D,
+        body: fieldsBody(1, 700, 800, ...shape(4, 2, 3), ...shape(2, 1, 3), 2, 2, 2, 2, 0, 1, 1),
+      },
       { type: T.QUANTIZE, body: fieldsBody(0, 64, 900, 8, ['f32', 0.25], ['f32', -1]) },
       { type: T.DEQUANTIZE, body: fieldsBody(1, 900, 1000, 8, ['f32', 0.5], ['f32', 2]) },
-      { type: T.REQUANTIZE, body: fieldsBody(1, 900, 1100, 8, Uint8Array.from({ length: 256 }, (_, i) => 255 - i)) },
+      {
+        type: T.REQUANTIZE,
+        body: fieldsBody(
+          1,
+          900,
+          1100,
+          8,
+          Uint8Array.from({ length: 256 }, (_, i) => 255 - i),
+        ),
+      },
       { type: T.L2_NORMALIZATION, body: fieldsBody(1, 1000, 1200, 8) },
       { type: T.SOFTMAX, body: fieldsBody(1, 1000, 1300, 8) },
       { type: T.CONCAT, body: fieldsBody(1, 1400, 2, 1000, 32, 1200, 32) },
@@ -351,7 +679,22 @@ describe('synthetic v3 files', () => {
       { type: T.QUANTIZED_TENSORFLOW_FLATTEN, body: fieldsBody(1, 1600, 1750, ...shape(2, 2, 3)) },
       { type: T.RESIZE_NEAREST_NEIGHBOR, body: fieldsBody(1, 1800, 1900, ...shape(2, 2, 3), 4, 4, 1) },
       { type: T.QUANTIZED_RESIZE_NEAREST_NEIGHBOR, body: fieldsBody(1, 1800, 2092, ...shape(2, 2, 3), 4, 4, 0) },
-      { type: T.CHANNELWISE_DEQUANTIZE, body: fieldsBody(1, 2100, 2200, 3, 4, ['f32', 1], ['f32', -1], ['f32', 2], ['f32', -2], ['f32', 3], ['f32', -3]) },
+      {
+        type: T.CHANNELWISE_DEQUANTIZE,
+        body: fieldsBody(
+          1,
+          2100,
+          2200,
+          3,
+          4,
+          ['f32', 1],
+          ['f32', -1],
+          ['f32', 2],
+          ['f32', -2],
+          ['f32', 3],
+          ['f32', -3],
+        ),
+      },
       { type: T.LOGISTIC, body: fieldsBody(1, 2200, 2300, 12) },
       { type: T.K210_ADD_PADDING, body: fieldsBody(0, 2400, 100, 8) },
       { type: T.K210_REMOVE_PADDING, body: fieldsBody(1, 2500, 2700, 8) },
@@ -360,18 +703,51 @@ describe('synthetic v3 files', () => {
     const m = parse(buildV3({ mainMemUsage: 4096, outputs: [{ address: 2300, size: 48 }], layers }));
     const L = m.layers;
     expect(m.inputs).toEqual([{ shape: [1, 4], dtype: 'float32', bytes: 16, memory: 'main', address: 0 }]);
-    expect(L[1]).toMatchObject({ type: 'ADD', main_mem_in_a_address: 16, main_mem_in_b_address: 16, main_mem_out_address: 64, count: 8 });
+    expect(L[1]).toMatchObject({
+      type: 'ADD',
+      main_mem_in_a_address: 16,
+      main_mem_in_b_address: 16,
+      main_mem_out_address: 64,
+      count: 8,
+    });
     expect(L[1].outputs[0].shape).toEqual([1, 8]); // follows the FULLY_CONNECTED that wrote address 16
-    expect(L[2]).toMatchObject({ type: 'QUANTIZED_ADD', count: 8, in_a_offset: -1, in_a_mul: -2, in_a_shift: -3, in_b_offset: -4, in_b_mul: -5, in_b_shift: -6, out_offset: -7, out_mul: -8, out_shift: -9 });
+    expect(L[2]).toMatchObject({
+      type: 'QUANTIZED_ADD',
+      count: 8,
+      in_a_offset: -1,
+      in_a_mul: -2,
+      in_a_shift: -3,
+      in_b_offset: -4,
+      in_b_mul: -5,
+      in_b_shift: -6,
+      out_offset: -7,
+      out_mul: -8,
+      out_shift: -9,
+    });
     expect(L[3]).toMatchObject({ type: 'GLOBAL_AVERAGE_POOL2D', kernel_size: 4, channels: 8 });
     expect(L[3].outputs[0].shape).toEqual([1, 8]);
-    const pool = { main_mem_in_address: 700, main_mem_out_address: 800, in_shape: { width: 4, height: 2, channels: 3 }, out_shape: { width: 2, height: 1, channels: 3 }, kernel_width: 2, kernel_height: 2, stride_width: 2, stride_height: 2 };
+    const pool = {
+      main_mem_in_address: 700,
+      main_mem_out_address: 800,
+      in_shape: { width: 4, height: 2, channels: 3 },
+      out_shape: { width: 2, height: 1, channels: 3 },
+      kernel_width: 2,
+      kernel_height: 2,
+      stride_width: 2,
+      stride_height: 2,
+    };
     expect(L[4]).toMatchObject({ type: 'MAX_POOL2D', ...pool, padding_width: 0, act: 2 });
     expect(L[5]).toMatchObject({ type: 'QUANTIZED_MAX_POOL2D', ...pool, padding_width: 1, padding_height: 0 });
     expect(L[5].inputs[0]).toMatchObject({ shape: [1, 3, 2, 4], dtype: 'uint8' });
     expect(L[6]).toMatchObject({ type: 'AVERAGE_POOL2D', ...pool, padding_height: 1, act: 1 });
     expect(L[6].outputs[0]).toMatchObject({ shape: [1, 3, 1, 2], dtype: 'float32' });
-    expect(L[7]).toMatchObject({ type: 'QUANTIZE', main_mem_in_address: 64, mem_out_address: 900, count: 8, quant_param: { scale: 0.25, bias: -1 } });
+    expect(L[7]).toMatchObject({
+      type: 'QUANTIZE',
+      main_mem_in_address: 64,
+      mem_out_address: 900,
+      count: 8,
+      quant_param: { scale: 0.25, bias: -1 },
+    });
     expect(L[7].outputs[0]).toMatchObject({ shape: [1, 8], dtype: 'uint8' });
     expect(L[8]).toMatchObject({ type: 'DEQUANTIZE', quant_param: { scale: 0.5, bias: 2 } });
     const req = L[9];
@@ -380,20 +756,54 @@ describe('synthetic v3 files', () => {
     expect(req.table[255]).toBe(0);
     expect(L[10]).toMatchObject({ type: 'L2_NORMALIZATION', channels: 8 });
     expect(L[11]).toMatchObject({ type: 'SOFTMAX', main_mem_out_address: 1300, channels: 8 });
-    expect(L[12]).toMatchObject({ type: 'CONCAT', main_mem_out_address: 1400, input_count: 2, inputs_mem: [{ start: 1000, size: 32 }, { start: 1200, size: 32 }] });
+    expect(L[12]).toMatchObject({
+      type: 'CONCAT',
+      main_mem_out_address: 1400,
+      input_count: 2,
+      inputs_mem: [
+        { start: 1000, size: 32 },
+        { start: 1200, size: 32 },
+      ],
+    });
     expect(L[12].outputs[0]).toMatchObject({ shape: [16], dtype: 'float32' });
-    expect(L[13]).toMatchObject({ type: 'QUANTIZED_CONCAT', inputs_mem: [{ start: 900, size: 8 }, { start: 1100, size: 8 }] });
+    expect(L[13]).toMatchObject({
+      type: 'QUANTIZED_CONCAT',
+      inputs_mem: [
+        { start: 900, size: 8 },
+        { start: 1100, size: 8 },
+      ],
+    });
     expect(L[13].outputs[0]).toMatchObject({ shape: [16], dtype: 'uint8' });
     expect(L[14]).toMatchObject({ type: 'TENSORFLOW_FLATTEN', shape: { width: 2, height: 2, channels: 3 } });
     expect(L[14].outputs[0].shape).toEqual([1, 12]);
     expect(L[15].outputs[0]).toMatchObject({ shape: [1, 12], dtype: 'uint8' });
-    expect(L[16]).toMatchObject({ type: 'RESIZE_NEAREST_NEIGHBOR', in_shape: { width: 2, height: 2, channels: 3 }, out_width: 4, out_height: 4, align_corners: 1 });
+    expect(L[16]).toMatchObject({
+      type: 'RESIZE_NEAREST_NEIGHBOR',
+      in_shape: { width: 2, height: 2, channels: 3 },
+      out_width: 4,
+      out_height: 4,
+      align_corners: 1,
+    });
     expect(L[16].outputs[0]).toMatchObject({ shape: [1, 3, 4, 4], dtype: 'float32', bytes: 192 });
     expect(L[17].outputs[0]).toMatchObject({ shape: [1, 3, 4, 4], dtype: 'uint8' });
-    expect(L[18]).toMatchObject({ type: 'CHANNELWISE_DEQUANTIZE', channels: 3, channel_size: 4, quant_params: [{ scale: 1, bias: -1 }, { scale: 2, bias: -2 }, { scale: 3, bias: -3 }] });
+    expect(L[18]).toMatchObject({
+      type: 'CHANNELWISE_DEQUANTIZE',
+      channels: 3,
+      channel_size: 4,
+      quant_params: [
+        { scale: 1, bias: -1 },
+        { scale: 2, bias: -2 },
+        { scale: 3, bias: -3 },
+      ],
+    });
     expect(L[19]).toMatchObject({ type: 'LOGISTIC', channels: 12 });
     expect(L[19].outputs[0].shape).toEqual([1, 3, 4]); // follows CHANNELWISE_DEQUANTIZE's [1, channels, channel_size]
-    expect(L[20]).toMatchObject({ type: 'K210_ADD_PADDING', main_mem_in_address: 2400, kpu_mem_out_address: 100, channels: 8 });
+    expect(L[20]).toMatchObject({
+      type: 'K210_ADD_PADDING',
+      main_mem_in_address: 2400,
+      kpu_mem_out_address: 100,
+      channels: 8,
+    });
     expect(L[20].outputs[0].shape).toEqual([1, 8, 4, 4]);
     expect(L[21]).toMatchObject({ type: 'K210_REMOVE_PADDING', main_mem_out_address: 2700, channels: 8 });
     expect(L[22]).toMatchObject({ type: 'K210_UPLOAD', kpu_mem_out_address: 200, width: 5, height: 4, channels: 3 });
@@ -403,15 +813,39 @@ describe('synthetic v3 files', () => {
   });
 
   test('an output no layer writes falls back to [size/4] float32', () => {
-    const m = parse(buildV3(tinyModel({ outputs: [{ address: 200, size: 40 }, { address: 240, size: 12 }] })));
-    expect(m.outputs.map((o) => [o.shape, o.dtype])).toEqual([[[10], 'float32'], [[1, 3], 'float32']]);
+    const m = parse(
+      buildV3(
+        tinyModel({
+          outputs: [
+            { address: 200, size: 40 },
+            { address: 240, size: 12 },
+          ],
+        }),
+      ),
+    );
+    expect(m.outputs.map((o) => [o.shape, o.dtype])).toEqual([
+      [[10], 'float32'],
+      [[1, 3], 'float32'],
+    ]);
   });
 
   test('the layer type table has one row per enum value', () => {
     const codes = V3_LAYER_TYPES.map((t) => t.code);
     expect(new Set(codes).size).toBe(codes.length);
-    expect(codes).toEqual([...Array.from({ length: 26 }, (_, i) => i), 1000, 1001, 1002, 1003, 10240, 10241, 10242, 10243]);
-    expect(V3_LAYER_TYPES.filter((t) => !t.parse).map((t) => t.code)).toEqual([0, 3, 4, 6, 10, 19, 1000, 1001, 1002, 1003]);
+    expect(codes).toEqual([
+      ...Array.from({ length: 26 }, (_, i) => i),
+      1000,
+      1001,
+      1002,
+      1003,
+      10240,
+      10241,
+      10242,
+      10243,
+    ]);
+    expect(V3_LAYER_TYPES.filter((t) => !t.parse).map((t) => t.code)).toEqual([
+      0, 3, 4, 6, 10, 19, 1000, 1001, 1002, 1003,
+    ]);
     expect(V3_LAYER_TYPES.find((t) => t.code === 12)?.name).toBe('DEQUANTIZE');
   });
 });
@@ -429,22 +863,46 @@ describe('v3 errors', () => {
     expectError(setU32(tiny, 12, 0), 'BAD_COUNT', /layers_length = 0/);
     expectError(setU32(tiny, 24, 0), 'BAD_COUNT', /output_count = 0/);
     expectError(tiny.subarray(0, 20), 'TRUNCATED', /28-byte/);
-    expectError(setU32(tiny, 28 + 4, 13), 'BAD_VALUE', /output 0 \[240, 253\) lies outside the main buffer of 252 bytes/, 28);
+    expectError(
+      setU32(tiny, 28 + 4, 13),
+      'BAD_VALUE',
+      /output 0 \[240, 253\) lies outside the main buffer of 252 bytes/,
+      28,
+    );
   });
 
   test('huge counts fail fast without allocating', () => {
-    for (const [at, v] of [[12, 0xffffffff], [24, 0xffffffff], [12, 0x10000000], [24, 0x08000000]]) {
+    for (const [at, v] of [
+      [12, 0xffffffff],
+      [24, 0xffffffff],
+      [12, 0x10000000],
+      [24, 0x08000000],
+    ]) {
       const t0 = performance.now();
       expectError(setU32(tiny, at, v), 'BAD_COUNT', /needs \d+ bytes but only \d+ remain/, at);
       expect(performance.now() - t0).toBeLessThan(50);
     }
-    expectError(setU32(tiny, headersAt + 4, 0xfffffff0), 'TRUNCATED', /layer 0 \(K210_CONV\) body .* ends past the end of the file/, headersAt + 4);
+    expectError(
+      setU32(tiny, headersAt + 4, 0xfffffff0),
+      'TRUNCATED',
+      /layer 0 \(K210_CONV\) body .* ends past the end of the file/,
+      headersAt + 4,
+    );
     expectError(setU32(tiny, headersAt + 8 * 2 + 4, 0xfffffff0), 'TRUNCATED', /last body/);
   });
 
   test('unknown type values and known types without a body layout fail differently', () => {
-    const unknown = expectError(setU32(tiny, headersAt + 8, 999), 'UNKNOWN_OPCODE', /layer 1 has unknown type 999 \(0x3e7\)/, headersAt + 8);
-    const netronOnly = expectError(setU32(tiny, headersAt + 8, 1000), 'UNKNOWN_OPCODE', /type 1000 \(CONV\), a known v3 type whose body layout is undefined: only netron names it/);
+    const unknown = expectError(
+      setU32(tiny, headersAt + 8, 999),
+      'UNKNOWN_OPCODE',
+      /layer 1 has unknown type 999 \(0x3e7\)/,
+      headersAt + 8,
+    );
+    const netronOnly = expectError(
+      setU32(tiny, headersAt + 8, 1000),
+      'UNKNOWN_OPCODE',
+      /type 1000 \(CONV\), a known v3 type whose body layout is undefined: only netron names it/,
+    );
     expect(netronOnly.message).not.toBe(unknown.message);
     expectError(setU32(tiny, headersAt, 3), 'UNKNOWN_OPCODE', /GLOBAL_MAX_POOL2D.*SDK has no case/);
     expectError(setU32(tiny, headersAt, 0), 'UNKNOWN_OPCODE', /INVALID/);
@@ -452,7 +910,12 @@ describe('v3 errors', () => {
   });
 
   test('K210_CONV table offsets must lie inside the layer body', () => {
-    expectError(buildV3(tinyModel({}, { offsets: (o) => ({ weights: o.weights + 100_000 }) })), 'BAD_OFFSET', /layer 0 \(K210_CONV\): weights_offset = \d+: its 54 bytes/, 60 + 12);
+    expectError(
+      buildV3(tinyModel({}, { offsets: (o) => ({ weights: o.weights + 100_000 }) })),
+      'BAD_OFFSET',
+      /layer 0 \(K210_CONV\): weights_offset = \d+: its 54 bytes/,
+      60 + 12,
+    );
     expectError(buildV3(tinyModel({}, { offsets: () => ({ layer: 4 }) })), 'BAD_OFFSET', /layer_offset = 4/, 60 + 8);
     expectError(buildV3(tinyModel({}, { offsets: (o) => ({ act: o.act + 8 }) })), 'BAD_OFFSET', /act_offset/, 60 + 20);
     expectError(buildV3(tinyModel({}, { offsets: (o) => ({ bn: o.act + 140 }) })), 'BAD_OFFSET', /bn_offset/);
@@ -470,22 +933,65 @@ describe('v3 errors', () => {
     bad({ dma_total_byte: 10 }, /dma_total_byte: 10 \+ 1 ≠ o_ch·o_h·o_w = 48/);
     bad({ image_src_addr: 32767 }, /image_src_addr.*ends past the 2 MiB AI SRAM/);
     bad({ image_dst_addr: 32766 }, /image_dst_addr/);
-    expectError(buildV3(tinyModel({}, { mainOut: 230 })), 'BAD_VALUE', /main_mem_out_address \[230, 278\) lies outside the main buffer/);
+    expectError(
+      buildV3(tinyModel({}, { mainOut: 230 })),
+      'BAD_VALUE',
+      /main_mem_out_address \[230, 278\) lies outside the main buffer/,
+    );
   });
 
   test('CPU body errors', () => {
-    const withFirst = (layers: FixtureModel['layers'], mainMemUsage = 4096) => buildV3({ mainMemUsage, outputs: [{ address: 0, size: 4 }], layers });
+    const withFirst = (layers: FixtureModel['layers'], mainMemUsage = 4096) =>
+      buildV3({ mainMemUsage, outputs: [{ address: 0, size: 4 }], layers });
     const fcFirst = { type: V3_TYPE.FULLY_CONNECTED, body: fullyConnectedBody(0, 16, 1, 1) };
-    expectError(withFirst([{ type: V3_TYPE.DEQUANTIZE, body: fieldsBody(1, 0, 4, 4, ['f32', 1], ['f32', 0]) }]), 'BAD_VALUE', /first layer is DEQUANTIZE/);
-    expectError(withFirst([{ type: V3_TYPE.FULLY_CONNECTED, body: fullyConnectedBody(0, 16, 1, 1, 3) }]), 'BAD_VALUE', /act = 3/);
-    expectError(withFirst([fcFirst, { type: V3_TYPE.DEQUANTIZE, body: fieldsBody(1, 0, 4090, 8, ['f32', 1], ['f32', 0]) }]), 'BAD_VALUE', /layer 1 \(DEQUANTIZE\): main_mem_out_address \[4090, 4122\)/);
-    expectError(withFirst([fcFirst, { type: V3_TYPE.CONCAT, body: fieldsBody(1, 0, 0x7fffffff) }]), 'BAD_COUNT', /input_count = 2147483647/);
-    expectError(withFirst([fcFirst, { type: V3_TYPE.CHANNELWISE_DEQUANTIZE, body: fieldsBody(1, 0, 4, 0xffffff, 1) }]), 'BAD_COUNT');
-    expectError(withFirst([{ type: V3_TYPE.FULLY_CONNECTED, body: fieldsBody(0, 0, 16, 0x10000, 0x10000, 0) }]), 'BAD_COUNT', /weights and bias/);
-    expectError(withFirst([fcFirst, { type: V3_TYPE.K210_UPLOAD, body: fieldsBody(0, 0, 32000, 320, 240, 3) }]), 'BAD_VALUE', /K210_UPLOAD.*2 MiB AI SRAM/);
-    expectError(withFirst([fcFirst, { type: V3_TYPE.QUANTIZED_MAX_POOL2D, body: fieldsBody(1, 0, 100, 2, 2, 3, 1, 1, 4, 2, 2, 2, 2, 0, 0) }]), 'BAD_VALUE', /3 channels but out_shape has 4/);
+    expectError(
+      withFirst([{ type: V3_TYPE.DEQUANTIZE, body: fieldsBody(1, 0, 4, 4, ['f32', 1], ['f32', 0]) }]),
+      'BAD_VALUE',
+      /first layer is DEQUANTIZE/,
+    );
+    expectError(
+      withFirst([{ type: V3_TYPE.FULLY_CONNECTED, body: fullyConnectedBody(0, 16, 1, 1, 3) }]),
+      'BAD_VALUE',
+      /act = 3/,
+    );
+    expectError(
+      withFirst([fcFirst, { type: V3_TYPE.DEQUANTIZE, body: fieldsBody(1, 0, 4090, 8, ['f32', 1], ['f32', 0]) }]),
+      'BAD_VALUE',
+      /layer 1 \(DEQUANTIZE\): main_mem_out_address \[4090, 4122\)/,
+    );
+    expectError(
+      withFirst([fcFirst, { type: V3_TYPE.CONCAT, body: fieldsBody(1, 0, 0x7fffffff) }]),
+      'BAD_COUNT',
+      /input_count = 2147483647/,
+    );
+    expectError(
+      withFirst([fcFirst, { type: V3_TYPE.CHANNELWISE_DEQUANTIZE, body: fieldsBody(1, 0, 4, 0xffffff, 1) }]),
+      'BAD_COUNT',
+    );
+    expectError(
+      withFirst([{ type: V3_TYPE.FULLY_CONNECTED, body: fieldsBody(0, 0, 16, 0x10000, 0x10000, 0) }]),
+      'BAD_COUNT',
+      /weights and bias/,
+    );
+    expectError(
+      withFirst([fcFirst, { type: V3_TYPE.K210_UPLOAD, body: fieldsBody(0, 0, 32000, 320, 240, 3) }]),
+      'BAD_VALUE',
+      /K210_UPLOAD.*2 MiB AI SRAM/,
+    );
+    expectError(
+      withFirst([
+        fcFirst,
+        { type: V3_TYPE.QUANTIZED_MAX_POOL2D, body: fieldsBody(1, 0, 100, 2, 2, 3, 1, 1, 4, 2, 2, 2, 2, 0, 0) },
+      ]),
+      'BAD_VALUE',
+      /3 channels but out_shape has 4/,
+    );
     // A body shorter than its fields: the reader limited to the body stops at its end.
-    expectError(withFirst([fcFirst, { type: V3_TYPE.SOFTMAX, body: fieldsBody(1, 0, 16, 1), bodySize: 8 }, fcFirst]), 'TRUNCATED', /layer 1 \(SOFTMAX\) body ends at byte/);
+    expectError(
+      withFirst([fcFirst, { type: V3_TYPE.SOFTMAX, body: fieldsBody(1, 0, 16, 1), bodySize: 8 }, fcFirst]),
+      'TRUNCATED',
+      /layer 1 \(SOFTMAX\) body ends at byte/,
+    );
   });
 });
 
@@ -512,8 +1018,17 @@ describe('v3 corruption (fast-check, fixed seed)', () => {
           flags: fc.constantFrom(0, 1),
           // Outputs always fit the main buffer, so most cases reach the body parsers.
           mainMem: fc.integer({ min: 4400, max: 1 << 20 }),
-          outputs: fc.array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 3 }),
-          layers: fc.array(fc.tuple(fc.constantFrom(...codes), fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constantFrom(16, 24, 32, 40, 64, 272))), { minLength: 1, maxLength: 6 }),
+          outputs: fc.array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 400 })), {
+            minLength: 1,
+            maxLength: 3,
+          }),
+          layers: fc.array(
+            fc.tuple(
+              fc.constantFrom(...codes),
+              fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constantFrom(16, 24, 32, 40, 64, 272)),
+            ),
+            { minLength: 1, maxLength: 6 },
+          ),
           body: fc.uint8Array({ maxLength: 2000 }),
           small: fc.boolean(),
         }),
@@ -521,8 +1036,14 @@ describe('v3 corruption (fast-check, fixed seed)', () => {
           const head = new Uint8Array(28 + 8 * outputs.length + 8 * layers.length);
           const dv = new DataView(head.buffer);
           [3, flags, 0, layers.length, 0, mainMem, outputs.length].forEach((v, i) => dv.setUint32(4 * i, v, true));
-          outputs.forEach(([a, s], i) => { dv.setUint32(28 + 8 * i, a, true); dv.setUint32(32 + 8 * i, s, true); });
-          layers.forEach(([t, s], i) => { dv.setUint32(28 + 8 * outputs.length + 8 * i, t, true); dv.setUint32(32 + 8 * outputs.length + 8 * i, s, true); });
+          outputs.forEach(([a, s], i) => {
+            dv.setUint32(28 + 8 * i, a, true);
+            dv.setUint32(32 + 8 * i, s, true);
+          });
+          layers.forEach(([t, s], i) => {
+            dv.setUint32(28 + 8 * outputs.length + 8 * i, t, true);
+            dv.setUint32(32 + 8 * outputs.length + 8 * i, s, true);
+          });
           // Small values make the random body fields look like real counts and offsets.
           const tail = small ? body.map((b, i) => (i % 4 === 0 ? b & 0x3f : 0)) : body;
           const bytes = new Uint8Array(head.length + tail.length);
@@ -547,11 +1068,17 @@ describe('v3 corruption (fast-check, fixed seed)', () => {
 
   test('random byte flips in the synthetic model', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ at: fc.nat(tiny.length - 1), v: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 }), (flips) => {
-        const bytes = tiny.slice();
-        for (const { at, v } of flips) bytes[at] = v;
-        parseOrError(bytes);
-      }),
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(tiny.length - 1), v: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (flips) => {
+          const bytes = tiny.slice();
+          for (const { at, v } of flips) bytes[at] = v;
+          parseOrError(bytes);
+        },
+      ),
       { seed: 42, numRuns: 4000 },
     );
   });

@@ -12,7 +12,20 @@ import { BinaryReader } from '../src/kmodel-parser/binary-reader.js';
 import { parseV4 } from '../src/kmodel-parser/v4/parse.js';
 import { V4_OPCODES, V4_OPCODE_BY_CODE } from '../src/kmodel-parser/v4/opcodes.js';
 import type { KmodelV4, V4Node, V4NodeOfType, V4OpName } from '../src/kmodel-parser/v4/types.js';
-import { body, buildV4, DT, kpuConv2dBody, kpuLines, MT, rng, tinyK210Model, W, type KpuConvSpec, type V4NodeSpec, type V4Spec } from './fixtures/v4-builder.js';
+import {
+  body,
+  buildV4,
+  DT,
+  kpuConv2dBody,
+  kpuLines,
+  MT,
+  rng,
+  tinyK210Model,
+  W,
+  type KpuConvSpec,
+  type V4NodeSpec,
+  type V4Spec,
+} from './fixtures/v4-builder.js';
 import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
 
 const parse = (b: Uint8Array): KmodelV4 => parseV4(new BinaryReader(b));
@@ -52,12 +65,34 @@ function patchU32(b: Uint8Array, at: number, v: number): Uint8Array {
 describe('opcode table', () => {
   test('one row per opcode of reference §3.2, with unique values and names', () => {
     const expected: [number, string][] = [
-      [0x00, 'binary'], [0x01, 'concat'], [0x02, 'conv2d'], [0x03, 'dequantize'], [0x04, 'matmul'], [0x05, 'pad'],
-      [0x06, 'quantize'], [0x07, 'reduce'], [0x08, 'reduce_window2d'], [0x09, 'memory_copy'], [0x0a, 'resize_image'],
-      [0x0b, 'softmax'], [0x0c, 'transpose'], [0x0d, 'strided_slice'], [0x0e, 'unary'], [0x0f, 'quantized_conv2d'],
-      [0x10, 'quantized_matmul'], [0x11, 'quantized_binary'], [0x12, 'table_lookup1d'], [0x13, 'conv2d_transpose'],
-      [0x14, 'nnil_unary_method'], [0x1001, 'cpu_conv2d'], [0x1002, 'cpu_depthwise_conv2d'], [0x1003, 'cpu_reduce_window2d'],
-      [0x1004, 'cpu_quantized_conv2d'], [0x1005, 'cpu_quantized_depthwise_conv2d'], [0x2001, 'kpu_upload'], [0x2002, 'kpu_conv2d'],
+      [0x00, 'binary'],
+      [0x01, 'concat'],
+      [0x02, 'conv2d'],
+      [0x03, 'dequantize'],
+      [0x04, 'matmul'],
+      [0x05, 'pad'],
+      [0x06, 'quantize'],
+      [0x07, 'reduce'],
+      [0x08, 'reduce_window2d'],
+      [0x09, 'memory_copy'],
+      [0x0a, 'resize_image'],
+      [0x0b, 'softmax'],
+      [0x0c, 'transpose'],
+      [0x0d, 'strided_slice'],
+      [0x0e, 'unary'],
+      [0x0f, 'quantized_conv2d'],
+      [0x10, 'quantized_matmul'],
+      [0x11, 'quantized_binary'],
+      [0x12, 'table_lookup1d'],
+      [0x13, 'conv2d_transpose'],
+      [0x14, 'nnil_unary_method'],
+      [0x1001, 'cpu_conv2d'],
+      [0x1002, 'cpu_depthwise_conv2d'],
+      [0x1003, 'cpu_reduce_window2d'],
+      [0x1004, 'cpu_quantized_conv2d'],
+      [0x1005, 'cpu_quantized_depthwise_conv2d'],
+      [0x2001, 'kpu_upload'],
+      [0x2002, 'kpu_conv2d'],
     ];
     expect(V4_OPCODES.map((r) => [r.code, r.name])).toEqual(expected);
     expect(new Set(V4_OPCODES.map((r) => r.traceName)).size).toBe(V4_OPCODES.length);
@@ -66,8 +101,21 @@ describe('opcode table', () => {
 
   test('trace names of the ops that occur in the goldens', () => {
     const seen: Record<number, string> = {
-      0x0: 'Binary', 0x1: 'Concat', 0x2: 'Conv2D', 0x3: 'Dequantize', 0x4: 'MatMul', 0x5: 'Pad', 0x6: 'Quantize', 0x7: 'Reduce',
-      0x9: 'MemoryCopy', 0xc: 'Transpose', 0xe: 'Unary', 0xf: 'QuantizedConv2D', 0x11: 'QuantizedBinary', 0x2001: 'KPUUpload', 0x2002: 'KPUConv2D',
+      0x0: 'Binary',
+      0x1: 'Concat',
+      0x2: 'Conv2D',
+      0x3: 'Dequantize',
+      0x4: 'MatMul',
+      0x5: 'Pad',
+      0x6: 'Quantize',
+      0x7: 'Reduce',
+      0x9: 'MemoryCopy',
+      0xc: 'Transpose',
+      0xe: 'Unary',
+      0xf: 'QuantizedConv2D',
+      0x11: 'QuantizedBinary',
+      0x2001: 'KPUUpload',
+      0x2002: 'KPUConv2D',
     };
     for (const [code, name] of Object.entries(seen)) expect(V4_OPCODE_BY_CODE.get(Number(code))?.traceName).toBe(name);
   });
@@ -94,7 +142,11 @@ describe('synthetic K210 model', () => {
 
     const q = node(m, 0, 'quantize');
     expect(q.body.quant_param).toEqual({ zero_point: 128, scale: 127.5 });
-    expect(q.outputs[0]).toMatchObject({ shape: [1, 2, 4, 5], dtype: 'uint8', quant: { zeroPoint: 128, scale: 1 / 127.5 } });
+    expect(q.outputs[0]).toMatchObject({
+      shape: [1, 2, 4, 5],
+      dtype: 'uint8',
+      quant: { zeroPoint: 128, scale: 1 / 127.5 },
+    });
 
     const up = node(m, 1, 'kpu_upload');
     expect(up.body.output).toEqual({ memory_type: 'kpu', datatype: 'uint8', start: 0, size: 64 * kpuLines(2, 4, 5) });
@@ -110,9 +162,17 @@ describe('synthetic K210 model', () => {
     expect(conv.kpu.weightBits).toBe(8);
     expect(conv.batches).toBe(1);
     expect(conv.main_mem_output).toEqual({ memory_type: 'main', datatype: 'uint8', start: 200, size: 60 });
-    expect(conv.body.kpu_output).toEqual({ memory_type: 'kpu', datatype: 'uint8', start: 16 * 64, size: 64 * kpuLines(3, 4, 5) });
+    expect(conv.body.kpu_output).toEqual({
+      memory_type: 'kpu',
+      datatype: 'uint8',
+      start: 16 * 64,
+      size: 64 * kpuLines(3, 4, 5),
+    });
     expect(conv.inputs.map((t) => t.shape)).toEqual([[1, 2, 4, 5]]);
-    expect(conv.outputs.map((t) => t.shape)).toEqual([[1, 3, 4, 5], [1, 3, 4, 5]]);
+    expect(conv.outputs.map((t) => t.shape)).toEqual([
+      [1, 3, 4, 5],
+      [1, 3, 4, 5],
+    ]);
     expect(conv.kpu.fileOffsets.registers).toBe(bodyOffsets[2] + 24);
     expect(conv.kpu.fileOffsets.batchNorm).toBe(bodyOffsets[2] + 120);
     expect(conv.kpu.fileOffsets.activation).toBe(bodyOffsets[2] + 120 + 24);
@@ -123,7 +183,25 @@ describe('synthetic K210 model', () => {
   test('everything returned is frozen', () => {
     const m = parse(tinyK210Model().bytes);
     const conv = m.layers[2] as V4NodeOfType<'kpu_conv2d'>;
-    for (const o of [m, m.header, m.inputs, m.inputs[0], m.inputs[0].range, m.outputs[0], m.layers, conv, conv.body, conv.kpu, conv.kpu.arg, conv.kpu.batchNorm, conv.kpu.batchNorm[0], conv.kpu.activation[0], conv.kpu.words, conv.inputs[0].shape, conv.main_mem_output]) {
+    for (const o of [
+      m,
+      m.header,
+      m.inputs,
+      m.inputs[0],
+      m.inputs[0].range,
+      m.outputs[0],
+      m.layers,
+      conv,
+      conv.body,
+      conv.kpu,
+      conv.kpu.arg,
+      conv.kpu.batchNorm,
+      conv.kpu.batchNorm[0],
+      conv.kpu.activation[0],
+      conv.kpu.words,
+      conv.inputs[0].shape,
+      conv.main_mem_output,
+    ]) {
       expect(Object.isFrozen(o)).toBe(true);
     }
   });
@@ -142,7 +220,18 @@ describe('synthetic K210 model', () => {
   });
 
   test('kpu_conv2d with several batches, depthwise, pooling and no main-memory copy', () => {
-    const c = kpuConv2dBody({ ic: 4, oc: 4, w: 40, h: 10, kernel: 3, depthwise: true, pool: 1, batches: 3, src: 0, dst: 500 });
+    const c = kpuConv2dBody({
+      ic: 4,
+      oc: 4,
+      w: 40,
+      h: 10,
+      kernel: 3,
+      depthwise: true,
+      pool: 1,
+      batches: 3,
+      src: 0,
+      dst: 500,
+    });
     const m = parse(
       buildV4({
         main_mem: 64,
@@ -167,7 +256,14 @@ describe('synthetic K210 model', () => {
         { opcode: 0x09, body: body((w) => w.range(MT.main, DT.uint8, 8, 8).range(MT.main, DT.uint8, 16, 8)) },
       ];
       const nodes2: V4NodeSpec[] = nodes.map((n, i) => (i === 1 ? { ...n, bodySize: 32 + short } : n));
-      return buildV4({ main_mem: 24, inputs: [{ range: rng(MT.main, DT.uint8, 0, 8), shape: [1, 1, 2, 4] }], outputs: [rng(MT.main, DT.uint8, 16, 8)], nodes: nodes2, shortLast: short, trailing }).bytes;
+      return buildV4({
+        main_mem: 24,
+        inputs: [{ range: rng(MT.main, DT.uint8, 0, 8), shape: [1, 1, 2, 4] }],
+        outputs: [rng(MT.main, DT.uint8, 16, 8)],
+        nodes: nodes2,
+        shortLast: short,
+        trailing,
+      }).bytes;
     };
     for (const short of [1, 4, 8]) {
       const m = parse(spec(short));
@@ -195,7 +291,12 @@ describe('synthetic K210 model', () => {
       ],
     });
     const sizeAt = bodyOffsets[0] - 16 + 4;
-    const e = expectError(patchU32(ok, sizeAt, 1000), 'TRUNCATED', /node 0 \(memory_copy\)/, /runs \d+ bytes past the end/);
+    const e = expectError(
+      patchU32(ok, sizeAt, 1000),
+      'TRUNCATED',
+      /node 0 \(memory_copy\)/,
+      /runs \d+ bytes past the end/,
+    );
     expect(e.offset).toBe(sizeAt);
   });
 
@@ -214,13 +315,22 @@ describe('synthetic K210 model', () => {
         nodes: [],
       }).bytes;
     const m = parse(mk(14336));
-    expect(m.inputs[0]).toMatchObject({ shape: [1, 1, 112, 112], bytes: 112 * 112, range: { memory_type: 'kpu', size: 14336 } });
+    expect(m.inputs[0]).toMatchObject({
+      shape: [1, 1, 112, 112],
+      bytes: 112 * 112,
+      range: { memory_type: 'kpu', size: 14336 },
+    });
     expectError(mk(112 * 112), 'BAD_VALUE', /input 0/, /AI SRAM layout size 14336/);
   });
 
   test('an output nobody writes falls back to a flat shape', () => {
     const m = parse(
-      buildV4({ main_mem: 64, inputs: [{ range: rng(MT.main, DT.float32, 0, 16), shape: [1, 1, 1, 4] }], outputs: [rng(MT.main, DT.float32, 16, 24)], nodes: [] }).bytes,
+      buildV4({
+        main_mem: 64,
+        inputs: [{ range: rng(MT.main, DT.float32, 0, 16), shape: [1, 1, 1, 4] }],
+        outputs: [rng(MT.main, DT.float32, 16, 24)],
+        nodes: [],
+      }).bytes,
     );
     expect(m.outputs[0].shape).toEqual([6]);
     expect(m.layers).toEqual([]);
@@ -230,7 +340,12 @@ describe('synthetic K210 model', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** A model of one node reading/writing main memory (8 KiB) and a 512-byte constant blob. */
-function oneNode(opcode: number, b: Uint8Array, out: { mt: number; dt: number; start: number; size: number }, extra: Partial<V4Spec> = {}): KmodelV4 {
+function oneNode(
+  opcode: number,
+  b: Uint8Array,
+  out: { mt: number; dt: number; start: number; size: number },
+  extra: Partial<V4Spec> = {},
+): KmodelV4 {
   const constants = new Uint8Array(512).map((_, i) => i & 0xff);
   return parse(
     buildV4({
@@ -244,22 +359,57 @@ function oneNode(opcode: number, b: Uint8Array, out: { mt: number; dt: number; s
   );
 }
 
-const f32 = (n: number, f = (i: number) => i / 8) => (w: W) => {
-  for (let i = 0; i < n; i++) w.f32(f(i));
-};
+const f32 =
+  (n: number, f = (i: number) => i / 8) =>
+  (w: W) => {
+    for (let i = 0; i < n; i++) w.f32(f(i));
+  };
 
 describe('every body layout (synthetic)', () => {
   test('binary', () => {
     const out = rng(MT.main, DT.float32, 32, 16);
-    const m = oneNode(0x00, body((w) => w.range(MT.main, DT.float32, 0, 16).range(MT.main, DT.float32, 16, 4).range(out.mt, out.dt, out.start, out.size).u32(2).shape([1, 1, 1, 4]).shape([1, 1, 1, 1]).shape([1, 1, 1, 4]).f32(-Infinity).f32(6)), out);
+    const m = oneNode(
+      0x00,
+      body((w) =>
+        w
+          .range(MT.main, DT.float32, 0, 16)
+          .range(MT.main, DT.float32, 16, 4)
+          .range(out.mt, out.dt, out.start, out.size)
+          .u32(2)
+          .shape([1, 1, 1, 4])
+          .shape([1, 1, 1, 1])
+          .shape([1, 1, 1, 4])
+          .f32(-Infinity)
+          .f32(6),
+      ),
+      out,
+    );
     const n = node(m, 0, 'binary');
-    expect(n.body).toMatchObject({ binary_op: 'mul', in_b_shape: [1, 1, 1, 1], fused_activation: { min: -Infinity, max: 6 } });
+    expect(n.body).toMatchObject({
+      binary_op: 'mul',
+      in_b_shape: [1, 1, 1, 1],
+      fused_activation: { min: -Infinity, max: 6 },
+    });
     expect(m.outputs[0].shape).toEqual([1, 1, 1, 4]);
   });
 
   test('concat (variable length) and its output shape', () => {
     const out = rng(MT.main, DT.uint8, 100, 12);
-    const m = oneNode(0x01, body((w) => w.range(out.mt, out.dt, out.start, out.size).i32(2).i32(2).u32(2).range(MT.main, DT.uint8, 200, 4).range(MT.main, DT.uint8, 300, 8).i32(1).i32(2)), out);
+    const m = oneNode(
+      0x01,
+      body((w) =>
+        w
+          .range(out.mt, out.dt, out.start, out.size)
+          .i32(2)
+          .i32(2)
+          .u32(2)
+          .range(MT.main, DT.uint8, 200, 4)
+          .range(MT.main, DT.uint8, 300, 8)
+          .i32(1)
+          .i32(2),
+      ),
+      out,
+    );
     const n = node(m, 0, 'concat');
     expect(n.body).toMatchObject({ inner_size: 2, outer_size: 2, dims: [1, 2] });
     expect(n.body.inputs.map((r) => r.start)).toEqual([200, 300]);
@@ -268,12 +418,20 @@ describe('every body layout (synthetic)', () => {
 
   test('conv2d (float)', () => {
     const out = rng(MT.main, DT.float32, 1000, 4 * 2 * 9);
-    const m = oneNode(0x02, body((w) => {
-      w.range(MT.main, DT.float32, 0, 72).range(out.mt, out.dt, out.start, out.size).shape([1, 2, 3, 3]).i32(1).i32(2);
-      w.i32(1).i32(1).i32(1).i32(1).i32(3).i32(3).i32(1).i32(1).i32(1).i32(1).f32(0).f32(6);
-      f32(2 * 2 * 9)(w);
-      w.f32(0.5).f32(-0.5);
-    }), out);
+    const m = oneNode(
+      0x02,
+      body((w) => {
+        w.range(MT.main, DT.float32, 0, 72)
+          .range(out.mt, out.dt, out.start, out.size)
+          .shape([1, 2, 3, 3])
+          .i32(1)
+          .i32(2);
+        w.i32(1).i32(1).i32(1).i32(1).i32(3).i32(3).i32(1).i32(1).i32(1).i32(1).f32(0).f32(6);
+        f32(2 * 2 * 9)(w);
+        w.f32(0.5).f32(-0.5);
+      }),
+      out,
+    );
     const n = node(m, 0, 'conv2d');
     expect(n.body.weights.length).toBe(36);
     expect(n.body.weights[3]).toBe(3 / 8);
@@ -284,27 +442,122 @@ describe('every body layout (synthetic)', () => {
 
   test('matmul and quantized_matmul', () => {
     const out = rng(MT.main, DT.float32, 100, 32);
-    const m = oneNode(0x04, body((w) => w.range(MT.main, DT.float32, 0, 24).range(MT.const, DT.float32, 0, 48).range(out.mt, out.dt, out.start, out.size).i32(2).i32(3).i32(4).f32(-1).f32(1).f32(1).f32(2).f32(3).f32(4)), out);
-    expect(node(m, 0, 'matmul').body).toMatchObject({ a_rows: 2, a_cols: 3, b_cols: 4, fused_activation: { min: -1, max: 1 } });
+    const m = oneNode(
+      0x04,
+      body((w) =>
+        w
+          .range(MT.main, DT.float32, 0, 24)
+          .range(MT.const, DT.float32, 0, 48)
+          .range(out.mt, out.dt, out.start, out.size)
+          .i32(2)
+          .i32(3)
+          .i32(4)
+          .f32(-1)
+          .f32(1)
+          .f32(1)
+          .f32(2)
+          .f32(3)
+          .f32(4),
+      ),
+      out,
+    );
+    expect(node(m, 0, 'matmul').body).toMatchObject({
+      a_rows: 2,
+      a_cols: 3,
+      b_cols: 4,
+      fused_activation: { min: -1, max: 1 },
+    });
     expect(m.outputs[0].shape).toEqual([2, 4]);
 
     const qout = rng(MT.main, DT.uint8, 100, 8);
-    const q = oneNode(0x10, body((w) => w.range(MT.main, DT.uint8, 0, 6).range(MT.const, DT.uint8, 0, 12).range(qout.mt, qout.dt, qout.start, qout.size).i32(2).i32(3).i32(4).i32(-5).i32(-6).i32(1 << 30).i32(33).i32(7).i32(1).i32(-2).i32(3).i32(-4)), qout);
+    const q = oneNode(
+      0x10,
+      body((w) =>
+        w
+          .range(MT.main, DT.uint8, 0, 6)
+          .range(MT.const, DT.uint8, 0, 12)
+          .range(qout.mt, qout.dt, qout.start, qout.size)
+          .i32(2)
+          .i32(3)
+          .i32(4)
+          .i32(-5)
+          .i32(-6)
+          .i32(1 << 30)
+          .i32(33)
+          .i32(7)
+          .i32(1)
+          .i32(-2)
+          .i32(3)
+          .i32(-4),
+      ),
+      qout,
+    );
     const qn = node(q, 0, 'quantized_matmul');
-    expect(qn.body).toMatchObject({ input_a_offset: -5, input_b_offset: -6, output_mul: 1 << 30, output_shift: 33, output_offset: 7 });
+    expect(qn.body).toMatchObject({
+      input_a_offset: -5,
+      input_b_offset: -6,
+      output_mul: 1 << 30,
+      output_shift: 33,
+      output_offset: 7,
+    });
     expect(Array.from(qn.body.bias)).toEqual([1, -2, 3, -4]);
   });
 
   test('§10 C8: pad with negative paddings crops', () => {
     const out = rng(MT.main, DT.uint8, 100, 5);
-    const m = oneNode(0x05, body((w) => w.range(MT.main, DT.uint8, 0, 16).range(out.mt, out.dt, out.start, out.size).shape([1, 1, 4, 4]).i32(0).i32(0).i32(0).i32(0).i32(-1).i32(2).i32(0).i32(-3).u32(0).u32(0)), out);
+    const m = oneNode(
+      0x05,
+      body((w) =>
+        w
+          .range(MT.main, DT.uint8, 0, 16)
+          .range(out.mt, out.dt, out.start, out.size)
+          .shape([1, 1, 4, 4])
+          .i32(0)
+          .i32(0)
+          .i32(0)
+          .i32(0)
+          .i32(-1)
+          .i32(2)
+          .i32(0)
+          .i32(-3)
+          .u32(0)
+          .u32(0),
+      ),
+      out,
+    );
     const n = node(m, 0, 'pad');
-    expect(n.body.paddings).toEqual([{ before: 0, after: 0 }, { before: 0, after: 0 }, { before: -1, after: 2 }, { before: 0, after: -3 }]);
+    expect(n.body.paddings).toEqual([
+      { before: 0, after: 0 },
+      { before: 0, after: 0 },
+      { before: -1, after: 2 },
+      { before: 0, after: -3 },
+    ]);
     expect(n.body.pad_value.type).toBe(0);
     expect(Array.from(n.body.pad_value.storage)).toEqual([0, 0, 0, 0]);
     expect(n.outputs[0].shape).toEqual([1, 1, 5, 1]);
     expectError(
-      buildV4({ main_mem: 8192, inputs: [{ range: rng(MT.main, DT.uint8, 0, 16), shape: [1, 1, 4, 4] }], outputs: [out], nodes: [{ opcode: 0x05, body: body((w) => w.range(MT.main, DT.uint8, 0, 16).range(out.mt, out.dt, out.start, 1).shape([1, 1, 4, 4]).zeros(16).i32(-2).i32(-2).zeros(8).u32(0).u32(0)) }] }).bytes,
+      buildV4({
+        main_mem: 8192,
+        inputs: [{ range: rng(MT.main, DT.uint8, 0, 16), shape: [1, 1, 4, 4] }],
+        outputs: [out],
+        nodes: [
+          {
+            opcode: 0x05,
+            body: body((w) =>
+              w
+                .range(MT.main, DT.uint8, 0, 16)
+                .range(out.mt, out.dt, out.start, 1)
+                .shape([1, 1, 4, 4])
+                .zeros(16)
+                .i32(-2)
+                .i32(-2)
+                .zeros(8)
+                .u32(0)
+                .u32(0),
+            ),
+          },
+        ],
+      }).bytes,
       'BAD_VALUE',
       /node 0 \(pad\)/,
       /paddings\[H\]/,
@@ -313,11 +566,41 @@ describe('every body layout (synthetic)', () => {
 
   test('reduce and reduce_window2d (and the cpu_ variant)', () => {
     const out = rng(MT.main, DT.float32, 200, 8);
-    const m = oneNode(0x07, body((w) => w.range(MT.main, DT.float32, 0, 96).range(out.mt, out.dt, out.start, out.size).u32(0).shape([1, 2, 3, 4]).shape([1, 2, 1, 1]).f32(0)), out);
+    const m = oneNode(
+      0x07,
+      body((w) =>
+        w
+          .range(MT.main, DT.float32, 0, 96)
+          .range(out.mt, out.dt, out.start, out.size)
+          .u32(0)
+          .shape([1, 2, 3, 4])
+          .shape([1, 2, 1, 1])
+          .f32(0),
+      ),
+      out,
+    );
     expect(node(m, 0, 'reduce').body.reduce_op).toBe('mean');
     expect(m.outputs[0].shape).toEqual([1, 2, 1, 1]);
 
-    const rw = (w: W) => w.range(MT.main, DT.float32, 0, 64).range(MT.main, DT.float32, 100, 16).u32(2).shape([1, 1, 4, 4]).i32(0).i32(0).i32(0).i32(0).i32(2).i32(2).i32(2).i32(2).i32(1).i32(1).f32(-Infinity).f32(-Infinity).f32(Infinity);
+    const rw = (w: W) =>
+      w
+        .range(MT.main, DT.float32, 0, 64)
+        .range(MT.main, DT.float32, 100, 16)
+        .u32(2)
+        .shape([1, 1, 4, 4])
+        .i32(0)
+        .i32(0)
+        .i32(0)
+        .i32(0)
+        .i32(2)
+        .i32(2)
+        .i32(2)
+        .i32(2)
+        .i32(1)
+        .i32(1)
+        .f32(-Infinity)
+        .f32(-Infinity)
+        .f32(Infinity);
     for (const code of [0x08, 0x1003]) {
       const r = oneNode(code, body(rw), rng(MT.main, DT.float32, 100, 16));
       expect(r.layers[0].type).toBe(code === 0x08 ? 'reduce_window2d' : 'cpu_reduce_window2d');
@@ -331,55 +614,155 @@ describe('every body layout (synthetic)', () => {
     const m = oneNode(0x0e, body(seed), rng(MT.main, DT.float32, 100, 16));
     expect(node(m, 0, 'unary').body.unary_op).toBe('rsqrt');
     expect(m.outputs[0].shape).toEqual([1, 1, 1, 4]);
-    const s = oneNode(0x0b, body((w) => w.range(MT.main, DT.float32, 0, 16).range(MT.main, DT.float32, 100, 16).i32(4).i32(1).f32(1)), rng(MT.main, DT.float32, 100, 16));
+    const s = oneNode(
+      0x0b,
+      body((w) => w.range(MT.main, DT.float32, 0, 16).range(MT.main, DT.float32, 100, 16).i32(4).i32(1).f32(1)),
+      rng(MT.main, DT.float32, 100, 16),
+    );
     expect(node(s, 0, 'softmax').body).toMatchObject({ inner_size: 4, outer_size: 1, beta: 1 });
     expect(s.outputs[0].shape).toEqual([1, 1, 1, 4]);
-    const c = oneNode(0x09, body((w) => w.range(MT.main, DT.float32, 0, 16).range(MT.main, DT.float32, 100, 16)), rng(MT.main, DT.float32, 100, 16));
+    const c = oneNode(
+      0x09,
+      body((w) => w.range(MT.main, DT.float32, 0, 16).range(MT.main, DT.float32, 100, 16)),
+      rng(MT.main, DT.float32, 100, 16),
+    );
     expect(c.outputs[0].shape).toEqual([1, 1, 1, 4]);
   });
 
   test('resize_image', () => {
     const out = rng(MT.main, DT.uint8, 100, 12);
-    const m = oneNode(0x0a, body((w) => w.range(MT.main, DT.uint8, 0, 4).range(out.mt, out.dt, out.start, out.size).shape([1, 1, 2, 2]).i32(4).i32(3).u32(1).u8(1).zeros(3)), out);
-    expect(node(m, 0, 'resize_image').body).toMatchObject({ out_h: 4, out_w: 3, mode: 'nearest_neighbor', align_corners: true });
+    const m = oneNode(
+      0x0a,
+      body((w) =>
+        w
+          .range(MT.main, DT.uint8, 0, 4)
+          .range(out.mt, out.dt, out.start, out.size)
+          .shape([1, 1, 2, 2])
+          .i32(4)
+          .i32(3)
+          .u32(1)
+          .u8(1)
+          .zeros(3),
+      ),
+      out,
+    );
+    expect(node(m, 0, 'resize_image').body).toMatchObject({
+      out_h: 4,
+      out_w: 3,
+      mode: 'nearest_neighbor',
+      align_corners: true,
+    });
     expect(m.outputs[0].shape).toEqual([1, 1, 4, 3]);
   });
 
   test('transpose and strided_slice', () => {
-    const t = oneNode(0x0c, body((w) => w.range(MT.main, DT.float32, 0, 96).range(MT.main, DT.float32, 200, 96).shape([1, 2, 3, 4]).shape([0, 2, 3, 1])), rng(MT.main, DT.float32, 200, 96));
+    const t = oneNode(
+      0x0c,
+      body((w) =>
+        w.range(MT.main, DT.float32, 0, 96).range(MT.main, DT.float32, 200, 96).shape([1, 2, 3, 4]).shape([0, 2, 3, 1]),
+      ),
+      rng(MT.main, DT.float32, 200, 96),
+    );
     expect(t.outputs[0].shape).toEqual([1, 3, 4, 2]);
     const out = rng(MT.main, DT.float32, 200, 36);
-    const s = oneNode(0x0d, body((w) => w.range(MT.main, DT.float32, 0, 96).range(out.mt, out.dt, out.start, out.size).shape([1, 1, 4, 6]).shape([0, 0, 1, 0]).shape([1, 1, 4, 6]).shape([1, 1, 1, 2]).i32(0).i32(0).i32(0).i32(0).i32(0)), out);
+    const s = oneNode(
+      0x0d,
+      body((w) =>
+        w
+          .range(MT.main, DT.float32, 0, 96)
+          .range(out.mt, out.dt, out.start, out.size)
+          .shape([1, 1, 4, 6])
+          .shape([0, 0, 1, 0])
+          .shape([1, 1, 4, 6])
+          .shape([1, 1, 1, 2])
+          .i32(0)
+          .i32(0)
+          .i32(0)
+          .i32(0)
+          .i32(0),
+      ),
+      out,
+    );
     expect(node(s, 0, 'strided_slice').body.strides).toEqual([1, 1, 1, 2]);
     expect(s.outputs[0].shape).toEqual([1, 1, 3, 3]);
   });
 
   test('quantized_conv2d, quantized_binary', () => {
     const out = rng(MT.main, DT.uint8, 100, 2);
-    const m = oneNode(0x0f, body((w) => {
-      w.range(MT.main, DT.uint8, 0, 18).range(out.mt, out.dt, out.start, out.size).shape([1, 2, 3, 3]).i32(2).i32(2);
-      w.i32(0).i32(0).i32(0).i32(0).i32(3).i32(3).i32(1).i32(1).i32(1).i32(1);
-      w.i32(-128).i32(-120).i32(12345).i32(20).i32(3).i32(100).i32(-100);
-      w.bytes(new Uint8Array(18).fill(9));
-    }), out);
+    const m = oneNode(
+      0x0f,
+      body((w) => {
+        w.range(MT.main, DT.uint8, 0, 18).range(out.mt, out.dt, out.start, out.size).shape([1, 2, 3, 3]).i32(2).i32(2);
+        w.i32(0).i32(0).i32(0).i32(0).i32(3).i32(3).i32(1).i32(1).i32(1).i32(1);
+        w.i32(-128).i32(-120).i32(12345).i32(20).i32(3).i32(100).i32(-100);
+        w.bytes(new Uint8Array(18).fill(9));
+      }),
+      out,
+    );
     const n = node(m, 0, 'quantized_conv2d');
-    expect(n.body).toMatchObject({ groups: 2, input_offset: -128, filter_offset: -120, output_mul: 12345, output_shift: 20, output_offset: 3 });
+    expect(n.body).toMatchObject({
+      groups: 2,
+      input_offset: -128,
+      filter_offset: -120,
+      output_mul: 12345,
+      output_shift: 20,
+      output_offset: 3,
+    });
     expect(Array.from(n.body.bias)).toEqual([100, -100]);
     expect(n.body.weights.length).toBe(18);
     expect(m.outputs[0].shape).toEqual([1, 2, 1, 1]);
 
-    const qb = oneNode(0x11, body((w) => {
-      w.range(MT.main, DT.uint8, 0, 8).range(MT.main, DT.uint8, 8, 8).range(MT.main, DT.uint8, 16, 8).u32(3).shape([1, 1, 2, 4]).shape([1, 1, 2, 4]).shape([1, 1, 2, 4]);
-      for (let i = 0; i < 9; i++) w.i32(i - 4);
-    }), rng(MT.main, DT.uint8, 16, 8));
-    expect(node(qb, 0, 'quantized_binary').body).toMatchObject({ binary_op: 'div', input_a_offset: -4, input_b_shift: 1, output_shift: 4 });
+    const qb = oneNode(
+      0x11,
+      body((w) => {
+        w.range(MT.main, DT.uint8, 0, 8)
+          .range(MT.main, DT.uint8, 8, 8)
+          .range(MT.main, DT.uint8, 16, 8)
+          .u32(3)
+          .shape([1, 1, 2, 4])
+          .shape([1, 1, 2, 4])
+          .shape([1, 1, 2, 4]);
+        for (let i = 0; i < 9; i++) w.i32(i - 4);
+      }),
+      rng(MT.main, DT.uint8, 16, 8),
+    );
+    expect(node(qb, 0, 'quantized_binary').body).toMatchObject({
+      binary_op: 'div',
+      input_a_offset: -4,
+      input_b_shift: 1,
+      output_shift: 4,
+    });
   });
 
   test('table_lookup1d', () => {
-    const m = oneNode(0x12, body((w) => w.range(MT.main, DT.uint8, 0, 16).range(MT.const, DT.uint8, 256, 256).range(MT.main, DT.uint8, 16, 16)), rng(MT.main, DT.uint8, 16, 16));
-    expect(node(m, 0, 'table_lookup1d').body.table).toEqual({ memory_type: 'const', datatype: 'uint8', start: 256, size: 256 });
+    const m = oneNode(
+      0x12,
+      body((w) =>
+        w.range(MT.main, DT.uint8, 0, 16).range(MT.const, DT.uint8, 256, 256).range(MT.main, DT.uint8, 16, 16),
+      ),
+      rng(MT.main, DT.uint8, 16, 16),
+    );
+    expect(node(m, 0, 'table_lookup1d').body.table).toEqual({
+      memory_type: 'const',
+      datatype: 'uint8',
+      start: 256,
+      size: 256,
+    });
     expectError(
-      buildV4({ main_mem: 64, constants: new Uint8Array(512), inputs: [{ range: rng(MT.main, DT.uint8, 0, 16), shape: [1, 1, 1, 16] }], outputs: [rng(MT.main, DT.uint8, 16, 16)], nodes: [{ opcode: 0x12, body: body((w) => w.range(MT.main, DT.uint8, 0, 16).range(MT.const, DT.uint8, 0, 255).range(MT.main, DT.uint8, 16, 16)) }] }).bytes,
+      buildV4({
+        main_mem: 64,
+        constants: new Uint8Array(512),
+        inputs: [{ range: rng(MT.main, DT.uint8, 0, 16), shape: [1, 1, 1, 16] }],
+        outputs: [rng(MT.main, DT.uint8, 16, 16)],
+        nodes: [
+          {
+            opcode: 0x12,
+            body: body((w) =>
+              w.range(MT.main, DT.uint8, 0, 16).range(MT.const, DT.uint8, 0, 255).range(MT.main, DT.uint8, 16, 16),
+            ),
+          },
+        ],
+      }).bytes,
       'BAD_VALUE',
       /256 bytes/,
     );
@@ -387,12 +770,20 @@ describe('every body layout (synthetic)', () => {
 
   test('conv2d_transpose', () => {
     const out = rng(MT.main, DT.float32, 100, 128);
-    const m = oneNode(0x13, body((w) => {
-      w.range(MT.main, DT.float32, 0, 16).range(out.mt, out.dt, out.start, out.size).shape([1, 1, 2, 2]).shape([1, 2, 4, 4]).i32(1);
-      w.i32(0).i32(0).i32(0).i32(0).i32(2).i32(2).i32(2).i32(2).i32(1).i32(1).f32(-1).f32(1);
-      f32(8)(w);
-      w.f32(1).f32(2);
-    }), out);
+    const m = oneNode(
+      0x13,
+      body((w) => {
+        w.range(MT.main, DT.float32, 0, 16)
+          .range(out.mt, out.dt, out.start, out.size)
+          .shape([1, 1, 2, 2])
+          .shape([1, 2, 4, 4])
+          .i32(1);
+        w.i32(0).i32(0).i32(0).i32(0).i32(2).i32(2).i32(2).i32(2).i32(1).i32(1).f32(-1).f32(1);
+        f32(8)(w);
+        w.f32(1).f32(2);
+      }),
+      out,
+    );
     const n = node(m, 0, 'conv2d_transpose');
     expect(n.body.weights.length).toBe(8);
     expect(Array.from(n.body.bias)).toEqual([1, 2]);
@@ -401,44 +792,60 @@ describe('every body layout (synthetic)', () => {
 
   test('cpu_conv2d, cpu_depthwise_conv2d, cpu_quantized_conv2d, cpu_quantized_depthwise_conv2d', () => {
     const win = (w: W) => w.i32(1).i32(1).i32(1).i32(1).i32(3).i32(3).i32(1).i32(1).i32(1).i32(1);
-    const a = oneNode(0x1001, body((w) => {
-      w.range(MT.main, DT.float32, 0, 72).range(MT.main, DT.float32, 100, 72).shape([1, 2, 3, 3]).i32(2);
-      win(w);
-      w.f32(0).f32(6);
-      f32(36)(w);
-      f32(2)(w);
-    }), rng(MT.main, DT.float32, 100, 72));
+    const a = oneNode(
+      0x1001,
+      body((w) => {
+        w.range(MT.main, DT.float32, 0, 72).range(MT.main, DT.float32, 100, 72).shape([1, 2, 3, 3]).i32(2);
+        win(w);
+        w.f32(0).f32(6);
+        f32(36)(w);
+        f32(2)(w);
+      }),
+      rng(MT.main, DT.float32, 100, 72),
+    );
     expect(node(a, 0, 'cpu_conv2d').body.weights.length).toBe(36);
     expect(a.outputs[0].shape).toEqual([1, 2, 3, 3]);
 
-    const d = oneNode(0x1002, body((w) => {
-      w.range(MT.main, DT.float32, 0, 72).range(MT.main, DT.float32, 100, 72).shape([1, 2, 3, 3]);
-      win(w);
-      w.f32(0).f32(6);
-      f32(18)(w);
-      f32(2)(w);
-    }), rng(MT.main, DT.float32, 100, 72));
+    const d = oneNode(
+      0x1002,
+      body((w) => {
+        w.range(MT.main, DT.float32, 0, 72).range(MT.main, DT.float32, 100, 72).shape([1, 2, 3, 3]);
+        win(w);
+        w.f32(0).f32(6);
+        f32(18)(w);
+        f32(2)(w);
+      }),
+      rng(MT.main, DT.float32, 100, 72),
+    );
     expect(node(d, 0, 'cpu_depthwise_conv2d').body).toMatchObject({ out_channels: 2 });
     expect(d.layers[0].body).toHaveProperty('weights.length', 18);
 
-    const q = oneNode(0x1004, body((w) => {
-      w.range(MT.main, DT.uint8, 0, 18).range(MT.main, DT.uint8, 100, 18).shape([1, 2, 3, 3]).i32(2);
-      win(w);
-      w.i32(-1).i32(-2).i32(3).i32(4).i32(5);
-      w.bytes(new Uint8Array(36).fill(1));
-      w.i32(10).i32(20);
-    }), rng(MT.main, DT.uint8, 100, 18));
+    const q = oneNode(
+      0x1004,
+      body((w) => {
+        w.range(MT.main, DT.uint8, 0, 18).range(MT.main, DT.uint8, 100, 18).shape([1, 2, 3, 3]).i32(2);
+        win(w);
+        w.i32(-1).i32(-2).i32(3).i32(4).i32(5);
+        w.bytes(new Uint8Array(36).fill(1));
+        w.i32(10).i32(20);
+      }),
+      rng(MT.main, DT.uint8, 100, 18),
+    );
     const qn = node(q, 0, 'cpu_quantized_conv2d');
     expect(qn.body.weights.length).toBe(36);
     expect(Array.from(qn.body.bias)).toEqual([10, 20]);
 
-    const qd = oneNode(0x1005, body((w) => {
-      w.range(MT.main, DT.uint8, 0, 18).range(MT.main, DT.uint8, 100, 18).shape([1, 2, 3, 3]);
-      win(w);
-      w.i32(-1).i32(-2).i32(3).i32(4).i32(5);
-      w.bytes(new Uint8Array(18).fill(1));
-      w.i32(10).i32(20);
-    }), rng(MT.main, DT.uint8, 100, 18));
+    const qd = oneNode(
+      0x1005,
+      body((w) => {
+        w.range(MT.main, DT.uint8, 0, 18).range(MT.main, DT.uint8, 100, 18).shape([1, 2, 3, 3]);
+        win(w);
+        w.i32(-1).i32(-2).i32(3).i32(4).i32(5);
+        w.bytes(new Uint8Array(18).fill(1));
+        w.i32(10).i32(20);
+      }),
+      rng(MT.main, DT.uint8, 100, 18),
+    );
     expect(Array.from(node(qd, 0, 'cpu_quantized_depthwise_conv2d').body.bias)).toEqual([10, 20]);
   });
 
@@ -461,7 +868,13 @@ describe('every body layout (synthetic)', () => {
     expect(m.outputs[0].shape).toEqual([1, 1, 1, 4]);
 
     // bodySize = the program's own length: no alignment padding after it
-    const bad = (c: number[]) => buildV4({ main_mem: 8192, inputs: [{ range: rng(MT.main, DT.float32, 0, 16), shape: [1, 1, 1, 4] }], outputs: [rng(MT.main, DT.float32, 100, 16)], nodes: [{ opcode: 0x14, body: body(prog(c)), bodySize: 32 + c.length }] }).bytes;
+    const bad = (c: number[]) =>
+      buildV4({
+        main_mem: 8192,
+        inputs: [{ range: rng(MT.main, DT.float32, 0, 16), shape: [1, 1, 1, 4] }],
+        outputs: [rng(MT.main, DT.float32, 100, 16)],
+        nodes: [{ opcode: 0x14, body: body(prog(c)), bodySize: 32 + c.length }],
+      }).bytes;
     expectError(bad([0x03, 0x99, 0xa0]), 'BAD_VALUE', /node 0 \(nnil_unary_method\)/, /unknown opcode 0x99/);
     expectError(bad([0x03, 0x40, 0xa0]), 'BAD_VALUE', /pops 2 values but the stack holds 1/);
     expectError(bad([0x03, 0x26]), 'BAD_VALUE', /no ret/);
@@ -499,11 +912,23 @@ describe('errors name the node, the offset and what was expected', () => {
   test('memory ranges must lie inside their memory', () => {
     const qAt = tiny.bodyOffsets[0];
     // quantize output start past main_mem
-    const e = expectError(patchU32(tiny.bytes, qAt + 16 + 8, 100000), 'BAD_OFFSET', /node 0 \(quantize\)/, /output/, /main range \[100000, 100040\)/, /main_mem of \d+ bytes/);
+    const e = expectError(
+      patchU32(tiny.bytes, qAt + 16 + 8, 100000),
+      'BAD_OFFSET',
+      /node 0 \(quantize\)/,
+      /output/,
+      /main range \[100000, 100040\)/,
+      /main_mem of \d+ bytes/,
+    );
     expect(e.offset).toBe(qAt + 16);
     // kpu_upload output beyond 2 MiB
     const upAt = tiny.bodyOffsets[1];
-    expectError(patchU32(tiny.bytes, upAt + 16 + 8, 2 * 1024 * 1024 - 64), 'BAD_OFFSET', /node 1 \(kpu_upload\)/, /2 MiB AI SRAM/);
+    expectError(
+      patchU32(tiny.bytes, upAt + 16 + 8, 2 * 1024 * 1024 - 64),
+      'BAD_OFFSET',
+      /node 1 \(kpu_upload\)/,
+      /2 MiB AI SRAM/,
+    );
     // input range turned into a const range past the (empty) constant blob
     expectError(patchU32(tiny.bytes, 40, 0), 'BAD_OFFSET', /input 0/, /constant blob of 0 bytes/);
     expectError(patchU32(tiny.bytes, qAt, 3), 'BAD_VALUE', /memory_type 3/);
@@ -520,16 +945,38 @@ describe('errors name the node, the offset and what was expected', () => {
     expectError(bad({ arg: { o_row_wid: 1 } }), 'BAD_VALUE', /output 2×4/);
     expectError(bad({ dst: 32767 }), 'BAD_OFFSET', /image_dst_addr/, /2 MiB/);
     // para_start_addr (bits 32..63 of word 5) patched to a skip longer than the body
-    expectError(patchU32(tiny.bytes, tiny.bodyOffsets[2] + 24 + 8 * 5 + 4, 100000), 'BAD_OFFSET', /node 2 \(kpu_conv2d\)/, /para_start_addr skip of 100000 bytes runs past the body end/);
-    expectError(bad({ extra: 8 }), 'BAD_VALUE', /\d+ bytes after its last field; expected at most 7 bytes of alignment padding/);
-    const e = expectError(bad({ arg: { o_ch_num: 1 } }), 'BAD_VALUE', /main_mem_output size 60 is not the dense output/);
+    expectError(
+      patchU32(tiny.bytes, tiny.bodyOffsets[2] + 24 + 8 * 5 + 4, 100000),
+      'BAD_OFFSET',
+      /node 2 \(kpu_conv2d\)/,
+      /para_start_addr skip of 100000 bytes runs past the body end/,
+    );
+    expectError(
+      bad({ extra: 8 }),
+      'BAD_VALUE',
+      /\d+ bytes after its last field; expected at most 7 bytes of alignment padding/,
+    );
+    const e = expectError(
+      bad({ arg: { o_ch_num: 1 } }),
+      'BAD_VALUE',
+      /main_mem_output size 60 is not the dense output/,
+    );
     expect(e.offset).toBe(tiny.bodyOffsets[2] + 12);
   });
 
   test('a count inside a body is validated before allocation', () => {
     const out = rng(MT.main, DT.uint8, 100, 12);
     const b = body((w) => w.range(out.mt, out.dt, out.start, out.size).i32(2).i32(2).u32(0x7fffffff));
-    expectError(buildV4({ main_mem: 8192, inputs: [{ range: rng(MT.main, DT.uint8, 0, 4), shape: [1, 1, 1, 4] }], outputs: [out], nodes: [{ opcode: 0x01, body: b }] }).bytes, 'BAD_COUNT', /inputs_count/);
+    expectError(
+      buildV4({
+        main_mem: 8192,
+        inputs: [{ range: rng(MT.main, DT.uint8, 0, 4), shape: [1, 1, 1, 4] }],
+        outputs: [out],
+        nodes: [{ opcode: 0x01, body: b }],
+      }).bytes,
+      'BAD_COUNT',
+      /inputs_count/,
+    );
   });
 });
 
@@ -556,7 +1003,10 @@ const V4_FILES = [
  * leading/unit dimensions left out (the doc gives e.g. "4420×4", "10×7 grid × 125 channels").
  * Where the doc gives only a byte count, `elements` is given instead.
  */
-const FROM_SOURCES: Record<(typeof V4_FILES)[number], { input: number[]; inMem?: 'main' | 'kpu'; outputs: ({ squeezed: number[] } | { elements: number })[] }> = {
+const FROM_SOURCES: Record<
+  (typeof V4_FILES)[number],
+  { input: number[]; inMem?: 'main' | 'kpu'; outputs: ({ squeezed: number[] } | { elements: number })[] }
+> = {
   canmv_face_feature_extraction_v4: { input: [1, 3, 64, 64], inMem: 'kpu', outputs: [{ squeezed: [192] }] },
   canmv_mnist_cnn_v4: { input: [1, 1, 112, 112], outputs: [{ squeezed: [10] }] },
   'canmv_mobilenet_0.25_features_v4': { input: [1, 3, 224, 224], outputs: [{ squeezed: [256] }] },
@@ -565,10 +1015,25 @@ const FROM_SOURCES: Record<(typeof V4_FILES)[number], { input: number[]; inMem?:
   nncase_iris_float_v4: { input: [1, 1, 1, 4], inMem: 'main', outputs: [{ squeezed: [3] }] },
   nncase_root_model4_v4: { input: [1, 3, 240, 320], inMem: 'main', outputs: [{ elements: 68096 / 4 }] },
   nncase_root_model5_v4: { input: [1, 3, 240, 320], inMem: 'main', outputs: [{ elements: 68096 / 4 }] },
-  nncase_ulffd_landmark_v4: { input: [1, 3, 240, 320], outputs: [{ squeezed: [3160, 4] }, { squeezed: [3160, 10] }, { squeezed: [3160, 2] }] },
-  'nncase_ultraface_rfb320_2019-12-17_v4': { input: [1, 3, 240, 320], inMem: 'kpu', outputs: [{ squeezed: [4420, 4] }, { squeezed: [4420, 2] }] },
-  nncase_ultraface_rfb320_v4: { input: [1, 3, 240, 320], inMem: 'kpu', outputs: [{ squeezed: [4420, 4] }, { squeezed: [4420, 2] }] },
-  nncase_ultraface_slim320_v4: { input: [1, 3, 240, 320], inMem: 'kpu', outputs: [{ squeezed: [4420, 2] }, { squeezed: [4420, 4] }] },
+  nncase_ulffd_landmark_v4: {
+    input: [1, 3, 240, 320],
+    outputs: [{ squeezed: [3160, 4] }, { squeezed: [3160, 10] }, { squeezed: [3160, 2] }],
+  },
+  'nncase_ultraface_rfb320_2019-12-17_v4': {
+    input: [1, 3, 240, 320],
+    inMem: 'kpu',
+    outputs: [{ squeezed: [4420, 4] }, { squeezed: [4420, 2] }],
+  },
+  nncase_ultraface_rfb320_v4: {
+    input: [1, 3, 240, 320],
+    inMem: 'kpu',
+    outputs: [{ squeezed: [4420, 4] }, { squeezed: [4420, 2] }],
+  },
+  nncase_ultraface_slim320_v4: {
+    input: [1, 3, 240, 320],
+    inMem: 'kpu',
+    outputs: [{ squeezed: [4420, 2] }, { squeezed: [4420, 4] }],
+  },
   nncase_yolo20_voc_v4: { input: [1, 3, 240, 320], inMem: 'kpu', outputs: [{ squeezed: [125, 7, 10] }] },
 };
 
@@ -581,9 +1046,20 @@ interface GoldenInfo {
 
 function readInfo(model: string): GoldenInfo {
   const text = readFileSync(resolve(GOLDEN_DIR, 'v4-shared', model, 'const_128', 'info.txt'), 'utf8');
-  const kv = (line: string) => Object.fromEntries(line.split(/\s+/).filter((t) => t.includes('=')).map((t) => t.split('=') as [string, string]));
+  const kv = (line: string) =>
+    Object.fromEntries(
+      line
+        .split(/\s+/)
+        .filter((t) => t.includes('='))
+        .map((t) => t.split('=') as [string, string]),
+    );
   const lines = text.trim().split('\n');
-  const num = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'shape' && k !== 'fnv1a64').map(([k, v]) => [k, Number(v)]));
+  const num = (o: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(o)
+        .filter(([k]) => k !== 'shape' && k !== 'fnv1a64')
+        .map(([k, v]) => [k, Number(v)]),
+    );
   const header = num(kv(lines.find((l) => l.startsWith('version='))!));
   const inLine = kv(lines.find((l) => l.startsWith('input0:'))!);
   const outputs = lines.filter((l) => /^output\d+:/.test(l)).map((l) => num(kv(l)));
@@ -592,7 +1068,10 @@ function readInfo(model: string): GoldenInfo {
 
 function readTrace(model: string): string[] {
   const text = readFileSync(resolve(GOLDEN_DIR, 'v4-shared', model, 'const_128', 'trace.txt'), 'utf8');
-  return text.trim().split('\n').map((l) => l.split(/\s+/)[1]);
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/)[1]);
 }
 
 const MEMTYPE = { const: 0, main: 1, kpu: 2 } as const;
@@ -623,14 +1102,26 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     }).toEqual(info.header);
     expect(m.constants.length).toBe(info.header.constants);
     const i = m.inputs[0];
-    expect({ memtype: MEMTYPE[i.range.memory_type], dtype: DTYPE[i.range.datatype], start: i.range.start, size: i.range.size }).toEqual({
+    expect({
+      memtype: MEMTYPE[i.range.memory_type],
+      dtype: DTYPE[i.range.datatype],
+      start: i.range.start,
+      size: i.range.size,
+    }).toEqual({
       memtype: info.input.memtype,
       dtype: info.input.dtype,
       start: info.input.start,
       size: info.input.size,
     });
     expect(i.shape).toEqual(info.inputShape);
-    expect(m.outputs.map((o) => ({ memtype: MEMTYPE[o.range.memory_type], dtype: DTYPE[o.range.datatype], start: o.range.start, size: o.range.size }))).toEqual(info.outputs);
+    expect(
+      m.outputs.map((o) => ({
+        memtype: MEMTYPE[o.range.memory_type],
+        dtype: DTYPE[o.range.datatype],
+        start: o.range.start,
+        size: o.range.size,
+      })),
+    ).toEqual(info.outputs);
   });
 
   test.each(V4_FILES)('%s: opcode names and values equal the golden trace', (f) => {
@@ -655,13 +1146,20 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
   test('§10 C7: KPU-memory inputs use the padded layout size', () => {
     expect(models.get('canmv_mnist_cnn_v4')!.inputs[0]).toMatchObject({ bytes: 112 * 112, range: { size: 14336 } });
     expect(models.get('maixpy_asr_speech_v4')!.inputs[0]).toMatchObject({ bytes: 28 * 80, range: { size: 3584 } });
-    expect(models.get('canmv_mobilenet_0.25_features_v4')!.inputs[0]).toMatchObject({ bytes: 3 * 224 * 224, range: { start: 114688, size: 172032 } });
+    expect(models.get('canmv_mobilenet_0.25_features_v4')!.inputs[0]).toMatchObject({
+      bytes: 3 * 224 * 224,
+      range: { start: 114688, size: 172032 },
+    });
   });
 
   test('§10 C3: short last bodies and trailing data', () => {
-    const short = Object.fromEntries(V4_FILES.map((f) => [f, models.get(f)!.lastBodyShortfall]).filter(([, s]) => s !== 0));
+    const short = Object.fromEntries(
+      V4_FILES.map((f) => [f, models.get(f)!.lastBodyShortfall]).filter(([, s]) => s !== 0),
+    );
     expect(short).toEqual({ canmv_mnist_cnn_v4: 4, nncase_root_model4_v4: 4, nncase_ultraface_slim320_v4: 4 });
-    const trailing = Object.fromEntries(V4_FILES.map((f) => [f, models.get(f)!.trailingBytes]).filter(([, s]) => s !== 0));
+    const trailing = Object.fromEntries(
+      V4_FILES.map((f) => [f, models.get(f)!.trailingBytes]).filter(([, s]) => s !== 0),
+    );
     expect(trailing).toEqual({ canmv_face_feature_extraction_v4: 16, maixpy_asr_speech_v4: 997632 });
   });
 
@@ -679,7 +1177,12 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     }
     expect(convs).toBe(328);
     for (const f of ['nncase_root_model4_v4', 'nncase_root_model5_v4'] as const) {
-      const odd = models.get(f)!.layers.filter((l) => l.type === 'kpu_conv2d' && l.body.skips.bwsx_base_addr === 0 && l.kpu.fileOffsets.batchNorm % 256 !== 0);
+      const odd = models
+        .get(f)!
+        .layers.filter(
+          (l) =>
+            l.type === 'kpu_conv2d' && l.body.skips.bwsx_base_addr === 0 && l.kpu.fileOffsets.batchNorm % 256 !== 0,
+        );
       expect(odd.length).toBeGreaterThan(0);
     }
   });
@@ -687,16 +1190,21 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
   test('every kpu_conv2d reads an AI SRAM range exactly as the input or an earlier node wrote it', () => {
     for (const f of V4_FILES) {
       const m = models.get(f)!;
-      const written = new Set(m.inputs.filter((i) => i.range.memory_type === 'kpu').map((i) => `${i.range.start}+${i.range.size}`));
+      const written = new Set(
+        m.inputs.filter((i) => i.range.memory_type === 'kpu').map((i) => `${i.range.start}+${i.range.size}`),
+      );
       for (const l of m.layers) {
-        if (l.type === 'kpu_conv2d') expect(written.has(`${l.body.kpu_input.start}+${l.body.kpu_input.size}`), `${f} node ${l.index}`).toBe(true);
+        if (l.type === 'kpu_conv2d')
+          expect(written.has(`${l.body.kpu_input.start}+${l.body.kpu_input.size}`), `${f} node ${l.index}`).toBe(true);
         for (const r of l.outputRanges) if (r.memory_type === 'kpu') written.add(`${r.start}+${r.size}`);
       }
     }
   });
 
   test('§10 C8: negative pad crops in canmv_face_feature_extraction_v4', () => {
-    const pads = models.get('canmv_face_feature_extraction_v4')!.layers.filter((l): l is V4NodeOfType<'pad'> => l.type === 'pad');
+    const pads = models
+      .get('canmv_face_feature_extraction_v4')!
+      .layers.filter((l): l is V4NodeOfType<'pad'> => l.type === 'pad');
     expect(pads.some((p) => p.body.paddings[2].after === -3 && p.body.paddings[3].after === -3)).toBe(true);
   });
 
@@ -781,24 +1289,36 @@ describe('corruption (fast-check, fixed seed)', () => {
     );
   });
 
-  test.skipIf(!HAS_SHARED)('byte flips in the structure of a real K210 model (root_model5) only raise KmodelError', () => {
-    const file = new Uint8Array(readFileSync(kmodelPath('nncase_root_model5_v4')));
-    const m = parse(file);
-    // Header, node table and the first 400 bytes of every body (ranges, registers, skips, tables).
-    const spans: [number, number][] = [[0, m.bodiesOffset], ...m.layers.map((l): [number, number] => [l.offset, Math.min(l.bodySize, 400)])];
-    let parsed = 0;
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(spans.length - 1), fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (flips) => {
-        const b = file.slice();
-        for (const [s, k, v] of flips) b[spans[s][0] + (k % spans[s][1])] = v;
-        if (parsesOrKmodelError(b)) parsed++;
-      }),
-      { seed, numRuns: 400 },
-    );
-    // Many flips hit values no check can judge (weights, BN entries, activation segments): both outcomes occur.
-    expect(parsed).toBeGreaterThan(0);
-    expect(parsed).toBeLessThan(400);
-  });
+  test.skipIf(!HAS_SHARED)(
+    'byte flips in the structure of a real K210 model (root_model5) only raise KmodelError',
+    () => {
+      const file = new Uint8Array(readFileSync(kmodelPath('nncase_root_model5_v4')));
+      const m = parse(file);
+      // Header, node table and the first 400 bytes of every body (ranges, registers, skips, tables).
+      const spans: [number, number][] = [
+        [0, m.bodiesOffset],
+        ...m.layers.map((l): [number, number] => [l.offset, Math.min(l.bodySize, 400)]),
+      ];
+      let parsed = 0;
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.nat(spans.length - 1), fc.nat(), fc.integer({ min: 0, max: 255 })), {
+            minLength: 1,
+            maxLength: 4,
+          }),
+          (flips) => {
+            const b = file.slice();
+            for (const [s, k, v] of flips) b[spans[s][0] + (k % spans[s][1])] = v;
+            if (parsesOrKmodelError(b)) parsed++;
+          },
+        ),
+        { seed, numRuns: 400 },
+      );
+      // Many flips hit values no check can judge (weights, BN entries, activation segments): both outcomes occur.
+      expect(parsed).toBeGreaterThan(0);
+      expect(parsed).toBeLessThan(400);
+    },
+  );
 
   test('huge header counts and sizes fail quickly with KmodelError', () => {
     const t = performance.now();

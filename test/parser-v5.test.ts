@@ -13,7 +13,8 @@ import type { KmodelV5 } from '../src/kmodel-parser/v5/types.js';
 import { buildV5, type ModelSpec } from '../src/kmodel-parser/v5/write.js';
 import { GOLDEN_DIR, HAS_SHARED, SHARED_SKIP_REASON, kmodelPath } from './shared.js';
 
-const parse = (b: Uint8Array, numbering?: string): KmodelV5 => parseV5(new BinaryReader(b), { stackvmNumbering: numbering });
+const parse = (b: Uint8Array, numbering?: string): KmodelV5 =>
+  parseV5(new BinaryReader(b), { stackvmNumbering: numbering });
 
 /** key=value pairs of one info.txt line. */
 function kv(line: string): Record<string, string> {
@@ -34,15 +35,22 @@ describe.skipIf(!HAS_SHARED)(`v5 parser on the real files ${HAS_SHARED ? '' : SH
       const bytes = new Uint8Array(readFileSync(kmodelPath(name)));
       const model = parse(bytes);
       const info = readFileSync(resolve(GOLDEN_DIR, 'v5-shared', name, 'const_128', 'info.txt'), 'utf8').split('\n');
-      const trace = readFileSync(resolve(GOLDEN_DIR, 'v5-shared', name, 'const_128', 'trace.txt'), 'utf8').trim().split('\n');
+      const trace = readFileSync(resolve(GOLDEN_DIR, 'v5-shared', name, 'const_128', 'trace.txt'), 'utf8')
+        .trim()
+        .split('\n');
 
       it('header agrees with info.txt', () => {
         const h = kv(info.find((l) => l.startsWith('header '))!);
         expect(model.version).toBe(5);
         expect(model.generation).toBe('nncase 1.x');
         expect(model.header).toMatchObject({
-          version: Number(h.version), headerSize: Number(h.header_size), flags: Number(h.flags), alignment: Number(h.alignment),
-          modules: Number(h.modules), entryModule: Number(h.entry_module), entryFunction: Number(h.entry_function),
+          version: Number(h.version),
+          headerSize: Number(h.header_size),
+          flags: Number(h.flags),
+          alignment: Number(h.alignment),
+          modules: Number(h.modules),
+          entryModule: Number(h.entry_module),
+          entryFunction: Number(h.entry_function),
         });
       });
 
@@ -53,25 +61,39 @@ describe.skipIf(!HAS_SHARED)(`v5 parser on the real files ${HAS_SHARED ? '' : SH
           const m = model.modules[i];
           const f = kv(l);
           expect(m).toMatchObject({
-            type: f.type, version: Number(f.version), size: Number(f.size), functions: expect.any(Array),
+            type: f.type,
+            version: Number(f.version),
+            size: Number(f.size),
+            functions: expect.any(Array),
           });
           expect(m.mempools).toHaveLength(Number(f.mempools));
           expect(m.sharedMempools).toHaveLength(Number(f.shared_mempools));
           expect(m.sections).toHaveLength(Number(f.sections));
           expect(m.functions).toHaveLength(Number(f.functions));
-          const pools = [...l.matchAll(/pool\[loc=(\d+) size=(\d+)\]/g)].map((p) => ({ location: Number(p[1]), size: Number(p[2]) }));
+          const pools = [...l.matchAll(/pool\[loc=(\d+) size=(\d+)\]/g)].map((p) => ({
+            location: Number(p[1]),
+            size: Number(p[2]),
+          }));
           expect(m.mempools).toEqual(pools);
         });
       });
 
       it('entry inputs and outputs agree with info.txt', () => {
         const entry = model.modules[model.header.entryModule].functions[model.header.entryFunction];
-        for (const [kind, list, descs] of [['input', entry.inputs, model.inputs], ['output', entry.outputs, model.outputs]] as const) {
+        for (const [kind, list, descs] of [
+          ['input', entry.inputs, model.inputs],
+          ['output', entry.outputs, model.outputs],
+        ] as const) {
           const lines = info.filter((l) => l.startsWith(`${kind} `));
           expect(list).toHaveLength(lines.length);
           lines.forEach((l, i) => {
             const f = kv(l);
-            expect(list[i].range).toMatchObject({ datatype: Number(f.datatype), location: Number(f.location), start: Number(f.start), size: Number(f.size) });
+            expect(list[i].range).toMatchObject({
+              datatype: Number(f.datatype),
+              location: Number(f.location),
+              start: Number(f.start),
+              size: Number(f.size),
+            });
             expect(list[i].shape.join('x')).toBe(f.shape);
             expect(descs[i].bytes).toBe(Number(f.bytes));
             expect(descs[i].shape.join('x')).toBe(f.shape);
@@ -107,11 +129,14 @@ describe.skipIf(!HAS_SHARED)(`v5 parser on the real files ${HAS_SHARED ? '' : SH
     const b = new Uint8Array(readFileSync(kmodelPath('nncase_benchmark_mnist_cpu_v5')));
     for (let n = 0; n < b.length; n++) onlyKmodelErrors(b.subarray(0, n));
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(b.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (flips) => {
-        const c = b.slice();
-        for (const [at, v] of flips) c[at] = v;
-        onlyKmodelErrors(c);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(b.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        (flips) => {
+          const c = b.slice();
+          for (const [at, v] of flips) c[at] = v;
+          onlyKmodelErrors(c);
+        },
+      ),
       { seed: 42, numRuns: 2000 },
     );
   });
@@ -141,7 +166,10 @@ describe.skipIf(!HAS_SHARED)(`v5 parser on the real files ${HAS_SHARED ? '' : SH
 
   it('static shapes of stackvm ops, from the constants the bytecode loads', () => {
     const yolox = parse(new Uint8Array(readFileSync(kmodelPath('nncase_yolox_nano_224_k210_v5'))));
-    const shapes = (i: number) => [yolox.layers[i].inputs?.map((t) => `${t.dtype}[${t.shape.join(',')}]`), yolox.layers[i].outputs?.map((t) => `${t.dtype}[${t.shape.join(',')}]`)];
+    const shapes = (i: number) => [
+      yolox.layers[i].inputs?.map((t) => `${t.dtype}[${t.shape.join(',')}]`),
+      yolox.layers[i].outputs?.map((t) => `${t.dtype}[${t.shape.join(',')}]`),
+    ];
     expect(shapes(0)).toEqual([['uint8[1,3,224,224]'], ['float32[1,3,224,224]']]);
     expect(shapes(5)).toEqual([['float32[1,3,224,224]'], ['float32[1,3,112,112]']]);
     expect(shapes(14)).toEqual([['uint8[1,12,112,112]'], ['uint8[1,16,112,112]']]);
@@ -161,24 +189,33 @@ const beta1 = NUMBERINGS[0];
 /** A minimal valid model: one stackvm function that copies its input to its output. */
 function tinySpec(text?: Uint8Array): ModelSpec {
   const prog: AsmInstruction[] = [
-    { op: 'LDC_I4', args: { imm: 4 } }, { op: 'STSHAPE', args: { rshape: 0, rank: 1 } },
-    { op: 'LDC_I4_1' }, { op: 'STSHAPE', args: { rshape: 1, rank: 1 } },
+    { op: 'LDC_I4', args: { imm: 4 } },
+    { op: 'STSHAPE', args: { rshape: 0, rank: 1 } },
+    { op: 'LDC_I4_1' },
+    { op: 'STSHAPE', args: { rshape: 1, rank: 1 } },
     { op: 'LEA_BUFFER', args: { location: 0, subres_id: 0, offset: 0 } },
     { op: 'LEA_BUFFER', args: { location: 1, subres_id: 0, offset: 0 } },
     { op: 'TENSOR', tensor: 'COPY', args: { datatype: 4, rshape: 0, rstride_src: 1, rstride_dest: 1 } },
     { op: 'RET' },
   ];
   return {
-    modules: [{
-      type: 'stackvm',
-      mempools: [{ location: 2, size: 0 }, { location: 3, size: 16 }],
-      functions: [{
-        inputs: [{ range: { location: 0, datatype: 4, start: 0, size: 4 }, shape: [4] }],
-        outputs: [{ range: { location: 1, datatype: 4, start: 0, size: 4 }, shape: [4] }],
-        text: text ?? encodeStackvm(prog, beta1),
-      }],
-      sections: [{ name: '.rdata', body: new Uint8Array(0) }],
-    }],
+    modules: [
+      {
+        type: 'stackvm',
+        mempools: [
+          { location: 2, size: 0 },
+          { location: 3, size: 16 },
+        ],
+        functions: [
+          {
+            inputs: [{ range: { location: 0, datatype: 4, start: 0, size: 4 }, shape: [4] }],
+            outputs: [{ range: { location: 1, datatype: 4, start: 0, size: 4 }, shape: [4] }],
+            text: text ?? encodeStackvm(prog, beta1),
+          },
+        ],
+        sections: [{ name: '.rdata', body: new Uint8Array(0) }],
+      },
+    ],
   };
 }
 
@@ -199,7 +236,10 @@ describe('v5 parser on synthetic containers', () => {
     // Both numberings read COPY (0x0008) the same way: the newest is taken and the reason says so.
     expect(m.stackvmNumbering?.id).toBe('nncase-cumsum-2021-10');
     expect(m.stackvmNumbering?.reason).toMatch(/newest/);
-    expect(parse(buildV5(tinySpec()), '4a33c5520').stackvmNumbering).toMatchObject({ id: 'nncase-1.0.0-beta1', overridden: true });
+    expect(parse(buildV5(tinySpec()), '4a33c5520').stackvmNumbering).toMatchObject({
+      id: 'nncase-1.0.0-beta1',
+      overridden: true,
+    });
   });
 
   it('refuses an unknown numbering override by name', () => {
@@ -228,10 +268,14 @@ describe('v5 parser on synthetic containers', () => {
   });
 
   it('rejects inconsistent operands (a shape register nobody set)', () => {
-    const text = encodeStackvm([
-      { op: 'LDNULL' }, { op: 'LDNULL' },
-      { op: 'TENSOR', tensor: 'COPY', args: { datatype: 4, rshape: 7, rstride_src: 7, rstride_dest: 7 } },
-    ], beta1);
+    const text = encodeStackvm(
+      [
+        { op: 'LDNULL' },
+        { op: 'LDNULL' },
+        { op: 'TENSOR', tensor: 'COPY', args: { datatype: 4, rshape: 7, rstride_src: 7, rstride_dest: 7 } },
+      ],
+      beta1,
+    );
     expect(() => parse(buildV5(tinySpec(text)))).toThrow(/shape register 7/);
   });
 
@@ -243,11 +287,14 @@ describe('v5 parser on synthetic containers', () => {
   it('random byte flips and huge counts give only KmodelError (fast-check, fixed seed)', () => {
     const b = buildV5(tinySpec());
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(b.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (flips) => {
-        const c = b.slice();
-        for (const [at, v] of flips) c[at] = v;
-        onlyKmodelErrors(c);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(b.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        (flips) => {
+          const c = b.slice();
+          for (const [at, v] of flips) c[at] = v;
+          onlyKmodelErrors(c);
+        },
+      ),
       { seed: 0x5eed5, numRuns: 3000 },
     );
     // Every u32 of the headers set to a huge value.
@@ -270,16 +317,40 @@ describe('v5 parser on synthetic containers', () => {
   });
 
   it('decode ∘ encode is the identity on instructions (both numberings)', () => {
-    const scalar = fc.constantFrom(...SCALAR_OPCODES).chain((s) =>
-      fc.record(Object.fromEntries(s.operands.map(([n, t]) => [n, t === 'i32' ? fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) : t === 'f32' ? fc.constant(1.5) : fc.nat(t === 'u8' || t === 'bool' ? 1 : t === 'u16' ? 65535 : 2 ** 32 - 1)]))).map((args) => ({ op: s.name, args })));
+    const scalar = fc
+      .constantFrom(...SCALAR_OPCODES)
+      .chain((s) =>
+        fc
+          .record(
+            Object.fromEntries(
+              s.operands.map(([n, t]) => [
+                n,
+                t === 'i32'
+                  ? fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })
+                  : t === 'f32'
+                    ? fc.constant(1.5)
+                    : fc.nat(t === 'u8' || t === 'bool' ? 1 : t === 'u16' ? 65535 : 2 ** 32 - 1),
+              ]),
+            ),
+          )
+          .map((args) => ({ op: s.name, args })),
+      );
     for (const n of NUMBERINGS) {
       const tensorNames = n.tensorFunctions.filter((t) => TENSOR_FUNCTION_OPERANDS[t]);
-      const tensor = fc.constantFrom(...tensorNames).map((t) => ({ op: 'TENSOR', tensor: t, args: Object.fromEntries(TENSOR_FUNCTION_OPERANDS[t]!.map(([k], i) => [k, i % 2])) }));
+      const tensor = fc.constantFrom(...tensorNames).map((t) => ({
+        op: 'TENSOR',
+        tensor: t,
+        args: Object.fromEntries(TENSOR_FUNCTION_OPERANDS[t]!.map(([k], i) => [k, i % 2])),
+      }));
       fc.assert(
         fc.property(fc.array(fc.oneof(scalar, tensor), { maxLength: 30 }), (prog: AsmInstruction[]) => {
           const bytes = encodeStackvm(prog, n);
           const back = decodeStackvmText({ module: 0, function: 0, text: bytes, textOffset: 0 }, n);
-          expect(back.map((i) => (i.name === 'TENSOR' ? { op: 'TENSOR', tensor: i.tensorName, args: i.args } : { op: i.name, args: i.args }))).toEqual(prog.map((p) => ({ op: p.op, ...(p.tensor ? { tensor: p.tensor } : {}), args: p.args ?? {} })));
+          expect(
+            back.map((i) =>
+              i.name === 'TENSOR' ? { op: 'TENSOR', tensor: i.tensorName, args: i.args } : { op: i.name, args: i.args },
+            ),
+          ).toEqual(prog.map((p) => ({ op: p.op, ...(p.tensor ? { tensor: p.tensor } : {}), args: p.args ?? {} })));
         }),
         { seed: 77, numRuns: 300 },
       );

@@ -17,27 +17,43 @@ const TEMPLATE: Point[] = [
  */
 function closedForm(img: Point[], tpl: Point[]): number[] {
   const n = img.length;
-  const mu = tpl.reduce((s, p) => s + p[0], 0) / n, mv = tpl.reduce((s, p) => s + p[1], 0) / n;
-  const mx = img.reduce((s, p) => s + p[0], 0) / n, my = img.reduce((s, p) => s + p[1], 0) / n;
-  let sxx = 0, sa = 0, sb = 0;
+  const mu = tpl.reduce((s, p) => s + p[0], 0) / n,
+    mv = tpl.reduce((s, p) => s + p[1], 0) / n;
+  const mx = img.reduce((s, p) => s + p[0], 0) / n,
+    my = img.reduce((s, p) => s + p[1], 0) / n;
+  let sxx = 0,
+    sa = 0,
+    sb = 0;
   for (let i = 0; i < n; i++) {
-    const u = tpl[i][0] - mu, v = tpl[i][1] - mv, x = img[i][0] - mx, y = img[i][1] - my;
+    const u = tpl[i][0] - mu,
+      v = tpl[i][1] - mv,
+      x = img[i][0] - mx,
+      y = img[i][1] - my;
     sxx += u * u + v * v;
     sa += u * x + v * y;
     sb += u * y - v * x;
   }
-  const a = sa / sxx, b = sb / sxx;
+  const a = sa / sxx,
+    b = sb / sxx;
   return [a, -b, mx - a * mu + b * mv, b, a, my - b * mu - a * mv, 0, 0, 1];
 }
 
 function expectClose(actual: readonly number[], expected: readonly number[], tol: number): void {
   expect(actual).toHaveLength(9);
-  actual.forEach((v, i) => expect(Math.abs(v - expected[i]), `element ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(tol));
+  actual.forEach((v, i) =>
+    expect(Math.abs(v - expected[i]), `element ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(tol),
+  );
 }
 
 describe('get_affine_transform', () => {
   it("matches the doc's worked example and the closed-form least-squares similarity", () => {
-    const src: Point[] = [[120, 80], [160, 82], [141, 105], [122, 128], [156, 130]];
+    const src: Point[] = [
+      [120, 80],
+      [160, 82],
+      [141, 105],
+      [122, 128],
+      [156, 130],
+    ];
     const T = getAffineTransform(src, TEMPLATE);
     // Doc §5.1: T ≈ [[1.026331, −0.034345, 76.931082], [0.034345, 1.026331, 18.642816], [0, 0, 1]].
     expectClose(T, [1.026331, -0.034345, 76.931082, 0.034345, 1.026331, 18.642816, 0, 0, 1], 5e-5);
@@ -67,7 +83,13 @@ describe('get_affine_transform', () => {
   });
 
   it('stores coordinates as uint16, so a negative landmark wraps to 65536 + v', () => {
-    const src: Point[] = [[-5, 80], [40, 82], [21, 105], [2, 128], [36, 130]];
+    const src: Point[] = [
+      [-5, 80],
+      [40, 82],
+      [21, 105],
+      [2, 128],
+      [36, 130],
+    ];
     const wrapped: Point[] = src.map(([x, y]) => [x < 0 ? 65536 + x : x, y]);
     expect(getAffineTransform(src, TEMPLATE)).toEqual(getAffineTransform(wrapped, TEMPLATE));
     const exact = getAffineTransform(src, TEMPLATE, { wrapUint16: false });
@@ -116,7 +138,12 @@ describe('warp_affine_ai (8-bit fixed-point bilinear)', () => {
   it('reads the next plane at the last row of a 3-plane image', () => {
     // R = the plane above, G = 10, 20, 30 / 40, 50, 60, B = 0. Output (0,1) of R reads G's first row:
     // 24576·50 + 24576·150 + 8192·10 + 8192·20 = 5160960 >> 16 = 78.
-    const rgb: PlanarImage = { width: 3, height: 2, channels: 3, data: Uint8Array.from([...plane, 10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0]) };
+    const rgb: PlanarImage = {
+      width: 3,
+      height: 2,
+      channels: 3,
+      data: Uint8Array.from([...plane, 10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0]),
+    };
     const out = warpAffineAi(rgb, 3, 2, shift(0.5, 0.25));
     expect(out.channels).toBe(3);
     expect(out.data[3]).toBe(78);

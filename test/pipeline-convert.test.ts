@@ -15,7 +15,11 @@ import {
 import type { RgbImage } from '../src/pipeline/index.js';
 
 /** A gray RGB image from one value per pixel. */
-const grayRgb = (w: number, h: number, v: number[]): RgbImage => ({ width: w, height: h, data: Uint8Array.from(v.flatMap((x) => [x, x, x])) });
+const grayRgb = (w: number, h: number, v: number[]): RgbImage => ({
+  width: w,
+  height: h,
+  data: Uint8Array.from(v.flatMap((x) => [x, x, x])),
+});
 const reds = (img: RgbImage): number[] => Array.from({ length: img.width * img.height }, (_, i) => img.data[3 * i]);
 
 describe('planResize', () => {
@@ -66,7 +70,9 @@ describe('resizeRgb', () => {
 
   it('weights partial pixels in the area filter', () => {
     // 3 → 2: pixel 0 covers [0, 1.5): (10·1 + 20·0.5)/1.5 = 13.33 → 13; pixel 1: (20·0.5 + 30)/1.5 = 26.67 → 27.
-    expect(reds(resizeRgb(grayRgb(3, 1, [10, 20, 30]), 2, 1, { mode: 'stretch', filter: 'area' }).image)).toEqual([13, 27]);
+    expect(reds(resizeRgb(grayRgb(3, 1, [10, 20, 30]), 2, 1, { mode: 'stretch', filter: 'area' }).image)).toEqual([
+      13, 27,
+    ]);
   });
 
   it('interpolates an enlargement with clamped edges and rounds half up', () => {
@@ -76,7 +82,10 @@ describe('resizeRgb', () => {
 
   it('pads the letterbox with the given colour and returns the mapping', () => {
     // 4×2 into 4×4 with fit: s = 1, content rows 1..2, rows 0 and 3 padded.
-    const { image, mapping } = resizeRgb(grayRgb(4, 2, [1, 2, 3, 4, 5, 6, 7, 8]), 4, 4, { filter: 'nearest', pad: [9, 9, 9] });
+    const { image, mapping } = resizeRgb(grayRgb(4, 2, [1, 2, 3, 4, 5, 6, 7, 8]), 4, 4, {
+      filter: 'nearest',
+      pad: [9, 9, 9],
+    });
     expect(mapping.offsetY).toBe(1);
     expect(reds(image)).toEqual([9, 9, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9]);
   });

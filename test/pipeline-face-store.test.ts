@@ -31,17 +31,25 @@ function usage(fn: () => unknown): UsageError {
   throw new Error('expected a UsageError');
 }
 
-const int8Store = () => createFaceStore({ encoding: 'int8', featureLength: 3, featureModelSha256: MODEL_A, preset: 'maixpy' });
+const int8Store = () =>
+  createFaceStore({ encoding: 'int8', featureLength: 3, featureModelSha256: MODEL_A, preset: 'maixpy' });
 
 describe('face store', () => {
   it('hashes model bytes with sha256', () => {
     // sha256("abc") is the FIPS 180-2 test vector.
-    expect(sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256Hex(new TextEncoder().encode('abc'))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 
   it('round-trips entries in enrolment order through an atomic write', () => {
     let s = int8Store();
-    s = addFace(s, { name: 'grace', feature: Int8Array.of(1, -2, 127), featureModelSha256: MODEL_A, source: 'grace_hopper.jpg' });
+    s = addFace(s, {
+      name: 'grace',
+      feature: Int8Array.of(1, -2, 127),
+      featureModelSha256: MODEL_A,
+      source: 'grace_hopper.jpg',
+    });
     s = addFace(s, { name: 'eileen', feature: [-128, 0, 5], featureModelSha256: MODEL_A });
     const file = join(dir, 'faces.json');
     writeFaceStore(file, s);
@@ -109,9 +117,15 @@ describe('face store', () => {
       /features come from feature model aaaaaaaaaaaa…, this run uses bbbbbbbbbbbb…/,
     );
     expect(() => checkStoreModel(s, MODEL_A)).not.toThrow();
-    expect(usage(() => addFace(s, { name: 'x', feature: [1, 2], featureModelSha256: MODEL_A })).message).toMatch(/has 2 values, the store's features have 3/);
-    expect(usage(() => addFace(s, { name: 'x', feature: [1, 2, 300], featureModelSha256: MODEL_A })).message).toMatch(/= 300 is not an int8/);
-    expect(usage(() => addFace(s, { name: ' ', feature: [1, 2, 3], featureModelSha256: MODEL_A })).code).toBe('BAD_ARGUMENT');
+    expect(usage(() => addFace(s, { name: 'x', feature: [1, 2], featureModelSha256: MODEL_A })).message).toMatch(
+      /has 2 values, the store's features have 3/,
+    );
+    expect(usage(() => addFace(s, { name: 'x', feature: [1, 2, 300], featureModelSha256: MODEL_A })).message).toMatch(
+      /= 300 is not an int8/,
+    );
+    expect(usage(() => addFace(s, { name: ' ', feature: [1, 2, 3], featureModelSha256: MODEL_A })).code).toBe(
+      'BAD_ARGUMENT',
+    );
   });
 
   it('treats a corrupt store as an error, never as empty', () => {
@@ -122,12 +136,35 @@ describe('face store', () => {
       ['{"format": "other"}', /"format" is "other"/],
       [JSON.stringify({ ...int8Store(), version: 2 }), /unsupported version 2/],
       [JSON.stringify({ ...int8Store(), extra: 1 }), /unknown field "extra"/],
-      [JSON.stringify({ ...int8Store(), scoring: 'feature-compare' }), /"scoring" must be "face-compare" for int8 features/],
-      [JSON.stringify({ ...int8Store(), models: { features: 'xyz' } }), /"models.features" must be a lowercase hex sha256/],
-      [JSON.stringify({ ...int8Store(), entries: [{ name: 'a', feature: [1, 2] }] }), /entries\[0\]\.feature has 2 values/],
-      [JSON.stringify({ ...int8Store(), entries: [{ name: 'a', feature: [1, 2, 3.5] }] }), /entries\[0\]\.feature\[2\] = 3.5 is not an int8/],
-      [JSON.stringify({ ...int8Store(), entries: [{ feature: [1, 2, 3] }] }), /entries\[0\]\.name must be a non-empty string/],
-      [JSON.stringify({ ...int8Store(), encoding: 'float32', scoring: 'feature-compare', entries: [{ name: 'a', feature: [0.1, 0, 0] }] }), /= 0.1 is not a binary32 value/],
+      [
+        JSON.stringify({ ...int8Store(), scoring: 'feature-compare' }),
+        /"scoring" must be "face-compare" for int8 features/,
+      ],
+      [
+        JSON.stringify({ ...int8Store(), models: { features: 'xyz' } }),
+        /"models.features" must be a lowercase hex sha256/,
+      ],
+      [
+        JSON.stringify({ ...int8Store(), entries: [{ name: 'a', feature: [1, 2] }] }),
+        /entries\[0\]\.feature has 2 values/,
+      ],
+      [
+        JSON.stringify({ ...int8Store(), entries: [{ name: 'a', feature: [1, 2, 3.5] }] }),
+        /entries\[0\]\.feature\[2\] = 3.5 is not an int8/,
+      ],
+      [
+        JSON.stringify({ ...int8Store(), entries: [{ feature: [1, 2, 3] }] }),
+        /entries\[0\]\.name must be a non-empty string/,
+      ],
+      [
+        JSON.stringify({
+          ...int8Store(),
+          encoding: 'float32',
+          scoring: 'feature-compare',
+          entries: [{ name: 'a', feature: [0.1, 0, 0] }],
+        }),
+        /= 0.1 is not a binary32 value/,
+      ],
     ];
     for (const [text, re] of cases) {
       const file = join(dir, 'corrupt.json');

@@ -12,13 +12,23 @@ import {
 /** A frame whose AI planes (all 77) differ from its display pixels (all (31, 0, 0) red). */
 function frame(): CameraFrame {
   return {
-    display: { kind: 'rgb565', width: 320, height: 240, pixels: new Uint16Array(320 * 240).fill(rgb888ToRgb565Pixel(255, 0, 0)) },
+    display: {
+      kind: 'rgb565',
+      width: 320,
+      height: 240,
+      pixels: new Uint16Array(320 * 240).fill(rgb888ToRgb565Pixel(255, 0, 0)),
+    },
     ai: { width: 320, height: 240, channels: 3, data: new Uint8Array(320 * 240 * 3).fill(77) },
   };
 }
 
 /** Detector output with one box per (anchor, row, col) given; all logits 0 except objectness. */
-function detector(W: number, H: number, anchors: number, cells: [number, number, number][]): (ai: PlanarImage) => RegionTensor {
+function detector(
+  W: number,
+  H: number,
+  anchors: number,
+  cells: [number, number, number][],
+): (ai: PlanarImage) => RegionTensor {
   return () => {
     const C = anchors * 6;
     const data = new Float32Array(C * W * H);
@@ -68,19 +78,33 @@ describe('MaixPy flow', () => {
   });
 
   it('processes only the first detection', () => {
-    const two = detector(20, 15, 1, [[0, 2, 2], [0, 10, 15]]);
-    const r = processFrame(frame(), preset, { detect: two, landmarks: () => new Array(10).fill(0.5), features: () => [0] });
+    const two = detector(20, 15, 1, [
+      [0, 2, 2],
+      [0, 10, 15],
+    ]);
+    const r = processFrame(frame(), preset, {
+      detect: two,
+      landmarks: () => new Array(10).fill(0.5),
+      features: () => [0],
+    });
     expect(r.detections).toHaveLength(2);
     expect(r.faces.map((f) => f.detection.boxIndex)).toEqual([2 * 20 + 2]);
   });
 
   it('needs no landmark or feature model when nothing is found, and refuses a wrong frame size', () => {
     expect(processFrame(frame(), MAIXPY_PRESET, { detect: detector(20, 15, 5, []) }).faces).toEqual([]);
-    const small = { ...frame(), ai: { width: 160, height: 120, channels: 3 as const, data: new Uint8Array(160 * 120 * 3) } };
-    expect(() => processFrame(small, MAIXPY_PRESET, { detect: detector(20, 15, 5, []) })).toThrow(/takes a 320×240 RGB frame/);
+    const small = {
+      ...frame(),
+      ai: { width: 160, height: 120, channels: 3 as const, data: new Uint8Array(160 * 120 * 3) },
+    };
+    expect(() => processFrame(small, MAIXPY_PRESET, { detect: detector(20, 15, 5, []) })).toThrow(
+      /takes a 320×240 RGB frame/,
+    );
     // A detector of the wrong shape for the preset is a UsageError, not a crash.
     const oneAnchor = resolvePreset('maixpy', { detector: { anchors: [6.25, 8.3125] } });
-    expect(() => processFrame(frame(), oneAnchor, { detect: detector(20, 15, 1, []) })).toThrow(/gives -4 classes by the "maixpy" rule/);
+    expect(() => processFrame(frame(), oneAnchor, { detect: detector(20, 15, 1, []) })).toThrow(
+      /gives -4 classes by the "maixpy" rule/,
+    );
     expect(() => processFrame(frame(), resolvePreset('canmv'), { detect: detector(10, 8, 4, []) })).toThrow(
       /detector output \(24×8×10\) does not fit the canmv preset: .*need 54 channels/,
     );
@@ -98,7 +122,10 @@ describe('CanMV flow', () => {
       frame(),
       preset,
       {
-        detect: detector(10, 8, 1, [[0, 3, 3], [0, 3, 4]]),
+        detect: detector(10, 8, 1, [
+          [0, 3, 3],
+          [0, 3, 4],
+        ]),
         landmarks: (input) => {
           inputs.push(input);
           return new Array(10).fill(0);

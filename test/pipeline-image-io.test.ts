@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { applyExifOrientation, decodeImage, encodeJpeg, encodePng, readImageFile, sniffFormat, writePngFile } from '../src/pipeline/index.js';
+import {
+  applyExifOrientation,
+  decodeImage,
+  encodeJpeg,
+  encodePng,
+  readImageFile,
+  sniffFormat,
+  writePngFile,
+} from '../src/pipeline/index.js';
 import type { RgbImage } from '../src/pipeline/index.js';
 import { REPO_ROOT } from './shared.js';
 
@@ -20,7 +28,8 @@ function usageError(fn: () => unknown): UsageError {
   throw new Error('expected a UsageError');
 }
 
-const pixel = (img: RgbImage, x: number, y: number): number[] => Array.from(img.data.subarray(3 * (y * img.width + x), 3 * (y * img.width + x) + 3));
+const pixel = (img: RgbImage, x: number, y: number): number[] =>
+  Array.from(img.data.subarray(3 * (y * img.width + x), 3 * (y * img.width + x) + 3));
 
 // ---- BMP builder: little-endian headers written by hand -------------------------------------
 interface BmpSpec {
@@ -42,7 +51,8 @@ function bmp(s: BmpSpec): Uint8Array {
   const offset = 14 + hdr + extra.length;
   const buf = new Uint8Array(offset + pixels.length);
   const dv = new DataView(buf.buffer);
-  buf[0] = 0x42; buf[1] = 0x4d;
+  buf[0] = 0x42;
+  buf[1] = 0x4d;
   dv.setUint32(2, buf.length, true);
   dv.setUint32(10, offset, true);
   dv.setUint32(14, hdr, true);
@@ -78,17 +88,39 @@ describe('BMP', () => {
   it('decodes 8-bit and 1-bit palettes (rows padded to 4 bytes)', () => {
     // palette: 0 = red, 1 = blue (B, G, R, 0 entries); 2×2 indices top [0, 1], bottom [1, 0].
     const pal8 = [0, 0, 255, 0, 255, 0, 0, 0];
-    const img8 = decodeImage(bmp({ width: 2, height: 2, bpp: 8, colorsUsed: 2, extra: pal8, rows: [[1, 0, 0, 0], [0, 1, 0, 0]] }), 'p.bmp');
+    const img8 = decodeImage(
+      bmp({
+        width: 2,
+        height: 2,
+        bpp: 8,
+        colorsUsed: 2,
+        extra: pal8,
+        rows: [
+          [1, 0, 0, 0],
+          [0, 1, 0, 0],
+        ],
+      }),
+      'p.bmp',
+    );
     expect(Array.from(img8.data)).toEqual([255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0]);
     // 10×1, 1-bit: bits 1010101010 → bytes 0xAA, 0x80, padded to 4; palette 0 = black, 1 = white.
-    const img1 = decodeImage(bmp({ width: 10, height: 1, bpp: 1, extra: [0, 0, 0, 0, 255, 255, 255, 0], rows: [[0xaa, 0x80, 0, 0]] }), 'm.bmp');
-    expect(Array.from({ length: 10 }, (_, x) => pixel(img1, x, 0)[0])).toEqual([255, 0, 255, 0, 255, 0, 255, 0, 255, 0]);
+    const img1 = decodeImage(
+      bmp({ width: 10, height: 1, bpp: 1, extra: [0, 0, 0, 0, 255, 255, 255, 0], rows: [[0xaa, 0x80, 0, 0]] }),
+      'm.bmp',
+    );
+    expect(Array.from({ length: 10 }, (_, x) => pixel(img1, x, 0)[0])).toEqual([
+      255, 0, 255, 0, 255, 0, 255, 0, 255, 0,
+    ]);
   });
 
   it('decodes 32-bit bit fields in a V5 header, seeking to the pixel offset, and notes alpha', () => {
     // Masks R 0x00FF0000, G 0x0000FF00, B 0x000000FF, A 0xFF000000: bytes B, G, R, A.
     const file = bmp({
-      width: 2, height: 1, bpp: 32, compression: 3, headerSize: 124,
+      width: 2,
+      height: 1,
+      bpp: 32,
+      compression: 3,
+      headerSize: 124,
       headerMasks: [0x00ff0000, 0x0000ff00, 0x000000ff, 0xff000000],
       rows: [[3, 2, 1, 255, 30, 20, 10, 0]],
     });
@@ -100,9 +132,22 @@ describe('BMP', () => {
   it('expands 16-bit 565 bit fields by rounding', () => {
     // Masks after a 40-byte header. (31, 63, 0) → (255, 255, 0); (16, 32, 16) → 16·255/31 = 131.6 → 132,
     // 32·255/63 = 129.5 → 130, 132.
-    const px = (r: number, g: number, b: number): number[] => { const v = (r << 11) | (g << 5) | b; return [v & 255, v >> 8]; };
+    const px = (r: number, g: number, b: number): number[] => {
+      const v = (r << 11) | (g << 5) | b;
+      return [v & 255, v >> 8];
+    };
     const masks = [0x00, 0xf8, 0, 0, 0xe0, 0x07, 0, 0, 0x1f, 0, 0, 0];
-    const img = decodeImage(bmp({ width: 2, height: 1, bpp: 16, compression: 3, extra: masks, rows: [[...px(31, 63, 0), ...px(16, 32, 16)]] }), 's.bmp');
+    const img = decodeImage(
+      bmp({
+        width: 2,
+        height: 1,
+        bpp: 16,
+        compression: 3,
+        extra: masks,
+        rows: [[...px(31, 63, 0), ...px(16, 32, 16)]],
+      }),
+      's.bmp',
+    );
     expect(Array.from(img.data)).toEqual([255, 255, 0, 132, 130, 132]);
   });
 
@@ -110,19 +155,29 @@ describe('BMP', () => {
     const rle = bmp({ width: 2, height: 1, bpp: 8, compression: 1, extra: [0, 0, 0, 0], rows: [[0, 0, 0, 0]] });
     expect(usageError(() => decodeImage(rle, 'rle.bmp')).message).toBe('rle.bmp: unsupported BMP: RLE compression');
     const full = bmp({ width: 3, height: 2, bpp: 24, rows: [bottom, top] });
-    expect(usageError(() => decodeImage(full.subarray(0, full.length - 5), 'cut.bmp')).message).toMatch(/^cut\.bmp: corrupt BMP: pixel data .* runs past the end/);
-    expect(usageError(() => decodeImage(bmp({ width: 1, height: 1, bpp: 2, rows: [[0, 0, 0, 0]] }), 'x.bmp')).message).toMatch(/unsupported BMP: 2 bits per pixel/);
-    expect(usageError(() => decodeImage(bmp({ width: 0, height: 1, bpp: 24, rows: [] }), 'z.bmp')).message).toBe('z.bmp: the image has zero size (0×1)');
-    // 100000 × 100000 is refused from the header, before anything is allocated.
-    expect(usageError(() => decodeImage(bmp({ width: 100000, height: 100000, bpp: 24, rows: [] }), 'big.bmp')).message).toMatch(
-      /big\.bmp: image dimensions 100000×100000 are refused/,
+    expect(usageError(() => decodeImage(full.subarray(0, full.length - 5), 'cut.bmp')).message).toMatch(
+      /^cut\.bmp: corrupt BMP: pixel data .* runs past the end/,
     );
+    expect(
+      usageError(() => decodeImage(bmp({ width: 1, height: 1, bpp: 2, rows: [[0, 0, 0, 0]] }), 'x.bmp')).message,
+    ).toMatch(/unsupported BMP: 2 bits per pixel/);
+    expect(usageError(() => decodeImage(bmp({ width: 0, height: 1, bpp: 24, rows: [] }), 'z.bmp')).message).toBe(
+      'z.bmp: the image has zero size (0×1)',
+    );
+    // 100000 × 100000 is refused from the header, before anything is allocated.
+    expect(
+      usageError(() => decodeImage(bmp({ width: 100000, height: 100000, bpp: 24, rows: [] }), 'big.bmp')).message,
+    ).toMatch(/big\.bmp: image dimensions 100000×100000 are refused/);
     expect(usageError(() => decodeImage(Uint8Array.of(0x42, 0x4d, 0, 0), 'tiny.bmp')).message).toMatch(/corrupt BMP/);
   });
 });
 
 describe('PNG', () => {
-  const img: RgbImage = { width: 3, height: 2, data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 250, 251, 252]) };
+  const img: RgbImage = {
+    width: 3,
+    height: 2,
+    data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 250, 251, 252]),
+  };
 
   it('round-trips through encodePng', () => {
     const d = decodeImage(encodePng(img), 'rt.png');
@@ -154,11 +209,15 @@ describe('PNG', () => {
 
   it('reports corrupt files as UsageError naming the file', () => {
     const good = encodePng(img);
-    expect(usageError(() => decodeImage(good.subarray(0, good.length - 20), 'half.png')).message).toMatch(/^half\.png: corrupt PNG: /);
+    expect(usageError(() => decodeImage(good.subarray(0, good.length - 20), 'half.png')).message).toMatch(
+      /^half\.png: corrupt PNG: /,
+    );
     const flipped = Uint8Array.from(good);
     flipped[good.length - 20] ^= 0xff; // inside IDAT: CRC mismatch or inflate error
     expect(usageError(() => decodeImage(flipped, 'crc.png')).message).toMatch(/^crc\.png: corrupt PNG: /);
-    expect(usageError(() => decodeImage(good.subarray(0, 12), 'hdr.png')).message).toBe('hdr.png: corrupt PNG: no IHDR header');
+    expect(usageError(() => decodeImage(good.subarray(0, 12), 'hdr.png')).message).toBe(
+      'hdr.png: corrupt PNG: no IHDR header',
+    );
   });
 
   it('refuses zero and absurd sizes from the IHDR before decoding', () => {
@@ -169,9 +228,15 @@ describe('PNG', () => {
       dv.setUint32(20, h);
       return b;
     };
-    expect(usageError(() => decodeImage(withDims(0, 5), 'zero.png')).message).toBe('zero.png: the image has zero size (0×5)');
-    expect(usageError(() => decodeImage(withDims(100000, 100000), 'huge.png')).message).toMatch(/huge\.png: image dimensions 100000×100000 are refused/);
-    expect(usageError(() => decodeImage(withDims(20, 20), 'lim.png', { maxPixels: 100 })).message).toMatch(/limits: 32768 per side, 100 pixels/);
+    expect(usageError(() => decodeImage(withDims(0, 5), 'zero.png')).message).toBe(
+      'zero.png: the image has zero size (0×5)',
+    );
+    expect(usageError(() => decodeImage(withDims(100000, 100000), 'huge.png')).message).toMatch(
+      /huge\.png: image dimensions 100000×100000 are refused/,
+    );
+    expect(usageError(() => decodeImage(withDims(20, 20), 'lim.png', { maxPixels: 100 })).message).toMatch(
+      /limits: 32768 per side, 100 pixels/,
+    );
   });
 });
 
@@ -185,7 +250,9 @@ describe('JPEG', () => {
 
   it('reports truncated and garbled files', () => {
     const b = readFileSync(join(IMAGES, 'grace_hopper.jpg'));
-    expect(usageError(() => decodeImage(b.subarray(0, 30000), 'cut.jpg')).message).toMatch(/^cut\.jpg: corrupt JPEG: .*truncated\?/);
+    expect(usageError(() => decodeImage(b.subarray(0, 30000), 'cut.jpg')).message).toMatch(
+      /^cut\.jpg: corrupt JPEG: .*truncated\?/,
+    );
     expect(usageError(() => decodeImage(b.subarray(0, 100), 'head.jpg')).message).toMatch(/^head\.jpg: corrupt JPEG: /);
     const g = Uint8Array.from(b);
     for (let i = 20000; i < 20050; i++) g[i] ^= 0x5a;
@@ -199,14 +266,17 @@ describe('JPEG', () => {
     while (!(b[p] === 0xff && (b[p + 1] === 0xc0 || b[p + 1] === 0xc2))) p += 2 + ((b[p + 2] << 8) | b[p + 3]);
     b[p + 5] = b[p + 7] = 0xea;
     b[p + 6] = b[p + 8] = 0x60;
-    expect(usageError(() => decodeImage(b, 'big.jpg')).message).toMatch(/big\.jpg: image dimensions 60000×60000 are refused/);
+    expect(usageError(() => decodeImage(b, 'big.jpg')).message).toMatch(
+      /big\.jpg: image dimensions 60000×60000 are refused/,
+    );
   });
 
   it('applies the EXIF orientation', () => {
     // 16×8: left half red, right half blue; tagged orientation 6 (rotate 90° clockwise to view):
     // the viewed image is 8×16 with red on top.
     const data = new Uint8Array(16 * 8 * 3);
-    for (let y = 0; y < 8; y++) for (let x = 0; x < 16; x++) data.set(x < 8 ? [255, 0, 0] : [0, 0, 255], 3 * (y * 16 + x));
+    for (let y = 0; y < 8; y++)
+      for (let x = 0; x < 16; x++) data.set(x < 8 ? [255, 0, 0] : [0, 0, 255], 3 * (y * 16 + x));
     const jpg = encodeJpeg({ width: 16, height: 8, data }, 95);
     // APP1 "Exif\0\0" + big-endian TIFF with one IFD0 entry: 0x0112 SHORT 1 → 6.
     const tiff = [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0];

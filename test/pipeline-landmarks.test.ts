@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { arcfaceTemplate, CANMV_PRESET, decodeLandmarksLd5, decodeLandmarksMaixpy, extendBox } from '../src/pipeline/index.js';
+import {
+  arcfaceTemplate,
+  CANMV_PRESET,
+  decodeLandmarksLd5,
+  decodeLandmarksMaixpy,
+  extendBox,
+} from '../src/pipeline/index.js';
 
 describe('MaixPy landmark decode', () => {
   const box = { x: 100, y: 50, w: 80, h: 100 };
@@ -76,7 +82,12 @@ describe('CanMV extend_box', () => {
     // → (96, 72, 59, 117).
     expect(extendBox({ x: 100, y: 80, w: 50, h: 100 }, 0.08)).toEqual({ x: 96, y: 72, w: 59, h: 117 });
     // The frame size is a parameter (face_attribute.py's copy clamps y to 255).
-    expect(extendBox({ x: 10, y: 200, w: 10, h: 100 }, 0, { frameHeight: 256 })).toEqual({ x: 10, y: 200, w: 11, h: 56 });
+    expect(extendBox({ x: 10, y: 200, w: 10, h: 100 }, 0, { frameHeight: 256 })).toEqual({
+      x: 10,
+      y: 200,
+      w: 11,
+      h: 56,
+    });
   });
 });
 

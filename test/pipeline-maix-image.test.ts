@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { cut, drawRectangle, packRgb565, resize, resizeGray, resizeRgb565, unpackRgb565 } from '../src/pipeline/index.js';
+import {
+  cut,
+  drawRectangle,
+  packRgb565,
+  resize,
+  resizeGray,
+  resizeRgb565,
+  unpackRgb565,
+} from '../src/pipeline/index.js';
 import type { GrayImage, Rgb565Image } from '../src/pipeline/index.js';
 
-const gray = (w: number, h: number, values: number[]): GrayImage => ({ kind: 'grayscale', width: w, height: h, pixels: Uint8Array.from(values) });
+const gray = (w: number, h: number, values: number[]): GrayImage => ({
+  kind: 'grayscale',
+  width: w,
+  height: h,
+  pixels: Uint8Array.from(values),
+});
 const rgb565 = (w: number, h: number, rgb: [number, number, number][]): Rgb565Image => ({
   kind: 'rgb565',
   width: w,
@@ -34,9 +47,21 @@ describe('cut', () => {
   });
 
   it('keeps the RGB565 kind and refuses empty sizes', () => {
-    const c = cut(rgb565(2, 1, [[1, 2, 3], [4, 5, 6]]), 1, 0, 2, 1);
+    const c = cut(
+      rgb565(2, 1, [
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      1,
+      0,
+      2,
+      1,
+    );
     expect(c.kind).toBe('rgb565');
-    expect(channels(c)).toEqual([[4, 5, 6], [0, 0, 0]]);
+    expect(channels(c)).toEqual([
+      [4, 5, 6],
+      [0, 0, 0],
+    ]);
     expect(() => cut(img, 0, 0, 0, 2)).toThrow(RangeError);
     expect(() => cut(img, 0, 0, 2, -1)).toThrow(RangeError);
   });
@@ -44,13 +69,25 @@ describe('cut', () => {
 
 describe('resize, RGB565', () => {
   it('copies at the same size', () => {
-    const src = rgb565(2, 1, [[1, 2, 3], [4, 5, 6]]);
+    const src = rgb565(2, 1, [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(Array.from(resizeRgb565(src, 2, 1).pixels)).toEqual(Array.from(src.pixels));
   });
 
   it('uses nearest neighbour with truncation when w0 ≥ w (5 → 2: sx = 2.5, columns 0 and int(2.5) = 2)', () => {
-    const src = rgb565(5, 1, [[0, 0, 0], [1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4, 4]]);
-    expect(channels(resizeRgb565(src, 2, 1))).toEqual([[0, 0, 0], [2, 2, 2]]);
+    const src = rgb565(5, 1, [
+      [0, 0, 0],
+      [1, 1, 1],
+      [2, 2, 2],
+      [3, 3, 3],
+      [4, 4, 4],
+    ]);
+    expect(channels(resizeRgb565(src, 2, 1))).toEqual([
+      [0, 0, 0],
+      [2, 2, 2],
+    ]);
   });
 
   it('uses nearest in both axes when only the height shrinks (h0 > h), even if the width grows', () => {
@@ -59,8 +96,18 @@ describe('resize, RGB565', () => {
     const px: [number, number, number][] = [];
     for (let y = 0; y < 5; y++) for (let x = 0; x < 3; x++) px.push([x, y, 0]);
     const out = channels(resizeRgb565(rgb565(3, 5, px), 4, 4));
-    expect(out.slice(0, 4)).toEqual([[0, 0, 0], [0, 0, 0], [1, 0, 0], [2, 0, 0]]);
-    expect(out.slice(12, 16)).toEqual([[0, 3, 0], [0, 3, 0], [1, 3, 0], [2, 3, 0]]);
+    expect(out.slice(0, 4)).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 0, 0],
+      [2, 0, 0],
+    ]);
+    expect(out.slice(12, 16)).toEqual([
+      [0, 3, 0],
+      [0, 3, 0],
+      [1, 3, 0],
+      [2, 3, 0],
+    ]);
   });
 
   it('interpolates when w0 < w and h0 ≤ h, with edge extrapolation and a copied last row/column', () => {

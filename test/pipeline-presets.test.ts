@@ -5,12 +5,27 @@ import { CANMV_PRESET, MAIXPY_PRESET, presetClassCount, resolvePreset } from '..
 describe('presets', () => {
   it('carry the MaixPy demo values', () => {
     const p = resolvePreset('maixpy');
-    expect(p.detector.anchors).toEqual([1.889, 2.5245, 2.9465, 3.94056, 3.99987, 5.3658, 5.155437, 6.92275, 6.718375, 9.01025]);
-    expect([p.detector.threshold, p.detector.nmsValue, p.detector.inputWidth, p.detector.inputHeight]).toEqual([0.5, 0.3, 320, 240]);
+    expect(p.detector.anchors).toEqual([
+      1.889, 2.5245, 2.9465, 3.94056, 3.99987, 5.3658, 5.155437, 6.92275, 6.718375, 9.01025,
+    ]);
+    expect([p.detector.threshold, p.detector.nmsValue, p.detector.inputWidth, p.detector.inputHeight]).toEqual([
+      0.5, 0.3, 320, 240,
+    ]);
     expect(presetClassCount(p.detector, 30)).toBe(1);
     expect(p.detector.facesPerFrame).toBe('first');
-    expect(p.landmarks).toMatchObject({ inputWidth: 128, inputHeight: 128, leftEyeXOffset: -10, drawRectangleBeforeCut: true });
-    expect(p.alignment.template).toEqual([[44, 59], [84, 59], [64, 82], [47, 105], [81, 105]]);
+    expect(p.landmarks).toMatchObject({
+      inputWidth: 128,
+      inputHeight: 128,
+      leftEyeXOffset: -10,
+      drawRectangleBeforeCut: true,
+    });
+    expect(p.alignment.template).toEqual([
+      [44, 59],
+      [84, 59],
+      [64, 82],
+      [47, 105],
+      [81, 105],
+    ]);
     expect([p.alignment.width, p.alignment.height]).toEqual([128, 128]);
     expect(p.features).toMatchObject({ postprocess: 'face-encode', scoring: 'face-compare', threshold: 85 });
   });
@@ -24,12 +39,19 @@ describe('presets', () => {
     expect(presetClassCount(p.detector, 54)).toBe(1);
     expect(p.landmarks).toMatchObject({ crop: 'extend-box', cropScale: 0, decode: 'ld5-sigmoid', leftEyeXOffset: 0 });
     expect([p.alignment.width, p.alignment.height]).toEqual([64, 64]);
-    expect(p.features).toMatchObject({ length: 192, postprocess: 'l2-normalize', scoring: 'feature-compare', threshold: 80.5 });
+    expect(p.features).toMatchObject({
+      length: 192,
+      postprocess: 'l2-normalize',
+      scoring: 'feature-compare',
+      threshold: 80.5,
+    });
   });
 
   it('apply overrides field by field without touching the built-in preset', () => {
     const p = resolvePreset('canmv', { detector: { threshold: 0.7, maxObjects: 10 }, features: { threshold: 75 } });
-    expect([p.detector.threshold, p.detector.maxObjects, p.detector.nmsValue, p.features.threshold]).toEqual([0.7, 10, 0.2, 75]);
+    expect([p.detector.threshold, p.detector.maxObjects, p.detector.nmsValue, p.features.threshold]).toEqual([
+      0.7, 10, 0.2, 75,
+    ]);
     expect(CANMV_PRESET.detector.threshold).toBe(0.5);
     expect(resolvePreset('maixpy', { detector: { classes: 'per-anchor' } }).detector.classes).toBe('per-anchor');
     expect(resolvePreset(MAIXPY_PRESET, { landmarks: { leftEyeXOffset: 0 } }).landmarks.leftEyeXOffset).toBe(0);
@@ -50,7 +72,9 @@ describe('presets', () => {
     expect(msg({ detector: { treshold: 0.5 } })).toBe('preset override: unknown field "detector.treshold"');
     expect(msg({ detector: { threshold: '0.5' } })).toBe('preset override: "detector.threshold" must be a number');
     expect(msg({ detector: { threshold: 1.5 } })).toBe('preset: "detector.threshold" must lie in [0, 1], got 1.5');
-    expect(msg({ detector: { anchors: [1, 2, 3] } })).toMatch(/"detector.anchors" must be a non-empty list of \(w, h\) pairs/);
+    expect(msg({ detector: { anchors: [1, 2, 3] } })).toMatch(
+      /"detector.anchors" must be a non-empty list of \(w, h\) pairs/,
+    );
     expect(msg({ detector: { anchors: [1, -2] } })).toMatch(/"detector.anchors\[1\]" must be a positive number/);
     expect(msg({ detector: { classes: 'five' } })).toMatch(/"detector.classes" must be one of maixpy, per-anchor/);
     expect(msg({ alignment: { template: [[1, 2]] } })).toBe('preset: "alignment.template" must hold 5 points');

@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { boxIou, classCountFromChannels, decodeRegionLayer, MAIXPY_PRESET, regionCandidates } from '../src/pipeline/index.js';
+import {
+  boxIou,
+  classCountFromChannels,
+  decodeRegionLayer,
+  MAIXPY_PRESET,
+  regionCandidates,
+} from '../src/pipeline/index.js';
 import type { RegionLayerParams, RegionTensor } from '../src/pipeline/index.js';
 
 const f = Math.fround;
 
 /** A (C, H, W) tensor with every objectness logit at −20 (σ ≈ 2e−9) and everything else 0. */
-function tensor(W: number, H: number, anchors: number, classes: number): RegionTensor & { set(n: number, e: number, row: number, col: number, v: number): void } {
+function tensor(
+  W: number,
+  H: number,
+  anchors: number,
+  classes: number,
+): RegionTensor & { set(n: number, e: number, row: number, col: number, v: number): void } {
   const C = anchors * (5 + classes);
   const data = new Float32Array(C * H * W);
   for (let n = 0; n < anchors; n++) data.fill(-20, (n * (5 + classes) + 4) * H * W, (n * (5 + classes) + 5) * H * W);
@@ -97,7 +108,14 @@ describe('region layer decode (MaixPy 20×15, 5 anchors)', () => {
 });
 
 /** 8×1 grid, one anchor 2 cells wide and 1 tall: bw = 2/8 = 0.25, bh = 1; neighbours overlap by half. */
-const STRIP: RegionLayerParams = { ...MAIXPY, anchors: [2, 1], imageWidth: 80, imageHeight: 10, netWidth: 80, netHeight: 10 };
+const STRIP: RegionLayerParams = {
+  ...MAIXPY,
+  anchors: [2, 1],
+  imageWidth: 80,
+  imageHeight: 10,
+  netWidth: 80,
+  netHeight: 10,
+};
 
 describe('NMS order and ties', () => {
   it('computes darknet IoU: boxes shifted by half their width overlap 1/3', () => {

@@ -53,9 +53,14 @@ describe('RGB565 packing (byte-swapped OpenMV layout)', () => {
 
   it('is the byte swap of the ordinary R5<<11 | G6<<5 | B5 value', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 31 }), (r, g, b) => {
-        expect(packRgb565(r, g, b)).toBe(swapRgb565((r << 11) | (g << 5) | b));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 31 }),
+        fc.integer({ min: 0, max: 63 }),
+        fc.integer({ min: 0, max: 31 }),
+        (r, g, b) => {
+          expect(packRgb565(r, g, b)).toBe(swapRgb565((r << 11) | (g << 5) | b));
+        },
+      ),
     );
   });
 

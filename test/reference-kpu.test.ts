@@ -6,10 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  type ActivationSegment,
-  type BatchNormEntry,
-} from '../src/kmodel-parser/kpu-layer-argument.js';
+import { type ActivationSegment, type BatchNormEntry } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv } from '../src/kpu/conv/index.js';
 import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
@@ -20,7 +17,12 @@ import { requantizeU8 } from '../src/reference/metrics.js';
 import { synthKpuLayer } from './fixtures/kpu-layer.js';
 
 const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
-const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
+const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
+  x_start,
+  y_mul,
+  shift_number,
+  bias,
+});
 
 interface Spec {
   IC: number;
@@ -79,7 +81,8 @@ describe('float KPU layer, hand-computed geometry', () => {
   // X = 1 2 3 / 4 5 6 / 7 8 9, one channel, 3×3 kernel all 1 with centre 2, no offsets.
   const X = [1, 2, 3, 4, 5, 6, 7, 8, 9];
   const W = u8([1, 1, 1, 1, 2, 1, 1, 1, 1]);
-  const conv3 = (extra: Partial<Spec> = {}) => reference({ IC: 1, OC: 1, W: 3, H: 3, kernel: 3, weights: W, bn: [UNIT_BN], act: IDENTITY, ...extra }, X);
+  const conv3 = (extra: Partial<Spec> = {}) =>
+    reference({ IC: 1, OC: 1, W: 3, H: 3, kernel: 3, weights: W, bn: [UNIT_BN], act: IDENTITY, ...extra }, X);
 
   it('3×3 with zero padding: the window is centred and clipped by the border', () => {
     // (0,0): 2·1 + 2 + 4 + 5 = 13; (0,1): 1 + 2·2 + 3 + 4 + 5 + 6 = 23; (1,1): 45 + 5 = 50;
@@ -115,14 +118,29 @@ describe('float KPU layer, hand-computed geometry', () => {
 
   it('1×1 conv over channels: out[o] = Σ_c w[o][c]·x[c], output channel order kept', () => {
     // x0 = 1, 2; x1 = 10, 20 (two pixels); w = [[1, 2], [3, 0], [0, 1]]
-    const y = reference({ IC: 2, OC: 3, W: 2, H: 1, kernel: 1, weights: u8([1, 2, 3, 0, 0, 1]), bn: [UNIT_BN, UNIT_BN, UNIT_BN], act: IDENTITY }, [1, 2, 10, 20]);
+    const y = reference(
+      {
+        IC: 2,
+        OC: 3,
+        W: 2,
+        H: 1,
+        kernel: 1,
+        weights: u8([1, 2, 3, 0, 0, 1]),
+        bn: [UNIT_BN, UNIT_BN, UNIT_BN],
+        act: IDENTITY,
+      },
+      [1, 2, 10, 20],
+    );
     expect(y).toEqual([21, 42, 3, 6, 10, 20]);
   });
 
   it('depthwise 3×3: each channel convolves only its own plane with its own kernel', () => {
     // channel 0: X with the centre-2 kernel; channel 1: 10·X with a kernel picking the left neighbour
     const w = u8([1, 1, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
-    const y = reference({ IC: 2, OC: 2, W: 3, H: 3, kernel: 3, depthwise: true, weights: w, bn: [UNIT_BN, UNIT_BN], act: IDENTITY }, [...X, ...X.map((v) => 10 * v)]);
+    const y = reference(
+      { IC: 2, OC: 2, W: 3, H: 3, kernel: 3, depthwise: true, weights: w, bn: [UNIT_BN, UNIT_BN], act: IDENTITY },
+      [...X, ...X.map((v) => 10 * v)],
+    );
     expect(y.slice(0, 9)).toEqual([13, 23, 19, 31, 50, 39, 31, 47, 37]);
     // left neighbour (x − 1), 0 at the left border
     expect(y.slice(9)).toEqual([0, 10, 20, 0, 40, 50, 0, 70, 80]);
@@ -135,17 +153,24 @@ describe('float KPU layer, hand-computed geometry', () => {
       [100, 0, 7, 9, 11],
       [8, 6, 250, 3, 1],
     ];
-    const pooled = (poolType: number) => reference({ IC: 1, OC: 1, W: 5, H: 4, kernel: 1, poolType, weights: u8([1]), bn: [UNIT_BN], act: IDENTITY }, M.flat());
+    const pooled = (poolType: number) =>
+      reference(
+        { IC: 1, OC: 1, W: 5, H: 4, kernel: 1, poolType, weights: u8([1]), bn: [UNIT_BN], act: IDENTITY },
+        M.flat(),
+      );
     it('bypass', () => expect(pooled(0)).toEqual(M.flat()));
     it('max 2 s2 (last column dropped)', () => expect(pooled(1)).toEqual([20, 40, 100, 250]));
-    it('mean 2 s2 is the real mean (the KPU floors it)', () => expect(pooled(2)).toEqual([33 / 4, 77 / 4, 114 / 4, 269 / 4]));
+    it('mean 2 s2 is the real mean (the KPU floors it)', () =>
+      expect(pooled(2)).toEqual([33 / 4, 77 / 4, 114 / 4, 269 / 4]));
     it('max 4 s4', () => expect(pooled(3)).toEqual([250]));
     it('mean 4 s4', () => expect(pooled(4)[0]).toBeCloseTo(493 / 16, 5));
     it('left_top 2 s2 picks even rows and columns', () => expect(pooled(5)).toEqual([10, 30, 100, 7]));
     it('right_top 2 s2 picks even rows, odd columns', () => expect(pooled(6)).toEqual([20, 40, 0, 9]));
     it('left_top 4 s4', () => expect(pooled(7)).toEqual([10]));
     it('mean 2 s1 replicates the bottom row and right column', () => {
-      const want = [33, 55, 77, 99, 110, 103, 12, 23, 29, 32, 114, 263, 269, 24, 24, 28, 512, 506, 8, 4].map((v) => v / 4);
+      const want = [33, 55, 77, 99, 110, 103, 12, 23, 29, 32, 114, 263, 269, 24, 24, 28, 512, 506, 8, 4].map(
+        (v) => v / 4,
+      );
       expect(pooled(8)).toEqual(want);
     });
     it('max 2 s1 ignores taps past the edge', () => {
@@ -156,7 +181,10 @@ describe('float KPU layer, hand-computed geometry', () => {
   it('activation: the highest segment whose start is below bn, no rounding, saturation kept', () => {
     // bn = x. Segment 1 from −100 slope 2^−3 bias 0; segment 2 from 40 slope 2 bias 5.
     const act = [SENTINEL, seg(-100, 1, 3, 0), seg(40, 2, 0, 5)];
-    const y = reference({ IC: 1, OC: 1, W: 5, H: 1, kernel: 1, weights: u8([1]), bn: [UNIT_BN], act }, [0, 12, 40, 41, 200]);
+    const y = reference(
+      { IC: 1, OC: 1, W: 5, H: 1, kernel: 1, weights: u8([1]), bn: [UNIT_BN], act },
+      [0, 12, 40, 41, 200],
+    );
     // 0 → (0+100)/8 = 12.5; 12 → 14; 40 → not > 40, segment 1: 17.5; 41 → (1)·2 + 5 = 7; 200 → 325 → 255
     expect(y).toEqual([12.5, 14, 17.5, 7, 255]);
   });
@@ -196,7 +224,7 @@ const layerArb = fc
   })
   .map((r) => {
     let s = r.seed;
-    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
     const IC = r.depthwise ? r.OC : r.IC;
     const OC = r.OC;
@@ -213,7 +241,7 @@ const layerArb = fc
       shrW = r.shrW;
       argX = Math.round(-(r.zw + rnd()) * 2 ** shrX);
       argW = Math.round(-(r.zx + rnd()) * 2 ** shrW);
-      argAdd = Math.round((argX * 2 ** -shrX) * (argW * 2 ** -shrW) * K * K);
+      argAdd = Math.round(argX * 2 ** -shrX * (argW * 2 ** -shrW) * K * K);
     }
     // |acc| ≤ 255·255·G·K² roughly; scale it into a few thousand bn units.
     const accMax = 255 * 128 * G * K * K;
@@ -241,7 +269,24 @@ const layerArb = fc
       act.push(seg(xs, y_mul, shift, bias));
       prev = { xs, slope: y_mul * 2 ** -shift, bias };
     }
-    const spec: Spec = { IC, OC, W: r.W, H: r.H, kernel: K, depthwise: r.depthwise, poolType: pool, padValue: r.zx, argX, shrX, argW, shrW, argAdd, weights, bn, act };
+    const spec: Spec = {
+      IC,
+      OC,
+      W: r.W,
+      H: r.H,
+      kernel: K,
+      depthwise: r.depthwise,
+      poolType: pool,
+      padValue: r.zx,
+      argX,
+      shrX,
+      argW,
+      shrW,
+      argAdd,
+      weights,
+      bn,
+      act,
+    };
     const input = Uint8Array.from({ length: IC * r.H * r.W }, () => int(0, 255));
     return { spec, input, regime: r.regime };
   });

@@ -15,8 +15,14 @@ beforeAll(async () => {
 });
 
 const win = (f: number, s: number, pb = 0, pa = 0, qb = pb, qa = pa, d = 1): Window => ({
-  filterH: f, filterW: f, strideH: s, strideW: s, dilationH: d, dilationW: d,
-  paddingH: { before: pb, after: pa }, paddingW: { before: qb, after: qa },
+  filterH: f,
+  filterW: f,
+  strideH: s,
+  strideW: s,
+  dilationH: d,
+  dilationW: d,
+  paddingH: { before: pb, after: pa },
+  paddingW: { before: qb, after: qa },
 });
 const ramp = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
 
@@ -45,7 +51,15 @@ describe('conv2dFloat', () => {
 
   it('groups: each output group sees only its input channels', () => {
     // 4 channels of one pixel: 1, 2, 3, 4; groups 2, 2 outputs, 1×1 weights [1, 10] and [100, 1000]
-    const { values } = conv2dFloat(Float32Array.of(1, 2, 3, 4), [1, 4, 1, 1], [1, 10, 100, 1000], [0, 0], 2, 2, win(1, 1));
+    const { values } = conv2dFloat(
+      Float32Array.of(1, 2, 3, 4),
+      [1, 4, 1, 1],
+      [1, 10, 100, 1000],
+      [0, 0],
+      2,
+      2,
+      win(1, 1),
+    );
     expect(Array.from(values)).toEqual([21, 4300]);
   });
 
@@ -94,7 +108,9 @@ describe('tensor placement', () => {
     writeShadow(ref, shadow, values);
     for (let a = 0; a < 8192; a++) if (shadow.ai[a] !== 0) expect(shadow.ai[a]).toBe(ai[a]);
     expect(Array.from(readShadow(ref, shadow, new Uint8Array(0)))).toEqual(Array.from(values));
-    expect(Array.from(readBytes(ref, { main: new Uint8Array(0), ai, const: new Uint8Array(0) }))).toEqual(Array.from(values));
+    expect(Array.from(readBytes(ref, { main: new Uint8Array(0), ai, const: new Uint8Array(0) }))).toEqual(
+      Array.from(values),
+    );
   });
 
   it('K210_ADD_PADDING targets: channel c at (c div 4)·256 + (c mod 4)·16', () => {

@@ -11,10 +11,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ActivationSegment,
-  type BatchNormEntry,
-} from '../src/kmodel-parser/kpu-layer-argument.js';
+import { type ActivationSegment, type BatchNormEntry } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import type { StackvmInstruction } from '../src/kmodel-parser/v5/stackvm/isa.js';
 import type { KmodelV5 } from '../src/kmodel-parser/v5/types.js';
@@ -42,7 +39,12 @@ beforeAll(async () => {
 // ---- KPU layers built field by field ----------------------------------------------------------
 
 const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
-const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({ x_start, y_mul, shift_number, bias });
+const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
+  x_start,
+  y_mul,
+  shift_number,
+  bias,
+});
 
 interface Spec {
   IC: number;
@@ -63,7 +65,15 @@ interface Spec {
 function params(s: Spec): KpuConvParams {
   const zx = s.zx ?? 0;
   const zw = s.zw ?? 0;
-  return synthKpuLayer({ ...s, dst: 2048, padValue: zx, argW: -zx, argX: -zw, argAdd: s.kernel * s.kernel * zx * zw, encodeTables: true });
+  return synthKpuLayer({
+    ...s,
+    dst: 2048,
+    padValue: zx,
+    argW: -zx,
+    argX: -zw,
+    argAdd: s.kernel * s.kernel * zx * zw,
+    encodeTables: true,
+  });
 }
 
 const RAM = new Uint8Array(AI_SRAM_BYTES);
@@ -94,7 +104,16 @@ describe('isolated re-quantisation: the KPU activation rounding of nncase 1.x ta
   //   −0.75: floor −1, fraction 0.25 < ½ → −1 → 49      (nearest: −1 → 49)
   //   −1.5:  floor −2, fraction ½, −2 even → −2 → 48     (half to even: −2 → 48)
   //   −2.25: floor −3, fraction 0.75 > ½ → −3 + sgn(t) = −4 → 46  (nearest would be −2 → 48)
-  const spec: Spec = { IC: 1, OC: 1, W: 4, H: 1, kernel: 1, weights: Uint8Array.of(1), bn: [{ norm_mul: 1, norm_shift: 0, norm_add: -101 }], act: [SENTINEL, seg(-100, -3, 2, 50)] };
+  const spec: Spec = {
+    IC: 1,
+    OC: 1,
+    W: 4,
+    H: 1,
+    kernel: 1,
+    weights: Uint8Array.of(1),
+    bn: [{ norm_mul: 1, norm_shift: 0, norm_add: -101 }],
+    act: [SENTINEL, seg(-100, -3, 2, 50)],
+  };
   const input = Uint8Array.of(1, 2, 3, 4);
 
   it('hand-computed: a decreasing segment rounds −2.25 to −4 (2 LSB from the nearest integer)', () => {
@@ -147,7 +166,9 @@ describe('isolated re-quantisation: the KPU activation rounding of nncase 1.x ta
         bn.push({ norm_mul: int(1, 3) * 2 ** shift, norm_shift: shift, norm_add: int(-5000, 5000) });
       }
       const bnMax = 255 * 255 * G * r.kernel * r.kernel * 3 + 5000;
-      const starts = Array.from({ length: r.segments }, () => Math.round((rnd() * 2 - 1) * bnMax)).sort((a, b) => a - b);
+      const starts = Array.from({ length: r.segments }, () => Math.round((rnd() * 2 - 1) * bnMax)).sort(
+        (a, b) => a - b,
+      );
       const act: ActivationSegment[] = [SENTINEL];
       let prev = { xs: -(2 ** 35), slope: 0, bias: 0 };
       for (const xs of starts) {
@@ -160,7 +181,20 @@ describe('isolated re-quantisation: the KPU activation rounding of nncase 1.x ta
         act.push(seg(xs, y_mul, shift, bias));
         prev = { xs, slope: y_mul * 2 ** -shift, bias };
       }
-      const spec: Spec = { IC, OC: r.OC, W: r.W, H: r.H, kernel: r.kernel, depthwise: r.depthwise, poolType: r.pool, zx: r.zx, zw: r.zw, weights, bn, act };
+      const spec: Spec = {
+        IC,
+        OC: r.OC,
+        W: r.W,
+        H: r.H,
+        kernel: r.kernel,
+        depthwise: r.depthwise,
+        poolType: r.pool,
+        zx: r.zx,
+        zw: r.zw,
+        weights,
+        bn,
+        act,
+      };
       return { spec, input: Uint8Array.from({ length: IC * r.H * r.W }, () => int(0, 255)) };
     });
 
@@ -172,7 +206,8 @@ describe('isolated re-quantisation: the KPU activation rounding of nncase 1.x ta
         expect(values.length).toBe(emu.length);
         const mean = [2, 4, 8].includes(spec.poolType ?? 0);
         let worst = 0;
-        for (let i = 0; i < emu.length; i++) worst = Math.max(worst, Math.abs((mean ? Math.round(values[i]) : values[i]) - emu[i]));
+        for (let i = 0; i < emu.length; i++)
+          worst = Math.max(worst, Math.abs((mean ? Math.round(values[i]) : values[i]) - emu[i]));
         expect(worst).toBeLessThanOrEqual(mean ? 1 : 0);
       }),
       { numRuns: 120 },
@@ -192,20 +227,59 @@ function dense(datatype: number, shape: number[], values: readonly number[] = []
   const dv = new DataView(bytes.buffer);
   values.forEach((v, i) => (datatype === F32 ? dv.setFloat32(4 * i, v, true) : dv.setUint8(i, v)));
   const strides = K.defaultStrides(shape);
-  return { block: memBlock('test', bytes), offset: 0, datatype, shape, strides, layout: 'strided', t: { bytes, offset: 0, datatype, shape, strides } };
+  return {
+    block: memBlock('test', bytes),
+    offset: 0,
+    datatype,
+    shape,
+    strides,
+    layout: 'strided',
+    t: { bytes, offset: 0, datatype, shape, strides },
+  };
 }
 
-function step(type: string, inputs: V5View[], outputs: V5View[], args: Record<string, number> = {}, params: V5OpStep['params'] = {}): V5OpStep {
-  const instruction = { pc: 0, fileOffset: 0, size: 0, opcode: 0x5e, name: 'TENSOR', tensorName: type, args } as StackvmInstruction;
-  return { index: 0, type: `stackvm:${type}`, unit: 'CPU', module: 0, function: 0, inputs, outputs, params, instruction };
+function step(
+  type: string,
+  inputs: V5View[],
+  outputs: V5View[],
+  args: Record<string, number> = {},
+  params: V5OpStep['params'] = {},
+): V5OpStep {
+  const instruction = {
+    pc: 0,
+    fileOffset: 0,
+    size: 0,
+    opcode: 0x5e,
+    name: 'TENSOR',
+    tensorName: type,
+    args,
+  } as StackvmInstruction;
+  return {
+    index: 0,
+    type: `stackvm:${type}`,
+    unit: 'CPU',
+    module: 0,
+    function: 0,
+    inputs,
+    outputs,
+    params,
+    instruction,
+  };
 }
 
-const noKpu = { kpuConv: () => { throw new Error('no KPU layer here'); }, kpuRules: GOLDEN_NUMERICS };
+const noKpu = {
+  kpuConv: () => {
+    throw new Error('no KPU layer here');
+  },
+  kpuRules: GOLDEN_NUMERICS,
+};
 const shadow = new ShadowSpace();
 const values = (v: V5View) => Array.from(shadow.readEmulator(v));
 const lcg = (n: number, seed: number, scale = 1) => {
   let s = seed;
-  return Array.from({ length: n }, () => Math.fround(((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * scale));
+  return Array.from({ length: n }, () =>
+    Math.fround(((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * scale),
+  );
 };
 
 describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
@@ -236,7 +310,10 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
       const y = dense(F32, [1, 3, 4, 5]);
       K.binary(op, a.t, b.t, y.t, -Infinity, Infinity);
       const args = { binary_op: op, fused_clamp_low: -Infinity, fused_clamp_high: Infinity };
-      const r = floatOp(step('BINARY', [a, b], [y], args), noKpu)!.run([shadow.readEmulator(a), shadow.readEmulator(b)]);
+      const r = floatOp(step('BINARY', [a, b], [y], args), noKpu)!.run([
+        shadow.readEmulator(a),
+        shadow.readEmulator(b),
+      ]);
       const e = values(y);
       r[0].forEach((v, i) => expect(v).toBeCloseTo(e[i], 3));
     }
@@ -248,8 +325,20 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
     const p = { before: 2, after: 2 };
     const win = { filterH: 5, filterW: 5, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padH: p, padW: p };
     K.reduceWindow2d(2, x.t, y.t, -Infinity, win, -Infinity, Infinity);
-    const args = { reduce_op: 2, filter_h: 5, filter_w: 5, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, fused_clamp_low: -Infinity, fused_clamp_high: Infinity };
-    const r = floatOp(step('REDUCE_WINDOW2D', [x], [y], args, { init: -Infinity, padH: p, padW: p }), noKpu)!.run([shadow.readEmulator(x)]);
+    const args = {
+      reduce_op: 2,
+      filter_h: 5,
+      filter_w: 5,
+      stride_h: 1,
+      stride_w: 1,
+      dilation_h: 1,
+      dilation_w: 1,
+      fused_clamp_low: -Infinity,
+      fused_clamp_high: Infinity,
+    };
+    const r = floatOp(step('REDUCE_WINDOW2D', [x], [y], args, { init: -Infinity, padH: p, padW: p }), noKpu)!.run([
+      shadow.readEmulator(x),
+    ]);
     expect(Array.from(r[0])).toEqual(values(y));
   });
 
@@ -258,7 +347,9 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
     const y = dense(F32, [1, 2, 6, 10]);
     K.resizeImage(1, x.t, y.t, 6, 10, false, false);
     const args = { image_resize_mode: 1, align_corners: 0, half_pixel_centers: 0 };
-    const r = floatOp(step('RESIZE_IMAGE', [x], [y], args, { outH: 6, outW: 10 }), noKpu)!.run([shadow.readEmulator(x)]);
+    const r = floatOp(step('RESIZE_IMAGE', [x], [y], args, { outH: 6, outW: 10 }), noKpu)!.run([
+      shadow.readEmulator(x),
+    ]);
     expect(Array.from(r[0])).toEqual(values(y));
   });
 
@@ -266,12 +357,16 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
     const x = dense(F32, [1, 6], [-1, 0, 0.1, 0.3, 2, 9]);
     const q = dense(U8, [1, 6]);
     K.quantize(x.t, q.t, 40, 10);
-    const rq = floatOp(step('QUANTIZE', [x], [q], {}, { scale: 40, bias: 10 }), noKpu)!.run([shadow.readEmulator(x)])[0];
+    const rq = floatOp(step('QUANTIZE', [x], [q], {}, { scale: 40, bias: 10 }), noKpu)!.run([
+      shadow.readEmulator(x),
+    ])[0];
     expect(Array.from(rq)).toEqual([0, 10, 14, 22, 90, 255]);
     expect(values(q)).toEqual([0, 10, 14, 22, 90, 255]);
     const d = dense(F32, [1, 6]);
     K.dequantize(q.t, d.t, 0.025, -0.25);
-    const rd = floatOp(step('DEQUANTIZE', [q], [d], {}, { scale: 0.025, bias: -0.25 }), noKpu)!.run([shadow.readEmulator(q)])[0];
+    const rd = floatOp(step('DEQUANTIZE', [q], [d], {}, { scale: 0.025, bias: -0.25 }), noKpu)!.run([
+      shadow.readEmulator(q),
+    ])[0];
     values(d).forEach((v, i) => expect(rd[i]).toBeCloseTo(v, 6));
   });
 
@@ -285,11 +380,22 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
 
 describe('shadow memory (v5-memory.ts)', () => {
   it('KPU-layout views address the §6.8 layout (read back what kpuUpload wrote)', () => {
-    for (const [C, H, W] of [[6, 3, 8], [3, 2, 20], [2, 3, 70]]) {
+    for (const [C, H, W] of [
+      [6, 3, 8],
+      [3, 2, 20],
+      [2, 3, 70],
+    ]) {
       const ram = new Uint8Array(64 * 1024);
       const src = Uint8Array.from({ length: C * H * W }, (_, i) => (i * 7 + 3) & 255);
       kpuUpload(src, [1, C, H, W], ram, 1024);
-      const v: V5View = { block: memBlock('kpu', ram), offset: 1024, datatype: U8, shape: [1, C, H, W], strides: [], layout: 'kpu' };
+      const v: V5View = {
+        block: memBlock('kpu', ram),
+        offset: 1024,
+        datatype: U8,
+        shape: [1, C, H, W],
+        strides: [],
+        layout: 'kpu',
+      };
       expect(Array.from(new ShadowSpace().readEmulator(v))).toEqual(Array.from(src));
     }
   });

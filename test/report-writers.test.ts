@@ -8,25 +8,85 @@ import { profileText } from '../src/report/profile-text.js';
 import { niceTicks, profileSvg, xmlEscape } from '../src/report/svg.js';
 import { formatTable } from '../src/report/table.js';
 
-function conv(index: number, g: KpuConvGeometry, inAddr: number, outAddr: number, transfers: LayerEvent['transfers'] = []): LayerEvent {
+function conv(
+  index: number,
+  g: KpuConvGeometry,
+  inAddr: number,
+  outAddr: number,
+  transfers: LayerEvent['transfers'] = [],
+): LayerEvent {
   return {
-    index, type: 'kpu_conv2d', unit: 'KPU',
-    inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]], outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
-    bytesIn: g.inChannels * g.inHeight * g.inWidth, bytesOut: g.outChannels * g.outHeight * g.outWidth,
-    macs: kpuConvMacs(g), elements: g.outChannels * g.outHeight * g.outWidth,
-    kpu: { geometry: g, weightBits: 8, batches: 1, weightBytes: 0, input: { address: inAddr, bytes: kpuMapBytes(g.inWidth, g.inHeight, g.inChannels) }, output: { address: outAddr, bytes: kpuMapBytes(g.outWidth, g.outHeight, g.outChannels) } },
+    index,
+    type: 'kpu_conv2d',
+    unit: 'KPU',
+    inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]],
+    outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
+    bytesIn: g.inChannels * g.inHeight * g.inWidth,
+    bytesOut: g.outChannels * g.outHeight * g.outWidth,
+    macs: kpuConvMacs(g),
+    elements: g.outChannels * g.outHeight * g.outWidth,
+    kpu: {
+      geometry: g,
+      weightBits: 8,
+      batches: 1,
+      weightBytes: 0,
+      input: { address: inAddr, bytes: kpuMapBytes(g.inWidth, g.inHeight, g.inChannels) },
+      output: { address: outAddr, bytes: kpuMapBytes(g.outWidth, g.outHeight, g.outChannels) },
+    },
     transfers,
   };
 }
 
 function sample(): Profile {
-  const a: KpuConvGeometry = { inChannels: 3, outChannels: 16, inWidth: 320, inHeight: 240, outWidth: 160, outHeight: 120, kernel: 3, depthwise: false, poolType: 1 };
-  const b: KpuConvGeometry = { inChannels: 16, outChannels: 32, inWidth: 160, inHeight: 120, outWidth: 160, outHeight: 120, kernel: 1, depthwise: false, poolType: 0 };
+  const a: KpuConvGeometry = {
+    inChannels: 3,
+    outChannels: 16,
+    inWidth: 320,
+    inHeight: 240,
+    outWidth: 160,
+    outHeight: 120,
+    kernel: 3,
+    depthwise: false,
+    poolType: 1,
+  };
+  const b: KpuConvGeometry = {
+    inChannels: 16,
+    outChannels: 32,
+    inWidth: 160,
+    inHeight: 120,
+    outWidth: 160,
+    outHeight: 120,
+    kernel: 1,
+    depthwise: false,
+    poolType: 0,
+  };
   const events: LayerEvent[] = [
     conv(0, a, 0, 230400, [{ kind: 'upload-dma', bytes: 230400 }]),
     conv(1, b, 230400, 0, [{ kind: 'download-cpu', bytes: 32 * 120 * 160 }]),
-    { index: 2, type: 'dequantize', unit: 'CPU', inputShapes: [[1, 32, 120, 160]], outputShapes: [[1, 32, 120, 160]], bytesIn: 614400, bytesOut: 4 * 614400, macs: 0, elements: 614400, transfers: [] },
-    { index: 3, type: 'a<b>&"c"', unit: 'CPU', inputShapes: [[10]], outputShapes: [[10]], bytesIn: 10, bytesOut: 10, macs: 0, elements: 10, transfers: [] },
+    {
+      index: 2,
+      type: 'dequantize',
+      unit: 'CPU',
+      inputShapes: [[1, 32, 120, 160]],
+      outputShapes: [[1, 32, 120, 160]],
+      bytesIn: 614400,
+      bytesOut: 4 * 614400,
+      macs: 0,
+      elements: 614400,
+      transfers: [],
+    },
+    {
+      index: 3,
+      type: 'a<b>&"c"',
+      unit: 'CPU',
+      inputShapes: [[10]],
+      outputShapes: [[10]],
+      bytesIn: 10,
+      bytesOut: 10,
+      macs: 0,
+      elements: 10,
+      transfers: [],
+    },
   ];
   return profile(events, { main: { modelBytes: 300000, workingBytes: 3000000 } });
 }
@@ -98,7 +158,8 @@ describe('Chrome trace writer', () => {
       expect(e.dur).toBeCloseTo(p.layers[i].ms * 1000, 2);
     });
     // Back to back: each layer starts where the previous ended.
-    for (let i = 1; i < layers.length; i++) expect(layers[i].ts).toBeCloseTo((layers[i - 1].ts ?? 0) + (layers[i - 1].dur ?? 0), 2);
+    for (let i = 1; i < layers.length; i++)
+      expect(layers[i].ts).toBeCloseTo((layers[i - 1].ts ?? 0) + (layers[i - 1].dur ?? 0), 2);
     const counters = doc.traceEvents.filter((e) => e.ph === 'C');
     expect(counters.map((c) => c.name)).toEqual(Array(p.layers.length + 1).fill('AI SRAM'));
     expect(counters.slice(0, -1).map((c) => c.args?.bytes)).toEqual(p.layers.map((l) => l.ai_sram_bytes));
@@ -107,7 +168,9 @@ describe('Chrome trace writer', () => {
     // A download sits at the end of its layer.
     const l1 = layers[1];
     expect((transfers[1].ts ?? 0) + (transfers[1].dur ?? 0)).toBeCloseTo((l1.ts ?? 0) + (l1.dur ?? 0), 2);
-    const threadNames = doc.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args?.name);
+    const threadNames = doc.traceEvents
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name')
+      .map((e) => e.args?.name);
     expect(threadNames).toContain('KPU');
     expect(threadNames).toContain('CPU');
   });
@@ -127,12 +190,25 @@ describe('SVG writer', () => {
     const timeGroup = svg.slice(svg.indexOf('<g id="time">'), svg.indexOf('<g id="ai-sram">'));
     expect((timeGroup.match(/<title>layer /g) ?? []).length).toBe(p.layers.length);
     const sramGroup = svg.slice(svg.indexOf('<g id="ai-sram">'));
-    expect((sramGroup.match(/<rect /g) ?? []).length).toBeGreaterThanOrEqual(p.layers.filter((l) => l.ai_sram_bytes > 0).length);
+    expect((sramGroup.match(/<rect /g) ?? []).length).toBeGreaterThanOrEqual(
+      p.layers.filter((l) => l.ai_sram_bytes > 0).length,
+    );
   });
 
   it('stays well-formed for an empty profile and for hundreds of layers', () => {
     checkXml(profileSvg(profile([]), 'empty'));
-    const many: LayerEvent[] = Array.from({ length: 400 }, (_, i) => ({ index: i, type: 'binary', unit: 'CPU', inputShapes: [[100]], outputShapes: [[100]], bytesIn: 100, bytesOut: 100, macs: 0, elements: 100, transfers: [] }));
+    const many: LayerEvent[] = Array.from({ length: 400 }, (_, i) => ({
+      index: i,
+      type: 'binary',
+      unit: 'CPU',
+      inputShapes: [[100]],
+      outputShapes: [[100]],
+      bytesIn: 100,
+      bytesOut: 100,
+      macs: 0,
+      elements: 100,
+      transfers: [],
+    }));
     const x = checkXml(profileSvg(profile(many), 'many'));
     expect(x.elements).toBeGreaterThan(400);
   });
@@ -164,8 +240,20 @@ describe('CSV writer and terminal table', () => {
   });
 
   it('table: columns padded, numbers right-aligned', () => {
-    const t = formatTable([{ header: 'name' }, { header: 'ms', right: true }], [['a', '1.000'], ['long name', '12.500']]);
-    expect(t.split('\n')).toEqual(['name           ms', '---------  ------', 'a           1.000', 'long name  12.500', '']);
+    const t = formatTable(
+      [{ header: 'name' }, { header: 'ms', right: true }],
+      [
+        ['a', '1.000'],
+        ['long name', '12.500'],
+      ],
+    );
+    expect(t.split('\n')).toEqual([
+      'name           ms',
+      '---------  ------',
+      'a           1.000',
+      'long name  12.500',
+      '',
+    ]);
   });
 
   it('profile text: KPU_DEBUG-style totals and the memory peaks', () => {

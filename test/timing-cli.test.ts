@@ -17,12 +17,20 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   const io: Io = { out: (t) => (out += t), err: (t) => (err += t), errIsTty: false };
   let code: number = EXIT.OK;
   let usage: string | undefined;
-  const parser = yargs(argv).strict().exitProcess(false).fail((msg, e) => {
-    if (e) throw e;
-    usage = msg;
-  });
+  const parser = yargs(argv)
+    .strict()
+    .exitProcess(false)
+    .fail((msg, e) => {
+      if (e) throw e;
+      usage = msg;
+    });
   for (const c of [profileCommand, estimateCommand, checkCommand] as Command[]) {
-    parser.command({ command: c.command, describe: c.describe, builder: c.builder, handler: async (a: Record<string, unknown>) => (code = await c.run(a, io)) } as never);
+    parser.command({
+      command: c.command,
+      describe: c.describe,
+      builder: c.builder,
+      handler: async (a: Record<string, unknown>) => (code = await c.run(a, io)),
+    } as never);
   }
   try {
     await parser.parseAsync();
@@ -36,7 +44,25 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe('kpusim estimate conv', () => {
   it('prints { ms, cycles } as JSON, matching the Sipeed 256×256 row within 15 %', async () => {
-    const r = await cli(['estimate', 'conv', '--width', '256', '--height', '256', '--in-channels', '128', '--out-channels', '128', '--kernel', '3', '--weight-bits', '16', '--kpu-mhz', '300', '--json']);
+    const r = await cli([
+      'estimate',
+      'conv',
+      '--width',
+      '256',
+      '--height',
+      '256',
+      '--in-channels',
+      '128',
+      '--out-channels',
+      '128',
+      '--kernel',
+      '3',
+      '--weight-bits',
+      '16',
+      '--kpu-mhz',
+      '300',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.schema_version).toBe(1);
@@ -48,53 +74,132 @@ describe('kpusim estimate conv', () => {
   });
 
   it('human output, pooling by name, depthwise', async () => {
-    const r = await cli(['estimate', 'conv', '--width', '320', '--height', '240', '--in-channels', '3', '--out-channels', '16', '--pool', 'max_2_s2']);
+    const r = await cli([
+      'estimate',
+      'conv',
+      '--width',
+      '320',
+      '--height',
+      '240',
+      '--in-channels',
+      '3',
+      '--out-channels',
+      '16',
+      '--pool',
+      'max_2_s2',
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/time: 0\.2\d\d ms/);
-    const dw = await cli(['estimate', 'conv', '--width', '20', '--height', '15', '--in-channels', '256', '--depthwise', '--json']);
+    const dw = await cli([
+      'estimate',
+      'conv',
+      '--width',
+      '20',
+      '--height',
+      '15',
+      '--in-channels',
+      '256',
+      '--depthwise',
+      '--json',
+    ]);
     expect(JSON.parse(dw.out).ms).toBeLessThan(0.05);
   });
 
   it('an over-size layer is reported as not fitting AI SRAM', async () => {
-    const r = await cli(['estimate', 'conv', '--width', '512', '--height', '256', '--in-channels', '64', '--out-channels', '64', '--json']);
+    const r = await cli([
+      'estimate',
+      'conv',
+      '--width',
+      '512',
+      '--height',
+      '256',
+      '--in-channels',
+      '64',
+      '--out-channels',
+      '64',
+      '--json',
+    ]);
     expect(JSON.parse(r.out).fits_ai_sram).toBe(false);
   });
 
   it('bad usage exits 2', async () => {
     expect((await cli(['estimate', 'conv', '--width', '0', '--height', '4', '--in-channels', '1'])).code).toBe(2);
-    expect((await cli(['estimate', 'conv', '--width', '8', '--height', '4', '--in-channels', '4', '--out-channels', '8', '--depthwise'])).code).toBe(2);
-    expect((await cli(['estimate', 'conv', '--width', '8', '--height', '4', '--in-channels', '4', '--pool', 'huge'])).code).toBe(2);
-    expect((await cli(['estimate', 'conv', '--width', '8', '--height', '4', '--in-channels', '4', '--kpu-mhz', '-1'])).code).toBe(2);
+    expect(
+      (
+        await cli([
+          'estimate',
+          'conv',
+          '--width',
+          '8',
+          '--height',
+          '4',
+          '--in-channels',
+          '4',
+          '--out-channels',
+          '8',
+          '--depthwise',
+        ])
+      ).code,
+    ).toBe(2);
+    expect(
+      (await cli(['estimate', 'conv', '--width', '8', '--height', '4', '--in-channels', '4', '--pool', 'huge'])).code,
+    ).toBe(2);
+    expect(
+      (await cli(['estimate', 'conv', '--width', '8', '--height', '4', '--in-channels', '4', '--kpu-mhz', '-1'])).code,
+    ).toBe(2);
   });
 });
 
 describe.skipIf(!HAS_SHARED)('kpusim profile and check on the face detector', () => {
   const model = HAS_SHARED ? kmodelPath('maixpy_face_detect_0x300000_v3') : '';
-  it(HAS_SHARED ? 'profile: table, JSON with one entry per layer, CSV, Chrome trace and SVG files' : SHARED_SKIP_REASON, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kpusim-profile-'));
-    const text = await cli(['profile', model]);
-    expect(text.code).toBe(0);
-    expect(text.out).toMatch(/^KPU: \d+\.\d{3} ms$/m);
-    expect(text.out).toMatch(/^Model: \d+\.\d{3} ms/m);
-    const r = await cli(['profile', model, '--json', '--csv', join(dir, 'p.csv'), '--chrome-trace', join(dir, 'p.json'), '--svg', join(dir, 'p.svg')]);
-    expect(r.code).toBe(0);
-    const doc = JSON.parse(r.out);
-    expect(doc.layers).toHaveLength(24);
-    doc.layers.forEach((l: { index: number }, i: number) => expect(l.index).toBe(i));
-    for (const k of ['index', 'type', 'ms', 'cycles', 'macs', 'ai_sram_bytes']) expect(doc.layers[0]).toHaveProperty(k);
-    expect(doc.total_ms).toBeCloseTo(doc.kpu_ms + doc.cpu_ms, 9);
-    expect(doc.memory).toMatchObject({ ai_sram_peak_bytes: 983040, ai_sram_peak_layer: 5, fits: true });
-    expect(doc.memory.main_bytes).toBeGreaterThan(388776);
-    expect(readFileSync(join(dir, 'p.csv'), 'utf8').trimEnd().split('\r\n')).toHaveLength(25);
-    expect(JSON.parse(readFileSync(join(dir, 'p.json'), 'utf8')).traceEvents.length).toBeGreaterThan(24);
-    expect(readFileSync(join(dir, 'p.svg'), 'utf8')).toMatch(/^<\?xml[^]*<\/svg>\n$/);
-  });
+  it(
+    HAS_SHARED ? 'profile: table, JSON with one entry per layer, CSV, Chrome trace and SVG files' : SHARED_SKIP_REASON,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kpusim-profile-'));
+      const text = await cli(['profile', model]);
+      expect(text.code).toBe(0);
+      expect(text.out).toMatch(/^KPU: \d+\.\d{3} ms$/m);
+      expect(text.out).toMatch(/^Model: \d+\.\d{3} ms/m);
+      const r = await cli([
+        'profile',
+        model,
+        '--json',
+        '--csv',
+        join(dir, 'p.csv'),
+        '--chrome-trace',
+        join(dir, 'p.json'),
+        '--svg',
+        join(dir, 'p.svg'),
+      ]);
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.out);
+      expect(doc.layers).toHaveLength(24);
+      doc.layers.forEach((l: { index: number }, i: number) => expect(l.index).toBe(i));
+      for (const k of ['index', 'type', 'ms', 'cycles', 'macs', 'ai_sram_bytes'])
+        expect(doc.layers[0]).toHaveProperty(k);
+      expect(doc.total_ms).toBeCloseTo(doc.kpu_ms + doc.cpu_ms, 9);
+      expect(doc.memory).toMatchObject({ ai_sram_peak_bytes: 983040, ai_sram_peak_layer: 5, fits: true });
+      expect(doc.memory.main_bytes).toBeGreaterThan(388776);
+      expect(readFileSync(join(dir, 'p.csv'), 'utf8').trimEnd().split('\r\n')).toHaveLength(25);
+      expect(JSON.parse(readFileSync(join(dir, 'p.json'), 'utf8')).traceEvents.length).toBeGreaterThan(24);
+      expect(readFileSync(join(dir, 'p.svg'), 'utf8')).toMatch(/^<\?xml[^]*<\/svg>\n$/);
+    },
+  );
 
   it(HAS_SHARED ? 'check: 0 within budget, 3 with one line per violation' : SHARED_SKIP_REASON, async () => {
     const ok = await cli(['check', model, '--max-ms', '50', '--max-main-bytes', '3MiB', '--max-ai-sram-bytes', '1MiB']);
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/^ok: /);
-    const bad = await cli(['check', model, '--max-ms', '5', '--max-main-bytes', '100KiB', '--max-ai-sram-bytes', '512KiB']);
+    const bad = await cli([
+      'check',
+      model,
+      '--max-ms',
+      '5',
+      '--max-main-bytes',
+      '100KiB',
+      '--max-ai-sram-bytes',
+      '512KiB',
+    ]);
     expect(bad.code).toBe(3);
     expect(bad.out.trimEnd().split('\n')).toHaveLength(3);
     const json = await cli(['check', model, '--max-ms', '5', '--json']);

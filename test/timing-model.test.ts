@@ -20,19 +20,45 @@ import {
 const MIB = 1024 * 1024;
 
 function shape(over: Partial<KpuConvShape> = {}): KpuConvShape {
-  const g = { inChannels: 32, outChannels: 32, inWidth: 64, inHeight: 64, outWidth: 64, outHeight: 64, kernel: 3 as const, depthwise: false, poolType: 0, weightBits: 8 as const, ...over };
+  const g = {
+    inChannels: 32,
+    outChannels: 32,
+    inWidth: 64,
+    inHeight: 64,
+    outWidth: 64,
+    outHeight: 64,
+    kernel: 3 as const,
+    depthwise: false,
+    poolType: 0,
+    weightBits: 8 as const,
+    ...over,
+  };
   return { ...g, outWidth: over.outWidth ?? g.inWidth, outHeight: over.outHeight ?? g.inHeight };
 }
 
 let nextIndex = 0;
-function kpuEvent(g: KpuConvGeometry, inAddr: number, outAddr: number, transfers: TransferEvent[] = [], index = nextIndex++): LayerEvent {
+function kpuEvent(
+  g: KpuConvGeometry,
+  inAddr: number,
+  outAddr: number,
+  transfers: TransferEvent[] = [],
+  index = nextIndex++,
+): LayerEvent {
   return {
-    index, type: 'K210_CONV', unit: 'KPU',
-    inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]], outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
-    bytesIn: g.inChannels * g.inHeight * g.inWidth, bytesOut: g.outChannels * g.outHeight * g.outWidth,
-    macs: kpuConvMacs(g), elements: g.outChannels * g.outHeight * g.outWidth,
+    index,
+    type: 'K210_CONV',
+    unit: 'KPU',
+    inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]],
+    outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
+    bytesIn: g.inChannels * g.inHeight * g.inWidth,
+    bytesOut: g.outChannels * g.outHeight * g.outWidth,
+    macs: kpuConvMacs(g),
+    elements: g.outChannels * g.outHeight * g.outWidth,
     kpu: {
-      geometry: g, weightBits: 8, batches: 1, weightBytes: g.inChannels * g.outChannels * g.kernel ** 2,
+      geometry: g,
+      weightBits: 8,
+      batches: 1,
+      weightBytes: g.inChannels * g.outChannels * g.kernel ** 2,
       input: { address: inAddr, bytes: kpuMapBytes(g.inWidth, g.inHeight, g.inChannels) },
       output: { address: outAddr, bytes: kpuMapBytes(g.outWidth, g.outHeight, g.outChannels) },
     },
@@ -40,7 +66,18 @@ function kpuEvent(g: KpuConvGeometry, inAddr: number, outAddr: number, transfers
   };
 }
 function cpuEvent(type: string, elements: number, index: number, transfers: TransferEvent[] = []): LayerEvent {
-  return { index, type, unit: 'CPU', inputShapes: [[elements]], outputShapes: [[elements]], bytesIn: elements, bytesOut: 4 * elements, macs: 0, elements, transfers };
+  return {
+    index,
+    type,
+    unit: 'CPU',
+    inputShapes: [[elements]],
+    outputShapes: [[elements]],
+    bytesIn: elements,
+    bytesOut: 4 * elements,
+    macs: 0,
+    elements,
+    transfers,
+  };
 }
 
 describe('layout', () => {
@@ -89,9 +126,13 @@ describe('estimateKpuConv', () => {
     expect(e16.weightBytes).toBe(294912);
     expect(e16.weightChunks).toBe(5);
     // On a big map the weight fetch hides under the line stream; on a 4×4 map it is the bottleneck.
-    expect(e16.cycles).toBe(estimateKpuConv(shape({ kernel: 3, inChannels: 128, outChannels: 128, weightBits: 8 })).cycles);
+    expect(e16.cycles).toBe(
+      estimateKpuConv(shape({ kernel: 3, inChannels: 128, outChannels: 128, weightBits: 8 })).cycles,
+    );
     const small = { kernel: 3, inChannels: 128, outChannels: 128, inWidth: 4, inHeight: 4 } as const;
-    expect(estimateKpuConv(shape({ ...small, weightBits: 16 })).cycles).toBeGreaterThan(estimateKpuConv(shape({ ...small, weightBits: 8 })).cycles);
+    expect(estimateKpuConv(shape({ ...small, weightBits: 16 })).cycles).toBeGreaterThan(
+      estimateKpuConv(shape({ ...small, weightBits: 8 })).cycles,
+    );
   });
 
   it('pooling costs something, and the clock scales the KPU part only', () => {
@@ -108,15 +149,33 @@ describe('estimateKpuConv', () => {
     const dim = fc.integer({ min: 4, max: 256 });
     const ch = fc.integer({ min: 1, max: 512 });
     fc.assert(
-      fc.property(dim, dim, ch, ch, fc.constantFrom<1 | 3>(1, 3), fc.boolean(), fc.integer({ min: 1, max: 64 }), (w, h, ic, oc, k, dw, grow) => {
-        const base = shape({ inWidth: w, inHeight: h, inChannels: ic, outChannels: dw ? ic : oc, kernel: k, depthwise: dw });
-        const t = estimateKpuConv(base).cycles;
-        expect(estimateKpuConv({ ...base, inHeight: h + grow, outHeight: h + grow }).cycles).toBeGreaterThanOrEqual(t);
-        expect(estimateKpuConv({ ...base, inWidth: w + grow, outWidth: w + grow }).cycles).toBeGreaterThanOrEqual(t);
-        expect(estimateKpuConv({ ...base, weightBits: 16 }).cycles).toBeGreaterThanOrEqual(t);
-        if (!dw) expect(estimateKpuConv({ ...base, outChannels: oc + grow }).cycles).toBeGreaterThan(t);
-        expect(estimateKpuConv(base).utilisation).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        dim,
+        dim,
+        ch,
+        ch,
+        fc.constantFrom<1 | 3>(1, 3),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 64 }),
+        (w, h, ic, oc, k, dw, grow) => {
+          const base = shape({
+            inWidth: w,
+            inHeight: h,
+            inChannels: ic,
+            outChannels: dw ? ic : oc,
+            kernel: k,
+            depthwise: dw,
+          });
+          const t = estimateKpuConv(base).cycles;
+          expect(estimateKpuConv({ ...base, inHeight: h + grow, outHeight: h + grow }).cycles).toBeGreaterThanOrEqual(
+            t,
+          );
+          expect(estimateKpuConv({ ...base, inWidth: w + grow, outWidth: w + grow }).cycles).toBeGreaterThanOrEqual(t);
+          expect(estimateKpuConv({ ...base, weightBits: 16 }).cycles).toBeGreaterThanOrEqual(t);
+          if (!dw) expect(estimateKpuConv({ ...base, outChannels: oc + grow }).cycles).toBeGreaterThan(t);
+          expect(estimateKpuConv(base).utilisation).toBeLessThanOrEqual(1);
+        },
+      ),
     );
   });
 
@@ -128,8 +187,28 @@ describe('estimateKpuConv', () => {
 
 describe('profile', () => {
   it('one entry per event in order; a transfer is charged to the layer that causes it; totals add up', () => {
-    const g: KpuConvGeometry = { inChannels: 3, outChannels: 16, inWidth: 320, inHeight: 240, outWidth: 160, outHeight: 120, kernel: 3, depthwise: false, poolType: 1 };
-    const g2: KpuConvGeometry = { inChannels: 16, outChannels: 16, inWidth: 160, inHeight: 120, outWidth: 160, outHeight: 120, kernel: 3, depthwise: false, poolType: 0 };
+    const g: KpuConvGeometry = {
+      inChannels: 3,
+      outChannels: 16,
+      inWidth: 320,
+      inHeight: 240,
+      outWidth: 160,
+      outHeight: 120,
+      kernel: 3,
+      depthwise: false,
+      poolType: 1,
+    };
+    const g2: KpuConvGeometry = {
+      inChannels: 16,
+      outChannels: 16,
+      inWidth: 160,
+      inHeight: 120,
+      outWidth: 160,
+      outHeight: 120,
+      kernel: 3,
+      depthwise: false,
+      poolType: 0,
+    };
     const events = [
       kpuEvent(g, 0, 1 * MIB, [{ kind: 'upload-dma', bytes: 230400 }], 0),
       kpuEvent(g2, 1 * MIB, 0, [{ kind: 'download-cpu', bytes: 16 * 120 * 160 }], 1),
@@ -152,16 +231,32 @@ describe('profile', () => {
   });
 
   it('a download of a 64-multiple-wide map needs no layout conversion', () => {
-    const g: KpuConvGeometry = { inChannels: 16, outChannels: 16, inWidth: 128, inHeight: 64, outWidth: 128, outHeight: 64, kernel: 1, depthwise: false, poolType: 0 };
-    const dense = profile([kpuEvent(g, 0, MIB, [{ kind: 'download-cpu', bytes: 16 * 128 * 64 }], 0)]).layers[0].transfer_ms;
+    const g: KpuConvGeometry = {
+      inChannels: 16,
+      outChannels: 16,
+      inWidth: 128,
+      inHeight: 64,
+      outWidth: 128,
+      outHeight: 64,
+      kernel: 1,
+      depthwise: false,
+      poolType: 0,
+    };
+    const dense = profile([kpuEvent(g, 0, MIB, [{ kind: 'download-cpu', bytes: 16 * 128 * 64 }], 0)]).layers[0]
+      .transfer_ms;
     const g2 = { ...g, inWidth: 100, outWidth: 100 };
-    const padded = profile([kpuEvent(g2, 0, MIB, [{ kind: 'download-cpu', bytes: 16 * 100 * 64 }], 0)]).layers[0].transfer_ms;
+    const padded = profile([kpuEvent(g2, 0, MIB, [{ kind: 'download-cpu', bytes: 16 * 100 * 64 }], 0)]).layers[0]
+      .transfer_ms;
     expect(padded / (16 * 100 * 64)).toBeGreaterThan(4 * (dense / (16 * 128 * 64)));
   });
 
   it('CPU ops: measured costs are marked calibrated, unknown ops fall back to an estimate', () => {
     expect(CPU_OP_COSTS.DEQUANTIZE.calibrated).toBe(true);
-    const p = profile([cpuEvent('some_new_op', 1000, 0), cpuEvent('DEQUANTIZE', 9000, 1), cpuEvent('kpu_upload', 0, 2, [{ kind: 'upload-cpu', bytes: 1000 }])]);
+    const p = profile([
+      cpuEvent('some_new_op', 1000, 0),
+      cpuEvent('DEQUANTIZE', 9000, 1),
+      cpuEvent('kpu_upload', 0, 2, [{ kind: 'upload-cpu', bytes: 1000 }]),
+    ]);
     expect(p.layers[0].calibrated).toBe(false);
     // SDK dequantize of 9000 elements at 400 MHz: nncase #77 measured 0.404 ms.
     expect(p.layers[1].ms).toBeCloseTo(0.404, 2);
@@ -177,7 +272,17 @@ describe('profile', () => {
 describe('memory', () => {
   it('a synthetic over-size layer is reported as not fitting, naming the layer', () => {
     // 3×3 conv 64→64 on a 512×256 map: 8 MiB of input alone.
-    const g: KpuConvGeometry = { inChannels: 64, outChannels: 64, inWidth: 512, inHeight: 256, outWidth: 256, outHeight: 128, kernel: 3, depthwise: false, poolType: 1 };
+    const g: KpuConvGeometry = {
+      inChannels: 64,
+      outChannels: 64,
+      inWidth: 512,
+      inHeight: 256,
+      outWidth: 256,
+      outHeight: 128,
+      kernel: 3,
+      depthwise: false,
+      poolType: 1,
+    };
     const inBytes = kpuMapBytes(512, 256, 64);
     expect(inBytes).toBe(8 * MIB);
     const p = profile([kpuEvent(g, 0, inBytes, [], 0)]);
@@ -190,7 +295,17 @@ describe('memory', () => {
   });
 
   it('a layer that fits is reported as fitting, with its real padded size', () => {
-    const g: KpuConvGeometry = { inChannels: 256, outChannels: 256, inWidth: 20, inHeight: 15, outWidth: 20, outHeight: 15, kernel: 1, depthwise: false, poolType: 0 };
+    const g: KpuConvGeometry = {
+      inChannels: 256,
+      outChannels: 256,
+      inWidth: 20,
+      inHeight: 15,
+      outWidth: 20,
+      outHeight: 15,
+      kernel: 1,
+      depthwise: false,
+      poolType: 0,
+    };
     const p = profile([kpuEvent(g, 0, 122880, [], 0)]);
     expect(p.memory.fits).toBe(true);
     // 256 channels of 20×15: 20 bytes of each 32-byte half-line used, 245760 bytes for 76800 values.
@@ -198,9 +313,24 @@ describe('memory', () => {
   });
 
   it('tracks liveness: a map read by a later layer (skip connection) stays live in between', () => {
-    const g: KpuConvGeometry = { inChannels: 16, outChannels: 16, inWidth: 64, inHeight: 64, outWidth: 64, outHeight: 64, kernel: 3, depthwise: false, poolType: 0 };
+    const g: KpuConvGeometry = {
+      inChannels: 16,
+      outChannels: 16,
+      inWidth: 64,
+      inHeight: 64,
+      outWidth: 64,
+      outHeight: 64,
+      kernel: 3,
+      depthwise: false,
+      poolType: 0,
+    };
     const s = kpuMapBytes(64, 64, 16); // 64 KiB
-    const events = [kpuEvent(g, 0, s, [], 0), kpuEvent(g, s, 2 * s, [], 1), kpuEvent(g, 2 * s, 3 * s, [], 2), kpuEvent(g, s, 4 * s, [], 3)];
+    const events = [
+      kpuEvent(g, 0, s, [], 0),
+      kpuEvent(g, s, 2 * s, [], 1),
+      kpuEvent(g, 2 * s, 3 * s, [], 2),
+      kpuEvent(g, s, 4 * s, [], 3),
+    ];
     const r = aiSramReport(events);
     // Layer 2 runs while map s (written by 0, read again by 3) is live: three maps.
     expect(r.perLayer[2]).toBe(3 * s);
@@ -209,7 +339,17 @@ describe('memory', () => {
   });
 
   it('a map uploaded over old maps starts at the upload, and side-by-side maps read as one stay live', () => {
-    const g = (c: number, w: number, h: number): KpuConvGeometry => ({ inChannels: c, outChannels: c, inWidth: w, inHeight: h, outWidth: w, outHeight: h, kernel: 1, depthwise: false, poolType: 0 });
+    const g = (c: number, w: number, h: number): KpuConvGeometry => ({
+      inChannels: c,
+      outChannels: c,
+      inWidth: w,
+      inHeight: h,
+      outWidth: w,
+      outHeight: h,
+      kernel: 1,
+      depthwise: false,
+      poolType: 0,
+    });
     const small = kpuMapBytes(64, 16, 4);
     const events = [
       kpuEvent(g(4, 64, 16), 0, small, [], 0),
@@ -223,7 +363,11 @@ describe('memory', () => {
     expect(read3).toMatchObject({ firstLayer: 2, end: 8 * small });
     // Two convs write halves of one map; a third reads the whole: both halves stay live until then.
     const half = kpuMapBytes(64, 16, 4);
-    const cat = [kpuEvent(g(4, 64, 16), 4 * half, 0, [], 0), kpuEvent(g(4, 64, 16), 4 * half, half, [], 1), kpuEvent({ ...g(8, 64, 16) }, 0, 4 * half, [], 2)];
+    const cat = [
+      kpuEvent(g(4, 64, 16), 4 * half, 0, [], 0),
+      kpuEvent(g(4, 64, 16), 4 * half, half, [], 1),
+      kpuEvent({ ...g(8, 64, 16) }, 0, 4 * half, [], 2),
+    ];
     const rc = aiSramReport(cat);
     expect(rc.perLayer[1]).toBe(3 * half);
     expect(rc.regions.filter((x) => x.writer !== undefined && x.writer < 2 && x.lastLayer === 2).length).toBe(2);
@@ -254,7 +398,17 @@ describe('memory', () => {
   });
 
   it('budgets: one sentence per violation', () => {
-    const g: KpuConvGeometry = { inChannels: 64, outChannels: 64, inWidth: 64, inHeight: 64, outWidth: 64, outHeight: 64, kernel: 3, depthwise: false, poolType: 0 };
+    const g: KpuConvGeometry = {
+      inChannels: 64,
+      outChannels: 64,
+      inWidth: 64,
+      inHeight: 64,
+      outWidth: 64,
+      outHeight: 64,
+      kernel: 3,
+      depthwise: false,
+      poolType: 0,
+    };
     const p = profile([kpuEvent(g, 0, MIB, [], 0)], { main: { modelBytes: 100000, workingBytes: 1000 } });
     expect(budgetViolations(p, { maxMs: 1000, maxMainBytes: 1e6, maxAiSramBytes: 2 * MIB })).toEqual([]);
     const v = budgetViolations(p, { maxMs: 0.001, maxMainBytes: 1000, maxAiSramBytes: 1000 });

@@ -14,7 +14,11 @@ import { profile } from '../src/kpu/timing/index.js';
 import { HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
 
 const PUBLISHED: { file: string; ms: number; source: string }[] = [
-  { file: 'nncase_ultraface_slim320_v4', ms: 65.6, source: 'PR134 (also ≈60 ms in nncase #81, ≈67 ms in Linzaer #126)' },
+  {
+    file: 'nncase_ultraface_slim320_v4',
+    ms: 65.6,
+    source: 'PR134 (also ≈60 ms in nncase #81, ≈67 ms in Linzaer #126)',
+  },
   { file: 'nncase_ultraface_rfb320_v4', ms: 796.2, source: 'PR134 (file uncertain)' },
   { file: 'nncase_ultraface_rfb320_2019-12-17_v4', ms: 796.2, source: 'PR134 (file uncertain)' },
 ];
@@ -28,7 +32,9 @@ describe.skipIf(!HAS_SHARED)('published whole-model board times (printed, not as
       const prof = profile(events, { kpuMhz: 400, cpuMhz: 400 });
       expect(Number.isFinite(prof.total_ms)).toBe(true);
       const err = (100 * (prof.total_ms - p.ms)) / p.ms;
-      lines.push(`${p.file.padEnd(40)} measured ${p.ms.toFixed(1).padStart(6)} ms  model ${prof.total_ms.toFixed(1).padStart(6)} ms (KPU ${prof.kpu_ms.toFixed(1)}, CPU ${prof.cpu_ms.toFixed(1)})  ${err >= 0 ? '+' : ''}${err.toFixed(0)}%  [${p.source}]`);
+      lines.push(
+        `${p.file.padEnd(40)} measured ${p.ms.toFixed(1).padStart(6)} ms  model ${prof.total_ms.toFixed(1).padStart(6)} ms (KPU ${prof.kpu_ms.toFixed(1)}, CPU ${prof.cpu_ms.toFixed(1)})  ${err >= 0 ? '+' : ''}${err.toFixed(0)}%  [${p.source}]`,
+      );
     }
     console.log(`whole-model board times at 400 MHz\n${lines.join('\n')}`);
   });

@@ -20,15 +20,19 @@ type Asm = AsmInstruction | { label: string };
 
 /** Encodes with labels: a `target` given as a string is the label's pc minus the next pc. */
 function assemble(prog: readonly Asm[], targets: Record<number, string> = {}): Uint8Array {
-  const plain = (resolve: (i: number) => AsmInstruction) => prog.map((p, i) => ('label' in p ? null : resolve(i))).filter((p): p is AsmInstruction => p !== null);
+  const plain = (resolve: (i: number) => AsmInstruction) =>
+    prog.map((p, i) => ('label' in p ? null : resolve(i))).filter((p): p is AsmInstruction => p !== null);
   const sizes = prog.map((p) => ('label' in p ? 0 : encodeStackvm([p], N).length));
   const pcOf = (k: number) => sizes.slice(0, k).reduce((a, b) => a + b, 0);
   const labelPc = (name: string) => pcOf(prog.findIndex((p) => 'label' in p && p.label === name));
-  return encodeStackvm(plain((i) => {
-    const p = prog[i] as AsmInstruction;
-    const t = targets[i];
-    return t === undefined ? p : { ...p, args: { ...p.args, target: labelPc(t) - pcOf(i + 1) } };
-  }), N);
+  return encodeStackvm(
+    plain((i) => {
+      const p = prog[i] as AsmInstruction;
+      const t = targets[i];
+      return t === undefined ? p : { ...p, args: { ...p.args, target: labelPc(t) - pcOf(i + 1) } };
+    }),
+    N,
+  );
 }
 
 interface RunSpec {
@@ -40,26 +44,45 @@ interface RunSpec {
 }
 
 function runProgram(text: Uint8Array, s: RunSpec = {}): Uint8Array[] {
-  const bytes = buildV5({ modules: [stackvmModuleSpec(text, { inputs: s.inputs?.map((i) => i.spec), outputs: s.outputs, dataPool: s.dataPool, rdata: s.rdata })] });
+  const bytes = buildV5({
+    modules: [
+      stackvmModuleSpec(text, {
+        inputs: s.inputs?.map((i) => i.spec),
+        outputs: s.outputs,
+        dataPool: s.dataPool,
+        rdata: s.rdata,
+      }),
+    ],
+  });
   const model = parseV5(new BinaryReader(bytes), { stackvmNumbering: N.id });
   const ins = s.inputs?.map((i) => i.bytes) ?? [];
-  return runV5(model, ins[0] ?? new Uint8Array(0), { moreInputs: ins.length > 1 ? ins.slice(1) : undefined, maxSteps: s.maxSteps }).outputs;
+  return runV5(model, ins[0] ?? new Uint8Array(0), {
+    moreInputs: ins.length > 1 ? ins.slice(1) : undefined,
+    maxSteps: s.maxSteps,
+  }).outputs;
 }
 
-const lea = (location: number, offset = 0): AsmInstruction => ({ op: 'LEA_BUFFER', args: { location, subres_id: 0, offset } });
+const lea = (location: number, offset = 0): AsmInstruction => ({
+  op: 'LEA_BUFFER',
+  args: { location, subres_id: 0, offset },
+});
 const i4 = (imm: number): AsmInstruction => ({ op: 'LDC_I4', args: { imm } });
 const r4 = (imm: number): AsmInstruction => ({ op: 'LDC_R4', args: { imm } });
 const op = (name: string): AsmInstruction => ({ op: name });
 
 /** Runs `prog` and returns the 64-bit integer it leaves on top of the stack. */
 function evalInt(prog: AsmInstruction[]): bigint {
-  const [out] = runProgram(encodeStackvm([lea(1), ...prog, op('STIND_I'), op('RET')], N), { outputs: [{ datatype: U8, shape: [8] }] });
+  const [out] = runProgram(encodeStackvm([lea(1), ...prog, op('STIND_I'), op('RET')], N), {
+    outputs: [{ datatype: U8, shape: [8] }],
+  });
   return new DataView(out.buffer, out.byteOffset).getBigInt64(0, true);
 }
 
 /** Runs `prog` and returns the float it leaves on top of the stack. */
 function evalReal(prog: AsmInstruction[]): number {
-  const [out] = runProgram(encodeStackvm([lea(1), ...prog, op('STIND_R4'), op('RET')], N), { outputs: [{ datatype: U8, shape: [4] }] });
+  const [out] = runProgram(encodeStackvm([lea(1), ...prog, op('STIND_R4'), op('RET')], N), {
+    outputs: [{ datatype: U8, shape: [4] }],
+  });
   return new DataView(out.buffer, out.byteOffset).getFloat32(0, true);
 }
 
@@ -101,7 +124,9 @@ describe('stackvm: integer and float arithmetic', () => {
     expect(evalInt([i4(5), op('NEG')])).toBe(-5n);
   });
   it('64-bit intptr arithmetic wraps', () => {
-    expect(evalInt([i4(0x7fffffff), i4(0x7fffffff), op('MUL'), i4(4), op('MUL')])).toBe(BigInt.asIntN(64, 4n * 0x7fffffffn * 0x7fffffffn));
+    expect(evalInt([i4(0x7fffffff), i4(0x7fffffff), op('MUL'), i4(4), op('MUL')])).toBe(
+      BigInt.asIntN(64, 4n * 0x7fffffffn * 0x7fffffffn),
+    );
     expect(bin(-1, 2, 'DIV_U')).toBe((1n << 63n) - 1n);
   });
   it('REM and REM_U divide, as nncase ops/scalar.cpp does', () => {
@@ -165,7 +190,10 @@ describe('stackvm: loads and stores', () => {
   const out8 = [{ datatype: U8, shape: [8] }];
   it('LDIND of every width reads the input little-endian, signed or not', () => {
     const load = (offset: number, name: string) => {
-      const [o] = runProgram(encodeStackvm([lea(1), lea(0, offset), op(name), op('STIND_I'), op('RET')], N), { inputs: [input], outputs: out8 });
+      const [o] = runProgram(encodeStackvm([lea(1), lea(0, offset), op(name), op('STIND_I'), op('RET')], N), {
+        inputs: [input],
+        outputs: out8,
+      });
       return new DataView(o.buffer, o.byteOffset).getBigInt64(0, true);
     };
     expect(load(2, 'LDIND_U1')).toBe(3n);
@@ -176,39 +204,82 @@ describe('stackvm: loads and stores', () => {
     expect(load(0, 'LDIND_I')).toBe(0x08ff060504030201n);
   });
   it('LDELEM / STELEM index by element size', () => {
-    const [o] = runProgram(encodeStackvm([
-      lea(1), i4(1), lea(0), i4(1), op('LDELEM_U2'), op('STELEM_I4'), op('RET'),
-    ], N), { inputs: [input], outputs: out8 });
+    const [o] = runProgram(
+      encodeStackvm([lea(1), i4(1), lea(0), i4(1), op('LDELEM_U2'), op('STELEM_I4'), op('RET')], N),
+      { inputs: [input], outputs: out8 },
+    );
     expect(new DataView(o.buffer, o.byteOffset).getUint32(4, true)).toBe(0x0403);
   });
   it('STIND_BR2 rounds to nearest even; STIND_I1 truncates; data pool round trip', () => {
-    const [o] = runProgram(encodeStackvm([
-      lea(3, 0), r4(1 + 3 * 2 ** -9), op('STIND_BR2'),
-      lea(1, 0), lea(3, 0), op('LDIND_U2'), op('STIND_I2'),
-      lea(1, 2), i4(0x1ff), op('STIND_I1'),
-      op('RET'),
-    ], N), { outputs: [{ datatype: U8, shape: [4] }], dataPool: 16 });
+    const [o] = runProgram(
+      encodeStackvm(
+        [
+          lea(3, 0),
+          r4(1 + 3 * 2 ** -9),
+          op('STIND_BR2'),
+          lea(1, 0),
+          lea(3, 0),
+          op('LDIND_U2'),
+          op('STIND_I2'),
+          lea(1, 2),
+          i4(0x1ff),
+          op('STIND_I1'),
+          op('RET'),
+        ],
+        N,
+      ),
+      { outputs: [{ datatype: U8, shape: [4] }], dataPool: 16 },
+    );
     expect(new DataView(o.buffer, o.byteOffset).getUint16(0, true)).toBe(0x3f81);
     expect(o[2]).toBe(0xff);
   });
   it('null, out-of-range and read-only accesses are KpuFaults', () => {
-    expect(fault(() => runProgram(encodeStackvm([op('LDNULL'), op('LDIND_I4'), op('POP'), op('RET')], N))).message).toMatch(/null/);
-    expect(fault(() => runProgram(encodeStackvm([lea(3, 14), op('LDIND_I4'), op('POP'), op('RET')], N), { dataPool: 16 })).code).toBe('OUT_OF_RANGE');
-    expect(fault(() => runProgram(encodeStackvm([lea(2, 0), i4(1), op('STIND_I1'), op('RET')], N), { rdata: new Uint8Array(8) })).message).toMatch(/read-only/);
+    expect(
+      fault(() => runProgram(encodeStackvm([op('LDNULL'), op('LDIND_I4'), op('POP'), op('RET')], N))).message,
+    ).toMatch(/null/);
+    expect(
+      fault(() => runProgram(encodeStackvm([lea(3, 14), op('LDIND_I4'), op('POP'), op('RET')], N), { dataPool: 16 }))
+        .code,
+    ).toBe('OUT_OF_RANGE');
+    expect(
+      fault(() =>
+        runProgram(encodeStackvm([lea(2, 0), i4(1), op('STIND_I1'), op('RET')], N), { rdata: new Uint8Array(8) }),
+      ).message,
+    ).toMatch(/read-only/);
   });
 });
 
 describe('stackvm: control flow', () => {
   // data[0] = i, data[4] = sum; sum += i while --i.
   const loop: Asm[] = [
-    lea(3, 0), i4(10), op('STIND_I4'),
+    lea(3, 0),
+    i4(10),
+    op('STIND_I4'),
     { label: 'L' },
-    lea(3, 4), lea(3, 4), op('LDIND_I4'), lea(3, 0), op('LDIND_I4'), op('ADD'), op('STIND_I4'),
-    lea(3, 0), lea(3, 0), op('LDIND_I4'), op('LDC_I4_1'), op('SUB'), op('STIND_I4'),
-    lea(3, 0), op('LDIND_I4'), { op: 'BR_TRUE', args: { target: 0 } },
-    lea(1, 0), lea(3, 4), op('LDIND_I4'), op('STIND_I4'),
+    lea(3, 4),
+    lea(3, 4),
+    op('LDIND_I4'),
+    lea(3, 0),
+    op('LDIND_I4'),
+    op('ADD'),
+    op('STIND_I4'),
+    lea(3, 0),
+    lea(3, 0),
+    op('LDIND_I4'),
+    op('LDC_I4_1'),
+    op('SUB'),
+    op('STIND_I4'),
+    lea(3, 0),
+    op('LDIND_I4'),
+    { op: 'BR_TRUE', args: { target: 0 } },
+    lea(1, 0),
+    lea(3, 4),
+    op('LDIND_I4'),
+    op('STIND_I4'),
     op('RET'),
-    lea(1, 0), i4(-1), op('STIND_I4'),
+    lea(1, 0),
+    i4(-1),
+    op('STIND_I4'),
   ];
   it('a BR_TRUE loop sums 1..10; RET at depth 0 ends the function', () => {
     const [o] = runProgram(assemble(loop, { 19: 'L' }), { outputs: [{ datatype: U8, shape: [4] }], dataPool: 8 });
@@ -216,22 +287,48 @@ describe('stackvm: control flow', () => {
   });
   it('BR and BR_FALSE jump relative to the next instruction', () => {
     const prog: Asm[] = [
-      lea(1, 0), op('LDC_I4_0'), { op: 'BR_FALSE', args: { target: 0 } }, i4(111), op('STIND_I4'), op('RET'),
-      { label: 'A' }, { op: 'BR', args: { target: 0 } }, { label: 'X' }, op('RET'), { label: 'B' }, i4(222), op('STIND_I4'), op('RET'),
+      lea(1, 0),
+      op('LDC_I4_0'),
+      { op: 'BR_FALSE', args: { target: 0 } },
+      i4(111),
+      op('STIND_I4'),
+      op('RET'),
+      { label: 'A' },
+      { op: 'BR', args: { target: 0 } },
+      { label: 'X' },
+      op('RET'),
+      { label: 'B' },
+      i4(222),
+      op('STIND_I4'),
+      op('RET'),
     ];
     const [o] = runProgram(assemble(prog, { 2: 'A', 7: 'B' }), { outputs: [{ datatype: U8, shape: [4] }] });
     expect(new DataView(o.buffer, o.byteOffset).getInt32(0, true)).toBe(222);
   });
   it('a branch outside the text, a runaway loop and a runtime underflow are KpuFaults', () => {
-    expect(fault(() => runProgram(encodeStackvm([{ op: 'BR', args: { target: 1000 } }], N))).code).toBe('ILLEGAL_INSTRUCTION');
-    expect(fault(() => runProgram(assemble([{ label: 'L' }, { op: 'BR', args: { target: 0 } }], { 1: 'L' }), { maxSteps: 1000 })).message).toMatch(/more than 1000/);
-    expect(fault(() => runProgram(encodeStackvm([{ op: 'BR', args: { target: 0 } }, op('POP')], N))).message).toMatch(/underflow/);
+    expect(fault(() => runProgram(encodeStackvm([{ op: 'BR', args: { target: 1000 } }], N))).code).toBe(
+      'ILLEGAL_INSTRUCTION',
+    );
+    expect(
+      fault(() =>
+        runProgram(assemble([{ label: 'L' }, { op: 'BR', args: { target: 0 } }], { 1: 'L' }), { maxSteps: 1000 }),
+      ).message,
+    ).toMatch(/more than 1000/);
+    expect(fault(() => runProgram(encodeStackvm([{ op: 'BR', args: { target: 0 } }, op('POP')], N))).message).toMatch(
+      /underflow/,
+    );
   });
   it('a straight-line underflow is caught when the file is parsed', () => {
     expect(() => runProgram(encodeStackvm([op('POP')], N))).toThrow(KmodelError);
   });
   it('CALL, ECALL, THROW, BREAK and LDARG are unsupported, as upstream', () => {
-    for (const p of [[{ op: 'CALL', args: { args: 0, target: 0 } }], [op('LDARG_0')], [op('THROW')], [op('BREAK')], [{ op: 'ECALL', args: { args: 0 } }]] as AsmInstruction[][]) {
+    for (const p of [
+      [{ op: 'CALL', args: { args: 0, target: 0 } }],
+      [op('LDARG_0')],
+      [op('THROW')],
+      [op('BREAK')],
+      [{ op: 'ECALL', args: { args: 0 } }],
+    ] as AsmInstruction[][]) {
       expect(fault(() => runProgram(encodeStackvm(p, N))).code).toBe('UNSUPPORTED');
     }
   });
@@ -240,12 +337,32 @@ describe('stackvm: control flow', () => {
 describe('stackvm: random programs', () => {
   it('decodable random bytecode gives only KmodelError or KpuFault, quickly (fast-check, fixed seed)', () => {
     const simple = SCALAR_OPCODES.filter((s) => !['LEA_GP'].includes(s.name));
-    const ins = fc.constantFrom(...simple).chain((s) =>
-      fc.record(Object.fromEntries(s.operands.map(([n, t]) => [n, t === 'f32' ? fc.float({ noNaN: true }) : t === 'i32' ? fc.integer({ min: -40, max: 40 }) : fc.nat(t === 'u8' ? 6 : 64)]))).map((args) => ({ op: s.name, args })));
+    const ins = fc
+      .constantFrom(...simple)
+      .chain((s) =>
+        fc
+          .record(
+            Object.fromEntries(
+              s.operands.map(([n, t]) => [
+                n,
+                t === 'f32'
+                  ? fc.float({ noNaN: true })
+                  : t === 'i32'
+                    ? fc.integer({ min: -40, max: 40 })
+                    : fc.nat(t === 'u8' ? 6 : 64),
+              ]),
+            ),
+          )
+          .map((args) => ({ op: s.name, args })),
+      );
     fc.assert(
       fc.property(fc.array(ins, { maxLength: 40 }), (prog) => {
         try {
-          runProgram(encodeStackvm(prog as AsmInstruction[], N), { outputs: [{ datatype: U8, shape: [16] }], dataPool: 64, maxSteps: 2000 });
+          runProgram(encodeStackvm(prog as AsmInstruction[], N), {
+            outputs: [{ datatype: U8, shape: [16] }],
+            dataPool: 64,
+            maxSteps: 2000,
+          });
         } catch (e) {
           if (!(e instanceof KmodelError) && !(e instanceof KpuFault)) throw e;
         }

@@ -17,25 +17,50 @@ const N = NUMBERINGS[0];
 const U8 = 4;
 const F32 = 9;
 
-const lea = (location: number, offset = 0): AsmInstruction => ({ op: 'LEA_BUFFER', args: { location, subres_id: 0, offset } });
+const lea = (location: number, offset = 0): AsmInstruction => ({
+  op: 'LEA_BUFFER',
+  args: { location, subres_id: 0, offset },
+});
 const i4 = (imm: number): AsmInstruction => ({ op: 'LDC_I4', args: { imm } });
 const r4 = (imm: number): AsmInstruction => ({ op: 'LDC_R4', args: { imm } });
-const shape = (reg: number, dims: number[]): AsmInstruction[] => [...dims.map(i4), { op: 'STSHAPE', args: { rshape: reg, rank: dims.length } }];
+const shape = (reg: number, dims: number[]): AsmInstruction[] => [
+  ...dims.map(i4),
+  { op: 'STSHAPE', args: { rshape: reg, rank: dims.length } },
+];
 const tensor = (name: string, args: Record<string, number>): AsmInstruction => ({ op: 'TENSOR', tensor: name, args });
 const f32bytes = (v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
 const asF32 = (b: Uint8Array) => [...new Float32Array(b.buffer, b.byteOffset, b.length / 4)];
 
-function run(prog: AsmInstruction[], inputs: { spec: TensorSpec; bytes: Uint8Array }[], outputs: TensorSpec[], extra: ModuleSpec[] = [], trace?: string[]): Uint8Array[] {
+function run(
+  prog: AsmInstruction[],
+  inputs: { spec: TensorSpec; bytes: Uint8Array }[],
+  outputs: TensorSpec[],
+  extra: ModuleSpec[] = [],
+  trace?: string[],
+): Uint8Array[] {
   const text = encodeStackvm([...prog, { op: 'RET' }], N);
-  const bytes = buildV5({ modules: [stackvmModuleSpec(text, { inputs: inputs.map((i) => i.spec), outputs }), ...extra] });
+  const bytes = buildV5({
+    modules: [stackvmModuleSpec(text, { inputs: inputs.map((i) => i.spec), outputs }), ...extra],
+  });
   const model = parseV5(new BinaryReader(bytes), { stackvmNumbering: N.id });
-  return runV5(model, inputs[0].bytes, { moreInputs: inputs.length > 1 ? inputs.slice(1).map((i) => i.bytes) : undefined, trace: trace ? (l) => trace.push(l) : undefined }).outputs;
+  return runV5(model, inputs[0].bytes, {
+    moreInputs: inputs.length > 1 ? inputs.slice(1).map((i) => i.bytes) : undefined,
+    trace: trace ? (l) => trace.push(l) : undefined,
+  }).outputs;
 }
 
 describe('DEQUANTIZE and QUANTIZE', () => {
   it('dequantize: q·scale + bias, pops bias then scale', () => {
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [4]), ...shape(1, [1]), r4(0.5), r4(-1), tensor('DEQUANTIZE', { in_datatype: U8, dst_datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 1 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [4]),
+        ...shape(1, [1]),
+        r4(0.5),
+        r4(-1),
+        tensor('DEQUANTIZE', { in_datatype: U8, dst_datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 1 }),
+      ],
       [{ spec: { datatype: U8, shape: [4] }, bytes: Uint8Array.from([0, 1, 2, 255]) }],
       [{ datatype: F32, shape: [4] }],
     );
@@ -45,7 +70,15 @@ describe('DEQUANTIZE and QUANTIZE', () => {
     const scale = Math.fround(0.1);
     const bias = Math.fround(0.3);
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [1]), ...shape(1, [0]), r4(scale), r4(bias), tensor('DEQUANTIZE', { in_datatype: U8, dst_datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 1 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [1]),
+        ...shape(1, [0]),
+        r4(scale),
+        r4(bias),
+        tensor('DEQUANTIZE', { in_datatype: U8, dst_datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 1 }),
+      ],
       [{ spec: { datatype: U8, shape: [1] }, bytes: Uint8Array.from([7]) }],
       [{ datatype: F32, shape: [1] }],
     );
@@ -53,7 +86,15 @@ describe('DEQUANTIZE and QUANTIZE', () => {
   });
   it('quantize: round half to even, clamp to uint8', () => {
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [6]), ...shape(1, [1]), r4(1), r4(0), tensor('QUANTIZE', { in_datatype: F32, dst_datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 1 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [6]),
+        ...shape(1, [1]),
+        r4(1),
+        r4(0),
+        tensor('QUANTIZE', { in_datatype: F32, dst_datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 1 }),
+      ],
       [{ spec: { datatype: F32, shape: [6] }, bytes: f32bytes([0.5, 1.5, 2.5, -3, 300, 127.5]) }],
       [{ datatype: U8, shape: [6] }],
     );
@@ -65,7 +106,12 @@ describe('DEQUANTIZE and QUANTIZE', () => {
     const dense = new Uint8Array(2);
     K.quantize(x, { bytes: dense, offset: 0, datatype: U8, shape: [2], strides: [1] }, 1, 0);
     const strided = new Uint8Array(1);
-    K.quantize({ ...x, shape: [1], strides: [1] }, { bytes: strided, offset: 0, datatype: U8, shape: [1], strides: [1] }, 1, 0);
+    K.quantize(
+      { ...x, shape: [1], strides: [1] },
+      { bytes: strided, offset: 0, datatype: U8, shape: [1], strides: [1] },
+      1,
+      0,
+    );
     expect(dense[0]).toBe(0);
     expect(strided[0]).toBe(255);
   });
@@ -74,18 +120,34 @@ describe('DEQUANTIZE and QUANTIZE', () => {
 describe('CONVERT, COPY, SLICE, TRANSPOSE', () => {
   it('convert f32 → u8 truncates through int32 and keeps the low byte; f32 → bf16 rounds to nearest even', () => {
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [4]), ...shape(1, [1]), tensor('CONVERT', { in_datatype: F32, dst_datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 1 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [4]),
+        ...shape(1, [1]),
+        tensor('CONVERT', { in_datatype: F32, dst_datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 1 }),
+      ],
       [{ spec: { datatype: F32, shape: [4] }, bytes: f32bytes([1.9, 255.9, 256.5, -1]) }],
       [{ datatype: U8, shape: [4] }],
     );
     expect([...o]).toEqual([1, 255, 0, 255]);
     const bf = new Uint8Array(2);
-    K.convert({ bytes: f32bytes([1 + 3 * 2 ** -9]), offset: 0, datatype: F32, shape: [1], strides: [1] }, { bytes: bf, offset: 0, datatype: 11, shape: [1], strides: [1] });
+    K.convert(
+      { bytes: f32bytes([1 + 3 * 2 ** -9]), offset: 0, datatype: F32, shape: [1], strides: [1] },
+      { bytes: bf, offset: 0, datatype: 11, shape: [1], strides: [1] },
+    );
     expect(bf[0] | (bf[1] << 8)).toBe(0x3f81);
   });
   it('copy follows both stride sets', () => {
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [2, 2]), ...shape(1, [4, 1]), ...shape(2, [2, 1]), tensor('COPY', { datatype: U8, rshape: 0, rstride_src: 1, rstride_dest: 2 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [2, 2]),
+        ...shape(1, [4, 1]),
+        ...shape(2, [2, 1]),
+        tensor('COPY', { datatype: U8, rshape: 0, rstride_src: 1, rstride_dest: 2 }),
+      ],
       [{ spec: { datatype: U8, shape: [8] }, bytes: Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]) }],
       [{ datatype: U8, shape: [4] }],
     );
@@ -93,8 +155,25 @@ describe('CONVERT, COPY, SLICE, TRANSPOSE', () => {
   });
   it('slice with begins, ends and strides', () => {
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [3, 4]), ...shape(1, [4, 1]), ...shape(2, [2, 1]), ...shape(3, [1, 1]), ...shape(4, [3, 4]), ...shape(5, [1, 2]),
-        tensor('SLICE', { datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 2, rbegins: 3, rends: 4, rstrides: 5 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [3, 4]),
+        ...shape(1, [4, 1]),
+        ...shape(2, [2, 1]),
+        ...shape(3, [1, 1]),
+        ...shape(4, [3, 4]),
+        ...shape(5, [1, 2]),
+        tensor('SLICE', {
+          datatype: U8,
+          rshape_src: 0,
+          rstride_src: 1,
+          rstride_dest: 2,
+          rbegins: 3,
+          rends: 4,
+          rstrides: 5,
+        }),
+      ],
       [{ spec: { datatype: U8, shape: [12] }, bytes: Uint8Array.from({ length: 12 }, (_, i) => i) }],
       [{ datatype: U8, shape: [4] }],
     );
@@ -104,7 +183,15 @@ describe('CONVERT, COPY, SLICE, TRANSPOSE', () => {
   });
   it('transpose by perm', () => {
     const [o] = run(
-      [lea(0), lea(1), ...shape(0, [2, 3]), ...shape(1, [3, 1]), ...shape(2, [2, 1]), ...shape(3, [1, 0]), tensor('TRANSPOSE', { datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 2, rshape_perm: 3 })],
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [2, 3]),
+        ...shape(1, [3, 1]),
+        ...shape(2, [2, 1]),
+        ...shape(3, [1, 0]),
+        tensor('TRANSPOSE', { datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 2, rshape_perm: 3 }),
+      ],
       [{ spec: { datatype: U8, shape: [6] }, bytes: Uint8Array.from([0, 1, 2, 3, 4, 5]) }],
       [{ datatype: U8, shape: [6] }],
     );
@@ -114,8 +201,24 @@ describe('CONVERT, COPY, SLICE, TRANSPOSE', () => {
 
 describe('BINARY', () => {
   const prog = (op: number, lo: number, hi: number): AsmInstruction[] => [
-    lea(0, 0), lea(0, 16), lea(1), ...shape(0, [2, 2]), ...shape(1, [2, 1]), ...shape(2, [2]), ...shape(3, [1]),
-    tensor('BINARY', { datatype: F32, rshape_src1: 0, rstride_src1: 1, rshape_src2: 2, rstride_src2: 3, rstride_dest: 1, binary_op: op, fused_clamp_low: lo, fused_clamp_high: hi }),
+    lea(0, 0),
+    lea(0, 16),
+    lea(1),
+    ...shape(0, [2, 2]),
+    ...shape(1, [2, 1]),
+    ...shape(2, [2]),
+    ...shape(3, [1]),
+    tensor('BINARY', {
+      datatype: F32,
+      rshape_src1: 0,
+      rstride_src1: 1,
+      rshape_src2: 2,
+      rstride_src2: 3,
+      rstride_dest: 1,
+      binary_op: op,
+      fused_clamp_low: lo,
+      fused_clamp_high: hi,
+    }),
   ];
   const ins = [
     { spec: { datatype: F32, shape: [2, 2] }, bytes: f32bytes([1, 2, 3, 4]) },
@@ -138,21 +241,65 @@ describe('BINARY', () => {
 describe('REDUCE_WINDOW2D, RESIZE_IMAGE, CONV2D', () => {
   const nine = { spec: { datatype: F32, shape: [1, 1, 3, 3] }, bytes: f32bytes([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
   const rw = (op: number, f: number, s: number, pad: number, out: number[]): AsmInstruction[] => [
-    lea(0), r4(op === 2 ? -Infinity : 0), lea(1), i4(pad), i4(pad), i4(pad), i4(pad),
-    ...shape(0, [1, 1, 3, 3]), ...shape(1, [0, 0, 3, 1]), ...shape(2, [0, 0, out[3], 1]),
-    tensor('REDUCE_WINDOW2D', { datatype: F32, reduce_op: op, rshape_src: 0, rstride_src: 1, rstride_dest: 2, filter_h: f, filter_w: f, stride_h: s, stride_w: s, dilation_h: 1, dilation_w: 1, fused_clamp_low: -Infinity, fused_clamp_high: Infinity }),
+    lea(0),
+    r4(op === 2 ? -Infinity : 0),
+    lea(1),
+    i4(pad),
+    i4(pad),
+    i4(pad),
+    i4(pad),
+    ...shape(0, [1, 1, 3, 3]),
+    ...shape(1, [0, 0, 3, 1]),
+    ...shape(2, [0, 0, out[3], 1]),
+    tensor('REDUCE_WINDOW2D', {
+      datatype: F32,
+      reduce_op: op,
+      rshape_src: 0,
+      rstride_src: 1,
+      rstride_dest: 2,
+      filter_h: f,
+      filter_w: f,
+      stride_h: s,
+      stride_w: s,
+      dilation_h: 1,
+      dilation_w: 1,
+      fused_clamp_low: -Infinity,
+      fused_clamp_high: Infinity,
+    }),
   ];
   it('mean and max over 2×2 windows, stride 1', () => {
-    expect(asF32(run(rw(0, 2, 1, 0, [1, 1, 2, 2]), [nine], [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([3, 4, 6, 7]);
-    expect(asF32(run(rw(2, 2, 1, 0, [1, 1, 2, 2]), [nine], [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([5, 6, 8, 9]);
+    expect(asF32(run(rw(0, 2, 1, 0, [1, 1, 2, 2]), [nine], [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([
+      3, 4, 6, 7,
+    ]);
+    expect(asF32(run(rw(2, 2, 1, 0, [1, 1, 2, 2]), [nine], [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([
+      5, 6, 8, 9,
+    ]);
   });
   it('mean with padding divides by the valid taps only', () => {
-    expect(asF32(run(rw(0, 2, 2, 1, [1, 1, 2, 2]), [nine], [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([1, 2.5, 5.5, 7]);
+    expect(asF32(run(rw(0, 2, 2, 1, [1, 1, 2, 2]), [nine], [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([
+      1, 2.5, 5.5, 7,
+    ]);
   });
   it('resize nearest 2×2 → 4×4', () => {
     const [o] = run(
-      [i4(4), i4(4), lea(0), lea(1), ...shape(0, [1, 1, 2, 2]), ...shape(1, [0, 0, 2, 1]), ...shape(2, [0, 0, 4, 1]),
-        tensor('RESIZE_IMAGE', { datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 2, align_corners: 0, half_pixel_centers: 0, image_resize_mode: 1 })],
+      [
+        i4(4),
+        i4(4),
+        lea(0),
+        lea(1),
+        ...shape(0, [1, 1, 2, 2]),
+        ...shape(1, [0, 0, 2, 1]),
+        ...shape(2, [0, 0, 4, 1]),
+        tensor('RESIZE_IMAGE', {
+          datatype: F32,
+          rshape_src: 0,
+          rstride_src: 1,
+          rstride_dest: 2,
+          align_corners: 0,
+          half_pixel_centers: 0,
+          image_resize_mode: 1,
+        }),
+      ],
       [{ spec: { datatype: F32, shape: [1, 1, 2, 2] }, bytes: f32bytes([1, 2, 3, 4]) }],
       [{ datatype: F32, shape: [1, 1, 4, 4] }],
     );
@@ -160,8 +307,24 @@ describe('REDUCE_WINDOW2D, RESIZE_IMAGE, CONV2D', () => {
   });
   it('resize bilinear on uint8 adds 0.5 and truncates', () => {
     const [o] = run(
-      [i4(1), i4(4), lea(0), lea(1), ...shape(0, [1, 1, 1, 2]), ...shape(1, [0, 0, 0, 1]), ...shape(2, [0, 0, 0, 1]),
-        tensor('RESIZE_IMAGE', { datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 2, align_corners: 0, half_pixel_centers: 0, image_resize_mode: 0 })],
+      [
+        i4(1),
+        i4(4),
+        lea(0),
+        lea(1),
+        ...shape(0, [1, 1, 1, 2]),
+        ...shape(1, [0, 0, 0, 1]),
+        ...shape(2, [0, 0, 0, 1]),
+        tensor('RESIZE_IMAGE', {
+          datatype: U8,
+          rshape_src: 0,
+          rstride_src: 1,
+          rstride_dest: 2,
+          align_corners: 0,
+          half_pixel_centers: 0,
+          image_resize_mode: 0,
+        }),
+      ],
       [{ spec: { datatype: U8, shape: [1, 1, 1, 2] }, bytes: Uint8Array.from([0, 255]) }],
       [{ datatype: U8, shape: [1, 1, 1, 4] }],
     );
@@ -169,12 +332,45 @@ describe('REDUCE_WINDOW2D, RESIZE_IMAGE, CONV2D', () => {
   });
   it('conv2d: bias + Σ in·w over valid taps, fused clamp', () => {
     const prog = (hi: number): AsmInstruction[] => [
-      lea(0, 0), lea(0, 36), lea(0, 52), lea(1), i4(0), i4(0), i4(0), i4(0),
-      ...shape(0, [1, 1, 3, 3]), ...shape(1, [0, 0, 3, 1]), ...shape(2, [1, 1, 2, 2]), ...shape(3, [0, 0, 2, 1]), ...shape(4, [0]), ...shape(5, [0, 0, 2, 1]),
-      tensor('CONV2D', { datatype: F32, rshape_src: 0, rstride_src: 1, rshape_kernel: 2, rstride_kernel: 3, rstride_bias: 4, rstride_dest: 5, groups: 1, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, fused_clamp_low: -Infinity, fused_clamp_high: hi }),
+      lea(0, 0),
+      lea(0, 36),
+      lea(0, 52),
+      lea(1),
+      i4(0),
+      i4(0),
+      i4(0),
+      i4(0),
+      ...shape(0, [1, 1, 3, 3]),
+      ...shape(1, [0, 0, 3, 1]),
+      ...shape(2, [1, 1, 2, 2]),
+      ...shape(3, [0, 0, 2, 1]),
+      ...shape(4, [0]),
+      ...shape(5, [0, 0, 2, 1]),
+      tensor('CONV2D', {
+        datatype: F32,
+        rshape_src: 0,
+        rstride_src: 1,
+        rshape_kernel: 2,
+        rstride_kernel: 3,
+        rstride_bias: 4,
+        rstride_dest: 5,
+        groups: 1,
+        stride_h: 1,
+        stride_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
+        fused_clamp_low: -Infinity,
+        fused_clamp_high: hi,
+      }),
     ];
-    const ins = [nine, { spec: { datatype: F32, shape: [4] }, bytes: f32bytes([1, 1, 1, 1]) }, { spec: { datatype: F32, shape: [1] }, bytes: f32bytes([0.5]) }];
-    expect(asF32(run(prog(Infinity), ins, [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([12.5, 16.5, 24.5, 28.5]);
+    const ins = [
+      nine,
+      { spec: { datatype: F32, shape: [4] }, bytes: f32bytes([1, 1, 1, 1]) },
+      { spec: { datatype: F32, shape: [1] }, bytes: f32bytes([0.5]) },
+    ];
+    expect(asF32(run(prog(Infinity), ins, [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([
+      12.5, 16.5, 24.5, 28.5,
+    ]);
     expect(asF32(run(prog(20), ins, [{ datatype: F32, shape: [1, 1, 2, 2] }])[0])).toEqual([12.5, 16.5, 20, 20]);
   });
 });
@@ -189,7 +385,14 @@ function mr(location: number, datatype: number, start: number, size: number, dv:
   dv.setUint32(at + 8, size, true);
 }
 
-function k210Record(opcode: number, input: [number, number, number], output: [number, number, number], inShape: number[], inStrides?: number[], outStrides?: number[]): Uint8Array {
+function k210Record(
+  opcode: number,
+  input: [number, number, number],
+  output: [number, number, number],
+  inShape: number[],
+  inStrides?: number[],
+  outStrides?: number[],
+): Uint8Array {
   const b = new Uint8Array(opcode === 3 ? 76 : 44);
   const dv = new DataView(b.buffer);
   dv.setUint8(0, opcode);
@@ -203,28 +406,49 @@ function k210Module(text: Uint8Array): ModuleSpec {
   const t = { range: { location: 0, datatype: U8, start: 0, size: 16 }, shape: [1, 1, 4, 4] };
   return {
     type: 'k210',
-    mempools: [{ location: 2, size: 0 }, { location: 3, size: 0 }, { location: 64, size: 2 * 1024 * 1024 }],
+    mempools: [
+      { location: 2, size: 0 },
+      { location: 3, size: 0 },
+      { location: 64, size: 2 * 1024 * 1024 },
+    ],
     functions: [{ inputs: [t], outputs: [{ ...t, range: { ...t.range, location: 1 } }], text }],
     sections: [{ name: '.rdata', body: new Uint8Array(0) }],
   };
 }
 
 const callProg: AsmInstruction[] = [
-  lea(0), i4(U8), i4(0), i4(1), lea(1), i4(U8), i4(0), i4(1),
-  ...shape(0, [1, 1, 4, 4]), ...shape(1, [0, 0, 4, 1]),
+  lea(0),
+  i4(U8),
+  i4(0),
+  i4(1),
+  lea(1),
+  i4(U8),
+  i4(0),
+  i4(1),
+  ...shape(0, [1, 1, 4, 4]),
+  ...shape(1, [0, 0, 4, 1]),
   tensor('CALL', { function_id: 0, module_id: 1, num_src: 1, num_dst: 1 }),
 ];
 const img = { spec: { datatype: U8, shape: [1, 1, 4, 4] }, bytes: Uint8Array.from({ length: 16 }, (_, i) => 10 + i) };
 
 describe('CALL into a K210 module', () => {
   it('kpu_upload then kpu_download returns the input; K210 lines come before the CALL line', () => {
-    const text = new Uint8Array([...k210Record(0, [0, 0, 16], [64, 0, 16 * 64], [1, 1, 4, 4]), ...k210Record(1, [64, 0, 16 * 64], [1, 0, 16], [1, 1, 4, 4])]);
+    const text = new Uint8Array([
+      ...k210Record(0, [0, 0, 16], [64, 0, 16 * 64], [1, 1, 4, 4]),
+      ...k210Record(1, [64, 0, 16 * 64], [1, 0, 16], [1, 1, 4, 4]),
+    ]);
     const trace: string[] = [];
     const [o] = run(callProg, [img], [{ datatype: U8, shape: [1, 1, 4, 4] }], [k210Module(text)], trace);
     expect([...o]).toEqual([...img.bytes]);
-    expect(trace.map((l) => l.split(' ')[1])).toEqual(['k210:kpu_upload(0x00)', 'k210:kpu_download(0x01)', 'stackvm:CALL(0x0003)']);
+    expect(trace.map((l) => l.split(' ')[1])).toEqual([
+      'k210:kpu_upload(0x00)',
+      'k210:kpu_download(0x01)',
+      'stackvm:CALL(0x0003)',
+    ]);
     // The upload wrote 4 rows of 4 bytes at the start of 64-byte lines (w ≤ 16 packs 4 channels at pitch 16).
-    expect(trace[0]).toMatch(/^0 k210:kpu_upload\(0x00\) m0\.data=14650fb0739d0383 m1\.data=14650fb0739d0383 kpu=[0-9a-f]{16}$/);
+    expect(trace[0]).toMatch(
+      /^0 k210:kpu_upload\(0x00\) m0\.data=14650fb0739d0383 m1\.data=14650fb0739d0383 kpu=[0-9a-f]{16}$/,
+    );
     expect(trace[0].split('kpu=')[1]).not.toBe('16369f44951d0383');
   });
   it('the K210 copy op follows its element strides', () => {

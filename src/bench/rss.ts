@@ -15,6 +15,9 @@ let peak = process.memoryUsage().rss;
 const kernel = process.argv[3] === 'js' || process.argv[3] === 'wasm' ? process.argv[3] : undefined;
 const p = prepare(loadKmodel(file).model, kernel ? { kpuKernel: kernel } : {});
 const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
-p.run(p.inputs.map((d) => new Uint8Array(d.bytes).fill(128)), { onLayer: sample });
+p.run(
+  p.inputs.map((d) => new Uint8Array(d.bytes).fill(128)),
+  { onLayer: sample },
+);
 sample();
 process.stdout.write(JSON.stringify({ rss_mb: Math.round((peak / 1024 / 1024) * 10) / 10 }) + '\n');

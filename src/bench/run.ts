@@ -73,7 +73,11 @@ function pickTrio(shared: string): { name: string; paths: string[] } | null {
     const order = ['detector', 'landmarks', 'features'].map((r) => m.models.find((x) => x.role === r));
     if (order.every(Boolean)) return { name: 'bundled', paths: order.map((x) => join(REPO, 'models', x!.file)) };
   }
-  const canmv = ['canmv_yolo_face_detect_320x240_v4', 'canmv_face_ld5_landmark_v3', 'canmv_face_feature_extraction_v4'].map((n) => join(shared, `kmodels/${n}.kmodel`));
+  const canmv = [
+    'canmv_yolo_face_detect_320x240_v4',
+    'canmv_face_ld5_landmark_v3',
+    'canmv_face_feature_extraction_v4',
+  ].map((n) => join(shared, `kmodels/${n}.kmodel`));
   if (canmv.every((p) => existsSync(p))) return { name: 'canmv', paths: canmv };
   return null;
 }
@@ -88,19 +92,28 @@ function pseudoInput(bytes: number): Uint8Array {
   return x;
 }
 
-async function tfjsFrameMs(model: Kmodel, frames: number, warm: number): Promise<{ ms: number; macs: number; layers: number }> {
+async function tfjsFrameMs(
+  model: Kmodel,
+  frames: number,
+  warm: number,
+): Promise<{ ms: number; macs: number; layers: number }> {
   const require = createRequire(import.meta.url);
   setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
-  const convs = (model.layers as readonly { kpu?: import('../kmodel-parser/model.js').KpuConvParams }[]).filter((l) => l.kpu).map((l) => kpuConvGeometry(l.kpu!.arg));
+  const convs = (model.layers as readonly { kpu?: import('../kmodel-parser/model.js').KpuConvParams }[])
+    .filter((l) => l.kpu)
+    .map((l) => kpuConvGeometry(l.kpu!.arg));
   // Weights are random: speed does not depend on values. Created once, outside the timed frames.
   const weights = convs.map((g) =>
-    g.depthwise ? tf.randomUniform([g.kernel, g.kernel, g.inChannels, 1]) : tf.randomUniform([g.kernel, g.kernel, g.inChannels, g.outChannels]),
+    g.depthwise
+      ? tf.randomUniform([g.kernel, g.kernel, g.inChannels, 1])
+      : tf.randomUniform([g.kernel, g.kernel, g.inChannels, g.outChannels]),
   ) as tf.Tensor4D[];
   const first = convs[0];
   const input = new Float32Array(first.inHeight * first.inWidth * first.inChannels).map((_, i) => (i % 255) / 255);
   let macs = 0;
-  for (const g of convs) macs += g.outChannels * g.inHeight * g.inWidth * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
+  for (const g of convs)
+    macs += g.outChannels * g.inHeight * g.inWidth * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
   const frame = async () => {
     const t = performance.now();
     const x0 = tf.tensor4d(input, [1, first.inHeight, first.inWidth, first.inChannels]);
@@ -109,11 +122,18 @@ async function tfjsFrameMs(model: Kmodel, frames: number, warm: number): Promise
       convs.forEach((g, i) => {
         // Each layer starts from the previous output; a layer whose input size differs (a CPU
         // layer in between) gets a fresh tensor of its own size so the chain stays valid.
-        if (x.shape[1] !== g.inHeight || x.shape[2] !== g.inWidth || x.shape[3] !== g.inChannels) x = tf.zeros([1, g.inHeight, g.inWidth, g.inChannels]);
+        if (x.shape[1] !== g.inHeight || x.shape[2] !== g.inWidth || x.shape[3] !== g.inChannels)
+          x = tf.zeros([1, g.inHeight, g.inWidth, g.inChannels]);
         x = g.depthwise ? tf.depthwiseConv2d(x, weights[i], 1, 'same') : tf.conv2d(x, weights[i], 1, 'same');
         x = tf.relu(x);
         if (g.poolType === 1) x = tf.maxPool(x, 2, 2, 'valid');
-        else if (g.poolType === 5 || g.poolType === 6) x = tf.stridedSlice(x, [0, 0, g.poolType === 6 ? 1 : 0, 0], [1, g.inHeight, g.inWidth, g.outChannels], [1, 2, 2, 1]) as tf.Tensor4D;
+        else if (g.poolType === 5 || g.poolType === 6)
+          x = tf.stridedSlice(
+            x,
+            [0, 0, g.poolType === 6 ? 1 : 0, 0],
+            [1, g.inHeight, g.inWidth, g.outChannels],
+            [1, 2, 2, 1],
+          ) as tf.Tensor4D;
       });
       return x;
     });
@@ -168,7 +188,9 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   let parse: Record<string, unknown> | null = null;
   const dir = join(shared, 'kmodels');
   if (existsSync(dir)) {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.kmodel')).map((f) => ({ f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.kmodel'))
+      .map((f) => ({ f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
     const t = performance.now();
     let parsed = 0;
     for (const { f, bytes } of files) {
@@ -182,7 +204,11 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     parse = { files: files.length, parsed, total_ms: round(performance.now() - t) };
   }
   // Peak RSS of every real model's run, each in a fresh process (quick mode: the largest only).
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.kmodel') && !f.includes('_v1')).map((f) => join(dir, f)) : [pick.path];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.kmodel') && !f.includes('_v1'))
+        .map((f) => join(dir, f))
+    : [pick.path];
   files.sort((a, b) => statSync(b).size - statSync(a).size);
   const rssScript = fileURLToPath(new URL('./rss.js', import.meta.url));
   let worst = { model: '', rss_mb: 0 };
@@ -235,7 +261,11 @@ async function cli(): Promise<void> {
     ['board (timing model)', `${r.board_ms} ms/frame`],
   ];
   const p = r.pipeline as Record<string, unknown> | null;
-  if (p) rows.push([`face pipeline (${p.models})`, `emulator ${p.emulator_ms} ms, board ${p.board_ms} ms, ×${round(Number(p.emulator_ms) / Number(p.board_ms))}`]);
+  if (p)
+    rows.push([
+      `face pipeline (${p.models})`,
+      `emulator ${p.emulator_ms} ms, board ${p.board_ms} ms, ×${round(Number(p.emulator_ms) / Number(p.board_ms))}`,
+    ]);
   const parse = r.parse_all_models as Record<string, unknown> | null;
   if (parse) rows.push(['parse all real models', `${parse.total_ms} ms (${parse.parsed}/${parse.files})`]);
   const rss = r.peak_rss_mb as Record<string, unknown>;

@@ -21,7 +21,13 @@ import { BuildError } from './errors.js';
 import { evalGraph, tensor3, type Tensor3 } from './float-eval.js';
 import type { Graph } from './graph.js';
 import { lower } from './lower.js';
-import { detectorSourceChannel, landmark68TinyGraph, LANDMARK_68_TO_5, TINY_FACE_DETECTOR_ANCHORS, tinyFaceDetectorGraph } from './nets/face-api.js';
+import {
+  detectorSourceChannel,
+  landmark68TinyGraph,
+  LANDMARK_68_TO_5,
+  TINY_FACE_DETECTOR_ANCHORS,
+  tinyFaceDetectorGraph,
+} from './nets/face-api.js';
 import { faceresGraph, foldSigns, loadGraphModel, type TfGraphModel } from './nets/faceres.js';
 import type { Plan } from './plan.js';
 import { type ActivationQuantisation, quantizePlan, type QuantizedPlan } from './quantize.js';
@@ -40,11 +46,21 @@ export interface BuildConfig {
   /** Besides each photo, one close-up frame per face found (calibration only). */
   readonly closeUps: boolean;
   readonly frame: { readonly width: number; readonly height: number };
-  readonly detector: { readonly netHeight: number; readonly borderValue: number; readonly threshold: number; readonly nms: number };
+  readonly detector: {
+    readonly netHeight: number;
+    readonly borderValue: number;
+    readonly threshold: number;
+    readonly nms: number;
+  };
   readonly landmarks: { readonly size: number; readonly netSize: number };
   /** `spread`: an orthonormal Walsh–Hadamard transform after the fold keeps every component well
    *  inside MaixPy `face_encode`'s ±0.25 clamp (pooled descriptors are peaky: ≈0.2–0.7). */
-  readonly features: { readonly size: number; readonly netSize: number; readonly length: 512 | 1024; readonly spread: boolean };
+  readonly features: {
+    readonly size: number;
+    readonly netSize: number;
+    readonly length: 512 | 1024;
+    readonly spread: boolean;
+  };
   /** Alignment template of the feature input (MaixPy's demo points). */
   readonly template: readonly Point[];
   /** Activation quantisation per model (quantize.ts `ActivationQuantisation`). */
@@ -79,14 +95,23 @@ export function defaultCalibration(): string[] {
   return [1, 2, 3, 4, 5, 6].map((i) => join(dir, `sample${i}.jpg`));
 }
 
-export const MAIXPY_TEMPLATE_128: readonly Point[] = [[44, 59], [84, 59], [64, 82], [47, 105], [81, 105]];
+export const MAIXPY_TEMPLATE_128: readonly Point[] = [
+  [44, 59],
+  [84, 59],
+  [64, 82],
+  [47, 105],
+  [81, 105],
+];
 
 /** The repository (or installed package) root: src/builder → ../.., dist/builder → ../... */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function presetConfig(name: string, root = PACKAGE_ROOT): BuildConfig {
   const roles: readonly Role[] = name === 'bundled' ? ROLES : ROLES.includes(name as Role) ? [name as Role] : [];
-  if (roles.length === 0) throw new BuildError(`unknown build preset "${name}" (presets: bundled, ${ROLES.join(', ')}; or give a JSON config file)`);
+  if (roles.length === 0)
+    throw new BuildError(
+      `unknown build preset "${name}" (presets: bundled, ${ROLES.join(', ')}; or give a JSON config file)`,
+    );
   return {
     name,
     roles,
@@ -112,23 +137,27 @@ export function configFromJson(file: string): BuildConfig {
   } catch (e) {
     throw new BuildError(`${file}: cannot read the build config (${(e as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BuildError(`${file}: a build config is a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new BuildError(`${file}: a build config is a JSON object`);
   const base = presetConfig(typeof raw.preset === 'string' ? raw.preset : 'bundled');
   const known = new Set(['preset', ...Object.keys(base)]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new BuildError(`${file}: unknown field "${k}"`);
   const rel = (xs: unknown, field: string): string[] => {
-    if (!Array.isArray(xs) || xs.some((x) => typeof x !== 'string')) throw new BuildError(`${file}: "${field}" must be a list of file names`);
+    if (!Array.isArray(xs) || xs.some((x) => typeof x !== 'string'))
+      throw new BuildError(`${file}: "${field}" must be a list of file names`);
     return (xs as string[]).map((x) => resolve(dirname(resolve(file)), x));
   };
   const merged = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'preset') continue;
     if (k === 'calibration' || k === 'evaluation') merged[k] = rel(v, k);
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) merged[k] = { ...(base as unknown as Record<string, object>)[k], ...v };
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      merged[k] = { ...(base as unknown as Record<string, object>)[k], ...v };
     else merged[k] = v;
   }
   const c = merged as unknown as BuildConfig;
-  if (!Array.isArray(c.roles) || c.roles.some((r) => !ROLES.includes(r))) throw new BuildError(`${file}: "roles" must list some of ${ROLES.join(', ')}`);
+  if (!Array.isArray(c.roles) || c.roles.some((r) => !ROLES.includes(r)))
+    throw new BuildError(`${file}: "roles" must list some of ${ROLES.join(', ')}`);
   return c;
 }
 
@@ -145,7 +174,8 @@ export function checkApart(config: BuildConfig): void {
   const cal = new Map(config.calibration.map((f) => [key(f), f]));
   for (const f of config.evaluation) {
     const hit = cal.get(key(f));
-    if (hit) throw new BuildError(`${f} is both a calibration and an evaluation photo (${hit}); they must be kept apart`);
+    if (hit)
+      throw new BuildError(`${f} is both a calibration and an evaluation photo (${hit}); they must be kept apart`);
   }
   if (config.calibration.length === 0) throw new BuildError('no calibration photos');
 }
@@ -164,17 +194,40 @@ export function loadNetworks(config: BuildConfig): Networks {
   const faceApiDir = packageDir('@vladmandic/face-api');
   const humanDir = packageDir('@vladmandic/human');
   const detectorWeights = loadTfjsWeights(join(faceApiDir, 'model', 'tiny_face_detector_model-weights_manifest.json'));
-  const landmarkWeights = loadTfjsWeights(join(faceApiDir, 'model', 'face_landmark_68_tiny_model-weights_manifest.json'));
+  const landmarkWeights = loadTfjsWeights(
+    join(faceApiDir, 'model', 'face_landmark_68_tiny_model-weights_manifest.json'),
+  );
   const faceres = loadGraphModel(join(humanDir, 'models', 'faceres.json'));
   const { frame, detector, landmarks, features } = config;
   const graphs: Record<Role, Graph> = {
-    detector: tinyFaceDetectorGraph(detectorWeights, { width: frame.width, height: frame.height, netHeight: detector.netHeight, borderValue: detector.borderValue }),
-    landmarks: landmark68TinyGraph(landmarkWeights, { size: landmarks.size, netSize: landmarks.netSize, points: 'five' }),
-    features: faceresGraph(faceres, { size: features.size, netSize: features.netSize, outputNode: 'global_pooling/Mean', signs: features.length === 512 ? foldSigns(1024) : null, spread: features.spread }),
+    detector: tinyFaceDetectorGraph(detectorWeights, {
+      width: frame.width,
+      height: frame.height,
+      netHeight: detector.netHeight,
+      borderValue: detector.borderValue,
+    }),
+    landmarks: landmark68TinyGraph(landmarkWeights, {
+      size: landmarks.size,
+      netSize: landmarks.netSize,
+      points: 'five',
+    }),
+    features: faceresGraph(faceres, {
+      size: features.size,
+      netSize: features.netSize,
+      outputNode: 'global_pooling/Mean',
+      signs: features.length === 512 ? foldSigns(1024) : null,
+      spread: features.spread,
+    }),
   };
   const flow: FlowGraphs = {
-    detector: graphs.detector, landmarks: graphs.landmarks, anchors: TINY_FACE_DETECTOR_ANCHORS,
-    frameWidth: frame.width, frameHeight: frame.height, landmarkSize: landmarks.size, featureSize: features.size, template: config.template,
+    detector: graphs.detector,
+    landmarks: graphs.landmarks,
+    anchors: TINY_FACE_DETECTOR_ANCHORS,
+    frameWidth: frame.width,
+    frameHeight: frame.height,
+    landmarkSize: landmarks.size,
+    featureSize: features.size,
+    template: config.template,
   };
   return { faceApiDir, humanDir, detectorWeights, landmarkWeights, faceres, graphs, flow };
 }
@@ -182,7 +235,9 @@ export function loadNetworks(config: BuildConfig): Networks {
 /** The model inputs a role takes, from prepared frame samples. */
 export function inputsFor(role: Role, samples: readonly FrameSample[]): { input: Tensor3; source: string }[] {
   if (role === 'detector') return samples.map((s) => ({ input: s.frame, source: s.source }));
-  return samples.flatMap((s) => s.faces.map((f) => ({ input: role === 'landmarks' ? f.crop : f.aligned, source: f.source })));
+  return samples.flatMap((s) =>
+    s.faces.map((f) => ({ input: role === 'landmarks' ? f.crop : f.aligned, source: f.source })),
+  );
 }
 
 export interface Samples {
@@ -190,15 +245,29 @@ export interface Samples {
   readonly evaluation: readonly FrameSample[];
 }
 
-export function prepareSamples(config: BuildConfig, nets: Networks, opts: { evaluation?: boolean; log?: (s: string) => void } = {}): Samples {
+export function prepareSamples(
+  config: BuildConfig,
+  nets: Networks,
+  opts: { evaluation?: boolean; log?: (s: string) => void } = {},
+): Samples {
   checkApart(config);
   const calibration = config.calibration.flatMap((f) => photoSamples(nets.flow, f, { closeUps: config.closeUps }));
-  opts.log?.(`calibration: ${config.calibration.length} photos → ${calibration.length} frames, ${calibration.reduce((a, s) => a + s.faces.length, 0)} faces\n`);
-  const evaluation = opts.evaluation === false ? [] : config.evaluation.flatMap((f) => {
-    const img = readImageFile(f);
-    return photoViews(img).flatMap((v) => photoSamples(nets.flow, f, { image: v.image, label: `${f.split('/').pop()}:${v.label}`, closeUps: false }));
-  });
-  if (opts.evaluation !== false) opts.log?.(`evaluation: ${config.evaluation.length} photos × 4 views → ${evaluation.length} frames, ${evaluation.reduce((a, s) => a + s.faces.length, 0)} faces\n`);
+  opts.log?.(
+    `calibration: ${config.calibration.length} photos → ${calibration.length} frames, ${calibration.reduce((a, s) => a + s.faces.length, 0)} faces\n`,
+  );
+  const evaluation =
+    opts.evaluation === false
+      ? []
+      : config.evaluation.flatMap((f) => {
+          const img = readImageFile(f);
+          return photoViews(img).flatMap((v) =>
+            photoSamples(nets.flow, f, { image: v.image, label: `${f.split('/').pop()}:${v.label}`, closeUps: false }),
+          );
+        });
+  if (opts.evaluation !== false)
+    opts.log?.(
+      `evaluation: ${config.evaluation.length} photos × 4 views → ${evaluation.length} frames, ${evaluation.reduce((a, s) => a + s.faces.length, 0)} faces\n`,
+    );
   return { calibration, evaluation };
 }
 
@@ -219,13 +288,23 @@ export function buildModel(role: Role, nets: Networks, samples: Samples, config:
   if (cal.length === 0) throw new BuildError(`${role}: the calibration photos gave no inputs (no face found)`);
   const quantized = quantizePlan(plan, cal, { activations: config.activations[role] });
   const emitted = emitKmodelV3(quantized);
-  return { role, file: MODEL_FILES[role], bytes: emitted.bytes, sha256: sha256(emitted.bytes), plan, quantized, emitted };
+  return {
+    role,
+    file: MODEL_FILES[role],
+    bytes: emitted.bytes,
+    sha256: sha256(emitted.bytes),
+    plan,
+    quantized,
+    emitted,
+  };
 }
 
 // --- evaluation ---
 
 const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0, na = 0, nb = 0;
+  let s = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     s += a[i] * b[i];
     na += a[i] * a[i];
@@ -267,10 +346,27 @@ export function evaluateModel(m: BuiltModel, nets: Networks, samples: Samples, c
   if (m.role === 'detector') {
     const out = m.plan.tensors[m.plan.output];
     const wrap = (d: ArrayLike<number>) => tensor3(out.c, out.h, out.w, Float64Array.from(d));
-    let refBoxes = 0, emuBoxes = 0, matched = 0, iouMin = 1;
+    let refBoxes = 0,
+      emuBoxes = 0,
+      matched = 0,
+      iouMin = 1;
     for (const o of outs) {
-      const a = decodeRegion(wrap(o.ref), TINY_FACE_DETECTOR_ANCHORS, config.frame.width, config.frame.height, config.detector.threshold, config.detector.nms);
-      const b = decodeRegion(wrap(o.emu), TINY_FACE_DETECTOR_ANCHORS, config.frame.width, config.frame.height, config.detector.threshold, config.detector.nms);
+      const a = decodeRegion(
+        wrap(o.ref),
+        TINY_FACE_DETECTOR_ANCHORS,
+        config.frame.width,
+        config.frame.height,
+        config.detector.threshold,
+        config.detector.nms,
+      );
+      const b = decodeRegion(
+        wrap(o.emu),
+        TINY_FACE_DETECTOR_ANCHORS,
+        config.frame.width,
+        config.frame.height,
+        config.detector.threshold,
+        config.detector.nms,
+      );
       refBoxes += a.length;
       emuBoxes += b.length;
       for (const ra of a) {
@@ -279,23 +375,44 @@ export function evaluateModel(m: BuiltModel, nets: Networks, samples: Samples, c
         iouMin = Math.min(iouMin, best);
       }
     }
-    Object.assign(extra, { boxes_float: refBoxes, boxes_kpu: emuBoxes, boxes_matched_iou_0_5: matched, iou_min: r6(iouMin) });
+    Object.assign(extra, {
+      boxes_float: refBoxes,
+      boxes_kpu: emuBoxes,
+      boxes_matched_iou_0_5: matched,
+      iou_min: r6(iouMin),
+    });
   } else if (m.role === 'landmarks') {
-    let maxPx = 0, sum = 0, n = 0;
+    let maxPx = 0,
+      sum = 0,
+      n = 0;
     for (const o of outs) {
       for (let j = 0; j < 5; j++) {
-        const d = Math.hypot((o.ref[2 * j] - o.emu[2 * j]) * config.landmarks.size, (o.ref[2 * j + 1] - o.emu[2 * j + 1]) * config.landmarks.size);
+        const d = Math.hypot(
+          (o.ref[2 * j] - o.emu[2 * j]) * config.landmarks.size,
+          (o.ref[2 * j + 1] - o.emu[2 * j + 1]) * config.landmarks.size,
+        );
         maxPx = Math.max(maxPx, d);
         sum += d;
         n++;
       }
     }
-    Object.assign(extra, { point_error_px_max: r6(maxPx), point_error_px_mean: r6(sum / n), crop_px: config.landmarks.size });
+    Object.assign(extra, {
+      point_error_px_max: r6(maxPx),
+      point_error_px_mean: r6(sum / n),
+      crop_px: config.landmarks.size,
+    });
   } else {
     // Recognition with MaixPy's face_encode / face_compare on the emulator's features.
     const person = (s: string) => s.split(':')[0];
-    const enc = outs.map((o) => ({ p: person(o.source), kpu: faceEncode(o.emu), flt: faceEncode(Float32Array.from(o.ref)) }));
-    let sameMin = 100, diffMax = 0, sameMinF = 100, diffMaxF = 0;
+    const enc = outs.map((o) => ({
+      p: person(o.source),
+      kpu: faceEncode(o.emu),
+      flt: faceEncode(Float32Array.from(o.ref)),
+    }));
+    let sameMin = 100,
+      diffMax = 0,
+      sameMinF = 100,
+      diffMaxF = 0;
     for (let i = 0; i < enc.length; i++) {
       for (let j = i + 1; j < enc.length; j++) {
         const s = faceCompare(enc[i].kpu, enc[j].kpu);
@@ -313,8 +430,10 @@ export function evaluateModel(m: BuiltModel, nets: Networks, samples: Samples, c
     Object.assign(extra, {
       max_abs_component: r6(maxAbs),
       persons: new Set(enc.map((e) => e.p)).size,
-      face_compare_same_person_min: r6(sameMin), face_compare_other_person_max: r6(diffMax),
-      float_face_compare_same_person_min: r6(sameMinF), float_face_compare_other_person_max: r6(diffMaxF),
+      face_compare_same_person_min: r6(sameMin),
+      face_compare_other_person_max: r6(diffMax),
+      float_face_compare_same_person_min: r6(sameMinF),
+      float_face_compare_other_person_max: r6(diffMaxF),
       maixpy_threshold: 85,
     });
   }
@@ -328,7 +447,12 @@ export function evaluateModel(m: BuiltModel, nets: Networks, samples: Samples, c
 }
 
 /** TensorFlow.js (original network, float32) against our float graph: the graph is the network. */
-export async function tfjsAgreement(role: Role, nets: Networks, samples: Samples, config: BuildConfig): Promise<{ inputs: number; cosine_min: number }> {
+export async function tfjsAgreement(
+  role: Role,
+  nets: Networks,
+  samples: Samples,
+  config: BuildConfig,
+): Promise<{ inputs: number; cosine_min: number }> {
   const ref = await import('./reference-tfjs.js');
   await ref.initTfjs();
   const inputs = inputsFor(role, samples.evaluation);
@@ -337,7 +461,12 @@ export async function tfjsAgreement(role: Role, nets: Networks, samples: Samples
     let a: ArrayLike<number>;
     let b: ArrayLike<number>;
     if (role === 'detector') {
-      const t = ref.tinyFaceDetectorTfjs(nets.detectorWeights, input, config.detector.netHeight, config.detector.borderValue);
+      const t = ref.tinyFaceDetectorTfjs(
+        nets.detectorWeights,
+        input,
+        config.detector.netHeight,
+        config.detector.borderValue,
+      );
       const g = evalGraph(nets.graphs.detector, input).at(-1)!;
       const plane = g.h * g.w;
       const mine: number[] = [];
@@ -356,13 +485,21 @@ export async function tfjsAgreement(role: Role, nets: Networks, samples: Samples
       const t = ref.landmark68TinyTfjs(nets.landmarkWeights, input, config.landmarks.netSize);
       const five: number[] = [];
       for (const pts of LANDMARK_68_TO_5) {
-        five.push(pts.reduce((s, p) => s + t[2 * p], 0) / pts.length, pts.reduce((s, p) => s + t[2 * p + 1], 0) / pts.length);
+        five.push(
+          pts.reduce((s, p) => s + t[2 * p], 0) / pts.length,
+          pts.reduce((s, p) => s + t[2 * p + 1], 0) / pts.length,
+        );
       }
       a = evalGraph(nets.graphs.landmarks, input).at(-1)!.data;
       b = five;
     } else {
       const t = ref.faceresTfjs(nets.faceres, input, 'global_pooling/Mean');
-      const g = faceresGraph(nets.faceres, { size: config.features.size, netSize: config.features.netSize, outputNode: 'global_pooling/Mean', signs: null });
+      const g = faceresGraph(nets.faceres, {
+        size: config.features.size,
+        netSize: config.features.netSize,
+        outputNode: 'global_pooling/Mean',
+        signs: null,
+      });
       a = evalGraph(g, input).at(-1)!.data;
       let n = 0;
       for (const v of t) n += v * v;

@@ -83,7 +83,14 @@ export { iou as boxIou };
  * MaixPy does (σ on x, y, objectness; exp × anchor on w, h; cell = frame size / grid), with
  * threshold `threshold` and greedy NMS at `nms`, best first.
  */
-export function decodeRegion(out: Tensor3, anchors: readonly (readonly [number, number])[], frameW: number, frameH: number, threshold = 0.5, nms = 0.4): Box[] {
+export function decodeRegion(
+  out: Tensor3,
+  anchors: readonly (readonly [number, number])[],
+  frameW: number,
+  frameH: number,
+  threshold = 0.5,
+  nms = 0.4,
+): Box[] {
   const H = out.h;
   const W = out.w;
   const per = out.c / anchors.length;
@@ -109,7 +116,11 @@ export function decodeRegion(out: Tensor3, anchors: readonly (readonly [number, 
 }
 
 /** Integer crop of the frame (clipped), resized to size×size (bilinear), as planar tensor. */
-function cropResize(frame: RgbImage, box: Box, size: number): { t: Tensor3; x0: number; y0: number; w: number; h: number } {
+function cropResize(
+  frame: RgbImage,
+  box: Box,
+  size: number,
+): { t: Tensor3; x0: number; y0: number; w: number; h: number } {
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
   const x1 = Math.min(frame.width, Math.ceil(box.x + box.w));
@@ -117,8 +128,12 @@ function cropResize(frame: RgbImage, box: Box, size: number): { t: Tensor3; x0: 
   const w = Math.max(1, x1 - x0);
   const h = Math.max(1, y1 - y0);
   const data = new Uint8Array(3 * w * h);
-  for (let y = 0; y < h; y++) data.set(frame.data.subarray(3 * ((y0 + y) * frame.width + x0), 3 * ((y0 + y) * frame.width + x0 + w)), 3 * y * w);
-  const img = resizeRgb({ width: w, height: h, data }, size, size, { mode: 'stretch', filter: w > 2 * size ? 'area' : 'bilinear' }).image;
+  for (let y = 0; y < h; y++)
+    data.set(frame.data.subarray(3 * ((y0 + y) * frame.width + x0), 3 * ((y0 + y) * frame.width + x0 + w)), 3 * y * w);
+  const img = resizeRgb({ width: w, height: h, data }, size, size, {
+    mode: 'stretch',
+    filter: w > 2 * size ? 'area' : 'bilinear',
+  }).image;
   return { t: planarTensor(rgbToPlanar(img)), x0, y0, w, h };
 }
 
@@ -133,7 +148,10 @@ export function analyseFrame(g: FlowGraphs, frame: RgbImage, source: string, max
     if (box.w < 12 || box.h < 12) return;
     const cr = cropResize(frame, box, g.landmarkSize);
     const p = evalGraph(g.landmarks, cr.t).at(-1)!.data;
-    const points: Point[] = [0, 1, 2, 3, 4].map((j) => [Math.round(cr.x0 + p[2 * j] * cr.w), Math.round(cr.y0 + p[2 * j + 1] * cr.h)]);
+    const points: Point[] = [0, 1, 2, 3, 4].map((j) => [
+      Math.round(cr.x0 + p[2 * j] * cr.w),
+      Math.round(cr.y0 + p[2 * j + 1] * cr.h),
+    ]);
     if (points.some(([x, y]) => x < 0 || y < 0)) return;
     const T = getAffineTransform(points, g.template);
     const aligned = warpAffineAi(planes, g.featureSize, g.featureSize, T);
@@ -151,7 +169,8 @@ export function closeUp(img: RgbImage, box: Box, frameW: number, frameH: number,
   const x0 = Math.min(Math.max(0, cx - Math.floor(cw / 2)), img.width - cw);
   const y0 = Math.min(Math.max(0, cy - Math.floor(ch / 2)), img.height - ch);
   const data = new Uint8Array(3 * cw * ch);
-  for (let y = 0; y < ch; y++) data.set(img.data.subarray(3 * ((y0 + y) * img.width + x0), 3 * ((y0 + y) * img.width + x0 + cw)), 3 * y * cw);
+  for (let y = 0; y < ch; y++)
+    data.set(img.data.subarray(3 * ((y0 + y) * img.width + x0), 3 * ((y0 + y) * img.width + x0 + cw)), 3 * y * cw);
   return { width: cw, height: ch, data };
 }
 
@@ -164,7 +183,11 @@ function toImageBox(img: RgbImage, frameW: number, frameH: number, b: Box): Box 
 }
 
 /** Frames and faces of one photo: the photo fitted to the frame, plus one close-up per face found. */
-export function photoSamples(g: FlowGraphs, file: string, opts: { closeUps?: boolean; image?: RgbImage; label?: string } = {}): FrameSample[] {
+export function photoSamples(
+  g: FlowGraphs,
+  file: string,
+  opts: { closeUps?: boolean; image?: RgbImage; label?: string } = {},
+): FrameSample[] {
   const img = opts.image ?? readImageFile(file);
   const label = opts.label ?? file;
   const whole = analyseFrame(g, frameOf(img, g.frameWidth, g.frameHeight), label);
@@ -172,7 +195,13 @@ export function photoSamples(g: FlowGraphs, file: string, opts: { closeUps?: boo
   if (opts.closeUps ?? true) {
     whole.faces.forEach((f, i) => {
       const box = toImageBox(img, g.frameWidth, g.frameHeight, f.box);
-      out.push(analyseFrame(g, frameOf(closeUp(img, box, g.frameWidth, g.frameHeight), g.frameWidth, g.frameHeight), `${label}#closeup${i}`));
+      out.push(
+        analyseFrame(
+          g,
+          frameOf(closeUp(img, box, g.frameWidth, g.frameHeight), g.frameWidth, g.frameHeight),
+          `${label}#closeup${i}`,
+        ),
+      );
     });
   }
   return out;
@@ -187,7 +216,8 @@ export function photoViews(img: RgbImage): { label: string; image: RgbImage }[] 
   const x0 = Math.round(img.width * 0.15);
   const y0 = Math.round(img.height * 0.05);
   const crop = new Uint8Array(3 * cw * ch);
-  for (let y = 0; y < ch; y++) crop.set(img.data.subarray(3 * ((y0 + y) * img.width + x0), 3 * ((y0 + y) * img.width + x0 + cw)), 3 * y * cw);
+  for (let y = 0; y < ch; y++)
+    crop.set(img.data.subarray(3 * ((y0 + y) * img.width + x0), 3 * ((y0 + y) * img.width + x0 + cw)), 3 * y * cw);
   return [
     { label: 'original', image: img },
     { label: 'mirror', image: flipRgb(img, true, false) },

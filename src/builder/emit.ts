@@ -7,8 +7,12 @@
  * file offsets in its header.
  */
 import {
-  encodeActivationTable, encodeBatchNorm, encodeKpuLayerArgument, KPU_LAYER_ARGUMENT_WORDS,
-  type KpuFieldName, type KpuLayerArgument,
+  encodeActivationTable,
+  encodeBatchNorm,
+  encodeKpuLayerArgument,
+  KPU_LAYER_ARGUMENT_WORDS,
+  type KpuFieldName,
+  type KpuLayerArgument,
 } from '../kmodel-parser/kpu-layer-argument.js';
 import { kpuRowLayout, kpuRows } from '../kpu/layout.js';
 import { BuildError } from './errors.js';
@@ -17,8 +21,18 @@ import type { QuantizedConv, QuantizedPlan, QuantParam } from './quantize.js';
 
 /** v3 layer type values (SDK `kpu_model_layer_type_t`). */
 export const V3 = {
-  ADD: 1, GLOBAL_AVERAGE_POOL2D: 5, QUANTIZE: 11, DEQUANTIZE: 12, L2_NORMALIZATION: 14, QUANTIZED_CONCAT: 17, FULLY_CONNECTED: 18,
-  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: 23, CHANNELWISE_DEQUANTIZE: 24, K210_CONV: 10240, K210_ADD_PADDING: 10241, K210_REMOVE_PADDING: 10242,
+  ADD: 1,
+  GLOBAL_AVERAGE_POOL2D: 5,
+  QUANTIZE: 11,
+  DEQUANTIZE: 12,
+  L2_NORMALIZATION: 14,
+  QUANTIZED_CONCAT: 17,
+  FULLY_CONNECTED: 18,
+  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: 23,
+  CHANNELWISE_DEQUANTIZE: 24,
+  K210_CONV: 10240,
+  K210_ADD_PADDING: 10241,
+  K210_REMOVE_PADDING: 10242,
   K210_UPLOAD: 10243,
 } as const;
 
@@ -104,7 +118,9 @@ interface Block {
 
 /** First-fit placement of blocks over their lifetimes (inclusive op-index intervals). */
 function place(blocks: Block[], align: number): { at: number[]; extent: number } {
-  const order = blocks.map((_, i) => i).sort((a, b) => blocks[a].start - blocks[b].start || blocks[b].size - blocks[a].size || a - b);
+  const order = blocks
+    .map((_, i) => i)
+    .sort((a, b) => blocks[a].start - blocks[b].start || blocks[b].size - blocks[a].size || a - b);
   const at = new Array<number>(blocks.length).fill(-1);
   let extent = 0;
   const placed: number[] = [];
@@ -157,7 +173,9 @@ export function planMemory(plan: Plan): MemoryPlan {
     }
     const at = hit.indexOf(s[0]);
     if (at < 0 || s.some((t, j) => hit[at + j] !== t)) {
-      throw new BuildError(`${plan.name}: tensors ${s.map((t) => plan.tensors[t].name).join(', ')} must be adjacent in AI SRAM in two different orders`);
+      throw new BuildError(
+        `${plan.name}: tensors ${s.map((t) => plan.tensors[t].name).join(', ')} must be adjacent in AI SRAM in two different orders`,
+      );
     }
   }
   for (const g of groups) for (const t of g) groupOf.set(t, g);
@@ -171,7 +189,10 @@ export function planMemory(plan: Plan): MemoryPlan {
     for (let j = 0; j + 1 < members.length; j++) {
       const m = plan.tensors[members[j]];
       const g = kpuRowLayout(m.w).groups;
-      if (m.c % g !== 0) throw new BuildError(`${plan.name}: ${m.name} (${m.c} channels, ${m.w} wide) cannot be followed by another map in one KPU read: its channel count is not a multiple of ${g}`);
+      if (m.c % g !== 0)
+        throw new BuildError(
+          `${plan.name}: ${m.name} (${m.c} channels, ${m.w} wide) cannot be followed by another map in one KPU read: its channel count is not a multiple of ${g}`,
+        );
     }
     kpuBlocks.push({
       members,
@@ -181,7 +202,10 @@ export function planMemory(plan: Plan): MemoryPlan {
     });
   }
   const kp = place(kpuBlocks, 1);
-  if (kp.extent > AI_LINES) throw new BuildError(`${plan.name}: the feature maps need ${kp.extent * 64} bytes of AI SRAM at once; the KPU has ${AI_LINES * 64}`);
+  if (kp.extent > AI_LINES)
+    throw new BuildError(
+      `${plan.name}: the feature maps need ${kp.extent * 64} bytes of AI SRAM at once; the KPU has ${AI_LINES * 64}`,
+    );
   const kpuLine: (number | undefined)[] = new Array(n).fill(undefined);
   kpuBlocks.forEach((b, i) => {
     // Allocate downward from the top of AI SRAM, as nncase does: virtual offset v → line 32768 − v − size.
@@ -199,7 +223,12 @@ export function planMemory(plan: Plan): MemoryPlan {
   }
   // Main buffer blocks (bytes; a DMA'd conv result writes up to 7 bytes past its end, hence the 8-byte rounding).
   const mainTensors = plan.tensors.filter((t) => t.memory === 'main');
-  const mainBlocks: Block[] = mainTensors.map((t) => ({ members: [t.id], size: alignUp(tensorBytes(t), MAIN_ALIGN), start: first[t.id], end: last[t.id] }));
+  const mainBlocks: Block[] = mainTensors.map((t) => ({
+    members: [t.id],
+    size: alignUp(tensorBytes(t), MAIN_ALIGN),
+    start: first[t.id],
+    end: last[t.id],
+  }));
   const mp = place(mainBlocks, MAIN_ALIGN);
   const mainAddress: (number | undefined)[] = new Array(n).fill(undefined);
   mainBlocks.forEach((b, i) => (mainAddress[b.members[0]] = mp.at[i]));
@@ -207,7 +236,10 @@ export function planMemory(plan: Plan): MemoryPlan {
 }
 
 function zeroArgument(): Record<KpuFieldName, number> {
-  return Object.fromEntries(KPU_LAYER_ARGUMENT_WORDS.flatMap((w) => w.fields.map((f) => [f[0], 0]))) as Record<KpuFieldName, number>;
+  return Object.fromEntries(KPU_LAYER_ARGUMENT_WORDS.flatMap((w) => w.fields.map((f) => [f[0], 0]))) as Record<
+    KpuFieldName,
+    number
+  >;
 }
 
 /** The 12 register words of a conv (reference §5.1), with the SDK's run-time addresses left 0. */
@@ -218,9 +250,13 @@ export function convRegisters(q: QuantizedConv, srcLine: number, dstLine: number
   const outL = kpuRowLayout(q.outW);
   const oneChannel = k * k * (q.op.depthwise ? 1 : q.inC);
   const ocOneTime = q.op.depthwise ? q.outC : Math.min(q.outC, Math.floor(WEIGHT_CHUNK_LIMIT / oneChannel));
-  if (ocOneTime < 1) throw new BuildError(`layer ${q.op.name}: one output channel has ${oneChannel} weight bytes, more than a ${WEIGHT_CHUNK_LIMIT}-byte KPU weight load`);
+  if (ocOneTime < 1)
+    throw new BuildError(
+      `layer ${q.op.name}: one output channel has ${oneChannel} weight bytes, more than a ${WEIGHT_CHUNK_LIMIT}-byte KPU weight load`,
+    );
   const loads = Math.ceil(q.outC / ocOneTime);
-  if (loads > 64) throw new BuildError(`layer ${q.op.name}: needs ${loads} weight loads; the KPU's load_time field counts 64`);
+  if (loads > 64)
+    throw new BuildError(`layer ${q.op.name}: needs ${loads} weight loads; the KPU's load_time field counts 64`);
   Object.assign(a, {
     depth_wise_layer: q.op.depthwise ? 1 : 0,
     image_src_addr: srcLine,
@@ -313,21 +349,31 @@ export function emitKmodelV3(qp: QuantizedPlan): EmittedModel {
       case 'resize': {
         const a = plan.tensors[op.input];
         const b = plan.tensors[op.output];
-        return { type: V3.QUANTIZED_RESIZE_NEAREST_NEIGHBOR, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(a.w).u32(a.h).u32(a.c).u32(b.w).u32(b.h).u32(0) };
+        return {
+          type: V3.QUANTIZED_RESIZE_NEAREST_NEIGHBOR,
+          write: (w) =>
+            void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(a.w).u32(a.h).u32(a.c).u32(b.w).u32(b.h).u32(0),
+        };
       }
       case 'flip': {
         const t = plan.tensors[op.input];
         return {
           type: V3.QUANTIZED_CONCAT,
           write: (w) => {
-            w.u32(0).u32(main(op.output)).u32(t.c * t.h);
-            for (let c = 0; c < t.c; c++) for (let y = t.h - 1; y >= 0; y--) w.u32(main(op.input) + (c * t.h + y) * t.w).u32(t.w);
+            w.u32(0)
+              .u32(main(op.output))
+              .u32(t.c * t.h);
+            for (let c = 0; c < t.c; c++)
+              for (let y = t.h - 1; y >= 0; y--) w.u32(main(op.input) + (c * t.h + y) * t.w).u32(t.w);
           },
         };
       }
       case 'upload': {
         const t = plan.tensors[op.input];
-        return { type: V3.K210_UPLOAD, write: (w) => void w.u32(0).u32(main(op.input)).u32(line(op.output)).u32(t.w).u32(t.h).u32(t.c) };
+        return {
+          type: V3.K210_UPLOAD,
+          write: (w) => void w.u32(0).u32(main(op.input)).u32(line(op.output)).u32(t.w).u32(t.h).u32(t.c),
+        };
       }
       case 'dequantize': {
         const t = plan.tensors[op.input];
@@ -336,7 +382,17 @@ export function emitKmodelV3(qp: QuantizedPlan): EmittedModel {
         const plane = t.h * t.w;
         if (!Array.isArray(q) && !op.signs) {
           const p = q as QuantParam;
-          return { type: V3.DEQUANTIZE, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c * plane).f32(p.scale).f32(-p.zeroPoint * p.scale) };
+          return {
+            type: V3.DEQUANTIZE,
+            write: (w) =>
+              void w
+                .u32(0)
+                .u32(main(op.input))
+                .u32(main(op.output))
+                .u32(t.c * plane)
+                .f32(p.scale)
+                .f32(-p.zeroPoint * p.scale),
+          };
         }
         const per = (c: number): QuantParam => (Array.isArray(q) ? (q as readonly QuantParam[])[c] : (q as QuantParam));
         return {
@@ -353,7 +409,16 @@ export function emitKmodelV3(qp: QuantizedPlan): EmittedModel {
       }
       case 'gap': {
         const t = plan.tensors[op.input];
-        return { type: V3.GLOBAL_AVERAGE_POOL2D, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.h * t.w).u32(t.c) };
+        return {
+          type: V3.GLOBAL_AVERAGE_POOL2D,
+          write: (w) =>
+            void w
+              .u32(0)
+              .u32(main(op.input))
+              .u32(main(op.output))
+              .u32(t.h * t.w)
+              .u32(t.c),
+        };
       }
       case 'fc': {
         const nIn = plan.tensors[op.input].c;
@@ -370,30 +435,69 @@ export function emitKmodelV3(qp: QuantizedPlan): EmittedModel {
       case 'fold': {
         const t = plan.tensors[op.input];
         const half = (t.c * t.h * t.w) / 2;
-        return { type: V3.ADD, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.input) + 4 * half).u32(main(op.output)).u32(half) };
+        return {
+          type: V3.ADD,
+          write: (w) =>
+            void w
+              .u32(0)
+              .u32(main(op.input))
+              .u32(main(op.input) + 4 * half)
+              .u32(main(op.output))
+              .u32(half),
+        };
       }
       case 'quantize': {
         const t = plan.tensors[op.input];
         const q = qp.quant[op.output] as QuantParam;
-        return { type: V3.QUANTIZE, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c * t.h * t.w).f32(q.scale).f32(-q.zeroPoint * q.scale) };
+        return {
+          type: V3.QUANTIZE,
+          write: (w) =>
+            void w
+              .u32(0)
+              .u32(main(op.input))
+              .u32(main(op.output))
+              .u32(t.c * t.h * t.w)
+              .f32(q.scale)
+              .f32(-q.zeroPoint * q.scale),
+        };
       }
       case 'pad-vector': {
         const t = plan.tensors[op.input];
-        return { type: V3.K210_ADD_PADDING, write: (w) => void w.u32(0).u32(main(op.input)).u32(line(op.output)).u32(t.c) };
+        return {
+          type: V3.K210_ADD_PADDING,
+          write: (w) => void w.u32(0).u32(main(op.input)).u32(line(op.output)).u32(t.c),
+        };
       }
       case 'unpad-vector': {
         const t = plan.tensors[op.output];
-        return { type: V3.K210_REMOVE_PADDING, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c) };
+        return {
+          type: V3.K210_REMOVE_PADDING,
+          write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c),
+        };
       }
       case 'l2norm': {
         const t = plan.tensors[op.input];
-        return { type: V3.L2_NORMALIZATION, write: (w) => void w.u32(0).u32(main(op.input)).u32(main(op.output)).u32(t.c * t.h * t.w) };
+        return {
+          type: V3.L2_NORMALIZATION,
+          write: (w) =>
+            void w
+              .u32(0)
+              .u32(main(op.input))
+              .u32(main(op.output))
+              .u32(t.c * t.h * t.w),
+        };
       }
     }
   });
   const out = plan.tensors[plan.output];
   const w = new ByteWriter();
-  w.u32(3).u32(1).u32(0).u32(bodies.length).u32(AI_LINES - mem.aiLines).u32(mem.mainBytes).u32(1);
+  w.u32(3)
+    .u32(1)
+    .u32(0)
+    .u32(bodies.length)
+    .u32(AI_LINES - mem.aiLines)
+    .u32(mem.mainBytes)
+    .u32(1);
   w.u32(main(plan.output)).u32(tensorBytes(out));
   const headersAt = w.length;
   w.zeroTo(headersAt + 8 * bodies.length);

@@ -42,13 +42,21 @@ export function resizeNearest(t: Tensor3, h: number, w: number): Tensor3 {
   for (let c = 0; c < t.c; c++) {
     for (let y = 0; y < h; y++) {
       const iy = nearestIndex(y, t.h, h);
-      for (let x = 0; x < w; x++) out.data[(c * h + y) * w + x] = t.data[(c * t.h + iy) * t.w + nearestIndex(x, t.w, w)];
+      for (let x = 0; x < w; x++)
+        out.data[(c * h + y) * w + x] = t.data[(c * t.h + iy) * t.w + nearestIndex(x, t.w, w)];
     }
   }
   return out;
 }
 
-export function padConstant(t: Tensor3, top: number, bottom: number, left: number, right: number, value: number): Tensor3 {
+export function padConstant(
+  t: Tensor3,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+  value: number,
+): Tensor3 {
   const h = t.h + top + bottom;
   const w = t.w + left + right;
   const out = tensor3(t.c, h, w);
@@ -93,7 +101,10 @@ export function conv2d(
   const planeIn = H * W;
   const planeOut = oh * ow;
   // For every tap, the output rows/columns whose input pixel is inside the map.
-  const ylo = new Int32Array(k), yhi = new Int32Array(k), xlo = new Int32Array(k), xhi = new Int32Array(k);
+  const ylo = new Int32Array(k),
+    yhi = new Int32Array(k),
+    xlo = new Int32Array(k),
+    xhi = new Int32Array(k);
   for (let d = 0; d < k; d++) {
     ylo[d] = Math.max(0, Math.ceil((ry.padBefore - d) / stride));
     yhi[d] = Math.min(oh, Math.floor((H - 1 + ry.padBefore - d) / stride) + 1);
@@ -186,7 +197,8 @@ export function evalNode(n: GraphNode, ins: readonly Tensor3[], shape: Shape): T
     case 'affine': {
       const out = tensor3(t.c, t.h, t.w);
       const plane = t.h * t.w;
-      for (let c = 0; c < t.c; c++) for (let i = 0; i < plane; i++) out.data[c * plane + i] = t.data[c * plane + i] * n.mul[c] + n.add[c];
+      for (let c = 0; c < t.c; c++)
+        for (let i = 0; i < plane; i++) out.data[c * plane + i] = t.data[c * plane + i] * n.mul[c] + n.add[c];
       return out;
     }
     case 'conv':
@@ -277,14 +289,16 @@ export function evalGraph(g: Graph, input: Tensor3, keep: 'all' | 'output' = 'ou
   });
   g.nodes.forEach((n, i) => {
     if (n.op === 'input') {
-      if (input.c !== n.c || input.h !== n.h || input.w !== n.w) throw new Error(`input is ${input.c}×${input.h}×${input.w}, the graph wants ${n.c}×${n.h}×${n.w}`);
+      if (input.c !== n.c || input.h !== n.h || input.w !== n.w)
+        throw new Error(`input is ${input.c}×${input.h}×${input.w}, the graph wants ${n.c}×${n.h}×${n.w}`);
       vals.push(input);
     } else {
       const ins = (n.op === 'add' ? n.inputs : [n.input]).map((j) => vals[j]!);
       vals.push(evalNode(n, ins, shapes[i]));
     }
     if (keep === 'output') {
-      for (const j of n.op === 'add' ? n.inputs : n.op === 'input' ? [] : [n.input]) if (lastUse[j] === i && j !== g.output) vals[j] = undefined;
+      for (const j of n.op === 'add' ? n.inputs : n.op === 'input' ? [] : [n.input])
+        if (lastUse[j] === i && j !== g.output) vals[j] = undefined;
     }
   });
   return vals as Tensor3[];

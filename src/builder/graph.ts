@@ -23,9 +23,24 @@ export type GraphNode =
   /** Nearest-neighbour resize with the K210 SDK's rule (scale = (float)in/out, floor, clamp). */
   | { readonly op: 'resize'; readonly name: string; readonly input: number; readonly h: number; readonly w: number }
   /** Constant padding (value in the input's own units). */
-  | { readonly op: 'pad'; readonly name: string; readonly input: number; readonly top: number; readonly bottom: number; readonly left: number; readonly right: number; readonly value: number }
+  | {
+      readonly op: 'pad';
+      readonly name: string;
+      readonly input: number;
+      readonly top: number;
+      readonly bottom: number;
+      readonly left: number;
+      readonly right: number;
+      readonly value: number;
+    }
   /** Per-channel y = x·mul + add: batch norm (folded), bias, input normalisation. */
-  | { readonly op: 'affine'; readonly name: string; readonly input: number; readonly mul: Float64Array; readonly add: Float64Array }
+  | {
+      readonly op: 'affine';
+      readonly name: string;
+      readonly input: number;
+      readonly mul: Float64Array;
+      readonly add: Float64Array;
+    }
   | {
       readonly op: 'conv';
       readonly name: string;
@@ -38,12 +53,26 @@ export type GraphNode =
       readonly filters: Float32Array;
     }
   | { readonly op: 'act'; readonly name: string; readonly input: number; readonly act: Activation }
-  | { readonly op: 'maxpool'; readonly name: string; readonly input: number; readonly size: number; readonly stride: number; readonly padding: 'same' | 'valid' }
+  | {
+      readonly op: 'maxpool';
+      readonly name: string;
+      readonly input: number;
+      readonly size: number;
+      readonly stride: number;
+      readonly padding: 'same' | 'valid';
+    }
   | { readonly op: 'add'; readonly name: string; readonly inputs: readonly number[] }
   /** Global average pooling over H and W: C×H×W → C×1×1. */
   | { readonly op: 'mean'; readonly name: string; readonly input: number }
   /** Fully connected on a vector: weights [in][out] (TensorFlow's matMul layout). */
-  | { readonly op: 'dense'; readonly name: string; readonly input: number; readonly weights: Float64Array; readonly bias: Float64Array; readonly outChannels: number }
+  | {
+      readonly op: 'dense';
+      readonly name: string;
+      readonly input: number;
+      readonly weights: Float64Array;
+      readonly bias: Float64Array;
+      readonly outChannels: number;
+    }
   /**
    * A fixed linear reduction of a 2n-vector to n: out[i] = s[i]·x[i] + s[n+i]·x[n+i] with signs
    * s = ±1 (a sparse sign projection, the kind that keeps inner products on average).
@@ -81,7 +110,12 @@ export function nodeInputs(n: GraphNode): readonly number[] {
 }
 
 /** TensorFlow's output size and leading padding for one axis. */
-export function tfOutputSize(inSize: number, k: number, s: number, padding: 'same' | 'valid'): { out: number; padBefore: number; padAfter: number } {
+export function tfOutputSize(
+  inSize: number,
+  k: number,
+  s: number,
+  padding: 'same' | 'valid',
+): { out: number; padBefore: number; padAfter: number } {
   if (padding === 'valid') return { out: Math.floor((inSize - k) / s) + 1, padBefore: 0, padAfter: 0 };
   const out = Math.ceil(inSize / s);
   const total = Math.max((out - 1) * s + k - inSize, 0);
@@ -92,7 +126,9 @@ export function tfOutputSize(inSize: number, k: number, s: number, padding: 'sam
 export function inferShapes(g: Graph): Shape[] {
   const shapes: Shape[] = [];
   g.nodes.forEach((n, i) => {
-    for (const j of nodeInputs(n)) if (!(j >= 0 && j < i)) throw new BuildError(`graph ${g.name}: node ${n.name} uses node ${j}, which does not come before it`);
+    for (const j of nodeInputs(n))
+      if (!(j >= 0 && j < i))
+        throw new BuildError(`graph ${g.name}: node ${n.name} uses node ${j}, which does not come before it`);
     const inp = n.op === 'input' || n.op === 'add' ? undefined : shapes[n.input];
     let s: Shape;
     switch (n.op) {
@@ -106,13 +142,18 @@ export function inferShapes(g: Graph): Shape[] {
         s = { c: inp!.c, h: inp!.h + n.top + n.bottom, w: inp!.w + n.left + n.right };
         break;
       case 'affine':
-        if (n.mul.length !== inp!.c || n.add.length !== inp!.c) throw new BuildError(`node ${n.name}: ${n.mul.length} scale / ${n.add.length} offset values for ${inp!.c} channels`);
+        if (n.mul.length !== inp!.c || n.add.length !== inp!.c)
+          throw new BuildError(
+            `node ${n.name}: ${n.mul.length} scale / ${n.add.length} offset values for ${inp!.c} channels`,
+          );
         s = inp!;
         break;
       case 'conv': {
         const expect = n.depthwise ? n.kernel * n.kernel * inp!.c : n.kernel * n.kernel * inp!.c * n.outChannels;
-        if (n.filters.length !== expect) throw new BuildError(`node ${n.name}: ${n.filters.length} filter values, expected ${expect}`);
-        if (n.depthwise && n.outChannels !== inp!.c) throw new BuildError(`node ${n.name}: a depthwise conv keeps the channel count`);
+        if (n.filters.length !== expect)
+          throw new BuildError(`node ${n.name}: ${n.filters.length} filter values, expected ${expect}`);
+        if (n.depthwise && n.outChannels !== inp!.c)
+          throw new BuildError(`node ${n.name}: a depthwise conv keeps the channel count`);
         const oh = tfOutputSize(inp!.h, n.kernel, n.stride, n.padding).out;
         const ow = tfOutputSize(inp!.w, n.kernel, n.stride, n.padding).out;
         s = { c: n.outChannels, h: oh, w: ow };
@@ -122,11 +163,16 @@ export function inferShapes(g: Graph): Shape[] {
         s = inp!;
         break;
       case 'maxpool':
-        s = { c: inp!.c, h: tfOutputSize(inp!.h, n.size, n.stride, n.padding).out, w: tfOutputSize(inp!.w, n.size, n.stride, n.padding).out };
+        s = {
+          c: inp!.c,
+          h: tfOutputSize(inp!.h, n.size, n.stride, n.padding).out,
+          w: tfOutputSize(inp!.w, n.size, n.stride, n.padding).out,
+        };
         break;
       case 'add': {
         const ss = n.inputs.map((j) => shapes[j]);
-        if (ss.some((x) => x.c !== ss[0].c || x.h !== ss[0].h || x.w !== ss[0].w)) throw new BuildError(`node ${n.name}: adds tensors of different shapes`);
+        if (ss.some((x) => x.c !== ss[0].c || x.h !== ss[0].h || x.w !== ss[0].w))
+          throw new BuildError(`node ${n.name}: adds tensors of different shapes`);
         s = ss[0];
         break;
       }
@@ -135,13 +181,17 @@ export function inferShapes(g: Graph): Shape[] {
         break;
       case 'dense': {
         const len = inp!.c * inp!.h * inp!.w;
-        if (n.weights.length !== len * n.outChannels) throw new BuildError(`node ${n.name}: ${n.weights.length} weights for ${len} inputs × ${n.outChannels} outputs`);
+        if (n.weights.length !== len * n.outChannels)
+          throw new BuildError(
+            `node ${n.name}: ${n.weights.length} weights for ${len} inputs × ${n.outChannels} outputs`,
+          );
         s = { c: n.outChannels, h: 1, w: 1 };
         break;
       }
       case 'pairfold': {
         const len = inp!.c * inp!.h * inp!.w;
-        if (len % 2 !== 0 || n.signs.length !== len) throw new BuildError(`node ${n.name}: a pair fold needs an even-length vector and one sign per element`);
+        if (len % 2 !== 0 || n.signs.length !== len)
+          throw new BuildError(`node ${n.name}: a pair fold needs an even-length vector and one sign per element`);
         s = { c: len / 2, h: 1, w: 1 };
         break;
       }
@@ -150,7 +200,8 @@ export function inferShapes(g: Graph): Shape[] {
         break;
       case 'hadamard': {
         const len = inp!.c * inp!.h * inp!.w;
-        if (len < 2 || (len & (len - 1)) !== 0) throw new BuildError(`node ${n.name}: a Walsh–Hadamard transform needs a power-of-two length, not ${len}`);
+        if (len < 2 || (len & (len - 1)) !== 0)
+          throw new BuildError(`node ${n.name}: a Walsh–Hadamard transform needs a power-of-two length, not ${len}`);
         s = { c: len, h: 1, w: 1 };
         break;
       }
@@ -184,6 +235,15 @@ export class GraphBuilder {
 }
 
 /** Reorders a TF depthwise filter [kh][kw][c][1] / conv filter [kh][kw][ic][oc] view helpers. */
-export function convFilterAt(f: Float32Array, k: number, ic: number, oc: number, ky: number, kx: number, i: number, o: number): number {
+export function convFilterAt(
+  f: Float32Array,
+  k: number,
+  ic: number,
+  oc: number,
+  ky: number,
+  kx: number,
+  i: number,
+  o: number,
+): number {
   return f[((ky * k + kx) * ic + i) * oc + o];
 }

@@ -6,7 +6,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type Accuracy, type BuildConfig, buildModel, type BuiltModel, evaluateModel, loadNetworks, prepareSamples, type Role, tfjsAgreement,
+  type Accuracy,
+  type BuildConfig,
+  buildModel,
+  type BuiltModel,
+  evaluateModel,
+  loadNetworks,
+  prepareSamples,
+  type Role,
+  tfjsAgreement,
 } from './build.js';
 import { manifestEntry, manifestJson, type ManifestEntry } from './manifest.js';
 
@@ -36,7 +44,8 @@ export async function runBuild(config: BuildConfig, opts: BuildOptions = {}): Pr
   const evaluate = opts.evaluate ?? true;
   const nets = loadNetworks(config);
   const samples = prepareSamples(config, nets, { evaluation: evaluate, log });
-  const version = (dir: string) => (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (dir: string) =>
+    (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   const provenance = { faceApiVersion: version(nets.faceApiDir), humanVersion: version(nets.humanDir) };
   const models: BuiltModel[] = [];
   const entries: ManifestEntry[] = [];
@@ -45,12 +54,15 @@ export async function runBuild(config: BuildConfig, opts: BuildOptions = {}): Pr
     const m = buildModel(role, nets, samples, config);
     models.push(m);
     const kpu = m.plan.ops.filter((o) => o.kind === 'kpu-conv').length;
-    log(`${role}: ${m.file}, ${m.bytes.length} bytes, ${m.plan.ops.length} layers (${kpu} KPU, ${m.plan.ops.length - kpu} CPU), built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    log(
+      `${role}: ${m.file}, ${m.bytes.length} bytes, ${m.plan.ops.length} layers (${kpu} KPU, ${m.plan.ops.length - kpu} CPU), built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     for (const n of m.plan.notes) log(`  note: ${n}\n`);
     let accuracy: (Accuracy & { tfjs_agreement?: unknown }) | undefined;
     if (evaluate) {
       accuracy = evaluateModel(m, nets, samples, config);
-      if (opts.tfjs ?? true) accuracy = { ...accuracy, tfjs_agreement: await tfjsAgreement(role, nets, samples, config) };
+      if (opts.tfjs ?? true)
+        accuracy = { ...accuracy, tfjs_agreement: await tfjsAgreement(role, nets, samples, config) };
       log(`  accuracy: ${JSON.stringify(accuracy)}\n`);
     }
     entries.push(manifestEntry(m, config, provenance, accuracy));
@@ -61,7 +73,8 @@ export async function runBuild(config: BuildConfig, opts: BuildOptions = {}): Pr
   if (old && existsSync(old)) {
     try {
       const prev = JSON.parse(readFileSync(old, 'utf8')) as { models?: ManifestEntry[] };
-      for (const e of prev.models ?? []) if (!entries.some((n) => n.role === e.role) && existsSync(join(opts.outDir!, e.file))) kept.push(e);
+      for (const e of prev.models ?? [])
+        if (!entries.some((n) => n.role === e.role) && existsSync(join(opts.outDir!, e.file))) kept.push(e);
     } catch {
       /* an unreadable manifest is replaced */
     }

@@ -28,7 +28,17 @@
  */
 import { refuse, BuildError } from './errors.js';
 import { hadamardSign } from './float-eval.js';
-import { type Activation, type Graph, type GraphNode, inferShapes, LINEAR, nodeInputs, type Shape, tfOutputSize, useCounts } from './graph.js';
+import {
+  type Activation,
+  type Graph,
+  type GraphNode,
+  inferShapes,
+  LINEAR,
+  nodeInputs,
+  type Shape,
+  tfOutputSize,
+  useCounts,
+} from './graph.js';
 import type { KpuConvOp, Plan, PlanOp, PlanTensor } from './plan.js';
 
 /** KPU limits the lowering enforces (reference §1.4). */
@@ -66,7 +76,15 @@ type Val =
   | { kind: 'conv'; draft: ConvDraft; shape: Shape; node: number }
   /** A full-resolution depthwise result whose stride-2 selection is still to be done. */
   | { kind: 'unselected'; id: number; select: number; shape: Shape; name: string }
-  | { kind: 'sum'; terms: { tensor: number; weights: Float64Array | null; channels: number }[]; bias: Float64Array; act: Activation | undefined; shape: Shape; name: string; sources: string[] }
+  | {
+      kind: 'sum';
+      terms: { tensor: number; weights: Float64Array | null; channels: number }[];
+      bias: Float64Array;
+      act: Activation | undefined;
+      shape: Shape;
+      name: string;
+      sources: string[];
+    }
   | { kind: 'gap'; mainTensor: number; shape: Shape; name: string }
   | { kind: 'vec'; id: number; shape: Shape }
   | { kind: 'dense'; input: Val; weights: Float64Array; bias: Float64Array; shape: Shape; name: string };
@@ -76,7 +94,9 @@ export function tfConvToPlan(f: ArrayLike<number>, k: number, ic: number, oc: nu
   const out = new Float64Array(oc * ic * k * k);
   for (let ky = 0; ky < k; ky++) {
     const sy = flip ? k - 1 - ky : ky;
-    for (let kx = 0; kx < k; kx++) for (let i = 0; i < ic; i++) for (let o = 0; o < oc; o++) out[((o * ic + i) * k + ky) * k + kx] = f[((sy * k + kx) * ic + i) * oc + o];
+    for (let kx = 0; kx < k; kx++)
+      for (let i = 0; i < ic; i++)
+        for (let o = 0; o < oc; o++) out[((o * ic + i) * k + ky) * k + kx] = f[((sy * k + kx) * ic + i) * oc + o];
   }
   return out;
 }
@@ -123,18 +143,30 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
     const s = shapes[n.input];
     if (n.stride !== 2) throw refuse(n.name, `stride ${n.stride}: the KPU's select pools give stride 2 only`);
     const p = stridePhase(s.h, n.kernel, n.padding, false);
-    if (p === undefined) throw refuse(n.name, `a stride-2 ${n.kernel}×${n.kernel} ${n.padding.toUpperCase()} conv on ${s.h} rows gives ${tfOutputSize(s.h, n.kernel, 2, n.padding).out} rows; the KPU's select pools give ${Math.floor(s.h / 2)}`);
+    if (p === undefined)
+      throw refuse(
+        n.name,
+        `a stride-2 ${n.kernel}×${n.kernel} ${n.padding.toUpperCase()} conv on ${s.h} rows gives ${tfOutputSize(s.h, n.kernel, 2, n.padding).out} rows; the KPU's select pools give ${Math.floor(s.h / 2)}`,
+      );
     rowPhases.add(p);
   });
   let flipped = opts.flipped ?? false;
   if (opts.flipped === undefined && rowPhases.has(1)) {
-    if (rowPhases.has(0)) throw new BuildError(`graph ${g.name}: its stride-2 convs need both even and odd rows; the KPU selects only one per network orientation`);
+    if (rowPhases.has(0))
+      throw new BuildError(
+        `graph ${g.name}: its stride-2 convs need both even and odd rows; the KPU selects only one per network orientation`,
+      );
     flipped = true;
   }
   if (flipped) {
-    notes.push('The network runs upside down: TensorFlow SAME stride-2 outputs sit on odd rows, the KPU selects even ones, so the input rows are reversed once on the CPU and every 3×3 kernel is flipped vertically (exact).');
+    notes.push(
+      'The network runs upside down: TensorFlow SAME stride-2 outputs sit on odd rows, the KPU selects even ones, so the input rows are reversed once on the CPU and every 3×3 kernel is flipped vertically (exact).',
+    );
     const out = shapes[g.output];
-    if (out.h !== 1 || out.w !== 1) throw new BuildError(`graph ${g.name}: an upside-down network must end in a vector (global pooling), its output is ${out.c}×${out.h}×${out.w}`);
+    if (out.h !== 1 || out.w !== 1)
+      throw new BuildError(
+        `graph ${g.name}: an upside-down network must end in a vector (global pooling), its output is ${out.c}×${out.h}×${out.w}`,
+      );
   }
 
   // --- plan construction helpers ---
@@ -149,9 +181,18 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
   const inputTensor = newTensor('input', shapes[0], 'kpu', 'u8', true);
 
   const checkKpuMap = (layer: string, s: { c: number; h: number; w: number }, what: string) => {
-    if (s.c > KPU_LIMITS.maxChannels) throw refuse(layer, `${what} has ${s.c} channels; the KPU takes at most ${KPU_LIMITS.maxChannels}`);
-    if (s.w < KPU_LIMITS.minSize || s.h < KPU_LIMITS.minSize) throw refuse(layer, `${what} is ${s.w}×${s.h}; KPU maps are at least ${KPU_LIMITS.minSize}×${KPU_LIMITS.minSize}`);
-    if (s.w > KPU_LIMITS.maxWidth || s.h > KPU_LIMITS.maxHeight) throw refuse(layer, `${what} is ${s.w}×${s.h}; KPU maps are at most ${KPU_LIMITS.maxWidth} wide and ${KPU_LIMITS.maxHeight} high`);
+    if (s.c > KPU_LIMITS.maxChannels)
+      throw refuse(layer, `${what} has ${s.c} channels; the KPU takes at most ${KPU_LIMITS.maxChannels}`);
+    if (s.w < KPU_LIMITS.minSize || s.h < KPU_LIMITS.minSize)
+      throw refuse(
+        layer,
+        `${what} is ${s.w}×${s.h}; KPU maps are at least ${KPU_LIMITS.minSize}×${KPU_LIMITS.minSize}`,
+      );
+    if (s.w > KPU_LIMITS.maxWidth || s.h > KPU_LIMITS.maxHeight)
+      throw refuse(
+        layer,
+        `${what} is ${s.w}×${s.h}; KPU maps are at most ${KPU_LIMITS.maxWidth} wide and ${KPU_LIMITS.maxHeight} high`,
+      );
   };
 
   const vals: (Val | undefined)[] = [];
@@ -165,7 +206,8 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
     let input: number;
     let select = d.select;
     if (d.input.kind === 'unselected') {
-      if (d.k !== 1 || d.depthwise || select !== 0) throw refuse(d.name, `reads a stride-2 depthwise result, which only a 1×1 conv can subsample`);
+      if (d.k !== 1 || d.depthwise || select !== 0)
+        throw refuse(d.name, `reads a stride-2 depthwise result, which only a 1×1 conv can subsample`);
       select = d.input.select;
       input = d.input.id;
     } else {
@@ -173,7 +215,8 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
     }
     const tin = tensors[input];
     if (tin.memory !== 'kpu') throw new Error(`internal: conv ${d.name} reads a main-memory tensor`);
-    if (select && d.pool) throw refuse(d.name, 'a stride-2 conv followed by a max pool needs two pool stages; the KPU has one');
+    if (select && d.pool)
+      throw refuse(d.name, 'a stride-2 conv followed by a max pool needs two pool stages; the KPU has one');
     checkKpuMap(d.name, tin, 'its input');
     if (select && d.depthwise) {
       // Full-resolution depthwise result; the 1×1 reader selects.
@@ -194,19 +237,36 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
   const perChannelWanted = new Set<number>();
 
   const convOp = (d: ConvDraft, inputs: number[], out: number, pool: number): KpuConvOp => {
-    if (d.pool && d.depthwise) throw refuse(d.name, 'a max pool after a depthwise conv (nncase never fuses one, and the hardware behaviour is unverified)');
+    if (d.pool && d.depthwise)
+      throw refuse(
+        d.name,
+        'a max pool after a depthwise conv (nncase never fuses one, and the hardware behaviour is unverified)',
+      );
     let padValue = 0;
     if (d.k === 3 && d.padValues) {
       const pv = d.padValues;
       const mean = pv.reduce((a, b) => a + b, 0) / pv.length;
       if (pv.some((x) => Math.abs(x - pv[0]) > 1e-9)) {
-        notes.push(`${d.name}: its padding stands for ${Array.from(pv, (x) => x.toFixed(3)).join(', ')} per input channel; the KPU pads every channel with one value, ${mean.toFixed(3)}`);
+        notes.push(
+          `${d.name}: its padding stands for ${Array.from(pv, (x) => x.toFixed(3)).join(', ')} per input channel; the KPU pads every channel with one value, ${mean.toFixed(3)}`,
+        );
       }
       padValue = mean;
     }
     return {
-      kind: 'kpu-conv', name: d.name, inputs, output: out, kernel: d.k as 1 | 3, depthwise: d.depthwise,
-      weights: d.weights, bias: d.bias, act: d.act ?? LINEAR, pool, padValue, perChannelOutput: false, identity: false,
+      kind: 'kpu-conv',
+      name: d.name,
+      inputs,
+      output: out,
+      kernel: d.k as 1 | 3,
+      depthwise: d.depthwise,
+      weights: d.weights,
+      bias: d.bias,
+      act: d.act ?? LINEAR,
+      pool,
+      padValue,
+      perChannelOutput: false,
+      identity: false,
       source: d.sources.join(' + '),
     };
   };
@@ -237,8 +297,20 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
     checkKpuMap(v.name, { c: icTotal, h: v.shape.h, w: v.shape.w }, 'its concatenated input');
     const out = newTensor(v.name, v.shape, 'kpu', 'u8');
     ops.push({
-      kind: 'kpu-conv', name: v.name, inputs: ids, output: out, kernel: 1, depthwise: false, weights, bias: v.bias,
-      act: v.act ?? LINEAR, pool: 0, padValue: 0, perChannelOutput: false, identity: false, source: v.sources.join(' + '),
+      kind: 'kpu-conv',
+      name: v.name,
+      inputs: ids,
+      output: out,
+      kernel: 1,
+      depthwise: false,
+      weights,
+      bias: v.bias,
+      act: v.act ?? LINEAR,
+      pool: 0,
+      padValue: 0,
+      perChannelOutput: false,
+      identity: false,
+      source: v.sources.join(' + '),
     });
     materialised.set(v, out);
     return out;
@@ -258,8 +330,20 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
     let main = newTensor('input (main)', s0, 'main', 'u8', true);
     const c = s0.c;
     ops.push({
-      kind: 'kpu-conv', name: 'input copy', inputs: [inputTensor], output: copy, mainCopy: main, kernel: 1, depthwise: false,
-      weights: identityMatrix(c), bias: new Float64Array(c), act: LINEAR, pool: 0, padValue: 0, perChannelOutput: false, identity: true,
+      kind: 'kpu-conv',
+      name: 'input copy',
+      inputs: [inputTensor],
+      output: copy,
+      mainCopy: main,
+      kernel: 1,
+      depthwise: false,
+      weights: identityMatrix(c),
+      bias: new Float64Array(c),
+      act: LINEAR,
+      pool: 0,
+      padValue: 0,
+      perChannelOutput: false,
+      identity: true,
       source: 'copies the input to main memory for the CPU-side transform',
     });
     for (const st of v.steps) {
@@ -287,13 +371,20 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         return emitRaw(v);
       case 'conv': {
         const id = emitConv(v);
-        if (unselectedOf.has(v)) throw refuse(reader, `reads the stride-2 depthwise conv ${v.draft.name}; only a 1×1 conv can finish its subsampling`);
+        if (unselectedOf.has(v))
+          throw refuse(
+            reader,
+            `reads the stride-2 depthwise conv ${v.draft.name}; only a 1×1 conv can finish its subsampling`,
+          );
         return id;
       }
       case 'sum':
         return emitSum(v);
       case 'pad':
-        throw refuse(reader, `reads the explicit padding ${v.name}, which the KPU can do only as the 1-pixel padding of a VALID 3×3 conv`);
+        throw refuse(
+          reader,
+          `reads the explicit padding ${v.name}, which the KPU can do only as the 1-pixel padding of a VALID 3×3 conv`,
+        );
       case 'affine':
         throw refuse(reader, `reads the per-channel scale/offset ${v.name} without a conv to fold it into`);
       case 'unselected':
@@ -364,19 +455,26 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         break;
       case 'resize': {
         const x = inVal(n.input);
-        if (x.kind !== 'raw') throw refuse(n.name, 'a resize is supported only on the model input (before the first conv)');
+        if (x.kind !== 'raw')
+          throw refuse(n.name, 'a resize is supported only on the model input (before the first conv)');
         vals.push({ kind: 'raw', steps: [...x.steps, { op: 'resize', h: n.h, w: n.w }], shape: s });
         break;
       }
       case 'pad': {
-        if (n.top !== n.bottom || n.left !== n.right || n.top !== n.left) throw refuse(n.name, 'only a symmetric 1-pixel constant pad (the KPU 3×3 padding) is supported');
+        if (n.top !== n.bottom || n.left !== n.right || n.top !== n.left)
+          throw refuse(n.name, 'only a symmetric 1-pixel constant pad (the KPU 3×3 padding) is supported');
         vals.push({ kind: 'pad', input: inVal(n.input), value: n.value, shape: s, name: n.name });
         break;
       }
       case 'affine': {
         const x = inVal(n.input);
         if (x.kind === 'conv' && uses[n.input] === 1 && x.draft.act === undefined && x.draft.pool === 0) {
-          const d = { ...x.draft, weights: Float64Array.from(x.draft.weights), bias: Float64Array.from(x.draft.bias), sources: [...x.draft.sources, n.name] };
+          const d = {
+            ...x.draft,
+            weights: Float64Array.from(x.draft.weights),
+            bias: Float64Array.from(x.draft.bias),
+            sources: [...x.draft.sources, n.name],
+          };
           const per = d.depthwise ? d.k * d.k : d.inC * d.k * d.k;
           for (let o = 0; o < d.outC; o++) {
             for (let j = 0; j < per; j++) d.weights[o * per + j] *= n.mul[o];
@@ -393,11 +491,14 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         break;
       }
       case 'conv': {
-        if (n.kernel !== 1 && n.kernel !== 3) throw refuse(n.name, `a ${n.kernel}×${n.kernel} kernel; the KPU has 1×1 and 3×3`);
+        if (n.kernel !== 1 && n.kernel !== 3)
+          throw refuse(n.name, `a ${n.kernel}×${n.kernel} kernel; the KPU has 1×1 and 3×3`);
         let x = inVal(n.input);
         const inS = shapes[n.input];
         const ic = inS.c;
-        const weights = n.depthwise ? tfDepthwiseToPlan(n.filters, n.kernel, ic, flipped) : tfConvToPlan(n.filters, n.kernel, ic, n.outChannels, flipped);
+        const weights = n.depthwise
+          ? tfDepthwiseToPlan(n.filters, n.kernel, ic, flipped)
+          : tfConvToPlan(n.filters, n.kernel, ic, n.outChannels, flipped);
         const bias = new Float64Array(n.outChannels);
         let padValues: Float64Array | undefined;
         const sources = [n.name];
@@ -426,7 +527,11 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         }
         let padding = n.padding;
         if (x.kind === 'pad') {
-          if (!(n.kernel === 3 && n.stride === 1 && n.padding === 'valid' && x.shape.h === inS.h)) throw refuse(x.name, 'an explicit pad is supported only as the 1-pixel border of a VALID 3×3 stride-1 conv');
+          if (!(n.kernel === 3 && n.stride === 1 && n.padding === 'valid' && x.shape.h === inS.h))
+            throw refuse(
+              x.name,
+              'an explicit pad is supported only as the 1-pixel border of a VALID 3×3 stride-1 conv',
+            );
           const pv = x.value;
           if (padValues) throw refuse(n.name, 'padding both explicit and implicit');
           padValues = new Float64Array(ic).fill(pv);
@@ -436,18 +541,39 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
           w = inS.w - 2;
           x = x.input;
         }
-        if (padding === 'valid' && n.kernel === 3) throw refuse(n.name, 'a VALID 3×3 conv shrinks the map; the KPU always pads 3×3 convs by one pixel (give it an explicit 1-pixel pad)');
+        if (padding === 'valid' && n.kernel === 3)
+          throw refuse(
+            n.name,
+            'a VALID 3×3 conv shrinks the map; the KPU always pads 3×3 convs by one pixel (give it an explicit 1-pixel pad)',
+          );
         let select = 0;
         if (n.stride === 2) {
           const rp = stridePhase(inS.h, n.kernel, n.padding, flipped);
           const cp = stridePhase(inS.w, n.kernel, n.padding, false);
-          if (rp !== 0 || cp === undefined) throw refuse(n.name, `stride 2 needs row phase ${rp} / column phase ${cp}; the KPU selects row 0 and column 0 or 1`);
+          if (rp !== 0 || cp === undefined)
+            throw refuse(
+              n.name,
+              `stride 2 needs row phase ${rp} / column phase ${cp}; the KPU selects row 0 and column 0 or 1`,
+            );
           select = cp === 0 ? 5 : 6;
         }
         x = convInput(x);
         const draft: ConvDraft = {
-          name: n.name, sources, input: x, k: n.kernel, depthwise: n.depthwise, inC: ic, outC: n.outChannels, h, w,
-          weights, bias, padValues, act: undefined, pool: 0, select,
+          name: n.name,
+          sources,
+          input: x,
+          k: n.kernel,
+          depthwise: n.depthwise,
+          inC: ic,
+          outC: n.outChannels,
+          h,
+          w,
+          weights,
+          bias,
+          padValues,
+          act: undefined,
+          pool: 0,
+          select,
         };
         vals.push({ kind: 'conv', draft, shape: s, node: i });
         break;
@@ -455,7 +581,12 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
       case 'act': {
         const x = inVal(n.input);
         if (x.kind === 'conv' && uses[n.input] === 1 && x.draft.act === undefined && x.draft.pool === 0) {
-          vals.push({ kind: 'conv', draft: { ...x.draft, act: n.act, sources: [...x.draft.sources, n.name] }, shape: s, node: i });
+          vals.push({
+            kind: 'conv',
+            draft: { ...x.draft, act: n.act, sources: [...x.draft.sources, n.name] },
+            shape: s,
+            node: i,
+          });
         } else if (x.kind === 'sum' && uses[n.input] === 1 && x.act === undefined) {
           vals.push({ ...x, act: n.act, name: n.name, sources: [...x.sources, n.name] });
         } else {
@@ -463,8 +594,20 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
           const id = materialise(x, n.name);
           const c = s.c;
           const draft: ConvDraft = {
-            name: n.name, sources: [n.name], input: { kind: 'tensor', id, shape: s }, k: 1, depthwise: false, inC: c, outC: c, h: s.h, w: s.w,
-            weights: identityMatrix(c), bias: new Float64Array(c), act: n.act, pool: 0, select: 0,
+            name: n.name,
+            sources: [n.name],
+            input: { kind: 'tensor', id, shape: s },
+            k: 1,
+            depthwise: false,
+            inC: c,
+            outC: c,
+            h: s.h,
+            w: s.w,
+            weights: identityMatrix(c),
+            bias: new Float64Array(c),
+            act: n.act,
+            pool: 0,
+            select: 0,
           };
           vals.push({ kind: 'conv', draft, shape: s, node: i });
         }
@@ -476,9 +619,19 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         let pool = -1;
         if (n.size === 2 && n.stride === 2 && inS.h % 2 === 0 && inS.w % 2 === 0) pool = 1;
         else if (n.size === 2 && n.stride === 1 && n.padding === 'same' && !flipped) pool = 9;
-        if (pool < 0) throw refuse(n.name, `a ${n.size}×${n.size} stride-${n.stride} ${n.padding.toUpperCase()} max pool on ${inS.w}×${inS.h} matches no KPU pool type`);
-        if (x.kind !== 'conv' || uses[n.input] !== 1 || x.draft.pool !== 0 || x.draft.select !== 0) throw refuse(n.name, 'a max pool must directly follow a conv (and its activation) read by nothing else');
-        vals.push({ kind: 'conv', draft: { ...x.draft, pool, sources: [...x.draft.sources, n.name] }, shape: s, node: i });
+        if (pool < 0)
+          throw refuse(
+            n.name,
+            `a ${n.size}×${n.size} stride-${n.stride} ${n.padding.toUpperCase()} max pool on ${inS.w}×${inS.h} matches no KPU pool type`,
+          );
+        if (x.kind !== 'conv' || uses[n.input] !== 1 || x.draft.pool !== 0 || x.draft.select !== 0)
+          throw refuse(n.name, 'a max pool must directly follow a conv (and its activation) read by nothing else');
+        vals.push({
+          kind: 'conv',
+          draft: { ...x.draft, pool, sources: [...x.draft.sources, n.name] },
+          shape: s,
+          node: i,
+        });
         break;
       }
       case 'add': {
@@ -488,7 +641,14 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         for (const j of n.inputs) {
           const x = inVal(j);
           const allAdds = consumers[j].every((c) => g.nodes[c].op === 'add') && j !== g.output;
-          if (x.kind === 'conv' && allAdds && x.draft.k === 1 && !x.draft.depthwise && x.draft.act === undefined && x.draft.pool === 0) {
+          if (
+            x.kind === 'conv' &&
+            allAdds &&
+            x.draft.k === 1 &&
+            !x.draft.depthwise &&
+            x.draft.act === undefined &&
+            x.draft.pool === 0
+          ) {
             const d = x.draft;
             let tin: number;
             let select = d.select;
@@ -526,7 +686,8 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         const inLen = shapes[n.input].c * shapes[n.input].h * shapes[n.input].w;
         // SDK layout [out][in] from TensorFlow's [in][out].
         const wT = new Float64Array(n.outChannels * inLen);
-        for (let o = 0; o < n.outChannels; o++) for (let k = 0; k < inLen; k++) wT[o * inLen + k] = n.weights[k * n.outChannels + o];
+        for (let o = 0; o < n.outChannels; o++)
+          for (let k = 0; k < inLen; k++) wT[o * inLen + k] = n.weights[k * n.outChannels + o];
         if (x.kind === 'dense' && uses[n.input] === 1) {
           // Two linear layers in a row: one FULLY_CONNECTED with W2·W1 and W2·b1 + b2.
           const mid = x.shape.c;
@@ -544,7 +705,8 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
           }
           vals.push({ kind: 'dense', input: x.input, weights: w, bias: b, shape: s, name: `${x.name} + ${n.name}` });
         } else {
-          if (x.kind !== 'gap' && x.kind !== 'vec' && x.kind !== 'dense') throw refuse(n.name, 'a fully connected layer on a feature map (flatten first with global pooling)');
+          if (x.kind !== 'gap' && x.kind !== 'vec' && x.kind !== 'dense')
+            throw refuse(n.name, 'a fully connected layer on a feature map (flatten first with global pooling)');
           vals.push({ kind: 'dense', input: x, weights: wT, bias: Float64Array.from(n.bias), shape: s, name: n.name });
         }
         break;
@@ -560,13 +722,15 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
           for (let o = 0; o < half; o++) {
             const a = n.signs[o];
             const c = n.signs[half + o];
-            for (let k = 0; k < inLen; k++) w[o * inLen + k] = a * x.weights[o * inLen + k] + c * x.weights[(half + o) * inLen + k];
+            for (let k = 0; k < inLen; k++)
+              w[o * inLen + k] = a * x.weights[o * inLen + k] + c * x.weights[(half + o) * inLen + k];
             bsum[o] = a * x.bias[o] + c * x.bias[half + o];
           }
           vals.push({ kind: 'dense', input: x.input, weights: w, bias: bsum, shape: s, name: `${x.name} + ${n.name}` });
           break;
         }
-        if (x.kind !== 'gap') throw refuse(n.name, 'a pair fold is supported directly after global pooling or a fully connected layer');
+        if (x.kind !== 'gap')
+          throw refuse(n.name, 'a pair fold is supported directly after global pooling or a fully connected layer');
         const mt = tensors[x.mainTensor];
         const f = newTensor(`${x.name} (float, signed)`, mt, 'main', 'f32');
         ops.push({ kind: 'dequantize', name: `${x.name}/dequantize`, input: x.mainTensor, output: f, signs: n.signs });
@@ -582,7 +746,8 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         // ±1/√n matrix in a 1×1 conv (weights exact in 8 bits), taken back and dequantised.
         const x = vecOf(inVal(n.input), n.name);
         const len = s.c;
-        if (len > KPU_LIMITS.maxChannels) throw refuse(n.name, `a ${len}-point transform; the KPU takes at most ${KPU_LIMITS.maxChannels} channels`);
+        if (len > KPU_LIMITS.maxChannels)
+          throw refuse(n.name, `a ${len}-point transform; the KPU takes at most ${KPU_LIMITS.maxChannels} channels`);
         const q = newTensor(`${n.name} (u8)`, { c: len, h: 1, w: 1 }, 'main', 'u8');
         ops.push({ kind: 'quantize', name: `${n.name}/quantize`, input: x, output: q });
         const map = newTensor(`${n.name} (4×4 maps)`, { c: len, h: 4, w: 4 }, 'kpu', 'u8');
@@ -593,8 +758,21 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
         const y = newTensor(n.name, { c: len, h: 4, w: 4 }, 'kpu', 'u8');
         const ym = newTensor(`${n.name} (main)`, { c: len, h: 4, w: 4 }, 'main', 'u8');
         ops.push({
-          kind: 'kpu-conv', name: n.name, inputs: [map], output: y, mainCopy: ym, kernel: 1, depthwise: false, weights: w, bias: new Float64Array(len),
-          act: LINEAR, pool: 0, padValue: 0, perChannelOutput: false, identity: false, source: n.name,
+          kind: 'kpu-conv',
+          name: n.name,
+          inputs: [map],
+          output: y,
+          mainCopy: ym,
+          kernel: 1,
+          depthwise: false,
+          weights: w,
+          bias: new Float64Array(len),
+          act: LINEAR,
+          pool: 0,
+          padValue: 0,
+          perChannelOutput: false,
+          identity: false,
+          source: n.name,
         });
         const v = newTensor(`${n.name} (vector, u8)`, { c: len, h: 1, w: 1 }, 'main', 'u8');
         ops.push({ kind: 'unpad-vector', name: `${n.name}/unpad`, input: ym, output: v });
@@ -633,7 +811,9 @@ export function lower(g: Graph, opts: LowerOptions = {}): Plan {
   });
   const first = ops[0];
   if (!first || first.kind !== 'kpu-conv' || !first.inputs.includes(inputTensor)) {
-    throw new BuildError(`graph ${g.name}: the first layer must be a KPU conv reading the input (the SDK runs nothing else first)`);
+    throw new BuildError(
+      `graph ${g.name}: the first layer must be a KPU conv reading the input (the SDK runs nothing else first)`,
+    );
   }
   if (ops.some((o, k) => k > 0 && o.kind === 'kpu-conv' && o.inputs.includes(inputTensor))) {
     throw new BuildError(`graph ${g.name}: the input is read by more than the first layer`);

@@ -57,10 +57,23 @@ export type PlanOp =
   /** u8 main → AI SRAM: K210_UPLOAD. */
   | { readonly kind: 'upload'; readonly name: string; readonly input: number; readonly output: number }
   /** u8 main → f32 main; `signs` multiplies channel c by ±1 (folded into a channel-wise dequantize). */
-  | { readonly kind: 'dequantize'; readonly name: string; readonly input: number; readonly output: number; readonly signs?: Int8Array }
+  | {
+      readonly kind: 'dequantize';
+      readonly name: string;
+      readonly input: number;
+      readonly output: number;
+      readonly signs?: Int8Array;
+    }
   | { readonly kind: 'gap'; readonly name: string; readonly input: number; readonly output: number }
   /** weights [out][in] (the SDK's storage order). */
-  | { readonly kind: 'fc'; readonly name: string; readonly input: number; readonly output: number; readonly weights: Float64Array; readonly bias: Float64Array }
+  | {
+      readonly kind: 'fc';
+      readonly name: string;
+      readonly input: number;
+      readonly output: number;
+      readonly weights: Float64Array;
+      readonly bias: Float64Array;
+    }
   /** f32: out[i] = in[i] + in[n + i] (an ADD of the two halves). */
   | { readonly kind: 'fold'; readonly name: string; readonly input: number; readonly output: number }
   | { readonly kind: 'l2norm'; readonly name: string; readonly input: number; readonly output: number }
@@ -122,7 +135,9 @@ export function evalKpuConv(op: KpuConvOp, x: Tensor3): Tensor3 {
   const PH = H + 2 * p;
   const padded = new Float64Array(ic * PH * PW);
   if (p) padded.fill(op.padValue);
-  for (let c = 0; c < ic; c++) for (let y = 0; y < H; y++) padded.set(x.data.subarray((c * H + y) * W, (c * H + y + 1) * W), (c * PH + y + p) * PW + p);
+  for (let c = 0; c < ic; c++)
+    for (let y = 0; y < H; y++)
+      padded.set(x.data.subarray((c * H + y) * W, (c * H + y + 1) * W), (c * PH + y + p) * PW + p);
   const dst = pre.data;
   const w = op.weights;
   for (let o = 0; o < oc; o++) {
@@ -158,7 +173,12 @@ export function poolReal(t: Tensor3, pool: number): Tensor3 {
         let v: number;
         switch (pool) {
           case 1:
-            v = Math.max(at(c, 2 * y, 2 * x), at(c, 2 * y, 2 * x + 1), at(c, 2 * y + 1, 2 * x), at(c, 2 * y + 1, 2 * x + 1));
+            v = Math.max(
+              at(c, 2 * y, 2 * x),
+              at(c, 2 * y, 2 * x + 1),
+              at(c, 2 * y + 1, 2 * x),
+              at(c, 2 * y + 1, 2 * x + 1),
+            );
             break;
           case 5:
             v = at(c, 2 * y, 2 * x);
@@ -218,7 +238,8 @@ export function evalPlan(plan: Plan, input: Tensor3, onTensor?: (id: number, t: 
         for (let c = 0; c < x.c; c++) {
           for (let y = 0; y < t.h; y++) {
             const iy = nearestIndex(y, x.h, t.h);
-            for (let xx = 0; xx < t.w; xx++) out.data[(c * t.h + y) * t.w + xx] = x.data[(c * x.h + iy) * x.w + nearestIndex(xx, x.w, t.w)];
+            for (let xx = 0; xx < t.w; xx++)
+              out.data[(c * t.h + y) * t.w + xx] = x.data[(c * x.h + iy) * x.w + nearestIndex(xx, x.w, t.w)];
           }
         }
         set(op.output, out);
@@ -227,7 +248,9 @@ export function evalPlan(plan: Plan, input: Tensor3, onTensor?: (id: number, t: 
       case 'flip': {
         const x = vals[op.input];
         const out = tensor3(x.c, x.h, x.w);
-        for (let c = 0; c < x.c; c++) for (let y = 0; y < x.h; y++) out.data.set(x.data.subarray((c * x.h + y) * x.w, (c * x.h + y + 1) * x.w), (c * x.h + x.h - 1 - y) * x.w);
+        for (let c = 0; c < x.c; c++)
+          for (let y = 0; y < x.h; y++)
+            out.data.set(x.data.subarray((c * x.h + y) * x.w, (c * x.h + y + 1) * x.w), (c * x.h + x.h - 1 - y) * x.w);
         set(op.output, out);
         break;
       }
@@ -242,7 +265,8 @@ export function evalPlan(plan: Plan, input: Tensor3, onTensor?: (id: number, t: 
         }
         const out = tensor3(x.c, x.h, x.w);
         const plane = x.h * x.w;
-        for (let c = 0; c < x.c; c++) for (let i = 0; i < plane; i++) out.data[c * plane + i] = op.signs[c] * x.data[c * plane + i];
+        for (let c = 0; c < x.c; c++)
+          for (let i = 0; i < plane; i++) out.data[c * plane + i] = op.signs[c] * x.data[c * plane + i];
         set(op.output, out);
         break;
       }
@@ -291,7 +315,15 @@ export function evalPlan(plan: Plan, input: Tensor3, onTensor?: (id: number, t: 
       }
       case 'unpad-vector': {
         const x = vals[op.input];
-        set(op.output, tensor3(x.c, 1, 1, Float64Array.from({ length: x.c }, (_, c) => x.data[c * x.h * x.w])));
+        set(
+          op.output,
+          tensor3(
+            x.c,
+            1,
+            1,
+            Float64Array.from({ length: x.c }, (_, c) => x.data[c * x.h * x.w]),
+          ),
+        );
         break;
       }
       case 'l2norm': {

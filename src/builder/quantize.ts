@@ -109,19 +109,23 @@ export interface Ranges {
 /** Tensors quantised per channel with their own zero points: the main copies of `perChannelOutput` convs. */
 export function perChannelTensors(plan: Plan): Set<number> {
   const s = new Set<number>();
-  for (const op of plan.ops) if (op.kind === 'kpu-conv' && op.perChannelOutput && op.mainCopy !== undefined) {
-    s.add(op.mainCopy);
-    s.add(op.output);
-  }
+  for (const op of plan.ops)
+    if (op.kind === 'kpu-conv' && op.perChannelOutput && op.mainCopy !== undefined) {
+      s.add(op.mainCopy);
+      s.add(op.output);
+    }
   return s;
 }
 
 export function emptyRanges(plan: Plan): Ranges {
   const n = plan.tensors.length;
   return {
-    min: new Float64Array(n).fill(Infinity), max: new Float64Array(n).fill(-Infinity),
+    min: new Float64Array(n).fill(Infinity),
+    max: new Float64Array(n).fill(-Infinity),
     samples: plan.tensors.map(() => []),
-    channelMin: new Map(), channelMax: new Map(), images: 0,
+    channelMin: new Map(),
+    channelMax: new Map(),
+    images: 0,
   };
 }
 
@@ -258,14 +262,19 @@ export type ActivationQuantisation = 'per-tensor' | 'channel-scales';
 export const CHANNEL_HEADROOM = 1.25;
 
 /** Chooses every tensor's quantisation from the calibrated ranges. */
-export function chooseQuant(plan: Plan, r: Ranges, mode: ActivationQuantisation = 'per-tensor'): (QuantParam | readonly QuantParam[] | null)[] {
+export function chooseQuant(
+  plan: Plan,
+  r: Ranges,
+  mode: ActivationQuantisation = 'per-tensor',
+): (QuantParam | readonly QuantParam[] | null)[] {
   if (r.images === 0) throw new BuildError(`${plan.name}: no calibration images`);
   const perChannel = perChannelTensors(plan);
   const kpuResults = new Set<number>();
-  for (const op of plan.ops) if (op.kind === 'kpu-conv') {
-    kpuResults.add(op.output);
-    if (op.mainCopy !== undefined) kpuResults.add(op.mainCopy);
-  }
+  for (const op of plan.ops)
+    if (op.kind === 'kpu-conv') {
+      kpuResults.add(op.output);
+      if (op.mainCopy !== undefined) kpuResults.add(op.mainCopy);
+    }
   return plan.tensors.map((t) => {
     if (t.dtype === 'f32') return null;
     if (t.raw) return { scale: 1, zeroPoint: 0 };
@@ -329,7 +338,11 @@ export function activationTable(act: KpuConvOp['act'], k: number, zeroPoint: num
 }
 
 /** Integer parameters of one KPU conv. */
-export function quantizeConv(plan: Plan, opIndex: number, quant: readonly (QuantParam | readonly QuantParam[] | null)[]): QuantizedConv {
+export function quantizeConv(
+  plan: Plan,
+  opIndex: number,
+  quant: readonly (QuantParam | readonly QuantParam[] | null)[],
+): QuantizedConv {
   const op = plan.ops[opIndex] as KpuConvOp;
   const ins = op.inputs.map((i) => plan.tensors[i]);
   const inC = ins.reduce((a, t) => a + t.c, 0);
@@ -352,7 +365,8 @@ export function quantizeConv(plan: Plan, opIndex: number, quant: readonly (Quant
     c0 += t.c;
   }
   const uniform = zx.every((z) => z === zx[0]);
-  if (!uniform && k !== 1) throw refuse(op.name, 'a 3×3 conv over inputs with different zero points (its padding needs one value)');
+  if (!uniform && k !== 1)
+    throw refuse(op.name, 'a 3×3 conv over inputs with different zero points (its padding needs one value)');
   const per = op.depthwise ? k2 : inC * k2;
   // Effective weights on (q − zx) and their per-output-channel scale.
   const weights = new Uint8Array(outC * per);
@@ -385,7 +399,8 @@ export function quantizeConv(plan: Plan, opIndex: number, quant: readonly (Quant
   const zps = Array.from({ length: outC }, (_, o) => chanQ(o).zeroPoint);
   const sameZero = zps.every((z) => z === zps[0]);
   const sharedZero = sameZero ? zps[0] : 0;
-  if (!sameZero && op.act.fn !== 'linear') throw new Error(`internal: ${op.name}: per-channel zero points need a linear activation`);
+  if (!sameZero && op.act.fn !== 'linear')
+    throw new Error(`internal: ${op.name}: per-channel zero points need a linear activation`);
   // Bound of |acc| for any input: Σ|w − 128|·max(zx, 255 − zx).
   const accBound = new Float64Array(outC);
   for (let o = 0; o < outC; o++) {
@@ -426,25 +441,44 @@ export function quantizeConv(plan: Plan, opIndex: number, quant: readonly (Quant
   // Pad value in the input's quantised domain (3×3 only).
   let padValue = 0;
   if (k === 3) {
-    if (op.padValue !== 0 && sx.some((v) => v !== sx[0])) throw refuse(op.name, 'a non-zero padding value over channels with different scales');
+    if (op.padValue !== 0 && sx.some((v) => v !== sx[0]))
+      throw refuse(op.name, 'a non-zero padding value over channels with different scales');
     padValue = Math.round(zx[0] + op.padValue / sx[0]);
-    if (padValue < 0 || padValue > 255) throw refuse(op.name, `its padding value ${op.padValue} is outside its input's range`);
+    if (padValue < 0 || padValue > 255)
+      throw refuse(op.name, `its padding value ${op.padValue} is outside its input's range`);
   } else {
     padValue = uniform ? zx[0] : 0;
   }
   const outPool = { h: outT.h, w: outT.w };
   return {
-    opIndex, op, inC, outC, inH: inT.h, inW: inT.w, outH: outPool.h, outW: outPool.w, weights, bn,
+    opIndex,
+    op,
+    inC,
+    outC,
+    inH: inT.h,
+    inW: inT.w,
+    outH: outPool.h,
+    outW: outPool.w,
+    weights,
+    bn,
     act: activationTable(op.act, fracBits, sharedZero),
-    argX: -128, shrX: 0,
-    argW: uniform ? -zx[0] : 0, shrW: 0,
+    argX: -128,
+    shrX: 0,
+    argW: uniform ? -zx[0] : 0,
+    shrW: 0,
     argAdd: uniform ? 128 * zx[0] * k2 : 0,
-    padValue, fracBits, output: outQ as QuantParam | readonly QuantParam[],
+    padValue,
+    fracBits,
+    output: outQ as QuantParam | readonly QuantParam[],
   };
 }
 
 /** Calibrates on the given inputs and quantises every KPU conv. */
-export function quantizePlan(plan: Plan, calibration: readonly Tensor3[], opts: { ranges?: Ranges; activations?: ActivationQuantisation } = {}): QuantizedPlan {
+export function quantizePlan(
+  plan: Plan,
+  calibration: readonly Tensor3[],
+  opts: { ranges?: Ranges; activations?: ActivationQuantisation } = {},
+): QuantizedPlan {
   const r = opts.ranges ?? emptyRanges(plan);
   if (!opts.ranges) for (const x of calibration) observe(plan, r, x);
   const quant = chooseQuant(plan, r, opts.activations);

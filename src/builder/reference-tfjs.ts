@@ -56,14 +56,30 @@ function normalise(x: T4, mean: readonly number[]): T4 {
 }
 
 /** Tiny Face Detector → [25 channels NHWC] as a flat array in NHWC order (H, W, 25). */
-export function tinyFaceDetectorTfjs(w: WeightMap, frame: Tensor3, netHeight: number, borderValue: number): { data: Float32Array; h: number; w: number } {
+export function tinyFaceDetectorTfjs(
+  w: WeightMap,
+  frame: Tensor3,
+  netHeight: number,
+  borderValue: number,
+): { data: Float32Array; h: number; w: number } {
   return tf.tidy(() => {
     let x = normalise(nhwc(frame, { outH: netHeight, border: 1, borderValue }), TINY_FACE_DETECTOR_MEAN_RGB);
     x = leaky(tf.add(tf.conv2d(x, t4(w, 'conv0/filters'), 1, 'valid'), t1(w, 'conv0/bias')) as T4);
     x = tf.maxPool(x, [2, 2], [2, 2], 'same');
     for (let i = 1; i <= 5; i++) {
-      const p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) as T4;
-      x = tf.separableConv2d(p, t4(w, `conv${i}/depthwise_filter`), t4(w, `conv${i}/pointwise_filter`), [1, 1], 'valid');
+      const p = tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]) as T4;
+      x = tf.separableConv2d(
+        p,
+        t4(w, `conv${i}/depthwise_filter`),
+        t4(w, `conv${i}/pointwise_filter`),
+        [1, 1],
+        'valid',
+      );
       x = leaky(tf.add(x, t1(w, `conv${i}/bias`)) as T4);
       x = tf.maxPool(x, [2, 2], i < 5 ? [2, 2] : [1, 1], 'same');
     }
@@ -74,10 +90,21 @@ export function tinyFaceDetectorTfjs(w: WeightMap, frame: Tensor3, netHeight: nu
 
 function denseBlockTfjs(w: WeightMap, prefix: string, x: T4, first: boolean): T4 {
   const sep = (name: string, input: T4, stride: number): T4 =>
-    tf.add(tf.separableConv2d(input, t4(w, `${name}/depthwise_filter`), t4(w, `${name}/pointwise_filter`), stride as 1 | 2, 'same'), t1(w, `${name}/bias`)) as T4;
-  const out1 = tf.relu(first
-    ? (tf.add(tf.conv2d(x, t4(w, `${prefix}/conv0/filters`), 2, 'same'), t1(w, `${prefix}/conv0/bias`)) as T4)
-    : sep(`${prefix}/conv0`, x, 2)) as T4;
+    tf.add(
+      tf.separableConv2d(
+        input,
+        t4(w, `${name}/depthwise_filter`),
+        t4(w, `${name}/pointwise_filter`),
+        stride as 1 | 2,
+        'same',
+      ),
+      t1(w, `${name}/bias`),
+    ) as T4;
+  const out1 = tf.relu(
+    first
+      ? (tf.add(tf.conv2d(x, t4(w, `${prefix}/conv0/filters`), 2, 'same'), t1(w, `${prefix}/conv0/bias`)) as T4)
+      : sep(`${prefix}/conv0`, x, 2),
+  ) as T4;
   const out2 = sep(`${prefix}/conv1`, out1, 1);
   const in3 = tf.relu(tf.add(out1, out2)) as T4;
   const out3 = sep(`${prefix}/conv2`, in3, 1);

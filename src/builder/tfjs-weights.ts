@@ -42,7 +42,11 @@ export function halfToFloat(h: number): number {
 }
 
 /** Decodes the groups of a manifest against the bytes of their shards (concatenated in order). */
-export function decodeWeights(groups: readonly ManifestGroup[], readShard: (path: string) => Uint8Array, source: string): Map<string, WeightTensor> {
+export function decodeWeights(
+  groups: readonly ManifestGroup[],
+  readShard: (path: string) => Uint8Array,
+  source: string,
+): Map<string, WeightTensor> {
   const out = new Map<string, WeightTensor>();
   for (const g of groups) {
     const parts = g.paths.map(readShard);
@@ -59,8 +63,12 @@ export function decodeWeights(groups: readonly ManifestGroup[], readShard: (path
       const n = w.shape.reduce((a, b) => a * b, 1);
       const stored = w.quantization?.dtype ?? w.dtype;
       const size = BYTES[stored];
-      if (size === undefined) throw new BuildError(`${source}: weight ${w.name} has an unsupported stored dtype ${stored}`);
-      if (at + n * size > buf.length) throw new BuildError(`${source}: weight ${w.name} runs past the end of its shards (${at + n * size} > ${buf.length} bytes)`);
+      if (size === undefined)
+        throw new BuildError(`${source}: weight ${w.name} has an unsupported stored dtype ${stored}`);
+      if (at + n * size > buf.length)
+        throw new BuildError(
+          `${source}: weight ${w.name} runs past the end of its shards (${at + n * size} > ${buf.length} bytes)`,
+        );
       const data = new Float32Array(n);
       if (w.quantization && (stored === 'uint8' || stored === 'uint16')) {
         const scale = w.quantization.scale ?? 1;
@@ -81,7 +89,8 @@ export function decodeWeights(groups: readonly ManifestGroup[], readShard: (path
       at += n * size;
       out.set(w.name, Object.freeze({ name: w.name, shape: Object.freeze([...w.shape]), data }));
     }
-    if (at !== buf.length) throw new BuildError(`${source}: the manifest describes ${at} bytes but the shards hold ${buf.length}`);
+    if (at !== buf.length)
+      throw new BuildError(`${source}: the manifest describes ${at} bytes but the shards hold ${buf.length}`);
   }
   return out;
 }
@@ -92,9 +101,12 @@ export function loadTfjsWeights(manifestFile: string): Map<string, WeightTensor>
   try {
     json = JSON.parse(readFileSync(manifestFile, 'utf8'));
   } catch (e) {
-    throw new BuildError(`${manifestFile}: cannot read the weights manifest (${(e as Error).message}); are the devDependencies installed (npm ci)?`);
+    throw new BuildError(
+      `${manifestFile}: cannot read the weights manifest (${(e as Error).message}); are the devDependencies installed (npm ci)?`,
+    );
   }
-  const groups = (Array.isArray(json) ? json : (json as { weightsManifest?: unknown }).weightsManifest) as ManifestGroup[] | undefined;
+  const groups = (Array.isArray(json) ? json : (json as { weightsManifest?: unknown }).weightsManifest) as
+    ManifestGroup[] | undefined;
   if (!Array.isArray(groups)) throw new BuildError(`${manifestFile}: not a TensorFlow.js weights manifest`);
   const dir = dirname(manifestFile);
   return decodeWeights(groups, (p) => new Uint8Array(readFileSync(join(dir, p))), manifestFile);

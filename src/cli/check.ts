@@ -12,7 +12,11 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, kib: 102
 export function parseBytes(v: unknown, name: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(v));
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError('BAD_ARGUMENT', `--${name} must be a byte count such as 2097152, 2MiB or 1536KiB, got ${String(v)}`);
+  if (!m || unit === undefined)
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `--${name} must be a byte count such as 2097152, 2MiB or 1536KiB, got ${String(v)}`,
+    );
   return Math.floor(Number(m[1]) * unit);
 }
 
@@ -22,7 +26,11 @@ export const checkCommand: Command = {
   builder: (y: Argv) =>
     clockOptions(
       y
-        .positional('model', { type: 'string', describe: '.kmodel file or package.kfpkg#name.kmodel', demandOption: true })
+        .positional('model', {
+          type: 'string',
+          describe: '.kmodel file or package.kfpkg#name.kmodel',
+          demandOption: true,
+        })
         .option('max-ms', { type: 'number', describe: 'budget for one run, in ms (timing model)' })
         .option('max-main-bytes', { type: 'string', describe: 'budget for main SRAM (model + buffers), e.g. 3MiB' })
         .option('max-ai-sram-bytes', { type: 'string', describe: 'budget for the AI SRAM peak, e.g. 1536KiB' })
@@ -30,11 +38,19 @@ export const checkCommand: Command = {
     ),
   async run(args, io) {
     const maxMs = args['max-ms'] === undefined ? undefined : Number(args['max-ms']);
-    if (maxMs !== undefined && !(Number.isFinite(maxMs) && maxMs > 0)) throw new UsageError('BAD_ARGUMENT', `--max-ms must be a positive number of milliseconds, got ${String(args['max-ms'])}`);
+    if (maxMs !== undefined && !(Number.isFinite(maxMs) && maxMs > 0))
+      throw new UsageError(
+        'BAD_ARGUMENT',
+        `--max-ms must be a positive number of milliseconds, got ${String(args['max-ms'])}`,
+      );
     const budget: Budget = {
       maxMs,
-      maxMainBytes: args['max-main-bytes'] === undefined ? undefined : parseBytes(args['max-main-bytes'], 'max-main-bytes'),
-      maxAiSramBytes: args['max-ai-sram-bytes'] === undefined ? undefined : parseBytes(args['max-ai-sram-bytes'], 'max-ai-sram-bytes'),
+      maxMainBytes:
+        args['max-main-bytes'] === undefined ? undefined : parseBytes(args['max-main-bytes'], 'max-main-bytes'),
+      maxAiSramBytes:
+        args['max-ai-sram-bytes'] === undefined
+          ? undefined
+          : parseBytes(args['max-ai-sram-bytes'], 'max-ai-sram-bytes'),
     };
     const spec = String(args.model);
     const p = await profileModel(spec, clocksFrom(args));
@@ -48,10 +64,16 @@ export const checkCommand: Command = {
         main_bytes: p.memory.main_bytes,
         ai_sram_peak_bytes: p.memory.ai_sram_peak_bytes,
         ai_sram_peak_layer: p.memory.ai_sram_peak_layer,
-        budget: { max_ms: budget.maxMs ?? null, max_main_bytes: budget.maxMainBytes ?? null, max_ai_sram_bytes: budget.maxAiSramBytes ?? null },
+        budget: {
+          max_ms: budget.maxMs ?? null,
+          max_main_bytes: budget.maxMainBytes ?? null,
+          max_ai_sram_bytes: budget.maxAiSramBytes ?? null,
+        },
       });
     } else if (violations.length === 0) {
-      io.out(`ok: ${spec}: ${p.total_ms.toFixed(3)} ms, main ${p.memory.main_bytes} bytes, AI SRAM peak ${p.memory.ai_sram_peak_bytes} bytes (layer ${p.memory.ai_sram_peak_layer})\n`);
+      io.out(
+        `ok: ${spec}: ${p.total_ms.toFixed(3)} ms, main ${p.memory.main_bytes} bytes, AI SRAM peak ${p.memory.ai_sram_peak_bytes} bytes (layer ${p.memory.ai_sram_peak_layer})\n`,
+      );
     } else {
       for (const line of violations) io.out(`${spec}: ${line}\n`);
     }

@@ -36,10 +36,14 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 export function classifyError(e: unknown): { code: number; message: string } {
   if (e instanceof KmodelError) return { code: EXIT.BAD_INPUT, message: e.message };
   if (e instanceof UsageError) return { code: EXIT.BAD_INPUT, message: e.message };
-  if (e instanceof KpuFault) return { code: e.phase === 'prepare' ? EXIT.BAD_INPUT : EXIT.FAILURE, message: `KPU fault: ${e.message}` };
+  if (e instanceof KpuFault)
+    return { code: e.phase === 'prepare' ? EXIT.BAD_INPUT : EXIT.FAILURE, message: `KPU fault: ${e.message}` };
   const err = e as NodeJS.ErrnoException;
   if (err && (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'EACCES')) {
-    return { code: EXIT.BAD_INPUT, message: `${err.path ?? 'file'}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : 'permission denied'}` };
+    return {
+      code: EXIT.BAD_INPUT,
+      message: `${err.path ?? 'file'}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : 'permission denied'}`,
+    };
   }
   return { code: EXIT.FAILURE, message: `internal error: ${err instanceof Error ? err.message : String(err)}` };
 }
@@ -57,7 +61,11 @@ export class Progress {
     if (!this.io.errIsTty) return;
     const width = 24;
     const filled = Math.round((this.done / Math.max(1, this.total)) * width);
-    this.io.err(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} ${what}`.slice(0, 100).padEnd(100));
+    this.io.err(
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} ${what}`
+        .slice(0, 100)
+        .padEnd(100),
+    );
   }
   end(): void {
     if (this.io.errIsTty) this.io.err('\n');

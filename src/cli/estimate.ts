@@ -16,7 +16,8 @@ export function clockOptions(y: Argv): Argv {
 export function clocksFrom(args: Record<string, unknown>): { kpuMhz: number; cpuMhz: number } {
   const get = (k: string) => {
     const v = Number(args[k]);
-    if (!Number.isFinite(v) || v <= 0 || v > 2000) throw new UsageError('BAD_ARGUMENT', `--${k} must be a clock in MHz between 0 and 2000, got ${String(args[k])}`);
+    if (!Number.isFinite(v) || v <= 0 || v > 2000)
+      throw new UsageError('BAD_ARGUMENT', `--${k} must be a clock in MHz between 0 and 2000, got ${String(args[k])}`);
     return v;
   };
   return { kpuMhz: get('kpu-mhz'), cpuMhz: get('cpu-mhz') };
@@ -24,7 +25,11 @@ export function clocksFrom(args: Record<string, unknown>): { kpuMhz: number; cpu
 
 function intArg(args: Record<string, unknown>, name: string, lo: number, hi: number): number {
   const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < lo || v > hi) throw new UsageError('BAD_ARGUMENT', `--${name} must be an integer from ${lo} to ${hi} (the KPU's register range), got ${String(args[name])}`);
+  if (!Number.isInteger(v) || v < lo || v > hi)
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `--${name} must be an integer from ${lo} to ${hi} (the KPU's register range), got ${String(args[name])}`,
+    );
   return v;
 }
 
@@ -44,15 +49,33 @@ export const estimateCommand: Command = {
   builder: (y: Argv) =>
     clockOptions(
       y
-        .positional('what', { type: 'string', choices: ['conv'], describe: 'what to estimate (conv: one KPU conv layer)', demandOption: true })
+        .positional('what', {
+          type: 'string',
+          choices: ['conv'],
+          describe: 'what to estimate (conv: one KPU conv layer)',
+          demandOption: true,
+        })
         .option('width', { type: 'number', demandOption: true, describe: 'input width' })
         .option('height', { type: 'number', demandOption: true, describe: 'input height' })
         .option('in-channels', { type: 'number', demandOption: true, describe: 'input channels' })
         .option('out-channels', { type: 'number', describe: 'output channels (default: in-channels)' })
         .option('kernel', { type: 'number', default: 3, choices: [1, 3], describe: 'kernel size' })
-        .option('depthwise', { type: 'boolean', default: false, describe: 'depthwise conv (out-channels = in-channels)' })
-        .option('pool', { type: 'string', default: 'bypass', describe: `pool type: 0–9 or ${POOL_TYPE_NAMES.join(', ')}` })
-        .option('weight-bits', { type: 'number', default: 8, choices: [8, 16], describe: 'weight precision (16 only in v3 models)' })
+        .option('depthwise', {
+          type: 'boolean',
+          default: false,
+          describe: 'depthwise conv (out-channels = in-channels)',
+        })
+        .option('pool', {
+          type: 'string',
+          default: 'bypass',
+          describe: `pool type: 0–9 or ${POOL_TYPE_NAMES.join(', ')}`,
+        })
+        .option('weight-bits', {
+          type: 'number',
+          default: 8,
+          choices: [8, 16],
+          describe: 'weight precision (16 only in v3 models)',
+        })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' }),
     ),
   async run(args, io) {
@@ -61,12 +84,27 @@ export const estimateCommand: Command = {
     const inChannels = intArg(args, 'in-channels', 1, 1024);
     const outChannels = args['out-channels'] === undefined ? inChannels : intArg(args, 'out-channels', 1, 1024);
     const depthwise = Boolean(args.depthwise);
-    if (depthwise && outChannels !== inChannels) throw new UsageError('BAD_ARGUMENT', `a depthwise layer has as many output channels as input channels (${inChannels}), got --out-channels ${outChannels}`);
+    if (depthwise && outChannels !== inChannels)
+      throw new UsageError(
+        'BAD_ARGUMENT',
+        `a depthwise layer has as many output channels as input channels (${inChannels}), got --out-channels ${outChannels}`,
+      );
     const kernel = Number(args.kernel) === 1 ? 1 : 3;
     const weightBits = Number(args['weight-bits']) === 16 ? 16 : 8;
     const poolType = parsePool(args.pool);
     const clocks = clocksFrom(args);
-    const g = { inChannels, outChannels, inWidth: width, inHeight: height, outWidth: pooledSize(width, poolType), outHeight: pooledSize(height, poolType), kernel, depthwise, poolType, weightBits } as const;
+    const g = {
+      inChannels,
+      outChannels,
+      inWidth: width,
+      inHeight: height,
+      outWidth: pooledSize(width, poolType),
+      outHeight: pooledSize(height, poolType),
+      kernel,
+      depthwise,
+      poolType,
+      weightBits,
+    } as const;
     const e = estimateKpuConv(g, clocks);
     const aiBytes = e.inputBytes + e.outputBytes;
     const limit = TIMING_PARAMS.memory.aiSramBytes;

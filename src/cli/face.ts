@@ -13,7 +13,14 @@ import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { annotate } from '../face/annotate.js';
-import { bundledPreset, DEFAULT_MANIFEST, manifestModel, readManifest, type InputSize, type Manifest } from '../face/bundled.js';
+import {
+  bundledPreset,
+  DEFAULT_MANIFEST,
+  manifestModel,
+  readManifest,
+  type InputSize,
+  type Manifest,
+} from '../face/bundled.js';
 import { loadFaceModel, type LoadedFaceModel, type ModelRole } from '../face/models.js';
 import { runFaceDemo } from '../face/demo.js';
 import { FaceSession, type FrameFilter, type ImageAnalysis } from '../face/session.js';
@@ -35,14 +42,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Deep merge of override objects (later wins; arrays replaced). */
 function mergeOverrides(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = isObject(v) && isObject(out[k]) ? mergeOverrides(out[k] as Record<string, unknown>, v) : v;
+  for (const [k, v] of Object.entries(b))
+    out[k] = isObject(v) && isObject(out[k]) ? mergeOverrides(out[k] as Record<string, unknown>, v) : v;
   return out;
 }
 
 /** `--set detector.threshold=0.6` → { detector: { threshold: 0.6 } }; the value is JSON if it parses, else a string. */
 export function parseSet(item: string): Record<string, unknown> {
   const eq = item.indexOf('=');
-  if (eq <= 0) throw new UsageError('BAD_ARGUMENT', `--set takes path=value (e.g. detector.threshold=0.6), got "${item}"`);
+  if (eq <= 0)
+    throw new UsageError('BAD_ARGUMENT', `--set takes path=value (e.g. detector.threshold=0.6), got "${item}"`);
   const path = item.slice(0, eq).trim().split('.');
   const text = item.slice(eq + 1);
   let value: unknown;
@@ -63,9 +72,16 @@ function readConfig(file: string): Record<string, unknown> {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_FILE', `${file}: ${code === 'ENOENT' ? 'no such file' : `not a JSON preset config (${(e as Error).message})`}`);
+    throw new UsageError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_FILE',
+      `${file}: ${code === 'ENOENT' ? 'no such file' : `not a JSON preset config (${(e as Error).message})`}`,
+    );
   }
-  if (!isObject(raw)) throw new UsageError('BAD_FILE', `${file}: a preset config is a JSON object of fields to override, e.g. {"detector": {"threshold": 0.6}}`);
+  if (!isObject(raw))
+    throw new UsageError(
+      'BAD_FILE',
+      `${file}: a preset config is a JSON object of fields to override, e.g. {"detector": {"threshold": 0.6}}`,
+    );
   return raw;
 }
 
@@ -88,7 +104,11 @@ function overridesFrom(args: Record<string, unknown>): Record<string, unknown> {
   if (num('nms') !== undefined) det.nmsValue = num('nms');
   if (typeof args.anchors === 'string') {
     const a = args.anchors.split(',').map(Number);
-    if (a.some((v) => !Number.isFinite(v))) throw new UsageError('BAD_ARGUMENT', `--anchors takes comma-separated numbers (w0,h0,w1,h1,…), got "${args.anchors}"`);
+    if (a.some((v) => !Number.isFinite(v)))
+      throw new UsageError(
+        'BAD_ARGUMENT',
+        `--anchors takes comma-separated numbers (w0,h0,w1,h1,…), got "${args.anchors}"`,
+      );
     det.anchors = a;
   }
   if (Object.keys(det).length) flags.detector = det;
@@ -137,22 +157,33 @@ function setup(action: Action, args: Record<string, unknown>): Setup {
     }
   }
   if (paths.detector === undefined)
-    throw new UsageError('BAD_ARGUMENT', `face ${action} needs --detector FILE (or --preset bundled once models/manifest.json exists)`);
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `face ${action} needs --detector FILE (or --preset bundled once models/manifest.json exists)`,
+    );
   if (needAll)
     for (const r of ['landmarks', 'features'] as const)
-      if (paths[r] === undefined) throw new UsageError('BAD_ARGUMENT', `face ${action} needs --landmarks FILE and --features FILE`);
+      if (paths[r] === undefined)
+        throw new UsageError('BAD_ARGUMENT', `face ${action} needs --landmarks FILE and --features FILE`);
   const models: Partial<Record<ModelRole, LoadedFaceModel>> = {};
   for (const r of ['detector', 'landmarks', 'features'] as const) {
     const p = paths[r];
     if (p === undefined) continue;
     const m = loadFaceModel(p, numerics);
     if (fromManifest.has(r) && manifest && m.sha256 !== manifest.models[r]!.sha256)
-      throw new UsageError('BAD_FILE', `${p}: does not match its sha256 in ${manifest.path} (rebuild the models, or give --${r})`);
+      throw new UsageError(
+        'BAD_FILE',
+        `${p}: does not match its sha256 in ${manifest.path} (rebuild the models, or give --${r})`,
+      );
     models[r] = m;
   }
   const base =
     presetName === 'bundled'
-      ? bundledPreset(manifest!, { detector: inputSize(models.detector), landmarks: inputSize(models.landmarks), features: inputSize(models.features) })
+      ? bundledPreset(manifest!, {
+          detector: inputSize(models.detector),
+          landmarks: inputSize(models.landmarks),
+          features: inputSize(models.features),
+        })
       : resolvePreset(presetName);
   const preset = resolvePreset(base, overridesFrom(args));
   const session = new FaceSession({
@@ -225,7 +256,16 @@ async function runDemo(args: Record<string, unknown>, io: Io): Promise<number> {
   const frames = demo.frames.map((f) => {
     const out = join(outDir, `${f.name}.png`);
     writePngFile(out, annotate(f.image, f.analysis.faces));
-    return { label: f.label, step: f.step, expect: f.expect, got: f.got, ok: f.ok, faces: f.analysis.faces, timing: f.analysis.timing, out };
+    return {
+      label: f.label,
+      step: f.step,
+      expect: f.expect,
+      got: f.got,
+      ok: f.ok,
+      faces: f.analysis.faces,
+      timing: f.analysis.timing,
+      out,
+    };
   });
   if (args.json) {
     printJson(io, { action: 'demo', preset: preset.name, ok: demo.ok, emulator_wall_ms: Math.round(wallMs), frames });
@@ -237,7 +277,9 @@ async function runDemo(args: Record<string, unknown>, io: Io): Promise<number> {
       t += `${f.ok ? 'ok  ' : 'FAIL'} ${f.label}: ${f.faces.length} face${f.faces.length === 1 ? '' : 's'}, ${verdict}${best !== undefined && best !== null ? ` (score ${best.toFixed(1)})` : ''}\n`;
       t += `     board ${f.timing.board_ms.toFixed(1)} ms per frame (${f.timing.board_fps.toFixed(1)} fps predicted), emulator ${f.timing.emulator_ms.toFixed(0)} ms → ${f.out}\n`;
     }
-    t += demo.ok ? '\nThe enrolled person was recognised in every other view and the other person was not confused with her.\n' : '\nThe demo did not come out as expected (see FAIL above).\n';
+    t += demo.ok
+      ? '\nThe enrolled person was recognised in every other view and the other person was not confused with her.\n'
+      : '\nThe demo did not come out as expected (see FAIL above).\n';
     io.out(t);
   }
   return demo.ok ? EXIT.OK : EXIT.VIOLATION;
@@ -245,14 +287,28 @@ async function runDemo(args: Record<string, unknown>, io: Io): Promise<number> {
 
 export const faceCommand: Command = {
   command: 'face <action> [images..]',
-  describe: 'Face detection and recognition as the MaixPy/CanMV demos do it, on the emulated K210 (detect, enroll, recognize; demo: the bundled models on the example photos)',
+  describe:
+    'Face detection and recognition as the MaixPy/CanMV demos do it, on the emulated K210 (detect, enroll, recognize; demo: the bundled models on the example photos)',
   builder: (y: Argv) =>
     numericsOptions(
       clockOptions(
         y
-          .positional('action', { choices: ACTIONS, demandOption: true, describe: 'detect: boxes only; enroll: add the largest face to --db; recognize: match faces against --db; demo: enrol and recognise on examples/images with the bundled models' })
-          .positional('images', { type: 'string', array: true, describe: 'image files (PNG, JPEG, BMP), each one camera frame (not for demo)' })
-          .option('preset', { choices: ['maixpy', 'canmv', 'bundled'] as const, describe: "the demo whose numbers to use (bundled: kpusim's own models in models/manifest.json); default maixpy, and bundled for demo" })
+          .positional('action', {
+            choices: ACTIONS,
+            demandOption: true,
+            describe:
+              'detect: boxes only; enroll: add the largest face to --db; recognize: match faces against --db; demo: enrol and recognise on examples/images with the bundled models',
+          })
+          .positional('images', {
+            type: 'string',
+            array: true,
+            describe: 'image files (PNG, JPEG, BMP), each one camera frame (not for demo)',
+          })
+          .option('preset', {
+            choices: ['maixpy', 'canmv', 'bundled'] as const,
+            describe:
+              "the demo whose numbers to use (bundled: kpusim's own models in models/manifest.json); default maixpy, and bundled for demo",
+          })
           .option('detector', { type: 'string', describe: 'face detector .kmodel (YOLOv2 region output)' })
           .option('landmarks', { type: 'string', describe: '5-point landmark .kmodel' })
           .option('features', { type: 'string', describe: 'feature extractor .kmodel' })
@@ -260,15 +316,34 @@ export const faceCommand: Command = {
           .option('name', { type: 'string', describe: 'enroll: the person’s name' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
           .option('out', { type: 'string', describe: 'directory for annotated PNGs' })
-          .option('frame', { choices: ['fit', 'crop', 'stretch'] as const, default: 'fit' as const, describe: 'how an image becomes the 320×240 frame: fit (letterbox), crop (fill and cut), stretch' })
-          .option('interp', { choices: ['auto', 'area', 'bilinear', 'nearest'] as const, default: 'auto' as const, describe: 'scaling filter (auto: area when shrinking, bilinear when enlarging)' })
-          .option('config', { type: 'string', describe: 'JSON file of preset fields to override, e.g. {"detector": {"threshold": 0.6}}' })
-          .option('set', { type: 'string', array: true, describe: 'override one preset field: path=value, the value JSON or a plain string (e.g. detector.facesPerFrame=all)' })
+          .option('frame', {
+            choices: ['fit', 'crop', 'stretch'] as const,
+            default: 'fit' as const,
+            describe: 'how an image becomes the 320×240 frame: fit (letterbox), crop (fill and cut), stretch',
+          })
+          .option('interp', {
+            choices: ['auto', 'area', 'bilinear', 'nearest'] as const,
+            default: 'auto' as const,
+            describe: 'scaling filter (auto: area when shrinking, bilinear when enlarging)',
+          })
+          .option('config', {
+            type: 'string',
+            describe: 'JSON file of preset fields to override, e.g. {"detector": {"threshold": 0.6}}',
+          })
+          .option('set', {
+            type: 'string',
+            array: true,
+            describe:
+              'override one preset field: path=value, the value JSON or a plain string (e.g. detector.facesPerFrame=all)',
+          })
           .option('threshold', { type: 'number', describe: 'detector score threshold (preset: 0.5)' })
           .option('nms', { type: 'number', describe: 'NMS IoU threshold (maixpy 0.3, canmv 0.2)' })
           .option('anchors', { type: 'string', describe: 'detector anchors w0,h0,w1,h1,… in grid cells' })
           .option('match-threshold', { type: 'number', describe: 'recognition threshold (maixpy 85, canmv 80.5)' })
-          .option('manifest', { type: 'string', describe: 'bundled preset: the model manifest (default: the package’s models/manifest.json)' }),
+          .option('manifest', {
+            type: 'string',
+            describe: 'bundled preset: the model manifest (default: the package’s models/manifest.json)',
+          }),
       ),
     ),
   async run(args, io: Io) {
@@ -279,8 +354,10 @@ export const faceCommand: Command = {
     const files = ((args.images as unknown[] | undefined) ?? []).map(String);
     if (files.length === 0) throw new UsageError('BAD_ARGUMENT', `face ${action} needs at least one image`);
     const db = typeof args.db === 'string' && args.db !== '' ? args.db : undefined;
-    if (action !== 'detect' && db === undefined) throw new UsageError('BAD_ARGUMENT', `face ${action} needs --db FILE (the face store)`);
-    if (action === 'enroll' && (typeof args.name !== 'string' || args.name.trim() === '')) throw new UsageError('BAD_ARGUMENT', 'face enroll needs --name NAME');
+    if (action !== 'detect' && db === undefined)
+      throw new UsageError('BAD_ARGUMENT', `face ${action} needs --db FILE (the face store)`);
+    if (action === 'enroll' && (typeof args.name !== 'string' || args.name.trim() === ''))
+      throw new UsageError('BAD_ARGUMENT', 'face enroll needs --name NAME');
     const { session, preset } = setup(action, args);
     const outDir = typeof args.out === 'string' && args.out !== '' ? args.out : undefined;
     if (outDir) mkdirSync(outDir, { recursive: true });
@@ -292,7 +369,9 @@ export const faceCommand: Command = {
       if (!outDir) return;
       const p = join(outDir, names[i]);
       // The enrolled face is labelled "+name" in the picture (the JSON keeps the match result).
-      const faces = d.faces.map((f, k) => (k === d.enrolled_face ? { ...f, name: `+${String(args.name)}`, similarity: null } : f));
+      const faces = d.faces.map((f, k) =>
+        k === d.enrolled_face ? { ...f, name: `+${String(args.name)}`, similarity: null } : f,
+      );
       writePngFile(p, annotate(img, faces));
       d.out = p;
     };
@@ -335,7 +414,11 @@ export const faceCommand: Command = {
       printJson(io, {
         action,
         preset: preset.name,
-        models: { detector: modelDoc(session.detector), landmarks: modelDoc(session.landmarks), features: modelDoc(session.features) },
+        models: {
+          detector: modelDoc(session.detector),
+          landmarks: modelDoc(session.landmarks),
+          features: modelDoc(session.features),
+        },
         clocks: { kpu_mhz: session.clocks.kpuMhz, cpu_mhz: session.clocks.cpuMhz },
         frame: { width: preset.frame.width, height: preset.frame.height, mode: session.frameOptions.mode },
         ...(db !== undefined ? { db } : {}),
@@ -345,10 +428,10 @@ export const faceCommand: Command = {
     } else {
       let t = '';
       for (const d of docs) t += humanImage(d, action);
-      if (action === 'enroll') t += `enrolled ${String(args.name)} from ${enrolledCount} image${enrolledCount === 1 ? '' : 's'} into ${db!}${storeCreated ? ' (new store)' : ''}\n`;
+      if (action === 'enroll')
+        t += `enrolled ${String(args.name)} from ${enrolledCount} image${enrolledCount === 1 ? '' : 's'} into ${db!}${storeCreated ? ' (new store)' : ''}\n`;
       io.out(t);
     }
     return EXIT.OK;
   },
 };
-

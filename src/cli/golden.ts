@@ -9,7 +9,10 @@ import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } fro
 
 function prepareFrom(args: Record<string, unknown>) {
   const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
-  const prepared = prepare(loaded.model, { numerics: args.numerics as 'golden' | 'board', kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01' });
+  const prepared = prepare(loaded.model, {
+    numerics: args.numerics as 'golden' | 'board',
+    kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
+  });
   return { loaded, prepared };
 }
 
@@ -20,15 +23,24 @@ export const goldenCommand: Command = {
     numericsOptions(
       inputOptions(
         y
-          .positional('action', { choices: ['record', 'check'] as const, demandOption: true, describe: 'record: store cases; check: re-run and compare' })
+          .positional('action', {
+            choices: ['record', 'check'] as const,
+            demandOption: true,
+            describe: 'record: store cases; check: re-run and compare',
+          })
           .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file' })
-          .positional('dir', { type: 'string', describe: 'check: folder of cases (ours, or ../shared/golden-nncase/<set>/<model>)' })
+          .positional('dir', {
+            type: 'string',
+            describe: 'check: folder of cases (ours, or ../shared/golden-nncase/<set>/<model>)',
+          })
           .option('inputs', { type: 'array', string: true, describe: 'record: input files or folders' })
           .option('out', { type: 'string', describe: 'record: folder for the cases' })
           .option('json', { type: 'boolean', default: false })
           .check((a) => {
-            if (a.action === 'record' && (!a.inputs || !a.out)) throw new Error('golden record needs --inputs and --out');
-            if (a.action === 'check' && !a.dir) throw new Error('golden check needs the folder of cases: kpusim golden check <model> <dir>');
+            if (a.action === 'record' && (!a.inputs || !a.out))
+              throw new Error('golden record needs --inputs and --out');
+            if (a.action === 'check' && !a.dir)
+              throw new Error('golden check needs the folder of cases: kpusim golden check <model> <dir>');
             return true;
           }),
       ),
@@ -39,7 +51,9 @@ export const goldenCommand: Command = {
     if (action === 'record') {
       const files = listInputFiles((args.inputs as string[]).map(String));
       const bar = new Progress(io, files.length, 'record');
-      const { cases } = recordGolden(prepared, loaded, files, String(args.out), inputOptionsFrom(args), (n) => bar.tick(n));
+      const { cases } = recordGolden(prepared, loaded, files, String(args.out), inputOptionsFrom(args), (n) =>
+        bar.tick(n),
+      );
       bar.end();
       if (args.json) printJson(io, { action: 'record', model: loaded.path, out: String(args.out), cases });
       else io.out(`recorded ${cases.length} case(s) of ${loaded.path} in ${String(args.out)}\n`);
@@ -56,14 +70,23 @@ export const goldenCommand: Command = {
     bar.end();
     const failed = results.filter((r) => r.status === 'different').length;
     if (args.json) {
-      printJson(io, { action: 'check', model: loaded.path, dir, passed: results.length - failed, failed, cases: results });
+      printJson(io, {
+        action: 'check',
+        model: loaded.path,
+        dir,
+        passed: results.length - failed,
+        failed,
+        cases: results,
+      });
     } else {
       let t = '';
       for (const r of results) {
         t += `${r.case}: ${r.status.replace('_', ' ')}`;
         const worst = r.outputs.filter((o) => o.status !== 'exact');
-        if (worst.length) t += ` (${worst.map((o) => `output ${o.index}: ${o.status.replace('_', ' ')}${o.max_abs_diff !== undefined ? `, max |diff| ${o.max_abs_diff}` : ''}${o.mismatched !== undefined ? `, ${o.mismatched} elements differ` : ''}`).join('; ')})`;
-        if (r.first_diverging_layer) t += `\n  first diverging layer ${r.first_diverging_layer.index}:\n    got  ${r.first_diverging_layer.got}\n    want ${r.first_diverging_layer.want}`;
+        if (worst.length)
+          t += ` (${worst.map((o) => `output ${o.index}: ${o.status.replace('_', ' ')}${o.max_abs_diff !== undefined ? `, max |diff| ${o.max_abs_diff}` : ''}${o.mismatched !== undefined ? `, ${o.mismatched} elements differ` : ''}`).join('; ')})`;
+        if (r.first_diverging_layer)
+          t += `\n  first diverging layer ${r.first_diverging_layer.index}:\n    got  ${r.first_diverging_layer.got}\n    want ${r.first_diverging_layer.want}`;
         t += '\n';
       }
       t += `${results.length - failed} passed, ${failed} failed\n`;

@@ -15,9 +15,16 @@ export const infoCommand: Command = {
   describe: 'Show a model: format, inputs and outputs, the per-layer table, MACs and memory',
   builder: (y: Argv) =>
     y
-      .positional('model', { type: 'string', describe: '.kmodel file, a .kfpkg package, or package.kfpkg#name.kmodel', demandOption: true })
+      .positional('model', {
+        type: 'string',
+        describe: '.kmodel file, a .kfpkg package, or package.kfpkg#name.kmodel',
+        demandOption: true,
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
-      .option('nncase-version', { type: 'string', describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)' }),
+      .option('nncase-version', {
+        type: 'string',
+        describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)',
+      }),
   async run(args, io) {
     const spec = String(args.model);
     const json = Boolean(args.json);
@@ -33,8 +40,14 @@ export const infoCommand: Command = {
     let t = `${spec}\n`;
     t += `kmodel v${s.version} (${s.generation}), ${s.layers.length} layers: ${s.kpu_layers} on the KPU, ${s.cpu_layers} on the CPU\n`;
     for (const [k, v] of Object.entries(extra)) t += `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`;
-    s.inputs.forEach((d, i) => (t += `input ${i}: ${d.dtype} ${shapeText(d.shape)}${d.quant ? ` (scale ${d.quant.scale}, zero point ${d.quant.zeroPoint})` : ''}\n`));
-    s.outputs.forEach((d, i) => (t += `output ${i}: ${d.dtype} ${shapeText(d.shape)}${d.quant ? ` (scale ${d.quant.scale}, zero point ${d.quant.zeroPoint})` : ''}\n`));
+    s.inputs.forEach(
+      (d, i) =>
+        (t += `input ${i}: ${d.dtype} ${shapeText(d.shape)}${d.quant ? ` (scale ${d.quant.scale}, zero point ${d.quant.zeroPoint})` : ''}\n`),
+    );
+    s.outputs.forEach(
+      (d, i) =>
+        (t += `output ${i}: ${d.dtype} ${shapeText(d.shape)}${d.quant ? ` (scale ${d.quant.scale}, zero point ${d.quant.zeroPoint})` : ''}\n`),
+    );
     t += '\n';
     t += renderTable(
       ['#', 'type', 'unit', 'input', 'output', 'k', 'dw', 'pool', 'activation', 'MACs', 'weights'],
@@ -54,7 +67,8 @@ export const infoCommand: Command = {
     );
     t += `\ntotal MACs: ${s.total_macs.toLocaleString('en-US')}\n`;
     t += `main memory: ${formatBytes(s.main_memory_bytes)} of ${formatBytes(MAIN_SRAM_BYTES)} (model bytes and the runtime's working buffer)\n`;
-    if (s.ai_sram_largest_layer) t += `AI SRAM, largest layer: ${formatBytes(s.ai_sram_largest_layer.bytes)} of ${formatBytes(AI_SRAM_BYTES)} (layer ${s.ai_sram_largest_layer.index}, input and output maps)\n`;
+    if (s.ai_sram_largest_layer)
+      t += `AI SRAM, largest layer: ${formatBytes(s.ai_sram_largest_layer.bytes)} of ${formatBytes(AI_SRAM_BYTES)} (layer ${s.ai_sram_largest_layer.index}, input and output maps)\n`;
     io.out(t);
     return EXIT.OK;
   },
@@ -70,9 +84,14 @@ function shapesText(shapes: readonly (readonly number[])[]): string {
 
 /** Version-specific facts worth showing (v5: modules and the stackvm numbering chosen). */
 function modelExtras(model: unknown): Record<string, unknown> {
-  const m = model as { version: number; modules?: { type: string; size: number; functions?: unknown[] }[]; stackvmNumbering?: unknown };
+  const m = model as {
+    version: number;
+    modules?: { type: string; size: number; functions?: unknown[] }[];
+    stackvmNumbering?: unknown;
+  };
   const out: Record<string, unknown> = {};
-  if (m.modules) out.modules = m.modules.map((x) => ({ type: x.type, size: x.size, functions: x.functions?.length ?? 0 }));
+  if (m.modules)
+    out.modules = m.modules.map((x) => ({ type: x.type, size: x.size, functions: x.functions?.length ?? 0 }));
   if (m.stackvmNumbering !== undefined) out.stackvm_numbering = m.stackvmNumbering;
   return out;
 }
@@ -86,7 +105,12 @@ function infoPackage(file: string, json: boolean, io: Io): number {
   let t = `${file}: K210 flash package, ${pkg.entries.length} files\n\n`;
   t += renderTable(
     ['file', 'flash address', 'bytes', 'what'],
-    pkg.entries.map((e) => [e.name, e.address === null ? '(not in flash-list.json)' : `0x${e.address.toString(16)}`, e.bytes, e.kind]),
+    pkg.entries.map((e) => [
+      e.name,
+      e.address === null ? '(not in flash-list.json)' : `0x${e.address.toString(16)}`,
+      e.bytes,
+      e.kind,
+    ]),
   );
   const models = pkg.entries.filter((e) => e.kind.startsWith('kmodel'));
   if (models.length) t += `\nmodels: ${models.map((e) => `${file}#${e.name}`).join(', ')}\n`;

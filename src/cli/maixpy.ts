@@ -21,7 +21,8 @@ function frameNumbers(v: unknown): number[] {
     const t = part.trim();
     if (t === '') continue;
     const n = Number(t);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
     out.push(n);
   }
   return out;
@@ -29,26 +30,58 @@ function frameNumbers(v: unknown): number[] {
 
 export const maixpyCommand: Command = {
   command: 'maixpy <script>',
-  describe: 'Run a MaixPy or CanMV script unchanged: camera frames from image files, models from --flash / --sd, LCD to PNGs',
+  describe:
+    'Run a MaixPy or CanMV script unchanged: camera frames from image files, models from --flash / --sd, LCD to PNGs',
   builder: (y: Argv) =>
     y
       .positional('script', { type: 'string', describe: 'the MicroPython script (.py)' })
-      .option('camera', { type: 'string', array: true, describe: 'camera frames: image files and folders (sorted by name), one file per sensor.snapshot(); without it the first snapshot ends the run' })
-      .option('flash', { type: 'string', array: true, describe: 'ADDR=FILE puts a kmodel (or pkg.kfpkg#inner) at a flash address for kpu.load(ADDR); a .kfpkg maps all its files' })
+      .option('camera', {
+        type: 'string',
+        array: true,
+        describe:
+          'camera frames: image files and folders (sorted by name), one file per sensor.snapshot(); without it the first snapshot ends the run',
+      })
+      .option('flash', {
+        type: 'string',
+        array: true,
+        describe:
+          'ADDR=FILE puts a kmodel (or pkg.kfpkg#inner) at a flash address for kpu.load(ADDR); a .kfpkg maps all its files',
+      })
       .option('sd', { type: 'string', describe: 'folder that stands for the SD card (/sd/...)' })
-      .option('key-press', { type: 'string', array: true, describe: 'press the BOOT key before these frames (1-based, comma-separated)' })
+      .option('key-press', {
+        type: 'string',
+        array: true,
+        describe: 'press the BOOT key before these frames (1-based, comma-separated)',
+      })
       .option('lcd-out', { type: 'string', describe: 'write every lcd.display() as a PNG into this folder' })
       .option('frames', { type: 'number', describe: 'stop after this many frames' })
-      .option('camera-fit', { choices: ['crop', 'fit', 'stretch'] as const, default: 'crop' as const, describe: 'how a file of another size becomes a frame' })
+      .option('camera-fit', {
+        choices: ['crop', 'fit', 'stretch'] as const,
+        default: 'crop' as const,
+        describe: 'how a file of another size becomes a frame',
+      })
       .option('camera-orientation', {
         choices: ['script', 'raw'] as const,
         default: 'script' as const,
-        describe: "script: files are upright for the script's first set_hmirror/set_vflip, later changes flip them; raw: files are the unmirrored sensor output",
+        describe:
+          "script: files are upright for the script's first set_hmirror/set_vflip, later changes flip them; raw: files are the unmirrored sensor output",
       })
-      .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: 'CPU-layer float arithmetic of the models (see kpusim run)' })
+      .option('numerics', {
+        choices: ['golden', 'board'] as const,
+        default: 'golden' as const,
+        describe: 'CPU-layer float arithmetic of the models (see kpusim run)',
+      })
       .option('heap', { type: 'number', default: 64, describe: 'MicroPython heap in MiB' })
-      .option('json', { type: 'boolean', default: false, describe: "print one JSON document at the end (the script's output in it) instead of the script's output" })
-      .option('bundled', { type: 'boolean', default: true, describe: "use kpusim's bundled models for flash addresses no --flash maps (models/manifest.json)" }),
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: "print one JSON document at the end (the script's output in it) instead of the script's output",
+      })
+      .option('bundled', {
+        type: 'boolean',
+        default: true,
+        describe: "use kpusim's bundled models for flash addresses no --flash maps (models/manifest.json)",
+      }),
   async run(args: Record<string, unknown>, io: Io): Promise<number> {
     const frames = args.frames === undefined ? undefined : Number(args.frames);
     const json = Boolean(args.json);
@@ -80,7 +113,9 @@ export const maixpyCommand: Command = {
         board_ms_parts: r.boardParts,
         emulator_ms: r.emulatorMs,
         frame_log: r.frameLog,
-        error: r.error ? { type: r.error.type, message: r.error.message, file: r.error.file ?? null, line: r.error.line ?? null } : null,
+        error: r.error
+          ? { type: r.error.type, message: r.error.message, file: r.error.file ?? null, line: r.error.line ?? null }
+          : null,
         output,
       });
     if (r.reason === 'internal-error') return EXIT.FAILURE;

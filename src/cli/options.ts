@@ -5,26 +5,54 @@ import type { InputOptions } from '../input.js';
 
 export const inputOptions = (y: Argv) =>
   y
-    .option('resize', { choices: ['stretch', 'fit', 'crop'] as const, default: 'stretch' as const, describe: 'how an image of another size becomes the input' })
-    .option('interp', { choices: ['nearest', 'bilinear'] as const, default: 'nearest' as const, describe: 'image resampling' })
-    .option('pad-value', { type: 'number', default: 0, describe: 'padding byte for --resize fit (demos use 0, 114 or 127)' })
+    .option('resize', {
+      choices: ['stretch', 'fit', 'crop'] as const,
+      default: 'stretch' as const,
+      describe: 'how an image of another size becomes the input',
+    })
+    .option('interp', {
+      choices: ['nearest', 'bilinear'] as const,
+      default: 'nearest' as const,
+      describe: 'image resampling',
+    })
+    .option('pad-value', {
+      type: 'number',
+      default: 0,
+      describe: 'padding byte for --resize fit (demos use 0, 114 or 127)',
+    })
     .option('bgr', { type: 'boolean', default: false, describe: 'planes in B, G, R order (models trained on BGR)' })
-    .option('mean', { type: 'string', describe: 'float inputs: per-channel mean, comma-separated (default: value/255)' })
+    .option('mean', {
+      type: 'string',
+      describe: 'float inputs: per-channel mean, comma-separated (default: value/255)',
+    })
     .option('std', { type: 'string', describe: 'float inputs: per-channel std, comma-separated' });
 
 export const numericsOptions = (y: Argv) =>
   y
-    .option('numerics', { choices: ['golden', 'board'] as const, default: 'golden' as const, describe: "golden: nncase's simulator (default); board: the K210 firmware's float arithmetic where it differs" })
-    .option('kpu-numerics', { choices: ['nncase02', 'nncase01'] as const, default: 'nncase02' as const, describe: 'KPU activation rounding and segment boundary rules' })
-    .option('nncase-version', { type: 'string', describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)' });
+    .option('numerics', {
+      choices: ['golden', 'board'] as const,
+      default: 'golden' as const,
+      describe: "golden: nncase's simulator (default); board: the K210 firmware's float arithmetic where it differs",
+    })
+    .option('kpu-numerics', {
+      choices: ['nncase02', 'nncase01'] as const,
+      default: 'nncase02' as const,
+      describe: 'KPU activation rounding and segment boundary rules',
+    })
+    .option('nncase-version', {
+      type: 'string',
+      describe: 'kmodel v5: the nncase 1.x release whose stackvm numbering to use (default: chosen from the file)',
+    });
 
 /** Parse options from the command line (v5 stackvm numbering override). */
-export const parseOptionsFrom = (args: Record<string, unknown>) => (args['nncase-version'] === undefined ? {} : { nncaseVersion: String(args['nncase-version']) });
+export const parseOptionsFrom = (args: Record<string, unknown>) =>
+  args['nncase-version'] === undefined ? {} : { nncaseVersion: String(args['nncase-version']) };
 
 function numberList(v: unknown, what: string): number[] | undefined {
   if (v === undefined) return undefined;
   const xs = String(v).split(',').map(Number);
-  if (xs.some((x) => !Number.isFinite(x))) throw new UsageError('BAD_ARGUMENT', `${what} takes comma-separated numbers, got "${String(v)}"`);
+  if (xs.some((x) => !Number.isFinite(x)))
+    throw new UsageError('BAD_ARGUMENT', `${what} takes comma-separated numbers, got "${String(v)}"`);
   return xs;
 }
 
@@ -38,4 +66,3 @@ export function inputOptionsFrom(args: Record<string, unknown>): InputOptions {
     std: numberList(args.std, '--std'),
   };
 }
-

@@ -57,11 +57,18 @@ export const profileCommand: Command = {
   describe: 'Estimate the time of every layer on the board (cycle-approximate model) and the memory it needs',
   builder: (y: Argv) =>
     clockOptions(
-      y.positional('model', { type: 'string', describe: '.kmodel file or package.kfpkg#name.kmodel', demandOption: true }),
+      y.positional('model', {
+        type: 'string',
+        describe: '.kmodel file or package.kfpkg#name.kmodel',
+        demandOption: true,
+      }),
     )
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
       .option('csv', { type: 'string', describe: 'also write the per-layer table as CSV to this file' })
-      .option('chrome-trace', { type: 'string', describe: 'also write a Chrome trace (Perfetto, chrome://tracing) to this file' })
+      .option('chrome-trace', {
+        type: 'string',
+        describe: 'also write a Chrome trace (Perfetto, chrome://tracing) to this file',
+      })
       .option('svg', { type: 'string', describe: 'also write a picture of time and AI SRAM per layer to this file' }),
   async run(args, io) {
     const spec = String(args.model);

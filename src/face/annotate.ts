@@ -35,7 +35,8 @@ export function annotate(img: RgbImage, faces: readonly FaceReport[]): RgbImage 
     drawBox(out, x, y, w, h, color, thick);
     for (const [px, py] of f.landmarks ?? []) drawDot(out, px, py, dot, RED);
     const label = faceLabel(f);
-    const tw = textWidth(label, scale) + 2 * scale, th = (GLYPH_HEIGHT + 2) * scale;
+    const tw = textWidth(label, scale) + 2 * scale,
+      th = (GLYPH_HEIGHT + 2) * scale;
     // Above the box if there is room, else inside its top edge.
     const ly = y - th >= 0 ? y - th : y;
     fillRect(out, x, ly, tw, th, BLACK);

@@ -72,10 +72,12 @@ export function readManifest(path: string = DEFAULT_MANIFEST): Manifest {
     if (!isObject(m)) bad(`models[${i}] is not an object`);
     const e = m as Record<string, unknown>;
     const role = e.role as ModelRole;
-    if (!ROLES.includes(role)) bad(`models[${i}].role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(e.role)}`);
+    if (!ROLES.includes(role))
+      bad(`models[${i}].role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(e.role)}`);
     if (models[role]) bad(`two models have the role "${role}"`);
     if (typeof e.file !== 'string' || e.file === '') bad(`models[${i}].file must be a file name`);
-    if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) bad(`models[${i}].sha256 must be a lowercase hex sha256`);
+    if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+      bad(`models[${i}].sha256 must be a lowercase hex sha256`);
     const file = isAbsolute(e.file as string) ? (e.file as string) : resolve(dirname(path), e.file as string);
     let anchors: number[] | undefined;
     if (e.anchors !== undefined) {
@@ -125,7 +127,8 @@ export function bundledPreset(m: Manifest, sizes: Partial<Record<ModelRole, Inpu
   const det = manifestModel(m, 'detector');
   const base = MAIXPY_PRESET;
   const fe = sizes.features ?? { width: base.alignment.width, height: base.alignment.height };
-  const sx = fe.width / base.alignment.width, sy = fe.height / base.alignment.height;
+  const sx = fe.width / base.alignment.width,
+    sy = fe.height / base.alignment.height;
   const template = base.alignment.template.map(([x, y]) => [Math.trunc(x * sx), Math.trunc(y * sy)] as Point);
   const d = sizes.detector ?? { width: base.detector.inputWidth, height: base.detector.inputHeight };
   const ld = sizes.landmarks ?? { width: base.landmarks.inputWidth, height: base.landmarks.inputHeight };

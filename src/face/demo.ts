@@ -33,7 +33,10 @@ export interface DemoFrame {
 
 /** Smaller and off-centre: the portrait at 60 % on a grey canvas of the original size. */
 function smallerShifted(img: RgbImage): RgbImage {
-  const { image: small } = resizeRgb(img, Math.round(img.width * 0.6), Math.round(img.height * 0.6), { mode: 'stretch', filter: 'area' });
+  const { image: small } = resizeRgb(img, Math.round(img.width * 0.6), Math.round(img.height * 0.6), {
+    mode: 'stretch',
+    filter: 'area',
+  });
   const canvas = new Uint8Array(img.width * img.height * 3).fill(96);
   const ox = Math.round(img.width * 0.3);
   const oy = Math.round(img.height * 0.15);
@@ -44,9 +47,14 @@ function smallerShifted(img: RgbImage): RgbImage {
   return { width: img.width, height: img.height, data: canvas };
 }
 
-export function runFaceDemo(session: FaceSession, dir = EXAMPLES_DIR): { frames: DemoFrame[]; ok: boolean; storeFile: string } {
+export function runFaceDemo(
+  session: FaceSession,
+  dir = EXAMPLES_DIR,
+): { frames: DemoFrame[]; ok: boolean; storeFile: string } {
   const need = ['grace_hopper.jpg', 'astronaut.jpg'].map((f) => join(dir, f));
-  for (const f of need) if (!existsSync(f)) throw new UsageError('NOT_FOUND', `${f}: the demo's photo is missing (examples/images/ of the repository)`);
+  for (const f of need)
+    if (!existsSync(f))
+      throw new UsageError('NOT_FOUND', `${f}: the demo's photo is missing (examples/images/ of the repository)`);
   const grace = readImageFile(need[0]);
   const collins = readImageFile(need[1]);
   const storeFile = '(in memory)';
@@ -54,16 +62,37 @@ export function runFaceDemo(session: FaceSession, dir = EXAMPLES_DIR): { frames:
   const enrolled = enrol(session, store, 'Grace Hopper', [{ file: need[0], image: grace }], storeFile);
   const frames: DemoFrame[] = [];
   const first = enrolled.analyses[0];
-  frames.push({ label: 'Grace Hopper (enrolled from this photo)', name: 'grace_hopper', image: grace, step: 'enrol', expect: 'Grace Hopper', analysis: first, got: 'Grace Hopper', ok: true });
+  frames.push({
+    label: 'Grace Hopper (enrolled from this photo)',
+    name: 'grace_hopper',
+    image: grace,
+    step: 'enrol',
+    expect: 'Grace Hopper',
+    analysis: first,
+    got: 'Grace Hopper',
+    ok: true,
+  });
   const stored = storeFeatures(enrolled.store);
   const views: { label: string; name: string; image: RgbImage; expect: string | null }[] = [
-    { label: 'Grace Hopper, mirrored, rotated 4° and relit', name: 'grace_view1', image: adjustRgb(rotateRgb(flipRgb(grace, true, false), 4), { gain: 0.85, bias: 10 }), expect: 'Grace Hopper' },
-    { label: 'Grace Hopper, smaller, shifted and JPEG-compressed', name: 'grace_view2', image: jpegRoundTrip(shiftRgb(smallerShifted(grace), -12, 8), 40), expect: 'Grace Hopper' },
+    {
+      label: 'Grace Hopper, mirrored, rotated 4° and relit',
+      name: 'grace_view1',
+      image: adjustRgb(rotateRgb(flipRgb(grace, true, false), 4), { gain: 0.85, bias: 10 }),
+      expect: 'Grace Hopper',
+    },
+    {
+      label: 'Grace Hopper, smaller, shifted and JPEG-compressed',
+      name: 'grace_view2',
+      image: jpegRoundTrip(shiftRgb(smallerShifted(grace), -12, 8), 40),
+      expect: 'Grace Hopper',
+    },
     { label: 'Eileen Collins (not enrolled)', name: 'astronaut', image: collins, expect: null },
   ];
   for (const v of views) {
     const a = session.analyse(v.image, 'recognize', stored);
-    const largest = [...a.faces].filter((f) => f.processed).sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+    const largest = [...a.faces]
+      .filter((f) => f.processed)
+      .sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
     const got = largest?.name ?? null;
     const found = a.faces.length > 0;
     frames.push({ ...v, step: 'recognize', analysis: a, got, ok: found && got === v.expect });

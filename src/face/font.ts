@@ -78,8 +78,10 @@ export function drawText(img: RgbImage, x: number, y: number, text: string, colo
 
 /** Fill a rectangle (clipped), e.g. behind a label. */
 export function fillRect(img: RgbImage, x: number, y: number, w: number, h: number, color: Rgb): void {
-  const x0 = Math.max(0, Math.round(x)), y0 = Math.max(0, Math.round(y));
-  const x1 = Math.min(img.width, Math.round(x + w)), y1 = Math.min(img.height, Math.round(y + h));
+  const x0 = Math.max(0, Math.round(x)),
+    y0 = Math.max(0, Math.round(y));
+  const x1 = Math.min(img.width, Math.round(x + w)),
+    y1 = Math.min(img.height, Math.round(y + h));
   for (let py = y0; py < y1; py++)
     for (let px = x0; px < x1; px++) {
       const o = 3 * (py * img.width + px);

@@ -26,7 +26,11 @@ export type ModelRole = 'detector' | 'landmarks' | 'features';
 export const MODEL_ROLES: readonly ModelRole[] = ['detector', 'landmarks', 'features'];
 
 /** What each role is called in messages. */
-export const ROLE_NOUN: Readonly<Record<ModelRole, string>> = { detector: 'face detector', landmarks: 'landmark model', features: 'feature model' };
+export const ROLE_NOUN: Readonly<Record<ModelRole, string>> = {
+  detector: 'face detector',
+  landmarks: 'landmark model',
+  features: 'feature model',
+};
 
 /** CanMV's `run_with_output(get_feature=True)` refuses more than 256 values (doc C.6). */
 export const CANMV_FEATURE_MAX = 256;
@@ -80,8 +84,18 @@ export function loadFaceModel(spec: string, opts: ModelNumerics = {}): LoadedFac
   const key = `${sha256}/${numerics}/${kpuNumerics}/${opts.nncaseVersion ?? ''}`;
   const hit = cache.get(key);
   if (hit) return { ...hit, path: loaded.path };
-  const prepared = prepare(loaded.model, { numerics, kpuNumerics, ...(opts.nncaseVersion !== undefined ? { nncaseVersion: opts.nncaseVersion } : {}) });
-  const m: LoadedFaceModel = { path: loaded.path, sha256, fileBytes: loaded.bytes.length, version: loaded.model.version, prepared };
+  const prepared = prepare(loaded.model, {
+    numerics,
+    kpuNumerics,
+    ...(opts.nncaseVersion !== undefined ? { nncaseVersion: opts.nncaseVersion } : {}),
+  });
+  const m: LoadedFaceModel = {
+    path: loaded.path,
+    sha256,
+    fileBytes: loaded.bytes.length,
+    version: loaded.model.version,
+    prepared,
+  };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(key, m);
   return m;
@@ -103,7 +117,8 @@ export function roleMismatch(m: Pick<LoadedFaceModel, 'prepared'>, role: ModelRo
   if (inputs.length !== 1) return `it takes ${inputs.length} inputs; the ${noun} takes one (${want})`;
   const i = inputs[0];
   const s = i.shape;
-  const fits = i.dtype === 'uint8' && elements(i) === 3 * w * h && s.length >= 2 && s[s.length - 1] === w && s[s.length - 2] === h;
+  const fits =
+    i.dtype === 'uint8' && elements(i) === 3 * w * h && s.length >= 2 && s[s.length - 1] === w && s[s.length - 2] === h;
   if (!fits) return `its input is ${descText(i)}; the ${noun} takes ${want}`;
   if (outputs.length < 1) return 'it has no output';
   const o = outputs[0];
@@ -114,13 +129,19 @@ export function roleMismatch(m: Pick<LoadedFaceModel, 'prepared'>, role: ModelRo
     const C = o.shape[o.shape.length - 3];
     const anchors = preset.detector.anchors.length / 2;
     const classes = presetClassCount(preset.detector, C);
-    if (classes < 1 || C !== anchors * (5 + classes) || n !== C * o.shape[o.shape.length - 2] * o.shape[o.shape.length - 1])
+    if (
+      classes < 1 ||
+      C !== anchors * (5 + classes) ||
+      n !== C * o.shape[o.shape.length - 2] * o.shape[o.shape.length - 1]
+    )
       return `its output is ${descText(o)}: ${C} channels do not make ${anchors} anchors × (5 + classes) (class rule "${String(preset.detector.classes)}" gives ${classes})`;
   } else if (role === 'landmarks') {
-    if (n !== 10) return `its output has ${n} values (${shapeText(o.shape)}); the landmark model gives 10 (five points)`;
+    if (n !== 10)
+      return `its output has ${n} values (${shapeText(o.shape)}); the landmark model gives 10 (five points)`;
   } else {
     const f = preset.features;
-    if (f.length !== null && n !== f.length) return `its output has ${n} values; the ${preset.name} preset's features have ${f.length}`;
+    if (f.length !== null && n !== f.length)
+      return `its output has ${n} values; the ${preset.name} preset's features have ${f.length}`;
     const max = f.postprocess === 'face-encode' ? FACE_FEATURE_DIM_MAX : CANMV_FEATURE_MAX;
     if (n > max) return `its output has ${n} values; the firmware takes at most ${max}`;
   }
@@ -145,7 +166,10 @@ export function checkRole(m: LoadedFaceModel, role: ModelRole, preset: FacePrese
     : roleNames.length
       ? ` (it has the shape of the ${preset.name} preset's ${roleNames.map((r) => ROLE_NOUN[r]).join(' or ')})`
       : '';
-  throw new UsageError('BAD_INPUT', `--${role} ${m.path}: not a ${ROLE_NOUN[role]} for the ${preset.name} preset: ${why}${hint}`);
+  throw new UsageError(
+    'BAD_INPUT',
+    `--${role} ${m.path}: not a ${ROLE_NOUN[role]} for the ${preset.name} preset: ${why}${hint}`,
+  );
 }
 
 /** Wrap a loaded model for a role: checked, profiled once, runnable on AI planes. */
@@ -160,7 +184,8 @@ export function faceModel(m: LoadedFaceModel, role: ModelRole, preset: FacePrese
     boardMs: p.total_ms,
     profile: p,
     run(input: PlanarImage): Float32Array {
-      if (input.data.length < inBytes) throw new UsageError('BAD_INPUT', `${m.path}: the ${role} takes ${inBytes} bytes, got ${input.data.length}`);
+      if (input.data.length < inBytes)
+        throw new UsageError('BAD_INPUT', `${m.path}: the ${role} takes ${inBytes} bytes, got ${input.data.length}`);
       const t0 = performance.now();
       const out = m.prepared.run([input.data.subarray(0, inBytes)]).outputs[0];
       spent += performance.now() - t0;

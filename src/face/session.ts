@@ -22,7 +22,16 @@
  */
 import { UsageError } from '../errors.js';
 import { detectFaces, processFrame, matchFeature, type FaceResult } from '../pipeline/flow.js';
-import { cameraFrame, mapPointToSource, mapRectToSource, planResize, resizeRgb, type ResizeFilter, type ResizeMapping, type ResizeMode } from '../pipeline/convert.js';
+import {
+  cameraFrame,
+  mapPointToSource,
+  mapRectToSource,
+  planResize,
+  resizeRgb,
+  type ResizeFilter,
+  type ResizeMapping,
+  type ResizeMode,
+} from '../pipeline/convert.js';
 import { sigmoidF32, f32 } from '../pipeline/f32.js';
 import { presetClassCount, type FacePreset } from '../pipeline/presets.js';
 import type { RegionDetection, RegionTensor } from '../pipeline/region.js';
@@ -75,7 +84,12 @@ export interface ImageTiming {
   readonly emulator_ms: number;
   readonly board_fps: number;
   readonly board_parts: Omit<FrameBoardTime, 'board_ms' | 'fps'>;
-  readonly emulator_parts: { readonly detector_ms: number; readonly landmarks_ms: number; readonly features_ms: number; readonly cpu_ms: number };
+  readonly emulator_parts: {
+    readonly detector_ms: number;
+    readonly landmarks_ms: number;
+    readonly features_ms: number;
+    readonly cpu_ms: number;
+  };
 }
 
 export interface ImageAnalysis {
@@ -105,8 +119,14 @@ export class FaceSession {
     this.preset = o.preset;
     this.clocks = { kpuMhz: o.clocks?.kpuMhz ?? 400, cpuMhz: o.clocks?.cpuMhz ?? 400 };
     this.frameOptions = { mode: o.frame?.mode ?? 'fit', filter: o.frame?.filter ?? 'auto' };
-    if (o.preset.frame.width !== o.preset.detector.inputWidth || o.preset.frame.height !== o.preset.detector.inputHeight)
-      throw new UsageError('BAD_ARGUMENT', `preset ${o.preset.name}: the frame (${o.preset.frame.width}×${o.preset.frame.height}) must be the detector's input size`);
+    if (
+      o.preset.frame.width !== o.preset.detector.inputWidth ||
+      o.preset.frame.height !== o.preset.detector.inputHeight
+    )
+      throw new UsageError(
+        'BAD_ARGUMENT',
+        `preset ${o.preset.name}: the frame (${o.preset.frame.width}×${o.preset.frame.height}) must be the detector's input size`,
+      );
     this.detector = faceModel(o.detector, 'detector', o.preset, this.clocks);
     if (o.landmarks) this.landmarks = faceModel(o.landmarks, 'landmarks', o.preset, this.clocks);
     if (o.features) this.features = faceModel(o.features, 'features', o.preset, this.clocks);
@@ -126,11 +146,17 @@ export class FaceSession {
 
   /** The camera frame of an image and the mapping back to its pixels. */
   frameOf(img: RgbImage): { frame: ReturnType<typeof cameraFrame>; mapping: ResizeMapping } {
-    const W = this.preset.frame.width, H = this.preset.frame.height;
+    const W = this.preset.frame.width,
+      H = this.preset.frame.height;
     const { mode } = this.frameOptions;
     if (img.width === W && img.height === H) return { frame: cameraFrame(img), mapping: planResize(W, H, W, H, mode) };
     const m = planResize(img.width, img.height, W, H, mode);
-    const filter = this.frameOptions.filter === 'auto' ? (m.scaleX < 1 || m.scaleY < 1 ? 'area' : 'bilinear') : this.frameOptions.filter;
+    const filter =
+      this.frameOptions.filter === 'auto'
+        ? m.scaleX < 1 || m.scaleY < 1
+          ? 'area'
+          : 'bilinear'
+        : this.frameOptions.filter;
     const { image, mapping } = resizeRgb(img, W, H, { mode, filter });
     return { frame: cameraFrame(image), mapping };
   }
@@ -155,9 +181,14 @@ export class FaceSession {
     if (mode === 'detect') {
       detections = detectFaces(frame, this.preset, { detect });
     } else {
-      if (!this.landmarks || !this.features) throw new UsageError('BAD_ARGUMENT', `face ${mode} needs the landmark and feature models`);
-      const preset: FacePreset = mode === 'enroll' ? { ...this.preset, detector: { ...this.preset.detector, facesPerFrame: 'all' } } : this.preset;
-      const ld = this.landmarks, fe = this.features;
+      if (!this.landmarks || !this.features)
+        throw new UsageError('BAD_ARGUMENT', `face ${mode} needs the landmark and feature models`);
+      const preset: FacePreset =
+        mode === 'enroll'
+          ? { ...this.preset, detector: { ...this.preset.detector, facesPerFrame: 'all' } }
+          : this.preset;
+      const ld = this.landmarks,
+        fe = this.features;
       const r = processFrame(
         frame,
         preset,
@@ -179,7 +210,11 @@ export class FaceSession {
     const board = frameBoardTime(
       {
         detection: this.detectionWork(tensor, detections),
-        faces: processed.map((f): FaceWork => ({ crop: f.crop, comparisons: store.length, featureLength: f.feature.length })),
+        faces: processed.map((f): FaceWork => ({
+          crop: f.crop,
+          comparisons: store.length,
+          featureLength: f.feature.length,
+        })),
         detectorMs: this.detector.boardMs,
         landmarksMs: this.landmarks?.boardMs ?? 0,
         featuresMs: this.features?.boardMs ?? 0,
@@ -222,7 +257,12 @@ export class FaceSession {
           features_ms: r3(board_parts.features_ms),
           cpu_ms: r3(board_parts.cpu_ms),
         },
-        emulator_parts: { detector_ms: r2(em.detector_ms), landmarks_ms: r2(em.landmarks_ms), features_ms: r2(em.features_ms), cpu_ms: r2(Math.max(0, cpu_ms)) },
+        emulator_parts: {
+          detector_ms: r2(em.detector_ms),
+          landmarks_ms: r2(em.landmarks_ms),
+          features_ms: r2(em.features_ms),
+          cpu_ms: r2(Math.max(0, cpu_ms)),
+        },
       },
     };
   }

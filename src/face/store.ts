@@ -37,7 +37,10 @@ export function checkStoreFits(store: FaceStore, session: FaceSession, file: str
   if (session.features) {
     checkStoreModel(store, session.features.sha256, file);
     if (store.featureLength !== session.featureLength)
-      throw new UsageError('BAD_INPUT', `${file}: the store's features have ${store.featureLength} values, the feature model gives ${session.featureLength}`);
+      throw new UsageError(
+        'BAD_INPUT',
+        `${file}: the store's features have ${store.featureLength} values, the feature model gives ${session.featureLength}`,
+      );
   }
 }
 
@@ -84,7 +87,14 @@ export interface EnrolResult {
  * if an image has no face. Each image is matched against the store as it is at that point (as
  * the demos score a face before storing it). Does not write the file (see `writeFaceStore`).
  */
-export function enrol(session: FaceSession, store: FaceStore, name: string, images: Iterable<EnrolImage>, file: string, onImage?: (a: ImageAnalysis, file: string) => void): EnrolResult {
+export function enrol(
+  session: FaceSession,
+  store: FaceStore,
+  name: string,
+  images: Iterable<EnrolImage>,
+  file: string,
+  onImage?: (a: ImageAnalysis, file: string) => void,
+): EnrolResult {
   if (name.trim() === '') throw new UsageError('BAD_ARGUMENT', '--name must not be empty');
   let s = store;
   const analyses: ImageAnalysis[] = [];
@@ -97,7 +107,11 @@ export function enrol(session: FaceSession, store: FaceStore, name: string, imag
         'BAD_INPUT',
         `${img.file}: no face found, so nobody was enrolled and ${file} is unchanged (try --frame crop, or a closer photo)`,
       );
-    s = addFace(s, { name, feature: best.feature, featureModelSha256: session.features!.sha256, source: img.file }, file);
+    s = addFace(
+      s,
+      { name, feature: best.feature, featureModelSha256: session.features!.sha256, source: img.file },
+      file,
+    );
     analyses.push(a);
     enrolled.push(best.detection.index); // faces are listed in detection order
     onImage?.(a, img.file);

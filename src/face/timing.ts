@@ -94,10 +94,12 @@ export function resizeBranch(w0: number, h0: number, w: number, h: number): 'cop
 /** CPU cycles of one face between and after its two models. */
 export function faceCycles(f: FaceWork, preset: FacePreset): number {
   const c = FACE_CPU_CYCLES;
-  const L = preset.landmarks, A = preset.alignment;
+  const L = preset.landmarks,
+    A = preset.alignment;
   const out = L.inputWidth * L.inputHeight;
   const branch = resizeBranch(f.crop.w, f.crop.h, L.inputWidth, L.inputHeight);
-  const resize = branch === 'bilinear' ? c.resizeBilinearPixel : branch === 'nearest' ? c.resizeNearestPixel : c.cutPixel;
+  const resize =
+    branch === 'bilinear' ? c.resizeBilinearPixel : branch === 'nearest' ? c.resizeNearestPixel : c.cutPixel;
   const warpPx = A.width * A.height;
   const sigmoids = L.decode === 'ld5-sigmoid' ? 10 * c.transcendental : 0;
   return (
@@ -138,7 +140,10 @@ export interface FrameWork {
 
 export function frameBoardTime(w: FrameWork, preset: FacePreset): FrameBoardTime {
   const c = FACE_CPU_CYCLES;
-  const cycles = regionCycles(w.detection) + c.pythonCallsPerFrame * c.pythonCall + w.faces.reduce((s, f) => s + faceCycles(f, preset), 0);
+  const cycles =
+    regionCycles(w.detection) +
+    c.pythonCallsPerFrame * c.pythonCall +
+    w.faces.reduce((s, f) => s + faceCycles(f, preset), 0);
   const cpu_ms = cycles / (w.cpuMhz * 1000);
   const n = w.faces.length;
   const detector_ms = w.detectorMs;

@@ -18,7 +18,11 @@ export class BinaryReader {
     readonly what = 'file',
   ) {
     if (start < 0 || end > bytes.length || start > end) {
-      throw new KmodelError('TRUNCATED', start, `${what} [${start}, ${end}) lies outside the file of ${bytes.length} bytes`);
+      throw new KmodelError(
+        'TRUNCATED',
+        start,
+        `${what} [${start}, ${end}) lies outside the file of ${bytes.length} bytes`,
+      );
     }
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
@@ -130,15 +134,29 @@ export class BinaryReader {
    */
   checkCount(count: number, itemSize: number, what: string, offset = this.pos): number {
     if (!Number.isInteger(count) || count < 0 || count * itemSize > this.end - this.pos) {
-      this.fail('BAD_COUNT', `${what} = ${count} needs ${count * itemSize} bytes but only ${this.end - this.pos} remain in ${this.what}`, offset);
+      this.fail(
+        'BAD_COUNT',
+        `${what} = ${count} needs ${count * itemSize} bytes but only ${this.end - this.pos} remain in ${this.what}`,
+        offset,
+      );
     }
     return count;
   }
 
   /** A reader limited to [offset, offset + size) of the same file. */
   slice(offset: number, size: number, what: string): BinaryReader {
-    if (!Number.isInteger(offset) || !Number.isInteger(size) || size < 0 || offset < this.start || offset + size > this.end) {
-      this.fail('TRUNCATED', `${what} [${offset}, ${offset + size}) does not fit in ${this.what} [${this.start}, ${this.end})`, offset);
+    if (
+      !Number.isInteger(offset) ||
+      !Number.isInteger(size) ||
+      size < 0 ||
+      offset < this.start ||
+      offset + size > this.end
+    ) {
+      this.fail(
+        'TRUNCATED',
+        `${what} [${offset}, ${offset + size}) does not fit in ${this.what} [${this.start}, ${this.end})`,
+        offset,
+      );
     }
     return new BinaryReader(this.bytes, offset, offset + size, what);
   }

@@ -47,8 +47,10 @@ function entropy(b: Uint8Array, n = 4096): number {
 }
 
 export function detectFormat(bytes: Uint8Array, fileName = ''): Detected {
-  if (bytes.length < 4) return { kind: 'unknown', reason: `the file is ${bytes.length} bytes long, too short for any kmodel header` };
-  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06])) return { kind: 'zip' };
+  if (bytes.length < 4)
+    return { kind: 'unknown', reason: `the file is ${bytes.length} bytes long, too short for any kmodel header` };
+  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06]))
+    return { kind: 'zip' };
   if (startsWith(bytes, KMDL_LE)) {
     if (bytes.length < 8) return { kind: 'unknown', reason: 'a KMDL header with no version field' };
     const v = u32le(bytes, 4);

@@ -28,7 +28,13 @@ export function readKfpkg(zip: Uint8Array, file = '<kfpkg>'): Kfpkg {
   try {
     unzipped = unzipSync(zip, {
       filter: (f) => {
-        if (f.originalSize > MAX_ENTRY_BYTES) throw new KmodelError('BAD_CONTAINER', 0, `${f.name} claims ${f.originalSize} bytes, more than a K210's 16 MiB flash`, file);
+        if (f.originalSize > MAX_ENTRY_BYTES)
+          throw new KmodelError(
+            'BAD_CONTAINER',
+            0,
+            `${f.name} claims ${f.originalSize} bytes, more than a K210's 16 MiB flash`,
+            file,
+          );
         return true;
       },
     });
@@ -47,7 +53,8 @@ export function readKfpkg(zip: Uint8Array, file = '<kfpkg>'): Kfpkg {
       throw new KmodelError('BAD_CONTAINER', 0, `flash-list.json is not valid JSON: ${(e as Error).message}`, file);
     }
     const entries = (json as { files?: unknown }).files;
-    if (!Array.isArray(entries)) throw new KmodelError('BAD_CONTAINER', 0, 'flash-list.json has no "files" array', file);
+    if (!Array.isArray(entries))
+      throw new KmodelError('BAD_CONTAINER', 0, 'flash-list.json has no "files" array', file);
     for (const e of entries as { address?: unknown; bin?: unknown; sha256Prefix?: unknown }[]) {
       if (typeof e?.bin !== 'string' || typeof e.address !== 'number') continue;
       addresses.set(e.bin, { address: e.address, sha256Prefix: e.sha256Prefix === true });
@@ -57,7 +64,13 @@ export function readKfpkg(zip: Uint8Array, file = '<kfpkg>'): Kfpkg {
   for (const [name, bytes] of files) {
     if (name === 'flash-list.json' || name.endsWith('/')) continue;
     const a = addresses.get(name);
-    entries.push({ name, address: a?.address ?? null, bytes: bytes.length, sha256Prefix: a?.sha256Prefix ?? false, kind: sniff(bytes, name) });
+    entries.push({
+      name,
+      address: a?.address ?? null,
+      bytes: bytes.length,
+      sha256Prefix: a?.sha256Prefix ?? false,
+      kind: sniff(bytes, name),
+    });
   }
   entries.sort((x, y) => (x.address ?? Infinity) - (y.address ?? Infinity) || x.name.localeCompare(y.name));
   return { entries, files };

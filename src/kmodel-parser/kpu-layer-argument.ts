@@ -9,34 +9,114 @@ type FieldSpec = readonly [name: string, lsb: number, width: number, signed?: bo
 
 /** Word order and field layout, exactly as in the SDK header (reference §5.1). */
 export const KPU_LAYER_ARGUMENT_WORDS = [
-  { word: 'interrupt_enabe', fields: [['int_en', 0, 1], ['ram_flag', 1, 1], ['full_add', 2, 1], ['depth_wise_layer', 3, 1]] },
-  { word: 'image_addr', fields: [['image_src_addr', 0, 15], ['image_dst_addr', 32, 15]] },
-  { word: 'image_channel_num', fields: [['i_ch_num', 0, 10], ['o_ch_num', 32, 10], ['o_ch_num_coef', 48, 10]] },
-  { word: 'image_size', fields: [['i_row_wid', 0, 10], ['i_col_high', 10, 9], ['o_row_wid', 32, 10], ['o_col_high', 42, 9]] },
+  {
+    word: 'interrupt_enabe',
+    fields: [
+      ['int_en', 0, 1],
+      ['ram_flag', 1, 1],
+      ['full_add', 2, 1],
+      ['depth_wise_layer', 3, 1],
+    ],
+  },
+  {
+    word: 'image_addr',
+    fields: [
+      ['image_src_addr', 0, 15],
+      ['image_dst_addr', 32, 15],
+    ],
+  },
+  {
+    word: 'image_channel_num',
+    fields: [
+      ['i_ch_num', 0, 10],
+      ['o_ch_num', 32, 10],
+      ['o_ch_num_coef', 48, 10],
+    ],
+  },
+  {
+    word: 'image_size',
+    fields: [
+      ['i_row_wid', 0, 10],
+      ['i_col_high', 10, 9],
+      ['o_row_wid', 32, 10],
+      ['o_col_high', 42, 9],
+    ],
+  },
   {
     word: 'kernel_pool_type_cfg',
     fields: [
-      ['kernel_type', 0, 3], ['pad_type', 3, 1], ['pool_type', 4, 4], ['first_stride', 8, 1], ['bypass_conv', 9, 1],
-      ['load_para', 10, 1], ['dma_burst_size', 16, 8], ['pad_value', 24, 8], ['bwsx_base_addr', 32, 32],
+      ['kernel_type', 0, 3],
+      ['pad_type', 3, 1],
+      ['pool_type', 4, 4],
+      ['first_stride', 8, 1],
+      ['bypass_conv', 9, 1],
+      ['load_para', 10, 1],
+      ['dma_burst_size', 16, 8],
+      ['pad_value', 24, 8],
+      ['bwsx_base_addr', 32, 32],
     ],
   },
-  { word: 'kernel_load_cfg', fields: [['load_coor', 0, 1], ['load_time', 1, 6], ['para_size', 15, 17], ['para_start_addr', 32, 32]] },
-  { word: 'kernel_offset', fields: [['coef_column_offset', 0, 4], ['coef_row_offset', 4, 12]] },
+  {
+    word: 'kernel_load_cfg',
+    fields: [
+      ['load_coor', 0, 1],
+      ['load_time', 1, 6],
+      ['para_size', 15, 17],
+      ['para_start_addr', 32, 32],
+    ],
+  },
+  {
+    word: 'kernel_offset',
+    fields: [
+      ['coef_column_offset', 0, 4],
+      ['coef_row_offset', 4, 12],
+    ],
+  },
   {
     word: 'kernel_calc_type_cfg',
     fields: [
-      ['channel_switch_addr', 0, 15], ['row_switch_addr', 16, 4], ['coef_size', 20, 8], ['coef_group', 28, 3],
-      ['load_act', 31, 1], ['active_addr', 32, 32],
+      ['channel_switch_addr', 0, 15],
+      ['row_switch_addr', 16, 4],
+      ['coef_size', 20, 8],
+      ['coef_group', 28, 3],
+      ['load_act', 31, 1],
+      ['active_addr', 32, 32],
     ],
   },
-  { word: 'write_back_cfg', fields: [['wb_channel_switch_addr', 0, 15], ['wb_row_switch_addr', 16, 4], ['wb_group', 20, 3]] },
-  { word: 'conv_value', fields: [['shr_w', 0, 4], ['shr_x', 4, 4], ['arg_w', 8, 24, true], ['arg_x', 32, 24, true]] },
+  {
+    word: 'write_back_cfg',
+    fields: [
+      ['wb_channel_switch_addr', 0, 15],
+      ['wb_row_switch_addr', 16, 4],
+      ['wb_group', 20, 3],
+    ],
+  },
+  {
+    word: 'conv_value',
+    fields: [
+      ['shr_w', 0, 4],
+      ['shr_x', 4, 4],
+      ['arg_w', 8, 24, true],
+      ['arg_x', 32, 24, true],
+    ],
+  },
   { word: 'conv_value2', fields: [['arg_add', 0, 40, true]] },
-  { word: 'dma_parameter', fields: [['send_data_out', 0, 1], ['channel_byte_num', 16, 16], ['dma_total_byte', 32, 32]] },
+  {
+    word: 'dma_parameter',
+    fields: [
+      ['send_data_out', 0, 1],
+      ['channel_byte_num', 16, 16],
+      ['dma_total_byte', 32, 32],
+    ],
+  },
 ] as const satisfies readonly { word: string; fields: readonly FieldSpec[] }[];
 
 type Words = typeof KPU_LAYER_ARGUMENT_WORDS;
-type FieldNames<W> = W extends { fields: readonly (infer F)[] } ? (F extends readonly [infer N, ...unknown[]] ? N : never) : never;
+type FieldNames<W> = W extends { fields: readonly (infer F)[] }
+  ? F extends readonly [infer N, ...unknown[]]
+    ? N
+    : never
+  : never;
 export type KpuFieldName = FieldNames<Words[number]>;
 
 /** Every register field as a plain number (all fit: the widest, arg_add, is 40 bits signed). */
@@ -71,7 +151,8 @@ export function decodeKpuLayerArgument(words: readonly bigint[]): KpuLayerArgume
   if (words.length !== 12) throw new RangeError(`a KPU layer argument has 12 words, got ${words.length}`);
   const out: Record<string, number> = {};
   KPU_LAYER_ARGUMENT_WORDS.forEach((w, i) => {
-    for (const [name, lsb, width, signed] of w.fields as readonly FieldSpec[]) out[name] = getBits(words[i], lsb, width, signed ?? false);
+    for (const [name, lsb, width, signed] of w.fields as readonly FieldSpec[])
+      out[name] = getBits(words[i], lsb, width, signed ?? false);
   });
   return Object.freeze(out) as KpuLayerArgument;
 }
@@ -84,7 +165,8 @@ export function decodeKpuLayerArgument(words: readonly bigint[]): KpuLayerArgume
 export function encodeKpuLayerArgument(arg: KpuLayerArgument): bigint[] {
   return KPU_LAYER_ARGUMENT_WORDS.map((w) => {
     let word = 0n;
-    for (const [name, lsb, width] of w.fields as readonly FieldSpec[]) word = setBits(word, lsb, width, (arg as Record<string, number>)[name]);
+    for (const [name, lsb, width] of w.fields as readonly FieldSpec[])
+      word = setBits(word, lsb, width, (arg as Record<string, number>)[name]);
     return word;
   });
 }
@@ -92,7 +174,8 @@ export function encodeKpuLayerArgument(arg: KpuLayerArgument): bigint[] {
 /** The mask of all defined bits of word `i` (reserved bits are 0). */
 export function definedBitsMask(i: number): bigint {
   let m = 0n;
-  for (const [, lsb, width] of KPU_LAYER_ARGUMENT_WORDS[i].fields as readonly FieldSpec[]) m |= mask(width) << BigInt(lsb);
+  for (const [, lsb, width] of KPU_LAYER_ARGUMENT_WORDS[i].fields as readonly FieldSpec[])
+    m |= mask(width) << BigInt(lsb);
   return m;
 }
 
@@ -113,7 +196,11 @@ export interface BatchNormEntry {
   readonly norm_shift: number; // unsigned 4
 }
 
-const BN_FIELDS: readonly FieldSpec[] = [['norm_mul', 0, 24, true], ['norm_add', 24, 32, true], ['norm_shift', 56, 4]];
+const BN_FIELDS: readonly FieldSpec[] = [
+  ['norm_mul', 0, 24, true],
+  ['norm_add', 24, 32, true],
+  ['norm_shift', 56, 4],
+];
 
 export function decodeBatchNorm(word: bigint): BatchNormEntry {
   const o: Record<string, number> = {};
@@ -135,7 +222,11 @@ export interface ActivationSegment {
   readonly bias: number; // unsigned 8, from words 16 and 17
 }
 
-const ACT_FIELDS: readonly FieldSpec[] = [['shift_number', 0, 8], ['y_mul', 8, 16, true], ['x_start', 24, 36, true]];
+const ACT_FIELDS: readonly FieldSpec[] = [
+  ['shift_number', 0, 8],
+  ['y_mul', 8, 16, true],
+  ['x_start', 24, 36, true],
+];
 
 /** Decodes the 18-word (144-byte) activation table into 16 segments. */
 export function decodeActivationTable(words: readonly bigint[]): ActivationSegment[] {

@@ -11,10 +11,33 @@ export type { KmodelV3, KmodelV4, KmodelV5 };
 export type Kmodel = KmodelV3 | KmodelV4 | KmodelV5;
 
 /** Element types of tensors the runtimes exchange. */
-export type DType = 'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64' | 'bfloat16';
+export type DType =
+  | 'uint8'
+  | 'int8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'bfloat16';
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
-  uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8, bfloat16: 2,
+  uint8: 1,
+  int8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  uint64: 8,
+  float16: 2,
+  float32: 4,
+  float64: 8,
+  bfloat16: 2,
 };
 
 /** A model input or output as a user sees it. Shapes are NCHW where the format says so. */
@@ -42,7 +65,12 @@ export interface KpuConvParams {
   readonly batchNorm: readonly BatchNormEntry[];
   readonly activation: readonly ActivationSegment[];
   /** Absolute file offsets of the blocks, for `info` and error messages. */
-  readonly fileOffsets: { readonly registers: number; readonly weights: number; readonly batchNorm: number; readonly activation: number };
+  readonly fileOffsets: {
+    readonly registers: number;
+    readonly weights: number;
+    readonly batchNorm: number;
+    readonly activation: number;
+  };
 }
 
 /** Shape summary of a KPU conv layer derived from its registers (reference §6.1). */
@@ -74,5 +102,14 @@ export function kpuConvGeometry(arg: KpuLayerArgument): KpuConvGeometry {
 
 /** Pool type names (reference §6.6). */
 export const POOL_TYPE_NAMES = [
-  'bypass', 'max_2_s2', 'mean_2_s2', 'max_4_s4', 'mean_4_s4', 'left_top_2_s2', 'right_top_2_s2', 'left_top_4_s4', 'mean_2_s1', 'max_2_s1',
+  'bypass',
+  'max_2_s2',
+  'mean_2_s2',
+  'max_4_s4',
+  'mean_4_s4',
+  'left_top_2_s2',
+  'right_top_2_s2',
+  'left_top_4_s4',
+  'mean_2_s1',
+  'max_2_s1',
 ] as const;

@@ -26,15 +26,35 @@ export function parseKmodel(bytes: Uint8Array, file?: string, opts: ParseOptions
         return parseV5(r, opts.nncaseVersion === undefined ? {} : { stackvmNumbering: opts.nncaseVersion });
       }
       case 'old-kmodel':
-        throw new KmodelError('UNSUPPORTED_VERSION', 0, `kmodel version ${d.version} (Kendryte's pre-nncase model compiler) is not supported: recompile the model with nncase (kmodel v3, v4 or v5)`);
+        throw new KmodelError(
+          'UNSUPPORTED_VERSION',
+          0,
+          `kmodel version ${d.version} (Kendryte's pre-nncase model compiler) is not supported: recompile the model with nncase (kmodel v3, v4 or v5)`,
+        );
       case 'future-kmodel':
-        throw new KmodelError('UNSUPPORTED_VERSION', 4, `kmodel version ${d.version} (nncase 2.x or later, K230 era) has no K210 module; kpusim runs v3, v4 and v5`);
+        throw new KmodelError(
+          'UNSUPPORTED_VERSION',
+          4,
+          `kmodel version ${d.version} (nncase 2.x or later, K230 era) has no K210 module; kpusim runs v3, v4 and v5`,
+        );
       case 'big-endian':
-        throw new KmodelError('BIG_ENDIAN', 0, `this is a byte-swapped (big-endian) copy of a kmodel v${d.version}, as some flash packages carry; swap each 32-bit word back to little-endian first`);
+        throw new KmodelError(
+          'BIG_ENDIAN',
+          0,
+          `this is a byte-swapped (big-endian) copy of a kmodel v${d.version}, as some flash packages carry; swap each 32-bit word back to little-endian first`,
+        );
       case 'encrypted':
-        throw new KmodelError('ENCRYPTED', 0, 'this looks like an encrypted model (a MaixHub .smodel): it can only be decrypted on the board it was made for');
+        throw new KmodelError(
+          'ENCRYPTED',
+          0,
+          'this looks like an encrypted model (a MaixHub .smodel): it can only be decrypted on the board it was made for',
+        );
       case 'zip':
-        throw new KmodelError('BAD_CONTAINER', 0, 'this is a zip archive (a .kfpkg?): name the model inside it as file.kfpkg#name.kmodel');
+        throw new KmodelError(
+          'BAD_CONTAINER',
+          0,
+          'this is a zip archive (a .kfpkg?): name the model inside it as file.kfpkg#name.kmodel',
+        );
       case 'unknown':
         throw new KmodelError('BAD_MAGIC', 0, `not a kmodel: ${d.reason}`);
     }

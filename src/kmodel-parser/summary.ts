@@ -50,15 +50,17 @@ export function kpuConvMacs(p: KpuConvParams, batches = 1): number {
  */
 export function describeActivation(segs: readonly ActivationSegment[]): string {
   const pieces: ActivationSegment[] = [];
-  for (const s of segs) if (pieces.length === 0 || s.x_start !== pieces[pieces.length - 1].x_start) pieces.push(s);
-  else pieces[pieces.length - 1] = s; // equal starts: the later segment wins (§10 C9)
+  for (const s of segs)
+    if (pieces.length === 0 || s.x_start !== pieces[pieces.length - 1].x_start) pieces.push(s);
+    else pieces[pieces.length - 1] = s; // equal starts: the later segment wins (§10 C9)
   const slopes = pieces.map((s) => s.y_mul / 2 ** s.shift_number);
   const [first, ...rest] = slopes;
   if (slopes.every((m) => m === first)) return first === 0 ? 'constant' : 'linear';
   if (rest.length === 0) return 'linear';
   const restPositive = rest.every((m) => m > 0);
   if (first === 0 && restPositive) return rest.every((m) => m === rest[0]) ? 'relu' : 'relu-like';
-  if (first > 0 && restPositive && first < Math.min(...rest)) return rest.every((m) => m === rest[0]) ? 'leaky-relu' : 'leaky-relu-like';
+  if (first > 0 && restPositive && first < Math.min(...rest))
+    return rest.every((m) => m === rest[0]) ? 'leaky-relu' : 'leaky-relu-like';
   return `piecewise (${pieces.length} pieces)`;
 }
 
@@ -68,7 +70,8 @@ function shapesOf(t: readonly TensorDesc[] | undefined): number[][] {
 
 /** MACs of CPU layers whose bodies say (FC, float/quantized conv, matmul); 0 for data movement. */
 function cpuMacs(layer: LayerBase): number {
-  const b = (layer as unknown as { body?: Record<string, unknown> }).body ?? (layer as unknown as Record<string, unknown>);
+  const b =
+    (layer as unknown as { body?: Record<string, unknown> }).body ?? (layer as unknown as Record<string, unknown>);
   const num = (k: string): number | undefined => (typeof b[k] === 'number' ? (b[k] as number) : undefined);
   if (layer.type === 'FULLY_CONNECTED') return (num('in_channels') ?? 0) * (num('out_channels') ?? 0);
   const out = layer.outputs?.[0]?.shape;
@@ -85,7 +88,13 @@ function cpuMacs(layer: LayerBase): number {
 }
 
 export function summarizeLayer(layer: LayerBase): LayerSummary {
-  const base = { index: layer.index, type: layer.type, unit: layer.unit, inputs: shapesOf(layer.inputs), outputs: shapesOf(layer.outputs) };
+  const base = {
+    index: layer.index,
+    type: layer.type,
+    unit: layer.unit,
+    inputs: shapesOf(layer.inputs),
+    outputs: shapesOf(layer.outputs),
+  };
   const p = layer.kpu;
   if (!p) return { ...base, macs: cpuMacs(layer), weight_bytes: 0 };
   const g = kpuConvGeometry(p.arg);
@@ -118,7 +127,9 @@ export function summarizeModel(model: Kmodel, fileBytes: number): ModelSummary {
   };
   const layers = m.layers.map(summarizeLayer);
   let largest: { index: number; bytes: number } | null = null;
-  for (const l of layers) if (l.ai_sram_bytes !== undefined && (!largest || l.ai_sram_bytes > largest.bytes)) largest = { index: l.index, bytes: l.ai_sram_bytes };
+  for (const l of layers)
+    if (l.ai_sram_bytes !== undefined && (!largest || l.ai_sram_bytes > largest.bytes))
+      largest = { index: l.index, bytes: l.ai_sram_bytes };
   return {
     version: m.version,
     generation: m.generation ?? `kmodel v${m.version}`,

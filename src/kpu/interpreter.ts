@@ -50,12 +50,20 @@ export interface Step {
   readonly label: string;
   readonly event: LayerEvent;
   /** Main-memory bytes this layer writes (for `--dump-layers`), with their tensor description. */
-  readonly output?: { readonly memory: 'main' | 'ai'; readonly address: number; readonly bytes: number; readonly desc?: TensorDesc };
+  readonly output?: {
+    readonly memory: 'main' | 'ai';
+    readonly address: number;
+    readonly bytes: number;
+    readonly desc?: TensorDesc;
+  };
   exec(): void;
 }
 
 export interface LayerHook {
-  (step: { readonly index: number; readonly type: string; readonly output?: Step['output'] }, state: MachineState): void;
+  (
+    step: { readonly index: number; readonly type: string; readonly output?: Step['output'] },
+    state: MachineState,
+  ): void;
 }
 
 export interface RunOptions {
@@ -110,7 +118,12 @@ export function prepare(model: Kmodel, opts: PrepareOptions = {}): PreparedModel
 /** Allocates the machine state of a v3/v4 model after checking it fits the chip. */
 export function allocateState(mainBytes: number): MachineState {
   if (!Number.isSafeInteger(mainBytes) || mainBytes < 0 || mainBytes > MAIN_SRAM_BYTES) {
-    throw new KpuFault('OUT_OF_RANGE', `the model asks for a main buffer of ${mainBytes} bytes; the K210 has ${MAIN_SRAM_BYTES} bytes of main SRAM`, { size: mainBytes }, 'prepare');
+    throw new KpuFault(
+      'OUT_OF_RANGE',
+      `the model asks for a main buffer of ${mainBytes} bytes; the K210 has ${MAIN_SRAM_BYTES} bytes of main SRAM`,
+      { size: mainBytes },
+      'prepare',
+    );
   }
   return { main: new Uint8Array(mainBytes), ai: new Uint8Array(AI_SRAM_BYTES) };
 }
@@ -143,11 +156,21 @@ function stepper(model: Kmodel, plan: VersionPlan, numerics: NumericsMode, kpuNu
 /** Input sizes are the only thing a run can get wrong: refuse before touching the machine. */
 export function checkInputs(expected: readonly TensorDesc[], given: readonly Uint8Array[]): void {
   if (given.length !== expected.length) {
-    throw new KpuFault('BAD_INPUT', `the model takes ${expected.length} input(s), ${given.length} given`, {}, 'prepare');
+    throw new KpuFault(
+      'BAD_INPUT',
+      `the model takes ${expected.length} input(s), ${given.length} given`,
+      {},
+      'prepare',
+    );
   }
   expected.forEach((d, i) => {
     if (given[i].length !== d.bytes) {
-      throw new KpuFault('BAD_INPUT', `input ${i} must be ${d.bytes} bytes (${d.dtype} ${d.shape.join('×')}), got ${given[i].length}`, {}, 'prepare');
+      throw new KpuFault(
+        'BAD_INPUT',
+        `input ${i} must be ${d.bytes} bytes (${d.dtype} ${d.shape.join('×')}), got ${given[i].length}`,
+        {},
+        'prepare',
+      );
     }
   });
 }

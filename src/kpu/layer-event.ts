@@ -7,7 +7,18 @@ import { kpuRows } from '../kmodel-parser/kpu-layout.js';
 import { summarizeLayer } from '../kmodel-parser/summary.js';
 import type { LayerEvent, TransferEvent } from './events.js';
 
-export function layerEvent(l: { index: number; type: string; unit: 'KPU' | 'CPU'; kpu?: KpuConvParams; inputs?: readonly TensorDesc[]; outputs?: readonly TensorDesc[] }, transfers: TransferEvent[], batches = 1): LayerEvent {
+export function layerEvent(
+  l: {
+    index: number;
+    type: string;
+    unit: 'KPU' | 'CPU';
+    kpu?: KpuConvParams;
+    inputs?: readonly TensorDesc[];
+    outputs?: readonly TensorDesc[];
+  },
+  transfers: TransferEvent[],
+  batches = 1,
+): LayerEvent {
   const s = summarizeLayer(l as never);
   const ins = l.inputs ?? [];
   const outs = l.outputs ?? [];
@@ -21,8 +32,14 @@ export function layerEvent(l: { index: number; type: string; unit: 'KPU' | 'CPU'
       weightBits: l.kpu.weightBits,
       batches,
       weightBytes: l.kpu.weights.length,
-      input: { address: l.kpu.arg.image_src_addr * 64, bytes: kpuRows(g.inWidth, g.inHeight, g.inChannels) * 64 * batches },
-      output: { address: l.kpu.arg.image_dst_addr * 64, bytes: kpuRows(g.outWidth, g.outHeight, g.outChannels) * 64 * batches },
+      input: {
+        address: l.kpu.arg.image_src_addr * 64,
+        bytes: kpuRows(g.inWidth, g.inHeight, g.inChannels) * 64 * batches,
+      },
+      output: {
+        address: l.kpu.arg.image_dst_addr * 64,
+        bytes: kpuRows(g.outWidth, g.outHeight, g.outChannels) * 64 * batches,
+      },
     };
   }
   return {

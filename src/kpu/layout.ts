@@ -30,14 +30,21 @@ function checkShape(shape: Shape4, dense: Uint8Array, what: string, ram: Uint8Ar
   }
   const elements = n * c * h * w;
   if (dense.length < elements) {
-    throw new KpuFault('BAD_INPUT', `${what}: dense buffer has ${dense.length} bytes, shape [${shape.join(', ')}] needs ${elements}`);
+    throw new KpuFault(
+      'BAD_INPUT',
+      `${what}: dense buffer has ${dense.length} bytes, shape [${shape.join(', ')}] needs ${elements}`,
+    );
   }
   const bytes = n * kpuBytes(w, h, c);
   if (!Number.isSafeInteger(byteAddress) || byteAddress < 0 || byteAddress + bytes > ram.length) {
-    throw new KpuFault('OUT_OF_RANGE', `${what}: KPU map at byte ${byteAddress} (+${bytes} bytes) does not fit in ${ram.length} bytes`, {
-      address: byteAddress,
-      size: bytes,
-    });
+    throw new KpuFault(
+      'OUT_OF_RANGE',
+      `${what}: KPU map at byte ${byteAddress} (+${bytes} bytes) does not fit in ${ram.length} bytes`,
+      {
+        address: byteAddress,
+        size: bytes,
+      },
+    );
   }
   return elements;
 }

@@ -42,7 +42,13 @@ export function checkRange(
   context: { layer?: number; type?: string } = {},
   phase: 'prepare' | 'run' = 'run',
 ): void {
-  if (!Number.isSafeInteger(address) || !Number.isSafeInteger(size) || address < 0 || size < 0 || address + size > limit) {
+  if (
+    !Number.isSafeInteger(address) ||
+    !Number.isSafeInteger(size) ||
+    address < 0 ||
+    size < 0 ||
+    address + size > limit
+  ) {
     throw new KpuFault(
       'OUT_OF_RANGE',
       `${what} at byte ${address} (+${size} bytes) does not fit in ${limit} bytes`,
@@ -53,8 +59,19 @@ export function checkRange(
 }
 
 /** Throws a typed fault unless `address` is a multiple of `alignment`. */
-export function checkAlignment(what: string, address: number, alignment: number, context: { layer?: number; type?: string } = {}, phase: 'prepare' | 'run' = 'run'): void {
+export function checkAlignment(
+  what: string,
+  address: number,
+  alignment: number,
+  context: { layer?: number; type?: string } = {},
+  phase: 'prepare' | 'run' = 'run',
+): void {
   if (address % alignment !== 0) {
-    throw new KpuFault('OUT_OF_RANGE', `${what} at byte ${address} is not ${alignment}-byte aligned`, { ...context, address }, phase);
+    throw new KpuFault(
+      'OUT_OF_RANGE',
+      `${what} at byte ${address} is not ${alignment}-byte aligned`,
+      { ...context, address },
+      phase,
+    );
   }
 }

@@ -24,7 +24,12 @@ export class Regions {
   f32(what: string, address: number, count: number): Float32Array {
     this.check(what, address, count * 4);
     if ((this.mem.byteOffset + address) % 4 !== 0) {
-      throw new KpuFault('BAD_LAYER', `${what} at byte ${address} of ${this.name} memory is not 4-byte aligned for float32 data`, { ...this.where, address }, 'prepare');
+      throw new KpuFault(
+        'BAD_LAYER',
+        `${what} at byte ${address} of ${this.name} memory is not 4-byte aligned for float32 data`,
+        { ...this.where, address },
+        'prepare',
+      );
     }
     return new Float32Array(this.mem.buffer, this.mem.byteOffset + address, count);
   }

@@ -12,8 +12,12 @@ export async function loadModel(path: string): Promise<Kmodel> {
 }
 
 /** Runs a model once; without inputs, on zero-filled inputs (timing does not depend on data). */
-export function runModel(model: Kmodel, inputs?: readonly Uint8Array[] | Uint8Array, opts: PrepareOptions = {}): { outputs: Uint8Array[]; events: readonly LayerEvent[] } {
+export function runModel(
+  model: Kmodel,
+  inputs?: readonly Uint8Array[] | Uint8Array,
+  opts: PrepareOptions = {},
+): { outputs: Uint8Array[]; events: readonly LayerEvent[] } {
   const p = prepare(model, opts);
-  const xs = inputs instanceof Uint8Array ? [inputs] : inputs ?? p.inputs.map((d) => new Uint8Array(d.bytes));
+  const xs = inputs instanceof Uint8Array ? [inputs] : (inputs ?? p.inputs.map((d) => new Uint8Array(d.bytes)));
   return p.run(xs);
 }

@@ -60,7 +60,8 @@ export function expandCameraFiles(specs: readonly string[]): string[] {
       const names = readdirSync(spec)
         .filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()))
         .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      if (names.length === 0) throw new UsageError('BAD_ARGUMENT', `--camera ${spec}: the folder holds no .png, .jpg or .bmp images`);
+      if (names.length === 0)
+        throw new UsageError('BAD_ARGUMENT', `--camera ${spec}: the folder holds no .png, .jpg or .bmp images`);
       for (const n of names) files.push(join(spec, n));
     } else {
       files.push(spec);
@@ -105,7 +106,8 @@ export class Camera {
     }
     if (this.orientation === 'script' && this.reference === null) this.reference = { h: hmirror, v: vflip };
     const ref = this.orientation === 'script' ? this.reference! : { h: false, v: false };
-    const flipH = hmirror !== ref.h, flipV = vflip !== ref.v;
+    const flipH = hmirror !== ref.h,
+      flipV = vflip !== ref.v;
     if (flipH || flipV) rgb = flipRgb(rgb, flipH, flipV);
     if (grayscale) {
       const luma = rgbToLuma(rgb).data;

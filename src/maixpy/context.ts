@@ -22,7 +22,15 @@ import type { WasmMemory } from './wasm.js';
 /** A Python exception raised by a backend function. */
 export class PyError extends Error {
   constructor(
-    readonly pyType: 'ValueError' | 'TypeError' | 'OSError' | 'MemoryError' | 'NotImplementedError' | 'IndexError' | 'RuntimeError' | 'AttributeError',
+    readonly pyType:
+      | 'ValueError'
+      | 'TypeError'
+      | 'OSError'
+      | 'MemoryError'
+      | 'NotImplementedError'
+      | 'IndexError'
+      | 'RuntimeError'
+      | 'AttributeError',
     message: string,
   ) {
     super(message);
@@ -117,7 +125,8 @@ export class BoardContext {
 
   take(addr: number, length: number): void {
     if (!this.blob) throw new PyError('RuntimeError', 'kpusim host: nothing to take');
-    if (length !== this.blob.length) throw new PyError('RuntimeError', `kpusim host: take of ${length} bytes, ${this.blob.length} pending`);
+    if (length !== this.blob.length)
+      throw new PyError('RuntimeError', `kpusim host: take of ${length} bytes, ${this.blob.length} pending`);
     if (length > 0) this.memory.bytes(addr, length).set(this.blob);
     this.blob = null;
   }
@@ -160,13 +169,15 @@ export function toPyError(e: unknown): PyError {
 // Argument helpers for backend functions (Python passes plain values).
 export function int(v: unknown, what: string): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new PyError('TypeError', `${what}: expected an int, got ${v === null ? 'None' : typeof v}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new PyError('TypeError', `${what}: expected an int, got ${v === null ? 'None' : typeof v}`);
   return v;
 }
 
 export function num(v: unknown, what: string): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v !== 'number') throw new PyError('TypeError', `${what}: expected a number, got ${v === null ? 'None' : typeof v}`);
+  if (typeof v !== 'number')
+    throw new PyError('TypeError', `${what}: expected a number, got ${v === null ? 'None' : typeof v}`);
   return v;
 }
 

@@ -10,18 +10,31 @@ import type { MaixImage } from '../pipeline/types.js';
 import { CELL_HEIGHT, CELL_WIDTH, glyphRows } from './font.js';
 
 export function setPixel(img: MaixImage, x: number, y: number, c: number): void {
-  if (x >= 0 && x < img.width && y >= 0 && y < img.height) img.pixels[y * img.width + x] = img.kind === 'rgb565' ? c & 0xffff : c & 0xff;
+  if (x >= 0 && x < img.width && y >= 0 && y < img.height)
+    img.pixels[y * img.width + x] = img.kind === 'rgb565' ? c & 0xffff : c & 0xff;
 }
 
 function brush(img: MaixImage, cx: number, cy: number, r0: number, r1: number, c: number): void {
-  for (let y = r0; y <= r1; y++) for (let x = r0; x <= r1; x++) if (x * x + y * y <= r0 * r0) setPixel(img, cx + x, cy + y, c);
+  for (let y = r0; y <= r1; y++)
+    for (let x = r0; x <= r1; x++) if (x * x + y * y <= r0 * r0) setPixel(img, cx + x, cy + y, c);
 }
 
-export function drawLine(img: MaixImage, x0: number, y0: number, x1: number, y1: number, c: number, thickness = 1): void {
+export function drawLine(
+  img: MaixImage,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  c: number,
+  thickness = 1,
+): void {
   if (thickness <= 0) return;
-  const t0 = Math.trunc(thickness / 2), t1 = Math.trunc((thickness - 1) / 2);
-  const dx = Math.abs(x1 - x0), sx = x0 < x1 ? 1 : -1;
-  const dy = Math.abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
+  const t0 = Math.trunc(thickness / 2),
+    t1 = Math.trunc((thickness - 1) / 2);
+  const dx = Math.abs(x1 - x0),
+    sx = x0 < x1 ? 1 : -1;
+  const dy = Math.abs(y1 - y0),
+    sy = y0 < y1 ? 1 : -1;
   let err = Math.trunc((dx > dy ? dx : -dy) / 2);
   for (let guard = 0; guard <= dx + dy + 1; guard++) {
     brush(img, x0, y0, -t0, t1, c);
@@ -45,13 +58,22 @@ function vLine(img: MaixImage, x: number, y1: number, y2: number, c: number): vo
   for (let y = y1; y <= y2; y++) setPixel(img, x, y, c);
 }
 
-export function drawCircle(img: MaixImage, cx: number, cy: number, r: number, c: number, thickness = 1, fill = false): void {
+export function drawCircle(
+  img: MaixImage,
+  cx: number,
+  cy: number,
+  r: number,
+  c: number,
+  thickness = 1,
+  fill = false,
+): void {
   if (fill) {
     brush(img, cx, cy, -r, r, c);
     return;
   }
   if (thickness <= 0) return;
-  const t0 = Math.trunc(thickness / 2), t1 = Math.trunc((thickness - 1) / 2);
+  const t0 = Math.trunc(thickness / 2),
+    t1 = Math.trunc((thickness - 1) / 2);
   let xo = r + t0;
   let xi = Math.max(r - t1, 0);
   const xiStart = xi;
@@ -88,10 +110,22 @@ export function drawCross(img: MaixImage, x: number, y: number, c: number, size 
 }
 
 /** Text: each character an 8×10 cell (glyph at (1, 1)) scaled by `scale`; `\n` starts a new line. Returns the pixels written. */
-export function drawString(img: MaixImage, x: number, y: number, text: string, c: number, scale = 1, xSpacing = 0, ySpacing = 2): number {
+export function drawString(
+  img: MaixImage,
+  x: number,
+  y: number,
+  text: string,
+  c: number,
+  scale = 1,
+  xSpacing = 0,
+  ySpacing = 2,
+): number {
   const s = scale > 0 ? scale : 1;
-  const cw = Math.max(1, Math.round(CELL_WIDTH * s)), ch = Math.max(1, Math.round(CELL_HEIGHT * s));
-  let px = x, py = y, written = 0;
+  const cw = Math.max(1, Math.round(CELL_WIDTH * s)),
+    ch = Math.max(1, Math.round(CELL_HEIGHT * s));
+  let px = x,
+    py = y,
+    written = 0;
   for (const character of text) {
     if (character === '\n') {
       px = x;

@@ -76,7 +76,8 @@ export interface MaixpyRunOptions {
   readonly err: (text: string) => void;
 }
 
-export type MaixpyEnd = 'camera-exhausted' | 'frames-limit' | 'script-ended' | 'sys-exit' | 'python-error' | 'internal-error';
+export type MaixpyEnd =
+  'camera-exhausted' | 'frames-limit' | 'script-ended' | 'sys-exit' | 'python-error' | 'internal-error';
 
 export interface MaixpyRunResult {
   readonly exitCode: number;
@@ -85,11 +86,23 @@ export interface MaixpyRunResult {
   readonly displays: number;
   /** Predicted board time of the whole run (ms) and its parts. */
   readonly boardMs: number;
-  readonly boardParts: { readonly kpu: number; readonly cpu: number; readonly sleep: number; readonly lcd: number; readonly camera: number };
+  readonly boardParts: {
+    readonly kpu: number;
+    readonly cpu: number;
+    readonly sleep: number;
+    readonly lcd: number;
+    readonly camera: number;
+  };
   readonly emulatorMs: number;
   /** Each snapshot: its number, the camera file and the board time (ms since boot) when it was taken. */
   readonly frameLog: readonly { readonly index: number; readonly file: string; readonly board_ms: number }[];
-  readonly error?: { readonly type: string; readonly message: string; readonly file?: string; readonly line?: number; readonly traceback: string };
+  readonly error?: {
+    readonly type: string;
+    readonly message: string;
+    readonly file?: string;
+    readonly line?: number;
+    readonly traceback: string;
+  };
   readonly summary: string;
 }
 
@@ -100,7 +113,11 @@ function pyString(s: string): string {
 }
 
 /** Copies the `--sd` folder into the interpreter's file system at /sd (so `open`, `os.listdir` see it). */
-function copySd(mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: Uint8Array): void } }, dir: string, warn: (t: string) => void): void {
+function copySd(
+  mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: Uint8Array): void } },
+  dir: string,
+  warn: (t: string) => void,
+): void {
   let total = 0;
   const walk = (host: string, vfs: string): void => {
     mp.FS.mkdirTree(vfs);
@@ -110,7 +127,9 @@ function copySd(mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: 
       if (st.isDirectory()) walk(h, `${vfs}/${name}`);
       else if (st.isFile()) {
         if (total + st.size > SD_COPY_LIMIT) {
-          warn(`--sd: ${h} is not copied into the emulated SD card (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`);
+          warn(
+            `--sd: ${h} is not copied into the emulated SD card (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`,
+          );
           continue;
         }
         total += st.size;
@@ -122,8 +141,14 @@ function copySd(mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: 
 }
 
 /** Parses a MicroPython traceback: the innermost frame in the script, and the final "Type: message" line. */
-export function parseTraceback(text: string, script: string): { type: string; message: string; file?: string; line?: number; traceback: string } {
-  const lines = text.replace(/\r/g, '').split('\n').filter((l) => l.length > 0);
+export function parseTraceback(
+  text: string,
+  script: string,
+): { type: string; message: string; file?: string; line?: number; traceback: string } {
+  const lines = text
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const kept = lines.filter((l) => !/^\s*File "<stdin>"/.test(l));
   let file: string | undefined, line: number | undefined;
   for (const l of kept) {
@@ -142,8 +167,10 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   const t0 = performance.now();
   const source = opts.source ?? readFileSync(opts.script, 'utf8');
   const files = expandCameraFiles(opts.camera);
-  if (opts.keyPress?.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError('BAD_ARGUMENT', '--key-press takes frame numbers 1, 2, …');
-  if (opts.frames !== undefined && (!Number.isInteger(opts.frames) || opts.frames < 0)) throw new UsageError('BAD_ARGUMENT', '--frames takes a whole number');
+  if (opts.keyPress?.some((n) => !Number.isInteger(n) || n < 1))
+    throw new UsageError('BAD_ARGUMENT', '--key-press takes frame numbers 1, 2, …');
+  if (opts.frames !== undefined && (!Number.isInteger(opts.frames) || opts.frames < 0))
+    throw new UsageError('BAD_ARGUMENT', '--frames takes a whole number');
   const flash: FlashSegment[] = [];
   for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
   if (opts.sdDir !== undefined) {
@@ -180,7 +207,9 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     pending = '';
   };
 
-  const { mp, memory } = await loadMicroPythonWithMemory((opts.heapMb ?? 64) * 1024 * 1024, emit, (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)));
+  const { mp, memory } = await loadMicroPythonWithMemory((opts.heapMb ?? 64) * 1024 * 1024, emit, (b) =>
+    opts.err(typeof b === 'string' ? b : decoder.decode(b)),
+  );
   const storage = new Storage({ flash, sdDir: opts.sdDir, numerics: opts.numerics, bundled: opts.bundled, note: warn });
   const ctx = new BoardContext({
     camera: new Camera(files, { fit: opts.cameraFit, orientation: opts.cameraOrientation }),
@@ -214,8 +243,14 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   if (opts.sdDir) copySd(mp, opts.sdDir, warn);
   mp.FS.writeFile('/__kpusim_main__.py', source);
 
-  const aliases = MAIXPY_MODULES.flatMap((m) => (m.aliases ?? []).map((a) => `sys.modules[${pyString(a)}] = ${m.file}`));
-  const bootstrap = ['import sys', ...MAIXPY_MODULES.filter((m) => m.aliases).map((m) => `import ${m.file}`), ...aliases].join('\n');
+  const aliases = MAIXPY_MODULES.flatMap((m) =>
+    (m.aliases ?? []).map((a) => `sys.modules[${pyString(a)}] = ${m.file}`),
+  );
+  const bootstrap = [
+    'import sys',
+    ...MAIXPY_MODULES.filter((m) => m.aliases).map((m) => `import ${m.file}`),
+    ...aliases,
+  ].join('\n');
 
   let reason: MaixpyEnd = 'script-ended';
   let exitCode = 0;

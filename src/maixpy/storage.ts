@@ -33,7 +33,10 @@ export function parseAddress(text: string, what: string): number {
   const t = text.trim();
   const v = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t.slice(2), 16) : /^[0-9]+$/.test(t) ? parseInt(t, 10) : NaN;
   if (!Number.isSafeInteger(v) || v < 0 || v >= FLASH_BYTES)
-    throw new UsageError('BAD_ARGUMENT', `${what}: "${text}" is not a flash address (0 … 0x${(FLASH_BYTES - 1).toString(16)}, decimal or 0x hex)`);
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `${what}: "${text}" is not a flash address (0 … 0x${(FLASH_BYTES - 1).toString(16)}, decimal or 0x hex)`,
+    );
   return v;
 }
 
@@ -47,7 +50,11 @@ export function parseFlashSpec(spec: string): FlashSegment[] {
     const { bytes } = readModelBytes(file);
     return [{ address, bytes, source: file }];
   }
-  if (!/\.kfpkg$/i.test(spec)) throw new UsageError('BAD_ARGUMENT', `--flash ${spec}: give ADDR=FILE (e.g. 0x300000=model.kmodel) or a .kfpkg flash package`);
+  if (!/\.kfpkg$/i.test(spec))
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `--flash ${spec}: give ADDR=FILE (e.g. 0x300000=model.kmodel) or a .kfpkg flash package`,
+    );
   const pkg = readKfpkg(readFileChecked(spec), spec);
   const out: FlashSegment[] = [];
   for (const e of pkg.entries) {
@@ -55,7 +62,8 @@ export function parseFlashSpec(spec: string): FlashSegment[] {
     const bytes = pkg.files.get(e.name);
     if (bytes) out.push({ address: e.address, bytes, source: `${spec}#${e.name}` });
   }
-  if (out.length === 0) throw new UsageError('BAD_ARGUMENT', `--flash ${spec}: the package's flash-list.json gives no addresses`);
+  if (out.length === 0)
+    throw new UsageError('BAD_ARGUMENT', `--flash ${spec}: the package's flash-list.json gives no addresses`);
   return out;
 }
 
@@ -76,7 +84,11 @@ export interface BundledModel {
  * Where MaixPy's face demo loads each role from (doc §7.7, flash addresses at HEAD of sipeed's
  * scripts): a bundled model with a role stands at that address unless the manifest names another.
  */
-export const ROLE_FLASH: Readonly<Record<string, number>> = { detector: 0x300000, landmarks: 0x400000, features: 0x500000 };
+export const ROLE_FLASH: Readonly<Record<string, number>> = {
+  detector: 0x300000,
+  landmarks: 0x400000,
+  features: 0x500000,
+};
 
 /** kpusim's `models/` folder (beside `dist/` or `src/`); `KPUSIM_MODELS_DIR` overrides it. */
 export function bundledModelsDir(): string {
@@ -111,13 +123,18 @@ export function readManifest(dir: string = bundledModelsDir()): BundledModel[] {
   } catch (e) {
     throw new UsageError('BAD_FILE', `${file}: not valid JSON (${(e as Error).message})`);
   }
-  const list = Array.isArray(doc) ? doc : Array.isArray((doc as { models?: unknown })?.models) ? (doc as { models: unknown[] }).models : [];
+  const list = Array.isArray(doc)
+    ? doc
+    : Array.isArray((doc as { models?: unknown })?.models)
+      ? (doc as { models: unknown[] }).models
+      : [];
   const out: BundledModel[] = [];
   for (const raw of list) {
     if (typeof raw !== 'object' || raw === null) continue;
     const r = raw as Record<string, unknown>;
     const rel = typeof r.file === 'string' ? r.file : typeof r.path === 'string' ? r.path : undefined;
-    const name = typeof r.name === 'string' ? r.name : typeof r.id === 'string' ? r.id : typeof r.role === 'string' ? r.role : rel;
+    const name =
+      typeof r.name === 'string' ? r.name : typeof r.id === 'string' ? r.id : typeof r.role === 'string' ? r.role : rel;
     if (!name || !rel) continue;
     const maixpy = typeof r.maixpy === 'object' && r.maixpy !== null ? (r.maixpy as Record<string, unknown>) : {};
     const role = typeof r.role === 'string' ? r.role : undefined;
@@ -129,7 +146,8 @@ export function readManifest(dir: string = bundledModelsDir()): BundledModel[] {
       role,
       file: isAbsolute(rel) ? rel : join(dir, rel),
       flashAddress,
-      anchors: Array.isArray(r.anchors) && r.anchors.every((a) => typeof a === 'number') ? (r.anchors as number[]) : undefined,
+      anchors:
+        Array.isArray(r.anchors) && r.anchors.every((a) => typeof a === 'number') ? (r.anchors as number[]) : undefined,
       description: typeof r.description === 'string' ? r.description : undefined,
     });
   }
@@ -167,13 +185,20 @@ export class Storage {
   constructor(private readonly opts: StorageOptions = {}) {
     this.segments = [...(opts.flash ?? [])].sort((a, b) => a.address - b.address);
     for (let i = 1; i < this.segments.length; i++) {
-      const p = this.segments[i - 1], s = this.segments[i];
+      const p = this.segments[i - 1],
+        s = this.segments[i];
       if (p.address + p.bytes.length > s.address)
-        throw new UsageError('BAD_ARGUMENT', `--flash: ${p.source} at 0x${p.address.toString(16)} (${p.bytes.length} bytes) overlaps ${s.source} at 0x${s.address.toString(16)}`);
+        throw new UsageError(
+          'BAD_ARGUMENT',
+          `--flash: ${p.source} at 0x${p.address.toString(16)} (${p.bytes.length} bytes) overlaps ${s.source} at 0x${s.address.toString(16)}`,
+        );
     }
     for (const s of this.segments) {
       if (s.address + s.bytes.length > FLASH_BYTES)
-        throw new UsageError('BAD_ARGUMENT', `--flash: ${s.source} at 0x${s.address.toString(16)} runs past the end of the 16 MiB flash`);
+        throw new UsageError(
+          'BAD_ARGUMENT',
+          `--flash: ${s.source} at 0x${s.address.toString(16)} runs past the end of the 16 MiB flash`,
+        );
     }
   }
 
@@ -192,14 +217,20 @@ export class Storage {
       if (address >= s.address && address < s.address + s.bytes.length) {
         const start = address - s.address;
         const end = size === undefined ? s.bytes.length : start + size;
-        if (end > s.bytes.length) throw new RangeError(`flash 0x${address.toString(16)}: ${size} bytes run past the end of ${s.source}`);
-        return { bytes: s.bytes.subarray(start, end), source: start === 0 ? s.source : `${s.source}+0x${start.toString(16)}` };
+        if (end > s.bytes.length)
+          throw new RangeError(`flash 0x${address.toString(16)}: ${size} bytes run past the end of ${s.source}`);
+        return {
+          bytes: s.bytes.subarray(start, end),
+          source: start === 0 ? s.source : `${s.source}+0x${start.toString(16)}`,
+        };
       }
     }
     const b = this.bundled().find((m) => m.flashAddress === address);
     if (b) {
       const bytes = readFileChecked(b.file);
-      this.opts.note?.(`flash 0x${address.toString(16)}: no --flash mapping, using the bundled model ${b.name} (${b.file})`);
+      this.opts.note?.(
+        `flash 0x${address.toString(16)}: no --flash mapping, using the bundled model ${b.name} (${b.file})`,
+      );
       this.segments.push({ address, bytes, source: `bundled:${b.name}` });
       this.segments.sort((x, y) => x.address - y.address);
       return this.readFlash(address, size);
@@ -220,7 +251,8 @@ export class Storage {
     const root = resolve(this.opts.sdDir);
     const full = resolve(root, '.' + normalize(m[2] ?? '/'));
     const rel = relative(root, full);
-    if (rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) throw new UsageError('NOT_FOUND', `${path}: outside the SD card`);
+    if (rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..'))
+      throw new UsageError('NOT_FOUND', `${path}: outside the SD card`);
     return full;
   }
 

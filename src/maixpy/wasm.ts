@@ -22,7 +22,13 @@ export class WasmMemory {
   constructor(private readonly memory: WasmMemoryLike) {}
 
   private check(addr: number, bytes: number): void {
-    if (!Number.isInteger(addr) || !Number.isInteger(bytes) || addr <= 0 || bytes < 0 || addr + bytes > this.memory.buffer.byteLength)
+    if (
+      !Number.isInteger(addr) ||
+      !Number.isInteger(bytes) ||
+      addr <= 0 ||
+      bytes < 0 ||
+      addr + bytes > this.memory.buffer.byteLength
+    )
       throw new RangeError(`kpusim host: a buffer at ${addr} of ${bytes} bytes lies outside the interpreter's memory`);
   }
 
@@ -51,7 +57,11 @@ const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
 
 let loading = false;
 
-export async function loadMicroPythonWithMemory(heapBytes: number, stdout: (b: Uint8Array | string) => void, stderr: (b: Uint8Array | string) => void): Promise<LoadedMicroPython> {
+export async function loadMicroPythonWithMemory(
+  heapBytes: number,
+  stdout: (b: Uint8Array | string) => void,
+  stderr: (b: Uint8Array | string) => void,
+): Promise<LoadedMicroPython> {
   if (loading) throw new Error('kpusim host: MicroPython is already being loaded in this process');
   loading = true;
   const original = WA.instantiate;

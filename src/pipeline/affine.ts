@@ -27,8 +27,10 @@ export interface AffineOptions {
 function svd22(a: readonly number[]): { u: number[]; s: number[]; v: number[] } {
   // Each pow(x, 2) takes a float x to double; x·x is exact in double, so Math's double ops
   // reproduce the C expression; the results are stored to float.
-  const d1 = f32(a[0] - a[3]), e1 = f32(a[1] + a[2]);
-  const d2 = f32(a[0] + a[3]), e2 = f32(a[1] - a[2]);
+  const d1 = f32(a[0] - a[3]),
+    e1 = f32(a[1] + a[2]);
+  const d2 = f32(a[0] + a[3]),
+    e2 = f32(a[1] - a[2]);
   const r1 = Math.sqrt(d1 * d1 + e1 * e1);
   const r2 = Math.sqrt(d2 * d2 + e2 * e2);
   const s0 = f32((r1 + r2) / 2);
@@ -58,7 +60,8 @@ function svd22(a: readonly number[]): { u: number[]; s: number[]; v: number[] } 
  */
 export function getAffineTransform(src: readonly Point[], dst: readonly Point[], opts: AffineOptions = {}): Affine3x3 {
   if (src.length !== dst.length) throw new RangeError('get_affine_transform: src len must equal dst len');
-  if (src.length === 0 || src.length > 10) throw new RangeError(`get_affine_transform: 1…10 points needed, got ${src.length}`);
+  if (src.length === 0 || src.length > 10)
+    throw new RangeError(`get_affine_transform: 1…10 points needed, got ${src.length}`);
   const wrap = opts.wrapUint16 ?? true;
   const coord = (v: number): number => {
     if (!Number.isInteger(v)) throw new RangeError(`get_affine_transform: coordinates must be integers, got ${v}`);
@@ -69,15 +72,20 @@ export function getAffineTransform(src: readonly Point[], dst: readonly Point[],
   const cnt = src.length;
 
   // Means (accumulated in float, then divided by the count).
-  let tm0 = 0, tm1 = 0, im0 = 0, im1 = 0;
+  let tm0 = 0,
+    tm1 = 0,
+    im0 = 0,
+    im1 = 0;
   for (let i = 0; i < cnt; i++) {
     tm0 = f32(tm0 + tpl[i][0]);
     tm1 = f32(tm1 + tpl[i][1]);
     im0 = f32(im0 + img[i][0]);
     im1 = f32(im1 + img[i][1]);
   }
-  tm0 = f32(tm0 / cnt); tm1 = f32(tm1 / cnt);
-  im0 = f32(im0 / cnt); im1 = f32(im1 / cnt);
+  tm0 = f32(tm0 / cnt);
+  tm1 = f32(tm1 / cnt);
+  im0 = f32(im0 / cnt);
+  im1 = f32(im1 / cnt);
   const td = tpl.map(([x, y]) => [f32(x - tm0), f32(y - tm1)]);
   const id = img.map(([x, y]) => [f32(x - im0), f32(y - im1)]);
 
@@ -98,25 +106,31 @@ export function getAffineTransform(src: readonly Point[], dst: readonly Point[],
   let t11 = f32(f32(u[2] * v[1]) + f32(u[3] * v[3]));
 
   // Population variance of the template deviations.
-  let mean0 = 0, mean1 = 0;
+  let mean0 = 0,
+    mean1 = 0;
   for (let i = 0; i < cnt; i++) {
     mean0 = f32(mean0 + td[i][0]);
     mean1 = f32(mean1 + td[i][1]);
   }
-  mean0 = f32(mean0 / cnt); mean1 = f32(mean1 / cnt);
-  let var0 = 0, var1 = 0;
+  mean0 = f32(mean0 / cnt);
+  mean1 = f32(mean1 / cnt);
+  let var0 = 0,
+    var1 = 0;
   for (let i = 0; i < cnt; i++) {
     const a = f32(mean0 - td[i][0]);
     const b = f32(mean1 - td[i][1]);
     var0 = f32(var0 + f32(a * a));
     var1 = f32(var1 + f32(b * b));
   }
-  var0 = f32(var0 / cnt); var1 = f32(var1 / cnt);
+  var0 = f32(var0 / cnt);
+  var1 = f32(var1 / cnt);
   const scale = f32(f32(1 / f32(var0 + var1)) * f32(s[0] + s[1]));
   const t02 = f32(im0 - f32(scale * f32(f32(t00 * tm0) + f32(t01 * tm1))));
   const t12 = f32(im1 - f32(scale * f32(f32(t10 * tm0) + f32(t11 * tm1))));
-  t00 = f32(t00 * scale); t01 = f32(t01 * scale);
-  t10 = f32(t10 * scale); t11 = f32(t11 * scale);
+  t00 = f32(t00 * scale);
+  t01 = f32(t01 * scale);
+  t10 = f32(t10 * scale);
+  t11 = f32(t11 * scale);
   return [t00, t01, t02, t10, t11, t12, 0, 0, 1];
 }
 
@@ -135,20 +149,29 @@ export interface WarpOptions {
  * Quirk kept: X = W−1 / Y = H−1 pass the test and read X+1 / Y+1 by flat index: the next row's
  * first pixel, the next plane's first row, or past the buffer (`outOfBuffer`) for the last plane.
  */
-export function warpAffineAi(src: PlanarImage, width: number, height: number, T: readonly number[], opts: WarpOptions = {}): PlanarImage {
+export function warpAffineAi(
+  src: PlanarImage,
+  width: number,
+  height: number,
+  T: readonly number[],
+  opts: WarpOptions = {},
+): PlanarImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0)
     throw new RangeError(`warp_affine_ai: output size must be positive integers, got ${width}×${height}`);
   if (T.length !== 9) throw new RangeError(`warp_affine_ai: the transform needs 9 values, got ${T.length}`);
   const [a, b, c, d, e, f] = T.map((v) => f32(v));
   const channels = src.channels;
-  const W = src.width, H = src.height;
-  const step = W, plane = W * H;
+  const W = src.width,
+    H = src.height;
+  const step = W,
+    plane = W * H;
   const sbuf = src.data;
   const oob = opts.outOfBuffer ?? 0;
   const at = (i: number): number => (i < sbuf.length ? sbuf[i] : oob);
   const out = new Uint8Array(width * height * channels);
   const dplane = width * height;
-  const c256 = f32(c * 256), f256 = f32(f * 256);
+  const c256 = f32(c * 256),
+    f256 = f32(f * 256);
   for (let i = 0; i < height; i++) {
     for (let j = 0; j < width; j++) {
       let px = f32ToI32(f32(f32(f32(a * (j << 8)) + f32(b * (i << 8))) + c256));

@@ -45,9 +45,20 @@ export function planResize(srcW: number, srcH: number, dstW: number, dstH: numbe
   checkDims('resize source', srcW, srcH);
   checkDims('resize target', dstW, dstH);
   if (mode === 'stretch') {
-    return { mode, srcWidth: srcW, srcHeight: srcH, dstWidth: dstW, dstHeight: dstH, scaleX: dstW / srcW, scaleY: dstH / srcH, offsetX: 0, offsetY: 0 };
+    return {
+      mode,
+      srcWidth: srcW,
+      srcHeight: srcH,
+      dstWidth: dstW,
+      dstHeight: dstH,
+      scaleX: dstW / srcW,
+      scaleY: dstH / srcH,
+      offsetX: 0,
+      offsetY: 0,
+    };
   }
-  if (mode !== 'fit' && mode !== 'crop') throw new RangeError(`resize: unknown mode "${String(mode)}" (stretch, fit, crop)`);
+  if (mode !== 'fit' && mode !== 'crop')
+    throw new RangeError(`resize: unknown mode "${String(mode)}" (stretch, fit, crop)`);
   const s = mode === 'fit' ? Math.min(dstW / srcW, dstH / srcH) : Math.max(dstW / srcW, dstH / srcH);
   let cw = Math.max(1, Math.round(srcW * s));
   let chh = Math.max(1, Math.round(srcH * s));
@@ -91,7 +102,10 @@ export function mapRectToSource(m: ResizeMapping, r: Rect, opts: { clip?: boolea
   if (opts.clip ?? true) {
     const cx = (v: number): number => Math.min(Math.max(v, 0), m.srcWidth);
     const cy = (v: number): number => Math.min(Math.max(v, 0), m.srcHeight);
-    x1 = cx(x1); x2 = cx(x2); y1 = cy(y1); y2 = cy(y2);
+    x1 = cx(x1);
+    x2 = cx(x2);
+    y1 = cy(y1);
+    y2 = cy(y2);
   }
   return { x: x1, y: y1, w: x2 - x1, h: y2 - y1 };
 }
@@ -125,15 +139,24 @@ function axisTaps(dst: number, src: number, scale: number, offset: number, filte
       w.push(Float64Array.of(1 - t, t));
     } else {
       // Box filter: the target pixel's footprint [a, b) in source coordinates, exact coverage.
-      const a = Math.max(0, (d - offset) / scale), b = Math.min(src, (d + 1 - offset) / scale);
-      const first = Math.floor(a), last = Math.min(src - 1, Math.ceil(b) - 1);
-      const is: number[] = [], ws: number[] = [];
+      const a = Math.max(0, (d - offset) / scale),
+        b = Math.min(src, (d + 1 - offset) / scale);
+      const first = Math.floor(a),
+        last = Math.min(src - 1, Math.ceil(b) - 1);
+      const is: number[] = [],
+        ws: number[] = [];
       for (let i = first; i <= last; i++) {
         const cover = Math.min(b, i + 1) - Math.max(a, i);
-        if (cover > 0) { is.push(i); ws.push(cover); }
+        if (cover > 0) {
+          is.push(i);
+          ws.push(cover);
+        }
       }
       const total = ws.reduce((s, v) => s + v, 0);
-      if (is.length === 0) { is.push(clamp(Math.floor(u))); ws.push(1); }
+      if (is.length === 0) {
+        is.push(clamp(Math.floor(u)));
+        ws.push(1);
+      }
       idx.push(Int32Array.from(is));
       w.push(Float64Array.from(ws.map((v) => (total > 0 ? v / total : 1))));
     }
@@ -153,31 +176,46 @@ export interface ResizeOptions {
  * pixel centres (u = (d + ½ − offset)/scale − ½) with clamped edges; `area` averages the exact
  * footprint (use it for large reductions); each channel is rounded half up once at the end.
  */
-export function resizeRgb(img: RgbImage, dstW: number, dstH: number, opts: ResizeOptions = {}): { image: RgbImage; mapping: ResizeMapping } {
+export function resizeRgb(
+  img: RgbImage,
+  dstW: number,
+  dstH: number,
+  opts: ResizeOptions = {},
+): { image: RgbImage; mapping: ResizeMapping } {
   const mapping = planResize(img.width, img.height, dstW, dstH, opts.mode ?? 'fit');
   const filter = opts.filter ?? 'bilinear';
-  if (filter !== 'nearest' && filter !== 'bilinear' && filter !== 'area') throw new RangeError(`resize: unknown filter "${String(filter)}"`);
+  if (filter !== 'nearest' && filter !== 'bilinear' && filter !== 'area')
+    throw new RangeError(`resize: unknown filter "${String(filter)}"`);
   const pad = opts.pad ?? [0, 0, 0];
   const tx = axisTaps(dstW, img.width, mapping.scaleX, mapping.offsetX, filter);
   const ty = axisTaps(dstH, img.height, mapping.scaleY, mapping.offsetY, filter);
   const out = new Uint8Array(3 * dstW * dstH);
-  const src = img.data, sw = img.width;
+  const src = img.data,
+    sw = img.width;
   for (let y = 0; y < dstH; y++) {
-    const yi = ty.idx[y], yw = ty.w[y];
+    const yi = ty.idx[y],
+      yw = ty.w[y];
     for (let x = 0; x < dstW; x++) {
       const o = 3 * (y * dstW + x);
-      const xi = tx.idx[x], xw = tx.w[x];
+      const xi = tx.idx[x],
+        xw = tx.w[x];
       if (yi.length === 0 || xi.length === 0) {
-        out[o] = pad[0]; out[o + 1] = pad[1]; out[o + 2] = pad[2];
+        out[o] = pad[0];
+        out[o + 1] = pad[1];
+        out[o + 2] = pad[2];
         continue;
       }
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let a = 0; a < yi.length; a++) {
         const row = yi[a] * sw;
         for (let c = 0; c < xi.length; c++) {
           const wgt = yw[a] * xw[c];
           const p = 3 * (row + xi[c]);
-          r += wgt * src[p]; g += wgt * src[p + 1]; b += wgt * src[p + 2];
+          r += wgt * src[p];
+          g += wgt * src[p + 1];
+          b += wgt * src[p + 2];
         }
       }
       out[o] = Math.min(255, Math.floor(r + 0.5));
@@ -225,7 +263,8 @@ export function planarToRgb(p: PlanarImage, order: 'rgb' | 'bgr' = 'rgb'): RgbIm
 export function rgbToLuma(img: RgbImage): PlanarImage {
   const n = img.width * img.height;
   const data = new Uint8Array(n);
-  for (let i = 0; i < n; i++) data[i] = (38 * img.data[3 * i] + 75 * img.data[3 * i + 1] + 15 * img.data[3 * i + 2]) >> 7;
+  for (let i = 0; i < n; i++)
+    data[i] = (38 * img.data[3 * i] + 75 * img.data[3 * i + 1] + 15 * img.data[3 * i + 2]) >> 7;
   return { width: img.width, height: img.height, channels: 1, data };
 }
 
@@ -254,14 +293,18 @@ export function cameraFrame(img: RgbImage, rounding: Rgb565Rounding = 'table'): 
 
 /** Mirror (`horizontal`) and/or flip (`vertical`) an RGB888 image, as the sensor's hmirror/vflip do. */
 export function flipRgb(img: RgbImage, horizontal: boolean, vertical: boolean): RgbImage {
-  const W = img.width, H = img.height;
+  const W = img.width,
+    H = img.height;
   const out = new Uint8Array(3 * W * H);
   for (let y = 0; y < H; y++) {
     const sy = vertical ? H - 1 - y : y;
     for (let x = 0; x < W; x++) {
       const sx = horizontal ? W - 1 - x : x;
-      const s = 3 * (sy * W + sx), d = 3 * (y * W + x);
-      out[d] = img.data[s]; out[d + 1] = img.data[s + 1]; out[d + 2] = img.data[s + 2];
+      const s = 3 * (sy * W + sx),
+        d = 3 * (y * W + x);
+      out[d] = img.data[s];
+      out[d + 1] = img.data[s + 1];
+      out[d + 2] = img.data[s + 2];
     }
   }
   return { width: W, height: H, data: out };

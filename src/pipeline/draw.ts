@@ -17,7 +17,10 @@ function put(img: RgbImage, x: number, y: number, c: Rgb): void {
 
 /** A rectangle outline `thickness` pixels wide, drawn inward from the box edges. */
 export function drawBox(img: RgbImage, x: number, y: number, w: number, h: number, color: Rgb, thickness = 2): void {
-  const x0 = Math.round(x), y0 = Math.round(y), x1 = Math.round(x + w) - 1, y1 = Math.round(y + h) - 1;
+  const x0 = Math.round(x),
+    y0 = Math.round(y),
+    x1 = Math.round(x + w) - 1,
+    y1 = Math.round(y + h) - 1;
   for (let t = 0; t < thickness; t++) {
     for (let xx = x0; xx <= x1; xx++) {
       put(img, xx, y0 + t, color);
@@ -32,6 +35,8 @@ export function drawBox(img: RgbImage, x: number, y: number, w: number, h: numbe
 
 /** A filled disc of radius r centred on (x, y). */
 export function drawDot(img: RgbImage, x: number, y: number, r: number, color: Rgb): void {
-  const cx = Math.round(x), cy = Math.round(y);
-  for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dx * dx + dy * dy <= r * r) put(img, cx + dx, cy + dy, color);
+  const cx = Math.round(x),
+    cy = Math.round(y);
+  for (let dy = -r; dy <= r; dy++)
+    for (let dx = -r; dx <= r; dx++) if (dx * dx + dy * dy <= r * r) put(img, cx + dx, cy + dy, color);
 }

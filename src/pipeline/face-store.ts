@@ -79,16 +79,28 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkKeys(o: Record<string, unknown>, allowed: readonly string[], where: string, bad: (m: string) => never): void {
+function checkKeys(
+  o: Record<string, unknown>,
+  allowed: readonly string[],
+  where: string,
+  bad: (m: string) => never,
+): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) bad(`unknown field "${where}${k}"`);
 }
 
-function checkFeature(values: unknown, encoding: FeatureEncoding, length: number, where: string, bad: (m: string) => never): void {
+function checkFeature(
+  values: unknown,
+  encoding: FeatureEncoding,
+  length: number,
+  where: string,
+  bad: (m: string) => never,
+): void {
   if (!Array.isArray(values)) bad(`${where} must be an array of numbers`);
   if (values.length !== length) bad(`${where} has ${values.length} values, the store's features have ${length}`);
   values.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`${where}[${i}] is not a finite number`);
-    if (encoding === 'int8' && !(Number.isInteger(v) && v >= -128 && v <= 127)) bad(`${where}[${i}] = ${v} is not an int8`);
+    if (encoding === 'int8' && !(Number.isInteger(v) && v >= -128 && v <= 127))
+      bad(`${where}[${i}] = ${v} is not an int8`);
     if (encoding === 'float32' && Math.fround(v) !== v) bad(`${where}[${i}] = ${v} is not a binary32 value`);
   });
 }
@@ -101,29 +113,36 @@ export function validateFaceStore(raw: unknown, file: string): FaceStore {
   if (!isObject(raw)) bad('the top level is not a JSON object');
   const o = raw as Record<string, unknown>;
   if (o.format !== FACE_STORE_FORMAT) bad(`"format" is ${JSON.stringify(o.format)}, expected "${FACE_STORE_FORMAT}"`);
-  if (o.version !== FACE_STORE_VERSION) bad(`unsupported version ${JSON.stringify(o.version)} (this kpusim reads version ${FACE_STORE_VERSION})`);
+  if (o.version !== FACE_STORE_VERSION)
+    bad(`unsupported version ${JSON.stringify(o.version)} (this kpusim reads version ${FACE_STORE_VERSION})`);
   checkKeys(o, ['format', 'version', 'preset', 'encoding', 'scoring', 'featureLength', 'models', 'entries'], '', bad);
-  if (o.preset !== undefined && (typeof o.preset !== 'string' || o.preset === '')) bad('"preset" must be a non-empty string');
-  if (o.encoding !== 'int8' && o.encoding !== 'float32') bad(`"encoding" must be "int8" or "float32", got ${JSON.stringify(o.encoding)}`);
+  if (o.preset !== undefined && (typeof o.preset !== 'string' || o.preset === ''))
+    bad('"preset" must be a non-empty string');
+  if (o.encoding !== 'int8' && o.encoding !== 'float32')
+    bad(`"encoding" must be "int8" or "float32", got ${JSON.stringify(o.encoding)}`);
   const encoding = o.encoding as FeatureEncoding;
   const expectScoring = encoding === 'int8' ? 'face-compare' : 'feature-compare';
-  if (o.scoring !== expectScoring) bad(`"scoring" must be "${expectScoring}" for ${encoding} features, got ${JSON.stringify(o.scoring)}`);
+  if (o.scoring !== expectScoring)
+    bad(`"scoring" must be "${expectScoring}" for ${encoding} features, got ${JSON.stringify(o.scoring)}`);
   const len = o.featureLength;
-  if (typeof len !== 'number' || !Number.isInteger(len) || len <= 0 || len > 4096) bad(`"featureLength" must be an integer 1…4096, got ${JSON.stringify(len)}`);
+  if (typeof len !== 'number' || !Number.isInteger(len) || len <= 0 || len > 4096)
+    bad(`"featureLength" must be an integer 1…4096, got ${JSON.stringify(len)}`);
   if (!isObject(o.models)) bad('"models" must be an object');
   const models = o.models as Record<string, unknown>;
   checkKeys(models, ['features', 'detector', 'landmarks'], 'models.', bad);
   for (const k of ['features', 'detector', 'landmarks'] as const) {
     const v = models[k];
     if (v === undefined && k !== 'features') continue;
-    if (typeof v !== 'string' || !SHA256.test(v)) bad(`"models.${k}" must be a lowercase hex sha256, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !SHA256.test(v))
+      bad(`"models.${k}" must be a lowercase hex sha256, got ${JSON.stringify(v)}`);
   }
   if (!Array.isArray(o.entries)) bad('"entries" must be an array');
   (o.entries as unknown[]).forEach((e, i) => {
     if (!isObject(e)) bad(`entries[${i}] is not an object`);
     const entry = e as Record<string, unknown>;
     checkKeys(entry, ['name', 'feature', 'source'], `entries[${i}].`, bad);
-    if (typeof entry.name !== 'string' || entry.name.trim() === '') bad(`entries[${i}].name must be a non-empty string`);
+    if (typeof entry.name !== 'string' || entry.name.trim() === '')
+      bad(`entries[${i}].name must be a non-empty string`);
     if (entry.source !== undefined && typeof entry.source !== 'string') bad(`entries[${i}].source must be a string`);
     checkFeature(entry.feature, encoding, len as number, `entries[${i}].feature`, bad);
   });
@@ -208,7 +227,10 @@ export function writeFaceStore(file: string, store: FaceStore, opts: WriteStoreO
     }
     if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError('BAD_FILE', `${file}: cannot write the face store (${code ?? (e as Error).message}); the previous file is unchanged`);
+    throw new UsageError(
+      'BAD_FILE',
+      `${file}: cannot write the face store (${code ?? (e as Error).message}); the previous file is unchanged`,
+    );
   }
 }
 
@@ -232,13 +254,15 @@ export interface NewFace {
 /** A new store with one more entry (appended, so enrolment order is kept). */
 export function addFace(store: FaceStore, face: NewFace, file = '<face store>'): FaceStore {
   checkStoreModel(store, face.featureModelSha256, file);
-  if (typeof face.name !== 'string' || face.name.trim() === '') throw new UsageError('BAD_ARGUMENT', 'a face needs a non-empty name');
+  if (typeof face.name !== 'string' || face.name.trim() === '')
+    throw new UsageError('BAD_ARGUMENT', 'a face needs a non-empty name');
   const feature = Array.from(face.feature, (v) => (store.encoding === 'float32' ? Math.fround(v) : v));
   const bad = (m: string): never => {
     throw new UsageError('BAD_INPUT', `cannot add "${face.name}" to ${file}: ${m}`);
   };
   checkFeature(feature, store.encoding, store.featureLength, 'the feature', bad);
-  const entry: FaceStoreEntry = face.source !== undefined ? { name: face.name, feature, source: face.source } : { name: face.name, feature };
+  const entry: FaceStoreEntry =
+    face.source !== undefined ? { name: face.name, feature, source: face.source } : { name: face.name, feature };
   return { ...store, entries: [...store.entries, entry] };
 }
 

@@ -38,10 +38,13 @@ export function faceEncode(values: ArrayLike<number>): Int8Array {
 
 export function faceCompare(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new RangeError(`face_compare: feature lengths differ (${a.length} vs ${b.length})`);
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     // Signed bytes; sums stay far below 2^53 for ≤ 512 entries, so they are exact.
-    const x = (a[i] << 24) >> 24, y = (b[i] << 24) >> 24;
+    const x = (a[i] << 24) >> 24,
+      y = (b[i] << 24) >> 24;
     dot += x * y;
     na += x * x;
     nb += y * y;
@@ -57,7 +60,8 @@ export interface FloatAccumulateOptions {
 function dotF32(a: ArrayLike<number>, b: ArrayLike<number>, fused: boolean): number {
   let acc = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = f32(a[i]), y = f32(b[i]);
+    const x = f32(a[i]),
+      y = f32(b[i]);
     acc = fused ? f32(acc + x * y) : f32(acc + f32(x * y));
   }
   return acc;
@@ -104,7 +108,8 @@ export function bestMatch<T>(
   score: (stored: T, probe: T) => number,
   threshold: number,
 ): MatchResult {
-  let best = -Infinity, index = -1;
+  let best = -Infinity,
+    index = -1;
   for (let i = 0; i < entries.length; i++) {
     const s = score(entries[i].feature, probe);
     if (index < 0 || s > best) {

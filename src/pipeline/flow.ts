@@ -65,7 +65,11 @@ export interface FrameResult {
   readonly display: Rgb565Image;
 }
 
-export function detectFaces(frame: CameraFrame, preset: FacePreset, models: Pick<FaceModels, 'detect'>): RegionDetection[] {
+export function detectFaces(
+  frame: CameraFrame,
+  preset: FacePreset,
+  models: Pick<FaceModels, 'detect'>,
+): RegionDetection[] {
   const d = preset.detector;
   if (frame.ai.width !== d.inputWidth || frame.ai.height !== d.inputHeight || frame.ai.channels !== 3)
     throw new UsageError(
@@ -94,7 +98,11 @@ export function detectFaces(frame: CameraFrame, preset: FacePreset, models: Pick
       rectStorage: d.rectStorage,
     });
   } catch (e) {
-    if (e instanceof RangeError) throw new UsageError('BAD_INPUT', `the detector output (${shape}) does not fit the ${preset.name} preset: ${e.message}`);
+    if (e instanceof RangeError)
+      throw new UsageError(
+        'BAD_INPUT',
+        `the detector output (${shape}) does not fit the ${preset.name} preset: ${e.message}`,
+      );
     throw e;
   }
 }
@@ -103,7 +111,10 @@ export function detectFaces(frame: CameraFrame, preset: FacePreset, models: Pick
 export function postprocessFeature(raw: ArrayLike<number>, preset: FacePreset): Feature {
   const f = preset.features;
   if (f.length !== null && raw.length !== f.length)
-    throw new UsageError('BAD_INPUT', `the feature model gave ${raw.length} values, the ${preset.name} preset expects ${f.length}`);
+    throw new UsageError(
+      'BAD_INPUT',
+      `the feature model gave ${raw.length} values, the ${preset.name} preset expects ${f.length}`,
+    );
   return f.postprocess === 'face-encode' ? faceEncode(raw) : l2Normalize(raw, { fusedMultiplyAdd: f.fusedMultiplyAdd });
 }
 
@@ -142,25 +153,39 @@ export function processFrame(
   const chosen = preset.detector.facesPerFrame === 'first' ? detections.slice(0, 1) : detections;
   if (chosen.length > 0 && (!models.landmarks || !models.features))
     throw new UsageError('BAD_ARGUMENT', 'the landmark and feature models are needed to process faces');
-  const L = preset.landmarks, A = preset.alignment;
+  const L = preset.landmarks,
+    A = preset.alignment;
   const faces: FaceResult[] = [];
   for (const det of chosen) {
     const box: Rect = { x: det.x, y: det.y, w: det.w, h: det.h };
     if (L.drawRectangleBeforeCut) drawRectangle(display, box.x, box.y, box.w, box.h, WHITE);
     const crop =
-      L.crop === 'box' ? box : extendBox(box, L.cropScale, { frameWidth: frame.display.width, frameHeight: frame.display.height });
+      L.crop === 'box'
+        ? box
+        : extendBox(box, L.cropScale, { frameWidth: frame.display.width, frameHeight: frame.display.height });
     if (crop.w <= 0 || crop.h <= 0) continue; // a zero-size box: MaixPy's cut would fail; nothing to process
     const cutImg = cut(display, crop.x, crop.y, crop.w, crop.h);
     const landmarkInput = pixToAi(resizeRgb565(cutImg, L.inputWidth, L.inputHeight));
     const raw = models.landmarks!(landmarkInput);
     const landmarks =
-      L.decode === 'maixpy' ? decodeLandmarksMaixpy(raw, box, { leftEyeXOffset: L.leftEyeXOffset }) : decodeLandmarksLd5(raw, crop);
+      L.decode === 'maixpy'
+        ? decodeLandmarksMaixpy(raw, box, { leftEyeXOffset: L.leftEyeXOffset })
+        : decodeLandmarksLd5(raw, crop);
     const transform = getAffineTransform(landmarks, A.template, { wrapUint16: A.wrapUint16 });
     const aligned = warpAffineAi(frame.ai, A.width, A.height, transform);
     const feature = postprocessFeature(models.features!(aligned), preset);
     const m = match?.(feature);
     if (!L.drawRectangleBeforeCut) drawRectangle(display, det.x, det.y, det.w, det.h, m?.name ? GREEN : WHITE);
-    faces.push({ detection: det, crop, landmarkInput, landmarks, transform, aligned, feature, ...(m ? { match: m } : {}) });
+    faces.push({
+      detection: det,
+      crop,
+      landmarkInput,
+      landmarks,
+      transform,
+      aligned,
+      feature,
+      ...(m ? { match: m } : {}),
+    });
   }
   return { detections, faces, display };
 }

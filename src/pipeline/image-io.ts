@@ -142,23 +142,47 @@ function exifOrientation(t: Uint8Array): number | null {
 /** Rotate/mirror an image by an EXIF orientation value (1…8) into its display orientation. */
 export function applyExifOrientation(img: RgbImage, orientation: number): RgbImage {
   if (orientation <= 1 || orientation > 8) return img;
-  const W = img.width, H = img.height;
+  const W = img.width,
+    H = img.height;
   const swap = orientation >= 5;
-  const ow = swap ? H : W, oh = swap ? W : H;
+  const ow = swap ? H : W,
+    oh = swap ? W : H;
   const out = new Uint8Array(3 * W * H);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       let dx: number, dy: number;
       switch (orientation) {
-        case 2: dx = W - 1 - x; dy = y; break;
-        case 3: dx = W - 1 - x; dy = H - 1 - y; break;
-        case 4: dx = x; dy = H - 1 - y; break;
-        case 5: dx = y; dy = x; break;
-        case 6: dx = H - 1 - y; dy = x; break;
-        case 7: dx = H - 1 - y; dy = W - 1 - x; break;
-        default: dx = y; dy = W - 1 - x; break; // 8
+        case 2:
+          dx = W - 1 - x;
+          dy = y;
+          break;
+        case 3:
+          dx = W - 1 - x;
+          dy = H - 1 - y;
+          break;
+        case 4:
+          dx = x;
+          dy = H - 1 - y;
+          break;
+        case 5:
+          dx = y;
+          dy = x;
+          break;
+        case 6:
+          dx = H - 1 - y;
+          dy = x;
+          break;
+        case 7:
+          dx = H - 1 - y;
+          dy = W - 1 - x;
+          break;
+        default:
+          dx = y;
+          dy = W - 1 - x;
+          break; // 8
       }
-      const s = 3 * (y * W + x), d = 3 * (dy * ow + dx);
+      const s = 3 * (y * W + x),
+        d = 3 * (dy * ow + dx);
       out[d] = img.data[s];
       out[d + 1] = img.data[s + 1];
       out[d + 2] = img.data[s + 2];
@@ -236,7 +260,11 @@ function decodeBmp(file: string, b: Uint8Array, opts: DecodeOptions): DecodedIma
   const dv = view(b);
   const dataOffset = dv.getUint32(10, true);
   const hdr = dv.getUint32(14, true);
-  let width: number, height: number, bpp: number, compression = 0, colorsUsed = 0;
+  let width: number,
+    height: number,
+    bpp: number,
+    compression = 0,
+    colorsUsed = 0;
   const core = hdr === 12;
   if (core) {
     width = dv.getUint16(18, true);
@@ -287,7 +315,9 @@ function decodeBmp(file: string, b: Uint8Array, opts: DecodeOptions): DecodedIma
 
   const stride = Math.floor((bpp * width + 31) / 32) * 4;
   if (dataOffset < 14 + hdr || dataOffset + stride * absH > b.length)
-    corrupt(`pixel data (offset ${dataOffset}, ${stride * absH} bytes) runs past the end of the file (${b.length} bytes)`);
+    corrupt(
+      `pixel data (offset ${dataOffset}, ${stride * absH} bytes) runs past the end of the file (${b.length} bytes)`,
+    );
 
   const ch = masks.map(maskShift);
   const data = new Uint8Array(3 * width * absH);
@@ -316,7 +346,7 @@ function decodeBmp(file: string, b: Uint8Array, opts: DecodeOptions): DecodedIma
           const v = max === 0 ? 0 : (px & masks[c]) >>> shift;
           data[o + c] = max === 255 ? v : Math.floor((v * 255 * 2 + max) / (2 * max));
         }
-        if (ch[3].max !== 0 && ((px & masks[3]) >>> ch[3].shift) !== ch[3].max) hadAlpha = true;
+        if (ch[3].max !== 0 && (px & masks[3]) >>> ch[3].shift !== ch[3].max) hadAlpha = true;
       }
     }
   }
@@ -347,7 +377,8 @@ export function readImageFile(file: string, opts: DecodeOptions = {}): DecodedIm
 
 function toRgba(img: RgbImage): Buffer {
   const n = img.width * img.height;
-  if (img.data.length < 3 * n) throw new RangeError(`image data holds ${img.data.length} bytes, ${img.width}×${img.height} RGB needs ${3 * n}`);
+  if (img.data.length < 3 * n)
+    throw new RangeError(`image data holds ${img.data.length} bytes, ${img.width}×${img.height} RGB needs ${3 * n}`);
   const rgba = Buffer.alloc(4 * n);
   for (let i = 0; i < n; i++) {
     rgba[4 * i] = img.data[3 * i];

@@ -72,7 +72,8 @@ export interface ExtendBoxOptions {
  * A float scale is evaluated in binary32 like MicroPython.
  */
 export function extendBox(box: Rect, scale: number, opts: ExtendBoxOptions = {}): Rect {
-  const W = opts.frameWidth ?? 320, H = opts.frameHeight ?? 240;
+  const W = opts.frameWidth ?? 320,
+    H = opts.frameHeight ?? 240;
   const { x, y, w, h } = box;
   let x1t: number, x2t: number, y1t: number, y2t: number;
   if (Number.isInteger(scale)) {
@@ -82,7 +83,8 @@ export function extendBox(box: Rect, scale: number, opts: ExtendBoxOptions = {})
     y2t = y + h + scale * h;
   } else {
     const s = f32(scale);
-    const sw = f32(s * w), sh = f32(s * h);
+    const sw = f32(s * w),
+      sh = f32(s * h);
     x1t = f32(x - sw);
     x2t = f32(x + w + sw);
     y1t = f32(y - sh);
@@ -109,5 +111,7 @@ export const ARCFACE_112: readonly Point[] = [
 ];
 
 export function arcfaceTemplate(size: number): Point[] {
-  return ARCFACE_112.map(([X, Y]) => [pyInt(f32(f32(f32(X) * size) / 112)), pyInt(f32(f32(f32(Y) * size) / 112))] as Point);
+  return ARCFACE_112.map(
+    ([X, Y]) => [pyInt(f32(f32(f32(X) * size) / 112)), pyInt(f32(f32(f32(Y) * size) / 112))] as Point,
+  );
 }

@@ -26,10 +26,18 @@ function checkSize(what: string, w: number, h: number): void {
  * copied to its top-left, nothing is interpolated, and the part beyond the source's right or
  * bottom edge is never written, so it stays 0 (black): MicroPython's allocator clears memory.
  */
-export function cut<T extends MaixImage>(img: T, x: number, y: number, w: number, h: number, opts: BufferReadOptions = {}): T {
+export function cut<T extends MaixImage>(
+  img: T,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  opts: BufferReadOptions = {},
+): T {
   checkSize('cut', w, h);
   if (!Number.isInteger(x) || !Number.isInteger(y)) throw new RangeError(`cut: x, y must be integers, got ${x}, ${y}`);
-  const W = img.width, H = img.height;
+  const W = img.width,
+    H = img.height;
   const yEnd = y + h > H ? H : y + h;
   const xEnd = x + w > W ? W : x + w;
   const n = W * H;
@@ -57,7 +65,8 @@ export function cut<T extends MaixImage>(img: T, x: number, y: number, w: number
  */
 export function resizeRgb565(img: Rgb565Image, w: number, h: number, opts: BufferReadOptions = {}): Rgb565Image {
   checkSize('resize', w, h);
-  const w0 = img.width, h0 = img.height;
+  const w0 = img.width,
+    h0 = img.height;
   const inp = img.pixels;
   const n = w0 * h0;
   const oob = opts.outOfBuffer ?? 0;
@@ -90,10 +99,14 @@ export function resizeRgb565(img: Rgb565Image, w: number, h: number, opts: Buffe
           out[x + y * w] = at(x1 + y1 * w0);
           continue;
         }
-        const p11 = at(x1 + y1 * w0), p21 = at(x2 + y1 * w0);
-        const p12 = at(x1 + y2 * w0), p22 = at(x2 + y2 * w0);
-        const ax = f32(x2 - xs), bx = f32(xs - x1);
-        const ay = f32(y2 - ys), by = f32(ys - y1);
+        const p11 = at(x1 + y1 * w0),
+          p21 = at(x2 + y1 * w0);
+        const p12 = at(x1 + y2 * w0),
+          p22 = at(x2 + y2 * w0);
+        const ax = f32(x2 - xs),
+          bx = f32(xs - x1);
+        const ay = f32(y2 - ys),
+          by = f32(ys - y1);
         for (let c = 0; c < 3; c++) {
           const ch = channels[c];
           const t1 = f32(f32(ax * ch(p11)) + f32(bx * ch(p21)));
@@ -118,7 +131,8 @@ export function resizeRgb565(img: Rgb565Image, w: number, h: number, opts: Buffe
  */
 export function resizeGray(img: GrayImage, w: number, h: number, opts: BufferReadOptions = {}): GrayImage {
   checkSize('resize', w, h);
-  const w0 = img.width, h0 = img.height;
+  const w0 = img.width,
+    h0 = img.height;
   const inp = img.pixels;
   const n = w0 * h0;
   const oob = opts.outOfBuffer ?? 0;
@@ -137,8 +151,10 @@ export function resizeGray(img: GrayImage, w: number, h: number, opts: BufferRea
         const x0 = f32ToI32(xf);
         const x1 = x0 + 1;
         const vx1 = x0 < w0 - 1 ? x1 : x0;
-        const wx0 = f32(x1 - xf), wx1 = f32(xf - x0);
-        const wy0 = f32(y1 - yf), wy1 = f32(yf - y0);
+        const wx0 = f32(x1 - xf),
+          wx1 = f32(xf - x0);
+        const wy0 = f32(y1 - yf),
+          wy1 = f32(yf - y0);
         const t1 = f32(f32(at(y0 * w0 + x0) * wx0) * wy0);
         const t2 = f32(f32(at(y0 * w0 + vx1) * wx1) * wy0);
         const t3 = f32(f32(at(vy1 * w0 + x0) * wx0) * wy1);

@@ -197,7 +197,8 @@ const MIXED = new Set(['detector.classes']);
 
 function merge(base: unknown, over: unknown, path: string): unknown {
   if (isPlainObject(base)) {
-    if (!isPlainObject(over)) throw new UsageError('BAD_ARGUMENT', `preset override: ${path || 'the override'} must be an object`);
+    if (!isPlainObject(over))
+      throw new UsageError('BAD_ARGUMENT', `preset override: ${path || 'the override'} must be an object`);
     const out: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(over)) {
       const p = path ? `${path}.${k}` : k;
@@ -208,7 +209,10 @@ function merge(base: unknown, over: unknown, path: string): unknown {
   }
   if (over === null && NULLABLE.has(path)) return null;
   if (!MIXED.has(path) && base !== null && (typeof over !== typeof base || Array.isArray(over) !== Array.isArray(base)))
-    throw new UsageError('BAD_ARGUMENT', `preset override: "${path}" must be ${Array.isArray(base) ? 'an array' : `a ${typeof base}`}`);
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `preset override: "${path}" must be ${Array.isArray(base) ? 'an array' : `a ${typeof base}`}`,
+    );
   return over;
 }
 
@@ -216,7 +220,8 @@ function fail(path: string, what: string): never {
   throw new UsageError('BAD_ARGUMENT', `preset: "${path}" ${what}`);
 }
 function posInt(v: unknown, path: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    fail(path, `must be a positive integer, got ${JSON.stringify(v)}`);
 }
 function unit(v: unknown, path: string): void {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(path, `must lie in [0, 1], got ${JSON.stringify(v)}`);
@@ -225,7 +230,8 @@ function finite(v: unknown, path: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, `must be a finite number, got ${JSON.stringify(v)}`);
 }
 function oneOf(v: unknown, allowed: readonly string[], path: string): void {
-  if (typeof v !== 'string' || !allowed.includes(v)) fail(path, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !allowed.includes(v))
+    fail(path, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 /** Check every field of a preset; throws `UsageError` naming the first bad one. */
@@ -234,11 +240,16 @@ export function validatePreset(p: FacePreset): void {
   posInt(p.frame.width, 'frame.width');
   posInt(p.frame.height, 'frame.height');
   const d = p.detector;
-  for (const k of ['inputWidth', 'inputHeight', 'imageWidth', 'imageHeight', 'netWidth', 'netHeight'] as const) posInt(d[k], `detector.${k}`);
+  for (const k of ['inputWidth', 'inputHeight', 'imageWidth', 'imageHeight', 'netWidth', 'netHeight'] as const)
+    posInt(d[k], `detector.${k}`);
   if (!Array.isArray(d.anchors) || d.anchors.length === 0 || d.anchors.length % 2 !== 0)
-    fail('detector.anchors', `must be a non-empty list of (w, h) pairs, got ${Array.isArray(d.anchors) ? d.anchors.length : typeof d.anchors} numbers`);
+    fail(
+      'detector.anchors',
+      `must be a non-empty list of (w, h) pairs, got ${Array.isArray(d.anchors) ? d.anchors.length : typeof d.anchors} numbers`,
+    );
   d.anchors.forEach((a, i) => {
-    if (typeof a !== 'number' || !(a > 0) || !Number.isFinite(a)) fail(`detector.anchors[${i}]`, `must be a positive number, got ${JSON.stringify(a)}`);
+    if (typeof a !== 'number' || !(a > 0) || !Number.isFinite(a))
+      fail(`detector.anchors[${i}]`, `must be a positive number, got ${JSON.stringify(a)}`);
   });
   unit(d.threshold, 'detector.threshold');
   unit(d.nmsValue, 'detector.nmsValue');
@@ -260,7 +271,11 @@ export function validatePreset(p: FacePreset): void {
   posInt(a.height, 'alignment.height');
   if (!Array.isArray(a.template) || a.template.length !== 5) fail('alignment.template', 'must hold 5 points');
   a.template.forEach((pt, i) => {
-    if (!Array.isArray(pt) || pt.length !== 2 || !pt.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 0xffff))
+    if (
+      !Array.isArray(pt) ||
+      pt.length !== 2 ||
+      !pt.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 0xffff)
+    )
       fail(`alignment.template[${i}]`, `must be an [x, y] pair of integers 0…65535, got ${JSON.stringify(pt)}`);
   });
   if (typeof a.wrapUint16 !== 'boolean') fail('alignment.wrapUint16', 'must be a boolean');
@@ -282,12 +297,15 @@ export function resolvePreset(base: string | FacePreset, overrides?: unknown): F
   let start: FacePreset;
   if (typeof base === 'string') {
     const found = Object.prototype.hasOwnProperty.call(PRESETS, base) ? PRESETS[base] : undefined;
-    if (!found) throw new UsageError('BAD_ARGUMENT', `unknown preset "${base}" (known: ${Object.keys(PRESETS).join(', ')})`);
+    if (!found)
+      throw new UsageError('BAD_ARGUMENT', `unknown preset "${base}" (known: ${Object.keys(PRESETS).join(', ')})`);
     start = found;
   } else {
     start = base;
   }
-  const merged = (overrides === undefined ? structuredClone(start) : merge(structuredClone(start), overrides, '')) as FacePreset;
+  const merged = (
+    overrides === undefined ? structuredClone(start) : merge(structuredClone(start), overrides, '')
+  ) as FacePreset;
   validatePreset(merged);
   return merged;
 }

@@ -107,17 +107,25 @@ function validate(t: RegionTensor, p: RegionLayerParams): void {
     throw new RangeError(`region layer: anchors must be (w, h) pairs, got ${p.anchors.length} numbers`);
   if (!Number.isInteger(p.classes) || p.classes < 1)
     throw new RangeError(`region layer: class count must be a positive integer, got ${p.classes}`);
-  for (const [k, v] of [['width', t.width], ['height', t.height], ['channels', t.channels]] as const)
-    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`region layer: tensor ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of [
+    ['width', t.width],
+    ['height', t.height],
+    ['channels', t.channels],
+  ] as const)
+    if (!Number.isInteger(v) || v <= 0)
+      throw new RangeError(`region layer: tensor ${k} must be a positive integer, got ${v}`);
   const need = anchors * (5 + p.classes);
   if (t.channels < need)
     throw new RangeError(
       `region layer: ${anchors} anchors × (5 + ${p.classes} classes) need ${need} channels, the tensor has ${t.channels}`,
     );
   if (t.data.length < t.channels * t.width * t.height)
-    throw new RangeError(`region layer: tensor data holds ${t.data.length} values, shape needs ${t.channels * t.width * t.height}`);
+    throw new RangeError(
+      `region layer: tensor data holds ${t.data.length} values, shape needs ${t.channels * t.width * t.height}`,
+    );
   for (const k of ['imageWidth', 'imageHeight', 'netWidth', 'netHeight'] as const)
-    if (!Number.isInteger(p[k]) || p[k] <= 0) throw new RangeError(`region layer: ${k} must be a positive integer, got ${p[k]}`);
+    if (!Number.isInteger(p[k]) || p[k] <= 0)
+      throw new RangeError(`region layer: ${k} must be a positive integer, got ${p[k]}`);
 }
 
 /** The decoded boxes and thresholded class scores before NMS (also handy for tests and tracing). */
@@ -130,7 +138,9 @@ export interface RegionCandidates {
 /** Activations, boxes and thresholded scores (`forward_region_layer` + `get_region_boxes`). */
 export function regionCandidates(t: RegionTensor, p: RegionLayerParams): RegionCandidates {
   validate(t, p);
-  const W = t.width, H = t.height, wh = W * H;
+  const W = t.width,
+    H = t.height,
+    wh = W * H;
   const classes = p.classes;
   const anchorCount = p.anchors.length / 2;
   const stride = 5 + classes;
@@ -170,15 +180,18 @@ export function regionCandidates(t: RegionTensor, p: RegionLayerParams): RegionC
   }
   const offX = f32(f32((nw - newW) / 2) / nw);
   const offY = f32(f32((nh - newH) / 2) / nh);
-  const divX = f32(newW / nw), divY = f32(newH / nh);
-  const mulW = f32(nw / newW), mulH = f32(nh / newH);
+  const divX = f32(newW / nw),
+    divY = f32(newH / nh);
+  const mulW = f32(nw / newW),
+    mulH = f32(nh / newH);
 
   const boxes: RegionBox[] = new Array(anchorCount * wh);
   const probs: Float32Array[] = new Array(anchorCount * wh);
   for (let n = 0; n < anchorCount; n++) {
     const base = n * stride * wh;
     for (let cell = 0; cell < wh; cell++) {
-      const row = Math.trunc(cell / W), col = cell % W;
+      const row = Math.trunc(cell / W),
+        col = cell % W;
       const idx = n * wh + cell;
       let bx = f32(f32(col + out[base + cell]) / W);
       let by = f32(f32(row + out[base + wh + cell]) / H);
@@ -248,7 +261,8 @@ export function decodeRegionLayer(t: RegionTensor, p: RegionLayerParams): Region
   const { boxes, probs } = regionCandidates(t, p);
   nmsSort(boxes, probs, p.classes, p.nmsValue);
   const threshold = f32(p.threshold);
-  const iw = p.imageWidth, ih = p.imageHeight;
+  const iw = p.imageWidth,
+    ih = p.imageHeight;
   const wh = t.width * t.height;
   const cap = p.maxObjects ?? Infinity;
   const int16 = (p.rectStorage ?? 'int16') === 'int16';
@@ -260,20 +274,26 @@ export function decodeRegionLayer(t: RegionTensor, p: RegionLayerParams): Region
     const score = pr[cls];
     if (!(score > threshold)) continue;
     const b = boxes[i];
-    const cx = f32(b.x * iw), cy = f32(b.y * ih);
-    const hw = f32(f32(b.w * iw) / 2), hh = f32(f32(b.h * ih) / 2);
+    const cx = f32(b.x * iw),
+      cy = f32(b.y * ih);
+    const hw = f32(f32(b.w * iw) / 2),
+      hh = f32(f32(b.h * ih) / 2);
     const x1 = f32ToU32(f32(cx - hw));
     const y1 = f32ToU32(f32(cy - hh));
     const x2 = f32ToU32(f32(cx + hw));
     const y2 = f32ToU32(f32(cy + hh));
-    const rw = (x2 - x1) >>> 0, rh = (y2 - y1) >>> 0;
+    const rw = (x2 - x1) >>> 0,
+      rh = (y2 - y1) >>> 0;
     const cell = i % wh;
     result.push({
       x: int16 ? toInt16(x1) : x1,
       y: int16 ? toInt16(y1) : y1,
       w: int16 ? toInt16(rw) : rw,
       h: int16 ? toInt16(rh) : rh,
-      x1, y1, x2, y2,
+      x1,
+      y1,
+      x2,
+      y2,
       classId: cls,
       score,
       index: result.length,

@@ -78,9 +78,10 @@ export function rgbToRgb565(img: RgbImage, rounding: Rgb565Rounding = 'table'): 
   const pixels = new Uint16Array(n);
   const d = img.data;
   for (let i = 0; i < n; i++) {
-    const r = d[3 * i], g = d[3 * i + 1], b = d[3 * i + 2];
-    pixels[i] =
-      rounding === 'table' ? rgb888ToRgb565Pixel(r, g, b) : packRgb565(r >> 3, g >> 2, b >> 3);
+    const r = d[3 * i],
+      g = d[3 * i + 1],
+      b = d[3 * i + 2];
+    pixels[i] = rounding === 'table' ? rgb888ToRgb565Pixel(r, g, b) : packRgb565(r >> 3, g >> 2, b >> 3);
   }
   return { kind: 'rgb565', width: img.width, height: img.height, pixels };
 }

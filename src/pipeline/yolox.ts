@@ -19,13 +19,23 @@ export interface YoloxOptions {
 }
 
 /** `yolox_init(224, 0.1, 0.1, 80)` of the example's main.c. */
-export const YOLOX_DEMO: YoloxOptions = { inputSize: 224, strides: [8, 16, 32], numClasses: 80, probThreshold: 0.1, nmsThreshold: 0.1 };
+export const YOLOX_DEMO: YoloxOptions = {
+  inputSize: 224,
+  strides: [8, 16, 32],
+  numClasses: 80,
+  probThreshold: 0.1,
+  nmsThreshold: 0.1,
+};
 
 /**
  * The demo's options for a square input of `inputSize` whose head has `values` floats, the class
  * count derived from it (values / anchors − 5); null when the size fits no YOLOX head.
  */
-export function yoloxOptionsFor(values: number, inputSize: number, overrides: { probThreshold?: number; nmsThreshold?: number } = {}): YoloxOptions | null {
+export function yoloxOptionsFor(
+  values: number,
+  inputSize: number,
+  overrides: { probThreshold?: number; nmsThreshold?: number } = {},
+): YoloxOptions | null {
   const anchors = YOLOX_DEMO.strides.reduce((a, s) => a + Math.floor(inputSize / s) ** 2, 0);
   const classes = values / anchors - 5;
   if (!Number.isInteger(classes) || classes < 1) return null;
@@ -77,7 +87,9 @@ export function decodeYolox(out: Float32Array, opts: YoloxOptions = YOLOX_DEMO):
     for (let gy = 0; gy < n; gy++) for (let gx = 0; gx < n; gx++) grids.push([gx, gy, s]);
   }
   if (out.length !== grids.length * row) {
-    throw new RangeError(`a YOLOX output for ${opts.inputSize}×${opts.inputSize} with strides ${opts.strides.join('/')} and ${opts.numClasses} classes has ${grids.length * row} values, got ${out.length}`);
+    throw new RangeError(
+      `a YOLOX output for ${opts.inputSize}×${opts.inputSize} with strides ${opts.strides.join('/')} and ${opts.numClasses} classes has ${grids.length * row} values, got ${out.length}`,
+    );
   }
   const threshold = f32(opts.probThreshold);
   const found: Candidate[] = [];
@@ -109,5 +121,9 @@ export function decodeYolox(out: Float32Array, opts: YoloxOptions = YOLOX_DEMO):
     });
     if (keep) picked.push(a);
   }
-  return picked.map((o) => ({ box: [roundf(o.x), roundf(o.y), roundf(f32(o.x + o.w)), roundf(f32(o.y + o.h))], label: o.label, prob: o.prob }));
+  return picked.map((o) => ({
+    box: [roundf(o.x), roundf(o.y), roundf(f32(o.x + o.w)), roundf(f32(o.y + o.h))],
+    label: o.label,
+    prob: o.prob,
+  }));
 }

@@ -20,8 +20,17 @@ export function compareOutputsAgainst(a: readonly Float64Array[], b: readonly Fl
   const n = Math.min(a.length, b.length);
   const out: AgainstOutput[] = [];
   for (let k = 0; k < n; k++) {
-    if (a[k].length !== b[k].length) throw new RangeError(`output ${k} has ${a[k].length} elements in the first model and ${b[k].length} in the second`);
-    out.push({ index: k, cosine: cosine(a[k], b[k]), centred_cosine: centredCosine(a[k], b[k]), snr_db: snrDb(a[k], b[k]), max_abs: maxAbsDiff(a[k], b[k]) });
+    if (a[k].length !== b[k].length)
+      throw new RangeError(
+        `output ${k} has ${a[k].length} elements in the first model and ${b[k].length} in the second`,
+      );
+    out.push({
+      index: k,
+      cosine: cosine(a[k], b[k]),
+      centred_cosine: centredCosine(a[k], b[k]),
+      snr_db: snrDb(a[k], b[k]),
+      max_abs: maxAbsDiff(a[k], b[k]),
+    });
   }
   return out;
 }
@@ -80,8 +89,13 @@ export function boxesSideBySide(
 export function renderBoxes(rows: readonly BoxRow[], names: readonly [string, string]): string {
   if (!rows.length) return '  no boxes above the threshold in either model\n';
   const cell = (s?: BoxSide) => (s ? `${s.score.toFixed(3)} [${s.x}, ${s.y}, ${s.w}×${s.h}]` : '—');
-  const w = Math.max(names[0].length, names[1].length, ...rows.map((r) => Math.max(cell(r.a).length, cell(r.b).length)));
+  const w = Math.max(
+    names[0].length,
+    names[1].length,
+    ...rows.map((r) => Math.max(cell(r.a).length, cell(r.b).length)),
+  );
   let t = `  class  ${names[0].padEnd(w)}  ${names[1].padEnd(w)}  IoU\n`;
-  for (const r of rows) t += `  ${String(r.classId).padStart(5)}  ${cell(r.a).padEnd(w)}  ${cell(r.b).padEnd(w)}  ${r.a && r.b ? r.iou.toFixed(3) : ''}\n`;
+  for (const r of rows)
+    t += `  ${String(r.classId).padStart(5)}  ${cell(r.a).padEnd(w)}  ${cell(r.b).padEnd(w)}  ${r.a && r.b ? r.iou.toFixed(3) : ''}\n`;
   return t;
 }

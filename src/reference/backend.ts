@@ -58,7 +58,8 @@ async function initOnce(want: ReferenceBackendName, warn: (msg: string) => void)
     } catch {
       /* not installed: fall through */
     }
-    const note = '@tensorflow/tfjs-node is not installed (or uses another copy of tfjs-core); the float reference uses the wasm backend';
+    const note =
+      '@tensorflow/tfjs-node is not installed (or uses another copy of tfjs-core); the float reference uses the wasm backend';
     warn(`kpusim: ${note}\n`);
     const next = await initOnce('wasm', warn);
     return { name: next.name, note: next.note ? `${note}; ${next.note}` : note };
@@ -90,7 +91,10 @@ async function initOnce(want: ReferenceBackendName, warn: (msg: string) => void)
  * Starts the backend once per process (later calls return the same promise). The first caller
  * chooses; a later call asking for another backend switches to it.
  */
-export function initReferenceBackend(want: ReferenceBackendName = 'wasm', warn: (msg: string) => void = (m) => process.stderr.write(m)): Promise<BackendInfo> {
+export function initReferenceBackend(
+  want: ReferenceBackendName = 'wasm',
+  warn: (msg: string) => void = (m) => process.stderr.write(m),
+): Promise<BackendInfo> {
   if (!ready || readyFor !== want) {
     readyFor = want;
     ready = initOnce(want, warn);

@@ -17,9 +17,24 @@ import { kpuUpload } from '../kpu/layout.js';
 import { AI_SRAM_BYTES } from '../kpu/memory.js';
 import { TOLERANCES } from '../tolerances.js';
 import type { ReferenceModel } from './graph.js';
-import { centredCosine, cosine, floatMismatchFraction, lsbAgreement, maxAbsDiff, requantizeU8, snrDb } from './metrics.js';
+import {
+  centredCosine,
+  cosine,
+  floatMismatchFraction,
+  lsbAgreement,
+  maxAbsDiff,
+  requantizeU8,
+  snrDb,
+} from './metrics.js';
 import { realValues } from './quant.js';
-import { readBytes, readShadow, writeShadow, type ByteMemories, type ShadowMemories, type TensorRef } from './tensors.js';
+import {
+  readBytes,
+  readShadow,
+  writeShadow,
+  type ByteMemories,
+  type ShadowMemories,
+  type TensorRef,
+} from './tensors.js';
 import { compareOnceV5 } from './v5.js';
 
 export const FLOAT_MODEL_STATEMENT =
@@ -103,16 +118,28 @@ function isolatedOf(r: TensorRef, ref: Float32Array, emu: Float32Array): Isolate
   if (r.dtype === 'uint8') {
     const q = Float32Array.from(ref, requantizeU8);
     const lsb = lsbAgreement(q, emu);
-    return { cosine: cosine(realValues(r, q), realValues(r, emu)), max_lsb_diff: lsb.maxLsbDiff, mismatch_fraction: lsb.mismatchFraction };
+    return {
+      cosine: cosine(realValues(r, q), realValues(r, emu)),
+      max_lsb_diff: lsb.maxLsbDiff,
+      mismatch_fraction: lsb.mismatchFraction,
+    };
   }
-  return { cosine: cosine(ref, emu), max_lsb_diff: null, mismatch_fraction: floatMismatchFraction(ref, emu, TOLERANCES.referenceIsolatedFloat) };
+  return {
+    cosine: cosine(ref, emu),
+    max_lsb_diff: null,
+    mismatch_fraction: floatMismatchFraction(ref, emu, TOLERANCES.referenceIsolatedFloat),
+  };
 }
 
 function quantText(r: TensorRef): string | undefined {
   if (r.dtype !== 'uint8' || !r.quant) return undefined;
   const q = r.quant;
   const z = q.zeroPoint.length === 1 ? round(q.zeroPoint[0], 4) : `per channel (${q.zeroPoint.length})`;
-  const s = q.scaleKnown ? (q.scale.length === 1 ? String(Number(q.scale[0].toPrecision(6))) : `per channel (${q.scale.length})`) : 'unknown';
+  const s = q.scaleKnown
+    ? q.scale.length === 1
+      ? String(Number(q.scale[0].toPrecision(6)))
+      : `per channel (${q.scale.length})`
+    : 'unknown';
   return `zero point ${z}, scale ${s}: ${q.source}`;
 }
 
@@ -121,7 +148,12 @@ function round(v: number, digits: number): number {
 }
 
 /** Runs the emulator once on `inputs` with the reference alongside. */
-export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs: readonly Uint8Array[], opts: CompareOptions = {}): CompareRun {
+export function compareOnce(
+  prepared: PreparedModel,
+  ref: ReferenceModel,
+  inputs: readonly Uint8Array[],
+  opts: CompareOptions = {},
+): CompareRun {
   if (ref.v5) return compareOnceV5(prepared, ref, inputs, opts);
   const t0 = performance.now();
   let refMs = 0;
@@ -130,7 +162,11 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
   const inRange = (i: number) => i >= lo && i <= hi;
   const doIsolated = opts.isolated ?? true;
 
-  const pre: ByteMemories = { main: new Uint8Array(ref.mainBytes), ai: new Uint8Array(AI_SRAM_BYTES), const: ref.constants };
+  const pre: ByteMemories = {
+    main: new Uint8Array(ref.mainBytes),
+    ai: new Uint8Array(AI_SRAM_BYTES),
+    const: ref.constants,
+  };
   const shadow: ShadowMemories = { main: new Float32Array(ref.mainBytes), ai: new Float32Array(AI_SRAM_BYTES) };
   ref.inputs.forEach((r, i) => {
     placeBytes(r, inputs[i], pre);
@@ -144,7 +180,8 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
     try {
       return l.run(ins);
     } catch (e) {
-      notes[i] = `reference failed: ${e instanceof Error ? e.message : String(e)}; the cumulative run took the emulator's result`;
+      notes[i] =
+        `reference failed: ${e instanceof Error ? e.message : String(e)}; the cumulative run took the emulator's result`;
       return undefined;
     }
   };
@@ -152,7 +189,10 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
     const l = ref.layers[i];
     if (!doIsolated || !l?.run || !inRange(i) || l.outputs.length === 0) return undefined;
     const t = performance.now();
-    const out = tryRun(i, l.inputs.map((r) => readBytes(r, mem)));
+    const out = tryRun(
+      i,
+      l.inputs.map((r) => readBytes(r, mem)),
+    );
     refMs += performance.now() - t;
     return out?.[0];
   };
@@ -175,7 +215,12 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
       if (pending && out0) isolated = isolatedOf(out0, pending, emu);
       pending = undefined;
 
-      const cum = l.run ? tryRun(i, l.inputs.map((r) => readShadow(r, shadow, ref.constants))) : undefined;
+      const cum = l.run
+        ? tryRun(
+            i,
+            l.inputs.map((r) => readShadow(r, shadow, ref.constants)),
+          )
+        : undefined;
       if (cum) {
         reference = 'float';
         l.outputs.forEach((r, k) => writeShadow(r, shadow, cum[k]));
@@ -202,7 +247,9 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
         type: l.type,
         unit: l.unit,
         reference,
-        ...(out0 ? { output: { dtype: out0.dtype, shape: out0.shape, ...(quantText(out0) ? { quant: quantText(out0) } : {}) } } : {}),
+        ...(out0
+          ? { output: { dtype: out0.dtype, shape: out0.shape, ...(quantText(out0) ? { quant: quantText(out0) } : {}) } }
+          : {}),
         ...(isolated ? { isolated } : {}),
         ...(cumulative ? { cumulative } : {}),
       });
@@ -216,7 +263,10 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
     const finite = ins.filter((v): v is number => typeof v === 'number');
     const inSnr = finite.length ? Math.min(...finite) : null;
     const out = c.cumulative.snr_db;
-    (c as { cumulative: CumulativeMetrics }).cumulative = { ...c.cumulative, snr_drop_db: inSnr === null || out === null ? null : inSnr - out };
+    (c as { cumulative: CumulativeMetrics }).cumulative = {
+      ...c.cumulative,
+      snr_drop_db: inSnr === null || out === null ? null : inSnr - out,
+    };
   }
   layers.forEach((c, k) => {
     if (notes[c.index]) layers[k] = { ...c, note: notes[c.index] };
@@ -232,7 +282,13 @@ export function compareOnce(prepared: PreparedModel, ref: ReferenceModel, inputs
     const refVals = realValues(r, readShadow(r, shadow, ref.constants));
     referenceOutputs.push(refVals);
     emulatorOutputValues.push(emuVals);
-    outputs.push({ index: k, cosine: cosine(refVals, emuVals), centred_cosine: centredCosine(refVals, emuVals), snr_db: snrDb(refVals, emuVals), max_abs: maxAbsDiff(refVals, emuVals) });
+    outputs.push({
+      index: k,
+      cosine: cosine(refVals, emuVals),
+      centred_cosine: centredCosine(refVals, emuVals),
+      snr_db: snrDb(refVals, emuVals),
+      max_abs: maxAbsDiff(refVals, emuVals),
+    });
   });
   refMs += performance.now() - t;
   return {

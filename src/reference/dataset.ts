@@ -85,14 +85,21 @@ export function renderDataset(items: readonly DatasetItem[], s: DatasetSummary):
     }
     const cos = Math.min(...i.outputs.map((o) => o.cosine));
     const snrs = i.outputs.map((o) => o.snr_db).filter((v): v is number => v !== null);
-    const lsb = i.isolated_worst_lsb === undefined ? '' : i.isolated_worst_lsb === null ? '—' : String(i.isolated_worst_lsb) + (i.isolated_pass === false ? ' !' : '');
+    const lsb =
+      i.isolated_worst_lsb === undefined
+        ? ''
+        : i.isolated_worst_lsb === null
+          ? '—'
+          : String(i.isolated_worst_lsb) + (i.isolated_pass === false ? ' !' : '');
     t += `${i.input.padEnd(w)}  ${cos.toFixed(5).padStart(17)}  ${(snrs.length ? Math.min(...snrs).toFixed(1) : 'exact').padStart(10)}  ${lsb.padStart(18)}\n`;
   }
   t += `\nsummary over ${s.inputs} input(s)${s.failed_inputs ? `, ${s.failed_inputs} failed` : ''}:\n`;
   for (const o of s.outputs) {
     t += `  output ${o.index}: cosine mean ${o.mean_cosine.toFixed(5)}, worst ${o.worst_cosine.toFixed(5)} (${o.worst_input}); centred mean ${o.mean_centred_cosine.toFixed(5)}; SNR mean ${o.mean_snr_db === null ? 'exact' : `${o.mean_snr_db.toFixed(1)} dB`}, worst ${o.worst_snr_db === null ? 'exact' : `${o.worst_snr_db.toFixed(1)} dB`}\n`;
   }
-  if (s.worst_inputs.length) t += `  worst inputs: ${s.worst_inputs.map((i) => `${i.input} (${i.cosine.toFixed(5)})`).join(', ')}\n`;
-  if (s.isolated_worst_lsb !== null) t += `  isolated check: worst ${s.isolated_worst_lsb} LSB; ${s.isolated_failures} input(s) with a KPU conv layer over the bar\n`;
+  if (s.worst_inputs.length)
+    t += `  worst inputs: ${s.worst_inputs.map((i) => `${i.input} (${i.cosine.toFixed(5)})`).join(', ')}\n`;
+  if (s.isolated_worst_lsb !== null)
+    t += `  isolated check: worst ${s.isolated_worst_lsb} LSB; ${s.isolated_failures} input(s) with a KPU conv layer over the bar\n`;
   return t;
 }

@@ -8,7 +8,14 @@ import { buildReferenceV4 } from './v4.js';
 import { buildReferenceV5 } from './v5.js';
 
 export { initReferenceBackend, type BackendInfo, type ReferenceBackendName } from './backend.js';
-export { compareOnce, FLOAT_MODEL_STATEMENT, type CompareOptions, type CompareRun, type LayerComparison, type OutputComparison } from './compare.js';
+export {
+  compareOnce,
+  FLOAT_MODEL_STATEMENT,
+  type CompareOptions,
+  type CompareRun,
+  type LayerComparison,
+  type OutputComparison,
+} from './compare.js';
 export type { RefLayer, ReferenceModel } from './graph.js';
 export { centredCosine, cosine, maxAbsDiff, snrDb } from './metrics.js';
 export { prepareKpuConvFloat, type KpuConvFloat } from './kpu-conv.js';

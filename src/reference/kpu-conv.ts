@@ -96,7 +96,8 @@ function filterValues(p: KpuConvParams, g: KpuConvGeometry, b: number): Float32A
   const K2 = K * K;
   const IC = g.inChannels;
   const OC = g.outChannels;
-  const weight = (i: number): number => (p.weightBits === 16 ? p.weights[2 * i] + 256 * p.weights[2 * i + 1] : p.weights[i]) + b;
+  const weight = (i: number): number =>
+    (p.weightBits === 16 ? p.weights[2 * i] + 256 * p.weights[2 * i + 1] : p.weights[i]) + b;
   if (g.depthwise) {
     const f = new Float32Array(K2 * OC);
     for (let o = 0; o < OC; o++) for (let t = 0; t < K2; t++) f[t * OC + o] = weight(o * K2 + t);
@@ -126,13 +127,42 @@ export function poolNhwc(x: tf.Tensor4D, poolType: number): tf.Tensor4D {
     case 4:
       return tf.avgPool(x, 4, 4, 'valid');
     case 5: // left_top_2_s2: even rows, even columns
-      return tf.stridedSlice(x, [0, 0, 0, 0], [n, 2 * Math.floor(h / 2), 2 * Math.floor(w / 2), c], [1, 2, 2, 1]) as tf.Tensor4D;
+      return tf.stridedSlice(
+        x,
+        [0, 0, 0, 0],
+        [n, 2 * Math.floor(h / 2), 2 * Math.floor(w / 2), c],
+        [1, 2, 2, 1],
+      ) as tf.Tensor4D;
     case 6: // right_top_2_s2: even rows, odd columns
-      return tf.stridedSlice(x, [0, 0, 1, 0], [n, 2 * Math.floor(h / 2), 2 * Math.floor(w / 2), c], [1, 2, 2, 1]) as tf.Tensor4D;
+      return tf.stridedSlice(
+        x,
+        [0, 0, 1, 0],
+        [n, 2 * Math.floor(h / 2), 2 * Math.floor(w / 2), c],
+        [1, 2, 2, 1],
+      ) as tf.Tensor4D;
     case 7: // left_top_4_s4
-      return tf.stridedSlice(x, [0, 0, 0, 0], [n, 4 * Math.floor(h / 4), 4 * Math.floor(w / 4), c], [1, 4, 4, 1]) as tf.Tensor4D;
+      return tf.stridedSlice(
+        x,
+        [0, 0, 0, 0],
+        [n, 4 * Math.floor(h / 4), 4 * Math.floor(w / 4), c],
+        [1, 4, 4, 1],
+      ) as tf.Tensor4D;
     case 8: // mean_2_s1: the window runs past the bottom/right edge onto a replicated edge
-      return tf.avgPool(tf.mirrorPad(x, [[0, 0], [0, 1], [0, 1], [0, 0]], 'symmetric'), 2, 1, 'valid');
+      return tf.avgPool(
+        tf.mirrorPad(
+          x,
+          [
+            [0, 0],
+            [0, 1],
+            [0, 1],
+            [0, 0],
+          ],
+          'symmetric',
+        ),
+        2,
+        1,
+        'valid',
+      );
     case 9: // max_2_s1: the window runs past the edge; out-of-range taps are ignored ('same' pads after)
       return tf.maxPool(x, 2, 1, 'same');
     default:
@@ -172,10 +202,24 @@ export function prepareKpuConvFloat(p: KpuConvParams, batches: number, opts: Kpu
     const f = filter;
     const N = batches;
     const { inChannels: IC, inHeight: H, inWidth: W } = g;
-    if (input.length < N * IC * H * W) throw new RangeError(`reference KPU layer: input has ${input.length} values, ${N}×${IC}×${H}×${W} needed`);
+    if (input.length < N * IC * H * W)
+      throw new RangeError(`reference KPU layer: input has ${input.length} values, ${N}×${IC}×${H}×${W} needed`);
     const accT = tf.tidy(() => {
-      let x: tf.Tensor4D = tf.add(tf.transpose(tf.tensor4d(input.subarray(0, N * IC * H * W), [N, IC, H, W]), [0, 2, 3, 1]), tf.scalar(a));
-      if (K === 3) x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], padValue);
+      let x: tf.Tensor4D = tf.add(
+        tf.transpose(tf.tensor4d(input.subarray(0, N * IC * H * W), [N, IC, H, W]), [0, 2, 3, 1]),
+        tf.scalar(a),
+      );
+      if (K === 3)
+        x = tf.pad(
+          x,
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          padValue,
+        );
       return g.depthwise ? tf.depthwiseConv2d(x, f, 1, 'valid') : tf.conv2d(x, f, 1, 'valid');
     });
     const acc = Float32Array.from(accT.dataSync() as Float32Array);

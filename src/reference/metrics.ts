@@ -111,7 +111,11 @@ export function lsbAgreement(reference: ArrayLike<number>, test: ArrayLike<numbe
 }
 
 /** Fraction of float elements outside |ref − test| ≤ abs + rel·|ref|. */
-export function floatMismatchFraction(reference: ArrayLike<number>, test: ArrayLike<number>, tol: { readonly abs: number; readonly rel: number }): number {
+export function floatMismatchFraction(
+  reference: ArrayLike<number>,
+  test: ArrayLike<number>,
+  tol: { readonly abs: number; readonly rel: number },
+): number {
   let k = 0;
   const n = Math.min(reference.length, test.length);
   for (let i = 0; i < n; i++) {

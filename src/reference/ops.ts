@@ -26,7 +26,10 @@ export function tfRun(fn: () => tf.Tensor): Float32Array {
 
 /** NCHW values → NHWC tensor. */
 export function nhwc(values: Float32Array, shape: Shape4): tf.Tensor4D {
-  return tf.transpose(tf.tensor4d(values.subarray(0, shape[0] * shape[1] * shape[2] * shape[3]), [...shape]), [0, 2, 3, 1]);
+  return tf.transpose(
+    tf.tensor4d(values.subarray(0, shape[0] * shape[1] * shape[2] * shape[3]), [...shape]),
+    [0, 2, 3, 1],
+  );
 }
 
 export function toNchw(x: tf.Tensor4D): tf.Tensor4D {
@@ -46,7 +49,11 @@ export function padCrop(x: tf.Tensor, paddings: readonly Padding1[], value = 0):
   if (size.some((s) => s <= 0)) throw new RangeError('reference pad: the crop removes the whole tensor');
   let y = paddings.some((p) => p.before < 0 || p.after < 0) ? tf.slice(x, begin, size) : x;
   if (paddings.some((p) => p.before > 0 || p.after > 0)) {
-    y = tf.pad(y, paddings.map((p) => [Math.max(0, p.before), Math.max(0, p.after)] as [number, number]), value);
+    y = tf.pad(
+      y,
+      paddings.map((p) => [Math.max(0, p.before), Math.max(0, p.after)] as [number, number]),
+      value,
+    );
   }
   return y;
 }
@@ -72,7 +79,10 @@ export function conv2dFloat(
   const gIc = C / groups;
   const gOc = outChannels / groups;
   const { filterH: fh, filterW: fw } = win;
-  if (!Number.isInteger(gIc) || !Number.isInteger(gOc)) throw new RangeError(`reference conv2d: ${C} input and ${outChannels} output channels do not split into ${groups} groups`);
+  if (!Number.isInteger(gIc) || !Number.isInteger(gOc))
+    throw new RangeError(
+      `reference conv2d: ${C} input and ${outChannels} output channels do not split into ${groups} groups`,
+    );
   const OH = windowedSize(H, fh, win.strideH, win.dilationH, win.paddingH);
   const OW = windowedSize(W, fw, win.strideW, win.dilationW, win.paddingW);
   const bothStrideAndDilation = (win.strideH > 1 || win.strideW > 1) && (win.dilationH > 1 || win.dilationW > 1);
@@ -83,12 +93,15 @@ export function conv2dFloat(
     let y: tf.Tensor4D;
     if (groups === 1) {
       const f = new Float32Array(fh * fw * C * outChannels);
-      for (let o = 0; o < outChannels; o++) for (let c = 0; c < C; c++) for (let t = 0; t < fh * fw; t++) f[(t * C + c) * outChannels + o] = weights[(o * C + c) * fh * fw + t];
+      for (let o = 0; o < outChannels; o++)
+        for (let c = 0; c < C; c++)
+          for (let t = 0; t < fh * fw; t++) f[(t * C + c) * outChannels + o] = weights[(o * C + c) * fh * fw + t];
       y = tf.conv2d(x, tf.tensor4d(f, [fh, fw, C, outChannels]), strides, 'valid', 'NHWC', dil);
     } else if (gIc === 1) {
       // depthwise with multiplier gOc: output channel c·gOc + j, exactly the grouped order
       const f = new Float32Array(fh * fw * C * gOc);
-      for (let o = 0; o < outChannels; o++) for (let t = 0; t < fh * fw; t++) f[t * outChannels + o] = weights[o * fh * fw + t];
+      for (let o = 0; o < outChannels; o++)
+        for (let t = 0; t < fh * fw; t++) f[t * outChannels + o] = weights[o * fh * fw + t];
       y = tf.depthwiseConv2d(x, tf.tensor4d(f, [fh, fw, C, gOc]), strides, 'valid', 'NHWC', dil);
     } else {
       const parts: tf.Tensor4D[] = [];
@@ -96,13 +109,21 @@ export function conv2dFloat(
         const xg = tf.slice(x, [0, 0, 0, g * gIc], [-1, -1, -1, gIc]);
         const f = new Float32Array(fh * fw * gIc * gOc);
         for (let o = 0; o < gOc; o++) {
-          for (let c = 0; c < gIc; c++) for (let t = 0; t < fh * fw; t++) f[(t * gIc + c) * gOc + o] = weights[((g * gOc + o) * gIc + c) * fh * fw + t];
+          for (let c = 0; c < gIc; c++)
+            for (let t = 0; t < fh * fw; t++)
+              f[(t * gIc + c) * gOc + o] = weights[((g * gOc + o) * gIc + c) * fh * fw + t];
         }
         parts.push(tf.conv2d(xg, tf.tensor4d(f, [fh, fw, gIc, gOc]), strides, 'valid', 'NHWC', dil));
       }
       y = tf.concat(parts, 3);
     }
-    if (bothStrideAndDilation) y = tf.stridedSlice(y, [0, 0, 0, 0], [N, OH * win.strideH, OW * win.strideW, outChannels], [1, win.strideH, win.strideW, 1]) as tf.Tensor4D;
+    if (bothStrideAndDilation)
+      y = tf.stridedSlice(
+        y,
+        [0, 0, 0, 0],
+        [N, OH * win.strideH, OW * win.strideW, outChannels],
+        [1, win.strideH, win.strideW, 1],
+      ) as tf.Tensor4D;
     y = tf.add(y, tf.tensor1d(Float32Array.from(bias, Number)));
     return toNchw(y);
   });
@@ -170,10 +191,20 @@ export function binaryFloat(
 }
 
 /** Bilinear / nearest resize of NCHW floats as nncase computes the sample positions. */
-export function resizeFloat(input: Float32Array, inShape: Shape4, outH: number, outW: number, mode: 'bilinear' | 'nearest', alignCorners: boolean): Float32Array {
+export function resizeFloat(
+  input: Float32Array,
+  inShape: Shape4,
+  outH: number,
+  outW: number,
+  mode: 'bilinear' | 'nearest',
+  alignCorners: boolean,
+): Float32Array {
   return tfRun(() => {
     const x = nhwc(input, inShape);
-    const y = mode === 'bilinear' ? tf.image.resizeBilinear(x, [outH, outW], alignCorners, false) : tf.image.resizeNearestNeighbor(x, [outH, outW], false, false);
+    const y =
+      mode === 'bilinear'
+        ? tf.image.resizeBilinear(x, [outH, outW], alignCorners, false)
+        : tf.image.resizeNearestNeighbor(x, [outH, outW], false, false);
     return toNchw(y);
   });
 }

@@ -197,7 +197,12 @@ function resolve(facts: readonly QuantFact[], fallback: () => number | undefined
   const scale = sf ? asArray(sf.scale!) : [1];
   const n = Math.max(zeroPoint.length, scale.length);
   const widen = (v: number[]) => (v.length === n ? v : Array.from({ length: n }, () => v[0]));
-  const channelSize = (n > 1 ? (sf?.scale !== undefined && typeof sf.scale !== 'number' ? sf.channelSize : zf?.channelSize) : undefined) ?? 1;
+  const channelSize =
+    (n > 1
+      ? sf?.scale !== undefined && typeof sf.scale !== 'number'
+        ? sf.channelSize
+        : zf?.channelSize
+      : undefined) ?? 1;
   const parts: string[] = [];
   if (zf) parts.push(`zero point from ${zf.source}${zf.exact ? '' : ' (approximate)'}`);
   else parts.push(zeroPointKnown ? '' : 'zero point not stated (guessed)');

@@ -82,7 +82,14 @@ export function summarize(run: CompareRun): CompareSummary {
       const out = l.cumulative!.snr_db;
       const drop = l.cumulative!.snr_drop_db;
       const inSnr = drop === null || out === null ? null : out + drop;
-      return { index: l.index, type: l.type, snr_in_db: inSnr, snr_db: out, snr_drop_db: drop, add: nsr(out) - nsr(inSnr) };
+      return {
+        index: l.index,
+        type: l.type,
+        snr_in_db: inSnr,
+        snr_db: out,
+        snr_drop_db: drop,
+        add: nsr(out) - nsr(inSnr),
+      };
     })
     .filter((l) => l.add > 0)
     .sort((a, b) => b.add - a.add)
@@ -103,7 +110,8 @@ export function summarize(run: CompareRun): CompareSummary {
 const fmtSnr = (s: number | null | undefined) => (s === undefined ? '' : s === null ? 'exact' : s.toFixed(1));
 const fmtCos = (c: number | undefined) => (c === undefined ? '' : c.toFixed(6));
 const pct = (f: number) => (f === 0 ? '0' : f < 0.0001 ? '<0.01%' : `${(100 * f).toFixed(2)}%`);
-const fmtNum = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(2) : Number(v.toPrecision(4)).toString());
+const fmtNum = (v: number) =>
+  v === 0 ? '0' : Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
 
 /** A bar of 20 cells for an SNR from 0 to 60 dB (eighth blocks). */
 export function snrBar(s: number | null | undefined, width = 20): string {
@@ -138,8 +146,15 @@ export function renderLayers(layers: readonly LayerComparison[]): string {
       ? `${pad(i.max_lsb_diff === null ? 'float' : String(i.max_lsb_diff), 7, true)}  ${pad(pct(i.mismatch_fraction), 7, true)}  ${pad(fmtCos(i.cosine), 8, true)}${isolatedPasses(l) ? ' ' : '!'}`
       : `${pad('—', 7, true)}  ${pad('', 7)}  ${pad('', 8)} `;
     const err = c ? `${fmtNum(c.max_abs)}${c.max_abs_unit === 'lsb' ? ' LSB' : ''}` : '';
-    const cumCells = c ? `${pad(fmtCos(c.cosine), 8, true)}  ${pad(fmtSnr(c.snr_db), 6, true)}  ${pad(err, 12, true)}  ${snrBar(c.snr_db)}` : '';
-    const why = l.note === NOT_EXECUTED ? `  (${NOT_EXECUTED})` : l.reference === 'emulator' ? '  (no float counterpart: emulator result carried on)' : '';
+    const cumCells = c
+      ? `${pad(fmtCos(c.cosine), 8, true)}  ${pad(fmtSnr(c.snr_db), 6, true)}  ${pad(err, 12, true)}  ${snrBar(c.snr_db)}`
+      : '';
+    const why =
+      l.note === NOT_EXECUTED
+        ? `  (${NOT_EXECUTED})`
+        : l.reference === 'emulator'
+          ? '  (no float counterpart: emulator result carried on)'
+          : '';
     t += `${pad(String(l.index), idxW, true)}  ${pad(l.type, typeW)}  ${pad(l.unit, 4)}  ${isoCells}   ${cumCells}${why}\n`;
   }
   return t;
@@ -160,10 +175,26 @@ export function renderSummary(s: CompareSummary, run: CompareRun): string {
     t += `isolated check, KPU conv layers (expect ≤ ${TOLERANCES.referenceIsolatedU8.maxLsb} LSB and cosine ≥ ${TOLERANCES.referenceIsolatedU8.cosine}): ${s.kpu_conv_pass}/${s.kpu_conv_layers} pass; worst ${s.isolated_worst_lsb} LSB, lowest cosine ${fmtCos(s.isolated_worst_cosine ?? undefined)}\n`;
   }
   if (s.worst_isolated.length) {
-    t += '  worst isolated layers: ' + s.worst_isolated.map((w) => `${w.index} ${w.type} (${w.max_lsb_diff === null ? 'float' : `${w.max_lsb_diff} LSB`} on ${pct(w.mismatch_fraction)}, cosine ${w.cosine.toFixed(6)})`).join('; ') + '\n';
+    t +=
+      '  worst isolated layers: ' +
+      s.worst_isolated
+        .map(
+          (w) =>
+            `${w.index} ${w.type} (${w.max_lsb_diff === null ? 'float' : `${w.max_lsb_diff} LSB`} on ${pct(w.mismatch_fraction)}, cosine ${w.cosine.toFixed(6)})`,
+        )
+        .join('; ') +
+      '\n';
   }
   if (s.largest_losses.length) {
-    t += '  largest quantisation losses: ' + s.largest_losses.map((l) => `${l.index} ${l.type} (SNR ${l.snr_in_db === null ? 'exact' : l.snr_in_db.toFixed(1)} → ${fmtSnr(l.snr_db)} dB)`).join('; ') + '\n';
+    t +=
+      '  largest quantisation losses: ' +
+      s.largest_losses
+        .map(
+          (l) =>
+            `${l.index} ${l.type} (SNR ${l.snr_in_db === null ? 'exact' : l.snr_in_db.toFixed(1)} → ${fmtSnr(l.snr_db)} dB)`,
+        )
+        .join('; ') +
+      '\n';
   }
   t += `  SNR profile by layer (▁ 0 dB … █ 60 dB): ${s.sparkline}\n`;
   const low = run.outputs.filter((o) => o.cosine < NNCASE_COSINE_BAR);
@@ -174,7 +205,13 @@ export function renderSummary(s: CompareSummary, run: CompareRun): string {
   return t;
 }
 
-export function renderCompare(h: RenderHeader, run: CompareRun, summary: CompareSummary, shapes: readonly string[], emulatorMs: number): string {
+export function renderCompare(
+  h: RenderHeader,
+  run: CompareRun,
+  summary: CompareSummary,
+  shapes: readonly string[],
+  emulatorMs: number,
+): string {
   let t = `${h.model}\ninput: ${h.input}\nreference: TensorFlow.js float model (${h.backend} backend)\n${h.statement}\n\n`;
   t += renderLayers(run.layers);
   t += '\noutputs, emulator vs float model:\n' + renderOutputs(run.outputs, shapes);

@@ -37,7 +37,13 @@ export interface TensorRef {
   quant?: MapQuant;
 }
 
-export function tensorRef(memory: MemoryName, dtype: RefDType, address: number, shape: readonly number[], layout: RefLayout = 'dense'): TensorRef {
+export function tensorRef(
+  memory: MemoryName,
+  dtype: RefDType,
+  address: number,
+  shape: readonly number[],
+  layout: RefLayout = 'dense',
+): TensorRef {
   const elements = shape.reduce((a, b) => a * b, 1);
   return { memory, dtype, layout, address, shape: [...shape], elements };
 }
@@ -68,7 +74,10 @@ const EMPTY = new Uint8Array(0);
 
 function checkBounds(r: TensorRef, length: number): void {
   const end = r.address + refSpan(r);
-  if (r.address < 0 || end > length) throw new RangeError(`reference: ${r.memory} tensor at byte ${r.address} (+${refSpan(r)}) lies outside its ${length}-byte memory`);
+  if (r.address < 0 || end > length)
+    throw new RangeError(
+      `reference: ${r.memory} tensor at byte ${r.address} (+${refSpan(r)}) lies outside its ${length}-byte memory`,
+    );
 }
 
 /** Calls visit(element index, byte offset) for every element of a KPU-layout ref. */
@@ -130,7 +139,8 @@ export function writeShadow(r: TensorRef, sh: ShadowMemories, values: ArrayLike<
   if (r.memory === 'const') throw new RangeError('reference: a layer cannot write the constant blob');
   const s = sh[r.memory];
   checkBounds(r, s.length);
-  if (values.length < r.elements) throw new RangeError(`reference: ${values.length} values for a tensor of ${r.elements}`);
+  if (values.length < r.elements)
+    throw new RangeError(`reference: ${values.length} values for a tensor of ${r.elements}`);
   if (r.layout !== 'dense') {
     forKpu(r, (i, at) => (s[at] = values[i]));
     return;

@@ -19,10 +19,21 @@ type Table = { [K in V3Layer['type']]?: Builder<Extract<V3Layer, { type: K }>> }
 
 const u8 = (address: number, shape: readonly number[]) => tensorRef('main', 'uint8', address, shape);
 const f32 = (address: number, shape: readonly number[]) => tensorRef('main', 'float32', address, shape);
-const identity = (input: TensorRef, output: TensorRef): Partial3 => ({ inputs: [input], outputs: [output], sameQuant: [[input, output]], run: ([x]) => [x] });
+const identity = (input: TensorRef, output: TensorRef): Partial3 => ({
+  inputs: [input],
+  outputs: [output],
+  sameQuant: [[input, output]],
+  run: ([x]) => [x],
+});
 
 function fact(ref: TensorRef, source: string, zeroPoint: number | undefined, scale?: number, exact = true): QuantFact {
-  return { ref, source, exact, ...(zeroPoint !== undefined ? { zeroPoint } : {}), ...(scale !== undefined ? { scale } : {}) };
+  return {
+    ref,
+    source,
+    exact,
+    ...(zeroPoint !== undefined ? { zeroPoint } : {}),
+    ...(scale !== undefined ? { scale } : {}),
+  };
 }
 
 function activation(v: Float32Array, act: number): Float32Array {
@@ -34,19 +45,43 @@ function activation(v: Float32Array, act: number): Float32Array {
 function poolWindow(l: Extract<V3Layer, { type: 'QUANTIZED_MAX_POOL2D' | 'AVERAGE_POOL2D' | 'MAX_POOL2D' }>) {
   // The SDK's window starts at o·stride − padding and is clipped to the input; the end padding
   // is whatever the output size needs.
-  const after = (inSize: number, outSize: number, k: number, s: number, p: number) => (outSize - 1) * s + k - inSize - p;
+  const after = (inSize: number, outSize: number, k: number, s: number, p: number) =>
+    (outSize - 1) * s + k - inSize - p;
   return {
-    filterH: l.kernel_height, filterW: l.kernel_width, strideH: l.stride_height, strideW: l.stride_width, dilationH: 1, dilationW: 1,
-    paddingH: { before: l.padding_height, after: after(l.in_shape.height, l.out_shape.height, l.kernel_height, l.stride_height, l.padding_height) },
-    paddingW: { before: l.padding_width, after: after(l.in_shape.width, l.out_shape.width, l.kernel_width, l.stride_width, l.padding_width) },
+    filterH: l.kernel_height,
+    filterW: l.kernel_width,
+    strideH: l.stride_height,
+    strideW: l.stride_width,
+    dilationH: 1,
+    dilationW: 1,
+    paddingH: {
+      before: l.padding_height,
+      after: after(l.in_shape.height, l.out_shape.height, l.kernel_height, l.stride_height, l.padding_height),
+    },
+    paddingW: {
+      before: l.padding_width,
+      after: after(l.in_shape.width, l.out_shape.width, l.kernel_width, l.stride_width, l.padding_width),
+    },
   };
 }
 
 const BUILDERS: Table = {
   K210_CONV: (l) => {
     const g = kpuConvGeometry(l.kpu.arg);
-    const input = tensorRef('ai', 'uint8', l.kpu.arg.image_src_addr * 64, [1, g.inChannels, g.inHeight, g.inWidth], 'kpu');
-    const output = tensorRef('ai', 'uint8', l.kpu.arg.image_dst_addr * 64, [1, g.outChannels, g.outHeight, g.outWidth], 'kpu');
+    const input = tensorRef(
+      'ai',
+      'uint8',
+      l.kpu.arg.image_src_addr * 64,
+      [1, g.inChannels, g.inHeight, g.inWidth],
+      'kpu',
+    );
+    const output = tensorRef(
+      'ai',
+      'uint8',
+      l.kpu.arg.image_dst_addr * 64,
+      [1, g.outChannels, g.outHeight, g.outWidth],
+      'kpu',
+    );
     // §10 C6: a main-memory result is also written to AI SRAM; outputs[0] stays the AI SRAM map.
     const outputs = (l.flags & 1) === 1 ? [output, u8(l.main_mem_out_address, output.shape)] : [output];
     const conv = prepareKpuConvFloat(l.kpu, 1);
@@ -63,12 +98,25 @@ const BUILDERS: Table = {
       dispose: () => conv.dispose(),
     };
   },
-  K210_UPLOAD: (l) => identity(u8(l.main_mem_in_address, [1, l.channels, l.height, l.width]), tensorRef('ai', 'uint8', l.kpu_mem_out_address * 64, [1, l.channels, l.height, l.width], 'kpu')),
-  K210_ADD_PADDING: (l) => identity(u8(l.main_mem_in_address, [l.channels]), tensorRef('ai', 'uint8', l.kpu_mem_out_address * 64, [l.channels], 'kpu00')),
+  K210_UPLOAD: (l) =>
+    identity(
+      u8(l.main_mem_in_address, [1, l.channels, l.height, l.width]),
+      tensorRef('ai', 'uint8', l.kpu_mem_out_address * 64, [1, l.channels, l.height, l.width], 'kpu'),
+    ),
+  K210_ADD_PADDING: (l) =>
+    identity(
+      u8(l.main_mem_in_address, [l.channels]),
+      tensorRef('ai', 'uint8', l.kpu_mem_out_address * 64, [l.channels], 'kpu00'),
+    ),
   K210_REMOVE_PADDING: (l) => {
     const input = u8(l.main_mem_in_address, [l.channels, 16]);
     const output = u8(l.main_mem_out_address, [l.channels]);
-    return { inputs: [input], outputs: [output], sameQuant: [[input, output]], run: ([x]) => [Float32Array.from({ length: l.channels }, (_, c) => x[16 * c])] };
+    return {
+      inputs: [input],
+      outputs: [output],
+      sameQuant: [[input, output]],
+      run: ([x]) => [Float32Array.from({ length: l.channels }, (_, c) => x[16 * c])],
+    };
   },
   QUANTIZE: (l) => {
     const input = f32(l.main_mem_in_address, [l.count]);
@@ -101,9 +149,21 @@ const BUILDERS: Table = {
       inputs: [input],
       outputs: [output],
       quantFacts: [
-        { ref: input, source: `layer ${l.index} CHANNELWISE_DEQUANTIZE`, exact: true, zeroPoint: qp.map((p) => -p.bias / p.scale), scale: qp.map((p) => p.scale), channelSize: l.channel_size },
+        {
+          ref: input,
+          source: `layer ${l.index} CHANNELWISE_DEQUANTIZE`,
+          exact: true,
+          zeroPoint: qp.map((p) => -p.bias / p.scale),
+          scale: qp.map((p) => p.scale),
+          channelSize: l.channel_size,
+        },
       ],
-      run: ([q]) => [Float32Array.from({ length: n }, (_, i) => q[i] * qp[Math.floor(i / l.channel_size)].scale + qp[Math.floor(i / l.channel_size)].bias)],
+      run: ([q]) => [
+        Float32Array.from(
+          { length: n },
+          (_, i) => q[i] * qp[Math.floor(i / l.channel_size)].scale + qp[Math.floor(i / l.channel_size)].bias,
+        ),
+      ],
     };
   },
   REQUANTIZE: (l) => {
@@ -119,7 +179,11 @@ const BUILDERS: Table = {
   GLOBAL_AVERAGE_POOL2D: (l) => {
     const input = f32(l.main_mem_in_address, [l.channels, l.kernel_size]);
     const output = f32(l.main_mem_out_address, [l.channels]);
-    return { inputs: [input], outputs: [output], run: ([x]) => [tfRun(() => tf.mean(tf.tensor2d(x, [l.channels, l.kernel_size]), 1))] };
+    return {
+      inputs: [input],
+      outputs: [output],
+      run: ([x]) => [tfRun(() => tf.mean(tf.tensor2d(x, [l.channels, l.kernel_size]), 1))],
+    };
   },
   QUANTIZED_MAX_POOL2D: (l) => {
     const s = l.in_shape;
@@ -134,9 +198,19 @@ const BUILDERS: Table = {
         tfRun(() => {
           const t = nhwc(x, [1, s.channels, s.height, s.width]);
           // Padding never wins a max: pad with −∞ explicitly, then a 'valid' window.
-          const crop = (p: { before: number; after: number }) => [Math.max(0, p.before), Math.max(0, p.after)] as [number, number];
+          const crop = (p: { before: number; after: number }) =>
+            [Math.max(0, p.before), Math.max(0, p.after)] as [number, number];
           const padded = tf.pad(t, [[0, 0], crop(w.paddingH), crop(w.paddingW), [0, 0]], -Infinity);
-          const sliced = tf.slice(padded, [0, 0, 0, 0], [1, (l.out_shape.height - 1) * w.strideH + w.filterH, (l.out_shape.width - 1) * w.strideW + w.filterW, s.channels]);
+          const sliced = tf.slice(
+            padded,
+            [0, 0, 0, 0],
+            [
+              1,
+              (l.out_shape.height - 1) * w.strideH + w.filterH,
+              (l.out_shape.width - 1) * w.strideW + w.filterW,
+              s.channels,
+            ],
+          );
           // A window with no in-range tap gives the SDK's start value 0.
           return toNchw(tf.maximum(tf.maxPool(sliced, [w.filterH, w.filterW], [w.strideH, w.strideW], 'valid'), 0));
         }),
@@ -148,7 +222,11 @@ const BUILDERS: Table = {
     const input = f32(l.main_mem_in_address, [1, s.channels, s.height, s.width]);
     const output = f32(l.main_mem_out_address, [1, s.channels, l.out_shape.height, l.out_shape.width]);
     const w = poolWindow(l);
-    return { inputs: [input], outputs: [output], run: ([x]) => [reduceWindowFloat(x, [1, s.channels, s.height, s.width], 'mean', 0, w).values] };
+    return {
+      inputs: [input],
+      outputs: [output],
+      run: ([x]) => [reduceWindowFloat(x, [1, s.channels, s.height, s.width], 'mean', 0, w).values],
+    };
   },
   SOFTMAX: (l) => {
     const input = f32(l.main_mem_in_address, [l.channels]);
@@ -181,14 +259,33 @@ const BUILDERS: Table = {
     return {
       inputs: [input],
       outputs: [output],
-      run: ([x]) => [activation(tfRun(() => tf.add(tf.matMul(tf.tensor2d(x, [1, l.in_channels]), tf.tensor2d(l.weights, [l.out_channels, l.in_channels]), false, true), tf.tensor1d(l.bias))), l.act)],
+      run: ([x]) => [
+        activation(
+          tfRun(() =>
+            tf.add(
+              tf.matMul(
+                tf.tensor2d(x, [1, l.in_channels]),
+                tf.tensor2d(l.weights, [l.out_channels, l.in_channels]),
+                false,
+                true,
+              ),
+              tf.tensor1d(l.bias),
+            ),
+          ),
+          l.act,
+        ),
+      ],
     };
   },
   TENSORFLOW_FLATTEN: (l) => {
     const { width: w, height: h, channels: c } = l.shape;
     const input = f32(l.main_mem_in_address, [c, h, w]);
     const output = f32(l.main_mem_out_address, [h * w * c]);
-    return { inputs: [input], outputs: [output], run: ([x]) => [tfRun(() => tf.transpose(tf.tensor3d(x, [c, h, w]), [1, 2, 0]))] };
+    return {
+      inputs: [input],
+      outputs: [output],
+      run: ([x]) => [tfRun(() => tf.transpose(tf.tensor3d(x, [c, h, w]), [1, 2, 0]))],
+    };
   },
   RESIZE_NEAREST_NEIGHBOR: (l) => resizeNearest(l, false),
   QUANTIZED_RESIZE_NEAREST_NEIGHBOR: (l) => resizeNearest(l, true),
@@ -210,14 +307,21 @@ const BUILDERS: Table = {
       inputs: [a, b],
       outputs: [out],
       quantFacts: [fact(a, src, -l.in_a_offset), fact(b, src, -l.in_b_offset), fact(out, src, l.out_offset)],
-      run: ([x, y]) => [Float32Array.from(x, (v, i) => sat8(((v + l.in_a_offset) * fa + (y[i] + l.in_b_offset) * fb) * fo + l.out_offset))],
+      run: ([x, y]) => [
+        Float32Array.from(x, (v, i) =>
+          sat8(((v + l.in_a_offset) * fa + (y[i] + l.in_b_offset) * fb) * fo + l.out_offset),
+        ),
+      ],
     };
   },
   CONCAT: (l) => concat(l, 'float32'),
   QUANTIZED_CONCAT: (l) => concat(l, 'uint8'),
 };
 
-function resizeNearest(l: Extract<V3Layer, { type: 'RESIZE_NEAREST_NEIGHBOR' | 'QUANTIZED_RESIZE_NEAREST_NEIGHBOR' }>, quantized: boolean): Partial3 {
+function resizeNearest(
+  l: Extract<V3Layer, { type: 'RESIZE_NEAREST_NEIGHBOR' | 'QUANTIZED_RESIZE_NEAREST_NEIGHBOR' }>,
+  quantized: boolean,
+): Partial3 {
   const s = l.in_shape;
   const mk = quantized ? u8 : f32;
   const input = mk(l.main_mem_in_address, [1, s.channels, s.height, s.width]);
@@ -226,7 +330,18 @@ function resizeNearest(l: Extract<V3Layer, { type: 'RESIZE_NEAREST_NEIGHBOR' | '
     inputs: [input],
     outputs: [output],
     sameQuant: quantized ? [[input, output]] : [],
-    run: ([x]) => [tfRun(() => toNchw(tf.image.resizeNearestNeighbor(nhwc(x, [1, s.channels, s.height, s.width]), [l.out_height, l.out_width], false, false)))],
+    run: ([x]) => [
+      tfRun(() =>
+        toNchw(
+          tf.image.resizeNearestNeighbor(
+            nhwc(x, [1, s.channels, s.height, s.width]),
+            [l.out_height, l.out_width],
+            false,
+            false,
+          ),
+        ),
+      ),
+    ],
   };
 }
 
@@ -254,13 +369,19 @@ function concat(l: Extract<V3Layer, { type: 'CONCAT' | 'QUANTIZED_CONCAT' }>, dt
 export function buildReferenceV3(model: KmodelV3): ReferenceModel {
   const layers: RefLayer[] = model.layers.map((l) => {
     const build = BUILDERS[l.type] as Builder<V3Layer> | undefined;
-    const part: Partial3 = build ? build(l) : { inputs: [], outputs: [], note: `no float counterpart of ${l.type} (the SDK does not run it either)` };
+    const part: Partial3 = build
+      ? build(l)
+      : { inputs: [], outputs: [], note: `no float counterpart of ${l.type} (the SDK does not run it either)` };
     return { index: l.index, type: l.type, unit: l.unit, ...part };
   });
   const inputs = model.inputs.map((i) =>
-    i.memory === 'kpu' ? tensorRef('ai', 'uint8', i.address, i.shape, 'kpu') : tensorRef('main', i.dtype === 'float32' ? 'float32' : 'uint8', i.address, i.shape),
+    i.memory === 'kpu'
+      ? tensorRef('ai', 'uint8', i.address, i.shape, 'kpu')
+      : tensorRef('main', i.dtype === 'float32' ? 'float32' : 'uint8', i.address, i.shape),
   );
-  const outputs = model.outputs.map((o) => tensorRef('main', o.dtype === 'float32' ? 'float32' : 'uint8', o.address, o.shape));
+  const outputs = model.outputs.map((o) =>
+    tensorRef('main', o.dtype === 'float32' ? 'float32' : 'uint8', o.address, o.shape),
+  );
   const ref: ReferenceModel = {
     model,
     layers,

@@ -5,12 +5,30 @@
  * result keeps only the saturation to [0, 255].
  */
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
-import type { KmodelV4, MemoryRange, Shape4 as V4Shape, V4Node, V4NodeOfType, V4OpName } from '../kmodel-parser/v4/types.js';
+import type {
+  KmodelV4,
+  MemoryRange,
+  Shape4 as V4Shape,
+  V4Node,
+  V4NodeOfType,
+  V4OpName,
+} from '../kmodel-parser/v4/types.js';
 import { decodeNnil, nnilUnaryMethod } from '../kpu/ops/v4/nnil-unary-method.js';
 import { tf } from './backend.js';
 import type { QuantFact, RefLayer, ReferenceModel } from './graph.js';
 import { prepareKpuConvFloat } from './kpu-conv.js';
-import { binaryFloat, conv2dFloat, interpolateTable, padCrop, reduceWindowFloat, resizeFloat, sat8, tfRun, type Shape4, type Window } from './ops.js';
+import {
+  binaryFloat,
+  conv2dFloat,
+  interpolateTable,
+  padCrop,
+  reduceWindowFloat,
+  resizeFloat,
+  sat8,
+  tfRun,
+  type Shape4,
+  type Window,
+} from './ops.js';
 import { inferQuant } from './quant.js';
 import { tensorRef, type TensorRef } from './tensors.js';
 
@@ -26,11 +44,23 @@ function rangeRef(r: MemoryRange, shape?: readonly number[]): TensorRef {
 
 const sh4 = (s: V4Shape): Shape4 => [s[0], s[1], s[2], s[3]];
 const win = (b: {
-  filter_h: number; filter_w: number; stride_h: number; stride_w: number; dilation_h: number; dilation_w: number;
-  padding_h: { before: number; after: number }; padding_w: { before: number; after: number };
+  filter_h: number;
+  filter_w: number;
+  stride_h: number;
+  stride_w: number;
+  dilation_h: number;
+  dilation_w: number;
+  padding_h: { before: number; after: number };
+  padding_w: { before: number; after: number };
 }): Window => ({
-  filterH: b.filter_h, filterW: b.filter_w, strideH: b.stride_h, strideW: b.stride_w,
-  dilationH: b.dilation_h, dilationW: b.dilation_w, paddingH: b.padding_h, paddingW: b.padding_w,
+  filterH: b.filter_h,
+  filterW: b.filter_w,
+  strideH: b.stride_h,
+  strideW: b.stride_w,
+  dilationH: b.dilation_h,
+  dilationW: b.dilation_w,
+  paddingH: b.padding_h,
+  paddingW: b.padding_w,
 });
 const clampTo = (v: Float32Array, lo: number, hi: number): Float32Array => {
   for (let i = 0; i < v.length; i++) v[i] = v[i] < lo ? lo : v[i] > hi ? hi : v[i];
@@ -43,7 +73,13 @@ type Partial4 = Omit<RefLayer, 'index' | 'type' | 'unit'>;
 type Builder<K extends V4OpName> = (n: V4NodeOfType<K>) => Partial4;
 
 function fact(ref: TensorRef, source: string, zeroPoint?: number, scale?: number, exact = true): QuantFact {
-  return { ref, source, exact, ...(zeroPoint !== undefined ? { zeroPoint } : {}), ...(scale !== undefined ? { scale } : {}) };
+  return {
+    ref,
+    source,
+    exact,
+    ...(zeroPoint !== undefined ? { zeroPoint } : {}),
+    ...(scale !== undefined ? { scale } : {}),
+  };
 }
 
 /** Shared by quantized_conv2d and the cpu_quantized_* ops: (x − zx)(w − zw) conv + bias, times mul·2^−shift, + zo. */
@@ -75,7 +111,18 @@ function quantizedConv(
   };
 }
 
-function floatConv(input: TensorRef, output: TensorRef, inShape: Shape4, weights: Float32Array, bias: Float32Array, groups: number, outChannels: number, w: Window, lo: number, hi: number): Partial4 {
+function floatConv(
+  input: TensorRef,
+  output: TensorRef,
+  inShape: Shape4,
+  weights: Float32Array,
+  bias: Float32Array,
+  groups: number,
+  outChannels: number,
+  w: Window,
+  lo: number,
+  hi: number,
+): Partial4 {
   return {
     inputs: [input],
     outputs: [output],
@@ -87,10 +134,23 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
   kpu_conv2d: (n) => {
     const g = kpuConvGeometry(n.kpu.arg);
     const N = n.batches;
-    const input = tensorRef('ai', 'uint8', n.kpu.arg.image_src_addr * 64, [N, g.inChannels, g.inHeight, g.inWidth], 'kpu');
-    const output = tensorRef('ai', 'uint8', n.kpu.arg.image_dst_addr * 64, [N, g.outChannels, g.outHeight, g.outWidth], 'kpu');
+    const input = tensorRef(
+      'ai',
+      'uint8',
+      n.kpu.arg.image_src_addr * 64,
+      [N, g.inChannels, g.inHeight, g.inWidth],
+      'kpu',
+    );
+    const output = tensorRef(
+      'ai',
+      'uint8',
+      n.kpu.arg.image_dst_addr * 64,
+      [N, g.outChannels, g.outHeight, g.outWidth],
+      'kpu',
+    );
     const outputs = [output];
-    if (n.main_mem_output.size !== 0) outputs.push(tensorRef(memName(n.main_mem_output), 'uint8', n.main_mem_output.start, output.shape));
+    if (n.main_mem_output.size !== 0)
+      outputs.push(tensorRef(memName(n.main_mem_output), 'uint8', n.main_mem_output.start, output.shape));
     const conv = prepareKpuConvFloat(n.kpu, N);
     const exactZp = n.kpu.arg.shr_w === 0;
     return {
@@ -145,7 +205,13 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
     return {
       inputs: [a, c],
       outputs: [out],
-      run: ([x, y]) => [clampTo(binaryFloat(x, sh4(b.in_a_shape), y, sh4(b.in_b_shape), b.binary_op, sh4(b.out_shape)), b.fused_activation.min, b.fused_activation.max)],
+      run: ([x, y]) => [
+        clampTo(
+          binaryFloat(x, sh4(b.in_a_shape), y, sh4(b.in_b_shape), b.binary_op, sh4(b.out_shape)),
+          b.fused_activation.min,
+          b.fused_activation.max,
+        ),
+      ],
     };
   },
   quantized_binary: (n) => {
@@ -180,35 +246,109 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
       inputs: ins,
       outputs: [out],
       sameQuant: b.output.datatype === 'uint8' ? [[...ins, out]] : [],
-      run: (xs) =>
-        [tfRun(() => tf.concat(xs.map((x, i) => tf.tensor2d(x.subarray(0, b.outer_size * b.dims[i] * inner), [b.outer_size, b.dims[i] * inner])), 1))],
+      run: (xs) => [
+        tfRun(() =>
+          tf.concat(
+            xs.map((x, i) =>
+              tf.tensor2d(x.subarray(0, b.outer_size * b.dims[i] * inner), [b.outer_size, b.dims[i] * inner]),
+            ),
+            1,
+          ),
+        ),
+      ],
     };
   },
   conv2d: (n) => {
     const b = n.body;
-    return floatConv(rangeRef(b.input, b.in_shape), rangeRef(b.output, n.outputs[0]?.shape), sh4(b.in_shape), b.weights, b.bias, b.groups, b.out_channels, win(b), b.fused_activation.min, b.fused_activation.max);
+    return floatConv(
+      rangeRef(b.input, b.in_shape),
+      rangeRef(b.output, n.outputs[0]?.shape),
+      sh4(b.in_shape),
+      b.weights,
+      b.bias,
+      b.groups,
+      b.out_channels,
+      win(b),
+      b.fused_activation.min,
+      b.fused_activation.max,
+    );
   },
   cpu_conv2d: (n) => {
     const b = n.body;
-    return floatConv(rangeRef(b.input, b.in_shape), rangeRef(b.output, n.outputs[0]?.shape), sh4(b.in_shape), b.weights, b.bias, 1, b.out_channels, win(b), b.fused_activation.min, b.fused_activation.max);
+    return floatConv(
+      rangeRef(b.input, b.in_shape),
+      rangeRef(b.output, n.outputs[0]?.shape),
+      sh4(b.in_shape),
+      b.weights,
+      b.bias,
+      1,
+      b.out_channels,
+      win(b),
+      b.fused_activation.min,
+      b.fused_activation.max,
+    );
   },
   cpu_depthwise_conv2d: (n) => {
     const b = n.body;
     const C = b.in_shape[1];
-    return floatConv(rangeRef(b.input, b.in_shape), rangeRef(b.output, n.outputs[0]?.shape), sh4(b.in_shape), b.weights, b.bias, C, C, win(b), b.fused_activation.min, b.fused_activation.max);
+    return floatConv(
+      rangeRef(b.input, b.in_shape),
+      rangeRef(b.output, n.outputs[0]?.shape),
+      sh4(b.in_shape),
+      b.weights,
+      b.bias,
+      C,
+      C,
+      win(b),
+      b.fused_activation.min,
+      b.fused_activation.max,
+    );
   },
   quantized_conv2d: (n) => {
     const b = n.body;
-    return quantizedConv(n, rangeRef(b.input, b.in_shape), rangeRef(b.output, n.outputs[0]?.shape), sh4(b.in_shape), b.weights, b.bias, b.groups, b.out_channels, win(b), b);
+    return quantizedConv(
+      n,
+      rangeRef(b.input, b.in_shape),
+      rangeRef(b.output, n.outputs[0]?.shape),
+      sh4(b.in_shape),
+      b.weights,
+      b.bias,
+      b.groups,
+      b.out_channels,
+      win(b),
+      b,
+    );
   },
   cpu_quantized_conv2d: (n) => {
     const b = n.body;
-    return quantizedConv(n, rangeRef(b.input, b.in_shape), rangeRef(b.output, n.outputs[0]?.shape), sh4(b.in_shape), b.weights, b.bias, 1, b.out_channels, win(b), b);
+    return quantizedConv(
+      n,
+      rangeRef(b.input, b.in_shape),
+      rangeRef(b.output, n.outputs[0]?.shape),
+      sh4(b.in_shape),
+      b.weights,
+      b.bias,
+      1,
+      b.out_channels,
+      win(b),
+      b,
+    );
   },
   cpu_quantized_depthwise_conv2d: (n) => {
     const b = n.body;
     const C = b.in_shape[1];
-    return quantizedConv(n, rangeRef(b.input, b.in_shape), rangeRef(b.output, n.outputs[0]?.shape), sh4(b.in_shape), b.weights, b.bias, C, C, win(b), b);
+    return quantizedConv(
+      n,
+      rangeRef(b.input, b.in_shape),
+      rangeRef(b.output, n.outputs[0]?.shape),
+      sh4(b.in_shape),
+      b.weights,
+      b.bias,
+      C,
+      C,
+      win(b),
+      b,
+    );
   },
   matmul: (n) => {
     const b = n.body;
@@ -220,7 +360,12 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
       outputs: [out],
       run: ([x, y]) => [
         clampTo(
-          tfRun(() => tf.add(tf.matMul(tf.tensor2d(x, [b.a_rows, b.a_cols]), tf.tensor2d(y, [b.a_cols, b.b_cols])), tf.tensor1d(b.bias))),
+          tfRun(() =>
+            tf.add(
+              tf.matMul(tf.tensor2d(x, [b.a_rows, b.a_cols]), tf.tensor2d(y, [b.a_cols, b.b_cols])),
+              tf.tensor1d(b.bias),
+            ),
+          ),
           b.fused_activation.min,
           b.fused_activation.max,
         ),
@@ -241,7 +386,16 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
       run: ([x, y]) => {
         const r = tfRun(() =>
           tf.add(
-            tf.matMul(tf.tensor2d(Float32Array.from(x, (v) => v + b.input_a_offset), [b.a_rows, b.a_cols]), tf.tensor2d(Float32Array.from(y, (v) => v + b.input_b_offset), [b.a_cols, b.b_cols])),
+            tf.matMul(
+              tf.tensor2d(
+                Float32Array.from(x, (v) => v + b.input_a_offset),
+                [b.a_rows, b.a_cols],
+              ),
+              tf.tensor2d(
+                Float32Array.from(y, (v) => v + b.input_b_offset),
+                [b.a_cols, b.b_cols],
+              ),
+            ),
             tf.tensor1d(Float32Array.from(b.bias)),
           ),
         );
@@ -256,12 +410,15 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
     const outShape = b.in_shape.map((d, i) => d + b.paddings[i].before + b.paddings[i].after);
     const output = rangeRef(b.output, outShape);
     const st = b.pad_value.storage;
-    const value = b.input.datatype === 'float32' ? new DataView(st.buffer, st.byteOffset, 4).getFloat32(0, true) : st[0];
+    const value =
+      b.input.datatype === 'float32' ? new DataView(st.buffer, st.byteOffset, 4).getFloat32(0, true) : st[0];
     return {
       inputs: [input],
       outputs: [output],
       sameQuant: b.input.datatype === 'uint8' ? [[input, output]] : [],
-      run: ([x]) => [tfRun(() => padCrop(tf.tensor4d(x, [...b.in_shape] as [number, number, number, number]), b.paddings, value))],
+      run: ([x]) => [
+        tfRun(() => padCrop(tf.tensor4d(x, [...b.in_shape] as [number, number, number, number]), b.paddings, value)),
+      ],
     };
   },
   reduce: (n) => {
@@ -304,7 +461,16 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
       inputs: [input],
       outputs: [output],
       sameQuant: b.input.datatype === 'uint8' ? [[input, output]] : [],
-      run: ([x]) => [resizeFloat(x, sh4(b.in_shape), b.out_h, b.out_w, b.mode === 'bilinear' ? 'bilinear' : 'nearest', b.align_corners)],
+      run: ([x]) => [
+        resizeFloat(
+          x,
+          sh4(b.in_shape),
+          b.out_h,
+          b.out_w,
+          b.mode === 'bilinear' ? 'bilinear' : 'nearest',
+          b.align_corners,
+        ),
+      ],
     };
   },
   softmax: (n) => {
@@ -320,12 +486,17 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
   transpose: (n) => {
     const b = n.body;
     const input = rangeRef(b.input, b.in_shape);
-    const output = rangeRef(b.output, b.perm.map((p) => b.in_shape[p]));
+    const output = rangeRef(
+      b.output,
+      b.perm.map((p) => b.in_shape[p]),
+    );
     return {
       inputs: [input],
       outputs: [output],
       sameQuant: b.input.datatype === 'uint8' ? [[input, output]] : [],
-      run: ([x]) => [tfRun(() => tf.transpose(tf.tensor4d(x, [...b.in_shape] as [number, number, number, number]), [...b.perm]))],
+      run: ([x]) => [
+        tfRun(() => tf.transpose(tf.tensor4d(x, [...b.in_shape] as [number, number, number, number]), [...b.perm])),
+      ],
     };
   },
   strided_slice: (n) => {
@@ -356,8 +527,16 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
     const input = rangeRef(b.input);
     const output = rangeRef(b.output);
     const fn: (v: number) => number = {
-      abs: Math.abs, ceil: Math.ceil, cos: Math.cos, exp: Math.exp, floor: Math.floor, log: Math.log,
-      neg: (v: number) => -v, rsqrt: (v: number) => 1 / Math.sqrt(v), sin: Math.sin, square: (v: number) => v * v,
+      abs: Math.abs,
+      ceil: Math.ceil,
+      cos: Math.cos,
+      exp: Math.exp,
+      floor: Math.floor,
+      log: Math.log,
+      neg: (v: number) => -v,
+      rsqrt: (v: number) => 1 / Math.sqrt(v),
+      sin: Math.sin,
+      square: (v: number) => v * v,
     }[b.unary_op];
     return { inputs: [input], outputs: [output], run: ([x]) => [Float32Array.from(x, fn)] };
   },
@@ -397,7 +576,13 @@ function reduceWindow(b: V4NodeOfType<'reduce_window2d'>['body'], outShape: read
   return {
     inputs: [input],
     outputs: [output],
-    run: ([x]) => [clampTo(reduceWindowFloat(x, sh4(b.in_shape), b.reduce_op, b.init_value, win(b)).values, b.fused_activation.min, b.fused_activation.max)],
+    run: ([x]) => [
+      clampTo(
+        reduceWindowFloat(x, sh4(b.in_shape), b.reduce_op, b.init_value, win(b)).values,
+        b.fused_activation.min,
+        b.fused_activation.max,
+      ),
+    ],
   };
 }
 
@@ -413,7 +598,9 @@ function opaque(n: V4Node, why: string): Partial4 {
 export function buildReferenceV4(model: KmodelV4): ReferenceModel {
   const layers: RefLayer[] = model.layers.map((n) => {
     const build = BUILDERS[n.type] as Builder<V4OpName> | undefined;
-    const part = build ? build(n as never) : opaque(n, `no float counterpart of ${n.type}; the cumulative run takes the emulator's result`);
+    const part = build
+      ? build(n as never)
+      : opaque(n, `no float counterpart of ${n.type}; the cumulative run takes the emulator's result`);
     return { index: n.index, type: n.type, unit: n.unit, ...part };
   });
   const inputs = model.inputs.map((inp) => {
@@ -446,4 +633,3 @@ export function buildReferenceV4(model: KmodelV4): ReferenceModel {
   });
   return ref;
 }
-

@@ -111,7 +111,8 @@ export class ShadowSpace {
   }
 
   write(v: V5View, values: ArrayLike<number>, tag: number, pos = viewPositions(v)): void {
-    if (values.length < pos.length) throw new RangeError(`reference: ${values.length} values for a tensor of ${pos.length}`);
+    if (values.length < pos.length)
+      throw new RangeError(`reference: ${values.length} values for a tensor of ${pos.length}`);
     const p = this.plane(v.block.bytes);
     const len = p.u8.length;
     p.vals ??= new Float32Array(len);

@@ -17,7 +17,20 @@ import type { KpuConvFloat, KpuRoundingRules } from './kpu-conv.js';
 import { conv2dFloat, reduceWindowFloat, tfRun, type Shape4, type Window } from './ops.js';
 
 /** nncase datatype codes. */
-export const DT = { i8: 0, i16: 1, i32: 2, i64: 3, u8: 4, u16: 5, u32: 6, u64: 7, f16: 8, f32: 9, f64: 10, bf16: 11 } as const;
+export const DT = {
+  i8: 0,
+  i16: 1,
+  i32: 2,
+  i64: 3,
+  u8: 4,
+  u16: 5,
+  u32: 6,
+  u64: 7,
+  f16: 8,
+  f32: 9,
+  f64: 10,
+  bf16: 11,
+} as const;
 
 export function isFloatType(dt: number): boolean {
   return dt === DT.f16 || dt === DT.f32 || dt === DT.f64 || dt === DT.bf16;
@@ -26,15 +39,24 @@ export function isFloatType(dt: number): boolean {
 /** Range of an integer datatype (undefined for floats). */
 export function intRange(dt: number): [number, number] | undefined {
   switch (dt) {
-    case DT.i8: return [-128, 127];
-    case DT.u8: return [0, 255];
-    case DT.i16: return [-32768, 32767];
-    case DT.u16: return [0, 65535];
-    case DT.i32: return [-(2 ** 31), 2 ** 31 - 1];
-    case DT.u32: return [0, 2 ** 32 - 1];
-    case DT.i64: return [-(2 ** 63), 2 ** 63];
-    case DT.u64: return [0, 2 ** 64];
-    default: return undefined;
+    case DT.i8:
+      return [-128, 127];
+    case DT.u8:
+      return [0, 255];
+    case DT.i16:
+      return [-32768, 32767];
+    case DT.u16:
+      return [0, 65535];
+    case DT.i32:
+      return [-(2 ** 31), 2 ** 31 - 1];
+    case DT.u32:
+      return [0, 2 ** 32 - 1];
+    case DT.i64:
+      return [-(2 ** 63), 2 ** 63];
+    case DT.u64:
+      return [0, 2 ** 64];
+    default:
+      return undefined;
   }
 }
 
@@ -104,7 +126,13 @@ function identity(step: V5OpStep): V5FloatOp {
 }
 
 /** Row-major gather of begins + i·strides over the input shape (the runtime's loop, bounds as stored). */
-function sliceValues(x: Float32Array, inShape: readonly number[], outShape: readonly number[], begins: readonly number[], strides: readonly number[]): Float32Array {
+function sliceValues(
+  x: Float32Array,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  begins: readonly number[],
+  strides: readonly number[],
+): Float32Array {
   const n = inShape.length;
   const inStride = new Array<number>(n).fill(1);
   for (let i = n - 2; i >= 0; i--) inStride[i] = inStride[i + 1] * inShape[i + 1];
@@ -158,7 +186,9 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
           return {
             value: values,
             ...(quirk
-              ? { note: `${quirk} activation value${quirk === 1 ? '' : 's'} (${((100 * quirk) / n).toFixed(2)}%) round away from the nearest integer by nncase's rule for negative products (reference §6.4); the isolated check applies that rule` }
+              ? {
+                  note: `${quirk} activation value${quirk === 1 ? '' : 's'} (${((100 * quirk) / n).toFixed(2)}%) round away from the nearest integer by nncase's rule for negative products (reference §6.4); the isolated check applies that rule`,
+                }
               : {}),
           };
         },
@@ -193,7 +223,10 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
       const to = out0.datatype;
       if (isFloatType(to) || !isFloatType(from)) {
         // float → float, int → float, int → int: the value (a float model does not round to f16/bf16)
-        return { sameQuant: !isFloatType(from) && !isFloatType(to), run: ([x]) => [saturate(Float32Array.from(x), to)] };
+        return {
+          sameQuant: !isFloatType(from) && !isFloatType(to),
+          run: ([x]) => [saturate(Float32Array.from(x), to)],
+        };
       }
       return {
         sameQuant: false,
@@ -212,13 +245,30 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
     }
     case 'stackvm:BINARY': {
       const op = BINARY_OPS[a.binary_op];
-      const fn = op === 'add' ? tf.add : op === 'sub' ? tf.sub : op === 'mul' ? tf.mul : op === 'div' ? tf.div : op === 'min' ? tf.minimum : op === 'max' ? tf.maximum : op === 'pow' ? tf.pow : undefined;
+      const fn =
+        op === 'add'
+          ? tf.add
+          : op === 'sub'
+            ? tf.sub
+            : op === 'mul'
+              ? tf.mul
+              : op === 'div'
+                ? tf.div
+                : op === 'min'
+                  ? tf.minimum
+                  : op === 'max'
+                    ? tf.maximum
+                    : op === 'pow'
+                      ? tf.pow
+                      : undefined;
       if (!fn) return undefined;
       const b = step.inputs[1];
       return {
         sameQuant: false,
         run: ([x, y]) => {
-          const r = tfRun(() => tf.broadcastTo(fn(tf.tensor(x, [...in0.shape]), tf.tensor(y, [...b.shape])), [...out0.shape]));
+          const r = tfRun(() =>
+            tf.broadcastTo(fn(tf.tensor(x, [...in0.shape]), tf.tensor(y, [...b.shape])), [...out0.shape]),
+          );
           return [fusedClamp(r, a.fused_clamp_low, a.fused_clamp_high)];
         },
       };
@@ -227,13 +277,25 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
       const op = REDUCE_OPS[a.reduce_op];
       if (!op) return undefined;
       const win: Window = {
-        filterH: a.filter_h, filterW: a.filter_w, strideH: a.stride_h, strideW: a.stride_w, dilationH: a.dilation_h, dilationW: a.dilation_w,
-        paddingH: pad(p.padH), paddingW: pad(p.padW),
+        filterH: a.filter_h,
+        filterW: a.filter_w,
+        strideH: a.stride_h,
+        strideW: a.stride_w,
+        dilationH: a.dilation_h,
+        dilationW: a.dilation_w,
+        paddingH: pad(p.padH),
+        paddingW: pad(p.padW),
       };
       const init = p.init as number;
       return {
         sameQuant: false,
-        run: ([x]) => [fusedClamp(reduceWindowFloat(x, to4(in0.shape, 'reduce_window2d'), op, init, win).values, a.fused_clamp_low, a.fused_clamp_high)],
+        run: ([x]) => [
+          fusedClamp(
+            reduceWindowFloat(x, to4(in0.shape, 'reduce_window2d'), op, init, win).values,
+            a.fused_clamp_low,
+            a.fused_clamp_high,
+          ),
+        ],
       };
     }
     case 'stackvm:RESIZE_IMAGE': {
@@ -249,7 +311,10 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
         run: ([x]) => [
           tfRun(() => {
             const t = tf.transpose(tf.tensor4d(x, [N, C, H, W]), [0, 2, 3, 1]) as tf.Tensor4D;
-            const y = mode === 'bilinear' ? tf.image.resizeBilinear(t, [outH, outW], align, half) : tf.image.resizeNearestNeighbor(t, [outH, outW], align, half);
+            const y =
+              mode === 'bilinear'
+                ? tf.image.resizeBilinear(t, [outH, outW], align, half)
+                : tf.image.resizeNearestNeighbor(t, [outH, outW], align, half);
             return tf.transpose(y, [0, 3, 1, 2]);
           }),
         ],
@@ -260,12 +325,20 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
       const inShape = to4(in0.shape, 'conv2d');
       const [OC, , FH, FW] = to4(wv.shape, 'conv2d weights');
       const win: Window = {
-        filterH: FH, filterW: FW, strideH: a.stride_h, strideW: a.stride_w, dilationH: a.dilation_h, dilationW: a.dilation_w,
-        paddingH: pad(p.padH), paddingW: pad(p.padW),
+        filterH: FH,
+        filterW: FW,
+        strideH: a.stride_h,
+        strideW: a.stride_w,
+        dilationH: a.dilation_h,
+        dilationW: a.dilation_w,
+        paddingH: pad(p.padH),
+        paddingW: pad(p.padW),
       };
       return {
         sameQuant: false,
-        run: ([x, w, b]) => [fusedClamp(conv2dFloat(x, inShape, w, b, a.groups, OC, win).values, a.fused_clamp_low, a.fused_clamp_high)],
+        run: ([x, w, b]) => [
+          fusedClamp(conv2dFloat(x, inShape, w, b, a.groups, OC, win).values, a.fused_clamp_low, a.fused_clamp_high),
+        ],
       };
     }
     default:

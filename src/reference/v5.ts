@@ -32,7 +32,14 @@ import { defaultStrides } from '../kpu/v5/kernels.js';
 import type { MemBlock } from '../kpu/v5/memory.js';
 import { runV5 } from '../kpu/v5/run.js';
 import { TOLERANCES } from '../tolerances.js';
-import type { CompareOptions, CompareRun, CumulativeMetrics, IsolatedMetrics, LayerComparison, OutputComparison } from './compare.js';
+import type {
+  CompareOptions,
+  CompareRun,
+  CumulativeMetrics,
+  IsolatedMetrics,
+  LayerComparison,
+  OutputComparison,
+} from './compare.js';
 import { NOT_EXECUTED, type RefLayer, type ReferenceModel } from './graph.js';
 import { prepareKpuConvFloat, type KpuConvFloat } from './kpu-conv.js';
 import { centredCosine, cosine, floatMismatchFraction, maxAbsDiff, snrDb } from './metrics.js';
@@ -47,9 +54,21 @@ export interface V5Reference {
 
 /** Stackvm tensor functions and K210 ops with a float counterpart (v5-ops.ts). */
 export const V5_FLOAT_OPS: readonly string[] = [
-  'k210:kpu_upload', 'k210:kpu_download', 'k210:kpu_conv2d', 'k210:copy',
-  'stackvm:DEQUANTIZE', 'stackvm:QUANTIZE', 'stackvm:CONVERT', 'stackvm:COPY', 'stackvm:SLICE', 'stackvm:TRANSPOSE', 'stackvm:BINARY',
-  'stackvm:REDUCE_WINDOW2D', 'stackvm:RESIZE_IMAGE', 'stackvm:CONV2D', 'stackvm:CALL',
+  'k210:kpu_upload',
+  'k210:kpu_download',
+  'k210:kpu_conv2d',
+  'k210:copy',
+  'stackvm:DEQUANTIZE',
+  'stackvm:QUANTIZE',
+  'stackvm:CONVERT',
+  'stackvm:COPY',
+  'stackvm:SLICE',
+  'stackvm:TRANSPOSE',
+  'stackvm:BINARY',
+  'stackvm:REDUCE_WINDOW2D',
+  'stackvm:RESIZE_IMAGE',
+  'stackvm:CONV2D',
+  'stackvm:CALL',
 ];
 
 /**
@@ -65,7 +84,9 @@ export function buildReferenceV5(model: KmodelV5): ReferenceModel {
     unit: l.unit,
     inputs: [],
     outputs: [],
-    ...(V5_FLOAT_OPS.includes(l.type) ? {} : { note: `no float counterpart of ${l.type}; the cumulative run takes the emulator's result` }),
+    ...(V5_FLOAT_OPS.includes(l.type)
+      ? {}
+      : { note: `no float counterpart of ${l.type}; the cumulative run takes the emulator's result` }),
   }));
   const v5: V5Reference = {
     model,
@@ -207,7 +228,14 @@ class QuantTracker {
 
   /** Quantisation of the group `tag` belongs to (call after the run). */
   resolve(tag: number): V5Quant {
-    if (tag === 0) return { zeroPoint: 0, scale: 1, zeroPointKnown: false, scaleKnown: false, source: 'not written by any op (model input or untouched memory)' };
+    if (tag === 0)
+      return {
+        zeroPoint: 0,
+        scale: 1,
+        zeroPointKnown: false,
+        scaleKnown: false,
+        source: 'not written by any op (model input or untouched memory)',
+      };
     const root = this.find(tag);
     const facts: Fact[] = [];
     let fb: { zeroPoint: number; source: string } | undefined;
@@ -281,7 +309,12 @@ interface LayerRecord {
   /** Tag whose quantisation the output 0 values are in (integer outputs). */
   readonly tag: number;
   readonly cum?: Moments;
-  readonly iso?: { readonly moments?: Moments; readonly maxLsb: number | null; readonly mismatch: number; readonly floatCosine?: number };
+  readonly iso?: {
+    readonly moments?: Moments;
+    readonly maxLsb: number | null;
+    readonly mismatch: number;
+    readonly floatCosine?: number;
+  };
   readonly producers: number[];
   readonly notes: string[];
 }
@@ -295,7 +328,12 @@ function quantText(q: V5Quant): string {
 }
 
 /** Runs the emulator once on `inputs` with the float reference following it (see the file comment). */
-export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inputs: readonly Uint8Array[], opts: CompareOptions = {}): CompareRun {
+export function compareOnceV5(
+  prepared: PreparedModel,
+  ref: ReferenceModel,
+  inputs: readonly Uint8Array[],
+  opts: CompareOptions = {},
+): CompareRun {
   const v5 = ref.v5;
   if (!v5) throw new KpuFault('UNSUPPORTED', 'compareOnceV5 needs the reference of a v5 model', {}, 'prepare');
   const model = v5.model;
@@ -340,14 +378,18 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
           } else iso = op.run(xs)[0];
         }
       } catch (e) {
-        notes.push(`reference failed: ${e instanceof Error ? e.message : String(e)}; the cumulative run took the emulator's result`);
+        notes.push(
+          `reference failed: ${e instanceof Error ? e.message : String(e)}; the cumulative run took the emulator's result`,
+        );
         cum = undefined;
         iso = undefined;
       }
       if (op.note) notes.push(op.note);
       const short = cum?.findIndex((c, k) => c.length < outPos[k].length) ?? -1;
       if (cum && short >= 0) {
-        notes.push(`reference gave ${cum[short].length} values for output ${short} of ${outPos[short].length}; the cumulative run took the emulator's result`);
+        notes.push(
+          `reference gave ${cum[short].length} values for output ${short} of ${outPos[short].length}; the cumulative run took the emulator's result`,
+        );
         cum = undefined;
         iso = undefined;
       }
@@ -362,7 +404,9 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
       const pools = new Set(mem.dataPools.map((b) => b.buffer));
       step.inputs.forEach((v, k) => {
         if (pools.has(v.block.bytes.buffer) && inPos[k].length && shadow.unwritten(v, inPos[k]) === inPos[k].length) {
-          notes.push(`input ${k} (${v.shape.join('×')}) lies in a data pool no op wrote: its values are the pool's initial zeros, not weights from the file`);
+          notes.push(
+            `input ${k} (${v.shape.join('×')}) lies in a data pool no op wrote: its values are the pool's initial zeros, not weights from the file`,
+          );
           poolReaders.add(step.type);
         }
       });
@@ -393,7 +437,8 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
       } else if (step.type === 'k210:kpu_conv2d') {
         const op = step.k210Op as K210Conv2dOp;
         const a = op.kpu.arg;
-        for (const t of p.inTags[0] ?? []) quant.addFact(t, { zeroPoint: -a.arg_w * 2 ** -a.shr_w, exact: a.shr_w === 0, source: `${src} arg_w` });
+        for (const t of p.inTags[0] ?? [])
+          quant.addFact(t, { zeroPoint: -a.arg_w * 2 ** -a.shr_w, exact: a.shr_w === 0, source: `${src} arg_w` });
         quant.setFallback(tag, activationAtZero(op), `the activation at bn = 0 of ${src}`);
       }
     }
@@ -432,7 +477,8 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
     const fromTags = isCall && out0 ? [shadow.tags(out0, p.outPos[0])] : p.inTags;
     const producers = [...new Set(fromTags.flat().map((t) => quant.layerOf[t] ?? -1))];
     const notes = [...p.notes];
-    if (isCall && p.carried) notes.push("some ops of the called function have no float counterpart: their emulator results were carried on");
+    if (isCall && p.carried)
+      notes.push('some ops of the called function have no float counterpart: their emulator results were carried on');
     records.set(step.index, {
       index: step.index,
       type: step.type,
@@ -452,13 +498,18 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
     if (phase === 'before') stack.push(before(step, mem));
     else {
       const p = stack.pop();
-      if (!p || p.step.index !== step.index || p.step.type !== step.type) throw new KpuFault('BAD_LAYER', `reference: op hooks out of order at layer ${step.index}`);
+      if (!p || p.step.index !== step.index || p.step.type !== step.type)
+        throw new KpuFault('BAD_LAYER', `reference: op hooks out of order at layer ${step.index}`);
       after(step, p);
     }
     refMs += performance.now() - t;
   };
 
-  const result = runV5(model, inputs[0] ?? new Uint8Array(0), { numerics: prepared.kpuNumerics, moreInputs: inputs.slice(1), onOp });
+  const result = runV5(model, inputs[0] ?? new Uint8Array(0), {
+    numerics: prepared.kpuNumerics,
+    moreInputs: inputs.slice(1),
+    onOp,
+  });
 
   const t1 = performance.now();
   // Metrics, now that every quantisation fact is known.
@@ -493,13 +544,20 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
       };
     }
     let isolated: IsolatedMetrics | undefined;
-    if (rec.iso) isolated = { cosine: rec.iso.floatCosine ?? rec.iso.moments!.cosine(z), max_lsb_diff: rec.iso.maxLsb, mismatch_fraction: rec.iso.mismatch };
+    if (rec.iso)
+      isolated = {
+        cosine: rec.iso.floatCosine ?? rec.iso.moments!.cosine(z),
+        max_lsb_diff: rec.iso.maxLsb,
+        mismatch_fraction: rec.iso.mismatch,
+      };
     return {
       index: rec.index,
       type: rec.type,
       unit: rec.unit,
       reference: rec.reference,
-      ...(rec.datatype !== undefined ? { output: { dtype: dtypeName(rec.datatype), shape: rec.shape!, ...(q ? { quant: quantText(q) } : {}) } } : {}),
+      ...(rec.datatype !== undefined
+        ? { output: { dtype: dtypeName(rec.datatype), shape: rec.shape!, ...(q ? { quant: quantText(q) } : {}) } }
+        : {}),
       ...(isolated ? { isolated } : {}),
       ...(cumulative ? { cumulative } : {}),
       ...(rec.notes.length ? { note: rec.notes.join('; ') } : {}),
@@ -514,7 +572,10 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
     const finite = ins.filter((v): v is number => typeof v === 'number');
     const inSnr = finite.length ? Math.min(...finite) : null;
     const out = c.cumulative.snr_db;
-    layers[k] = { ...c, cumulative: { ...c.cumulative, snr_drop_db: inSnr === null || out === null ? null : inSnr - out } };
+    layers[k] = {
+      ...c,
+      cumulative: { ...c.cumulative, snr_drop_db: inSnr === null || out === null ? null : inSnr - out },
+    };
   }
 
   const outputs: OutputComparison[] = [];
@@ -525,7 +586,14 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
     const desc = entry?.outputs[k];
     const datatype = desc?.range.datatype ?? 9;
     const shape = desc?.shape ?? [bytes.length / 4];
-    const view: V5View = { block: { bytes } as MemBlock, offset: 0, datatype, shape, strides: defaultStrides(shape), layout: 'strided' };
+    const view: V5View = {
+      block: { bytes } as MemBlock,
+      offset: 0,
+      datatype,
+      shape,
+      strides: defaultStrides(shape),
+      layout: 'strided',
+    };
     const pos = viewPositions(view);
     let r = Float64Array.from(shadow.readShadow(view, pos));
     let e = Float64Array.from(shadow.readEmulator(view, pos));
@@ -536,7 +604,13 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
     }
     referenceOutputs.push(r);
     emulatorOutputValues.push(e);
-    outputs.push({ index: k, cosine: cosine(r, e), centred_cosine: centredCosine(r, e), snr_db: snrDb(r, e), max_abs: maxAbsDiff(r, e) });
+    outputs.push({
+      index: k,
+      cosine: cosine(r, e),
+      centred_cosine: centredCosine(r, e),
+      snr_db: snrDb(r, e),
+      max_abs: maxAbsDiff(r, e),
+    });
   });
 
   const kpuConvs = model.layers.filter((l) => l.type === 'k210:kpu_conv2d').length;
@@ -548,7 +622,9 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
         "the cumulative run took the emulator's results there, so the quantisation loss of those ops (and the float error of anything after them that depends only on them) is not measured",
     );
   } else {
-    notes.push('the float model covers every op that ran: the cumulative run goes from the model input to the outputs without taking any emulator result');
+    notes.push(
+      'the float model covers every op that ran: the cumulative run goes from the model input to the outputs without taking any emulator result',
+    );
   }
   if (!kpuConvs) notes.push('no KPU conv layers: the isolated KPU check does not apply (every op runs on the CPU)');
   else if (quirkLayers) {
@@ -564,7 +640,10 @@ export function compareOnceV5(prepared: PreparedModel, ref: ReferenceModel, inpu
     );
   }
   const notRun = layers.filter((l) => l.note === NOT_EXECUTED).length;
-  if (notRun) notes.push(`${notRun} layer${notRun === 1 ? '' : 's'} of the file did not run on this input (functions never called)`);
+  if (notRun)
+    notes.push(
+      `${notRun} layer${notRun === 1 ? '' : 's'} of the file did not run on this input (functions never called)`,
+    );
   refMs += performance.now() - t1;
 
   return {

@@ -31,7 +31,12 @@ const us = (ms: number) => Math.round(ms * 1000 * 1000) / 1000; // µs, to the n
 export function chromeTrace(p: Profile, name = 'model'): ChromeTrace {
   const pid = 1;
   const ev: TraceEvent[] = [
-    { name: 'process_name', ph: 'M', pid, args: { name: `K210 ${name} (kpusim timing model, KPU ${p.clocks.kpu_mhz} MHz, CPU ${p.clocks.cpu_mhz} MHz)` } },
+    {
+      name: 'process_name',
+      ph: 'M',
+      pid,
+      args: { name: `K210 ${name} (kpusim timing model, KPU ${p.clocks.kpu_mhz} MHz, CPU ${p.clocks.cpu_mhz} MHz)` },
+    },
     { name: 'thread_name', ph: 'M', pid, tid: TRACE_TIDS.KPU, args: { name: 'KPU' } },
     { name: 'thread_name', ph: 'M', pid, tid: TRACE_TIDS.CPU, args: { name: 'CPU' } },
     { name: 'thread_name', ph: 'M', pid, tid: TRACE_TIDS.transfers, args: { name: 'transfers (DMA / CPU copies)' } },
@@ -50,18 +55,46 @@ export function chromeTrace(p: Profile, name = 'model'): ChromeTrace {
       tid: TRACE_TIDS[l.unit],
       ts: us(t),
       dur: us(l.ms),
-      args: { index: l.index, type: l.type, unit: l.unit, ms: l.ms, cycles: l.cycles, macs: l.macs, utilisation: l.utilisation, ai_sram_bytes: l.ai_sram_bytes, calibrated: l.calibrated },
+      args: {
+        index: l.index,
+        type: l.type,
+        unit: l.unit,
+        ms: l.ms,
+        cycles: l.cycles,
+        macs: l.macs,
+        utilisation: l.utilisation,
+        ai_sram_bytes: l.ai_sram_bytes,
+        calibrated: l.calibrated,
+      },
     });
     const ups = l.transfers.filter((x) => x.kind.startsWith('upload'));
     const downs = l.transfers.filter((x) => x.kind.startsWith('download'));
     let a = t;
     for (const x of ups) {
-      ev.push({ name: `${x.kind} (layer ${l.index})`, cat: 'transfer', ph: 'X', pid, tid: TRACE_TIDS.transfers, ts: us(a), dur: us(x.ms), args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms } });
+      ev.push({
+        name: `${x.kind} (layer ${l.index})`,
+        cat: 'transfer',
+        ph: 'X',
+        pid,
+        tid: TRACE_TIDS.transfers,
+        ts: us(a),
+        dur: us(x.ms),
+        args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms },
+      });
       a += x.ms;
     }
     let b = t + l.ms - downs.reduce((s, x) => s + x.ms, 0);
     for (const x of downs) {
-      ev.push({ name: `${x.kind} (layer ${l.index})`, cat: 'transfer', ph: 'X', pid, tid: TRACE_TIDS.transfers, ts: us(b), dur: us(x.ms), args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms } });
+      ev.push({
+        name: `${x.kind} (layer ${l.index})`,
+        cat: 'transfer',
+        ph: 'X',
+        pid,
+        tid: TRACE_TIDS.transfers,
+        ts: us(b),
+        dur: us(x.ms),
+        args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms },
+      });
       b += x.ms;
     }
     t += l.ms;

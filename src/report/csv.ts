@@ -11,7 +11,19 @@ export function toCsv(header: readonly string[], rows: readonly (readonly (strin
 }
 
 export const PROFILE_CSV_COLUMNS = [
-  'index', 'type', 'unit', 'ms', 'cycles', 'kpu_cycles', 'macs', 'macs_per_cycle', 'utilisation', 'ai_sram_bytes', 'compute_ms', 'transfer_ms', 'calibrated',
+  'index',
+  'type',
+  'unit',
+  'ms',
+  'cycles',
+  'kpu_cycles',
+  'macs',
+  'macs_per_cycle',
+  'utilisation',
+  'ai_sram_bytes',
+  'compute_ms',
+  'transfer_ms',
+  'calibrated',
 ] as const;
 
 /** The profile's layers as CSV, columns as in `--json`. */

@@ -40,7 +40,8 @@ export function profileText(p: Profile): string {
     `AI SRAM peak: ${fmtInt(m.ai_sram_peak_bytes)} bytes (${fmtBytes(m.ai_sram_peak_bytes)}) at layer ${m.ai_sram_peak_layer}, of ${fmtBytes(m.ai_sram_limit_bytes)}`,
     `Main SRAM: ${fmtInt(m.main_bytes)} bytes (${fmtBytes(m.main_bytes)}: model ${fmtBytes(m.main.parts.model)}, working buffer ${fmtBytes(m.main.parts.working)}${m.main.workingEstimated ? ' (estimated, lower bound)' : ''}${m.main.parts.input ? `, input ${fmtBytes(m.main.parts.input)}` : ''}) of ${fmtBytes(m.main_limit_bytes)}, firmware not counted`,
   ];
-  if (p.layers.some((l) => !l.calibrated)) lines.push('~ : estimated CPU cost (no public board measurement for this op; see src/kpu/timing/params.ts)');
+  if (p.layers.some((l) => !l.calibrated))
+    lines.push('~ : estimated CPU cost (no public board measurement for this op; see src/kpu/timing/params.ts)');
   for (const w of m.ai_sram.warnings) lines.push(`warning: ${w}`);
   lines.push(m.fits ? 'Memory: fits.' : `Memory: DOES NOT FIT: ${m.problems.join('; ')}`);
   return lines.join('\n') + '\n';

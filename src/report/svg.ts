@@ -6,7 +6,12 @@
 import type { Profile } from '../kpu/timing/profile.js';
 
 export function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** About four round tick values (1, 2, 5 × 10^k) from 0 to at least `max`. */
@@ -20,7 +25,15 @@ export function niceTicks(max: number): number[] {
   return ticks;
 }
 
-const COLORS = { KPU: '#2f6fd0', CPU: '#e07b2a', transfer: '#7a3e9d', sram: '#2a9d8f', limit: '#d62828', grid: '#dddddd', text: '#222222' };
+const COLORS = {
+  KPU: '#2f6fd0',
+  CPU: '#e07b2a',
+  transfer: '#7a3e9d',
+  sram: '#2a9d8f',
+  limit: '#d62828',
+  grid: '#dddddd',
+  text: '#222222',
+};
 
 const n2 = (x: number) => (Math.round(x * 100) / 100).toString();
 
@@ -41,15 +54,28 @@ export function profileSvg(p: Profile, title = 'model'): string {
   const h2 = 170;
   const height = top2 + h2 + 74;
   const out: string[] = [];
-  const text = (x: number, y: number, s: string, attrs = '') => out.push(`<text x="${n2(x)}" y="${n2(y)}"${attrs ? ' ' + attrs : ''}>${xmlEscape(s)}</text>`);
+  const text = (x: number, y: number, s: string, attrs = '') =>
+    out.push(`<text x="${n2(x)}" y="${n2(y)}"${attrs ? ' ' + attrs : ''}>${xmlEscape(s)}</text>`);
 
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11" fill="${COLORS.text}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11" fill="${COLORS.text}">`,
+  );
   out.push(`<title>${xmlEscape(`kpusim profile: ${title}`)}</title>`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   text(left, 24, title, 'font-size="15" font-weight="bold"');
-  text(left, 43, `${p.total_ms.toFixed(2)} ms per run (${p.fps.toFixed(1)} fps): KPU ${p.kpu_ms.toFixed(2)} ms + CPU ${p.cpu_ms.toFixed(2)} ms, at KPU ${p.clocks.kpu_mhz} MHz / CPU ${p.clocks.cpu_mhz} MHz`, 'font-size="13"');
-  text(left, 60, `AI SRAM peak ${mib(p.memory.ai_sram_peak_bytes)} at layer ${p.memory.ai_sram_peak_layer}; main SRAM ${mib(p.memory.main_bytes)} of 6 MiB${p.memory.fits ? '' : ' — DOES NOT FIT'} (kpusim cycle-approximate timing model)`, `fill="#555555"`);
+  text(
+    left,
+    43,
+    `${p.total_ms.toFixed(2)} ms per run (${p.fps.toFixed(1)} fps): KPU ${p.kpu_ms.toFixed(2)} ms + CPU ${p.cpu_ms.toFixed(2)} ms, at KPU ${p.clocks.kpu_mhz} MHz / CPU ${p.clocks.cpu_mhz} MHz`,
+    'font-size="13"',
+  );
+  text(
+    left,
+    60,
+    `AI SRAM peak ${mib(p.memory.ai_sram_peak_bytes)} at layer ${p.memory.ai_sram_peak_layer}; main SRAM ${mib(p.memory.main_bytes)} of 6 MiB${p.memory.fits ? '' : ' — DOES NOT FIT'} (kpusim cycle-approximate timing model)`,
+    `fill="#555555"`,
+  );
 
   // ---- panel 1: time per layer ----
   const maxMs = Math.max(...p.layers.map((l) => l.ms), 1e-6);
@@ -58,7 +84,9 @@ export function profileSvg(p: Profile, title = 'model'): string {
   const y1 = (ms: number) => top1 + h1 - (ms / y1max) * h1;
   text(left, top1 - 10, 'time per layer (ms)', 'font-weight="bold"');
   for (const v of t1) {
-    out.push(`<line x1="${left}" y1="${n2(y1(v))}" x2="${n2(left + plotW)}" y2="${n2(y1(v))}" stroke="${COLORS.grid}" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${left}" y1="${n2(y1(v))}" x2="${n2(left + plotW)}" y2="${n2(y1(v))}" stroke="${COLORS.grid}" stroke-width="1"/>`,
+    );
     text(left - 6, y1(v) + 4, v.toString(), 'text-anchor="end"');
   }
   out.push(`<g id="time">`);
@@ -68,7 +96,9 @@ export function profileSvg(p: Profile, title = 'model'): string {
     const tip = `layer ${l.index} ${l.type} (${l.unit}): ${l.ms.toFixed(3)} ms${l.transfer_ms > 0 ? `, of which transfers ${l.transfer_ms.toFixed(3)} ms` : ''}${l.calibrated ? '' : ' (estimated CPU cost)'}`;
     const yc = y1(l.compute_ms);
     out.push(`<g><title>${xmlEscape(tip)}</title>`);
-    out.push(`<rect x="${n2(x)}" y="${n2(yc)}" width="${n2(w)}" height="${n2(top1 + h1 - yc)}" fill="${COLORS[l.unit]}"${l.calibrated ? '' : ' fill-opacity="0.55"'}/>`);
+    out.push(
+      `<rect x="${n2(x)}" y="${n2(yc)}" width="${n2(w)}" height="${n2(top1 + h1 - yc)}" fill="${COLORS[l.unit]}"${l.calibrated ? '' : ' fill-opacity="0.55"'}/>`,
+    );
     if (l.transfer_ms > 0) {
       const yt = y1(l.ms);
       out.push(`<rect x="${n2(x)}" y="${n2(yt)}" width="${n2(w)}" height="${n2(yc - yt)}" fill="${COLORS.transfer}"/>`);
@@ -86,7 +116,9 @@ export function profileSvg(p: Profile, title = 'model'): string {
   const y2 = (b: number) => top2 + h2 - (b / y2max) * h2;
   text(left, top2 - 10, 'AI SRAM in use per layer (MiB, real layout)', 'font-weight="bold"');
   for (const v of t2) {
-    out.push(`<line x1="${left}" y1="${n2(y2(v * 1024 * 1024))}" x2="${n2(left + plotW)}" y2="${n2(y2(v * 1024 * 1024))}" stroke="${COLORS.grid}" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${left}" y1="${n2(y2(v * 1024 * 1024))}" x2="${n2(left + plotW)}" y2="${n2(y2(v * 1024 * 1024))}" stroke="${COLORS.grid}" stroke-width="1"/>`,
+    );
     text(left - 6, y2(v * 1024 * 1024) + 4, v.toString(), 'text-anchor="end"');
   }
   out.push(`<g id="ai-sram">`);
@@ -96,11 +128,15 @@ export function profileSvg(p: Profile, title = 'model'): string {
     const w = Math.max(1, barW - (barW > 6 ? 2 : 1));
     const y = y2(l.ai_sram_bytes);
     const over = l.ai_sram_bytes > limit;
-    out.push(`<rect x="${n2(x)}" y="${n2(y)}" width="${n2(w)}" height="${n2(top2 + h2 - y)}" fill="${over ? COLORS.limit : COLORS.sram}"><title>${xmlEscape(`layer ${l.index} ${l.type}: ${l.ai_sram_bytes} bytes of AI SRAM live`)}</title></rect>`);
+    out.push(
+      `<rect x="${n2(x)}" y="${n2(y)}" width="${n2(w)}" height="${n2(top2 + h2 - y)}" fill="${over ? COLORS.limit : COLORS.sram}"><title>${xmlEscape(`layer ${l.index} ${l.type}: ${l.ai_sram_bytes} bytes of AI SRAM live`)}</title></rect>`,
+    );
   });
   out.push(`</g>`);
   const yl = y2(limit);
-  out.push(`<line id="limit" x1="${left}" y1="${n2(yl)}" x2="${n2(left + plotW)}" y2="${n2(yl)}" stroke="${COLORS.limit}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+  out.push(
+    `<line id="limit" x1="${left}" y1="${n2(yl)}" x2="${n2(left + plotW)}" y2="${n2(yl)}" stroke="${COLORS.limit}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+  );
   text(left + plotW - 4, yl - 5, '2 MiB AI SRAM', `text-anchor="end" fill="${COLORS.limit}"`);
   if (p.memory.ai_sram_peak_layer >= 0) {
     const px = left + (p.memory.ai_sram_peak_layer + 0.5) * barW;
@@ -119,7 +155,12 @@ export function profileSvg(p: Profile, title = 'model'): string {
 
   // ---- legend ----
   const ly = height - 18;
-  const items: [string, string][] = [[COLORS.KPU, 'KPU layer'], [COLORS.CPU, 'CPU layer (pale: estimated cost)'], [COLORS.transfer, 'upload / download'], [COLORS.sram, 'AI SRAM live']];
+  const items: [string, string][] = [
+    [COLORS.KPU, 'KPU layer'],
+    [COLORS.CPU, 'CPU layer (pale: estimated cost)'],
+    [COLORS.transfer, 'upload / download'],
+    [COLORS.sram, 'AI SRAM live'],
+  ];
   let lx = left;
   for (const [c, label] of items) {
     out.push(`<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${c}"/>`);

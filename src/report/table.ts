@@ -15,7 +15,10 @@ export function formatTable(columns: readonly Column[], rows: readonly (readonly
       .map((c, j) => (c.right ? (cells[j] ?? '').padStart(widths[j]) : (cells[j] ?? '').padEnd(widths[j])))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+  return (
+    [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') +
+    '\n'
+  );
 }
 
 /** Milliseconds with three decimals, as the SDK's KPU_DEBUG prints them. */

@@ -45,12 +45,40 @@ function bias(b: GraphBuilder, input: number, values: Float32Array, name: string
 }
 
 /** depthwise 3×3 (SAME, stride s) then pointwise 1×1, then bias: face-api's separable conv. */
-function separable(b: GraphBuilder, w: WeightMap, prefix: string, input: number, inC: number, outC: number, stride: number): number {
+function separable(
+  b: GraphBuilder,
+  w: WeightMap,
+  prefix: string,
+  input: number,
+  inC: number,
+  outC: number,
+  stride: number,
+): number {
   const dw = weight(w, `${prefix}/depthwise_filter`, [3, 3, inC, 1]);
   const pw = weight(w, `${prefix}/pointwise_filter`, [1, 1, inC, outC]);
   const bs = weight(w, `${prefix}/bias`, [outC]);
-  const d = b.add({ op: 'conv', name: `${prefix}/depthwise`, input, kernel: 3, stride, padding: 'same', depthwise: true, outChannels: inC, filters: dw.data });
-  const p = b.add({ op: 'conv', name: `${prefix}/pointwise`, input: d, kernel: 1, stride: 1, padding: 'same', depthwise: false, outChannels: outC, filters: pw.data });
+  const d = b.add({
+    op: 'conv',
+    name: `${prefix}/depthwise`,
+    input,
+    kernel: 3,
+    stride,
+    padding: 'same',
+    depthwise: true,
+    outChannels: inC,
+    filters: dw.data,
+  });
+  const p = b.add({
+    op: 'conv',
+    name: `${prefix}/pointwise`,
+    input: d,
+    kernel: 1,
+    stride: 1,
+    padding: 'same',
+    depthwise: false,
+    outChannels: outC,
+    filters: pw.data,
+  });
   return bias(b, p, bs.data, `${prefix}/bias`);
 }
 
@@ -79,7 +107,17 @@ export function tinyFaceDetectorGraph(w: WeightMap, o: DetectorGraphOptions): Gr
   x = b.add({ op: 'pad', name: 'border', input: x, top: 1, bottom: 1, left: 1, right: 1, value: o.borderValue });
   x = normalise(b, x, TINY_FACE_DETECTOR_MEAN_RGB, 'normalise');
   const f0 = weight(w, 'conv0/filters', [3, 3, 3, 16]);
-  x = b.add({ op: 'conv', name: 'conv0', input: x, kernel: 3, stride: 1, padding: 'valid', depthwise: false, outChannels: 16, filters: f0.data });
+  x = b.add({
+    op: 'conv',
+    name: 'conv0',
+    input: x,
+    kernel: 3,
+    stride: 1,
+    padding: 'valid',
+    depthwise: false,
+    outChannels: 16,
+    filters: f0.data,
+  });
   x = bias(b, x, weight(w, 'conv0/bias', [16]).data, 'conv0/bias');
   x = b.add({ op: 'act', name: 'conv0/leaky', input: x, act: FACE_API_LEAKY });
   x = b.add({ op: 'maxpool', name: 'pool0', input: x, size: 2, stride: 2, padding: 'same' });
@@ -99,7 +137,17 @@ export function tinyFaceDetectorGraph(w: WeightMap, o: DetectorGraphOptions): Gr
       bias30[n * 6 + e] = b8.data[n * 5 + e];
     }
   }
-  x = b.add({ op: 'conv', name: 'conv8', input: x, kernel: 1, stride: 1, padding: 'same', depthwise: false, outChannels: 30, filters });
+  x = b.add({
+    op: 'conv',
+    name: 'conv8',
+    input: x,
+    kernel: 1,
+    stride: 1,
+    padding: 'same',
+    depthwise: false,
+    outChannels: 30,
+    filters,
+  });
   x = bias(b, x, bias30, 'conv8/bias');
   return b.done(x);
 }
@@ -111,11 +159,29 @@ export function detectorSourceChannel(c: number): number {
   return e < 5 ? n * 5 + e : -1;
 }
 
-function denseBlock(b: GraphBuilder, w: WeightMap, prefix: string, input: number, inC: number, outC: number, first: boolean): number {
+function denseBlock(
+  b: GraphBuilder,
+  w: WeightMap,
+  prefix: string,
+  input: number,
+  inC: number,
+  outC: number,
+  first: boolean,
+): number {
   let c0: number;
   if (first) {
     const f = weight(w, `${prefix}/conv0/filters`, [3, 3, inC, outC]);
-    c0 = b.add({ op: 'conv', name: `${prefix}/conv0`, input, kernel: 3, stride: 2, padding: 'same', depthwise: false, outChannels: outC, filters: f.data });
+    c0 = b.add({
+      op: 'conv',
+      name: `${prefix}/conv0`,
+      input,
+      kernel: 3,
+      stride: 2,
+      padding: 'same',
+      depthwise: false,
+      outChannels: outC,
+      filters: f.data,
+    });
     c0 = bias(b, c0, weight(w, `${prefix}/conv0/bias`, [outC]).data, `${prefix}/conv0/bias`);
   } else {
     c0 = separable(b, w, `${prefix}/conv0`, input, inC, outC, 2);
@@ -169,7 +235,7 @@ export function landmark68TinyGraph(w: WeightMap, o: LandmarkGraphOptions): Grap
     const m = zeros(136 * 10);
     LANDMARK_68_TO_5.forEach((pts, j) => {
       for (const p of pts) {
-        m[(2 * p) * 10 + 2 * j] = 1 / pts.length;
+        m[2 * p * 10 + 2 * j] = 1 / pts.length;
         m[(2 * p + 1) * 10 + 2 * j + 1] = 1 / pts.length;
       }
     });

@@ -37,9 +37,12 @@ export function loadGraphModel(file: string): TfGraphModel {
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as GraphModelJson;
   } catch (e) {
-    throw new BuildError(`${file}: cannot read the graph model (${(e as Error).message}); are the devDependencies installed (npm ci)?`);
+    throw new BuildError(
+      `${file}: cannot read the graph model (${(e as Error).message}); are the devDependencies installed (npm ci)?`,
+    );
   }
-  if (!json.modelTopology?.node || !json.weightsManifest) throw new BuildError(`${file}: not a TensorFlow.js graph model`);
+  if (!json.modelTopology?.node || !json.weightsManifest)
+    throw new BuildError(`${file}: not a TensorFlow.js graph model`);
   const dir = dirname(file);
   const weights = decodeWeights(json.weightsManifest, (p) => new Uint8Array(readFileSync(join(dir, p))), file);
   return { nodes: new Map(json.modelTopology.node.map((n) => [n.name, n])), weights, file };
@@ -102,14 +105,27 @@ export function faceresGraph(m: TfGraphModel, o: FaceresGraphOptions): Graph {
         const padding = attrString(n, 'padding');
         const format = attrString(n, 'data_format') ?? 'NHWC';
         if (format !== 'NHWC') throw new BuildError(`${m.file}: ${n.name}: data format ${format} is not supported`);
-        if (dil.some((d) => d !== 1)) throw new BuildError(`${m.file}: ${n.name}: dilated convolutions cannot run on the KPU`);
+        if (dil.some((d) => d !== 1))
+          throw new BuildError(`${m.file}: ${n.name}: dilated convolutions cannot run on the KPU`);
         if (strides[1] !== strides[2]) throw new BuildError(`${m.file}: ${n.name}: unequal strides`);
-        if (padding !== 'SAME' && padding !== 'VALID') throw new BuildError(`${m.file}: ${n.name}: padding ${padding} is not supported`);
+        if (padding !== 'SAME' && padding !== 'VALID')
+          throw new BuildError(`${m.file}: ${n.name}: padding ${padding} is not supported`);
         const [kh, kw, ic, oc] = f.shape;
         if (kh !== kw) throw new BuildError(`${m.file}: ${n.name}: non-square ${kh}×${kw} kernel`);
         const depthwise = n.op === 'DepthwiseConv2dNative';
-        if (depthwise && oc !== 1) throw new BuildError(`${m.file}: ${n.name}: depth multiplier ${oc} is not supported`);
-        id = b.add({ op: 'conv', name: n.name, input: x, kernel: kh, stride: strides[1], padding: padding === 'SAME' ? 'same' : 'valid', depthwise, outChannels: depthwise ? ic : oc, filters: f.data });
+        if (depthwise && oc !== 1)
+          throw new BuildError(`${m.file}: ${n.name}: depth multiplier ${oc} is not supported`);
+        id = b.add({
+          op: 'conv',
+          name: n.name,
+          input: x,
+          kernel: kh,
+          stride: strides[1],
+          padding: padding === 'SAME' ? 'same' : 'valid',
+          depthwise,
+          outChannels: depthwise ? ic : oc,
+          filters: f.data,
+        });
         break;
       }
       case 'Mul':
@@ -117,9 +133,11 @@ export function faceresGraph(m: TfGraphModel, o: FaceresGraphOptions): Graph {
         const x = visit(ins[0]);
         const c = constValue(m, ins[1], n.name);
         const one = new Float64Array(c.length).fill(1);
-        id = b.add(n.op === 'Mul'
-          ? { op: 'affine', name: n.name, input: x, mul: Float64Array.from(c), add: new Float64Array(c.length) }
-          : { op: 'affine', name: n.name, input: x, mul: one, add: Float64Array.from(c) });
+        id = b.add(
+          n.op === 'Mul'
+            ? { op: 'affine', name: n.name, input: x, mul: Float64Array.from(c), add: new Float64Array(c.length) }
+            : { op: 'affine', name: n.name, input: x, mul: one, add: Float64Array.from(c) },
+        );
         break;
       }
       case 'Maximum': {
@@ -128,7 +146,17 @@ export function faceresGraph(m: TfGraphModel, o: FaceresGraphOptions): Graph {
         const relu = min && m.nodes.get((min.input ?? [])[0]);
         const lo = constValue(m, ins[1], n.name);
         const hi = min?.op === 'Minimum' ? constValue(m, min.input![1], min.name) : undefined;
-        if (!min || min.op !== 'Minimum' || !relu || relu.op !== 'Relu' || lo.length !== 1 || lo[0] !== 0 || !hi || hi.length !== 1 || hi[0] !== 6) {
+        if (
+          !min ||
+          min.op !== 'Minimum' ||
+          !relu ||
+          relu.op !== 'Relu' ||
+          lo.length !== 1 ||
+          lo[0] !== 0 ||
+          !hi ||
+          hi.length !== 1 ||
+          hi[0] !== 6
+        ) {
           throw new BuildError(`${m.file}: ${n.name}: only ReLU6 (Relu, Minimum 6, Maximum 0) is supported`);
         }
         const x = visit(relu.input![0]);
@@ -139,12 +167,15 @@ export function faceresGraph(m: TfGraphModel, o: FaceresGraphOptions): Graph {
       case 'Mean': {
         const x = visit(ins[0]);
         const axes = constValue(m, ins[1], n.name);
-        if (axes.length !== 2 || axes[0] !== 1 || axes[1] !== 2) throw new BuildError(`${m.file}: ${n.name}: only the mean over H and W is supported`);
+        if (axes.length !== 2 || axes[0] !== 1 || axes[1] !== 2)
+          throw new BuildError(`${m.file}: ${n.name}: only the mean over H and W is supported`);
         id = b.add({ op: 'mean', name: n.name, input: x });
         break;
       }
       default:
-        throw new BuildError(`${m.file}: node ${n.name}: TensorFlow op ${n.op} has no KPU or CPU lowering in kpusim's builder`);
+        throw new BuildError(
+          `${m.file}: node ${n.name}: TensorFlow op ${n.op} has no KPU or CPU lowering in kpusim's builder`,
+        );
     }
     index.set(base, id);
     return id;

@@ -6,8 +6,15 @@
 import type { BinaryReader } from '../binary-reader.js';
 import type { DType, TensorDesc } from '../model.js';
 import {
-  checkKpu, checkMain, layerError, readActivation, readShape, tensor,
-  type BodyContext, type BodyParser, type MainAccess,
+  checkKpu,
+  checkMain,
+  layerError,
+  readActivation,
+  readShape,
+  tensor,
+  type BodyContext,
+  type BodyParser,
+  type MainAccess,
 } from './body.js';
 import type { V3MemoryRange, V3QuantParam } from './types.js';
 
@@ -31,45 +38,86 @@ function quantParam(r: BinaryReader): V3QuantParam {
 /** ADD (float) and its count-only tensors. */
 export const parseAdd: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const a = addr(r), b = addr(r), o = addr(r);
+  const a = addr(r),
+    b = addr(r),
+    o = addr(r);
   const count = r.u32('count');
   const t = tensor([count], 'float32');
-  const ia = access(ctx, a, 'main_mem_in_a_address', t), ib = access(ctx, b, 'main_mem_in_b_address', t);
+  const ia = access(ctx, a, 'main_mem_in_a_address', t),
+    ib = access(ctx, b, 'main_mem_in_b_address', t);
   const out = access(ctx, o, 'main_mem_out_address', t);
   return {
-    fields: { flags, main_mem_in_a_address: a.value, main_mem_in_b_address: b.value, main_mem_out_address: o.value, count },
-    inputs: [t, t], outputs: [t], mainIn: [ia, ib], mainOut: out, follow: 'elementwise',
+    fields: {
+      flags,
+      main_mem_in_a_address: a.value,
+      main_mem_in_b_address: b.value,
+      main_mem_out_address: o.value,
+      count,
+    },
+    inputs: [t, t],
+    outputs: [t],
+    mainIn: [ia, ib],
+    mainOut: out,
+    follow: 'elementwise',
   };
 };
 
 export const parseQuantizedAdd: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const a = addr(r), b = addr(r), o = addr(r);
+  const a = addr(r),
+    b = addr(r),
+    o = addr(r);
   const count = r.u32('count');
-  const names = ['in_a_offset', 'in_a_mul', 'in_a_shift', 'in_b_offset', 'in_b_mul', 'in_b_shift', 'out_offset', 'out_mul', 'out_shift'] as const;
+  const names = [
+    'in_a_offset',
+    'in_a_mul',
+    'in_a_shift',
+    'in_b_offset',
+    'in_b_mul',
+    'in_b_shift',
+    'out_offset',
+    'out_mul',
+    'out_shift',
+  ] as const;
   const q: Record<string, number> = {};
   for (const n of names) q[n] = r.i32(n);
   // The SDK processes ALIGN_UP(count, 8) elements; only `count` are meaningful, so only they are checked.
   const t = tensor([count], 'uint8');
-  const ia = access(ctx, a, 'main_mem_in_a_address', t), ib = access(ctx, b, 'main_mem_in_b_address', t);
+  const ia = access(ctx, a, 'main_mem_in_a_address', t),
+    ib = access(ctx, b, 'main_mem_in_b_address', t);
   const out = access(ctx, o, 'main_mem_out_address', t);
   return {
-    fields: { flags, main_mem_in_a_address: a.value, main_mem_in_b_address: b.value, main_mem_out_address: o.value, count, ...q },
-    inputs: [t, t], outputs: [t], mainIn: [ia, ib], mainOut: out, follow: 'elementwise',
+    fields: {
+      flags,
+      main_mem_in_a_address: a.value,
+      main_mem_in_b_address: b.value,
+      main_mem_out_address: o.value,
+      count,
+      ...q,
+    },
+    inputs: [t, t],
+    outputs: [t],
+    mainIn: [ia, ib],
+    mainOut: out,
+    follow: 'elementwise',
   };
 };
 
 export const parseGlobalAveragePool2d: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const i = addr(r), o = addr(r);
+  const i = addr(r),
+    o = addr(r);
   const kernel_size = r.u32('kernel_size');
   const channels = r.u32('channels');
   const tin = tensor([1, channels, kernel_size], 'float32');
   const tout = tensor([1, channels], 'float32');
   return {
     fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, kernel_size, channels },
-    inputs: [tin], outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout), follow: 'input',
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+    mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    follow: 'input',
   };
 };
 
@@ -77,21 +125,37 @@ export const parseGlobalAveragePool2d: BodyParser = (r, ctx) => {
 function pool2d(dtype: DType, withAct: boolean): BodyParser {
   return (r, ctx) => {
     const flags = r.u32('flags');
-    const i = addr(r), o = addr(r);
+    const i = addr(r),
+      o = addr(r);
     const in_shape = readShape(r, 'in_shape');
     const out_shape = readShape(r, 'out_shape');
     const f: Record<string, number> = {};
-    for (const n of ['kernel_width', 'kernel_height', 'stride_width', 'stride_height', 'padding_width', 'padding_height']) f[n] = r.u32(n);
+    for (const n of [
+      'kernel_width',
+      'kernel_height',
+      'stride_width',
+      'stride_height',
+      'padding_width',
+      'padding_height',
+    ])
+      f[n] = r.u32(n);
     const act = withAct ? { act: readActivation(r, ctx) } : {};
     if (in_shape.channels !== out_shape.channels) {
-      throw layerError(ctx, 'BAD_VALUE', r.start + 12, `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`);
+      throw layerError(
+        ctx,
+        'BAD_VALUE',
+        r.start + 12,
+        `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`,
+      );
     }
     const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
     const tout = tensor([1, out_shape.channels, out_shape.height, out_shape.width], dtype);
     return {
       fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_shape, out_shape, ...f, ...act },
-      inputs: [tin], outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+      inputs: [tin],
+      outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+      mainOut: access(ctx, o, 'main_mem_out_address', tout),
     };
   };
 }
@@ -103,14 +167,19 @@ export const parseAveragePool2d = pool2d('float32', true);
 function quantize(inType: DType, outType: DType, outName: string): BodyParser {
   return (r, ctx) => {
     const flags = r.u32('flags');
-    const i = addr(r), o = addr(r);
+    const i = addr(r),
+      o = addr(r);
     const count = r.u32('count');
     const quant_param = quantParam(r);
-    const tin = tensor([count], inType), tout = tensor([count], outType);
+    const tin = tensor([count], inType),
+      tout = tensor([count], outType);
     return {
       fields: { flags, main_mem_in_address: i.value, [outName]: o.value, count, quant_param },
-      inputs: [tin], outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, outName, tout), follow: 'elementwise',
+      inputs: [tin],
+      outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+      mainOut: access(ctx, o, outName, tout),
+      follow: 'elementwise',
     };
   };
 }
@@ -119,27 +188,35 @@ export const parseDequantize = quantize('uint8', 'float32', 'main_mem_out_addres
 
 export const parseRequantize: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const i = addr(r), o = addr(r);
+  const i = addr(r),
+    o = addr(r);
   const count = r.u32('count');
   const table = r.bytesView(256, 'table');
   const t = tensor([count], 'uint8');
   return {
     fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, count, table },
-    inputs: [t], outputs: [t],
-    mainIn: [access(ctx, i, 'main_mem_in_address', t)], mainOut: access(ctx, o, 'main_mem_out_address', t), follow: 'elementwise',
+    inputs: [t],
+    outputs: [t],
+    mainIn: [access(ctx, i, 'main_mem_in_address', t)],
+    mainOut: access(ctx, o, 'main_mem_out_address', t),
+    follow: 'elementwise',
   };
 };
 
 /** L2_NORMALIZATION, SOFTMAX, LOGISTIC: `channels` float elements in, the same out. */
 export const parseChannels: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const i = addr(r), o = addr(r);
+  const i = addr(r),
+    o = addr(r);
   const channels = r.u32('channels');
   const t = tensor([channels], 'float32');
   return {
     fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels },
-    inputs: [t], outputs: [t],
-    mainIn: [access(ctx, i, 'main_mem_in_address', t)], mainOut: access(ctx, o, 'main_mem_out_address', t), follow: 'elementwise',
+    inputs: [t],
+    outputs: [t],
+    mainIn: [access(ctx, i, 'main_mem_in_address', t)],
+    mainOut: access(ctx, o, 'main_mem_out_address', t),
+    follow: 'elementwise',
   };
 };
 
@@ -160,13 +237,18 @@ function concat(dtype: DType): BodyParser {
       const bytes = r.u32(`inputs_mem[${k}].size`);
       inputs_mem.push(Object.freeze({ start, size: bytes }));
       const t = tensor([Math.floor(bytes / size)], bytes % size === 0 ? dtype : 'uint8');
-      mainIn.push(access(ctx, { at, value: start }, `inputs_mem[${k}]`, t.bytes === bytes ? t : tensor([bytes], 'uint8')));
+      mainIn.push(
+        access(ctx, { at, value: start }, `inputs_mem[${k}]`, t.bytes === bytes ? t : tensor([bytes], 'uint8')),
+      );
       total += bytes;
     }
     const tout = total % size === 0 ? tensor([total / size], dtype) : tensor([total], 'uint8');
     return {
       fields: { flags, main_mem_out_address: o.value, input_count, inputs_mem: Object.freeze(inputs_mem) },
-      inputs: mainIn.map((m) => m.desc), outputs: [tout], mainIn, mainOut: access(ctx, o, 'main_mem_out_address', tout),
+      inputs: mainIn.map((m) => m.desc),
+      outputs: [tout],
+      mainIn,
+      mainOut: access(ctx, o, 'main_mem_out_address', tout),
     };
   };
 }
@@ -183,7 +265,8 @@ function f32Array(r: BinaryReader, n: number, what: string): Float32Array {
 
 export const parseFullyConnected: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const i = addr(r), o = addr(r);
+  const i = addr(r),
+    o = addr(r);
   const in_channels = r.u32('in_channels');
   const out_channels = r.u32('out_channels');
   const act = readActivation(r, ctx);
@@ -192,11 +275,23 @@ export const parseFullyConnected: BodyParser = (r, ctx) => {
   r.checkCount(in_channels * out_channels + out_channels, 4, 'FULLY_CONNECTED weights and bias', weightsAt);
   const weights = f32Array(r, in_channels * out_channels, 'weights');
   const bias = f32Array(r, out_channels, 'bias');
-  const tin = tensor([1, in_channels], 'float32'), tout = tensor([1, out_channels], 'float32');
+  const tin = tensor([1, in_channels], 'float32'),
+    tout = tensor([1, out_channels], 'float32');
   return {
-    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_channels, out_channels, act, weights, bias },
-    inputs: [tin], outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    fields: {
+      flags,
+      main_mem_in_address: i.value,
+      main_mem_out_address: o.value,
+      in_channels,
+      out_channels,
+      act,
+      weights,
+      bias,
+    },
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+    mainOut: access(ctx, o, 'main_mem_out_address', tout),
   };
 };
 
@@ -204,14 +299,17 @@ export const parseFullyConnected: BodyParser = (r, ctx) => {
 function flatten(dtype: DType): BodyParser {
   return (r, ctx) => {
     const flags = r.u32('flags');
-    const i = addr(r), o = addr(r);
+    const i = addr(r),
+      o = addr(r);
     const shape = readShape(r, 'shape');
     const tin = tensor([1, shape.channels, shape.height, shape.width], dtype);
     const tout = tensor([1, shape.height * shape.width * shape.channels], dtype);
     return {
       fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, shape },
-      inputs: [tin], outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+      inputs: [tin],
+      outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+      mainOut: access(ctx, o, 'main_mem_out_address', tout),
     };
   };
 }
@@ -221,7 +319,8 @@ export const parseQuantizedTensorflowFlatten = flatten('uint8');
 function resize(dtype: DType): BodyParser {
   return (r, ctx) => {
     const flags = r.u32('flags');
-    const i = addr(r), o = addr(r);
+    const i = addr(r),
+      o = addr(r);
     const in_shape = readShape(r, 'in_shape');
     const out_width = r.u32('out_width');
     const out_height = r.u32('out_height');
@@ -229,9 +328,19 @@ function resize(dtype: DType): BodyParser {
     const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
     const tout = tensor([1, in_shape.channels, out_height, out_width], dtype);
     return {
-      fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_shape, out_width, out_height, align_corners },
-      inputs: [tin], outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+      fields: {
+        flags,
+        main_mem_in_address: i.value,
+        main_mem_out_address: o.value,
+        in_shape,
+        out_width,
+        out_height,
+        align_corners,
+      },
+      inputs: [tin],
+      outputs: [tout],
+      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+      mainOut: access(ctx, o, 'main_mem_out_address', tout),
     };
   };
 }
@@ -240,17 +349,29 @@ export const parseQuantizedResizeNearestNeighbor = resize('uint8');
 
 export const parseChannelwiseDequantize: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const i = addr(r), o = addr(r);
+  const i = addr(r),
+    o = addr(r);
   const channels = r.u32('channels');
   const channel_size = r.u32('channel_size');
   r.checkCount(channels, 8, 'channels (quant_params)');
   const quant_params: V3QuantParam[] = [];
   for (let c = 0; c < channels; c++) quant_params.push(quantParam(r));
-  const tin = tensor([1, channels, channel_size], 'uint8'), tout = tensor([1, channels, channel_size], 'float32');
+  const tin = tensor([1, channels, channel_size], 'uint8'),
+    tout = tensor([1, channels, channel_size], 'float32');
   return {
-    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels, channel_size, quant_params: Object.freeze(quant_params) },
-    inputs: [tin], outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout), follow: 'elementwise',
+    fields: {
+      flags,
+      main_mem_in_address: i.value,
+      main_mem_out_address: o.value,
+      channels,
+      channel_size,
+      quant_params: Object.freeze(quant_params),
+    },
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+    mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    follow: 'elementwise',
   };
 };
 
@@ -266,23 +387,30 @@ export const parseK210AddPadding: BodyParser = (r, ctx) => {
   const kpu_mem_out_address = r.u32('kpu_mem_out_address');
   const channels = r.u32('channels');
   checkKpu(ctx, outAt, 'kpu_mem_out_address', kpu_mem_out_address, 4, 4, channels);
-  const tin = tensor([1, channels], 'uint8'), tout = tensor([1, channels, 4, 4], 'uint8');
+  const tin = tensor([1, channels], 'uint8'),
+    tout = tensor([1, channels, 4, 4], 'uint8');
   return {
     fields: { flags, main_mem_in_address: i.value, kpu_mem_out_address, channels },
-    inputs: [tin], outputs: [tout], mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
   };
 };
 
 /** K210_REMOVE_PADDING: out[c] = in[16·c], i.e. pixel (0,0) of each dense 4×4 channel. */
 export const parseK210RemovePadding: BodyParser = (r, ctx) => {
   const flags = r.u32('flags');
-  const i = addr(r), o = addr(r);
+  const i = addr(r),
+    o = addr(r);
   const channels = r.u32('channels');
-  const tin = tensor([1, channels, 4, 4], 'uint8'), tout = tensor([1, channels], 'uint8');
+  const tin = tensor([1, channels, 4, 4], 'uint8'),
+    tout = tensor([1, channels], 'uint8');
   return {
     fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels },
-    inputs: [tin], outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)], mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+    mainOut: access(ctx, o, 'main_mem_out_address', tout),
   };
 };
 
@@ -299,6 +427,8 @@ export const parseK210Upload: BodyParser = (r, ctx) => {
   const t = tensor([1, channels, height, width], 'uint8');
   return {
     fields: { flags, main_mem_in_address: i.value, kpu_mem_out_address, width, height, channels },
-    inputs: [t], outputs: [t], mainIn: [access(ctx, i, 'main_mem_in_address', t)],
+    inputs: [t],
+    outputs: [t],
+    mainIn: [access(ctx, i, 'main_mem_in_address', t)],
   };
 };

@@ -64,15 +64,33 @@ export function layerError(ctx: BodyContext, code: KmodelError['code'], offset: 
 /** Throws unless [address, address + bytes) lies inside the main buffer. */
 export function checkMain(ctx: BodyContext, offset: number, what: string, address: number, bytes: number): void {
   if (address + bytes > ctx.mainMemBytes) {
-    throw layerError(ctx, 'BAD_VALUE', offset, `${what} [${address}, ${address + bytes}) lies outside the main buffer of ${ctx.mainMemBytes} bytes (main_mem_usage)`);
+    throw layerError(
+      ctx,
+      'BAD_VALUE',
+      offset,
+      `${what} [${address}, ${address + bytes}) lies outside the main buffer of ${ctx.mainMemBytes} bytes (main_mem_usage)`,
+    );
   }
 }
 
 /** Throws unless a W×H×C map at line `line` fits in the 2 MiB AI SRAM. */
-export function checkKpu(ctx: BodyContext, offset: number, what: string, line: number, w: number, h: number, c: number): void {
+export function checkKpu(
+  ctx: BodyContext,
+  offset: number,
+  what: string,
+  line: number,
+  w: number,
+  h: number,
+  c: number,
+): void {
   const lines = kpuRows(w, h, c);
   if (line + lines > KPU_RAM_LINES) {
-    throw layerError(ctx, 'BAD_VALUE', offset, `${what}: a ${c}×${h}×${w} map at line ${line} needs ${lines} lines and ends past the 2 MiB AI SRAM (${KPU_RAM_LINES} lines)`);
+    throw layerError(
+      ctx,
+      'BAD_VALUE',
+      offset,
+      `${what}: a ${c}×${h}×${w} map at line ${line} needs ${lines} lines and ends past the 2 MiB AI SRAM (${KPU_RAM_LINES} lines)`,
+    );
   }
 }
 
@@ -86,6 +104,12 @@ export function readShape(r: BinaryReader, what: string): V3Shape {
 export function readActivation(r: BinaryReader, ctx: BodyContext, what = 'act'): V3Activation {
   const at = r.position;
   const v = r.u32(what);
-  if (v > 2) throw layerError(ctx, 'BAD_VALUE', at, `${what} = ${v}; kpu_model_activation_t is 0 (linear), 1 (relu) or 2 (relu6)`);
+  if (v > 2)
+    throw layerError(
+      ctx,
+      'BAD_VALUE',
+      at,
+      `${what} = ${v}; kpu_model_activation_t is 0 (linear), 1 (relu) or 2 (relu6)`,
+    );
   return v as V3Activation;
 }

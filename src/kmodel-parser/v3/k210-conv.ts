@@ -6,7 +6,11 @@
  */
 import type { BinaryReader } from '../binary-reader.js';
 import {
-  decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords, type KpuLayerArgument,
+  decodeActivationTable,
+  decodeBatchNorm,
+  decodeKpuLayerArgument,
+  readWords,
+  type KpuLayerArgument,
 } from '../kpu-layer-argument.js';
 import { kpuConvGeometry, type KpuConvParams } from '../model.js';
 import { checkKpu, checkMain, layerError, tensor, type BodyContext, type BodyParser } from './body.js';
@@ -19,8 +23,17 @@ const POOL_STRIDE = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1] as const;
 
 /** Word index of each validated field, so an error points at the right 8 bytes. */
 const WORD_OF = {
-  depth_wise_layer: 0, image_src_addr: 1, image_dst_addr: 1, i_ch_num: 2, o_ch_num: 2, o_ch_num_coef: 2,
-  i_row_wid: 3, o_row_wid: 3, kernel_type: 4, pool_type: 4, dma_total_byte: 11,
+  depth_wise_layer: 0,
+  image_src_addr: 1,
+  image_dst_addr: 1,
+  i_ch_num: 2,
+  o_ch_num: 2,
+  o_ch_num_coef: 2,
+  i_row_wid: 3,
+  o_row_wid: 3,
+  kernel_type: 4,
+  pool_type: 4,
+  dma_total_byte: 11,
 } as const;
 
 /**
@@ -36,14 +49,23 @@ function validateArgument(arg: KpuLayerArgument, registersAt: number, ctx: BodyC
   if (arg.pool_type > 9) fail('pool_type', `${arg.pool_type}; pool types are 0..9`);
   const g = kpuConvGeometry(arg);
   if (g.depthwise && g.inChannels !== g.outChannels) {
-    fail('depth_wise_layer', `a depthwise layer needs as many output as input channels, got i_ch_num+1 = ${g.inChannels} and o_ch_num+1 = ${g.outChannels}`);
+    fail(
+      'depth_wise_layer',
+      `a depthwise layer needs as many output as input channels, got i_ch_num+1 = ${g.inChannels} and o_ch_num+1 = ${g.outChannels}`,
+    );
   }
   if (arg.o_ch_num_coef > arg.o_ch_num) {
-    fail('o_ch_num_coef', `${arg.o_ch_num_coef} exceeds o_ch_num = ${arg.o_ch_num} (channels per weight load cannot exceed the channels)`);
+    fail(
+      'o_ch_num_coef',
+      `${arg.o_ch_num_coef} exceeds o_ch_num = ${arg.o_ch_num} (channels per weight load cannot exceed the channels)`,
+    );
   }
   const s = POOL_STRIDE[arg.pool_type];
   if (g.outWidth !== Math.floor(g.inWidth / s) || g.outHeight !== Math.floor(g.inHeight / s)) {
-    fail('o_row_wid', `output ${g.outWidth}×${g.outHeight} does not match input ${g.inWidth}×${g.inHeight} pooled with stride ${s} (pool_type ${arg.pool_type})`);
+    fail(
+      'o_row_wid',
+      `output ${g.outWidth}×${g.outHeight} does not match input ${g.inWidth}×${g.inHeight} pooled with stride ${s} (pool_type ${arg.pool_type})`,
+    );
   }
   const outBytes = g.outChannels * g.outHeight * g.outWidth;
   if (arg.dma_total_byte + 1 !== outBytes) {
@@ -67,12 +89,22 @@ export const parseK210Conv: BodyParser = (r: BinaryReader, ctx: BodyContext) => 
   const block = (stored: number, size: number, field: string, fieldAt: number): BinaryReader => {
     const offset = ctx.base + stored;
     if (offset < r.start || offset + size > r.end) {
-      throw layerError(ctx, 'BAD_OFFSET', fieldAt, `${field} = ${stored}: its ${size} bytes [${offset}, ${offset + size}) lie outside the layer's body [${r.start}, ${r.end})`);
+      throw layerError(
+        ctx,
+        'BAD_OFFSET',
+        fieldAt,
+        `${field} = ${stored}: its ${size} bytes [${offset}, ${offset + size}) lie outside the layer's body [${r.start}, ${r.end})`,
+      );
     }
     return r.slice(offset, size, `layer ${ctx.index} ${field.replace('_offset', '')}`);
   };
 
-  const words = Object.freeze(readWords(block(layer_offset, REGISTER_BYTES, 'layer_offset', offsetsAt).bytesView(REGISTER_BYTES, 'registers'), 12));
+  const words = Object.freeze(
+    readWords(
+      block(layer_offset, REGISTER_BYTES, 'layer_offset', offsetsAt).bytesView(REGISTER_BYTES, 'registers'),
+      12,
+    ),
+  );
   const arg = decodeKpuLayerArgument(words);
   validateArgument(arg, ctx.base + layer_offset, ctx);
   const g = kpuConvGeometry(arg);
@@ -80,9 +112,15 @@ export const parseK210Conv: BodyParser = (r: BinaryReader, ctx: BodyContext) => 
   const weightCount = g.outChannels * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
   const weightBytes = weightCount * (ctx.weightBits / 8);
   const weights = block(weights_offset, weightBytes, 'weights_offset', offsetsAt + 4).bytesView(weightBytes, 'weights');
-  const bnWords = readWords(block(bn_offset, 8 * g.outChannels, 'bn_offset', offsetsAt + 8).bytesView(8 * g.outChannels, 'batch-norm table'), g.outChannels);
+  const bnWords = readWords(
+    block(bn_offset, 8 * g.outChannels, 'bn_offset', offsetsAt + 8).bytesView(8 * g.outChannels, 'batch-norm table'),
+    g.outChannels,
+  );
   const batchNorm = Object.freeze(bnWords.map((w) => Object.freeze(decodeBatchNorm(w))));
-  const actWords = readWords(block(act_offset, ACTIVATION_BYTES, 'act_offset', offsetsAt + 12).bytesView(ACTIVATION_BYTES, 'activation table'), 18);
+  const actWords = readWords(
+    block(act_offset, ACTIVATION_BYTES, 'act_offset', offsetsAt + 12).bytesView(ACTIVATION_BYTES, 'activation table'),
+    18,
+  );
   const activation = Object.freeze(decodeActivationTable(actWords));
 
   const kpu: KpuConvParams = Object.freeze({
@@ -93,7 +131,10 @@ export const parseK210Conv: BodyParser = (r: BinaryReader, ctx: BodyContext) => 
     batchNorm,
     activation,
     fileOffsets: Object.freeze({
-      registers: ctx.base + layer_offset, weights: ctx.base + weights_offset, batchNorm: ctx.base + bn_offset, activation: ctx.base + act_offset,
+      registers: ctx.base + layer_offset,
+      weights: ctx.base + weights_offset,
+      batchNorm: ctx.base + bn_offset,
+      activation: ctx.base + act_offset,
     }),
   });
 
@@ -104,6 +145,9 @@ export const parseK210Conv: BodyParser = (r: BinaryReader, ctx: BodyContext) => 
   if (mainOut) checkMain(ctx, outAt, 'main_mem_out_address', main_mem_out_address, tout.bytes);
   return {
     fields: { flags, main_mem_out_address, layer_offset, weights_offset, bn_offset, act_offset, kpu },
-    inputs: [tin], outputs: [tout], mainIn: [], mainOut,
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [],
+    mainOut,
   };
 };

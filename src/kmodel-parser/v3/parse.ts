@@ -37,13 +37,18 @@ function readHeader(r: BinaryReader): KmodelV3Header {
   const version = r.u32('version');
   if (version !== 3) fail('UNSUPPORTED_VERSION', base, `version = ${version}; a kmodel v3 starts with 3`);
   const flags = r.u32('flags');
-  if (flags > 1) fail('BAD_VALUE', base + 4, `header flags = 0x${flags.toString(16)}; only bit0 (8-bit weights) is defined`);
+  if (flags > 1)
+    fail('BAD_VALUE', base + 4, `header flags = 0x${flags.toString(16)}; only bit0 (8-bit weights) is defined`);
   const arch = r.u32('arch');
   if (arch !== 0) fail('BAD_VALUE', base + 8, `arch = ${arch}; the SDK accepts only 0`);
   const layers_length = r.u32('layers_length');
   const max_start_address = r.u32('max_start_address');
   if (max_start_address > KPU_RAM_LINES) {
-    fail('BAD_VALUE', base + 16, `max_start_address = ${max_start_address} lines is past the end of the 2 MiB AI SRAM (${KPU_RAM_LINES} lines)`);
+    fail(
+      'BAD_VALUE',
+      base + 16,
+      `max_start_address = ${max_start_address} lines is past the end of the 2 MiB AI SRAM (${KPU_RAM_LINES} lines)`,
+    );
   }
   const main_mem_usage = r.u32('main_mem_usage');
   const output_count = r.u32('output_count');
@@ -60,7 +65,11 @@ function readOutputs(r: BinaryReader, h: KmodelV3Header): { address: number; siz
     const address = r.u32(`output ${i} address`);
     const size = r.u32(`output ${i} size`);
     if (address + size > h.main_mem_usage) {
-      fail('BAD_VALUE', at, `output ${i} [${address}, ${address + size}) lies outside the main buffer of ${h.main_mem_usage} bytes (main_mem_usage)`);
+      fail(
+        'BAD_VALUE',
+        at,
+        `output ${i} [${address}, ${address + size}) lies outside the main buffer of ${h.main_mem_usage} bytes (main_mem_usage)`,
+      );
     }
     outs.push({ address, size });
   }
@@ -83,17 +92,33 @@ function readLayerHeaders(r: BinaryReader, h: KmodelV3Header): { headers: LayerH
   raw.forEach(({ code, bodySize, at }, i) => {
     const row = v3LayerType(code);
     if (!row) {
-      fail('UNKNOWN_OPCODE', at, `layer ${i} has unknown type ${code} (0x${code.toString(16)}); kmodel v3 types are 0..25, 1000..1003 and 10240..10243`);
+      fail(
+        'UNKNOWN_OPCODE',
+        at,
+        `layer ${i} has unknown type ${code} (0x${code.toString(16)}); kmodel v3 types are 0..25, 1000..1003 and 10240..10243`,
+      );
     } else if (!row.parse) {
-      fail('UNKNOWN_OPCODE', at, `layer ${i} has type ${code} (${row.name}), a known v3 type whose body layout is undefined: ${row.note}`);
+      fail(
+        'UNKNOWN_OPCODE',
+        at,
+        `layer ${i} has type ${code} (${row.name}), a known v3 type whose body layout is undefined: ${row.note}`,
+      );
     }
     const end = offset + bodySize;
     const last = i === raw.length - 1;
     if (!last && end > fileEnd) {
-      fail('TRUNCATED', at + 4, `layer ${i} (${row!.name}) body [${offset}, ${end}) ends past the end of the file (${fileEnd} bytes)`);
+      fail(
+        'TRUNCATED',
+        at + 4,
+        `layer ${i} (${row!.name}) body [${offset}, ${end}) ends past the end of the file (${fileEnd} bytes)`,
+      );
     }
     if (last && (offset > fileEnd || end - fileEnd > MAX_MISSING_PADDING)) {
-      fail('TRUNCATED', at + 4, `the last body, layer ${i} (${row!.name}) [${offset}, ${end}), ends ${end - fileEnd} bytes past the end of the file (${fileEnd} bytes); only its alignment padding (< 8 bytes) may be missing`);
+      fail(
+        'TRUNCATED',
+        at + 4,
+        `the last body, layer ${i} (${row!.name}) [${offset}, ${end}), ends ${end - fileEnd} bytes past the end of the file (${fileEnd} bytes); only its alignment padding (< 8 bytes) may be missing`,
+      );
     }
     headers.push({ row: row!, code, offset, bodySize });
     offset = end;
@@ -115,7 +140,8 @@ function propagateShapes(results: BodyResult[]): { inputs: TensorDesc[]; outputs
       const src = writers.get(res.mainIn[0].address);
       if (src && elementCount(src) === elementCount(inputs[0])) {
         for (let k = 0; k < inputs.length; k++) inputs[k] = tensor(src.shape, inputs[k].dtype);
-        if (res.follow === 'elementwise' && elementCount(outputs[0]) === elementCount(src)) outputs[0] = tensor(src.shape, outputs[0].dtype);
+        if (res.follow === 'elementwise' && elementCount(outputs[0]) === elementCount(src))
+          outputs[0] = tensor(src.shape, outputs[0].dtype);
       }
     }
     if (res.mainOut) writers.set(res.mainOut.address, res.follow === 'elementwise' ? outputs[0] : res.mainOut.desc);
@@ -123,10 +149,15 @@ function propagateShapes(results: BodyResult[]): { inputs: TensorDesc[]; outputs
   });
 }
 
-function modelOutputs(outs: { address: number; size: number }[], results: BodyResult[], shaped: { outputs: TensorDesc[] }[]): KmodelV3Output[] {
+function modelOutputs(
+  outs: { address: number; size: number }[],
+  results: BodyResult[],
+  shaped: { outputs: TensorDesc[] }[],
+): KmodelV3Output[] {
   const last = new Map<number, TensorDesc>();
   results.forEach((res, i) => {
-    if (res.mainOut) last.set(res.mainOut.address, res.follow === 'elementwise' ? shaped[i].outputs[0] : res.mainOut.desc);
+    if (res.mainOut)
+      last.set(res.mainOut.address, res.follow === 'elementwise' ? shaped[i].outputs[0] : res.mainOut.desc);
   });
   return outs.map(({ address, size }) => {
     const w = last.get(address);
@@ -140,12 +171,28 @@ function modelOutputs(outs: { address: number; size: number }[], results: BodyRe
 function modelInput(first: V3Layer, headerAt: number): KmodelV3Input {
   const t = first.inputs[0];
   if (first.type === 'K210_CONV') {
-    return Object.freeze({ shape: t.shape, dtype: t.dtype, bytes: t.bytes, memory: 'kpu' as const, address: (first as V3K210ConvLayer).kpu.arg.image_src_addr * 64 });
+    return Object.freeze({
+      shape: t.shape,
+      dtype: t.dtype,
+      bytes: t.bytes,
+      memory: 'kpu' as const,
+      address: (first as V3K210ConvLayer).kpu.arg.image_src_addr * 64,
+    });
   }
   if (first.type === 'FULLY_CONNECTED') {
-    return Object.freeze({ shape: t.shape, dtype: t.dtype, bytes: t.bytes, memory: 'main' as const, address: first.main_mem_in_address });
+    return Object.freeze({
+      shape: t.shape,
+      dtype: t.dtype,
+      bytes: t.bytes,
+      memory: 'main' as const,
+      address: first.main_mem_in_address,
+    });
   }
-  return fail('BAD_VALUE', headerAt, `the first layer is ${first.type}; the SDK runtime can feed the model input only to a first K210_CONV or FULLY_CONNECTED layer`);
+  return fail(
+    'BAD_VALUE',
+    headerAt,
+    `the first layer is ${first.type}; the SDK runtime can feed the model input only to a first K210_CONV or FULLY_CONNECTED layer`,
+  );
 }
 
 export function parseV3(r: BinaryReader): KmodelV3 {
@@ -156,25 +203,32 @@ export function parseV3(r: BinaryReader): KmodelV3 {
   const { headers, trailingBytes } = readLayerHeaders(r, header);
 
   const results = headers.map((lh, index) => {
-    const ctx: BodyContext = { index, name: lh.row.name, weightBits, mainMemBytes: header.main_mem_usage, base: r.start };
+    const ctx: BodyContext = {
+      index,
+      name: lh.row.name,
+      weightBits,
+      mainMemBytes: header.main_mem_usage,
+      base: r.start,
+    };
     const size = Math.min(lh.bodySize, r.end - lh.offset);
     return lh.row.parse!(r.slice(lh.offset, size, `layer ${index} (${lh.row.name}) body`), ctx);
   });
   const shaped = propagateShapes(results);
 
   const layers = Object.freeze(
-    headers.map((lh, index) =>
-      Object.freeze({
-        index,
-        type: lh.row.name,
-        code: lh.code,
-        offset: lh.offset,
-        bodySize: lh.bodySize,
-        unit: lh.row.name === 'K210_CONV' ? 'KPU' : 'CPU',
-        ...results[index].fields,
-        inputs: Object.freeze(shaped[index].inputs),
-        outputs: Object.freeze(shaped[index].outputs),
-      }) as unknown as V3Layer,
+    headers.map(
+      (lh, index) =>
+        Object.freeze({
+          index,
+          type: lh.row.name,
+          code: lh.code,
+          offset: lh.offset,
+          bodySize: lh.bodySize,
+          unit: lh.row.name === 'K210_CONV' ? 'KPU' : 'CPU',
+          ...results[index].fields,
+          inputs: Object.freeze(shaped[index].inputs),
+          outputs: Object.freeze(shaped[index].outputs),
+        }) as unknown as V3Layer,
     ),
   );
 

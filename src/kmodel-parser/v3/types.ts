@@ -63,13 +63,40 @@ export const V3_ACTIVATION_NAMES = ['linear', 'relu', 'relu6'] as const;
 
 /** Upstream names of `kpu_model_layer_type_t` (reference §2.5), plus netron's 1000–1003. */
 export type V3LayerTypeName =
-  | 'INVALID' | 'ADD' | 'QUANTIZED_ADD' | 'GLOBAL_MAX_POOL2D' | 'QUANTIZED_GLOBAL_MAX_POOL2D' | 'GLOBAL_AVERAGE_POOL2D'
-  | 'QUANTIZED_GLOBAL_AVERAGE_POOL2D' | 'MAX_POOL2D' | 'QUANTIZED_MAX_POOL2D' | 'AVERAGE_POOL2D' | 'QUANTIZED_AVERAGE_POOL2D'
-  | 'QUANTIZE' | 'DEQUANTIZE' | 'REQUANTIZE' | 'L2_NORMALIZATION' | 'SOFTMAX' | 'CONCAT' | 'QUANTIZED_CONCAT'
-  | 'FULLY_CONNECTED' | 'QUANTIZED_FULLY_CONNECTED' | 'TENSORFLOW_FLATTEN' | 'QUANTIZED_TENSORFLOW_FLATTEN'
-  | 'RESIZE_NEAREST_NEIGHBOR' | 'QUANTIZED_RESIZE_NEAREST_NEIGHBOR' | 'CHANNELWISE_DEQUANTIZE' | 'LOGISTIC'
-  | 'CONV' | 'DWCONV' | 'QUANTIZED_RESHAPE' | 'RESHAPE'
-  | 'K210_CONV' | 'K210_ADD_PADDING' | 'K210_REMOVE_PADDING' | 'K210_UPLOAD';
+  | 'INVALID'
+  | 'ADD'
+  | 'QUANTIZED_ADD'
+  | 'GLOBAL_MAX_POOL2D'
+  | 'QUANTIZED_GLOBAL_MAX_POOL2D'
+  | 'GLOBAL_AVERAGE_POOL2D'
+  | 'QUANTIZED_GLOBAL_AVERAGE_POOL2D'
+  | 'MAX_POOL2D'
+  | 'QUANTIZED_MAX_POOL2D'
+  | 'AVERAGE_POOL2D'
+  | 'QUANTIZED_AVERAGE_POOL2D'
+  | 'QUANTIZE'
+  | 'DEQUANTIZE'
+  | 'REQUANTIZE'
+  | 'L2_NORMALIZATION'
+  | 'SOFTMAX'
+  | 'CONCAT'
+  | 'QUANTIZED_CONCAT'
+  | 'FULLY_CONNECTED'
+  | 'QUANTIZED_FULLY_CONNECTED'
+  | 'TENSORFLOW_FLATTEN'
+  | 'QUANTIZED_TENSORFLOW_FLATTEN'
+  | 'RESIZE_NEAREST_NEIGHBOR'
+  | 'QUANTIZED_RESIZE_NEAREST_NEIGHBOR'
+  | 'CHANNELWISE_DEQUANTIZE'
+  | 'LOGISTIC'
+  | 'CONV'
+  | 'DWCONV'
+  | 'QUANTIZED_RESHAPE'
+  | 'RESHAPE'
+  | 'K210_CONV'
+  | 'K210_ADD_PADDING'
+  | 'K210_REMOVE_PADDING'
+  | 'K210_UPLOAD';
 
 /** What every v3 layer has: LayerBase plus the body's leading `flags` (bit0 = KLF_MAIN_MEM_OUT). */
 interface V3LayerOf<T extends V3LayerTypeName> extends LayerBase {
@@ -206,7 +233,8 @@ interface V3ResizeFields {
   readonly align_corners: number;
 }
 export interface V3ResizeNearestNeighborLayer extends V3LayerOf<'RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
-export interface V3QuantizedResizeNearestNeighborLayer extends V3LayerOf<'QUANTIZED_RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
+export interface V3QuantizedResizeNearestNeighborLayer
+  extends V3LayerOf<'QUANTIZED_RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
 
 export interface V3ChannelwiseDequantizeLayer extends V3LayerOf<'CHANNELWISE_DEQUANTIZE'> {
   readonly main_mem_in_address: number;
@@ -251,12 +279,30 @@ export interface V3K210UploadLayer extends V3LayerOf<'K210_UPLOAD'> {
 }
 
 export type V3Layer =
-  | V3AddLayer | V3QuantizedAddLayer | V3GlobalAveragePool2dLayer | V3MaxPool2dLayer | V3QuantizedMaxPool2dLayer
-  | V3AveragePool2dLayer | V3QuantizeLayer | V3DequantizeLayer | V3RequantizeLayer | V3L2NormalizationLayer
-  | V3SoftmaxLayer | V3ConcatLayer | V3QuantizedConcatLayer | V3FullyConnectedLayer | V3TensorflowFlattenLayer
-  | V3QuantizedTensorflowFlattenLayer | V3ResizeNearestNeighborLayer | V3QuantizedResizeNearestNeighborLayer
-  | V3ChannelwiseDequantizeLayer | V3LogisticLayer | V3K210ConvLayer | V3K210AddPaddingLayer
-  | V3K210RemovePaddingLayer | V3K210UploadLayer;
+  | V3AddLayer
+  | V3QuantizedAddLayer
+  | V3GlobalAveragePool2dLayer
+  | V3MaxPool2dLayer
+  | V3QuantizedMaxPool2dLayer
+  | V3AveragePool2dLayer
+  | V3QuantizeLayer
+  | V3DequantizeLayer
+  | V3RequantizeLayer
+  | V3L2NormalizationLayer
+  | V3SoftmaxLayer
+  | V3ConcatLayer
+  | V3QuantizedConcatLayer
+  | V3FullyConnectedLayer
+  | V3TensorflowFlattenLayer
+  | V3QuantizedTensorflowFlattenLayer
+  | V3ResizeNearestNeighborLayer
+  | V3QuantizedResizeNearestNeighborLayer
+  | V3ChannelwiseDequantizeLayer
+  | V3LogisticLayer
+  | V3K210ConvLayer
+  | V3K210AddPaddingLayer
+  | V3K210RemovePaddingLayer
+  | V3K210UploadLayer;
 
 export interface KmodelV3 {
   readonly version: 3;

@@ -38,14 +38,34 @@ import {
 } from './types.js';
 
 /** nncase's windowed output size: (in + pads − ((f − 1)·d + 1)) / s + 1, C integer division. */
-export function windowedOutputSize(size: number, pad: Padding, filter: number, stride: number, dilation: number): number {
+export function windowedOutputSize(
+  size: number,
+  pad: Padding,
+  filter: number,
+  stride: number,
+  dilation: number,
+): number {
   const n = size + pad.before + pad.after - ((filter - 1) * dilation + 1);
   return n < 0 ? 0 : Math.trunc(n / stride) + 1;
 }
 
-function windowOut(c: BodyContext, what: string, size: number, pad: Padding, filter: number, stride: number, dilation: number, at: number): number {
+function windowOut(
+  c: BodyContext,
+  what: string,
+  size: number,
+  pad: Padding,
+  filter: number,
+  stride: number,
+  dilation: number,
+  at: number,
+): number {
   const o = windowedOutputSize(size, pad, filter, stride, dilation);
-  if (o < 1) c.fail('BAD_VALUE', `${what}: input ${size} with padding (${pad.before}, ${pad.after}), filter ${filter}, stride ${stride}, dilation ${dilation} gives no output`, at);
+  if (o < 1)
+    c.fail(
+      'BAD_VALUE',
+      `${what}: input ${size} with padding (${pad.before}, ${pad.after}), filter ${filter}, stride ${stride}, dilation ${dilation} gives no output`,
+      at,
+    );
   return o;
 }
 
@@ -90,7 +110,11 @@ function checkWindow(c: BodyContext, in_shape: Shape4, w: WindowFields, at: numb
 
 function checkGroups(c: BodyContext, inC: number, groups: number, outC: number, at: number): void {
   if (inC % groups !== 0 || outC % groups !== 0) {
-    c.fail('BAD_VALUE', `groups = ${groups} must divide the input channels (${inC}) and the output channels (${outC})`, at);
+    c.fail(
+      'BAD_VALUE',
+      `groups = ${groups} must divide the input channels (${inC}) and the output channels (${outC})`,
+      at,
+    );
   }
 }
 
@@ -169,10 +193,19 @@ export function parsePad(c: BodyContext): PadBody {
   const output = c.range('output');
   const in_shape = c.shape('in_shape');
   const padAt = c.r.position;
-  const paddings = [c.padding('paddings[N]'), c.padding('paddings[C]'), c.padding('paddings[H]'), c.padding('paddings[W]')] as const;
+  const paddings = [
+    c.padding('paddings[N]'),
+    c.padding('paddings[C]'),
+    c.padding('paddings[H]'),
+    c.padding('paddings[W]'),
+  ] as const;
   paddings.forEach((p, i) => {
     if (in_shape[i] + p.before + p.after < 1) {
-      c.fail('BAD_VALUE', `paddings[${'NCHW'[i]}] = (${p.before}, ${p.after}) crops dimension ${in_shape[i]} to nothing`, padAt + 8 * i);
+      c.fail(
+        'BAD_VALUE',
+        `paddings[${'NCHW'[i]}] = (${p.before}, ${p.after}) crops dimension ${in_shape[i]} to nothing`,
+        padAt + 8 * i,
+      );
     }
   });
   const pad_value = c.scalar('pad_value');
@@ -189,7 +222,11 @@ export function parseReduce(c: BodyContext): ReduceBody {
   const out_shape = c.shape('out_shape');
   for (let i = 0; i < 4; i++) {
     if (out_shape[i] !== 1 && out_shape[i] !== in_shape[i]) {
-      c.fail('BAD_VALUE', `out_shape [${out_shape.join(', ')}] is not in_shape [${in_shape.join(', ')}] with reduced dimensions set to 1`, outAt);
+      c.fail(
+        'BAD_VALUE',
+        `out_shape [${out_shape.join(', ')}] is not in_shape [${in_shape.join(', ')}] with reduced dimensions set to 1`,
+        outAt,
+      );
     }
   }
   const init_value = c.r.f32('init_value');
@@ -248,7 +285,8 @@ export function parseTranspose(c: BodyContext): TransposeBody {
   const in_shape = c.shape('in_shape');
   const permAt = c.r.position;
   const perm = c.ints4('perm');
-  if ([...perm].sort().join() !== '0,1,2,3') c.fail('BAD_VALUE', `perm [${perm.join(', ')}] is not a permutation of 0..3`, permAt);
+  if ([...perm].sort().join() !== '0,1,2,3')
+    c.fail('BAD_VALUE', `perm [${perm.join(', ')}] is not a permutation of 0..3`, permAt);
   c.end();
   return { input, output, in_shape, perm };
 }
@@ -304,7 +342,21 @@ export function parseQuantizedConv2D(c: BodyContext): QuantizedConv2DBody {
   const bias = c.i32Array(out_channels, 'bias');
   const weights = c.u8View(out_channels * (in_shape[1] / groups) * win.filter_h * win.filter_w, 'weights');
   c.end();
-  return { input, output, in_shape, groups, out_channels, ...win, input_offset, filter_offset, output_mul, output_shift, output_offset, bias, weights };
+  return {
+    input,
+    output,
+    in_shape,
+    groups,
+    out_channels,
+    ...win,
+    input_offset,
+    filter_offset,
+    output_mul,
+    output_shift,
+    output_offset,
+    bias,
+    weights,
+  };
 }
 
 export function parseQuantizedMatMul(c: BodyContext): QuantizedMatMulBody {
@@ -321,7 +373,20 @@ export function parseQuantizedMatMul(c: BodyContext): QuantizedMatMulBody {
   const output_offset = c.r.i32('output_offset');
   const bias = c.i32Array(b_cols, 'bias');
   c.end();
-  return { input_a, input_b, output, a_rows, a_cols, b_cols, input_a_offset, input_b_offset, output_mul, output_shift, output_offset, bias };
+  return {
+    input_a,
+    input_b,
+    output,
+    a_rows,
+    a_cols,
+    b_cols,
+    input_a_offset,
+    input_b_offset,
+    output_mul,
+    output_shift,
+    output_offset,
+    bias,
+  };
 }
 
 export function parseQuantizedBinary(c: BodyContext): QuantizedBinaryBody {
@@ -351,7 +416,8 @@ export function parseTableLookup1D(c: BodyContext): TableLookup1DBody {
   const input = c.range('input');
   const tableAt = c.r.position;
   const table = c.range('table');
-  if (table.size < 256) c.fail('BAD_VALUE', `table: a uint8 lookup table needs 256 bytes, the range has ${table.size}`, tableAt + 12);
+  if (table.size < 256)
+    c.fail('BAD_VALUE', `table: a uint8 lookup table needs 256 bytes, the range has ${table.size}`, tableAt + 12);
   const output = c.range('output');
   c.end();
   return { input, table, output };
@@ -421,11 +487,25 @@ function parseCpuQuantizedConv(c: BodyContext, depthwise: boolean): CpuQuantized
   const weights = c.u8View(out_channels * perOut, 'weights');
   const bias = c.i32Array(out_channels, 'bias');
   c.end();
-  return { input, output, in_shape, out_channels, ...win, input_offset, filter_offset, output_mul, output_shift, output_offset, weights, bias };
+  return {
+    input,
+    output,
+    in_shape,
+    out_channels,
+    ...win,
+    input_offset,
+    filter_offset,
+    output_mul,
+    output_shift,
+    output_offset,
+    weights,
+    bias,
+  };
 }
 
 export const parseCpuQuantizedConv2D = (c: BodyContext): CpuQuantizedConv2DBody => parseCpuQuantizedConv(c, false);
-export const parseCpuQuantizedDepthwiseConv2D = (c: BodyContext): CpuQuantizedConv2DBody => parseCpuQuantizedConv(c, true);
+export const parseCpuQuantizedDepthwiseConv2D = (c: BodyContext): CpuQuantizedConv2DBody =>
+  parseCpuQuantizedConv(c, true);
 
 // ---- K210 ----
 

@@ -29,7 +29,8 @@ export function parseKpuConv2D(c: BodyContext): KpuConv2DBody {
   const arg = decodeKpuLayerArgument(words);
   const wordAt = (i: number): number => registers + 8 * i;
 
-  if (arg.kernel_type > 1) c.fail('BAD_VALUE', `kernel_type = ${arg.kernel_type}; expected 0 (1×1) or 1 (3×3)`, wordAt(4));
+  if (arg.kernel_type > 1)
+    c.fail('BAD_VALUE', `kernel_type = ${arg.kernel_type}; expected 0 (1×1) or 1 (3×3)`, wordAt(4));
   if (arg.pool_type > 9) c.fail('BAD_VALUE', `pool_type = ${arg.pool_type}; expected 0..9`, wordAt(4));
   const IC = arg.i_ch_num + 1;
   const OC = arg.o_ch_num + 1;
@@ -39,37 +40,80 @@ export function parseKpuConv2D(c: BodyContext): KpuConv2DBody {
   const OH = arg.o_col_high + 1;
   const K = arg.kernel_type === 1 ? 3 : 1;
   const depthwise = arg.depth_wise_layer === 1;
-  if (depthwise && IC !== OC) c.fail('BAD_VALUE', `a depthwise layer needs as many output channels as input channels, got ${IC} in and ${OC} out`, wordAt(2));
+  if (depthwise && IC !== OC)
+    c.fail(
+      'BAD_VALUE',
+      `a depthwise layer needs as many output channels as input channels, got ${IC} in and ${OC} out`,
+      wordAt(2),
+    );
   const s = POOL_STRIDE[arg.pool_type];
   if (OW !== Math.floor(W / s) || OH !== Math.floor(H / s)) {
-    c.fail('BAD_VALUE', `output ${OW}×${OH} (W×H) does not match input ${W}×${H} under pool_type ${arg.pool_type} (stride ${s}); expected ${Math.floor(W / s)}×${Math.floor(H / s)}`, wordAt(3));
+    c.fail(
+      'BAD_VALUE',
+      `output ${OW}×${OH} (W×H) does not match input ${W}×${H} under pool_type ${arg.pool_type} (stride ${s}); expected ${Math.floor(W / s)}×${Math.floor(H / s)}`,
+      wordAt(3),
+    );
   }
 
   const in_shape: Shape4 = [batches, IC, H, W];
   const out_shape: Shape4 = [batches, OC, OH, OW];
-  const kpu_input: MemoryRange = { memory_type: 'kpu', datatype: 'uint8', start: arg.image_src_addr * 64, size: batches * kpuRows(W, H, IC) * 64 };
-  const kpu_output: MemoryRange = { memory_type: 'kpu', datatype: 'uint8', start: arg.image_dst_addr * 64, size: batches * kpuRows(OW, OH, OC) * 64 };
-  for (const [what, range, at] of [['input map (image_src_addr)', kpu_input, wordAt(1)], ['output map (image_dst_addr)', kpu_output, wordAt(1) + 4]] as const) {
+  const kpu_input: MemoryRange = {
+    memory_type: 'kpu',
+    datatype: 'uint8',
+    start: arg.image_src_addr * 64,
+    size: batches * kpuRows(W, H, IC) * 64,
+  };
+  const kpu_output: MemoryRange = {
+    memory_type: 'kpu',
+    datatype: 'uint8',
+    start: arg.image_dst_addr * 64,
+    size: batches * kpuRows(OW, OH, OC) * 64,
+  };
+  for (const [what, range, at] of [
+    ['input map (image_src_addr)', kpu_input, wordAt(1)],
+    ['output map (image_dst_addr)', kpu_output, wordAt(1) + 4],
+  ] as const) {
     if (range.start + range.size > KPU_RAM_BYTES) {
-      c.fail('BAD_OFFSET', `${what}: AI SRAM bytes [${range.start}, ${range.start + range.size}) of ${batches} batch(es) do not fit in the 2 MiB AI SRAM`, at);
+      c.fail(
+        'BAD_OFFSET',
+        `${what}: AI SRAM bytes [${range.start}, ${range.start + range.size}) of ${batches} batch(es) do not fit in the 2 MiB AI SRAM`,
+        at,
+      );
     }
   }
 
   if (main_mem_output.size !== 0) {
     if (main_mem_output.memory_type !== 'main' || main_mem_output.datatype !== 'uint8') {
-      c.fail('BAD_VALUE', `main_mem_output must be a uint8 main-memory range, got ${main_mem_output.datatype} in ${main_mem_output.memory_type}`, mmAt);
+      c.fail(
+        'BAD_VALUE',
+        `main_mem_output must be a uint8 main-memory range, got ${main_mem_output.datatype} in ${main_mem_output.memory_type}`,
+        mmAt,
+      );
     }
     const dense = batches * OC * OH * OW;
     if (main_mem_output.size !== dense) {
-      c.fail('BAD_VALUE', `main_mem_output size ${main_mem_output.size} is not the dense output of ${batches}×${OC}×${OH}×${OW} = ${dense} bytes`, mmAt + 12);
+      c.fail(
+        'BAD_VALUE',
+        `main_mem_output size ${main_mem_output.size} is not the dense output of ${batches}×${OC}×${OH}×${OW} = ${dense} bytes`,
+        mmAt + 12,
+      );
     }
   }
 
   const skip = (count: number, field: string, word: number): void => {
-    if (count > r.remaining) c.fail('BAD_OFFSET', `the ${field} skip of ${count} bytes runs past the body end (${r.remaining} bytes left)`, wordAt(word) + 4);
+    if (count > r.remaining)
+      c.fail(
+        'BAD_OFFSET',
+        `the ${field} skip of ${count} bytes runs past the body end (${r.remaining} bytes left)`,
+        wordAt(word) + 4,
+      );
     r.skip(count);
   };
-  const skips = { bwsx_base_addr: arg.bwsx_base_addr, active_addr: arg.active_addr, para_start_addr: arg.para_start_addr };
+  const skips = {
+    bwsx_base_addr: arg.bwsx_base_addr,
+    active_addr: arg.active_addr,
+    para_start_addr: arg.para_start_addr,
+  };
 
   skip(skips.bwsx_base_addr, 'bwsx_base_addr', 4);
   const bnAt = r.position;

@@ -52,9 +52,19 @@ export function decodeNnil(c: BodyContext): { program: NnilInstruction[]; max_st
     const at = r.position;
     const opcode = r.u8('nnil opcode');
     const row = NNIL_OPCODES.get(opcode);
-    if (!row) c.fail('BAD_VALUE', `nnil instruction ${program.length}: unknown opcode 0x${opcode.toString(16).padStart(2, '0')}`, at);
+    if (!row)
+      c.fail(
+        'BAD_VALUE',
+        `nnil instruction ${program.length}: unknown opcode 0x${opcode.toString(16).padStart(2, '0')}`,
+        at,
+      );
     const [name, pops, pushes] = row;
-    if (depth < pops) c.fail('BAD_VALUE', `nnil instruction ${program.length} (${name}) pops ${pops} values but the stack holds ${depth}`, at);
+    if (depth < pops)
+      c.fail(
+        'BAD_VALUE',
+        `nnil instruction ${program.length} (${name}) pops ${pops} values but the stack holds ${depth}`,
+        at,
+      );
     depth += pushes - pops;
     max = Math.max(max, depth);
     if (opcode === NNIL_LDC_R4) {

@@ -68,23 +68,47 @@ export interface OpcodeRow<K extends V4OpName = V4OpName> {
   readonly io: (body: V4BodyMap[K], lookup: ShapeLookup) => NodeIo;
 }
 
-function row<K extends V4OpName>(code: number, name: K, traceName: string, parse: OpcodeRow<K>['parse'], io: OpcodeRow<K>['io'], unit: 'KPU' | 'CPU' = 'CPU'): OpcodeRow<K> {
+function row<K extends V4OpName>(
+  code: number,
+  name: K,
+  traceName: string,
+  parse: OpcodeRow<K>['parse'],
+  io: OpcodeRow<K>['io'],
+  unit: 'KPU' | 'CPU' = 'CPU',
+): OpcodeRow<K> {
   return { code, name, traceName, unit, parse, io };
 }
 
 // ---- how each body names its tensors ----
 
-const stated = (range: MemoryRange, shape: readonly number[], quant?: QuantParam): IoItem => ({ range, shape, stated: true, ...(quant ? { quant } : {}) });
-const inferred = (range: MemoryRange, shape: readonly number[] | undefined, quant?: QuantParam): IoItem => ({ range, ...(shape ? { shape, stated: false } : {}), ...(quant ? { quant } : {}) });
+const stated = (range: MemoryRange, shape: readonly number[], quant?: QuantParam): IoItem => ({
+  range,
+  shape,
+  stated: true,
+  ...(quant ? { quant } : {}),
+});
+const inferred = (range: MemoryRange, shape: readonly number[] | undefined, quant?: QuantParam): IoItem => ({
+  range,
+  ...(shape ? { shape, stated: false } : {}),
+  ...(quant ? { quant } : {}),
+});
 
 /** Elementwise: the output has the input's shape. */
-function elementwise(b: { input: MemoryRange; output: MemoryRange }, lookup: ShapeLookup, qin?: QuantParam, qout?: QuantParam): NodeIo {
+function elementwise(
+  b: { input: MemoryRange; output: MemoryRange },
+  lookup: ShapeLookup,
+  qin?: QuantParam,
+  qout?: QuantParam,
+): NodeIo {
   const s = lookup(b.input);
   return { inputs: [inferred(b.input, s, qin)], outputs: [inferred(b.output, s, qout)] };
 }
 
 function binaryIo(b: V4BodyMap['binary'] | V4BodyMap['quantized_binary']): NodeIo {
-  return { inputs: [stated(b.input_a, b.in_a_shape), stated(b.input_b, b.in_b_shape)], outputs: [stated(b.output, b.out_shape)] };
+  return {
+    inputs: [stated(b.input_a, b.in_a_shape), stated(b.input_b, b.in_b_shape)],
+    outputs: [stated(b.output, b.out_shape)],
+  };
 }
 
 function concatIo(b: V4BodyMap['concat'], lookup: ShapeLookup): NodeIo {
@@ -95,7 +119,11 @@ function concatIo(b: V4BodyMap['concat'], lookup: ShapeLookup): NodeIo {
   if (first) {
     // The concat axis is where the dims before multiply to outer_size and the dims after to inner_size bytes.
     for (let a = 0; a < first.length && !out; a++) {
-      if (first[a] === b.dims[0] && elements(first.slice(0, a)) === b.outer_size && elements(first.slice(a + 1)) * elem === b.inner_size) {
+      if (
+        first[a] === b.dims[0] &&
+        elements(first.slice(0, a)) === b.outer_size &&
+        elements(first.slice(a + 1)) * elem === b.inner_size
+      ) {
         out = first.map((d, i) => (i === a ? total : d));
       }
     }
@@ -104,7 +132,10 @@ function concatIo(b: V4BodyMap['concat'], lookup: ShapeLookup): NodeIo {
   return { inputs: b.inputs.map((r) => inferred(r, lookup(r))), outputs: [inferred(b.output, out)] };
 }
 
-function convIo(b: { input: MemoryRange; output: MemoryRange; in_shape: Shape4 } & Parameters<typeof windowOutputHW>[1], outC: number): NodeIo {
+function convIo(
+  b: { input: MemoryRange; output: MemoryRange; in_shape: Shape4 } & Parameters<typeof windowOutputHW>[1],
+  outC: number,
+): NodeIo {
   const [oh, ow] = windowOutputHW(b.in_shape, b);
   return { inputs: [stated(b.input, b.in_shape)], outputs: [stated(b.output, [b.in_shape[0], outC, oh, ow])] };
 }
@@ -150,10 +181,18 @@ export const V4_OPCODES: readonly OpcodeRow[] = [
   row(0x04, 'matmul', 'MatMul', parseMatMul, matmulIo),
   row(0x05, 'pad', 'Pad', parsePad, (b) => ({
     inputs: [stated(b.input, b.in_shape)],
-    outputs: [stated(b.output, b.in_shape.map((d, i) => d + b.paddings[i].before + b.paddings[i].after))],
+    outputs: [
+      stated(
+        b.output,
+        b.in_shape.map((d, i) => d + b.paddings[i].before + b.paddings[i].after),
+      ),
+    ],
   })),
   row(0x06, 'quantize', 'Quantize', parseQuantize, (b, l) => elementwise(b, l, undefined, b.quant_param)),
-  row(0x07, 'reduce', 'Reduce', parseReduce, (b) => ({ inputs: [stated(b.input, b.in_shape)], outputs: [stated(b.output, b.out_shape)] })),
+  row(0x07, 'reduce', 'Reduce', parseReduce, (b) => ({
+    inputs: [stated(b.input, b.in_shape)],
+    outputs: [stated(b.output, b.out_shape)],
+  })),
   row(0x08, 'reduce_window2d', 'ReduceWindow2D', parseReduceWindow2D, reduceWindowIo),
   row(0x09, 'memory_copy', 'MemoryCopy', parseMemoryCopy, (b, l) => elementwise(b, l)),
   row(0x0a, 'resize_image', 'ResizeImage', parseResizeImage, (b) => ({
@@ -166,7 +205,12 @@ export const V4_OPCODES: readonly OpcodeRow[] = [
   }),
   row(0x0c, 'transpose', 'Transpose', parseTranspose, (b) => ({
     inputs: [stated(b.input, b.in_shape)],
-    outputs: [stated(b.output, b.perm.map((p) => b.in_shape[p]))],
+    outputs: [
+      stated(
+        b.output,
+        b.perm.map((p) => b.in_shape[p]),
+      ),
+    ],
   })),
   row(0x0d, 'strided_slice', 'StridedSlice', parseStridedSlice, (b) => ({
     inputs: [stated(b.input, b.in_shape)],
@@ -189,7 +233,9 @@ export const V4_OPCODES: readonly OpcodeRow[] = [
   row(0x1002, 'cpu_depthwise_conv2d', 'CPUDepthwiseConv2D', parseCpuDepthwiseConv2D, (b) => convIo(b, b.out_channels)),
   row(0x1003, 'cpu_reduce_window2d', 'CPUReduceWindow2D', parseReduceWindow2D, reduceWindowIo),
   row(0x1004, 'cpu_quantized_conv2d', 'CPUQuantizedConv2D', parseCpuQuantizedConv2D, (b) => convIo(b, b.out_channels)),
-  row(0x1005, 'cpu_quantized_depthwise_conv2d', 'CPUQuantizedDepthwiseConv2D', parseCpuQuantizedDepthwiseConv2D, (b) => convIo(b, b.out_channels)),
+  row(0x1005, 'cpu_quantized_depthwise_conv2d', 'CPUQuantizedDepthwiseConv2D', parseCpuQuantizedDepthwiseConv2D, (b) =>
+    convIo(b, b.out_channels),
+  ),
   row(0x2001, 'kpu_upload', 'KPUUpload', parseKpuUpload, (b) => ({
     inputs: [stated(b.input, b.in_shape)],
     outputs: [stated(b.output, b.in_shape)],
@@ -201,7 +247,10 @@ export const V4_OPCODES: readonly OpcodeRow[] = [
     parseKpuConv2D,
     (b) => ({
       inputs: [stated(b.kpu_input, b.in_shape)],
-      outputs: [stated(b.kpu_output, b.out_shape), ...(b.main_mem_output.size !== 0 ? [stated(b.main_mem_output, b.out_shape)] : [])],
+      outputs: [
+        stated(b.kpu_output, b.out_shape),
+        ...(b.main_mem_output.size !== 0 ? [stated(b.main_mem_output, b.out_shape)] : []),
+      ],
     }),
     'KPU',
   ),

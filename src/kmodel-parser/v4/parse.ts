@@ -67,7 +67,11 @@ export function parseV4(r: BinaryReader): KmodelV4 {
     const { opcode, body_size, at } = nodeHeaders[i];
     const op = V4_OPCODE_BY_CODE.get(opcode);
     if (!op) {
-      r.fail('UNKNOWN_OPCODE', `node ${i}: opcode ${opcode} (0x${opcode.toString(16)}) is not a nncase 0.2 runtime opcode`, at);
+      r.fail(
+        'UNKNOWN_OPCODE',
+        `node ${i}: opcode ${opcode} (0x${opcode.toString(16)}) is not a nncase 0.2 runtime opcode`,
+        at,
+      );
     }
     const who = `node ${i} (${op.name})`;
     const available = r.end - offset;
@@ -75,7 +79,11 @@ export function parseV4(r: BinaryReader): KmodelV4 {
     if (body_size > available) {
       const short = body_size - available;
       if (i !== nodeHeaders.length - 1 || short > MAX_LAST_BODY_SHORTFALL) {
-        r.fail('TRUNCATED', `${who}: body of ${body_size} bytes at ${offset} runs ${short} bytes past the end of the file (${r.end} bytes)`, at + 4);
+        r.fail(
+          'TRUNCATED',
+          `${who}: body of ${body_size} bytes at ${offset} runs ${short} bytes past the end of the file (${r.end} bytes)`,
+          at + 4,
+        );
       }
       lastBodyShortfall = short;
       size = available;
@@ -114,7 +122,9 @@ export function parseV4(r: BinaryReader): KmodelV4 {
     const elem = V4_DTYPE_BYTES[range.datatype];
     const fits =
       shape !== undefined &&
-      (range.memory_type === 'kpu' ? shape.length === 4 && kpuLayoutBytes(shape as Shape4) === range.size : elements(shape) * elem === range.size);
+      (range.memory_type === 'kpu'
+        ? shape.length === 4 && kpuLayoutBytes(shape as Shape4) === range.size
+        : elements(shape) * elem === range.size);
     const s = fits ? shape : [range.size / elem];
     // A KPU-memory output is in the AI SRAM layout; `bytes` is its dense size when the shape is known.
     const bytes = fits && range.memory_type === 'kpu' ? elements(shape) * elem : range.size;
@@ -143,7 +153,11 @@ function readHeader(r: BinaryReader): V4Header {
   r.need(V4_HEADER_BYTES, 'the 40-byte kmodel v4 header');
   const identifier = r.u32('identifier');
   if (identifier !== V4_IDENTIFIER) {
-    r.fail('BAD_MAGIC', `identifier 0x${identifier.toString(16).padStart(8, '0')} is not 'KMDL' (bytes 4C 44 4D 4B)`, base);
+    r.fail(
+      'BAD_MAGIC',
+      `identifier 0x${identifier.toString(16).padStart(8, '0')} is not 'KMDL' (bytes 4C 44 4D 4B)`,
+      base,
+    );
   }
   const version = r.u32('version');
   if (version !== 4) r.fail('UNSUPPORTED_VERSION', `version ${version}; the v4 reader reads version 4 only`, base + 4);
@@ -171,13 +185,22 @@ function inputTensor(c: BodyContext, range: MemoryRange, shape: Shape4, at: numb
   if (range.memory_type === 'const') c.fail('BAD_VALUE', 'memory_range: an input cannot live in the constant blob', at);
   if (range.memory_type === 'kpu') {
     // §10 C7: a KPU-memory input is stored in the padded AI SRAM layout.
-    if (range.datatype !== 'uint8') c.fail('BAD_VALUE', `memory_range: a KPU-memory input must be uint8, got ${range.datatype}`, at + 4);
+    if (range.datatype !== 'uint8')
+      c.fail('BAD_VALUE', `memory_range: a KPU-memory input must be uint8, got ${range.datatype}`, at + 4);
     const layout = kpuLayoutBytes(shape);
     if (range.size !== layout) {
-      c.fail('BAD_VALUE', `memory_range: size ${range.size} of a KPU-memory input of shape [${shape.join(', ')}] should be its AI SRAM layout size ${layout}`, at + 12);
+      c.fail(
+        'BAD_VALUE',
+        `memory_range: size ${range.size} of a KPU-memory input of shape [${shape.join(', ')}] should be its AI SRAM layout size ${layout}`,
+        at + 12,
+      );
     }
   } else if (range.size !== dense) {
-    c.fail('BAD_VALUE', `memory_range: size ${range.size} does not match shape [${shape.join(', ')}] of ${range.datatype} (${dense} bytes)`, at + 12);
+    c.fail(
+      'BAD_VALUE',
+      `memory_range: size ${range.size} does not match shape [${shape.join(', ')}] of ${range.datatype} (${dense} bytes)`,
+      at + 12,
+    );
   }
   return { shape, dtype: range.datatype, bytes: dense, range };
 }
@@ -197,19 +220,34 @@ function tensorOf(c: BodyContext, it: IoItem, what: string, bodyAt: number): { d
   let shape = it.shape;
   if (shape) {
     const dense = elements(shape) * elem;
-    const fits = range.memory_type === 'kpu' ? shape.length === 4 && range.size === kpuLayoutBytes(shape as Shape4) : range.size === dense;
+    const fits =
+      range.memory_type === 'kpu'
+        ? shape.length === 4 && range.size === kpuLayoutBytes(shape as Shape4)
+        : range.size === dense;
     if (!fits) {
       if (it.stated) {
-        const expected = range.memory_type === 'kpu' && shape.length === 4 ? `${kpuLayoutBytes(shape as Shape4)} (AI SRAM layout)` : `${dense}`;
-        c.fail('BAD_VALUE', `${what}: ${range.memory_type} range of ${range.size} bytes does not hold shape [${shape.join(', ')}] of ${range.datatype}; expected ${expected} bytes`, bodyAt);
+        const expected =
+          range.memory_type === 'kpu' && shape.length === 4
+            ? `${kpuLayoutBytes(shape as Shape4)} (AI SRAM layout)`
+            : `${dense}`;
+        c.fail(
+          'BAD_VALUE',
+          `${what}: ${range.memory_type} range of ${range.size} bytes does not hold shape [${shape.join(', ')}] of ${range.datatype}; expected ${expected} bytes`,
+          bodyAt,
+        );
       }
       shape = undefined;
     }
   }
   const quant = it.quant ? { quant: { scale: 1 / it.quant.scale, zeroPoint: it.quant.zero_point } } : {};
-  if (shape) return { desc: { shape, dtype: range.datatype, bytes: elements(shape) * elem, ...quant }, shapeKnown: true };
-  if (range.memory_type === 'kpu') return { desc: { shape: [], dtype: range.datatype, bytes: range.size, ...quant }, shapeKnown: false };
-  return { desc: { shape: [range.size / elem], dtype: range.datatype, bytes: range.size, ...quant }, shapeKnown: false };
+  if (shape)
+    return { desc: { shape, dtype: range.datatype, bytes: elements(shape) * elem, ...quant }, shapeKnown: true };
+  if (range.memory_type === 'kpu')
+    return { desc: { shape: [], dtype: range.datatype, bytes: range.size, ...quant }, shapeKnown: false };
+  return {
+    desc: { shape: [range.size / elem], dtype: range.datatype, bytes: range.size, ...quant },
+    shapeKnown: false,
+  };
 }
 
 function kpuExtras(body: { kpu: unknown; batches?: unknown; main_mem_output?: unknown }): Record<string, unknown> {

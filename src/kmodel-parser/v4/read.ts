@@ -48,9 +48,15 @@ export class BodyContext {
 
   shape(what: string): Shape4 {
     const at = this.r.position;
-    const s: Shape4 = [this.r.i32(`${what}[0]`), this.r.i32(`${what}[1]`), this.r.i32(`${what}[2]`), this.r.i32(`${what}[3]`)];
+    const s: Shape4 = [
+      this.r.i32(`${what}[0]`),
+      this.r.i32(`${what}[1]`),
+      this.r.i32(`${what}[2]`),
+      this.r.i32(`${what}[3]`),
+    ];
     for (const d of s) if (d < 1) this.fail('BAD_VALUE', `${what} = [${s.join(', ')}] has a dimension below 1`, at);
-    if (s[0] * s[1] * s[2] * s[3] > 2 ** 31) this.fail('BAD_VALUE', `${what} = [${s.join(', ')}] has more than 2^31 elements`, at);
+    if (s[0] * s[1] * s[2] * s[3] > 2 ** 31)
+      this.fail('BAD_VALUE', `${what} = [${s.join(', ')}] has more than 2^31 elements`, at);
     return s;
   }
 
@@ -79,7 +85,8 @@ export class BodyContext {
   enumOf<T extends string>(names: readonly T[], what: string): T {
     const at = this.r.position;
     const v = this.r.u32(what);
-    if (v >= names.length) this.fail('BAD_VALUE', `${what} = ${v} is not one of 0..${names.length - 1} (${names.join(', ')})`, at);
+    if (v >= names.length)
+      this.fail('BAD_VALUE', `${what} = ${v} is not one of 0..${names.length - 1} (${names.join(', ')})`, at);
     return names[v];
   }
 
@@ -109,7 +116,10 @@ export class BodyContext {
    */
   end(): void {
     if (this.r.remaining >= 8) {
-      this.fail('BAD_VALUE', `the body has ${this.r.remaining} bytes after its last field; expected at most 7 bytes of alignment padding`);
+      this.fail(
+        'BAD_VALUE',
+        `the body has ${this.r.remaining} bytes after its last field; expected at most 7 bytes of alignment padding`,
+      );
     }
   }
 }
@@ -121,7 +131,8 @@ export function readMemoryRange(c: BodyContext, what: string): MemoryRange {
   const dt = c.r.u32(`${what}.datatype`);
   const start = c.r.u32(`${what}.start`);
   const size = c.r.u32(`${what}.size`);
-  if (mt >= MEMORY_TYPES.length) c.fail('BAD_VALUE', `${what}: memory_type ${mt} is not 0 (const), 1 (main) or 2 (k210_kpu)`, at);
+  if (mt >= MEMORY_TYPES.length)
+    c.fail('BAD_VALUE', `${what}: memory_type ${mt} is not 0 (const), 1 (main) or 2 (k210_kpu)`, at);
   if (dt >= DATATYPES.length) c.fail('BAD_VALUE', `${what}: datatype ${dt} is not 0 (float32) or 1 (uint8)`, at + 4);
   const range: MemoryRange = { memory_type: MEMORY_TYPES[mt], datatype: DATATYPES[dt], start, size };
   checkRangeInside(c, range, what, at);
@@ -132,7 +143,11 @@ export function memoryLimit(mem: MemorySizes, t: MemoryType): number {
   return t === 'const' ? mem.constants : t === 'main' ? mem.main_mem : KPU_RAM_BYTES;
 }
 
-const LIMIT_NAME: Readonly<Record<MemoryType, string>> = { const: 'the constant blob', main: 'main_mem', kpu: 'the 2 MiB AI SRAM' };
+const LIMIT_NAME: Readonly<Record<MemoryType, string>> = {
+  const: 'the constant blob',
+  main: 'main_mem',
+  kpu: 'the 2 MiB AI SRAM',
+};
 
 export function checkRangeInside(c: BodyContext, range: MemoryRange, what: string, at: number): void {
   const limit = memoryLimit(c.mem, range.memory_type);

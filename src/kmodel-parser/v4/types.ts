@@ -409,8 +409,16 @@ export interface V4NodeCommon extends LayerBase {
   readonly outputs: readonly TensorDesc[];
 }
 
-type NodeOf<K extends V4OpName> = V4NodeCommon & { readonly type: K; readonly body: V4BodyMap[K] } & (K extends 'kpu_conv2d'
-    ? { readonly unit: 'KPU'; readonly kpu: KpuConvParams; readonly batches: number; readonly main_mem_output: MemoryRange }
+type NodeOf<K extends V4OpName> = V4NodeCommon & {
+  readonly type: K;
+  readonly body: V4BodyMap[K];
+} & (K extends 'kpu_conv2d'
+    ? {
+        readonly unit: 'KPU';
+        readonly kpu: KpuConvParams;
+        readonly batches: number;
+        readonly main_mem_output: MemoryRange;
+      }
     : { readonly unit: 'CPU' });
 
 /** One node: a discriminated union on `type`. */

@@ -7,7 +7,15 @@ import { BinaryReader } from '../binary-reader.js';
 import { decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords } from '../kpu-layer-argument.js';
 import type { KpuConvParams } from '../model.js';
 import { readMemoryRange } from './memory-range.js';
-import { MEM_RDATA, type K210Conv2dOp, type K210CopyOp, type K210DataExchangeOp, type K210Op, type K210OpName, type MemoryRangeV5 } from './types.js';
+import {
+  MEM_RDATA,
+  type K210Conv2dOp,
+  type K210CopyOp,
+  type K210DataExchangeOp,
+  type K210Op,
+  type K210OpName,
+  type MemoryRangeV5,
+} from './types.js';
 
 /** Record sizes: 4-byte header (opcode + 3 reserved), then the fields. */
 export const K210_OPS: readonly { readonly opcode: number; readonly name: K210OpName; readonly size: number }[] = [
@@ -22,12 +30,23 @@ function shape4(r: BinaryReader, what: string): [number, number, number, number]
 }
 
 /** The sub-range of `.rdata` a K210 conv table lives in; throws unless it is there. */
-function rdataView(rdata: Uint8Array, rdataOffset: number, mr: MemoryRangeV5, what: string, minSize: number): Uint8Array {
+function rdataView(
+  rdata: Uint8Array,
+  rdataOffset: number,
+  mr: MemoryRangeV5,
+  what: string,
+  minSize: number,
+): Uint8Array {
   const r = new BinaryReader(rdata, 0, rdata.length, '.rdata');
-  if (mr.location !== MEM_RDATA) r.fail('BAD_VALUE', `${what} is in memory location ${mr.location}, expected rdata (2)`, mr.fileOffset);
+  if (mr.location !== MEM_RDATA)
+    r.fail('BAD_VALUE', `${what} is in memory location ${mr.location}, expected rdata (2)`, mr.fileOffset);
   if (mr.size < minSize) r.fail('BAD_VALUE', `${what} has ${mr.size} bytes, needs at least ${minSize}`, mr.fileOffset);
   if (mr.start + mr.size > rdata.length) {
-    r.fail('BAD_OFFSET', `${what} [${mr.start}, ${mr.start + mr.size}) lies outside .rdata of ${rdata.length} bytes (file offset ${rdataOffset})`, mr.fileOffset);
+    r.fail(
+      'BAD_OFFSET',
+      `${what} [${mr.start}, ${mr.start + mr.size}) lies outside .rdata of ${rdata.length} bytes (file offset ${rdataOffset})`,
+      mr.fileOffset,
+    );
   }
   return rdata.subarray(mr.start, mr.start + mr.size);
 }
@@ -64,7 +83,18 @@ function parseConv(r: BinaryReader, offset: number, rdata: Uint8Array, rdataOffs
       activation: rdataOffset + activation.start,
     }),
   });
-  return { opcode: 2, name: 'kpu_conv2d', offset, size: 152, weights, batchNorm, activation, mainMemOutput, batches, kpu };
+  return {
+    opcode: 2,
+    name: 'kpu_conv2d',
+    offset,
+    size: 152,
+    weights,
+    batchNorm,
+    activation,
+    mainMemOutput,
+    batches,
+    kpu,
+  };
 }
 
 /**
@@ -88,11 +118,29 @@ export function parseK210Text(text: BinaryReader, rdata: Uint8Array, rdataOffset
     } else if (spec.name === 'copy') {
       const input = readMemoryRange(r);
       const output = readMemoryRange(r);
-      op = { opcode, name: 'copy', offset, size: spec.size, input, output, inShape: shape4(r, 'in_shape'), inStrides: shape4(r, 'in_strides'), outStrides: shape4(r, 'out_strides') } satisfies K210CopyOp;
+      op = {
+        opcode,
+        name: 'copy',
+        offset,
+        size: spec.size,
+        input,
+        output,
+        inShape: shape4(r, 'in_shape'),
+        inStrides: shape4(r, 'in_strides'),
+        outStrides: shape4(r, 'out_strides'),
+      } satisfies K210CopyOp;
     } else {
       const input = readMemoryRange(r);
       const output = readMemoryRange(r);
-      op = { opcode, name: spec.name, offset, size: spec.size, input, output, inShape: shape4(r, 'in_shape') } satisfies K210DataExchangeOp;
+      op = {
+        opcode,
+        name: spec.name,
+        offset,
+        size: spec.size,
+        input,
+        output,
+        inShape: shape4(r, 'in_shape'),
+      } satisfies K210DataExchangeOp;
     }
     ops.push(Object.freeze(op));
     text.seek(offset + spec.size);

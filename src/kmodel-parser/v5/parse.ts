@@ -12,8 +12,18 @@ import { readMemoryRange } from './memory-range.js';
 import { chooseNumbering, type StackvmFunctionText, type StaticTensor, type TensorOpShapes } from './stackvm/decode.js';
 import type { StackvmInstruction } from './stackvm/isa.js';
 import {
-  MEM_DATA, V5_DATATYPES, type FunctionTensorV5, type FunctionV5, type K210Op, type KmodelV5, type LayerV5, type MempoolDescV5, type ModelHeaderV5, type ModuleV5,
-  type SectionV5, type SharedMempoolDescV5,
+  MEM_DATA,
+  V5_DATATYPES,
+  type FunctionTensorV5,
+  type FunctionV5,
+  type K210Op,
+  type KmodelV5,
+  type LayerV5,
+  type MempoolDescV5,
+  type ModelHeaderV5,
+  type ModuleV5,
+  type SectionV5,
+  type SharedMempoolDescV5,
 } from './types.js';
 
 /** The C multi-character constant 'KMDL' (0x4B4D444C), stored little-endian: file bytes "LDMK". */
@@ -60,7 +70,11 @@ function readFunction(m: BinaryReader, index: number): RawFunction {
   const headerSize = m.u32('function header_size');
   const size = m.u32('function size');
   if (headerSize < FUNCTION_HEADER_SIZE || size < headerSize) {
-    m.fail('BAD_CONTAINER', `function ${index}: header_size ${headerSize} and size ${size} are inconsistent (header is ${FUNCTION_HEADER_SIZE} bytes)`, offset);
+    m.fail(
+      'BAD_CONTAINER',
+      `function ${index}: header_size ${headerSize} and size ${size} are inconsistent (header is ${FUNCTION_HEADER_SIZE} bytes)`,
+      offset,
+    );
   }
   const f = m.slice(offset, size, `function ${index}`);
   f.seek(offset + 8);
@@ -74,14 +88,23 @@ function readFunction(m: BinaryReader, index: number): RawFunction {
   // Each tensor needs a 12-byte range and at least a 4-byte rank.
   f.checkCount(nIn + nOut, 16, `function ${index} inputs + outputs`, offset + 16);
   const inRanges = Array.from({ length: nIn }, () => readMemoryRange(f));
-  const inputs = inRanges.map((range, i) => ({ range, shape: Object.freeze(readShape(f, `function ${index} input ${i} shape`)) }));
+  const inputs = inRanges.map((range, i) => ({
+    range,
+    shape: Object.freeze(readShape(f, `function ${index} input ${i} shape`)),
+  }));
   const outRanges = Array.from({ length: nOut }, () => readMemoryRange(f));
-  const outputs = outRanges.map((range, i) => ({ range, shape: Object.freeze(readShape(f, `function ${index} output ${i} shape`)) }));
+  const outputs = outRanges.map((range, i) => ({
+    range,
+    shape: Object.freeze(readShape(f, `function ${index} output ${i} shape`)),
+  }));
   m.seek(offset + size);
   return { index, offset, size, headerSize, inputPoolSize, outputPoolSize, inputs, outputs, entrypoint, textSize };
 }
 
-function readSection(m: BinaryReader): { header: Omit<SectionV5, 'body' | 'bodyOffset'>; ownBody?: { offset: number; size: number } } {
+function readSection(m: BinaryReader): {
+  header: Omit<SectionV5, 'body' | 'bodyOffset'>;
+  ownBody?: { offset: number; size: number };
+} {
   const headerOffset = m.position;
   m.need(SECTION_HEADER_SIZE, 'section header');
   const name = m.fixedString(16, 'section name');
@@ -94,7 +117,11 @@ function readSection(m: BinaryReader): { header: Omit<SectionV5, 'body' | 'bodyO
   if (mergedIntoRdata) return { header };
   const bodyOffset = m.position + bodyStart;
   if (bodyStart > m.remaining || bodySize > m.remaining - bodyStart) {
-    m.fail('TRUNCATED', `section "${name}": body_start ${bodyStart} + body_size ${bodySize} runs past the module end (${m.remaining} bytes left)`, headerOffset);
+    m.fail(
+      'TRUNCATED',
+      `section "${name}": body_start ${bodyStart} + body_size ${bodySize} runs past the module end (${m.remaining} bytes left)`,
+      headerOffset,
+    );
   }
   m.seek(bodyOffset + bodySize);
   return { header, ownBody: { offset: bodyOffset, size: bodySize } };
@@ -108,9 +135,18 @@ function parseModule(r: BinaryReader, index: number): { module: Omit<ModuleV5, '
   const headerSize = r.u32('module header_size');
   const size = r.u32('module size');
   if (headerSize < MODULE_HEADER_SIZE || size < headerSize) {
-    r.fail('BAD_CONTAINER', `module ${index} ("${type}"): header_size ${headerSize} and size ${size} are inconsistent`, offset);
+    r.fail(
+      'BAD_CONTAINER',
+      `module ${index} ("${type}"): header_size ${headerSize} and size ${size} are inconsistent`,
+      offset,
+    );
   }
-  if (size > r.end - offset) r.fail('TRUNCATED', `module ${index} ("${type}") claims ${size} bytes but only ${r.end - offset} remain in the file`, offset);
+  if (size > r.end - offset)
+    r.fail(
+      'TRUNCATED',
+      `module ${index} ("${type}") claims ${size} bytes but only ${r.end - offset} remain in the file`,
+      offset,
+    );
   const m = r.slice(offset, size, `module ${index} ("${type}")`);
   m.seek(offset + 28);
   const nPools = m.u32('mempools');
@@ -127,7 +163,8 @@ function parseModule(r: BinaryReader, index: number): { module: Omit<ModuleV5, '
   }
   m.checkCount(nShared, 8, `module ${index} shared_mempools`, offset + 32);
   const sharedMempools: SharedMempoolDescV5[] = [];
-  for (let i = 0; i < nShared; i++) sharedMempools.push(Object.freeze({ module: m.u32('shared mempool module'), size: m.u32('shared mempool size') }));
+  for (let i = 0; i < nShared; i++)
+    sharedMempools.push(Object.freeze({ module: m.u32('shared mempool module'), size: m.u32('shared mempool size') }));
   m.checkCount(nFunctions, FUNCTION_HEADER_SIZE, `module ${index} functions`, offset + 40);
   const raw: RawFunction[] = [];
   for (let i = 0; i < nFunctions; i++) raw.push(readFunction(m, i));
@@ -136,22 +173,46 @@ function parseModule(r: BinaryReader, index: number): { module: Omit<ModuleV5, '
   for (let i = 0; i < nSections; i++) secs.push(readSection(m));
   // Bodies: own bodies are views of the file; merged ones are sub-ranges of this module's .rdata.
   const rdataSec = secs.find((s) => s.header.name === '.rdata' && s.ownBody);
-  const rdataBody = rdataSec?.ownBody ? r.bytes.subarray(rdataSec.ownBody.offset, rdataSec.ownBody.offset + rdataSec.ownBody.size) : new Uint8Array(0);
+  const rdataBody = rdataSec?.ownBody
+    ? r.bytes.subarray(rdataSec.ownBody.offset, rdataSec.ownBody.offset + rdataSec.ownBody.size)
+    : new Uint8Array(0);
   const rdataOffset = rdataSec?.ownBody?.offset ?? 0;
   const sections: SectionV5[] = secs.map(({ header, ownBody }) => {
-    if (ownBody) return Object.freeze({ ...header, body: r.bytes.subarray(ownBody.offset, ownBody.offset + ownBody.size), bodyOffset: ownBody.offset });
-    if (!rdataSec) m.fail('BAD_CONTAINER', `section "${header.name}" is merged into .rdata but the module has no .rdata body`, header.headerOffset);
+    if (ownBody)
+      return Object.freeze({
+        ...header,
+        body: r.bytes.subarray(ownBody.offset, ownBody.offset + ownBody.size),
+        bodyOffset: ownBody.offset,
+      });
+    if (!rdataSec)
+      m.fail(
+        'BAD_CONTAINER',
+        `section "${header.name}" is merged into .rdata but the module has no .rdata body`,
+        header.headerOffset,
+      );
     if (header.bodyStart + header.bodySize > rdataBody.length) {
-      m.fail('BAD_OFFSET', `section "${header.name}" [${header.bodyStart}, ${header.bodyStart + header.bodySize}) lies outside .rdata (${rdataBody.length} bytes)`, header.headerOffset);
+      m.fail(
+        'BAD_OFFSET',
+        `section "${header.name}" [${header.bodyStart}, ${header.bodyStart + header.bodySize}) lies outside .rdata (${rdataBody.length} bytes)`,
+        header.headerOffset,
+      );
     }
-    return Object.freeze({ ...header, body: rdataBody.subarray(header.bodyStart, header.bodyStart + header.bodySize), bodyOffset: rdataOffset + header.bodyStart });
+    return Object.freeze({
+      ...header,
+      body: rdataBody.subarray(header.bodyStart, header.bodyStart + header.bodySize),
+      bodyOffset: rdataOffset + header.bodyStart,
+    });
   });
   const textSec = sections.find((s) => s.name === '.text');
   const textSection = textSec?.body ?? new Uint8Array(0);
   const textOffset = textSec?.bodyOffset ?? 0;
   const functions: FunctionV5[] = raw.map((f) => {
     if (f.entrypoint > textSection.length || f.textSize > textSection.length - f.entrypoint) {
-      m.fail('BAD_OFFSET', `function ${f.index}: code [${f.entrypoint}, ${f.entrypoint + f.textSize}) lies outside .text (${textSection.length} bytes)`, f.offset + 24);
+      m.fail(
+        'BAD_OFFSET',
+        `function ${f.index}: code [${f.entrypoint}, ${f.entrypoint + f.textSize}) lies outside .text (${textSection.length} bytes)`,
+        f.offset + 24,
+      );
     }
     return Object.freeze({
       ...f,
@@ -164,44 +225,95 @@ function parseModule(r: BinaryReader, index: number): { module: Omit<ModuleV5, '
   let k210: ModuleV5['k210'];
   if (type === 'k210') {
     k210 = Object.freeze({
-      functions: Object.freeze(functions.map((f) => Object.freeze(parseK210Text(r.slice(f.textOffset, f.textSize, `k210 function ${f.index} text`), rdataBody, rdataOffset)))),
+      functions: Object.freeze(
+        functions.map((f) =>
+          Object.freeze(
+            parseK210Text(r.slice(f.textOffset, f.textSize, `k210 function ${f.index} text`), rdataBody, rdataOffset),
+          ),
+        ),
+      ),
     });
   }
   r.seek(offset + size);
   const module = {
-    index, type, version, headerSize, size, offset,
-    mempools: Object.freeze(mempools), sharedMempools: Object.freeze(sharedMempools), sections: Object.freeze(sections), functions: Object.freeze(functions),
+    index,
+    type,
+    version,
+    headerSize,
+    size,
+    offset,
+    mempools: Object.freeze(mempools),
+    sharedMempools: Object.freeze(sharedMempools),
+    sections: Object.freeze(sections),
+    functions: Object.freeze(functions),
     dataPoolSize: mempools.find((p) => p.location === MEM_DATA)?.size ?? 0,
-    rdata: rdataBody, rdataOffset, textSection, k210,
+    rdata: rdataBody,
+    rdataOffset,
+    textSection,
+    k210,
   };
   return { module, raw };
 }
 
 function tensorDesc(t: FunctionTensorV5, what: string): TensorDesc {
-  if (!t.range.dtype) throw new KmodelError('BAD_VALUE', t.range.fileOffset, `${what} has unknown datatype code ${t.range.datatype}`);
+  if (!t.range.dtype)
+    throw new KmodelError('BAD_VALUE', t.range.fileOffset, `${what} has unknown datatype code ${t.range.datatype}`);
   const elems = t.shape.reduce((a, b) => a * b, 1);
   return Object.freeze({ shape: t.shape, dtype: t.range.dtype, bytes: elems * DTYPE_BYTES[t.range.dtype] });
 }
 
 function k210Layer(op: K210Op, module: number, fn: number, opIndex: number): Omit<LayerV5, 'index'> {
-  const base = { type: `k210:${op.name}`, code: op.opcode, offset: op.offset, bodySize: op.size, module, function: fn, opIndex, k210Op: op };
+  const base = {
+    type: `k210:${op.name}`,
+    code: op.opcode,
+    offset: op.offset,
+    bodySize: op.size,
+    module,
+    function: fn,
+    opIndex,
+    k210Op: op,
+  };
   if (op.name === 'kpu_conv2d') {
     const g = kpuConvGeometry(op.kpu.arg);
-    const d = (c: number, h: number, w: number): TensorDesc => ({ shape: [op.batches, c, h, w], dtype: 'uint8', bytes: op.batches * c * h * w });
-    return { ...base, unit: 'KPU', kpu: op.kpu, inputs: [d(g.inChannels, g.inHeight, g.inWidth)], outputs: [d(g.outChannels, g.outHeight, g.outWidth)] };
+    const d = (c: number, h: number, w: number): TensorDesc => ({
+      shape: [op.batches, c, h, w],
+      dtype: 'uint8',
+      bytes: op.batches * c * h * w,
+    });
+    return {
+      ...base,
+      unit: 'KPU',
+      kpu: op.kpu,
+      inputs: [d(g.inChannels, g.inHeight, g.inWidth)],
+      outputs: [d(g.outChannels, g.outHeight, g.outWidth)],
+    };
   }
   const [n, c, h, w] = op.inShape;
-  const desc: TensorDesc = { shape: [...op.inShape], dtype: op.input.dtype ?? 'uint8', bytes: n * c * h * w * DTYPE_BYTES[op.input.dtype ?? 'uint8'] };
+  const desc: TensorDesc = {
+    shape: [...op.inShape],
+    dtype: op.input.dtype ?? 'uint8',
+    bytes: n * c * h * w * DTYPE_BYTES[op.input.dtype ?? 'uint8'],
+  };
   return { ...base, unit: 'CPU', inputs: [desc], outputs: [desc] };
 }
 
 function staticDesc(t: StaticTensor): TensorDesc | undefined {
   const dtype = V5_DATATYPES[t.datatype];
   if (!dtype || !t.shape) return undefined;
-  return Object.freeze({ shape: Object.freeze([...t.shape]), dtype, bytes: t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype] });
+  return Object.freeze({
+    shape: Object.freeze([...t.shape]),
+    dtype,
+    bytes: t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype],
+  });
 }
 
-function stackvmLayer(ins: StackvmInstruction, module: number, fn: number, opIndex: number, shapes?: TensorOpShapes): Omit<LayerV5, 'index'> {
+function stackvmLayer(
+  ins: StackvmInstruction,
+  module: number,
+  fn: number,
+  opIndex: number,
+  shapes?: TensorOpShapes,
+): Omit<LayerV5, 'index'> {
   const descs = (ts: readonly StaticTensor[]): TensorDesc[] | undefined => {
     const d = ts.map(staticDesc);
     return d.every((x) => x !== undefined) ? (d as TensorDesc[]) : undefined;
@@ -209,8 +321,17 @@ function stackvmLayer(ins: StackvmInstruction, module: number, fn: number, opInd
   const inputs = shapes && descs(shapes.inputs);
   const outputs = shapes && descs(shapes.outputs);
   return {
-    type: `stackvm:${ins.tensorName}`, code: ins.funct ?? 0, offset: ins.fileOffset, bodySize: ins.size, unit: 'CPU', module, function: fn, opIndex, instruction: ins,
-    ...(inputs ? { inputs } : {}), ...(outputs ? { outputs } : {}),
+    type: `stackvm:${ins.tensorName}`,
+    code: ins.funct ?? 0,
+    offset: ins.fileOffset,
+    bodySize: ins.size,
+    unit: 'CPU',
+    module,
+    function: fn,
+    opIndex,
+    instruction: ins,
+    ...(inputs ? { inputs } : {}),
+    ...(outputs ? { outputs } : {}),
   };
 }
 
@@ -219,7 +340,11 @@ function stackvmLayer(ins: StackvmInstruction, module: number, fn: number, opInd
  * first expands the ops of the function it calls (each function at most once), then the
  * CALL itself. Functions never reached follow in module and function order.
  */
-function orderLayers(modules: readonly ModuleV5[], entry: { module: number; fn: number }, shapes?: ReadonlyMap<StackvmInstruction, TensorOpShapes>): LayerV5[] {
+function orderLayers(
+  modules: readonly ModuleV5[],
+  entry: { module: number; fn: number },
+  shapes?: ReadonlyMap<StackvmInstruction, TensorOpShapes>,
+): LayerV5[] {
   const out: Omit<LayerV5, 'index'>[] = [];
   const done = new Set<string>();
   const emit = (mi: number, fi: number): void => {
@@ -250,33 +375,51 @@ export function parseV5(r: BinaryReader, opts: ParseV5Options = {}): KmodelV5 {
   r.seek(r.start);
   r.need(MODEL_HEADER_SIZE, 'kmodel v5 header');
   const identifier = r.u32('identifier');
-  if (identifier !== MODEL_IDENTIFIER_V5) r.fail('BAD_MAGIC', `expected the kmodel identifier "KMDL", found 0x${identifier.toString(16)}`, r.start);
+  if (identifier !== MODEL_IDENTIFIER_V5)
+    r.fail('BAD_MAGIC', `expected the kmodel identifier "KMDL", found 0x${identifier.toString(16)}`, r.start);
   const version = r.u32('version');
-  if (version !== 5) r.fail('UNSUPPORTED_VERSION', `kmodel version ${version}; this reader handles version 5`, r.start + 4);
+  if (version !== 5)
+    r.fail('UNSUPPORTED_VERSION', `kmodel version ${version}; this reader handles version 5`, r.start + 4);
   const headerSize = r.u32('header_size');
   const flags = r.u32('flags');
   const alignment = r.u32('alignment');
   const nModules = r.u32('modules');
   const entryModule = r.u32('entry_module');
   const entryFunction = r.u32('entry_function');
-  if (headerSize < MODEL_HEADER_SIZE || headerSize > r.length) r.fail('BAD_CONTAINER', `header_size ${headerSize} (expected ${MODEL_HEADER_SIZE})`, r.start + 8);
+  if (headerSize < MODEL_HEADER_SIZE || headerSize > r.length)
+    r.fail('BAD_CONTAINER', `header_size ${headerSize} (expected ${MODEL_HEADER_SIZE})`, r.start + 8);
   r.seek(r.start + headerSize);
   r.checkCount(nModules, MODULE_HEADER_SIZE, 'modules', r.start + 20);
-  if (entryModule >= nModules) r.fail('BAD_VALUE', `entry_module ${entryModule} but the model has ${nModules} modules`, r.start + 24);
-  const header: ModelHeaderV5 = Object.freeze({ identifier, version: 5, headerSize, flags, alignment, modules: nModules, entryModule, entryFunction });
+  if (entryModule >= nModules)
+    r.fail('BAD_VALUE', `entry_module ${entryModule} but the model has ${nModules} modules`, r.start + 24);
+  const header: ModelHeaderV5 = Object.freeze({
+    identifier,
+    version: 5,
+    headerSize,
+    flags,
+    alignment,
+    modules: nModules,
+    entryModule,
+    entryFunction,
+  });
 
   const parsed = [];
   for (let i = 0; i < nModules; i++) parsed.push(parseModule(r, i));
   const modules0 = parsed.map((p) => p.module);
   const entryMod = modules0[entryModule];
   if (entryFunction >= entryMod.functions.length) {
-    r.fail('BAD_VALUE', `entry_function ${entryFunction} but module ${entryModule} has ${entryMod.functions.length} functions`, r.start + 28);
+    r.fail(
+      'BAD_VALUE',
+      `entry_function ${entryFunction} but module ${entryModule} has ${entryMod.functions.length} functions`,
+      r.start + 28,
+    );
   }
 
   // Stackvm bytecode: decoded under the numbering chosen for the whole file.
   const texts: StackvmFunctionText[] = [];
   modules0.forEach((m, mi) => {
-    if (m.type === 'stackvm') m.functions.forEach((f, fi) => texts.push({ module: mi, function: fi, text: f.text, textOffset: f.textOffset }));
+    if (m.type === 'stackvm')
+      m.functions.forEach((f, fi) => texts.push({ module: mi, function: fi, text: f.text, textOffset: f.textOffset }));
   });
   const ctx = {
     modules: modules0.map((m) => ({
@@ -291,12 +434,19 @@ export function parseV5(r: BinaryReader, opts: ParseV5Options = {}): KmodelV5 {
       })),
     })),
   };
-  const decoded = texts.length > 0 || modules0.some((m) => m.type === 'stackvm')
-    ? chooseNumbering(texts, (mi) => ({ ...ctx, dataPoolSize: modules0[mi].dataPoolSize, rdataSize: modules0[mi].rdata.length }), opts.stackvmNumbering)
-    : undefined;
+  const decoded =
+    texts.length > 0 || modules0.some((m) => m.type === 'stackvm')
+      ? chooseNumbering(
+          texts,
+          (mi) => ({ ...ctx, dataPoolSize: modules0[mi].dataPoolSize, rdataSize: modules0[mi].rdata.length }),
+          opts.stackvmNumbering,
+        )
+      : undefined;
   const modules: ModuleV5[] = modules0.map((m, mi) => {
     if (m.type !== 'stackvm' || !decoded) return Object.freeze(m);
-    const fns = m.functions.map((_, fi) => Object.freeze(decoded.functions[texts.findIndex((t) => t.module === mi && t.function === fi)]));
+    const fns = m.functions.map((_, fi) =>
+      Object.freeze(decoded.functions[texts.findIndex((t) => t.module === mi && t.function === fi)]),
+    );
     return Object.freeze({ ...m, stackvm: Object.freeze({ functions: Object.freeze(fns) }) });
   });
 

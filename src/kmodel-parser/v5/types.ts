@@ -18,12 +18,28 @@ export const MEM_SHARED_DATA = 4;
 export const MEM_KPU = 64;
 
 export const MEMORY_LOCATION_NAMES: Readonly<Record<number, string>> = {
-  [MEM_INPUT]: 'input', [MEM_OUTPUT]: 'output', [MEM_RDATA]: 'rdata', [MEM_DATA]: 'data', [MEM_SHARED_DATA]: 'shared_data', [MEM_KPU]: 'kpu',
+  [MEM_INPUT]: 'input',
+  [MEM_OUTPUT]: 'output',
+  [MEM_RDATA]: 'rdata',
+  [MEM_DATA]: 'data',
+  [MEM_SHARED_DATA]: 'shared_data',
+  [MEM_KPU]: 'kpu',
 };
 
 /** `datatype_t` codes of nncase 1.x (`datatypes.def`). */
 export const V5_DATATYPES: readonly DType[] = [
-  'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'float32', 'float64', 'bfloat16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float16',
+  'float32',
+  'float64',
+  'bfloat16',
 ];
 
 /** A `memory_range` (12 bytes): location u8, datatype u8, shared_module u16, start u32, size u32. */

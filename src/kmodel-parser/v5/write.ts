@@ -197,7 +197,10 @@ export interface TensorSpec {
  * back to back from start 0 (so `LEA_BUFFER input, start` addresses input i), a data pool and
  * an optional `.rdata`.
  */
-export function stackvmModuleSpec(text: Uint8Array, opts: { inputs?: readonly TensorSpec[]; outputs?: readonly TensorSpec[]; dataPool?: number; rdata?: Uint8Array } = {}): ModuleSpec {
+export function stackvmModuleSpec(
+  text: Uint8Array,
+  opts: { inputs?: readonly TensorSpec[]; outputs?: readonly TensorSpec[]; dataPool?: number; rdata?: Uint8Array } = {},
+): ModuleSpec {
   const lay = (ts: readonly TensorSpec[], location: number) => {
     let start = 0;
     return ts.map((t) => {
@@ -209,7 +212,10 @@ export function stackvmModuleSpec(text: Uint8Array, opts: { inputs?: readonly Te
   };
   return {
     type: 'stackvm',
-    mempools: [{ location: 2, size: opts.rdata?.length ?? 0 }, { location: 3, size: opts.dataPool ?? 0 }],
+    mempools: [
+      { location: 2, size: opts.rdata?.length ?? 0 },
+      { location: 3, size: opts.dataPool ?? 0 },
+    ],
     functions: [{ inputs: lay(opts.inputs ?? [], 0), outputs: lay(opts.outputs ?? [], 1), text }],
     sections: [{ name: '.rdata', body: opts.rdata ?? new Uint8Array(0) }],
   };

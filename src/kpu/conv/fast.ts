@@ -17,7 +17,14 @@
 import { kernelRuntime } from '../wasm/runtime.js';
 import { checkRunBuffers } from './reference.js';
 import { runKpuConvWasm } from './wasm.js';
-import { GOLDEN_NUMERICS, PACK, type KpuConvScratch, type KpuKernel, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
+import {
+  GOLDEN_NUMERICS,
+  PACK,
+  type KpuConvScratch,
+  type KpuKernel,
+  type KpuNumerics,
+  type PreparedKpuConv,
+} from './prepare.js';
 
 const UNPACK = 1 / PACK;
 
@@ -84,18 +91,57 @@ function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): vo
 // int32 channels per pass and ≈ 2 for one). For an odd tail, pair B repeats pair A.
 
 /** 1×1, input channels [c0, c1): eight input planes per step, the weights of the step held in locals. */
-function conv1x1Packed(inp: Uint8Array, inBase: number, c0: number, c1: number, HW: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
+function conv1x1Packed(
+  inp: Uint8Array,
+  inBase: number,
+  c0: number,
+  c1: number,
+  HW: number,
+  w: Float64Array,
+  wa: number,
+  wb: number,
+  accA: Float64Array,
+  accB: Float64Array,
+): void {
   accA.fill(0, 0, HW);
   accB.fill(0, 0, HW);
   let ch = c0;
   for (; ch + 8 <= c1; ch += 8) {
     const k = wa + ch;
     const q = wb + ch;
-    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7];
-    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7];
-    const b0 = inBase + ch * HW, b1 = b0 + HW, b2 = b1 + HW, b3 = b2 + HW, b4 = b3 + HW, b5 = b4 + HW, b6 = b5 + HW, b7 = b6 + HW;
+    const w0 = w[k],
+      w1 = w[k + 1],
+      w2 = w[k + 2],
+      w3 = w[k + 3],
+      w4 = w[k + 4],
+      w5 = w[k + 5],
+      w6 = w[k + 6],
+      w7 = w[k + 7];
+    const v0 = w[q],
+      v1 = w[q + 1],
+      v2 = w[q + 2],
+      v3 = w[q + 3],
+      v4 = w[q + 4],
+      v5 = w[q + 5],
+      v6 = w[q + 6],
+      v7 = w[q + 7];
+    const b0 = inBase + ch * HW,
+      b1 = b0 + HW,
+      b2 = b1 + HW,
+      b3 = b2 + HW,
+      b4 = b3 + HW,
+      b5 = b4 + HW,
+      b6 = b5 + HW,
+      b7 = b6 + HW;
     for (let i = 0; i < HW; i++) {
-      const x0 = inp[b0 + i], x1 = inp[b1 + i], x2 = inp[b2 + i], x3 = inp[b3 + i], x4 = inp[b4 + i], x5 = inp[b5 + i], x6 = inp[b6 + i], x7 = inp[b7 + i];
+      const x0 = inp[b0 + i],
+        x1 = inp[b1 + i],
+        x2 = inp[b2 + i],
+        x3 = inp[b3 + i],
+        x4 = inp[b4 + i],
+        x5 = inp[b5 + i],
+        x6 = inp[b6 + i],
+        x7 = inp[b7 + i];
       accA[i] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7;
       accB[i] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7;
     }
@@ -113,7 +159,19 @@ function conv1x1Packed(inp: Uint8Array, inBase: number, c0: number, c1: number, 
 }
 
 /** 3×3, input channels [c0, c1): sliding window over the padded planes, 9 taps per pixel. */
-function conv3x3Packed(inp: Uint8Array, inBase: number, c0: number, c1: number, W: number, H: number, w: Float64Array, wa: number, wb: number, accA: Float64Array, accB: Float64Array): void {
+function conv3x3Packed(
+  inp: Uint8Array,
+  inBase: number,
+  c0: number,
+  c1: number,
+  W: number,
+  H: number,
+  w: Float64Array,
+  wa: number,
+  wb: number,
+  accA: Float64Array,
+  accB: Float64Array,
+): void {
   const PW = W + 2;
   const PP = PW * (H + 2);
   accA.fill(0, 0, W * H);
@@ -121,38 +179,95 @@ function conv3x3Packed(inp: Uint8Array, inBase: number, c0: number, c1: number, 
   for (let ch = c0; ch < c1; ch++) {
     const k = wa + ch * 9;
     const q = wb + ch * 9;
-    const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
-    const v0 = w[q], v1 = w[q + 1], v2 = w[q + 2], v3 = w[q + 3], v4 = w[q + 4], v5 = w[q + 5], v6 = w[q + 6], v7 = w[q + 7], v8 = w[q + 8];
+    const w0 = w[k],
+      w1 = w[k + 1],
+      w2 = w[k + 2],
+      w3 = w[k + 3],
+      w4 = w[k + 4],
+      w5 = w[k + 5],
+      w6 = w[k + 6],
+      w7 = w[k + 7],
+      w8 = w[k + 8];
+    const v0 = w[q],
+      v1 = w[q + 1],
+      v2 = w[q + 2],
+      v3 = w[q + 3],
+      v4 = w[q + 4],
+      v5 = w[q + 5],
+      v6 = w[q + 6],
+      v7 = w[q + 7],
+      v8 = w[q + 8];
     const pb = inBase + ch * PP;
     for (let y = 0, ao = 0; y < H; y++, ao += W) {
       const p0 = pb + y * PW;
       const p1 = p0 + PW;
       const p2 = p1 + PW;
-      let a0 = inp[p0], a1 = inp[p0 + 1], b0 = inp[p1], b1 = inp[p1 + 1], c0 = inp[p2], c1 = inp[p2 + 1];
+      let a0 = inp[p0],
+        a1 = inp[p0 + 1],
+        b0 = inp[p1],
+        b1 = inp[p1 + 1],
+        c0 = inp[p2],
+        c1 = inp[p2 + 1];
       for (let x = 0; x < W; x++) {
-        const a2 = inp[p0 + x + 2], b2 = inp[p1 + x + 2], c2 = inp[p2 + x + 2];
+        const a2 = inp[p0 + x + 2],
+          b2 = inp[p1 + x + 2],
+          c2 = inp[p2 + x + 2];
         accA[ao + x] += w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
         accB[ao + x] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * b0 + v4 * b1 + v5 * b2 + v6 * c0 + v7 * c1 + v8 * c2;
-        a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+        a0 = a1;
+        a1 = a2;
+        b0 = b1;
+        b1 = b2;
+        c0 = c1;
+        c1 = c2;
       }
     }
   }
 }
 
 /** Depthwise 3×3 on one padded plane; also the per-channel SX (window sum, padding included). */
-function dw3x3(inp: Uint8Array, pb: number, W: number, H: number, w: Int32Array, k: number, acc: Int32Array, sx: Int32Array): void {
+function dw3x3(
+  inp: Uint8Array,
+  pb: number,
+  W: number,
+  H: number,
+  w: Int32Array,
+  k: number,
+  acc: Int32Array,
+  sx: Int32Array,
+): void {
   const PW = W + 2;
-  const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3], w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7], w8 = w[k + 8];
+  const w0 = w[k],
+    w1 = w[k + 1],
+    w2 = w[k + 2],
+    w3 = w[k + 3],
+    w4 = w[k + 4],
+    w5 = w[k + 5],
+    w6 = w[k + 6],
+    w7 = w[k + 7],
+    w8 = w[k + 8];
   for (let y = 0, ao = 0; y < H; y++, ao += W) {
     const p0 = pb + y * PW;
     const p1 = p0 + PW;
     const p2 = p1 + PW;
-    let a0 = inp[p0], a1 = inp[p0 + 1], b0 = inp[p1], b1 = inp[p1 + 1], c0 = inp[p2], c1 = inp[p2 + 1];
+    let a0 = inp[p0],
+      a1 = inp[p0 + 1],
+      b0 = inp[p1],
+      b1 = inp[p1 + 1],
+      c0 = inp[p2],
+      c1 = inp[p2 + 1];
     for (let x = 0; x < W; x++) {
-      const a2 = inp[p0 + x + 2], b2 = inp[p1 + x + 2], c2 = inp[p2 + x + 2];
+      const a2 = inp[p0 + x + 2],
+        b2 = inp[p1 + x + 2],
+        c2 = inp[p2 + x + 2];
       acc[ao + x] = w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
       sx[ao + x] = a0 + a1 + a2 + b0 + b1 + b2 + c0 + c1 + c2;
-      a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+      a0 = a1;
+      a1 = a2;
+      b0 = b1;
+      b1 = b2;
+      c0 = c1;
+      c1 = c2;
     }
   }
 }
@@ -204,7 +319,17 @@ function sumInput1x1(inp: Uint8Array, base: number, IC: number, HW: number, sx: 
 }
 
 /** Non-depthwise 3×3 Tx: channel sum of the padded planes, then its 3×3 box sum (≤ 1024·9·255 < 2^22). */
-function sumInput3x3(inp: Uint8Array, base: number, IC: number, W: number, H: number, sx: Int32Array, argX: number, scale: number, tx: Float64Array): void {
+function sumInput3x3(
+  inp: Uint8Array,
+  base: number,
+  IC: number,
+  W: number,
+  H: number,
+  sx: Int32Array,
+  argX: number,
+  scale: number,
+  tx: Float64Array,
+): void {
   const PW = W + 2;
   const PP = PW * (H + 2);
   sx.fill(0, 0, PP);
@@ -217,7 +342,16 @@ function sumInput3x3(inp: Uint8Array, base: number, IC: number, W: number, H: nu
     const r1 = r0 + PW;
     const r2 = r1 + PW;
     for (let x = 0; x < W; x++, o++) {
-      const t = sx[r0 + x] + sx[r0 + x + 1] + sx[r0 + x + 2] + sx[r1 + x] + sx[r1 + x + 1] + sx[r1 + x + 2] + sx[r2 + x] + sx[r2 + x + 1] + sx[r2 + x + 2];
+      const t =
+        sx[r0 + x] +
+        sx[r0 + x + 1] +
+        sx[r0 + x + 2] +
+        sx[r1 + x] +
+        sx[r1 + x + 1] +
+        sx[r1 + x + 2] +
+        sx[r2 + x] +
+        sx[r2 + x + 1] +
+        sx[r2 + x + 2];
       tx[o] = Math.floor(argX * t * scale);
     }
   }
@@ -278,7 +412,16 @@ function bnActGolden(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float6
   }
 }
 
-function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, part: Part, n: number, strict: boolean, banker: boolean): void {
+function bnActExact(
+  c: PreparedKpuConv,
+  s: KpuConvScratch,
+  o: number,
+  S: Float64Array,
+  part: Part,
+  n: number,
+  strict: boolean,
+  banker: boolean,
+): void {
   const f = c.fast;
   const { tx, act } = s;
   const sorted = f.actSorted;
@@ -323,7 +466,16 @@ function bnActExact(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64
 const i64 = (v: bigint): bigint => BigInt.asIntN(64, v);
 
 /** The same stages in BigInt with int64 wrapping, for channels whose Number bounds failed. */
-function bnActBig(c: PreparedKpuConv, s: KpuConvScratch, o: number, S: Float64Array, part: Part, n: number, strict: boolean, banker: boolean): void {
+function bnActBig(
+  c: PreparedKpuConv,
+  s: KpuConvScratch,
+  o: number,
+  S: Float64Array,
+  part: Part,
+  n: number,
+  strict: boolean,
+  banker: boolean,
+): void {
   const f = c.fast;
   const B = f.big;
   const { tx, act } = s;
@@ -372,7 +524,10 @@ function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Arr
         const r0 = 2 * oy * W;
         const r1 = r0 + W;
         for (let ox = 0, x = 0; ox < OW; ox++, d++, x += 2) {
-          const a = src[r0 + x], b = src[r0 + x + 1], e = src[r1 + x], g = src[r1 + x + 1];
+          const a = src[r0 + x],
+            b = src[r0 + x + 1],
+            e = src[r1 + x],
+            g = src[r1 + x + 1];
           if (type === 2) dst[d] = (a + b + e + g) >> 2;
           else {
             const m = a > b ? a : b;
@@ -438,7 +593,10 @@ function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Arr
         const r1 = y + 1 < H ? r0 + W : r0;
         for (let x = 0; x < W; x++, d++) {
           const x1 = x + 1 < W ? x + 1 : x;
-          const a = src[r0 + x], b = src[r0 + x1], cc = src[r1 + x], e = src[r1 + x1];
+          const a = src[r0 + x],
+            b = src[r0 + x1],
+            cc = src[r1 + x],
+            e = src[r1 + x1];
           if (mean) {
             dst[d] = (a + b + cc + e) >> 2;
           } else {
@@ -457,7 +615,6 @@ function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Arr
   }
 }
 
-
 // ---- driver ----------------------------------------------------------------------------------
 
 const STRICT = 1;
@@ -465,10 +622,21 @@ const BANKER = 2;
 const GOLDEN = 4; // strict + banker on a non-decreasing table
 
 /** S of output channel o is in `S` (see `Part`): batch-norm, activation, pool, write back. */
-function finish(c: PreparedKpuConv, s: KpuConvScratch, ram: Uint8Array, mainOut: Uint8Array | undefined, rules: number, b: number, o: number, S: Float64Array, part: Part): void {
+function finish(
+  c: PreparedKpuConv,
+  s: KpuConvScratch,
+  ram: Uint8Array,
+  mainOut: Uint8Array | undefined,
+  rules: number,
+  b: number,
+  o: number,
+  S: Float64Array,
+  part: Part,
+): void {
   const { outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = c.geometry;
   const HW = W * H;
-  if (c.fast.exact[o] === 0) bnActBig(c, s, o, S, part, HW, (rules & (STRICT | GOLDEN)) !== 0, (rules & (BANKER | GOLDEN)) !== 0);
+  if (c.fast.exact[o] === 0)
+    bnActBig(c, s, o, S, part, HW, (rules & (STRICT | GOLDEN)) !== 0, (rules & (BANKER | GOLDEN)) !== 0);
   else if (rules === GOLDEN) bnActGolden(c, s, o, S, part, HW);
   else bnActExact(c, s, o, S, part, HW, (rules & STRICT) !== 0, (rules & BANKER) !== 0);
   let source = s.act;
@@ -479,7 +647,8 @@ function finish(c: PreparedKpuConv, s: KpuConvScratch, ram: Uint8Array, mainOut:
   // plain loops rather than set(subarray): no view objects allocated per row
   const { groups, rowPitch, rowLen } = c.fast.outLayout;
   const line = rowLen * 64;
-  let dst = c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
+  let dst =
+    c.output.address + b * c.output.rowsPerBatch * 64 + Math.floor(o / groups) * line * OH + (o % groups) * rowPitch;
   for (let y = 0, r = 0; y < OH; y++, dst += line, r += OW) for (let x = 0; x < OW; x++) ram[dst + x] = source[r + x];
   if (mainOut) for (let i = 0, d = (b * OC + o) * OH * OW; i < OH * OW; i++) mainOut[d + i] = source[i];
 }
@@ -494,7 +663,12 @@ export function defaultKpuKernel(): KpuKernel {
  * AI SRAM at image_src_addr·64 (+ batch·rows), result to AI SRAM at image_dst_addr·64
  * (+ batch·rows) and, when given, the dense N×OC×OH×OW copy to `mainOut`.
  */
-export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+export function runKpuConv(
+  c: PreparedKpuConv,
+  ram: Uint8Array,
+  numerics: KpuNumerics = GOLDEN_NUMERICS,
+  mainOut?: Uint8Array,
+): void {
   if ((numerics.kernel ?? defaultKpuKernel()) === 'wasm') runKpuConvWasm(c, ram, numerics, mainOut);
   else runKpuConvJs(c, ram, numerics, mainOut);
 }
@@ -504,7 +678,12 @@ export function runKpuConv(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNum
  * image_dst_addr·64 (+ batch·rows) and, when given, the dense N×OC×OH×OW copy to `mainOut`.
  * All batches of the input are read before any output is written, as the reference does.
  */
-export function runKpuConvJs(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+export function runKpuConvJs(
+  c: PreparedKpuConv,
+  ram: Uint8Array,
+  numerics: KpuNumerics = GOLDEN_NUMERICS,
+  mainOut?: Uint8Array,
+): void {
   checkRunBuffers(c, ram, mainOut);
   const s = scratchFor(c);
   gatherInput(c, ram, s);
@@ -522,8 +701,12 @@ export function runKpuConvJs(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuN
   const perO = c.groupChannels * c.kernel * c.kernel;
   const txScale = 2 ** -c.shrX;
   const rules = strict && banker && f.actSorted ? GOLDEN : (strict ? STRICT : 0) | (banker ? BANKER : 0);
-  const pkA = s.pkA, pkB = s.pkB;
-  const s0 = s.s[0], s1 = s.s[1], s2 = s.s[2], s3 = s.s[3];
+  const pkA = s.pkA,
+    pkB = s.pkB;
+  const s0 = s.s[0],
+    s1 = s.s[1],
+    s2 = s.s[2],
+    s3 = s.s[3];
   if (c.argX === 0) s.tx.fill(0);
 
   for (let b = 0; b < c.batches; b++) {

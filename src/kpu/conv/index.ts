@@ -18,4 +18,10 @@ export {
 } from './prepare.js';
 export { runKpuConv, runKpuConvJs, defaultKpuKernel } from './fast.js';
 export { runKpuConvWasm, simdWindow } from './wasm.js';
-export { runKpuConvReference, referenceActivation, referenceBatchNorm, referencePool, referenceRoundShift } from './reference.js';
+export {
+  runKpuConvReference,
+  referenceActivation,
+  referenceBatchNorm,
+  referencePool,
+  referenceRoundShift,
+} from './reference.js';

@@ -34,9 +34,15 @@ export interface KpuNumerics {
 export type KpuKernel = 'wasm' | 'js';
 
 /** nncase 0.2 rules: they reproduce every golden, v3 models included (§10 C10). */
-export const GOLDEN_NUMERICS: KpuNumerics = Object.freeze({ activationRounding: 'nncase02', segmentBoundary: 'strict' });
+export const GOLDEN_NUMERICS: KpuNumerics = Object.freeze({
+  activationRounding: 'nncase02',
+  segmentBoundary: 'strict',
+});
 /** The nncase 0.1 C# emulator / SDK rules, for comparison runs. */
-export const NNCASE01_NUMERICS: KpuNumerics = Object.freeze({ activationRounding: 'nncase01', segmentBoundary: 'inclusive' });
+export const NNCASE01_NUMERICS: KpuNumerics = Object.freeze({
+  activationRounding: 'nncase01',
+  segmentBoundary: 'inclusive',
+});
 
 /** A feature map in AI SRAM: byte address, total bytes of all batch items, lines per item. */
 export interface KpuMapRegion {
@@ -185,42 +191,84 @@ export function poolOutputSize(size: number, poolType: number): number {
  * Validates the layer and precomputes everything the two engines need. Throws KpuFault with
  * phase 'prepare' naming the layer (and address/size for memory faults).
  */
-export function prepareKpuConv(p: KpuConvParams, batches: number, where: { layer: number; type: string }): PreparedKpuConv {
+export function prepareKpuConv(
+  p: KpuConvParams,
+  batches: number,
+  where: { layer: number; type: string },
+): PreparedKpuConv {
   const ctx = { layer: where.layer, type: where.type };
-  const fault = (code: 'BAD_LAYER' | 'UNSUPPORTED' | 'OUT_OF_RANGE', detail: string, extra: { address?: number; size?: number } = {}): never => {
+  const fault = (
+    code: 'BAD_LAYER' | 'UNSUPPORTED' | 'OUT_OF_RANGE',
+    detail: string,
+    extra: { address?: number; size?: number } = {},
+  ): never => {
     throw new KpuFault(code, detail, { ...ctx, ...extra }, 'prepare');
   };
   const a = p.arg;
   const g = kpuConvGeometry(a);
-  if (!Number.isSafeInteger(batches) || batches < 1) fault('BAD_LAYER', `batch count ${batches} is not a positive integer`);
-  if (a.kernel_type !== 0 && a.kernel_type !== 1) fault('UNSUPPORTED', `kernel_type ${a.kernel_type} (only 0 = 1×1 and 1 = 3×3 exist)`);
+  if (!Number.isSafeInteger(batches) || batches < 1)
+    fault('BAD_LAYER', `batch count ${batches} is not a positive integer`);
+  if (a.kernel_type !== 0 && a.kernel_type !== 1)
+    fault('UNSUPPORTED', `kernel_type ${a.kernel_type} (only 0 = 1×1 and 1 = 3×3 exist)`);
   if (a.pool_type > 9) fault('UNSUPPORTED', `pool_type ${a.pool_type} (0..9 are defined)`);
   if (p.weightBits !== 8 && p.weightBits !== 16) fault('BAD_LAYER', `weight width ${String(p.weightBits)} bits`);
-  const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH, kernel: K, depthwise } = g;
+  const {
+    inChannels: IC,
+    outChannels: OC,
+    inWidth: W,
+    inHeight: H,
+    outWidth: OW,
+    outHeight: OH,
+    kernel: K,
+    depthwise,
+  } = g;
   const pool = POOL_GEOMETRY[a.pool_type];
   const expOW = poolOutputSize(W, a.pool_type);
   const expOH = poolOutputSize(H, a.pool_type);
-  if (expOW < 1 || expOH < 1) fault('BAD_LAYER', `${W}×${H} input is smaller than the stride ${pool.stride} of pool_type ${a.pool_type}`);
+  if (expOW < 1 || expOH < 1)
+    fault('BAD_LAYER', `${W}×${H} input is smaller than the stride ${pool.stride} of pool_type ${a.pool_type}`);
   if (OW !== expOW || OH !== expOH) {
-    fault('BAD_LAYER', `output ${OW}×${OH} does not match pool_type ${a.pool_type} on a ${W}×${H} input (expected ${expOW}×${expOH})`);
+    fault(
+      'BAD_LAYER',
+      `output ${OW}×${OH} does not match pool_type ${a.pool_type} on a ${W}×${H} input (expected ${expOW}×${expOH})`,
+    );
   }
-  if (depthwise && IC !== OC) fault('BAD_LAYER', `depthwise layer with ${IC} input and ${OC} output channels (they must be equal)`);
+  if (depthwise && IC !== OC)
+    fault('BAD_LAYER', `depthwise layer with ${IC} input and ${OC} output channels (they must be equal)`);
   const G = depthwise ? 1 : IC;
   const K2 = K * K;
   const bytesPerWeight = p.weightBits / 8;
   const nWeights = OC * G * K2;
   const weightBytes = nWeights * bytesPerWeight;
   if (p.weights.length < weightBytes) {
-    fault('BAD_LAYER', `weights have ${p.weights.length} bytes, ${OC}×${G}×${K}×${K} ${p.weightBits}-bit weights need ${weightBytes}`);
+    fault(
+      'BAD_LAYER',
+      `weights have ${p.weights.length} bytes, ${OC}×${G}×${K}×${K} ${p.weightBits}-bit weights need ${weightBytes}`,
+    );
   }
-  if (p.batchNorm.length < OC) fault('BAD_LAYER', `batch-norm table has ${p.batchNorm.length} entries for ${OC} output channels`);
-  if (p.activation.length !== 16) fault('BAD_LAYER', `activation table has ${p.activation.length} segments (16 expected)`);
+  if (p.batchNorm.length < OC)
+    fault('BAD_LAYER', `batch-norm table has ${p.batchNorm.length} entries for ${OC} output channels`);
+  if (p.activation.length !== 16)
+    fault('BAD_LAYER', `activation table has ${p.activation.length} segments (16 expected)`);
 
   const rowsIn = kpuRows(W, H, IC);
   const rowsOut = kpuRows(OW, OH, OC);
-  const input: KpuMapRegion = { address: a.image_src_addr * 64, bytes: batches * rowsIn * 64, rowsPerBatch: rowsIn, shape: [batches, IC, H, W] };
-  const output: KpuMapRegion = { address: a.image_dst_addr * 64, bytes: batches * rowsOut * 64, rowsPerBatch: rowsOut, shape: [batches, OC, OH, OW] };
-  for (const [what, r] of [['input map', input], ['output map', output]] as const) {
+  const input: KpuMapRegion = {
+    address: a.image_src_addr * 64,
+    bytes: batches * rowsIn * 64,
+    rowsPerBatch: rowsIn,
+    shape: [batches, IC, H, W],
+  };
+  const output: KpuMapRegion = {
+    address: a.image_dst_addr * 64,
+    bytes: batches * rowsOut * 64,
+    rowsPerBatch: rowsOut,
+    shape: [batches, OC, OH, OW],
+  };
+  for (const [what, r] of [
+    ['input map', input],
+    ['output map', output],
+  ] as const) {
     if (r.address + r.bytes > AI_SRAM_BYTES) {
       fault(
         'OUT_OF_RANGE',
@@ -245,7 +293,10 @@ export function prepareKpuConv(p: KpuConvParams, batches: number, where: { layer
     ['wb_channel_switch_addr', a.wb_channel_switch_addr, lo.rowLen * OH],
   ];
   for (const [name, got, want] of regs) {
-    if (got !== want) warnings.push(`${name} = ${got} but the ${name.startsWith('wb') ? 'output' : 'input'} width implies ${want}; the width-derived layout is used (§10 C12)`);
+    if (got !== want)
+      warnings.push(
+        `${name} = ${got} but the ${name.startsWith('wb') ? 'output' : 'input'} width implies ${want}; the width-derived layout is used (§10 C12)`,
+      );
   }
 
   const fast = prepareFast(p, g, G, K2, ctx);
@@ -277,7 +328,13 @@ export function prepareKpuConv(p: KpuConvParams, batches: number, where: { layer
   return prepared;
 }
 
-function prepareFast(p: KpuConvParams, g: KpuConvGeometry, G: number, K2: number, ctx: { layer: number; type: string }): KpuConvFastState {
+function prepareFast(
+  p: KpuConvParams,
+  g: KpuConvGeometry,
+  G: number,
+  K2: number,
+  ctx: { layer: number; type: string },
+): KpuConvFastState {
   const a = p.arg;
   const OC = g.outChannels;
   const n = OC * G * K2;
@@ -448,5 +505,8 @@ function channelIsExact(
 
 /** Lines of one batch item of the layer's input and output (exported for the interpreter). */
 export function kpuConvMapBytes(g: KpuConvGeometry): { input: number; output: number } {
-  return { input: kpuBytes(g.inWidth, g.inHeight, g.inChannels), output: kpuBytes(g.outWidth, g.outHeight, g.outChannels) };
+  return {
+    input: kpuBytes(g.inWidth, g.inHeight, g.inChannels),
+    output: kpuBytes(g.outWidth, g.outHeight, g.outChannels),
+  };
 }

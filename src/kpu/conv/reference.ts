@@ -70,7 +70,12 @@ export function referenceActivation(bn: bigint, segs: readonly ActivationSegment
 }
 
 /** §6.6 on one channel plane A (H×W) → OH×OW. */
-export function referencePool(A: Uint8Array, H: number, W: number, poolType: number): { out: Uint8Array; OH: number; OW: number } {
+export function referencePool(
+  A: Uint8Array,
+  H: number,
+  W: number,
+  poolType: number,
+): { out: Uint8Array; OH: number; OW: number } {
   const stride = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1][poolType];
   const size = [1, 2, 2, 4, 4, 1, 1, 1, 2, 2][poolType];
   const OH = Math.floor(H / stride);
@@ -98,7 +103,8 @@ export function referencePool(A: Uint8Array, H: number, W: number, poolType: num
         case 8: {
           // mean: coordinates clamped to the map (edge replicated), floor of sum / window area
           let sum = 0;
-          for (let ky = 0; ky < size; ky++) for (let kx = 0; kx < size; kx++) sum += A[clampY(y0 + ky) * W + clampX(x0 + kx)];
+          for (let ky = 0; ky < size; ky++)
+            for (let kx = 0; kx < size; kx++) sum += A[clampY(y0 + ky) * W + clampX(x0 + kx)];
           v = Math.floor(sum / (size * size));
           break;
         }
@@ -123,7 +129,12 @@ export function referencePool(A: Uint8Array, H: number, W: number, poolType: num
  * (batch b at + b·rows), writes the result at image_dst_addr·64 in the §6.8 layout, and the dense
  * N×OC×OH×OW copy into `mainOut` when given.
  */
-export function runKpuConvReference(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+export function runKpuConvReference(
+  c: PreparedKpuConv,
+  ram: Uint8Array,
+  numerics: KpuNumerics = GOLDEN_NUMERICS,
+  mainOut?: Uint8Array,
+): void {
   const g = c.geometry;
   const { inChannels: IC, outChannels: OC, inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = g;
   const K = c.kernel;
@@ -136,7 +147,9 @@ export function runKpuConvReference(c: PreparedKpuConv, ram: Uint8Array, numeric
   for (let b = 0; b < c.batches; b++) {
     const base = c.input.address + b * c.input.rowsPerBatch * 64;
     const xb = new Uint8Array(IC * H * W);
-    for (let ch = 0; ch < IC; ch++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) xb[(ch * H + y) * W + x] = ram[base + kpuOffset(W, H, ch, y, x)];
+    for (let ch = 0; ch < IC; ch++)
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) xb[(ch * H + y) * W + x] = ram[base + kpuOffset(W, H, ch, y, x)];
     X.push(xb);
   }
 
@@ -170,7 +183,12 @@ export function runKpuConvReference(c: PreparedKpuConv, ram: Uint8Array, numeric
               }
             }
           }
-          const acc = i64(BigInt(S) + i64(i64(argX * BigInt(SX)) >> shrX) + i64(i64(argW * BigInt(SW)) >> shrW) + i64(argAdd * BigInt(G)));
+          const acc = i64(
+            BigInt(S) +
+              i64(i64(argX * BigInt(SX)) >> shrX) +
+              i64(i64(argW * BigInt(SW)) >> shrW) +
+              i64(argAdd * BigInt(G)),
+          );
           const bn = referenceBatchNorm(acc, c.params.batchNorm[o]);
           A[y * W + x] = referenceActivation(bn, c.params.activation, numerics);
         }
@@ -189,14 +207,27 @@ export function runKpuConvReference(c: PreparedKpuConv, ram: Uint8Array, numeric
 
 /** Run-time buffer checks shared by both engines: once per run, never per element. */
 export function checkRunBuffers(c: PreparedKpuConv, ram: Uint8Array, mainOut?: Uint8Array): void {
-  if (c.input.address + c.input.bytes <= ram.length && c.output.address + c.output.bytes <= ram.length && (!mainOut || mainOut.length >= c.denseOutputBytes)) return;
+  if (
+    c.input.address + c.input.bytes <= ram.length &&
+    c.output.address + c.output.bytes <= ram.length &&
+    (!mainOut || mainOut.length >= c.denseOutputBytes)
+  )
+    return;
   const ctx = { layer: c.where.layer, type: c.where.type };
   const end = Math.max(c.input.address + c.input.bytes, c.output.address + c.output.bytes);
   if (end > ram.length) {
     const r = c.input.address + c.input.bytes === end ? c.input : c.output;
-    throw new KpuFault('OUT_OF_RANGE', `KPU map at byte ${r.address} (+${r.bytes}) does not fit in a ${ram.length}-byte AI SRAM`, { ...ctx, address: r.address, size: r.bytes });
+    throw new KpuFault(
+      'OUT_OF_RANGE',
+      `KPU map at byte ${r.address} (+${r.bytes}) does not fit in a ${ram.length}-byte AI SRAM`,
+      { ...ctx, address: r.address, size: r.bytes },
+    );
   }
   if (mainOut && mainOut.length < c.denseOutputBytes) {
-    throw new KpuFault('OUT_OF_RANGE', `main-memory output has ${mainOut.length} bytes, the layer writes ${c.denseOutputBytes}`, { ...ctx, size: c.denseOutputBytes });
+    throw new KpuFault(
+      'OUT_OF_RANGE',
+      `main-memory output has ${mainOut.length} bytes, the layer writes ${c.denseOutputBytes}`,
+      { ...ctx, size: c.denseOutputBytes },
+    );
   }
 }

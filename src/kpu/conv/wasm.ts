@@ -99,7 +99,13 @@ interface Window {
   readonly lo: number;
   readonly hi: number;
   /** A second segment's formula (on bn − second.x0) for bn − x0 > split (two rising pieces, e.g. leaky ReLU). */
-  readonly second?: { readonly x0: bigint; readonly ymul: number; readonly shift: number; readonly bias: number; readonly split: number };
+  readonly second?: {
+    readonly x0: bigint;
+    readonly ymul: number;
+    readonly shift: number;
+    readonly bias: number;
+    readonly split: number;
+  };
 }
 
 /**
@@ -129,7 +135,8 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
   const ym = segs.map((s) => BigInt(s.y_mul));
   const bias = segs.map((s) => BigInt(s.bias));
   // the reference's output on segment k (bn in k's interval, so k is the chosen segment)
-  const outOn = (k: number, bn: bigint): number => clamp255(referenceRoundShift(BigInt.asIntN(64, (bn - xs[k]) * ym[k]), segs[k].shift_number, 'nncase02') + bias[k]);
+  const outOn = (k: number, bn: bigint): number =>
+    clamp255(referenceRoundShift(BigInt.asIntN(64, (bn - xs[k]) * ym[k]), segs[k].shift_number, 'nncase02') + bias[k]);
   // segment j's formula: round half to even, no sign quirk
   const F = (j: number, bn: bigint): number => clamp255(rne((bn - xs[j]) * ym[j], segs[j].shift_number) + bias[j]);
   /** The reference's output if it is constant on [a, b] within segment k, else null. */
@@ -151,7 +158,8 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
   const full: boolean[][] = [];
   for (let j = 0; j < 16; j++) {
     full.push([]);
-    for (let k = 0; k < 16; k++) full[j].push(k >= 1 && k <= 14 && xs[k] + 1n <= xs[k + 1] && ym[j] >= 0n && agrees(j, k, xs[k] + 1n, xs[k + 1]));
+    for (let k = 0; k < 16; k++)
+      full[j].push(k >= 1 && k <= 14 && xs[k] + 1n <= xs[k + 1] && ym[j] >= 0n && agrees(j, k, xs[k] + 1n, xs[k + 1]));
   }
   const limits = segs.map((s) => {
     // |t| < 2^51: t, y = t·2^−s and its rounding are exact in f64; |y| < 2^30: the rounded y + bias
@@ -240,7 +248,8 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
       if (!A || !best) continue;
       for (let k = j + 1; k < 16; k++) {
         const B = spans[k];
-        if (B && B.wa > A.wa && B.wa <= A.wb + 1n && B.wb > A.wb && B.wb - A.wa > best.wb - best.wa) best = { j, k, wa: A.wa, wb: B.wb };
+        if (B && B.wa > A.wa && B.wa <= A.wb + 1n && B.wb > A.wb && B.wb - A.wa > best.wb - best.wa)
+          best = { j, k, wa: A.wa, wb: B.wb };
       }
     }
     if (!best) return null;
@@ -255,7 +264,16 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
     };
     if (best.k < 0) return w;
     const k = best.k;
-    return { ...w, second: { x0: xs[k], ymul: segs[k].y_mul, shift: segs[k].shift_number, bias: segs[k].bias, split: Number(spans[best.j]!.wb - x0) } };
+    return {
+      ...w,
+      second: {
+        x0: xs[k],
+        ymul: segs[k].y_mul,
+        shift: segs[k].shift_number,
+        bias: segs[k].bias,
+        split: Number(spans[best.j]!.wb - x0),
+      },
+    };
   };
   return { window, monotone };
 }
@@ -318,7 +336,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       const pl = row < OC ? 0 : 1;
       const src = planes[pl];
       const base = (row - pl * OC) * T;
-      for (let p = 0; p < P; p++) words[at + p * nO] = src[base + 2 * p] | (2 * p + 1 < T ? src[base + 2 * p + 1] << 16 : 0);
+      for (let p = 0; p < P; p++)
+        words[at + p * nO] = src[base + 2 * p] | (2 * p + 1 < T ? src[base + 2 * p + 1] << 16 : 0);
     }
     wt = new Uint8Array(words.buffer);
   } else if (c.kernel === 3) {
@@ -491,17 +510,27 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
 
 /** The layer's plan (packed weights, tables, memory layout), built on first use. */
 export function wasmPlan(c: PreparedKpuConv): WasmPlan {
-  return (c.fast.wasm as WasmPlan | undefined) ?? (c.fast.wasm = planWasm(c)) as WasmPlan;
+  return (c.fast.wasm as WasmPlan | undefined) ?? ((c.fast.wasm = planWasm(c)) as WasmPlan);
 }
 
 function runtimeOrFault(c: PreparedKpuConv): KernelRuntime {
   const rt = kernelRuntime();
-  if (!rt) throw new KpuFault('UNSUPPORTED', `the WebAssembly conv kernel is unavailable here (${kernelFailure()}); use kernel 'js'`, { layer: c.where.layer, type: c.where.type });
+  if (!rt)
+    throw new KpuFault(
+      'UNSUPPORTED',
+      `the WebAssembly conv kernel is unavailable here (${kernelFailure()}); use kernel 'js'`,
+      { layer: c.where.layer, type: c.where.type },
+    );
   return rt;
 }
 
 /** The WebAssembly engine: same contract as `runKpuConv`. */
-export function runKpuConvWasm(c: PreparedKpuConv, ram: Uint8Array, numerics: KpuNumerics = GOLDEN_NUMERICS, mainOut?: Uint8Array): void {
+export function runKpuConvWasm(
+  c: PreparedKpuConv,
+  ram: Uint8Array,
+  numerics: KpuNumerics = GOLDEN_NUMERICS,
+  mainOut?: Uint8Array,
+): void {
   checkRunBuffers(c, ram, mainOut);
   const rt = runtimeOrFault(c);
   const plan = wasmPlan(c);
@@ -529,7 +558,11 @@ export function runKpuConvWasm(c: PreparedKpuConv, ram: Uint8Array, numerics: Kp
   const strict = numerics.segmentBoundary === 'strict';
   const banker = numerics.activationRounding === 'nncase02';
   const sorted = c.fast.actSorted;
-  const rules = (strict ? RULE.STRICT : 0) | (banker ? RULE.BANKER : 0) | (sorted ? RULE.SORTED : 0) | (strict && banker && sorted ? RULE.SIMD : 0);
+  const rules =
+    (strict ? RULE.STRICT : 0) |
+    (banker ? RULE.BANKER : 0) |
+    (sorted ? RULE.SORTED : 0) |
+    (strict && banker && sorted ? RULE.SIMD : 0);
   const d = rt.i32;
   d.set(plan.desc, 0);
   d[DESC.rules] = rules;

@@ -257,7 +257,13 @@ export function sameShape4(a: Shape4, b: Shape4): boolean {
 }
 
 /** nncase `get_windowed_output_size` (C int division). */
-export function windowedOutputSize(size: number, filter: number, stride: number, dilation: number, padding: Padding): number {
+export function windowedOutputSize(
+  size: number,
+  filter: number,
+  stride: number,
+  dilation: number,
+  padding: Padding,
+): number {
   const effective = (filter - 1) * dilation + 1;
   return idiv(size + padding.before + padding.after - effective + stride, stride);
 }

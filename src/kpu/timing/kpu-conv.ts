@@ -64,7 +64,8 @@ function checkShape(g: KpuConvShape): void {
     if (!Number.isSafeInteger(g[k]) || g[k] < 1) throw new RangeError(`${k} must be a positive integer, got ${g[k]}`);
   }
   if (g.kernel !== 1 && g.kernel !== 3) throw new RangeError(`kernel must be 1 or 3, got ${g.kernel}`);
-  if (g.weightBits !== 8 && g.weightBits !== 16) throw new RangeError(`weightBits must be 8 or 16, got ${g.weightBits}`);
+  if (g.weightBits !== 8 && g.weightBits !== 16)
+    throw new RangeError(`weightBits must be 8 or 16, got ${g.weightBits}`);
 }
 
 /** The model's time for one KPU conv layer (one batch item, one launch). */
@@ -123,8 +124,16 @@ export function estimateKpuConv(g: KpuConvShape, clocks: Partial<Clocks> = {}): 
 /** Output size of a pool type (reference §6.6): 2×2 stride 2 halves, 4×4 stride 4 quarters. */
 export function pooledSize(size: number, poolType: number): number {
   switch (poolType) {
-    case 1: case 2: case 5: case 6: return Math.max(1, Math.floor(size / 2));
-    case 3: case 4: case 7: return Math.max(1, Math.floor(size / 4));
-    default: return size;
+    case 1:
+    case 2:
+    case 5:
+    case 6:
+      return Math.max(1, Math.floor(size / 2));
+    case 3:
+    case 4:
+    case 7:
+      return Math.max(1, Math.floor(size / 4));
+    default:
+      return size;
   }
 }

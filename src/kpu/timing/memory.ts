@@ -57,14 +57,21 @@ function mapRanges(ev: LayerEvent): { input: [number, number]; output: [number, 
   // The real layout, not the event's byte counts: row padding and channel packing included.
   const inBytes = kpuMapBytes(g.inWidth, g.inHeight, g.inChannels) * n;
   const outBytes = kpuMapBytes(g.outWidth, g.outHeight, g.outChannels) * n;
-  return { input: [k.input.address, k.input.address + inBytes], output: [k.output.address, k.output.address + outBytes] };
+  return {
+    input: [k.input.address, k.input.address + inBytes],
+    output: [k.output.address, k.output.address + outBytes],
+  };
 }
 
 /** True when the layer writes AI SRAM from main memory: an upload transfer, or an op whose work is one
  *  (K210_UPLOAD, K210_ADD_PADDING, kpu_upload: `basis: 'transfer'` in the cost table). */
 export function writesAiSram(ev: LayerEvent): boolean {
   if (ev.transfers.some((t) => t.kind === 'upload-cpu' || t.kind === 'upload-dma')) return true;
-  return ev.unit === 'CPU' && Object.prototype.hasOwnProperty.call(CPU_OP_COSTS, ev.type) && CPU_OP_COSTS[ev.type].basis === 'transfer';
+  return (
+    ev.unit === 'CPU' &&
+    Object.prototype.hasOwnProperty.call(CPU_OP_COSTS, ev.type) &&
+    CPU_OP_COSTS[ev.type].basis === 'transfer'
+  );
 }
 
 /** Live maps of AI SRAM, from the order in which KPU layers read and write them. */
@@ -123,7 +130,9 @@ export function aiSramRegions(events: readonly LayerEvent[]): AiSramRegion[] {
     if (!r && writesAiSram(ev)) lastUpload = i;
     if (ev.unit === 'CPU') lastCpu = i;
   }
-  return [...done, ...live].sort((x, y) => x.firstLayer - y.firstLayer || x.start - y.start).map((m) => Object.freeze({ ...m }));
+  return [...done, ...live]
+    .sort((x, y) => x.firstLayer - y.firstLayer || x.start - y.start)
+    .map((m) => Object.freeze({ ...m }));
 }
 
 function unionBytes(ranges: readonly (readonly [number, number])[]): number {
@@ -188,9 +197,13 @@ export function aiSramReport(events: readonly LayerEvent[]): AiSramReport {
     }
   }
   if (peakBytes > limit) {
-    problems.push(`layer ${peakLayer} needs ${peakBytes} bytes of AI SRAM live at once (${fmtMiB(peakBytes)}), more than ${fmtMiB(limit)}`);
+    problems.push(
+      `layer ${peakLayer} needs ${peakBytes} bytes of AI SRAM live at once (${fmtMiB(peakBytes)}), more than ${fmtMiB(limit)}`,
+    );
   } else if (firstFitBytes > limit) {
-    problems.push(`fragmentation: the live maps total at most ${fmtMiB(peakBytes)}, but a first-fit allocator needs ${fmtMiB(firstFitBytes)}`);
+    problems.push(
+      `fragmentation: the live maps total at most ${fmtMiB(peakBytes)}, but a first-fit allocator needs ${fmtMiB(firstFitBytes)}`,
+    );
   }
   const warnings: string[] = [];
   for (let i = 0; i < regions.length; i++) {
@@ -200,11 +213,24 @@ export function aiSramReport(events: readonly LayerEvent[]): AiSramReport {
       // Two maps may share addresses when one dies at the layer the other is born; sharing bytes over a
       // longer stretch means one clobbers the other.
       if (x.start < y.end && y.start < x.end && x.firstLayer < y.lastLayer && y.firstLayer < x.lastLayer) {
-        warnings.push(`maps at bytes ${x.start} (layers ${x.firstLayer}–${x.lastLayer}) and ${y.start} (layers ${y.firstLayer}–${y.lastLayer}) overlap while both are live`);
+        warnings.push(
+          `maps at bytes ${x.start} (layers ${x.firstLayer}–${x.lastLayer}) and ${y.start} (layers ${y.firstLayer}–${y.lastLayer}) overlap while both are live`,
+        );
       }
     }
   }
-  return { limitBytes: limit, perLayer, peakBytes, peakLayer, highestAddress, firstFitBytes, fits: problems.length === 0, problems, warnings, regions };
+  return {
+    limitBytes: limit,
+    perLayer,
+    peakBytes,
+    peakLayer,
+    highestAddress,
+    firstFitBytes,
+    fits: problems.length === 0,
+    problems,
+    warnings,
+    regions,
+  };
 }
 
 /** What the runtime keeps in main SRAM, as far as the caller knows it (from the model file). */
@@ -259,6 +285,9 @@ export function mainMemoryReport(events: readonly LayerEvent[], inputs: MainMemo
     other: inputs.otherBytes ?? 0,
   };
   const bytes = parts.model + parts.working + parts.input + parts.other;
-  const problems = bytes > limit ? [`main SRAM need ${bytes} bytes (${fmtMiB(bytes)}) is more than the ${fmtMiB(limit)} of the chip`] : [];
+  const problems =
+    bytes > limit
+      ? [`main SRAM need ${bytes} bytes (${fmtMiB(bytes)}) is more than the ${fmtMiB(limit)} of the chip`]
+      : [];
   return { limitBytes: limit, bytes, parts, workingEstimated, fits: problems.length === 0, problems };
 }

@@ -4,7 +4,13 @@
  */
 import type { LayerEvent, TransferEvent } from '../events.js';
 import { DEFAULT_CLOCKS, estimateKpuConv, type Clocks } from './kpu-conv.js';
-import { aiSramReport, mainMemoryReport, type AiSramReport, type MainMemoryInputs, type MainMemoryReport } from './memory.js';
+import {
+  aiSramReport,
+  mainMemoryReport,
+  type AiSramReport,
+  type MainMemoryInputs,
+  type MainMemoryReport,
+} from './memory.js';
 import { CPU_OP_COSTS, DEFAULT_CPU_OP_COST, TIMING_PARAMS, type CpuOpCost } from './params.js';
 
 export interface ProfileOptions {
@@ -69,7 +75,8 @@ export interface Profile {
 }
 
 function checkClock(name: string, mhz: number): number {
-  if (!Number.isFinite(mhz) || mhz <= 0 || mhz > 2000) throw new RangeError(`${name} must be a clock in MHz (0 < f ≤ 2000), got ${mhz}`);
+  if (!Number.isFinite(mhz) || mhz <= 0 || mhz > 2000)
+    throw new RangeError(`${name} must be a clock in MHz (0 < f ≤ 2000), got ${mhz}`);
   return mhz;
 }
 
@@ -92,7 +99,9 @@ export function transferMs(t: TransferEvent, clocks: Clocks, width?: number): nu
     case 'download-dma':
       return (t.bytes * p.downloadDmaKpuCyclesPerByte) / (clocks.kpuMhz * 1000);
     case 'download-cpu':
-      return (t.bytes * (dense ? p.downloadCpuDenseCyclesPerByte : p.downloadCpuCyclesPerByte)) / (clocks.cpuMhz * 1000);
+      return (
+        (t.bytes * (dense ? p.downloadCpuDenseCyclesPerByte : p.downloadCpuCyclesPerByte)) / (clocks.cpuMhz * 1000)
+      );
   }
 }
 
@@ -109,11 +118,21 @@ export function cpuLayerCycles(ev: LayerEvent): { cycles: number; calibrated: bo
   const { cost } = cpuOpCost(ev.type);
   let units: number;
   switch (cost.basis) {
-    case 'element': units = ev.elements; break;
-    case 'input-element': units = ev.inputShapes.reduce((s, sh) => s + product(sh), 0); break;
-    case 'byte': units = ev.bytesOut; break;
-    case 'mac': units = ev.macs; break;
-    case 'transfer': units = 0; break;
+    case 'element':
+      units = ev.elements;
+      break;
+    case 'input-element':
+      units = ev.inputShapes.reduce((s, sh) => s + product(sh), 0);
+      break;
+    case 'byte':
+      units = ev.bytesOut;
+      break;
+    case 'mac':
+      units = ev.macs;
+      break;
+    case 'transfer':
+      units = 0;
+      break;
   }
   return { cycles: TIMING_PARAMS.cpu.layerOverheadCycles + units * cost.cycles, calibrated: cost.calibrated };
 }
@@ -137,7 +156,11 @@ function transferWidth(ev: LayerEvent, t: TransferEvent): number | undefined {
 
 /** Time and work of one layer, without memory. */
 export function layerTiming(ev: LayerEvent, clocks: Clocks): Omit<LayerTiming, 'ai_sram_bytes'> {
-  const transfers = effectiveTransfers(ev).map((t) => ({ kind: t.kind, bytes: t.bytes, ms: transferMs(t, clocks, transferWidth(ev, t)) }));
+  const transfers = effectiveTransfers(ev).map((t) => ({
+    kind: t.kind,
+    bytes: t.bytes,
+    ms: transferMs(t, clocks, transferWidth(ev, t)),
+  }));
   const transfer_ms = transfers.reduce((s, t) => s + t.ms, 0);
   let compute_ms: number;
   let kpu_cycles = 0;

@@ -59,7 +59,8 @@ class Mem {
     return this.of(r).u8(what, r.start, r.size);
   }
   f32(what: string, r: MemoryRange): Float32Array {
-    if (r.datatype !== 'float32') throw new KpuFault('BAD_LAYER', `${what} must be float32, the range says ${r.datatype}`, {}, 'prepare');
+    if (r.datatype !== 'float32')
+      throw new KpuFault('BAD_LAYER', `${what} must be float32, the range says ${r.datatype}`, {}, 'prepare');
     return this.of(r).f32(what, r.start, r.size / 4);
   }
 }
@@ -67,10 +68,26 @@ class Mem {
 type Builder<K extends V4OpName> = (n: V4NodeOfType<K>, m: Mem, ctx: PrepareContext) => Exec;
 type Table = { [K in V4OpName]?: Builder<K> };
 
-const clampOf = (b: { fused_activation: { min: number; max: number } }) => [b.fused_activation.min, b.fused_activation.max] as const;
-const win = (b: { filter_h: number; filter_w: number; stride_h: number; stride_w: number; dilation_h: number; dilation_w: number; padding_h: { before: number; after: number }; padding_w: { before: number; after: number } }): Window2d => ({
-  filterH: b.filter_h, filterW: b.filter_w, strideH: b.stride_h, strideW: b.stride_w,
-  dilationH: b.dilation_h, dilationW: b.dilation_w, paddingH: b.padding_h, paddingW: b.padding_w,
+const clampOf = (b: { fused_activation: { min: number; max: number } }) =>
+  [b.fused_activation.min, b.fused_activation.max] as const;
+const win = (b: {
+  filter_h: number;
+  filter_w: number;
+  stride_h: number;
+  stride_w: number;
+  dilation_h: number;
+  dilation_w: number;
+  padding_h: { before: number; after: number };
+  padding_w: { before: number; after: number };
+}): Window2d => ({
+  filterH: b.filter_h,
+  filterW: b.filter_w,
+  strideH: b.stride_h,
+  strideW: b.stride_w,
+  dilationH: b.dilation_h,
+  dilationW: b.dilation_w,
+  paddingH: b.padding_h,
+  paddingW: b.padding_w,
 });
 const elemBytes = (r: MemoryRange) => (r.datatype === 'float32' ? 4 : 1);
 
@@ -79,10 +96,18 @@ const EXECUTORS: Table = {
     const conv = prepareKpuConv(n.kpu, n.batches, { layer: n.index, type: n.type });
     const toMain = n.main_mem_output.size !== 0 ? m.u8('main_mem_output', n.main_mem_output) : undefined;
     if (toMain && toMain.length < conv.denseOutputBytes) {
-      throw new KpuFault('OUT_OF_RANGE', `main_mem_output holds ${toMain.length} bytes, the conv writes ${conv.denseOutputBytes}`, { layer: n.index, type: n.type }, 'prepare');
+      throw new KpuFault(
+        'OUT_OF_RANGE',
+        `main_mem_output holds ${toMain.length} bytes, the conv writes ${conv.denseOutputBytes}`,
+        { layer: n.index, type: n.type },
+        'prepare',
+      );
     }
     const dst = toMain?.subarray(0, conv.denseOutputBytes);
-    return { exec: () => runKpuConv(conv, m.s.ai, ctx.kpu, dst), transfers: dst ? [{ kind: 'download-cpu', bytes: dst.length }] : [] };
+    return {
+      exec: () => runKpuConv(conv, m.s.ai, ctx.kpu, dst),
+      transfers: dst ? [{ kind: 'download-cpu', bytes: dst.length }] : [],
+    };
   },
   kpu_upload: (n, m) => {
     const b = n.body;
@@ -90,9 +115,17 @@ const EXECUTORS: Table = {
     const [N, C, H, W] = b.in_shape;
     m.u8('output', b.output);
     if (b.output.memory_type !== 'kpu' || b.output.size < kpuRows(W, H, C) * 64 * N) {
-      throw new KpuFault('OUT_OF_RANGE', `kpu_upload output range must be AI SRAM of ${kpuRows(W, H, C) * 64 * N} bytes`, { layer: n.index, type: n.type }, 'prepare');
+      throw new KpuFault(
+        'OUT_OF_RANGE',
+        `kpu_upload output range must be AI SRAM of ${kpuRows(W, H, C) * 64 * N} bytes`,
+        { layer: n.index, type: n.type },
+        'prepare',
+      );
     }
-    return { exec: () => kpuUpload(src, b.in_shape, m.s.ai, b.output.start), transfers: [{ kind: 'upload-cpu', bytes: src.length, aiSram: { address: b.output.start, bytes: b.output.size } }] };
+    return {
+      exec: () => kpuUpload(src, b.in_shape, m.s.ai, b.output.start),
+      transfers: [{ kind: 'upload-cpu', bytes: src.length, aiSram: { address: b.output.start, bytes: b.output.size } }],
+    };
   },
   dequantize: (n, m, ctx) => {
     const b = n.body;
@@ -121,9 +154,15 @@ const EXECUTORS: Table = {
     const c = m.u8('input b', b.input_b);
     const out = m.u8('output', b.output);
     const p = {
-      inputAOffset: b.input_a_offset, inputAMul: b.input_a_mul, inputAShift: b.input_a_shift,
-      inputBOffset: b.input_b_offset, inputBMul: b.input_b_mul, inputBShift: b.input_b_shift,
-      outputOffset: b.output_offset, outputMul: b.output_mul, outputShift: b.output_shift,
+      inputAOffset: b.input_a_offset,
+      inputAMul: b.input_a_mul,
+      inputAShift: b.input_a_shift,
+      inputBOffset: b.input_b_offset,
+      inputBMul: b.input_b_mul,
+      inputBShift: b.input_b_shift,
+      outputOffset: b.output_offset,
+      outputMul: b.output_mul,
+      outputShift: b.output_shift,
     };
     const op = BINARY_OPS.indexOf(b.binary_op);
     return { exec: () => quantizedBinary(a, c, out, b.in_a_shape, b.in_b_shape, b.out_shape, op, p) };
@@ -139,21 +178,34 @@ const EXECUTORS: Table = {
     const [lo, hi] = clampOf(b);
     const src = m.f32('input', b.input);
     const dst = m.f32('output', b.output);
-    return { exec: () => conv2d(src, dst, b.weights, b.bias, b.in_shape, b.groups, b.out_channels, win(b), lo, hi, ctx.cpu) };
+    return {
+      exec: () => conv2d(src, dst, b.weights, b.bias, b.in_shape, b.groups, b.out_channels, win(b), lo, hi, ctx.cpu),
+    };
   },
   quantized_conv2d: (n, m) => {
     const b = n.body;
     const src = m.u8('input', b.input);
     const dst = m.u8('output', b.output);
-    const p = { inputOffset: b.input_offset, filterOffset: b.filter_offset, outputMul: b.output_mul, outputShift: b.output_shift, outputOffset: b.output_offset };
-    return { exec: () => quantizedConv2d(src, dst, b.weights, b.bias, b.in_shape, b.groups, b.out_channels, win(b), p) };
+    const p = {
+      inputOffset: b.input_offset,
+      filterOffset: b.filter_offset,
+      outputMul: b.output_mul,
+      outputShift: b.output_shift,
+      outputOffset: b.output_offset,
+    };
+    return {
+      exec: () => quantizedConv2d(src, dst, b.weights, b.bias, b.in_shape, b.groups, b.out_channels, win(b), p),
+    };
   },
   conv2d_transpose: (n, m, ctx) => {
     const b = n.body;
     const [lo, hi] = clampOf(b);
     const src = m.f32('input', b.input);
     const dst = m.f32('output', b.output);
-    return { exec: () => conv2dTranspose(src, dst, b.weights, b.bias, b.in_shape, b.out_shape, b.groups, win(b), lo, hi, ctx.cpu) };
+    return {
+      exec: () =>
+        conv2dTranspose(src, dst, b.weights, b.bias, b.in_shape, b.out_shape, b.groups, win(b), lo, hi, ctx.cpu),
+    };
   },
   matmul: (n, m, ctx) => {
     const b = n.body;
@@ -168,7 +220,13 @@ const EXECUTORS: Table = {
     const a = m.u8('input a', b.input_a);
     const c = m.u8('input b', b.input_b);
     const out = m.u8('output', b.output);
-    const p = { inputAOffset: b.input_a_offset, inputBOffset: b.input_b_offset, outputMul: b.output_mul, outputShift: b.output_shift, outputOffset: b.output_offset };
+    const p = {
+      inputAOffset: b.input_a_offset,
+      inputBOffset: b.input_b_offset,
+      outputMul: b.output_mul,
+      outputShift: b.output_shift,
+      outputOffset: b.output_offset,
+    };
     return { exec: () => quantizedMatmul(a, c, out, b.bias, b.a_rows, b.a_cols, b.b_cols, p as never) };
   },
   pad: (n, m) => {
@@ -258,7 +316,13 @@ export function prepareV4(model: KmodelV4, ctx: PrepareContext): VersionPlan {
   const steps: Step[] = model.layers.map((node: V4Node) => {
     const where = { layer: node.index, type: node.type };
     const build = EXECUTORS[node.type] as Builder<V4OpName> | undefined;
-    if (!build) throw new KpuFault('UNSUPPORTED', `opcode ${node.type} (0x${node.code.toString(16)}) is known but not implemented by the emulator`, where, 'prepare');
+    if (!build)
+      throw new KpuFault(
+        'UNSUPPORTED',
+        `opcode ${node.type} (0x${node.code.toString(16)}) is known but not implemented by the emulator`,
+        where,
+        'prepare',
+      );
     const e = build(node as never, new Mem(state, constants, where), ctx);
     const out = node.outputRanges[0];
     return {
@@ -266,7 +330,14 @@ export function prepareV4(model: KmodelV4, ctx: PrepareContext): VersionPlan {
       type: node.type,
       label: `${node.traceName}(0x${node.code.toString(16)})`,
       event: layerEvent(node, e.transfers ?? [], node.type === 'kpu_conv2d' ? node.batches : 1),
-      output: out ? { memory: out.memory_type === 'kpu' ? 'ai' : 'main', address: out.start, bytes: out.size, desc: node.outputs[0] } : undefined,
+      output: out
+        ? {
+            memory: out.memory_type === 'kpu' ? 'ai' : 'main',
+            address: out.start,
+            bytes: out.size,
+            desc: node.outputs[0],
+          }
+        : undefined,
       exec: e.exec,
     };
   });
@@ -278,15 +349,31 @@ export function prepareV4(model: KmodelV4, ctx: PrepareContext): VersionPlan {
       new Regions(state.ai, 'AI SRAM', where).u8(`input ${i}`, r.start, kpuRows(w, h, c) * 64 * n);
       return (x: Uint8Array) => kpuUpload(x, [n, c, h, w], state.ai, r.start);
     }
-    if (r.memory_type !== 'main') throw new KpuFault('BAD_LAYER', `input ${i} lies in ${r.memory_type} memory`, where, 'prepare');
+    if (r.memory_type !== 'main')
+      throw new KpuFault('BAD_LAYER', `input ${i} lies in ${r.memory_type} memory`, where, 'prepare');
     const dst = new Regions(state.main, 'main', where).u8(`input ${i}`, r.start, inp.bytes);
     return (x: Uint8Array) => dst.set(x);
   });
   const outs = model.outputs.map((o, i) => {
-    if (o.range.memory_type !== 'main') throw new KpuFault('BAD_LAYER', `output ${i} lies in ${o.range.memory_type} memory, not main`, { layer: -1, type: `output ${i}` }, 'prepare');
-    return new Regions(state.main, 'main', { layer: -1, type: `output ${i}` }).u8(`output ${i}`, o.range.start, o.range.size);
+    if (o.range.memory_type !== 'main')
+      throw new KpuFault(
+        'BAD_LAYER',
+        `output ${i} lies in ${o.range.memory_type} memory, not main`,
+        { layer: -1, type: `output ${i}` },
+        'prepare',
+      );
+    return new Regions(state.main, 'main', { layer: -1, type: `output ${i}` }).u8(
+      `output ${i}`,
+      o.range.start,
+      o.range.size,
+    );
   });
-  const inputs: TensorDesc[] = model.inputs.map((i) => ({ shape: i.shape, dtype: i.dtype, bytes: i.shape.reduce((a, b) => a * b, 1) * (i.dtype === 'float32' ? 4 : 1), ...(i.quant ? { quant: i.quant } : {}) }));
+  const inputs: TensorDesc[] = model.inputs.map((i) => ({
+    shape: i.shape,
+    dtype: i.dtype,
+    bytes: i.shape.reduce((a, b) => a * b, 1) * (i.dtype === 'float32' ? 4 : 1),
+    ...(i.quant ? { quant: i.quant } : {}),
+  }));
   return {
     state,
     steps,

@@ -6,7 +6,16 @@
  * written straight into the caller's memory.
  */
 import { KpuFault } from '../../errors.js';
-import { MEM_DATA, MEM_INPUT, MEM_KPU, MEM_OUTPUT, MEM_RDATA, type K210Op, type MemoryRangeV5, type ModuleV5 } from '../../kmodel-parser/v5/types.js';
+import {
+  MEM_DATA,
+  MEM_INPUT,
+  MEM_KPU,
+  MEM_OUTPUT,
+  MEM_RDATA,
+  type K210Op,
+  type MemoryRangeV5,
+  type ModuleV5,
+} from '../../kmodel-parser/v5/types.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv, type KpuNumerics, type PreparedKpuConv } from '../conv/index.js';
 import { kpuDownload, kpuUpload } from '../layout.js';
 import { AI_SRAM_BYTES } from '../memory.js';
@@ -45,13 +54,26 @@ export class K210ModuleState {
   /** Prepared conv layers, per function and op (undefined for non-conv ops). */
   readonly prepared: readonly (readonly (PreparedKpuConv | undefined)[])[];
 
-  constructor(readonly index: number, readonly module: ModuleV5, layerOf: (fn: number, op: number) => number, prepared?: K210ModuleState['prepared']) {
+  constructor(
+    readonly index: number,
+    readonly module: ModuleV5,
+    layerOf: (fn: number, op: number) => number,
+    prepared?: K210ModuleState['prepared'],
+  ) {
     this.data = memBlock(`module ${index} data pool`, new Uint8Array(module.dataPoolSize));
     this.kpu = memBlock(`module ${index} KPU RAM`, new Uint8Array(AI_SRAM_BYTES));
     this.rdata = module.rdata;
     this.rdataBlock = memBlock(`module ${index} .rdata`, module.rdata, false);
     const fns = module.k210?.functions ?? [];
-    this.prepared = prepared ?? fns.map((ops, fi) => ops.map((op, oi) => (op.name === 'kpu_conv2d' ? prepareKpuConv(op.kpu, op.batches, { layer: layerOf(fi, oi), type: 'k210:kpu_conv2d' }) : undefined)));
+    this.prepared =
+      prepared ??
+      fns.map((ops, fi) =>
+        ops.map((op, oi) =>
+          op.name === 'kpu_conv2d'
+            ? prepareKpuConv(op.kpu, op.batches, { layer: layerOf(fi, oi), type: 'k210:kpu_conv2d' })
+            : undefined,
+        ),
+      );
   }
 }
 
@@ -86,12 +108,14 @@ export function runK210Function(
       switch (mr.location) {
         case MEM_INPUT: {
           const i = fn.inputs.findIndex((t) => t.range.start === mr.start);
-          if (i < 0) throw new KpuFault('OUT_OF_RANGE', `input range at ${mr.start} is no input of function ${fnIndex}`, ctx);
+          if (i < 0)
+            throw new KpuFault('OUT_OF_RANGE', `input range at ${mr.start} is no input of function ${fnIndex}`, ctx);
           return { bytes: inputs[i], offset: 0 };
         }
         case MEM_OUTPUT: {
           const i = fn.outputs.findIndex((t) => t.range.start === mr.start);
-          if (i < 0) throw new KpuFault('OUT_OF_RANGE', `output range at ${mr.start} is no output of function ${fnIndex}`, ctx);
+          if (i < 0)
+            throw new KpuFault('OUT_OF_RANGE', `output range at ${mr.start} is no output of function ${fnIndex}`, ctx);
           return { bytes: outputs[i].block.bytes, offset: outputs[i].offset, block: outputs[i].block };
         }
         case MEM_RDATA:
@@ -101,7 +125,11 @@ export function runK210Function(
         case MEM_KPU:
           return { bytes: state.kpu.bytes, offset: mr.start, block: state.kpu };
         default:
-          throw new KpuFault('OUT_OF_RANGE', `memory location ${mr.location} is not addressable by the K210 module`, ctx);
+          throw new KpuFault(
+            'OUT_OF_RANGE',
+            `memory location ${mr.location} is not addressable by the K210 module`,
+            ctx,
+          );
       }
     };
     const written = (p: Place): void => {
@@ -109,7 +137,12 @@ export function runK210Function(
       touch(p.block);
     };
     const within = (p: Place, bytes: number, what: string): Uint8Array => {
-      if (p.offset + bytes > p.bytes.length) throw new KpuFault('OUT_OF_RANGE', `${what}: ${bytes} bytes at ${p.offset} run past the end of a ${p.bytes.length}-byte buffer`, { ...ctx, size: bytes });
+      if (p.offset + bytes > p.bytes.length)
+        throw new KpuFault(
+          'OUT_OF_RANGE',
+          `${what}: ${bytes} bytes at ${p.offset} run past the end of a ${p.bytes.length}-byte buffer`,
+          { ...ctx, size: bytes },
+        );
       return p.bytes.subarray(p.offset, p.offset + bytes);
     };
     const views = hook ? describeOp(state, fnIndex, oi, op, outputs, hook) : undefined;
@@ -147,8 +180,20 @@ export function runK210Function(
         written(dst);
         const dt = op.input.datatype;
         const shape = [...op.inShape];
-        const i: K.StridedTensor = { bytes: src.bytes, offset: src.offset, datatype: dt, shape, strides: [...op.inStrides] };
-        const o: K.StridedTensor = { bytes: dst.bytes, offset: dst.offset, datatype: dt, shape, strides: [...op.outStrides] };
+        const i: K.StridedTensor = {
+          bytes: src.bytes,
+          offset: src.offset,
+          datatype: dt,
+          shape,
+          strides: [...op.inStrides],
+        };
+        const o: K.StridedTensor = {
+          bytes: dst.bytes,
+          offset: dst.offset,
+          datatype: dt,
+          shape,
+          strides: [...op.outStrides],
+        };
         within(src, K.extentBytes(shape, i.strides, dt), 'copy input');
         within(dst, K.extentBytes(shape, o.strides, dt), 'copy output');
         K.copy(i, o);
@@ -166,17 +211,34 @@ function denseStrides(shape: readonly number[]): number[] {
 }
 
 /** The op's tensors as views (see hooks.ts); inputs of the function map back to the caller's tensors. */
-function describeOp(state: K210ModuleState, fnIndex: number, oi: number, op: K210Op, outputs: readonly K210Output[], hook: K210Hook): K210OpViews {
+function describeOp(
+  state: K210ModuleState,
+  fnIndex: number,
+  oi: number,
+  op: K210Op,
+  outputs: readonly K210Output[],
+  hook: K210Hook,
+): K210OpViews {
   const fn = state.module.functions[fnIndex];
-  const place = (mr: MemoryRangeV5, datatype: number, shape: readonly number[], strides: readonly number[], layout: 'strided' | 'kpu'): V5View => {
+  const place = (
+    mr: MemoryRangeV5,
+    datatype: number,
+    shape: readonly number[],
+    strides: readonly number[],
+    layout: 'strided' | 'kpu',
+  ): V5View => {
     switch (mr.location) {
       case MEM_INPUT: {
         const i = fn.inputs.findIndex((t) => t.range.start === mr.start);
         const caller = hook.inputs[i];
         const staged = hook.staged[i];
         if (!caller || !staged) break;
-        if (layout === 'strided' && K.isContiguous(caller.shape, caller.strides)) return { block: caller.block, offset: caller.offset, datatype, shape, strides, layout };
-        const dense = layout === 'strided' && K.isContiguous(shape, strides) && K.elementCount(shape) === K.elementCount(caller.shape);
+        if (layout === 'strided' && K.isContiguous(caller.shape, caller.strides))
+          return { block: caller.block, offset: caller.offset, datatype, shape, strides, layout };
+        const dense =
+          layout === 'strided' &&
+          K.isContiguous(shape, strides) &&
+          K.elementCount(shape) === K.elementCount(caller.shape);
         if (dense) return caller;
         return { block: staged, offset: 0, datatype, shape, strides, layout };
       }
@@ -193,28 +255,49 @@ function describeOp(state: K210ModuleState, fnIndex: number, oi: number, op: K21
       case MEM_KPU:
         return { block: state.kpu, offset: mr.start, datatype, shape, strides, layout };
     }
-    throw new KpuFault('OUT_OF_RANGE', `memory location ${mr.location} at ${mr.start} is not addressable by function ${fnIndex}`, { type: `k210:${op.name}` });
+    throw new KpuFault(
+      'OUT_OF_RANGE',
+      `memory location ${mr.location} at ${mr.start} is not addressable by function ${fnIndex}`,
+      { type: `k210:${op.name}` },
+    );
   };
   switch (op.name) {
     case 'kpu_upload': {
       const s = [...op.inShape];
-      return { inputs: [place(op.input, U8, s, denseStrides(s), 'strided')], outputs: [place(op.output, U8, s, [], 'kpu')] };
+      return {
+        inputs: [place(op.input, U8, s, denseStrides(s), 'strided')],
+        outputs: [place(op.output, U8, s, [], 'kpu')],
+      };
     }
     case 'kpu_download': {
       const s = [...op.inShape];
-      return { inputs: [place(op.input, U8, s, [], 'kpu')], outputs: [place(op.output, U8, s, denseStrides(s), 'strided')] };
+      return {
+        inputs: [place(op.input, U8, s, [], 'kpu')],
+        outputs: [place(op.output, U8, s, denseStrides(s), 'strided')],
+      };
     }
     case 'kpu_conv2d': {
       const p = state.prepared[fnIndex][oi]!;
-      const kpuView = (address: number, shape: readonly number[]): V5View => ({ block: state.kpu, offset: address, datatype: U8, shape, strides: [], layout: 'kpu' });
+      const kpuView = (address: number, shape: readonly number[]): V5View => ({
+        block: state.kpu,
+        offset: address,
+        datatype: U8,
+        shape,
+        strides: [],
+        layout: 'kpu',
+      });
       const outs = [kpuView(p.output.address, p.output.shape)];
-      if (op.mainMemOutput.size) outs.push(place(op.mainMemOutput, U8, p.output.shape, denseStrides(p.output.shape), 'strided'));
+      if (op.mainMemOutput.size)
+        outs.push(place(op.mainMemOutput, U8, p.output.shape, denseStrides(p.output.shape), 'strided'));
       return { inputs: [kpuView(p.input.address, p.input.shape)], outputs: outs };
     }
     case 'copy': {
       const s = [...op.inShape];
       const dt = op.input.datatype;
-      return { inputs: [place(op.input, dt, s, [...op.inStrides], 'strided')], outputs: [place(op.output, dt, s, [...op.outStrides], 'strided')] };
+      return {
+        inputs: [place(op.input, dt, s, [...op.inStrides], 'strided')],
+        outputs: [place(op.output, dt, s, [...op.outStrides], 'strided')],
+      };
     }
   }
 }

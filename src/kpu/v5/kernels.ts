@@ -21,7 +21,20 @@ export interface StridedTensor {
 }
 
 /** nncase datatype codes (`datatypes.def`). */
-export const DT = { i8: 0, i16: 1, i32: 2, i64: 3, u8: 4, u16: 5, u32: 6, u64: 7, f16: 8, f32: 9, f64: 10, bf16: 11 } as const;
+export const DT = {
+  i8: 0,
+  i16: 1,
+  i32: 2,
+  i64: 3,
+  u8: 4,
+  u16: 5,
+  u32: 6,
+  u64: 7,
+  f16: 8,
+  f32: 9,
+  f64: 10,
+  bf16: 11,
+} as const;
 export const DT_BYTES = [1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8, 2];
 
 export function elemSize(datatype: number): number {
@@ -71,7 +84,12 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
 }
 
 /** Calls fn(offA, offB) for every index of `shape` in row-major order (element offsets). */
-export function forEach2(shape: readonly number[], sa: readonly number[], sb: readonly number[], fn: (a: number, b: number) => void): void {
+export function forEach2(
+  shape: readonly number[],
+  sa: readonly number[],
+  sb: readonly number[],
+  fn: (a: number, b: number) => void,
+): void {
   const n = shape.length;
   if (shape.some((d) => d === 0)) return;
   if (n === 0) {
@@ -103,7 +121,13 @@ export function forEach2(shape: readonly number[], sa: readonly number[], sb: re
 }
 
 /** As forEach2 with three stride sets. */
-export function forEach3(shape: readonly number[], sa: readonly number[], sb: readonly number[], sc: readonly number[], fn: (a: number, b: number, c: number) => void): void {
+export function forEach3(
+  shape: readonly number[],
+  sa: readonly number[],
+  sb: readonly number[],
+  sc: readonly number[],
+  fn: (a: number, b: number, c: number) => void,
+): void {
   const n = shape.length;
   if (shape.some((d) => d === 0)) return;
   if (n === 0) {
@@ -191,19 +215,32 @@ export function floatToHalf(v: number): number {
 
 export function getter(datatype: number): Get {
   switch (datatype) {
-    case DT.i8: return (dv, at) => dv.getInt8(at);
-    case DT.i16: return (dv, at) => dv.getInt16(at, true);
-    case DT.i32: return (dv, at) => dv.getInt32(at, true);
-    case DT.i64: return (dv, at) => Number(dv.getBigInt64(at, true));
-    case DT.u8: return (dv, at) => dv.getUint8(at);
-    case DT.u16: return (dv, at) => dv.getUint16(at, true);
-    case DT.u32: return (dv, at) => dv.getUint32(at, true);
-    case DT.u64: return (dv, at) => Number(dv.getBigUint64(at, true));
-    case DT.f16: return (dv, at) => halfToFloat(dv.getUint16(at, true));
-    case DT.f32: return (dv, at) => dv.getFloat32(at, true);
-    case DT.f64: return (dv, at) => dv.getFloat64(at, true);
-    case DT.bf16: return (dv, at) => bfloat16ToFloat(dv.getUint16(at, true));
-    default: throw new KpuFault('UNSUPPORTED', `datatype code ${datatype} is unknown`);
+    case DT.i8:
+      return (dv, at) => dv.getInt8(at);
+    case DT.i16:
+      return (dv, at) => dv.getInt16(at, true);
+    case DT.i32:
+      return (dv, at) => dv.getInt32(at, true);
+    case DT.i64:
+      return (dv, at) => Number(dv.getBigInt64(at, true));
+    case DT.u8:
+      return (dv, at) => dv.getUint8(at);
+    case DT.u16:
+      return (dv, at) => dv.getUint16(at, true);
+    case DT.u32:
+      return (dv, at) => dv.getUint32(at, true);
+    case DT.u64:
+      return (dv, at) => Number(dv.getBigUint64(at, true));
+    case DT.f16:
+      return (dv, at) => halfToFloat(dv.getUint16(at, true));
+    case DT.f32:
+      return (dv, at) => dv.getFloat32(at, true);
+    case DT.f64:
+      return (dv, at) => dv.getFloat64(at, true);
+    case DT.bf16:
+      return (dv, at) => bfloat16ToFloat(dv.getUint16(at, true));
+    default:
+      throw new KpuFault('UNSUPPORTED', `datatype code ${datatype} is unknown`);
   }
 }
 
@@ -256,7 +293,11 @@ function checkDtypes(what: string, ok: boolean, detail: string): void {
  * non-contiguous fallback covers i8, with the same result).
  */
 export function dequantize(input: StridedTensor, output: StridedTensor, scale: number, bias: number): void {
-  checkDtypes('dequantize', (input.datatype === DT.u8 || input.datatype === DT.i8) && output.datatype === DT.f32, `datatype ${input.datatype} → ${output.datatype} is not supported`);
+  checkDtypes(
+    'dequantize',
+    (input.datatype === DT.u8 || input.datatype === DT.i8) && output.datatype === DT.f32,
+    `datatype ${input.datatype} → ${output.datatype} is not supported`,
+  );
   const get = getter(input.datatype);
   const di = view(input);
   const dout = view(output);
@@ -277,7 +318,11 @@ export function dequantize(input: StridedTensor, output: StridedTensor, scale: n
  * 64-bit result) and both are mirrored.
  */
 export function quantize(input: StridedTensor, output: StridedTensor, scale: number, bias: number): void {
-  checkDtypes('quantize', input.datatype === DT.f32 && (output.datatype === DT.u8 || output.datatype === DT.i8), `datatype ${input.datatype} → ${output.datatype} is not supported`);
+  checkDtypes(
+    'quantize',
+    input.datatype === DT.f32 && (output.datatype === DT.u8 || output.datatype === DT.i8),
+    `datatype ${input.datatype} → ${output.datatype} is not supported`,
+  );
   const optimized = isContiguous(input.shape, input.strides) && isContiguous(input.shape, output.strides);
   const lo = output.datatype === DT.u8 ? 0 : -128;
   const hi = output.datatype === DT.u8 ? 255 : 127;
@@ -298,7 +343,7 @@ export function quantize(input: StridedTensor, output: StridedTensor, scale: num
       q = Number.isFinite(r) && Math.abs(r) < 2 ** 63 ? Number(BigInt.asIntN(32, BigInt(r))) : 0;
     }
     q = q > hi ? hi : q < lo ? lo : q;
-    dout.setInt8(ob + o, q << 24 >> 24);
+    dout.setInt8(ob + o, (q << 24) >> 24);
   });
 }
 
@@ -311,7 +356,11 @@ export function quantize(input: StridedTensor, output: StridedTensor, scale: num
 export function convert(input: StridedTensor, output: StridedTensor): void {
   const it = input.datatype;
   const ot = output.datatype;
-  checkDtypes('convert', it !== DT.f64 && ot !== DT.f64 && !(ot === DT.bf16 && it !== DT.f32) && !(ot === DT.f16 && it !== DT.f32), `datatype ${it} → ${ot} is not supported`);
+  checkDtypes(
+    'convert',
+    it !== DT.f64 && ot !== DT.f64 && !(ot === DT.bf16 && it !== DT.f32) && !(ot === DT.f16 && it !== DT.f32),
+    `datatype ${it} → ${ot} is not supported`,
+  );
   const di = view(input);
   const dout = view(output);
   const isz = elemSize(it);
@@ -352,15 +401,20 @@ export function convert(input: StridedTensor, output: StridedTensor): void {
       case DT.i32: {
         const v = fv !== undefined ? BigInt(cvtToInt32(fv)) : iv!;
         const n = Number(BigInt.asIntN(32, v));
-        if (osz === 1) dout.setInt8(to, n << 24 >> 24);
-        else if (osz === 2) dout.setInt16(to, n << 16 >> 16, true);
+        if (osz === 1) dout.setInt8(to, (n << 24) >> 24);
+        else if (osz === 2) dout.setInt16(to, (n << 16) >> 16, true);
         else dout.setInt32(to, n, true);
         return;
       }
       case DT.u32:
       case DT.i64:
       case DT.u64: {
-        const v = fv !== undefined ? (ot === DT.u64 && fv >= 2 ** 63 && fv < 2 ** 64 ? BigInt(Math.trunc(fv)) : cvtToInt64(fv)) : iv!;
+        const v =
+          fv !== undefined
+            ? ot === DT.u64 && fv >= 2 ** 63 && fv < 2 ** 64
+              ? BigInt(Math.trunc(fv))
+              : cvtToInt64(fv)
+            : iv!;
         if (ot === DT.u32) dout.setUint32(to, Number(BigInt.asUintN(32, v)), true);
         else dout.setBigUint64(to, BigInt.asUintN(64, v), true);
         return;
@@ -392,17 +446,27 @@ export function transpose(input: StridedTensor, output: StridedTensor, perm: rea
     throw new KpuFault('BAD_LAYER', `transpose: perm [${perm.join(', ')}] is not a permutation of ${n} axes`);
   }
   const size = elemSize(input.datatype);
-  const os = alignStrides(perm.map((p) => input.shape[p]), output.strides);
+  const os = alignStrides(
+    perm.map((p) => input.shape[p]),
+    output.strides,
+  );
   // out_index[i] = index[perm[i]] → input axis perm[i] moves along output stride os[i].
   const eff = new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) eff[perm[i]] = os[i];
   const ib = input.offset;
   const ob = output.offset;
-  forEach2(input.shape, alignStrides(input.shape, input.strides), eff, (a, o) => copyElement(input.bytes, ib + size * a, output.bytes, ob + size * o, size));
+  forEach2(input.shape, alignStrides(input.shape, input.strides), eff, (a, o) =>
+    copyElement(input.bytes, ib + size * a, output.bytes, ob + size * o, size),
+  );
 }
 
 /** Output shape of `slice` under nncase's reference semantics. */
-export function sliceOutputShape(inShape: readonly number[], begins: readonly number[], ends: readonly number[], strides: readonly number[]): number[] {
+export function sliceOutputShape(
+  inShape: readonly number[],
+  begins: readonly number[],
+  ends: readonly number[],
+  strides: readonly number[],
+): number[] {
   return inShape.map((dim, i) => {
     const b = begins[i];
     const e = ends[i];
@@ -424,7 +488,13 @@ export function sliceOutputShape(inShape: readonly number[], begins: readonly nu
  * The optimized path (rank ≤ 4, positive strides) and the reference agree whenever `ends`
  * stay inside the input; the reference semantics are implemented.
  */
-export function slice(input: StridedTensor, output: StridedTensor, begins: readonly number[], ends: readonly number[], strides: readonly number[]): void {
+export function slice(
+  input: StridedTensor,
+  output: StridedTensor,
+  begins: readonly number[],
+  ends: readonly number[],
+  strides: readonly number[],
+): void {
   const n = input.shape.length;
   const outShape = sliceOutputShape(input.shape, begins, ends, strides);
   const size = elemSize(input.datatype);
@@ -434,15 +504,18 @@ export function slice(input: StridedTensor, output: StridedTensor, begins: reado
   let base = 0;
   for (let i = 0; i < n; i++) base += begins[i] * is[i];
   const step = is.map((s, i) => s * strides[i]);
-  const valid = (oIdx: number[]): boolean => oIdx.every((o, i) => {
-    const idx = begins[i] + o * strides[i];
-    return idx >= 0 && idx < input.shape[i];
-  });
+  const valid = (oIdx: number[]): boolean =>
+    oIdx.every((o, i) => {
+      const idx = begins[i] + o * strides[i];
+      return idx >= 0 && idx < input.shape[i];
+    });
   const needsCheck = strides.some((s, i) => s < 0 && begins[i] >= input.shape[i]);
   const ib = input.offset;
   const ob = output.offset;
   if (!needsCheck) {
-    forEach2(outShape, step, os, (a, o) => copyElement(input.bytes, ib + size * (base + a), output.bytes, ob + size * o, size));
+    forEach2(outShape, step, os, (a, o) =>
+      copyElement(input.bytes, ib + size * (base + a), output.bytes, ob + size * o, size),
+    );
     return;
   }
   const idx = new Array<number>(n).fill(0);
@@ -505,7 +578,14 @@ function broadcastStrides(outShape: readonly number[], shape: readonly number[],
 }
 
 /** `kernels::binary` (reference, float32): out = clamp(op(a, b), low, high) with broadcasting. */
-export function binary(op: number, a: StridedTensor, b: StridedTensor, output: StridedTensor, low: number, high: number): void {
+export function binary(
+  op: number,
+  a: StridedTensor,
+  b: StridedTensor,
+  output: StridedTensor,
+  low: number,
+  high: number,
+): void {
   const fn = BINARY_FUNCS[op];
   if (!fn) throw new KpuFault('UNSUPPORTED', `binary op ${op} is not supported by nncase's reference binary kernel`);
   const outShape = binaryOutputShape(a.shape, b.shape);
@@ -515,9 +595,19 @@ export function binary(op: number, a: StridedTensor, b: StridedTensor, output: S
   const ab = a.offset;
   const bb = b.offset;
   const ob = output.offset;
-  forEach3(outShape, broadcastStrides(outShape, a.shape, a.strides), broadcastStrides(outShape, b.shape, b.strides), alignStrides(outShape, output.strides), (x, y, o) => {
-    dout.setFloat32(ob + 4 * o, clampF(fn(da.getFloat32(ab + 4 * x, true), db.getFloat32(bb + 4 * y, true)), low, high), true);
-  });
+  forEach3(
+    outShape,
+    broadcastStrides(outShape, a.shape, a.strides),
+    broadcastStrides(outShape, b.shape, b.strides),
+    alignStrides(outShape, output.strides),
+    (x, y, o) => {
+      dout.setFloat32(
+        ob + 4 * o,
+        clampF(fn(da.getFloat32(ab + 4 * x, true), db.getFloat32(bb + 4 * y, true)), low, high),
+        true,
+      );
+    },
+  );
 }
 
 export interface Padding {
@@ -529,7 +619,11 @@ export interface Padding {
 export function windowedOutputSize(size: number, filter: number, stride: number, dilation: number, p: Padding): number {
   const eff = (filter - 1) * dilation + 1;
   const v = Math.trunc((size + p.before + p.after - eff + stride) / stride);
-  if (v < 0) throw new KpuFault('BAD_LAYER', `window ${filter} (dilation ${dilation}) does not fit an input of ${size} with padding ${p.before}+${p.after}`);
+  if (v < 0)
+    throw new KpuFault(
+      'BAD_LAYER',
+      `window ${filter} (dilation ${dilation}) does not fit an input of ${size} with padding ${p.before}+${p.after}`,
+    );
   return v;
 }
 
@@ -546,15 +640,28 @@ export interface Window2d {
 
 /** Valid filter taps [start, end) for an output position (padding taps are skipped). */
 function tapRange(origin: number, dilation: number, filter: number, size: number): [number, number] {
-  return [Math.max(0, Math.trunc((-origin + dilation - 1) / dilation)), Math.min(filter, Math.trunc((size - origin + dilation - 1) / dilation))];
+  return [
+    Math.max(0, Math.trunc((-origin + dilation - 1) / dilation)),
+    Math.min(filter, Math.trunc((size - origin + dilation - 1) / dilation)),
+  ];
 }
 
 /** `kernels::reduce_window2d` (reference, float32 NCHW): mean divides by the count of valid taps. */
-export function reduceWindow2d(reduceOp: number, input: StridedTensor, output: StridedTensor, init: number, w: Window2d, low: number, high: number): number[] {
+export function reduceWindow2d(
+  reduceOp: number,
+  input: StridedTensor,
+  output: StridedTensor,
+  init: number,
+  w: Window2d,
+  low: number,
+  high: number,
+): number[] {
   const [N, C, H, W] = input.shape;
   const oh = windowedOutputSize(H, w.filterH, w.strideH, w.dilationH, w.padH);
   const ow = windowedOutputSize(W, w.filterW, w.strideW, w.dilationW, w.padW);
-  const reducer = [(a: number, b: number) => f32(a + b), stdMin, stdMax, (a: number, b: number) => f32(a + b)][reduceOp];
+  const reducer = [(a: number, b: number) => f32(a + b), stdMin, stdMax, (a: number, b: number) => f32(a + b)][
+    reduceOp
+  ];
   if (!reducer) throw new KpuFault('UNSUPPORTED', `reduce_window2d: reduce op ${reduceOp}`);
   const is = alignStrides(input.shape, input.strides);
   const os = alignStrides([N, C, oh, ow], output.strides);
@@ -580,7 +687,11 @@ export function reduceWindow2d(reduceOp: number, input: StridedTensor, output: S
             }
           }
           if (reduceOp === 0) v = f32(v / count);
-          dout.setFloat32(output.offset + 4 * (n * os[0] + c * os[1] + oy * os[2] + ox * os[3]), clampF(v, low, high), true);
+          dout.setFloat32(
+            output.offset + 4 * (n * os[0] + c * os[1] + oy * os[2] + ox * os[3]),
+            clampF(v, low, high),
+            true,
+          );
         }
       }
     }
@@ -592,7 +703,16 @@ export function reduceWindow2d(reduceOp: number, input: StridedTensor, output: S
  * `kernels::conv2d` (reference, float32 NCHW, weights OIHW): value = bias[oc] then += in·w
  * over ic, ky, kx in that order, each product and sum rounded to float; padding taps skipped.
  */
-export function conv2d(input: StridedTensor, weights: StridedTensor, bias: StridedTensor, output: StridedTensor, groups: number, w: Window2d, low: number, high: number): number[] {
+export function conv2d(
+  input: StridedTensor,
+  weights: StridedTensor,
+  bias: StridedTensor,
+  output: StridedTensor,
+  groups: number,
+  w: Window2d,
+  low: number,
+  high: number,
+): number[] {
   const [N, IC, H, W] = input.shape;
   const [OC, , FH, FW] = weights.shape;
   const oh = windowedOutputSize(H, FH, w.strideH, w.dilationH, w.padH);
@@ -625,12 +745,19 @@ export function conv2d(input: StridedTensor, weights: StridedTensor, bias: Strid
                 for (let kx = xs; kx < xe; kx++) {
                   const x = xo + w.dilationW * kx;
                   const iv = di.getFloat32(input.offset + 4 * (n * is[0] + c * is[1] + y * is[2] + x * is[3]), true);
-                  const wv = dw.getFloat32(weights.offset + 4 * (oc * ws[0] + ic * ws[1] + ky * ws[2] + kx * ws[3]), true);
+                  const wv = dw.getFloat32(
+                    weights.offset + 4 * (oc * ws[0] + ic * ws[1] + ky * ws[2] + kx * ws[3]),
+                    true,
+                  );
                   v = f32(v + f32(iv * wv));
                 }
               }
             }
-            dout.setFloat32(output.offset + 4 * (n * os[0] + oc * os[1] + oy * os[2] + ox * os[3]), clampF(v, low, high), true);
+            dout.setFloat32(
+              output.offset + 4 * (n * os[0] + oc * os[1] + oy * os[2] + ox * os[3]),
+              clampF(v, low, high),
+              true,
+            );
           }
         }
       }
@@ -648,7 +775,13 @@ function resizeScale(inSize: number, outSize: number, alignCorners: boolean): nu
 }
 
 /** `get_nearest_neighbor`. */
-export function nearestIndex(o: number, size: number, scale: number, alignCorners: boolean, halfPixel: boolean): number {
+export function nearestIndex(
+  o: number,
+  size: number,
+  scale: number,
+  alignCorners: boolean,
+  halfPixel: boolean,
+): number {
   const after = f32(f32(o + (halfPixel ? 0.5 : 0)) * scale);
   // roundf rounds half away from zero.
   const r = alignCorners ? Math.sign(after) * Math.floor(Math.abs(after) + 0.5) : Math.floor(after);
@@ -670,27 +803,43 @@ function bilinearCoord(o: number, scale: number, halfPixel: boolean, size: numbe
  * reference (strided) kernels compute the same values. Integer element types are handled as
  * unsigned of their width (nncase maps int8 to uint8, …), bilinear adds 0.5 and truncates.
  */
-export function resizeImage(mode: number, input: StridedTensor, output: StridedTensor, outH: number, outW: number, alignCorners: boolean, halfPixel: boolean): number[] {
+export function resizeImage(
+  mode: number,
+  input: StridedTensor,
+  output: StridedTensor,
+  outH: number,
+  outW: number,
+  alignCorners: boolean,
+  halfPixel: boolean,
+): number[] {
   const [N, C, H, W] = input.shape;
   if (!(outH > 0 && outW > 0)) throw new KpuFault('BAD_LAYER', `resize_image to ${outH}×${outW}`);
   const dt = input.datatype;
   const size = elemSize(dt);
   const isFloat = dt === DT.f32;
-  if (!isFloat && (dt === DT.f16 || dt === DT.bf16 || dt === DT.f64)) throw new KpuFault('UNSUPPORTED', `resize_image: datatype ${dt}`);
+  if (!isFloat && (dt === DT.f16 || dt === DT.bf16 || dt === DT.f64))
+    throw new KpuFault('UNSUPPORTED', `resize_image: datatype ${dt}`);
   const hs = resizeScale(H, outH, alignCorners);
   const wsc = resizeScale(W, outW, alignCorners);
   const is = alignStrides(input.shape, input.strides);
   const os = alignStrides([N, C, outH, outW], output.strides);
   const di = view(input);
   const dout = view(output);
-  const uget = isFloat ? (at: number) => di.getFloat32(at, true) : size === 1 ? (at: number) => di.getUint8(at) : size === 2 ? (at: number) => di.getUint16(at, true) : (at: number) => di.getUint32(at, true);
+  const uget = isFloat
+    ? (at: number) => di.getFloat32(at, true)
+    : size === 1
+      ? (at: number) => di.getUint8(at)
+      : size === 2
+        ? (at: number) => di.getUint16(at, true)
+        : (at: number) => di.getUint32(at, true);
   const uset = (at: number, v: number): void => {
     if (isFloat) dout.setFloat32(at, v, true);
     else if (size === 1) dout.setUint8(at, cvtToInt32(v) & 0xff);
     else if (size === 2) dout.setUint16(at, cvtToInt32(v) & 0xffff, true);
     else dout.setUint32(at, Number(BigInt.asUintN(32, cvtToInt64(v))), true);
   };
-  const inAt = (n: number, c: number, y: number, x: number) => input.offset + size * (n * is[0] + c * is[1] + y * is[2] + x * is[3]);
+  const inAt = (n: number, c: number, y: number, x: number) =>
+    input.offset + size * (n * is[0] + c * is[1] + y * is[2] + x * is[3]);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let oy = 0; oy < outH; oy++) {

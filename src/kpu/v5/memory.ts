@@ -52,7 +52,11 @@ export class AddressSpace {
     const b = this.blocks[k];
     const offset = address - (k + 1) * BLOCK_SPAN;
     if (!Number.isSafeInteger(address) || !b || offset > b.bytes.length) {
-      throw new KpuFault('OUT_OF_RANGE', `address 0x${Math.max(0, address).toString(16)} points into no buffer of the stackvm function`, { ...context, address });
+      throw new KpuFault(
+        'OUT_OF_RANGE',
+        `address 0x${Math.max(0, address).toString(16)} points into no buffer of the stackvm function`,
+        { ...context, address },
+      );
     }
     return { block: b, offset };
   }
@@ -61,13 +65,18 @@ export class AddressSpace {
   span(address: number, size: number, write: boolean, context: Ctx = {}): Resolved {
     const p = this.resolve(address, context);
     if (p.offset + size > p.block.bytes.length) {
-      throw new KpuFault('OUT_OF_RANGE', `${size} bytes at offset ${p.offset} of ${p.block.name} run past its end (${p.block.bytes.length} bytes)`, {
-        ...context,
-        address,
-        size,
-      });
+      throw new KpuFault(
+        'OUT_OF_RANGE',
+        `${size} bytes at offset ${p.offset} of ${p.block.name} run past its end (${p.block.bytes.length} bytes)`,
+        {
+          ...context,
+          address,
+          size,
+        },
+      );
     }
-    if (write && !p.block.writable) throw new KpuFault('OUT_OF_RANGE', `${p.block.name} is read-only`, { ...context, address, size });
+    if (write && !p.block.writable)
+      throw new KpuFault('OUT_OF_RANGE', `${p.block.name} is read-only`, { ...context, address, size });
     return p;
   }
 }

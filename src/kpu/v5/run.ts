@@ -21,7 +21,14 @@ import type { RecordedViews, V5Memories, V5OpHook, V5OpStep, V5View } from './ho
 import { kpuBytes } from '../../kmodel-parser/kpu-layout.js';
 import * as K from './kernels.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
-import { StackvmModuleState, StackvmRun, denseCopy, type CallTensor, type StackvmHost, type TensorOpInfo } from './stackvm.js';
+import {
+  StackvmModuleState,
+  StackvmRun,
+  denseCopy,
+  type CallTensor,
+  type StackvmHost,
+  type TensorOpInfo,
+} from './stackvm.js';
 
 export interface RunV5Options {
   /** Receives the golden-format trace lines. */
@@ -47,7 +54,8 @@ export interface RunV5Result {
   readonly outputs: Uint8Array[];
 }
 
-type ModuleState = StackvmModuleState | K210ModuleState | { readonly kind: 'other'; readonly data: MemBlock; readonly module: ModuleV5 };
+type ModuleState =
+  StackvmModuleState | K210ModuleState | { readonly kind: 'other'; readonly data: MemBlock; readonly module: ModuleV5 };
 
 /** Layer index (in `model.layers`) of each K210 op and stackvm TENSOR instruction. */
 function layerIndexes(model: KmodelV5): Map<string, number> {
@@ -64,7 +72,14 @@ function instructionLayers(model: KmodelV5): Map<StackvmInstruction, LayerV5> {
 }
 
 /** Prepared per model (K210 conv layers validated once); states are rebuilt per run. */
-const PREPARED = new WeakMap<KmodelV5, { layers: Map<string, number>; k210: Map<number, K210ModuleState['prepared']>; instructions?: Map<StackvmInstruction, LayerV5> }>();
+const PREPARED = new WeakMap<
+  KmodelV5,
+  {
+    layers: Map<string, number>;
+    k210: Map<number, K210ModuleState['prepared']>;
+    instructions?: Map<StackvmInstruction, LayerV5>;
+  }
+>();
 
 class V5Machine implements StackvmHost {
   readonly states: ModuleState[];
@@ -76,7 +91,10 @@ class V5Machine implements StackvmHost {
   private readonly instructions?: Map<StackvmInstruction, LayerV5>;
   private readonly memories?: V5Memories;
 
-  constructor(readonly model: KmodelV5, readonly opts: RunV5Options) {
+  constructor(
+    readonly model: KmodelV5,
+    readonly opts: RunV5Options,
+  ) {
     let prep = PREPARED.get(model);
     const layers = prep?.layers ?? layerIndexes(model);
     this.layers = layers;
@@ -186,7 +204,9 @@ class V5Machine implements StackvmHost {
     if (op.name === 'kpu_conv2d') {
       const p = st.prepared[fi][oi]!;
       const g = p.geometry;
-      const transfers: TransferEvent[] = op.mainMemOutput.size ? [{ kind: 'download-cpu', bytes: p.denseOutputBytes }] : [];
+      const transfers: TransferEvent[] = op.mainMemOutput.size
+        ? [{ kind: 'download-cpu', bytes: p.denseOutputBytes }]
+        : [];
       event = {
         unit: 'KPU',
         inputShapes: [[op.batches, g.inChannels, g.inHeight, g.inWidth]],
@@ -210,11 +230,29 @@ class V5Machine implements StackvmHost {
       const bytes = K.elementCount(shape) * (op.name === 'copy' ? K.elemSize(op.input.datatype) : 1);
       const transfers: TransferEvent[] =
         op.name === 'kpu_upload'
-          ? [{ kind: op.inShape[3] % 64 === 0 ? 'upload-dma' : 'upload-cpu', bytes, aiSram: { address: op.output.start, bytes: op.inShape[0] * kpuBytes(op.inShape[3], op.inShape[2], op.inShape[1]) } }]
+          ? [
+              {
+                kind: op.inShape[3] % 64 === 0 ? 'upload-dma' : 'upload-cpu',
+                bytes,
+                aiSram: {
+                  address: op.output.start,
+                  bytes: op.inShape[0] * kpuBytes(op.inShape[3], op.inShape[2], op.inShape[1]),
+                },
+              },
+            ]
           : op.name === 'kpu_download'
             ? [{ kind: 'download-cpu', bytes }]
             : [];
-      event = { unit: 'CPU', inputShapes: [shape], outputShapes: [shape], bytesIn: bytes, bytesOut: bytes, macs: 0, elements: K.elementCount(shape), transfers };
+      event = {
+        unit: 'CPU',
+        inputShapes: [shape],
+        outputShapes: [shape],
+        bytesIn: bytes,
+        bytesOut: bytes,
+        macs: 0,
+        elements: K.elementCount(shape),
+        transfers,
+      };
     }
     this.emit(`k210:${op.name}`, op.opcode.toString(16).padStart(2, '0'), event);
   }
@@ -223,13 +261,25 @@ class V5Machine implements StackvmHost {
   call(moduleId: number, functionId: number, inputs: readonly CallTensor[], outputs: readonly CallTensor[]): void {
     const st = this.states[moduleId];
     const fn = st?.module.functions[functionId];
-    if (!st || !fn) throw new KpuFault('OUT_OF_RANGE', `CALL of module ${moduleId} function ${functionId}, which does not exist`);
+    if (!st || !fn)
+      throw new KpuFault('OUT_OF_RANGE', `CALL of module ${moduleId} function ${functionId}, which does not exist`);
     const check = (ts: readonly CallTensor[], want: ModuleV5['functions'][number]['inputs'], what: string): void => {
-      if (ts.length !== want.length) throw new KpuFault('BAD_LAYER', `CALL passes ${ts.length} ${what}s, module ${moduleId} function ${functionId} takes ${want.length}`);
+      if (ts.length !== want.length)
+        throw new KpuFault(
+          'BAD_LAYER',
+          `CALL passes ${ts.length} ${what}s, module ${moduleId} function ${functionId} takes ${want.length}`,
+        );
       ts.forEach((t, i) => {
-        if (t.datatype !== want[i].range.datatype) throw new KpuFault('BAD_LAYER', `CALL ${what} ${i}: datatype ${t.datatype}, the callee expects ${want[i].range.datatype}`);
+        if (t.datatype !== want[i].range.datatype)
+          throw new KpuFault(
+            'BAD_LAYER',
+            `CALL ${what} ${i}: datatype ${t.datatype}, the callee expects ${want[i].range.datatype}`,
+          );
         if (t.shape.length !== want[i].shape.length || t.shape.some((d, k) => d !== want[i].shape[k])) {
-          throw new KpuFault('BAD_LAYER', `CALL ${what} ${i}: shape [${t.shape.join(', ')}], the callee expects [${want[i].shape.join(', ')}]`);
+          throw new KpuFault(
+            'BAD_LAYER',
+            `CALL ${what} ${i}: shape [${t.shape.join(', ')}], the callee expects [${want[i].shape.join(', ')}]`,
+          );
         }
       });
     };
@@ -242,22 +292,49 @@ class V5Machine implements StackvmHost {
       if (this.recordViews) {
         const onOp = this.opts.onOp!;
         hook = {
-          inputs: inputs.map((t): V5View => ({ block: t.block, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides, layout: 'strided' })),
-          staged: staged.map((b, i) => memBlock(`module ${moduleId} function ${functionId} input ${i} (staged copy)`, b, false)),
+          inputs: inputs.map((t): V5View => ({
+            block: t.block,
+            offset: t.offset,
+            datatype: t.datatype,
+            shape: t.shape,
+            strides: t.strides,
+            layout: 'strided',
+          })),
+          staged: staged.map((b, i) =>
+            memBlock(`module ${moduleId} function ${functionId} input ${i} (staged copy)`, b, false),
+          ),
           before: (op, oi, views) => onOp('before', this.k210Step(st, functionId, op, oi, views), this.memories!),
         };
       }
-      runK210Function(st, functionId, hook ? hook.staged.map((b) => b.bytes) : staged, outs, (op, oi, views) => this.afterK210Op(st, functionId, op, oi, views), this.opts.numerics ?? GOLDEN_NUMERICS, (oi) => this.layers.get(`${moduleId}/${functionId}/${oi}`) ?? -1, hook);
+      runK210Function(
+        st,
+        functionId,
+        hook ? hook.staged.map((b) => b.bytes) : staged,
+        outs,
+        (op, oi, views) => this.afterK210Op(st, functionId, op, oi, views),
+        this.opts.numerics ?? GOLDEN_NUMERICS,
+        (oi) => this.layers.get(`${moduleId}/${functionId}/${oi}`) ?? -1,
+        hook,
+      );
       return;
     }
     if (st instanceof StackvmModuleState) {
       // Contiguous host tensors are bound directly; others go through a dense copy.
-      const ins = inputs.map((t, i) => (K.isContiguous(t.shape, t.strides) ? window(t, `input ${i}`) : memBlock(`input ${i}`, denseCopy(t))));
-      const outs = outputs.map((t, i) => (K.isContiguous(t.shape, t.strides) ? window(t, `output ${i}`) : memBlock(`output ${i}`, new Uint8Array(K.elementCount(t.shape) * K.elemSize(t.datatype)))));
+      const ins = inputs.map((t, i) =>
+        K.isContiguous(t.shape, t.strides) ? window(t, `input ${i}`) : memBlock(`input ${i}`, denseCopy(t)),
+      );
+      const outs = outputs.map((t, i) =>
+        K.isContiguous(t.shape, t.strides)
+          ? window(t, `output ${i}`)
+          : memBlock(`output ${i}`, new Uint8Array(K.elementCount(t.shape) * K.elemSize(t.datatype))),
+      );
       this.runStackvm(st, functionId, ins, outs);
       outputs.forEach((t, i) => {
         if (outs[i].parent) return;
-        K.copy({ bytes: outs[i].bytes, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) }, { bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides });
+        K.copy(
+          { bytes: outs[i].bytes, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) },
+          { bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides },
+        );
         touch(t.block);
       });
       return;
@@ -286,12 +363,19 @@ export function runV5(model: KmodelV5, input: Uint8Array, opts: RunV5Options = {
   const mi = model.header.entryModule;
   const st = vm.states[mi];
   const fn = st.module.functions[model.header.entryFunction];
-  const given = fn.inputs.length === 0 && input.length === 0 && !opts.moreInputs ? [] : [input, ...(opts.moreInputs ?? [])];
-  if (given.length !== fn.inputs.length) throw new KpuFault('BAD_INPUT', `the model takes ${fn.inputs.length} inputs, ${given.length} given`, {}, 'prepare');
+  const given =
+    fn.inputs.length === 0 && input.length === 0 && !opts.moreInputs ? [] : [input, ...(opts.moreInputs ?? [])];
+  if (given.length !== fn.inputs.length)
+    throw new KpuFault('BAD_INPUT', `the model takes ${fn.inputs.length} inputs, ${given.length} given`, {}, 'prepare');
   const inBlocks = fn.inputs.map((t, i) => {
     const want = model.inputs[i].bytes;
     if (given[i].length !== want) {
-      throw new KpuFault('BAD_INPUT', `input ${i} has ${given[i].length} bytes; shape [${t.shape.join(', ')}] of ${model.inputs[i].dtype} needs ${want}`, {}, 'prepare');
+      throw new KpuFault(
+        'BAD_INPUT',
+        `input ${i} has ${given[i].length} bytes; shape [${t.shape.join(', ')}] of ${model.inputs[i].dtype} needs ${want}`,
+        {},
+        'prepare',
+      );
     }
     return memBlock(`input ${i}`, given[i].slice());
   });
@@ -299,11 +383,31 @@ export function runV5(model: KmodelV5, input: Uint8Array, opts: RunV5Options = {
   if (st instanceof StackvmModuleState) {
     vm.runStackvm(st, model.header.entryFunction, inBlocks, outBlocks);
   } else if (st instanceof K210ModuleState) {
-    vm.call(mi, model.header.entryFunction,
-      inBlocks.map((b, i) => ({ block: b, offset: 0, datatype: fn.inputs[i].range.datatype, shape: fn.inputs[i].shape, strides: K.defaultStrides(fn.inputs[i].shape) })),
-      outBlocks.map((b, i) => ({ block: b, offset: 0, datatype: fn.outputs[i].range.datatype, shape: fn.outputs[i].shape, strides: K.defaultStrides(fn.outputs[i].shape) })));
+    vm.call(
+      mi,
+      model.header.entryFunction,
+      inBlocks.map((b, i) => ({
+        block: b,
+        offset: 0,
+        datatype: fn.inputs[i].range.datatype,
+        shape: fn.inputs[i].shape,
+        strides: K.defaultStrides(fn.inputs[i].shape),
+      })),
+      outBlocks.map((b, i) => ({
+        block: b,
+        offset: 0,
+        datatype: fn.outputs[i].range.datatype,
+        shape: fn.outputs[i].shape,
+        strides: K.defaultStrides(fn.outputs[i].shape),
+      })),
+    );
   } else {
-    throw new KpuFault('UNSUPPORTED', `the entry function is in a "${st.module.type}" module, which kpusim does not run`, {}, 'prepare');
+    throw new KpuFault(
+      'UNSUPPORTED',
+      `the entry function is in a "${st.module.type}" module, which kpusim does not run`,
+      {},
+      'prepare',
+    );
   }
   return { outputs: outBlocks.map((b) => b.bytes) };
 }

@@ -11,7 +11,10 @@ export type StackEntry = { readonly real: false; readonly i: bigint } | { readon
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
-export const intEntry = (v: bigint | number): StackEntry => ({ real: false, i: BigInt.asIntN(64, typeof v === 'number' ? BigInt(v) : v) });
+export const intEntry = (v: bigint | number): StackEntry => ({
+  real: false,
+  i: BigInt.asIntN(64, typeof v === 'number' ? BigInt(v) : v),
+});
 export const realEntry = (v: number): StackEntry => ({ real: true, r: Math.fround(v) });
 
 /** `as_i()`: the integer, or the float's bits zero-extended. */
@@ -46,7 +49,8 @@ export class EvalStack {
   }
 
   push(e: StackEntry): void {
-    if (this.entries.length >= MAX_STACK) throw new KpuFault('OUT_OF_RANGE', `stackvm stack overflow (${MAX_STACK} entries)`);
+    if (this.entries.length >= MAX_STACK)
+      throw new KpuFault('OUT_OF_RANGE', `stackvm stack overflow (${MAX_STACK} entries)`);
     this.entries.push(e);
   }
 

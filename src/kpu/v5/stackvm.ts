@@ -7,7 +7,14 @@
  */
 import { KpuFault } from '../../errors.js';
 import type { StackvmInstruction } from '../../kmodel-parser/v5/stackvm/isa.js';
-import { MEM_DATA, MEM_INPUT, MEM_OUTPUT, MEM_RDATA, type FunctionV5, type ModuleV5 } from '../../kmodel-parser/v5/types.js';
+import {
+  MEM_DATA,
+  MEM_INPUT,
+  MEM_OUTPUT,
+  MEM_RDATA,
+  type FunctionV5,
+  type ModuleV5,
+} from '../../kmodel-parser/v5/types.js';
 import * as K from './kernels.js';
 import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
 import { EvalStack, asI, asI4, asR4, asSize, asU, asU1, asU4, intEntry, realEntry, type StackEntry } from './stack.js';
@@ -53,7 +60,10 @@ export class StackvmModuleState {
   /** `regs_` (MAX_GENERAL_REGS = 32); nothing in these ISAs writes them, upstream leaves them uninitialised. */
   readonly gpRegs: bigint[] = new Array<bigint>(32).fill(0n);
 
-  constructor(readonly index: number, readonly module: ModuleV5) {
+  constructor(
+    readonly index: number,
+    readonly module: ModuleV5,
+  ) {
     this.data = memBlock(`module ${index} data pool`, new Uint8Array(module.dataPoolSize));
     this.rdata = memBlock(`module ${index} .rdata`, module.rdata, false);
   }
@@ -110,7 +120,10 @@ export class StackvmRun {
     this.outputBases = outputs.map((b) => this.space.map(b));
   }
 
-  fault(code: 'OUT_OF_RANGE' | 'BAD_LAYER' | 'UNSUPPORTED' | 'ILLEGAL_INSTRUCTION' | 'DIVIDE_BY_ZERO', detail: string): never {
+  fault(
+    code: 'OUT_OF_RANGE' | 'BAD_LAYER' | 'UNSUPPORTED' | 'ILLEGAL_INSTRUCTION' | 'DIVIDE_BY_ZERO',
+    detail: string,
+  ): never {
     throw new KpuFault(code, detail, this.ctx);
   }
 
@@ -144,17 +157,39 @@ export class StackvmRun {
   }
 
   /** Resolves a tensor at `addr`, checks its extent, and records a write when `write`. */
-  tensor(addr: number, datatype: number, shape: readonly number[], strides: readonly number[], write: boolean): K.StridedTensor {
+  tensor(
+    addr: number,
+    datatype: number,
+    shape: readonly number[],
+    strides: readonly number[],
+    write: boolean,
+  ): K.StridedTensor {
     const extent = K.extentBytes(shape, strides, datatype);
     const p = this.space.span(addr, extent, write, this.ctx);
     if (write) touch(p.block);
-    if (this.views) (write ? this.views.outputs : this.views.inputs).push({ block: p.block, offset: p.offset, datatype, shape, strides, layout: 'strided' });
+    if (this.views)
+      (write ? this.views.outputs : this.views.inputs).push({
+        block: p.block,
+        offset: p.offset,
+        datatype,
+        shape,
+        strides,
+        layout: 'strided',
+      });
     return { bytes: p.block.bytes, offset: p.offset, datatype, shape, strides };
   }
 
   /** Records a tensor a CALL passes (resolved without `tensor`). */
   recordCallTensor(t: CallTensor, output: boolean): void {
-    if (this.views) (output ? this.views.outputs : this.views.inputs).push({ block: t.block, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides, layout: 'strided' });
+    if (this.views)
+      (output ? this.views.outputs : this.views.inputs).push({
+        block: t.block,
+        offset: t.offset,
+        datatype: t.datatype,
+        shape: t.shape,
+        strides: t.strides,
+        layout: 'strided',
+      });
   }
 
   /** Every operand of the running tensor op is resolved; its kernel runs next. */
@@ -177,11 +212,16 @@ export class StackvmRun {
     const maxSteps = this.host.maxSteps ?? MAX_STEPS;
     const jump = (target: number): void => {
       const k = byPc.get(target);
-      if (target < 0 || target >= textSize || k === undefined) this.fault('ILLEGAL_INSTRUCTION', `branch target pc ${target} is not an instruction of the function (text of ${textSize} bytes)`);
+      if (target < 0 || target >= textSize || k === undefined)
+        this.fault(
+          'ILLEGAL_INSTRUCTION',
+          `branch target pc ${target} is not an instruction of the function (text of ${textSize} bytes)`,
+        );
       i = k;
     };
     while (i < ins.length) {
-      if (++steps > maxSteps) this.fault('ILLEGAL_INSTRUCTION', `stackvm function ran more than ${maxSteps} instructions`);
+      if (++steps > maxSteps)
+        this.fault('ILLEGAL_INSTRUCTION', `stackvm function ran more than ${maxSteps} instructions`);
       const x = ins[i++];
       this.ctx.type = x.tensorName ? `stackvm:${x.tensorName}` : `stackvm ${x.name}`;
       const next = x.pc + x.size;
@@ -202,7 +242,8 @@ export class StackvmRun {
           break;
         case 'TENSOR': {
           const exec = TENSOR_OPS[x.tensorName!];
-          if (!exec) this.fault('UNSUPPORTED', `tensor function ${x.tensorName} is known but not implemented by kpusim`);
+          if (!exec)
+            this.fault('UNSUPPORTED', `tensor function ${x.tensorName} is known but not implemented by kpusim`);
           if (this.host.recordViews) {
             this.views = { inputs: [], outputs: [], params: {} };
             this.current = x;
@@ -242,7 +283,8 @@ export class StackvmRun {
         return;
       case 'LEA_GP': {
         const id = x.args.gpid;
-        if (id >= this.state.gpRegs.length) this.fault('OUT_OF_RANGE', `general register ${id} does not exist (32 registers)`);
+        if (id >= this.state.gpRegs.length)
+          this.fault('OUT_OF_RANGE', `general register ${id} does not exist (32 registers)`);
         return push(this.state.gpRegs[id] + BigInt(x.args.offset));
       }
       case 'LEA_BUFFER':
@@ -299,48 +341,72 @@ export class StackvmRun {
       const x = n === 'SHR' ? asI(a) : asU(a);
       const y = asU(b) & 63n; // x86 masks the count; C++ leaves ≥ 64 undefined
       switch (n) {
-        case 'AND': return intEntry(asU(a) & asU(b));
-        case 'OR': return intEntry(asU(a) | asU(b));
-        case 'XOR': return intEntry(asU(a) ^ asU(b));
-        case 'SHL': return intEntry(x << y);
-        case 'SHR': return intEntry(x >> y);
-        default: return intEntry(BigInt.asUintN(64, x) >> y);
+        case 'AND':
+          return intEntry(asU(a) & asU(b));
+        case 'OR':
+          return intEntry(asU(a) | asU(b));
+        case 'XOR':
+          return intEntry(asU(a) ^ asU(b));
+        case 'SHL':
+          return intEntry(x << y);
+        case 'SHR':
+          return intEntry(x >> y);
+        default:
+          return intEntry(BigInt.asUintN(64, x) >> y);
       }
     }
     if (a.real) {
       const x = a.r;
       const y = asR4(b);
       switch (op) {
-        case 'ADD': return realEntry(x + y);
-        case 'SUB': return realEntry(x - y);
-        case 'MUL': return realEntry(x * y);
+        case 'ADD':
+          return realEntry(x + y);
+        case 'SUB':
+          return realEntry(x - y);
+        case 'MUL':
+          return realEntry(x * y);
         case 'DIV':
         case 'REM': // upstream REM/REM_U divide (a copy-paste slip in ops/scalar.cpp); mirrored
           return realEntry(x / y);
-        case 'CLT': return intEntry(x < y ? 1 : 0);
-        case 'CLE': return intEntry(x <= y ? 1 : 0);
-        case 'CEQ': return intEntry(x === y ? 1 : 0);
-        case 'CGE': return intEntry(x >= y ? 1 : 0);
-        case 'CGT': return intEntry(x > y ? 1 : 0);
-        case 'CNE': return intEntry(x !== y ? 1 : 0);
+        case 'CLT':
+          return intEntry(x < y ? 1 : 0);
+        case 'CLE':
+          return intEntry(x <= y ? 1 : 0);
+        case 'CEQ':
+          return intEntry(x === y ? 1 : 0);
+        case 'CGE':
+          return intEntry(x >= y ? 1 : 0);
+        case 'CGT':
+          return intEntry(x > y ? 1 : 0);
+        case 'CNE':
+          return intEntry(x !== y ? 1 : 0);
       }
     }
     const x = unsigned ? asU(a) : asI(a);
     const y = unsigned ? asU(b) : asI(b);
     switch (op) {
-      case 'ADD': return intEntry(x + y);
-      case 'SUB': return intEntry(x - y);
-      case 'MUL': return intEntry(x * y);
+      case 'ADD':
+        return intEntry(x + y);
+      case 'SUB':
+        return intEntry(x - y);
+      case 'MUL':
+        return intEntry(x * y);
       case 'DIV':
       case 'REM':
         if (y === 0n) this.fault('DIVIDE_BY_ZERO', `stackvm ${n} by zero`);
         return intEntry(x / y);
-      case 'CLT': return intEntry(x < y ? 1 : 0);
-      case 'CLE': return intEntry(x <= y ? 1 : 0);
-      case 'CEQ': return intEntry(x === y ? 1 : 0);
-      case 'CGE': return intEntry(x >= y ? 1 : 0);
-      case 'CGT': return intEntry(x > y ? 1 : 0);
-      case 'CNE': return intEntry(x !== y ? 1 : 0);
+      case 'CLT':
+        return intEntry(x < y ? 1 : 0);
+      case 'CLE':
+        return intEntry(x <= y ? 1 : 0);
+      case 'CEQ':
+        return intEntry(x === y ? 1 : 0);
+      case 'CGE':
+        return intEntry(x >= y ? 1 : 0);
+      case 'CGT':
+        return intEntry(x > y ? 1 : 0);
+      case 'CNE':
+        return intEntry(x !== y ? 1 : 0);
     }
     return this.fault('ILLEGAL_INSTRUCTION', `no semantics for ${n}`);
   }
@@ -365,16 +431,25 @@ export class StackvmRun {
     const dv = K.view(p.block);
     const o = p.offset;
     switch (t) {
-      case 'I1': return this.stack.push(intEntry(dv.getInt8(o)));
-      case 'I2': return this.stack.push(intEntry(dv.getInt16(o, true)));
-      case 'I4': return this.stack.push(intEntry(dv.getInt32(o, true)));
+      case 'I1':
+        return this.stack.push(intEntry(dv.getInt8(o)));
+      case 'I2':
+        return this.stack.push(intEntry(dv.getInt16(o, true)));
+      case 'I4':
+        return this.stack.push(intEntry(dv.getInt32(o, true)));
       case 'I':
-      case 'U': return this.stack.push(intEntry(dv.getBigInt64(o, true)));
-      case 'U1': return this.stack.push(intEntry(dv.getUint8(o)));
-      case 'U2': return this.stack.push(intEntry(dv.getUint16(o, true)));
-      case 'U4': return this.stack.push(intEntry(dv.getUint32(o, true)));
-      case 'BR2': return this.stack.push(realEntry(K.bfloat16ToFloat(dv.getUint16(o, true))));
-      case 'R4': return this.stack.push(realEntry(dv.getFloat32(o, true)));
+      case 'U':
+        return this.stack.push(intEntry(dv.getBigInt64(o, true)));
+      case 'U1':
+        return this.stack.push(intEntry(dv.getUint8(o)));
+      case 'U2':
+        return this.stack.push(intEntry(dv.getUint16(o, true)));
+      case 'U4':
+        return this.stack.push(intEntry(dv.getUint32(o, true)));
+      case 'BR2':
+        return this.stack.push(realEntry(K.bfloat16ToFloat(dv.getUint16(o, true))));
+      case 'R4':
+        return this.stack.push(realEntry(dv.getFloat32(o, true)));
     }
   }
 
@@ -385,12 +460,18 @@ export class StackvmRun {
     const dv = K.view(p.block);
     const o = p.offset;
     switch (t) {
-      case 'I1': return dv.setInt8(o, Number(BigInt.asIntN(8, asI(v))));
-      case 'I2': return dv.setInt16(o, Number(BigInt.asIntN(16, asI(v))), true);
-      case 'I4': return dv.setInt32(o, asI4(v), true);
-      case 'I': return dv.setBigInt64(o, asI(v), true);
-      case 'BR2': return dv.setUint16(o, K.roundToBfloat16(asR4(v)), true);
-      case 'R4': return dv.setFloat32(o, asR4(v), true);
+      case 'I1':
+        return dv.setInt8(o, Number(BigInt.asIntN(8, asI(v))));
+      case 'I2':
+        return dv.setInt16(o, Number(BigInt.asIntN(16, asI(v))), true);
+      case 'I4':
+        return dv.setInt32(o, asI4(v), true);
+      case 'I':
+        return dv.setBigInt64(o, asI(v), true);
+      case 'BR2':
+        return dv.setUint16(o, K.roundToBfloat16(asR4(v)), true);
+      case 'R4':
+        return dv.setFloat32(o, asR4(v), true);
     }
   }
 
@@ -414,10 +495,18 @@ export class StackvmRun {
       case MEM_OUTPUT:
         return pick(this.fn.outputs, this.outputBases, 'output');
       case MEM_RDATA:
-        if (offset > this.state.rdata.bytes.length) this.fault('OUT_OF_RANGE', `LEA_BUFFER rdata offset ${offset} is past .rdata (${this.state.rdata.bytes.length} bytes)`);
+        if (offset > this.state.rdata.bytes.length)
+          this.fault(
+            'OUT_OF_RANGE',
+            `LEA_BUFFER rdata offset ${offset} is past .rdata (${this.state.rdata.bytes.length} bytes)`,
+          );
         return this.rdataBase + offset;
       case MEM_DATA:
-        if (offset > this.state.data.bytes.length) this.fault('OUT_OF_RANGE', `LEA_BUFFER data offset ${offset} is past the data pool (${this.state.data.bytes.length} bytes)`);
+        if (offset > this.state.data.bytes.length)
+          this.fault(
+            'OUT_OF_RANGE',
+            `LEA_BUFFER data offset ${offset} is past the data pool (${this.state.data.bytes.length} bytes)`,
+          );
         return this.dataBase + offset;
       default:
         return this.fault('OUT_OF_RANGE', `LEA_BUFFER of memory location ${location}`);
@@ -427,7 +516,14 @@ export class StackvmRun {
 
 const ELEM_BYTES: Record<string, number> = { I1: 1, I2: 2, I4: 4, I: 8, U1: 1, U2: 2, U4: 4, U: 8, BR2: 2, R4: 4 };
 const CONV_INT: Record<string, [8 | 16 | 32 | 64, boolean]> = {
-  I1: [8, true], I2: [16, true], I4: [32, true], I: [64, true], U1: [8, false], U2: [16, false], U4: [32, false], U: [64, false],
+  I1: [8, true],
+  I2: [16, true],
+  I4: [32, true],
+  I: [64, true],
+  U1: [8, false],
+  U2: [16, false],
+  U4: [32, false],
+  U: [64, false],
 };
 
 // ---- tensor functions: one row per function ------------------------------------------------------
@@ -456,7 +552,15 @@ function unaryLike(
 function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof K.quantize): TensorOpInfo {
   const bias = asR4(vm.stack.pop());
   const scale = asR4(vm.stack.pop());
-  return unaryLike(vm, ins, ins.args.in_datatype, ins.args.dst_datatype, (i, o) => kernel(i, o, scale, bias), 'rshape_src', { scale, bias });
+  return unaryLike(
+    vm,
+    ins,
+    ins.args.in_datatype,
+    ins.args.dst_datatype,
+    (i, o) => kernel(i, o, scale, bias),
+    'rshape_src',
+    { scale, bias },
+  );
 }
 
 export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
@@ -479,7 +583,13 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready();
     K.binary(a.binary_op, ta, tb, to, a.fused_clamp_low, a.fused_clamp_high);
-    return { inputShapes: [sa, sb], outputShapes: [outShape], bytesIn: bytesOf(ta) + bytesOf(tb), bytesOut: bytesOf(to), macs: 0 };
+    return {
+      inputShapes: [sa, sb],
+      outputShapes: [outShape],
+      bytesIn: bytesOf(ta) + bytesOf(tb),
+      bytesOut: bytesOf(to),
+      macs: 0,
+    };
   },
 
   SLICE: (vm, ins) => {
@@ -522,13 +632,33 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const input = vm.popAddr();
     const shape = vm.shapeReg(a.rshape_src);
     if (shape.length !== 4) vm.fault('BAD_LAYER', `reduce_window2d on a rank-${shape.length} tensor`);
-    const win: K.Window2d = { filterH: a.filter_h, filterW: a.filter_w, strideH: a.stride_h, strideW: a.stride_w, dilationH: a.dilation_h, dilationW: a.dilation_w, padH, padW };
-    const outShape = [shape[0], shape[1], K.windowedOutputSize(shape[2], a.filter_h, a.stride_h, a.dilation_h, padH), K.windowedOutputSize(shape[3], a.filter_w, a.stride_w, a.dilation_w, padW)];
+    const win: K.Window2d = {
+      filterH: a.filter_h,
+      filterW: a.filter_w,
+      strideH: a.stride_h,
+      strideW: a.stride_w,
+      dilationH: a.dilation_h,
+      dilationW: a.dilation_w,
+      padH,
+      padW,
+    };
+    const outShape = [
+      shape[0],
+      shape[1],
+      K.windowedOutputSize(shape[2], a.filter_h, a.stride_h, a.dilation_h, padH),
+      K.windowedOutputSize(shape[3], a.filter_w, a.stride_w, a.dilation_w, padW),
+    ];
     const ti = vm.tensor(input, K.DT.f32, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ init, padH, padW });
     K.reduceWindow2d(a.reduce_op, ti, to, init, win, a.fused_clamp_low, a.fused_clamp_high);
-    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: K.elementCount(outShape) * a.filter_h * a.filter_w };
+    return {
+      inputShapes: [shape],
+      outputShapes: [outShape],
+      bytesIn: bytesOf(ti),
+      bytesOut: bytesOf(to),
+      macs: K.elementCount(outShape) * a.filter_h * a.filter_w,
+    };
   },
 
   RESIZE_IMAGE: (vm, ins) => {
@@ -561,10 +691,27 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const wShape = vm.shapeReg(a.rshape_kernel);
     if (inShape.length !== 4 || wShape.length !== 4) vm.fault('BAD_LAYER', 'conv2d needs 4-D input and weights');
     if (inShape[1] % a.groups !== 0 || wShape[0] % a.groups !== 0 || wShape[1] !== inShape[1] / a.groups) {
-      vm.fault('BAD_LAYER', `conv2d: input [${inShape.join(', ')}], weights [${wShape.join(', ')}] and ${a.groups} groups do not agree`);
+      vm.fault(
+        'BAD_LAYER',
+        `conv2d: input [${inShape.join(', ')}], weights [${wShape.join(', ')}] and ${a.groups} groups do not agree`,
+      );
     }
-    const win: K.Window2d = { filterH: wShape[2], filterW: wShape[3], strideH: a.stride_h, strideW: a.stride_w, dilationH: a.dilation_h, dilationW: a.dilation_w, padH, padW };
-    const outShape = [inShape[0], wShape[0], K.windowedOutputSize(inShape[2], wShape[2], a.stride_h, a.dilation_h, padH), K.windowedOutputSize(inShape[3], wShape[3], a.stride_w, a.dilation_w, padW)];
+    const win: K.Window2d = {
+      filterH: wShape[2],
+      filterW: wShape[3],
+      strideH: a.stride_h,
+      strideW: a.stride_w,
+      dilationH: a.dilation_h,
+      dilationW: a.dilation_w,
+      padH,
+      padW,
+    };
+    const outShape = [
+      inShape[0],
+      wShape[0],
+      K.windowedOutputSize(inShape[2], wShape[2], a.stride_h, a.dilation_h, padH),
+      K.windowedOutputSize(inShape[3], wShape[3], a.stride_w, a.dilation_w, padW),
+    ];
     const ti = vm.tensor(input, K.DT.f32, inShape, vm.shapeReg(a.rstride_src), false);
     const tw = vm.tensor(weights, K.DT.f32, wShape, vm.shapeReg(a.rstride_kernel), false);
     const tb = vm.tensor(bias, K.DT.f32, [wShape[0]], vm.shapeReg(a.rstride_bias), false);
@@ -572,7 +719,13 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     vm.ready({ padH, padW });
     K.conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
     const macs = K.elementCount(outShape) * wShape[1] * wShape[2] * wShape[3];
-    return { inputShapes: [inShape, wShape], outputShapes: [outShape], bytesIn: bytesOf(ti) + bytesOf(tw) + bytesOf(tb), bytesOut: bytesOf(to), macs };
+    return {
+      inputShapes: [inShape, wShape],
+      outputShapes: [outShape],
+      bytesIn: bytesOf(ti) + bytesOf(tw) + bytesOf(tb),
+      bytesOut: bytesOf(to),
+      macs,
+    };
   },
 
   CALL: (vm, ins) => {
@@ -594,7 +747,13 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     vm.ready();
     vm.host.call(a.module_id, a.function_id, inputs, outputs);
     const b = (ts: CallTensor[]) => ts.reduce((s, t) => s + K.elementCount(t.shape) * K.elemSize(t.datatype), 0);
-    return { inputShapes: inputs.map((t) => t.shape), outputShapes: outputs.map((t) => t.shape), bytesIn: b(inputs), bytesOut: b(outputs), macs: 0 };
+    return {
+      inputShapes: inputs.map((t) => t.shape),
+      outputShapes: outputs.map((t) => t.shape),
+      bytesIn: b(inputs),
+      bytesOut: b(outputs),
+      macs: 0,
+    };
   },
 };
 
@@ -602,6 +761,9 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
 export function denseCopy(t: CallTensor): Uint8Array {
   const size = K.elemSize(t.datatype);
   const out = new Uint8Array(K.elementCount(t.shape) * size);
-  K.copy({ bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides }, { bytes: out, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) });
+  K.copy(
+    { bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides },
+    { bytes: out, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) },
+  );
   return out;
 }

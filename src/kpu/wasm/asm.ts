@@ -86,7 +86,8 @@ function node(type: ValType | null, emit: (w: Writer) => void): Expr {
 function check(op: string, args: readonly Expr[], types: readonly ValType[]): void {
   if (args.length !== types.length) throw new Error(`asm: ${op} takes ${types.length} operands, got ${args.length}`);
   args.forEach((a, i) => {
-    if (a.type !== types[i]) throw new Error(`asm: ${op} operand ${i} must be ${types[i]}, got ${a.type ?? 'a statement'}`);
+    if (a.type !== types[i])
+      throw new Error(`asm: ${op} operand ${i} must be ${types[i]}, got ${a.type ?? 'a statement'}`);
   });
 }
 
@@ -128,7 +129,11 @@ function storeop(opName: string, code: readonly number[], value: ValType) {
 // ---- locals and functions ------------------------------------------------------------------------
 
 export class Local {
-  constructor(readonly index: number, readonly type: ValType, readonly label: string) {}
+  constructor(
+    readonly index: number,
+    readonly type: ValType,
+    readonly label: string,
+  ) {}
 }
 
 export const get = (l: Local): Expr => node(l.type, (w) => w.bytes.push(0x20, ...u32(l.index)));
@@ -173,7 +178,11 @@ export class Func {
 }
 
 export function call(f: Func, ...args: Expr[]): Expr {
-  check(`call ${f.name}`, args, f.params.map((p) => p.type));
+  check(
+    `call ${f.name}`,
+    args,
+    f.params.map((p) => p.type),
+  );
   return node(f.result, (w) => {
     for (const a of args) a.emit(w);
     w.bytes.push(0x10, ...u32(f.index));
@@ -278,7 +287,12 @@ export function forUp(i: Local, from: Expr, to: Expr, step: number | Expr, ...bo
   const add = i.type === 'i32' ? i32.add : i64.add;
   const lt = i.type === 'i32' ? i32.lt_s : i64.lt_s;
   const ge = i.type === 'i32' ? i32.ge_s : i64.ge_s;
-  return block(exit, set(i, from), brIf(exit, ge(get(i), to)), loop(top, ...body, set(i, add(get(i), inc)), brIf(top, lt(get(i), to))));
+  return block(
+    exit,
+    set(i, from),
+    brIf(exit, ge(get(i), to)),
+    loop(top, ...body, set(i, add(get(i), inc)), brIf(top, lt(get(i), to))),
+  );
 }
 
 // ---- numeric operators -----------------------------------------------------------------------------
@@ -473,7 +487,13 @@ export class Module {
   private readonly funcs: { f: Func; build: (f: Func) => Stmt[] }[] = [];
 
   /** Declares a function; `build` runs when the module is assembled, so functions may call each other in any order. */
-  func(fname: string, params: readonly [string, ValType][], result: ValType | null, build: (f: Func) => Stmt[], exported = true): Func {
+  func(
+    fname: string,
+    params: readonly [string, ValType][],
+    result: ValType | null,
+    build: (f: Func) => Stmt[],
+    exported = true,
+  ): Func {
     const f = new Func(this.funcs.length, fname, params, result, exported);
     this.funcs.push({ f, build });
     return f;
@@ -490,7 +510,11 @@ export class Module {
     const types: string[] = [];
     const typeBytes: number[][] = [];
     const typeOf = (f: Func): number => {
-      const b = [0x60, ...vec(f.params.map((p) => [TYPE_CODE[p.type]])), ...(f.result ? [1, TYPE_CODE[f.result]] : [0])];
+      const b = [
+        0x60,
+        ...vec(f.params.map((p) => [TYPE_CODE[p.type]])),
+        ...(f.result ? [1, TYPE_CODE[f.result]] : [0]),
+      ];
       const key = b.join(',');
       let i = types.indexOf(key);
       if (i < 0) {
@@ -528,7 +552,14 @@ export class Module {
     ];
     const section = (id: number, content: number[]): number[] => [id, ...u32(content.length), ...content];
     const bytes = [
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      0x01,
+      0x00,
+      0x00,
+      0x00,
       ...section(1, vec(typeBytes)),
       ...section(3, vec(funcTypes)),
       ...section(5, vec([[0x00, ...u32(pages)]])),

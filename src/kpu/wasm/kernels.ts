@@ -177,43 +177,76 @@ export function buildKernelModule(): Uint8Array {
   const m = new Module();
 
   /** Copies n bytes (a row: short, many of them) without a runtime call: 16 bytes per step, then 8, 4, 1. */
-  const copyRow = m.func('copyRow', [['dst', 'i32'], ['src', 'i32'], ['n', 'i32']], null, (f) => {
-    const [dst, src, n] = ['dst', 'src', 'n'].map((x) => f.param(x));
-    const end = f.local('i32', 'end');
-    const l16 = new Label('l16');
-    const x16 = new Label('x16');
-    const l1 = new Label('l1');
-    const x1 = new Label('x1');
-    return [
-      set(end, add(get(dst), get(n))),
-      block(x16, brIf(x16, i32.lt_s(get(n), c32(16))), loop(l16,
-        v128.store(get(dst), v128.load(get(src))),
-        set(dst, add(get(dst), c32(16))),
-        set(src, add(get(src), c32(16))),
-        brIf(l16, i32.le_s(add(get(dst), c32(16)), get(end))),
-      )),
-      if_(i32.le_s(add(get(dst), c32(8)), get(end)), [
-        i64.store(get(dst), i64.load(get(src))),
-        set(dst, add(get(dst), c32(8))),
-        set(src, add(get(src), c32(8))),
-      ]),
-      if_(i32.le_s(add(get(dst), c32(4)), get(end)), [
-        i32.store(get(dst), i32.load(get(src))),
-        set(dst, add(get(dst), c32(4))),
-        set(src, add(get(src), c32(4))),
-      ]),
-      block(x1, brIf(x1, i32.ge_s(get(dst), get(end))), loop(l1,
-        i32.store8(get(dst), i32.load8_u(get(src))),
-        set(dst, add(get(dst), c32(1))),
-        set(src, add(get(src), c32(1))),
-        brIf(l1, i32.lt_s(get(dst), get(end))),
-      )),
-    ];
-  }, false);
+  const copyRow = m.func(
+    'copyRow',
+    [
+      ['dst', 'i32'],
+      ['src', 'i32'],
+      ['n', 'i32'],
+    ],
+    null,
+    (f) => {
+      const [dst, src, n] = ['dst', 'src', 'n'].map((x) => f.param(x));
+      const end = f.local('i32', 'end');
+      const l16 = new Label('l16');
+      const x16 = new Label('x16');
+      const l1 = new Label('l1');
+      const x1 = new Label('x1');
+      return [
+        set(end, add(get(dst), get(n))),
+        block(
+          x16,
+          brIf(x16, i32.lt_s(get(n), c32(16))),
+          loop(
+            l16,
+            v128.store(get(dst), v128.load(get(src))),
+            set(dst, add(get(dst), c32(16))),
+            set(src, add(get(src), c32(16))),
+            brIf(l16, i32.le_s(add(get(dst), c32(16)), get(end))),
+          ),
+        ),
+        if_(i32.le_s(add(get(dst), c32(8)), get(end)), [
+          i64.store(get(dst), i64.load(get(src))),
+          set(dst, add(get(dst), c32(8))),
+          set(src, add(get(src), c32(8))),
+        ]),
+        if_(i32.le_s(add(get(dst), c32(4)), get(end)), [
+          i32.store(get(dst), i32.load(get(src))),
+          set(dst, add(get(dst), c32(4))),
+          set(src, add(get(src), c32(4))),
+        ]),
+        block(
+          x1,
+          brIf(x1, i32.ge_s(get(dst), get(end))),
+          loop(
+            l1,
+            i32.store8(get(dst), i32.load8_u(get(src))),
+            set(dst, add(get(dst), c32(1))),
+            set(src, add(get(src), c32(1))),
+            brIf(l1, i32.lt_s(get(dst), get(end))),
+          ),
+        ),
+      ];
+    },
+    false,
+  );
 
   // ---- gather: input layout → planes --------------------------------------------------------------
   m.func('gather', [], null, (f) => {
-    const { loads, v } = fields(f, ['flags', 'IC', 'H', 'W', 'inBase', 'inGroups', 'inPitch', 'inLine', 'planes', 'planeStride', 'padValue', 'HWp']);
+    const { loads, v } = fields(f, [
+      'flags',
+      'IC',
+      'H',
+      'W',
+      'inBase',
+      'inGroups',
+      'inPitch',
+      'inLine',
+      'planes',
+      'planeStride',
+      'padValue',
+      'HWp',
+    ]);
     const ch = f.local('i32', 'c');
     const y = f.local('i32', 'y');
     const src = f.local('i32', 'src');
@@ -227,10 +260,27 @@ export function buildKernelModule(): Uint8Array {
       // 3×3 planes start as all pad_value (the border stays so); the extra plane IC is zero
       if_(get(k3), [memory.fill(get(v.planes), get(v.padValue), mul(get(v.IC), get(v.planeStride)))]),
       memory.fill(add(get(v.planes), mul(get(v.IC), get(v.planeStride))), c32(0), add(get(v.planeStride), c32(64))),
-      forUp(ch, c32(0), get(v.IC), 1,
-        set(src, add(add(get(v.inBase), mul(mul(i32.div_u(get(ch), get(v.inGroups)), get(v.inLine)), get(v.H))), mul(i32.rem_u(get(ch), get(v.inGroups)), get(v.inPitch)))),
-        set(dst, add(add(get(v.planes), mul(get(ch), get(v.planeStride))), select(add(get(step), c32(1)), c32(0), get(k3)))),
-        forUp(y, c32(0), get(v.H), 1,
+      forUp(
+        ch,
+        c32(0),
+        get(v.IC),
+        1,
+        set(
+          src,
+          add(
+            add(get(v.inBase), mul(mul(i32.div_u(get(ch), get(v.inGroups)), get(v.inLine)), get(v.H))),
+            mul(i32.rem_u(get(ch), get(v.inGroups)), get(v.inPitch)),
+          ),
+        ),
+        set(
+          dst,
+          add(add(get(v.planes), mul(get(ch), get(v.planeStride))), select(add(get(step), c32(1)), c32(0), get(k3))),
+        ),
+        forUp(
+          y,
+          c32(0),
+          get(v.H),
+          1,
           call(copyRow, get(dst), get(src), get(v.W)),
           set(src, add(get(src), get(v.inLine))),
           set(dst, add(get(dst), get(step))),
@@ -259,29 +309,49 @@ export function buildKernelModule(): Uint8Array {
     ];
     return [
       ...loads,
-      forUp(p, c32(0), get(v.P), 1,
+      forUp(
+        p,
+        c32(0),
+        get(v.P),
+        1,
         set(a, add(get(v.planes), mul(mul(get(p), c32(2)), get(v.planeStride)))),
         set(d, add(get(v.xp), mul(mul(get(p), get(v.HWp)), c32(4)))),
-        if_(i32.eq(get(v.sK), c32(1)), [
-          // dense planes: one run over all pixels
-          forUp(i, c32(0), get(v.HWp), 8,
-            set(va, px8(1, add(get(a), get(i)))),
-            set(vb, px8(1, add(add(get(a), get(v.planeStride)), get(i)))),
-            ...store(),
-          ),
-        ], [
-          // stride 2: row by row; a row's last step may write the next row's first pixels (rewritten
-          // right after) or past the last row (padding)
-          forUp(oy, c32(0), get(v.sH), 1,
-            set(r, add(add(get(a), mul(mul(get(oy), c32(2)), get(v.W))), get(v.sDx))),
-            set(d, add(get(v.xp), mul(add(mul(get(p), get(v.HWp)), mul(get(oy), get(v.sW))), c32(4)))),
-            forUp(i, c32(0), get(v.sW), 8,
-              set(va, px8(2, add(get(r), mul(get(i), c32(2))))),
-              set(vb, px8(2, add(add(get(r), get(v.planeStride)), mul(get(i), c32(2))))),
+        if_(
+          i32.eq(get(v.sK), c32(1)),
+          [
+            // dense planes: one run over all pixels
+            forUp(
+              i,
+              c32(0),
+              get(v.HWp),
+              8,
+              set(va, px8(1, add(get(a), get(i)))),
+              set(vb, px8(1, add(add(get(a), get(v.planeStride)), get(i)))),
               ...store(),
             ),
-          ),
-        ]),
+          ],
+          [
+            // stride 2: row by row; a row's last step may write the next row's first pixels (rewritten
+            // right after) or past the last row (padding)
+            forUp(
+              oy,
+              c32(0),
+              get(v.sH),
+              1,
+              set(r, add(add(get(a), mul(mul(get(oy), c32(2)), get(v.W))), get(v.sDx))),
+              set(d, add(get(v.xp), mul(add(mul(get(p), get(v.HWp)), mul(get(oy), get(v.sW))), c32(4)))),
+              forUp(
+                i,
+                c32(0),
+                get(v.sW),
+                8,
+                set(va, px8(2, add(get(r), mul(get(i), c32(2))))),
+                set(vb, px8(2, add(add(get(r), get(v.planeStride)), mul(get(i), c32(2))))),
+                ...store(),
+              ),
+            ),
+          ],
+        ),
       ),
     ];
   });
@@ -304,11 +374,18 @@ export function buildKernelModule(): Uint8Array {
     const vb = f.local('v128', 'vb');
     /** address of tap t's window origin: plane(t / 9) + (t % 9 / 3)·PW + t % 3 */
     const tapAddr = (tt: Expr): Expr =>
-      add(add(get(v.planes), mul(i32.div_u(tt, c32(9)), get(v.planeStride))), add(mul(i32.div_u(i32.rem_u(tt, c32(9)), c32(3)), get(PW)), i32.rem_u(tt, c32(3))));
+      add(
+        add(get(v.planes), mul(i32.div_u(tt, c32(9)), get(v.planeStride))),
+        add(mul(i32.div_u(i32.rem_u(tt, c32(9)), c32(3)), get(PW)), i32.rem_u(tt, c32(3))),
+      );
     // a row's last step may run past sW: it writes the next row's first pixels (rewritten right
     // after) or the padding after the last row
     const rowLoop = (k: 1 | 2): Stmt =>
-      forUp(x, c32(0), get(v.sW), 8,
+      forUp(
+        x,
+        c32(0),
+        get(v.sW),
+        8,
         set(va, px8(k, add(get(srcA), k === 1 ? get(x) : mul(get(x), c32(2))))),
         set(vb, px8(k, add(get(srcB), k === 1 ? get(x) : mul(get(x), c32(2))))),
         v128.store(get(d), shuffle(get(va), get(vb), IL_LO)),
@@ -319,17 +396,26 @@ export function buildKernelModule(): Uint8Array {
       ...loads,
       set(PW, add(get(v.W), c32(2))),
       set(strideA, mul(get(PW), get(v.sK))),
-      forUp(q, c32(0), get(v.P), 1,
+      forUp(
+        q,
+        c32(0),
+        get(v.P),
+        1,
         set(t, mul(get(q), c32(2))),
         set(srcA, add(tapAddr(get(t)), get(v.sDx))),
         set(t, add(get(t), c32(1))),
         // an odd last tap pairs with the zero plane (index IC), row stride 0
-        if_(i32.lt_u(get(t), mul(get(v.IC), c32(9))), [set(srcB, add(tapAddr(get(t)), get(v.sDx))), set(strideB, get(strideA))], [
-          set(srcB, add(get(v.planes), mul(get(v.IC), get(v.planeStride)))),
-          set(strideB, c32(0)),
-        ]),
+        if_(
+          i32.lt_u(get(t), mul(get(v.IC), c32(9))),
+          [set(srcB, add(tapAddr(get(t)), get(v.sDx))), set(strideB, get(strideA))],
+          [set(srcB, add(get(v.planes), mul(get(v.IC), get(v.planeStride)))), set(strideB, c32(0))],
+        ),
         set(row, add(get(v.xp), mul(mul(get(q), get(v.HWp)), c32(4)))),
-        forUp(y, c32(0), get(v.sH), 1,
+        forUp(
+          y,
+          c32(0),
+          get(v.sH),
+          1,
           set(d, get(row)),
           if_(i32.eq(get(v.sK), c32(1)), [rowLoop(1)], [rowLoop(2)]),
           set(row, add(get(row), mul(get(v.sW), c32(4)))),
@@ -344,199 +430,313 @@ export function buildKernelModule(): Uint8Array {
   const gemm: Func[] = [];
   for (let nO = 1; nO <= 4; nO++) {
     gemm.push(
-      m.func(`gemm${nO}`, [['x', 'i32'], ['P', 'i32'], ['xs', 'i32'], ['w', 'i32'], ['s', 'i32'], ['ss', 'i32'], ['groups', 'i32']], null, (f) => {
-        const x = f.param('x');
-        const P = f.param('P');
-        const xs = f.param('xs');
-        const w = f.param('w');
-        const s = f.param('s');
-        const ss = f.param('ss');
-        const groups = f.param('groups');
-        const g = f.local('i32', 'g');
-        const p = f.local('i32', 'p');
-        const xp = f.local('i32', 'xp');
-        const wp = f.local('i32', 'wp');
-        const x0 = f.local('v128', 'x0');
-        const x1 = f.local('v128', 'x1');
-        const wv = f.local('v128', 'wv');
-        const acc: Local[][] = [];
-        for (let o = 0; o < nO; o++) acc.push([f.local('v128', `a${o}0`), f.local('v128', `a${o}1`)]);
-        const inner: Stmt[] = [set(x0, v128.load(get(xp))), set(x1, v128.load(get(xp), 16))];
-        for (let o = 0; o < nO; o++) {
-          inner.push(
-            set(wv, v128.load32_splat(get(wp), o * 4)),
-            set(acc[o][0], i32x4.add(get(acc[o][0]), i32x4.dot_i16x8_s(get(x0), get(wv)))),
-            set(acc[o][1], i32x4.add(get(acc[o][1]), i32x4.dot_i16x8_s(get(x1), get(wv)))),
-          );
-        }
-        // (unrolling this loop by two measured slower in V8: 0.65 against 0.55 ms on a 256→256 1×1 layer)
-        inner.push(set(xp, add(get(xp), get(xs))), set(wp, add(get(wp), c32(nO * 4))));
-        const stores: Stmt[] = [];
-        for (let o = 0; o < nO; o++) {
-          const at = o === 0 ? get(s) : add(get(s), mul(get(ss), c32(o)));
-          stores.push(v128.store(at, get(acc[o][0])), v128.store(o === 0 ? get(s) : add(get(s), mul(get(ss), c32(o))), get(acc[o][1]), 16));
-        }
-        return [
-          forUp(g, c32(0), get(groups), 1,
-            ...acc.flat().map((a) => set(a, ZERO)),
-            set(xp, get(x)),
-            set(wp, get(w)),
-            forUp(p, c32(0), get(P), 1, ...inner),
-            ...stores,
-            set(x, add(get(x), c32(32))),
-            set(s, add(get(s), c32(32))),
-          ),
-        ];
-      }, false),
+      m.func(
+        `gemm${nO}`,
+        [
+          ['x', 'i32'],
+          ['P', 'i32'],
+          ['xs', 'i32'],
+          ['w', 'i32'],
+          ['s', 'i32'],
+          ['ss', 'i32'],
+          ['groups', 'i32'],
+        ],
+        null,
+        (f) => {
+          const x = f.param('x');
+          const P = f.param('P');
+          const xs = f.param('xs');
+          const w = f.param('w');
+          const s = f.param('s');
+          const ss = f.param('ss');
+          const groups = f.param('groups');
+          const g = f.local('i32', 'g');
+          const p = f.local('i32', 'p');
+          const xp = f.local('i32', 'xp');
+          const wp = f.local('i32', 'wp');
+          const x0 = f.local('v128', 'x0');
+          const x1 = f.local('v128', 'x1');
+          const wv = f.local('v128', 'wv');
+          const acc: Local[][] = [];
+          for (let o = 0; o < nO; o++) acc.push([f.local('v128', `a${o}0`), f.local('v128', `a${o}1`)]);
+          const inner: Stmt[] = [set(x0, v128.load(get(xp))), set(x1, v128.load(get(xp), 16))];
+          for (let o = 0; o < nO; o++) {
+            inner.push(
+              set(wv, v128.load32_splat(get(wp), o * 4)),
+              set(acc[o][0], i32x4.add(get(acc[o][0]), i32x4.dot_i16x8_s(get(x0), get(wv)))),
+              set(acc[o][1], i32x4.add(get(acc[o][1]), i32x4.dot_i16x8_s(get(x1), get(wv)))),
+            );
+          }
+          // (unrolling this loop by two measured slower in V8: 0.65 against 0.55 ms on a 256→256 1×1 layer)
+          inner.push(set(xp, add(get(xp), get(xs))), set(wp, add(get(wp), c32(nO * 4))));
+          const stores: Stmt[] = [];
+          for (let o = 0; o < nO; o++) {
+            const at = o === 0 ? get(s) : add(get(s), mul(get(ss), c32(o)));
+            stores.push(
+              v128.store(at, get(acc[o][0])),
+              v128.store(o === 0 ? get(s) : add(get(s), mul(get(ss), c32(o))), get(acc[o][1]), 16),
+            );
+          }
+          return [
+            forUp(
+              g,
+              c32(0),
+              get(groups),
+              1,
+              ...acc.flat().map((a) => set(a, ZERO)),
+              set(xp, get(x)),
+              set(wp, get(w)),
+              forUp(p, c32(0), get(P), 1, ...inner),
+              ...stores,
+              set(x, add(get(x), c32(32))),
+              set(s, add(get(s), c32(32))),
+            ),
+          ];
+        },
+        false,
+      ),
     );
   }
 
   /** All rows for pixels [i0, i1) (multiples of 8) into the chunk's S rows. */
-  m.func('gemmAll', [['i0', 'i32'], ['i1', 'i32']], null, (f) => {
-    const { loads, v } = fields(f, ['P', 'HWp', 'OCv', 'xp', 'wt', 's', 'sStride']);
-    const i0 = f.param('i0');
-    const i1 = f.param('i1');
-    const b = f.local('i32', 'b');
-    const nO = f.local('i32', 'nO');
-    const groups = f.local('i32', 'groups');
-    const args = (): Expr[] => [
-      add(get(v.xp), mul(get(i0), c32(4))),
-      get(v.P),
-      mul(get(v.HWp), c32(4)),
-      add(get(v.wt), mul(mul(get(b), get(v.P)), c32(4))),
-      add(get(v.s), mul(get(b), get(v.sStride))),
-      get(v.sStride),
-      get(groups),
-    ];
-    return [
-      ...loads,
-      set(groups, i32.shr_u(sub(get(i1), get(i0)), c32(3))),
-      forUp(b, c32(0), get(v.OCv), 4,
-        set(nO, sub(get(v.OCv), get(b))),
-        if_(i32.ge_s(get(nO), c32(4)), [call(gemm[3], ...args())], [
-          if_(i32.eq(get(nO), c32(3)), [call(gemm[2], ...args())], [if_(i32.eq(get(nO), c32(2)), [call(gemm[1], ...args())], [call(gemm[0], ...args())])]),
-        ]),
-      ),
-    ];
-  });
+  m.func(
+    'gemmAll',
+    [
+      ['i0', 'i32'],
+      ['i1', 'i32'],
+    ],
+    null,
+    (f) => {
+      const { loads, v } = fields(f, ['P', 'HWp', 'OCv', 'xp', 'wt', 's', 'sStride']);
+      const i0 = f.param('i0');
+      const i1 = f.param('i1');
+      const b = f.local('i32', 'b');
+      const nO = f.local('i32', 'nO');
+      const groups = f.local('i32', 'groups');
+      const args = (): Expr[] => [
+        add(get(v.xp), mul(get(i0), c32(4))),
+        get(v.P),
+        mul(get(v.HWp), c32(4)),
+        add(get(v.wt), mul(mul(get(b), get(v.P)), c32(4))),
+        add(get(v.s), mul(get(b), get(v.sStride))),
+        get(v.sStride),
+        get(groups),
+      ];
+      return [
+        ...loads,
+        set(groups, i32.shr_u(sub(get(i1), get(i0)), c32(3))),
+        forUp(
+          b,
+          c32(0),
+          get(v.OCv),
+          4,
+          set(nO, sub(get(v.OCv), get(b))),
+          if_(
+            i32.ge_s(get(nO), c32(4)),
+            [call(gemm[3], ...args())],
+            [
+              if_(
+                i32.eq(get(nO), c32(3)),
+                [call(gemm[2], ...args())],
+                [if_(i32.eq(get(nO), c32(2)), [call(gemm[1], ...args())], [call(gemm[0], ...args())])],
+              ),
+            ],
+          ),
+        ),
+      ];
+    },
+  );
 
   // ---- Tx ----------------------------------------------------------------------------------------------
   /** Tx = floor(arg_x·SX·2^−shr_x) for n pixels (n rounded up to 4), as f64 (tf) and mod 2^32 (t32):
    *  arg_x·SX < 2^24·2^22 and the power-of-two scaling are exact in f64, so floor is the reference's
    *  arithmetic shift; Tx + 1.5·2^52 holds Tx mod 2^32 in its low word (|Tx| < 2^51). */
-  m.func('tx', [['sx', 'i32'], ['n', 'i32']], null, (f) => {
-    const { loads, v } = fields(f, ['tf', 't32']);
-    const sx = f.param('sx');
-    const n = f.param('n');
-    const i = f.local('i32', 'i');
-    const sc = f.local('v128', 'sc');
-    const x = f.local('v128', 'x');
-    const a = f.local('v128', 'a');
-    const b = f.local('v128', 'b');
-    const d = f.local('i32', 'd');
-    const e = f.local('i32', 'e');
-    return [
-      ...loads,
-      set(sc, f64x2.splat(f64.load(c32(0), DESC.argXf * 4))),
-      set(d, get(v.tf)),
-      set(e, get(v.t32)),
-      forUp(i, c32(0), get(n), 4,
-        set(x, v128.load(add(get(sx), mul(get(i), c32(4))))),
-        set(a, f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(get(x)), get(sc)))),
-        set(b, f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(shuffle(get(x), get(x), HIGH_TO_LOW)), get(sc)))),
-        v128.store(get(d), get(a)),
-        v128.store(get(d), get(b), 16),
-        v128.store(get(e), shuffle(f64x2.add(get(a), MAGIC), f64x2.add(get(b), MAGIC), LOW_WORDS)),
-        set(d, add(get(d), c32(32))),
-        set(e, add(get(e), c32(16))),
-      ),
-    ];
-  });
+  m.func(
+    'tx',
+    [
+      ['sx', 'i32'],
+      ['n', 'i32'],
+    ],
+    null,
+    (f) => {
+      const { loads, v } = fields(f, ['tf', 't32']);
+      const sx = f.param('sx');
+      const n = f.param('n');
+      const i = f.local('i32', 'i');
+      const sc = f.local('v128', 'sc');
+      const x = f.local('v128', 'x');
+      const a = f.local('v128', 'a');
+      const b = f.local('v128', 'b');
+      const d = f.local('i32', 'd');
+      const e = f.local('i32', 'e');
+      return [
+        ...loads,
+        set(sc, f64x2.splat(f64.load(c32(0), DESC.argXf * 4))),
+        set(d, get(v.tf)),
+        set(e, get(v.t32)),
+        forUp(
+          i,
+          c32(0),
+          get(n),
+          4,
+          set(x, v128.load(add(get(sx), mul(get(i), c32(4))))),
+          set(a, f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(get(x)), get(sc)))),
+          set(b, f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(shuffle(get(x), get(x), HIGH_TO_LOW)), get(sc)))),
+          v128.store(get(d), get(a)),
+          v128.store(get(d), get(b), 16),
+          v128.store(get(e), shuffle(f64x2.add(get(a), MAGIC), f64x2.add(get(b), MAGIC), LOW_WORDS)),
+          set(d, add(get(d), c32(32))),
+          set(e, add(get(e), c32(16))),
+        ),
+      ];
+    },
+  );
 
   // ---- activation, scalar i64 (the reference's arithmetic) ----------------------------------------------
-  const actScalar = m.func('actScalar', [['ch', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
-    const [ch, sLo, sHi, tf, n, out] = ['ch', 'sLo', 'sHi', 'tf', 'n', 'out'].map((x) => f.param(x));
-    const { loads, v } = fields(f, ['rules', 'seg']);
-    const C = f.local('i64', 'C');
-    const nm = f.local('i64', 'nm');
-    const ns = f.local('i64', 'ns');
-    const na = f.local('i64', 'na');
-    const i = f.local('i32', 'i');
-    const acc = f.local('i64', 'acc');
-    const bn = f.local('i64', 'bn');
-    const k = f.local('i32', 'k');
-    const e = f.local('i32', 'e');
-    const t = f.local('i64', 't');
-    const s = f.local('i64', 's');
-    const q = f.local('i64', 'q');
-    const fr = f.local('i64', 'fr');
-    const h = f.local('i64', 'h');
-    const sg = f.local('i64', 'sg');
-    const r = f.local('i64', 'r');
-    const strict = f.local('i32', 'strict');
-    const banker = f.local('i32', 'banker');
-    const sorted = f.local('i32', 'sorted');
-    const xsAt = (kk: Expr): Expr => i64.load(add(get(v.seg), mul(kk, c32(32))));
-    /** segment kk qualifies: bn > x_start (strict) or bn ≥ x_start (inclusive) */
-    const qual = (kk: Expr): Expr => select(i64.lt_s(xsAt(kk), get(bn)), i64.le_s(xsAt(kk), get(bn)), get(strict));
-    const step = (d: number): Stmt => set(k, select(add(get(k), c32(d)), get(k), qual(add(get(k), c32(d)))));
-    const scan = new Label('scan');
-    const scanTop = new Label('scanTop');
-    return [
-      ...loads,
-      set(strict, i32.and(get(v.rules), c32(1))),
-      set(banker, i32.and(get(v.rules), c32(2))),
-      set(sorted, i32.and(get(v.rules), c32(4))),
-      set(C, i64.load(get(ch), CHAN.C)),
-      set(nm, i64.load(get(ch), CHAN.mul)),
-      set(ns, i64.load(get(ch), CHAN.shift)),
-      set(na, i64.load(get(ch), CHAN.add)),
-      forUp(i, c32(0), get(n), 1,
-        set(acc, i64.extend_i32_s(i32.load(add(get(sLo), mul(get(i), c32(4)))))),
-        if_(get(sHi), [set(acc, i64.add(get(acc), i64.shl(i64.extend_i32_s(i32.load(add(get(sHi), mul(get(i), c32(4))))), c64(8))))]),
-        // Tx is an exact integer below 2^46 in f64
-        set(acc, i64.add(i64.add(get(acc), i64.trunc_f64_s(f64.load(add(get(tf), mul(get(i), c32(8)))))), get(C))),
-        // §6.3: (acc·norm_mul) >> norm_shift (floor), + norm_add; int64 wrapping as the reference
-        set(bn, i64.add(i64.shr_s(i64.mul(get(acc), get(nm)), get(ns)), get(na))),
-        // §6.4 step 1: the highest qualifying segment, else 0
-        if_(get(sorted), [set(k, c32(0)), step(8), step(4), step(2), step(1)], [
-          set(k, c32(15)),
-          block(scan, loop(scanTop, brIf(scan, i32.eqz(get(k))), brIf(scan, qual(get(k))), set(k, sub(get(k), c32(1))), br(scanTop))),
-        ]),
-        set(e, add(get(v.seg), mul(get(k), c32(32)))),
-        // step 2: t = (bn − x_start)·y_mul
-        set(t, i64.mul(i64.sub(get(bn), i64.load(get(e))), i64.load(get(e), 8))),
-        set(s, i64.load(get(e), 24)),
-        // step 3: rounding shift (see referenceRoundShift)
-        if_(i64.eqz(get(s)), [set(r, get(t))], [
-          set(sg, select(c64(-1), c64(1), i64.lt_s(get(t), c64(0)))),
-          if_(get(banker), [
-            if_(i64.ge_s(get(s), c64(64)), [
-              // q = floor(t/2^s) is 0 or −1; for t < 0, f = t + 2^s > h always (f = h only at s = 64,
-              // t = −2^63, where q is odd and moves too): r = −2; for t ≥ 0, f = t < h: r = 0
-              set(r, select(c64(-2), c64(0), i64.lt_s(get(t), c64(0)))),
-            ], [
-              set(q, i64.shr_s(get(t), get(s))),
-              set(fr, i64.and(get(t), i64.sub(i64.shl(c64(1), get(s)), c64(1)))),
-              set(h, i64.shl(c64(1), i64.sub(get(s), c64(1)))),
-              set(r, get(q)),
-              if_(i64.gt_u(get(fr), get(h)), [set(r, i64.add(get(q), get(sg)))], [
-                if_(i32.and(i64.eq(get(fr), get(h)), i32.wrap_i64(i64.and(get(q), c64(1)))), [set(r, i64.add(get(q), get(sg)))]),
-              ]),
-            ]),
-          ], [
-            // nncase 0.1: v = t >> (s−1) (s−1 ≥ 63 gives the same 0 / −1 as 63); odd v moves by sgn(v)
-            set(q, i64.shr_s(get(t), select(c64(63), i64.sub(get(s), c64(1)), i64.gt_s(get(s), c64(64))))),
-            set(r, i64.shr_s(get(q), c64(1))),
-            if_(i32.wrap_i64(i64.and(get(q), c64(1))), [set(r, i64.add(get(r), select(c64(-1), c64(1), i64.lt_s(get(q), c64(0)))))]),
+  const actScalar = m.func(
+    'actScalar',
+    [
+      ['ch', 'i32'],
+      ['sLo', 'i32'],
+      ['sHi', 'i32'],
+      ['tf', 'i32'],
+      ['n', 'i32'],
+      ['out', 'i32'],
+    ],
+    null,
+    (f) => {
+      const [ch, sLo, sHi, tf, n, out] = ['ch', 'sLo', 'sHi', 'tf', 'n', 'out'].map((x) => f.param(x));
+      const { loads, v } = fields(f, ['rules', 'seg']);
+      const C = f.local('i64', 'C');
+      const nm = f.local('i64', 'nm');
+      const ns = f.local('i64', 'ns');
+      const na = f.local('i64', 'na');
+      const i = f.local('i32', 'i');
+      const acc = f.local('i64', 'acc');
+      const bn = f.local('i64', 'bn');
+      const k = f.local('i32', 'k');
+      const e = f.local('i32', 'e');
+      const t = f.local('i64', 't');
+      const s = f.local('i64', 's');
+      const q = f.local('i64', 'q');
+      const fr = f.local('i64', 'fr');
+      const h = f.local('i64', 'h');
+      const sg = f.local('i64', 'sg');
+      const r = f.local('i64', 'r');
+      const strict = f.local('i32', 'strict');
+      const banker = f.local('i32', 'banker');
+      const sorted = f.local('i32', 'sorted');
+      const xsAt = (kk: Expr): Expr => i64.load(add(get(v.seg), mul(kk, c32(32))));
+      /** segment kk qualifies: bn > x_start (strict) or bn ≥ x_start (inclusive) */
+      const qual = (kk: Expr): Expr => select(i64.lt_s(xsAt(kk), get(bn)), i64.le_s(xsAt(kk), get(bn)), get(strict));
+      const step = (d: number): Stmt => set(k, select(add(get(k), c32(d)), get(k), qual(add(get(k), c32(d)))));
+      const scan = new Label('scan');
+      const scanTop = new Label('scanTop');
+      return [
+        ...loads,
+        set(strict, i32.and(get(v.rules), c32(1))),
+        set(banker, i32.and(get(v.rules), c32(2))),
+        set(sorted, i32.and(get(v.rules), c32(4))),
+        set(C, i64.load(get(ch), CHAN.C)),
+        set(nm, i64.load(get(ch), CHAN.mul)),
+        set(ns, i64.load(get(ch), CHAN.shift)),
+        set(na, i64.load(get(ch), CHAN.add)),
+        forUp(
+          i,
+          c32(0),
+          get(n),
+          1,
+          set(acc, i64.extend_i32_s(i32.load(add(get(sLo), mul(get(i), c32(4)))))),
+          if_(get(sHi), [
+            set(
+              acc,
+              i64.add(get(acc), i64.shl(i64.extend_i32_s(i32.load(add(get(sHi), mul(get(i), c32(4))))), c64(8))),
+            ),
           ]),
-        ]),
-        // step 4: + bias, clamp
-        set(r, i64.add(get(r), i64.load(get(e), 16))),
-        i32.store8(add(get(out), get(i)), select(c32(0), select(c32(255), i32.wrap_i64(get(r)), i64.gt_s(get(r), c64(255))), i64.lt_s(get(r), c64(0)))),
-      ),
-    ];
-  });
+          // Tx is an exact integer below 2^46 in f64
+          set(acc, i64.add(i64.add(get(acc), i64.trunc_f64_s(f64.load(add(get(tf), mul(get(i), c32(8)))))), get(C))),
+          // §6.3: (acc·norm_mul) >> norm_shift (floor), + norm_add; int64 wrapping as the reference
+          set(bn, i64.add(i64.shr_s(i64.mul(get(acc), get(nm)), get(ns)), get(na))),
+          // §6.4 step 1: the highest qualifying segment, else 0
+          if_(
+            get(sorted),
+            [set(k, c32(0)), step(8), step(4), step(2), step(1)],
+            [
+              set(k, c32(15)),
+              block(
+                scan,
+                loop(
+                  scanTop,
+                  brIf(scan, i32.eqz(get(k))),
+                  brIf(scan, qual(get(k))),
+                  set(k, sub(get(k), c32(1))),
+                  br(scanTop),
+                ),
+              ),
+            ],
+          ),
+          set(e, add(get(v.seg), mul(get(k), c32(32)))),
+          // step 2: t = (bn − x_start)·y_mul
+          set(t, i64.mul(i64.sub(get(bn), i64.load(get(e))), i64.load(get(e), 8))),
+          set(s, i64.load(get(e), 24)),
+          // step 3: rounding shift (see referenceRoundShift)
+          if_(
+            i64.eqz(get(s)),
+            [set(r, get(t))],
+            [
+              set(sg, select(c64(-1), c64(1), i64.lt_s(get(t), c64(0)))),
+              if_(
+                get(banker),
+                [
+                  if_(
+                    i64.ge_s(get(s), c64(64)),
+                    [
+                      // q = floor(t/2^s) is 0 or −1; for t < 0, f = t + 2^s > h always (f = h only at s = 64,
+                      // t = −2^63, where q is odd and moves too): r = −2; for t ≥ 0, f = t < h: r = 0
+                      set(r, select(c64(-2), c64(0), i64.lt_s(get(t), c64(0)))),
+                    ],
+                    [
+                      set(q, i64.shr_s(get(t), get(s))),
+                      set(fr, i64.and(get(t), i64.sub(i64.shl(c64(1), get(s)), c64(1)))),
+                      set(h, i64.shl(c64(1), i64.sub(get(s), c64(1)))),
+                      set(r, get(q)),
+                      if_(
+                        i64.gt_u(get(fr), get(h)),
+                        [set(r, i64.add(get(q), get(sg)))],
+                        [
+                          if_(i32.and(i64.eq(get(fr), get(h)), i32.wrap_i64(i64.and(get(q), c64(1)))), [
+                            set(r, i64.add(get(q), get(sg))),
+                          ]),
+                        ],
+                      ),
+                    ],
+                  ),
+                ],
+                [
+                  // nncase 0.1: v = t >> (s−1) (s−1 ≥ 63 gives the same 0 / −1 as 63); odd v moves by sgn(v)
+                  set(q, i64.shr_s(get(t), select(c64(63), i64.sub(get(s), c64(1)), i64.gt_s(get(s), c64(64))))),
+                  set(r, i64.shr_s(get(q), c64(1))),
+                  if_(i32.wrap_i64(i64.and(get(q), c64(1))), [
+                    set(r, i64.add(get(r), select(c64(-1), c64(1), i64.lt_s(get(q), c64(0))))),
+                  ]),
+                ],
+              ),
+            ],
+          ),
+          // step 4: + bias, clamp
+          set(r, i64.add(get(r), i64.load(get(e), 16))),
+          i32.store8(
+            add(get(out), get(i)),
+            select(
+              c32(0),
+              select(c32(255), i32.wrap_i64(get(r)), i64.gt_s(get(r), c64(255))),
+              i64.lt_s(get(r), c64(0)),
+            ),
+          ),
+        ),
+      ];
+    },
+  );
 
   // ---- activation, SIMD f64 (proven-exact window; outside it, actScalar) ---------------------------------
   /*
@@ -547,113 +747,204 @@ export function buildKernelModule(): Uint8Array {
    * mod 2^32 in the low word (exact as an i32: the window keeps |y| < 2^30); + bias, then the
    * saturating narrows i32 → i16 → u8 are the clamp to 0..255.
    */
-  const actSimd = m.func('actSimd', [['ch', 'i32'], ['sLo', 'i32'], ['t32', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32'], ['check', 'i32']], null, (f) => {
-    const [ch, sLo, t32, tf, n, out, chk] = ['ch', 'sLo', 't32', 'tf', 'n', 'out', 'check'].map((x) => f.param(x));
-    const i = f.local('i32', 'i');
-    const sp = f.local('i32', 'sp');
-    const tp = f.local('i32', 'tp');
-    const fp = f.local('i32', 'fp');
-    const op = f.local('i32', 'op');
-    const [Cv, M, addx, lo, hi, ym, bias, split, dxB, ymB, biasB] = ['Cv', 'M', 'addx', 'lo', 'hi', 'ym', 'bias', 'split', 'dxB', 'ymB', 'biasB'].map((x) => f.local('v128', x));
-    const a0 = f.local('v128', 'a0');
-    const a1 = f.local('v128', 'a1');
-    const b = [0, 1, 2, 3].map((k) => f.local('v128', `b${k}`));
-    const mk2 = [0, 1, 2, 3].map((k) => f.local('v128', `m${k}`));
-    const splat = (off: number): Expr => f64x2.splat(f64.load(get(ch), off));
-    const outside = (bv: Local): Expr => v128.or(f64x2.le(get(bv), get(lo)), f64x2.gt(get(bv), get(hi)));
-    const accOf = (off: number): Expr => i32x4.add(i32x4.add(v128.load(get(sp), off), v128.load(get(tp), off)), get(Cv));
-    const bnOf = (acc: Expr): Expr => f64x2.add(f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(acc), get(M))), get(addx));
-    const hiOf = (a: Local): Expr => shuffle(get(a), get(a), HIGH_TO_LOW);
-    /**
-     * 4 outputs as i32 lanes, before the clamp, from bn − x0 in p (lanes 0, 1) and q (2, 3). Two
-     * pieces: lanes past the split take the second formula, on bn − x0 − (x0' − x0) = bn − x0'.
-     */
-    const out4 = (two: boolean, p: Local, q: Local, mp: Local, mq: Local): Stmt[] => {
-      if (!two) return [set(a0, i32x4.add(shuffle(f64x2.add(f64x2.mul(get(p), get(ym)), MAGIC), f64x2.add(f64x2.mul(get(q), get(ym)), MAGIC), LOW_WORDS), get(bias)))];
-      const y = (v: Local, mv: Local): Expr => f64x2.add(f64x2.mul(f64x2.sub(get(v), v128.and(get(mv), get(dxB))), v128.bitselect(get(ymB), get(ym), get(mv))), MAGIC);
-      return [
-        set(mp, f64x2.gt(get(p), get(split))),
-        set(mq, f64x2.gt(get(q), get(split))),
-        set(a0, i32x4.add(shuffle(y(p, mp), y(q, mq), LOW_WORDS), v128.bitselect(get(biasB), get(bias), shuffle(get(mp), get(mq), LOW_WORDS)))),
-      ];
-    };
-    /** the whole bn range is in the window: 8 pixels per step (n rounded up to 8; rows have room) */
-    const wide = (two: boolean): Stmt =>
-      forUp(i, c32(0), get(n), 8,
-        set(a0, accOf(0)),
-        set(a1, accOf(16)),
-        set(b[0], bnOf(get(a0))),
-        set(b[1], bnOf(hiOf(a0))),
-        set(b[2], bnOf(get(a1))),
-        set(b[3], bnOf(hiOf(a1))),
-        ...out4(two, b[2], b[3], mk2[2], mk2[3]),
-        set(a1, get(a0)),
-        ...out4(two, b[0], b[1], mk2[0], mk2[1]),
-        set(a0, i16x8.narrow_i32x4_s(get(a0), get(a1))),
-        v128.store64_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
-        set(sp, add(get(sp), c32(32))),
-        set(tp, add(get(tp), c32(32))),
-        set(op, add(get(op), c32(8))),
-      );
-    /** 4 pixels per step; a step with any bn outside the window goes through actScalar */
-    const checked = (two: boolean): Stmt => {
-      const top = new Label('top');
-      const exit = new Label('exit');
-      return block(exit, set(i, c32(0)), brIf(exit, i32.ge_s(get(i), get(n))), loop(top,
-        set(a0, accOf(0)),
-        set(b[0], bnOf(get(a0))),
-        set(b[1], bnOf(hiOf(a0))),
-        if_(v128.any_true(v128.or(outside(b[0]), outside(b[1]))), [
-          i32.store(c32(0), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
-          call(actScalar, get(ch), get(sp), c32(0), get(fp), select(c32(4), sub(get(n), get(i)), i32.le_s(c32(4), sub(get(n), get(i)))), get(op)),
-        ], [
+  const actSimd = m.func(
+    'actSimd',
+    [
+      ['ch', 'i32'],
+      ['sLo', 'i32'],
+      ['t32', 'i32'],
+      ['tf', 'i32'],
+      ['n', 'i32'],
+      ['out', 'i32'],
+      ['check', 'i32'],
+    ],
+    null,
+    (f) => {
+      const [ch, sLo, t32, tf, n, out, chk] = ['ch', 'sLo', 't32', 'tf', 'n', 'out', 'check'].map((x) => f.param(x));
+      const i = f.local('i32', 'i');
+      const sp = f.local('i32', 'sp');
+      const tp = f.local('i32', 'tp');
+      const fp = f.local('i32', 'fp');
+      const op = f.local('i32', 'op');
+      const [Cv, M, addx, lo, hi, ym, bias, split, dxB, ymB, biasB] = [
+        'Cv',
+        'M',
+        'addx',
+        'lo',
+        'hi',
+        'ym',
+        'bias',
+        'split',
+        'dxB',
+        'ymB',
+        'biasB',
+      ].map((x) => f.local('v128', x));
+      const a0 = f.local('v128', 'a0');
+      const a1 = f.local('v128', 'a1');
+      const b = [0, 1, 2, 3].map((k) => f.local('v128', `b${k}`));
+      const mk2 = [0, 1, 2, 3].map((k) => f.local('v128', `m${k}`));
+      const splat = (off: number): Expr => f64x2.splat(f64.load(get(ch), off));
+      const outside = (bv: Local): Expr => v128.or(f64x2.le(get(bv), get(lo)), f64x2.gt(get(bv), get(hi)));
+      const accOf = (off: number): Expr =>
+        i32x4.add(i32x4.add(v128.load(get(sp), off), v128.load(get(tp), off)), get(Cv));
+      const bnOf = (acc: Expr): Expr =>
+        f64x2.add(f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(acc), get(M))), get(addx));
+      const hiOf = (a: Local): Expr => shuffle(get(a), get(a), HIGH_TO_LOW);
+      /**
+       * 4 outputs as i32 lanes, before the clamp, from bn − x0 in p (lanes 0, 1) and q (2, 3). Two
+       * pieces: lanes past the split take the second formula, on bn − x0 − (x0' − x0) = bn − x0'.
+       */
+      const out4 = (two: boolean, p: Local, q: Local, mp: Local, mq: Local): Stmt[] => {
+        if (!two)
+          return [
+            set(
+              a0,
+              i32x4.add(
+                shuffle(
+                  f64x2.add(f64x2.mul(get(p), get(ym)), MAGIC),
+                  f64x2.add(f64x2.mul(get(q), get(ym)), MAGIC),
+                  LOW_WORDS,
+                ),
+                get(bias),
+              ),
+            ),
+          ];
+        const y = (v: Local, mv: Local): Expr =>
+          f64x2.add(
+            f64x2.mul(f64x2.sub(get(v), v128.and(get(mv), get(dxB))), v128.bitselect(get(ymB), get(ym), get(mv))),
+            MAGIC,
+          );
+        return [
+          set(mp, f64x2.gt(get(p), get(split))),
+          set(mq, f64x2.gt(get(q), get(split))),
+          set(
+            a0,
+            i32x4.add(
+              shuffle(y(p, mp), y(q, mq), LOW_WORDS),
+              v128.bitselect(get(biasB), get(bias), shuffle(get(mp), get(mq), LOW_WORDS)),
+            ),
+          ),
+        ];
+      };
+      /** the whole bn range is in the window: 8 pixels per step (n rounded up to 8; rows have room) */
+      const wide = (two: boolean): Stmt =>
+        forUp(
+          i,
+          c32(0),
+          get(n),
+          8,
+          set(a0, accOf(0)),
+          set(a1, accOf(16)),
+          set(b[0], bnOf(get(a0))),
+          set(b[1], bnOf(hiOf(a0))),
+          set(b[2], bnOf(get(a1))),
+          set(b[3], bnOf(hiOf(a1))),
+          ...out4(two, b[2], b[3], mk2[2], mk2[3]),
+          set(a1, get(a0)),
           ...out4(two, b[0], b[1], mk2[0], mk2[1]),
-          set(a0, i16x8.narrow_i32x4_s(get(a0), ZERO)),
-          v128.store32_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
-        ]),
-        set(sp, add(get(sp), c32(16))),
-        set(tp, add(get(tp), c32(16))),
-        set(fp, add(get(fp), c32(32))),
-        set(op, add(get(op), c32(4))),
-        set(i, add(get(i), c32(4))),
-        brIf(top, i32.lt_s(get(i), get(n))),
-      ));
-    };
-    return [
-      set(Cv, i32x4.splat(i32.load(get(ch), CHAN.C32))),
-      set(M, splat(CHAN.m)),
-      set(addx, splat(CHAN.addx)),
-      set(lo, splat(CHAN.lo)),
-      set(hi, splat(CHAN.hi)),
-      set(ym, splat(CHAN.ymsc)),
-      set(bias, i32x4.splat(i32.load(get(ch), CHAN.bias))),
-      set(split, splat(CHAN.split)),
-      set(dxB, splat(CHAN.dxB)),
-      set(ymB, splat(CHAN.ymscB)),
-      set(biasB, i32x4.splat(i32.load(get(ch), CHAN.biasB))),
-      set(sp, get(sLo)),
-      set(tp, get(t32)),
-      set(fp, get(tf)),
-      set(op, get(out)),
-      if_(i32.load(get(ch), CHAN.two), [if_(i32.eqz(get(chk)), [wide(true)], [checked(true)])], [if_(i32.eqz(get(chk)), [wide(false)], [checked(false)])]),
-    ];
-  });
+          set(a0, i16x8.narrow_i32x4_s(get(a0), get(a1))),
+          v128.store64_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
+          set(sp, add(get(sp), c32(32))),
+          set(tp, add(get(tp), c32(32))),
+          set(op, add(get(op), c32(8))),
+        );
+      /** 4 pixels per step; a step with any bn outside the window goes through actScalar */
+      const checked = (two: boolean): Stmt => {
+        const top = new Label('top');
+        const exit = new Label('exit');
+        return block(
+          exit,
+          set(i, c32(0)),
+          brIf(exit, i32.ge_s(get(i), get(n))),
+          loop(
+            top,
+            set(a0, accOf(0)),
+            set(b[0], bnOf(get(a0))),
+            set(b[1], bnOf(hiOf(a0))),
+            if_(
+              v128.any_true(v128.or(outside(b[0]), outside(b[1]))),
+              [
+                i32.store(c32(0), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
+                call(
+                  actScalar,
+                  get(ch),
+                  get(sp),
+                  c32(0),
+                  get(fp),
+                  select(c32(4), sub(get(n), get(i)), i32.le_s(c32(4), sub(get(n), get(i)))),
+                  get(op),
+                ),
+              ],
+              [
+                ...out4(two, b[0], b[1], mk2[0], mk2[1]),
+                set(a0, i16x8.narrow_i32x4_s(get(a0), ZERO)),
+                v128.store32_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
+              ],
+            ),
+            set(sp, add(get(sp), c32(16))),
+            set(tp, add(get(tp), c32(16))),
+            set(fp, add(get(fp), c32(32))),
+            set(op, add(get(op), c32(4))),
+            set(i, add(get(i), c32(4))),
+            brIf(top, i32.lt_s(get(i), get(n))),
+          ),
+        );
+      };
+      return [
+        set(Cv, i32x4.splat(i32.load(get(ch), CHAN.C32))),
+        set(M, splat(CHAN.m)),
+        set(addx, splat(CHAN.addx)),
+        set(lo, splat(CHAN.lo)),
+        set(hi, splat(CHAN.hi)),
+        set(ym, splat(CHAN.ymsc)),
+        set(bias, i32x4.splat(i32.load(get(ch), CHAN.bias))),
+        set(split, splat(CHAN.split)),
+        set(dxB, splat(CHAN.dxB)),
+        set(ymB, splat(CHAN.ymscB)),
+        set(biasB, i32x4.splat(i32.load(get(ch), CHAN.biasB))),
+        set(sp, get(sLo)),
+        set(tp, get(t32)),
+        set(fp, get(tf)),
+        set(op, get(out)),
+        if_(
+          i32.load(get(ch), CHAN.two),
+          [if_(i32.eqz(get(chk)), [wide(true)], [checked(true)])],
+          [if_(i32.eqz(get(chk)), [wide(false)], [checked(false)])],
+        ),
+      ];
+    },
+  );
 
   /** acc → act for channel o over n pixels. */
-  const act = m.func('act', [['o', 'i32'], ['sLo', 'i32'], ['sHi', 'i32'], ['t32', 'i32'], ['tf', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
-    const [o, sLo, sHi, t32, tf, n, out] = ['o', 'sLo', 'sHi', 't32', 'tf', 'n', 'out'].map((x) => f.param(x));
-    const { loads, v } = fields(f, ['chan', 'rules']);
-    const ch = f.local('i32', 'ch');
-    const mode = f.local('i32', 'mode');
-    return [
-      ...loads,
-      set(ch, add(get(v.chan), mul(get(o), c32(CHAN_BYTES)))),
-      set(mode, i32.load(get(ch), CHAN.mode)),
-      if_(i32.and(i32.ne(get(mode), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))), [
-        call(actSimd, get(ch), get(sLo), get(t32), get(tf), get(n), get(out), i32.eq(get(mode), c32(2))),
-      ], [call(actScalar, get(ch), get(sLo), get(sHi), get(tf), get(n), get(out))]),
-    ];
-  });
+  const act = m.func(
+    'act',
+    [
+      ['o', 'i32'],
+      ['sLo', 'i32'],
+      ['sHi', 'i32'],
+      ['t32', 'i32'],
+      ['tf', 'i32'],
+      ['n', 'i32'],
+      ['out', 'i32'],
+    ],
+    null,
+    (f) => {
+      const [o, sLo, sHi, t32, tf, n, out] = ['o', 'sLo', 'sHi', 't32', 'tf', 'n', 'out'].map((x) => f.param(x));
+      const { loads, v } = fields(f, ['chan', 'rules']);
+      const ch = f.local('i32', 'ch');
+      const mode = f.local('i32', 'mode');
+      return [
+        ...loads,
+        set(ch, add(get(v.chan), mul(get(o), c32(CHAN_BYTES)))),
+        set(mode, i32.load(get(ch), CHAN.mode)),
+        if_(
+          i32.and(i32.ne(get(mode), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))),
+          [call(actSimd, get(ch), get(sLo), get(t32), get(tf), get(n), get(out), i32.eq(get(mode), c32(2)))],
+          [call(actScalar, get(ch), get(sLo), get(sHi), get(tf), get(n), get(out))],
+        ),
+      ];
+    },
+  );
 
   /**
    * Max pool 2×2 stride 2 before the activation, for a channel whose accumulator → output map is
@@ -661,45 +952,67 @@ export function buildKernelModule(): Uint8Array {
    * (prepool 2) S + Tx of each window, taken in i32 lanes (exact: S + Tx lies within ±2^31 for such
    * channels); C is added by the activation. The chunk starts at a row pair and holds n pixels.
    */
-  const actPrepool = m.func('actPrepool', [['o', 'i32'], ['s', 'i32'], ['n', 'i32'], ['out', 'i32']], null, (f) => {
-    const [o, s0, n, out] = ['o', 's', 'n', 'out'].map((x) => f.param(x));
-    const { loads, v } = fields(f, ['chan', 'W', 'OW', 't32', 'accp', 'zeros']);
-    const isMin = f.local('i32', 'isMin');
-    const pairs = f.local('i32', 'pairs');
-    const r = f.local('i32', 'r');
-    const ox = f.local('i32', 'ox');
-    const row = f.local('i32', 'row');
-    const tr = f.local('i32', 'tr');
-    const W4 = f.local('i32', 'W4');
-    const d = f.local('i32', 'd');
-    const [a, b, c, e] = ['a', 'b', 'c', 'e'].map((x) => f.local('v128', x));
-    const at = (base: Local, off: Expr, k: number): Expr => i32x4.add(v128.load(add(get(base), off), k), v128.load(add(get(tr), off), k));
-    const pick = (x: Expr, y: Expr): Expr => select(i32x4.min_s(x, y), i32x4.max_s(x, y), get(isMin));
-    return [
-      ...loads,
-      set(isMin, i32.eq(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(2))),
-      set(pairs, i32.div_u(get(n), mul(get(v.W), c32(2)))),
-      set(W4, mul(get(v.W), c32(4))),
-      set(d, get(v.accp)),
-      forUp(r, c32(0), get(pairs), 1,
-        set(row, add(get(s0), mul(get(r), mul(get(W4), c32(2))))),
-        set(tr, add(get(v.t32), mul(get(r), mul(get(W4), c32(2))))),
-        // 4 outputs from 8 columns of two rows; a row's last step may read past it (its lanes are
-        // written past OW, then rewritten by the next row or left in the padding)
-        forUp(ox, c32(0), get(v.OW), 4,
-          set(a, at(row, mul(get(ox), c32(8)), 0)),
-          set(b, at(row, mul(get(ox), c32(8)), 16)),
-          set(c, at(row, add(mul(get(ox), c32(8)), get(W4)), 0)),
-          set(e, at(row, add(mul(get(ox), c32(8)), get(W4)), 16)),
-          set(a, pick(get(a), get(c))),
-          set(b, pick(get(b), get(e))),
-          v128.store(add(get(d), mul(get(ox), c32(4))), pick(shuffle(get(a), get(b), EVEN_LANES), shuffle(get(a), get(b), ODD_LANES))),
+  const actPrepool = m.func(
+    'actPrepool',
+    [
+      ['o', 'i32'],
+      ['s', 'i32'],
+      ['n', 'i32'],
+      ['out', 'i32'],
+    ],
+    null,
+    (f) => {
+      const [o, s0, n, out] = ['o', 's', 'n', 'out'].map((x) => f.param(x));
+      const { loads, v } = fields(f, ['chan', 'W', 'OW', 't32', 'accp', 'zeros']);
+      const isMin = f.local('i32', 'isMin');
+      const pairs = f.local('i32', 'pairs');
+      const r = f.local('i32', 'r');
+      const ox = f.local('i32', 'ox');
+      const row = f.local('i32', 'row');
+      const tr = f.local('i32', 'tr');
+      const W4 = f.local('i32', 'W4');
+      const d = f.local('i32', 'd');
+      const [a, b, c, e] = ['a', 'b', 'c', 'e'].map((x) => f.local('v128', x));
+      const at = (base: Local, off: Expr, k: number): Expr =>
+        i32x4.add(v128.load(add(get(base), off), k), v128.load(add(get(tr), off), k));
+      const pick = (x: Expr, y: Expr): Expr => select(i32x4.min_s(x, y), i32x4.max_s(x, y), get(isMin));
+      return [
+        ...loads,
+        set(isMin, i32.eq(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(2))),
+        set(pairs, i32.div_u(get(n), mul(get(v.W), c32(2)))),
+        set(W4, mul(get(v.W), c32(4))),
+        set(d, get(v.accp)),
+        forUp(
+          r,
+          c32(0),
+          get(pairs),
+          1,
+          set(row, add(get(s0), mul(get(r), mul(get(W4), c32(2))))),
+          set(tr, add(get(v.t32), mul(get(r), mul(get(W4), c32(2))))),
+          // 4 outputs from 8 columns of two rows; a row's last step may read past it (its lanes are
+          // written past OW, then rewritten by the next row or left in the padding)
+          forUp(
+            ox,
+            c32(0),
+            get(v.OW),
+            4,
+            set(a, at(row, mul(get(ox), c32(8)), 0)),
+            set(b, at(row, mul(get(ox), c32(8)), 16)),
+            set(c, at(row, add(mul(get(ox), c32(8)), get(W4)), 0)),
+            set(e, at(row, add(mul(get(ox), c32(8)), get(W4)), 16)),
+            set(a, pick(get(a), get(c))),
+            set(b, pick(get(b), get(e))),
+            v128.store(
+              add(get(d), mul(get(ox), c32(4))),
+              pick(shuffle(get(a), get(b), EVEN_LANES), shuffle(get(a), get(b), ODD_LANES)),
+            ),
+          ),
+          set(d, add(get(d), mul(get(v.OW), c32(4)))),
         ),
-        set(d, add(get(d), mul(get(v.OW), c32(4)))),
-      ),
-      call(act, get(o), get(v.accp), c32(0), get(v.zeros), get(v.zeros), mul(get(pairs), get(v.OW)), get(out)),
-    ];
-  });
+        call(act, get(o), get(v.accp), c32(0), get(v.zeros), get(v.zeros), mul(get(pairs), get(v.OW)), get(out)),
+      ];
+    },
+  );
 
   // ---- depthwise ------------------------------------------------------------------------------------------
   /** Channel o: S rows (lo at s, hi at s + HWp·4 when wide) and SX at s + 2·HWp·4, whole plane. */
@@ -727,7 +1040,8 @@ export function buildKernelModule(): Uint8Array {
     const hi = f.local('v128', 'hi');
     const wide = i32.and(get(v.flags), c32(4));
     const tapLoads: Stmt[] = [];
-    for (let k = 0; k < 9; k++) tapLoads.push(set(tp[k], v128.load8x8_u(add(get(r0), mul(get(PW), c32(Math.floor(k / 3)))), k % 3)));
+    for (let k = 0; k < 9; k++)
+      tapLoads.push(set(tp[k], v128.load8x8_u(add(get(r0), mul(get(PW), c32(Math.floor(k / 3)))), k % 3)));
     const dots: Stmt[] = [set(accL, ZERO), set(accH, ZERO)];
     for (let k = 0; k < 5; k++) {
       const a = tp[2 * k];
@@ -741,15 +1055,27 @@ export function buildKernelModule(): Uint8Array {
     for (let k = 1; k < 9; k++) sumExpr = i16x8.add(sumExpr, get(tp[k]));
     const k3 = [
       set(PW, add(get(v.W), c32(2))),
-      forUp(pl, c32(0), get(npl), 1,
+      forUp(
+        pl,
+        c32(0),
+        get(npl),
+        1,
         // weights of plane pl: 5 tap pairs as i32 at wt + (pl·OC + o)·20
         set(wl, add(get(v.wt), mul(add(mul(get(pl), get(v.OC)), get(o)), c32(20)))),
         ...w.map((wk, k) => set(wk, v128.load32_splat(get(wl), k * 4))),
         set(d, add(get(v.s), mul(mul(get(pl), get(v.HWp)), c32(4)))),
-        forUp(y, c32(0), get(v.H), 1,
+        forUp(
+          y,
+          c32(0),
+          get(v.H),
+          1,
           set(r0, add(get(plane), mul(get(y), get(PW)))),
           set(i, mul(get(y), get(v.W))),
-          forUp(x, c32(0), get(v.W), 8,
+          forUp(
+            x,
+            c32(0),
+            get(v.W),
+            8,
             ...tapLoads,
             ...dots,
             v128.store(add(get(d), mul(get(i), c32(4))), get(accL)),
@@ -766,16 +1092,27 @@ export function buildKernelModule(): Uint8Array {
       ),
     ];
     const k1 = [
-      forUp(pl, c32(0), get(npl), 1,
+      forUp(
+        pl,
+        c32(0),
+        get(npl),
+        1,
         set(w[0], i32x4.splat(i32.load(add(get(v.wt), mul(add(mul(get(pl), get(v.OC)), get(o)), c32(4)))))),
         set(d, add(get(v.s), mul(mul(get(pl), get(v.HWp)), c32(4)))),
-        forUp(i, c32(0), get(v.HW), 8,
+        forUp(
+          i,
+          c32(0),
+          get(v.HW),
+          8,
           set(xv, v128.load8x8_u(add(get(plane), get(i)))),
           set(lo, i32x4.extend_low_i16x8_u(get(xv))),
           set(hi, i32x4.extend_high_i16x8_u(get(xv))),
           v128.store(add(get(d), mul(get(i), c32(4))), i32x4.mul(get(lo), get(w[0]))),
           v128.store(add(get(d), mul(get(i), c32(4))), i32x4.mul(get(hi), get(w[0])), 16),
-          if_(i32.eqz(get(pl)), [v128.store(add(get(sx), mul(get(i), c32(4))), get(lo)), v128.store(add(get(sx), mul(get(i), c32(4))), get(hi), 16)]),
+          if_(i32.eqz(get(pl)), [
+            v128.store(add(get(sx), mul(get(i), c32(4))), get(lo)),
+            v128.store(add(get(sx), mul(get(i), c32(4))), get(hi), 16),
+          ]),
         ),
       ),
     ];
@@ -792,7 +1129,23 @@ export function buildKernelModule(): Uint8Array {
   /** §6.6 from the activation plane of channel o into its place in the output map (and the dense copy). */
   const poolOne = m.func('pool', [['o', 'i32']], null, (f) => {
     const o = f.param('o');
-    const { loads, v } = fields(f, ['flags', 'pool', 'sH', 'sW', 'OH', 'OW', 'act', 'actStride', 'outBase', 'outGroups', 'outPitch', 'outLine', 'dense', 'chan', 'rules']);
+    const { loads, v } = fields(f, [
+      'flags',
+      'pool',
+      'sH',
+      'sW',
+      'OH',
+      'OW',
+      'act',
+      'actStride',
+      'outBase',
+      'outGroups',
+      'outPitch',
+      'outLine',
+      'dense',
+      'chan',
+      'rules',
+    ]);
     const src = f.local('i32', 'src');
     const dst = f.local('i32', 'dst');
     const oy = f.local('i32', 'oy');
@@ -817,50 +1170,104 @@ export function buildKernelModule(): Uint8Array {
     const minI = (a2: Expr, b2: Expr): Expr => select(a2, b2, i32.lt_s(a2, b2));
     // generic window: rows/cols clamped to the map (replicating the edge, which max cannot tell
     // from ignoring it; the stride types never leave the map)
-    const generic = forUp(ox, get(x0), get(v.OW), 1,
+    const generic = forUp(
+      ox,
+      get(x0),
+      get(v.OW),
+      1,
       set(acc, c32(0)),
-      forUp(ky, c32(0), get(K), 1,
+      forUp(
+        ky,
+        c32(0),
+        get(K),
+        1,
         set(yy, minI(add(mul(get(oy), get(stride)), get(ky)), sub(get(v.sH), c32(1)))),
-        forUp(kx, c32(0), get(K), 1,
+        forUp(
+          kx,
+          c32(0),
+          get(K),
+          1,
           set(xx, minI(add(add(mul(get(ox), get(stride)), get(kx)), get(dx)), sub(get(v.sW), c32(1)))),
           set(val, i32.load8_u(add(get(src), add(mul(get(yy), get(v.sW)), get(xx))))),
-          set(acc, select(select(get(val), get(acc), i32.gt_u(get(val), get(acc))), add(get(acc), get(val)), get(isMax))),
+          set(
+            acc,
+            select(select(get(val), get(acc), i32.gt_u(get(val), get(acc))), add(get(acc), get(val)), get(isMax)),
+          ),
         ),
       ),
-      i32.store8(add(get(dst), get(ox)), select(i32.shr_u(get(acc), select(c32(4), c32(2), i32.eq(get(K), c32(4)))), get(acc), get(isMean))),
+      i32.store8(
+        add(get(dst), get(ox)),
+        select(i32.shr_u(get(acc), select(c32(4), c32(2), i32.eq(get(K), c32(4)))), get(acc), get(isMean)),
+      ),
     );
     return [
       ...loads,
       // a channel pooled before its activation holds its OH×OW result already
-      if_(i32.and(i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))), [
-        set(v.pool, c32(0)),
-        set(v.sH, get(v.OH)),
-        set(v.sW, get(v.OW)),
-      ]),
+      if_(
+        i32.and(
+          i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)),
+          i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0)),
+        ),
+        [set(v.pool, c32(0)), set(v.sH, get(v.OH)), set(v.sW, get(v.OW))],
+      ),
       set(src, add(get(v.act), mul(get(o), get(v.actStride)))),
-      set(dst, add(add(get(v.outBase), mul(mul(i32.div_u(get(o), get(v.outGroups)), get(v.outLine)), get(v.OH))), mul(i32.rem_u(get(o), get(v.outGroups)), get(v.outPitch)))),
+      set(
+        dst,
+        add(
+          add(get(v.outBase), mul(mul(i32.div_u(get(o), get(v.outGroups)), get(v.outLine)), get(v.OH))),
+          mul(i32.rem_u(get(o), get(v.outGroups)), get(v.outPitch)),
+        ),
+      ),
       set(K, select(c32(4), select(c32(2), c32(1), isIn(1, 2, 8, 9)), isIn(3, 4))),
       set(stride, select(c32(4), select(c32(1), c32(2), isIn(0, 8, 9)), isIn(3, 4, 7))),
       set(dx, select(c32(1), c32(0), i32.eq(pt, c32(6)))),
       set(isMax, isIn(1, 3, 9)),
       set(isMean, isIn(2, 4, 8)),
       set(ow8, select(i32.and(get(v.OW), c32(-8)), c32(0), i32.eq(pt, c32(1)))),
-      forUp(oy, c32(0), get(v.OH), 1,
-        if_(i32.eqz(pt), [call(copyRow, get(dst), add(get(src), mul(get(oy), get(v.sW))), get(v.sW))], [
-          // max 2×2 stride 2, 8 outputs per step: row max, then max of byte pairs
-          set(r0, add(get(src), mul(mul(get(oy), c32(2)), get(v.sW)))),
-          forUp(ox, c32(0), get(ow8), 8,
-            set(a, i8x16.max_u(v128.load(add(get(r0), mul(get(ox), c32(2)))), v128.load(add(add(get(r0), get(v.sW)), mul(get(ox), c32(2)))))),
-            v128.store64_lane(
-              add(get(dst), get(ox)),
-              i8x16.max_u(shuffle(get(a), get(a), [0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14]), shuffle(get(a), get(a), [1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15])),
-              0,
+      forUp(
+        oy,
+        c32(0),
+        get(v.OH),
+        1,
+        if_(
+          i32.eqz(pt),
+          [call(copyRow, get(dst), add(get(src), mul(get(oy), get(v.sW))), get(v.sW))],
+          [
+            // max 2×2 stride 2, 8 outputs per step: row max, then max of byte pairs
+            set(r0, add(get(src), mul(mul(get(oy), c32(2)), get(v.sW)))),
+            forUp(
+              ox,
+              c32(0),
+              get(ow8),
+              8,
+              set(
+                a,
+                i8x16.max_u(
+                  v128.load(add(get(r0), mul(get(ox), c32(2)))),
+                  v128.load(add(add(get(r0), get(v.sW)), mul(get(ox), c32(2)))),
+                ),
+              ),
+              v128.store64_lane(
+                add(get(dst), get(ox)),
+                i8x16.max_u(
+                  shuffle(get(a), get(a), [0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14]),
+                  shuffle(get(a), get(a), [1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15]),
+                ),
+                0,
+              ),
             ),
+            set(x0, get(ow8)),
+            generic,
+          ],
+        ),
+        if_(i32.and(get(v.flags), c32(16)), [
+          call(
+            copyRow,
+            add(get(v.dense), add(mul(mul(get(o), get(v.OH)), get(v.OW)), mul(get(oy), get(v.OW)))),
+            get(dst),
+            get(v.OW),
           ),
-          set(x0, get(ow8)),
-          generic,
         ]),
-        if_(i32.and(get(v.flags), c32(16)), [call(copyRow, add(get(v.dense), add(mul(mul(get(o), get(v.OH)), get(v.OW)), mul(get(oy), get(v.OW)))), get(dst), get(v.OW))]),
         set(dst, add(get(dst), get(v.outLine))),
       ),
     ];
@@ -868,7 +1275,24 @@ export function buildKernelModule(): Uint8Array {
 
   // ---- one batch item -------------------------------------------------------------------------------------------
   m.func('run', [], null, (f) => {
-    const { loads, v } = fields(f, ['flags', 'OC', 'HW', 'HWp', 'CH', 's', 'sStride', 'sxRow', 'act', 'actStride', 'chan', 'rules', 'W', 'OW', 't32', 'tf']);
+    const { loads, v } = fields(f, [
+      'flags',
+      'OC',
+      'HW',
+      'HWp',
+      'CH',
+      's',
+      'sStride',
+      'sxRow',
+      'act',
+      'actStride',
+      'chan',
+      'rules',
+      'W',
+      'OW',
+      't32',
+      'tf',
+    ]);
     const o = f.local('i32', 'o');
     const i0 = f.local('i32', 'i0');
     const i1 = f.local('i32', 'i1');
@@ -879,28 +1303,75 @@ export function buildKernelModule(): Uint8Array {
     return [
       ...loads,
       call(fn('gather')),
-      if_(hasFlag(2), [
-        forUp(o, c32(0), get(v.OC), 1,
-          call(fn('dw'), get(o)),
-          if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.HWp), c32(8))), get(v.HW))]),
-          call(act, get(o), get(v.s), select(add(get(v.s), mul(get(v.HWp), c32(4))), c32(0), hasFlag(4)), get(v.t32), get(v.tf), get(v.HW), add(get(v.act), mul(get(o), get(v.actStride)))),
-        ),
-      ], [
-        if_(hasFlag(1), [call(fn('im2col'))], [call(fn('pack1x1'))]),
-        forUp(i0, c32(0), get(v.HWp), get(v.CH),
-          set(i1, select(get(v.HWp), add(get(i0), get(v.CH)), i32.lt_s(get(v.HWp), add(get(i0), get(v.CH))))),
-          call(fn('gemmAll'), get(i0), get(i1)),
-          if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.sxRow), get(v.sStride))), sub(get(i1), get(i0)))]),
-          forUp(o, c32(0), get(v.OC), 1,
-            set(n, sub(select(get(v.HW), get(i1), i32.lt_s(get(v.HW), get(i1))), get(i0))),
-            if_(i32.and(i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)), golden), [
-              call(actPrepool, get(o), add(get(v.s), mul(get(o), get(v.sStride))), get(n), add(add(get(v.act), mul(get(o), get(v.actStride))), i32.div_u(mul(get(i0), get(v.OW)), mul(get(v.W), c32(2))))),
-            ], [
-              call(act, get(o), add(get(v.s), mul(get(o), get(v.sStride))), select(add(get(v.s), mul(add(get(o), get(v.OC)), get(v.sStride))), c32(0), hasFlag(4)), get(v.t32), get(v.tf), get(n), add(add(get(v.act), mul(get(o), get(v.actStride))), get(i0))),
-            ]),
+      if_(
+        hasFlag(2),
+        [
+          forUp(
+            o,
+            c32(0),
+            get(v.OC),
+            1,
+            call(fn('dw'), get(o)),
+            if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.HWp), c32(8))), get(v.HW))]),
+            call(
+              act,
+              get(o),
+              get(v.s),
+              select(add(get(v.s), mul(get(v.HWp), c32(4))), c32(0), hasFlag(4)),
+              get(v.t32),
+              get(v.tf),
+              get(v.HW),
+              add(get(v.act), mul(get(o), get(v.actStride))),
+            ),
           ),
-        ),
-      ]),
+        ],
+        [
+          if_(hasFlag(1), [call(fn('im2col'))], [call(fn('pack1x1'))]),
+          forUp(
+            i0,
+            c32(0),
+            get(v.HWp),
+            get(v.CH),
+            set(i1, select(get(v.HWp), add(get(i0), get(v.CH)), i32.lt_s(get(v.HWp), add(get(i0), get(v.CH))))),
+            call(fn('gemmAll'), get(i0), get(i1)),
+            if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.sxRow), get(v.sStride))), sub(get(i1), get(i0)))]),
+            forUp(
+              o,
+              c32(0),
+              get(v.OC),
+              1,
+              set(n, sub(select(get(v.HW), get(i1), i32.lt_s(get(v.HW), get(i1))), get(i0))),
+              if_(
+                i32.and(i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)), golden),
+                [
+                  call(
+                    actPrepool,
+                    get(o),
+                    add(get(v.s), mul(get(o), get(v.sStride))),
+                    get(n),
+                    add(
+                      add(get(v.act), mul(get(o), get(v.actStride))),
+                      i32.div_u(mul(get(i0), get(v.OW)), mul(get(v.W), c32(2))),
+                    ),
+                  ),
+                ],
+                [
+                  call(
+                    act,
+                    get(o),
+                    add(get(v.s), mul(get(o), get(v.sStride))),
+                    select(add(get(v.s), mul(add(get(o), get(v.OC)), get(v.sStride))), c32(0), hasFlag(4)),
+                    get(v.t32),
+                    get(v.tf),
+                    get(n),
+                    add(add(get(v.act), mul(get(o), get(v.actStride))), get(i0)),
+                  ),
+                ],
+              ),
+            ),
+          ),
+        ],
+      ),
       forUp(o, c32(0), get(v.OC), 1, call(poolOne, get(o))),
     ];
   });

@@ -20,23 +20,35 @@ import type { MaixpyModule } from './types.js';
 
 /** A view of an image's display pixels in the interpreter's memory. */
 export function imageView(ctx: BoardContext, addr: unknown, w: unknown, h: unknown, bpp: unknown): MaixImage {
-  const width = int(w, 'width'), height = int(h, 'height'), b = int(bpp, 'bpp');
+  const width = int(w, 'width'),
+    height = int(h, 'height'),
+    b = int(bpp, 'bpp');
   if (width <= 0 || height <= 0) throw new PyError('ValueError', `image size ${width}×${height}`);
   if (b === 2) return { kind: 'rgb565', width, height, pixels: ctx.memory.u16(int(addr, 'pixels'), width * height) };
-  if (b === 1) return { kind: 'grayscale', width, height, pixels: ctx.memory.bytes(int(addr, 'pixels'), width * height) };
+  if (b === 1)
+    return { kind: 'grayscale', width, height, pixels: ctx.memory.bytes(int(addr, 'pixels'), width * height) };
   throw new PyError('ValueError', `image format with ${b} bytes per pixel`);
 }
 
 /** A view of an AI buffer (the whole allocation: readers past the planes see its tail, as on the board). */
-export function aiView(ctx: BoardContext, addr: unknown, len: unknown, w: number, h: number, channels: 1 | 3): PlanarImage {
+export function aiView(
+  ctx: BoardContext,
+  addr: unknown,
+  len: unknown,
+  w: number,
+  h: number,
+  channels: 1 | 3,
+): PlanarImage {
   const n = int(len, 'ai length');
-  if (n < channels * w * h) throw new PyError('ValueError', `AI buffer of ${n} bytes is smaller than ${channels}×${w}×${h}`);
+  if (n < channels * w * h)
+    throw new PyError('ValueError', `AI buffer of ${n} bytes is smaller than ${channels}×${w}×${h}`);
   return { width: w, height: h, channels, data: ctx.memory.bytes(int(addr, 'ai'), n) };
 }
 
 /** Copy a pipeline result into an image buffer of the interpreter. */
 function copyInto(dst: MaixImage, src: MaixImage): void {
-  if (dst.kind !== src.kind || dst.width !== src.width || dst.height !== src.height) throw new PyError('RuntimeError', 'kpusim host: image copy shape mismatch');
+  if (dst.kind !== src.kind || dst.width !== src.width || dst.height !== src.height)
+    throw new PyError('RuntimeError', 'kpusim host: image copy shape mismatch');
   if (dst.kind === 'rgb565') dst.pixels.set(src.pixels);
   else dst.pixels.set(src.pixels);
 }
@@ -54,14 +66,34 @@ const backend = {
     return img.width * 65536 + img.height;
   },
 
-  image_cut(ctx: BoardContext, sAddr: unknown, sw: unknown, sh: unknown, bpp: unknown, dAddr: unknown, x: unknown, y: unknown, w: unknown, h: unknown): void {
+  image_cut(
+    ctx: BoardContext,
+    sAddr: unknown,
+    sw: unknown,
+    sh: unknown,
+    bpp: unknown,
+    dAddr: unknown,
+    x: unknown,
+    y: unknown,
+    w: unknown,
+    h: unknown,
+  ): void {
     const src = imageView(ctx, sAddr, sw, sh, bpp);
     const dst = imageView(ctx, dAddr, w, h, bpp);
     copyInto(dst, cut(src, int(x, 'x'), int(y, 'y'), dst.width, dst.height));
     ctx.clock.cpu(C.cutPerPixel * dst.width * dst.height);
   },
 
-  image_resize(ctx: BoardContext, sAddr: unknown, sw: unknown, sh: unknown, bpp: unknown, dAddr: unknown, w: unknown, h: unknown): void {
+  image_resize(
+    ctx: BoardContext,
+    sAddr: unknown,
+    sw: unknown,
+    sh: unknown,
+    bpp: unknown,
+    dAddr: unknown,
+    w: unknown,
+    h: unknown,
+  ): void {
     const src = imageView(ctx, sAddr, sw, sh, bpp);
     const dst = imageView(ctx, dAddr, w, h, bpp);
     copyInto(dst, resize(src, dst.width, dst.height));
@@ -69,59 +101,158 @@ const backend = {
     ctx.clock.cpu((nearest ? C.resizeNearestPerPixel : C.resizeBilinearPerPixel) * dst.width * dst.height);
   },
 
-  image_pix_to_ai(ctx: BoardContext, pAddr: unknown, w: unknown, h: unknown, bpp: unknown, aAddr: unknown, aLen: unknown): void {
+  image_pix_to_ai(
+    ctx: BoardContext,
+    pAddr: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    aAddr: unknown,
+    aLen: unknown,
+  ): void {
     const img = imageView(ctx, pAddr, w, h, bpp);
     const ai = aiView(ctx, aAddr, aLen, img.width, img.height, img.kind === 'rgb565' ? 3 : 1);
     pixToAi(img, ai);
     ctx.clock.cpu(C.pixToAiPerPixel * img.width * img.height);
   },
 
-  image_ai_to_pix(ctx: BoardContext, pAddr: unknown, w: unknown, h: unknown, bpp: unknown, aAddr: unknown, aLen: unknown): void {
+  image_ai_to_pix(
+    ctx: BoardContext,
+    pAddr: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    aAddr: unknown,
+    aLen: unknown,
+  ): void {
     const img = imageView(ctx, pAddr, w, h, bpp);
     const ai = aiView(ctx, aAddr, aLen, img.width, img.height, img.kind === 'rgb565' ? 3 : 1);
     copyInto(img, aiToPix(ai));
     ctx.clock.cpu(C.pixToAiPerPixel * img.width * img.height);
   },
 
-  image_draw_rectangle(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, x: unknown, y: unknown, rw: unknown, rh: unknown, c: unknown, t: unknown, fill: unknown): void {
+  image_draw_rectangle(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    x: unknown,
+    y: unknown,
+    rw: unknown,
+    rh: unknown,
+    c: unknown,
+    t: unknown,
+    fill: unknown,
+  ): void {
     const img = imageView(ctx, a, w, h, bpp);
     const [X, Y, W, H] = [int(x, 'x'), int(y, 'y'), int(rw, 'w'), int(rh, 'h')];
     drawRectangle(img, X, Y, W, H, int(c, 'color'), int(t, 'thickness'), Boolean(fill));
     ctx.clock.cpu(C.drawPerPixel * (fill ? Math.max(0, W * H) : 2 * Math.max(0, W + H)));
   },
 
-  image_draw_line(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, x0: unknown, y0: unknown, x1: unknown, y1: unknown, c: unknown, t: unknown): void {
+  image_draw_line(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    x0: unknown,
+    y0: unknown,
+    x1: unknown,
+    y1: unknown,
+    c: unknown,
+    t: unknown,
+  ): void {
     const img = imageView(ctx, a, w, h, bpp);
     const [X0, Y0, X1, Y1] = [int(x0, 'x0'), int(y0, 'y0'), int(x1, 'x1'), int(y1, 'y1')];
     drawLine(img, X0, Y0, X1, Y1, int(c, 'color'), int(t, 'thickness'));
     ctx.clock.cpu(C.drawPerPixel * (Math.abs(X1 - X0) + Math.abs(Y1 - Y0) + 1));
   },
 
-  image_draw_circle(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, cx: unknown, cy: unknown, r: unknown, c: unknown, t: unknown, fill: unknown): void {
+  image_draw_circle(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    cx: unknown,
+    cy: unknown,
+    r: unknown,
+    c: unknown,
+    t: unknown,
+    fill: unknown,
+  ): void {
     const img = imageView(ctx, a, w, h, bpp);
     const R = int(r, 'radius');
     drawCircle(img, int(cx, 'x'), int(cy, 'y'), R, int(c, 'color'), int(t, 'thickness'), Boolean(fill));
     ctx.clock.cpu(C.drawPerPixel * (fill ? 4 * R * R : 8 * R));
   },
 
-  image_draw_cross(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, x: unknown, y: unknown, c: unknown, s: unknown, t: unknown): void {
+  image_draw_cross(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    x: unknown,
+    y: unknown,
+    c: unknown,
+    s: unknown,
+    t: unknown,
+  ): void {
     const img = imageView(ctx, a, w, h, bpp);
     const S = int(s, 'size');
     drawCross(img, int(x, 'x'), int(y, 'y'), int(c, 'color'), S, int(t, 'thickness'));
     ctx.clock.cpu(C.drawPerPixel * (4 * S + 2));
   },
 
-  image_draw_string(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, x: unknown, y: unknown, text: unknown, c: unknown, scale: unknown, xs: unknown, ys: unknown): void {
+  image_draw_string(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    x: unknown,
+    y: unknown,
+    text: unknown,
+    c: unknown,
+    scale: unknown,
+    xs: unknown,
+    ys: unknown,
+  ): void {
     const img = imageView(ctx, a, w, h, bpp);
-    const n = drawString(img, int(x, 'x'), int(y, 'y'), str(text, 'text'), int(c, 'color'), Number(scale), int(xs, 'x_spacing'), int(ys, 'y_spacing'));
+    const n = drawString(
+      img,
+      int(x, 'x'),
+      int(y, 'y'),
+      str(text, 'text'),
+      int(c, 'color'),
+      Number(scale),
+      int(xs, 'x_spacing'),
+      int(ys, 'y_spacing'),
+    );
     ctx.clock.cpu(C.drawPerPixel * (n + 80 * String(text).length));
   },
 
   /** Copy `src` onto `dst` at (x, y), clipped (draw_image without scaling, alpha or mask). */
-  image_draw_image(ctx: BoardContext, da: unknown, dw: unknown, dh: unknown, dbpp: unknown, sa: unknown, sw: unknown, sh: unknown, sbpp: unknown, x: unknown, y: unknown): void {
+  image_draw_image(
+    ctx: BoardContext,
+    da: unknown,
+    dw: unknown,
+    dh: unknown,
+    dbpp: unknown,
+    sa: unknown,
+    sw: unknown,
+    sh: unknown,
+    sbpp: unknown,
+    x: unknown,
+    y: unknown,
+  ): void {
     const dst = imageView(ctx, da, dw, dh, dbpp);
     const src = imageView(ctx, sa, sw, sh, sbpp);
-    const X = int(x, 'x'), Y = int(y, 'y');
+    const X = int(x, 'x'),
+      Y = int(y, 'y');
     const srcRgb = src.kind === 'rgb565' ? rgb565ToRgb(src) : grayToRgb(src);
     for (let yy = 0; yy < src.height; yy++) {
       const ty = Y + yy;
@@ -133,10 +264,15 @@ const backend = {
         if (dst.kind === src.kind) dst.pixels[ty * dst.width + tx] = src.pixels[i];
         else if (dst.kind === 'grayscale') {
           const o = 3 * i;
-          dst.pixels[ty * dst.width + tx] = (38 * srcRgb.data[o] + 75 * srcRgb.data[o + 1] + 15 * srcRgb.data[o + 2]) >> 7;
+          dst.pixels[ty * dst.width + tx] =
+            (38 * srcRgb.data[o] + 75 * srcRgb.data[o + 1] + 15 * srcRgb.data[o + 2]) >> 7;
         } else {
           const g = src.pixels[i];
-          dst.pixels[ty * dst.width + tx] = rgbToRgb565({ width: 1, height: 1, data: Uint8Array.of(g, g, g) }).pixels[0];
+          dst.pixels[ty * dst.width + tx] = rgbToRgb565({
+            width: 1,
+            height: 1,
+            data: Uint8Array.of(g, g, g),
+          }).pixels[0];
         }
       }
     }
@@ -145,17 +281,32 @@ const backend = {
 
   /** get_affine_transform: pending 9 binary32 values (36 bytes). Points are flat [x0, y0, x1, y1, …] ints. */
   image_affine(ctx: BoardContext, srcFlat: unknown, dstFlat: unknown): number {
-    const s = numberList(ctx, srcFlat, 'src points'), d = numberList(ctx, dstFlat, 'dst points');
-    const pts = (a: number[]): Point[] => Array.from({ length: a.length / 2 }, (_, i) => [a[2 * i], a[2 * i + 1]] as Point);
+    const s = numberList(ctx, srcFlat, 'src points'),
+      d = numberList(ctx, dstFlat, 'dst points');
+    const pts = (a: number[]): Point[] =>
+      Array.from({ length: a.length / 2 }, (_, i) => [a[2 * i], a[2 * i + 1]] as Point);
     const T = getAffineTransform(pts(s), pts(d));
     ctx.clock.cpu(C.affineFit);
     return ctx.give(new Uint8Array(Float32Array.from(T).buffer));
   },
 
-  image_warp(ctx: BoardContext, sa: unknown, sl: unknown, sw: unknown, sh: unknown, ch: unknown, da: unknown, dl: unknown, dw: unknown, dh: unknown, T: unknown): void {
+  image_warp(
+    ctx: BoardContext,
+    sa: unknown,
+    sl: unknown,
+    sw: unknown,
+    sh: unknown,
+    ch: unknown,
+    da: unknown,
+    dl: unknown,
+    dw: unknown,
+    dh: unknown,
+    T: unknown,
+  ): void {
     const channels = int(ch, 'channels') === 1 ? 1 : 3;
     const src = aiView(ctx, sa, sl, int(sw, 'width'), int(sh, 'height'), channels);
-    const W = int(dw, 'width'), H = int(dh, 'height');
+    const W = int(dw, 'width'),
+      H = int(dh, 'height');
     const dst = aiView(ctx, da, dl, W, H, channels);
     const t = numberList(ctx, T, 'transform');
     if (t.length !== 9) throw new PyError('ValueError', 'the transform needs 9 values');
@@ -165,7 +316,15 @@ const backend = {
   },
 
   /** An image file's bytes (PNG or JPEG) as pending data. */
-  image_encode(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, format: unknown, quality: unknown): number {
+  image_encode(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    format: unknown,
+    quality: unknown,
+  ): number {
     const img = imageView(ctx, a, w, h, bpp);
     const rgb = img.kind === 'rgb565' ? rgb565ToRgb(img) : grayToRgb(img);
     const f = str(format, 'format');
@@ -177,23 +336,147 @@ const backend = {
 
 /** Image methods MaixPy has that kpusim does not implement (they raise NotImplementedError). */
 const IMAGE_METHODS_MISSING = [
-  'mean_pool', 'mean_pooled', 'midpoint_pool', 'midpoint_pooled', 'to_bitmap', 'to_grayscale', 'to_rgb565', 'to_rainbow',
-  'compress', 'compress_for_ide', 'compressed', 'compressed_for_ide', 'crop', 'draw_ellipse', 'draw_font', 'draw_arrow',
-  'draw_keypoints', 'flood_fill', 'binary', 'invert', 'and', 'b_and', 'nand', 'b_nand', 'or', 'b_or', 'nor', 'b_nor', 'xor',
-  'b_xor', 'xnor', 'b_xnor', 'erode', 'dilate', 'open', 'close', 'top_hat', 'black_hat', 'gamma_corr', 'negate', 'assign',
-  'replace', 'set', 'add', 'sub', 'mul', 'div', 'min', 'max', 'difference', 'blend', 'histeq', 'mean', 'median', 'mode',
-  'midpoint', 'morph', 'blur', 'gaussian', 'gaussian_blur', 'laplacian', 'bilateral', 'cartoon', 'remove_shadows',
-  'chrominvar', 'illuminvar', 'linpolar', 'logpolar', 'lens_corr', 'rotation_corr', 'get_similarity', 'get_hist',
-  'get_histogram', 'histogram', 'get_stats', 'get_statistics', 'statistics', 'get_regression', 'find_blobs', 'find_lines',
-  'find_line_segments', 'find_circles', 'find_rects', 'find_qrcodes', 'find_apriltags', 'find_datamatrices',
-  'find_barcodes', 'find_displacement', 'find_template', 'find_features', 'find_eye', 'find_lbp', 'find_keypoints',
-  'find_domain', 'find_edges', 'find_hog', 'selective_search', 'dump_roi', 'conv3', 'strech_char', 'stretch',
+  'mean_pool',
+  'mean_pooled',
+  'midpoint_pool',
+  'midpoint_pooled',
+  'to_bitmap',
+  'to_grayscale',
+  'to_rgb565',
+  'to_rainbow',
+  'compress',
+  'compress_for_ide',
+  'compressed',
+  'compressed_for_ide',
+  'crop',
+  'draw_ellipse',
+  'draw_font',
+  'draw_arrow',
+  'draw_keypoints',
+  'flood_fill',
+  'binary',
+  'invert',
+  'and',
+  'b_and',
+  'nand',
+  'b_nand',
+  'or',
+  'b_or',
+  'nor',
+  'b_nor',
+  'xor',
+  'b_xor',
+  'xnor',
+  'b_xnor',
+  'erode',
+  'dilate',
+  'open',
+  'close',
+  'top_hat',
+  'black_hat',
+  'gamma_corr',
+  'negate',
+  'assign',
+  'replace',
+  'set',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'min',
+  'max',
+  'difference',
+  'blend',
+  'histeq',
+  'mean',
+  'median',
+  'mode',
+  'midpoint',
+  'morph',
+  'blur',
+  'gaussian',
+  'gaussian_blur',
+  'laplacian',
+  'bilateral',
+  'cartoon',
+  'remove_shadows',
+  'chrominvar',
+  'illuminvar',
+  'linpolar',
+  'logpolar',
+  'lens_corr',
+  'rotation_corr',
+  'get_similarity',
+  'get_hist',
+  'get_histogram',
+  'histogram',
+  'get_stats',
+  'get_statistics',
+  'statistics',
+  'get_regression',
+  'find_blobs',
+  'find_lines',
+  'find_line_segments',
+  'find_circles',
+  'find_rects',
+  'find_qrcodes',
+  'find_apriltags',
+  'find_datamatrices',
+  'find_barcodes',
+  'find_displacement',
+  'find_template',
+  'find_features',
+  'find_eye',
+  'find_lbp',
+  'find_keypoints',
+  'find_domain',
+  'find_edges',
+  'find_hog',
+  'selective_search',
+  'dump_roi',
+  'conv3',
+  'strech_char',
+  'stretch',
 ];
 const MODULE_MISSING = [
-  'SEARCH_EX', 'SEARCH_DS', 'EDGE_CANNY', 'EDGE_SIMPLE', 'CORNER_FAST', 'CORNER_AGAST', 'TAG16H5', 'TAG25H7', 'TAG25H9',
-  'TAG36H10', 'TAG36H11', 'ARTOOLKIT', 'EAN2', 'EAN5', 'EAN8', 'UPCE', 'ISBN10', 'UPCA', 'EAN13', 'ISBN13', 'I25',
-  'DATABAR', 'DATABAR_EXP', 'CODABAR', 'CODE39', 'PDF417', 'CODE93', 'CODE128', 'font_load', 'font_free', 'ImageWriter',
-  'ImageReader', 'rgb_to_lab', 'lab_to_rgb', 'HaarCascade', 'load_descriptor', 'save_descriptor', 'match_descriptor',
+  'SEARCH_EX',
+  'SEARCH_DS',
+  'EDGE_CANNY',
+  'EDGE_SIMPLE',
+  'CORNER_FAST',
+  'CORNER_AGAST',
+  'TAG16H5',
+  'TAG25H7',
+  'TAG25H9',
+  'TAG36H10',
+  'TAG36H11',
+  'ARTOOLKIT',
+  'EAN2',
+  'EAN5',
+  'EAN8',
+  'UPCE',
+  'ISBN10',
+  'UPCA',
+  'EAN13',
+  'ISBN13',
+  'I25',
+  'DATABAR',
+  'DATABAR_EXP',
+  'CODABAR',
+  'CODE39',
+  'PDF417',
+  'CODE93',
+  'CODE128',
+  'font_load',
+  'font_free',
+  'ImageWriter',
+  'ImageReader',
+  'rgb_to_lab',
+  'lab_to_rgb',
+  'HaarCascade',
+  'load_descriptor',
+  'save_descriptor',
+  'match_descriptor',
 ];
 
 const python = String.raw`

@@ -61,7 +61,14 @@ function floatBlob(ctx: BoardContext, values: ArrayLike<number>): number {
 }
 
 /** Region-layer records for Python: 8 binary32 values each (x, y, w, h, classid, index, objnum, value). */
-function regionBlob(ctx: BoardContext, data: Float32Array, channels: number, height: number, width: number, p: RegionLayerParams): number {
+function regionBlob(
+  ctx: BoardContext,
+  data: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  p: RegionLayerParams,
+): number {
   const dets = decodeRegionLayer({ data, channels, height, width }, p);
   const rec = new Float32Array(8 * dets.length);
   dets.forEach((d, i) => rec.set([d.x, d.y, d.w, d.h, d.classId, d.index, dets.length, d.score], 8 * i));
@@ -86,15 +93,29 @@ const backend = {
   kpu_info(ctx: BoardContext, h: unknown): string {
     const { model } = slot(ctx, h);
     const s = model.input.shape;
-    const [c, hh, w] = s.length === 4 ? [s[1], s[2], s[3]] : s.length === 3 ? [s[0], s[1], s[2]] : [1, 1, s[s.length - 1] ?? 1];
-    return [model.bytes, model.layerCount, model.model.version, w, hh, c, model.prepared.outputs.length, model.lastLayerType || '-'].join(' ');
+    const [c, hh, w] =
+      s.length === 4 ? [s[1], s[2], s[3]] : s.length === 3 ? [s[0], s[1], s[2]] : [1, 1, s[s.length - 1] ?? 1];
+    return [
+      model.bytes,
+      model.layerCount,
+      model.model.version,
+      w,
+      hh,
+      c,
+      model.prepared.outputs.length,
+      model.lastLayerType || '-',
+    ].join(' ');
   },
 
   /** "dtype bytes d0,d1,…" of output idx (shape as the model states it). */
   kpu_output_desc(ctx: BoardContext, h: unknown, idx: unknown): string {
     const { model } = slot(ctx, h);
     const o = model.prepared.outputs[int(idx, 'index')];
-    if (!o) throw new PyError('OSError', `output ${String(idx)} out of range (the model has ${model.prepared.outputs.length})`);
+    if (!o)
+      throw new PyError(
+        'OSError',
+        `output ${String(idx)} out of range (the model has ${model.prepared.outputs.length})`,
+      );
     return `${o.dtype} ${o.bytes} ${o.shape.join(',')}`;
   },
 
@@ -106,7 +127,10 @@ const backend = {
     let input: Uint8Array;
     if (len >= need) input = ctx.memory.bytes(int(aiAddr, 'ai'), need).slice();
     else if (allowShort) {
-      ctx.warnOnce(`short-input:${s.model.source}`, `the model ${s.model.source} reads ${need} input bytes but the image's AI buffer holds ${len}: on the board the rest is whatever follows in memory; kpusim reads zeros`);
+      ctx.warnOnce(
+        `short-input:${s.model.source}`,
+        `the model ${s.model.source} reads ${need} input bytes but the image's AI buffer holds ${len}: on the board the rest is whatever follows in memory; kpusim reads zeros`,
+      );
       input = new Uint8Array(need);
       input.set(ctx.memory.bytes(int(aiAddr, 'ai'), len));
     } else throw new PyError('ValueError', `the model's input is ${need} bytes, the image's AI buffer ${len}`);
@@ -118,7 +142,11 @@ const backend = {
     const s = slot(ctx, h);
     const v = numberList(ctx, values, 'input list');
     const bytes = new Uint8Array(Float32Array.from(v).buffer);
-    if (bytes.length !== s.model.input.bytes) throw new PyError('ValueError', `the model's input is ${s.model.input.bytes} bytes, the list gives ${bytes.length} (${v.length} floats)`);
+    if (bytes.length !== s.model.input.bytes)
+      throw new PyError(
+        'ValueError',
+        `the model's input is ${s.model.input.bytes} bytes, the list gives ${bytes.length} (${v.length} floats)`,
+      );
     runModel(ctx, s, bytes);
   },
 
@@ -129,7 +157,11 @@ const backend = {
     const data = ctx.readVfs(p) ?? ctx.storage.readBoardFile(p);
     const input = new Uint8Array(s.model.input.bytes);
     input.set(data.subarray(0, input.length));
-    if (data.length < input.length) ctx.warnOnce(`short-file:${p}`, `${p} holds ${data.length} bytes, the model reads ${input.length}: kpusim reads zeros for the rest`);
+    if (data.length < input.length)
+      ctx.warnOnce(
+        `short-file:${p}`,
+        `${p} holds ${data.length} bytes, the model reads ${input.length}: kpusim reads zeros for the rest`,
+      );
     runModel(ctx, s, input);
   },
 
@@ -139,40 +171,97 @@ const backend = {
   },
 
   /** MaixPy's region layer on output 0; `w, h, ch` is the output grid (v4: from set_outputs). Returns the object count. */
-  kpu_region_maixpy(ctx: BoardContext, h: unknown, threshold: unknown, nms: unknown, anchors: unknown, gw: unknown, gh: unknown, gch: unknown): number {
+  kpu_region_maixpy(
+    ctx: BoardContext,
+    h: unknown,
+    threshold: unknown,
+    nms: unknown,
+    anchors: unknown,
+    gw: unknown,
+    gh: unknown,
+    gch: unknown,
+  ): number {
     const s = slot(ctx, h);
     const out = outputOf(s, 0);
-    const W = int(gw, 'w'), H = int(gh, 'h'), CH = int(gch, 'ch');
+    const W = int(gw, 'w'),
+      H = int(gh, 'h'),
+      CH = int(gch, 'ch');
     const a = numberList(ctx, anchors, 'anchor');
     const inShape = s.model.input.shape;
-    const inW = inShape[inShape.length - 1], inH = inShape[inShape.length - 2];
+    const inW = inShape[inShape.length - 1],
+      inH = inShape[inShape.length - 2];
     const classes = classCountFromChannels(CH, 'maixpy');
-    if (classes < 1) throw new PyError('ValueError', `[MAIXPY]kpu: region_layer_init err! (${CH} output channels give ${classes} classes by MaixPy's rule channels/5 - 5)`);
+    if (classes < 1)
+      throw new PyError(
+        'ValueError',
+        `[MAIXPY]kpu: region_layer_init err! (${CH} output channels give ${classes} classes by MaixPy's rule channels/5 - 5)`,
+      );
     const data = asFloats(out);
-    if (data.length < W * H * CH) throw new PyError('ValueError', `[MAIXPY]kpu: region_layer_init err! (output 0 holds ${data.length} floats, ${W}×${H}×${CH} needed)`);
+    if (data.length < W * H * CH)
+      throw new PyError(
+        'ValueError',
+        `[MAIXPY]kpu: region_layer_init err! (output 0 holds ${data.length} floats, ${W}×${H}×${CH} needed)`,
+      );
     return regionBlob(ctx, data, CH, H, W, {
-      anchors: a, classes, threshold: num(threshold, 'threshold'), nmsValue: num(nms, 'nms_value'),
-      imageWidth: inW, imageHeight: inH, netWidth: inW, netHeight: inH, maxObjects: null, rectStorage: 'int16',
+      anchors: a,
+      classes,
+      threshold: num(threshold, 'threshold'),
+      nmsValue: num(nms, 'nms_value'),
+      imageWidth: inW,
+      imageHeight: inH,
+      netWidth: inW,
+      netHeight: inH,
+      maxObjects: null,
+      rectStorage: 'int16',
     });
   },
 
   /** CanMV's `regionlayer_yolo2` with the `init_yolo2` keywords; the output is read as floats, whatever its type. */
-  kpu_region_canmv(ctx: BoardContext, h: unknown, anchors: unknown, anchorNum: unknown, imgW: unknown, imgH: unknown, netW: unknown, netH: unknown, layerW: unknown, layerH: unknown, threshold: unknown, nms: unknown, classes: unknown): number {
+  kpu_region_canmv(
+    ctx: BoardContext,
+    h: unknown,
+    anchors: unknown,
+    anchorNum: unknown,
+    imgW: unknown,
+    imgH: unknown,
+    netW: unknown,
+    netH: unknown,
+    layerW: unknown,
+    layerH: unknown,
+    threshold: unknown,
+    nms: unknown,
+    classes: unknown,
+  ): number {
     const s = slot(ctx, h);
     const out = outputOf(s, 0);
     const n = int(anchorNum, 'anchor_num');
     const a = numberList(ctx, anchors, 'anchor').slice(0, 2 * n);
-    if (a.length < 2 * n) throw new PyError('ValueError', `init_yolo2: anchor_num ${n} needs ${2 * n} anchor values, ${a.length} given (the board reads past the tuple)`);
+    if (a.length < 2 * n)
+      throw new PyError(
+        'ValueError',
+        `init_yolo2: anchor_num ${n} needs ${2 * n} anchor values, ${a.length} given (the board reads past the tuple)`,
+      );
     const k = int(classes, 'classes');
-    const W = int(layerW, 'layer_w'), H = int(layerH, 'layer_h');
+    const W = int(layerW, 'layer_w'),
+      H = int(layerH, 'layer_h');
     const channels = n * (5 + k);
     const data = asFloats(out);
     if (data.length < channels * W * H)
-      throw new PyError('ValueError', `regionlayer_yolo2 reads ${channels * W * H} floats (${n} anchors × (5 + ${k}) × ${W}×${H}) but output 0 holds ${data.length}: the board would read past the buffer`);
+      throw new PyError(
+        'ValueError',
+        `regionlayer_yolo2 reads ${channels * W * H} floats (${n} anchors × (5 + ${k}) × ${W}×${H}) but output 0 holds ${data.length}: the board would read past the buffer`,
+      );
     return regionBlob(ctx, data, channels, H, W, {
-      anchors: a, classes: k, threshold: num(threshold, 'threshold'), nmsValue: num(nms, 'nms_value'),
-      imageWidth: int(imgW, 'img_w'), imageHeight: int(imgH, 'img_h'), netWidth: int(netW, 'net_w'), netHeight: int(netH, 'net_h'),
-      maxObjects: null, rectStorage: 'int',
+      anchors: a,
+      classes: k,
+      threshold: num(threshold, 'threshold'),
+      nmsValue: num(nms, 'nms_value'),
+      imageWidth: int(imgW, 'img_w'),
+      imageHeight: int(imgH, 'img_h'),
+      netWidth: int(netW, 'net_w'),
+      netHeight: int(netH, 'net_h'),
+      maxObjects: null,
+      rectStorage: 'int',
     });
   },
 
@@ -192,7 +281,8 @@ const backend = {
   },
 
   face_compare(ctx: BoardContext, aAddr: unknown, aLen: unknown, bAddr: unknown, bLen: unknown): number {
-    const la = int(aLen, 'length'), lb = int(bLen, 'length');
+    const la = int(aLen, 'length'),
+      lb = int(bLen, 'length');
     if (la !== lb) throw new PyError('ValueError', 'compare feature must in same dim!');
     const a = la ? new Int8Array(ctx.memory.bytes(int(aAddr, 'a'), la).slice().buffer) : new Int8Array(0);
     const b = lb ? new Int8Array(ctx.memory.bytes(int(bAddr, 'b'), lb).slice().buffer) : new Int8Array(0);
@@ -201,7 +291,8 @@ const backend = {
   },
 
   feature_compare(ctx: BoardContext, a: unknown, b: unknown): number {
-    const x = numberList(ctx, a, 'feature 0'), y = numberList(ctx, b, 'feature 1');
+    const x = numberList(ctx, a, 'feature 0'),
+      y = numberList(ctx, b, 'feature 1');
     if (x.length !== y.length) throw new PyError('ValueError', 'feature len error');
     ctx.clock.cpu(C.featurePerElement * x.length);
     return featureCompare(x, y);
@@ -220,7 +311,10 @@ const backend = {
     let sum = 0;
     const e = v.map((x) => f32(Math.exp(f32(x - m))));
     for (const x of e) sum = f32(sum + x);
-    return floatBlob(ctx, e.map((x) => f32(x / sum)));
+    return floatBlob(
+      ctx,
+      e.map((x) => f32(x / sum)),
+    );
   },
 
   /** netinfo rows: "index type wi hi wo ho chi cho dw kernel_type pool_type para_size" per layer, ';'-separated. */
@@ -231,7 +325,20 @@ const backend = {
         const k = e.kpu;
         if (!k) return [i, e.type, 0, 0, 0, 0, 0, 0, 0, 0, 0, e.bytesOut].join(' ');
         const g = k.geometry;
-        return [i, e.type, g.inWidth, g.inHeight, g.outWidth, g.outHeight, g.inChannels, g.outChannels, g.depthwise ? 1 : 0, g.kernel === 3 ? 1 : 0, g.poolType, k.weightBytes].join(' ');
+        return [
+          i,
+          e.type,
+          g.inWidth,
+          g.inHeight,
+          g.outWidth,
+          g.outHeight,
+          g.inChannels,
+          g.outChannels,
+          g.depthwise ? 1 : 0,
+          g.kernel === 3 ? 1 : 0,
+          g.poolType,
+          k.weightBytes,
+        ].join(' ');
       })
       .join(';');
   },

@@ -58,19 +58,33 @@ const backend = {
 
   lcd_size(ctx: BoardContext, w: unknown, h: unknown): void {
     const p = panel(ctx);
-    const W = int(w, 'width'), H = int(h, 'height');
+    const W = int(w, 'width'),
+      H = int(h, 'height');
     if (W === p.width && H === p.height) return;
     p.width = W;
     p.height = H;
     p.rgb = new Uint8Array(W * H * 3);
   },
 
-  lcd_display(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, rx: unknown, ry: unknown, rw: unknown, rh: unknown, ox: unknown, oy: unknown): void {
+  lcd_display(
+    ctx: BoardContext,
+    a: unknown,
+    w: unknown,
+    h: unknown,
+    bpp: unknown,
+    rx: unknown,
+    ry: unknown,
+    rw: unknown,
+    rh: unknown,
+    ox: unknown,
+    oy: unknown,
+  ): void {
     const img = imageView(ctx, a, w, h, bpp);
     const p = panel(ctx);
     let [X, Y, W, H] = [int(rx, 'roi x'), int(ry, 'roi y'), int(rw, 'roi w'), int(rh, 'roi h')];
     const oftGiven = int(ox, 'oft x') >= 0 && int(oy, 'oft y') >= 0;
-    let left = 0, top = 0;
+    let left = 0,
+      top = 0;
     if (!oftGiven) {
       if (W > p.width) {
         X += Math.trunc((W - p.width) / 2);
@@ -87,10 +101,12 @@ const backend = {
     }
     const rgb = img.kind === 'rgb565' ? rgb565ToRgb(img) : grayToRgb(img as GrayImage);
     for (let yy = 0; yy < H; yy++) {
-      const sy = Y + yy, ty = top + yy;
+      const sy = Y + yy,
+        ty = top + yy;
       if (sy < 0 || sy >= img.height || ty < 0 || ty >= p.height) continue;
       for (let xx = 0; xx < W; xx++) {
-        const sx = X + xx, tx = left + xx;
+        const sx = X + xx,
+          tx = left + xx;
         if (sx < 0 || sx >= img.width || tx < 0 || tx >= p.width) continue;
         const s = 3 * (sy * img.width + sx);
         p.rgb.set(rgb.data.subarray(s, s + 3), 3 * (ty * p.width + tx));
@@ -106,16 +122,19 @@ const backend = {
 
   lcd_draw_string(ctx: BoardContext, x: unknown, y: unknown, text: unknown, fg: unknown, bg: unknown): void {
     const p = panel(ctx);
-    const f = lcdColor(int(fg, 'color')), b = lcdColor(int(bg, 'bg_color'));
+    const f = lcdColor(int(fg, 'color')),
+      b = lcdColor(int(bg, 'bg_color'));
     let px = int(x, 'x');
     const py = int(y, 'y');
     for (const ch of str(text, 'text')) {
       const rows = glyphRows(ch);
       for (let yy = 0; yy < CELL_HEIGHT; yy++)
         for (let xx = 0; xx < CELL_WIDTH; xx++) {
-          const gy = yy - 1, gx = xx - 1;
+          const gy = yy - 1,
+            gx = xx - 1;
           const ink = gy >= 0 && gy < 7 && gx >= 0 && gx < 5 && (rows[gy] & (1 << (4 - gx))) !== 0;
-          const tx = px + xx, ty = py + yy;
+          const tx = px + xx,
+            ty = py + yy;
           if (tx >= 0 && tx < p.width && ty >= 0 && ty < p.height) p.rgb.set(ink ? f : b, 3 * (ty * p.width + tx));
         }
       px += CELL_WIDTH;

@@ -13,9 +13,21 @@ import { CPU_STEP_CYCLES as C, SENSOR_FRAME_MS } from '../timing.js';
 import type { MaixpyModule } from './types.js';
 
 const backend = {
-  sensor_snapshot(ctx: BoardContext, pxAddr: unknown, aiAddr: unknown, aiLen: unknown, w: unknown, h: unknown, gray: unknown, hm: unknown, vf: unknown): number {
-    const width = int(w, 'width'), height = int(h, 'height');
-    if (ctx.maxFrames !== undefined && ctx.frames >= ctx.maxFrames) throw new StopRun('frames-limit', `--frames ${ctx.maxFrames} reached`);
+  sensor_snapshot(
+    ctx: BoardContext,
+    pxAddr: unknown,
+    aiAddr: unknown,
+    aiLen: unknown,
+    w: unknown,
+    h: unknown,
+    gray: unknown,
+    hm: unknown,
+    vf: unknown,
+  ): number {
+    const width = int(w, 'width'),
+      height = int(h, 'height');
+    if (ctx.maxFrames !== undefined && ctx.frames >= ctx.maxFrames)
+      throw new StopRun('frames-limit', `--frames ${ctx.maxFrames} reached`);
     const frame = ctx.camera.capture(width, height, Boolean(gray), Boolean(hm), Boolean(vf));
     if (!frame) throw new StopRun('camera-exhausted', `the camera ran out of frames after ${ctx.frames}`);
     ctx.frames++;
@@ -24,7 +36,8 @@ const backend = {
     if (gray) ctx.memory.bytes(int(pxAddr, 'pixels'), n).set(frame.display as Uint8Array);
     else ctx.memory.u16(int(pxAddr, 'pixels'), n).set(frame.display as Uint16Array);
     const ai = ctx.memory.bytes(int(aiAddr, 'ai'), int(aiLen, 'ai length'));
-    if (ai.length < frame.ai.length) throw new PyError('RuntimeError', 'kpusim host: AI buffer too small for the frame');
+    if (ai.length < frame.ai.length)
+      throw new PyError('RuntimeError', 'kpusim host: AI buffer too small for the frame');
     ai.set(frame.ai);
     ctx.clock.advance((C.snapshotPerPixel * n) / (ctx.clock.cpuMhz * 1000), 'camera');
     return frame.index * 2 + (ctx.keyPressFrames.has(frame.index) ? 1 : 0);
@@ -33,11 +46,23 @@ const backend = {
   sensor_skip(ctx: BoardContext, n: unknown, ms: unknown): void {
     const frames = n === null ? 0 : int(n, 'n');
     const t = ms === null ? 0 : Number(ms);
-    ctx.clock.advance(Math.max(t, frames * SENSOR_FRAME_MS, frames === 0 && ms === null ? 10 * SENSOR_FRAME_MS : 0), 'camera');
+    ctx.clock.advance(
+      Math.max(t, frames * SENSOR_FRAME_MS, frames === 0 && ms === null ? 10 * SENSOR_FRAME_MS : 0),
+      'camera',
+    );
   },
 };
 
-const MISSING = ['binocular_reset', 'get_gain_db', 'get_exposure_us', 'get_rgb_gain_db', '__write_reg', '__read_reg', 'alloc_extra_fb', 'dealloc_extra_fb'];
+const MISSING = [
+  'binocular_reset',
+  'get_gain_db',
+  'get_exposure_us',
+  'get_rgb_gain_db',
+  '__write_reg',
+  '__read_reg',
+  'alloc_extra_fb',
+  'dealloc_extra_fb',
+];
 
 const python = String.raw`
 import _kpusim as _k

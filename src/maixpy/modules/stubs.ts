@@ -16,5 +16,7 @@ function importStub(name: string): MaixpyModule {
 
 export const stubModules: readonly MaixpyModule[] = [
   { file: 'machine', python: machine, backend: {} },
-  ...['video', 'audio', 'nes', 'network', 'modules', 'speech_recognizer', 'lvgl', 'touchscreen', 'sipeed'].map(importStub),
+  ...['video', 'audio', 'nes', 'network', 'modules', 'speech_recognizer', 'lvgl', 'touchscreen', 'sipeed'].map(
+    importStub,
+  ),
 ];

@@ -2,7 +2,13 @@
  * The inverse of decode.ts: encodes instructions of one numbering back to bytes. Used to
  * write synthetic stackvm programs for tests and for the decode∘encode round trip.
  */
-import { OPCODE_TENSOR, OPERAND_BYTES, SCALAR_OPCODES, TENSOR_FUNCTION_OPERANDS, type StackvmNumbering } from './isa.js';
+import {
+  OPCODE_TENSOR,
+  OPERAND_BYTES,
+  SCALAR_OPCODES,
+  TENSOR_FUNCTION_OPERANDS,
+  type StackvmNumbering,
+} from './isa.js';
 
 /** An instruction to encode: a scalar opcode name, or `TENSOR` with a tensor-function name. */
 export interface AsmInstruction {
@@ -19,7 +25,8 @@ export function encodeStackvm(program: readonly AsmInstruction[], numbering: Sta
     if (ins.op === 'TENSOR') {
       const funct = numbering.tensorFunctions.indexOf(ins.tensor ?? '');
       const ops = TENSOR_FUNCTION_OPERANDS[ins.tensor ?? ''];
-      if (funct < 0 || !ops) throw new RangeError(`tensor function ${ins.tensor} cannot be encoded under ${numbering.id}`);
+      if (funct < 0 || !ops)
+        throw new RangeError(`tensor function ${ins.tensor} cannot be encoded under ${numbering.id}`);
       bytes.push(OPCODE_TENSOR, funct & 0xff, funct >> 8);
       fields = ops;
     } else {

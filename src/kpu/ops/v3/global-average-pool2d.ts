@@ -5,7 +5,12 @@
  */
 import { f32 } from '../common.js';
 
-export function globalAveragePool2dV3(src: Float32Array, dst: Float32Array, kernelSize: number, channels: number): void {
+export function globalAveragePool2dV3(
+  src: Float32Array,
+  dst: Float32Array,
+  kernelSize: number,
+  channels: number,
+): void {
   const ks = f32(kernelSize);
   let k = 0;
   for (let c = 0; c < channels; c++) {

@@ -25,7 +25,16 @@ export interface Pool2dV3Geometry {
  */
 export function forEachPoolWindowV3(
   g: Pool2dV3Geometry,
-  visit: (outIndex: number, channelBase: number, yStart: number, yEnd: number, xStart: number, xEnd: number, yOrigin: number, xOrigin: number) => void,
+  visit: (
+    outIndex: number,
+    channelBase: number,
+    yStart: number,
+    yEnd: number,
+    xStart: number,
+    xEnd: number,
+    yOrigin: number,
+    xOrigin: number,
+  ) => void,
 ): void {
   let o = 0;
   for (let oc = 0; oc < g.channels; oc++) {

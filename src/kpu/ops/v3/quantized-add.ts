@@ -33,14 +33,25 @@ export function quantizedAddV3Span(count: number): number {
 
 const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
 
-export function quantizedAddV3(a: Uint8Array, b: Uint8Array, out: Uint8Array, count: number, p: QuantizedAddV3Params): void {
+export function quantizedAddV3(
+  a: Uint8Array,
+  b: Uint8Array,
+  out: Uint8Array,
+  count: number,
+  p: QuantizedAddV3Params,
+): void {
   const n = quantizedAddV3Span(count);
   if (a.length < n || b.length < n || out.length < n) {
     throw new RangeError(`quantizedAddV3: views must cover ALIGN_UP(count, 8) = ${n} elements`);
   }
-  const offA = BigInt(p.inAOffset | 0), mulA = BigInt(p.inAMul | 0), shA = BigInt(p.inAShift & 63);
-  const offB = BigInt(p.inBOffset | 0), mulB = BigInt(p.inBMul | 0), shB = BigInt(p.inBShift & 63);
-  const offO = BigInt(p.outOffset | 0), mulO = BigInt(p.outMul | 0);
+  const offA = BigInt(p.inAOffset | 0),
+    mulA = BigInt(p.inAMul | 0),
+    shA = BigInt(p.inAShift & 63);
+  const offB = BigInt(p.inBOffset | 0),
+    mulB = BigInt(p.inBMul | 0),
+    shB = BigInt(p.inBShift & 63);
+  const offO = BigInt(p.outOffset | 0),
+    mulO = BigInt(p.outMul | 0);
   const sameShift = (p.inAShift | 0) === (p.inBShift | 0);
   for (let i = 0; i < n; i++) {
     const ap = wrap((BigInt(a[i]!) + offA) * mulA);

@@ -5,7 +5,18 @@
  * `get_reduced_offset` (an index ≥ the dimension becomes 0, i.e. size-1 dims broadcast).
  * min/max are std::min/std::max (`b < a ? b : a`, `a < b ? b : a`).
  */
-import { cxxClamp, cxxMax, cxxMin, f32, offset4, reducedOffset4, sameShape4, shapeSize, unsupported, type Shape4 } from '../common.js';
+import {
+  cxxClamp,
+  cxxMax,
+  cxxMin,
+  f32,
+  offset4,
+  reducedOffset4,
+  sameShape4,
+  shapeSize,
+  unsupported,
+  type Shape4,
+} from '../common.js';
 
 export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Min: 4, Max: 5 } as const;
 export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];

@@ -9,7 +9,18 @@
  * board: `out += in*w` contracts to fmadd.s (§7.0 (b)).
  * Weights [out_C][C/groups][fh][fw]. Not exercised by any golden model (§10.3).
  */
-import { FLT_MAX, cxxClamp, f32, mulAdd, shapeSize, tapEnd, tapStart, type CpuNumerics, type Shape4, type Window2d } from '../common.js';
+import {
+  FLT_MAX,
+  cxxClamp,
+  f32,
+  mulAdd,
+  shapeSize,
+  tapEnd,
+  tapStart,
+  type CpuNumerics,
+  type Shape4,
+  type Window2d,
+} from '../common.js';
 
 export function conv2dTranspose(
   src: Float32Array,
@@ -27,10 +38,13 @@ export function conv2dTranspose(
   const size = shapeSize(outShape);
   dst.fill(0, 0, size);
   const [N, C, H, W] = [inShape[0]!, inShape[1]!, inShape[2]!, inShape[3]!];
-  const OC = outShape[1]!, OH = outShape[2]!, OW = outShape[3]!;
+  const OC = outShape[1]!,
+    OH = outShape[2]!,
+    OW = outShape[3]!;
   const gIc = Math.trunc(C / groups);
   const gOc = Math.trunc(OC / groups);
-  const fh = win.filterH, fw = win.filterW;
+  const fh = win.filterH,
+    fw = win.filterW;
   let i = 0;
   for (let n = 0; n < N; n++) {
     const outBatch = n * OC * OH * OW;
@@ -42,8 +56,10 @@ export function conv2dTranspose(
           for (let ix = 0; ix < W; ix++) {
             const yo = iy * win.strideH - win.paddingH.before;
             const xo = ix * win.strideW - win.paddingW.before;
-            const y0 = tapStart(yo, win.dilationH), y1 = tapEnd(yo, OH, fh, win.dilationH);
-            const x0 = tapStart(xo, win.dilationW), x1 = tapEnd(xo, OW, fw, win.dilationW);
+            const y0 = tapStart(yo, win.dilationH),
+              y1 = tapEnd(yo, OH, fh, win.dilationH);
+            const x0 = tapStart(xo, win.dilationW),
+              x1 = tapEnd(xo, OW, fw, win.dilationW);
             const v = src[i++]!;
             for (let oc = 0; oc < gOc; oc++) {
               const outC = outGroup + oc * OH * OW;
@@ -61,7 +77,8 @@ export function conv2dTranspose(
       }
     }
   }
-  const lo = f32(clampMin), hi = f32(clampMax);
+  const lo = f32(clampMin),
+    hi = f32(clampMax);
   if (lo !== -FLT_MAX || hi !== FLT_MAX) {
     for (let k = 0; k < size; k++) dst[k] = cxxClamp(dst[k]!, lo, hi);
   }

@@ -4,9 +4,23 @@
  * value += in·w (sequential float); out = clamp(value). Weights OIHW with I = C/groups.
  * board: `value += in*w` contracts to fmadd.s (§7.0 (b)).
  */
-import { cxxClamp, f32, mulAdd, tapEnd, tapStart, windowedOutputSize, type CpuNumerics, type Shape4, type Window2d } from '../common.js';
+import {
+  cxxClamp,
+  f32,
+  mulAdd,
+  tapEnd,
+  tapStart,
+  windowedOutputSize,
+  type CpuNumerics,
+  type Shape4,
+  type Window2d,
+} from '../common.js';
 
-export function conv2dOutputShape(inShape: Shape4, outChannels: number, win: Window2d): [number, number, number, number] {
+export function conv2dOutputShape(
+  inShape: Shape4,
+  outChannels: number,
+  win: Window2d,
+): [number, number, number, number] {
   return [
     inShape[0]!,
     outChannels,
@@ -32,8 +46,10 @@ export function conv2d(
   const [, , outH, outW] = conv2dOutputShape(inShape, outChannels, win);
   const gIc = Math.trunc(C / groups);
   const gOc = Math.trunc(outChannels / groups);
-  const fh = win.filterH, fw = win.filterW;
-  const lo = f32(clampMin), hi = f32(clampMax);
+  const fh = win.filterH,
+    fw = win.filterW;
+  const lo = f32(clampMin),
+    hi = f32(clampMax);
   let o = 0;
   for (let n = 0; n < N; n++) {
     const inBatch = n * C * H * W;
@@ -46,8 +62,10 @@ export function conv2d(
           for (let ox = 0; ox < outW; ox++) {
             const yo = oy * win.strideH - win.paddingH.before;
             const xo = ox * win.strideW - win.paddingW.before;
-            const y0 = tapStart(yo, win.dilationH), y1 = tapEnd(yo, H, fh, win.dilationH);
-            const x0 = tapStart(xo, win.dilationW), x1 = tapEnd(xo, W, fw, win.dilationW);
+            const y0 = tapStart(yo, win.dilationH),
+              y1 = tapEnd(yo, H, fh, win.dilationH);
+            const x0 = tapStart(xo, win.dilationW),
+              x1 = tapEnd(xo, W, fw, win.dilationW);
             let v = bias[g * gOc + oc]!;
             for (let ic = 0; ic < gIc; ic++) {
               const inC = inGroup + ic * H * W;

@@ -6,10 +6,24 @@
  * These belong to target = 0 (CPU) models, not K210 ones (§3.2); not in any golden.
  * board: `value += in*w` contracts to fmadd.s (§7.0 (b)).
  */
-import { cxxClamp, f32, mulAdd, tapEnd, tapStart, windowedOutputSize, type CpuNumerics, type Shape4, type Window2d } from '../common.js';
+import {
+  cxxClamp,
+  f32,
+  mulAdd,
+  tapEnd,
+  tapStart,
+  windowedOutputSize,
+  type CpuNumerics,
+  type Shape4,
+  type Window2d,
+} from '../common.js';
 
 /** Output (N, OH, OW, channels) of the NHWC CPU window ops. */
-export function cpuWindowOutputShape(inShapeNhwc: Shape4, channels: number, win: Window2d): [number, number, number, number] {
+export function cpuWindowOutputShape(
+  inShapeNhwc: Shape4,
+  channels: number,
+  win: Window2d,
+): [number, number, number, number] {
   return [
     inShapeNhwc[0]!,
     windowedOutputSize(inShapeNhwc[1]!, win.filterH, win.strideH, win.dilationH, win.paddingH),
@@ -27,7 +41,8 @@ export function forEachCpuWindow(
   win: Window2d,
   visit: (n: number, yo: number, xo: number, y0: number, y1: number, x0: number, x1: number) => void,
 ): void {
-  const H = inShapeNhwc[1]!, W = inShapeNhwc[2]!;
+  const H = inShapeNhwc[1]!,
+    W = inShapeNhwc[2]!;
   const outH = windowedOutputSize(H, win.filterH, win.strideH, win.dilationH, win.paddingH);
   const outW = windowedOutputSize(W, win.filterW, win.strideW, win.dilationW, win.paddingW);
   for (let n = 0; n < inShapeNhwc[0]!; n++) {
@@ -35,7 +50,15 @@ export function forEachCpuWindow(
       for (let ox = 0; ox < outW; ox++) {
         const yo = oy * win.strideH - win.paddingH.before;
         const xo = ox * win.strideW - win.paddingW.before;
-        visit(n, yo, xo, tapStart(yo, win.dilationH), tapEnd(yo, H, win.filterH, win.dilationH), tapStart(xo, win.dilationW), tapEnd(xo, W, win.filterW, win.dilationW));
+        visit(
+          n,
+          yo,
+          xo,
+          tapStart(yo, win.dilationH),
+          tapEnd(yo, H, win.filterH, win.dilationH),
+          tapStart(xo, win.dilationW),
+          tapEnd(xo, W, win.filterW, win.dilationW),
+        );
       }
     }
   }
@@ -53,9 +76,12 @@ export function cpuConv2d(
   clampMax: number,
   mode: CpuNumerics,
 ): void {
-  const H = inShapeNhwc[1]!, W = inShapeNhwc[2]!, C = inShapeNhwc[3]!;
+  const H = inShapeNhwc[1]!,
+    W = inShapeNhwc[2]!,
+    C = inShapeNhwc[3]!;
   const fw = win.filterW;
-  const lo = f32(clampMin), hi = f32(clampMax);
+  const lo = f32(clampMin),
+    hi = f32(clampMax);
   let o = 0;
   forEachCpuWindow(inShapeNhwc, win, (n, yo, xo, y0, y1, x0, x1) => {
     const inBatch = n * H * W * C;

@@ -17,9 +17,12 @@ export function cpuDepthwiseConv2d(
   clampMax: number,
   mode: CpuNumerics,
 ): void {
-  const H = inShapeNhwc[1]!, W = inShapeNhwc[2]!, C = inShapeNhwc[3]!;
+  const H = inShapeNhwc[1]!,
+    W = inShapeNhwc[2]!,
+    C = inShapeNhwc[3]!;
   const fw = win.filterW;
-  const lo = f32(clampMin), hi = f32(clampMax);
+  const lo = f32(clampMin),
+    hi = f32(clampMax);
   let o = 0;
   forEachCpuWindow(inShapeNhwc, win, (n, yo, xo, y0, y1, x0, x1) => {
     const inBatch = n * H * W * C;

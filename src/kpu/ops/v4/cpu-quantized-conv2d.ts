@@ -25,9 +25,12 @@ export function cpuQuantizedConv2d(
   win: Window2d,
   p: QuantizedConv2dParams,
 ): void {
-  const H = inShapeNhwc[1]!, W = inShapeNhwc[2]!, C = inShapeNhwc[3]!;
+  const H = inShapeNhwc[1]!,
+    W = inShapeNhwc[2]!,
+    C = inShapeNhwc[3]!;
   const fw = win.filterW;
-  const inOff = p.inputOffset | 0, wOff = p.filterOffset | 0;
+  const inOff = p.inputOffset | 0,
+    wOff = p.filterOffset | 0;
   let o = 0;
   forEachCpuWindow(inShapeNhwc, win, (n, yo, xo, y0, y1, x0, x1) => {
     const inBatch = n * H * W * C;

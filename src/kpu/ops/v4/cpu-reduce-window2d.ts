@@ -20,8 +20,12 @@ export function cpuReduceWindow2d(
   if (op === ReduceOp.Sum) unsupported('cpu_reduce_window2d with reduce_sum');
   const fn = reducerFn(op);
   const mean = op === ReduceOp.Mean;
-  const H = inShapeNhwc[1]!, W = inShapeNhwc[2]!, C = inShapeNhwc[3]!;
-  const lo = f32(clampMin), hi = f32(clampMax), init = f32(initValue);
+  const H = inShapeNhwc[1]!,
+    W = inShapeNhwc[2]!,
+    C = inShapeNhwc[3]!;
+  const lo = f32(clampMin),
+    hi = f32(clampMax),
+    init = f32(initValue);
   let o = 0;
   forEachCpuWindow(inShapeNhwc, win, (n, yo, xo, y0, y1, x0, x1) => {
     const inBatch = n * H * W * C;

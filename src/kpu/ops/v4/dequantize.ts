@@ -8,7 +8,13 @@
  */
 import { f32, fmaf, type CpuNumerics } from '../common.js';
 
-export function dequantize(src: Uint8Array, dst: Float32Array, scale: number, zeroPoint: number, mode: CpuNumerics): void {
+export function dequantize(
+  src: Uint8Array,
+  dst: Float32Array,
+  scale: number,
+  zeroPoint: number,
+  mode: CpuNumerics,
+): void {
   const d = f32(1 / f32(scale));
   const zp = zeroPoint | 0;
   const n = src.length;

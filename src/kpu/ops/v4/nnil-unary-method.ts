@@ -18,9 +18,31 @@ import { KpuFault } from '../../../errors.js';
 import { cosf, cxxClamp, cxxMax, cxxMin, expf, f32, logf, sinf, sqrtf } from '../common.js';
 
 export const NnilOpcode = {
-  Nop: 0x00, Dup: 0x01, Pop: 0x02, Lda0: 0x03, LdcR4_0: 0x04, LdcR4_1: 0x05, LdcR4: 0x06,
-  Abs: 0x20, Ceil: 0x21, Cos: 0x22, Exp: 0x23, Floor: 0x24, Log: 0x25, Neg: 0x26, Rsqrt: 0x27, Sin: 0x28, Square: 0x29,
-  Add: 0x40, Sub: 0x41, Mul: 0x42, Div: 0x43, Min: 0x44, Max: 0x45, Clamp: 0x80, Ret: 0xa0,
+  Nop: 0x00,
+  Dup: 0x01,
+  Pop: 0x02,
+  Lda0: 0x03,
+  LdcR4_0: 0x04,
+  LdcR4_1: 0x05,
+  LdcR4: 0x06,
+  Abs: 0x20,
+  Ceil: 0x21,
+  Cos: 0x22,
+  Exp: 0x23,
+  Floor: 0x24,
+  Log: 0x25,
+  Neg: 0x26,
+  Rsqrt: 0x27,
+  Sin: 0x28,
+  Square: 0x29,
+  Add: 0x40,
+  Sub: 0x41,
+  Mul: 0x42,
+  Div: 0x43,
+  Min: 0x44,
+  Max: 0x45,
+  Clamp: 0x80,
+  Ret: 0xa0,
 } as const;
 
 const STACK_SIZE = 64;
@@ -75,7 +97,8 @@ export function decodeNnil(body: Uint8Array): NnilProgram {
       pc += 4;
       continue;
     }
-    const known = op <= NnilOpcode.LdcR4_1 || op in UNARY || op in BINARY || op === NnilOpcode.Clamp || op === NnilOpcode.Ret;
+    const known =
+      op <= NnilOpcode.LdcR4_1 || op in UNARY || op in BINARY || op === NnilOpcode.Clamp || op === NnilOpcode.Ret;
     if (!known) fault(`invalid opcode 0x${op.toString(16)} at byte ${pc - 1}`);
     ops.push(op);
     imm.push(NaN);

@@ -12,7 +12,12 @@
 import { shapeSize, type Padding, type Shape4 } from '../common.js';
 
 export function padOutputShape(inShape: Shape4, paddings: readonly Padding[]): [number, number, number, number] {
-  return [0, 1, 2, 3].map((i) => inShape[i]! + paddings[i]!.before + paddings[i]!.after) as [number, number, number, number];
+  return [0, 1, 2, 3].map((i) => inShape[i]! + paddings[i]!.before + paddings[i]!.after) as [
+    number,
+    number,
+    number,
+    number,
+  ];
 }
 
 export function pad(
@@ -25,7 +30,9 @@ export function pad(
 ): void {
   const out = padOutputShape(inShape, paddings);
   const [p0, p1, p2, p3] = paddings as [Padding, Padding, Padding, Padding];
-  const s1 = inShape[1]!, s2 = inShape[2]!, s3 = inShape[3]!;
+  const s1 = inShape[1]!,
+    s2 = inShape[2]!,
+    s3 = inShape[3]!;
   let o = 0;
   if (shapeSize(out) <= 0) return;
   for (let d0 = 0; d0 < out[0]; d0++) {

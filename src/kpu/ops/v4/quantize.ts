@@ -11,7 +11,13 @@
  */
 import { clampU8, cvtF32ToI32, f32, fmaf, rintf, roundf, type CpuNumerics } from '../common.js';
 
-export function quantize(src: Float32Array, dst: Uint8Array, scale: number, zeroPoint: number, mode: CpuNumerics): void {
+export function quantize(
+  src: Float32Array,
+  dst: Uint8Array,
+  scale: number,
+  zeroPoint: number,
+  mode: CpuNumerics,
+): void {
   const s = f32(scale);
   const z = f32(zeroPoint | 0);
   const n = src.length;

@@ -13,7 +13,16 @@
  * gives INT32_MIN (RISC-V; x86 would trap). Both modes use this.
  * Broadcasting: as `binary` (flat path for equal shapes, else get_reduced_offset).
  */
-import { idiv, mulAndCarryShift, offset4, reducedOffset4, sameShape4, shapeSize, unsupported, type Shape4 } from '../common.js';
+import {
+  idiv,
+  mulAndCarryShift,
+  offset4,
+  reducedOffset4,
+  sameShape4,
+  shapeSize,
+  unsupported,
+  type Shape4,
+} from '../common.js';
 import { BinaryOp } from './binary.js';
 
 export interface QuantizedBinaryParams {
@@ -65,9 +74,15 @@ export function quantizedBinary(
   p: QuantizedBinaryParams,
 ): void {
   const fn = quantizedOp(op);
-  const offA = p.inputAOffset | 0, mulA = p.inputAMul | 0, shA = p.inputAShift;
-  const offB = p.inputBOffset | 0, mulB = p.inputBMul | 0, shB = p.inputBShift;
-  const offO = p.outputOffset | 0, mulO = p.outputMul | 0, shO = p.outputShift;
+  const offA = p.inputAOffset | 0,
+    mulA = p.inputAMul | 0,
+    shA = p.inputAShift;
+  const offB = p.inputBOffset | 0,
+    mulB = p.inputBMul | 0,
+    shB = p.inputBShift;
+  const offO = p.outputOffset | 0,
+    mulO = p.outputMul | 0,
+    shO = p.outputShift;
   const one = (qa: number, qb: number): number => {
     const ap = mulAndCarryShift((qa + offA) | 0, mulA, shA);
     const bp = mulAndCarryShift((qb + offB) | 0, mulB, shB);

@@ -30,8 +30,11 @@ export function quantizedConv2d(
   const [, , outH, outW] = conv2dOutputShape(inShape, outChannels, win);
   const gIc = Math.trunc(C / groups);
   const gOc = Math.trunc(outChannels / groups);
-  const fh = win.filterH, fw = win.filterW;
-  const inOff = p.inputOffset | 0, wOff = p.filterOffset | 0, outOff = p.outputOffset | 0;
+  const fh = win.filterH,
+    fw = win.filterW;
+  const inOff = p.inputOffset | 0,
+    wOff = p.filterOffset | 0,
+    outOff = p.outputOffset | 0;
   let o = 0;
   for (let n = 0; n < N; n++) {
     const inBatch = n * C * H * W;
@@ -44,8 +47,10 @@ export function quantizedConv2d(
           for (let ox = 0; ox < outW; ox++) {
             const yo = oy * win.strideH - win.paddingH.before;
             const xo = ox * win.strideW - win.paddingW.before;
-            const y0 = tapStart(yo, win.dilationH), y1 = tapEnd(yo, H, fh, win.dilationH);
-            const x0 = tapStart(xo, win.dilationW), x1 = tapEnd(xo, W, fw, win.dilationW);
+            const y0 = tapStart(yo, win.dilationH),
+              y1 = tapEnd(yo, H, fh, win.dilationH);
+            const x0 = tapStart(xo, win.dilationW),
+              x1 = tapEnd(xo, W, fw, win.dilationW);
             let v = bias[g * gOc + oc]! | 0;
             for (let ic = 0; ic < gIc; ic++) {
               const inC = inGroup + ic * H * W;

@@ -19,19 +19,24 @@ export function reduceWindow2d(
 ): void {
   const fn = reducerFn(op);
   const mean = op === ReduceOp.Mean;
-  const H = inShape[2]!, W = inShape[3]!;
+  const H = inShape[2]!,
+    W = inShape[3]!;
   const outH = windowedOutputSize(H, win.filterH, win.strideH, win.dilationH, win.paddingH);
   const outW = windowedOutputSize(W, win.filterW, win.strideW, win.dilationW, win.paddingW);
   const outShape = [inShape[0]!, inShape[1]!, outH, outW];
-  const lo = f32(clampMin), hi = f32(clampMax), init = f32(initValue);
+  const lo = f32(clampMin),
+    hi = f32(clampMax),
+    init = f32(initValue);
   for (let n = 0; n < inShape[0]!; n++) {
     for (let c = 0; c < inShape[1]!; c++) {
       for (let oy = 0; oy < outH; oy++) {
         for (let ox = 0; ox < outW; ox++) {
           const yo = oy * win.strideH - win.paddingH.before;
           const xo = ox * win.strideW - win.paddingW.before;
-          const y0 = tapStart(yo, win.dilationH), y1 = tapEnd(yo, H, win.filterH, win.dilationH);
-          const x0 = tapStart(xo, win.dilationW), x1 = tapEnd(xo, W, win.filterW, win.dilationW);
+          const y0 = tapStart(yo, win.dilationH),
+            y1 = tapEnd(yo, H, win.filterH, win.dilationH);
+          const x0 = tapStart(xo, win.dilationW),
+            x1 = tapEnd(xo, W, win.filterW, win.dilationW);
           let v = init;
           let count = 0;
           for (let ky = y0; ky < y1; ky++) {

@@ -28,7 +28,14 @@ export function reducerFn(op: number): (acc: number, v: number) => number {
   }
 }
 
-export function reduce(src: Float32Array, dst: Float32Array, inShape: Shape4, outShape: Shape4, op: number, initValue: number): void {
+export function reduce(
+  src: Float32Array,
+  dst: Float32Array,
+  inShape: Shape4,
+  outShape: Shape4,
+  op: number,
+  initValue: number,
+): void {
   const fn = reducerFn(op);
   dst.fill(f32(initValue), 0, shapeSize(outShape));
   for (let d0 = 0; d0 < inShape[0]!; d0++) {

@@ -15,8 +15,15 @@ import { f32, mulAdd, unsupported, type CpuNumerics, type Shape4 } from '../comm
 export const ResizeMode = { Bilinear: 0, NearestNeighbor: 1 } as const;
 export type ResizeMode = (typeof ResizeMode)[keyof typeof ResizeMode];
 
-export function resizeNearestNeighbor<T extends Float32Array | Uint8Array>(src: T, dst: T, inShape: Shape4, outH: number, outW: number): void {
-  const H = inShape[2]!, W = inShape[3]!;
+export function resizeNearestNeighbor<T extends Float32Array | Uint8Array>(
+  src: T,
+  dst: T,
+  inShape: Shape4,
+  outH: number,
+  outW: number,
+): void {
+  const H = inShape[2]!,
+    W = inShape[3]!;
   const hs = f32(H / outH);
   const ws = f32(W / outW);
   let o = 0;
@@ -43,7 +50,8 @@ export function resizeBilinear<T extends Float32Array | Uint8Array>(
   alignCorners: boolean,
   mode: CpuNumerics,
 ): void {
-  const H = inShape[2]!, W = inShape[3]!;
+  const H = inShape[2]!,
+    W = inShape[3]!;
   let hs = f32(H / outH);
   let ws = f32(W / outW);
   if (alignCorners && outH > 1) hs = f32((H - 1) / (outH - 1));

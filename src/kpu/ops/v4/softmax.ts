@@ -5,7 +5,13 @@
  */
 import { expf, f32 } from '../common.js';
 
-export function softmax(src: Float32Array, dst: Float32Array, beta: number, outerSize: number, innerSize: number): void {
+export function softmax(
+  src: Float32Array,
+  dst: Float32Array,
+  beta: number,
+  outerSize: number,
+  innerSize: number,
+): void {
   const b = f32(beta);
   for (let batch = 0; batch < outerSize; batch++) {
     const base = batch * innerSize;

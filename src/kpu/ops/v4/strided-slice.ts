@@ -39,7 +39,8 @@ export function resolveStridedSlice(
   for (let i = 0; i < 4; i++) {
     const stride = strides[i]!;
     const dim = inShape[i]!;
-    b[i] = (masks.beginMask & (1 << i)) !== 0 ? (stride > 0 ? 0 : dim - 1) : begin[i]! >= 0 ? begin[i]! : dim + begin[i]!;
+    b[i] =
+      (masks.beginMask & (1 << i)) !== 0 ? (stride > 0 ? 0 : dim - 1) : begin[i]! >= 0 ? begin[i]! : dim + begin[i]!;
     e[i] = (masks.endMask & (1 << i)) !== 0 ? (stride > 0 ? dim : -1) : end[i]! >= 0 ? end[i]! : dim + end[i]!;
     if ((masks.shrinkAxisMask & (1 << i)) !== 0) e[i] = b[i] + 1;
   }
@@ -67,7 +68,10 @@ export function stridedSlice(
   strides: Shape4,
 ): void {
   const cond = (i: number, stop: number, stride: number): boolean => (stride > 0 ? i < stop : i > stop);
-  const s0 = strides[0]!, s1 = strides[1]!, s2 = strides[2]!, s3 = strides[3]!;
+  const s0 = strides[0]!,
+    s1 = strides[1]!,
+    s2 = strides[2]!,
+    s3 = strides[3]!;
   // A zero stride makes the reference loop forever; refuse it instead.
   if (s0 === 0 || s1 === 0 || s2 === 0 || s3 === 0) unsupported('strided_slice with a zero stride');
   let o = 0;

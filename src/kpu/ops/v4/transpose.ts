@@ -11,7 +11,10 @@ export function transposeOutputShape(inShape: Shape4, perm: Shape4): [number, nu
 export function transpose(src: Uint8Array, dst: Uint8Array, elemBytes: number, inShape: Shape4, perm: Shape4): void {
   const out = transposeOutputShape(inShape, perm);
   const i = [0, 0, 0, 0];
-  const p0 = perm[0]!, p1 = perm[1]!, p2 = perm[2]!, p3 = perm[3]!;
+  const p0 = perm[0]!,
+    p1 = perm[1]!,
+    p2 = perm[2]!,
+    p3 = perm[3]!;
   for (let o0 = 0; o0 < out[0]; o0++) {
     i[p0] = o0;
     for (let o1 = 0; o1 < out[1]; o1++) {

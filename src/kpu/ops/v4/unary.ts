@@ -5,7 +5,18 @@
  */
 import { cosf, expf, f32, logf, sinf, sqrtf, unsupported } from '../common.js';
 
-export const UnaryOp = { Abs: 0, Ceil: 1, Cos: 2, Exp: 3, Floor: 4, Log: 5, Neg: 6, Rsqrt: 7, Sin: 8, Square: 9 } as const;
+export const UnaryOp = {
+  Abs: 0,
+  Ceil: 1,
+  Cos: 2,
+  Exp: 3,
+  Floor: 4,
+  Log: 5,
+  Neg: 6,
+  Rsqrt: 7,
+  Sin: 8,
+  Square: 9,
+} as const;
 export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp];
 
 export function unaryFn(op: number): (x: number) => number {
