@@ -24,7 +24,7 @@ import { boardModule, fpioaManagerModule, ioModule } from './modules/gpio.js';
 import { imageModule } from './modules/image.js';
 import { kpuModule } from './modules/kpu.js';
 import { lcdModule } from './modules/lcd.js';
-import { maixModule, MaixModule } from './modules/maix.js';
+import { canmvKpuModule, maixModule, MaixModule, periphModule } from './modules/maix.js';
 import { runtimeModule } from './modules/runtime.js';
 import { sensorModule } from './modules/sensor.js';
 import { stubModules } from './modules/stubs.js';
@@ -42,6 +42,8 @@ export const MAIXPY_MODULES: readonly MaixpyModule[] = [
   sensorModule,
   lcdModule,
   kpuModule,
+  periphModule,
+  canmvKpuModule,
   MaixModule,
   maixModule,
   fpioaManagerModule,

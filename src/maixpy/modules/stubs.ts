@@ -1,22 +1,25 @@
 /**
  * MaixPy modules kpusim does not emulate. `machine` exists (scripts import it for a UART or a
  * timer) and raises NotImplementedError naming the class or function when one is used; the
- * others raise NotImplementedError at import, naming the module.
+ * others raise NotImplementedError at import, naming the module (one source,
+ * src/maixpy/python/_kpusim_unsupported.py, installed under each name).
  */
+import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
 import type { MaixpyModule } from './types.js';
 
-const machine = String.raw`
-import _kpusim as _k
-__getattr__ = _k.module_getattr('machine', ('UART', 'Timer', 'PWM', 'I2C', 'SPI', 'WDT', 'RTC', 'Pin', 'ADC', 'reset', 'freq', 'unique_id', 'reset_cause', 'idle', 'deepsleep', 'lightsleep', 'mem8', 'mem16', 'mem32'))
-`;
-
-function importStub(name: string): MaixpyModule {
-  return { file: name, python: `import _kpusim as _k\n_k.unsupported('module ${name}')\n`, backend: {} };
-}
+export const UNSUPPORTED_MODULES = [
+  'video',
+  'audio',
+  'nes',
+  'network',
+  'modules',
+  'speech_recognizer',
+  'lvgl',
+  'touchscreen',
+  'sipeed',
+] as const;
 
 export const stubModules: readonly MaixpyModule[] = [
-  { file: 'machine', python: machine, backend: {} },
-  ...['video', 'audio', 'nes', 'network', 'modules', 'speech_recognizer', 'lvgl', 'touchscreen', 'sipeed'].map(
-    importStub,
-  ),
+  { file: 'machine', python: PY.machine, backend: {} },
+  ...UNSUPPORTED_MODULES.map((name) => ({ file: name, python: PY._kpusim_unsupported, backend: {} })),
 ];

@@ -1,0 +1,106 @@
+import _kpusim_js as _js
+import uctypes
+import struct
+
+_EXC = {
+    'ValueError': ValueError, 'TypeError': TypeError, 'OSError': OSError,
+    'MemoryError': MemoryError, 'NotImplementedError': NotImplementedError,
+    'IndexError': IndexError, 'RuntimeError': RuntimeError, 'AttributeError': AttributeError,
+}
+
+
+def call(name, *args):
+    r = _js.call(name, *args)
+    e = _js.error()
+    if e is not None:
+        i = e.find('\n')
+        raise _EXC.get(e[:i], RuntimeError)(e[i + 1:])
+    return r
+
+
+def addr(buf):
+    return uctypes.addressof(buf)
+
+
+def take(n):
+    b = bytearray(n)
+    if n:
+        _js.take(uctypes.addressof(b), n)
+    else:
+        _js.take(0, 0)
+    return b
+
+
+def floats(b):
+    n = len(b) // 4
+    return struct.unpack('<%df' % n, b) if n else ()
+
+
+def f32(x):
+    return struct.unpack('<f', struct.pack('<f', x))[0]
+
+
+def unsupported(api):
+    raise NotImplementedError(api + ' is not supported by kpusim (MaixPy emulation on the PC)')
+
+
+def get_int(v):
+    # mp_obj_get_int: ints and bools only
+    if type(v) is bool:
+        return 1 if v else 0
+    if type(v) is int:
+        return v
+    if type(v) is float:
+        raise TypeError("can't convert float to int")
+    raise TypeError("can't convert %s to int" % type(v).__name__)
+
+
+def get_float(v):
+    # mp_obj_get_float, then stored as a C float (binary32)
+    if type(v) is bool or type(v) is int or type(v) is float:
+        return f32(float(v))
+    raise TypeError("can't convert %s to float" % type(v).__name__)
+
+
+def consume(args, start, n):
+    # py_helper_consume_array: n values given one by one, or as one tuple/list
+    if len(args) > start and isinstance(args[start], (tuple, list)):
+        v = args[start]
+        if len(v) != n:
+            raise ValueError('expected %d values' % n)
+        return list(v), start + 1
+    if len(args) < start + n:
+        raise TypeError('expected %d values' % n)
+    return list(args[start:start + n]), start + n
+
+
+def opt(args, i, kw, name, default):
+    if i < len(args):
+        return args[i]
+    return kw.get(name, default)
+
+
+def check_kw(kw, allowed, api):
+    for k in kw:
+        if k not in allowed:
+            raise TypeError("%s: unexpected keyword argument '%s'" % (api, k))
+
+
+def module_getattr(modname, known):
+    def __getattr__(name):
+        if name in known:
+            unsupported(modname + '.' + name)
+        raise AttributeError("module '%s' has no attribute '%s'" % (modname, name))
+    return __getattr__
+
+
+def class_getattr(clsname, known):
+    def __getattr__(self, name):
+        if name in known:
+            unsupported(clsname + '.' + name)
+        raise AttributeError("'%s' object has no attribute '%s'" % (clsname, name))
+    return __getattr__
+
+
+def warn(text):
+    _js.warn(text)
