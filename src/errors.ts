@@ -55,7 +55,11 @@ export class KpuFault extends Error {
   }
 }
 
-export type UsageErrorCode = 'BAD_ARGUMENT' | 'BAD_FILE' | 'BAD_INPUT' | 'NOT_FOUND';
+/**
+ * `NOT_A_FILE`: a directory, FIFO, device or socket where a regular file was expected;
+ * `TOO_LARGE`: a file over the cap for its purpose (see src/io/read-file.ts).
+ */
+export type UsageErrorCode = 'BAD_ARGUMENT' | 'BAD_FILE' | 'BAD_INPUT' | 'NOT_FOUND' | 'NOT_A_FILE' | 'TOO_LARGE';
 
 /** Bad command-line usage or a bad user file that is not a kmodel (image, tensor, store). */
 export class UsageError extends Error {

@@ -6,9 +6,10 @@
  * reads both.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError } from './errors.js';
+import { FILE_CAPS, readUserFile, readUserText, tensorCap } from './io/read-file.js';
 import { readInputFile, type InputOptions, type InputRecipe } from './input.js';
 import type { PreparedModel } from './kpu/interpreter.js';
 import { TOLERANCES } from './tolerances.js';
@@ -145,19 +146,19 @@ function compareOutput(
 }
 
 export function checkCase(prepared: PreparedModel, dir: string, name = dir): CaseResult {
-  const input = new Uint8Array(readFileSync(join(dir, 'input.bin')));
+  const input = readUserFile(join(dir, 'input.bin'), tensorCap(prepared.inputs[0].bytes));
   const lines: string[] = [];
   const hasTrace = existsSync(join(dir, 'trace.txt'));
   const r = prepared.run([input], hasTrace ? { trace: (l) => lines.push(l) } : {});
   const outputs = r.outputs.map((o, i) => {
     const f = join(dir, `output_${i}.bin`);
     if (!existsSync(f)) return { index: i, status: 'different' as const, mismatched: o.length };
-    return { index: i, ...compareOutput(o, new Uint8Array(readFileSync(f)), prepared.outputs[i].dtype) };
+    return { index: i, ...compareOutput(o, readUserFile(f, tensorCap(o.length + 1)), prepared.outputs[i].dtype) };
   });
   const extra = existsSync(join(dir, `output_${r.outputs.length}.bin`));
   let first: CaseResult['first_diverging_layer'];
   if (hasTrace) {
-    const want = readFileSync(join(dir, 'trace.txt'), 'utf8').trim().split('\n');
+    const want = readUserText(join(dir, 'trace.txt'), FILE_CAPS.text).trim().split('\n');
     const n = Math.max(want.length, lines.length);
     first = null;
     for (let i = 0; i < n; i++) {

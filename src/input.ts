@@ -6,7 +6,7 @@
 import { extname } from 'node:path';
 import { UsageError } from './errors.js';
 import type { TensorDesc } from './kmodel-parser/model.js';
-import { readFileChecked } from './load.js';
+import { FILE_CAPS, readUserFile, tensorCap } from './io/read-file.js';
 import { resizeRgb, rgbToLuma, rgbToPlanar, type ResizeMapping, type ResizeMode } from './pipeline/convert.js';
 import { decodeImage } from './pipeline/image-io.js';
 
@@ -45,8 +45,19 @@ export function readInputFile(
   desc: TensorDesc,
   opts: InputOptions = {},
 ): { bytes: Uint8Array; recipe: InputRecipe } {
-  const raw = readFileChecked(file, 256 * 1024 * 1024);
   if (!isImageFile(file)) {
+    // A raw tensor is exactly the input's bytes: read at most that much (plus one byte, to tell
+    // a longer file from an exact one and say so).
+    let raw: Uint8Array;
+    try {
+      raw = readUserFile(file, { ...tensorCap(desc.bytes), maxBytes: desc.bytes + 1 });
+    } catch (e) {
+      if (!(e instanceof UsageError && e.code === 'TOO_LARGE')) throw e;
+      throw new UsageError(
+        'BAD_INPUT',
+        `${file}: more than ${desc.bytes} bytes, but the model input is ${desc.dtype} ${desc.shape.join('×')} = ${desc.bytes} bytes (give a raw NCHW tensor of that size, or a .png/.jpg/.bmp image)`,
+      );
+    }
     if (raw.length !== desc.bytes) {
       throw new UsageError(
         'BAD_INPUT',
@@ -55,7 +66,7 @@ export function readInputFile(
     }
     return { bytes: raw, recipe: { source: file, kind: 'tensor' } };
   }
-  return imageToInput(raw, file, desc, opts);
+  return imageToInput(readUserFile(file, FILE_CAPS.image), file, desc, opts);
 }
 
 export function imageToInput(

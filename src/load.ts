@@ -2,14 +2,11 @@
  * Loading a model from the file system: a plain `.kmodel`, or `package.kfpkg#name.kmodel`
  * naming a model inside a flash package.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { UsageError, KmodelError } from './errors.js';
+import { KmodelError } from './errors.js';
+import { FILE_CAPS, readUserFile, type ReadCap } from './io/read-file.js';
 import { readKfpkg } from './kmodel-parser/kfpkg.js';
 import type { Kmodel } from './kmodel-parser/model.js';
 import { parseKmodel, type ParseOptions } from './kmodel-parser/parse.js';
-
-/** Refuse before reading: no K210 model can exceed the 16 MiB flash (plus appended padding). */
-const MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface LoadedModel {
   readonly path: string;
@@ -24,29 +21,19 @@ export function splitModelPath(spec: string): { file: string; inner?: string } {
   return { file: spec };
 }
 
-export function readFileChecked(file: string, limit = MAX_MODEL_FILE_BYTES): Uint8Array {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (st.isDirectory()) throw new UsageError('BAD_FILE', `${file}: is a directory, not a file`);
-    size = st.size;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(
-      'NOT_FOUND',
-      `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
-  }
-  if (size > limit)
-    throw new UsageError('BAD_FILE', `${file}: ${size} bytes is larger than any K210 model (limit ${limit})`);
-  return new Uint8Array(readFileSync(file));
+/**
+ * Reads a user file that must be a regular file within `cap` (default: a kmodel, at most the
+ * K210's 16 MiB flash). See src/io/read-file.ts.
+ */
+export function readFileChecked(file: string, cap: ReadCap = FILE_CAPS.kmodel): Uint8Array {
+  return readUserFile(file, cap);
 }
 
 /** Reads the bytes a model spec names (unwrapping a .kfpkg when `#name` is given). */
 export function readModelBytes(spec: string): { path: string; bytes: Uint8Array } {
   const { file, inner } = splitModelPath(spec);
-  const bytes = readFileChecked(file);
-  if (inner === undefined) return { path: file, bytes };
+  if (inner === undefined) return { path: file, bytes: readFileChecked(file) };
+  const bytes = readFileChecked(file, FILE_CAPS.kfpkg);
   const pkg = readKfpkg(bytes, file);
   const found = pkg.files.get(inner);
   if (!found) {

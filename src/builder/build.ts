@@ -7,7 +7,7 @@
  * `features`). A JSON config may override any field of the preset (see `BuildConfig`).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseKmodel } from '../kmodel-parser/parse.js';
@@ -18,6 +18,7 @@ import type { Point } from '../pipeline/types.js';
 import { boxIou, decodeRegion, type FlowGraphs, type FrameSample, photoSamples, photoViews } from './data.js';
 import { emitKmodelV3, type EmittedModel } from './emit.js';
 import { BuildError } from './errors.js';
+import { FILE_CAPS, readUserFile, readUserText } from '../io/read-file.js';
 import { evalGraph, tensor3, type Tensor3 } from './float-eval.js';
 import type { Graph } from './graph.js';
 import { lower } from './lower.js';
@@ -133,7 +134,7 @@ export function presetConfig(name: string, root = PACKAGE_ROOT): BuildConfig {
 export function configFromJson(file: string): BuildConfig {
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readUserText(file, FILE_CAPS.json)) as Record<string, unknown>;
   } catch (e) {
     throw new BuildError(`${file}: cannot read the build config (${(e as Error).message})`);
   }
@@ -169,7 +170,7 @@ function sha256(bytes: Uint8Array): string {
 export function checkApart(config: BuildConfig): void {
   const key = (f: string) => {
     if (!existsSync(f)) throw new BuildError(`photo ${f} does not exist`);
-    return sha256(new Uint8Array(readFileSync(f)));
+    return sha256(readUserFile(f, FILE_CAPS.image));
   };
   const cal = new Map(config.calibration.map((f) => [key(f), f]));
   for (const f of config.evaluation) {

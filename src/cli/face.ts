@@ -8,10 +8,11 @@
  * of the wrong shape for its role, a corrupt or mismatched store, an enrolment image without a
  * face, or a bad option.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import { annotate } from '../face/annotate.js';
 import {
   bundledPreset,
@@ -69,8 +70,9 @@ export function parseSet(item: string): Record<string, unknown> {
 function readConfig(file: string): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(readUserText(file, FILE_CAPS.json));
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(
       code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_FILE',

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { FILE_CAPS } from '../io/read-file.js';
 import { readKfpkg } from '../kmodel-parser/kfpkg.js';
 import { summarizeModel } from '../kmodel-parser/summary.js';
 import { loadKmodel, readFileChecked, splitModelPath } from '../load.js';
@@ -97,7 +98,7 @@ function modelExtras(model: unknown): Record<string, unknown> {
 }
 
 function infoPackage(file: string, json: boolean, io: Io): number {
-  const pkg = readKfpkg(readFileChecked(file), file);
+  const pkg = readKfpkg(readFileChecked(file, FILE_CAPS.kfpkg), file);
   if (json) {
     printJson(io, { file, package: 'kfpkg', files: pkg.entries });
     return EXIT.OK;

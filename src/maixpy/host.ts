@@ -16,6 +16,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import type { NumericsMode } from '../kpu/interpreter.js';
 import type { ResizeMode } from '../pipeline/convert.js';
 import { Camera, expandCameraFiles, type CameraOrientation } from './camera.js';
@@ -167,7 +168,7 @@ export function parseTraceback(
 
 export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult> {
   const t0 = performance.now();
-  const source = opts.source ?? readFileSync(opts.script, 'utf8');
+  const source = opts.source ?? readUserText(opts.script, FILE_CAPS.script);
   const files = expandCameraFiles(opts.camera);
   if (opts.keyPress?.some((n) => !Number.isInteger(n) || n < 1))
     throw new UsageError('BAD_ARGUMENT', '--key-press takes frame numbers 1, 2, …');

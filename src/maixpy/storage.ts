@@ -17,6 +17,7 @@ import type { Kmodel, TensorDesc } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { prepare, type NumericsMode, type PreparedModel } from '../kpu/interpreter.js';
 import { profile } from '../kpu/timing/profile.js';
+import { FILE_CAPS } from '../io/read-file.js';
 import { readFileChecked, readModelBytes } from '../load.js';
 
 /** The K210's SPI flash: 16 MiB. */
@@ -55,7 +56,7 @@ export function parseFlashSpec(spec: string): FlashSegment[] {
       'BAD_ARGUMENT',
       `--flash ${spec}: give ADDR=FILE (e.g. 0x300000=model.kmodel) or a .kfpkg flash package`,
     );
-  const pkg = readKfpkg(readFileChecked(spec), spec);
+  const pkg = readKfpkg(readFileChecked(spec, FILE_CAPS.kfpkg), spec);
   const out: FlashSegment[] = [];
   for (const e of pkg.entries) {
     if (e.address === null) continue;

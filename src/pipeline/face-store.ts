@@ -10,9 +10,10 @@
  *   another one (features of different models are not comparable).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { FILE_CAPS, readUserText } from '../io/read-file.js';
 
 export const FACE_STORE_FORMAT = 'kpusim-face-store';
 export const FACE_STORE_VERSION = 1;
@@ -172,9 +173,10 @@ export function serializeFaceStore(store: FaceStore): string {
 export function readFaceStore(file: string): FaceStore {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readUserText(file, FILE_CAPS.json);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof UsageError && e.code !== 'NOT_FOUND') throw e;
+    const code = e instanceof UsageError ? 'ENOENT' : (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError('NOT_FOUND', `${file}: face store not found`);
     throw new UsageError('BAD_FILE', `${file}: cannot read the face store (${code ?? (e as Error).message})`);
   }

@@ -15,10 +15,11 @@
  * viewers show it; all coordinates the pipeline reports are in that oriented image.
  * Alpha is dropped (a camera has none); `hadAlpha` says whether any pixel was not opaque.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UsageError } from '../errors.js';
+import { FILE_CAPS, readUserFile } from '../io/read-file.js';
 import type { RgbImage } from './types.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'bmp';
@@ -362,15 +363,15 @@ export function decodeImage(bytes: Uint8Array, file: string, opts: DecodeOptions
   return decodeBmp(file, bytes, opts);
 }
 
-/** Read and decode an image file. A missing file is `UsageError('NOT_FOUND')`. */
+/** Read and decode an image file (a regular file within `FILE_CAPS.image`). A missing file is `UsageError('NOT_FOUND')`. */
 export function readImageFile(file: string, opts: DecodeOptions = {}): DecodedImage {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = readUserFile(file, FILE_CAPS.image);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError('NOT_FOUND', `${file}: image not found`);
-    throw new UsageError('BAD_FILE', `${file}: cannot read the image (${code ?? (e as Error).message})`);
+    if (e instanceof UsageError && e.code === 'NOT_FOUND')
+      throw new UsageError('NOT_FOUND', `${file}: image not found`);
+    throw e;
   }
   return decodeImage(bytes, file, opts);
 }
