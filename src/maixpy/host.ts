@@ -20,9 +20,11 @@ import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import type { NumericsMode } from '../kpu/interpreter.js';
 import type { ResizeMode } from '../pipeline/convert.js';
 import { Camera, expandCameraFiles, type CameraOrientation } from './camera.js';
+import { bootBoard } from './boot.js';
 import { BoardContext, StopRun, type Backend } from './context.js';
 import { boardModule, fpioaManagerModule, ioModule } from './modules/gpio.js';
 import { imageModule } from './modules/image.js';
+import { osModule } from './modules/os.js';
 import { kpuModule } from './modules/kpu.js';
 import { lcdModule } from './modules/lcd.js';
 import { canmvKpuModule, maixModule, MaixModule, periphModule } from './modules/maix.js';
@@ -39,6 +41,7 @@ export const MAIXPY_MODULES: readonly MaixpyModule[] = [
   ioModule,
   timeModule,
   gcModule,
+  osModule,
   imageModule,
   sensorModule,
   lcdModule,
@@ -240,31 +243,20 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     take: (addr: number, n: number) => ctx.take(addr, n),
     warn: (text: string) => warn(String(text)),
   });
-  mp.FS.mkdirTree('/lib');
-  for (const m of MAIXPY_MODULES) mp.FS.writeFile(`/lib/${m.file}.py`, m.python);
-  mp.FS.mkdirTree('/flash');
   if (opts.sdDir) copySd(mp, opts.sdDir, warn);
   mp.FS.writeFile('/__kpusim_main__.py', source);
-
-  const aliases = MAIXPY_MODULES.flatMap((m) =>
-    (m.aliases ?? []).map((a) => `sys.modules[${pyString(a)}] = ${m.file}`),
-  );
-  const bootstrap = [
-    'import sys',
-    ...MAIXPY_MODULES.filter((m) => m.aliases).map((m) => `import ${m.file}`),
-    ...aliases,
-  ].join('\n');
 
   let reason: MaixpyEnd = 'script-ended';
   let exitCode = 0;
   let error: MaixpyRunResult['error'];
   let internal: string | undefined;
   try {
-    mp.runPython(bootstrap);
+    bootBoard(mp, MAIXPY_MODULES);
+    // The script runs in __main__, after the boot, as main.py does on the board.
     mp.runPython(
       [
-        `_kpusim_g = {'__name__': '__main__', '__file__': ${pyString(opts.script)}}`,
-        `exec(compile(open('/__kpusim_main__.py').read(), ${pyString(opts.script)}, 'exec'), _kpusim_g)`,
+        `__file__ = ${pyString(opts.script)}`,
+        `exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
       ].join('\n'),
     );
   } catch (e) {

@@ -104,3 +104,27 @@ def class_getattr(clsname, known):
 
 def warn(text):
     _js.warn(text)
+
+
+# Emscripten's errno values (what the interpreter's file system raises) to the board's. The
+# board's /sd is FatFs, whose results MicroPython maps to a few errno values: a missing file or
+# path, a path through a file and a directory opened as a file are all ENOENT (2); a non-empty
+# directory and a full card are EACCES (13); a bad name is EINVAL (22). See docs/maixpy-api.md.
+_ERRNO = {
+    44: 2, 54: 2, 31: 2,  # ENOENT, ENOTDIR, EISDIR -> ENOENT
+    20: 17,  # EEXIST
+    2: 13, 63: 13, 55: 13, 51: 13,  # EACCES, EPERM, ENOTEMPTY, ENOSPC -> EACCES
+    28: 22, 37: 22,  # EINVAL, ENAMETOOLONG -> EINVAL
+    29: 5, 8: 9, 48: 12, 33: 24, 69: 30, 43: 19, 10: 16,  # EIO, EBADF, ENOMEM, EMFILE, EROFS, ENODEV, EBUSY
+}
+
+
+def board_errno(n):
+    return _ERRNO.get(n, n)
+
+
+def board_oserror(e):
+    # the OSError the board raises for an interpreter file-system error
+    if e.args and type(e.args[0]) is int:
+        return OSError(board_errno(e.args[0]))
+    return e
