@@ -177,7 +177,7 @@ describe.skipIf(!HAS_SHARED)('kpusim profile and check on the face detector', ()
       doc.layers.forEach((l: { index: number }, i: number) => expect(l.index).toBe(i));
       for (const k of ['index', 'type', 'ms', 'cycles', 'macs', 'ai_sram_bytes'])
         expect(doc.layers[0]).toHaveProperty(k);
-      expect(doc.total_ms).toBeCloseTo(doc.kpu_ms + doc.cpu_ms, 9);
+      expect(doc.total_ms).toBeCloseTo(doc.kpu_ms + doc.cpu_ms + doc.overhead_ms, 9);
       expect(doc.memory).toMatchObject({ ai_sram_peak_bytes: 983040, ai_sram_peak_layer: 5, fits: true });
       expect(doc.memory.main_bytes).toBeGreaterThan(388776);
       expect(readFileSync(join(dir, 'p.csv'), 'utf8').trimEnd().split('\r\n')).toHaveLength(25);

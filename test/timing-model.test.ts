@@ -6,7 +6,8 @@ import type { LayerEvent, TransferEvent } from '../src/kpu/events.js';
 import {
   aiSramReport,
   budgetViolations,
-  CPU_OP_COSTS,
+  CPU_FAMILY_SPECS,
+  cpuOpFamily,
   estimateKpuConv,
   firstFitFootprint,
   kpuConvMacs,
@@ -224,7 +225,8 @@ describe('profile', () => {
     expect(p.layers[1].ms).toBeCloseTo(p.layers[1].compute_ms + p.layers[1].transfer_ms, 12);
     expect(p.kpu_ms).toBeCloseTo(p.layers[0].ms + p.layers[1].ms, 12);
     expect(p.cpu_ms).toBeCloseTo(p.layers[2].ms, 12);
-    expect(p.total_ms).toBeCloseTo(p.kpu_ms + p.cpu_ms, 12);
+    expect(p.total_ms).toBeCloseTo(p.kpu_ms + p.cpu_ms + p.overhead_ms, 12);
+    expect(p.overhead_ms).toBeCloseTo(TIMING_PARAMS.cpu.runOverheadCycles / 400e3, 12);
     expect(p.fps).toBeCloseTo(1000 / p.total_ms, 9);
     expect(p.layers[2].calibrated).toBe(true);
     expect(p.layers[0].cycles).toBe(Math.round(p.layers[0].ms * 400e3));
@@ -251,7 +253,7 @@ describe('profile', () => {
   });
 
   it('CPU ops: measured costs are marked calibrated, unknown ops fall back to an estimate', () => {
-    expect(CPU_OP_COSTS.DEQUANTIZE.calibrated).toBe(true);
+    expect(CPU_FAMILY_SPECS[cpuOpFamily('DEQUANTIZE').family].calibrated).toBe(true);
     const p = profile([
       cpuEvent('some_new_op', 1000, 0),
       cpuEvent('DEQUANTIZE', 9000, 1),

@@ -21,7 +21,7 @@ import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { defaultKpuKernel, type KpuKernel } from '../kpu/conv/index.js';
 import { prepare } from '../kpu/interpreter.js';
-import { profile } from '../kpu/timing/index.js';
+import { PUBLISHED_BOARD_TIMES, profile } from '../kpu/timing/index.js';
 import { loadKmodel } from '../load.js';
 
 export interface BenchOptions {
@@ -150,6 +150,42 @@ async function tfjsFrameMs(
   return { ms: median(ts), macs, layers: convs.length };
 }
 
+/**
+ * The timing model against every published whole-model board time (src/kpu/timing/published.ts):
+ * one row per figure, with whether the built-in parameters were fitted to it.
+ */
+export function publishedBoardTimes(shared: string): Record<string, unknown>[] | null {
+  const dir = join(shared, 'kmodels');
+  if (!existsSync(dir)) return null;
+  const rows: Record<string, unknown>[] = [];
+  const cache = new Map<string, { total: number; upload: number }>();
+  for (const f of PUBLISHED_BOARD_TIMES) {
+    const path = join(dir, `${f.model}.kmodel`);
+    if (!existsSync(path)) continue;
+    let m = cache.get(f.model);
+    if (!m) {
+      const pm = prepare(loadKmodel(path).model);
+      const p = profile(pm.run(pm.inputs.map((d) => new Uint8Array(d.bytes))).events, {});
+      // The input upload is the first layer's upload transfer.
+      const upload = (p.layers[0]?.transfers ?? [])
+        .filter((t) => t.kind.startsWith('upload'))
+        .reduce((a, t) => a + t.ms, 0);
+      m = { total: p.total_ms, upload };
+      cache.set(f.model, m);
+    }
+    const model = f.excludesInputUpload ? m.total - m.upload : m.total;
+    rows.push({
+      model: f.model,
+      source: f.source,
+      measured_ms: f.ms,
+      model_ms: round(model),
+      error_pct: Math.round((1000 * (model - f.ms)) / f.ms) / 10,
+      fitted: f.fitted,
+    });
+  }
+  return rows;
+}
+
 export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<string, unknown>> {
   const log = opts.log ?? (() => undefined);
   const shared = opts.sharedDir ?? resolve(REPO, '../shared');
@@ -218,6 +254,8 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     const mb = (JSON.parse(r.stdout) as { rss_mb: number }).rss_mb;
     if (mb > worst.rss_mb) worst = { model: f.split('/').pop() ?? f, rss_mb: mb };
   }
+  // Published board times: a few full model runs, left out of quick mode (npm test runs it).
+  const published = opts.quick ? null : publishedBoardTimes(shared);
   return {
     model: pick.name,
     kernel,
@@ -232,6 +270,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     pipeline,
     parse_all_models: parse,
     peak_rss_mb: worst,
+    published_board_times: published,
   };
 }
 
@@ -272,6 +311,20 @@ async function cli(): Promise<void> {
   rows.push(['peak RSS of a model run', `${rss.rss_mb} MB (worst: ${rss.model})`]);
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+  const pub = r.published_board_times as Record<string, unknown>[] | null;
+  if (pub) {
+    const lines = pub.map(
+      (x) =>
+        `  ${String(x.model).padEnd(40)} ${`${x.measured_ms} ms`.padStart(10)} ${`${x.model_ms} ms`.padStart(11)} ${`${Number(x.error_pct) >= 0 ? '+' : ''}${x.error_pct}%`.padStart(8)}  ${x.fitted ? 'fitted' : 'out of sample'}  ${x.source}`,
+    );
+    process.stdout.write(
+      `\ntiming model against published board times (400 MHz; sources in src/kpu/timing/published.ts)\n` +
+        `  ${'model'.padEnd(40)} ${'board'.padStart(10)} ${'model'.padStart(11)} ${'error'.padStart(8)}  defaults\n` +
+        lines.join('\n') +
+        '\n  The built-in parameters were fitted to [SIPEED], [ISS77] and [ISS95]-[ISS97] only (src/kpu/timing/params.ts);\n' +
+        '  rows marked "out of sample" played no part in setting them.\n',
+    );
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await cli();

@@ -29,6 +29,7 @@ export function profileJson(p: Profile): Record<string, unknown> {
     total_ms: p.total_ms,
     kpu_ms: p.kpu_ms,
     cpu_ms: p.cpu_ms,
+    overhead_ms: p.overhead_ms,
     fps: p.fps,
     memory: {
       main_bytes: m.main_bytes,

@@ -9,14 +9,14 @@
  * frame by DMA while the previous frame is processed; the sensor's own frame rate can still
  * bound the fps), `lcd.display` and the drawing of boxes and labels.
  */
-import { CPU_OP_COSTS } from '../kpu/timing/index.js';
+import { TIMING_PARAMS } from '../kpu/timing/index.js';
 import type { FacePreset } from '../pipeline/presets.js';
 import type { Rect } from '../pipeline/types.js';
 
 /** Every constant of the CPU-step estimate, in CPU cycles. All are ESTIMATES. */
 export const FACE_CPU_CYCLES = {
-  /** One newlib `expf` (inside σ, softmax, box w/h): the timing model's LOGISTIC cost per element. */
-  transcendental: CPU_OP_COSTS.LOGISTIC.cycles,
+  /** One newlib `expf` (inside σ, softmax, box w/h): the timing model's per-element cost of the SDK's LOGISTIC and SOFTMAX. */
+  transcendental: TIMING_PARAMS.cpu.families['sdk-transcendental'].perUnitCycles,
   /** Region layer per box besides its transcendentals: loads, stores, index arithmetic. */
   regionBoxOverhead: 40,
   /** qsort comparator call and swap, per n·log2(n). */

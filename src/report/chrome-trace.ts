@@ -107,6 +107,7 @@ export function chromeTrace(p: Profile, name = 'model'): ChromeTrace {
       generator: 'kpusim profile',
       kpu_ms: p.kpu_ms,
       cpu_ms: p.cpu_ms,
+      overhead_ms: p.overhead_ms,
       total_ms: p.total_ms,
       ai_sram_peak_bytes: p.memory.ai_sram_peak_bytes,
       ai_sram_peak_layer: p.memory.ai_sram_peak_layer,

@@ -36,6 +36,7 @@ export function profileText(p: Profile): string {
     '',
     `KPU: ${fmtMs(p.kpu_ms)} ms`,
     `CPU: ${fmtMs(p.cpu_ms)} ms`,
+    `Per run (runtime set-up, outside the layers): ${fmtMs(p.overhead_ms)} ms`,
     `Model: ${fmtMs(p.total_ms)} ms (${p.fps.toFixed(1)} fps) at KPU ${p.clocks.kpu_mhz} MHz, CPU ${p.clocks.cpu_mhz} MHz`,
     `AI SRAM peak: ${fmtInt(m.ai_sram_peak_bytes)} bytes (${fmtBytes(m.ai_sram_peak_bytes)}) at layer ${m.ai_sram_peak_layer}, of ${fmtBytes(m.ai_sram_limit_bytes)}`,
     `Main SRAM: ${fmtInt(m.main_bytes)} bytes (${fmtBytes(m.main_bytes)}: model ${fmtBytes(m.main.parts.model)}, working buffer ${fmtBytes(m.main.parts.working)}${m.main.workingEstimated ? ' (estimated, lower bound)' : ''}${m.main.parts.input ? `, input ${fmtBytes(m.main.parts.input)}` : ''}) of ${fmtBytes(m.main_limit_bytes)}, firmware not counted`,

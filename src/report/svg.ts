@@ -67,7 +67,7 @@ export function profileSvg(p: Profile, title = 'model'): string {
   text(
     left,
     43,
-    `${p.total_ms.toFixed(2)} ms per run (${p.fps.toFixed(1)} fps): KPU ${p.kpu_ms.toFixed(2)} ms + CPU ${p.cpu_ms.toFixed(2)} ms, at KPU ${p.clocks.kpu_mhz} MHz / CPU ${p.clocks.cpu_mhz} MHz`,
+    `${p.total_ms.toFixed(2)} ms per run (${p.fps.toFixed(1)} fps): KPU ${p.kpu_ms.toFixed(2)} ms + CPU ${p.cpu_ms.toFixed(2)} ms + per run ${p.overhead_ms.toFixed(2)} ms, at KPU ${p.clocks.kpu_mhz} MHz / CPU ${p.clocks.cpu_mhz} MHz`,
     'font-size="13"',
   );
   text(

@@ -4,3 +4,4 @@ export * from './kpu-conv.js';
 export * from './memory.js';
 export * from './profile.js';
 export * from './budget.js';
+export * from './published.js';

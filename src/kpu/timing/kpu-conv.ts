@@ -13,7 +13,7 @@
  */
 import { kpuBytes, kpuRowLayout } from '../../kmodel-parser/kpu-layout.js';
 import type { KpuConvGeometry } from '../../kmodel-parser/model.js';
-import { TIMING_PARAMS } from './params.js';
+import { TIMING_PARAMS, type TimingParams } from './params.js';
 
 export interface Clocks {
   readonly kpuMhz: number;
@@ -68,11 +68,15 @@ function checkShape(g: KpuConvShape): void {
     throw new RangeError(`weightBits must be 8 or 16, got ${g.weightBits}`);
 }
 
-/** The model's time for one KPU conv layer (one batch item, one launch). */
-export function estimateKpuConv(g: KpuConvShape, clocks: Partial<Clocks> = {}): KpuConvEstimate {
+/** The model's time for one KPU conv layer (one batch item, one launch), with the built-in or a board's parameters. */
+export function estimateKpuConv(
+  g: KpuConvShape,
+  clocks: Partial<Clocks> = {},
+  params: TimingParams = TIMING_PARAMS,
+): KpuConvEstimate {
   checkShape(g);
-  const { kpuMhz, cpuMhz } = { ...DEFAULT_CLOCKS, ...clocks };
-  const p = TIMING_PARAMS.kpu;
+  const { kpuMhz, cpuMhz } = { kpuMhz: params.clocks.kpuMhz, cpuMhz: params.clocks.cpuMhz, ...clocks };
+  const p = params.kpu;
   const inL = kpuRowLayout(g.inWidth);
   const linesPerChannelGroup = g.inHeight * inL.rowLen;
   const channelGroups = Math.ceil(g.inChannels / inL.groups);

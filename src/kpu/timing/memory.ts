@@ -10,7 +10,7 @@
 import type { Kmodel } from '../../kmodel-parser/model.js';
 import type { LayerEvent } from '../events.js';
 import { kpuMapBytes } from './kpu-conv.js';
-import { CPU_OP_COSTS, TIMING_PARAMS } from './params.js';
+import { CPU_FAMILY_SPECS, cpuOpFamily, TIMING_PARAMS } from './params.js';
 
 export interface AiSramRegion {
   readonly start: number;
@@ -67,11 +67,7 @@ function mapRanges(ev: LayerEvent): { input: [number, number]; output: [number, 
  *  (K210_UPLOAD, K210_ADD_PADDING, kpu_upload: `basis: 'transfer'` in the cost table). */
 export function writesAiSram(ev: LayerEvent): boolean {
   if (ev.transfers.some((t) => t.kind === 'upload-cpu' || t.kind === 'upload-dma')) return true;
-  return (
-    ev.unit === 'CPU' &&
-    Object.prototype.hasOwnProperty.call(CPU_OP_COSTS, ev.type) &&
-    CPU_OP_COSTS[ev.type].basis === 'transfer'
-  );
+  return ev.unit === 'CPU' && CPU_FAMILY_SPECS[cpuOpFamily(ev.type).family].basis === 'transfer';
 }
 
 /** Live maps of AI SRAM, from the order in which KPU layers read and write them. */

@@ -34,11 +34,233 @@
  * Items marked ESTIMATE have no public measurement: they are engineering estimates (instruction
  * counts of the runtime's loop on a single-issue 400 MHz RV64 core) and are flagged as such in the
  * profile output (`calibrated: false`). Replace them when a board measurement appears.
+ *
+ * CPU layers are priced by op family (`CpuCostFamily`): every op type names one family, and a family's
+ * cost is `fixedCycles + perUnitCycles × units` with units of one basis (output elements, input
+ * elements, bytes moved or MACs). The SDK runtime (v3) and nncase 0.2's runtime (v4, v5) have
+ * separate families because they are different C code. Which families have a board measurement:
+ * `sdk-dequantize` ([ISS77]), `nncase-dequantize` ([ISS95]+[ISS96], both sizes: fixed and per element),
+ * `nncase-quantized-binary` ([ISS97]); every other family is an ESTIMATE. The published whole-model
+ * times of the ultraface models ([PR134], nncase #79, Linzaer #126) were NOT used to set any number
+ * here: `npm run bench` reports the model's error on them as an out-of-sample check.
+ *
+ * Every number the timing model uses is a named parameter (`TIMING_PARAMETERS`, below) so that a
+ * timing file measured on a user's board (`kpusim board calibrate`, timing-file.ts) can replace it.
  */
 
 export const MIB = 1024 * 1024;
 
-export const TIMING_PARAMS = {
+/** How a CPU family's work is counted: output elements, input elements, bytes moved, MACs, or only by its transfers. */
+export type CpuCostBasis = 'element' | 'input-element' | 'byte' | 'mac' | 'transfer';
+
+/**
+ * The CPU op families. An op definition names its family; the family's two parameters (fixed
+ * cycles per op, cycles per unit of its basis) are what a calibration fits.
+ */
+export const CPU_COST_FAMILIES = [
+  // ---- the Kendryte SDK runtime (kmodel v3, `ai_step` in kpu.c) ----
+  'sdk-dequantize',
+  'sdk-quantize',
+  'sdk-requantize',
+  'sdk-quantized-add',
+  'sdk-float-elementwise',
+  'sdk-transcendental',
+  'sdk-l2-normalize',
+  'sdk-copy',
+  'sdk-layout',
+  'sdk-pool',
+  'sdk-fully-connected',
+  'sdk-upload',
+  // ---- nncase 0.2's runtime (kmodel v4; v5 stack-VM ops until they have their own) ----
+  'nncase-dequantize',
+  'nncase-quantize',
+  'nncase-quantized-binary',
+  'nncase-float-elementwise',
+  'nncase-unary',
+  'nncase-softmax',
+  'nncase-copy',
+  'nncase-layout',
+  'nncase-resize',
+  'nncase-table',
+  'nncase-reduce',
+  'nncase-float-mac',
+  'nncase-quantized-mac',
+  'nncase-upload',
+  /** Any op type without a family: a simple element-wise kernel. */
+  'other',
+] as const;
+
+export type CpuCostFamily = (typeof CPU_COST_FAMILIES)[number];
+
+/** The fittable numbers of one family. */
+export interface FamilyCost {
+  /** CPU cycles per op: the runtime's dispatch (reading the layer header, calling the kernel) and the kernel's set-up. */
+  readonly fixedCycles: number;
+  /** CPU cycles per unit of the family's basis. */
+  readonly perUnitCycles: number;
+}
+
+/** What does not change with a calibration: the basis, whether a board measurement pins the defaults, and where they come from. */
+export interface FamilySpec {
+  readonly basis: CpuCostBasis;
+  readonly calibrated: boolean;
+  readonly source: string;
+}
+
+/** Per CPU layer dispatch, the default of every family's `fixedCycles`: ESTIMATE ≈ 1.25 µs at 400 MHz. */
+const DISPATCH = 500;
+
+const est = (basis: CpuCostBasis, source: string): FamilySpec => ({ basis, calibrated: false, source });
+const meas = (basis: CpuCostBasis, source: string): FamilySpec => ({ basis, calibrated: true, source });
+
+export const CPU_FAMILY_SPECS: Readonly<Record<CpuCostFamily, FamilySpec>> = {
+  'sdk-dequantize': meas(
+    'element',
+    '[ISS77] layer 23: 0.404 ms for 9000 elements at 400 MHz = 161600 cycles, less the dispatch ESTIMATE → 17.9/element',
+  ),
+  'sdk-quantize': est('element', 'ESTIMATE: as sdk-dequantize plus roundf and a clamp'),
+  'sdk-requantize': est('element', 'ESTIMATE: one 256-byte table lookup per byte'),
+  'sdk-quantized-add': est('element', 'ESTIMATE by analogy with nncase-quantized-binary ([ISS97])'),
+  'sdk-float-elementwise': est('element', 'ESTIMATE: two float loads, an add, a store'),
+  'sdk-transcendental': est('element', 'ESTIMATE: newlib expf dominates (≈ 100–150 cycles with the F extension)'),
+  'sdk-l2-normalize': est('element', 'ESTIMATE: a square-accumulate pass, then a multiply pass, per element'),
+  'sdk-copy': est('byte', 'ESTIMATE: memcpy of cached main SRAM, ≈ 1 cycle per byte'),
+  'sdk-layout': est(
+    'element',
+    'ESTIMATE: a copy with index arithmetic per element (flatten, nearest resize, remove padding)',
+  ),
+  'sdk-pool': est('input-element', 'ESTIMATE: a load, a compare or add, loop control per input element'),
+  'sdk-fully-connected': est('mac', 'ESTIMATE: float multiply-add loop ≈ 5 cycles per MAC (two loads, fmadd)'),
+  'sdk-upload': est('transfer', 'priced by its transfer (transfers.*); fixed: the dispatch ESTIMATE'),
+  'nncase-dequantize': meas(
+    'element',
+    '[ISS95] 9.357 ms / 307200 and [ISS96] 2.341 ms / 76800 elements (assumed shapes) at 400 MHz: the line through both points → 12.18/element + 880 fixed',
+  ),
+  'nncase-quantize': est(
+    'element',
+    'ESTIMATE: the RISC-V kernel converts with the hardware rounding (as dequantize + clamp)',
+  ),
+  'nncase-quantized-binary': meas(
+    'element',
+    '[ISS97] 58.699 ms for 307200 and 15.974 ms for 76800 elements (assumed shapes) → ≈ 78 cycles/element',
+  ),
+  'nncase-float-elementwise': est('element', 'ESTIMATE: float binary op with broadcasting index arithmetic'),
+  'nncase-unary': est(
+    'element',
+    'ESTIMATE: a libm call per element (expf, logf, …); nnil a small interpreted stack machine',
+  ),
+  'nncase-softmax': est('element', 'ESTIMATE: expf per element plus the max and sum passes'),
+  'nncase-copy': est('byte', 'ESTIMATE: memcpy of cached main SRAM, ≈ 1 cycle per byte'),
+  'nncase-layout': est(
+    'element',
+    'ESTIMATE: transpose, pad, strided slice: a copy with 4-D index arithmetic per element',
+  ),
+  'nncase-resize': est('element', 'ESTIMATE: between nearest (≈ 10) and bilinear (≈ 40) per output element'),
+  'nncase-table': est('element', 'ESTIMATE: one table lookup per byte'),
+  'nncase-reduce': est('input-element', 'ESTIMATE: a float load and add or max per input element'),
+  'nncase-float-mac': est('mac', 'ESTIMATE: float conv/matmul loops ≈ 6 cycles per MAC'),
+  'nncase-quantized-mac': est('mac', 'ESTIMATE: quantized conv/matmul ≈ 8 cycles per MAC (offsets, int32 accumulate)'),
+  'nncase-upload': est('transfer', 'priced by its transfer (transfers.*); fixed: the dispatch ESTIMATE'),
+  other: est('element', 'ESTIMATE of a simple element-wise kernel for an op type without a family'),
+};
+
+/**
+ * The family of every CPU op type the interpreter emits (v3: the SDK's layer names in capitals;
+ * v4: nncase 0.2 opcode names). A type not listed is priced as `other`.
+ */
+export const CPU_OP_FAMILY: Readonly<Record<string, CpuCostFamily>> = {
+  // ---- v3, the SDK's ai_step (kpu.c) ----
+  DEQUANTIZE: 'sdk-dequantize',
+  CHANNELWISE_DEQUANTIZE: 'sdk-dequantize',
+  QUANTIZE: 'sdk-quantize',
+  REQUANTIZE: 'sdk-requantize',
+  QUANTIZED_ADD: 'sdk-quantized-add',
+  ADD: 'sdk-float-elementwise',
+  SOFTMAX: 'sdk-transcendental',
+  LOGISTIC: 'sdk-transcendental',
+  L2_NORMALIZATION: 'sdk-l2-normalize',
+  CONCAT: 'sdk-copy',
+  QUANTIZED_CONCAT: 'sdk-copy',
+  TENSORFLOW_FLATTEN: 'sdk-layout',
+  RESIZE_NEAREST_NEIGHBOR: 'sdk-layout',
+  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: 'sdk-layout',
+  K210_REMOVE_PADDING: 'sdk-layout',
+  GLOBAL_AVERAGE_POOL2D: 'sdk-pool',
+  GLOBAL_MAX_POOL2D: 'sdk-pool',
+  QUANTIZED_GLOBAL_MAX_POOL2D: 'sdk-pool',
+  MAX_POOL2D: 'sdk-pool',
+  QUANTIZED_MAX_POOL2D: 'sdk-pool',
+  AVERAGE_POOL2D: 'sdk-pool',
+  FULLY_CONNECTED: 'sdk-fully-connected',
+  /** Writes one byte per channel into uncached AI SRAM: priced as a CPU upload of its output. */
+  K210_ADD_PADDING: 'sdk-upload',
+  K210_UPLOAD: 'sdk-upload',
+
+  // ---- v4, the nncase 0.2 runtime ----
+  dequantize: 'nncase-dequantize',
+  quantize: 'nncase-quantize',
+  quantized_binary: 'nncase-quantized-binary',
+  binary: 'nncase-float-elementwise',
+  unary: 'nncase-unary',
+  nnil_unary_method: 'nncase-unary',
+  softmax: 'nncase-softmax',
+  concat: 'nncase-copy',
+  memory_copy: 'nncase-copy',
+  pad: 'nncase-layout',
+  transpose: 'nncase-layout',
+  strided_slice: 'nncase-layout',
+  resize_image: 'nncase-resize',
+  table_lookup1d: 'nncase-table',
+  reduce: 'nncase-reduce',
+  reduce_window2d: 'nncase-reduce',
+  cpu_reduce_window2d: 'nncase-reduce',
+  conv2d: 'nncase-float-mac',
+  matmul: 'nncase-float-mac',
+  conv2d_transpose: 'nncase-float-mac',
+  cpu_conv2d: 'nncase-float-mac',
+  cpu_depthwise_conv2d: 'nncase-float-mac',
+  quantized_conv2d: 'nncase-quantized-mac',
+  quantized_matmul: 'nncase-quantized-mac',
+  cpu_quantized_conv2d: 'nncase-quantized-mac',
+  cpu_quantized_depthwise_conv2d: 'nncase-quantized-mac',
+  kpu_upload: 'nncase-upload',
+};
+
+const fam = (perUnitCycles: number, fixedCycles = DISPATCH): FamilyCost => ({ fixedCycles, perUnitCycles });
+
+/** Every parameter of the timing model. `TIMING_PARAMS` holds the built-in values; a timing file holds a board's. */
+export interface TimingParams {
+  readonly clocks: { readonly kpuMhz: number; readonly cpuMhz: number };
+  readonly memory: { readonly aiSramBytes: number; readonly mainSramBytes: number; readonly lineBytes: number };
+  readonly kpu: {
+    readonly peakMacsPerCycle: number;
+    readonly cyclesPerLine: number;
+    readonly cyclesPerOutputChannel: number;
+    readonly weightCyclesPerByte: number;
+    readonly weightChunkReloadCycles: number;
+    readonly weightChunkBytes: Readonly<Record<8 | 16, number>>;
+    readonly poolCyclesPerRowLine: number;
+    readonly depthwiseCyclesPerLine: number;
+    readonly depthwiseCyclesPerChannel: number;
+    readonly launchCpuCycles: number;
+  };
+  readonly transfers: {
+    readonly uploadDmaCpuCyclesPerByte: number;
+    readonly uploadCpuCyclesPerByte: number;
+    readonly uploadCpuDenseCyclesPerByte: number;
+    readonly downloadDmaKpuCyclesPerByte: number;
+    readonly downloadCpuCyclesPerByte: number;
+    readonly downloadCpuDenseCyclesPerByte: number;
+  };
+  readonly cpu: {
+    /** CPU cycles per model run outside every layer: the runtime's set-up (`kpu_run_kmodel`, nncase's
+     *  interpreter entry) and the firmware's `forward` call around it. */
+    readonly runOverheadCycles: number;
+    readonly families: Readonly<Record<CpuCostFamily, FamilyCost>>;
+  };
+}
+
+export const TIMING_PARAMS: TimingParams = {
   clocks: {
     /** Default KPU clock. nncase and SDK examples set PLL1 = 400 MHz, divider 1 (reference §1.3). */
     kpuMhz: 400,
@@ -76,7 +298,7 @@ export const TIMING_PARAMS = {
     weightChunkReloadCycles: 8500,
     /** Largest weight chunk the compilers emit: 30 KiB for 8-bit weights, 60 KiB for 16-bit ([NC01],
      *  [NC02], [NC1] codegen; reference §1.4). Chunks hold whole output channels. */
-    weightChunkBytes: { 8: 30 * 1024, 16: 60 * 1024 } as Readonly<Record<8 | 16, number>>,
+    weightChunkBytes: { 8: 30 * 1024, 16: 60 * 1024 },
     /** Extra cycles per (output channel × input row line) when the pooling unit is on (pool_type ≠ 0).
      *  Fitted on the four pooled layers of [ISS77] (0, 2, 6, 10); [SIPEED] has no pooling. Assumed
      *  the same for every pool type, including the stride-2 "select" types 5/6 (INFERRED). */
@@ -119,94 +341,156 @@ export const TIMING_PARAMS = {
   },
 
   cpu: {
-    /** Per CPU layer: dispatch in the runtime's interpreter loop (reading the layer header, calling
-     *  the kernel). ESTIMATE ≈ 1.25 µs at 400 MHz. */
-    layerOverheadCycles: 500,
+    /** ESTIMATE ≈ 10 µs at 400 MHz: argument checks, the DMA or interrupt set-up and the wait loop of
+     *  one `forward`. No public measurement separates it from the layers; a board calibration fits it. */
+    runOverheadCycles: 4000,
+    families: {
+      'sdk-dequantize': fam(17.9),
+      'sdk-quantize': fam(22),
+      'sdk-requantize': fam(6),
+      'sdk-quantized-add': fam(78),
+      'sdk-float-elementwise': fam(10),
+      'sdk-transcendental': fam(150),
+      'sdk-l2-normalize': fam(30),
+      'sdk-copy': fam(1),
+      'sdk-layout': fam(8),
+      'sdk-pool': fam(8),
+      'sdk-fully-connected': fam(5),
+      'sdk-upload': fam(0),
+      'nncase-dequantize': fam(12.18, 880),
+      'nncase-quantize': fam(14),
+      'nncase-quantized-binary': fam(78),
+      'nncase-float-elementwise': fam(12),
+      'nncase-unary': fam(110),
+      'nncase-softmax': fam(150),
+      'nncase-copy': fam(1),
+      'nncase-layout': fam(6),
+      'nncase-resize': fam(25),
+      'nncase-table': fam(6),
+      'nncase-reduce': fam(8),
+      'nncase-float-mac': fam(6),
+      'nncase-quantized-mac': fam(8),
+      'nncase-upload': fam(0),
+      other: fam(20),
+    },
   },
-} as const;
-
-/** How a CPU op's work is counted: output elements, input elements, bytes moved, or MACs. */
-export type CpuCostBasis = 'element' | 'input-element' | 'byte' | 'mac' | 'transfer';
-
-export interface CpuOpCost {
-  readonly basis: CpuCostBasis;
-  /** CPU cycles per unit of `basis`. */
-  readonly cycles: number;
-  /** True when a board measurement pins the number; false for ESTIMATEs. */
-  readonly calibrated: boolean;
-}
-
-const est = (basis: CpuCostBasis, cycles: number): CpuOpCost => ({ basis, cycles, calibrated: false });
-const meas = (basis: CpuCostBasis, cycles: number): CpuOpCost => ({ basis, cycles, calibrated: true });
-
-/**
- * CPU cost per op, keyed by the event's `type` (v3: SDK layer names in capitals; v4: nncase 0.2
- * opcode names). Upload ops are priced by their transfer (`basis: 'transfer'`).
- */
-export const CPU_OP_COSTS: Readonly<Record<string, CpuOpCost>> = {
-  // ---- v3, the SDK's ai_step (kpu.c) ----
-  /** [ISS77] layer 23: 0.404 ms for 9000 elements at 400 MHz → 17.96 cycles/element. */
-  DEQUANTIZE: meas('element', 18),
-  /** ESTIMATE: as DEQUANTIZE plus roundf and clamp. */
-  QUANTIZE: est('element', 22),
-  /** ESTIMATE: as DEQUANTIZE (one more table read per channel). */
-  CHANNELWISE_DEQUANTIZE: est('element', 18),
-  /** ESTIMATE: a 256-byte table lookup per byte. */
-  REQUANTIZE: est('element', 6),
-  /** ESTIMATE by analogy with v4 quantized_binary ([ISS97], 64-bit multiply-shift per input). */
-  QUANTIZED_ADD: est('element', 78),
-  /** ESTIMATE: two float loads, an add, a store. */
-  ADD: est('element', 10),
-  GLOBAL_AVERAGE_POOL2D: est('input-element', 6),
-  QUANTIZED_MAX_POOL2D: est('input-element', 8),
-  AVERAGE_POOL2D: est('input-element', 10),
-  L2_NORMALIZATION: est('element', 30),
-  /** ESTIMATE: newlib expf dominates (≈ 100–150 cycles with the F extension). */
-  SOFTMAX: est('element', 150),
-  LOGISTIC: est('element', 150),
-  CONCAT: est('byte', 1),
-  QUANTIZED_CONCAT: est('byte', 1),
-  /** ESTIMATE: float multiply-add loop, ≈ 5 cycles per MAC (load weight, load input, fmadd). */
-  FULLY_CONNECTED: est('mac', 5),
-  TENSORFLOW_FLATTEN: est('element', 8),
-  RESIZE_NEAREST_NEIGHBOR: est('element', 10),
-  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: est('element', 8),
-  /** Writes one byte per channel into uncached AI SRAM: priced as a CPU upload of its output. */
-  K210_ADD_PADDING: est('transfer', 0),
-  K210_REMOVE_PADDING: est('element', 4),
-  K210_UPLOAD: est('transfer', 0),
-
-  // ---- v4, the nncase 0.2 runtime ----
-  /** [ISS95] 9.357 ms / 307200 and [ISS96] 2.341 ms / 76800 elements (assumed shapes, see
-   *  downloadCpuCyclesPerByte) → 30.5 ns = 12.2 cycles/element at 400 MHz. */
-  dequantize: meas('element', 12.2),
-  /** ESTIMATE: the RISC-V kernel converts pairs with the hardware rounding (as dequantize + clamp). */
-  quantize: est('element', 14),
-  /** [ISS97]: 58.699 ms for 307200 and 15.974 ms for 76800 elements (assumed shapes) → 77.8 cycles. */
-  quantized_binary: meas('element', 78),
-  binary: est('element', 12),
-  concat: est('byte', 1),
-  memory_copy: est('byte', 1),
-  pad: est('element', 4),
-  transpose: est('element', 8),
-  strided_slice: est('element', 4),
-  /** ESTIMATE: between nearest (≈ 10) and bilinear (≈ 40). */
-  resize_image: est('element', 25),
-  softmax: est('element', 150),
-  unary: est('element', 100),
-  /** ESTIMATE: a small float stack machine interpreted per element. */
-  nnil_unary_method: est('element', 120),
-  table_lookup1d: est('element', 6),
-  reduce: est('input-element', 6),
-  reduce_window2d: est('input-element', 12),
-  /** ESTIMATE: float conv/matmul loops ≈ 6 cycles per MAC; quantized ones ≈ 8 (offsets, int32). */
-  conv2d: est('mac', 6),
-  matmul: est('mac', 6),
-  conv2d_transpose: est('mac', 6),
-  quantized_conv2d: est('mac', 8),
-  quantized_matmul: est('mac', 8),
-  kpu_upload: est('transfer', 0),
 };
 
-/** Any op not in the table: ESTIMATE of a simple element-wise kernel. */
-export const DEFAULT_CPU_OP_COST: CpuOpCost = est('element', 20);
+/** The family of a CPU op type (`other` for a type without one). */
+export function cpuOpFamily(type: string): { family: CpuCostFamily; known: boolean } {
+  const f = Object.prototype.hasOwnProperty.call(CPU_OP_FAMILY, type) ? CPU_OP_FAMILY[type] : undefined;
+  return f ? { family: f, known: true } : { family: 'other', known: false };
+}
+
+// ---- the parameters as a flat list: what a timing file stores and a calibration fits ----
+
+/** One fittable number: its dotted name, where it lives, its unit and the bounds a fit keeps it in. */
+export interface TimingParameter {
+  readonly name: string;
+  readonly unit: string;
+  readonly min: number;
+  readonly max: number;
+  readonly get: (p: TimingParams) => number;
+}
+
+const kpuKeys = [
+  ['cyclesPerLine', 'KPU cycles per line', 0.1, 20],
+  ['cyclesPerOutputChannel', 'KPU cycles per output channel', 0, 20_000],
+  ['weightCyclesPerByte', 'KPU cycles per weight byte', 0, 10],
+  ['weightChunkReloadCycles', 'KPU cycles per weight chunk', 0, 1_000_000],
+  ['poolCyclesPerRowLine', 'KPU cycles per output channel × row line', 0, 50],
+  ['depthwiseCyclesPerLine', 'KPU cycles per line', 0, 100],
+  ['depthwiseCyclesPerChannel', 'KPU cycles per channel', 0, 10_000],
+  ['launchCpuCycles', 'CPU cycles per KPU layer', 0, 1_000_000],
+] as const;
+const transferKeys = [
+  ['uploadDmaCpuCyclesPerByte', 'CPU cycles per byte'],
+  ['uploadCpuCyclesPerByte', 'CPU cycles per byte'],
+  ['uploadCpuDenseCyclesPerByte', 'CPU cycles per byte'],
+  ['downloadDmaKpuCyclesPerByte', 'KPU cycles per byte'],
+  ['downloadCpuCyclesPerByte', 'CPU cycles per byte'],
+  ['downloadCpuDenseCyclesPerByte', 'CPU cycles per byte'],
+] as const;
+
+const BASIS_UNIT: Record<CpuCostBasis, string> = {
+  element: 'CPU cycles per output element',
+  'input-element': 'CPU cycles per input element',
+  byte: 'CPU cycles per byte',
+  mac: 'CPU cycles per MAC',
+  transfer: 'CPU cycles per unit (unused: priced by its transfer)',
+};
+
+/** Every fittable parameter (clocks, memory sizes, chunk sizes and the peak rate are facts, not fitted). */
+export const TIMING_PARAMETERS: readonly TimingParameter[] = [
+  ...kpuKeys.map(([k, unit, min, max]) => ({ name: `kpu.${k}`, unit, min, max, get: (p: TimingParams) => p.kpu[k] })),
+  ...transferKeys.map(([k, unit]) => ({
+    name: `transfers.${k}`,
+    unit,
+    min: 0,
+    max: 1000,
+    get: (p: TimingParams) => p.transfers[k],
+  })),
+  {
+    name: 'cpu.runOverheadCycles',
+    unit: 'CPU cycles per run',
+    min: 0,
+    max: 100_000_000,
+    get: (p: TimingParams) => p.cpu.runOverheadCycles,
+  },
+  ...CPU_COST_FAMILIES.flatMap((f) => [
+    {
+      name: `cpu.${f}.fixedCycles`,
+      unit: 'CPU cycles per op',
+      min: 0,
+      max: 100_000_000,
+      get: (p: TimingParams) => p.cpu.families[f].fixedCycles,
+    },
+    {
+      name: `cpu.${f}.perUnitCycles`,
+      unit: BASIS_UNIT[CPU_FAMILY_SPECS[f].basis],
+      min: 0,
+      max: 1_000_000,
+      get: (p: TimingParams) => p.cpu.families[f].perUnitCycles,
+    },
+  ]),
+];
+
+const BY_NAME = new Map(TIMING_PARAMETERS.map((t) => [t.name, t]));
+
+export function timingParameter(name: string): TimingParameter | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Every fittable parameter's value, by name. */
+export function parameterValues(p: TimingParams): Record<string, number> {
+  return Object.fromEntries(TIMING_PARAMETERS.map((t) => [t.name, t.get(p)]));
+}
+
+/** A copy of `p` with some parameters (by name) and optionally the clocks replaced. Unknown names throw a RangeError. */
+export function withParameters(
+  p: TimingParams,
+  values: Readonly<Record<string, number>>,
+  clocks?: { kpuMhz?: number; cpuMhz?: number },
+): TimingParams {
+  const kpu: Record<string, unknown> = { ...p.kpu };
+  const transfers: Record<string, number> = { ...p.transfers };
+  let runOverheadCycles = p.cpu.runOverheadCycles;
+  const families: Record<string, FamilyCost> = { ...p.cpu.families };
+  for (const [name, v] of Object.entries(values)) {
+    const t = BY_NAME.get(name);
+    if (!t) throw new RangeError(`unknown timing parameter "${name}"`);
+    if (!Number.isFinite(v)) throw new RangeError(`timing parameter "${name}" must be a finite number, got ${v}`);
+    const [group, a, b] = name.split('.');
+    if (group === 'kpu') kpu[a] = v;
+    else if (group === 'transfers') transfers[a] = v;
+    else if (a === 'runOverheadCycles') runOverheadCycles = v;
+    else families[a] = { ...families[a], [b]: v };
+  }
+  return {
+    clocks: { kpuMhz: clocks?.kpuMhz ?? p.clocks.kpuMhz, cpuMhz: clocks?.cpuMhz ?? p.clocks.cpuMhz },
+    memory: p.memory,
+    kpu: kpu as TimingParams['kpu'],
+    transfers: transfers as TimingParams['transfers'],
+    cpu: { runOverheadCycles, families: families as Record<CpuCostFamily, FamilyCost> },
+  };
+}

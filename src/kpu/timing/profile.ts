@@ -3,7 +3,7 @@
  * and byte counts, so changing a constant in params.ts can never change an output byte.
  */
 import type { LayerEvent, TransferEvent } from '../events.js';
-import { DEFAULT_CLOCKS, estimateKpuConv, type Clocks } from './kpu-conv.js';
+import { estimateKpuConv, type Clocks } from './kpu-conv.js';
 import {
   aiSramReport,
   mainMemoryReport,
@@ -11,11 +11,22 @@ import {
   type MainMemoryInputs,
   type MainMemoryReport,
 } from './memory.js';
-import { CPU_OP_COSTS, DEFAULT_CPU_OP_COST, TIMING_PARAMS, type CpuOpCost } from './params.js';
+import {
+  CPU_FAMILY_SPECS,
+  cpuOpFamily,
+  TIMING_PARAMS,
+  type CpuCostFamily,
+  type FamilyCost,
+  type FamilySpec,
+  type TimingParams,
+} from './params.js';
 
 export interface ProfileOptions {
+  /** Clocks in MHz; default: the parameters' clocks (400/400 built in, or a timing file's board). */
   readonly kpuMhz?: number;
   readonly cpuMhz?: number;
+  /** The timing model's parameters: the built-in `TIMING_PARAMS` unless a timing file replaces them. */
+  readonly params?: TimingParams;
   /** What the caller knows of main-memory use (model size, working buffer); see MainMemoryInputs. */
   readonly main?: MainMemoryInputs;
 }
@@ -49,6 +60,8 @@ export interface LayerTiming {
   readonly transfers: readonly TransferTiming[];
   /** False when part of the cost comes from an ESTIMATE in params.ts rather than a measurement. */
   readonly calibrated: boolean;
+  /** CPU layers: the cost family that priced it (params.ts). */
+  readonly family?: CpuCostFamily;
 }
 
 export interface MemorySummary {
@@ -69,6 +82,9 @@ export interface Profile {
   readonly layers: readonly LayerTiming[];
   readonly kpu_ms: number;
   readonly cpu_ms: number;
+  /** Per run, outside every layer (the runtime's set-up and the firmware's call): `cpu.runOverheadCycles`. */
+  readonly overhead_ms: number;
+  /** kpu_ms + cpu_ms + overhead_ms. */
   readonly total_ms: number;
   readonly fps: number;
   readonly memory: MemorySummary;
@@ -80,16 +96,24 @@ function checkClock(name: string, mhz: number): number {
   return mhz;
 }
 
-export function resolveClocks(opts: { kpuMhz?: number; cpuMhz?: number } = {}): Clocks {
+export function resolveClocks(
+  opts: { kpuMhz?: number; cpuMhz?: number } = {},
+  params: TimingParams = TIMING_PARAMS,
+): Clocks {
   return {
-    kpuMhz: checkClock('kpuMhz', opts.kpuMhz ?? DEFAULT_CLOCKS.kpuMhz),
-    cpuMhz: checkClock('cpuMhz', opts.cpuMhz ?? DEFAULT_CLOCKS.cpuMhz),
+    kpuMhz: checkClock('kpuMhz', opts.kpuMhz ?? params.clocks.kpuMhz),
+    cpuMhz: checkClock('cpuMhz', opts.cpuMhz ?? params.clocks.cpuMhz),
   };
 }
 
 /** Time of one transfer. `width` is the map width where known (a multiple of 64 needs no conversion). */
-export function transferMs(t: TransferEvent, clocks: Clocks, width?: number): number {
-  const p = TIMING_PARAMS.transfers;
+export function transferMs(
+  t: TransferEvent,
+  clocks: Clocks,
+  width?: number,
+  params: TimingParams = TIMING_PARAMS,
+): number {
+  const p = params.transfers;
   const dense = width !== undefined && width % 64 === 0;
   switch (t.kind) {
     case 'upload-dma':
@@ -107,17 +131,23 @@ export function transferMs(t: TransferEvent, clocks: Clocks, width?: number): nu
 
 const product = (s: readonly number[] | undefined) => (s ? s.reduce((a, b) => a * b, 1) : 0);
 
-/** The cost-table entry of a CPU op type (DEFAULT for unknown types). */
-export function cpuOpCost(type: string): { cost: CpuOpCost; known: boolean } {
-  const cost = Object.prototype.hasOwnProperty.call(CPU_OP_COSTS, type) ? CPU_OP_COSTS[type] : undefined;
-  return cost ? { cost, known: true } : { cost: DEFAULT_CPU_OP_COST, known: false };
+/** The family of a CPU op type, its cost numbers and its spec (family `other` for unknown types). */
+export function cpuOpCost(
+  type: string,
+  params: TimingParams = TIMING_PARAMS,
+): { family: CpuCostFamily; cost: FamilyCost; spec: FamilySpec; known: boolean } {
+  const { family, known } = cpuOpFamily(type);
+  return { family, cost: params.cpu.families[family], spec: CPU_FAMILY_SPECS[family], known };
 }
 
-/** CPU cycles of a CPU layer's own work (transfers excluded). */
-export function cpuLayerCycles(ev: LayerEvent): { cycles: number; calibrated: boolean } {
-  const { cost } = cpuOpCost(ev.type);
+/** CPU cycles of a CPU layer's own work (transfers excluded): the family's fixed cost plus its per-unit cost. */
+export function cpuLayerCycles(
+  ev: LayerEvent,
+  params: TimingParams = TIMING_PARAMS,
+): { cycles: number; calibrated: boolean; family: CpuCostFamily } {
+  const { cost, spec, family } = cpuOpCost(ev.type, params);
   let units: number;
-  switch (cost.basis) {
+  switch (spec.basis) {
     case 'element':
       units = ev.elements;
       break;
@@ -134,13 +164,13 @@ export function cpuLayerCycles(ev: LayerEvent): { cycles: number; calibrated: bo
       units = 0;
       break;
   }
-  return { cycles: TIMING_PARAMS.cpu.layerOverheadCycles + units * cost.cycles, calibrated: cost.calibrated };
+  return { cycles: cost.fixedCycles + units * cost.perUnitCycles, calibrated: spec.calibrated, family };
 }
 
 /** Transfers of an event; an upload op with none recorded gets one sized by its output. */
 function effectiveTransfers(ev: LayerEvent): readonly TransferEvent[] {
   if (ev.transfers.length > 0 || ev.unit !== 'CPU') return ev.transfers;
-  if (cpuOpCost(ev.type).cost.basis !== 'transfer') return ev.transfers;
+  if (cpuOpCost(ev.type).spec.basis !== 'transfer') return ev.transfers;
   // The SDK's K210_UPLOAD / K210_ADD_PADDING and nncase's kpu_upload are CPU copies (only a v3 model's
   // input upload uses DMA); a 64-multiple width makes it a plain copy, priced in transferMs.
   return [{ kind: 'upload-cpu', bytes: ev.bytesOut }];
@@ -155,32 +185,38 @@ function transferWidth(ev: LayerEvent, t: TransferEvent): number | undefined {
 }
 
 /** Time and work of one layer, without memory. */
-export function layerTiming(ev: LayerEvent, clocks: Clocks): Omit<LayerTiming, 'ai_sram_bytes'> {
+export function layerTiming(
+  ev: LayerEvent,
+  clocks: Clocks,
+  params: TimingParams = TIMING_PARAMS,
+): Omit<LayerTiming, 'ai_sram_bytes'> {
   const transfers = effectiveTransfers(ev).map((t) => ({
     kind: t.kind,
     bytes: t.bytes,
-    ms: transferMs(t, clocks, transferWidth(ev, t)),
+    ms: transferMs(t, clocks, transferWidth(ev, t), params),
   }));
   const transfer_ms = transfers.reduce((s, t) => s + t.ms, 0);
   let compute_ms: number;
   let kpu_cycles = 0;
   let calibrated = true;
   let macs = ev.macs;
+  let family: CpuCostFamily | undefined;
   if (ev.kpu) {
     const batches = Math.max(1, ev.kpu.batches);
-    const est = estimateKpuConv({ ...ev.kpu.geometry, weightBits: ev.kpu.weightBits }, clocks);
+    const est = estimateKpuConv({ ...ev.kpu.geometry, weightBits: ev.kpu.weightBits }, clocks, params);
     kpu_cycles = est.cycles * batches;
     compute_ms = est.ms * batches;
     if (!(macs > 0)) macs = est.macs * batches;
   } else if (ev.unit === 'KPU') {
     // A KPU layer without geometry: price its MACs at the peak rate plus a launch.
-    kpu_cycles = Math.ceil(macs / TIMING_PARAMS.kpu.peakMacsPerCycle);
-    compute_ms = kpu_cycles / (clocks.kpuMhz * 1000) + TIMING_PARAMS.kpu.launchCpuCycles / (clocks.cpuMhz * 1000);
+    kpu_cycles = Math.ceil(macs / params.kpu.peakMacsPerCycle);
+    compute_ms = kpu_cycles / (clocks.kpuMhz * 1000) + params.kpu.launchCpuCycles / (clocks.cpuMhz * 1000);
     calibrated = false;
   } else {
-    const c = cpuLayerCycles(ev);
+    const c = cpuLayerCycles(ev, params);
     compute_ms = c.cycles / (clocks.cpuMhz * 1000);
     calibrated = c.calibrated;
+    family = c.family;
   }
   const ms = compute_ms + transfer_ms;
   const unitMhz = ev.unit === 'KPU' ? clocks.kpuMhz : clocks.cpuMhz;
@@ -195,28 +231,32 @@ export function layerTiming(ev: LayerEvent, clocks: Clocks): Omit<LayerTiming, '
     kpu_cycles,
     macs,
     macs_per_cycle,
-    utilisation: ev.unit === 'KPU' ? macs_per_cycle / TIMING_PARAMS.kpu.peakMacsPerCycle : 0,
+    utilisation: ev.unit === 'KPU' ? macs_per_cycle / params.kpu.peakMacsPerCycle : 0,
     compute_ms,
     transfer_ms,
     transfers,
     calibrated,
+    ...(family ? { family } : {}),
   };
 }
 
 /** Per-layer times, totals and memory for one run's event trace. */
 export function profile(events: readonly LayerEvent[], opts: ProfileOptions = {}): Profile {
-  const clocks = resolveClocks(opts);
+  const params = opts.params ?? TIMING_PARAMS;
+  const clocks = resolveClocks(opts, params);
   const ai = aiSramReport(events);
   const main = mainMemoryReport(events, opts.main);
-  const layers = events.map((ev, i) => ({ ...layerTiming(ev, clocks), ai_sram_bytes: ai.perLayer[i] }));
+  const layers = events.map((ev, i) => ({ ...layerTiming(ev, clocks, params), ai_sram_bytes: ai.perLayer[i] }));
   const kpu_ms = layers.reduce((s, l) => s + (l.unit === 'KPU' ? l.ms : 0), 0);
   const cpu_ms = layers.reduce((s, l) => s + (l.unit === 'CPU' ? l.ms : 0), 0);
-  const total_ms = kpu_ms + cpu_ms;
+  const overhead_ms = events.length > 0 ? params.cpu.runOverheadCycles / (clocks.cpuMhz * 1000) : 0;
+  const total_ms = kpu_ms + cpu_ms + overhead_ms;
   return {
     clocks: { kpu_mhz: clocks.kpuMhz, cpu_mhz: clocks.cpuMhz },
     layers,
     kpu_ms,
     cpu_ms,
+    overhead_ms,
     total_ms,
     fps: total_ms > 0 ? 1000 / total_ms : 0,
     memory: {
