@@ -35,7 +35,7 @@ export function readModelBytes(spec: string): { path: string; bytes: Uint8Array 
   if (inner === undefined) return { path: file, bytes: readFileChecked(file) };
   const bytes = readFileChecked(file, FILE_CAPS.kfpkg);
   const pkg = readKfpkg(bytes, file);
-  const found = pkg.files.get(inner);
+  const found = pkg.read(inner);
   if (!found) {
     const names = pkg.entries.map((e) => e.name).join(', ');
     throw new KmodelError(

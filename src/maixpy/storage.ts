@@ -60,7 +60,7 @@ export function parseFlashSpec(spec: string): FlashSegment[] {
   const out: FlashSegment[] = [];
   for (const e of pkg.entries) {
     if (e.address === null) continue;
-    const bytes = pkg.files.get(e.name);
+    const bytes = pkg.read(e.name);
     if (bytes) out.push({ address: e.address, bytes, source: `${spec}#${e.name}` });
   }
   if (out.length === 0)
