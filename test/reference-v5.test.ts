@@ -19,7 +19,7 @@ import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv } from '../src/kpu/conv/ind
 import { prepare } from '../src/kpu/interpreter.js';
 import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
 import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
-import type { V5LayerStep } from '../src/kpu/v5-adapter.js';
+import type { V5LayerStep } from '../src/kpu/v5/prepare.js';
 import type { V5OpStep, V5View } from '../src/kpu/v5/hooks.js';
 import * as K from '../src/kpu/v5/kernels.js';
 import { memBlock } from '../src/kpu/v5/memory.js';

@@ -7,7 +7,7 @@ import { kpuConvGeometry, type TensorDesc } from '../../kmodel-parser/model.js';
 import type { KmodelV3, V3Layer } from '../../kmodel-parser/v3/types.js';
 import { prepareKpuConv, runKpuConv } from '../conv/index.js';
 import type { TransferEvent } from '../events.js';
-import { allocateState, type MachineState, type PrepareContext, type Step, type VersionPlan } from '../interpreter.js';
+import { allocateState, type MachineState, type PrepareContext, type Step, type VersionPlan } from '../machine.js';
 import { kpuRows, kpuUpload } from '../layout.js';
 import { channelwiseDequantizeV3 } from '../ops/v3/channelwise-dequantize.js';
 import { concatV3 } from '../ops/v3/concat.js';

@@ -8,7 +8,7 @@ import type { KmodelV4, MemoryRange, V4Node, V4NodeOfType, V4OpName } from '../.
 import { BINARY_OPS, IMAGE_RESIZE_MODES, REDUCE_OPS, UNARY_OPS } from '../../kmodel-parser/v4/types.js';
 import { prepareKpuConv, runKpuConv } from '../conv/index.js';
 import type { TransferEvent } from '../events.js';
-import { allocateState, type MachineState, type PrepareContext, type Step, type VersionPlan } from '../interpreter.js';
+import { allocateState, type MachineState, type PrepareContext, type Step, type VersionPlan } from '../machine.js';
 import { kpuRows, kpuUpload } from '../layout.js';
 import type { Window2d } from '../ops/common.js';
 import { binary } from '../ops/v4/binary.js';

@@ -1,8 +1,9 @@
-import type { KmodelV5 } from '../kmodel-parser/model.js';
-import type { LayerEvent } from './events.js';
-import { AI_SRAM_BYTES } from './memory.js';
-import { checkInputs, type PrepareContext, type PrepareOptions, type PreparedModel } from './interpreter.js';
-import { runV5, type V5OpHook, type V5OpStep } from './v5/index.js';
+import type { KmodelV5 } from '../../kmodel-parser/model.js';
+import type { LayerEvent } from '../events.js';
+import { AI_SRAM_BYTES } from '../memory.js';
+import { checkInputs, type PrepareContext, type PrepareOptions, type PreparedModel } from '../machine.js';
+import type { V5OpHook, V5OpStep } from './hooks.js';
+import { runV5 } from './run.js';
 
 /**
  * The step a v5 run hands to `onLayer`: index and type as `kpusim info` prints them, and the
