@@ -9,11 +9,6 @@ import {
   concat,
   conv2d,
   conv2dTranspose,
-  cpuConv2d,
-  cpuDepthwiseConv2d,
-  cpuQuantizedConv2d,
-  cpuQuantizedDepthwiseConv2d,
-  cpuReduceWindow2d,
   decodeNnil,
   dequantize,
   FLT_MAX,
@@ -675,60 +670,5 @@ describe('conv2d_transpose (0x13)', () => {
       'golden',
     );
     expect(out[0]).toBe(Infinity);
-  });
-});
-
-describe('cpu_* ops (0x1001–0x1005, NHWC)', () => {
-  // input N=1, H=1, W=2, C=2: pixel 0 = (1, 2), pixel 1 = (3, 4)
-  const src = F([1, 2, 3, 4]);
-  const shape = [1, 1, 2, 2];
-  it('cpu_conv2d uses [oc][ky][kx][ic] weights', () => {
-    // 1×2 filter, one output channel: weights (ky0,kx0,ic0..1) = (1, 10), (kx1) = (100, 1000)
-    // out = 1·1 + 2·10 + 3·100 + 4·1000 = 4321, + bias 0.5
-    const out = new Float32Array(1);
-    cpuConv2d(src, out, F([1, 10, 100, 1000]), F([0.5]), shape, 1, win({ filterW: 2 }), -FLT_MAX, FLT_MAX, 'golden');
-    expect(out[0]).toBe(4321.5);
-  });
-  it('cpu_depthwise_conv2d uses [c][ky][kx] weights', () => {
-    // c0: 1·1 + 3·10 = 31; c1: 2·100 + 4·1000 = 4200
-    const out = new Float32Array(2);
-    cpuDepthwiseConv2d(
-      src,
-      out,
-      F([1, 10, 100, 1000]),
-      F([0, 0]),
-      shape,
-      win({ filterW: 2 }),
-      -FLT_MAX,
-      FLT_MAX,
-      'golden',
-    );
-    expect(arr(out)).toEqual([31, 4200]);
-  });
-  it('cpu quantized convs subtract the offsets', () => {
-    // (x − 1)(w − 2): conv with weights all 3 → Σ (x − 1)·1 over 4 values = 0 + 1 + 2 + 3 = 6, + bias 0
-    const p = { inputOffset: 1, filterOffset: 2, outputMul: 1, outputShift: 0, outputOffset: 10 };
-    const out = new Uint8Array(2);
-    cpuQuantizedConv2d(U([1, 2, 3, 4]), out, U([3, 3, 3, 3]), Int32Array.from([0]), shape, 1, win({ filterW: 2 }), p);
-    expect(out[0]).toBe(16);
-    // depthwise: c0 = (1−1)(3−2) + (3−1)(3−2) = 2; c1 = 1 + 3 = 4; + 10
-    cpuQuantizedDepthwiseConv2d(
-      U([1, 2, 3, 4]),
-      out,
-      U([3, 3, 3, 3]),
-      Int32Array.from([0, 0]),
-      shape,
-      win({ filterW: 2 }),
-      p,
-    );
-    expect(arr(out)).toEqual([12, 14]);
-  });
-  it('cpu_reduce_window2d (mean/min/max; sum is an error)', () => {
-    const out = new Float32Array(2);
-    cpuReduceWindow2d(src, out, shape, ReduceOp.Mean, 0, win({ filterW: 2 }), -FLT_MAX, FLT_MAX);
-    expect(arr(out)).toEqual([2, 3]);
-    expect(() => cpuReduceWindow2d(src, out, shape, ReduceOp.Sum, 0, win({ filterW: 2 }), -FLT_MAX, FLT_MAX)).toThrow(
-      KpuFault,
-    );
   });
 });

@@ -17,7 +17,6 @@ import {
   buildV3,
   fieldsBody,
   fullyConnectedBody,
-  k210ConvBody,
   tinyModel,
   V3_TYPE,
   weightCount,

@@ -26,7 +26,7 @@ import {
   type V4NodeSpec,
   type V4Spec,
 } from './fixtures/v4-builder.js';
-import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
+import { GOLDEN_DIR, HAS_SHARED, kmodelPath } from './shared.js';
 
 const parse = (b: Uint8Array): KmodelV4 => parseV4(new BinaryReader(b));
 
@@ -35,7 +35,7 @@ function kmodelError(f: () => unknown): KmodelError {
     f();
   } catch (e) {
     if (e instanceof KmodelError) return e;
-    throw new Error(`expected a KmodelError, got ${String(e)}`);
+    throw new Error(`expected a KmodelError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected a KmodelError, but parsing succeeded');
 }

@@ -233,17 +233,3 @@ export class GraphBuilder {
     return g;
   }
 }
-
-/** Reorders a TF depthwise filter [kh][kw][c][1] / conv filter [kh][kw][ic][oc] view helpers. */
-export function convFilterAt(
-  f: Float32Array,
-  k: number,
-  ic: number,
-  oc: number,
-  ky: number,
-  kx: number,
-  i: number,
-  o: number,
-): number {
-  return f[((ky * k + kx) * ic + i) * oc + o];
-}

@@ -19,8 +19,6 @@ import {
 import { manifestEntry, manifestJson, type ManifestEntry } from './manifest.js';
 
 export * from './build.js';
-export { manifestEntry, manifestJson, type ManifestEntry, MANIFEST_SCHEMA_VERSION } from './manifest.js';
-export { BuildError } from './errors.js';
 
 export interface BuildOptions {
   /** Write the .kmodel files and manifest.json here. */

@@ -439,7 +439,7 @@ export function quantizeConv(
   if (!bn) throw refuse(op.name, 'no batch-norm scaling keeps its output within the KPU’s 36-bit range');
   const inT = ins[0];
   // Pad value in the input's quantised domain (3×3 only).
-  let padValue = 0;
+  let padValue: number;
   if (k === 3) {
     if (op.padValue !== 0 && sx.some((v) => v !== sx[0]))
       throw refuse(op.name, 'a non-zero padding value over channels with different scales');

@@ -35,7 +35,7 @@ import {
 import { sigmoidF32, f32 } from '../pipeline/f32.js';
 import { presetClassCount, type FacePreset } from '../pipeline/presets.js';
 import type { RegionDetection, RegionTensor } from '../pipeline/region.js';
-import type { PlanarImage, Point, RgbImage } from '../pipeline/types.js';
+import type { PlanarImage, RgbImage } from '../pipeline/types.js';
 import { detectorGrid, faceModel, type Clocks, type FaceModel, type LoadedFaceModel } from './models.js';
 import { frameBoardTime, type FaceWork, type FrameBoardTime } from './timing.js';
 
@@ -296,5 +296,3 @@ export function largestFace(faces: readonly FaceResult[]): FaceResult | null {
   for (const f of faces) if (!best || f.detection.w * f.detection.h > best.detection.w * best.detection.h) best = f;
   return best;
 }
-
-export type { Point };

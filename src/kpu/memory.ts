@@ -7,10 +7,8 @@
 import { KpuFault } from '../errors.js';
 
 export const MAIN_SRAM_BYTES = 6 * 1024 * 1024;
-export const AI_SRAM_BYTES = 2 * 1024 * 1024;
 /** AI SRAM is addressed by the KPU in 64-byte lines; a 15-bit line index covers exactly 2 MiB. */
-export const KPU_LINE_BYTES = 64;
-export const AI_SRAM_LINES = AI_SRAM_BYTES / KPU_LINE_BYTES;
+export const AI_SRAM_BYTES = 2 * 1024 * 1024;
 
 export type MemoryName = 'main' | 'ai';
 
@@ -53,24 +51,6 @@ export function checkRange(
       'OUT_OF_RANGE',
       `${what} at byte ${address} (+${size} bytes) does not fit in ${limit} bytes`,
       { ...context, address, size },
-      phase,
-    );
-  }
-}
-
-/** Throws a typed fault unless `address` is a multiple of `alignment`. */
-export function checkAlignment(
-  what: string,
-  address: number,
-  alignment: number,
-  context: { layer?: number; type?: string } = {},
-  phase: 'prepare' | 'run' = 'run',
-): void {
-  if (address % alignment !== 0) {
-    throw new KpuFault(
-      'OUT_OF_RANGE',
-      `${what} at byte ${address} is not ${alignment}-byte aligned`,
-      { ...context, address },
       phase,
     );
   }

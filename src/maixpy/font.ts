@@ -102,8 +102,6 @@ const GLYPHS: Record<string, string> = {
   '~': '.....|.....|.#...|#.#.#|...#.|.....|.....',
 };
 
-export const GLYPH_WIDTH = 5;
-export const GLYPH_HEIGHT = 7;
 /** Character cell: 8×10 pixels (glyph at (1, 1)), the size of OpenMV's cell. */
 export const CELL_WIDTH = 8;
 export const CELL_HEIGHT = 10;

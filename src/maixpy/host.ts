@@ -180,7 +180,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   const flash: FlashSegment[] = [];
   for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
   if (opts.sdDir !== undefined) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = statSync(opts.sdDir).isDirectory();
     } catch {

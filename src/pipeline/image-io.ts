@@ -6,7 +6,7 @@
  * magic bytes, never by the extension. Dimensions are read from the header and checked before
  * any pixel buffer is allocated (zero size, more than `maxSide` per side or `maxPixels` in all).
  *
- * BMP: bmp-js (installed) ignores the pixel-data offset (breaks V4/V5 headers), pads 1- and
+ * BMP: the bmp-js package ignores the pixel-data offset (breaks V4/V5 headers), pads 1- and
  * 15-bit rows wrongly and misreads 32-bit BI_BITFIELDS, so BMP is decoded here instead:
  * uncompressed 1/4/8-bit palette, 16/32-bit with bit masks, 24-bit; top-down or bottom-up;
  * RLE and embedded JPEG/PNG are refused.

@@ -65,7 +65,7 @@ async function initOnce(want: ReferenceBackendName, warn: (msg: string) => void)
     return { name: next.name, note: next.note ? `${note}; ${next.note}` : note };
   }
   if (want === 'wasm') {
-    let detail = '';
+    let detail: string;
     try {
       const dir = wasmDirectory();
       if (!existsSync(join(dir, 'tfjs-backend-wasm.wasm'))) detail = `no tfjs-backend-wasm.wasm in ${dir}`;

@@ -45,19 +45,6 @@ export function viewPositions(v: V5View): Int32Array {
   return out;
 }
 
-/** Bytes the view spans in its buffer: [first, end). */
-export function viewSpan(pos: Int32Array, datatype: number): [number, number] {
-  if (pos.length === 0) return [0, 0];
-  let lo = pos[0];
-  let hi = pos[0];
-  for (let i = 1; i < pos.length; i++) {
-    const p = pos[i];
-    if (p < lo) lo = p;
-    else if (p > hi) hi = p;
-  }
-  return [lo, hi + elemSize(datatype)];
-}
-
 interface Plane {
   readonly buffer: ArrayBufferLike;
   readonly u8: Uint8Array;
@@ -159,12 +146,4 @@ function decode(p: Plane, datatype: number, pos: Int32Array): Float32Array {
   const get = getter(datatype);
   for (let i = 0; i < pos.length; i++) out[i] = get(dv, pos[i]);
   return out;
-}
-
-/** True when two views share bytes of the same buffer. */
-export function overlaps(a: V5View, ap: Int32Array, b: V5View, bp: Int32Array): boolean {
-  if (a.block.bytes.buffer !== b.block.bytes.buffer) return false;
-  const [a0, a1] = viewSpan(ap, a.datatype);
-  const [b0, b1] = viewSpan(bp, b.datatype);
-  return a0 < b1 && b0 < a1;
 }

@@ -12,8 +12,7 @@
  * Our models wrap each network in a fixed, stated input transform (see the functions below);
  * the float reference of every comparison runs the same wrapper around the original network.
  */
-import { BuildError } from '../errors.js';
-import { type Activation, type Graph, GraphBuilder, LINEAR } from '../graph.js';
+import { type Activation, type Graph, GraphBuilder } from '../graph.js';
 import { weight, type WeightMap } from '../tfjs-weights.js';
 
 /** face-api's leaky ReLU: relu(x − 0.1x) + 0.1x with the constant as a float32. */
@@ -243,11 +242,3 @@ export function landmark68TinyGraph(w: WeightMap, o: LandmarkGraphOptions): Grap
   }
   return b.done(x);
 }
-
-/** Sanity check that a manifest is the one a graph expects (a clear message instead of a shape error). */
-export function expectWeights(w: WeightMap, names: readonly string[], what: string): void {
-  const missing = names.filter((n) => !w.has(n));
-  if (missing.length) throw new BuildError(`${what}: the weights manifest lacks ${missing.join(', ')}`);
-}
-
-export { LINEAR };

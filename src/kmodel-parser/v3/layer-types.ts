@@ -65,9 +65,3 @@ const BY_CODE = new Map(V3_LAYER_TYPES.map((row) => [row.code, row]));
 export function v3LayerType(code: number): V3LayerTypeRow | undefined {
   return BY_CODE.get(code);
 }
-
-export function v3LayerTypeByName(name: V3LayerTypeName): V3LayerTypeRow {
-  const row = V3_LAYER_TYPES.find((t) => t.name === name);
-  if (!row) throw new RangeError(`no v3 layer type ${name}`);
-  return row;
-}

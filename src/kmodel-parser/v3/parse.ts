@@ -13,7 +13,7 @@ import { v3LayerType, type V3LayerTypeRow } from './layer-types.js';
 import type { KmodelV3, KmodelV3Header, KmodelV3Input, KmodelV3Output, V3K210ConvLayer, V3Layer } from './types.js';
 
 export type * from './types.js';
-export { V3_LAYER_TYPES, v3LayerType, v3LayerTypeByName, type V3LayerTypeRow } from './layer-types.js';
+export { V3_LAYER_TYPES } from './layer-types.js';
 
 const HEADER_BYTES = 28;
 /** Bodies are padded to 8-byte file positions; the last body's padding may be missing (§10 C3). */

@@ -59,7 +59,6 @@ export interface V3MemoryRange {
 
 /** `kpu_model_activation_t`. */
 export type V3Activation = 0 | 1 | 2;
-export const V3_ACTIVATION_NAMES = ['linear', 'relu', 'relu6'] as const;
 
 /** Upstream names of `kpu_model_layer_type_t` (reference §2.5), plus netron's 1000–1003. */
 export type V3LayerTypeName =

@@ -258,4 +258,3 @@ export const V4_OPCODES: readonly OpcodeRow[] = [
 
 /** Row of an opcode value, or undefined for a value nncase 0.2 does not define. */
 export const V4_OPCODE_BY_CODE: ReadonlyMap<number, OpcodeRow> = new Map(V4_OPCODES.map((r) => [r.code, r]));
-export const V4_OPCODE_BY_NAME: ReadonlyMap<string, OpcodeRow> = new Map(V4_OPCODES.map((r) => [r.name, r]));

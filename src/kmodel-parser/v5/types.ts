@@ -13,18 +13,9 @@ export const MEM_INPUT = 0;
 export const MEM_OUTPUT = 1;
 export const MEM_RDATA = 2;
 export const MEM_DATA = 3;
-export const MEM_SHARED_DATA = 4;
+// 4 is shared_data, which nothing here reads.
 /** The K210 module's private location: the 2 MiB AI SRAM. */
 export const MEM_KPU = 64;
-
-export const MEMORY_LOCATION_NAMES: Readonly<Record<number, string>> = {
-  [MEM_INPUT]: 'input',
-  [MEM_OUTPUT]: 'output',
-  [MEM_RDATA]: 'rdata',
-  [MEM_DATA]: 'data',
-  [MEM_SHARED_DATA]: 'shared_data',
-  [MEM_KPU]: 'kpu',
-};
 
 /** `datatype_t` codes of nncase 1.x (`datatypes.def`). */
 export const V5_DATATYPES: readonly DType[] = [

@@ -7,21 +7,11 @@
 export {
   GOLDEN_NUMERICS,
   NNCASE01_NUMERICS,
-  POOL_GEOMETRY,
-  poolOutputSize,
   prepareKpuConv,
-  kpuConvMapBytes,
-  type KpuMapRegion,
   type KpuKernel,
   type KpuNumerics,
   type PreparedKpuConv,
 } from './prepare.js';
 export { runKpuConv, runKpuConvJs, defaultKpuKernel } from './fast.js';
 export { runKpuConvWasm, simdWindow } from './wasm.js';
-export {
-  runKpuConvReference,
-  referenceActivation,
-  referenceBatchNorm,
-  referencePool,
-  referenceRoundShift,
-} from './reference.js';
+export { runKpuConvReference, referenceActivation } from './reference.js';

@@ -15,7 +15,7 @@ import { KpuFault } from '../../errors.js';
 import type { KpuConvGeometry, KpuConvParams } from '../../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../../kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../memory.js';
-import { kpuBytes, kpuRowLayout, kpuRows, type RowLayout } from '../layout.js';
+import { kpuRowLayout, kpuRows, type RowLayout } from '../layout.js';
 
 /** Where the goldens' reference (nncase 0.2) and the older nncase 0.1 / SDK rules differ (§6.4). */
 export interface KpuNumerics {
@@ -501,12 +501,4 @@ function channelIsExact(
     if (d * abs(ym[k]) >= TWO51) return false;
   }
   return true;
-}
-
-/** Lines of one batch item of the layer's input and output (exported for the interpreter). */
-export function kpuConvMapBytes(g: KpuConvGeometry): { input: number; output: number } {
-  return {
-    input: kpuBytes(g.inWidth, g.inHeight, g.inChannels),
-    output: kpuBytes(g.outWidth, g.outHeight, g.outChannels),
-  };
 }

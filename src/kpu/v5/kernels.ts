@@ -162,7 +162,6 @@ export function forEach3(
 // ---- element access --------------------------------------------------------------------------
 
 type Get = (dv: DataView, at: number) => number;
-type Set = (dv: DataView, at: number, v: number) => void;
 
 const F32_BUF = new Float32Array(1);
 const U32_BUF = new Uint32Array(F32_BUF.buffer);

@@ -144,13 +144,6 @@ export function set(l: Local, v: Expr): Stmt {
     w.bytes.push(0x21, ...u32(l.index));
   });
 }
-export function tee(l: Local, v: Expr): Expr {
-  check(`local.tee ${l.label}`, [v], [l.type]);
-  return node(l.type, (w) => {
-    v.emit(w);
-    w.bytes.push(0x22, ...u32(l.index));
-  });
-}
 
 export class Func {
   readonly params: Local[] = [];
@@ -243,19 +236,6 @@ export function brIf(l: Label, cond: Expr): Stmt {
     w.bytes.push(0x0d, ...u32(w.depth(l)));
   });
 }
-export function ret(v?: Expr): Stmt {
-  return node(null, (w) => {
-    v?.emit(w);
-    w.bytes.push(0x0f);
-  });
-}
-export function drop(v: Expr): Stmt {
-  if (v.type === null) throw new Error('asm: drop of a statement');
-  return node(null, (w) => {
-    v.emit(w);
-    w.bytes.push(0x1a);
-  });
-}
 /** cond ? a : b, both evaluated. */
 export function select(a: Expr, b: Expr, cond: Expr): Expr {
   if (a.type === null || a.type !== b.type) throw new Error(`asm: select of ${a.type} and ${b.type}`);
@@ -270,10 +250,6 @@ export function select(a: Expr, b: Expr, cond: Expr): Expr {
     else w.bytes.push(0x1b);
   });
 }
-
-/** Statements in order, as one statement. */
-export const stmts = (...body: Stmt[]): Stmt => node(null, (w) => seq(w, body));
-export const nop: Stmt = node(null, () => undefined);
 
 /**
  * `for (i = from; i < to; i += step) body` with a signed compare; `to` is evaluated before the

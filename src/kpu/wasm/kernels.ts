@@ -159,8 +159,6 @@ const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 const MAGIC = f64x2.splat(f64.const(1.5 * 2 ** 52));
 /** The low 32 bits of each f64 lane of a then b: [a0 a1 b0 b1]. */
 const LOW_WORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-/** The low i32 pairs of two vectors side by side: [a0 a1 b0 b1]. */
-const LOW_PAIRS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /** Declares locals for the descriptor fields a function reads, loaded at its start. */
 function fields(f: Func, names: Exclude<keyof typeof DESC, 'argXf'>[]): { loads: Stmt[]; v: Record<string, Local> } {

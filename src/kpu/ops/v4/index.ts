@@ -1,13 +1,8 @@
-/** v4 (nncase 0.2) neutral and cpu_* ops, one file per op (reference §7.2, §7.3, §10). */
+/** v4 (nncase 0.2) neutral ops, one file per op (reference §7.2, §7.3, §10). */
 export * from './binary.js';
 export * from './concat.js';
 export * from './conv2d-transpose.js';
 export * from './conv2d.js';
-export * from './cpu-conv2d.js';
-export * from './cpu-depthwise-conv2d.js';
-export * from './cpu-quantized-conv2d.js';
-export * from './cpu-quantized-depthwise-conv2d.js';
-export * from './cpu-reduce-window2d.js';
 export * from './dequantize.js';
 export * from './matmul.js';
 export * from './memory-copy.js';
