@@ -21,6 +21,7 @@ import { prepareV4 } from './v4/prepare.js';
 import { prepareV5Run } from './v5/prepare.js';
 
 export type {
+  LayerHook,
   MachineState,
   NumericsMode,
   PreparedModel,
