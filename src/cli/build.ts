@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { configFromJson, presetConfig, runBuild } from '../builder/index.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
+import { checkOutputPaths } from './options.js';
 
 export const buildCommand: Command = {
   command: 'build <config>',
@@ -26,7 +27,8 @@ export const buildCommand: Command = {
         default: true,
         describe: 'also check the float graphs against TensorFlow.js running the original networks',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (the manifest entries)' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (the manifest entries)' })
+      .check((a) => checkOutputPaths(a, ['out'])),
   async run(args, io) {
     const spec = String(args.config);
     const config = spec.endsWith('.json') || existsSync(spec) ? configFromJson(spec) : presetConfig(spec);

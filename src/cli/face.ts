@@ -31,7 +31,7 @@ import { resolvePreset, type FacePreset } from '../pipeline/presets.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { clockOptions, clocksFrom } from './estimate.js';
-import { numericsOptions } from './options.js';
+import { checkOutputPaths, numericsOptions } from './options.js';
 
 type Action = 'detect' | 'enroll' | 'recognize' | 'demo';
 const ACTIONS = ['detect', 'enroll', 'recognize', 'demo'] as const;
@@ -287,6 +287,23 @@ async function runDemo(args: Record<string, unknown>, io: Io): Promise<number> {
   return demo.ok ? EXIT.OK : EXIT.VIOLATION;
 }
 
+/** What each action needs, checked before anything is read or written. */
+function checkFaceArgs(a: Record<string, unknown>): void {
+  const action = String(a.action);
+  const files = (a.images as unknown[] | undefined) ?? [];
+  if (action === 'demo') {
+    if (files.length) throw new UsageError('BAD_ARGUMENT', 'face demo takes no images (it uses examples/images)');
+    return;
+  }
+  if (files.length === 0) throw new UsageError('BAD_ARGUMENT', `face ${action} needs at least one image`);
+  if (action !== 'detect' && (typeof a.db !== 'string' || a.db === ''))
+    throw new UsageError('BAD_ARGUMENT', `face ${action} needs --db FILE (the face store)`);
+  if (action === 'enroll' && (typeof a.name !== 'string' || a.name.trim() === ''))
+    throw new UsageError('BAD_ARGUMENT', 'face enroll needs --name NAME');
+  if (action !== 'enroll' && a.name !== undefined)
+    throw new UsageError('BAD_ARGUMENT', `--name is for face enroll, not face ${action}`);
+}
+
 export const faceCommand: Command = {
   command: 'face <action> [images..]',
   describe:
@@ -345,6 +362,10 @@ export const faceCommand: Command = {
           .option('manifest', {
             type: 'string',
             describe: 'bundled preset: the model manifest (default: the package’s models/manifest.json)',
+          })
+          .check((a) => {
+            checkFaceArgs(a);
+            return checkOutputPaths(a, ['out'], ['db']);
           }),
       ),
     ),
@@ -352,14 +373,10 @@ export const faceCommand: Command = {
     const action = args.action as Action;
     if (!(ACTIONS as readonly string[]).includes(String(action)))
       throw new UsageError('BAD_ARGUMENT', `face: unknown action "${String(action)}" (detect, enroll, recognize)`);
+    checkFaceArgs(args);
     if (action === 'demo') return runDemo(args, io);
     const files = ((args.images as unknown[] | undefined) ?? []).map(String);
-    if (files.length === 0) throw new UsageError('BAD_ARGUMENT', `face ${action} needs at least one image`);
     const db = typeof args.db === 'string' && args.db !== '' ? args.db : undefined;
-    if (action !== 'detect' && db === undefined)
-      throw new UsageError('BAD_ARGUMENT', `face ${action} needs --db FILE (the face store)`);
-    if (action === 'enroll' && (typeof args.name !== 'string' || args.name.trim() === ''))
-      throw new UsageError('BAD_ARGUMENT', 'face enroll needs --name NAME');
     const { session, preset } = setup(action, args);
     const outDir = typeof args.out === 'string' && args.out !== '' ? args.out : undefined;
     if (outDir) mkdirSync(outDir, { recursive: true });

@@ -5,7 +5,7 @@ import { prepare } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
+import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 
 function prepareFrom(args: Record<string, unknown>) {
   const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
@@ -41,7 +41,7 @@ export const goldenCommand: Command = {
               throw new Error('golden record needs --inputs and --out');
             if (a.action === 'check' && !a.dir)
               throw new Error('golden check needs the folder of cases: kpusim golden check <model> <dir>');
-            return true;
+            return checkOutputPaths(a, ['out']);
           }),
       ),
     ),

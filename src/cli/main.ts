@@ -1,14 +1,37 @@
 /**
  * The `kpusim` command line: a thin layer over the library. Each command lives in its own
  * file and is registered in `commands.ts`; this file only parses and maps errors to exit codes.
+ *
+ * A usage error has no effect at all: yargs validates the whole argument vector (strict: unknown
+ * options and commands, `choices`, `demandOption`, each command's `.check`) before a command's
+ * handler runs, and the `.fail` handler throws, which stops yargs before the handler. (A `.fail`
+ * handler that returns lets yargs go on and run the command anyway.) Errors thrown by a handler
+ * are caught in the handler wrapper, so everything `.fail` sees is a usage error.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
+import { UsageError } from '../errors.js';
 import { classifyError, EXIT, processIo, type Io } from './common.js';
 import { COMMANDS } from './commands.js';
 
+/**
+ * What yargs lets through: a number option given a word becomes NaN, and an option given twice
+ * becomes an array that a handler reading one value turns into NaN or a joined string.
+ */
+function checkValues(a: Record<string, unknown>, opts: { array: string[] }): true {
+  for (const [k, v] of Object.entries(a)) {
+    if (k === '_' || k === '$0' || /[A-Z]/.test(k)) continue; // camelCase keys are aliases
+    if (Array.isArray(v) && !opts.array.includes(k))
+      throw new UsageError('BAD_ARGUMENT', `--${k} is given more than once`);
+    for (const x of Array.isArray(v) ? v : [v])
+      if (typeof x === 'number' && Number.isNaN(x)) throw new UsageError('BAD_ARGUMENT', `--${k} takes a number`);
+  }
+  return true;
+}
+
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let exitCode: number = EXIT.OK;
-  let usageError: string | undefined;
+  let handlerError: { error: unknown } | undefined;
+  let ran = false;
   const parser = yargs(argv)
     .scriptName('kpusim')
     .usage('$0 <command> [options]')
@@ -17,31 +40,47 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .recommendCommands()
     .help()
     .version(false)
+    .exitProcess(false)
+    .showHelpOnFail(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
-      if (err) throw err;
-      usageError = msg;
+    .fail((msg: string | null, err: Error | undefined) => {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError('BAD_ARGUMENT', (msg || err?.message || 'bad arguments').replace(/\s*\n\s*/g, ' '));
     });
   for (const c of COMMANDS) {
     parser.command({
       command: c.command,
       describe: c.describe,
-      builder: c.builder,
+      builder: (y: Argv) => {
+        const b = c.builder(y);
+        return b.check((a) => checkValues(a, (b as unknown as { getOptions(): { array: string[] } }).getOptions()));
+      },
       handler: async (args: Record<string, unknown>) => {
-        exitCode = await c.run(args, io);
+        ran = true;
+        try {
+          exitCode = await c.run(args, io);
+        } catch (e) {
+          handlerError = { error: e };
+        }
       },
     } as never);
   }
+  let helpText = '';
   try {
-    await parser.parseAsync();
+    // The parse callback keeps yargs' own output (--help) from the console: it goes to io.out.
+    await parser.parseAsync(argv, {}, (_err: unknown, _args: unknown, output: string) => {
+      helpText = output;
+    });
   } catch (e) {
     const { code, message } = classifyError(e);
     io.err(`kpusim: ${message}\n`);
     return code;
   }
-  if (usageError !== undefined) {
-    io.err(`kpusim: ${usageError}\n`);
-    return EXIT.BAD_INPUT;
+  if (handlerError !== undefined) {
+    const { code, message } = classifyError(handlerError.error);
+    io.err(`kpusim: ${message}\n`);
+    return code;
   }
+  if (!ran && helpText) io.out(helpText.endsWith('\n') ? helpText : helpText + '\n');
   return exitCode;
 }

@@ -1,4 +1,5 @@
 /** Options several commands share: how a file becomes a model input, numerics, v5 numbering. */
+import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { InputOptions } from '../input.js';
@@ -65,4 +66,36 @@ export function inputOptionsFrom(args: Record<string, unknown>): InputOptions {
     mean: numberList(args.mean, '--mean'),
     std: numberList(args.std, '--std'),
   };
+}
+
+/**
+ * For a yargs `.check`: an output folder option must name a folder or nothing yet; an output
+ * file option must not name a folder. Checked before the command runs, so a wrong path has no
+ * effect (it used to fail half-way, after work, as an internal error).
+ */
+export function checkOutputPaths(
+  a: Record<string, unknown>,
+  folders: readonly string[],
+  files: readonly string[] = [],
+): true {
+  const kind = (p: string): 'dir' | 'file' | 'none' => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'file';
+    } catch {
+      return 'none';
+    }
+  };
+  for (const o of folders) {
+    const v = a[o];
+    if (typeof v !== 'string') continue;
+    if (v === '') throw new UsageError('BAD_ARGUMENT', `--${o} needs a folder name`);
+    if (kind(v) === 'file') throw new UsageError('BAD_ARGUMENT', `--${o} ${v}: exists and is not a folder`);
+  }
+  for (const o of files) {
+    const v = a[o];
+    if (typeof v !== 'string') continue;
+    if (v === '') throw new UsageError('BAD_ARGUMENT', `--${o} needs a file name`);
+    if (kind(v) === 'dir') throw new UsageError('BAD_ARGUMENT', `--${o} ${v}: is a folder, not a file`);
+  }
+  return true;
 }

@@ -11,6 +11,7 @@ import { profileSvg } from '../report/svg.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
 import { clockOptions, clocksFrom } from './estimate.js';
+import { checkOutputPaths } from './options.js';
 
 /** Loads and runs the model once and profiles its event trace. */
 export async function profileModel(spec: string, clocks: { kpuMhz: number; cpuMhz: number }): Promise<Profile> {
@@ -70,7 +71,8 @@ export const profileCommand: Command = {
         type: 'string',
         describe: 'also write a Chrome trace (Perfetto, chrome://tracing) to this file',
       })
-      .option('svg', { type: 'string', describe: 'also write a picture of time and AI SRAM per layer to this file' }),
+      .option('svg', { type: 'string', describe: 'also write a picture of time and AI SRAM per layer to this file' })
+      .check((a) => checkOutputPaths(a, [], ['csv', 'chrome-trace', 'svg'])),
   async run(args, io) {
     const spec = String(args.model);
     const p = await profileModel(spec, clocksFrom(args));

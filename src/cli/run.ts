@@ -11,7 +11,7 @@ import { prepare, type MachineState, type Step } from '../kpu/interpreter.js';
 import { kpuDownload } from '../kpu/layout.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
-import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
+import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { shapeText } from '../report/table.js';
 
@@ -85,7 +85,8 @@ export const runCommand: Command = {
             type: 'number',
             describe: `--decode yolox: NMS overlap threshold (default ${YOLOX_DEMO.nmsThreshold})`,
           })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false })
+          .check((a) => checkOutputPaths(a, ['out', 'dump-layers'], ['trace'])),
       ),
     ),
   async run(args, io: Io) {
