@@ -13,15 +13,24 @@ import { UsageError } from '../errors.js';
 import { classifyError, EXIT, processIo, type Io } from './common.js';
 import { COMMANDS } from './commands.js';
 
+type Options = { array: string[] };
+
 /**
- * What yargs lets through: a number option given a word becomes NaN, and an option given twice
- * becomes an array that a handler reading one value turns into NaN or a joined string.
+ * An option given more than once that takes one value: the last one wins (yargs would make an
+ * array of them, which a handler reading one value turns into NaN or a joined string).
  */
-function checkValues(a: Record<string, unknown>, opts: { array: string[] }): true {
+function lastValueWins(a: Record<string, unknown>, opts: Options): void {
+  for (const [k, v] of Object.entries(a)) {
+    if (k === '_' || k === '$0' || !Array.isArray(v) || opts.array.includes(k)) continue;
+    if (/[A-Z]/.test(k) && opts.array.includes(k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()))) continue;
+    a[k] = v[v.length - 1];
+  }
+}
+
+/** What yargs lets through: a number option given a word becomes NaN. */
+function checkValues(a: Record<string, unknown>): true {
   for (const [k, v] of Object.entries(a)) {
     if (k === '_' || k === '$0' || /[A-Z]/.test(k)) continue; // camelCase keys are aliases
-    if (Array.isArray(v) && !opts.array.includes(k))
-      throw new UsageError('BAD_ARGUMENT', `--${k} is given more than once`);
     for (const x of Array.isArray(v) ? v : [v])
       if (typeof x === 'number' && Number.isNaN(x)) throw new UsageError('BAD_ARGUMENT', `--${k} takes a number`);
   }
@@ -53,7 +62,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       describe: c.describe,
       builder: (y: Argv) => {
         const b = c.builder(y);
-        return b.check((a) => checkValues(a, (b as unknown as { getOptions(): { array: string[] } }).getOptions()));
+        const opts = () => (b as unknown as { getOptions(): Options }).getOptions();
+        return b.middleware((a) => lastValueWins(a, opts()), true).check(checkValues);
       },
       handler: async (args: Record<string, unknown>) => {
         ran = true;
