@@ -25,7 +25,8 @@ import {
 import { loadFaceModel, type LoadedFaceModel, type ModelRole } from '../face/models.js';
 import { runFaceDemo } from '../face/demo.js';
 import { FaceSession, type FrameFilter, type ImageAnalysis } from '../face/session.js';
-import { enrol, openStoreForEnroll, openStoreForRecognize, storeFeatures, writeFaceStore } from '../face/store.js';
+import { commitEnrolment, enrol, openStoreForEnroll, openStoreForRecognize, storeFeatures } from '../face/store.js';
+import { storeTarget } from '../pipeline/face-store.js';
 import { writePngFile, readImageFile, type DecodedImage } from '../pipeline/image-io.js';
 import { resolvePreset, type FacePreset } from '../pipeline/presets.js';
 import type { Command } from './command.js';
@@ -302,6 +303,7 @@ function checkFaceArgs(a: Record<string, unknown>): void {
     throw new UsageError('BAD_ARGUMENT', 'face enroll needs --name NAME');
   if (action !== 'enroll' && a.name !== undefined)
     throw new UsageError('BAD_ARGUMENT', `--name is for face enroll, not face ${action}`);
+  if (action === 'enroll') storeTarget(String(a.db)); // a read-only or odd store is refused before any work
 }
 
 export const faceCommand: Command = {
@@ -398,8 +400,7 @@ export const faceCommand: Command = {
     let enrolledCount = 0;
     let storeCreated = false;
     if (action === 'enroll') {
-      const { store, created } = openStoreForEnroll(db!, session);
-      storeCreated = created;
+      const { store } = openStoreForEnroll(db!, session);
       const images = (function* () {
         for (const f of files) {
           const image = readImageFile(f);
@@ -408,7 +409,7 @@ export const faceCommand: Command = {
         }
       })();
       const r = enrol(session, store, String(args.name), images, db!, () => progress.tick());
-      writeFaceStore(db!, r.store);
+      storeCreated = (await commitEnrolment(db!, session, store, r)).created;
       enrolledCount = r.enrolled.length;
       r.analyses.forEach((a, i) => {
         const d: ImageDoc = { ...imageDoc(files[i], a), enrolled_face: r.enrolled[i] };

@@ -4,7 +4,10 @@
  * length are the preset's and its features come from the same feature model (sha256).
  *
  * Enrolment is all or nothing: every image must give a face, else nothing is written and the
- * store file is left as it was (exit 2 naming the image). Each image adds its largest face.
+ * store file is left as it was (exit 2 naming the image). Each image adds its largest face. The
+ * faces are found and encoded without holding the store's lock; the new entries are then added
+ * to the file as it is at that moment, under the lock (`commitEnrolment`), so enrolments running
+ * at the same time all land.
  */
 import { UsageError } from '../errors.js';
 import {
@@ -14,8 +17,11 @@ import {
   readFaceStore,
   readFaceStoreIfExists,
   storeFeatures,
+  storeTarget,
+  updateFaceStore,
   writeFaceStore,
   type FaceStore,
+  type UpdateStoreOptions,
   type FeatureEncoding,
 } from '../pipeline/face-store.js';
 import type { FacePreset } from '../pipeline/presets.js';
@@ -51,15 +57,23 @@ export function openStoreForRecognize(file: string, session: FaceSession): FaceS
   return store;
 }
 
-/** The store for `enroll`: the existing one (checked) or a new empty one (not yet written). */
+/**
+ * The store for `enroll`: the existing one (checked) or a new empty one (not yet written). A
+ * store that cannot be written (read-only, not a regular file) is refused here, before any work.
+ */
 export function openStoreForEnroll(file: string, session: FaceSession): { store: FaceStore; created: boolean } {
+  storeTarget(file);
   const old = readFaceStoreIfExists(file);
   if (old) {
     checkStoreFits(old, session, file);
     return { store: old, created: false };
   }
+  return { store: newStoreFor(session), created: true };
+}
+
+function newStoreFor(session: FaceSession): FaceStore {
   if (!session.features) throw new UsageError('BAD_ARGUMENT', 'enrolment needs the feature model');
-  const store = createFaceStore({
+  return createFaceStore({
     encoding: presetEncoding(session.preset),
     featureLength: session.featureLength,
     featureModelSha256: session.features.sha256,
@@ -67,7 +81,30 @@ export function openStoreForEnroll(file: string, session: FaceSession): { store:
     ...(session.landmarks ? { landmarksSha256: session.landmarks.sha256 } : {}),
     preset: session.preset.name,
   });
-  return { store, created: true };
+}
+
+/**
+ * Adds what `enrol` added to `snapshot` to the store as it is in the file now, under the store's
+ * lock: another process may have enrolled someone since the snapshot was read, and that entry
+ * must stay. The new entries are appended after everything already in the file.
+ */
+export async function commitEnrolment(
+  file: string,
+  session: FaceSession,
+  snapshot: FaceStore,
+  result: EnrolResult,
+  opts: UpdateStoreOptions = {},
+): Promise<{ store: FaceStore; created: boolean }> {
+  const added = result.store.entries.slice(snapshot.entries.length);
+  return updateFaceStore(
+    file,
+    (current) => {
+      const base = current ?? newStoreFor(session);
+      if (current) checkStoreFits(current, session, file);
+      return { ...base, entries: [...base.entries, ...added] };
+    },
+    opts,
+  );
 }
 
 export interface EnrolImage {

@@ -3,15 +3,35 @@
  * enrolment order (the order the demos' `record_ftrs` list has, which decides ties in matching).
  *
  * - Written atomically: a temporary file in the same directory, flushed, then renamed over the
- *   target, so a crash leaves either the old or the new store, never half of one.
+ *   target, so a crash leaves either the old or the new store, never half of one. A temporary
+ *   file left by a killed writer is removed by the next write.
+ * - Writers are serialised by a lock (`updateFaceStore`), so concurrent enrolments all land.
+ * - Permissions are kept: a read-only store is refused, an existing store keeps its mode, a new
+ *   one is 0600 (it holds biometric data); a symbolic link is written through to its target.
  * - Validated on read: anything unexpected is a `UsageError` naming the file and the problem. A
  *   corrupt store is never treated as empty (that would silently drop everyone on the next write).
  * - Carries the sha256 of the feature model that made its features and refuses features from
  *   another one (features of different models are not comparable).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import {
+  accessSync,
+  closeSync,
+  constants as fsConstants,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { UsageError } from '../errors.js';
 import { FILE_CAPS, readUserText } from '../io/read-file.js';
 
@@ -169,7 +189,7 @@ export function serializeFaceStore(store: FaceStore): string {
   return `${headJson.slice(0, -2)},\n  "entries": [${lines.length ? '\n' + lines.join(',\n') + '\n  ' : ''}]\n}\n`;
 }
 
-/** Read a store; a missing file is `UsageError('NOT_FOUND')`. */
+/** Read a store; a missing file is `UsageError('NOT_FOUND')`. Only a regular file is read. */
 export function readFaceStore(file: string): FaceStore {
   let text: string;
   try {
@@ -193,19 +213,145 @@ export function readFaceStoreIfExists(file: string): FaceStore | null {
   }
 }
 
+/** The file a write replaces: the store itself, or the file its symbolic link points to. */
+export interface StoreTarget {
+  /** The path written (a link's final target, absolute), and the one the lock is taken on. */
+  readonly path: string;
+  /** The existing file's permission bits and owner; undefined for a new store. */
+  readonly existing?: { readonly mode: number; readonly uid: number; readonly gid: number };
+}
+
+/** Mode of a new store: it holds biometric data, so only its owner may read it. */
+export const NEW_STORE_MODE = 0o600;
+
+/**
+ * Where a write to `file` goes, refusing what must not be written: a read-only store (no owner
+ * write bit, also for root, or not writable by this user), something that is not a regular file,
+ * a link to nowhere. A symbolic link is written through: its target gets the new content and the
+ * link stays a link (src/face/README.md, "Store").
+ */
+export function storeTarget(file: string): StoreTarget {
+  let path = resolve(file);
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { path };
+    throw new UsageError('BAD_FILE', `${file}: cannot use as a face store (${code ?? (e as Error).message})`);
+  }
+  if (st.isSymbolicLink()) {
+    try {
+      path = realpathSync(path);
+      st = statSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(
+        'BAD_FILE',
+        `${file}: a symbolic link whose target cannot be used (${code ?? (e as Error).message}); nothing written`,
+      );
+    }
+  }
+  if (!st.isFile())
+    throw new UsageError('BAD_FILE', `${file}: not a regular file, so not a face store; nothing written`);
+  const mode = st.mode & 0o7777;
+  let writable = (mode & 0o200) !== 0;
+  if (writable) {
+    try {
+      accessSync(path, fsConstants.W_OK);
+    } catch {
+      writable = false;
+    }
+  }
+  if (!writable)
+    throw new UsageError(
+      'BAD_FILE',
+      `${file}: the face store is read-only (mode ${mode.toString(8).padStart(4, '0')}); nothing written (make it writable to enrol into it)`,
+    );
+  return { path, existing: { mode, uid: st.uid, gid: st.gid } };
+}
+
+const tempPrefix = (target: string) => `.${basename(target)}.`;
+const TEMP_SUFFIX = /^(\d+)\.[0-9a-f]{12}\.tmp$/;
+/** A temporary file of a writer that is not running any more, or older than this, is stale. */
+export const STALE_TEMP_MS = 10 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files a killed writer left beside the store: only names of our own pattern
+ * (`.<store>.<pid>.<12 hex>.tmp`), only regular files, and only stale ones (the writing process
+ * is gone, or the file is older than `STALE_TEMP_MS`). Returns the names removed.
+ */
+export function cleanStaleTemps(target: string, now = Date.now()): string[] {
+  const dir = dirname(target);
+  const prefix = tempPrefix(target);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const m = TEMP_SUFFIX.exec(n.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const p = join(dir, n);
+    try {
+      const st = lstatSync(p);
+      if (!st.isFile()) continue;
+      const stale = pid === process.pid ? false : !processAlive(pid) || now - st.mtimeMs > STALE_TEMP_MS;
+      if (!stale) continue;
+      unlinkSync(p);
+      removed.push(n);
+    } catch {
+      /* gone meanwhile, or not ours to remove */
+    }
+  }
+  return removed;
+}
+
 export interface WriteStoreOptions {
   /** Test seam: called after the temporary file is complete and before the rename. */
   readonly beforeRename?: (tempFile: string) => void;
 }
 
-/** Write a store atomically (temporary file in the same directory, fsync, rename). */
+/**
+ * Write a store atomically: a temporary file beside the target (a link's target), flushed, then
+ * renamed over it. An existing store keeps its permission bits (and owner, when run as root); a
+ * new one is created 0600. Stale temporaries of killed writers are removed first. The caller
+ * holds the store's lock when others may write (see `updateFaceStore`).
+ */
 export function writeFaceStore(file: string, store: FaceStore, opts: WriteStoreOptions = {}): void {
   validateFaceStore(store, file);
+  const target = storeTarget(file);
   const text = serializeFaceStore(store);
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  cleanStaleTemps(target.path);
+  const tmp = join(
+    dirname(target.path),
+    `${tempPrefix(target.path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  const mode = target.existing?.mode ?? NEW_STORE_MODE;
   let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o644);
+    fd = openSync(tmp, 'wx', mode);
+    fchmodSync(fd, mode); // the umask may have taken bits away
+    if (target.existing && process.getuid?.() === 0) {
+      try {
+        fchownSync(fd, target.existing.uid, target.existing.gid);
+      } catch {
+        /* keep going with root as the owner */
+      }
+    }
     const buf = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
@@ -213,7 +359,7 @@ export function writeFaceStore(file: string, store: FaceStore, opts: WriteStoreO
     closeSync(fd);
     fd = undefined;
     opts.beforeRename?.(tmp);
-    renameSync(tmp, file);
+    renameSync(tmp, target.path);
   } catch (e) {
     if (fd !== undefined) {
       try {
@@ -231,8 +377,73 @@ export function writeFaceStore(file: string, store: FaceStore, opts: WriteStoreO
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(
       'BAD_FILE',
-      `${file}: cannot write the face store (${code ?? (e as Error).message}); the previous file is unchanged`,
+      `${file}: cannot write the face store (${code ?? (e as Error).message}); ${target.existing ? 'the previous file is unchanged' : 'no store was written'}`,
     );
+  }
+}
+
+export interface UpdateStoreOptions extends WriteStoreOptions {
+  /** How long to wait for another writer's lock before giving up (ms). */
+  readonly lockWaitMs?: number;
+}
+
+/** A lock not refreshed for this long belongs to a killed writer and is taken over. */
+export const STORE_LOCK_STALE_MS = 10_000;
+
+/**
+ * Read, change and write a store while holding its lock (`<store>.lock`, a folder, made by
+ * proper-lockfile; a lock left by a killed writer is stale after `STORE_LOCK_STALE_MS` and taken
+ * over). Concurrent writers are serialised, so every update that returns is in the file.
+ * `update` gets the store as it is now (null if there is none yet) and returns the new one.
+ */
+export async function updateFaceStore(
+  file: string,
+  update: (current: FaceStore | null) => FaceStore,
+  opts: UpdateStoreOptions = {},
+): Promise<{ store: FaceStore; created: boolean }> {
+  const target = storeTarget(file); // refuse read-only and odd files before waiting for a lock
+  const lockfilePath = `${target.path}.lock`;
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  const waitMs = opts.lockWaitMs ?? 30_000;
+  try {
+    release = await lockfile.lock(target.path, {
+      realpath: false,
+      lockfilePath,
+      stale: STORE_LOCK_STALE_MS,
+      retries: {
+        retries: Math.max(1, Math.ceil(waitMs / 200)),
+        minTimeout: 10,
+        maxTimeout: 200,
+        factor: 1.5,
+        randomize: true,
+      },
+      onCompromised: (e) => {
+        compromised = e;
+      },
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      'BAD_FILE',
+      code === 'ELOCKED'
+        ? `${file}: another writer has held the store's lock (${lockfilePath}) for over ${Math.round(waitMs / 1000)} s; nothing written`
+        : `${file}: cannot lock the face store (${code ?? (e as Error).message}); nothing written`,
+    );
+  }
+  try {
+    const current = readFaceStoreIfExists(target.path);
+    const next = update(current);
+    writeFaceStore(target.path, next, {
+      beforeRename: (tmp) => {
+        opts.beforeRename?.(tmp);
+        if (compromised)
+          throw new UsageError('BAD_FILE', `${file}: lost the store's lock (${compromised.message}); nothing written`);
+      },
+    });
+    return { store: next, created: current === null };
+  } finally {
+    await release().catch(() => undefined);
   }
 }
 
