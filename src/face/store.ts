@@ -19,7 +19,6 @@ import {
   storeFeatures,
   storeTarget,
   updateFaceStore,
-  writeFaceStore,
   type FaceStore,
   type UpdateStoreOptions,
   type FeatureEncoding,
@@ -122,7 +121,7 @@ export interface EnrolResult {
 /**
  * Enrol `name` from each image (its largest face) into `store`; throws before returning anything
  * if an image has no face. Each image is matched against the store as it is at that point (as
- * the demos score a face before storing it). Does not write the file (see `writeFaceStore`).
+ * the demos score a face before storing it). Does not write the file (see `commitEnrolment`).
  */
 export function enrol(
   session: FaceSession,
@@ -156,4 +155,4 @@ export function enrol(
   return { store: s, analyses, enrolled };
 }
 
-export { writeFaceStore, storeFeatures };
+export { storeFeatures };
