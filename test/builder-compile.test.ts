@@ -88,7 +88,10 @@ function act(b: GraphBuilder, name: string, input: number, a: Activation): numbe
   return b.add({ op: 'act', name, input, act: a });
 }
 
-/** A vector-output net: normalise, conv-bn-relu, max pool, stride-2 depthwise, pointwise + leaky, a skip add, mean, dense, fold, l2, Hadamard spread. */
+/**
+ * A vector-output net: normalise, conv-bn-relu, max pool, stride-2 depthwise, pointwise + leaky, a skip add, mean,
+ * dense, fold, l2, Hadamard spread.
+ */
 function vectorNet(seed: number): Graph {
   const r = rng(seed);
   const b = new GraphBuilder('synthetic-vector');

@@ -65,7 +65,7 @@ describe('models/', () => {
     }
   });
 
-  it("K210_CONV layers follow nncase 0.1's file layout and the register rules of reference §5 and §10", () => {
+  it("K210_CONV layers follow nncase 0.1's file layout and the register rules of kpu-numerics §5 and §10", () => {
     for (const m of manifest.models) {
       const model = parseKmodel(bytesOf(m.file), m.file);
       if (model.version !== 3) throw new Error('not v3');

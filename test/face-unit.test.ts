@@ -223,7 +223,8 @@ describe('labels and pictures', () => {
     const img = blank(80, 80);
     const out = annotate(img, [base]);
     expect(img.data.every((v) => v === 0)).toBe(true); // the input is not changed
-    expect(Array.from(out.data.subarray(3 * (35 * 80 + 10), 3 * (35 * 80 + 10) + 3))).toEqual([0, 220, 0]); // left edge green
+    // left edge green
+    expect(Array.from(out.data.subarray(3 * (35 * 80 + 10), 3 * (35 * 80 + 10) + 3))).toEqual([0, 220, 0]);
     expect(out.data[3 * (30 * 80 + 20)]).toBe(255); // a red landmark dot
     const grey = annotate(img, [{ ...base, processed: false, name: null, similarity: null, landmarks: null }]);
     expect(Array.from(grey.data.subarray(3 * (35 * 80 + 10), 3 * (35 * 80 + 10) + 3))).toEqual([160, 160, 160]);

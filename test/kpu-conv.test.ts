@@ -1,6 +1,6 @@
 /**
  * The KPU conv engine. Expected values are worked out by hand from the formulas of reference
- * §6.2–6.6 (written next to each case), never by calling the code under test; then a fast-check
+ * kpu-numerics §6.2–6.6 (written next to each case), never by calling the code under test; then a fast-check
  * property holds the fast engine equal to the reference engine at extreme parameter values.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -178,7 +178,8 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
 
   it('activation rounding nncase02 ("banker"), t ≥ 0, shift 2', () => {
     // t = x; q = floor(t/4), f = t − 4q, h = 2:
-    // t=2: q0 f=h q even → 0; t=6: q1 f=h odd → 2; t=10: q2 f=h even → 2; t=5: f<h → 1; t=7: f>h → 2; t=14: q3 f=h odd → 4
+    // t=2: q0 f=h q even → 0; t=6: q1 f=h odd → 2; t=10: q2 f=h even → 2; t=5: f<h → 1; t=7: f>h → 2; t=14: q3 f=h odd
+    // → 4
     expect(actOut(1, 2, 0, [2, 6, 10, 5, 7, 14], GOLDEN_NUMERICS)).toEqual([0, 2, 2, 1, 2, 4]);
   });
   it('activation rounding nncase01 (round half up), t ≥ 0, shift 2', () => {
@@ -191,7 +192,8 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   it('activation rounding with negative y_mul (t < 0), both variants', () => {
     // y_mul = −1 → t = −x; bias 10.
     // nncase02: t=−2: q=−1 f=2=h, q odd → q−1 = −2 → 8;  t=−6: q=−2 f=2, even → −2 → 8;
-    //           t=−5: q=−2 f=3>h → −3 → 7;  t=−7: q=−2 f=1 → −2 → 8;  t=−1: q=−1 f=3>h → −2 → 8;  t=−10: q=−3 f=2 odd → −4 → 6
+    //           t=−5: q=−2 f=3>h → −3 → 7;  t=−7: q=−2 f=1 → −2 → 8;  t=−1: q=−1 f=3>h → −2 → 8;  t=−10: q=−3 f=2 odd →
+    //           −4 → 6
     expect(actOut(-1, 2, 10, [2, 6, 5, 7, 1, 10], GOLDEN_NUMERICS)).toEqual([8, 8, 7, 8, 8, 6]);
     // nncase01: v = floor(t/2): t=−2: v=−1 odd → (−1>>1)−1 = −2 → 8;  t=−6: v=−3 → −2−1 = −3 → 7;  t=−5: v=−3 → −3 → 7;
     //           t=−7: v=−4 even → −2 → 8;  t=−1: v=−1 → −2 → 8;  t=−10: v=−5 → −3−1 = −4 → 6
@@ -202,7 +204,8 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   it('activation shift 0 is no rounding at all, then + bias and clamp', () => {
     // y_mul 3, bias 4: 3x + 4 → 7, 25, 76, 255 (3·90+4 = 274 clamps), x=0 takes segment 0 → 0
     expect(actOut(3, 0, 4, [1, 7, 24, 90, 0], GOLDEN_NUMERICS)).toEqual([7, 25, 76, 255, 0]);
-    expect(actOut(3, 0, 4, [1, 7, 24, 90, 0], NNCASE01_NUMERICS)).toEqual([7, 25, 76, 255, 4]); // inclusive: bn=0 ≥ 0 → segment 1 → 0·3 + 4
+    // inclusive: bn=0 ≥ 0 → segment 1 → 0·3 + 4
+    expect(actOut(3, 0, 4, [1, 7, 24, 90, 0], NNCASE01_NUMERICS)).toEqual([7, 25, 76, 255, 4]);
   });
 
   it('segment boundary: bn equal to start_x, strict vs inclusive', () => {
@@ -285,7 +288,8 @@ describe.each(ENGINES)('KPU conv, hand-computed cases (%s engine)', (engine) => 
   const X3 = [1, 2, 3, 4, 5, 6, 7, 8, 9];
   it('3×3 pads one pixel of pad_value on every side (S and SX)', () => {
     // all weights 1, pad_value 10: each output = in-range window sum + 10 · (padding taps)
-    // (0,0) 12+50  (0,1) 21+30  (0,2) 16+50 / (1,0) 27+30  (1,1) 45  (1,2) 33+30 / (2,0) 24+50  (2,1) 39+30  (2,2) 28+50
+    // (0,0) 12+50  (0,1) 21+30  (0,2) 16+50 / (1,0) 27+30  (1,1) 45  (1,2) 33+30 / (2,0) 24+50  (2,1) 39+30  (2,2)
+    // 28+50
     const spec = {
       IC: 1,
       OC: 1,
@@ -712,7 +716,7 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
     }
     if (r.actMode === 'sorted') {
       const starts = act.map((s) => s.x_start).sort((a, b) => a - b);
-      if (rnd(3) === 0) starts[5] = starts[4]; // equal consecutive starts (§10 C9)
+      if (rnd(3) === 0) starts[5] = starts[4]; // equal consecutive starts (kpu-numerics §10 C9)
       act.forEach((s, k) => ((s as { x_start: number }).x_start = starts[k]));
     }
     const spec: LayerSpec = {

@@ -1,6 +1,6 @@
 /**
- * AI SRAM feature-map layout (reference §6.8) and the two memories. Offsets are worked out by hand
- * from the §6.8 formula: floor(c/groups)·rowLen·h·64 + (c mod groups)·rowPitch + y·rowLen·64 + x.
+ * AI SRAM feature-map layout (kpu-numerics §6.8) and the two memories. Offsets are worked out by hand
+ * from the kpu-numerics §6.8 formula: floor(c/groups)·rowLen·h·64 + (c mod groups)·rowPitch + y·rowLen·64 + x.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -49,19 +49,19 @@ describe('kpuRowLayout / kpuRows', () => {
     expect(kpuRowLayout(321)).toEqual({ groups: 1, rowPitch: 64, rowLen: 6 });
   });
   it('rows = rowLen · h · ceil(c / groups)', () => {
-    expect(kpuRows(8, 8, 6)).toBe(16); // §6.8 example: 16 lines = 1024 bytes
+    expect(kpuRows(8, 8, 6)).toBe(16); // kpu-numerics §6.8 example: 16 lines = 1024 bytes
     expect(kpuBytes(8, 8, 6)).toBe(1024);
     expect(kpuRows(8, 8, 1)).toBe(8);
     expect(kpuRows(20, 2, 3)).toBe(4);
     expect(kpuRows(100, 3, 2)).toBe(12);
-    expect(kpuRows(320, 240, 3)).toBe(3600); // 230 400 bytes: dense, as the v4 yolo input (§3.5)
-    expect(kpuRows(112, 112, 1) * 64).toBe(14336); // §10 C7
+    expect(kpuRows(320, 240, 3)).toBe(3600); // 230 400 bytes: dense, as the v4 yolo input (kpu-numerics §3.5)
+    expect(kpuRows(112, 112, 1) * 64).toBe(14336); // kpu-numerics §10 C7
     expect(kpuRows(80, 28, 1) * 64).toBe(3584);
     expect(kpuRows(224, 224, 3) * 64).toBe(172032);
   });
 });
 
-describe('§6.8 offsets by hand', () => {
+describe('kpu-numerics §6.8 offsets by hand', () => {
   it('w = h = 8, C = 6: channels 0–3 share lines 0..7 at 16c, channels 4–5 use lines 8..15', () => {
     expect(kpuOffset(8, 8, 0, 0, 0)).toBe(0);
     expect(kpuOffset(8, 8, 1, 0, 0)).toBe(16);
@@ -81,7 +81,8 @@ describe('§6.8 offsets by hand', () => {
     expect(line0.slice(16, 24)).toEqual([40, 41, 42, 43, 40, 41, 42, 43]); // c1 y0
     expect(line0.slice(48, 56)).toEqual([120, 121, 122, 123, 120, 121, 122, 123]); // c3 y0
     expect(ram[1024 + 8 * 64 + 16 + 7 * 64 + 7]).toBe(5 * 40 + 7 * 4 + 3); // c5 y7 x7
-    expect(Array.from(ram.subarray(1024 + 8 * 64 + 32, 1024 + 9 * 64))).toEqual(new Array(32).fill(0xaa)); // slots 2, 3 of the second block
+    // slots 2, 3 of the second block
+    expect(Array.from(ram.subarray(1024 + 8 * 64 + 32, 1024 + 9 * 64))).toEqual(new Array(32).fill(0xaa));
     expect(ram[1023]).toBe(0xaa);
     expect(ram[1024 + 1024]).toBe(0xaa);
   });
@@ -104,7 +105,8 @@ describe('§6.8 offsets by hand', () => {
   it('refuses maps that do not fit', () => {
     expect(() => kpuUpload(new Uint8Array(64), [1, 1, 1, 64], new Uint8Array(100), 64)).toThrow(KpuFault);
     expect(() => kpuDownload(new Uint8Array(100), 0, [1, 1, 2, 64], new Uint8Array(128))).toThrow(KpuFault);
-    expect(() => kpuUpload(new Uint8Array(10), [1, 1, 4, 4], new Uint8Array(1024), 0)).toThrow(KpuFault); // source too short
+    // source too short
+    expect(() => kpuUpload(new Uint8Array(10), [1, 1, 4, 4], new Uint8Array(1024), 0)).toThrow(KpuFault);
   });
 });
 

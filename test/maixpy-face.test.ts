@@ -36,7 +36,10 @@ function run(m: PreparedModel, input: PlanarImage): Float32Array {
   return floats(m.run([input.data.subarray(0, m.inputs[0].bytes)]).outputs[0]);
 }
 
-/** Expected label per frame: frame 1 (key pressed) enrols the first person; later frames of that person are recognised, the other person's are not. */
+/**
+ * Expected label per frame: frame 1 (key pressed) enrols the first person; later frames of that person are recognised,
+ * the other person's are not.
+ */
 function expectLabels(lines: string[], people: string[]): void {
   const frames = lines.filter((l) => l.startsWith('frame '));
   expect(frames).toHaveLength(people.length);
@@ -82,7 +85,7 @@ describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real mode
     expectLabels(r.lines, camera.people);
   });
 
-  it("run_yolo2's result objects are the region layer of MaixPy's detector on the frame's AI planes (doc §1)", async () => {
+  it("run_yolo2's result objects are the region layer of MaixPy's detector on the frame's AI planes (face-pipeline §1)", async () => {
     const r = await runScript(
       {
         source: `

@@ -1,5 +1,5 @@
 /**
- * kpusim's MaixPy modules against MaixPy's semantics (doc: ../shared/docs/maixpy-face-pipeline.md),
+ * kpusim's MaixPy modules against MaixPy's semantics (docs/maixpy-face-pipeline.md),
  * run as real MicroPython through `runMaixpy`. No models needed.
  */
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
@@ -49,7 +49,7 @@ print(img.get_pixel(9, 9), img.format(), img.size(), img.width(), img.height())
     expect(out[3]).toBe('None 2 16 4 2');
   });
 
-  it('resize: the bilinear branch extrapolates the white border (doc §3.2 worked example → (5, 9, 5))', async () => {
+  it('resize: the bilinear branch extrapolates the white border (face-pipeline §3.2 worked example → (5, 9, 5))', async () => {
     const out = await py(`
 import image
 src = image.Image(size=(64, 64))
@@ -80,7 +80,7 @@ print([c.get_pixel(x, y, rgbtuple=False) for y in range(3) for x in range(4)])
     expect(out[0]).toBe('[55, 56, 0, 0, 63, 64, 0, 0, 0, 0, 0, 0]');
   });
 
-  it('get_affine_transform: the doc §5.1 worked example, as binary32', async () => {
+  it('get_affine_transform: the face-pipeline §5.1 worked example, as binary32', async () => {
     const out = await py(`
 import image
 T = image.get_affine_transform([(120, 80), (160, 82), (141, 105), (122, 128), (156, 130)],
@@ -134,7 +134,7 @@ except ValueError as e:
   });
 });
 
-describe('KPU: face_encode and face_compare (doc §6)', () => {
+describe('KPU: face_encode and face_compare (face-pipeline §6)', () => {
   it('face_encode clamps at ±0.25, scales by 512, truncates, and +0.25 wraps to −128', async () => {
     const out = await py(`
 import KPU as kpu

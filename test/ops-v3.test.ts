@@ -1,4 +1,4 @@
-// v3 CPU layers (Kendryte SDK kpu.c semantics, reference §7.1 and §10). Expected values are
+// v3 CPU layers (Kendryte SDK kpu.c semantics, kpu-numerics §7.1 and §10). Expected values are
 // derived by hand in the comments, not from the code under test.
 import { describe, expect, it } from 'vitest';
 import {

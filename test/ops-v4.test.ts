@@ -1,4 +1,4 @@
-// v4 neutral ops (nncase 0.2 semantics, reference §7.2, §7.3 and §10). Expected values are
+// v4 neutral ops (nncase 0.2 semantics, kpu-numerics §7.2, §7.3 and §10). Expected values are
 // derived by hand in the comments, not from the code under test.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';

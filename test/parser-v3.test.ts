@@ -72,7 +72,7 @@ interface Expected {
   outElements: number;
   /** K210_CONV count where SOURCES.md states it. */
   convs?: number;
-  /** Bytes after the last body: §10 C3 and §2.4 name these files. */
+  /** Bytes after the last body: kpu-numerics §10 C3 and §2.4 name these files. */
   trailing?: number;
 }
 
@@ -374,7 +374,7 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
     expect([...seen].sort((a, b) => a - b)).toEqual([5, 8, 11, 12, 15, 18, 20, 24, 10240, 10241, 10242, 10243]);
   });
 
-  test('K210_CONV facts §10.1 states for all 401 v3 conv layers', () => {
+  test('K210_CONV facts kpu-numerics §10.1 states for all 401 v3 conv layers', () => {
     const convs = [...models.values()].flatMap((m) =>
       m.layers.filter((l): l is V3K210ConvLayer => l.type === 'K210_CONV'),
     );
@@ -387,7 +387,7 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
       expect(weights.length).toBe(oc * (arg.depth_wise_layer ? 1 : arg.i_ch_num + 1) * k * k);
       expect(batchNorm).toHaveLength(oc);
       expect(activation).toHaveLength(16);
-      // §2.7 block order and alignment: registers 8, weights 128, BN 128, activation 256.
+      // kpu-numerics §2.7 block order and alignment: registers 8, weights 128, BN 128, activation 256.
       expect([
         fileOffsets.registers % 8,
         fileOffsets.weights % 128,
@@ -399,7 +399,7 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
           fileOffsets.weights < fileOffsets.batchNorm &&
           fileOffsets.batchNorm < fileOffsets.activation,
       ).toBe(true);
-      // §5.4: segment 0 is the compiler's sentinel.
+      // kpu-numerics §5.4: segment 0 is the compiler's sentinel.
       expect(activation[0]).toMatchObject({ x_start: -(2 ** 35), y_mul: 0, shift_number: 0 });
       expect(Math.max(...activation.map((s) => s.shift_number))).toBeLessThanOrEqual(20);
       // Fixed register values, and C5: v3 files store send_data_out = 0 and int_en = 0.
@@ -422,9 +422,9 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
       expect(l.unit).toBe('KPU');
       expect(l.kpu.words).toHaveLength(12);
     }
-    // §10 C13: shr_w = 15 in only 38 layers.
+    // kpu-numerics §10 C13: shr_w = 15 in only 38 layers.
     expect(shrW15).toBe(38);
-    // §10 C5: 21 conv layers have body flags bit0 = 1.
+    // kpu-numerics §10 C5: 21 conv layers have body flags bit0 = 1.
     expect(convs.filter((l) => l.flags & 1)).toHaveLength(21);
   });
 
@@ -595,7 +595,7 @@ describe('synthetic v3 files', () => {
     expect(Array.from(fcl.bias)).toEqual([-0, -1, -2]);
   });
 
-  test('§10 C3: a last body without its padding, and extra bytes after it', () => {
+  test('kpu-numerics §10 C3: a last body without its padding, and extra bytes after it', () => {
     const short = buildV3(tinyModel({ dropLastPadding: true }));
     expect(short.length).toBe(tiny.length - 4);
     expect(parse(short).trailingBytes).toBe(-4);
@@ -1061,7 +1061,7 @@ describe('v3 corruption (fast-check, fixed seed)', () => {
       const r = parseOrError(tiny.subarray(0, n));
       if (!(r instanceof KmodelError)) parsed++;
     }
-    // The full file, and the file without the last body's 4 padding bytes (§10 C3).
+    // The full file, and the file without the last body's 4 padding bytes (kpu-numerics §10 C3).
     expect(parsed).toBe(5);
   });
 

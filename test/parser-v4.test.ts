@@ -1,6 +1,6 @@
 /**
  * kmodel v4 parser: the opcode table, every body layout on synthetic files, the format quirks of
- * reference §10 (C3, C4, C7, C8, C14), errors, the 13 real v4 files against their goldens and
+ * kpu-numerics §10 (C3, C4, C7, C8, C14), errors, the 13 real v4 files against their goldens and
  * SOURCES.md, and corruption with fast-check (fixed seed).
  */
 import { readFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ function patchU32(b: Uint8Array, at: number, v: number): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 
 describe('opcode table', () => {
-  test('one row per opcode of reference §3.2, with unique values and names', () => {
+  test('one row per opcode of kpu-numerics §3.2, with unique values and names', () => {
     const expected: [number, string][] = [
       [0x00, 'binary'],
       [0x01, 'concat'],
@@ -206,7 +206,7 @@ describe('synthetic K210 model', () => {
     }
   });
 
-  test('§10 C4: skip counts are followed, tables need not be 256-aligned', () => {
+  test('kpu-numerics §10 C4: skip counts are followed, tables need not be 256-aligned', () => {
     const skips = { bn: 13, act: 203, para: 5 };
     const { bytes, bodyOffsets } = tinyK210Model({ conv: { skips } });
     const conv = node(parse(bytes), 2, 'kpu_conv2d');
@@ -249,7 +249,7 @@ describe('synthetic K210 model', () => {
     expect(m.outputs[0].shape).toEqual([3, 4, 5, 20]);
   });
 
-  test('§10 C3: the last body may be up to 8 bytes short; trailing data is ignored', () => {
+  test('kpu-numerics §10 C3: the last body may be up to 8 bytes short; trailing data is ignored', () => {
     const spec = (short: number, trailing?: Uint8Array) => {
       const nodes = [
         { opcode: 0x09, body: body((w) => w.range(MT.main, DT.uint8, 0, 8).range(MT.main, DT.uint8, 8, 8)) },
@@ -300,13 +300,13 @@ describe('synthetic K210 model', () => {
     expect(e.offset).toBe(sizeAt);
   });
 
-  test('§10 C14: reserved0 is garbage and ignored', () => {
+  test('kpu-numerics §10 C14: reserved0 is garbage and ignored', () => {
     for (const reserved0 of [0, 0x10, 0xef, 0x176, 0x7ff8, 0x7fff, 0xcccccccc, 0xffffffff]) {
       expect(parse(tinyK210Model({ reserved0 }).bytes).header.reserved0).toBe(reserved0);
     }
   });
 
-  test('§10 C7: a KPU-memory input range has the padded layout size, not the dense size', () => {
+  test('kpu-numerics §10 C7: a KPU-memory input range has the padded layout size, not the dense size', () => {
     const mk = (size: number) =>
       buildV4({
         main_mem: 16,
@@ -503,7 +503,7 @@ describe('every body layout (synthetic)', () => {
     expect(Array.from(qn.body.bias)).toEqual([1, -2, 3, -4]);
   });
 
-  test('§10 C8: pad with negative paddings crops', () => {
+  test('kpu-numerics §10 C8: pad with negative paddings crops', () => {
     const out = rng(MT.main, DT.uint8, 100, 5);
     const m = oneNode(
       0x05,
@@ -1143,7 +1143,7 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     });
   });
 
-  test('§10 C7: KPU-memory inputs use the padded layout size', () => {
+  test('kpu-numerics §10 C7: KPU-memory inputs use the padded layout size', () => {
     expect(models.get('canmv_mnist_cnn_v4')!.inputs[0]).toMatchObject({ bytes: 112 * 112, range: { size: 14336 } });
     expect(models.get('maixpy_asr_speech_v4')!.inputs[0]).toMatchObject({ bytes: 28 * 80, range: { size: 3584 } });
     expect(models.get('canmv_mobilenet_0.25_features_v4')!.inputs[0]).toMatchObject({
@@ -1152,7 +1152,7 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     });
   });
 
-  test('§10 C3: short last bodies and trailing data', () => {
+  test('kpu-numerics §10 C3: short last bodies and trailing data', () => {
     const short = Object.fromEntries(
       V4_FILES.map((f) => [f, models.get(f)!.lastBodyShortfall]).filter(([, s]) => s !== 0),
     );
@@ -1163,7 +1163,7 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     expect(trailing).toEqual({ canmv_face_feature_extraction_v4: 16, maixpy_asr_speech_v4: 997632 });
   });
 
-  test('§10 C4: root_model4/5 have BN tables that are not 256-aligned; activation tables always are; weights end at the body end', () => {
+  test('kpu-numerics §10 C4: root_model4/5 have BN tables that are not 256-aligned; activation tables always are; weights end at the body end', () => {
     let convs = 0;
     for (const f of V4_FILES) {
       for (const l of models.get(f)!.layers) {
@@ -1171,7 +1171,7 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
         convs++;
         expect(l.kpu.fileOffsets.activation % 256).toBe(0);
         expect(l.kpu.fileOffsets.weights + l.kpu.weights.length).toBe(l.offset + l.bodySize);
-        // §10 C5: v4 files set send_data_out exactly when there is a main-memory copy.
+        // kpu-numerics §10 C5: v4 files set send_data_out exactly when there is a main-memory copy.
         expect(l.kpu.arg.send_data_out).toBe(l.main_mem_output.size !== 0 ? 1 : 0);
       }
     }
@@ -1201,7 +1201,7 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     }
   });
 
-  test('§10 C8: negative pad crops in canmv_face_feature_extraction_v4', () => {
+  test('kpu-numerics §10 C8: negative pad crops in canmv_face_feature_extraction_v4', () => {
     const pads = models
       .get('canmv_face_feature_extraction_v4')!
       .layers.filter((l): l is V4NodeOfType<'pad'> => l.type === 'pad');

@@ -156,7 +156,7 @@ describe.skipIf(!HAS_SHARED)(`v5 parser on the real files ${HAS_SHARED ? '' : SH
       expect(p.batchNorm).toHaveLength(g.outChannels);
       expect(p.activation).toHaveLength(16);
       expect(p.weights.length).toBe((g.depthwise ? 1 : g.inChannels) * g.outChannels * g.kernel * g.kernel);
-      // §5.1: the activation table is 256-aligned inside .rdata; dma_total_byte + 1 = OC·OH·OW.
+      // kpu-numerics §5.1: the activation table is 256-aligned inside .rdata; dma_total_byte + 1 = OC·OH·OW.
       expect((p.fileOffsets.activation - k210.rdataOffset) % 256).toBe(0);
       expect(p.arg.dma_total_byte + 1).toBe(g.outChannels * g.outHeight * g.outWidth);
       expect(c.unit).toBe('KPU');

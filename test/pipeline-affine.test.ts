@@ -55,7 +55,7 @@ describe('get_affine_transform', () => {
       [156, 130],
     ];
     const T = getAffineTransform(src, TEMPLATE);
-    // Doc §5.1: T ≈ [[1.026331, −0.034345, 76.931082], [0.034345, 1.026331, 18.642816], [0, 0, 1]].
+    // face-pipeline §5.1: T ≈ [[1.026331, −0.034345, 76.931082], [0.034345, 1.026331, 18.642816], [0, 0, 1]].
     expectClose(T, [1.026331, -0.034345, 76.931082, 0.034345, 1.026331, 18.642816, 0, 0, 1], 5e-5);
     expectClose(T, closedForm(src, TEMPLATE), 5e-5);
     // Every element is a binary32 value, the last row exactly (0, 0, 1).

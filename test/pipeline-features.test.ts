@@ -64,7 +64,8 @@ describe('CanMV l2normalize and feature_compare', () => {
     // a = (1, 1 + 2^−23), b = (1, 1 + 2^−12). Second product p = 1 + 2049·2^−23 + 2^−35.
     // Unfused: f32(p) = 1 + 2049·2^−23; 1 + f32(p) = 2 + 2049·2^−23 is a tie at ulp 2^−22 → even:
     //   dot = 2 + 2048·2^−23 = 2 + 2^−12. Fused: the 2^−35 breaks the tie upward: dot = 2 + 2050·2^−23.
-    // Scores: (0.5 + 0.5·dot)·100 → 150 + 800·2^−16 (exact) and 150 + 100·1025·2^−23 = 150 + 800.78·2^−16 → 150 + 801·2^−16.
+    // Scores: (0.5 + 0.5·dot)·100 → 150 + 800·2^−16 (exact) and 150 + 100·1025·2^−23 = 150 + 800.78·2^−16 → 150 +
+    // 801·2^−16.
     const a = [1, 1 + 2 ** -23],
       b = [1, 1 + 2 ** -12];
     expect(featureCompare(a, b)).toBe(150 + 800 * 2 ** -16);

@@ -192,7 +192,8 @@ describe('draw_rectangle', () => {
     drawRectangle(img, 2, 2, 3, 3, 9, 3);
     const set = Array.from(img.pixels).flatMap((p, i) => (p === 9 ? [i] : []));
     const expected: number[] = [];
-    for (let y = 1; y <= 5; y++) for (let x = 1; x <= 5; x++) expected.push(y * 7 + x); // the 5×5 block around the 3×3 box
+    // the 5×5 block around the 3×3 box
+    for (let y = 1; y <= 5; y++) for (let x = 1; x <= 5; x++) expected.push(y * 7 + x);
     expect(set).toEqual(expected);
   });
 });

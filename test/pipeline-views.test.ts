@@ -21,7 +21,8 @@ describe('views', () => {
   it('shifts by whole and half pixels with padding', () => {
     const src = img(3, 1, (x) => [0, 100, 200][x]);
     expect([0, 1, 2].map((x) => at(shiftRgb(src, 1, 0, [7, 7, 7]), x, 0))).toEqual([7, 0, 100]);
-    // Half a pixel: each target centre lies between two sources: (0+100)/2, (100+200)/2; x=0 samples at −0.5 + ½ → edge → 0.
+    // Half a pixel: each target centre lies between two sources: (0+100)/2, (100+200)/2; x=0 samples at −0.5 + ½ → edge
+    // → 0.
     expect([0, 1, 2].map((x) => at(shiftRgb(src, 0.5, 0), x, 0))).toEqual([0, 50, 150]);
   });
 

@@ -1,6 +1,6 @@
 /**
  * The float reference of a KPU conv layer (TensorFlow.js geometry, float BN and activation).
- * Hand-computed cases first (expected values worked out from reference §6 by hand, written
+ * Hand-computed cases first (expected values worked out from kpu-numerics §6 by hand, written
  * next to each case, never taken from either engine), then a fast-check property: for random
  * small layers the emulator's engine and the float reference agree within 1 LSB.
  */
@@ -203,7 +203,7 @@ describe('float KPU layer, hand-computed geometry', () => {
  *   are left out here: floor(Σ/4) of values already ≤ 1 LSB apart can reach 2.
  * Tables are continuous up to the integer bias (the value of the previous segment at each start,
  * rounded), have non-negative slopes (nncase 0.2's rounding of negative t is off by up to 2,
- * §6.4, and no compiler emits them) and start with the sentinel.
+ * kpu-numerics §6.4, and no compiler emits them) and start with the sentinel.
  */
 const layerArb = fc
   .record({

@@ -379,7 +379,7 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
 // ---- the shadow memory --------------------------------------------------------------------------
 
 describe('shadow memory (v5-memory.ts)', () => {
-  it('KPU-layout views address the §6.8 layout (read back what kpuUpload wrote)', () => {
+  it('KPU-layout views address the kpu-numerics §6.8 layout (read back what kpuUpload wrote)', () => {
     for (const [C, H, W] of [
       [6, 3, 8],
       [3, 2, 20],

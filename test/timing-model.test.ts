@@ -87,7 +87,7 @@ describe('layout', () => {
     expect(kpuRowLayout(17)).toEqual({ groups: 2, rowPitch: 32, rowLen: 1 });
     expect(kpuRowLayout(33)).toEqual({ groups: 1, rowPitch: 64, rowLen: 1 });
     expect(kpuRowLayout(320)).toEqual({ groups: 1, rowPitch: 64, rowLen: 5 });
-    // Reference §6.8 example: 8×8×6 → 16 lines.
+    // kpu-numerics §6.8 example: 8×8×6 → 16 lines.
     expect(kpuMapBytes(8, 8, 6)).toBe(1024);
     // 320×240×3 is dense (320 is a multiple of 64).
     expect(kpuMapBytes(320, 240, 3)).toBe(320 * 240 * 3);
@@ -122,7 +122,8 @@ describe('estimateKpuConv', () => {
   it('weights load in ≤ 30 KiB (8-bit) / 60 KiB (16-bit) chunks of whole output channels', () => {
     const e8 = estimateKpuConv(shape({ kernel: 1, inChannels: 256, outChannels: 256, inWidth: 20, inHeight: 15 }));
     expect(e8.weightBytes).toBe(65536);
-    expect(e8.weightChunks).toBe(3); // 120 channels of 256 bytes per 30 KiB chunk, as layer 14 of the face detector (load_time 2)
+    // 120 channels of 256 bytes per 30 KiB chunk, as layer 14 of the face detector (load_time 2)
+    expect(e8.weightChunks).toBe(3);
     const e16 = estimateKpuConv(shape({ kernel: 3, inChannels: 128, outChannels: 128, weightBits: 16 }));
     expect(e16.weightBytes).toBe(294912);
     expect(e16.weightChunks).toBe(5);

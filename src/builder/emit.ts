@@ -1,6 +1,6 @@
 /**
  * kmodel v3 output: memory planning (AI SRAM lines, main-buffer bytes) and the file itself, laid
- * out the way the Kendryte SDK's `kpu_load_kmodel` reads it (reference §2): a 28-byte header, the
+ * out the way the Kendryte SDK's `kpu_load_kmodel` reads it (kpu-numerics §2): a 28-byte header, the
  * output descriptors, one (type, body_size) pair per layer, then the bodies, each starting on an
  * 8-byte file position; a K210_CONV body holds its 12 register words (8-aligned), weights
  * (128-aligned), batch-norm table (128-aligned) and activation table (256-aligned), with absolute
@@ -242,7 +242,7 @@ function zeroArgument(): Record<KpuFieldName, number> {
   >;
 }
 
-/** The 12 register words of a conv (reference §5.1), with the SDK's run-time addresses left 0. */
+/** The 12 register words of a conv (kpu-numerics §5.1), with the SDK's run-time addresses left 0. */
 export function convRegisters(q: QuantizedConv, srcLine: number, dstLine: number): KpuLayerArgument {
   const a = zeroArgument();
   const k = q.op.kernel;

@@ -41,7 +41,7 @@ import {
 } from './graph.js';
 import type { KpuConvOp, Plan, PlanOp, PlanTensor } from './plan.js';
 
-/** KPU limits the lowering enforces (reference §1.4). */
+/** KPU limits the lowering enforces (kpu-numerics §1.4). */
 export const KPU_LIMITS = Object.freeze({ maxChannels: 1024, minSize: 4, maxWidth: 512, maxHeight: 256 });
 
 interface ConvDraft {

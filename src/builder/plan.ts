@@ -36,7 +36,7 @@ export interface KpuConvOp {
   readonly weights: Float64Array;
   readonly bias: Float64Array;
   readonly act: Activation;
-  /** KPU pool_type (§6.6). */
+  /** KPU pool_type (kpu-numerics §6.6). */
   readonly pool: number;
   /** The real value the 3×3 padding represents, in the input's units. */
   readonly padValue: number;
@@ -79,7 +79,10 @@ export type PlanOp =
   | { readonly kind: 'l2norm'; readonly name: string; readonly input: number; readonly output: number }
   /** f32 main → u8 main: QUANTIZE. */
   | { readonly kind: 'quantize'; readonly name: string; readonly input: number; readonly output: number }
-  /** u8 main vector → pixel (0, 0) of a 4×4 KPU map per channel: K210_ADD_PADDING (the other pixels are left as they are). */
+  /**
+   * u8 main vector → pixel (0, 0) of a 4×4 KPU map per channel: K210_ADD_PADDING (the other pixels are left as they
+   * are).
+   */
   | { readonly kind: 'pad-vector'; readonly name: string; readonly input: number; readonly output: number }
   /** u8 main 4×4 maps → their pixel (0, 0): K210_REMOVE_PADDING. */
   | { readonly kind: 'unpad-vector'; readonly name: string; readonly input: number; readonly output: number };

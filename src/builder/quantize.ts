@@ -11,7 +11,7 @@
  * per-channel batch-norm multiplier undoes them). Input scales are folded into the weights first,
  * so a layer reading several concatenated tensors with different quantisations is exact too.
  *
- * The KPU then computes, per output channel o (reference §6):
+ * The KPU then computes, per output channel o (kpu-numerics §6):
  *   acc  = Σ (x − zx)(w − 128)                      (exact; arg_x = −128, arg_w = −zx, arg_add = 128·zx·K²)
  *   bn   = floor(acc·M_o / 2^s_o) + A_o ≈ y_o·2^k / so      (y_o the real pre-activation)
  *   q    = activation table(bn)                      (16 segments, exact for relu / relu6 / linear)
@@ -307,7 +307,7 @@ const isIntegerWeights = (w: Float64Array, from: number, n: number): boolean => 
   return true;
 };
 
-/** The 16 segments for one layer, sentinels first (reference §5.4). */
+/** The 16 segments for one layer, sentinels first (kpu-numerics §5.4). */
 export function activationTable(act: KpuConvOp['act'], k: number, zeroPoint: number): ActivationSegment[] {
   const SENTINEL: ActivationSegment = { shift_number: 0, y_mul: 0, x_start: -(2 ** 35), bias: 0 };
   const segs: ActivationSegment[] = [];

@@ -33,7 +33,7 @@ function intArg(args: Record<string, unknown>, name: string, lo: number, hi: num
   return v;
 }
 
-/** A pool type by number (0–9) or by name (max_2_s2, mean_2_s2, … as in reference §6.6; also none). */
+/** A pool type by number (0–9) or by name (max_2_s2, mean_2_s2, … as in kpu-numerics §6.6; also none). */
 export function parsePool(v: unknown): number {
   if (v === undefined || v === null || v === '' || v === 'none') return 0;
   const s = String(v);

@@ -15,7 +15,10 @@ import type { Rect } from '../pipeline/types.js';
 
 /** Every constant of the CPU-step estimate, in CPU cycles. All are ESTIMATES. */
 export const FACE_CPU_CYCLES = {
-  /** One newlib `expf` (inside σ, softmax, box w/h): the timing model's per-element cost of the SDK's LOGISTIC and SOFTMAX. */
+  /**
+   * One newlib `expf` (inside σ, softmax, box w/h): the timing model's per-element cost of the SDK's LOGISTIC and
+   * SOFTMAX.
+   */
   transcendental: TIMING_PARAMS.cpu.families['sdk-transcendental'].perUnitCycles,
   /** Region layer per box besides its transcendentals: loads, stores, index arithmetic. */
   regionBoxOverhead: 40,
@@ -85,7 +88,7 @@ export interface FaceWork {
   readonly featureLength: number;
 }
 
-/** Which `img.resize` branch MaixPy takes (doc §3.2): nearest iff w0 ≥ w or h0 > h. */
+/** Which `img.resize` branch MaixPy takes (face-pipeline §3.2): nearest iff w0 ≥ w or h0 > h. */
 export function resizeBranch(w0: number, h0: number, w: number, h: number): 'copy' | 'nearest' | 'bilinear' {
   if (w0 === w && h0 === h) return 'copy';
   return w0 >= w || h0 > h ? 'nearest' : 'bilinear';

@@ -1,13 +1,13 @@
 /**
  * The KPU layer argument: 12 × 64-bit register words (`kpu_layer_argument_t` of the SDK), decoded
  * and encoded by declarative bit-field tables. Field names are the upstream ones so that both
- * code bases can be grepped side by side. Reference §5.
+ * code bases can be grepped side by side. kpu-numerics §5.
  */
 
 /** One bit field: `[name, lsb, width, signed?]`. */
 type FieldSpec = readonly [name: string, lsb: number, width: number, signed?: boolean];
 
-/** Word order and field layout, exactly as in the SDK header (reference §5.1). */
+/** Word order and field layout, exactly as in the SDK header (kpu-numerics §5.1). */
 export const KPU_LAYER_ARGUMENT_WORDS = [
   {
     word: 'interrupt_enabe',
@@ -189,7 +189,7 @@ export function fieldRange(name: KpuFieldName): [number, number] {
   throw new RangeError(`no field ${name}`);
 }
 
-/** Batch-norm entry of one output channel (reference §5.3). */
+/** Batch-norm entry of one output channel (kpu-numerics §5.3). */
 export interface BatchNormEntry {
   readonly norm_mul: number; // signed 24
   readonly norm_add: number; // signed 32
@@ -214,7 +214,7 @@ export function encodeBatchNorm(e: BatchNormEntry): bigint {
   return w;
 }
 
-/** One of the 16 activation segments (reference §5.4, corrected by §10 C9). */
+/** One of the 16 activation segments (kpu-numerics §5.4, corrected by §10 C9). */
 export interface ActivationSegment {
   readonly shift_number: number; // unsigned 8
   readonly y_mul: number; // signed 16

@@ -1,5 +1,5 @@
 /**
- * The geometry of a feature map in AI SRAM (reference §6.8): how many channels share a 64-byte
+ * The geometry of a feature map in AI SRAM (kpu-numerics §6.8): how many channels share a 64-byte
  * line, the pitch between them, and how many lines a row takes. It is a fact of the format (the
  * files' KPU ranges are sized by it), so it lives here; the machine's upload and download in
  * `src/kpu/layout.ts` use the same functions.

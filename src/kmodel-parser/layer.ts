@@ -4,7 +4,10 @@ import type { KpuConvParams, TensorDesc } from './model.js';
 export interface LayerBase {
   /** Position in file (execution) order, from 0. */
   readonly index: number;
-  /** Upstream name: v3 `kpu_model_layer_type_t` name (K210_CONV, DEQUANTIZE, …), v4 nncase 0.2 opcode name (kpu_conv2d, dequantize, …). */
+  /**
+   * Upstream name: v3 `kpu_model_layer_type_t` name (K210_CONV, DEQUANTIZE, …), v4 nncase 0.2 opcode name (kpu_conv2d,
+   * dequantize, …).
+   */
   readonly type: string;
   /** The numeric type / opcode as stored. */
   readonly code: number;

@@ -73,7 +73,7 @@ export interface KpuConvParams {
   };
 }
 
-/** Shape summary of a KPU conv layer derived from its registers (reference §6.1). */
+/** Shape summary of a KPU conv layer derived from its registers (kpu-numerics §6.1). */
 export interface KpuConvGeometry {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -100,7 +100,7 @@ export function kpuConvGeometry(arg: KpuLayerArgument): KpuConvGeometry {
   };
 }
 
-/** Pool type names (reference §6.6). */
+/** Pool type names (kpu-numerics §6.6). */
 export const POOL_TYPE_NAMES = [
   'bypass',
   'max_2_s2',

@@ -52,7 +52,7 @@ export function describeActivation(segs: readonly ActivationSegment[]): string {
   const pieces: ActivationSegment[] = [];
   for (const s of segs)
     if (pieces.length === 0 || s.x_start !== pieces[pieces.length - 1].x_start) pieces.push(s);
-    else pieces[pieces.length - 1] = s; // equal starts: the later segment wins (§10 C9)
+    else pieces[pieces.length - 1] = s; // equal starts: the later segment wins (kpu-numerics §10 C9)
   const slopes = pieces.map((s) => s.y_mul / 2 ** s.shift_number);
   const [first, ...rest] = slopes;
   if (slopes.every((m) => m === first)) return first === 0 ? 'constant' : 'linear';

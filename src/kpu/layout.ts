@@ -1,5 +1,5 @@
 /**
- * The feature-map layout of AI SRAM (reference §6.8). A map of width w is stored in 64-byte
+ * The feature-map layout of AI SRAM (kpu-numerics §6.8). A map of width w is stored in 64-byte
  * lines: narrow maps pack 4 (w ≤ 16) or 2 (w ≤ 32) channels side by side in one line, wider
  * maps give each row ceil(w/64) lines of its own; every row starts a new line. Channel block
  * k = floor(c / groups) occupies rowLen·h lines, and batch item b of an N-batch tensor starts

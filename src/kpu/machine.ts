@@ -14,7 +14,7 @@ import type { CpuNumerics } from './ops/common.js';
 /**
  * `golden` (default) reproduces nncase's K210 simulator, the source of the reference goldens;
  * `board` follows the K210 firmware where the reference documents that it computes differently
- * (reference §7.0, §10 C11): the firmware is built with `-ffp-contract=fast`, so every C
+ * (kpu-numerics §7.0, §10 C11): the firmware is built with `-ffp-contract=fast`, so every C
  * `a*b + c` is taken as a fused multiply-add (v3 DEQUANTIZE and CHANNELWISE_DEQUANTIZE, FC and
  * L2 sums, v4 matmul/conv sums), plus the v4 board quantize (pairs rounded to even) and
  * dequantize expressions and RISC-V's saturating float→int conversion. Unverified on silicon.

@@ -1,8 +1,8 @@
 /**
- * The two on-chip memories the emulator models (reference §1.1): 6 MiB of general SRAM (MEM0 +
+ * The two on-chip memories the emulator models (kpu-numerics §1.1): 6 MiB of general SRAM (MEM0 +
  * MEM1) and the 2 MiB AI SRAM the KPU reads and writes in 64-byte lines. Both start zero-filled,
  * as in the golden simulator (its `kpu=` hashes assume a zeroed KPU RAM; padding lanes of the
- * §6.8 layout stay 0 unless something writes them).
+ * kpu-numerics §6.8 layout stay 0 unless something writes them).
  */
 import { KpuFault } from '../errors.js';
 

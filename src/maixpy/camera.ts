@@ -13,7 +13,7 @@
  *   files as they are); a later change of `set_hmirror`/`set_vflip` mirrors/flips relative to
  *   that. `raw` takes the files as the sensor's unmirrored output and applies the script's
  *   settings as they are.
- * - The snapshot has two faces, as on the board (doc §2.1): the RGB565 display pixels the script
+ * - The snapshot has two faces, as on the board (face-pipeline §2.1): the RGB565 display pixels the script
  *   draws on (RGB888 → RGB565 with MaixPy's rounding tables; the DVP's own conversion is in
  *   silicon and undocumented) and the planar RGB888 AI planes written directly from the frame.
  *   In GRAYSCALE mode both are the luma (OpenMV's integer BT.601 weights).

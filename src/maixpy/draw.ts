@@ -109,7 +109,10 @@ export function drawCross(img: MaixImage, x: number, y: number, c: number, size 
   drawLine(img, x, y - size, x, y + size, c, thickness);
 }
 
-/** Text: each character an 8×10 cell (glyph at (1, 1)) scaled by `scale`; `\n` starts a new line. Returns the pixels written. */
+/**
+ * Text: each character an 8×10 cell (glyph at (1, 1)) scaled by `scale`; `\n` starts a new line. Returns the pixels
+ * written.
+ */
 export function drawString(
   img: MaixImage,
   x: number,

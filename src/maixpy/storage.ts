@@ -41,7 +41,10 @@ export function parseAddress(text: string, what: string): number {
   return v;
 }
 
-/** One `--flash` argument: `ADDR=FILE` (FILE may be `pkg.kfpkg#inner.kmodel`) or a `.kfpkg` whose flash-list gives the addresses. */
+/**
+ * One `--flash` argument: `ADDR=FILE` (FILE may be `pkg.kfpkg#inner.kmodel`) or a `.kfpkg` whose flash-list gives the
+ * addresses.
+ */
 export function parseFlashSpec(spec: string): FlashSegment[] {
   const eq = spec.indexOf('=');
   if (eq > 0) {
@@ -82,7 +85,7 @@ export interface BundledModel {
 }
 
 /**
- * Where MaixPy's face demo loads each role from (doc §7.7, flash addresses at HEAD of sipeed's
+ * Where MaixPy's face demo loads each role from (face-pipeline §7.7, flash addresses at HEAD of sipeed's
  * scripts): a bundled model with a role stands at that address unless the manifest names another.
  */
 export const ROLE_FLASH: Readonly<Record<string, number>> = {

@@ -45,7 +45,10 @@ export const CPU_STEP_CYCLES = {
 /** `lcd.display`: bytes per millisecond over the LCD's 8-bit SPI at MaixPy's default 15 MHz. ESTIMATE. */
 export const LCD_BYTES_PER_MS = 15_000;
 
-/** The camera's frame period when `sensor.skip_frames(n)` counts frames. ESTIMATE (OV2640 QVGA, ~30 fps with MaixPy's defaults). */
+/**
+ * The camera's frame period when `sensor.skip_frames(n)` counts frames. ESTIMATE (OV2640 QVGA, ~30 fps with MaixPy's
+ * defaults).
+ */
 export const SENSOR_FRAME_MS = 1000 / 30;
 
 export function cpuMs(cycles: number, cpuMhz: number = TIMING_PARAMS.clocks.cpuMhz): number {

@@ -1,5 +1,5 @@
 /**
- * `image.get_affine_transform` and `image.warp_affine_ai` (doc §5, MaixPy's `affine.c`, also used
+ * `image.get_affine_transform` and `image.warp_affine_ai` (face-pipeline §5, MaixPy's `affine.c`, also used
  * unchanged by CanMV).
  *
  * The transform is the least-squares similarity (Umeyama: rotation, uniform scale, translation)

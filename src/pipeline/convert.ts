@@ -282,7 +282,7 @@ export interface CameraFrame {
 }
 
 /**
- * A `sensor.snapshot()` from an RGB888 frame of the sensor's size (doc §2.1): the AI planes are
+ * A `sensor.snapshot()` from an RGB888 frame of the sensor's size (face-pipeline §2.1): the AI planes are
  * the RGB888 values themselves, the display pixels are derived from them (`rounding`, default
  * MaixPy's table rounding; the DVP's own conversion is undocumented). Mirror/flip are taken as
  * already applied to the frame.

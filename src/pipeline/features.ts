@@ -1,14 +1,14 @@
 /**
  * Feature post-processing and scoring.
  *
- * MaixPy (doc §6, disassembled from the closed `lib_sipeed_kpu.a`):
+ * MaixPy (face-pipeline §6, disassembled from the closed `lib_sipeed_kpu.a`):
  * - `kpu.face_encode(floats)`: clamp to [−0.25, 0.25] (fmax then fmin, so NaN → −0.25), ×512 in
  *   binary32, truncate to int32, keep the low 8 bits as a signed byte. Quirk: ≥ +0.25 gives 128,
  *   stored as −128.
  * - `kpu.face_compare(a, b)`: exact integer dot and norms, score = 50·(1 + cos θ) computed as
  *   `((float)dot·0.5f) / sqrt((double)(na·nb)) + 0.5) · 100` in double, returned as binary32.
  *
- * CanMV (doc C.6):
+ * CanMV (face-pipeline C.6):
  * - `run_with_output(get_feature=True)`: L2 normalisation in binary32 (sequential sum of
  *   squares, sqrtf, divide; no epsilon, an all-zero vector gives NaN).
  * - `feature_compare(a, b)`: dot accumulated in binary32, score = (0.5 + 0.5·dot)·100 in binary32.

@@ -1,7 +1,7 @@
 /**
  * The demos' per-frame flow as one pure composition, with the three models passed in as
  * functions (the emulator, a reference, or recorded outputs). The order of steps is the
- * firmware's, because it changes numbers (doc §7.1, C.2):
+ * firmware's, because it changes numbers (face-pipeline §7.1, C.2):
  *
  * MaixPy: detect on the frame's AI planes → draw the white box on the display pixels → `cut` the
  * display pixels (border included) → `resize(128, 128)` → `pix_to_ai` → landmark model → decode

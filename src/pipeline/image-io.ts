@@ -363,7 +363,9 @@ export function decodeImage(bytes: Uint8Array, file: string, opts: DecodeOptions
   return decodeBmp(file, bytes, opts);
 }
 
-/** Read and decode an image file (a regular file within `FILE_CAPS.image`). A missing file is `UsageError('NOT_FOUND')`. */
+/**
+ * Read and decode an image file (a regular file within `FILE_CAPS.image`). A missing file is `UsageError('NOT_FOUND')`.
+ */
 export function readImageFile(file: string, opts: DecodeOptions = {}): DecodedImage {
   let bytes: Uint8Array;
   try {

@@ -16,7 +16,7 @@ function checkOutput(out: ArrayLike<number>): void {
 
 export interface MaixpyLandmarkOptions {
   /**
-   * The demo's offset inside `int()` on the left-eye x: `int(p0·w − 10)` (doc §7.2; added without
+   * The demo's offset inside `int()` on the left-eye x: `int(p0·w − 10)` (face-pipeline §7.2; added without
    * explanation in 2019, absent from the first version). Default −10 (board behaviour); 0 turns
    * the quirk off.
    */
@@ -42,7 +42,7 @@ export function decodeLandmarksMaixpy(out: ArrayLike<number>, box: Rect, opts: M
 }
 
 /**
- * CanMV `ld5` (doc C.4): raw logits through `KPU.sigmoid`, fractions of the **pre-resize crop**
+ * CanMV `ld5` (face-pipeline C.4): raw logits through `KPU.sigmoid`, fractions of the **pre-resize crop**
  * (x1, y1, cut_w, cut_h from `extendBox`): x_j = int(σ(out[2j])·cut_w + x1),
  * y_j = int(σ(out[2j+1])·cut_h + y1). No offset.
  */

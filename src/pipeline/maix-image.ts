@@ -1,6 +1,6 @@
 /**
  * MaixPy's `img.cut`, `img.resize` and `img.draw_rectangle` on display pixels, with the board's
- * rounding (doc §3). Pure functions: new images are returned, except `drawRectangle`, which
+ * rounding (face-pipeline §3). Pure functions: new images are returned, except `drawRectangle`, which
  * changes the image in place as MaixPy does.
  *
  * Reads use the flat index `y·w + x` the C code computes, so a coordinate one past a row edge
@@ -54,7 +54,7 @@ export function cut<T extends MaixImage>(
 }
 
 /**
- * `img.resize(w, h)` for RGB565 (doc §3.2). Source w0×h0, sx = (float)w0/w, sy = (float)h0/h.
+ * `img.resize(w, h)` for RGB565 (face-pipeline §3.2). Source w0×h0, sx = (float)w0/w, sy = (float)h0/h.
  * 1. same size: copy;
  * 2. `w0 >= w || h0 > h` (≥ for width, > for height): nearest, src = (int)(x·sx), (int)(y·sy);
  * 3. otherwise bilinear on the 5/6-bit channels with xs = (x+½)·sx − ½ (binary32), corner

@@ -3,7 +3,7 @@
  * applies overrides (from flags or a JSON config) field by field and validates the result, so
  * a bad override is a `UsageError` naming the field.
  *
- * Sources: doc §1–§7 (MaixPy demo `demo_face_recognization.py`), doc C.1–C.6 (CanMV
+ * Sources: face-pipeline §1–§7 (MaixPy demo `demo_face_recognization.py`), face-pipeline C.1–C.6 (CanMV
  * `face_recog.py`).
  */
 import { UsageError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * YOLOv2 region layer: decode, threshold, NMS and output order as MaixPy's `sipeed_yolo2.c`
- * (doc §1) and CanMV's `yolo2_region_layer.c` (doc C.3) compute them. Both are darknet's
+ * (face-pipeline §1) and CanMV's `yolo2_region_layer.c` (face-pipeline C.3) compute them. Both are darknet's
  * algorithm in binary32; they differ only in parameters (anchors, grid, class-count rule, NMS
  * value, object cap), which come in through `RegionLayerParams`.
  *

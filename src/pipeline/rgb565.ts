@@ -1,7 +1,7 @@
 /**
  * RGB565 as MaixPy keeps it, and MaixPy's 5/6-bit ↔ 8-bit tables.
  *
- * Memory layout (doc §2.3): MaixPy inherits OpenMV's old byte-swapped RGB565. For a pixel value p:
+ * Memory layout (face-pipeline §2.3): MaixPy inherits OpenMV's old byte-swapped RGB565. For a pixel value p:
  *   R5 = (p >> 3) & 31,  G6 = ((p & 7) << 3) | (p >> 13),  B5 = (p >> 8) & 31
  * and packing is `(R5 << 3) | (G6 >> 3) | ((G6 & 7) << 13) | (B5 << 8)` with **no masking**: a
  * channel above its range (bilinear `resize` can produce one) spills into the neighbouring fields,
@@ -71,7 +71,7 @@ export type Rgb565Rounding = 'table' | 'truncate';
 /**
  * An RGB888 image to MaixPy RGB565 display pixels. `table` (default) is MaixPy's own conversion
  * (`COLOR_R8_G8_B8_TO_RGB565`, rounding). `truncate` keeps the top bits (R8 >> 3, G8 >> 2): a
- * hypothesis for the camera's DVP path, whose conversion is in silicon and undocumented (doc §2.1).
+ * hypothesis for the camera's DVP path, whose conversion is in silicon and undocumented (face-pipeline §2.1).
  */
 export function rgbToRgb565(img: RgbImage, rounding: Rgb565Rounding = 'table'): Rgb565Image {
   const n = img.width * img.height;

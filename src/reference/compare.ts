@@ -63,7 +63,10 @@ export interface LayerComparison {
   readonly index: number;
   readonly type: string;
   readonly unit: 'KPU' | 'CPU';
-  /** 'float': the layer's float counterpart ran; 'emulator': none (or it failed), the cumulative run took the emulator's result. */
+  /**
+   * 'float': the layer's float counterpart ran; 'emulator': none (or it failed), the cumulative run took the emulator's
+   * result.
+   */
   readonly reference: 'float' | 'emulator';
   readonly output?: { readonly dtype: string; readonly shape: readonly number[]; readonly quant?: string };
   readonly isolated?: IsolatedMetrics;

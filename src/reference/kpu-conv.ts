@@ -5,7 +5,7 @@
  *
  * Values are in the layers' quantised domains but never rounded:
  *
- *   conv   The accumulator the KPU computes (reference §6.2),
+ *   conv   The accumulator the KPU computes (kpu-numerics §6.2),
  *            acc = Σx·w + (arg_x·Σx >> shr_x) + (arg_w·Σw >> shr_w) + arg_add·G,
  *          is, without the floors, the bilinear form
  *            acc = Σ (x + a)(w + b) + (arg_add − a·b·K²)·G,   a = arg_w/2^shr_w, b = arg_x/2^shr_x.
@@ -23,7 +23,7 @@
  *          The result is kept in the output's representable range [0, 255] (saturation is part
  *          of what the compiler encoded; the file cannot say what the original network did
  *          beyond its calibrated range), so what the reference removes is rounding only.
- *   pool   tfjs maxPool / avgPool / strided slices on the unrounded map (§6.6 geometry).
+ *   pool   tfjs maxPool / avgPool / strided slices on the unrounded map (kpu-numerics §6.6 geometry).
  */
 import type { KpuConvGeometry, KpuConvParams } from '../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
@@ -42,7 +42,7 @@ export interface KpuConvFloat {
   run(input: Float32Array): Float32Array;
   /**
    * The same layer re-quantised the way the KPU rounds: the activation of the (unfloored)
-   * batch-norm value is rounded by the §6.4 rule `rules` names — including nncase's rounding of
+   * batch-norm value is rounded by the kpu-numerics §6.4 rule `rules` names — including nncase's rounding of
    * a negative product (a decreasing segment below its start), which moves away from the nearest
    * integer when the fraction exceeds one half — then saturated and pooled. This is what the
    * isolated check compares with for nncase 1.x models, whose SiLU-like tables have decreasing
@@ -54,7 +54,7 @@ export interface KpuConvFloat {
   dispose(): void;
 }
 
-/** The activation rules of kpu/conv's KpuNumerics (reference §6.4). */
+/** The activation rules of kpu/conv's KpuNumerics (docs/kpu-numerics.md §6.4). */
 export interface KpuRoundingRules {
   readonly activationRounding: 'nncase02' | 'nncase01';
   readonly segmentBoundary: 'strict' | 'inclusive';
@@ -68,7 +68,7 @@ const halfEven = (r: number): number => {
   return f < 0.5 ? q : f > 0.5 ? q + 1 : q % 2 === 0 ? q : q + 1;
 };
 
-/** §6.4 step 3 on the real quotient r = t/2^s (s > 0) of a product t. */
+/** kpu-numerics §6.4 step 3 on the real quotient r = t/2^s (s > 0) of a product t. */
 function kpuRound(r: number, negative: boolean, rule: KpuRoundingRules['activationRounding']): number {
   if (rule === 'nncase02') {
     const q = Math.floor(r);
@@ -112,7 +112,7 @@ function filterValues(p: KpuConvParams, g: KpuConvGeometry, b: number): Float32A
   return f;
 }
 
-/** The §6.6 pool types on an NHWC map. */
+/** The kpu-numerics §6.6 pool types on an NHWC map. */
 export function poolNhwc(x: tf.Tensor4D, poolType: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   switch (poolType) {

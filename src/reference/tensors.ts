@@ -19,7 +19,7 @@ export type RefDType = 'uint8' | 'float32';
 
 /**
  * - `dense`: row-major elements from `address` (uint8: 1 byte each, float32: 4).
- * - `kpu`: an N×C×H×W uint8 map in the AI SRAM layout of §6.8 at `address`.
+ * - `kpu`: an N×C×H×W uint8 map in the AI SRAM layout of kpu-numerics §6.8 at `address`.
  * - `kpu00`: pixel (0,0) of each channel of a 4×4 KPU map (v3 K210_ADD_PADDING): C elements.
  */
 export type RefLayout = 'dense' | 'kpu' | 'kpu00';

@@ -2,7 +2,7 @@
  * Float reference of a kmodel v3 (nncase 0.1, run by the Kendryte SDK): one `RefLayer` per
  * layer. v3 quantisation is real = q·scale + bias (zero point −bias/scale); quantised CPU layers
  * become the real-valued functions their integer parameters encode, unrounded, saturated to
- * [0, 255] (reference §7.1).
+ * [0, 255] (kpu-numerics §7.1).
  */
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import type { KmodelV3, V3Layer } from '../kmodel-parser/v3/types.js';
@@ -82,7 +82,7 @@ const BUILDERS: Table = {
       [1, g.outChannels, g.outHeight, g.outWidth],
       'kpu',
     );
-    // §10 C6: a main-memory result is also written to AI SRAM; outputs[0] stays the AI SRAM map.
+    // kpu-numerics §10 C6: a main-memory result is also written to AI SRAM; outputs[0] stays the AI SRAM map.
     const outputs = (l.flags & 1) === 1 ? [output, u8(l.main_mem_out_address, output.shape)] : [output];
     const conv = prepareKpuConvFloat(l.kpu, 1);
     return {

@@ -1,6 +1,6 @@
 /**
  * Float reference of a kmodel v4 (nncase 0.2): one `RefLayer` per node. Quantised ops become the
- * real-valued functions their integer parameters encode (reference §7.2): a multiplier m with
+ * real-valued functions their integer parameters encode (kpu-numerics §7.2): a multiplier m with
  * shift s is the factor m·2^−s, the offsets are zero points, and nothing is rounded; a uint8
  * result keeps only the saturation to [0, 255].
  */

@@ -629,7 +629,7 @@ export function compareOnceV5(
   if (!kpuConvs) notes.push('no KPU conv layers: the isolated KPU check does not apply (every op runs on the CPU)');
   else if (quirkLayers) {
     notes.push(
-      `the isolated check re-quantises each KPU conv with the KPU's activation rounding (reference §6.4), including nncase's rounding of negative products ` +
+      `the isolated check re-quantises each KPU conv with the KPU's activation rounding (docs/kpu-numerics.md §6.4), including nncase's rounding of negative products ` +
         `(decreasing segments of SiLU-like tables), which lands up to 2 LSB from the nearest integer: ${quirkLayers} of ${kpuConvs} KPU conv layers have values it moves (see each layer's note)`,
     );
   }

@@ -1,5 +1,5 @@
 /**
- * Body parsers of the CPU-side v3 layers (reference §2.6, SDK `kpu.h` structs). Each reads its
+ * Body parsers of the CPU-side v3 layers (kpu-numerics §2.6, SDK `kpu.h` structs). Each reads its
  * fields in struct order from a reader limited to the body, checks that every main-buffer range
  * lies inside main_mem_usage, and states the tensors it can know from the body alone.
  */

@@ -1,7 +1,7 @@
 /**
- * The v3 K210_CONV body (reference §2.7): a 24-byte header whose four absolute file offsets
+ * The v3 K210_CONV body (kpu-numerics §2.7): a 24-byte header whose four absolute file offsets
  * point at the register block, weights, batch-norm and activation tables, all inside the same
- * body. The offsets are followed, never the written order or alignment (§10 C4 shows other
+ * body. The offsets are followed, never the written order or alignment (kpu-numerics §10 C4 shows other
  * generations align differently).
  */
 import type { BinaryReader } from '../binary-reader.js';
@@ -18,7 +18,7 @@ import { checkKpu, checkMain, layerError, tensor, type BodyContext, type BodyPar
 const REGISTER_BYTES = 12 * 8;
 const ACTIVATION_BYTES = 18 * 8;
 
-/** Pool stride per pool_type (§6.6): output size = floor(input / stride). */
+/** Pool stride per pool_type (kpu-numerics §6.6): output size = floor(input / stride). */
 const POOL_STRIDE = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1] as const;
 
 /** Word index of each validated field, so an error points at the right 8 bytes. */

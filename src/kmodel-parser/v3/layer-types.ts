@@ -1,5 +1,5 @@
 /**
- * Every v3 layer type in one table (SDK `kpu_model_layer_type_t`, reference §2.5): value,
+ * Every v3 layer type in one table (SDK `kpu_model_layer_type_t`, kpu-numerics §2.5): value,
  * upstream name, body parser. A row without a parser is a type whose body layout no source
  * defines; parsing one fails with its own message, distinct from an unknown value.
  */

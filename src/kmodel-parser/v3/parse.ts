@@ -1,5 +1,5 @@
 /**
- * kmodel v3 reader (nncase 0.1.x). Layout (reference §2, corrected by §10):
+ * kmodel v3 reader (nncase 0.1.x). Layout (kpu-numerics §2, corrected by §10):
  *   28-byte header · output_count × {address, size} · layers_length × {type, body_size} · bodies.
  * Body i starts at 28 + 8·output_count + 8·layers_length + Σ_{j<i} body_size_j and is parsed by a
  * reader limited to that body ("seek, don't drift"). Every count is checked against the file
@@ -16,7 +16,7 @@ export type * from './types.js';
 export { V3_LAYER_TYPES } from './layer-types.js';
 
 const HEADER_BYTES = 28;
-/** Bodies are padded to 8-byte file positions; the last body's padding may be missing (§10 C3). */
+/** Bodies are padded to 8-byte file positions; the last body's padding may be missing (kpu-numerics §10 C3). */
 const MAX_MISSING_PADDING = 7;
 
 const fail = (code: KmodelError['code'], offset: number, detail: string): never => {

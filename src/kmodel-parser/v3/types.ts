@@ -1,7 +1,7 @@
 /**
  * kmodel v3 (nncase 0.1.x, run by the Kendryte SDK's `kpu.c`): the typed, frozen result of
  * `parseV3`. Field names are the SDK's (`kpu.h`: `kpu_kmodel_header_t`, `kpu_model_*_argument_t`)
- * so both code bases can be grepped side by side. Reference §2 and §10.
+ * so both code bases can be grepped side by side. kpu-numerics §2 and §10.
  *
  * Typed arrays (weights, tables) are zero-copy views of the file or small copies; they cannot be
  * frozen by JavaScript, so treat them as read-only. Everything else is frozen.
@@ -26,7 +26,10 @@ export interface KmodelV3Header {
 /** The model input: where the runtime puts it (byte address in AI SRAM or in the main buffer). */
 export interface KmodelV3Input extends TensorDesc {
   readonly memory: 'kpu' | 'main';
-  /** Byte address: `image_src_addr`·64 in AI SRAM for a K210_CONV first layer, `main_mem_in_address` for FULLY_CONNECTED. */
+  /**
+   * Byte address: `image_src_addr`·64 in AI SRAM for a K210_CONV first layer, `main_mem_in_address` for
+   * FULLY_CONNECTED.
+   */
   readonly address: number;
 }
 
@@ -60,7 +63,7 @@ export interface V3MemoryRange {
 /** `kpu_model_activation_t`. */
 export type V3Activation = 0 | 1 | 2;
 
-/** Upstream names of `kpu_model_layer_type_t` (reference §2.5), plus netron's 1000–1003. */
+/** Upstream names of `kpu_model_layer_type_t` (kpu-numerics §2.5), plus netron's 1000–1003. */
 export type V3LayerTypeName =
   | 'INVALID'
   | 'ADD'
@@ -245,7 +248,10 @@ export interface V3ChannelwiseDequantizeLayer extends V3LayerOf<'CHANNELWISE_DEQ
 
 export interface V3K210ConvLayer extends V3LayerOf<'K210_CONV'> {
   readonly unit: 'KPU';
-  /** Meaningful when flags bit0: the dense CHW result is also copied here (and still written to AI SRAM, §10 C6). */
+  /**
+   * Meaningful when flags bit0: the dense CHW result is also copied here (and still written to AI SRAM, kpu-numerics
+   * §10 C6).
+   */
   readonly main_mem_out_address: number;
   /** Absolute file offsets as stored (also in `kpu.fileOffsets`). */
   readonly layer_offset: number;
@@ -307,13 +313,16 @@ export interface KmodelV3 {
   readonly version: 3;
   readonly generation: 'nncase 0.1';
   readonly header: KmodelV3Header;
-  /** Header flags bit0: 8-bit weights when set, 16-bit otherwise (§6.10). */
+  /** Header flags bit0: 8-bit weights when set, 16-bit otherwise (kpu-numerics §6.10). */
   readonly weightBits: 8 | 16;
   /** = header.main_mem_usage. */
   readonly mainMemBytes: number;
   readonly inputs: readonly KmodelV3Input[];
   readonly outputs: readonly KmodelV3Output[];
   readonly layers: readonly V3Layer[];
-  /** Bytes after the end of the last body (ignored, §10 C3); negative when the last body's padding is missing. */
+  /**
+   * Bytes after the end of the last body (ignored, kpu-numerics §10 C3); negative when the last body's padding is
+   * missing.
+   */
   readonly trailingBytes: number;
 }

@@ -1,5 +1,5 @@
 /**
- * Body parsers of the v4 CPU ops (reference §3.3). Each reads the raw C struct from a reader
+ * Body parsers of the v4 CPU ops (kpu-numerics §3.3). Each reads the raw C struct from a reader
  * limited to its body, validates the fields the executor relies on, and ends with `c.end()`
  * (only alignment padding may follow). Field names are nncase 0.2's.
  */

@@ -1,5 +1,5 @@
 /**
- * The v4 kpu_conv2d body (reference §3.4, corrected by §10 C4):
+ * The v4 kpu_conv2d body (kpu-numerics §3.4, corrected by §10 C4):
  *
  *   0 main_mem_output memory_range · 16 batches i32 · 20 reserved0 · 24 the 12 register words ·
  *   P1 skip · BN table (8·OC) · P2 skip · activation table (144) · P3 skip · weights · padding
@@ -14,7 +14,7 @@ import { kpuRows } from '../kpu-layout.js';
 import { KPU_RAM_BYTES, type BodyContext } from './read.js';
 import type { KpuConv2DBody, MemoryRange, Shape4 } from './types.js';
 
-/** Pool stride of each pool_type (reference §6.6). */
+/** Pool stride of each pool_type (kpu-numerics §6.6). */
 export const POOL_STRIDE: readonly number[] = [1, 2, 2, 4, 4, 2, 2, 4, 1, 1];
 
 export function parseKpuConv2D(c: BodyContext): KpuConv2DBody {

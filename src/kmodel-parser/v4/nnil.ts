@@ -1,5 +1,5 @@
 /**
- * nnil, the per-element float stack-machine bytecode of v4 `nnil_unary_method` (reference §7.3;
+ * nnil, the per-element float stack-machine bytecode of v4 `nnil_unary_method` (kpu-numerics §7.3;
  * opcode values of nncase 0.2's `runtime/nnil.h`). Binary ops pop b then a and push a∘b; clamp
  * pops high, low, then v. Programs are straight-line, so stack depth is checked statically.
  */

@@ -1,5 +1,5 @@
 /**
- * The v4 opcode table: one row per `runtime_opcode` of nncase 0.2 (reference §3.2) with its
+ * The v4 opcode table: one row per `runtime_opcode` of nncase 0.2 (kpu-numerics §3.2) with its
  * upstream name, the name the runtime prints in traces, the unit that runs it, its body parser
  * and how its body names the tensors it reads and writes. Adding an op is one row here plus its
  * parser and body type.

@@ -1,5 +1,5 @@
 /**
- * kmodel v4 (nncase 0.2.x) reader (reference §3, corrected by §10).
+ * kmodel v4 (nncase 0.2.x) reader (kpu-numerics §3, corrected by §10).
  *
  * Layout: 40-byte header · inputs × memory_range · inputs × NCHW shape · outputs × memory_range ·
  * constant blob · nodes × {opcode, body_size} · bodies back to back. Body offsets come from the
@@ -15,7 +15,7 @@ import type { KmodelV4, MemoryRange, Shape4, V4Header, V4Node, V4Tensor } from '
 export const V4_IDENTIFIER = 0x4b4d444c;
 export const V4_HEADER_BYTES = 40;
 /**
- * The last body may lack its trailing alignment padding (§10 C3: 3 of 13 real files are 4 bytes
+ * The last body may lack its trailing alignment padding (kpu-numerics §10 C3: 3 of 13 real files are 4 bytes
  * short). Padding is at most 7 bytes; allow up to 8 as the reference states.
  */
 export const MAX_LAST_BODY_SHORTFALL = 8;
@@ -174,7 +174,7 @@ function readHeader(r: BinaryReader): V4Header {
     nodes: r.u32('nodes'),
     inputs: r.u32('inputs'),
     outputs: r.u32('outputs'),
-    // Uninitialised in the generator (0, 0x10, 0xCCCCCCCC, …): kept, never checked (§10 C14).
+    // Uninitialised in the generator (0, 0x10, 0xCCCCCCCC, …): kept, never checked (kpu-numerics §10 C14).
     reserved0: r.u32('reserved0'),
   };
 }
@@ -184,7 +184,7 @@ function inputTensor(c: BodyContext, range: MemoryRange, shape: Shape4, at: numb
   const dense = elements(shape) * elem;
   if (range.memory_type === 'const') c.fail('BAD_VALUE', 'memory_range: an input cannot live in the constant blob', at);
   if (range.memory_type === 'kpu') {
-    // §10 C7: a KPU-memory input is stored in the padded AI SRAM layout.
+    // kpu-numerics §10 C7: a KPU-memory input is stored in the padded AI SRAM layout.
     if (range.datatype !== 'uint8')
       c.fail('BAD_VALUE', `memory_range: a KPU-memory input must be uint8, got ${range.datatype}`, at + 4);
     const layout = kpuLayoutBytes(shape);

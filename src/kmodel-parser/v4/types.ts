@@ -1,7 +1,7 @@
 /**
  * kmodel v4 (nncase 0.2.x): the parsed, frozen model. Field names mirror nncase 0.2's C structs
  * (`memory_range`, `in_shape`, `fused_activation`, …) so both code bases can be grepped side by
- * side. Reference §3 (format), §10 (corrections).
+ * side. kpu-numerics §3 (format), §10 (corrections).
  */
 import type { LayerBase } from '../layer.js';
 import type { KpuConvParams, TensorDesc } from '../model.js';
@@ -23,7 +23,7 @@ export interface MemoryRange {
 
 /** `runtime_shape_t`: N, C, H, W. */
 export type Shape4 = readonly [number, number, number, number];
-/** `padding`: elements before and after; negative values crop (§10 C8). */
+/** `padding`: elements before and after; negative values crop (kpu-numerics §10 C8). */
 export interface Padding {
   readonly before: number;
   readonly after: number;
@@ -38,7 +38,7 @@ export interface QuantParam {
   readonly zero_point: number;
   readonly scale: number;
 }
-/** `scalar`: a datatype code and 4 raw bytes. The reference pad kernel ignores `type` (§10 C8). */
+/** `scalar`: a datatype code and 4 raw bytes. The reference pad kernel ignores `type` (kpu-numerics §10 C8). */
 export interface Scalar {
   readonly type: number;
   readonly storage: Uint8Array;
@@ -53,7 +53,7 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 export const IMAGE_RESIZE_MODES = ['bilinear', 'nearest_neighbor'] as const;
 export type ImageResizeMode = (typeof IMAGE_RESIZE_MODES)[number];
 
-// ---- bodies (reference §3.3); each is the raw C struct, decoded ----
+// ---- bodies (kpu-numerics §3.3); each is the raw C struct, decoded ----
 
 export interface BinaryBody {
   readonly input_a: MemoryRange;
@@ -275,7 +275,7 @@ export interface Conv2DTransposeBody {
   readonly bias: Float32Array;
 }
 
-/** One decoded nnil instruction (reference §7.3). */
+/** One decoded nnil instruction (kpu-numerics §7.3). */
 export interface NnilInstruction {
   /** Absolute file offset of the opcode byte. */
   readonly offset: number;
@@ -296,7 +296,7 @@ export interface NnilUnaryMethodBody {
   readonly max_stack: number;
 }
 
-/** cpu_conv2d / cpu_depthwise_conv2d (target CPU only; offsets derived from struct order, §3.3). */
+/** cpu_conv2d / cpu_depthwise_conv2d (target CPU only; offsets derived from struct order, kpu-numerics §3.3). */
 export interface CpuConv2DBody {
   readonly input: MemoryRange;
   readonly output: MemoryRange;
@@ -354,9 +354,12 @@ export interface KpuConv2DBody {
   readonly main_mem_output: MemoryRange;
   readonly batches: number;
   readonly reserved0: number;
-  /** The three skip counts stored in the address fields (§3.4, §10 C4). */
+  /** The three skip counts stored in the address fields (kpu-numerics §3.4, §10 C4). */
   readonly skips: { readonly bwsx_base_addr: number; readonly active_addr: number; readonly para_start_addr: number };
-  /** Where the conv reads and writes in AI SRAM, derived from the registers and the §6.8 layout (all batches). */
+  /**
+   * Where the conv reads and writes in AI SRAM, derived from the registers and the kpu-numerics §6.8 layout (all
+   * batches).
+   */
   readonly kpu_input: MemoryRange;
   readonly kpu_output: MemoryRange;
   /** Batch-0 map shapes, N = batches. */
@@ -400,7 +403,9 @@ export type V4OpName = keyof V4BodyMap;
 /** What every v4 node has beyond LayerBase. */
 export interface V4NodeCommon extends LayerBase {
   readonly type: V4OpName;
-  /** The name nncase 0.2's runtime prints for this opcode (`KPUConv2D`, `QuantizedBinary`, …), as in the golden traces. */
+  /**
+   * The name nncase 0.2's runtime prints for this opcode (`KPUConv2D`, `QuantizedBinary`, …), as in the golden traces.
+   */
   readonly traceName: string;
   /** Memory ranges the node reads and writes, in body order (kpu_conv2d: its derived AI SRAM ranges). */
   readonly inputRanges: readonly MemoryRange[];
@@ -425,7 +430,7 @@ type NodeOf<K extends V4OpName> = V4NodeCommon & {
 export type V4Node = { [K in V4OpName]: NodeOf<K> }[V4OpName];
 export type V4NodeOfType<K extends V4OpName> = NodeOf<K>;
 
-/** The 40-byte header, as stored (reserved0 is uninitialised garbage in real files, §10 C14). */
+/** The 40-byte header, as stored (reserved0 is uninitialised garbage in real files, kpu-numerics §10 C14). */
 export interface V4Header {
   readonly identifier: number;
   readonly version: 4;
@@ -451,15 +456,15 @@ export interface KmodelV4 {
   readonly mainMemBytes: number;
   /** The constant blob, a view of the file. */
   readonly constants: Uint8Array;
-  /** Shapes from the stored NCHW shapes. A KPU-memory input range is in the padded KPU layout (§10 C7). */
+  /** Shapes from the stored NCHW shapes. A KPU-memory input range is in the padded KPU layout (kpu-numerics §10 C7). */
   readonly inputs: readonly V4Tensor[];
   /** v4 stores no output shapes: each is inferred from the node that writes the range, else flat. */
   readonly outputs: readonly V4Tensor[];
   readonly layers: readonly V4Node[];
   /** Absolute file offset of the first body. */
   readonly bodiesOffset: number;
-  /** Bytes the last body is short of its body_size (trailing padding not written, §10 C3). */
+  /** Bytes the last body is short of its body_size (trailing padding not written, kpu-numerics §10 C3). */
   readonly lastBodyShortfall: number;
-  /** Bytes after the last body, ignored (§10 C3: up to a second 1 MiB flash image). */
+  /** Bytes after the last body, ignored (kpu-numerics §10 C3: up to a second 1 MiB flash image). */
   readonly trailingBytes: number;
 }

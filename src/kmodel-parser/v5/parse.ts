@@ -2,7 +2,7 @@
  * kmodel v5 (nncase 1.x) reader: the container of `include/nncase/runtime/model.h`, the K210
  * module's op records and the stackvm module's bytecode. Every module, function and section
  * is read through a reader limited to its own bytes; every count is checked against the
- * bytes left before anything is allocated. Reference §4.
+ * bytes left before anything is allocated. kpu-numerics §4.
  */
 import { BinaryReader } from '../binary-reader.js';
 import { KmodelError } from '../../errors.js';

@@ -2,7 +2,7 @@
  * kmodel v5 (nncase 1.x): the container (model header, modules, mempools, sections,
  * functions), the K210 module's op records and the stackvm module's decoded bytecode.
  * Names mirror nncase's `include/nncase/runtime/model.h` and the K210 module's
- * `runtime_types.h`. Reference §4 (container) and §5 (register words).
+ * `runtime_types.h`. kpu-numerics §4 (container) and §5 (register words).
  */
 import type { LayerBase } from '../layer.js';
 import type { DType, KpuConvParams, TensorDesc } from '../model.js';
@@ -108,7 +108,7 @@ interface K210OpBase {
   readonly size: number;
 }
 
-/** kpu_upload / kpu_download: dense NCHW ↔ AI SRAM layout (reference §6.8). */
+/** kpu_upload / kpu_download: dense NCHW ↔ AI SRAM layout (kpu-numerics §6.8). */
 export interface K210DataExchangeOp extends K210OpBase {
   readonly name: 'kpu_upload' | 'kpu_download';
   readonly input: MemoryRangeV5;

@@ -63,7 +63,7 @@ function scratchFor(c: PreparedKpuConv): KpuConvScratch {
   return s;
 }
 
-/** AI SRAM (§6.8 layout) → scratch planes, all batches, before anything is written. */
+/** AI SRAM (kpu-numerics §6.8 layout) → scratch planes, all batches, before anything is written. */
 function gatherInput(c: PreparedKpuConv, ram: Uint8Array, s: KpuConvScratch): void {
   const { inChannels: IC, inWidth: W, inHeight: H } = c.geometry;
   const { groups, rowPitch, rowLen } = c.fast.inLayout;
@@ -374,7 +374,7 @@ const RNE_MAGIC = 1.5 * 2 ** 52;
  * exact: |acc·norm_mul| < 2^52 and |t| < 2^51, so every value is an exact integer (or the exact
  * dyadic y), each floor(v·2^−s) is the reference's arithmetic shift, and nothing wraps at 64 bits.
  *
- * Both rounding variants of §6.4 step 3, with y = t/2^s (exact: a power-of-two scaling):
+ * Both rounding variants of kpu-numerics §6.4 step 3, with y = t/2^s (exact: a power-of-two scaling):
  *   nncase02, t ≥ 0: round half to even = RNE(y);      nncase01, t ≥ 0: round half up = floor(y + ½)
  *   t < 0 (either): the reference moves away from q = floor(y) exactly when the t ≥ 0 rule would
  *   move up, so r = q − (R − q) = 2·floor(y) − R, with R the t ≥ 0 rounding of y.
@@ -512,7 +512,9 @@ function bnActBig(
 
 // ---- pooling and write-back ------------------------------------------------------------------
 
-/** §6.6 on the H×W activation plane into `dst` (OH×OW). Windows of the stride types never leave the map. */
+/**
+ * kpu-numerics §6.6 on the H×W activation plane into `dst` (OH×OW). Windows of the stride types never leave the map.
+ */
 function pool(src: Uint8Array, H: number, W: number, type: number, dst: Uint8Array): void {
   switch (type) {
     case 1:

@@ -1,5 +1,5 @@
 /**
- * The KPU conv engine (reference §6, corrected by §10): conv → batch-norm → activation → pool,
+ * The KPU conv engine (kpu-numerics §6, corrected by §10): conv → batch-norm → activation → pool,
  * bit-exact with nncase 0.2's simulator by default. `prepareKpuConv` validates and precomputes
  * once; `runKpuConv` is the fast engine and `runKpuConvReference` the plain specification it is
  * tested against.

@@ -1,5 +1,5 @@
 /**
- * Validation and precomputation of one KPU conv layer (reference §6, corrected by §10). Every
+ * Validation and precomputation of one KPU conv layer (kpu-numerics §6, corrected by §10). Every
  * semantic check happens here, once; `runKpuConv` and `runKpuConvReference` then run blind.
  *
  * Exactness plan for the fast path (design "Numbers that bite"): JavaScript Numbers are exact
@@ -17,9 +17,12 @@ import { kpuConvGeometry } from '../../kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../memory.js';
 import { kpuRowLayout, kpuRows, type RowLayout } from '../layout.js';
 
-/** Where the goldens' reference (nncase 0.2) and the older nncase 0.1 / SDK rules differ (§6.4). */
+/** Where the goldens' reference (nncase 0.2) and the older nncase 0.1 / SDK rules differ (kpu-numerics §6.4). */
 export interface KpuNumerics {
-  /** nncase02: "banker" variant of §6.4 step 3 (the golden default); nncase01: SDK `kpu_carry_shift`, round half up. */
+  /**
+   * nncase02: "banker" variant of kpu-numerics §6.4 step 3 (the golden default); nncase01: SDK `kpu_carry_shift`, round
+   * half up.
+   */
   activationRounding: 'nncase02' | 'nncase01';
   /** strict: the highest segment with bn > start_x (golden default); inclusive: bn ≥ start_x (nncase 0.1). */
   segmentBoundary: 'strict' | 'inclusive';
@@ -33,7 +36,7 @@ export interface KpuNumerics {
 
 export type KpuKernel = 'wasm' | 'js';
 
-/** nncase 0.2 rules: they reproduce every golden, v3 models included (§10 C10). */
+/** nncase 0.2 rules: they reproduce every golden, v3 models included (kpu-numerics §10 C10). */
 export const GOLDEN_NUMERICS: KpuNumerics = Object.freeze({
   activationRounding: 'nncase02',
   segmentBoundary: 'strict',
@@ -53,7 +56,7 @@ export interface KpuMapRegion {
   readonly shape: readonly [number, number, number, number];
 }
 
-/** Pool window and stride per pool_type (§6.6); `size` 1 for bypass and the select types. */
+/** Pool window and stride per pool_type (kpu-numerics §6.6); `size` 1 for bypass and the select types. */
 export const POOL_GEOMETRY: readonly { readonly size: number; readonly stride: number }[] = [
   { size: 1, stride: 1 }, // 0 bypass
   { size: 2, stride: 2 }, // 1 max_2_s2
@@ -69,7 +72,7 @@ export const POOL_GEOMETRY: readonly { readonly size: number; readonly stride: n
 
 /** State of the fast engine: packed parameters, exactness flags and reusable scratch. */
 export interface KpuConvFastState {
-  /** §6.8 row layouts of the input and output maps. */
+  /** kpu-numerics §6.8 row layouts of the input and output maps. */
   readonly inLayout: RowLayout;
   readonly outLayout: RowLayout;
   /** Weight values as 8-bit planes, source order ([o][c][ky][kx], depthwise [o][ky][kx]):
@@ -99,7 +102,7 @@ export interface KpuConvFastState {
   readonly exact: Uint8Array;
   readonly exactChannels: number;
   readonly actStart: Float64Array;
-  /** start_x is non-decreasing over the 16 segments (true of every real table, §10 C9). */
+  /** start_x is non-decreasing over the 16 segments (true of every real table, kpu-numerics §10 C9). */
   readonly actSorted: boolean;
   readonly actMul: Float64Array;
   /** 2^−shift: t·2^−shift is exact (a power-of-two scaling, no underflow for shift ≤ 255). */
@@ -169,7 +172,7 @@ export interface PreparedKpuConv {
   readonly denseOutputBytes: number;
   /** Multiply-accumulates of one run, all batches (N·OC·H·W·G·K²). */
   readonly macs: number;
-  /** Register fields the reference ignores but that look unusual (§5.2, §9 item 7). */
+  /** Register fields the reference ignores but that look unusual (kpu-numerics §5.2, §9 item 7). */
   readonly warnings: readonly string[];
   readonly fast: KpuConvFastState;
 }
@@ -295,7 +298,7 @@ export function prepareKpuConv(
   for (const [name, got, want] of regs) {
     if (got !== want)
       warnings.push(
-        `${name} = ${got} but the ${name.startsWith('wb') ? 'output' : 'input'} width implies ${want}; the width-derived layout is used (§10 C12)`,
+        `${name} = ${got} but the ${name.startsWith('wb') ? 'output' : 'input'} width implies ${want}; the width-derived layout is used (kpu-numerics §10 C12)`,
       );
   }
 

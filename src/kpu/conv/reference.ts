@@ -1,5 +1,5 @@
 /**
- * The specification path of the KPU conv engine: reference §6.2–6.6 (with §10) written out
+ * The specification path of the KPU conv engine: kpu-numerics §6.2–6.6 (with §10) written out
  * literally, one output element at a time, in BigInt wherever the golden simulator uses 64-bit
  * integers. It is slow on purpose and must stay plain: the fast engine is tested against it.
  *
@@ -7,7 +7,7 @@
  * product and the activation product in int64_t. Every such step is wrapped to two's complement
  * 64 bits here (`i64`), which is what that code does on x86 when a pathological layer overflows.
  * Real layers never come near: nncase 1.x asserts |acc|, |bn| < 2^35 (36-bit hardware width; what
- * the silicon does beyond that is unknown, reference §9 item 3).
+ * the silicon does beyond that is unknown, kpu-numerics §9 item 3).
  */
 import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-layer-argument.js';
 import { KpuFault } from '../../errors.js';
@@ -24,13 +24,15 @@ function weightAt(c: PreparedKpuConv, o: number, ch: number, ky: number, kx: num
   return c.weightBits === 8 ? w[idx] : w[2 * idx] | (w[2 * idx + 1] << 8);
 }
 
-/** §6.3: bn = (acc · norm_mul) >> norm_shift, then + norm_add; the shift is an arithmetic (floor) shift. */
+/**
+ * kpu-numerics §6.3: bn = (acc · norm_mul) >> norm_shift, then + norm_add; the shift is an arithmetic (floor) shift.
+ */
 export function referenceBatchNorm(acc: bigint, bn: BatchNormEntry): bigint {
   return i64(i64(i64(acc * BigInt(bn.norm_mul)) >> BigInt(bn.norm_shift)) + BigInt(bn.norm_add));
 }
 
 /**
- * §6.4 step 3. nncase02 ("banker" variant): q = floor(t/2^s), f = t − q·2^s, h = 2^(s−1); below h
+ * kpu-numerics §6.4 step 3. nncase02 ("banker" variant): q = floor(t/2^s), f = t − q·2^s, h = 2^(s−1); below h
  * keep q, above h move by sgn(t), at h move by sgn(t) only when q is odd. For t ≥ 0 that is round
  * half to even; for t < 0 the move goes the wrong way (a quirk of the reference, kept).
  * nncase01 (SDK kpu_carry_shift): v = t >> (s−1); odd v → (v >> 1) ± 1 by the sign of v, even v → v >> 1.
@@ -53,9 +55,9 @@ export function referenceRoundShift(t: bigint, s: number, rounding: KpuNumerics[
   return v >> 1n;
 }
 
-/** §6.4: segment choice, t = (bn − start_x)·y_mul, rounding shift, + bias, clamp to 0..255. */
+/** kpu-numerics §6.4: segment choice, t = (bn − start_x)·y_mul, rounding shift, + bias, clamp to 0..255. */
 export function referenceActivation(bn: bigint, segs: readonly ActivationSegment[], numerics: KpuNumerics): number {
-  let k = 0; // no segment qualifies → segment 0 (undefined in the reference; §6.4)
+  let k = 0; // no segment qualifies → segment 0 (undefined in the reference; kpu-numerics §6.4)
   for (let i = 15; i >= 0; i--) {
     const start = BigInt(segs[i].x_start);
     if (numerics.segmentBoundary === 'strict' ? bn > start : bn >= start) {
@@ -69,7 +71,7 @@ export function referenceActivation(bn: bigint, segs: readonly ActivationSegment
   return r < 0n ? 0 : r > 255n ? 255 : Number(r);
 }
 
-/** §6.6 on one channel plane A (H×W) → OH×OW. */
+/** kpu-numerics §6.6 on one channel plane A (H×W) → OH×OW. */
 export function referencePool(
   A: Uint8Array,
   H: number,
@@ -126,7 +128,7 @@ export function referencePool(
 
 /**
  * Runs the layer by the specification: reads the input map from AI SRAM at image_src_addr·64
- * (batch b at + b·rows), writes the result at image_dst_addr·64 in the §6.8 layout, and the dense
+ * (batch b at + b·rows), writes the result at image_dst_addr·64 in the kpu-numerics §6.8 layout, and the dense
  * N×OC×OH×OW copy into `mainOut` when given.
  */
 export function runKpuConvReference(
@@ -165,7 +167,7 @@ export function runKpuConvReference(
       const A = new Uint8Array(H * W);
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {
-          // §6.2. S, SX, SW are sums of at most 1024·9 terms of ≤ 255·65535, below 2^38: exact Numbers.
+          // kpu-numerics §6.2. S, SX, SW are sums of at most 1024·9 terms of ≤ 255·65535, below 2^38: exact Numbers.
           let S = 0;
           let SX = 0;
           let SW = 0;

@@ -12,10 +12,10 @@ import { KpuFault } from '../../errors.js';
  * - `golden`: nncase 0.2's simulator and the SDK's kpu.c built for x86 (the goldens in
  *   shared/golden-nncase). Every `a*b + c` is two roundings; float→int conversions behave
  *   like SSE `cvttss2si` (NaN and out-of-range give INT32_MIN).
- * - `board`: the K210 firmware as the reference (§7.0, §7.1, §7.2, §9 item 11) describes it:
+ * - `board`: the K210 firmware as the reference (kpu-numerics §7.0, §7.1, §7.2, §9 item 11) describes it:
  *   the SDK and nncase runtime are built with `-ffast-math -std=gnu11` (gnu++), i.e.
  *   `-ffp-contract=fast`, so GCC fuses `a*b + c` (and `acc += a*b`) into `fmadd.s`; the v4
- *   RISC-V quantize/dequantize kernels differ (§7.2); float→int conversions saturate
+ *   RISC-V quantize/dequantize kernels differ (kpu-numerics §7.2); float→int conversions saturate
  *   (`fcvt.w.s`). Not verified against silicon.
  */
 export type CpuNumerics = 'golden' | 'board';
@@ -157,7 +157,7 @@ export function fmaxf(a: number, b: number): number {
 /**
  * `expf`. The goldens used x86 glibc's expf, which is correctly rounded in practice; the
  * double `Math.exp` rounded once to float agrees except in vanishingly rare cases. The
- * board's newlib expf may differ by 1 ulp (§7.0) and is not modelled.
+ * board's newlib expf may differ by 1 ulp (kpu-numerics §7.0) and is not modelled.
  */
 export function expf(x: number): number {
   return f32(Math.exp(x));
@@ -215,7 +215,7 @@ function mulAndCarryShiftBig(value: number, mul: number, s: number): number {
 /**
  * The SDK's `kpu_carry_shift(value, shift)` (kpu.c, used by v3 QUANTIZED_ADD) on an int64:
  * v = value >> (shift−1); if v is odd, (v >> 1) + 1 for v ≥ 0 and (v >> 1) − 1 for v < 0;
- * else v >> 1. Round half up for value ≥ 0; negative values mis-round (§6.4 step 3), and
+ * else v >> 1. Round half up for value ≥ 0; negative values mis-round (kpu-numerics §6.4 step 3), and
  * this mirrors it. Takes and returns a bigint holding an int64.
  */
 export function kpuCarryShift(value: bigint, shift: number): bigint {

@@ -1,6 +1,6 @@
 /**
  * kmodel v3 on the emulated chip: one executor per layer type, in one table, as the SDK's
- * `ai_step` runs them (reference §2.8, §7.1; §10 C6 for conv outputs to main memory).
+ * `ai_step` runs them (kpu-numerics §2.8, §7.1; §10 C6 for conv outputs to main memory).
  */
 import { KpuFault } from '../../errors.js';
 import { kpuConvGeometry, type TensorDesc } from '../../kmodel-parser/model.js';
@@ -304,7 +304,7 @@ export function prepareV3(model: KmodelV3, ctx: PrepareContext): VersionPlan {
       exec: e.exec,
     };
   });
-  // Input placement (reference §2.8): a conv first layer gets the image uploaded in the KPU layout
+  // Input placement (kpu-numerics §2.8): a conv first layer gets the image uploaded in the KPU layout
   // at image_src_addr; a fully-connected first layer gets its floats at main_mem_in_address.
   let place: (x: Uint8Array) => void;
   if (input.memory === 'kpu') {

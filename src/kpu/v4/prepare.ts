@@ -1,6 +1,6 @@
 /**
  * kmodel v4 on the emulated chip: one executor per nncase 0.2 opcode, in one table, as the
- * beta4 runtime's interpreter runs them (reference §3.5, §7.2; §10 C1, C2, C7, C8).
+ * beta4 runtime's interpreter runs them (kpu-numerics §3.5, §7.2; §10 C1, C2, C7, C8).
  */
 import { KpuFault } from '../../errors.js';
 import type { TensorDesc } from '../../kmodel-parser/model.js';

@@ -21,7 +21,7 @@ import type { MemBlock } from './memory.js';
  * A tensor in one of the machine's buffers.
  * - `strided`: element [i…] at byte `offset + elemSize·Σ i_k·strides_k` of `block.bytes`
  *   (nncase strides: in elements, aligned to the trailing dimensions, 0 for size-1 dims).
- * - `kpu`: an N×C×H×W uint8 map in the AI SRAM layout (reference §6.8) at byte `offset` of the
+ * - `kpu`: an N×C×H×W uint8 map in the AI SRAM layout (kpu-numerics §6.8) at byte `offset` of the
  *   K210 module's KPU RAM; `strides` is empty.
  * A block may be a window of another (`block.parent`): then `block.bytes` is a sub-array of the
  * parent's bytes (same ArrayBuffer), so `bytes.byteOffset + offset` locates the tensor in the

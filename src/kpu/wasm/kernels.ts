@@ -4,7 +4,7 @@
  * src/kpu/conv/wasm.ts); the JavaScript side copies the input map, weights and tables in and the
  * output map out. Stages, all exact:
  *
- *   gather   §6.8 input layout → channel planes (3×3: padded by one pixel of pad_value)
+ *   gather   kpu-numerics §6.8 input layout → channel planes (3×3: padded by one pixel of pad_value)
  *   pack     planes → input pairs as i16 lanes [x_a(i), x_b(i)]: channel pairs for 1×1, tap pairs
  *            (im2col, tap = c·9 + ky·3 + kx, the weights' order) for 3×3. Select pools 5/6 (stride
  *            2) pack only the pixels they keep.
@@ -13,12 +13,12 @@
  *            i32 accumulation is exact. SX (Σ x, padding included) is one more row of ones.
  *   dw       depthwise 3×3 / 1×1 on the padded planes, SX by i16 adds (≤ 9·255)
  *   tx       Tx = (arg_x·SX) >> shr_x, exact in f64
- *   act      acc → batch-norm → activation. `actScalar` is §6.3/§6.4 in wrapping i64 arithmetic,
+ *   act      acc → batch-norm → activation. `actScalar` is kpu-numerics §6.3/§6.4 in wrapping i64 arithmetic,
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
  *            path for channels whose window (one or two segments' formulas) src/kpu/conv/wasm.ts
  *            proved exact (see there); lanes outside the window go through `actScalar`.
  *            `actPrepool` max-pools 2×2 the accumulators first on channels proven monotone.
- *   pool     §6.6 into the output map (layout copy in memory) and the dense copy
+ *   pool     kpu-numerics §6.6 into the output map (layout copy in memory) and the dense copy
  *
  * 16-bit weights (v3) are split into byte planes as separate rows: S = S_lo + 256·S_hi.
  */
@@ -155,7 +155,10 @@ const ODD_LANES = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
 const EVEN_BYTES = v128.const([255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0]);
 /** The high 64 bits moved to the low half (for the *_low conversions). */
 const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-/** 1.5·2^52: y + MAGIC is y rounded to an integer, ties to even (|y| < 2^51), and its low 32 bits hold that integer mod 2^32. */
+/**
+ * 1.5·2^52: y + MAGIC is y rounded to an integer, ties to even (|y| < 2^51), and its low 32 bits hold that integer mod
+ * 2^32.
+ */
 const MAGIC = f64x2.splat(f64.const(1.5 * 2 ** 52));
 /** The low 32 bits of each f64 lane of a then b: [a0 a1 b0 b1]. */
 const LOW_WORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
@@ -653,9 +656,9 @@ export function buildKernelModule(): Uint8Array {
           ]),
           // Tx is an exact integer below 2^46 in f64
           set(acc, i64.add(i64.add(get(acc), i64.trunc_f64_s(f64.load(add(get(tf), mul(get(i), c32(8)))))), get(C))),
-          // §6.3: (acc·norm_mul) >> norm_shift (floor), + norm_add; int64 wrapping as the reference
+          // kpu-numerics §6.3: (acc·norm_mul) >> norm_shift (floor), + norm_add; int64 wrapping as the reference
           set(bn, i64.add(i64.shr_s(i64.mul(get(acc), get(nm)), get(ns)), get(na))),
-          // §6.4 step 1: the highest qualifying segment, else 0
+          // kpu-numerics §6.4 step 1: the highest qualifying segment, else 0
           if_(
             get(sorted),
             [set(k, c32(0)), step(8), step(4), step(2), step(1)],
@@ -1124,7 +1127,7 @@ export function buildKernelModule(): Uint8Array {
   });
 
   // ---- pooling and write-back ---------------------------------------------------------------------------------
-  /** §6.6 from the activation plane of channel o into its place in the output map (and the dense copy). */
+  /** kpu-numerics §6.6 from the activation plane of channel o into its place in the output map (and the dense copy). */
   const poolOne = m.func('pool', [['o', 'i32']], null, (f) => {
     const o = f.param('o');
     const { loads, v } = fields(f, [

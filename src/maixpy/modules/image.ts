@@ -55,7 +55,10 @@ function copyInto(dst: MaixImage, src: MaixImage): void {
 }
 
 const backend = {
-  /** Decode an image file (the interpreter's VFS first, then the SD card) into pending RGB565 pixels; returns w·65536 + h. */
+  /**
+   * Decode an image file (the interpreter's VFS first, then the SD card) into pending RGB565 pixels; returns w·65536 +
+   * h.
+   */
   image_load(ctx: BoardContext, path: unknown): number {
     const p = str(path, 'path');
     let bytes = ctx.readVfs(p);

@@ -5,7 +5,7 @@
  * run_with_output, init_yolo2/regionlayer_yolo2, feature_compare, sigmoid, softmax, deinit).
  *
  * Models run on kpusim's interpreter (golden numerics by default); the region layer, feature
- * encoding and comparison are the pipeline's ports of the firmware (doc §1, §6, C.3, C.6).
+ * encoding and comparison are the pipeline's ports of the firmware (face-pipeline §1, §6, C.3, C.6).
  * Each run advances the board clock by the timing model's prediction for that model.
  */
 import { faceCompare, faceEncode, featureCompare, l2Normalize } from '../../pipeline/features.js';
@@ -228,7 +228,9 @@ const backend = {
     return { ...v3Fmap(s.model, s.prefix?.layers ?? s.model.layerCount, data.length), bytes };
   },
 
-  /** MaixPy's region layer on output 0; `w, h, ch` is the output grid (v4: from set_outputs). Returns the object count. */
+  /**
+   * MaixPy's region layer on output 0; `w, h, ch` is the output grid (v4: from set_outputs). Returns the object count.
+   */
   kpu_region_maixpy(
     ctx: BoardContext,
     h: unknown,

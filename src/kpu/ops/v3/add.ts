@@ -1,4 +1,4 @@
-/** v3 ADD (1): out[i] = a[i] + b[i] in float32 for the `count` elements of the views (§7.1). */
+/** v3 ADD (1): out[i] = a[i] + b[i] in float32 for the `count` elements of the views (kpu-numerics §7.1). */
 import { f32 } from '../common.js';
 
 export function addV3(a: Float32Array, b: Float32Array, out: Float32Array): void {

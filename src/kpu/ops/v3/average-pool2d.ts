@@ -1,8 +1,8 @@
 /**
  * v3 AVERAGE_POOL2D (9): float CHW; sequential float sum of the in-range taps divided by
  * their count (a float counter); padding is excluded. The body's activation field is ignored
- * by the SDK, and so here (§7.1). An empty window gives 0/0 = NaN as in C.
- * Not exercised by any golden model (§10.3).
+ * by the SDK, and so here (kpu-numerics §7.1). An empty window gives 0/0 = NaN as in C.
+ * Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { f32 } from '../common.js';
 import { forEachPoolWindowV3, type Pool2dV3Geometry } from './pool2d-geometry.js';

@@ -1,7 +1,7 @@
 /**
  * v3 CHANNELWISE_DEQUANTIZE (24): per channel c, x = q·scale_c + bias_c over `channelSize`
  * consecutive elements. Same C expression as DEQUANTIZE, so the same two readings:
- * golden = two roundings (what the goldens use); board = fused multiply-add (§7.0 (b), C11).
+ * golden = two roundings (what the goldens use); board = fused multiply-add (kpu-numerics §7.0 (b), C11).
  */
 import { f32, fmaf, type CpuNumerics } from '../common.js';
 

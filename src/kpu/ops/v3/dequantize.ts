@@ -2,7 +2,7 @@
  * v3 DEQUANTIZE (12), SDK `kpu_kmodel_dequantize`: x = q·scale + bias.
  * golden: (float)(q·scale), then + bias, rounded again — the goldens require this (C11).
  * board: the SDK is built with -ffp-contract=fast, so GCC emits `fmadd.s`: one rounding
- * (§7.0 (b), §7.1 "FMA contraction possible", C11 keeps the board behaviour uncertain).
+ * (kpu-numerics §7.0 (b), §7.1 "FMA contraction possible", C11 keeps the board behaviour uncertain).
  */
 import { f32, fmaf, type CpuNumerics } from '../common.js';
 

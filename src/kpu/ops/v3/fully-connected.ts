@@ -3,8 +3,8 @@
  * sum = 0; sum += in[i]·W[o·in + i] for i in order (the 8× unrolled loop keeps the order);
  * out = sum + bias[o]; then the activation (0 linear, 1 relu, 2 relu6) with the SDK's
  * macros max(a,b) = a > b ? a : b, min(a,b) = a < b ? a : b.
- * golden: each product and each sum rounded (the goldens pin this order, §10.1).
- * board: `sum += i*w` contracts to fmadd.s under -ffp-contract=fast (§7.0 (b)).
+ * golden: each product and each sum rounded (the goldens pin this order, kpu-numerics §10.1).
+ * board: `sum += i*w` contracts to fmadd.s under -ffp-contract=fast (kpu-numerics §7.0 (b)).
  */
 import { f32, fmaf, type CpuNumerics } from '../common.js';
 

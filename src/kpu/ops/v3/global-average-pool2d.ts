@@ -1,7 +1,7 @@
 /**
  * v3 GLOBAL_AVERAGE_POOL2D (5): per channel, a sequential float sum of `kernelSize` values
- * (CHW input) divided by (float)kernelSize (§7.1; the goldens cannot tell `/ks` from `·(1/ks)`,
- * §10.1 — this is the SDK's division).
+ * (CHW input) divided by (float)kernelSize (kpu-numerics §7.1; the goldens cannot tell `/ks` from `·(1/ks)`,
+ * kpu-numerics §10.1 — this is the SDK's division).
  */
 import { f32 } from '../common.js';
 

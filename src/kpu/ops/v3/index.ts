@@ -1,4 +1,4 @@
-/** v3 (Kendryte SDK runtime) CPU layers, one file per layer type (reference §7.1). */
+/** v3 (Kendryte SDK runtime) CPU layers, one file per layer type (kpu-numerics §7.1). */
 export * from './add.js';
 export * from './average-pool2d.js';
 export * from './channelwise-dequantize.js';

@@ -1,8 +1,8 @@
 /**
  * v3 L2_NORMALIZATION (14), SDK `kpu_l2_normalization`: s = Σ x² sequentially in float;
  * if s < 1e-10f then s = 1e-10f; r = 1/sqrtf(s); out = x·r.
- * board: `sum += x*x` contracts to fmadd.s under -ffp-contract=fast (§7.0 (b)).
- * Not exercised by any golden model (§10.3).
+ * board: `sum += x*x` contracts to fmadd.s under -ffp-contract=fast (kpu-numerics §7.0 (b)).
+ * Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { f32, fmaf, sqrtf, type CpuNumerics } from '../common.js';
 

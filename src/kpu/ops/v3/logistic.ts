@@ -1,6 +1,6 @@
 /**
- * v3 LOGISTIC (25): out = 1 / (1 + expf(−x)) in float (§7.1). expf: see common.ts.
- * Not exercised by any golden model (§10.3).
+ * v3 LOGISTIC (25): out = 1 / (1 + expf(−x)) in float (kpu-numerics §7.1). expf: see common.ts.
+ * Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { expf, f32 } from '../common.js';
 

@@ -1,5 +1,5 @@
 /**
- * v3 QUANTIZE (11), SDK `kpu_quantize` (§7.1): r = 1/scale once in float;
+ * v3 QUANTIZE (11), SDK `kpu_quantize` (kpu-numerics §7.1): r = 1/scale once in float;
  * q = (int)roundf((x − bias)·r), clamped to 0..255. v3 convention: real = q·scale + bias.
  *
  * golden vs board differ only where the float→int conversion is out of range or NaN:

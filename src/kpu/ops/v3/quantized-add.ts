@@ -1,5 +1,5 @@
 /**
- * v3 QUANTIZED_ADD (2), SDK kpu.c `kpu_quantized_add` (§7.1).
+ * v3 QUANTIZED_ADD (2), SDK kpu.c `kpu_quantized_add` (kpu-numerics §7.1).
  *
  * The SDK processes ALIGN_UP(count, 8) elements (8× unrolled, no tail loop), so it reads and
  * writes up to 7 elements past `count`. This kernel does the same: the views must cover
@@ -9,8 +9,8 @@
  * All arithmetic is signed 64-bit (wrapping): a' = (a + in_a_offset)·in_a_mul, likewise b';
  * if the two shifts are equal v = (a' + b') >> shift, else v = (a' >> sa) + (b' >> sb)
  * (floor shifts, amount mod 64); v = kpu_carry_shift(v·out_mul, out_shift) (SDK rounding,
- * §6.4 step 3, 0.1 variant); v += out_offset; clamp 0..255.
- * Not exercised by any golden model (§10.3).
+ * kpu-numerics §6.4 step 3, 0.1 variant); v += out_offset; clamp 0..255.
+ * Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { kpuCarryShift } from '../common.js';
 

@@ -1,6 +1,6 @@
 /**
  * v3 QUANTIZED_MAX_POOL2D (8): uint8 CHW, max over the in-range taps of each window,
- * starting from 0; padding never enters (§7.1, SDK `kpu_quantized_max_pool2d`).
+ * starting from 0; padding never enters (kpu-numerics §7.1, SDK `kpu_quantized_max_pool2d`).
  */
 import { forEachPoolWindowV3, type Pool2dV3Geometry } from './pool2d-geometry.js';
 

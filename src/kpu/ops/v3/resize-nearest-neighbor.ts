@@ -1,8 +1,8 @@
 /**
  * v3 RESIZE_NEAREST_NEIGHBOR (22, float) and QUANTIZED_RESIZE_NEAREST_NEIGHBOR (23, uint8):
  * scale = (float)in/out per axis; in_y = min(floorf(oy·scale_h), in_h − 1) (compared as
- * floats), likewise x; copy. `align_corners` is ignored by the SDK (§7.1).
- * Not exercised by any golden model (§10.3).
+ * floats), likewise x; copy. `align_corners` is ignored by the SDK (kpu-numerics §7.1).
+ * Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { f32 } from '../common.js';
 

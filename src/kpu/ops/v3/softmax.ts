@@ -1,7 +1,7 @@
 /**
  * v3 SOFTMAX (15), SDK `kpu_softmax`: m = fmaxf over the inputs starting from FLT_MIN (the
  * smallest positive normal, not −∞ — so for all-negative inputs m = FLT_MIN); e_i = expf(x_i − m);
- * sum sequentially from 0; out_i = e_i / sum (§7.1). expf: see common.ts.
+ * sum sequentially from 0; out_i = e_i / sum (kpu-numerics §7.1). expf: see common.ts.
  */
 import { FLT_MIN, expf, f32, fmaxf } from '../common.js';
 

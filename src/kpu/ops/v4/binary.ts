@@ -1,5 +1,5 @@
 /**
- * v4 binary (0x00), nncase 0.2 `kernels::neutral::binary` (§7.2): float elementwise op with
+ * v4 binary (0x00), nncase 0.2 `kernels::neutral::binary` (kpu-numerics §7.2): float elementwise op with
  * 4-D NCHW broadcasting, then the fused clamp (std::clamp). Equal input shapes take the
  * flat path over the input size; otherwise every output index maps into each input with
  * `get_reduced_offset` (an index ≥ the dimension becomes 0, i.e. size-1 dims broadcast).

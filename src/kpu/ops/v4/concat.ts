@@ -1,6 +1,6 @@
 /**
  * v4 concat (0x01): for each outer index, for each input i, copy inner_size·dims[i] bytes
- * (inner_size is in bytes) from input i at outer·inner_size·dims[i] (§7.2).
+ * (inner_size is in bytes) from input i at outer·inner_size·dims[i] (kpu-numerics §7.2).
  */
 export function concat(
   inputs: readonly Uint8Array[],

@@ -1,13 +1,13 @@
 /**
- * v4 conv2d_transpose (0x13), float NCHW (§7.2, `kernels::neutral::conv2d_transpose` at
+ * v4 conv2d_transpose (0x13), float NCHW (kpu-numerics §7.2, `kernels::neutral::conv2d_transpose` at
  * v0.2.0-beta4): the output is zero-filled; every input element (n, ic, iy, ix) scatters
  * out[oc][iy·stride − pad + dilation·ky][...] += in·w[oc][ic][ky][kx] over the taps that land
  * inside the output, for every oc of the group.
  * - The bias is NOT added: beta4 reads bias[oc] into a local that is never used. Mirrored.
  * - The fused clamp is applied only when it differs from value_range::full() =
  *   [−FLT_MAX, FLT_MAX] (so ±∞ survive an unclamped node).
- * board: `out += in*w` contracts to fmadd.s (§7.0 (b)).
- * Weights [out_C][C/groups][fh][fw]. Not exercised by any golden model (§10.3).
+ * board: `out += in*w` contracts to fmadd.s (kpu-numerics §7.0 (b)).
+ * Weights [out_C][C/groups][fh][fw]. Not exercised by any golden model (kpu-numerics §10.3).
  */
 import {
   FLT_MAX,

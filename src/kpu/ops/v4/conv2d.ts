@@ -1,8 +1,8 @@
 /**
- * v4 conv2d (0x02), float NCHW grouped convolution (§7.2, `kernels::neutral::conv2d`):
+ * v4 conv2d (0x02), float NCHW grouped convolution (kpu-numerics §7.2, `kernels::neutral::conv2d`):
  * value = bias[oc]; for ic of the group, ky, kx over the valid taps (padding skipped)
  * value += in·w (sequential float); out = clamp(value). Weights OIHW with I = C/groups.
- * board: `value += in*w` contracts to fmadd.s (§7.0 (b)).
+ * board: `value += in*w` contracts to fmadd.s (kpu-numerics §7.0 (b)).
  */
 import {
   cxxClamp,

@@ -2,9 +2,9 @@
  * v4 dequantize (0x03), uint8 → f32 with quant_param {zero_point, scale}: x = (q − zp)/scale.
  *
  * golden (nncase simulator): d = 1.f/scale; x = (float)(q − zp) · d — the int difference is
- *   converted, then one float multiply (§7.2; the goldens reject `/scale`, §10.1).
- * board (`riscv_dequantize`, §7.2): d = 1.f/scale, z = (float)(−zp)·d, x = (float)q·d + z;
- *   a different expression, contracted to fmadd.s (-ffp-contract=fast, §7.0 (b)).
+ *   converted, then one float multiply (kpu-numerics §7.2; the goldens reject `/scale`, §10.1).
+ * board (`riscv_dequantize`, kpu-numerics §7.2): d = 1.f/scale, z = (float)(−zp)·d, x = (float)q·d + z;
+ *   a different expression, contracted to fmadd.s (-ffp-contract=fast, kpu-numerics §7.0 (b)).
  */
 import { f32, fmaf, type CpuNumerics } from '../common.js';
 

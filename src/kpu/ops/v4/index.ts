@@ -1,4 +1,4 @@
-/** v4 (nncase 0.2) neutral ops, one file per op (reference §7.2, §7.3, §10). */
+/** v4 (nncase 0.2) neutral ops, one file per op (kpu-numerics §7.2, §7.3, §10). */
 export * from './binary.js';
 export * from './concat.js';
 export * from './conv2d-transpose.js';

@@ -1,7 +1,7 @@
 /**
  * v4 matmul (0x04): out[r][c] = clamp(bias[c] + Σ_i a[r][i]·b[i][c]) with a sequential float
- * accumulation starting at the bias (§7.2, `kernels::neutral::matmul`).
- * board: `value += a*b` contracts to fmadd.s (§7.0 (b)).
+ * accumulation starting at the bias (kpu-numerics §7.2, `kernels::neutral::matmul`).
+ * board: `value += a*b` contracts to fmadd.s (kpu-numerics §7.0 (b)).
  */
 import { cxxClamp, f32, mulAdd, type CpuNumerics } from '../common.js';
 

@@ -1,5 +1,5 @@
 /**
- * v4 nnil_unary_method (0x14): per element, run a small float stack program (§7.3, nncase
+ * v4 nnil_unary_method (0x14): per element, run a small float stack program (kpu-numerics §7.3, nncase
  * 0.2 `runtime/nnil.h` and `kernels/neutral/neutral_kernels.h`, checked at v0.2.0-beta4).
  *
  * Opcodes (one byte; ldc_r4 is followed by a little-endian f32): 00 nop, 01 dup, 02 pop,

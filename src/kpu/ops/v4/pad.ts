@@ -1,6 +1,6 @@
 /**
  * v4 pad (0x05), nncase 0.2 `kernels::neutral::pad` with the op's element-size dispatch
- * (§7.2 with C8):
+ * (kpu-numerics §7.2 with C8):
  * - out_shape = in_shape + before + after per axis; an output element is the pad value when
  *   its index is < before or ≥ out − after on any axis, else in[index − before]. Negative
  *   paddings therefore crop (real files use (0,−3) and (−1,−1)).

@@ -2,11 +2,11 @@
  * v4 quantize (0x06), f32 → uint8 with quant_param {zero_point, scale}: q = x·scale + zp.
  *
  * golden (nncase simulator, x86): q = (int32)roundf((float)(x·scale) + (float)zp), clamped
- *   to 0..255 (§7.2; `roundf` is pinned by the goldens, §10.1). Out-of-range/NaN convert
+ *   to 0..255 (kpu-numerics §7.2; `roundf` is pinned by the goldens, §10.1). Out-of-range/NaN convert
  *   to INT32_MIN (cvttss2si) → 0.
- * board (`kernels/riscv/neutral_kernels.h`, §7.2): elements are taken in pairs and converted
+ * board (`kernels/riscv/neutral_kernels.h`, kpu-numerics §7.2): elements are taken in pairs and converted
  *   with `fcvt.w.s … rne` (round half to even); when the count is odd the last element goes
- *   through `roundf`. `x*scale + zp` is contracted to fmadd.s (-ffp-contract=fast, §7.0 (b)).
+ *   through `roundf`. `x*scale + zp` is contracted to fmadd.s (-ffp-contract=fast, kpu-numerics §7.0 (b)).
  *   fcvt saturates (NaN → INT32_MAX → 255).
  */
 import { clampU8, cvtF32ToI32, f32, fmaf, rintf, roundf, type CpuNumerics } from '../common.js';

@@ -1,6 +1,6 @@
 /**
  * v4 quantized_binary (0x11), nncase 0.2 `kernels::neutral::quantized_binary` and the op
- * table of `neutral_ops.cpp` (§7.2 with C1):
+ * table of `neutral_ops.cpp` (kpu-numerics §7.2 with C1):
  *   a' = mcs(a + in_a_offset, in_a_mul, in_a_shift), b' likewise (int32);
  *   v  = mcs(op(a', b'), out_mul, out_shift) + out_offset, clamped to 0..255,
  * where mcs rounds half up with a 64-bit product truncated to int32 (`mulAndCarryShift`)

@@ -1,5 +1,5 @@
 /**
- * v4 quantized_conv2d (0x0F), uint8 NCHW grouped convolution (§7.2): int32 acc = bias[oc] +
+ * v4 quantized_conv2d (0x0F), uint8 NCHW grouped convolution (kpu-numerics §7.2): int32 acc = bias[oc] +
  * Σ (x + input_offset)(w + filter_offset) over the valid taps (padding contributes nothing;
  * int32 wrapping), then mcs(acc, output_mul, output_shift) + output_offset, clamp 0..255.
  * Weights OIHW (I = C/groups).

@@ -1,6 +1,6 @@
 /**
  * v4 quantized_matmul (0x10): int32 acc = bias[c] + Σ_i (a + a_off)(b + b_off) (wrapping
- * int32), then mcs(acc, out_mul, out_shift) + out_offset, clamped to 0..255 (§7.2).
+ * int32), then mcs(acc, out_mul, out_shift) + out_offset, clamped to 0..255 (kpu-numerics §7.2).
  */
 import { mulAndCarryShift } from '../common.js';
 

@@ -1,5 +1,5 @@
 /**
- * v4 reduce_window2d (0x08), NCHW float pooling (§7.2): per output element, value =
+ * v4 reduce_window2d (0x08), NCHW float pooling (kpu-numerics §7.2): per output element, value =
  * init_value folded with every in-range tap (padding skipped) in (ky, kx) order; mean then
  * divides by the number of taps (int → float division); min/max/sum return the fold; then
  * the fused clamp. Output H, W from `get_windowed_output_size`.

@@ -1,5 +1,5 @@
 /**
- * v4 reduce (0x07), nncase 0.2 `neutral_ops.cpp` `reduce` (§7.2 corrected by C2):
+ * v4 reduce (0x07), nncase 0.2 `neutral_ops.cpp` `reduce` (kpu-numerics §7.2 corrected by C2):
  * - every output element starts at init_value; the input is walked in NCHW order and
  *   out[reduced index] = op(out, in) (reduced dims have size 1 in out_shape; an index ≥ the
  *   dimension maps to 0);

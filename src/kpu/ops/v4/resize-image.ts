@@ -1,5 +1,5 @@
 /**
- * v4 resize_image (0x0A), float32 or uint8 NCHW (§7.2).
+ * v4 resize_image (0x0A), float32 or uint8 NCHW (kpu-numerics §7.2).
  * - nearest: scale = (float)in/out; in_y = min((int)floorf(oy·scale), in − 1); copy.
  * - bilinear: scale = (float)in/out, or (float)(in−1)/(out−1) when align_corners and out > 1;
  *   in_y = oy·scale (float), y0 = (int)floorf(in_y), y1 = min(y0 + 1, in − 1) (y0 itself is not
@@ -7,8 +7,8 @@
  *   a2 = (1−fy)fx, a3 = fy·fx with fy = in_y − y0; v = v0·a0 + v1·a1 + v2·a2 + v3·a3 summed left
  *   to right in float, where v1 is (y1, x0) and v2 is (y0, x1). The uint8 result is a C cast:
  *   truncation toward zero (x86 `cvttss2si` then the low 8 bits).
- *   board: the multiply-add chain contracts to fmadd.s (§7.0 (b)).
- * Not exercised by any golden model (§10.3).
+ *   board: the multiply-add chain contracts to fmadd.s (kpu-numerics §7.0 (b)).
+ * Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { f32, mulAdd, unsupported, type CpuNumerics, type Shape4 } from '../common.js';
 

@@ -1,7 +1,7 @@
 /**
- * v4 softmax (0x0B), per outer index over inner_size floats (§7.2): m = the first maximal
+ * v4 softmax (0x0B), per outer index over inner_size floats (kpu-numerics §7.2): m = the first maximal
  * element (std::max_element, `<` comparisons); e_i = expf((x_i − m)·beta); sum from 0 in order;
- * out_i = e_i / sum. expf: see common.ts. Not exercised by any golden model (§10.3).
+ * out_i = e_i / sum. expf: see common.ts. Not exercised by any golden model (kpu-numerics §10.3).
  */
 import { expf, f32 } from '../common.js';
 

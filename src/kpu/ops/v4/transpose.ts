@@ -1,6 +1,6 @@
 /**
  * v4 transpose (0x0C): out_shape[i] = in_shape[perm[i]]; out[o] = in[i] with i[perm[k]] = o[k]
- * (§7.2). Raw bytes, `elemBytes` ∈ {1, 2, 4}.
+ * (kpu-numerics §7.2). Raw bytes, `elemBytes` ∈ {1, 2, 4}.
  */
 import { offset4, type Shape4 } from '../common.js';
 

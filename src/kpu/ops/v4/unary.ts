@@ -1,5 +1,5 @@
 /**
- * v4 unary (0x0E), float elementwise (§7.2): abs, ceil, cos, exp, floor, log, neg,
+ * v4 unary (0x0E), float elementwise (kpu-numerics §7.2): abs, ceil, cos, exp, floor, log, neg,
  * rsqrt = 1.f/sqrtf(x), sin, square = x·x. The transcendental ones round the double result
  * once to float (glibc's float versions are correctly rounded in practice; see common.ts).
  */
