@@ -6,6 +6,7 @@
 import { BinaryReader } from '../binary-reader.js';
 import { decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords } from '../kpu-layer-argument.js';
 import type { KpuConvParams } from '../model.js';
+import { boundedTensorBytes, MAIN_SRAM } from './limits.js';
 import { readMemoryRange } from './memory-range.js';
 import {
   MEM_RDATA,
@@ -27,6 +28,19 @@ export const K210_OPS: readonly { readonly opcode: number; readonly name: K210Op
 
 function shape4(r: BinaryReader, what: string): [number, number, number, number] {
   return [r.u32(`${what}[0]`), r.u32(`${what}[1]`), r.u32(`${what}[2]`), r.u32(`${what}[3]`)];
+}
+
+/** An op's NCHW shape (u32s from the file) must be a tensor main SRAM can hold: bytes ≥ elements. */
+function boundedShape4(r: BinaryReader, what: string, op: string): [number, number, number, number] {
+  const at = r.position;
+  const s = shape4(r, what);
+  if (boundedTensorBytes(s, 1, MAIN_SRAM.bytes) === null)
+    r.fail(
+      'BAD_VALUE',
+      `k210 ${op}: ${what} [${s.join(', ')}] has more elements than ${MAIN_SRAM.memory} holds bytes`,
+      at,
+    );
+  return s;
 }
 
 /** The sub-range of `.rdata` a K210 conv table lives in; throws unless it is there. */
@@ -56,6 +70,7 @@ function parseConv(r: BinaryReader, offset: number, rdata: Uint8Array, rdataOffs
   const batchNorm = readMemoryRange(r);
   const activation = readMemoryRange(r);
   const mainMemOutput = readMemoryRange(r);
+  const batchesAt = r.position;
   const batches = r.u32('batches');
   const regOffset = r.position;
   const words = readWords(r.bytesView(96, 'layer argument'), 12);
@@ -65,6 +80,14 @@ function parseConv(r: BinaryReader, offset: number, rdata: Uint8Array, rdataOffs
   const k = arg.kernel_type === 1 ? 3 : 1;
   const depthwise = arg.depth_wise_layer === 1;
   const weightCount = depthwise ? oc * k * k : oc * ic * k * k;
+  // Every batch's input is in main SRAM before it is uploaded.
+  const batchBytes = ic * (arg.i_col_high + 1) * (arg.i_row_wid + 1);
+  if (batches === 0 || batches * batchBytes > MAIN_SRAM.bytes)
+    r.fail(
+      'BAD_VALUE',
+      `k210 kpu_conv2d: batches ${batches} of ${batchBytes}-byte inputs; expected 1.. as many as ${MAIN_SRAM.memory} holds`,
+      batchesAt,
+    );
   const w = rdataView(rdata, rdataOffset, weights, 'weights', weightCount);
   const bnBytes = rdataView(rdata, rdataOffset, batchNorm, 'batch_norm', 8 * oc);
   const actBytes = rdataView(rdata, rdataOffset, activation, 'activation', 144);
@@ -125,7 +148,7 @@ export function parseK210Text(text: BinaryReader, rdata: Uint8Array, rdataOffset
         size: spec.size,
         input,
         output,
-        inShape: shape4(r, 'in_shape'),
+        inShape: boundedShape4(r, 'in_shape', 'copy'),
         inStrides: shape4(r, 'in_strides'),
         outStrides: shape4(r, 'out_strides'),
       } satisfies K210CopyOp;
@@ -139,7 +162,7 @@ export function parseK210Text(text: BinaryReader, rdata: Uint8Array, rdataOffset
         size: spec.size,
         input,
         output,
-        inShape: shape4(r, 'in_shape'),
+        inShape: boundedShape4(r, 'in_shape', spec.name),
       } satisfies K210DataExchangeOp;
     }
     ops.push(Object.freeze(op));

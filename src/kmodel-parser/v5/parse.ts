@@ -8,17 +8,21 @@ import { BinaryReader } from '../binary-reader.js';
 import { KmodelError } from '../../errors.js';
 import { DTYPE_BYTES, kpuConvGeometry, type TensorDesc } from '../model.js';
 import { parseK210Text } from './k210-ops.js';
+import { boundedTensorBytes, locationLimit, MAIN_SRAM } from './limits.js';
 import { readMemoryRange } from './memory-range.js';
 import { chooseNumbering, type StackvmFunctionText, type StaticTensor, type TensorOpShapes } from './stackvm/decode.js';
 import type { StackvmInstruction } from './stackvm/isa.js';
 import {
   MEM_DATA,
+  MEM_INPUT,
+  MEM_OUTPUT,
   V5_DATATYPES,
   type FunctionTensorV5,
   type FunctionV5,
   type K210Op,
   type KmodelV5,
   type LayerV5,
+  type MemoryRangeV5,
   type MempoolDescV5,
   type ModelHeaderV5,
   type ModuleV5,
@@ -51,6 +55,47 @@ function readShape(r: BinaryReader, what: string): number[] {
   return dims;
 }
 
+/**
+ * A function's input or output: its range must lie in its pool, and its shape (every dim a
+ * u32 from the file) must fit that range and the chip's memory.
+ */
+function checkTensor(
+  f: BinaryReader,
+  what: string,
+  range: MemoryRangeV5,
+  shape: readonly number[],
+  shapeOffset: number,
+  pool: { pool: number; poolName: string },
+): void {
+  const limit = locationLimit(range.location);
+  if (range.start > limit.bytes || range.size > limit.bytes - range.start)
+    f.fail(
+      'BAD_VALUE',
+      `${what}: memory range [${range.start}, ${range.start + range.size}) is beyond ${limit.memory}`,
+      range.fileOffset,
+    );
+  if ((range.location === MEM_INPUT || range.location === MEM_OUTPUT) && range.start + range.size > pool.pool)
+    f.fail(
+      'BAD_VALUE',
+      `${what}: memory range [${range.start}, ${range.start + range.size}) lies outside the function's ${pool.poolName} of ${pool.pool} bytes`,
+      range.fileOffset,
+    );
+  const elem = range.dtype ? DTYPE_BYTES[range.dtype] : 1;
+  const bytes = boundedTensorBytes(shape, elem, limit.bytes);
+  if (bytes === null)
+    f.fail(
+      'BAD_VALUE',
+      `${what}: shape [${shape.join(', ')}] of ${elem}-byte elements is more than ${limit.memory}`,
+      shapeOffset,
+    );
+  if (bytes > range.size)
+    f.fail(
+      'BAD_VALUE',
+      `${what}: shape [${shape.join(', ')}] needs ${bytes} bytes but its memory range holds ${range.size}`,
+      shapeOffset,
+    );
+}
+
 interface RawFunction {
   readonly index: number;
   readonly offset: number;
@@ -80,6 +125,13 @@ function readFunction(m: BinaryReader, index: number): RawFunction {
   f.seek(offset + 8);
   const inputPoolSize = f.u32('input_pool_size');
   const outputPoolSize = f.u32('output_pool_size');
+  for (const [size, what, at] of [
+    [inputPoolSize, 'input_pool_size', offset + 8],
+    [outputPoolSize, 'output_pool_size', offset + 12],
+  ] as const) {
+    if (size > MAIN_SRAM.bytes)
+      f.fail('BAD_VALUE', `function ${index}: ${what} ${size} is more than ${MAIN_SRAM.memory}`, at);
+  }
   const nIn = f.u32('inputs');
   const nOut = f.u32('outputs');
   const entrypoint = f.u32('entrypoint');
@@ -87,16 +139,18 @@ function readFunction(m: BinaryReader, index: number): RawFunction {
   f.seek(offset + headerSize);
   // Each tensor needs a 12-byte range and at least a 4-byte rank.
   f.checkCount(nIn + nOut, 16, `function ${index} inputs + outputs`, offset + 16);
-  const inRanges = Array.from({ length: nIn }, () => readMemoryRange(f));
-  const inputs = inRanges.map((range, i) => ({
-    range,
-    shape: Object.freeze(readShape(f, `function ${index} input ${i} shape`)),
-  }));
-  const outRanges = Array.from({ length: nOut }, () => readMemoryRange(f));
-  const outputs = outRanges.map((range, i) => ({
-    range,
-    shape: Object.freeze(readShape(f, `function ${index} output ${i} shape`)),
-  }));
+  const tensors = (n: number, kind: 'input' | 'output', pool: number): FunctionTensorV5[] => {
+    const ranges = Array.from({ length: n }, () => readMemoryRange(f));
+    return ranges.map((range, i) => {
+      const what = `function ${index} ${kind} ${i}`;
+      const at = f.position;
+      const shape = Object.freeze(readShape(f, `${what} shape`));
+      checkTensor(f, what, range, shape, at, { pool, poolName: `${kind}_pool_size` });
+      return { range, shape };
+    });
+  };
+  const inputs = tensors(nIn, 'input', inputPoolSize);
+  const outputs = tensors(nOut, 'output', outputPoolSize);
   m.seek(offset + size);
   return { index, offset, size, headerSize, inputPoolSize, outputPoolSize, inputs, outputs, entrypoint, textSize };
 }
@@ -159,12 +213,27 @@ function parseModule(r: BinaryReader, index: number): { module: Omit<ModuleV5, '
   for (let i = 0; i < nPools; i++) {
     const location = m.u8('mempool location');
     m.skip(3);
-    mempools.push(Object.freeze({ location, size: m.u32('mempool size') }));
+    const at = m.position;
+    const size = m.u32('mempool size');
+    const limit = locationLimit(location);
+    if (size > limit.bytes)
+      m.fail(
+        'BAD_VALUE',
+        `module ${index} mempool ${i} (location ${location}) is ${size} bytes, more than ${limit.memory}`,
+        at,
+      );
+    mempools.push(Object.freeze({ location, size }));
   }
   m.checkCount(nShared, 8, `module ${index} shared_mempools`, offset + 32);
   const sharedMempools: SharedMempoolDescV5[] = [];
-  for (let i = 0; i < nShared; i++)
-    sharedMempools.push(Object.freeze({ module: m.u32('shared mempool module'), size: m.u32('shared mempool size') }));
+  for (let i = 0; i < nShared; i++) {
+    const module = m.u32('shared mempool module');
+    const at = m.position;
+    const size = m.u32('shared mempool size');
+    if (size > MAIN_SRAM.bytes)
+      m.fail('BAD_VALUE', `module ${index} shared mempool ${i} is ${size} bytes, more than ${MAIN_SRAM.memory}`, at);
+    sharedMempools.push(Object.freeze({ module, size }));
+  }
   m.checkCount(nFunctions, FUNCTION_HEADER_SIZE, `module ${index} functions`, offset + 40);
   const raw: RawFunction[] = [];
   for (let i = 0; i < nFunctions; i++) raw.push(readFunction(m, i));
@@ -404,7 +473,18 @@ export function parseV5(r: BinaryReader, opts: ParseV5Options = {}): KmodelV5 {
   });
 
   const parsed = [];
-  for (let i = 0; i < nModules; i++) parsed.push(parseModule(r, i));
+  let dataPools = 0;
+  for (let i = 0; i < nModules; i++) {
+    const p = parseModule(r, i);
+    dataPools += p.module.dataPoolSize;
+    if (dataPools > MAIN_SRAM.bytes)
+      r.fail(
+        'BAD_VALUE',
+        `the data pools of modules 0..${i} need ${dataPools} bytes, more than ${MAIN_SRAM.memory}`,
+        p.module.offset,
+      );
+    parsed.push(p);
+  }
   const modules0 = parsed.map((p) => p.module);
   const entryMod = modules0[entryModule];
   if (entryFunction >= entryMod.functions.length) {

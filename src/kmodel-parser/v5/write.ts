@@ -147,8 +147,10 @@ export function buildV5(spec: ModelSpec): Uint8Array {
       const fStart = o.length;
       o.u32(32);
       o.u32(0);
-      o.u32(f.inputPoolSize ?? 0);
-      o.u32(f.outputPoolSize ?? 0);
+      // Like nncase: a pool spans its tensors' ranges unless the spec says otherwise.
+      const span = (ts: FunctionSpec['inputs']) => ts.reduce((n, t) => Math.max(n, t.range.start + t.range.size), 0);
+      o.u32(f.inputPoolSize ?? span(f.inputs));
+      o.u32(f.outputPoolSize ?? span(f.outputs));
       o.u32(f.inputs.length);
       o.u32(f.outputs.length);
       o.u32(entry[i]);

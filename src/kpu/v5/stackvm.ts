@@ -15,6 +15,7 @@ import {
   type FunctionV5,
   type ModuleV5,
 } from '../../kmodel-parser/v5/types.js';
+import { MAIN_SRAM_BYTES } from '../memory.js';
 import * as K from './kernels.js';
 import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
 import { EvalStack, asI, asI4, asR4, asSize, asU, asU1, asU4, intEntry, realEntry, type StackEntry } from './stack.js';
@@ -52,6 +53,24 @@ export interface StackvmHost {
 }
 
 /** Per-module state that outlives a function call: pools and the shape/padding/general registers. */
+/**
+ * A tensor operand's element count is bounded by the chip: with zero strides (broadcast) a small
+ * extent can stand for any number of elements, and a kernel loops over every one. No tensor a
+ * K210 computes has more elements than its 6 MiB of main SRAM has bytes.
+ */
+function checkElements(shape: readonly number[], ctx: { layer?: number; type?: string }): void {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (n > MAIN_SRAM_BYTES)
+      throw new KpuFault(
+        'OUT_OF_RANGE',
+        `a tensor of shape [${shape.join(', ')}] has more elements than the K210's 6 MiB of main SRAM holds bytes`,
+        ctx,
+      );
+  }
+}
+
 export class StackvmModuleState {
   readonly data: MemBlock;
   readonly rdata: MemBlock;
@@ -164,6 +183,7 @@ export class StackvmRun {
     strides: readonly number[],
     write: boolean,
   ): K.StridedTensor {
+    checkElements(shape, this.ctx);
     const extent = K.extentBytes(shape, strides, datatype);
     const p = this.space.span(addr, extent, write, this.ctx);
     if (write) touch(p.block);
@@ -735,6 +755,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
       const shape = vm.shapeReg(asU4(vm.stack.pop()));
       const datatype = asU1(vm.stack.pop());
       const addr = vm.popAddr();
+      checkElements(shape, vm.ctx);
       const p = vm.space.span(addr, K.extentBytes(shape, strides, datatype), false, vm.ctx);
       return { block: p.block, offset: p.offset, datatype, shape, strides };
     };
