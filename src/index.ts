@@ -33,3 +33,4 @@ export * as timing from './kpu/timing/index.js';
 export * as pipeline from './pipeline/index.js';
 export { FaceSession, type FaceSessionOptions, type FaceReport, type ImageAnalysis } from './face/session.js';
 export { loadFaceModel, faceModel, type ModelRole } from './face/models.js';
+export * as hil from './hil/index.js';

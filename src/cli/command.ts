@@ -7,4 +7,6 @@ export interface Command {
   readonly describe: string;
   readonly builder: (y: Argv) => Argv;
   run(args: Record<string, unknown>, io: Io): Promise<number>;
+  /** Nested commands (`kpusim board info`, …); the parent's `run` is then never called. */
+  readonly subcommands?: readonly Command[];
 }

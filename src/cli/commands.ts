@@ -1,3 +1,4 @@
+import { boardCommand } from './board.js';
 import { buildCommand } from './build.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   maixpyCommand,
   compareCommand,
   buildCommand,
+  boardCommand,
 ];

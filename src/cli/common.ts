@@ -3,6 +3,7 @@
  * progress and warnings on stderr), and the mapping of errors to exit codes.
  */
 import { KmodelError, KpuFault, UsageError } from '../errors.js';
+import { BoardError } from '../hil/errors.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -36,6 +37,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 export function classifyError(e: unknown): { code: number; message: string } {
   if (e instanceof KmodelError) return { code: EXIT.BAD_INPUT, message: e.message };
   if (e instanceof UsageError) return { code: EXIT.BAD_INPUT, message: e.message };
+  if (e instanceof BoardError) return { code: e.exitCode, message: e.message };
   if (e instanceof KpuFault)
     return { code: e.phase === 'prepare' ? EXIT.BAD_INPUT : EXIT.FAILURE, message: `KPU fault: ${e.message}` };
   const err = e as NodeJS.ErrnoException;

@@ -10,6 +10,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import type { Command } from './command.js';
 import { classifyError, EXIT, processIo, type Io } from './common.js';
 import { COMMANDS } from './commands.js';
 
@@ -56,12 +57,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       if (err instanceof UsageError) throw err;
       throw new UsageError('BAD_ARGUMENT', (msg || err?.message || 'bad arguments').replace(/\s*\n\s*/g, ' '));
     });
-  for (const c of COMMANDS) {
-    parser.command({
+  const register = (p: Argv, c: Command): void => {
+    p.command({
       command: c.command,
       describe: c.describe,
       builder: (y: Argv) => {
         const b = c.builder(y);
+        for (const s of c.subcommands ?? []) register(b, s);
+        if (c.subcommands) return b.demandCommand(1, `Name a subcommand: see kpusim ${String(c.command)} --help.`);
         const opts = () => (b as unknown as { getOptions(): Options }).getOptions();
         return b.middleware((a) => lastValueWins(a, opts()), true).check(checkValues);
       },
@@ -74,7 +77,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         }
       },
     } as never);
-  }
+  };
+  for (const c of COMMANDS) register(parser, c);
   let helpText = '';
   try {
     // The parse callback keeps yargs' own output (--help) from the console: it goes to io.out.

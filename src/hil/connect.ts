@@ -1,0 +1,60 @@
+/**
+ * Opening a board by the name a user gives `--port`: a serial device or pseudo-terminal path,
+ * `virtual` / `virtual:maixpy` / `virtual:canmv` for kpusim's virtual board in this process, or a
+ * scheme registered by a caller (tests register their firmware fakes this way).
+ */
+import { UsageError } from '../errors.js';
+import type { ByteLink } from './link.js';
+import type { BoardProfileName } from './profiles.js';
+import { openSerialLink } from './serial.js';
+
+export interface PortOptions {
+  readonly baud?: number;
+  readonly board?: BoardProfileName;
+  readonly warn?: (text: string) => void;
+}
+
+export type PortOpener = (rest: string, opts: PortOptions) => Promise<ByteLink>;
+
+const schemes = new Map<string, PortOpener>();
+
+/** Makes `--port NAME:rest` open links with `open` (NAME is matched before the first colon). */
+export function registerPortScheme(name: string, open: PortOpener): () => void {
+  schemes.set(name, open);
+  return () => schemes.delete(name);
+}
+
+interface VirtualBoardModule {
+  createVirtualBoard(opts: Record<string, unknown>): Promise<{ link: ByteLink; close(): Promise<void> }>;
+}
+
+async function openVirtual(flavour: string): Promise<ByteLink> {
+  let mod: VirtualBoardModule;
+  try {
+    const path = './virtual/index.js';
+    mod = (await import(path)) as VirtualBoardModule;
+  } catch {
+    throw new UsageError('BAD_ARGUMENT', '--port virtual: this build of kpusim has no in-process virtual board');
+  }
+  const vb = await mod.createVirtualBoard(flavour ? { flavor: flavour, flavour } : {});
+  const link = vb.link;
+  return {
+    write: (d) => link.write(d),
+    onData: (l) => link.onData(l),
+    onClose: (l) => link.onClose(l),
+    setSignals: (sig) => link.setSignals(sig),
+    setBaud: (b) => link.setBaud(b),
+    close: async () => {
+      await link.close().catch(() => {});
+      await vb.close();
+    },
+  };
+}
+
+/** Opens the link `--port` names. */
+export async function openPort(port: string, opts: PortOptions = {}): Promise<ByteLink> {
+  const m = /^([a-z][a-z0-9+-]*):(.*)$/i.exec(port);
+  if (port === 'virtual' || (m && m[1] === 'virtual')) return openVirtual(m ? m[2] : '');
+  if (m && schemes.has(m[1])) return (schemes.get(m[1]) as PortOpener)(m[2], opts);
+  return openSerialLink({ path: port, baud: opts.baud, board: opts.board, warn: opts.warn });
+}
