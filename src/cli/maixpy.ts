@@ -72,6 +72,10 @@ export const maixpyCommand: Command = {
         describe: 'CPU-layer float arithmetic of the models (see kpusim run)',
       })
       .option('heap', { type: 'number', default: 64, describe: 'MicroPython heap in MiB' })
+      .option('timeout', {
+        type: 'number',
+        describe: 'stop the run after this many seconds of wall-clock time (exit 1, "timed out after N s")',
+      })
       .option('json', {
         type: 'boolean',
         default: false,
@@ -98,6 +102,7 @@ export const maixpyCommand: Command = {
       cameraOrientation: args['camera-orientation'] as 'script' | 'raw',
       numerics: args.numerics as 'golden' | 'board',
       heapMb: Number(args.heap),
+      timeoutS: args.timeout === undefined ? undefined : Number(args.timeout),
       bundled: args.bundled !== false,
       out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),

@@ -13,8 +13,7 @@
  * script's own float arithmetic runs in double precision (the WebAssembly port's floats), where
  * MaixPy computes in single precision. See examples/maixpy/README.md.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import type { NumericsMode } from '../kpu/interpreter.js';
@@ -33,7 +32,8 @@ import { sensorModule } from './modules/sensor.js';
 import { stubModules } from './modules/stubs.js';
 import { gcModule, timeModule } from './modules/time.js';
 import type { MaixpyModule } from './modules/types.js';
-import { parseFlashSpec, Storage, type FlashSegment } from './storage.js';
+import { listSdFolder, parseFlashSpec, Storage, type FlashSegment, type SdEntry } from './storage.js';
+import { checkHeap, checkTimeout, JsGate, runUntil, sandboxPrelude, SandboxViolation, WallTimeout } from './sandbox.js';
 import { loadMicroPythonWithMemory } from './wasm.js';
 
 export const MAIXPY_MODULES: readonly MaixpyModule[] = [
@@ -74,6 +74,8 @@ export interface MaixpyRunOptions {
   readonly numerics?: NumericsMode;
   /** MicroPython heap in MiB (default 64). */
   readonly heapMb?: number;
+  /** Wall-clock bound on the whole run, seconds (`--timeout`): then the script is stopped, exit 1. */
+  readonly timeoutS?: number;
   /** Use bundled models for unmapped flash addresses (default true). */
   readonly bundled?: boolean;
   /** The script's output. */
@@ -83,7 +85,14 @@ export interface MaixpyRunOptions {
 }
 
 export type MaixpyEnd =
-  'camera-exhausted' | 'frames-limit' | 'script-ended' | 'sys-exit' | 'python-error' | 'internal-error';
+  | 'camera-exhausted'
+  | 'frames-limit'
+  | 'script-ended'
+  | 'sys-exit'
+  | 'python-error'
+  | 'sandbox-violation'
+  | 'timeout'
+  | 'internal-error';
 
 export interface MaixpyRunResult {
   readonly exitCode: number;
@@ -121,29 +130,22 @@ function pyString(s: string): string {
 /** Copies the `--sd` folder into the interpreter's file system at /sd (so `open`, `os.listdir` see it). */
 function copySd(
   mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: Uint8Array): void } },
-  dir: string,
+  entries: readonly SdEntry[],
   warn: (t: string) => void,
 ): void {
   let total = 0;
-  const walk = (host: string, vfs: string): void => {
-    mp.FS.mkdirTree(vfs);
-    for (const name of readdirSync(host).sort()) {
-      const h = join(host, name);
-      const st = statSync(h);
-      if (st.isDirectory()) walk(h, `${vfs}/${name}`);
-      else if (st.isFile()) {
-        if (total + st.size > SD_COPY_LIMIT) {
-          warn(
-            `--sd: ${h} is not copied into the emulated SD card (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`,
-          );
-          continue;
-        }
-        total += st.size;
-        mp.FS.writeFile(`${vfs}/${name}`, readFileSync(h));
-      }
+  mp.FS.mkdirTree('/sd');
+  for (const e of entries) {
+    if (e.kind === 'dir') mp.FS.mkdirTree(e.board);
+    else if (total + e.size > SD_COPY_LIMIT)
+      warn(
+        `--sd: ${e.host} is not copied into the emulated SD card (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`,
+      );
+    else {
+      total += e.size;
+      mp.FS.writeFile(e.board, readFileSync(e.host));
     }
-  };
-  walk(dir, '/sd');
+  }
 }
 
 /** Parses a MicroPython traceback: the innermost frame in the script, and the final "Type: message" line. */
@@ -171,6 +173,9 @@ export function parseTraceback(
 
 export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult> {
   const t0 = performance.now();
+  checkTimeout(opts.timeoutS);
+  checkHeap(opts.heapMb);
+  const deadline = opts.timeoutS === undefined ? undefined : t0 + opts.timeoutS * 1000;
   const source = opts.source ?? readUserText(opts.script, FILE_CAPS.script);
   const files = expandCameraFiles(opts.camera);
   if (opts.keyPress?.some((n) => !Number.isInteger(n) || n < 1))
@@ -179,15 +184,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     throw new UsageError('BAD_ARGUMENT', '--frames takes a whole number');
   const flash: FlashSegment[] = [];
   for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
-  if (opts.sdDir !== undefined) {
-    let ok: boolean;
-    try {
-      ok = statSync(opts.sdDir).isDirectory();
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new UsageError('NOT_FOUND', `--sd ${opts.sdDir}: no such folder`);
-  }
+  const sdEntries = opts.sdDir !== undefined ? listSdFolder(opts.sdDir, (t) => opts.err(`kpusim: ${t}\n`)) : [];
 
   const warned = new Set<string>();
   const warn = (text: string): void => {
@@ -213,8 +210,12 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     pending = '';
   };
 
-  const { mp, memory } = await loadMicroPythonWithMemory((opts.heapMb ?? 64) * 1024 * 1024, emit, (b) =>
-    opts.err(typeof b === 'string' ? b : decoder.decode(b)),
+  const gate = new JsGate();
+  const { mp, memory } = await loadMicroPythonWithMemory(
+    (opts.heapMb ?? 64) * 1024 * 1024,
+    emit,
+    (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
+    gate,
   );
   const storage = new Storage({ flash, sdDir: opts.sdDir, numerics: opts.numerics, bundled: opts.bundled, note: warn });
   const ctx = new BoardContext({
@@ -237,31 +238,45 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
 
   const backend: Record<string, Backend[string]> = {};
   for (const m of MAIXPY_MODULES) Object.assign(backend, m.backend);
-  mp.registerJsModule('_kpusim_js', {
-    call: (name: string, ...args: unknown[]) => ctx.dispatch(backend, name, args),
-    error: () => ctx.takeError(),
-    take: (addr: number, n: number) => ctx.take(addr, n),
-    warn: (text: string) => warn(String(text)),
-  });
-  if (opts.sdDir) copySd(mp, opts.sdDir, warn);
+  mp.registerJsModule(
+    '_kpusim_js',
+    gate.module({
+      call: (name: string, ...args: unknown[]) => ctx.dispatch(backend, name, args),
+      error: () => ctx.takeError(),
+      take: (addr: number, n: number) => ctx.take(addr, n),
+      warn: (text: string) => warn(String(text)),
+    }),
+  );
+  if (opts.sdDir) copySd(mp, sdEntries, warn);
   mp.FS.writeFile('/__kpusim_main__.py', source);
 
   let reason: MaixpyEnd = 'script-ended';
   let exitCode = 0;
   let error: MaixpyRunResult['error'];
   let internal: string | undefined;
+  let violation: string | undefined;
   try {
-    bootBoard(mp, MAIXPY_MODULES);
-    // The script runs in __main__, after the boot, as main.py does on the board.
-    mp.runPython(
-      [
-        `__file__ = ${pyString(opts.script)}`,
-        `exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
-      ].join('\n'),
-    );
+    runUntil(deadline, opts.timeoutS, () => {
+      bootBoard(mp, MAIXPY_MODULES);
+      mp.runPython(sandboxPrelude());
+      // The script runs in __main__, after the boot, as main.py does on the board.
+      mp.runPython(
+        [
+          `__file__ = ${pyString(opts.script)}`,
+          `exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
+        ].join('\n'),
+      );
+    });
   } catch (e) {
     if (e instanceof StopRun) {
       reason = e.reason;
+    } else if (e instanceof WallTimeout) {
+      reason = 'timeout';
+      exitCode = 1;
+    } else if (e instanceof SandboxViolation) {
+      reason = 'sandbox-violation';
+      exitCode = 1;
+      violation = e.message;
     } else if (e instanceof Error && e.name === 'PythonError') {
       const type = (e as Error & { type?: string }).type ?? '';
       if (type === 'SystemExit') {
@@ -294,6 +309,8 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     'script-ended': 'the script ended',
     'sys-exit': `sys.exit(${exitCode})`,
     'python-error': `${error?.type ?? 'error'} at ${error?.file ?? opts.script}${error?.line !== undefined ? `:${error.line}` : ''}`,
+    'sandbox-violation': `${violation}`,
+    timeout: `timed out after ${opts.timeoutS} s`,
     'internal-error': `kpusim internal error: ${internal}`,
   };
   const fps = ctx.frames > 0 ? (1000 * ctx.frames) / c.now() : 0;

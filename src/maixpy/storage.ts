@@ -8,7 +8,7 @@
  * board's loader reads the header and then as many bytes as the model says; trailing bytes are
  * ignored), parses it once and prepares it for the interpreter.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
@@ -28,6 +28,15 @@ export interface FlashSegment {
   readonly bytes: Uint8Array;
   /** What the user named (file, `pkg.kfpkg#inner`, or `bundled:NAME`). */
   readonly source: string;
+}
+
+/**
+ * An address as the board prints it: unsigned hex. Python ints cross the WebAssembly bridge as
+ * 32-bit signed values, so 0xFFFFFFFF arrives as -1; it is shown (and looked up) as 0xffffffff.
+ */
+export function hexAddress(address: number): string {
+  const u = Number.isInteger(address) && address < 0 && address >= -0x80000000 ? address >>> 0 : address;
+  return Number.isSafeInteger(u) && u >= 0 ? `0x${u.toString(16)}` : String(address);
 }
 
 export function parseAddress(text: string, what: string): number {
@@ -158,6 +167,82 @@ export function readManifest(dir: string = bundledModelsDir()): BundledModel[] {
   return out;
 }
 
+/** Whether `path` (a real path) is `root` or lies under it. */
+function within(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+function errCode(e: unknown): string | undefined {
+  return (e as { code?: string })?.code;
+}
+
+/** One file or folder of the `--sd` folder as the card shows it. */
+export interface SdEntry {
+  /** Path on the card (`/sd/...`). */
+  readonly board: string;
+  /** Real path on the host. */
+  readonly host: string;
+  readonly kind: 'dir' | 'file';
+  readonly size: number;
+}
+
+/**
+ * The contents of the `--sd` folder, in name order. Symbolic links inside it are followed as long
+ * as they stay in the folder (an SD card has no links; a link within the folder is taken for its
+ * target). A link leading out of the folder, a link loop, or a folder link back into one of its
+ * own parents is a usage error naming the link: kpusim never follows links out of a mapped folder.
+ * Dangling links and what is neither file nor folder (fifos, sockets, devices) are left out.
+ */
+export function listSdFolder(dir: string, note?: (text: string) => void): SdEntry[] {
+  let root: string;
+  try {
+    root = realpathSync(dir);
+  } catch (e) {
+    throw new UsageError(
+      'NOT_FOUND',
+      `--sd ${dir}: ${errCode(e) === 'ELOOP' ? 'a symbolic link loop' : 'no such folder'}`,
+    );
+  }
+  const out: SdEntry[] = [];
+  const open = new Set<string>();
+  const walk = (hostDir: string, board: string, shown: string): void => {
+    open.add(hostDir);
+    for (const name of readdirSync(hostDir).sort()) {
+      const here = join(hostDir, name);
+      const shownPath = join(shown, name);
+      let real = here;
+      if (lstatSync(here).isSymbolicLink()) {
+        try {
+          real = realpathSync(here);
+        } catch (e) {
+          if (errCode(e) === 'ELOOP')
+            throw new UsageError('BAD_ARGUMENT', `--sd ${dir}: ${shownPath} is a symbolic link loop`);
+          note?.(`--sd: ${shownPath} is a symbolic link to nothing; left out of the emulated SD card`);
+          continue;
+        }
+        if (!within(root, real))
+          throw new UsageError(
+            'BAD_ARGUMENT',
+            `--sd ${dir}: ${shownPath} is a symbolic link leading out of the folder (to ${real}); kpusim does not follow links out of a mapped folder`,
+          );
+      }
+      const st = statSync(real);
+      if (st.isDirectory()) {
+        if (open.has(real))
+          throw new UsageError(
+            'BAD_ARGUMENT',
+            `--sd ${dir}: ${shownPath} is a symbolic link back into its own parent ${real} (a loop)`,
+          );
+        out.push({ board: `${board}/${name}`, host: real, kind: 'dir', size: 0 });
+        walk(real, `${board}/${name}`, shownPath);
+      } else if (st.isFile()) out.push({ board: `${board}/${name}`, host: real, kind: 'file', size: st.size });
+    }
+    open.delete(hostDir);
+  };
+  walk(root, '/sd', dir);
+  return out;
+}
+
 export interface LoadedKpuModel {
   readonly source: string;
   readonly bytes: number;
@@ -194,14 +279,14 @@ export class Storage {
       if (p.address + p.bytes.length > s.address)
         throw new UsageError(
           'BAD_ARGUMENT',
-          `--flash: ${p.source} at 0x${p.address.toString(16)} (${p.bytes.length} bytes) overlaps ${s.source} at 0x${s.address.toString(16)}`,
+          `--flash: ${p.source} at ${hexAddress(p.address)} (${p.bytes.length} bytes) overlaps ${s.source} at ${hexAddress(s.address)}`,
         );
     }
     for (const s of this.segments) {
       if (s.address + s.bytes.length > FLASH_BYTES)
         throw new UsageError(
           'BAD_ARGUMENT',
-          `--flash: ${s.source} at 0x${s.address.toString(16)} runs past the end of the 16 MiB flash`,
+          `--flash: ${s.source} at ${hexAddress(s.address)} runs past the end of the 16 MiB flash`,
         );
     }
   }
@@ -217,15 +302,21 @@ export class Storage {
 
   /** Flash bytes from `address` to the end of the segment holding it (`size` bytes when given). */
   readFlash(address: number, size?: number): { bytes: Uint8Array; source: string } {
+    if (Number.isInteger(address) && address < 0 && address >= -0x80000000) address = address >>> 0;
+    if (!Number.isSafeInteger(address) || address < 0 || address >= FLASH_BYTES)
+      throw new UsageError(
+        'NOT_FOUND',
+        `flash ${hexAddress(address)} lies beyond the 16 MiB flash (0x0 … ${hexAddress(FLASH_BYTES - 1)})`,
+      );
     for (const s of this.segments) {
       if (address >= s.address && address < s.address + s.bytes.length) {
         const start = address - s.address;
         const end = size === undefined ? s.bytes.length : start + size;
         if (end > s.bytes.length)
-          throw new RangeError(`flash 0x${address.toString(16)}: ${size} bytes run past the end of ${s.source}`);
+          throw new RangeError(`flash ${hexAddress(address)}: ${size} bytes run past the end of ${s.source}`);
         return {
           bytes: s.bytes.subarray(start, end),
-          source: start === 0 ? s.source : `${s.source}+0x${start.toString(16)}`,
+          source: start === 0 ? s.source : `${s.source}+${hexAddress(start)}`,
         };
       }
     }
@@ -233,16 +324,16 @@ export class Storage {
     if (b) {
       const bytes = readFileChecked(b.file);
       this.opts.note?.(
-        `flash 0x${address.toString(16)}: no --flash mapping, using the bundled model ${b.name} (${b.file})`,
+        `flash ${hexAddress(address)}: no --flash mapping, using the bundled model ${b.name} (${b.file})`,
       );
       this.segments.push({ address, bytes, source: `bundled:${b.name}` });
       this.segments.sort((x, y) => x.address - y.address);
       return this.readFlash(address, size);
     }
-    const mapped = this.segments.map((s) => `0x${s.address.toString(16)}`).join(', ');
+    const mapped = this.segments.map((s) => `${hexAddress(s.address)}`).join(', ');
     throw new UsageError(
       'NOT_FOUND',
-      `flash 0x${address.toString(16)} holds nothing: map a model there with --flash 0x${address.toString(16)}=FILE` +
+      `flash ${hexAddress(address)} holds nothing: map a model there with --flash ${hexAddress(address)}=FILE` +
         (mapped ? ` (mapped: ${mapped})` : ''),
     );
   }
@@ -260,14 +351,28 @@ export class Storage {
     return full;
   }
 
+  /** A file of the SD card; links are followed only while they stay inside the `--sd` folder. */
   readBoardFile(path: string): Uint8Array {
     const host = this.resolveBoardPath(path);
+    let real: string;
     try {
-      if (!statSync(host).isFile()) throw new Error('not a file');
+      real = realpathSync(host);
+      if (!statSync(real).isFile()) throw new Error('not a file');
     } catch {
       throw new UsageError('NOT_FOUND', `${path}: no such file on the SD card (${host})`);
     }
-    return readFileChecked(host);
+    let root: string;
+    try {
+      root = realpathSync(this.opts.sdDir ?? '');
+    } catch {
+      throw new UsageError('NOT_FOUND', `${path}: the SD card folder ${this.opts.sdDir} is gone`);
+    }
+    if (!within(root, real))
+      throw new UsageError(
+        'NOT_FOUND',
+        `${path}: a symbolic link leading out of the SD card folder (to ${real}); kpusim does not follow links out of a mapped folder`,
+      );
+    return readFileChecked(real);
   }
 
   /** Parse and prepare a model; cached by source (the same flash address loads the same model). */

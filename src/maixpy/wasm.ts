@@ -11,6 +11,7 @@
  * tables on `globalThis`.
  */
 import { loadMicroPython, type MicroPython } from '@micropython/micropython-webassembly-pyscript';
+import type { JsGate } from './sandbox.js';
 
 export interface LoadedMicroPython {
   readonly mp: MicroPython;
@@ -61,12 +62,20 @@ export async function loadMicroPythonWithMemory(
   heapBytes: number,
   stdout: (b: Uint8Array | string) => void,
   stderr: (b: Uint8Array | string) => void,
+  gate: JsGate,
 ): Promise<LoadedMicroPython> {
   if (loading) throw new Error('kpusim host: MicroPython is already being loaded in this process');
   loading = true;
   const original = WA.instantiate;
   let captured: WasmMemoryLike | undefined;
+  let guarded = false;
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    // The sandbox wraps the port's JavaScript imports before the module sees them (sandbox.ts).
+    const imports = args[1] as { env?: Record<string, unknown> } | undefined;
+    if (typeof imports?.env?.lookup_attr === 'function' && typeof imports.env.mp_js_ticks_ms === 'function') {
+      gate.guardImports(imports as Record<string, Record<string, unknown>>);
+      guarded = true;
+    }
     const result = await original.apply(this, args);
     type Inst = { exports?: { memory?: unknown; mp_js_init?: unknown } };
     const inst = (result as { instance?: Inst }).instance ?? (result as Inst);
@@ -83,5 +92,8 @@ export async function loadMicroPythonWithMemory(
     loading = false;
   }
   if (!captured) throw new Error('kpusim host: could not reach the MicroPython WebAssembly memory');
+  if (!guarded) throw new Error('kpusim host: could not put the MicroPython WebAssembly module in its sandbox');
+  gate.attach(captured);
+  gate.seal();
   return { mp, memory: new WasmMemory(captured) };
 }
