@@ -1,32 +1,53 @@
 /**
  * Golden cases for regression testing: `record` stores inputs, outputs and traces; `check`
  * re-runs them and reports per case exact / within tolerance / different, with the first
- * diverging layer from the trace. The layout is the one of nncase's reference goldens
- * (`<case>/input.bin`, `output_<i>.bin`, `trace.txt`), plus a `case.json` per case, so `check`
- * reads both.
+ * diverging layer from the trace, or malformed when the case cannot be checked as it stands.
+ * The layout is the one of nncase's reference goldens (`<case>/input.bin`, `output_<i>.bin`,
+ * `trace.txt`), plus a `case.json` per case recording the model and every file's sha256.
+ *
+ * Two layouts, told apart per checked folder (README, "golden"): when any case in it has a
+ * `case.json` it is kpusim's layout and every case must have a valid one whose sha256s match the
+ * files; when none has one it is nncase's layout, and only what is there is checked (the output
+ * says so). A check never passes what it did not check: a missing trace is reported as "layer
+ * checks skipped", a missing output file or a file not matching its sha256 makes the case
+ * malformed, and an output count that differs from the model's is a difference with a reason.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError } from './errors.js';
-import { FILE_CAPS, readUserFile, readUserText, tensorCap } from './io/read-file.js';
+import { FILE_CAPS, readUserFile, tensorCap, type ReadCap } from './io/read-file.js';
 import { readInputFile, type InputOptions, type InputRecipe } from './input.js';
 import type { PreparedModel } from './kpu/interpreter.js';
 import { TOLERANCES } from './tolerances.js';
 
-export type CaseStatus = 'exact' | 'within_tolerance' | 'different';
+export type OutputStatus = 'exact' | 'within_tolerance' | 'different';
+/** `malformed`: the case could not be checked as it stands (a file missing or not matching case.json). */
+export type CaseStatus = OutputStatus | 'malformed';
+
+/** kpusim: cases with case.json (sha256 of every file); nncase: input.bin, output_<i>.bin, trace.txt only. */
+export type GoldenLayout = 'kpusim' | 'nncase';
 
 export interface CaseResult {
   readonly case: string;
   readonly status: CaseStatus;
+  readonly layout: GoldenLayout;
   readonly outputs: readonly {
     readonly index: number;
-    readonly status: CaseStatus;
+    readonly status: OutputStatus;
     readonly max_abs_diff?: number;
     readonly mismatched?: number;
   }[];
+  /** match, diverged, or absent (no trace.txt: the layer checks were skipped). */
+  readonly trace: 'match' | 'diverged' | 'absent' | 'not_checked';
   /** First trace line that differs (index, got, want), when the case has a trace. */
   readonly first_diverging_layer?: { readonly index: number; readonly got: string; readonly want: string } | null;
+  /** Why the case is malformed (it was not checked, or not completely). */
+  readonly problems: readonly string[];
+  /** Why the case is different, beyond per-output counts (trace divergence, output count). */
+  readonly reasons: readonly string[];
+  /** What was not checked although the case passed (e.g. no trace.txt). */
+  readonly notes: readonly string[];
 }
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -76,7 +97,8 @@ export function recordGolden(
     const r = prepared.run([bytes], { trace: (l) => lines.push(l) });
     writeFileSync(join(dir, 'input.bin'), bytes);
     r.outputs.forEach((o, i) => writeFileSync(join(dir, `output_${i}.bin`), o));
-    writeFileSync(join(dir, 'trace.txt'), lines.join('\n') + '\n');
+    const traceText = lines.join('\n') + '\n';
+    writeFileSync(join(dir, 'trace.txt'), traceText);
     const meta = {
       schema_version: 1,
       model: { file: basename(model.path), sha256: sha256(model.bytes) },
@@ -92,6 +114,7 @@ export function recordGolden(
         shape: prepared.outputs[i].shape,
         sha256: sha256(o),
       })),
+      trace: { file: 'trace.txt', lines: lines.length, sha256: sha256(Buffer.from(traceText, 'utf8')) },
       numerics: prepared.numerics,
       source: 'kpusim emulator (recorded by `kpusim golden record`)',
     };
@@ -124,7 +147,7 @@ function compareOutput(
   got: Uint8Array,
   want: Uint8Array,
   dtype: string,
-): { status: CaseStatus; max_abs_diff?: number; mismatched?: number } {
+): { status: OutputStatus; max_abs_diff?: number; mismatched?: number } {
   if (got.length === want.length && Buffer.compare(Buffer.from(got), Buffer.from(want)) === 0)
     return { status: 'exact' };
   if (got.length !== want.length || dtype !== 'float32') {
@@ -145,35 +168,191 @@ function compareOutput(
   return { status: bad === 0 ? 'within_tolerance' : 'different', max_abs_diff: maxAbs, mismatched: bad };
 }
 
-export function checkCase(prepared: PreparedModel, dir: string, name = dir): CaseResult {
-  const input = readUserFile(join(dir, 'input.bin'), tensorCap(prepared.inputs[0].bytes));
-  const lines: string[] = [];
-  const hasTrace = existsSync(join(dir, 'trace.txt'));
-  const r = prepared.run([input], hasTrace ? { trace: (l) => lines.push(l) } : {});
-  const outputs = r.outputs.map((o, i) => {
-    const f = join(dir, `output_${i}.bin`);
-    if (!existsSync(f)) return { index: i, status: 'different' as const, mismatched: o.length };
-    return { index: i, ...compareOutput(o, readUserFile(f, tensorCap(o.length + 1)), prepared.outputs[i].dtype) };
+/** The layout of a checked folder: kpusim's when any case has a case.json (see the header). */
+export function detectLayout(cases: readonly string[]): GoldenLayout {
+  return cases.some((c) => existsSync(join(c, 'case.json'))) ? 'kpusim' : 'nncase';
+}
+
+interface CaseMeta {
+  readonly model?: { readonly file?: string; readonly sha256: string };
+  readonly input: { readonly sha256: string };
+  readonly outputs: readonly { readonly file: string; readonly sha256: string }[];
+  readonly trace?: { readonly file: string; readonly sha256: string };
+  readonly numerics?: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Reads and checks the shape of case.json; returns the problems instead of throwing. */
+function readCaseMeta(dir: string): { meta?: CaseMeta; problem?: string } {
+  const f = join(dir, 'case.json');
+  const file = readCaseFile(f, FILE_CAPS.json);
+  if (file.missing)
+    return { problem: 'case.json is missing (other cases of this folder have one), so the files cannot be verified' };
+  if (!file.bytes) return { problem: file.problem };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(file.bytes).toString('utf8'));
+  } catch (e) {
+    return { problem: `case.json is not valid JSON (${(e as Error).message})` };
+  }
+  const o = raw as Record<string, unknown>;
+  const bad = (m: string) => ({ problem: `case.json: ${m}` });
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return bad('not a JSON object');
+  if (o.schema_version !== 1) return bad(`schema_version ${JSON.stringify(o.schema_version)}, expected 1`);
+  const hasSha = (v: unknown): v is { sha256: string } =>
+    typeof v === 'object' && v !== null && HEX64.test(String((v as { sha256?: unknown }).sha256));
+  if (o.model !== undefined && !hasSha(o.model)) return bad('model.sha256 is not a sha256');
+  if (!hasSha(o.input)) return bad('input.sha256 is not a sha256');
+  if (!Array.isArray(o.outputs) || o.outputs.length === 0) return bad('outputs is not a non-empty list');
+  for (const [i, out] of (o.outputs as unknown[]).entries()) {
+    if (!hasSha(out) || (out as { file?: unknown }).file !== `output_${i}.bin`)
+      return bad(`outputs[${i}] is not {file: "output_${i}.bin", sha256}`);
+  }
+  if (o.trace !== undefined && (!hasSha(o.trace) || (o.trace as { file?: unknown }).file !== 'trace.txt'))
+    return bad('trace is not {file: "trace.txt", sha256}');
+  return { meta: o as unknown as CaseMeta };
+}
+
+/** A case file's bytes, or why it could not be read (missing, too big, not a regular file). */
+function readCaseFile(f: string, cap: ReadCap): { bytes?: Uint8Array; missing?: true; problem?: string } {
+  try {
+    return { bytes: readUserFile(f, cap) };
+  } catch (e) {
+    if (e instanceof UsageError && e.code === 'NOT_FOUND') return { missing: true };
+    if (e instanceof UsageError) return { problem: e.message };
+    throw e;
+  }
+}
+
+/** No output of a K210 model is larger than the chip's 8 MiB of SRAM. */
+const OUTPUT_CAP: ReadCap = { maxBytes: 8 * 1024 * 1024, what: 'a golden output', why: 'the K210 has 8 MiB of SRAM' };
+
+export interface CheckCaseOptions {
+  /** The folder's layout (`detectLayout` over all its cases); default: this case alone decides. */
+  readonly layout?: GoldenLayout;
+  /** sha256 of the model file being checked, compared with the one case.json records. */
+  readonly modelSha256?: string;
+}
+
+export function checkCase(prepared: PreparedModel, dir: string, name = dir, opts: CheckCaseOptions = {}): CaseResult {
+  const layout = opts.layout ?? detectLayout([dir]);
+  const problems: string[] = [];
+  const reasons: string[] = [];
+  const notes: string[] = [];
+  const malformed = (trace: CaseResult['trace'] = 'not_checked'): CaseResult => ({
+    case: name,
+    status: 'malformed',
+    layout,
+    outputs: [],
+    trace,
+    problems,
+    reasons,
+    notes,
   });
-  const extra = existsSync(join(dir, `output_${r.outputs.length}.bin`));
+
+  let meta: CaseMeta | undefined;
+  if (layout === 'kpusim') {
+    const m = readCaseMeta(dir);
+    if (m.problem) problems.push(m.problem);
+    meta = m.meta;
+    if (!meta) return malformed();
+    if (opts.modelSha256 && meta.model && meta.model.sha256 !== opts.modelSha256)
+      problems.push(
+        `recorded with model ${meta.model.file ?? ''} sha256 ${meta.model.sha256.slice(0, 12)}…, this model's sha256 is ${opts.modelSha256.slice(0, 12)}…`,
+      );
+    if (meta.numerics !== undefined && meta.numerics !== prepared.numerics)
+      notes.push(`recorded with --numerics ${meta.numerics}, checked with ${prepared.numerics}`);
+  }
+
+  if (prepared.inputs.length !== 1) problems.push(`the model takes ${prepared.inputs.length} inputs; a case has one`);
+  const inputBytes = prepared.inputs[0]?.bytes ?? 0;
+  const inputFile = readCaseFile(join(dir, 'input.bin'), tensorCap(inputBytes));
+  const input = inputFile.bytes ?? new Uint8Array(0);
+  if (!inputFile.bytes) problems.push(inputFile.problem ?? 'input.bin is missing');
+  else if (meta && sha256(input) !== meta.input.sha256)
+    problems.push('input.bin does not match its sha256 in case.json');
+  else if (input.length !== inputBytes)
+    problems.push(`input.bin has ${input.length} bytes, the model's input takes ${inputBytes}`);
+
+  // The expected outputs: case.json's list (kpusim) or the output_<i>.bin files there (nncase).
+  const onDisk = readdirSync(dir)
+    .map((f) => /^output_(\d+)\.bin$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  // nncase's layout: every output the model gives must be there, and any further file is counted.
+  const wantCount = meta
+    ? meta.outputs.length
+    : Math.max(prepared.outputs.length, onDisk.length === 0 ? 0 : onDisk[onDisk.length - 1] + 1);
+  const want: (Uint8Array | undefined)[] = [];
+  for (let i = 0; i < wantCount; i++) {
+    const f = `output_${i}.bin`;
+    const read = readCaseFile(join(dir, f), OUTPUT_CAP);
+    const bytes = read.bytes;
+    want.push(bytes);
+    if (read.problem) problems.push(read.problem);
+    else if (!bytes) problems.push(`${f} is missing${meta ? ' (listed in case.json)' : ''}`);
+    else if (meta && sha256(bytes) !== meta.outputs[i].sha256)
+      problems.push(`${f} does not match its sha256 in case.json (the golden file was changed)`);
+  }
+  if (wantCount === 0) problems.push('no output_<i>.bin files');
+  for (const k of onDisk) if (k >= wantCount) problems.push(`output_${k}.bin is not listed in case.json`);
+
+  const traceFile = join(dir, 'trace.txt');
+  const traceRead = readCaseFile(traceFile, FILE_CAPS.text);
+  if (traceRead.problem) problems.push(traceRead.problem);
+  const traceBytes = traceRead.bytes;
+  if (meta?.trace) {
+    if (!traceBytes) problems.push('trace.txt is missing (listed in case.json)');
+    else if (sha256(traceBytes) !== meta.trace.sha256)
+      problems.push('trace.txt does not match its sha256 in case.json (the golden file was changed)');
+  }
+  if (problems.length) return malformed();
+
+  const lines: string[] = [];
+  const r = prepared.run([input], traceBytes ? { trace: (l) => lines.push(l) } : {});
+  if (r.outputs.length !== wantCount)
+    reasons.push(
+      `the golden has ${wantCount} output${wantCount === 1 ? '' : 's'} (output_0..${wantCount - 1}.bin), the model gives ${r.outputs.length}`,
+    );
+  const outputs = r.outputs.slice(0, wantCount).map((o, i) => ({
+    index: i,
+    ...compareOutput(o, want[i]!, prepared.outputs[i].dtype),
+  }));
+
   let first: CaseResult['first_diverging_layer'];
-  if (hasTrace) {
-    const want = readUserText(join(dir, 'trace.txt'), FILE_CAPS.text).trim().split('\n');
-    const n = Math.max(want.length, lines.length);
+  let trace: CaseResult['trace'] = 'absent';
+  if (traceBytes) {
+    const wantLines = Buffer.from(traceBytes).toString('utf8').trim().split('\n');
+    const n = Math.max(wantLines.length, lines.length);
     first = null;
     for (let i = 0; i < n; i++) {
-      if (want[i] !== lines[i]) {
-        first = { index: i, got: lines[i] ?? '(no layer)', want: want[i] ?? '(no layer)' };
+      if (wantLines[i] !== lines[i]) {
+        first = { index: i, got: lines[i] ?? '(no layer)', want: wantLines[i] ?? '(no layer)' };
         break;
       }
     }
-  }
+    trace = first ? 'diverged' : 'match';
+    if (first) reasons.push(`the trace diverges at layer ${first.index}`);
+  } else notes.push('no trace.txt: the layer checks were skipped (outputs only)');
+
   const statuses = outputs.map((o) => o.status);
   const status: CaseStatus =
-    extra || statuses.includes('different')
+    reasons.length || statuses.includes('different')
       ? 'different'
       : statuses.includes('within_tolerance')
         ? 'within_tolerance'
         : 'exact';
-  return { case: name, status, outputs, ...(hasTrace ? { first_diverging_layer: first } : {}) };
+  return {
+    case: name,
+    status,
+    layout,
+    outputs,
+    trace,
+    ...(traceBytes ? { first_diverging_layer: first } : {}),
+    problems,
+    reasons,
+    notes,
+  };
 }

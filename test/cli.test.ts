@@ -176,6 +176,12 @@ describe('kpusim run and golden', () => {
     writeFileSync(f, bytes);
     const t = join(g, 'b', 'trace.txt');
     writeFileSync(t, readFileSync(t, 'utf8').replace(/^1 (\S+) main=[0-9a-f]+/m, '1 $1 main=0000000000000000'));
+    // As if the cases came from another emulator version: case.json records the changed files.
+    const { createHash } = await import('node:crypto');
+    const meta = JSON.parse(readFileSync(join(g, 'b', 'case.json'), 'utf8'));
+    meta.outputs[0].sha256 = createHash('sha256').update(readFileSync(f)).digest('hex');
+    meta.trace.sha256 = createHash('sha256').update(readFileSync(t)).digest('hex');
+    writeFileSync(join(g, 'b', 'case.json'), JSON.stringify(meta));
     const bad = await cli('golden', 'check', model, g);
     expect(bad.code).toBe(3);
     expect(bad.out).toMatch(/b: different/);

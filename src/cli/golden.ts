@@ -1,6 +1,15 @@
 import { relative } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkCase, findCases, listInputFiles, recordGolden, type CaseResult } from '../golden.js';
+import {
+  checkCase,
+  detectLayout,
+  findCases,
+  listInputFiles,
+  recordGolden,
+  sha256,
+  type CaseResult,
+  type GoldenLayout,
+} from '../golden.js';
 import { prepare } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
@@ -35,6 +44,12 @@ export const goldenCommand: Command = {
           })
           .option('inputs', { type: 'array', string: true, describe: 'record: input files or folders' })
           .option('out', { type: 'string', describe: 'record: folder for the cases' })
+          .option('layout', {
+            choices: ['auto', 'kpusim', 'nncase'] as const,
+            default: 'auto' as const,
+            describe:
+              "check: kpusim (every case needs case.json), nncase (no case.json; files checked as they are), auto (kpusim's when any case has a case.json)",
+          })
           .option('json', { type: 'boolean', default: false })
           .check((a) => {
             if (a.action === 'record' && (!a.inputs || !a.out))
@@ -61,37 +76,53 @@ export const goldenCommand: Command = {
     }
     const dir = String(args.dir);
     const cases = findCases(dir);
+    const layout: GoldenLayout = args.layout === 'auto' ? detectLayout(cases) : (args.layout as GoldenLayout);
+    const modelSha256 = sha256(loaded.bytes);
     const bar = new Progress(io, cases.length, 'check');
     const results: CaseResult[] = cases.map((c) => {
-      const r = checkCase(prepared, c, relative(dir, c) || '.');
+      const r = checkCase(prepared, c, relative(dir, c) || '.', { layout, modelSha256 });
       bar.tick(r.case);
       return r;
     });
     bar.end();
     const failed = results.filter((r) => r.status === 'different').length;
+    const malformed = results.filter((r) => r.status === 'malformed').length;
+    const passed = results.length - failed - malformed;
+    const layoutText =
+      layout === 'kpusim'
+        ? "kpusim's (case.json in the cases: every file verified against its sha256)"
+        : "nncase's (no case.json in any case: input.bin, output_<i>.bin and trace.txt checked as they are, not verified against sha256)";
+    const skipped = results.filter((r) => r.trace === 'absent').length;
     if (args.json) {
       printJson(io, {
         action: 'check',
         model: loaded.path,
         dir,
-        passed: results.length - failed,
+        layout,
+        passed,
         failed,
+        malformed,
+        layer_checks_skipped: skipped,
         cases: results,
       });
     } else {
-      let t = '';
+      let t = `layout: ${layoutText}${args.layout === 'auto' ? '' : ' (--layout)'}\n`;
       for (const r of results) {
         t += `${r.case}: ${r.status.replace('_', ' ')}`;
         const worst = r.outputs.filter((o) => o.status !== 'exact');
         if (worst.length)
           t += ` (${worst.map((o) => `output ${o.index}: ${o.status.replace('_', ' ')}${o.max_abs_diff !== undefined ? `, max |diff| ${o.max_abs_diff}` : ''}${o.mismatched !== undefined ? `, ${o.mismatched} elements differ` : ''}`).join('; ')})`;
+        for (const m of r.problems) t += `\n  not checked: ${m}`;
+        for (const m of r.reasons) t += `\n  ${m}`;
         if (r.first_diverging_layer)
           t += `\n  first diverging layer ${r.first_diverging_layer.index}:\n    got  ${r.first_diverging_layer.got}\n    want ${r.first_diverging_layer.want}`;
+        for (const m of r.notes) t += `\n  note: ${m}`;
         t += '\n';
       }
-      t += `${results.length - failed} passed, ${failed} failed\n`;
-      io.out(t);
+      t += `${passed} passed, ${failed} failed${malformed ? `, ${malformed} malformed (not checked)` : ''}`;
+      if (skipped) t += `; layer checks skipped in ${skipped} case${skipped === 1 ? '' : 's'} (no trace.txt)`;
+      io.out(t + '\n');
     }
-    return failed ? EXIT.VIOLATION : EXIT.OK;
+    return malformed ? EXIT.BAD_INPUT : failed ? EXIT.VIOLATION : EXIT.OK;
   },
 };
