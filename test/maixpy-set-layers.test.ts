@@ -4,7 +4,8 @@
  * Checked against facts independent of the emulator's run: the kmodel's layer table (types,
  * shapes), the firmware's messages and limits, the relation between the last conv's uint8 map and
  * the model's CHANNELWISE_DEQUANTIZE output (q·scale + bias per channel, the C expression with the
- * kmodel's parameters), and that the board time covers exactly the first n layers.
+ * kmodel's parameters), and that the board time covers exactly the first n layers (within 2 µs: a
+ * ticks_us() call costs the board 0.5 µs and truncates).
  */
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -116,8 +117,8 @@ describe('MaixPy kpu.set_layers (v3)', () => {
     const ev = prepared.events;
     const us = (l: string) => Number(field(l, 'us'));
     const prefixMs = (n: number) => profile(ev.slice(0, n)).total_ms;
-    expect(Math.abs(us(full) - prefixMs(16) * 1000)).toBeLessThanOrEqual(1);
-    expect(Math.abs(us(p15) - prefixMs(15) * 1000)).toBeLessThanOrEqual(1);
+    expect(Math.abs(us(full) - prefixMs(16) * 1000)).toBeLessThanOrEqual(2);
+    expect(Math.abs(us(p15) - prefixMs(15) * 1000)).toBeLessThanOrEqual(2);
     // n = 4: layer 3, a conv whose output stays in KPU memory (layer 4 reads it there).
     expect(layers[3].type).toBe('K210_CONV');
     expect(layers[3].flags & 1).toBe(0);
@@ -131,7 +132,7 @@ describe('MaixPy kpu.set_layers (v3)', () => {
     ]);
     expect(field(p4, 'len')).toBe(String(16 * 128 * 160));
     const dma = transferMs({ kind: 'download-dma', bytes: 16 * 128 * 160 }, resolveClocks());
-    expect(Math.abs(us(p4) - (prefixMs(4) + dma) * 1000)).toBeLessThanOrEqual(1);
+    expect(Math.abs(us(p4) - (prefixMs(4) + dma) * 1000)).toBeLessThanOrEqual(2);
 
     // n = 16 (and n <= 0, all layers): layer 15 is CHANNELWISE_DEQUANTIZE (24), a type the
     // firmware's output switch lacks: it prints its message, output 0 stays where it was.
@@ -142,7 +143,7 @@ describe('MaixPy kpu.set_layers (v3)', () => {
       const l = line(L, p);
       expect(field(l, 'index')).toBe('15');
       expect(field(l, 'typecode')).toBe('f');
-      expect(Math.abs(us(l) - prefixMs(16) * 1000)).toBeLessThanOrEqual(1);
+      expect(Math.abs(us(l) - prefixMs(16) * 1000)).toBeLessThanOrEqual(2);
     }
   });
 

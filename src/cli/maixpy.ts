@@ -4,6 +4,8 @@
  * stderr. Exit 0 when the camera runs out or the script ends, 1 on a Python error, 2 on bad
  * arguments.
  */
+import type { KeyPress } from '../maixpy/context.js';
+import type { SensorName } from '../maixpy/sensor-timing.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
@@ -24,6 +26,21 @@ function frameNumbers(v: unknown): number[] {
     if (!Number.isInteger(n) || n < 1)
       throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
     out.push(n);
+  }
+  return out;
+}
+
+/** `--key-press-ms 1500,3000:250`: presses at board times, each T or T:DURATION (ms, default 100). */
+function keyTimes(v: unknown): KeyPress[] {
+  const out: KeyPress[] = [];
+  for (const part of list(v).flatMap((s) => s.split(','))) {
+    const t = part.trim();
+    if (t === '') continue;
+    const m = /^(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(t);
+    const ms = m?.[2] === undefined ? 100 : Number(m[2]);
+    if (!m || !(ms > 0))
+      throw new UsageError('BAD_ARGUMENT', `--key-press-ms takes T or T:DURATION in ms (comma-separated), got "${t}"`);
+    out.push({ at: Number(m[1]), ms });
   }
   return out;
 }
@@ -53,6 +70,12 @@ export const maixpyCommand: Command = {
         array: true,
         describe: 'press the BOOT key before these frames (1-based, comma-separated)',
       })
+      .option('key-press-ms', {
+        type: 'string',
+        describe: 'press the BOOT key at these board times: T or T:DURATION in ms (default 100 ms), comma-separated',
+      })
+      .option('max-board-ms', { type: 'number', describe: 'stop when the board clock reaches this many ms' })
+      .option('max-lcd-frames', { type: 'number', describe: 'stop after this many complete LCD frames' })
       .option('lcd-out', { type: 'string', describe: 'write every lcd.display() as a PNG into this folder' })
       .option('frames', { type: 'number', describe: 'stop after this many frames' })
       .option('camera-fit', {
@@ -65,6 +88,11 @@ export const maixpyCommand: Command = {
         default: 'script' as const,
         describe:
           "script: files are upright for the script's first set_hmirror/set_vflip, later changes flip them; raw: files are the unmirrored sensor output",
+      })
+      .option('sensor', {
+        choices: ['ov2640', 'ov7740', 'ov5640', 'gc0328', 'gc2145'] as const,
+        default: 'ov2640' as const,
+        describe: "the camera sensor: snapshots wait for its next frame (frame periods in kpusim's docs/maixpy-api.md)",
       })
       .option('numerics', {
         choices: ['golden', 'board'] as const,
@@ -96,11 +124,15 @@ export const maixpyCommand: Command = {
       flash: list(args.flash),
       sdDir: args.sd === undefined ? undefined : String(args.sd),
       keyPress: frameNumbers(args['key-press']),
+      keyPressMs: keyTimes(args['key-press-ms']),
+      maxBoardMs: args['max-board-ms'] === undefined ? undefined : Number(args['max-board-ms']),
+      maxLcdFrames: args['max-lcd-frames'] === undefined ? undefined : Number(args['max-lcd-frames']),
       lcdOut: args['lcd-out'] === undefined ? undefined : String(args['lcd-out']),
       frames,
       cameraFit: args['camera-fit'] as 'crop' | 'fit' | 'stretch',
       cameraOrientation: args['camera-orientation'] as 'script' | 'raw',
       numerics: args.numerics as 'golden' | 'board',
+      sensor: args.sensor as SensorName,
       heapMb: Number(args.heap),
       timeoutS: args.timeout === undefined ? undefined : Number(args.timeout),
       bundled: args.bundled !== false,

@@ -15,6 +15,7 @@
  */
 import { KmodelError, KpuFault, UsageError } from '../errors.js';
 import type { Camera } from './camera.js';
+import type { SensorName } from './sensor-timing.js';
 import type { Storage } from './storage.js';
 import { BoardClock } from './timing.js';
 import type { WasmMemory } from './wasm.js';
@@ -37,10 +38,18 @@ export class PyError extends Error {
   }
 }
 
+export type StopReason = 'camera-exhausted' | 'frames-limit' | 'board-time-limit' | 'lcd-frames-limit';
+
+/** A BOOT key press at a board time: down from `at` for `ms` milliseconds. */
+export interface KeyPress {
+  readonly at: number;
+  readonly ms: number;
+}
+
 /** Ends the run without Python seeing it (uncatchable by the script, even by a bare `except:`). */
 export class StopRun extends Error {
   constructor(
-    readonly reason: 'camera-exhausted' | 'frames-limit',
+    readonly reason: StopReason,
     message: string,
   ) {
     super(message);
@@ -60,9 +69,17 @@ export interface BoardOptions {
   readonly readVfs: (path: string) => Uint8Array | null;
   /** 1-based frame numbers before which the BOOT key is pressed. */
   readonly keyPressFrames: readonly number[];
+  /** BOOT key presses at board times. */
+  readonly keyPressMs?: readonly KeyPress[];
   /** Stop after this many snapshots. */
   readonly maxFrames?: number;
+  /** Stop when the board clock reaches this many ms. */
+  readonly maxBoardMs?: number;
+  /** Stop when this many LCD frames (PNGs) are complete. */
+  readonly maxLcdFrames?: number;
   readonly lcdOut?: string;
+  /** The camera sensor whose frame timing snapshots follow (default OV2640). */
+  readonly sensor?: SensorName;
   readonly warn: (text: string) => void;
 }
 
@@ -74,8 +91,18 @@ export class BoardContext {
   readonly toJs: (v: unknown) => unknown;
   readonly readVfs: (path: string) => Uint8Array | null;
   readonly keyPressFrames: ReadonlySet<number>;
+  readonly keyPressMs: readonly KeyPress[];
   readonly maxFrames?: number;
+  readonly maxBoardMs?: number;
+  readonly maxLcdFrames?: number;
+  /** The BOOT key is held for the frame being delivered (`--key-press` frame numbers). */
+  frameKeyDown = false;
+  /** Key edges (press = falling, release = rising) that passed since Python last took them. */
+  private keyEdges: ('falling' | 'rising')[] = [];
+  /** Edges of `keyPressMs` already queued, in time order (press, release, press, …). */
+  private edgesQueued = 0;
   readonly lcdOut?: string;
+  readonly sensor: SensorName;
   /** Snapshots delivered. */
   frames = 0;
   /** PNGs written by `lcd.display`. */
@@ -84,6 +111,7 @@ export class BoardContext {
   readonly frameLog: { index: number; file: string; board_ms: number }[] = [];
   /** Per-module state, keyed by module name. */
   readonly state = new Map<string, unknown>();
+  private readonly boundaryHooks: (() => void)[] = [];
   private readonly warnFn: (text: string) => void;
   private readonly warned = new Set<string>();
   private blob: Uint8Array | null = null;
@@ -96,8 +124,12 @@ export class BoardContext {
     this.toJs = opts.toJs;
     this.readVfs = opts.readVfs;
     this.keyPressFrames = new Set(opts.keyPressFrames);
+    this.keyPressMs = [...(opts.keyPressMs ?? [])].sort((a, b) => a.at - b.at);
     this.maxFrames = opts.maxFrames;
+    this.maxBoardMs = opts.maxBoardMs;
+    this.maxLcdFrames = opts.maxLcdFrames;
     this.lcdOut = opts.lcdOut;
+    this.sensor = opts.sensor ?? 'ov2640';
     this.warnFn = opts.warn;
   }
 
@@ -111,10 +143,45 @@ export class BoardContext {
     this.warnFn(text);
   }
 
+  /** Called at each frame boundary: the script waits (a snapshot, a sleep) and what the LCD shows is a complete frame. */
+  onFrameBoundary(hook: () => void): void {
+    this.boundaryHooks.push(hook);
+  }
+
+  frameBoundary(): void {
+    for (const h of this.boundaryHooks) h();
+  }
+
   /** Per-module state, created on first use. */
   get<T>(key: string, init: () => T): T {
     if (!this.state.has(key)) this.state.set(key, init());
     return this.state.get(key) as T;
+  }
+
+  /** The BOOT key is down now (a frame press or a timed press). */
+  keyDown(): boolean {
+    const t = this.clock.now();
+    return this.frameKeyDown || this.keyPressMs.some((k) => t >= k.at && t < k.at + k.ms);
+  }
+
+  /** Queue the edges of timed presses the clock has passed. */
+  private queueKeyEdges(): void {
+    const t = this.clock.now();
+    for (;;) {
+      const i = this.edgesQueued;
+      const press = this.keyPressMs[i >> 1];
+      if (!press) return;
+      const at = i & 1 ? press.at + press.ms : press.at;
+      if (t < at) return;
+      this.keyEdges.push(i & 1 ? 'rising' : 'falling');
+      this.edgesQueued++;
+    }
+  }
+
+  /** A run limit reached: the board clock (`--max-board-ms`). */
+  checkLimits(): void {
+    if (this.maxBoardMs !== undefined && this.clock.now() >= this.maxBoardMs)
+      throw new StopRun('board-time-limit', `--max-board-ms ${this.maxBoardMs} reached`);
   }
 
   /** Keep a result for `take`; returns its length. */
@@ -141,12 +208,22 @@ export class BoardContext {
     }
     try {
       const r = fn(this, ...args);
+      this.checkLimits();
+      this.queueKeyEdges();
       return r === undefined ? null : r;
     } catch (e) {
       if (e instanceof StopRun) throw e;
       this.error = toPyError(e);
       return null;
     }
+  }
+
+  /** After a call: null, or the pending exception ("Type\nmessage") and key edges for Python. */
+  takeStatus(): { error: string | null; edges: string[] } | null {
+    if (!this.error && this.keyEdges.length === 0) return null;
+    const edges = this.keyEdges;
+    this.keyEdges = [];
+    return { error: this.takeError(), edges };
   }
 
   /** The pending exception as "Type\nmessage", or null. */

@@ -20,7 +20,7 @@ import type { NumericsMode } from '../kpu/interpreter.js';
 import type { ResizeMode } from '../pipeline/convert.js';
 import { Camera, expandCameraFiles, type CameraOrientation } from './camera.js';
 import { bootBoard } from './boot.js';
-import { BoardContext, StopRun, type Backend } from './context.js';
+import { BoardContext, StopRun, type Backend, type KeyPress, type StopReason } from './context.js';
 import { boardModule, fpioaManagerModule, ioModule } from './modules/gpio.js';
 import { imageModule } from './modules/image.js';
 import { osModule } from './modules/os.js';
@@ -34,6 +34,7 @@ import { gcModule, timeModule } from './modules/time.js';
 import type { MaixpyModule } from './modules/types.js';
 import { listSdFolder, parseFlashSpec, Storage, type FlashSegment, type SdEntry } from './storage.js';
 import { checkHeap, checkTimeout, JsGate, runUntil, sandboxPrelude, SandboxViolation, WallTimeout } from './sandbox.js';
+import type { SensorName } from './sensor-timing.js';
 import { loadMicroPythonWithMemory } from './wasm.js';
 
 export const MAIXPY_MODULES: readonly MaixpyModule[] = [
@@ -67,11 +68,19 @@ export interface MaixpyRunOptions {
   readonly sdDir?: string;
   /** 1-based frame numbers before which the BOOT key is pressed. */
   readonly keyPress?: readonly number[];
+  /** BOOT key presses at board times (`--key-press-ms`). */
+  readonly keyPressMs?: readonly KeyPress[];
+  /** Stop when the board clock reaches this many ms. */
+  readonly maxBoardMs?: number;
+  /** Stop when this many LCD frames are complete. */
+  readonly maxLcdFrames?: number;
   readonly lcdOut?: string;
   readonly frames?: number;
   readonly cameraFit?: ResizeMode;
   readonly cameraOrientation?: CameraOrientation;
   readonly numerics?: NumericsMode;
+  /** The camera sensor whose frame timing snapshots follow (default ov2640). */
+  readonly sensor?: SensorName;
   /** MicroPython heap in MiB (default 64). */
   readonly heapMb?: number;
   /** Wall-clock bound on the whole run, seconds (`--timeout`): then the script is stopped, exit 1. */
@@ -85,14 +94,7 @@ export interface MaixpyRunOptions {
 }
 
 export type MaixpyEnd =
-  | 'camera-exhausted'
-  | 'frames-limit'
-  | 'script-ended'
-  | 'sys-exit'
-  | 'python-error'
-  | 'sandbox-violation'
-  | 'timeout'
-  | 'internal-error';
+  StopReason | 'script-ended' | 'sys-exit' | 'python-error' | 'sandbox-violation' | 'timeout' | 'internal-error';
 
 export interface MaixpyRunResult {
   readonly exitCode: number;
@@ -182,6 +184,12 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     throw new UsageError('BAD_ARGUMENT', '--key-press takes frame numbers 1, 2, …');
   if (opts.frames !== undefined && (!Number.isInteger(opts.frames) || opts.frames < 0))
     throw new UsageError('BAD_ARGUMENT', '--frames takes a whole number');
+  if (opts.keyPressMs?.some((k) => !(k.at >= 0) || !(k.ms > 0) || !Number.isFinite(k.at + k.ms)))
+    throw new UsageError('BAD_ARGUMENT', '--key-press-ms takes board times in ms (T or T:DURATION, DURATION > 0)');
+  if (opts.maxBoardMs !== undefined && !(opts.maxBoardMs > 0 && Number.isFinite(opts.maxBoardMs)))
+    throw new UsageError('BAD_ARGUMENT', '--max-board-ms takes a positive number of ms');
+  if (opts.maxLcdFrames !== undefined && (!Number.isInteger(opts.maxLcdFrames) || opts.maxLcdFrames < 1))
+    throw new UsageError('BAD_ARGUMENT', '--max-lcd-frames takes a whole number from 1');
   const flash: FlashSegment[] = [];
   for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
   const sdEntries = opts.sdDir !== undefined ? listSdFolder(opts.sdDir, (t) => opts.err(`kpusim: ${t}\n`)) : [];
@@ -231,8 +239,12 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
       }
     },
     keyPressFrames: opts.keyPress ?? [],
+    keyPressMs: opts.keyPressMs,
     maxFrames: opts.frames,
+    maxBoardMs: opts.maxBoardMs,
+    maxLcdFrames: opts.maxLcdFrames,
     lcdOut: opts.lcdOut,
+    sensor: opts.sensor,
     warn,
   });
 
@@ -243,6 +255,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     gate.module({
       call: (name: string, ...args: unknown[]) => ctx.dispatch(backend, name, args),
       error: () => ctx.takeError(),
+      status: () => ctx.takeStatus(),
       take: (addr: number, n: number) => ctx.take(addr, n),
       warn: (text: string) => warn(String(text)),
     }),
@@ -306,6 +319,8 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   const why: Record<MaixpyEnd, string> = {
     'camera-exhausted': `the camera ran out of frames`,
     'frames-limit': `--frames ${opts.frames} reached`,
+    'board-time-limit': `--max-board-ms ${opts.maxBoardMs} reached`,
+    'lcd-frames-limit': `--max-lcd-frames ${opts.maxLcdFrames} reached`,
     'script-ended': 'the script ended',
     'sys-exit': `sys.exit(${exitCode})`,
     'python-error': `${error?.type ?? 'error'} at ${error?.file ?? opts.script}${error?.line !== undefined ? `:${error.line}` : ''}`,
@@ -317,7 +332,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   const summary =
     `kpusim maixpy: ${why[reason]}: ${ctx.frames} frame${ctx.frames === 1 ? '' : 's'}, ${ctx.displays} lcd image${ctx.displays === 1 ? '' : 's'}` +
     `${opts.lcdOut && ctx.displays ? ` in ${opts.lcdOut}` : ''}; board ${c.now().toFixed(1)} ms` +
-    `${ctx.frames > 0 ? ` (${fps.toFixed(1)} fps)` : ''} [KPU ${c.totals.kpu.toFixed(1)}, CPU ${c.totals.cpu.toFixed(1)}, LCD ${c.totals.lcd.toFixed(1)}, sleep ${c.totals.sleep.toFixed(1)}]; ` +
+    `${ctx.frames > 0 ? ` (${fps.toFixed(1)} fps)` : ''} [KPU ${c.totals.kpu.toFixed(1)}, CPU ${c.totals.cpu.toFixed(1)}, LCD ${c.totals.lcd.toFixed(1)}, camera ${c.totals.camera.toFixed(1)}, sleep ${c.totals.sleep.toFixed(1)}]; ` +
     `emulator ${(emulatorMs / 1000).toFixed(1)} s`;
   if (error) opts.err(error.traceback);
   opts.err(summary + '\n');

@@ -38,6 +38,10 @@ export const CPU_STEP_CYCLES = {
   drawPerPixel: 6,
   /** `face_encode` / `face_compare` / CanMV `feature_compare`, per element. */
   featurePerElement: 12,
+  /** A `time.ticks_*()` call from Python (the call, the cycle counter read, boxing the int), so that a loop waiting on the clock advances it. */
+  ticksCall: 200,
+  /** A GPIO read from Python (`pin.value()`), so that a loop polling the BOOT key advances the clock. */
+  gpioRead: 400,
   /** Camera: the CPU's byte swap of the display buffer after capture (`reverse_u32pixel`), per pixel. */
   snapshotPerPixel: 2,
 } as const;
@@ -45,11 +49,7 @@ export const CPU_STEP_CYCLES = {
 /** `lcd.display`: bytes per millisecond over the LCD's 8-bit SPI at MaixPy's default 15 MHz. ESTIMATE. */
 export const LCD_BYTES_PER_MS = 15_000;
 
-/**
- * The camera's frame period when `sensor.skip_frames(n)` counts frames. ESTIMATE (OV2640 QVGA, ~30 fps with MaixPy's
- * defaults).
- */
-export const SENSOR_FRAME_MS = 1000 / 30;
+/** The camera's frame timing is in sensor-timing.ts. */
 
 export function cpuMs(cycles: number, cpuMhz: number = TIMING_PARAMS.clocks.cpuMhz): number {
   return cycles / (cpuMhz * 1000);

@@ -1,32 +1,77 @@
 /**
- * `lcd`: a 320×240 panel (240×320 after `rotation(1|3)` or `direction` with swapped axes).
+ * `lcd`: the panel is a framebuffer that keeps what is drawn on it, addressed as the firmware
+ * addresses its ST7789: the panel's own 240 columns × 320 rows, written through the controller's
+ * address mode (MADCTL: MY 0x80, MX 0x40, MV 0x20 exchanging rows and columns). `rotation(r)`
+ * only changes that mode (0: 0xA0, 1: 0x00, 2: 0x60, 3: 0xC0, MaixPy's `get_dir_by_rotation`;
+ * `mirror(True)` picks the mirrored set), so pixels stay where they are and old content reads
+ * rotated in the new orientation. `direction(d)` sets the mode as given and, as in the firmware,
+ * leaves `width()`/`height()` unchanged. See docs/maixpy-api.md.
+ *
  * `lcd.display(img)` draws the image as MaixPy does (centred with black bars when smaller, cut
- * centred when larger, or at `oft` without touching the rest; `roi` selects a part) and writes
- * the panel as a PNG to `--lcd-out` (`lcd-0001.png`, …). `draw_string`, `fill_rectangle` and
- * `clear` change the panel; their result appears in the next PNG. Colours of the lcd functions
- * are ordinary RGB565 values (`lcd.RED` = 0xF800); image pixels go through MaixPy's tables.
+ * centred when larger, or at `oft` without touching the rest; `roi` selects a part);
+ * `draw_string`, `fill_rectangle` and `clear` draw on the panel. A PNG of the panel (in the
+ * current orientation, `--lcd-out/lcd-0001.png`, …) is written when a frame is complete: when the
+ * script waits (a snapshot, a sleep) or the run ends with the panel changed, and before a new
+ * `display` or `clear` replaces a panel that shows more than a fresh clear. So text drawn after
+ * `display` appears in that frame's PNG. Colours of the lcd functions are ordinary RGB565 values
+ * (`lcd.RED` = 0xF800); image pixels go through MaixPy's tables.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePngFile } from '../../pipeline/image-io.js';
 import { G628, RB528, rgb565ToRgb, grayToRgb } from '../../pipeline/rgb565.js';
 import type { GrayImage, RgbImage } from '../../pipeline/types.js';
-import { int, str, type BoardContext } from '../context.js';
+import { int, PyError, StopRun, str, type BoardContext } from '../context.js';
 import { CELL_HEIGHT, CELL_WIDTH, glyphRows } from '../font.js';
 import { LCD_BYTES_PER_MS } from '../timing.js';
 import { imageView } from './image.js';
 import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
 import type { MaixpyModule } from './types.js';
 
+/** The panel's own geometry (ST7789, 240 columns × 320 rows). */
+const COLS = 240;
+const ROWS = 320;
+/** MADCTL after lcd.init (rotation 0: DIR_YX_RLDU). */
+export const LCD_DIR_DEFAULT = 0xa0;
+
 interface Panel {
-  width: number;
-  height: number;
-  rgb: Uint8Array;
+  /** MADCTL address mode. */
+  dir: number;
+  /** The panel's pixels, RGB888, COLS × ROWS. */
+  readonly rgb: Uint8Array;
+  /** Changed since the last PNG. */
   dirty: boolean;
+  /** Nothing but a clear since the last PNG. */
+  blankOnly: boolean;
 }
 
 function panel(ctx: BoardContext): Panel {
-  return ctx.get('lcd.panel', () => ({ width: 320, height: 240, rgb: new Uint8Array(320 * 240 * 3), dirty: false }));
+  return ctx.get('lcd.panel', () => {
+    const p: Panel = { dir: LCD_DIR_DEFAULT, rgb: new Uint8Array(COLS * ROWS * 3), dirty: false, blankOnly: true };
+    ctx.onFrameBoundary(() => {
+      if (p.dirty) writePanel(ctx, p);
+    });
+    return p;
+  });
+}
+
+/** The logical size the address mode gives (MV exchanges rows and columns). */
+export function lcdLogicalSize(dir: number): [number, number] {
+  return dir & 0x20 ? [ROWS, COLS] : [COLS, ROWS];
+}
+
+/** Byte offset in the panel of logical pixel (x, y) under address mode `dir`, or −1 off the panel. */
+export function lcdPixelOffset(dir: number, x: number, y: number): number {
+  let c = x,
+    r = y;
+  if (dir & 0x20) {
+    c = y;
+    r = x;
+  }
+  if (c < 0 || c >= COLS || r < 0 || r >= ROWS) return -1;
+  if (dir & 0x40) c = COLS - 1 - c;
+  if (dir & 0x80) r = ROWS - 1 - r;
+  return 3 * (r * COLS + c);
 }
 
 /** An ordinary RGB565 value (lcd colours) to RGB888 through MaixPy's expansion tables. */
@@ -35,38 +80,71 @@ function lcdColor(c: number): [number, number, number] {
   return [RB528[(v >> 11) & 31], G628[(v >> 5) & 63], RB528[v & 31]];
 }
 
+function put(p: Panel, x: number, y: number, c: ArrayLike<number>): void {
+  const o = lcdPixelOffset(p.dir, x, y);
+  if (o >= 0) {
+    p.rgb[o] = c[0];
+    p.rgb[o + 1] = c[1];
+    p.rgb[o + 2] = c[2];
+  }
+}
+
 function fill(p: Panel, x: number, y: number, w: number, h: number, c: [number, number, number]): void {
-  for (let yy = Math.max(0, y); yy < Math.min(p.height, y + h); yy++)
-    for (let xx = Math.max(0, x); xx < Math.min(p.width, x + w); xx++) p.rgb.set(c, 3 * (yy * p.width + xx));
+  const [W, H] = lcdLogicalSize(p.dir);
+  for (let yy = Math.max(0, y); yy < Math.min(H, y + h); yy++)
+    for (let xx = Math.max(0, x); xx < Math.min(W, x + w); xx++) put(p, xx, yy, c);
   p.dirty = true;
+}
+
+/** Before a whole-panel redraw: the frame on the panel is complete unless it is only a fresh clear. */
+function completeFrame(ctx: BoardContext, p: Panel): void {
+  if (p.dirty && !p.blankOnly) writePanel(ctx, p);
 }
 
 function writePanel(ctx: BoardContext, p: Panel): void {
   ctx.displays++;
   p.dirty = false;
-  if (!ctx.lcdOut) return;
+  p.blankOnly = false;
+  if (!ctx.lcdOut) return stopAtLcdLimit(ctx);
+  const [W, H] = lcdLogicalSize(p.dir);
+  const data = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const o = lcdPixelOffset(p.dir, x, y);
+      data.set(p.rgb.subarray(o, o + 3), 3 * (y * W + x));
+    }
   mkdirSync(ctx.lcdOut, { recursive: true });
-  const img: RgbImage = { width: p.width, height: p.height, data: p.rgb };
+  const img: RgbImage = { width: W, height: H, data };
   writePngFile(join(ctx.lcdOut, `lcd-${String(ctx.displays).padStart(4, '0')}.png`), img);
+  stopAtLcdLimit(ctx);
+}
+
+function stopAtLcdLimit(ctx: BoardContext): void {
+  if (ctx.maxLcdFrames !== undefined && ctx.displays >= ctx.maxLcdFrames)
+    throw new StopRun('lcd-frames-limit', `--max-lcd-frames ${ctx.maxLcdFrames} reached`);
 }
 
 const backend = {
+  /** lcd.init: the address mode of rotation 0, the whole panel filled with `color`. */
   lcd_init(ctx: BoardContext, color: unknown): void {
     const p = panel(ctx);
-    fill(p, 0, 0, p.width, p.height, lcdColor(int(color, 'color')));
+    p.dir = LCD_DIR_DEFAULT;
+    p.rgb.fill(0);
+    const c = lcdColor(int(color, 'color'));
+    for (let o = 0; o < p.rgb.length; o += 3) p.rgb.set(c, o);
+    // the power-on colour is not a frame of its own: it shows in the first PNG only if nothing covers it
     p.dirty = false;
+    p.blankOnly = true;
   },
 
-  lcd_size(ctx: BoardContext, w: unknown, h: unknown): void {
-    const p = panel(ctx);
-    const W = int(w, 'width'),
-      H = int(h, 'height');
-    if (W === p.width && H === p.height) return;
-    p.width = W;
-    p.height = H;
-    p.rgb = new Uint8Array(W * H * 3);
+  /** The controller's address mode (MADCTL); the pixels stay. */
+  lcd_set_dir(ctx: BoardContext, dir: unknown): void {
+    const d = int(dir, 'dir');
+    if (d < 0 || d > 0xff) throw new PyError('ValueError', `lcd direction ${d} is not a MADCTL value (0..0xFF)`);
+    panel(ctx).dir = d & 0xe0;
   },
 
+  /** `lw`, `lh`: lcd.width()/height() as the firmware keeps them (centring uses these). */
   lcd_display(
     ctx: BoardContext,
     a: unknown,
@@ -79,23 +157,28 @@ const backend = {
     rh: unknown,
     ox: unknown,
     oy: unknown,
+    lw: unknown,
+    lh: unknown,
   ): void {
     const img = imageView(ctx, a, w, h, bpp);
     const p = panel(ctx);
+    completeFrame(ctx, p);
+    const PW = int(lw, 'lcd width'),
+      PH = int(lh, 'lcd height');
     let [X, Y, W, H] = [int(rx, 'roi x'), int(ry, 'roi y'), int(rw, 'roi w'), int(rh, 'roi h')];
     const oftGiven = int(ox, 'oft x') >= 0 && int(oy, 'oft y') >= 0;
     let left = 0,
       top = 0;
     if (!oftGiven) {
-      if (W > p.width) {
-        X += Math.trunc((W - p.width) / 2);
-        W = p.width;
-      } else left = Math.trunc((p.width - W) / 2);
-      if (H > p.height) {
-        Y += Math.trunc((H - p.height) / 2);
-        H = p.height;
-      } else top = Math.trunc((p.height - H) / 2);
-      p.rgb.fill(0);
+      if (W > PW) {
+        X += Math.trunc((W - PW) / 2);
+        W = PW;
+      } else left = Math.trunc((PW - W) / 2);
+      if (H > PH) {
+        Y += Math.trunc((H - PH) / 2);
+        H = PH;
+      } else top = Math.trunc((PH - H) / 2);
+      fill(p, 0, 0, PW, PH, [0, 0, 0]);
     } else {
       left = int(ox, 'oft x');
       top = int(oy, 'oft y');
@@ -104,21 +187,33 @@ const backend = {
     for (let yy = 0; yy < H; yy++) {
       const sy = Y + yy,
         ty = top + yy;
-      if (sy < 0 || sy >= img.height || ty < 0 || ty >= p.height) continue;
+      if (sy < 0 || sy >= img.height || ty < 0 || ty >= PH) continue;
       for (let xx = 0; xx < W; xx++) {
         const sx = X + xx,
           tx = left + xx;
-        if (sx < 0 || sx >= img.width || tx < 0 || tx >= p.width) continue;
+        if (sx < 0 || sx >= img.width || tx < 0 || tx >= PW) continue;
         const s = 3 * (sy * img.width + sx);
-        p.rgb.set(rgb.data.subarray(s, s + 3), 3 * (ty * p.width + tx));
+        put(p, tx, ty, rgb.data.subarray(s, s + 3));
       }
     }
-    ctx.clock.advance((2 * p.width * p.height) / LCD_BYTES_PER_MS, 'lcd');
-    writePanel(ctx, p);
+    p.dirty = true;
+    p.blankOnly = false;
+    ctx.clock.advance((2 * PW * PH) / LCD_BYTES_PER_MS, 'lcd');
+  },
+
+  /** lcd.clear: a whole-panel redraw in one colour. */
+  lcd_clear(ctx: BoardContext, color: unknown): void {
+    const p = panel(ctx);
+    completeFrame(ctx, p);
+    const [W, H] = lcdLogicalSize(p.dir);
+    fill(p, 0, 0, W, H, lcdColor(int(color, 'color')));
+    p.blankOnly = true;
   },
 
   lcd_fill(ctx: BoardContext, x: unknown, y: unknown, w: unknown, h: unknown, color: unknown): void {
-    fill(panel(ctx), int(x, 'x'), int(y, 'y'), int(w, 'w'), int(h, 'h'), lcdColor(int(color, 'color')));
+    const p = panel(ctx);
+    fill(p, int(x, 'x'), int(y, 'y'), int(w, 'w'), int(h, 'h'), lcdColor(int(color, 'color')));
+    p.blankOnly = false;
   },
 
   lcd_draw_string(ctx: BoardContext, x: unknown, y: unknown, text: unknown, fg: unknown, bg: unknown): void {
@@ -134,13 +229,12 @@ const backend = {
           const gy = yy - 1,
             gx = xx - 1;
           const ink = gy >= 0 && gy < 7 && gx >= 0 && gx < 5 && (rows[gy] & (1 << (4 - gx))) !== 0;
-          const tx = px + xx,
-            ty = py + yy;
-          if (tx >= 0 && tx < p.width && ty >= 0 && ty < p.height) p.rgb.set(ink ? f : b, 3 * (ty * p.width + tx));
+          put(p, px + xx, py + yy, ink ? f : b);
         }
       px += CELL_WIDTH;
     }
     p.dirty = true;
+    p.blankOnly = false;
   },
 
   /** Write the panel if it changed since the last PNG (called when the run ends). */

@@ -9,11 +9,58 @@
  * no meaning for frames read from files: they are accepted and a warning says so once.
  */
 import { int, PyError, StopRun, type BoardContext } from '../context.js';
-import { CPU_STEP_CYCLES as C, SENSOR_FRAME_MS } from '../timing.js';
+import { SENSORS, snapshotDoneMs, type SensorName } from '../sensor-timing.js';
+import { CPU_STEP_CYCLES as C } from '../timing.js';
 import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
 import type { MaixpyModule } from './types.js';
 
+interface CameraState {
+  readonly sensor: SensorName;
+  /** Board time of the first frame start after sensor.reset(). */
+  start: number;
+  /** set_framerate's choice (sensors that honour it). */
+  fps?: number;
+}
+
+function camera(ctx: BoardContext): CameraState {
+  return ctx.get('sensor.state', () => ({ sensor: ctx.sensor, start: 0 }));
+}
+
+/** Board time until the end of the first frame that starts now or later; the clock is advanced to it. */
+function waitFrame(ctx: BoardContext, fw: number, fh: number): void {
+  const st = camera(ctx);
+  const period = SENSORS[st.sensor].framePeriodMs(fw, fh, st.fps);
+  const now = ctx.clock.now();
+  ctx.clock.advance(snapshotDoneMs(now, st.start, period) - now, 'camera');
+}
+
 const backend = {
+  /** sensor.reset(): the sensor starts streaming now. */
+  sensor_reset(ctx: BoardContext): void {
+    camera(ctx).start = ctx.clock.now();
+  },
+
+  sensor_id(ctx: BoardContext): number {
+    return SENSORS[camera(ctx).sensor].id;
+  },
+
+  /** set_framesize: the driver's settling delay. */
+  sensor_framesize(ctx: BoardContext): void {
+    const st = camera(ctx);
+    ctx.clock.advance(SENSORS[st.sensor].setFramesizeMs, 'camera');
+  },
+
+  /** set_framerate (OV7740 honours 60/30/25/15; the other drivers ignore it, as MaixPy's do). */
+  sensor_framerate(ctx: BoardContext, fps: unknown): boolean {
+    const st = camera(ctx);
+    const f = int(fps, 'framerate');
+    if (st.sensor !== 'ov7740') return true;
+    if (![60, 30, 25, 15].includes(f)) return false;
+    st.fps = f;
+    return true;
+  },
+
+  /** `fw`, `fh`: the frame size set (before windowing), which picks the sensor's readout mode. */
   sensor_snapshot(
     ctx: BoardContext,
     pxAddr: unknown,
@@ -24,11 +71,15 @@ const backend = {
     gray: unknown,
     hm: unknown,
     vf: unknown,
-  ): number {
+    fw: unknown,
+    fh: unknown,
+  ): { index: number; key: boolean } {
     const width = int(w, 'width'),
       height = int(h, 'height');
+    ctx.frameBoundary();
     if (ctx.maxFrames !== undefined && ctx.frames >= ctx.maxFrames)
       throw new StopRun('frames-limit', `--frames ${ctx.maxFrames} reached`);
+    waitFrame(ctx, int(fw, 'frame width'), int(fh, 'frame height'));
     const frame = ctx.camera.capture(width, height, Boolean(gray), Boolean(hm), Boolean(vf));
     if (!frame) throw new StopRun('camera-exhausted', `the camera ran out of frames after ${ctx.frames}`);
     ctx.frames++;
@@ -41,16 +92,29 @@ const backend = {
       throw new PyError('RuntimeError', 'kpusim host: AI buffer too small for the frame');
     ai.set(frame.ai);
     ctx.clock.advance((C.snapshotPerPixel * n) / (ctx.clock.cpuMhz * 1000), 'camera');
-    return frame.index * 2 + (ctx.keyPressFrames.has(frame.index) ? 1 : 0);
+    ctx.frameKeyDown = ctx.keyPressFrames.has(frame.index);
+    return { index: frame.index, key: ctx.frameKeyDown };
   },
 
-  sensor_skip(ctx: BoardContext, n: unknown, ms: unknown): void {
-    const frames = n === null ? 0 : int(n, 'n');
-    const t = ms === null ? 0 : Number(ms);
-    ctx.clock.advance(
-      Math.max(t, frames * SENSOR_FRAME_MS, frames === 0 && ms === null ? 10 * SENSOR_FRAME_MS : 0),
-      'camera',
-    );
+  /**
+   * skip_frames as MaixPy's py_sensor_skip_frames: without n, frames are read until `time` ms
+   * (300 by default) have passed; with n, n frames, stopping early once `time` (if given) has passed.
+   */
+  sensor_skip(ctx: BoardContext, n: unknown, ms: unknown, fw: unknown, fh: unknown): void {
+    const W = int(fw, 'frame width'),
+      H = int(fh, 'frame height');
+    ctx.frameBoundary();
+    const t0 = ctx.clock.now();
+    if (n === null) {
+      const time = ms === null ? 300 : int(ms, 'time');
+      while (ctx.clock.now() - t0 < time) waitFrame(ctx, W, H);
+      return;
+    }
+    const frames = int(n, 'n');
+    for (let i = 0; i < frames; i++) {
+      if (ms !== null && ctx.clock.now() - t0 >= int(ms, 'time')) break;
+      waitFrame(ctx, W, H);
+    }
   },
 };
 

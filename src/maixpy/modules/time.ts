@@ -7,16 +7,20 @@
  * them as on the board); `mem_free()` reports the PC interpreter's heap.
  */
 import { num, type BoardContext } from '../context.js';
+import { CPU_STEP_CYCLES as C } from '../timing.js';
 import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
 import type { MaixpyModule } from './types.js';
 
 const backend = {
   /** Board time since boot in the unit asked (1 = ms, 1000 = µs, 400e6/1000 = CPU cycles), truncated. */
   time_now(ctx: BoardContext, perMs: unknown): number {
-    return Math.floor(ctx.clock.now() * num(perMs, 'unit'));
+    const t = Math.floor(ctx.clock.now() * num(perMs, 'unit'));
+    ctx.clock.cpu(C.ticksCall);
+    return t;
   },
   time_sleep(ctx: BoardContext, ms: unknown): void {
     const t = num(ms, 'ms');
+    ctx.frameBoundary();
     if (t > 0) ctx.clock.advance(t, 'sleep');
   },
 };

@@ -11,10 +11,17 @@ _EXC = {
 
 def call(name, *args):
     r = _js.call(name, *args)
-    e = _js.error()
-    if e is not None:
-        i = e.find('\n')
-        raise _EXC.get(e[:i], RuntimeError)(e[i + 1:])
+    st = _js.status()
+    if st is not None:
+        edges = list(st.edges)
+        if edges:
+            # BOOT key edges the board clock passed during the call: the GPIO interrupts run now
+            import _kpusim_io
+            _kpusim_io.key_edges(edges)
+        e = st.error
+        if e is not None:
+            i = e.find('\n')
+            raise _EXC.get(e[:i], RuntimeError)(e[i + 1:])
     return r
 
 

@@ -8,7 +8,6 @@ IRQ_BOTH = 3
 
 _pin_func = {}
 _irq_gpios = []
-_key = [False]
 
 
 def set_function(pin, func):
@@ -34,7 +33,9 @@ def on_boot_key(gid):
 
 
 def key_down():
-    return _key[0]
+    # the key's level at the board's current time (frame presses and timed presses)
+    import _kpusim
+    return _kpusim.call('key_down')
 
 
 def register_irq(g):
@@ -47,14 +48,21 @@ def unregister_irq(g):
         _irq_gpios.remove(g)
 
 
-def frame_start(frame, pressed):
-    _key[0] = pressed
-    if not pressed:
-        return
+def _fire(edge):
     for g in list(_irq_gpios):
         if not on_boot_key(g._id) or g._handler is None:
             continue
-        if g._trigger in (IRQ_FALLING, IRQ_BOTH):
+        if g._trigger in (edge, IRQ_BOTH):
             g._handler(g)
-        if g._trigger in (IRQ_RISING, IRQ_BOTH):
-            g._handler(g)
+
+
+def frame_start(frame, pressed):
+    # a --key-press frame: the key goes down and up around the frame's capture
+    if pressed:
+        _fire(IRQ_FALLING)
+        _fire(IRQ_RISING)
+
+
+def key_edges(edges):
+    for e in edges:
+        _fire(IRQ_FALLING if e == 'falling' else IRQ_RISING)

@@ -30,6 +30,10 @@ YX_LRDU = 0xE0
 
 _st = {'w': 320, 'h': 240, 'rot': 0, 'init': False, 'backlight': 100, 'freq': 15000000, 'invert': False, 'mirror': False}
 
+# MADCTL per rotation (get_dir_by_rotation) and with mirror (lcd_set_mirror_helper)
+_ROT_DIR = (0xA0, 0x00, 0x60, 0xC0)
+_MIRROR_DIR = (0x20, 0x40, 0xE0, 0x80)
+
 __getattr__ = _k.module_getattr('lcd', ('register', 'bgr_to_rgb'))
 
 
@@ -43,7 +47,8 @@ def _color(c):
 def init(type=1, freq=15000000, color=BLACK, invert=0, lcd_type=0, **kw):
     _st['init'] = True
     _st['freq'] = _k.get_int(freq)
-    _k.call('lcd_size', _st['w'], _st['h'])
+    _st['rot'] = 0
+    _st['w'], _st['h'] = 320, 240
     _k.call('lcd_init', _color(color))
     return None
 
@@ -79,11 +84,13 @@ def get_backlight():
 def rotation(r=None):
     if r is None:
         return _st['rot']
-    r = _k.get_int(r) & 3
-    if (r & 1) != (_st['rot'] & 1):
-        _st['w'], _st['h'] = _st['h'], _st['w']
-        _k.call('lcd_size', _st['w'], _st['h'])
+    r = _k.get_int(r)
+    if r < 0 or r > 3:
+        raise ValueError('value:[0,3]')
     _st['rot'] = r
+    _st['w'], _st['h'] = (320, 240) if r in (0, 2) else (240, 320)
+    # only the controller's address mode changes: the pixels on the panel stay
+    _k.call('lcd_set_dir', (_MIRROR_DIR if _st['mirror'] else _ROT_DIR)[r])
     return r
 
 
@@ -91,6 +98,9 @@ def mirror(m=None):
     if m is None:
         return _st['mirror']
     _st['mirror'] = bool(m)
+    if _st['mirror']:
+        # as the firmware: mirror(False) keeps the mirrored mode until the next rotation()
+        _k.call('lcd_set_dir', _MIRROR_DIR[_st['rot']])
     return _st['mirror']
 
 
@@ -102,14 +112,8 @@ def invert(i=None):
 
 
 def direction(d):
-    d = _k.get_int(d)
-    if d & 0x20:
-        if _st['w'] < _st['h']:
-            _st['w'], _st['h'] = _st['h'], _st['w']
-    else:
-        if _st['w'] > _st['h']:
-            _st['w'], _st['h'] = _st['h'], _st['w']
-    _k.call('lcd_size', _st['w'], _st['h'])
+    # the address mode as given; width() and height() stay (as in the firmware)
+    _k.call('lcd_set_dir', _k.get_int(d))
     return None
 
 
@@ -122,12 +126,12 @@ def display(img, roi=None, oft=None, **kw):
     else:
         x, y, w, h = [_k.get_int(v) for v in roi]
     ox, oy = (-1, -1) if oft is None else (_k.get_int(oft[0]), _k.get_int(oft[1]))
-    _k.call('lcd_display', _k.addr(img._px), img._w, img._h, img._bpp, x, y, w, h, ox, oy)
+    _k.call('lcd_display', _k.addr(img._px), img._w, img._h, img._bpp, x, y, w, h, ox, oy, _st['w'], _st['h'])
     return None
 
 
 def clear(color=BLACK):
-    _k.call('lcd_fill', 0, 0, _st['w'], _st['h'], _color(color))
+    _k.call('lcd_clear', _color(color))
     return None
 
 

@@ -7,7 +7,7 @@ YUV422 = 3
 GRAYSCALE = 4
 JPEG = 5
 OV9650 = 0x96
-OV2640 = 0x26
+OV2640 = 0x2642
 OV7725 = 0x77
 OV7740 = 0x77
 MT9V034 = 0x13
@@ -63,6 +63,7 @@ def reset(freq=None, set_regs=True, dual_buff=False, choice=None):
     _st['hm'] = False
     _st['vf'] = False
     _st['run'] = True
+    _k.call('sensor_reset')
     return None
 
 
@@ -83,7 +84,7 @@ def flush():
 
 
 def get_id():
-    return OV2640
+    return _k.call('sensor_id')
 
 
 def set_pixformat(fmt, set_regs=True):
@@ -100,6 +101,7 @@ def set_framesize(fs, set_regs=True):
         raise ValueError('Invalid framesize')
     _st['fs'] = fs
     _st['win'] = None
+    _k.call('sensor_framesize')
     return True
 
 
@@ -176,15 +178,21 @@ def snapshot(**kw):
     w, h = _frame_size()
     gray = _st['fmt'] == GRAYSCALE
     fb = _ensure_fb(w, h, 1 if gray else 2)
-    r = _k.call('sensor_snapshot', _k.addr(fb[3]), _k.addr(fb[4]), len(fb[4]), w, h, gray, _st['hm'], _st['vf'])
+    fw, fh = _SIZES[_st['fs']]
+    r = _k.call('sensor_snapshot', _k.addr(fb[3]), _k.addr(fb[4]), len(fb[4]), w, h, gray, _st['hm'], _st['vf'], fw, fh)
     import image
     img = image.Image(_raw=(w, h, fb[2], fb[3], fb[4]), _fb=True)
-    _io.frame_start(r >> 1, (r & 1) == 1)
+    _io.frame_start(r.index, r.key)
     return img
 
 
+def set_framerate(fps):
+    return _k.call('sensor_framerate', _k.get_int(fps))
+
+
 def skip_frames(n=None, time=None):
-    _k.call('sensor_skip', n, time)
+    fw, fh = _SIZES[_st['fs']]
+    _k.call('sensor_skip', None if n is None else _k.get_int(n), None if time is None else _k.get_int(time), fw, fh)
     return None
 
 
@@ -197,5 +205,5 @@ def _no_effect(name):
 
 for _n in ('set_contrast', 'set_brightness', 'set_saturation', 'set_gainceiling', 'set_colorbar', 'set_auto_gain',
            'set_auto_exposure', 'set_auto_whitebal', 'set_special_effect', 'set_lens_correction', 'set_jb_quality',
-           'set_framerate'):
+           ):
     globals()[_n] = _no_effect(_n)
