@@ -235,7 +235,7 @@ describe('PNG', () => {
       /huge\.png: image dimensions 100000×100000 are refused/,
     );
     expect(usageError(() => decodeImage(withDims(20, 20), 'lim.png', { maxPixels: 100 })).message).toMatch(
-      /limits: 32768 per side, 100 pixels/,
+      /at most 100 pixels and 8192 pixels per side/,
     );
   });
 });

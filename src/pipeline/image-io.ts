@@ -32,16 +32,25 @@ export interface DecodedImage extends RgbImage {
 }
 
 export interface DecodeOptions {
-  /** Largest accepted side in pixels (default 32768). */
+  /** Largest accepted side in pixels (default `MAX_IMAGE_SIDE`). */
   readonly maxSide?: number;
-  /** Largest accepted width·height (default 50 000 000). */
+  /** Largest accepted width·height (default `MAX_IMAGE_PIXELS`). */
   readonly maxPixels?: number;
   /** Apply JPEG EXIF orientation (default true). */
   readonly applyOrientation?: boolean;
 }
 
-export const DEFAULT_MAX_SIDE = 32768;
-export const DEFAULT_MAX_PIXELS = 50_000_000;
+/**
+ * The largest image kpusim decodes: 4096×3072 (12.6 MP), more than any K210 camera (at most
+ * 5 MP) and a 12 MP phone photo; a K210 model's input is far smaller. Decoding costs about
+ * 10–30 bytes per pixel, so the cap keeps a hostile header from costing gigabytes. Stated in
+ * the README.
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 3072;
+/** The largest side, so a long strip cannot pass on area alone. */
+export const MAX_IMAGE_SIDE = 8192;
+/** jpeg-js's own allocation bound, above what a `MAX_IMAGE_PIXELS` image needs. */
+const JPEG_MAX_MEMORY_MB = 512;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -58,15 +67,54 @@ function describeMagic(bytes: Uint8Array): string {
   return `unknown image format (first bytes ${hex}); PNG, JPEG and BMP are read`;
 }
 
+const mp = (n: number) => (n >= 100_000 ? `${(n / 1e6).toFixed(1)} MP` : `${n} pixels`);
+
+/** The header's size against the caps, before any pixel buffer is allocated. */
 function checkDims(file: string, w: number, h: number, opts: DecodeOptions): void {
-  const maxSide = opts.maxSide ?? DEFAULT_MAX_SIDE;
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxSide = opts.maxSide ?? MAX_IMAGE_SIDE;
+  const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   if (!(w > 0) || !(h > 0)) throw new UsageError('BAD_FILE', `${file}: the image has zero size (${w}×${h})`);
   if (w > maxSide || h > maxSide || w * h > maxPixels)
     throw new UsageError(
       'BAD_FILE',
-      `${file}: image dimensions ${w}×${h} are refused (limits: ${maxSide} per side, ${maxPixels} pixels in all)`,
+      `${file}: image dimensions ${w}×${h} are refused (${mp(w * h)}): kpusim reads images of at most ${mp(maxPixels)} and ${maxSide} pixels per side; scale it down first`,
     );
+}
+
+/** pngjs's messages, as sentences (its own wording has typos and no context). */
+const PNG_MESSAGES: [RegExp, string][] = [
+  [/^Crc error/i, "a chunk's checksum (CRC) is wrong: the file is damaged"],
+  [/end of stream/i, 'its chunks do not read through to the end: the file is damaged or truncated'],
+  [/ran out of data|unexpected end/i, 'the image data ends early (truncated?)'],
+  [/filter type/i, 'a row has an unknown filter type: the image data is damaged'],
+  [/extra data/i, 'it holds more image data than its size says'],
+  [/not in palette/i, "a pixel's colour index is outside the palette"],
+  [/unsupported|unrecognised depth/i, 'it uses a PNG variant the decoder does not support'],
+  [
+    /inflate|incorrect header check|invalid (block|code|distance|stored)|unexpected end of file/i,
+    'its compressed image data is damaged',
+  ],
+  [/signature|IHDR/i, 'its PNG header is damaged'],
+];
+
+/** jpeg-js's messages, as sentences. */
+const JPEG_MESSAGES: [RegExp, string][] = [
+  [
+    /maxMemoryUsageInMB|maxResolutionInMP|allocate enough memory/i,
+    'decoding it would need more memory than kpusim allows',
+  ],
+  [/huffman|ACn encoding|unexpected marker|marker was not found/i, 'its compressed image data is damaged'],
+  [/unknown JPEG marker|invalid table spec|sampling factor|SOI not found/i, 'its JPEG structure is damaged'],
+  [/color mode|single frame/i, 'it uses a JPEG variant the decoder does not support (e.g. CMYK or several frames)'],
+];
+
+/** A decoder's exception as our sentence (as the header checks word theirs); the library's words only when unknown. */
+function decoderError(file: string, kind: 'PNG' | 'JPEG', e: unknown, hint = ''): UsageError {
+  const raw = e instanceof Error ? e.message : String(e);
+  const known = (kind === 'PNG' ? PNG_MESSAGES : JPEG_MESSAGES).find(([re]) => re.test(raw));
+  const why = known ? known[1] : `the decoder stopped (it says: ${JSON.stringify(raw)})`;
+  const what = /variant/.test(why) ? 'unsupported' : 'corrupt';
+  return new UsageError('BAD_FILE', `${file}: ${what} ${kind}: ${why}${hint}`);
 }
 
 function view(bytes: Uint8Array): DataView {
@@ -85,15 +133,23 @@ interface JpegScan {
   width: number;
   height: number;
   orientation: number;
+  /** 8×8 blocks the frame codes, summed over its components (subsampling applied). */
+  blocks: number;
+  /** Bytes from the first start-of-scan to the end of the file (0 when there is none). */
+  scanBytes: number;
 }
 
 const SOF_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
 
-/** Walk the JPEG markers up to the frame header: size and EXIF orientation, before decoding. */
+/**
+ * Walk the JPEG markers up to the first scan: size, blocks, EXIF orientation and how many bytes
+ * of coded data follow, before decoding.
+ */
 function jpegScan(file: string, b: Uint8Array): JpegScan {
   const dv = view(b);
   let pos = 2;
   let orientation = 1;
+  let frame: JpegScan | undefined;
   const corrupt = (m: string): never => {
     throw new UsageError('BAD_FILE', `${file}: corrupt JPEG: ${m}`);
   };
@@ -103,19 +159,34 @@ function jpegScan(file: string, b: Uint8Array): JpegScan {
     if (pos >= b.length) break;
     const marker = b[pos++];
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
-    if (marker === 0xd9 || marker === 0xda) corrupt('no frame header before the image data');
+    if (marker === 0xd9 || marker === 0xda) {
+      if (!frame) corrupt('no frame header before the image data');
+      return { ...frame!, orientation, scanBytes: marker === 0xda ? b.length - pos : 0 };
+    }
     if (pos + 2 > b.length) break;
     const len = dv.getUint16(pos);
     if (len < 2 || pos + len > b.length) corrupt(`segment at byte ${pos - 2} runs past the end of the file`);
-    if (SOF_MARKERS.has(marker)) {
+    if (SOF_MARKERS.has(marker) && !frame) {
       if (len < 8) corrupt('frame header too short');
-      return { height: dv.getUint16(pos + 3), width: dv.getUint16(pos + 5), orientation };
+      const height = dv.getUint16(pos + 3);
+      const width = dv.getUint16(pos + 5);
+      const n = b[pos + 7];
+      if (len < 8 + 3 * n) corrupt('frame header too short for its components');
+      const sampling = Array.from({ length: n }, (_, i) => b[pos + 9 + 3 * i]);
+      const hMax = Math.max(1, ...sampling.map((x) => x >> 4));
+      const vMax = Math.max(1, ...sampling.map((x) => x & 15));
+      let blocks = 0;
+      for (const x of sampling)
+        blocks +=
+          Math.ceil(Math.ceil((width * (x >> 4)) / hMax) / 8) * Math.ceil(Math.ceil((height * (x & 15)) / vMax) / 8);
+      frame = { width, height, orientation, blocks, scanBytes: 0 };
     }
     if (marker === 0xe1 && len >= 16 && String.fromCharCode(...b.subarray(pos + 2, pos + 6)) === 'Exif') {
       orientation = exifOrientation(b.subarray(pos + 8, pos + len)) ?? orientation;
     }
     pos += len;
   }
+  if (frame) return { ...frame, orientation };
   return corrupt('the file ends before the frame header (truncated?)');
 }
 
@@ -211,7 +282,7 @@ function decodePng(file: string, b: Uint8Array, opts: DecodeOptions): DecodedIma
   try {
     png = PNG.sync.read(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   } catch (e) {
-    throw new UsageError('BAD_FILE', `${file}: corrupt PNG: ${(e as Error).message}`);
+    throw decoderError(file, 'PNG', e);
   }
   if (png.width !== w || png.height !== h || png.data.length < 4 * w * h)
     throw new UsageError('BAD_FILE', `${file}: corrupt PNG: decoded size does not match the header`);
@@ -222,19 +293,28 @@ function decodePng(file: string, b: Uint8Array, opts: DecodeOptions): DecodedIma
 function decodeJpeg(file: string, b: Uint8Array, opts: DecodeOptions): DecodedImage {
   const scan = jpegScan(file, b);
   checkDims(file, scan.width, scan.height, opts);
+  // Every block of every component costs at least one bit of coded data (a Huffman code is at
+  // least one bit), so a file with fewer bytes cannot hold the image its header declares; the
+  // decoder would still allocate the whole frame before finding that out.
+  const minScanBytes = Math.ceil(scan.blocks / 8);
+  if (scan.scanBytes < minScanBytes)
+    throw new UsageError(
+      'BAD_FILE',
+      `${file}: corrupt JPEG: the header says ${scan.width}×${scan.height}, which needs at least ${minScanBytes} bytes of image data, but the file holds ${scan.scanBytes} (truncated?)`,
+    );
   let raw: { width: number; height: number; data: Uint8Array };
   try {
     raw = jpeg.decode(b, {
       useTArray: true,
       formatAsRGBA: false,
       tolerantDecoding: false,
-      maxResolutionInMP: (opts.maxPixels ?? DEFAULT_MAX_PIXELS) / 1e6,
-      maxMemoryUsageInMB: 2048,
+      maxResolutionInMP: (opts.maxPixels ?? MAX_IMAGE_PIXELS) / 1e6,
+      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
     });
   } catch (e) {
     const ended = b.length >= 2 && b[b.length - 2] === 0xff && b[b.length - 1] === 0xd9;
     const hint = ended ? '' : ' (the file does not end with the JPEG end marker: truncated?)';
-    throw new UsageError('BAD_FILE', `${file}: corrupt JPEG: ${(e as Error).message ?? String(e)}${hint}`);
+    throw decoderError(file, 'JPEG', e, hint);
   }
   if (raw.width !== scan.width || raw.height !== scan.height || raw.data.length < 3 * raw.width * raw.height)
     throw new UsageError('BAD_FILE', `${file}: corrupt JPEG: decoded size does not match the header`);
