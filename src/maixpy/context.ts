@@ -84,7 +84,7 @@ export interface BoardOptions {
 }
 
 export class BoardContext {
-  readonly clock = new BoardClock();
+  readonly clock: BoardClock;
   readonly camera: Camera;
   readonly storage: Storage;
   readonly memory: WasmMemory;
@@ -120,6 +120,7 @@ export class BoardContext {
   constructor(opts: BoardOptions) {
     this.camera = opts.camera;
     this.storage = opts.storage;
+    this.clock = new BoardClock(opts.storage.timing.clocks.cpuMhz);
     this.memory = opts.memory;
     this.toJs = opts.toJs;
     this.readVfs = opts.readVfs;

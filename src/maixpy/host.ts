@@ -35,6 +35,7 @@ import type { MaixpyModule } from './modules/types.js';
 import { listSdFolder, parseFlashSpec, Storage, type FlashSegment, type SdEntry } from './storage.js';
 import { checkHeap, checkTimeout, JsGate, runUntil, sandboxPrelude, SandboxViolation, WallTimeout } from './sandbox.js';
 import type { SensorName } from './sensor-timing.js';
+import type { TimingParams } from '../kpu/timing/params.js';
 import { loadMicroPythonWithMemory } from './wasm.js';
 
 export const MAIXPY_MODULES: readonly MaixpyModule[] = [
@@ -87,6 +88,8 @@ export interface MaixpyRunOptions {
   readonly timeoutS?: number;
   /** Use bundled models for unmapped flash addresses (default true). */
   readonly bundled?: boolean;
+  /** The board's timing parameters (`--timing FILE`); default the built-in ones. */
+  readonly timing?: TimingParams;
   /** The script's output. */
   readonly out: (text: string) => void;
   /** Warnings, tracebacks and the summary. */
@@ -225,7 +228,14 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
     gate,
   );
-  const storage = new Storage({ flash, sdDir: opts.sdDir, numerics: opts.numerics, bundled: opts.bundled, note: warn });
+  const storage = new Storage({
+    flash,
+    sdDir: opts.sdDir,
+    numerics: opts.numerics,
+    bundled: opts.bundled,
+    note: warn,
+    timing: opts.timing,
+  });
   const ctx = new BoardContext({
     camera: new Camera(files, { fit: opts.cameraFit, orientation: opts.cameraOrientation }),
     storage,

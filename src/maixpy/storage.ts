@@ -17,6 +17,7 @@ import type { Kmodel, TensorDesc } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { prepare, type NumericsMode, type PreparedModel } from '../kpu/interpreter.js';
 import { profile } from '../kpu/timing/profile.js';
+import { TIMING_PARAMS, type TimingParams } from '../kpu/timing/params.js';
 import { FILE_CAPS } from '../io/read-file.js';
 import { readFileChecked, readModelBytes } from '../load.js';
 
@@ -250,6 +251,8 @@ export interface LoadedKpuModel {
   readonly prepared: PreparedModel;
   /** Predicted board time of one run (timing model), ms. */
   readonly boardMs: number;
+  /** The timing parameters that priced it (built-in, or a timing file's). */
+  readonly timing: TimingParams;
   readonly input: TensorDesc;
   /** The runtime's layer count (v3 layers, v4 nodes, v5 ops). */
   readonly layerCount: number;
@@ -264,6 +267,8 @@ export interface StorageOptions {
   readonly bundled?: boolean;
   /** Where notes go (which bundled model stands at an address). */
   readonly note?: (text: string) => void;
+  /** Timing parameters of the board (`--timing FILE`; default the built-in ones). */
+  readonly timing?: TimingParams;
 }
 
 export class Storage {
@@ -289,6 +294,11 @@ export class Storage {
           `--flash: ${s.source} at ${hexAddress(s.address)} runs past the end of the 16 MiB flash`,
         );
     }
+  }
+
+  /** The board's timing parameters. */
+  get timing(): TimingParams {
+    return this.opts.timing ?? TIMING_PARAMS;
   }
 
   get sdDir(): string | undefined {
@@ -388,7 +398,8 @@ export class Storage {
       bytes: bytes.length,
       model,
       prepared,
-      boardMs: profile(events).total_ms,
+      boardMs: profile(events, { params: this.timing }).total_ms,
+      timing: this.timing,
       input: prepared.inputs[0],
       layerCount: events.length,
       lastLayerType: events.length ? events[events.length - 1].type : '',

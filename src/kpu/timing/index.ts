@@ -5,3 +5,5 @@ export * from './memory.js';
 export * from './profile.js';
 export * from './budget.js';
 export * from './published.js';
+export * from './timing-file.js';
+export * from './fit.js';

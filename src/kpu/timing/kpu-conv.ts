@@ -107,13 +107,15 @@ export function estimateKpuConv(
   }
   const chunkReloadCycles = (weightChunks - 1) * p.weightChunkReloadCycles;
   const poolCycles = g.poolType !== 0 ? p.poolCyclesPerRowLine * g.outChannels * linesPerChannelGroup : 0;
-  const cycles = Math.round(streamCycles + channelSetupCycles + weightStallCycles + chunkReloadCycles + poolCycles);
+  // The time is kept unrounded (a fit differentiates it); the cycle count is shown rounded.
+  const exact = streamCycles + channelSetupCycles + weightStallCycles + chunkReloadCycles + poolCycles;
+  const cycles = Math.round(exact);
   const launchMs = p.launchCpuCycles / (cpuMhz * 1000);
   const macs = kpuConvMacs(g);
   const macsPerCycle = cycles > 0 ? macs / cycles : 0;
   return {
     cycles,
-    ms: cycles / (kpuMhz * 1000) + launchMs,
+    ms: exact / (kpuMhz * 1000) + launchMs,
     macs,
     macsPerCycle,
     utilisation: macsPerCycle / p.peakMacsPerCycle,

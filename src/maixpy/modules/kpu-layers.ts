@@ -70,8 +70,8 @@ export function setLayers(
   if (m.model.version !== 3) return { ok: true, print: null, prefix: null };
   const layer = m.model.layers[len - 1] as V3Layer;
   const ev = m.prepared.events[len - 1];
-  const clocks = resolveClocks();
-  let boardMs = profile(m.prepared.events.slice(0, len)).total_ms;
+  const clocks = resolveClocks({}, m.timing);
+  let boardMs = profile(m.prepared.events.slice(0, len), { params: m.timing }).total_ms;
   let output: LayerPrefix['output'] = null;
   let print: string | null = null;
   const bytesOut = ev.bytesOut;
@@ -91,7 +91,7 @@ export function setLayers(
       const toMain = (layer.flags & 1) === 1;
       const g = ev.kpu?.geometry;
       const dense = g ? g.outChannels * g.outHeight * g.outWidth : 0;
-      if (!toMain) boardMs += transferMs({ kind: 'download-dma', bytes: dense }, clocks);
+      if (!toMain) boardMs += transferMs({ kind: 'download-dma', bytes: dense }, clocks, undefined, m.timing);
       output = { layer: len - 1, bytes: dense, forcedConvDownload: !toMain };
       break;
     }
