@@ -16,7 +16,8 @@ import {
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { KpuFault } from '../src/errors.js';
-import { AI_SRAM_BYTES, Machine } from '../src/kpu/memory.js';
+import { AI_SRAM_BYTES } from '../src/chip.js';
+import { Machine } from '../src/kpu/memory.js';
 import { kpuDownload, kpuRows, kpuUpload } from '../src/kpu/layout.js';
 import {
   GOLDEN_NUMERICS,

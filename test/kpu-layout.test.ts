@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { KpuFault } from '../src/errors.js';
-import { AI_SRAM_BYTES, MAIN_SRAM_BYTES, Machine, checkRange } from '../src/kpu/memory.js';
+import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../src/chip.js';
+import { Machine, checkRange } from '../src/kpu/memory.js';
 import { kpuBytes, kpuDownload, kpuOffset, kpuRowLayout, kpuRows, kpuUpload } from '../src/kpu/layout.js';
 
 describe('Machine', () => {

@@ -13,7 +13,7 @@ import { Module, get, i32, i64, set, u32, forUp } from '../src/kpu/wasm/asm.js';
 import { kernelRuntime } from '../src/kpu/wasm/runtime.js';
 import { type ActivationSegment, type BatchNormEntry } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
-import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
+import { AI_SRAM_BYTES } from '../src/chip.js';
 import { kpuRowLayout } from '../src/kpu/layout.js';
 import {
   GOLDEN_NUMERICS,

@@ -10,7 +10,7 @@ import { type ActivationSegment, type BatchNormEntry } from '../src/kmodel-parse
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv } from '../src/kpu/conv/index.js';
 import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
-import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
+import { AI_SRAM_BYTES } from '../src/chip.js';
 import { initReferenceBackend } from '../src/reference/backend.js';
 import { prepareKpuConvFloat } from '../src/reference/kpu-conv.js';
 import { requantizeU8 } from '../src/reference/metrics.js';

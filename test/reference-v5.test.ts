@@ -18,7 +18,7 @@ import type { KmodelV5 } from '../src/kmodel-parser/v5/types.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv } from '../src/kpu/conv/index.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
-import { AI_SRAM_BYTES } from '../src/kpu/memory.js';
+import { AI_SRAM_BYTES } from '../src/chip.js';
 import type { V5LayerStep } from '../src/kpu/v5/prepare.js';
 import type { V5OpStep, V5View } from '../src/kpu/v5/hooks.js';
 import * as K from '../src/kpu/v5/kernels.js';

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../chip.js';
 import { FILE_CAPS } from '../io/read-file.js';
 import { readKfpkg } from '../kmodel-parser/kfpkg.js';
 import { summarizeModel } from '../kmodel-parser/summary.js';
@@ -7,9 +8,6 @@ import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { parseOptionsFrom } from './options.js';
 import { fmtBytes as formatBytes, renderTable, shapeText } from '../report/table.js';
-
-const AI_SRAM_BYTES = 2 * 1024 * 1024;
-const MAIN_SRAM_BYTES = 6 * 1024 * 1024;
 
 export const infoCommand: Command = {
   command: 'info <model>',

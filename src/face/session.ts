@@ -20,6 +20,7 @@
  *   layer's order on a tie); for that the flow processes every detection, also under MaixPy's
  *   preset (whose demo processes only the first).
  */
+import { CPU_MHZ, KPU_MHZ } from '../chip.js';
 import { UsageError } from '../errors.js';
 import { detectFaces, processFrame, matchFeature, type FaceResult } from '../pipeline/flow.js';
 import {
@@ -117,7 +118,7 @@ export class FaceSession {
 
   constructor(o: FaceSessionOptions) {
     this.preset = o.preset;
-    this.clocks = { kpuMhz: o.clocks?.kpuMhz ?? 400, cpuMhz: o.clocks?.cpuMhz ?? 400 };
+    this.clocks = { kpuMhz: o.clocks?.kpuMhz ?? KPU_MHZ, cpuMhz: o.clocks?.cpuMhz ?? CPU_MHZ };
     this.frameOptions = { mode: o.frame?.mode ?? 'fit', filter: o.frame?.filter ?? 'auto' };
     if (
       o.preset.frame.width !== o.preset.detector.inputWidth ||

@@ -14,6 +14,7 @@
  * `NOT_FOUND`, `NOT_A_FILE`, `TOO_LARGE`, or `BAD_FILE` (permission, I/O error).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { FLASH_BYTES, MiB } from '../chip.js';
 import { UsageError } from '../errors.js';
 
 /** How much may be read for one purpose, and how to name that purpose in a message. */
@@ -26,10 +27,8 @@ export interface ReadCap {
   readonly why?: string;
 }
 
-const MiB = 1024 * 1024;
-
 /** The K210's SPI flash: no model or flash package can hold more. */
-export const K210_FLASH_BYTES = 16 * MiB;
+const K210_FLASH_BYTES = FLASH_BYTES;
 
 /** Caps by purpose. A tensor's cap is the model input's size (see `tensorCap`). */
 export const FILE_CAPS = {

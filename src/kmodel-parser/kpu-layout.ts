@@ -4,6 +4,7 @@
  * files' KPU ranges are sized by it), so it lives here; the machine's upload and download in
  * `src/kpu/layout.ts` use the same functions.
  */
+import { KPU_LINE_BYTES } from '../chip.js';
 
 export interface RowLayout {
   /** Channels packed per 64-byte line. */
@@ -32,5 +33,5 @@ export function kpuRows(width: number, height: number, channels: number): number
 
 /** Bytes of one batch item (64 · rows). */
 export function kpuBytes(width: number, height: number, channels: number): number {
-  return 64 * kpuRows(width, height, channels);
+  return KPU_LINE_BYTES * kpuRows(width, height, channels);
 }

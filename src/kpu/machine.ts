@@ -8,7 +8,7 @@ import { KpuFault } from '../errors.js';
 import type { Kmodel, TensorDesc } from '../kmodel-parser/model.js';
 import type { KpuKernel, KpuNumerics } from './conv/index.js';
 import type { LayerEvent } from './events.js';
-import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from './memory.js';
+import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../chip.js';
 import type { CpuNumerics } from './ops/common.js';
 
 /**

@@ -4,11 +4,8 @@
  * as in the golden simulator (its `kpu=` hashes assume a zeroed KPU RAM; padding lanes of the
  * kpu-numerics §6.8 layout stay 0 unless something writes them).
  */
+import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../chip.js';
 import { KpuFault } from '../errors.js';
-
-export const MAIN_SRAM_BYTES = 6 * 1024 * 1024;
-/** AI SRAM is addressed by the KPU in 64-byte lines; a 15-bit line index covers exactly 2 MiB. */
-export const AI_SRAM_BYTES = 2 * 1024 * 1024;
 
 export type MemoryName = 'main' | 'ai';
 

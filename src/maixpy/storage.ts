@@ -9,6 +9,7 @@
  * ignored), parses it once and prepares it for the interpreter.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { FLASH_BYTES } from '../chip.js';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
@@ -20,9 +21,6 @@ import { profile } from '../kpu/timing/profile.js';
 import { TIMING_PARAMS, type TimingParams } from '../kpu/timing/params.js';
 import { FILE_CAPS } from '../io/read-file.js';
 import { readFileChecked, readModelBytes } from '../load.js';
-
-/** The K210's SPI flash: 16 MiB. */
-export const FLASH_BYTES = 16 * 1024 * 1024;
 
 export interface FlashSegment {
   readonly address: number;

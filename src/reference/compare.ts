@@ -14,7 +14,7 @@
  */
 import type { PreparedModel } from '../kpu/interpreter.js';
 import { kpuUpload } from '../kpu/layout.js';
-import { AI_SRAM_BYTES } from '../kpu/memory.js';
+import { AI_SRAM_BYTES } from '../chip.js';
 import { TOLERANCES } from '../tolerances.js';
 import type { ReferenceModel } from './graph.js';
 import {

@@ -11,7 +11,8 @@
 import { decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords } from '../kpu-layer-argument.js';
 import type { KpuConvParams } from '../model.js';
 import { kpuRows } from '../kpu-layout.js';
-import { KPU_RAM_BYTES, type BodyContext } from './read.js';
+import { AI_SRAM_BYTES } from '../../chip.js';
+import type { BodyContext } from './read.js';
 import type { KpuConv2DBody, MemoryRange, Shape4 } from './types.js';
 
 /** Pool stride of each pool_type (kpu-numerics §6.6). */
@@ -73,7 +74,7 @@ export function parseKpuConv2D(c: BodyContext): KpuConv2DBody {
     ['input map (image_src_addr)', kpu_input, wordAt(1)],
     ['output map (image_dst_addr)', kpu_output, wordAt(1) + 4],
   ] as const) {
-    if (range.start + range.size > KPU_RAM_BYTES) {
+    if (range.start + range.size > AI_SRAM_BYTES) {
       c.fail(
         'BAD_OFFSET',
         `${what}: AI SRAM bytes [${range.start}, ${range.start + range.size}) of ${batches} batch(es) do not fit in the 2 MiB AI SRAM`,

@@ -3,13 +3,13 @@
  * `padding`, …). Each takes a BodyContext so that every error names the node, the absolute
  * byte offset and what was expected.
  */
+import { AI_SRAM_BYTES } from '../../chip.js';
 import type { BinaryReader } from '../binary-reader.js';
 import type { KmodelErrorCode } from '../../errors.js';
 import { kpuBytes } from '../kpu-layout.js';
 import type { MemoryRange, MemoryType, Padding, QuantParam, Scalar, Shape4, V4DataType, ValueRange } from './types.js';
 
 /** AI SRAM size: memory_range starts and sizes of type k210_kpu must fit in it. */
-export const KPU_RAM_BYTES = 2 * 1024 * 1024;
 
 const MEMORY_TYPES: readonly MemoryType[] = ['const', 'main', 'kpu'];
 const DATATYPES: readonly V4DataType[] = ['float32', 'uint8'];
@@ -140,7 +140,7 @@ export function readMemoryRange(c: BodyContext, what: string): MemoryRange {
 }
 
 export function memoryLimit(mem: MemorySizes, t: MemoryType): number {
-  return t === 'const' ? mem.constants : t === 'main' ? mem.main_mem : KPU_RAM_BYTES;
+  return t === 'const' ? mem.constants : t === 'main' ? mem.main_mem : AI_SRAM_BYTES;
 }
 
 const LIMIT_NAME: Readonly<Record<MemoryType, string>> = {

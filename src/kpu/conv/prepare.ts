@@ -14,7 +14,7 @@
 import { KpuFault } from '../../errors.js';
 import type { KpuConvGeometry, KpuConvParams } from '../../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../../kmodel-parser/model.js';
-import { AI_SRAM_BYTES } from '../memory.js';
+import { AI_SRAM_BYTES } from '../../chip.js';
 import { kpuRowLayout, kpuRows, type RowLayout } from '../layout.js';
 
 /** Where the goldens' reference (nncase 0.2) and the older nncase 0.1 / SDK rules differ (kpu-numerics §6.4). */

@@ -18,7 +18,7 @@ import {
 } from '../../kmodel-parser/v5/types.js';
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv, type KpuNumerics, type PreparedKpuConv } from '../conv/index.js';
 import { kpuDownload, kpuUpload } from '../layout.js';
-import { AI_SRAM_BYTES } from '../memory.js';
+import { AI_SRAM_BYTES } from '../../chip.js';
 import * as K from './kernels.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
 import type { V5View } from './hooks.js';

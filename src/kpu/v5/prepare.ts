@@ -1,6 +1,6 @@
 import type { KmodelV5 } from '../../kmodel-parser/model.js';
 import type { LayerEvent } from '../events.js';
-import { AI_SRAM_BYTES } from '../memory.js';
+import { AI_SRAM_BYTES } from '../../chip.js';
 import { checkInputs, type PrepareContext, type PrepareOptions, type PreparedModel } from '../machine.js';
 import type { V5OpHook, V5OpStep } from './hooks.js';
 import { runV5 } from './run.js';
