@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSet } from '../src/cli/face.js';
+import { parseSet } from '../src/pipeline/presets.js';
 import { annotate, faceLabel } from '../src/face/annotate.js';
 import { bundledPreset, readManifest } from '../src/face/bundled.js';
 import { drawText, textWidth } from '../src/face/font.js';

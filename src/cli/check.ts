@@ -3,8 +3,8 @@ import { UsageError } from '../errors.js';
 import { budgetViolations, type Budget } from '../kpu/timing/index.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
-import { clockOptions, clocksFrom } from './estimate.js';
-import { profileModel } from './profile.js';
+import { profileModel } from '../kpu/run.js';
+import { clockOptions, clocksFrom } from './options.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 * 1024 };
 

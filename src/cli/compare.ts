@@ -6,8 +6,7 @@ import { isImageFile, readInputFile, type InputRecipe } from '../input.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
 import { prepare, type PreparedModel } from '../kpu/interpreter.js';
 import { loadKmodel, type LoadedModel } from '../load.js';
-import { PRESETS, presetClassCount } from '../pipeline/presets.js';
-import type { RegionLayerParams } from '../pipeline/region.js';
+import { detectorRegionParams, PRESETS } from '../pipeline/presets.js';
 import {
   boxesSideBySide,
   compareOutputsAgainst,
@@ -93,38 +92,15 @@ function regionParams(
   args: Record<string, unknown>,
   out: TensorDesc,
   input: TensorDesc,
-): { params: RegionLayerParams; grid: { channels: number; height: number; width: number } } | undefined {
+): ReturnType<typeof detectorRegionParams> | undefined {
   if (args.anchors === undefined && args.preset === undefined) return undefined;
-  const s = out.shape;
-  if (s.length < 3)
-    throw new UsageError('BAD_ARGUMENT', `--anchors needs a (C, H, W) detector output; output 0 is ${shapeText(s)}`);
-  const grid = { channels: s[s.length - 3], height: s[s.length - 2], width: s[s.length - 1] };
-  const preset = args.preset === undefined ? undefined : PRESETS[String(args.preset)]?.detector;
-  const anchors = args.anchors !== undefined ? String(args.anchors).split(',').map(Number) : [...preset!.anchors];
-  if (anchors.length < 2 || anchors.length % 2 || anchors.some((a) => !Number.isFinite(a)))
-    throw new UsageError('BAD_ARGUMENT', '--anchors takes comma-separated (w, h) pairs in grid cells');
-  const classes =
-    args.classes !== undefined
-      ? Number(args.classes)
-      : preset && args.anchors === undefined
-        ? presetClassCount(preset, grid.channels)
-        : Math.trunc(grid.channels / (anchors.length / 2)) - 5;
-  const [, , h, w] = input.shape.length === 4 ? input.shape : [1, 1, grid.height, grid.width];
-  return {
-    grid,
-    params: {
-      anchors,
-      classes,
-      threshold: args.threshold !== undefined ? Number(args.threshold) : (preset?.threshold ?? 0.5),
-      nmsValue: args.nms !== undefined ? Number(args.nms) : (preset?.nmsValue ?? 0.3),
-      imageWidth: w,
-      imageHeight: h,
-      netWidth: w,
-      netHeight: h,
-      maxObjects: null,
-      rectStorage: 'int',
-    },
-  };
+  return detectorRegionParams(out.shape, input.shape, {
+    anchors: args.anchors !== undefined ? String(args.anchors).split(',').map(Number) : undefined,
+    preset: args.preset === undefined ? undefined : PRESETS[String(args.preset)]?.detector,
+    classes: args.classes !== undefined ? Number(args.classes) : undefined,
+    threshold: args.threshold !== undefined ? Number(args.threshold) : undefined,
+    nmsValue: args.nms !== undefined ? Number(args.nms) : undefined,
+  });
 }
 
 function listImages(dir: string): string[] {

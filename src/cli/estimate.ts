@@ -5,24 +5,9 @@ import { estimateKpuConv, pooledSize, TIMING_PARAMS } from '../kpu/timing/index.
 import { fmtBytes, fmtCount } from '../report/table.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
+import { clockOptions, clocksFrom } from './options.js';
 
 /** Clock options shared by profile, estimate and check. */
-export function clockOptions(y: Argv): Argv {
-  return y
-    .option('kpu-mhz', { type: 'number', default: 400, describe: 'KPU clock in MHz (PLL1 / divider)' })
-    .option('cpu-mhz', { type: 'number', default: 400, describe: 'CPU clock in MHz' });
-}
-
-export function clocksFrom(args: Record<string, unknown>): { kpuMhz: number; cpuMhz: number } {
-  const get = (k: string) => {
-    const v = Number(args[k]);
-    if (!Number.isFinite(v) || v <= 0 || v > 2000)
-      throw new UsageError('BAD_ARGUMENT', `--${k} must be a clock in MHz between 0 and 2000, got ${String(args[k])}`);
-    return v;
-  };
-  return { kpuMhz: get('kpu-mhz'), cpuMhz: get('cpu-mhz') };
-}
-
 function intArg(args: Record<string, unknown>, name: string, lo: number, hi: number): number {
   const v = Number(args[name]);
   if (!Number.isInteger(v) || v < lo || v > hi)

@@ -17,7 +17,9 @@ import { annotate } from '../face/annotate.js';
 import {
   bundledPreset,
   DEFAULT_MANIFEST,
+  checkManifestModel,
   manifestModel,
+  manifestRoles,
   readManifest,
   type InputSize,
   type Manifest,
@@ -28,44 +30,16 @@ import { FaceSession, type FrameFilter, type ImageAnalysis } from '../face/sessi
 import { commitEnrolment, enrol, openStoreForEnroll, openStoreForRecognize, storeFeatures } from '../face/store.js';
 import { storeTarget } from '../pipeline/face-store.js';
 import { writePngFile, readImageFile, type DecodedImage } from '../pipeline/image-io.js';
-import { resolvePreset, type FacePreset } from '../pipeline/presets.js';
+import { mergeOverrides, parseSet, resolvePreset, type FacePreset } from '../pipeline/presets.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { clockOptions, clocksFrom } from './estimate.js';
-import { checkOutputPaths, numericsOptions } from './options.js';
+import { checkOutputPaths, clockOptions, clocksFrom, numericsOptions } from './options.js';
 
 type Action = 'detect' | 'enroll' | 'recognize' | 'demo';
 const ACTIONS = ['detect', 'enroll', 'recognize', 'demo'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Deep merge of override objects (later wins; arrays replaced). */
-function mergeOverrides(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b))
-    out[k] = isObject(v) && isObject(out[k]) ? mergeOverrides(out[k] as Record<string, unknown>, v) : v;
-  return out;
-}
-
-/** `--set detector.threshold=0.6` → { detector: { threshold: 0.6 } }; the value is JSON if it parses, else a string. */
-export function parseSet(item: string): Record<string, unknown> {
-  const eq = item.indexOf('=');
-  if (eq <= 0)
-    throw new UsageError('BAD_ARGUMENT', `--set takes path=value (e.g. detector.threshold=0.6), got "${item}"`);
-  const path = item.slice(0, eq).trim().split('.');
-  const text = item.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = text;
-  }
-  if (path.some((p) => p === '')) throw new UsageError('BAD_ARGUMENT', `--set: bad field path "${item.slice(0, eq)}"`);
-  let o: unknown = value;
-  for (let i = path.length - 1; i >= 0; i--) o = { [path[i]]: o };
-  return o as Record<string, unknown>;
 }
 
 function readConfig(file: string): Record<string, unknown> {
@@ -153,8 +127,7 @@ function setup(action: Action, args: Record<string, unknown>): Setup {
   }
   if (presetName === 'bundled') {
     manifest = readManifest(typeof args.manifest === 'string' ? args.manifest : DEFAULT_MANIFEST);
-    for (const r of ['detector', 'landmarks', 'features'] as const) {
-      if (paths[r] !== undefined || (r !== 'detector' && !needAll && !manifest.models[r])) continue;
+    for (const r of manifestRoles(manifest, paths, needAll)) {
       paths[r] = manifestModel(manifest, r).file;
       fromManifest.add(r);
     }
@@ -173,11 +146,7 @@ function setup(action: Action, args: Record<string, unknown>): Setup {
     const p = paths[r];
     if (p === undefined) continue;
     const m = loadFaceModel(p, numerics);
-    if (fromManifest.has(r) && manifest && m.sha256 !== manifest.models[r]!.sha256)
-      throw new UsageError(
-        'BAD_FILE',
-        `${p}: does not match its sha256 in ${manifest.path} (rebuild the models, or give --${r})`,
-      );
+    if (fromManifest.has(r) && manifest) checkManifestModel(manifest, r, p, m.sha256);
     models[r] = m;
   }
   const base =

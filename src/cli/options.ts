@@ -1,6 +1,7 @@
 /** Options several commands share: how a file becomes a model input, numerics, v5 numbering. */
 import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { CPU_MHZ, KPU_MHZ } from '../chip.js';
 import { UsageError } from '../errors.js';
 import type { InputOptions } from '../input.js';
 
@@ -98,4 +99,21 @@ export function checkOutputPaths(
     if (kind(v) === 'dir') throw new UsageError('BAD_ARGUMENT', `--${o} ${v}: is a folder, not a file`);
   }
   return true;
+}
+
+/** `--kpu-mhz` / `--cpu-mhz` (profile, estimate, check). */
+export function clockOptions(y: Argv): Argv {
+  return y
+    .option('kpu-mhz', { type: 'number', default: KPU_MHZ, describe: 'KPU clock in MHz (PLL1 / divider)' })
+    .option('cpu-mhz', { type: 'number', default: CPU_MHZ, describe: 'CPU clock in MHz' });
+}
+
+export function clocksFrom(args: Record<string, unknown>): { kpuMhz: number; cpuMhz: number } {
+  const get = (k: string) => {
+    const v = Number(args[k]);
+    if (!Number.isFinite(v) || v <= 0 || v > 2000)
+      throw new UsageError('BAD_ARGUMENT', `--${k} must be a clock in MHz between 0 and 2000, got ${String(args[k])}`);
+    return v;
+  };
+  return { kpuMhz: get('kpu-mhz'), cpuMhz: get('cpu-mhz') };
 }

@@ -1,26 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { readModelBytes } from '../load.js';
-import { loadModel, runModel } from '../kpu/run.js';
-import { mainMemoryInputsOf, profile, type Profile } from '../kpu/timing/index.js';
+import { profileModel } from '../kpu/run.js';
+import type { Profile } from '../kpu/timing/index.js';
 import { chromeTraceJson } from '../report/chrome-trace.js';
 import { profileCsv } from '../report/csv.js';
 import { profileText } from '../report/profile-text.js';
 import { profileSvg } from '../report/svg.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
-import { clockOptions, clocksFrom } from './estimate.js';
-import { checkOutputPaths } from './options.js';
+import { checkOutputPaths, clockOptions, clocksFrom } from './options.js';
 
 /** Loads and runs the model once and profiles its event trace. */
-export async function profileModel(spec: string, clocks: { kpuMhz: number; cpuMhz: number }): Promise<Profile> {
-  const model = await loadModel(spec);
-  const { events } = runModel(model);
-  const size = readModelBytes(spec).bytes.length;
-  return profile(events, { ...clocks, main: mainMemoryInputsOf(model, size) });
-}
-
 /** The `--json` document: one entry per layer in file order, totals, memory. */
 export function profileJson(p: Profile): Record<string, unknown> {
   const m = p.memory;

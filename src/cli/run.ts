@@ -2,52 +2,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { readInputFile, type InputRecipe } from '../input.js';
-import { mapRectToSource } from '../pipeline/convert.js';
-import { decodeYolox, YOLOX_DEMO, yoloxOptionsFor } from '../pipeline/yolox.js';
-import { asFloat32, tensorStats } from '../tensor.js';
+import { readInputFile } from '../input.js';
+import { decodeYoloxOutput, YOLOX_DEMO } from '../pipeline/yolox.js';
+import { tensorStats } from '../tensor.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
-import { prepare, type MachineState, type Step } from '../kpu/interpreter.js';
-import { kpuDownload } from '../kpu/layout.js';
+import { prepare } from '../kpu/interpreter.js';
+import { stepOutputBytes } from '../kpu/machine.js';
 import { loadKmodel } from '../load.js';
 import type { Command } from './command.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { shapeText } from '../report/table.js';
-
-/** A layer's result for `--dump-layers`: main-memory bytes as they are, AI SRAM maps downloaded to dense NCHW. */
-function layerBytes(step: Pick<Step, 'output'>, state: MachineState): { bytes: Uint8Array; layout: string } | null {
-  const o = step.output;
-  if (!o) return null;
-  if (o.memory === 'main')
-    return { bytes: state.main.slice(o.address, o.address + o.bytes), layout: 'main memory bytes' };
-  const s = o.desc?.shape;
-  if (s && s.length === 4) {
-    const dense = new Uint8Array(s[0] * s[1] * s[2] * s[3]);
-    kpuDownload(state.ai, o.address, [s[0], s[1], s[2], s[3]], dense);
-    return { bytes: dense, layout: 'dense NCHW (downloaded from AI SRAM)' };
-  }
-  return { bytes: state.ai.slice(o.address, o.address + o.bytes), layout: 'AI SRAM bytes (KPU layout)' };
-}
-
-/** YOLOX detections of output 0, with boxes mapped back to the image when the input was one. */
-function decodeYoloxOutput(out: Uint8Array, input: TensorDesc, recipe: InputRecipe, args: Record<string, unknown>) {
-  const size = input.shape[input.shape.length - 1];
-  const opts = yoloxOptionsFor(out.length / 4, size, {
-    probThreshold: args['prob-threshold'] as number | undefined,
-    nmsThreshold: args['nms-threshold'] as number | undefined,
-  });
-  if (!opts)
-    throw new UsageError(
-      'BAD_ARGUMENT',
-      `--decode yolox: output 0 (${out.length} bytes) is not a YOLOX head for a ${size}×${size} input`,
-    );
-  return decodeYolox(asFloat32(out), opts).map((d) => {
-    const [x0, y0, x1, y1] = d.box;
-    const r = recipe.mapping ? mapRectToSource(recipe.mapping, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }) : undefined;
-    return { ...d, ...(r ? { image_box: [r.x, r.y, r.x + r.w, r.y + r.h] } : {}) };
-  });
-}
 
 export const runCommand: Command = {
   command: 'run <model>',
@@ -108,7 +73,7 @@ export const runCommand: Command = {
       trace: args.trace === undefined ? undefined : (l) => traceLines.push(l),
       onLayer: dumpDir
         ? (step, state) => {
-            const d = layerBytes(step, state);
+            const d = stepOutputBytes(step, state);
             if (!d) return;
             const name = `${String(step.index).padStart(3, '0')}_${step.type}`;
             writeFileSync(join(dumpDir, `${name}.bin`), d.bytes);
@@ -147,7 +112,12 @@ export const runCommand: Command = {
       };
     });
     const detections =
-      args.decode === 'yolox' ? decodeYoloxOutput(result.outputs[0], prepared.inputs[0], recipe, args) : undefined;
+      args.decode === 'yolox'
+        ? decodeYoloxOutput(result.outputs[0], prepared.inputs[0].shape, recipe.mapping, {
+            probThreshold: args['prob-threshold'] as number | undefined,
+            nmsThreshold: args['nms-threshold'] as number | undefined,
+          })
+        : undefined;
     const doc = {
       model: loaded.path,
       input: recipe,

@@ -151,3 +151,23 @@ export function bundledPreset(m: Manifest, sizes: Partial<Record<ModelRole, Inpu
     alignment: { width: fe.width, height: fe.height, template },
   });
 }
+
+/**
+ * The roles whose model file comes from the manifest: every role not given a file, except that the
+ * landmark and feature models are optional when only the detector is needed (`all` false) and the
+ * manifest has none.
+ */
+export function manifestRoles(m: Manifest, given: Partial<Record<ModelRole, string>>, all: boolean): ModelRole[] {
+  return (['detector', 'landmarks', 'features'] as const).filter(
+    (r) => given[r] === undefined && (r === 'detector' || all || Boolean(m.models[r])),
+  );
+}
+
+/** A model file taken from the manifest must be the one the manifest describes (its sha256). */
+export function checkManifestModel(m: Manifest, role: ModelRole, file: string, sha256: string): void {
+  if (sha256 !== manifestModel(m, role).sha256)
+    throw new UsageError(
+      'BAD_FILE',
+      `${file}: does not match its sha256 in ${m.path} (rebuild the models, or give --${role})`,
+    );
+}

@@ -20,16 +20,7 @@ import { prepareV3 } from './v3/prepare.js';
 import { prepareV4 } from './v4/prepare.js';
 import { prepareV5Run } from './v5/prepare.js';
 
-export type {
-  LayerHook,
-  MachineState,
-  NumericsMode,
-  PreparedModel,
-  PrepareOptions,
-  RunOptions,
-  RunResult,
-  Step,
-} from './machine.js';
+export type { LayerHook, NumericsMode, PreparedModel, PrepareOptions, RunOptions, RunResult } from './machine.js';
 
 export function prepare(model: Kmodel, opts: PrepareOptions = {}): PreparedModel {
   const numerics = opts.numerics ?? 'golden';

@@ -8,6 +8,7 @@ import { KpuFault } from '../errors.js';
 import type { Kmodel, TensorDesc } from '../kmodel-parser/model.js';
 import type { KpuKernel, KpuNumerics } from './conv/index.js';
 import type { LayerEvent } from './events.js';
+import { kpuDownload } from './layout.js';
 import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../chip.js';
 import type { CpuNumerics } from './ops/common.js';
 
@@ -133,4 +134,26 @@ export function checkInputs(expected: readonly TensorDesc[], given: readonly Uin
       );
     }
   });
+}
+
+/**
+ * The bytes a step wrote, for `--dump-layers` and the comparison tools: main-memory bytes as they
+ * are, an AI SRAM map with a 4-D description downloaded to dense NCHW (kpu-numerics §6.8), other AI
+ * SRAM ranges as raw KPU-layout bytes.
+ */
+export function stepOutputBytes(
+  step: Pick<Step, 'output'>,
+  state: MachineState,
+): { bytes: Uint8Array; layout: string } | null {
+  const o = step.output;
+  if (!o) return null;
+  if (o.memory === 'main')
+    return { bytes: state.main.slice(o.address, o.address + o.bytes), layout: 'main memory bytes' };
+  const s = o.desc?.shape;
+  if (s && s.length === 4) {
+    const dense = new Uint8Array(s[0] * s[1] * s[2] * s[3]);
+    kpuDownload(state.ai, o.address, [s[0], s[1], s[2], s[3]], dense);
+    return { bytes: dense, layout: 'dense NCHW (downloaded from AI SRAM)' };
+  }
+  return { bytes: state.ai.slice(o.address, o.address + o.bytes), layout: 'AI SRAM bytes (KPU layout)' };
 }

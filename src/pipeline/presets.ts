@@ -7,7 +7,7 @@
  * `face_recog.py`).
  */
 import { UsageError } from '../errors.js';
-import { classCountFromChannels } from './region.js';
+import { classCountFromChannels, type RegionLayerParams } from './region.js';
 import type { Point } from './types.js';
 
 export type ClassRule = number | 'maixpy' | 'per-anchor';
@@ -314,4 +314,85 @@ export function resolvePreset(base: string | FacePreset, overrides?: unknown): F
 export function presetClassCount(d: DetectorPreset, channels: number): number {
   if (typeof d.classes === 'number') return d.classes;
   return classCountFromChannels(channels, d.classes, d.anchors.length / 2);
+}
+
+/** What a caller may give to decode a detector's output without a whole face flow. */
+export interface RegionDecodeOptions {
+  /** (w, h) pairs in grid cells; default: the preset's. */
+  readonly anchors?: readonly number[];
+  /** A preset's detector: its anchors, threshold, NMS value and class rule. */
+  readonly preset?: DetectorPreset;
+  readonly classes?: number;
+  readonly threshold?: number;
+  readonly nmsValue?: number;
+}
+
+/**
+ * Region-layer parameters for output 0 of a detector, shaped (…, C, H, W), fed an input of
+ * (N, C, H, W): the net and image size are the input's. Without an explicit class count, a preset
+ * used with its own anchors applies its class rule (face-pipeline §1.2, C.3); otherwise the count
+ * is channels / anchors − 5. Threshold and NMS default to the preset's, else 0.5 and 0.3 (MaixPy's
+ * demo values). A bad argument is a `UsageError` naming the option.
+ */
+export function detectorRegionParams(
+  outputShape: readonly number[],
+  inputShape: readonly number[],
+  o: RegionDecodeOptions,
+): { params: RegionLayerParams; grid: { channels: number; height: number; width: number } } {
+  const s = outputShape;
+  if (s.length < 3)
+    throw new UsageError('BAD_ARGUMENT', `--anchors needs a (C, H, W) detector output; output 0 is ${s.join('×')}`);
+  const grid = { channels: s[s.length - 3], height: s[s.length - 2], width: s[s.length - 1] };
+  const anchors = o.anchors ? [...o.anchors] : o.preset ? [...o.preset.anchors] : [];
+  if (anchors.length < 2 || anchors.length % 2 || anchors.some((a) => !Number.isFinite(a)))
+    throw new UsageError('BAD_ARGUMENT', '--anchors takes comma-separated (w, h) pairs in grid cells');
+  const classes =
+    o.classes !== undefined
+      ? o.classes
+      : o.preset && o.anchors === undefined
+        ? presetClassCount(o.preset, grid.channels)
+        : Math.trunc(grid.channels / (anchors.length / 2)) - 5;
+  const [, , h, w] = inputShape.length === 4 ? inputShape : [1, 1, grid.height, grid.width];
+  return {
+    grid,
+    params: {
+      anchors,
+      classes,
+      threshold: o.threshold ?? o.preset?.threshold ?? 0.5,
+      nmsValue: o.nmsValue ?? o.preset?.nmsValue ?? 0.3,
+      imageWidth: w,
+      imageHeight: h,
+      netWidth: w,
+      netHeight: h,
+      maxObjects: null,
+      rectStorage: 'int',
+    },
+  };
+}
+
+/** Deep merge of override objects (later wins; arrays replaced), before `resolvePreset` applies them. */
+export function mergeOverrides(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b))
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? mergeOverrides(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** `--set detector.threshold=0.6` → { detector: { threshold: 0.6 } }; the value is JSON if it parses, else a string. */
+export function parseSet(item: string): Record<string, unknown> {
+  const eq = item.indexOf('=');
+  if (eq <= 0)
+    throw new UsageError('BAD_ARGUMENT', `--set takes path=value (e.g. detector.threshold=0.6), got "${item}"`);
+  const path = item.slice(0, eq).trim().split('.');
+  const text = item.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  if (path.some((p) => p === '')) throw new UsageError('BAD_ARGUMENT', `--set: bad field path "${item.slice(0, eq)}"`);
+  let o: unknown = value;
+  for (let i = path.length - 1; i >= 0; i--) o = { [path[i]]: o };
+  return o as Record<string, unknown>;
 }

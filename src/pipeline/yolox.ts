@@ -5,6 +5,9 @@
  * score order. The example's intersection counts pixels inclusively (+1 on each side) while its
  * areas do not, which makes suppression stronger than a textbook IoU: kept here on purpose.
  */
+import { UsageError } from '../errors.js';
+import { asFloat32 } from '../tensor.js';
+import { mapRectToSource, type ResizeMapping } from './convert.js';
 import { expf, f32 } from './f32.js';
 
 export interface YoloxOptions {
@@ -126,4 +129,34 @@ export function decodeYolox(out: Float32Array, opts: YoloxOptions = YOLOX_DEMO):
     label: o.label,
     prob: o.prob,
   }));
+}
+
+/** A detection with its box also mapped back to the source image, when the input was resized from one. */
+export interface YoloxImageDetection extends YoloxDetection {
+  readonly image_box?: readonly [x0: number, y0: number, x1: number, y1: number];
+}
+
+/**
+ * Decodes output 0 of a YOLOX model (float32 bytes) fed a square input of shape (…, size): the
+ * demo's options for that size, and each box mapped back through `mapping` (the input recipe's
+ * resize) when there is one. A head that fits no YOLOX geometry is a `UsageError`.
+ */
+export function decodeYoloxOutput(
+  out: Uint8Array,
+  inputShape: readonly number[],
+  mapping: ResizeMapping | undefined,
+  overrides: { probThreshold?: number; nmsThreshold?: number } = {},
+): YoloxImageDetection[] {
+  const size = inputShape[inputShape.length - 1];
+  const opts = yoloxOptionsFor(out.length / 4, size, overrides);
+  if (!opts)
+    throw new UsageError(
+      'BAD_ARGUMENT',
+      `--decode yolox: output 0 (${out.length} bytes) is not a YOLOX head for a ${size}×${size} input`,
+    );
+  return decodeYolox(asFloat32(out), opts).map((d) => {
+    const [x0, y0, x1, y1] = d.box;
+    const r = mapping ? mapRectToSource(mapping, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }) : undefined;
+    return { ...d, ...(r ? { image_box: [r.x, r.y, r.x + r.w, r.y + r.h] as const } : {}) };
+  });
 }
