@@ -4,7 +4,7 @@
  * lives in before anything is allocated or looped over, as v3 and v4 models are. A size beyond
  * these is not a model a K210 can run, so the parser refuses it with the byte offset.
  */
-import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../../kpu/memory.js';
+import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../../chip.js';
 import { MEM_KPU, MEM_RDATA } from './types.js';
 
 /** The K210's SPI flash: the most `.rdata` (part of the model file) can hold. */

@@ -15,7 +15,7 @@ import {
   type FunctionV5,
   type ModuleV5,
 } from '../../kmodel-parser/v5/types.js';
-import { MAIN_SRAM_BYTES } from '../memory.js';
+import { MAIN_SRAM_BYTES } from '../../chip.js';
 import * as K from './kernels.js';
 import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
 import { EvalStack, asI, asI4, asR4, asSize, asU, asU1, asU4, intEntry, realEntry, type StackEntry } from './stack.js';
