@@ -28,7 +28,10 @@ describe('detectFormat', () => {
     expect(detectFormat(new Uint8Array([9, 9, 9, 9, 9]), 'face.smodel')).toEqual({ kind: 'encrypted' });
     // High-entropy bytes with no known header look encrypted, whatever the name.
     expect(detectFormat(new Uint8Array(randomBytes(8192)), 'x.kmodel').kind).toBe('encrypted');
-    expect(detectFormat(new TextEncoder().encode('plain text, not a model')).kind).toBe('unknown');
+    expect(detectFormat(new TextEncoder().encode('plain text, not a model'))).toEqual({
+      kind: 'other-format',
+      what: 'a text file',
+    });
   });
   test('parseKmodel turns each refusal into a KmodelError with a reason', () => {
     const cases: [Uint8Array, string, RegExp][] = [

@@ -55,6 +55,8 @@ export function parseKmodel(bytes: Uint8Array, file?: string, opts: ParseOptions
           0,
           'this is a zip archive (a .kfpkg?): name the model inside it as file.kfpkg#name.kmodel',
         );
+      case 'other-format':
+        throw new KmodelError('BAD_MAGIC', 0, `this is ${d.what}, not a kmodel${d.hint ? ` (${d.hint})` : ''}`);
       case 'unknown':
         throw new KmodelError('BAD_MAGIC', 0, `not a kmodel: ${d.reason}`);
     }
