@@ -212,6 +212,22 @@ describe('links in --sd', () => {
 });
 
 describe('resource bounds', () => {
+  it('an allocation bomb ends in MemoryError within --heap, exit 1', async () => {
+    const s = scriptFile('l = []\nwhile True:\n    l.append(bytearray(1 << 20))\n');
+    const r = await cli(['maixpy', s, '--heap', '8']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/MemoryError/);
+  });
+
+  it('--heap is a bound: more than it is MemoryError, less than it runs', async () => {
+    const over = await cli(['maixpy', scriptFile('b = bytearray(12 * 1024 * 1024)\nprint(len(b))\n'), '--heap', '8']);
+    expect(over.code).toBe(1);
+    expect(over.err).toMatch(/MemoryError/);
+    const under = await cli(['maixpy', scriptFile('b = bytearray(4 * 1024 * 1024)\nprint(len(b))\n'), '--heap', '8']);
+    expect(under.code).toBe(0);
+    expect(under.out).toBe(`${4 * 1024 * 1024}\n`);
+  });
+
   it('--heap 0, negative or not a number: exit 2 with a reason', async () => {
     const s = scriptFile('pass\n');
     for (const v of ['0', '-1', 'abc', '0.0001']) {

@@ -9,6 +9,7 @@ import type { SensorName } from '../maixpy/sensor-timing.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
+import { DEFAULT_HEAP_MB } from '../maixpy/sandbox.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
 
@@ -99,7 +100,11 @@ export const maixpyCommand: Command = {
         default: 'golden' as const,
         describe: 'CPU-layer float arithmetic of the models (see kpusim run)',
       })
-      .option('heap', { type: 'number', default: 64, describe: 'MicroPython heap in MiB' })
+      .option('heap', {
+        type: 'number',
+        default: DEFAULT_HEAP_MB,
+        describe: 'MicroPython heap in MiB, a hard bound (MemoryError beyond it)',
+      })
       .option('timeout', {
         type: 'number',
         describe: 'stop the run after this many seconds of wall-clock time (exit 1, "timed out after N s")',

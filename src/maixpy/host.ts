@@ -33,7 +33,16 @@ import { stubModules } from './modules/stubs.js';
 import { gcModule, timeModule } from './modules/time.js';
 import type { MaixpyModule } from './modules/types.js';
 import { listSdFolder, parseFlashSpec, Storage, type FlashSegment, type SdEntry } from './storage.js';
-import { checkHeap, checkTimeout, JsGate, runUntil, sandboxPrelude, SandboxViolation, WallTimeout } from './sandbox.js';
+import {
+  checkHeap,
+  checkTimeout,
+  DEFAULT_HEAP_MB,
+  JsGate,
+  runUntil,
+  sandboxPrelude,
+  SandboxViolation,
+  WallTimeout,
+} from './sandbox.js';
 import type { SensorName } from './sensor-timing.js';
 import type { TimingParams } from '../kpu/timing/params.js';
 import { loadMicroPythonWithMemory } from './wasm.js';
@@ -82,7 +91,7 @@ export interface MaixpyRunOptions {
   readonly numerics?: NumericsMode;
   /** The camera sensor whose frame timing snapshots follow (default ov2640). */
   readonly sensor?: SensorName;
-  /** MicroPython heap in MiB (default 64). */
+  /** MicroPython heap in MiB, a hard bound (default `DEFAULT_HEAP_MB`; see sandbox.ts). */
   readonly heapMb?: number;
   /** Wall-clock bound on the whole run, seconds (`--timeout`): then the script is stopped, exit 1. */
   readonly timeoutS?: number;
@@ -223,7 +232,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
 
   const gate = new JsGate();
   const { mp, memory } = await loadMicroPythonWithMemory(
-    (opts.heapMb ?? 64) * 1024 * 1024,
+    Math.floor((opts.heapMb ?? DEFAULT_HEAP_MB) * 1024 * 1024),
     emit,
     (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
     gate,
@@ -345,6 +354,10 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     `${ctx.frames > 0 ? ` (${fps.toFixed(1)} fps)` : ''} [KPU ${c.totals.kpu.toFixed(1)}, CPU ${c.totals.cpu.toFixed(1)}, LCD ${c.totals.lcd.toFixed(1)}, camera ${c.totals.camera.toFixed(1)}, sleep ${c.totals.sleep.toFixed(1)}]; ` +
     `emulator ${(emulatorMs / 1000).toFixed(1)} s`;
   if (error) opts.err(error.traceback);
+  if (error?.type === 'MemoryError')
+    opts.err(
+      `kpusim: the MicroPython heap (--heap ${opts.heapMb ?? DEFAULT_HEAP_MB} MiB) is full; garbage is collected only when the script ends (see examples/maixpy/README.md)\n`,
+    );
   opts.err(summary + '\n');
   return {
     exitCode,

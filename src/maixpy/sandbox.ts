@@ -100,6 +100,8 @@ export class JsGate {
   private readonly data = new WeakSet<object>();
   private readonly iterators = new WeakSet<object>();
   private memory: { readonly buffer: ArrayBuffer } | null = null;
+  /** Linear memory may grow while the interpreter starts (its heap is allocated then), not after `fixHeap`. */
+  private growth = true;
 
   /** Wraps the port's imports in place; call with the import object before instantiation. */
   guardImports(imports: ImportObject): void {
@@ -136,6 +138,7 @@ export class JsGate {
       if (!this.iterators.has(refTable()[args[0]] as object)) throw new SandboxViolation('an iteration of JavaScript');
       return orig(...args);
     });
+    wrap('emscripten_resize_heap', (orig, args) => (this.growth ? orig(...args) : 0));
     for (const name of DENIED_IMPORTS)
       wrap(name, () => {
         throw new SandboxViolation(name);
@@ -145,6 +148,22 @@ export class JsGate {
   /** The interpreter's memory (to read attribute names); set once the module is instantiated. */
   attach(memory: { readonly buffer: ArrayBuffer }): void {
     this.memory = memory;
+  }
+
+  /**
+   * Makes the MicroPython heap given at start the whole heap. The port grows its GC heap on demand
+   * (its split heap takes new areas from the C allocator, up to the 2 GiB of WebAssembly memory),
+   * so `heapsize` alone bounds nothing. Here the memory stops growing, the C allocator's free space
+   * is taken by ballast, and `slack` bytes are left for the port's own short-lived buffers (strings
+   * crossing the bridge): less than any area the split heap would add (at least the heap's size), so
+   * an allocation beyond the heap is Python's MemoryError.
+   */
+  fixHeap(heapBytes: number, malloc: (n: number) => number, free: (p: number) => void): void {
+    const slack = Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(heapBytes / 2)));
+    const spare = malloc(slack);
+    this.growth = false;
+    for (let size = 1 << 26; size >= 16; size >>= 1) while (malloc(size) !== 0);
+    if (spare !== 0) free(spare);
   }
 
   /** Takes `globalThis` out of the object table (the `js` module becomes a proxy of an empty object). */
@@ -246,6 +265,15 @@ export function runUntil<T>(deadline: number | undefined, seconds: number | unde
   }
   return box.result as T;
 }
+
+/**
+ * The default `--heap` (MiB), a hard bound. MaixPy's GC heap is 512 KiB, but kpusim's heap also
+ * holds the camera's frame buffer (display pixels and AI planes, 375 KiB at QVGA), which the
+ * firmware keeps outside it, and the whole run's garbage: the port collects only when the script
+ * returns (a face-recognition loop leaves roughly 100–150 KiB a frame with faces in view). 64 MiB runs
+ * some hundreds of such frames; `--heap 1` is close to the board's budget for short runs.
+ */
+export const DEFAULT_HEAP_MB = 64;
 
 /** The smallest `--heap` kpusim accepts (MiB): its own modules need about 100 KiB of it. */
 export const MIN_HEAP_MB = 0.25;

@@ -95,5 +95,7 @@ export async function loadMicroPythonWithMemory(
   if (!guarded) throw new Error('kpusim host: could not put the MicroPython WebAssembly module in its sandbox');
   gate.attach(captured);
   gate.seal();
+  const em = mp._module as { _malloc: (n: number) => number; _free: (p: number) => void };
+  gate.fixHeap(heapBytes, em._malloc, em._free);
   return { mp, memory: new WasmMemory(captured) };
 }
