@@ -3,16 +3,23 @@
  * over its serial REPL. Each subcommand is one `Command` in BOARD_SUBCOMMANDS; the library does
  * the work (src/hil). See README.md, "With a board".
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { openPort } from '../hil/connect.js';
 import { BoardError } from '../hil/errors.js';
 import { BOARD_PROFILE_NAMES, type BoardProfileName } from '../hil/profiles.js';
 import { BoardSession, crc32Of, estimateUploadSeconds, type BoardInfo, type PutProgress } from '../hil/session.js';
+import { findCases } from '../golden.js';
+import { compareCase, emulatorTruth, median, type CaseComparison, type OutputReport } from '../hil/compare.js';
+import { INPUT_PATHS, runCaseOnBoard, type BoardCaseResult, type InputPath } from '../hil/run-case.js';
+import { readInputFile } from '../input.js';
+import { prepare } from '../kpu/interpreter.js';
+import { loadKmodel, type LoadedModel } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
+import { checkOutputPaths, inputOptions, inputOptionsFrom, parseOptionsFrom } from './options.js';
 
 /** Options every `kpusim board` command that talks to a board takes. */
 export const boardOptions = (y: Argv) =>
@@ -67,7 +74,12 @@ export async function withBoard<T>(b: BoardArgs, io: Io, fn: (s: BoardSession) =
   });
   let session: BoardSession;
   try {
-    session = await BoardSession.open(link, { promptTimeoutMs: b.timeoutMs, commandTimeoutMs: b.timeoutMs });
+    // --timeout bounds the wait for the prompt and a script's run; kpusim's own commands (an upload
+    // piece, a checksum) get at least 30 s on a slow or busy board.
+    session = await BoardSession.open(link, {
+      promptTimeoutMs: b.timeoutMs,
+      commandTimeoutMs: Math.max(b.timeoutMs, 30_000),
+    });
   } catch (e) {
     await link.close().catch(() => {});
     throw e;
@@ -319,8 +331,296 @@ const execCommand: Command = {
   },
 };
 
+/** `--at 0x300000`: a flash address. */
+function flashAddress(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const t = String(v).trim();
+  const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0 || n >= 16 * 1024 * 1024)
+    throw new UsageError('BAD_ARGUMENT', `--at ${t}: a flash address such as 0x300000 (inside the 16 MiB flash)`);
+  return n;
+}
+
+const runOptions = (y: Argv) =>
+  y
+    .option('repeat', { type: 'number', describe: 'forwards to time on the board (run: 5, check: 1)' })
+    .option('at', {
+      type: 'string',
+      describe: 'the model is already in flash at this address (kpu.load(0x300000)); no upload',
+    })
+    .option('to', { type: 'string', describe: 'where to upload the model (default /sd/NAME, or /flash/NAME)' })
+    .option('input-path', {
+      choices: INPUT_PATHS,
+      describe: 'how the input reaches the model (default: the most exact this firmware offers)',
+    })
+    .option('kpu-numerics', {
+      choices: ['nncase02', 'nncase01'] as const,
+      default: 'nncase02' as const,
+      describe: "the emulator's KPU rounding rules",
+    });
+
+interface CaseRun {
+  readonly board: BoardCaseResult;
+  readonly cmp: CaseComparison;
+  readonly predicted_ms: number;
+  readonly golden: readonly Uint8Array[];
+  readonly emuBoard: readonly Uint8Array[];
+}
+
+/** One case on the board and on the emulator (both numerics modes, on the input the board saw). */
+async function runAndCompare(
+  s: BoardSession,
+  loaded: LoadedModel,
+  input: Uint8Array,
+  args: Record<string, unknown>,
+  io: Io,
+  quiet: boolean,
+): Promise<CaseRun> {
+  const prepared = prepare(loaded.model, {});
+  const bars = new Map<string, UploadBar>();
+  const r = await runCaseOnBoard(s, {
+    model: loaded,
+    inputs: prepared.inputs,
+    outputs: prepared.outputs,
+    input,
+    repeat: Number(args.repeat ?? 5),
+    at: flashAddress(args.at),
+    to: args.to === undefined ? undefined : String(args.to),
+    inputPath: args['input-path'] as InputPath | undefined,
+    onNote: (t) => io.err(`kpusim: note: ${t}\n`),
+    onProgress: (what, p) => {
+      let bar = bars.get(what);
+      if (!bar) {
+        if (p.sent === 0 && !quiet && what === 'model' && p.total > 64 * 1024)
+          io.err(
+            `kpusim: uploading the model (${p.total} bytes): about ${duration(estimateUploadSeconds(p.total, Number(args.baud ?? 115200), s.maxCommandBytes))}\n`,
+          );
+        bar = new UploadBar(io, what);
+        bars.set(what, bar);
+      }
+      bar.update(p);
+      if (p.sent >= p.total) bar.end();
+    },
+  });
+  const truth = emulatorTruth(loaded.model, r.effectiveInput, {
+    cpuMhz: s.info.cpuMhz,
+    kpuMhz: s.info.kpuMhz,
+    kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
+  });
+  return {
+    board: r,
+    cmp: compareCase(r.outputs, truth, prepared.outputs),
+    predicted_ms: truth.predicted_ms,
+    golden: truth.golden,
+    emuBoard: truth.board,
+  };
+}
+
+function round(x: number, d = 3): number {
+  return Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x;
+}
+
+function outputJson(o: OutputReport) {
+  const diff = (d: OutputReport['vs_golden']) => ({
+    exact: d.exact,
+    max_abs_diff: d.max_abs_diff,
+    max_lsb_diff: d.max_lsb_diff,
+    first_diff_index: d.first_diff_index,
+    mismatched: d.mismatched,
+  });
+  return {
+    index: o.index,
+    exact: o.exact,
+    read: o.read,
+    dtype: o.dtype,
+    bytes: o.bytes,
+    matched: o.matched,
+    vs_golden: diff(o.vs_golden),
+    vs_board: diff(o.vs_board),
+  };
+}
+
+function timeJson(times: readonly number[], predicted: number) {
+  const ms = times.map((t) => t / 1000);
+  const med = median(ms);
+  return {
+    board_ms: round(med),
+    board_min_ms: round(Math.min(...ms)),
+    board_max_ms: round(Math.max(...ms)),
+    board_runs_ms: ms.map((x) => round(x)),
+    predicted_ms: round(predicted),
+    ratio: predicted > 0 ? round(med / predicted, 4) : null,
+  };
+}
+
+const runBoardCommand: Command = {
+  command: 'run <model>',
+  describe:
+    'Run a model on the board and on the emulator, compare every output byte and the time (exit 3 on a difference)',
+  builder: (y: Argv) =>
+    runOptions(
+      inputOptions(
+        boardOptions(y)
+          .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file' })
+          .option('input', { type: 'string', demandOption: true, describe: 'raw tensor .bin (NCHW) or image' })
+          .option('out', {
+            type: 'string',
+            describe: 'folder for the board outputs (board_output_<i>.bin) and board.json',
+          })
+          .check((a) => checkOutputPaths(a, ['out'])),
+      ),
+    ),
+  async run(args, io) {
+    const b = boardArgs(args);
+    flashAddress(args.at);
+    if (args.to !== undefined) checkBoardPath(String(args.to));
+    const repeat = Number(args.repeat ?? 5);
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 1000)
+      throw new UsageError('BAD_ARGUMENT', `--repeat ${String(args.repeat)}: 1 to 1000 forwards`);
+    const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
+    const prepared = prepare(loaded.model, {});
+    if (prepared.inputs.length !== 1)
+      throw new UsageError(
+        'BAD_INPUT',
+        `this model takes ${prepared.inputs.length} inputs; the board's KPU API feeds one`,
+      );
+    const { bytes: input } = readInputFile(String(args.input), prepared.inputs[0], inputOptionsFrom(args));
+    return withBoard(b, io, async (s) => {
+      const r = await runAndCompare(s, loaded, input, args, io, b.json);
+      const out = args.out === undefined ? undefined : String(args.out);
+      const time = timeJson(r.board.timesUs, r.predicted_ms);
+      const doc = {
+        model: loaded.path,
+        input: { file: String(args.input), path: r.board.inputPath, exact: r.board.inputExact, how: r.board.inputNote },
+        board: {
+          ...boardJson(s.info),
+          cpu_mhz: s.info.cpuMhz ?? null,
+          kpu_mhz: s.info.kpuMhz ?? null,
+          model_ref: r.board.modelRef,
+        },
+        matched: r.cmp.matched,
+        exact: r.cmp.exact,
+        outputs: r.cmp.outputs.map(outputJson),
+        time,
+        upload: r.board.upload
+          ? {
+              path: r.board.upload.path,
+              uploaded: r.board.upload.uploaded,
+              bytes: r.board.upload.bytes,
+              seconds: round(r.board.upload.ms / 1000),
+            }
+          : null,
+      };
+      if (out) {
+        mkdirSync(out, { recursive: true });
+        r.board.outputs.forEach((o, i) => o && writeFileSync(join(out, `board_output_${i}.bin`), o));
+        r.golden.forEach((o, i) => writeFileSync(join(out, `emulator_output_${i}.bin`), o));
+        writeFileSync(join(out, 'board.json'), JSON.stringify({ schema_version: 1, ...doc }, null, 2) + '\n');
+      }
+      if (b.json) printJson(io, doc);
+      else {
+        let t = `${loaded.path} on ${boardLine(s.info)}\n`;
+        t += `input: ${r.board.inputPath}: ${r.board.inputNote}\n`;
+        for (const o of r.cmp.outputs) {
+          if (!o.read) {
+            t += `output ${o.index}: not readable on this firmware\n`;
+            continue;
+          }
+          const d = o.matched === 'golden' || o.matched === 'both' ? o.vs_golden : o.vs_board;
+          t += o.exact
+            ? `output ${o.index}: exact (${o.bytes} bytes; matches --numerics ${o.matched === 'both' ? 'golden and board' : o.matched})\n`
+            : `output ${o.index}: DIFFERENT: ${d.mismatched} element(s), max |Δ| ${d.max_abs_diff} (${d.max_lsb_diff} LSB), first at index ${d.first_diff_index}\n`;
+        }
+        t += `board time: median ${time.board_ms} ms (min ${time.board_min_ms}, max ${time.board_max_ms}, ${repeat} run${repeat === 1 ? '' : 's'}); predicted ${time.predicted_ms} ms\n`;
+        t += r.cmp.exact
+          ? `the board matches the emulator (--numerics ${r.cmp.matched === 'both' ? 'golden and board' : r.cmp.matched})\n`
+          : 'the board and the emulator DIFFER\n';
+        if (out) t += `board outputs: ${out}\n`;
+        io.out(t);
+      }
+      return r.cmp.exact ? EXIT.OK : EXIT.VIOLATION;
+    });
+  },
+};
+
+const checkBoardCommand: Command = {
+  command: 'check <model> <dir>',
+  describe:
+    "Golden check on the board: each recorded case's input run on the board, its outputs against the recorded ones",
+  builder: (y: Argv) =>
+    runOptions(
+      boardOptions(y)
+        .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file' })
+        .positional('dir', {
+          type: 'string',
+          demandOption: true,
+          describe: 'folder of golden cases (input.bin, output_<i>.bin)',
+        }),
+    ),
+  async run(args, io) {
+    const b = boardArgs(args);
+    flashAddress(args.at);
+    if (args.to !== undefined) checkBoardPath(String(args.to));
+    const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
+    const prepared = prepare(loaded.model, {});
+    const dir = String(args.dir);
+    const cases = findCases(dir);
+    return withBoard(b, io, async (s) => {
+      const results = [];
+      for (const c of cases) {
+        const input = readLocal(join(c, 'input.bin'), 'a case input');
+        const name = relative(dir, c) || '.';
+        const r = await runAndCompare(s, loaded, input, { ...args, repeat: args.repeat ?? 1 }, io, true);
+
+        const outs = prepared.outputs.map((_d, i) => {
+          const f = join(c, `output_${i}.bin`);
+          const got = r.board.outputs[i];
+          if (!existsSync(f)) return { index: i, status: 'different' as const, reason: 'no recorded output' };
+          if (!got) return { index: i, status: 'not_checked' as const, reason: 'this firmware does not return it' };
+          const want = readLocal(f, 'a recorded output');
+          const same = want.length === got.length && Buffer.compare(Buffer.from(want), Buffer.from(got)) === 0;
+          return { index: i, status: same ? ('exact' as const) : ('different' as const) };
+        });
+        const extra = existsSync(join(c, `output_${prepared.outputs.length}.bin`));
+        // A case passes only when every output was read and equal: nothing unchecked counts as a pass.
+        const status =
+          extra || outs.some((o) => o.status === 'different')
+            ? 'different'
+            : outs.some((o) => o.status === 'not_checked')
+              ? 'incomplete'
+              : 'exact';
+        results.push({
+          case: name,
+          status,
+          input_path: r.board.inputPath,
+          input_exact: r.board.inputExact,
+          outputs: outs,
+          emulator_matched: r.cmp.matched,
+          time: timeJson(r.board.timesUs, r.predicted_ms),
+        });
+        if (!b.json) io.err(`${name}: ${status}\n`);
+      }
+      const failed = results.filter((r) => r.status === 'different').length;
+      if (b.json)
+        printJson(io, {
+          model: loaded.path,
+          dir,
+          board: boardJson(s.info),
+          passed: results.length - failed,
+          failed,
+          cases: results,
+        });
+      else
+        io.out(
+          `${results.length - failed} of ${results.length} case(s) exact on the board${failed ? `; ${failed} DIFFERENT` : ''}\n`,
+        );
+      return failed ? EXIT.VIOLATION : EXIT.OK;
+    });
+  },
+};
+
 /** The subcommands of `kpusim board`, in help order (one line each). */
-export const BOARD_SUBCOMMANDS: Command[] = [infoCommand, pushCommand, execCommand];
+export const BOARD_SUBCOMMANDS: Command[] = [infoCommand, pushCommand, runBoardCommand, checkBoardCommand, execCommand];
 
 export const boardCommand: Command = {
   command: 'board',

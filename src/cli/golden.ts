@@ -12,6 +12,9 @@ import {
 } from '../golden.js';
 import { prepare } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
+import { BOARD_PROFILE_NAMES } from '../hil/profiles.js';
+import { recordGoldenOnBoard } from '../hil/record.js';
+import { boardArgs, boardJson, withBoard } from './board.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
@@ -51,7 +54,20 @@ export const goldenCommand: Command = {
               "check: kpusim (every case needs case.json), nncase (no case.json; files checked as they are), auto (kpusim's when any case has a case.json)",
           })
           .option('json', { type: 'boolean', default: false })
+          .option('on', {
+            type: 'string',
+            describe:
+              'record: run the cases on this board (serial port, or "virtual") and keep its outputs as the truth',
+          })
+          .option('baud', { type: 'number', default: 115200, describe: 'with --on: baud rate of the REPL' })
+          .option('board', {
+            choices: BOARD_PROFILE_NAMES,
+            default: 'none' as const,
+            describe: 'with --on: DTR/RTS wiring',
+          })
+          .option('timeout', { type: 'number', default: 10, describe: 'with --on: seconds to wait for the prompt' })
           .check((a) => {
+            if (a.on !== undefined && a.action !== 'record') throw new Error('--on goes with golden record');
             if (a.action === 'record' && (!a.inputs || !a.out))
               throw new Error('golden record needs --inputs and --out');
             if (a.action === 'check' && !a.dir)
@@ -63,6 +79,23 @@ export const goldenCommand: Command = {
   async run(args, io: Io) {
     const action = String(args.action);
     const { loaded, prepared } = prepareFrom(args);
+    if (action === 'record' && args.on !== undefined) {
+      const files = listInputFiles((args.inputs as string[]).map(String));
+      const b = boardArgs({ ...args, port: args.on, json: args.json });
+      return withBoard(b, io, async (s) => {
+        const bar = new Progress(io, files.length, 'record on the board');
+        const { cases } = await recordGoldenOnBoard(s, loaded, prepared, files, String(args.out), {
+          input: inputOptionsFrom(args),
+          onCase: (n) => bar.tick(n),
+          onNote: (t) => io.err(`kpusim: note: ${t}\n`),
+        });
+        bar.end();
+        const board = boardJson(s.info);
+        if (args.json) printJson(io, { action: 'record', model: loaded.path, out: String(args.out), board, cases });
+        else io.out(`recorded ${cases.length} case(s) of ${loaded.path} on the board in ${String(args.out)}\n`);
+        return EXIT.OK;
+      });
+    }
     if (action === 'record') {
       const files = listInputFiles((args.inputs as string[]).map(String));
       const bar = new Progress(io, files.length, 'record');

@@ -45,7 +45,7 @@ const DEFS: readonly string[] = [
             _hil_say('file', '%s 0 -1 %s' % (d, n))`,
   `def _hil_mods():
     a = []
-    for m in ('KPU', 'Maix', 'maix', 'image', 'sensor', 'lcd', 'uctypes', '_kpusim_js'):
+    for m in ('KPU', 'Maix', 'maix', 'uctypes', '_kpusim_js'):
         try:
             __import__(m)
             a.append(m)
@@ -58,7 +58,7 @@ const DEFS: readonly string[] = [
     _hil_say('platform', sys.platform)
     try:
         u = _ho.uname()
-        _hil_say('uname', '%s|%s|%s|%s' % (u.sysname, u.release, u.version, u.machine))
+        _hil_say('uname', '%s|%s|%s|%s' % (u[0], u[2], u[3], u[4]))
     except Exception:
         pass
     m = _hil_mods()
@@ -162,6 +162,84 @@ const DEFS: readonly string[] = [
     u = UART.repl_uart()
     _ht.sleep_ms(100)
     u.init(b, 8, None, 1, read_buf_len=2048)`,
+  `def _hil_flashcrc(a, n):
+    try:
+        try:
+            from Maix import utils
+        except ImportError:
+            from maix import utils
+        c = 0
+        o = 0
+        while o < n:
+            k = min(4096, n - o)
+            c = _hb.crc32(utils.flash_read(a + o, k), c)
+            o += k
+        _hil_say('crc', '%d %d' % (n, c & 0xffffffff))
+    except Exception as e:
+        _hil_say('noflash', repr(e))`,
+  `def _hil_load(ref):
+    global _hil_task
+    import KPU as kpu
+    if _hil_task is not None:
+        try:
+            kpu.deinit(_hil_task)
+        except Exception:
+            pass
+    _hil_task = None
+    gc.collect()
+    _hil_task = kpu.load(ref)
+    _hil_say('loaded', '1')`,
+  `def _hil_setout(i, w, h, c):
+    import KPU as kpu
+    _hil_say('setout', '%d %d' % (i, 1 if kpu.set_outputs(_hil_task, i, w, h, c) else 0))`,
+  `def _hil_fwd(x, n):
+    import KPU as kpu
+    ts = []
+    for r in range(n):
+        gc.collect()
+        t = _ht.ticks_us()
+        kpu.forward(_hil_task, x)
+        ts.append(_ht.ticks_diff(_ht.ticks_us(), t))
+    _hil_say('time', ' '.join([str(v) for v in ts]))`,
+  `def _hil_getout(i, n, tc, k):
+    import KPU as kpu
+    _hil_dump(i, kpu.get_output(_hil_task, i), n, tc, k)`,
+  `def _hil_cmload(ref, size):
+    global _hil_task
+    from maix import KPU
+    if _hil_task is not None:
+        try:
+            _hil_task.deinit()
+        except Exception:
+            pass
+    _hil_task = None
+    gc.collect()
+    _hil_task = KPU()
+    if size:
+        _hil_task.load_kmodel(ref, size)
+    else:
+        _hil_task.load_kmodel(ref)
+    _hil_say('loaded', '1')`,
+  `def _hil_cmrun(p, n):
+    global _hil_d
+    ts = []
+    r = None
+    for i in range(n):
+        r = None
+        gc.collect()
+        t = _ht.ticks_us()
+        r = _hil_task.run_with_output(p, getlist=True)
+        ts.append(_ht.ticks_diff(_ht.ticks_us(), t))
+    _hil_d = r
+    _hil_say('time', ' '.join([str(v) for v in ts]))`,
+  `def _hil_pixai(n):
+    import uctypes
+    _hil_img.pix_to_ai()
+    p = int.from_bytes(bytes(uctypes.bytearray_at(id(_hil_img) + 32, 8)), 'little')
+    if not (0x80000000 <= p < 0x80600000 or 0x40000000 <= p < 0x40600000):
+        _hil_say('pixai', '0 %d 0' % p)
+        return
+    _hil_say('pixai', '1 %d %d' % (p, _hb.crc32(uctypes.bytearray_at(p, n)) & 0xffffffff))`,
   `def _hil_dump(i, fm, n, tc, k):
     for o in range(0, n, k):
         v = fm[o:o + k]
@@ -172,9 +250,19 @@ const DEFS: readonly string[] = [
         _hil_say('out', '%d %d %s' % (i, o, _hb.b2a_base64(b).decode().strip()))`,
 ];
 
-/** The prelude as commands, in order (each below the board's receive buffer). */
-export function preludeCommands(): string[] {
-  return [HEADER, ...DEFS];
+/** The prelude as commands, in order, definitions packed together up to `maxBytes` per command. */
+export function preludeCommands(maxBytes = 1900): string[] {
+  const out: string[] = [HEADER];
+  let cur = '';
+  for (const d of DEFS) {
+    if (cur && cur.length + 1 + d.length > maxBytes) {
+      out.push(cur);
+      cur = '';
+    }
+    cur = cur ? `${cur}\n${d}` : d;
+  }
+  if (cur) out.push(cur);
+  return out;
 }
 
 /** A sentinel record: `@HIL key payload`. */

@@ -208,12 +208,21 @@ export class RawRepl {
       await this.send(bytes);
       await this.send(enc.encode('\x04'));
       // "OK": the board took the command.
+      // "OK" comes as soon as the board has read the command; a board that shows nothing until the
+      // command ends (or hangs in it) gets Ctrl-C at the deadline like a command that runs too long.
       let i = await this.waitFor((b) => b.indexOf('OK', 0, 'latin1'), deadline);
-      if (i < 0)
-        throw new BoardError(
-          'TIMEOUT',
-          `the board did not acknowledge a command within ${(timeoutMs / 1000).toFixed(1)} s (received: ${printable(this.buf)})`,
-        );
+      if (i < 0) {
+        timedOut = true;
+        this.interruptRequested = true;
+        await this.link.write(enc.encode('\x03'));
+        i = await this.waitFor((b) => b.indexOf('OK', 0, 'latin1'), Date.now() + 3000);
+        if (i < 0)
+          throw new BoardError(
+            'TIMEOUT',
+            `the board did not take a command within ${(timeoutMs / 1000).toFixed(1)} s nor answer Ctrl-C (received: ${printable(this.buf)})`,
+          );
+        deadline = Date.now() + 3000;
+      }
       if (i > 0) this.log(this.take(i).toString('latin1').replace(/\0/g, ''));
       this.take(2);
       await opts.onAccepted?.();

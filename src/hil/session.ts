@@ -132,7 +132,7 @@ export class BoardSession {
     const repl = new RawRepl(link, { rxBuffer: opts.rxBuffer ?? BOARD_RX_BUFFER, onLog: opts.onLog });
     const s = new BoardSession(repl, link, opts, undefined);
     await repl.enter(opts.promptTimeoutMs ?? 5000);
-    for (const c of preludeCommands()) await s.run(c);
+    for (const c of preludeCommands(Math.min(1900, repl.maxCommandBytes))) await s.run(c);
     s._info = await s.readInfo();
     return s;
   }
