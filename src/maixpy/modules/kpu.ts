@@ -111,6 +111,36 @@ function regionBlob(
   return ctx.give(new Uint8Array(rec.buffer));
 }
 
+interface CanmvShape {
+  readonly valid: boolean;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+}
+
+const NO_SHAPE: CanmvShape = { valid: false, c: 0, h: 0, w: 0 };
+
+function chw(shape: readonly number[]): CanmvShape {
+  const s = [...shape];
+  while (s.length < 4) s.unshift(1);
+  return { valid: true, c: s[1], h: s[2], w: s[3] };
+}
+
+function canmvShapes(m: LoadedKpuModel): { input: CanmvShape; output: CanmvShape } {
+  if (m.model.version !== 3) {
+    const o = m.prepared.outputs[0];
+    return { input: chw(m.input.shape), output: o ? chw(o.shape) : NO_SHAPE };
+  }
+  const ev = m.prepared.events;
+  const L = ev.length;
+  const g0 = ev[0]?.type === 'K210_CONV' ? ev[0].kpu?.geometry : undefined;
+  const input = g0 ? { valid: true, c: g0.inChannels, h: g0.inHeight, w: g0.inWidth } : NO_SHAPE;
+  const gl = L >= 3 && ev[L - 2].type === 'K210_CONV' ? ev[L - 2].kpu?.geometry : undefined;
+  const ok = L >= 3 && ev[L - 1].type === 'DEQUANTIZE' && ev[L - 3].type === 'K210_CONV' && gl;
+  const output = ok && gl ? { valid: true, c: gl.outChannels, h: gl.outHeight, w: gl.outWidth } : NO_SHAPE;
+  return { input, output };
+}
+
 const backend = {
   kpu_load_flash(ctx: BoardContext, address: unknown, size: unknown): number {
     const a = int(address, 'address');
@@ -320,6 +350,49 @@ const backend = {
       imageHeight: int(imgH, 'img_h'),
       netWidth: int(netW, 'net_w'),
       netHeight: int(netH, 'net_h'),
+      maxObjects: null,
+      rectStorage: 'int',
+    });
+  },
+
+  /**
+   * CanMV's current API (`maix.KPU().load`): the input and output shapes the firmware's helpers
+   * find (kpu_helper.c). v3: the input from a first K210_CONV layer; the output only when the last
+   * layer is DEQUANTIZE after a K210_CONV and, as the firmware's loop reads it, the layer before
+   * that is a K210_CONV too. v4/v5: the model's input 0 and output 0 shapes.
+   */
+  kpu_canmv_shapes(ctx: BoardContext, h: unknown): { input: CanmvShape; output: CanmvShape } {
+    return canmvShapes(slot(ctx, h).model);
+  },
+
+  /** CanMV `Yolo2.run()`: the region layer on output 0 with the shapes above; returns the object count (8 floats each). */
+  kpu_canmv_yolo2(ctx: BoardContext, h: unknown, anchors: unknown, threshold: unknown, nms: unknown): number {
+    const s = slot(ctx, h);
+    const out = outputOf(s, 0);
+    const { input, output } = canmvShapes(s.model);
+    if (!input.valid || !output.valid) throw new PyError('OSError', 'Parse model for yolo run failed');
+    const a = numberList(ctx, anchors, 'anchor');
+    const n = a.length / 2;
+    const classes = Math.trunc(output.c / n) - 5;
+    if (classes < 0) throw new PyError('OSError', 'Yolo2 region layer init failed');
+    if (classes === 0)
+      throw new PyError('NotImplementedError', 'kpusim: Yolo2.run on a model without class entries (classes = 0)');
+    const channels = n * (5 + classes);
+    const data = asFloats(out);
+    if (data.length < channels * output.w * output.h)
+      throw new PyError(
+        'ValueError',
+        `Yolo2.run reads ${channels * output.w * output.h} floats, output 0 holds ${data.length}`,
+      );
+    return regionBlob(ctx, data, channels, output.h, output.w, {
+      anchors: a,
+      classes,
+      threshold: num(threshold, 'threshold'),
+      nmsValue: num(nms, 'nms_value'),
+      imageWidth: input.w,
+      imageHeight: input.h,
+      netWidth: input.w,
+      netHeight: input.h,
       maxObjects: null,
       rectStorage: 'int',
     });

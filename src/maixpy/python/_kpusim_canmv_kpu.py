@@ -9,7 +9,62 @@ class KPU:
         self._outputs = 0
         self._yolo = None
 
-    __getattr__ = _k.class_getattr('KPU', ('lp_recog', 'lp_recog_load_weight_data', 'load', 'run', 'get_outputs', 'attr', 'alive_detect', 'Yolo2', 'Feat', 'Act'))
+    __getattr__ = _k.class_getattr('KPU', ('lp_recog', 'lp_recog_load_weight_data', 'attr', 'alive_detect', 'Lpr'))
+
+    # CanMV's current API (maix_kpu.c): load / run / get_outputs, Yolo2, Act, Feat
+
+    def load(self, model, size=0):
+        size = _k.get_int(size)
+        if type(model) is str:
+            h = _k.call('kpu_load_path', model)
+        elif type(model) is int:
+            if model <= 0:
+                raise ValueError('Model offset error!')
+            h = _k.call('kpu_load_flash', model, size if size else None)
+        else:
+            raise ValueError('Load_kmodel need one parameter, path(string) or offset(int)')
+        info = _k.call('kpu_info', h)
+        if info.bytes <= 0 or info.bytes >= 5 * 1024 * 1024:
+            raise ValueError('Model size error!')
+        self._h = h
+        self._size = info.bytes
+        self._inputs = 1
+        self._outputs = info.outputs
+        self._new = True
+        self._ran = False
+        return None
+
+    def run(self, img):
+        if self._h is None:
+            raise OSError('Please load kmodel before')
+        import image
+        if not isinstance(img, image.Image):
+            raise TypeError("can't convert %s to Image" % type(img).__name__)
+        if img._ai is None:
+            raise ValueError('Image formart error, use pix_to_ai() method to convert for kpu')
+        sh = _k.call('kpu_canmv_shapes', self._h).input
+        if sh.w != img._w or sh.h != img._h:
+            print('model input %dx%d but image is %dx%d' % (sh.h, sh.w, img._h, img._w), end='')
+            raise OSError(34)
+        _k.call('kpu_run', self._h, _k.addr(img._ai), len(img._ai), False)
+        self._ran = True
+        return None
+
+    def _need_run(self):
+        if self._h is None or not getattr(self, '_ran', False):
+            raise OSError('Please load/run kmodel before')
+
+    def get_outputs(self, index=0):
+        self._need_run()
+        idx = index if type(index) is int else 0
+        try:
+            raw = _k.take(_k.call('kpu_output', self._h, idx))
+        except OSError:
+            raise OSError('Failed to get kpu outputs')
+        return list(_k.floats(raw))
+
+    def Yolo2(self):
+        return _Yolo2(self)
 
     def __repr__(self):
         return 'type        : kmodel (KPU) \nmodel_size  : %d\ninputs      : %d\noutputs     : %d\n' % (self._size, self._inputs, self._outputs)
@@ -104,6 +159,14 @@ class KPU:
         return list(_k.floats(_k.take(_k.call('kpu_softmax', [_k.get_float(v) for v in args[0]]))))
 
     def deinit(self):
+        if getattr(self, '_new', False):
+            # the current API's deinit frees the model and returns None
+            if self._h is not None:
+                _k.call('kpu_free', self._h)
+            self._h = None
+            self._new = False
+            self._ran = False
+            return None
         self._yolo = None
         if self._h is None:
             return False
@@ -113,3 +176,84 @@ class KPU:
             print('free kpu model buf succeed')
         return bool(r)
 
+
+
+class _Yolo2:
+    def __init__(self, parent):
+        self._p = parent
+        self._args = None
+
+    def init(self, anchor, threshold=None, nms_value=None):
+        if anchor is None:
+            raise ValueError('need input anchor')
+        a = [_k.get_float(v) for v in anchor]
+        if len(a) % 2:
+            raise ValueError('The number of anchors should be a multiple of 2')
+        t = 0.5 if threshold is None else _k.get_float(threshold)
+        n = 0.3 if nms_value is None else _k.get_float(nms_value)
+        self._args = (a, t, n)
+        return None
+
+    def run(self):
+        if self._args is None:
+            raise OSError('Please call init before run')
+        p = self._p
+        if p._h is None:
+            raise OSError('Parse model for yolo run failed')
+        p._need_run()
+        a, t, n = self._args
+        rec = _k.floats(_k.take(_k.call('kpu_canmv_yolo2', p._h, a, t, n)))
+        out = []
+        for i in range(len(rec) // 8):
+            r = rec[8 * i:8 * i + 8]
+            out.append([int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[7]])
+        return out
+
+    def deinit(self):
+        self._args = None
+        return None
+
+    __getattr__ = _k.class_getattr('yolo2', ('attr',))
+
+
+class _Act:
+    @staticmethod
+    def sigmoid(x):
+        if type(x) is not float:
+            raise TypeError("can't convert %s to float" % type(x).__name__)
+        return float(_k.call('kpu_sigmoid', _k.get_float(x)))
+
+    @staticmethod
+    def softmax(values):
+        n = len(values)
+        # maix_kpu.c tests `1 <= nitems` where it means `nitems < 2`: every non-empty list is refused
+        if n >= 1:
+            raise ValueError('list minimum size is 2')
+        return []
+
+
+class _Feat:
+    @staticmethod
+    def calculate(kpu):
+        if not isinstance(kpu, KPU):
+            raise TypeError("can't convert %s to KPU" % type(kpu).__name__)
+        kpu._need_run()
+        try:
+            return list(_k.floats(_k.take(_k.call('kpu_feature', kpu._h))))
+        except ValueError:
+            raise ValueError('feature length bigger than 256')
+
+    @staticmethod
+    def compare(f0, f1):
+        a = [_k.get_float(v) for v in f0]
+        b = [_k.get_float(v) for v in f1]
+        if len(a) != len(b):
+            if len(a) > 256:
+                raise ValueError('feature len not equal')
+            # the firmware compares len(f0) values and reads past a shorter f1 (undefined)
+            raise ValueError('kpusim: features of different lengths (%d, %d): the board reads uninitialised memory' % (len(a), len(b)))
+        return float(_k.call('feature_compare', a, b))
+
+
+KPU.Act = _Act
+KPU.Feat = _Feat
