@@ -2,7 +2,8 @@
  * The emulated camera: image files stand in for the sensor, one file per `sensor.snapshot()`.
  *
  * - Files are used in the order given; a folder contributes its images (.png, .jpg, .jpeg,
- *   .bmp) sorted by name. When they run out the run ends (the host stops the script cleanly).
+ *   .bmp) sorted by name. When they run out the run ends (the host stops the script cleanly),
+ *   or, with `cycle` (a served board), the camera starts again at the first file.
  * - Each file is scaled to the frame size the script set (`set_framesize`, then
  *   `set_windowing`): `crop` (default, fill the frame like a camera, cut the overflow centred),
  *   `fit` (letterbox, black bars) or `stretch`. Reductions use an area filter, enlargements
@@ -31,6 +32,8 @@ export type CameraOrientation = 'script' | 'raw';
 export interface CameraOptions {
   readonly fit?: ResizeMode;
   readonly orientation?: CameraOrientation;
+  /** Start again at the first file when they run out (a served board's camera never runs out). */
+  readonly cycle?: boolean;
 }
 
 export interface SnapshotFrame {
@@ -75,6 +78,7 @@ export class Camera {
   private reference: { h: boolean; v: boolean } | null = null;
   readonly fit: ResizeMode;
   readonly orientation: CameraOrientation;
+  readonly cycle: boolean;
 
   constructor(
     readonly files: readonly string[],
@@ -82,6 +86,7 @@ export class Camera {
   ) {
     this.fit = opts.fit ?? 'crop';
     this.orientation = opts.orientation ?? 'script';
+    this.cycle = opts.cycle ?? false;
   }
 
   /** Frames delivered so far. */
@@ -90,13 +95,14 @@ export class Camera {
   }
 
   get remaining(): number {
+    if (this.cycle && this.files.length > 0) return Infinity;
     return this.files.length - this.next;
   }
 
   /** The next frame at width×height, or null when the files have run out. */
   capture(width: number, height: number, grayscale: boolean, hmirror: boolean, vflip: boolean): SnapshotFrame | null {
-    if (this.next >= this.files.length) return null;
-    const file = this.files[this.next];
+    if (this.files.length === 0 || (this.next >= this.files.length && !this.cycle)) return null;
+    const file = this.files[this.next % this.files.length];
     const index = ++this.next;
     const decoded = readImageFile(file);
     let rgb: RgbImage = decoded;

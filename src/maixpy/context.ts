@@ -81,6 +81,13 @@ export interface BoardOptions {
   /** The camera sensor whose frame timing snapshots follow (default OV2640). */
   readonly sensor?: SensorName;
   readonly warn: (text: string) => void;
+  /**
+   * A served board (REPL mode): nothing ends the session, so a `StopRun` (no camera frames) becomes
+   * a Python `RuntimeError` the script or the REPL sees.
+   */
+  readonly endless?: boolean;
+  /** Called at the start of every module call (a served board delivers a pending Ctrl-C here). */
+  readonly poll?: () => void;
 }
 
 export class BoardContext {
@@ -116,6 +123,8 @@ export class BoardContext {
   private readonly warned = new Set<string>();
   private blob: Uint8Array | null = null;
   private error: PyError | null = null;
+  private readonly endless: boolean;
+  private readonly poll?: () => void;
 
   constructor(opts: BoardOptions) {
     this.camera = opts.camera;
@@ -132,6 +141,8 @@ export class BoardContext {
     this.lcdOut = opts.lcdOut;
     this.sensor = opts.sensor ?? 'ov2640';
     this.warnFn = opts.warn;
+    this.endless = opts.endless ?? false;
+    this.poll = opts.poll;
   }
 
   warn(text: string): void {
@@ -202,6 +213,7 @@ export class BoardContext {
   /** The dispatcher Python calls: runs `name`, turning failures into a pending Python exception. */
   dispatch(backend: Backend, name: string, args: unknown[]): unknown {
     this.error = null;
+    this.poll?.();
     const fn = Object.prototype.hasOwnProperty.call(backend, name) ? backend[name] : undefined;
     if (!fn) {
       this.error = new PyError('RuntimeError', `kpusim host: no backend function ${name}`);
@@ -213,7 +225,7 @@ export class BoardContext {
       this.queueKeyEdges();
       return r === undefined ? null : r;
     } catch (e) {
-      if (e instanceof StopRun) throw e;
+      if (e instanceof StopRun && !this.endless) throw e;
       this.error = toPyError(e);
       return null;
     }
@@ -227,6 +239,11 @@ export class BoardContext {
     return { error: this.takeError(), edges };
   }
 
+  /** Records a failure of a call that does not go through `dispatch` (a Python exception follows). */
+  fail(e: unknown): void {
+    this.error = toPyError(e);
+  }
+
   /** The pending exception as "Type\nmessage", or null. */
   takeError(): string | null {
     const e = this.error;
@@ -237,6 +254,7 @@ export class BoardContext {
 
 export function toPyError(e: unknown): PyError {
   if (e instanceof PyError) return e;
+  if (e instanceof StopRun) return new PyError('RuntimeError', e.message);
   if (e instanceof UsageError) return new PyError(e.code === 'NOT_FOUND' ? 'OSError' : 'ValueError', e.message);
   if (e instanceof KmodelError) return new PyError('ValueError', e.message);
   if (e instanceof KpuFault) return new PyError('OSError', `KPU fault: ${e.message}`);

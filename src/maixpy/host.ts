@@ -13,7 +13,8 @@
  * script's own float arithmetic runs in double precision (the WebAssembly port's floats), where
  * MaixPy computes in single precision. See examples/maixpy/README.md.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import type { MicroPython } from '@micropython/micropython-webassembly-pyscript';
 import { UsageError } from '../errors.js';
 import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import type { NumericsMode } from '../kpu/interpreter.js';
@@ -32,6 +33,7 @@ import { sensorModule } from './modules/sensor.js';
 import { stubModules } from './modules/stubs.js';
 import { gcModule, timeModule } from './modules/time.js';
 import type { MaixpyModule } from './modules/types.js';
+import { mirrorWrites } from './mirror.js';
 import { listSdFolder, parseFlashSpec, Storage, type FlashSegment, type SdEntry } from './storage.js';
 import {
   checkHeap,
@@ -45,7 +47,7 @@ import {
 } from './sandbox.js';
 import type { SensorName } from './sensor-timing.js';
 import type { TimingParams } from '../kpu/timing/params.js';
-import { loadMicroPythonWithMemory } from './wasm.js';
+import { interruptControl, loadMicroPythonWithMemory, type InterruptControl } from './wasm.js';
 
 export const MAIXPY_MODULES: readonly MaixpyModule[] = [
   runtimeModule,
@@ -141,25 +143,32 @@ function pyString(s: string): string {
   return JSON.stringify(s);
 }
 
-/** Copies the `--sd` folder into the interpreter's file system at /sd (so `open`, `os.listdir` see it). */
-function copySd(
+/** Copies a mapped folder's entries (`listSdFolder`) into the interpreter's file system (so `open`, `os.listdir` see them). */
+function copyEntries(
   mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: Uint8Array): void } },
+  root: string,
   entries: readonly SdEntry[],
   warn: (t: string) => void,
 ): void {
   let total = 0;
-  mp.FS.mkdirTree('/sd');
+  mp.FS.mkdirTree(root);
   for (const e of entries) {
     if (e.kind === 'dir') mp.FS.mkdirTree(e.board);
     else if (total + e.size > SD_COPY_LIMIT)
       warn(
-        `--sd: ${e.host} is not copied into the emulated SD card (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`,
+        `${root}: ${e.host} is not copied into the emulated board (more than ${SD_COPY_LIMIT >> 20} MiB in all); kpu.load still finds it`,
       );
     else {
       total += e.size;
       mp.FS.writeFile(e.board, readFileSync(e.host));
     }
   }
+}
+
+/** A folder option must name an existing folder. */
+export function checkFolder(dir: string, option: string): void {
+  const ok = statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
+  if (!ok) throw new UsageError('NOT_FOUND', `${option} ${dir}: no such folder`);
 }
 
 /** Parses a MicroPython traceback: the innermost frame in the script, and the final "Type: message" line. */
@@ -185,6 +194,170 @@ export function parseTraceback(
   return { type: m?.[1] ?? 'Exception', message: m?.[2] ?? last, file, line, traceback: kept.join('\n') + '\n' };
 }
 
+/** What a board is built from: `kpusim maixpy`'s options, and a served board's. */
+export interface MaixpyBoardOptions {
+  /** Camera files (already expanded: `expandCameraFiles`). */
+  readonly cameraFiles: readonly string[];
+  readonly flash: readonly FlashSegment[];
+  readonly sdDir?: string;
+  /** A folder that stands for `/flash` (default: an empty `/flash` in memory). */
+  readonly flashDir?: string;
+  readonly keyPress?: readonly number[];
+  /** BOOT key presses at board times (`--key-press-ms`). */
+  readonly keyPressMs?: readonly KeyPress[];
+  /** Stop when the board clock reaches this many ms. */
+  readonly maxBoardMs?: number;
+  /** Stop when this many LCD frames are complete. */
+  readonly maxLcdFrames?: number;
+  readonly lcdOut?: string;
+  readonly frames?: number;
+  readonly cameraFit?: ResizeMode;
+  readonly cameraOrientation?: CameraOrientation;
+  readonly numerics?: NumericsMode;
+  /** The camera sensor whose frame timing snapshots follow (default ov2640). */
+  readonly sensor?: SensorName;
+  readonly heapMb?: number;
+  readonly bundled?: boolean;
+  /** The board's timing parameters (`--timing FILE`); default the built-in ones. */
+  readonly timing?: TimingParams;
+  /**
+   * A served board: the camera cycles through its files, nothing ends the session (module failures
+   * are Python exceptions), and files the scripts write into `/sd` and `/flash` land in the mapped
+   * folders (`sdDir`, `flashDir`).
+   */
+  readonly served?: boolean;
+  /** MicroPython's stdout, as the port produces it (bytes or strings). */
+  readonly stdout: (b: Uint8Array | string) => void;
+  /** Warnings (one line each, `kpusim: ` prefixed by the caller's `warn`). */
+  readonly warn: (text: string) => void;
+  /** MicroPython's stderr. */
+  readonly stderr?: (b: Uint8Array | string) => void;
+  /** Called regularly while Python runs and at every module call (a served board's Ctrl-C). */
+  readonly poll?: () => void;
+}
+
+/**
+ * The emulated K210 one MicroPython instance sees: the interpreter with kpusim's modules
+ * registered and installed in `/lib`, storage (flash, SD card), camera and LCD. `bootBoard` runs
+ * the firmware's boot step on it; `runMaixpy` then runs a script, a served board its REPL.
+ */
+export interface MaixpyBoard {
+  readonly mp: MicroPython;
+  readonly ctx: BoardContext;
+  readonly storage: Storage;
+  readonly backend: Backend;
+  readonly interrupt: InterruptControl;
+}
+
+export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard> {
+  checkHeap(opts.heapMb);
+  // Folders are listed before anything loads: a link leading out of one is a usage error.
+  const sdEntries = opts.sdDir !== undefined ? listSdFolder(opts.sdDir, opts.warn) : [];
+  const flashEntries =
+    opts.flashDir !== undefined ? listSdFolder(opts.flashDir, opts.warn, '/flash', '--flash-dir') : [];
+  const gate = new JsGate();
+  const { mp, memory } = await loadMicroPythonWithMemory(
+    Math.floor((opts.heapMb ?? DEFAULT_HEAP_MB) * 1024 * 1024),
+    opts.stdout,
+    opts.stderr ?? opts.stdout,
+    gate,
+    opts.poll,
+  );
+  const warn = opts.warn;
+  const storage = new Storage({
+    flash: opts.flash,
+    sdDir: opts.sdDir,
+    numerics: opts.numerics,
+    bundled: opts.bundled,
+    note: warn,
+    timing: opts.timing,
+  });
+  const ctx = new BoardContext({
+    camera: new Camera(opts.cameraFiles, {
+      fit: opts.cameraFit,
+      orientation: opts.cameraOrientation,
+      cycle: opts.served,
+    }),
+    storage,
+    memory,
+    toJs: (v) => mp.PyProxy.toJs(v),
+    readVfs: (p) => {
+      try {
+        return mp.FS.readFile(p);
+      } catch {
+        return null;
+      }
+    },
+    keyPressFrames: opts.keyPress ?? [],
+    keyPressMs: opts.keyPressMs,
+    maxFrames: opts.served ? undefined : opts.frames,
+    maxBoardMs: opts.served ? undefined : opts.maxBoardMs,
+    maxLcdFrames: opts.served ? undefined : opts.maxLcdFrames,
+    lcdOut: opts.lcdOut,
+    sensor: opts.sensor,
+    warn,
+    endless: opts.served,
+    poll: opts.poll,
+  });
+
+  const backend: Record<string, Backend[string]> = {};
+  for (const m of MAIXPY_MODULES) Object.assign(backend, m.backend);
+  // A JavaScript exception must never unwind the interpreter on a served board (it would leave the
+  // REPL's state half-done): every entry point turns a failure into a pending Python exception.
+  const guard =
+    <A extends unknown[]>(f: (...a: A) => unknown) =>
+    (...a: A): unknown => {
+      if (!opts.served) return f(...a);
+      try {
+        return f(...a);
+      } catch (e) {
+        ctx.fail(e);
+        warn(`kpusim internal error: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      }
+    };
+  mp.registerJsModule(
+    '_kpusim_js',
+    gate.module({
+      call: guard((name: string, ...args: unknown[]) => ctx.dispatch(backend, name, args)),
+      error: guard(() => ctx.takeError()),
+      status: guard(() => ctx.takeStatus()),
+      take: guard((addr: number, n: number) => ctx.take(addr, n)),
+      warn: guard((text: string) => warn(String(text))),
+    }),
+  );
+  mp.FS.mkdirTree('/flash');
+  if (opts.flashDir) copyEntries(mp, '/flash', flashEntries, warn);
+  if (opts.sdDir) copyEntries(mp, '/sd', sdEntries, warn);
+  if (opts.served) {
+    const mounts = [];
+    if (opts.sdDir) mounts.push({ vfs: '/sd', host: opts.sdDir });
+    if (opts.flashDir) mounts.push({ vfs: '/flash', host: opts.flashDir });
+    mirrorWrites(mp.FS, mounts, warn);
+  }
+  return { mp, ctx, storage, backend, interrupt: interruptControl(mp) };
+}
+
+/** Runs a script's text on a booted board in `__main__`, after the boot, as main.py runs on the board (tracebacks name `script`). */
+export function runScript(board: MaixpyBoard, script: string, source: string): void {
+  board.mp.FS.writeFile('/__kpusim_main__.py', source);
+  board.mp.runPython(
+    [
+      `__file__ = ${pyString(script)}`,
+      `exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
+    ].join('\n'),
+  );
+}
+
+/**
+ * The firmware's boot step on a fresh board (maixpy/boot.ts: modules installed, `_boot.py` run),
+ * then the sandbox's import rules (sandbox.ts).
+ */
+export function bootMaixpyBoard(board: MaixpyBoard): void {
+  bootBoard(board.mp, MAIXPY_MODULES);
+  board.mp.runPython(sandboxPrelude());
+}
+
 export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult> {
   const t0 = performance.now();
   checkTimeout(opts.timeoutS);
@@ -204,7 +377,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     throw new UsageError('BAD_ARGUMENT', '--max-lcd-frames takes a whole number from 1');
   const flash: FlashSegment[] = [];
   for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
-  const sdEntries = opts.sdDir !== undefined ? listSdFolder(opts.sdDir, (t) => opts.err(`kpusim: ${t}\n`)) : [];
+  if (opts.sdDir !== undefined) listSdFolder(opts.sdDir);
 
   const warned = new Set<string>();
   const warn = (text: string): void => {
@@ -230,57 +403,28 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     pending = '';
   };
 
-  const gate = new JsGate();
-  const { mp, memory } = await loadMicroPythonWithMemory(
-    Math.floor((opts.heapMb ?? DEFAULT_HEAP_MB) * 1024 * 1024),
-    emit,
-    (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
-    gate,
-  );
-  const storage = new Storage({
+  const board = await createBoard({
+    cameraFiles: files,
     flash,
     sdDir: opts.sdDir,
+    keyPress: opts.keyPress,
+    lcdOut: opts.lcdOut,
+    frames: opts.frames,
+    cameraFit: opts.cameraFit,
+    cameraOrientation: opts.cameraOrientation,
     numerics: opts.numerics,
-    bundled: opts.bundled,
-    note: warn,
-    timing: opts.timing,
-  });
-  const ctx = new BoardContext({
-    camera: new Camera(files, { fit: opts.cameraFit, orientation: opts.cameraOrientation }),
-    storage,
-    memory,
-    toJs: (v) => mp.PyProxy.toJs(v),
-    readVfs: (p) => {
-      try {
-        return mp.FS.readFile(p);
-      } catch {
-        return null;
-      }
-    },
-    keyPressFrames: opts.keyPress ?? [],
+    heapMb: opts.heapMb,
     keyPressMs: opts.keyPressMs,
-    maxFrames: opts.frames,
     maxBoardMs: opts.maxBoardMs,
     maxLcdFrames: opts.maxLcdFrames,
-    lcdOut: opts.lcdOut,
     sensor: opts.sensor,
+    timing: opts.timing,
+    bundled: opts.bundled,
+    stdout: emit,
+    stderr: (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
     warn,
   });
-
-  const backend: Record<string, Backend[string]> = {};
-  for (const m of MAIXPY_MODULES) Object.assign(backend, m.backend);
-  mp.registerJsModule(
-    '_kpusim_js',
-    gate.module({
-      call: (name: string, ...args: unknown[]) => ctx.dispatch(backend, name, args),
-      error: () => ctx.takeError(),
-      status: () => ctx.takeStatus(),
-      take: (addr: number, n: number) => ctx.take(addr, n),
-      warn: (text: string) => warn(String(text)),
-    }),
-  );
-  if (opts.sdDir) copySd(mp, sdEntries, warn);
-  mp.FS.writeFile('/__kpusim_main__.py', source);
+  const { ctx, backend } = board;
 
   let reason: MaixpyEnd = 'script-ended';
   let exitCode = 0;
@@ -289,15 +433,9 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   let violation: string | undefined;
   try {
     runUntil(deadline, opts.timeoutS, () => {
-      bootBoard(mp, MAIXPY_MODULES);
-      mp.runPython(sandboxPrelude());
+      bootMaixpyBoard(board);
       // The script runs in __main__, after the boot, as main.py does on the board.
-      mp.runPython(
-        [
-          `__file__ = ${pyString(opts.script)}`,
-          `exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
-        ].join('\n'),
-      );
+      runScript(board, opts.script, source);
     });
   } catch (e) {
     if (e instanceof StopRun) {

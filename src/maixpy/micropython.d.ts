@@ -21,6 +21,7 @@ declare module '@micropython/micropython-webassembly-pyscript' {
   }
 
   export interface EmscriptenFs {
+    readonly ErrnoError: new (errno: number) => Error;
     mkdirTree(path: string): void;
     writeFile(path: string, data: string | Uint8Array): void;
     readFile(path: string, opts?: { encoding?: 'binary' }): Uint8Array;
@@ -36,6 +37,10 @@ declare module '@micropython/micropython-webassembly-pyscript' {
     registerJsModule(name: string, module: object): void;
     runPython(code: string): unknown;
     pyimport(name: string): unknown;
+    /** Starts the event-driven REPL (`pyexec_event_repl_init`): prints the banner and the prompt. */
+    replInit(): void;
+    /** Feeds one byte to the REPL (`pyexec_event_repl_process_char`); bit 0x100 set = soft reset asked. */
+    replProcessChar(c: number): number;
   }
 
   export function loadMicroPython(options?: MicroPythonOptions): Promise<MicroPython>;

@@ -192,14 +192,20 @@ export interface SdEntry {
  * own parents is a usage error naming the link: kpusim never follows links out of a mapped folder.
  * Dangling links and what is neither file nor folder (fifos, sockets, devices) are left out.
  */
-export function listSdFolder(dir: string, note?: (text: string) => void): SdEntry[] {
+export function listSdFolder(
+  dir: string,
+  note?: (text: string) => void,
+  /** Where the folder stands on the board, and the option that named it (a served board maps /flash too). */
+  boardRoot = '/sd',
+  option = '--sd',
+): SdEntry[] {
   let root: string;
   try {
     root = realpathSync(dir);
   } catch (e) {
     throw new UsageError(
       'NOT_FOUND',
-      `--sd ${dir}: ${errCode(e) === 'ELOOP' ? 'a symbolic link loop' : 'no such folder'}`,
+      `${option} ${dir}: ${errCode(e) === 'ELOOP' ? 'a symbolic link loop' : 'no such folder'}`,
     );
   }
   const out: SdEntry[] = [];
@@ -215,14 +221,14 @@ export function listSdFolder(dir: string, note?: (text: string) => void): SdEntr
           real = realpathSync(here);
         } catch (e) {
           if (errCode(e) === 'ELOOP')
-            throw new UsageError('BAD_ARGUMENT', `--sd ${dir}: ${shownPath} is a symbolic link loop`);
-          note?.(`--sd: ${shownPath} is a symbolic link to nothing; left out of the emulated SD card`);
+            throw new UsageError('BAD_ARGUMENT', `${option} ${dir}: ${shownPath} is a symbolic link loop`);
+          note?.(`${option}: ${shownPath} is a symbolic link to nothing; left out of the emulated board`);
           continue;
         }
         if (!within(root, real))
           throw new UsageError(
             'BAD_ARGUMENT',
-            `--sd ${dir}: ${shownPath} is a symbolic link leading out of the folder (to ${real}); kpusim does not follow links out of a mapped folder`,
+            `${option} ${dir}: ${shownPath} is a symbolic link leading out of the folder (to ${real}); kpusim does not follow links out of a mapped folder`,
           );
       }
       const st = statSync(real);
@@ -230,7 +236,7 @@ export function listSdFolder(dir: string, note?: (text: string) => void): SdEntr
         if (open.has(real))
           throw new UsageError(
             'BAD_ARGUMENT',
-            `--sd ${dir}: ${shownPath} is a symbolic link back into its own parent ${real} (a loop)`,
+            `${option} ${dir}: ${shownPath} is a symbolic link back into its own parent ${real} (a loop)`,
           );
         out.push({ board: `${board}/${name}`, host: real, kind: 'dir', size: 0 });
         walk(real, `${board}/${name}`, shownPath);
@@ -238,7 +244,7 @@ export function listSdFolder(dir: string, note?: (text: string) => void): SdEntr
     }
     open.delete(hostDir);
   };
-  walk(root, '/sd', dir);
+  walk(root, boardRoot, dir);
   return out;
 }
 

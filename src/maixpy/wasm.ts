@@ -58,11 +58,58 @@ const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
 
 let loading = false;
 
+/**
+ * How often `poll` runs while Python runs: every this many calls the interpreter makes through the
+ * port's `invoke_*` trampolines (its setjmp/longjmp glue wraps nearly every call of the bytecode
+ * loop: a `while` loop that does anything at all makes several per iteration).
+ */
+const POLL_EVERY_CALLS = 1024;
+
+/** Wraps the port's `invoke_*` imports so that `poll` runs every `POLL_EVERY_CALLS` of them. */
+function addPoll(imports: unknown, poll: () => void): void {
+  if (typeof imports !== 'object' || imports === null) return;
+  let countdown = POLL_EVERY_CALLS;
+  for (const ns of Object.values(imports as Record<string, unknown>)) {
+    if (typeof ns !== 'object' || ns === null) continue;
+    const table = ns as Record<string, unknown>;
+    for (const [name, f] of Object.entries(table)) {
+      if (!name.startsWith('invoke_') || typeof f !== 'function') continue;
+      const fn = f as (...a: unknown[]) => unknown;
+      table[name] = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, g: unknown, h: unknown): unknown => {
+        if (--countdown <= 0) {
+          countdown = POLL_EVERY_CALLS;
+          poll();
+        }
+        return fn(a, b, c, d, e, g, h);
+      };
+    }
+  }
+}
+
+/** The port's keyboard-interrupt entry points (exported C functions). */
+export interface InterruptControl {
+  /** Raises KeyboardInterrupt in the running Python code at its next check (`mp_sched_keyboard_interrupt`). */
+  keyboardInterrupt(): void;
+  /** The interrupt character MicroPython has armed (3 while the REPL executes code, else -1). */
+  interruptChar(): number;
+}
+
+export function interruptControl(mp: MicroPython): InterruptControl {
+  const m = mp._module as { _mp_sched_keyboard_interrupt?: () => void; _mp_hal_get_interrupt_char?: () => number };
+  const kbd = m._mp_sched_keyboard_interrupt,
+    chr = m._mp_hal_get_interrupt_char;
+  if (typeof kbd !== 'function' || typeof chr !== 'function')
+    throw new Error('kpusim host: this MicroPython build exports no keyboard interrupt');
+  return { keyboardInterrupt: () => kbd(), interruptChar: () => chr() };
+}
+
 export async function loadMicroPythonWithMemory(
   heapBytes: number,
   stdout: (b: Uint8Array | string) => void,
   stderr: (b: Uint8Array | string) => void,
   gate: JsGate,
+  /** Called regularly while Python runs (a served board's Ctrl-C and output flushing); off by default. */
+  poll?: () => void,
 ): Promise<LoadedMicroPython> {
   if (loading) throw new Error('kpusim host: MicroPython is already being loaded in this process');
   loading = true;
@@ -72,6 +119,7 @@ export async function loadMicroPythonWithMemory(
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
     // The sandbox wraps the port's JavaScript imports before the module sees them (sandbox.ts).
     const imports = args[1] as { env?: Record<string, unknown> } | undefined;
+    if (poll) addPoll(imports, poll);
     if (typeof imports?.env?.lookup_attr === 'function' && typeof imports.env.mp_js_ticks_ms === 'function') {
       gate.guardImports(imports as Record<string, Record<string, unknown>>);
       guarded = true;
