@@ -17,6 +17,7 @@ import { INPUT_PATHS, runCaseOnBoard, type BoardCaseResult, type InputPath } fro
 import { readInputFile } from '../input.js';
 import { prepare } from '../kpu/interpreter.js';
 import { loadKmodel, type LoadedModel } from '../load.js';
+import { boardServeCommand } from './board-serve.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, parseOptionsFrom } from './options.js';
@@ -620,7 +621,14 @@ const checkBoardCommand: Command = {
 };
 
 /** The subcommands of `kpusim board`, in help order (one line each). */
-export const BOARD_SUBCOMMANDS: Command[] = [infoCommand, pushCommand, runBoardCommand, checkBoardCommand, execCommand];
+export const BOARD_SUBCOMMANDS: Command[] = [
+  infoCommand,
+  pushCommand,
+  runBoardCommand,
+  checkBoardCommand,
+  execCommand,
+  boardServeCommand,
+];
 
 export const boardCommand: Command = {
   command: 'board',

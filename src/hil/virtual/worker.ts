@@ -1,0 +1,310 @@
+/**
+ * The virtual board's worker thread: one emulated K210 (kpusim's MaixPy board, `maixpy/host.ts`)
+ * behind MicroPython's own REPL (`replInit` / `replProcessChar`), fed byte by byte from the shared
+ * receive ring (shared.ts). Python runs here, synchronously; the serial side stays responsive on
+ * the main thread. How the console matches MaixPy's: docs/virtual-board.md.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { bootBoard, createBoard, runScript, type MaixpyBoard, type MaixpyBoardOptions } from '../../maixpy/host.js';
+import {
+  cook,
+  firmwareName,
+  initEndLine,
+  latin1,
+  PYEXEC_FORCED_EXIT,
+  RAW_REPL_BANNER,
+  rebrand,
+  softRebootBytes,
+  type Flavor,
+} from './console.js';
+import { attachWire, BUSY, EXEC, IDLE, INTR, STATE, take, type SharedWire } from './shared.js';
+
+/** What the main thread hands the worker. */
+export interface WorkerInit {
+  readonly wire: SharedArrayBuffer;
+  readonly flavor: Flavor;
+  readonly board: Omit<MaixpyBoardOptions, 'stdout' | 'stderr' | 'warn' | 'poll' | 'served'>;
+}
+
+/** Messages to the main thread. */
+export type WorkerMessage =
+  | { readonly t: 'out'; readonly data: Uint8Array }
+  | { readonly t: 'warn'; readonly text: string }
+  | { readonly t: 'ready' }
+  | { readonly t: 'fatal'; readonly message: string };
+
+const FLUSH_MS = 20;
+const FLUSH_BYTES = 4096;
+
+class BoardConsole {
+  private board!: MaixpyBoard;
+  private mode: 'friendly' | 'raw' = 'friendly';
+  /** Raw REPL: bytes in the current line and its first two (to spot the raw-paste probe). */
+  private rawLen = 0;
+  private rawFirst = -1;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private lastByte = -1;
+  private lastFlush = 0;
+  private booting = false;
+  /** When set, stdout goes here instead of the wire (output the console rewrites). */
+  private capture: Uint8Array[] | null = null;
+  /** `/flash` kept across a soft reset when no folder maps it. */
+  private flashFiles = new Map<string, Uint8Array | null>();
+
+  constructor(
+    private readonly wire: SharedWire,
+    private readonly init: WorkerInit,
+  ) {}
+
+  private post(m: WorkerMessage, transfer?: ArrayBuffer[]): void {
+    parentPort!.postMessage(m, transfer ?? []);
+  }
+
+  private stdout = (b: Uint8Array | string): void => {
+    const bytes = typeof b === 'string' ? new TextEncoder().encode(b) : b.slice();
+    if (this.capture) this.capture.push(bytes);
+    else {
+      this.pending.push(bytes);
+      this.pendingBytes += bytes.length;
+    }
+  };
+
+  private emit(bytes: Uint8Array | string): void {
+    const b = typeof bytes === 'string' ? new Uint8Array(Buffer.from(bytes, 'latin1')) : bytes;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+  }
+
+  flush(): void {
+    this.lastFlush = performance.now();
+    if (this.pendingBytes === 0) return;
+    const all = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    let out = cook(new Uint8Array(all.buffer, all.byteOffset, all.byteLength), this.lastByte);
+    out = rebrand(out, this.init.flavor);
+    this.lastByte = out[out.length - 1];
+    const copy = out.slice();
+    this.post({ t: 'out', data: copy }, [copy.buffer as ArrayBuffer]);
+  }
+
+  /** Runs `fn` with stdout captured; returns what it printed. */
+  private captured(fn: () => void): string {
+    const saved = this.capture;
+    const sink: Uint8Array[] = [];
+    this.capture = sink;
+    try {
+      fn();
+    } finally {
+      this.capture = saved;
+    }
+    return latin1(Buffer.concat(sink));
+  }
+
+  /** Runs while Python runs (every ~1000 interpreter calls, and at every module call). */
+  private poll = (): void => {
+    if (!this.board) return;
+    const executing = this.booting || this.board.interrupt.interruptChar() === 3;
+    if (!executing) return;
+    Atomics.store(this.wire.control, STATE, EXEC);
+    if (Atomics.exchange(this.wire.control, INTR, 0) > 0) this.board.interrupt.keyboardInterrupt();
+    if (this.pendingBytes >= FLUSH_BYTES || (this.pendingBytes > 0 && performance.now() - this.lastFlush > FLUSH_MS))
+      this.flush();
+  };
+
+  private warn = (text: string): void => this.post({ t: 'warn', text });
+
+  private async makeBoard(): Promise<void> {
+    this.board = undefined as unknown as MaixpyBoard;
+    const board = await createBoard({
+      ...this.init.board,
+      served: true,
+      stdout: this.stdout,
+      stderr: this.stdout,
+      warn: this.warn,
+      poll: this.poll,
+    });
+    if (!this.init.board.flashDir) {
+      for (const [path, data] of this.flashFiles) {
+        if (data === null) board.mp.FS.mkdirTree(path);
+        else board.mp.FS.writeFile(path, data);
+      }
+    }
+    this.board = board;
+  }
+
+  /** The in-memory `/flash` (no `--flash-dir`): kept across a soft reset as a board's SPIFFS is. */
+  private saveFlash(): void {
+    if (this.init.board.flashDir || !this.board) return;
+    const FS = this.board.mp.FS;
+    const files = new Map<string, Uint8Array | null>();
+    const walk = (dir: string): void => {
+      for (const name of FS.readdir(dir)) {
+        if (name === '.' || name === '..') continue;
+        const p = `${dir}/${name}`;
+        if (FS.isDir(FS.stat(p).mode)) {
+          files.set(p, null);
+          walk(p);
+        } else files.set(p, FS.readFile(p));
+      }
+    };
+    walk('/flash');
+    this.flashFiles = files;
+  }
+
+  /** Runs a boot file from the working directory if it is there (`pyexec_file_if_exists`). */
+  private runBootFile(name: string): void {
+    const mp = this.board.mp;
+    try {
+      const exists = mp.runPython(
+        `import os as _kpusim_os\ntry:\n    _kpusim_os.stat(${JSON.stringify(name)})\n    _kpusim_r = True\nexcept OSError:\n    _kpusim_r = False\ndel _kpusim_os\n_kpusim_r`,
+      );
+      if (exists !== true) return;
+      runScript(this.board, name, latin1(mp.FS.readFile(this.cwdPath(name))));
+    } catch (e) {
+      this.printError(e);
+    }
+  }
+
+  private cwdPath(name: string): string {
+    const cwd = this.board.mp.runPython('import os as _kpusim_os\n_kpusim_os.getcwd()');
+    return typeof cwd === 'string' && cwd !== '/' ? `${cwd}/${name}` : `/${name}`;
+  }
+
+  /** A Python exception from `runPython` printed as the board prints an uncaught one. */
+  private printError(e: unknown): void {
+    if (e instanceof Error && e.name === 'PythonError') {
+      const lines = e.message
+        .replace(/\r/g, '')
+        .split('\n')
+        .filter((l) => l.length > 0 && !/^\s*File "<stdin>"/.test(l) && !/^\s*File "<string>"/.test(l));
+      this.emit(lines.join('\r\n') + '\r\n');
+    } else {
+      this.emit(`RuntimeError: kpusim internal error: ${e instanceof Error ? e.message : String(e)}\r\n`);
+    }
+  }
+
+  /** Boot as the firmware does: the boot step, `boot.py`, `main.py` (friendly REPL only), then the REPL. */
+  private boot(): void {
+    Atomics.store(this.wire.control, STATE, BUSY);
+    this.booting = true;
+    try {
+      try {
+        bootBoard(this.board);
+      } catch (e) {
+        this.printError(e);
+      }
+      this.emit(initEndLine(this.init.flavor));
+      this.runBootFile('boot.py');
+      if (this.mode === 'friendly') this.runBootFile('main.py');
+    } finally {
+      this.booting = false;
+    }
+    const mp = this.board.mp;
+    if (this.mode === 'friendly') {
+      // replInit prints "\r\n" + banner + ">>> "; the firmware's blocking REPL starts with the banner
+      this.emit(this.captured(() => mp.replInit()).replace(/^\r\n/, ''));
+    } else {
+      this.captured(() => mp.replInit());
+      this.emit(this.captured(() => mp.replProcessChar(0x01)).replace(/^\r\n/, ''));
+    }
+    Atomics.exchange(this.wire.control, INTR, 0);
+  }
+
+  /** A JavaScript exception escaped the interpreter: report it as a Python error and reset the REPL. */
+  private recover(e: unknown): void {
+    const msg = `RuntimeError: kpusim internal error: ${e instanceof Error ? e.message : String(e)}\r\n`;
+    this.warn(`kpusim internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    const mp = this.board.mp;
+    if (this.mode === 'raw') {
+      this.emit(`\x04${msg}\x04`);
+      this.captured(() => mp.replInit());
+      this.emit('>');
+    } else {
+      this.emit(msg);
+      this.captured(() => mp.replInit());
+      this.emit('>>> ');
+    }
+    this.rawLen = 0;
+    this.rawFirst = -1;
+  }
+
+  private feed(c: number): number {
+    try {
+      return this.board.mp.replProcessChar(c) as number;
+    } catch (e) {
+      this.recover(e);
+      return 0;
+    }
+  }
+
+  /** One received byte. Returns true when it asked for a soft reset. */
+  private handle(c: number): boolean {
+    Atomics.store(this.wire.control, STATE, BUSY);
+    const wasRaw = this.mode === 'raw';
+    if (wasRaw && c === 0x01 && this.rawLen === 2 && this.rawFirst === 0x05) {
+      // The raw-paste probe (`\x05A\x01`): v1.11 has no raw-paste and answers it as a plain
+      // Ctrl-A; the port would enter raw-paste and wait for input it cannot read. Clearing the
+      // line first (Ctrl-C, silent in the raw REPL) gives v1.11's answer.
+      this.feed(0x03);
+    }
+    let r: number;
+    if (c === 0x01 && !wasRaw) {
+      const out = this.captured(() => (r = this.feed(c)));
+      if (out.endsWith(RAW_REPL_BANNER + '>')) this.mode = 'raw';
+      this.emit(out);
+    } else {
+      r = this.feed(c);
+      if (c === 0x02 && wasRaw) this.mode = 'friendly';
+    }
+    if (this.mode === 'raw') {
+      if (c >= 0x01 && c <= 0x04) {
+        this.rawLen = 0;
+        this.rawFirst = -1;
+      } else {
+        if (this.rawLen === 0) this.rawFirst = c;
+        this.rawLen++;
+      }
+    }
+    return (r! & PYEXEC_FORCED_EXIT) !== 0;
+  }
+
+  async run(): Promise<void> {
+    await this.makeBoard();
+    this.boot();
+    this.flush();
+    this.post({ t: 'ready' });
+    const control = this.wire.control;
+    const idle = (): void => {
+      this.flush();
+      Atomics.store(control, STATE, IDLE);
+    };
+    for (;;) {
+      const c = take(this.wire, idle);
+      let reset = this.handle(c);
+      // Ctrl-C bytes that came in while this byte was handled but ran no code are ordinary input
+      for (let n = Atomics.exchange(control, INTR, 0); n > 0 && !reset; n--) reset = this.handle(0x03);
+      if (reset) {
+        this.flush();
+        this.saveFlash();
+        this.emit(softRebootBytes(this.init.flavor));
+        this.flush();
+        await this.makeBoard();
+        this.boot();
+        this.flush();
+      }
+    }
+  }
+}
+
+if (parentPort) {
+  const init = workerData as WorkerInit;
+  const console_ = new BoardConsole(attachWire(init.wire), init);
+  console_.run().catch((e: unknown) => {
+    parentPort!.postMessage({
+      t: 'fatal',
+      message: `the virtual ${firmwareName(init.flavor)} board stopped: ${e instanceof Error ? e.message : String(e)}`,
+    } satisfies WorkerMessage);
+  });
+}
