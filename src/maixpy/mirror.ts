@@ -45,6 +45,7 @@ interface Stream {
 }
 
 interface Fs {
+  open(path: string, flags: number | string, mode?: number): unknown;
   close(stream: Stream): unknown;
   write(stream: Stream, buffer: unknown, offset: number, length: number, position?: number): unknown;
   unlink(path: string): unknown;
@@ -98,12 +99,26 @@ export function mirrorWrites(fsObject: unknown, mounts: readonly Mount[], warn: 
   };
   // Each hook runs the in-memory operation first (it raises the script's own errors), then the host's.
   const orig = {
+    open: FS.open.bind(FS),
     close: FS.close.bind(FS),
     write: FS.write.bind(FS),
     unlink: FS.unlink.bind(FS),
     rmdir: FS.rmdir.bind(FS),
     mkdir: FS.mkdir.bind(FS),
     rename: FS.rename.bind(FS),
+  };
+  // Opening for writing checks the host path first, so a refused write is an OSError at `open`.
+  FS.open = (path, flags, mode) => {
+    const writing = typeof flags === 'number' ? (flags & 3) !== 0 : /[wa+]/.test(flags);
+    const at = writing ? locate(mounts, path) : null;
+    if (at && at.parts.length > 0) {
+      try {
+        hostPath(at.mount, at.parts, path);
+      } catch (e) {
+        throw fail(e);
+      }
+    }
+    return orig.open(path, flags, mode);
   };
   FS.write = (stream, buffer, offset, length, position) => {
     if (locate(mounts, stream.path)) {

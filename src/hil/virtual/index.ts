@@ -21,7 +21,19 @@ import { parseFlashSpec, type FlashSegment } from '../../maixpy/storage.js';
 import type { ResizeMode } from '../../pipeline/convert.js';
 import type { ByteLink } from '../link.js';
 import type { Flavor } from './console.js';
-import { createWire, DROPPED, EXEC, IDLE, INTR, put, queued, RING_BYTES, signal, STATE } from './shared.js';
+import {
+  createWire,
+  CTRL_C_BUSY,
+  DROPPED,
+  EXEC,
+  IDLE,
+  INTR,
+  put,
+  queued,
+  RING_BYTES,
+  signal,
+  STATE,
+} from './shared.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
 
 export type { Flavor } from './console.js';
@@ -183,18 +195,19 @@ export async function createVirtualBoard(opts: VirtualBoardOptions = {}): Promis
     for (const b of data) {
       const state = Atomics.load(control, STATE);
       const waiting = queued(wire) + overflow.length;
-      // Ctrl-C while the board works (MaixPy's UART interrupt checks it before the ring): an
-      // interrupt, unless bytes before it are still queued (it must not overtake them).
-      if (b === 0x03 && (state === EXEC || (state !== IDLE && waiting === 0))) {
+      // Ctrl-C while the board works: queued as CTRL_C_BUSY and counted in INTR (the worker raises
+      // KeyboardInterrupt at once if code runs, as MaixPy's UART interrupt does; it never takes a
+      // place in the board's receive ring)
+      let entry = b;
+      if (b === 0x03 && state !== IDLE) {
+        entry = CTRL_C_BUSY;
         Atomics.add(control, INTR, 1);
-        continue;
-      }
-      if (cap !== undefined && state === EXEC && waiting >= cap) {
+      } else if (cap !== undefined && state === EXEC && waiting >= cap) {
         Atomics.add(control, DROPPED, 1);
         continue;
       }
-      if (overflow.length === 0 && queued(wire) < RING_BYTES) put(wire, b);
-      else overflow.push(b);
+      if (overflow.length === 0 && queued(wire) < RING_BYTES) put(wire, entry);
+      else overflow.push(entry);
     }
     signal(wire);
     if (overflow.length && !pump) pump = setImmediate(drain);

@@ -7,8 +7,10 @@
  * - STATE: what the board does: IDLE (waiting for a byte), BUSY (handling a byte or booting),
  *   EXEC (running Python code: the moment MaixPy's UART interrupt turns Ctrl-C into
  *   KeyboardInterrupt and its receive ring can overflow);
- * - INTR: Ctrl-C bytes that arrived while the board was busy (the worker either raises
- *   KeyboardInterrupt for them or, if no code ran, treats them as ordinary bytes, in order);
+ * - INTR: Ctrl-C bytes that arrived while the board was busy and are still unanswered. Each is
+ *   also queued in the ring, in order, as CTRL_C_BUSY: while code runs the worker raises
+ *   KeyboardInterrupt at once (as MaixPy's UART interrupt does, ahead of queued bytes) and skips
+ *   the queued copy later; if no code ran, the queued copy is an ordinary Ctrl-C byte in its place;
  * - HEAD / TAIL: the ring's write (main) and read (worker) counters;
  * - SIGNAL: bumped by main after each write, the word the worker waits on;
  * - DROPPED: bytes dropped because the ring was full while code ran (`--uart-buffer`).
@@ -28,14 +30,18 @@ export const IDLE = 0,
 /** Ring size (bytes queued between the serial side and the board when no `--uart-buffer` limit is set). */
 export const RING_BYTES = 1 << 20;
 
+/** A Ctrl-C queued while the board was busy (see INTR). */
+export const CTRL_C_BUSY = 0x103;
+
 export interface SharedWire {
   readonly buffer: SharedArrayBuffer;
   readonly control: Int32Array;
-  readonly ring: Uint8Array;
+  /** One entry per byte: the byte, or CTRL_C_BUSY. */
+  readonly ring: Uint16Array;
 }
 
 export function createWire(): SharedWire {
-  const buffer = new SharedArrayBuffer(CONTROL_WORDS * 4 + RING_BYTES);
+  const buffer = new SharedArrayBuffer(CONTROL_WORDS * 4 + 2 * RING_BYTES);
   return attachWire(buffer);
 }
 
@@ -43,7 +49,7 @@ export function attachWire(buffer: SharedArrayBuffer): SharedWire {
   return {
     buffer,
     control: new Int32Array(buffer, 0, CONTROL_WORDS),
-    ring: new Uint8Array(buffer, CONTROL_WORDS * 4, RING_BYTES),
+    ring: new Uint16Array(buffer, CONTROL_WORDS * 4, RING_BYTES),
   };
 }
 
@@ -52,7 +58,7 @@ export function queued(w: SharedWire): number {
   return Atomics.load(w.control, HEAD) - Atomics.load(w.control, TAIL);
 }
 
-/** Main side: append one byte (the caller checks room: `queued(w) < RING_BYTES`). */
+/** Main side: append one entry (the caller checks room: `queued(w) < RING_BYTES`). */
 export function put(w: SharedWire, byte: number): void {
   const head = Atomics.load(w.control, HEAD);
   w.ring[head % RING_BYTES] = byte;
@@ -66,7 +72,7 @@ export function signal(w: SharedWire): void {
 }
 
 /**
- * Worker side: the next byte, waiting for one if the ring is empty (`beforeWait` runs first: the
+ * Worker side: the next entry, waiting for one if the ring is empty (`beforeWait` runs first: the
  * board flushes its output and marks itself idle). Returns -1 if `timeoutMs` passes first.
  */
 export function take(w: SharedWire, beforeWait: () => void, timeoutMs = Infinity): number {

@@ -17,7 +17,7 @@ import {
   softRebootBytes,
   type Flavor,
 } from './console.js';
-import { attachWire, BUSY, EXEC, IDLE, INTR, STATE, take, type SharedWire } from './shared.js';
+import { attachWire, BUSY, CTRL_C_BUSY, EXEC, IDLE, INTR, STATE, take, type SharedWire } from './shared.js';
 
 /** What the main thread hands the worker. */
 export interface WorkerInit {
@@ -47,6 +47,8 @@ class BoardConsole {
   private lastByte = -1;
   private lastFlush = 0;
   private booting = false;
+  /** Queued CTRL_C_BUSY entries already answered with a KeyboardInterrupt. */
+  private interruptsAnswered = 0;
   /** When set, stdout goes here instead of the wire (output the console rewrites). */
   private capture: Uint8Array[] | null = null;
   /** `/flash` kept across a soft reset when no folder maps it. */
@@ -108,7 +110,11 @@ class BoardConsole {
     const executing = this.booting || this.board.interrupt.interruptChar() === 3;
     if (!executing) return;
     Atomics.store(this.wire.control, STATE, EXEC);
-    if (Atomics.exchange(this.wire.control, INTR, 0) > 0) this.board.interrupt.keyboardInterrupt();
+    const n = Atomics.exchange(this.wire.control, INTR, 0);
+    if (n > 0) {
+      this.interruptsAnswered += n;
+      this.board.interrupt.keyboardInterrupt();
+    }
     if (this.pendingBytes >= FLUSH_BYTES || (this.pendingBytes > 0 && performance.now() - this.lastFlush > FLUSH_MS))
       this.flush();
   };
@@ -209,7 +215,6 @@ class BoardConsole {
       this.captured(() => mp.replInit());
       this.emit(this.captured(() => mp.replProcessChar(0x01)).replace(/^\r\n/, ''));
     }
-    Atomics.exchange(this.wire.control, INTR, 0);
   }
 
   /** A JavaScript exception escaped the interpreter: report it as a Python error and reset the REPL. */
@@ -281,10 +286,17 @@ class BoardConsole {
       Atomics.store(control, STATE, IDLE);
     };
     for (;;) {
-      const c = take(this.wire, idle);
-      let reset = this.handle(c);
-      // Ctrl-C bytes that came in while this byte was handled but ran no code are ordinary input
-      for (let n = Atomics.exchange(control, INTR, 0); n > 0 && !reset; n--) reset = this.handle(0x03);
+      let c = take(this.wire, idle);
+      if (c === CTRL_C_BUSY) {
+        // answered as KeyboardInterrupt while code ran: skip it; else an ordinary Ctrl-C here
+        if (this.interruptsAnswered > 0) {
+          this.interruptsAnswered--;
+          continue;
+        }
+        Atomics.sub(control, INTR, 1);
+        c = 0x03;
+      }
+      const reset = this.handle(c);
       if (reset) {
         this.flush();
         this.saveFlash();

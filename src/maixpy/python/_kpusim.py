@@ -9,6 +9,13 @@ _EXC = {
 }
 
 
+def _raise_pending():
+    e = _js.error()
+    if e is not None:
+        i = e.find('\n')
+        raise _EXC.get(e[:i], RuntimeError)(e[i + 1:])
+
+
 def call(name, *args):
     r = _js.call(name, *args)
     st = _js.status()
@@ -35,6 +42,7 @@ def take(n):
         _js.take(uctypes.addressof(b), n)
     else:
         _js.take(0, 0)
+    _raise_pending()
     return b
 
 
