@@ -286,6 +286,28 @@ describe.skipIf(!BUILT)('virtual board: mapped folders', () => {
     expect(readFileSync(outside, 'utf8')).toBe('untouched');
   });
 
+  test("the working directory and sys.path are the board's", async () => {
+    expect(await w.ask('import os, sys\nprint(os.getcwd(), sys.path)\x04', '\x04>')).toBe(
+      "OK/sd ['', '.', '/sd', '/flash', '/lib']\r\n\x04\x04>",
+    );
+  });
+
+  test('boot.py runs at every boot; main.py only when the board boots into the friendly REPL', async () => {
+    await w.ask(
+      "f = open('boot.py', 'w')\nf.write('booted = 1')\nf.close()\nf = open('main.py', 'w')\nf.write('print(\"main ran\")')\nf.close()\x04",
+      '\x04>',
+    );
+    expect(existsSync(join(sd, 'boot.py'))).toBe(true);
+    expect(await w.ask('\x04', `${RAW_BANNER}>`)).not.toContain('main ran');
+    expect(await w.ask('print(booted)\x04', '\x04>')).toBe('OK1\r\n\x04\x04>');
+    await w.ask('\x02', '>>> ');
+    expect(await w.ask('\x04', '>>> ')).toMatch(
+      /^\r\n\[MaixPy\]: soft reboot\r\n\[MaixPy\] init end\r\nmain ran\r\nMicroPython /,
+    );
+    await w.ask('\x01', `${RAW_BANNER}>`);
+    await w.ask("import os\nos.remove('main.py')\nos.remove('boot.py')\x04", '\x04>');
+  });
+
   test('a soft reset sees the files written before it', async () => {
     await w.ask('\x04', `${RAW_BANNER}>`);
     expect(await w.ask("print(open('/flash/boot.py').read())\x04", '\x04>')).toBe('OKx = 1\r\n\x04\x04>');

@@ -5,7 +5,7 @@
  * the main thread. How the console matches MaixPy's: docs/virtual-board.md.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { bootBoard, createBoard, runScript, type MaixpyBoard, type MaixpyBoardOptions } from '../../maixpy/host.js';
+import { bootMaixpyBoard, createBoard, type MaixpyBoard, type MaixpyBoardOptions } from '../../maixpy/host.js';
 import {
   cook,
   firmwareName,
@@ -159,23 +159,33 @@ class BoardConsole {
     this.flashFiles = files;
   }
 
-  /** Runs a boot file from the working directory if it is there (`pyexec_file_if_exists`). */
+  /** Runs a boot file from the working directory in `__main__` if it is there (`pyexec_file_if_exists`). */
   private runBootFile(name: string): void {
-    const mp = this.board.mp;
+    const n = JSON.stringify(name);
     try {
-      const exists = mp.runPython(
-        `import os as _kpusim_os\ntry:\n    _kpusim_os.stat(${JSON.stringify(name)})\n    _kpusim_r = True\nexcept OSError:\n    _kpusim_r = False\ndel _kpusim_os\n_kpusim_r`,
+      this.board.mp.runPython(
+        [
+          'try:',
+          `    _kpusim_f = open(${n})`,
+          'except OSError:',
+          '    _kpusim_f = None',
+          'if _kpusim_f is not None:',
+          '    _kpusim_s = _kpusim_f.read()',
+          '    _kpusim_f.close()',
+          '    del _kpusim_f',
+          `    exec(compile(_kpusim_s, ${n}, 'exec'), globals())`,
+          'else:',
+          '    del _kpusim_f',
+        ].join('\n'),
       );
-      if (exists !== true) return;
-      runScript(this.board, name, latin1(mp.FS.readFile(this.cwdPath(name))));
     } catch (e) {
       this.printError(e);
     }
-  }
-
-  private cwdPath(name: string): string {
-    const cwd = this.board.mp.runPython('import os as _kpusim_os\n_kpusim_os.getcwd()');
-    return typeof cwd === 'string' && cwd !== '/' ? `${cwd}/${name}` : `/${name}`;
+    try {
+      this.board.mp.runPython('try:\n    del _kpusim_s\nexcept NameError:\n    pass');
+    } catch {
+      // nothing to clean
+    }
   }
 
   /** A Python exception from `runPython` printed as the board prints an uncaught one. */
@@ -197,7 +207,7 @@ class BoardConsole {
     this.booting = true;
     try {
       try {
-        bootBoard(this.board);
+        bootMaixpyBoard(this.board);
       } catch (e) {
         this.printError(e);
       }
