@@ -184,7 +184,8 @@ describe.skipIf(!BUILT)('virtual board: raw REPL', () => {
     await w.until(/OKgo\r\n/, from);
     await w.send('\x03');
     const out = await w.until('\x04>', from);
-    expect(out).toMatch(/^OKgo\r\n\x04Traceback \(most recent call last\):\r\n.*\r\nKeyboardInterrupt: \r\n\x04>$/s);
+    expect(out.startsWith('OKgo\r\n\x04Traceback (most recent call last):\r\n')).toBe(true);
+    expect(out.endsWith('\r\nKeyboardInterrupt: \r\n\x04>')).toBe(true);
   });
 
   test('soft reset from the raw REPL stays in the raw REPL; CanMV sends a stray NUL', async () => {

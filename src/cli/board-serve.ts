@@ -206,14 +206,7 @@ export const boardServeCommand: Command = {
       path = resolve(pty);
       if (!existsSync(dirname(path)))
         throw new UsageError('NOT_FOUND', `--pty ${pty}: no such folder ${dirname(path)}`);
-      let present = false;
-      try {
-        lstatSync(path);
-        present = true;
-      } catch {
-        present = false;
-      }
-      if (present)
+      if (lstatSync(path, { throwIfNoEntry: false }))
         throw new UsageError(
           'BAD_ARGUMENT',
           `--pty ${pty}: something is already there; remove it or name another path`,
