@@ -21,19 +21,7 @@ import { parseFlashSpec, type FlashSegment } from '../../maixpy/storage.js';
 import type { ResizeMode } from '../../pipeline/convert.js';
 import type { ByteLink } from '../link.js';
 import type { Flavor } from './console.js';
-import {
-  createWire,
-  CTRL_C_BUSY,
-  DROPPED,
-  EXEC,
-  IDLE,
-  INTR,
-  put,
-  queued,
-  RING_BYTES,
-  signal,
-  STATE,
-} from './shared.js';
+import { createWire, DROPPED, EXEC, put, queued, RING_BYTES, signal, STATE } from './shared.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
 
 export type { Flavor } from './console.js';
@@ -195,19 +183,14 @@ export async function createVirtualBoard(opts: VirtualBoardOptions = {}): Promis
     for (const b of data) {
       const state = Atomics.load(control, STATE);
       const waiting = queued(wire) + overflow.length;
-      // Ctrl-C while the board works: queued as CTRL_C_BUSY and counted in INTR (the worker raises
-      // KeyboardInterrupt at once if code runs, as MaixPy's UART interrupt does; it never takes a
-      // place in the board's receive ring)
-      let entry = b;
-      if (b === 0x03 && state !== IDLE) {
-        entry = CTRL_C_BUSY;
-        Atomics.add(control, INTR, 1);
-      } else if (cap !== undefined && state === EXEC && waiting >= cap) {
+      // A Ctrl-C is always queued: if it arrived while code runs, the worker answers it with a
+      // KeyboardInterrupt at once (it never takes a place in MaixPy's receive ring, so no cap)
+      if (b !== 0x03 && cap !== undefined && state === EXEC && waiting >= cap) {
         Atomics.add(control, DROPPED, 1);
         continue;
       }
-      if (overflow.length === 0 && queued(wire) < RING_BYTES) put(wire, entry);
-      else overflow.push(entry);
+      if (overflow.length === 0 && queued(wire) < RING_BYTES) put(wire, b);
+      else overflow.push(b);
     }
     signal(wire);
     if (overflow.length && !pump) pump = setImmediate(drain);

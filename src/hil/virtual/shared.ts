@@ -7,16 +7,12 @@
  * - STATE: what the board does: IDLE (waiting for a byte), BUSY (handling a byte or booting),
  *   EXEC (running Python code: the moment MaixPy's UART interrupt turns Ctrl-C into
  *   KeyboardInterrupt and its receive ring can overflow);
- * - INTR: Ctrl-C bytes that arrived while the board was busy and are still unanswered. Each is
- *   also queued in the ring, in order, as CTRL_C_BUSY: while code runs the worker raises
- *   KeyboardInterrupt at once (as MaixPy's UART interrupt does, ahead of queued bytes) and skips
- *   the queued copy later; if no code ran, the queued copy is an ordinary Ctrl-C byte in its place;
+ * - (word 1 unused)
  * - HEAD / TAIL: the ring's write (main) and read (worker) counters;
  * - SIGNAL: bumped by main after each write, the word the worker waits on;
  * - DROPPED: bytes dropped because the ring was full while code ran (`--uart-buffer`).
  */
 export const STATE = 0,
-  INTR = 1,
   HEAD = 2,
   TAIL = 3,
   SIGNAL = 4,
@@ -30,13 +26,16 @@ export const IDLE = 0,
 /** Ring size (bytes queued between the serial side and the board when no `--uart-buffer` limit is set). */
 export const RING_BYTES = 1 << 20;
 
-/** A Ctrl-C queued while the board was busy (see INTR). */
-export const CTRL_C_BUSY = 0x103;
+/**
+ * A ring entry the worker has consumed in place: a Ctrl-C that arrived while code ran, answered
+ * with KeyboardInterrupt at once (as MaixPy's UART interrupt does, ahead of the queued bytes).
+ */
+export const ANSWERED = 0x100;
 
 export interface SharedWire {
   readonly buffer: SharedArrayBuffer;
   readonly control: Int32Array;
-  /** One entry per byte: the byte, or CTRL_C_BUSY. */
+  /** One entry per byte: the byte, or ANSWERED. */
   readonly ring: Uint16Array;
 }
 
@@ -51,6 +50,23 @@ export function attachWire(buffer: SharedArrayBuffer): SharedWire {
     control: new Int32Array(buffer, 0, CONTROL_WORDS),
     ring: new Uint16Array(buffer, CONTROL_WORDS * 4, RING_BYTES),
   };
+}
+
+/**
+ * Worker side: replaces every Ctrl-C queued at ring positions [from, HEAD) with ANSWERED; returns
+ * how many it found and the position it scanned to.
+ */
+export function answerCtrlC(w: SharedWire, from: number): { found: number; to: number } {
+  const head = Atomics.load(w.control, HEAD);
+  const start = Math.max(from, Atomics.load(w.control, TAIL));
+  let found = 0;
+  for (let i = start; i < head; i++) {
+    if (w.ring[i % RING_BYTES] === 0x03) {
+      w.ring[i % RING_BYTES] = ANSWERED;
+      found++;
+    }
+  }
+  return { found, to: head };
 }
 
 /** Bytes in the ring, not yet read by the board. */

@@ -17,7 +17,7 @@ import {
   softRebootBytes,
   type Flavor,
 } from './console.js';
-import { attachWire, BUSY, CTRL_C_BUSY, EXEC, IDLE, INTR, STATE, take, type SharedWire } from './shared.js';
+import { ANSWERED, answerCtrlC, attachWire, BUSY, EXEC, HEAD, IDLE, STATE, take, type SharedWire } from './shared.js';
 
 /** What the main thread hands the worker. */
 export interface WorkerInit {
@@ -47,8 +47,13 @@ class BoardConsole {
   private lastByte = -1;
   private lastFlush = 0;
   private booting = false;
-  /** Queued CTRL_C_BUSY entries already answered with a KeyboardInterrupt. */
-  private interruptsAnswered = 0;
+  /**
+   * Ring position from which a queued Ctrl-C is an interrupt: where the ring's head was when the
+   * running code was first seen (a Ctrl-C queued earlier arrived before the code ran, and is an
+   * ordinary byte, as on the board where the interrupt character is armed only while code runs);
+   * -1 while no code runs.
+   */
+  private interruptFrom = -1;
   /** When set, stdout goes here instead of the wire (output the console rewrites). */
   private capture: Uint8Array[] | null = null;
   /** `/flash` kept across a soft reset when no folder maps it. */
@@ -109,12 +114,13 @@ class BoardConsole {
     if (!this.board) return;
     const executing = this.booting || this.board.interrupt.interruptChar() === 3;
     if (!executing) return;
-    Atomics.store(this.wire.control, STATE, EXEC);
-    const n = Atomics.exchange(this.wire.control, INTR, 0);
-    if (n > 0) {
-      this.interruptsAnswered += n;
-      this.board.interrupt.keyboardInterrupt();
+    if (this.interruptFrom < 0) {
+      this.interruptFrom = Atomics.load(this.wire.control, HEAD);
+      Atomics.store(this.wire.control, STATE, EXEC);
     }
+    const { found, to } = answerCtrlC(this.wire, this.interruptFrom);
+    this.interruptFrom = to;
+    if (found > 0) this.board.interrupt.keyboardInterrupt();
     if (this.pendingBytes >= FLUSH_BYTES || (this.pendingBytes > 0 && performance.now() - this.lastFlush > FLUSH_MS))
       this.flush();
   };
@@ -204,6 +210,7 @@ class BoardConsole {
   /** Boot as the firmware does: the boot step, `boot.py`, `main.py` (friendly REPL only), then the REPL. */
   private boot(): void {
     Atomics.store(this.wire.control, STATE, BUSY);
+    this.interruptFrom = -1;
     this.booting = true;
     try {
       try {
@@ -216,6 +223,7 @@ class BoardConsole {
       if (this.mode === 'friendly') this.runBootFile('main.py');
     } finally {
       this.booting = false;
+      this.interruptFrom = -1;
     }
     const mp = this.board.mp;
     if (this.mode === 'friendly') {
@@ -257,6 +265,7 @@ class BoardConsole {
   /** One received byte. Returns true when it asked for a soft reset. */
   private handle(c: number): boolean {
     Atomics.store(this.wire.control, STATE, BUSY);
+    this.interruptFrom = -1;
     const wasRaw = this.mode === 'raw';
     if (wasRaw && c === 0x01 && this.rawLen === 2 && this.rawFirst === 0x05) {
       // The raw-paste probe (`\x05A\x01`): v1.11 has no raw-paste and answers it as a plain
@@ -282,6 +291,7 @@ class BoardConsole {
         this.rawLen++;
       }
     }
+    this.interruptFrom = -1;
     return (r! & PYEXEC_FORCED_EXIT) !== 0;
   }
 
@@ -296,16 +306,8 @@ class BoardConsole {
       Atomics.store(control, STATE, IDLE);
     };
     for (;;) {
-      let c = take(this.wire, idle);
-      if (c === CTRL_C_BUSY) {
-        // answered as KeyboardInterrupt while code ran: skip it; else an ordinary Ctrl-C here
-        if (this.interruptsAnswered > 0) {
-          this.interruptsAnswered--;
-          continue;
-        }
-        Atomics.sub(control, INTR, 1);
-        c = 0x03;
-      }
+      const c = take(this.wire, idle);
+      if (c === ANSWERED) continue;
       const reset = this.handle(c);
       if (reset) {
         this.flush();
