@@ -131,7 +131,7 @@ describe.skipIf(!BUILT)('virtual board: friendly REPL', () => {
   test('a JavaScript fault inside a module is a Python exception; the REPL goes on', async () => {
     // sensor_snapshot told to write to address 0: the host's memory check throws a RangeError
     await w.ask('import _kpusim, _kpusim_js\r', '>>> ');
-    const out = await w.ask('_kpusim.call("sensor_snapshot", 0, 0, 0, 8, 8, 0, 0, 0)\r', /Error[^\r]*\r\n>>> $/);
+    const out = await w.ask('_kpusim.call("sensor_snapshot", 0, 0, 0, 8, 8, 0, 0, 0, 8, 8)\r', /Error[^\r]*\r\n>>> $/);
     expect(out).toMatch(/\r\nValueError: kpusim host: a buffer at 0 [^\r]*\r\n>>> $/);
     // the hand-over of a result with nothing pending: an exception in the host's plumbing
     const out2 = await w.ask('_kpusim.take(4)\r', /Error[^\r]*\r\n>>> $/);
