@@ -1,5 +1,5 @@
 /** The profile, estimate and check commands, parsed by yargs as the CLI entry point does. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
@@ -9,7 +9,8 @@ import type { Command } from '../src/cli/command.js';
 import { classifyError, EXIT, type Io } from '../src/cli/common.js';
 import { estimateCommand } from '../src/cli/estimate.js';
 import { profileCommand } from '../src/cli/profile.js';
-import { HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
+import { TIMING_PARAMS, timingFileJson, timingFileOf, withParameters } from '../src/kpu/timing/index.js';
+import { HAS_SHARED, kmodelPath, REPO_ROOT, SHARED_SKIP_REASON } from './shared.js';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -207,5 +208,70 @@ describe.skipIf(!HAS_SHARED)('kpusim profile and check on the face detector', ()
     expect(JSON.parse(json.out)).toMatchObject({ ok: false });
     expect((await cli(['check', model, '--max-main-bytes', 'lots'])).code).toBe(2);
     expect((await cli(['check', '/nonexistent.kmodel'])).code).toBe(2);
+  });
+});
+
+describe('--timing FILE (a board timing file replaces the built-in parameters)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kpusim-timing-cli-'));
+  const board = {
+    firmware: 'MaixPy',
+    version: 'v0.6.2',
+    virtual: false,
+    port: '/dev/ttyUSB0',
+    cpu_mhz: 400,
+    kpu_mhz: 300,
+  };
+  // Twice the built-in cost per line: a 256×256 3×3 conv is dominated by the line stream.
+  const slow = withParameters(TIMING_PARAMS, { 'kpu.cyclesPerLine': 2 * TIMING_PARAMS.kpu.cyclesPerLine });
+  const file = join(dir, 'board-timing.json');
+  writeFileSync(file, timingFileJson(timingFileOf(slow, board)));
+  const conv = ['estimate', 'conv', '--width', '256', '--height', '256', '--in-channels', '128', '--kernel', '3'];
+  const model = join(REPO_ROOT, 'models/face_detect_320x240.kmodel');
+
+  it("estimate: the file's parameters and clocks; --kpu-mhz still overrides", async () => {
+    const base = JSON.parse((await cli([...conv, '--json'])).out) as { ms: number; cycles: number; timing: unknown };
+    const r = await cli([...conv, '--json', '--timing', file]);
+    expect(r.code).toBe(EXIT.OK);
+    const doc = JSON.parse(r.out) as { ms: number; cycles: number; kpu_mhz: number; timing: { file: string } };
+    expect(doc.kpu_mhz).toBe(300);
+    expect(doc.timing.file).toBe(file);
+    expect(base.timing).toEqual({ file: null, builtin: true });
+    expect(doc.cycles / base.cycles).toBeGreaterThan(1.8);
+    const at400 = JSON.parse((await cli([...conv, '--json', '--timing', file, '--kpu-mhz', '400'])).out) as {
+      kpu_mhz: number;
+    };
+    expect(at400.kpu_mhz).toBe(400);
+  });
+
+  it.skipIf(!existsSync(model))('profile says which file and board the figures come from', async () => {
+    const plain = await cli(['profile', model]);
+    expect(plain.out).toMatch(/timing: built-in parameters/);
+    const r = await cli(['profile', model, '--timing', file]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toContain(`timing: ${file}: board MaixPy v0.6.2 on /dev/ttyUSB0, CPU 400 MHz, KPU 300 MHz`);
+    const a = JSON.parse((await cli(['profile', model, '--json'])).out) as { total_ms: number };
+    const b = JSON.parse((await cli(['profile', model, '--json', '--timing', file])).out) as {
+      total_ms: number;
+      timing: { file: string; board: { firmware: string } };
+    };
+    expect(b.timing.board.firmware).toBe('MaixPy');
+    expect(b.total_ms).toBeGreaterThan(a.total_ms);
+  });
+
+  it('a bad timing file is a usage error (exit 2) naming the file, with nothing printed on stdout', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ schema_version: 1, kind: 'kpusim-timing', board, parameters: { nope: 1 } }));
+    for (const argv of [
+      [...conv, '--timing', bad],
+      [...conv, '--timing', join(dir, 'missing.json')],
+      [...conv, '--timing', dir],
+    ]) {
+      const r = await cli(argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT.BAD_INPUT);
+      expect(r.out).toBe('');
+    }
+    expect((await cli([...conv, '--timing', bad])).err).toMatch(
+      /bad\.json: not a kpusim timing file: unknown parameter "nope"/,
+    );
   });
 });

@@ -4,7 +4,7 @@ import { budgetViolations, type Budget } from '../kpu/timing/index.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
 import { profileModel } from '../kpu/run.js';
-import { clockOptions, clocksFrom } from './options.js';
+import { clockOptions, clocksFrom, timingFrom } from './options.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 * 1024 };
 
@@ -53,7 +53,8 @@ export const checkCommand: Command = {
           : parseBytes(args['max-ai-sram-bytes'], 'max-ai-sram-bytes'),
     };
     const spec = String(args.model);
-    const p = await profileModel(spec, clocksFrom(args));
+    const timing = timingFrom(args);
+    const p = await profileModel(spec, clocksFrom(args, timing), timing?.params);
     const violations = budgetViolations(p, budget);
     if (args.json) {
       printJson(io, {

@@ -1,11 +1,11 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { POOL_TYPE_NAMES } from '../kmodel-parser/model.js';
-import { estimateKpuConv, pooledSize, TIMING_PARAMS } from '../kpu/timing/index.js';
+import { estimateKpuConv, pooledSize, TIMING_PARAMS, timingSourceLine } from '../kpu/timing/index.js';
 import { fmtBytes, fmtCount } from '../report/table.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
-import { clockOptions, clocksFrom } from './options.js';
+import { clockOptions, clocksFrom, timingFrom, timingJson } from './options.js';
 
 /** Clock options shared by profile, estimate and check. */
 function intArg(args: Record<string, unknown>, name: string, lo: number, hi: number): number {
@@ -77,7 +77,8 @@ export const estimateCommand: Command = {
     const kernel = Number(args.kernel) === 1 ? 1 : 3;
     const weightBits = Number(args['weight-bits']) === 16 ? 16 : 8;
     const poolType = parsePool(args.pool);
-    const clocks = clocksFrom(args);
+    const timing = timingFrom(args);
+    const clocks = clocksFrom(args, timing);
     const g = {
       inChannels,
       outChannels,
@@ -90,7 +91,7 @@ export const estimateCommand: Command = {
       poolType,
       weightBits,
     } as const;
-    const e = estimateKpuConv(g, clocks);
+    const e = estimateKpuConv(g, clocks, timing?.params);
     const aiBytes = e.inputBytes + e.outputBytes;
     const limit = TIMING_PARAMS.memory.aiSramBytes;
     if (args.json) {
@@ -99,6 +100,7 @@ export const estimateCommand: Command = {
         cycles: e.cycles,
         kpu_mhz: clocks.kpuMhz,
         cpu_mhz: clocks.cpuMhz,
+        timing: timingJson(timing),
         macs: e.macs,
         macs_per_cycle: e.macsPerCycle,
         utilisation: e.utilisation,
@@ -120,6 +122,7 @@ export const estimateCommand: Command = {
         `MACs: ${fmtCount(e.macs)}, ${e.macsPerCycle.toFixed(1)} MAC/cycle (${(100 * e.utilisation).toFixed(1)}% of 576)`,
         `weights: ${fmtBytes(e.weightBytes)} in ${e.weightChunks} chunk${e.weightChunks === 1 ? '' : 's'}`,
         `AI SRAM: input ${fmtBytes(e.inputBytes)} + output ${fmtBytes(e.outputBytes)} = ${fmtBytes(aiBytes)} of 2 MiB${aiBytes > limit ? ' — DOES NOT FIT' : ''}`,
+        ...(timing ? [timingSourceLine(timing)] : []),
       ].join('\n') + '\n',
     );
     return EXIT.OK;

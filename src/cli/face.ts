@@ -33,7 +33,8 @@ import { writePngFile, readImageFile, type DecodedImage } from '../pipeline/imag
 import { mergeOverrides, parseSet, resolvePreset, type FacePreset } from '../pipeline/presets.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { checkOutputPaths, clockOptions, clocksFrom, numericsOptions } from './options.js';
+import { checkOutputPaths, clockOptions, clocksFrom, numericsOptions, timingFrom } from './options.js';
+import type { TimingParams } from '../kpu/timing/params.js';
 
 type Action = 'detect' | 'enroll' | 'recognize' | 'demo';
 const ACTIONS = ['detect', 'enroll', 'recognize', 'demo'] as const;
@@ -163,7 +164,7 @@ function setup(action: Action, args: Record<string, unknown>): Setup {
     detector: models.detector!,
     ...(models.landmarks ? { landmarks: models.landmarks } : {}),
     ...(models.features ? { features: models.features } : {}),
-    clocks: clocksFrom(args),
+    ...timingArgs(args),
     frame: { mode: args.frame as 'fit' | 'crop' | 'stretch', filter: args.interp as FrameFilter },
   });
   return { session, preset, ...(manifest ? { manifest } : {}) };
@@ -273,6 +274,15 @@ function checkFaceArgs(a: Record<string, unknown>): void {
   if (action !== 'enroll' && a.name !== undefined)
     throw new UsageError('BAD_ARGUMENT', `--name is for face enroll, not face ${action}`);
   if (action === 'enroll') storeTarget(String(a.db)); // a read-only or odd store is refused before any work
+}
+
+/** `--timing` and the clocks, for the session. */
+function timingArgs(args: Record<string, unknown>): {
+  clocks: { kpuMhz: number; cpuMhz: number };
+  timing?: TimingParams;
+} {
+  const timing = timingFrom(args);
+  return { clocks: clocksFrom(args, timing), ...(timing ? { timing: timing.params } : {}) };
 }
 
 export const faceCommand: Command = {

@@ -12,6 +12,7 @@ import { runMaixpy } from '../maixpy/host.js';
 import { DEFAULT_HEAP_MB } from '../maixpy/sandbox.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
+import { timingFrom } from './options.js';
 
 function list(v: unknown): string[] {
   if (v === undefined) return [];
@@ -100,6 +101,10 @@ export const maixpyCommand: Command = {
         default: 'golden' as const,
         describe: 'CPU-layer float arithmetic of the models (see kpusim run)',
       })
+      .option('timing', {
+        type: 'string',
+        describe: "timing file from `kpusim board calibrate`: the board clock follows that board's parameters",
+      })
       .option('heap', {
         type: 'number',
         default: DEFAULT_HEAP_MB,
@@ -122,6 +127,7 @@ export const maixpyCommand: Command = {
   async run(args: Record<string, unknown>, io: Io): Promise<number> {
     const frames = args.frames === undefined ? undefined : Number(args.frames);
     const json = Boolean(args.json);
+    const timing = timingFrom(args);
     let output = '';
     const r = await runMaixpy({
       script: String(args.script),
@@ -141,6 +147,7 @@ export const maixpyCommand: Command = {
       heapMb: Number(args.heap),
       timeoutS: args.timeout === undefined ? undefined : Number(args.timeout),
       bundled: args.bundled !== false,
+      ...(timing ? { timing: timing.params } : {}),
       out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),
     });

@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { CPU_MHZ, KPU_MHZ } from '../chip.js';
 import { UsageError } from '../errors.js';
 import type { InputOptions } from '../input.js';
+import { loadTimingFile, type LoadedTiming } from '../kpu/timing/timing-file.js';
 
 export const inputOptions = (y: Argv) =>
   y
@@ -101,15 +102,51 @@ export function checkOutputPaths(
   return true;
 }
 
-/** `--kpu-mhz` / `--cpu-mhz` (profile, estimate, check). */
+/** `--kpu-mhz` / `--cpu-mhz` and `--timing FILE` (profile, estimate, check, face). */
 export function clockOptions(y: Argv): Argv {
-  return y
-    .option('kpu-mhz', { type: 'number', default: KPU_MHZ, describe: 'KPU clock in MHz (PLL1 / divider)' })
-    .option('cpu-mhz', { type: 'number', default: CPU_MHZ, describe: 'CPU clock in MHz' });
+  return timingOption(y)
+    .option('kpu-mhz', {
+      type: 'number',
+      describe: `KPU clock in MHz (PLL1 / divider); default ${KPU_MHZ}, or the timing file's board`,
+    })
+    .option('cpu-mhz', {
+      type: 'number',
+      describe: `CPU clock in MHz; default ${CPU_MHZ}, or the timing file's board`,
+    });
 }
 
-export function clocksFrom(args: Record<string, unknown>): { kpuMhz: number; cpuMhz: number } {
+/** `--timing FILE`: a board's timing parameters (`kpusim board calibrate`) instead of the built-in ones. */
+export function timingOption(y: Argv): Argv {
+  return y.option('timing', {
+    type: 'string',
+    describe: 'timing file from `kpusim board calibrate`: its parameters and clocks replace the built-in ones',
+  });
+}
+
+/** The timing file `--timing` names (read and checked now, before any work), or null. */
+export function timingFrom(args: Record<string, unknown>): LoadedTiming | null {
+  const f = args.timing;
+  if (f === undefined || f === null) return null;
+  if (typeof f !== 'string' || f === '') throw new UsageError('BAD_ARGUMENT', '--timing takes a file name');
+  return loadTimingFile(f);
+}
+
+/** Where the timing figures come from, for `--json` documents. */
+export function timingJson(t: LoadedTiming | null): Record<string, unknown> {
+  return t ? { file: t.file, board: t.doc.board, created: t.doc.created ?? null } : { file: null, builtin: true };
+}
+
+/** The clocks: `--kpu-mhz`/`--cpu-mhz` when given, else the timing file's board, else the chip's defaults. */
+export function clocksFrom(
+  args: Record<string, unknown>,
+  timing: LoadedTiming | null = null,
+): { kpuMhz: number; cpuMhz: number } {
+  const dflt: Record<string, number> = {
+    'kpu-mhz': timing?.params.clocks.kpuMhz ?? KPU_MHZ,
+    'cpu-mhz': timing?.params.clocks.cpuMhz ?? CPU_MHZ,
+  };
   const get = (k: string) => {
+    if (args[k] === undefined) return dflt[k];
     const v = Number(args[k]);
     if (!Number.isFinite(v) || v <= 0 || v > 2000)
       throw new UsageError('BAD_ARGUMENT', `--${k} must be a clock in MHz between 0 and 2000, got ${String(args[k])}`);

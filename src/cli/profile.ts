@@ -2,14 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { profileModel } from '../kpu/run.js';
-import type { Profile } from '../kpu/timing/index.js';
+import { timingSourceLine, type Profile } from '../kpu/timing/index.js';
 import { chromeTraceJson } from '../report/chrome-trace.js';
 import { profileCsv } from '../report/csv.js';
 import { profileText } from '../report/profile-text.js';
 import { profileSvg } from '../report/svg.js';
 import type { Command } from './command.js';
 import { EXIT, printJson } from './common.js';
-import { checkOutputPaths, clockOptions, clocksFrom } from './options.js';
+import { checkOutputPaths, clockOptions, clocksFrom, timingFrom, timingJson } from './options.js';
 
 /** Loads and runs the model once and profiles its event trace. */
 /** The `--json` document: one entry per layer in file order, totals, memory. */
@@ -66,13 +66,14 @@ export const profileCommand: Command = {
       .check((a) => checkOutputPaths(a, [], ['csv', 'chrome-trace', 'svg'])),
   async run(args, io) {
     const spec = String(args.model);
-    const p = await profileModel(spec, clocksFrom(args));
+    const timing = timingFrom(args);
+    const p = await profileModel(spec, clocksFrom(args, timing), timing?.params);
     const name = basename(spec);
     write(args.csv, profileCsv(p));
     write(args['chrome-trace'], chromeTraceJson(p, name));
     write(args.svg, profileSvg(p, name));
-    if (args.json) printJson(io, { file: spec, ...profileJson(p) });
-    else io.out(`${spec}\n\n${profileText(p)}`);
+    if (args.json) printJson(io, { file: spec, timing: timingJson(timing), ...profileJson(p) });
+    else io.out(`${spec}\n${timingSourceLine(timing)}\n\n${profileText(p)}`);
     return EXIT.OK;
   },
 };

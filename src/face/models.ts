@@ -15,7 +15,7 @@
 import { UsageError } from '../errors.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
 import { prepare, type PreparedModel } from '../kpu/interpreter.js';
-import { profile, type Profile } from '../kpu/timing/index.js';
+import { profile, type Profile, type TimingParams } from '../kpu/timing/index.js';
 import { loadKmodel } from '../load.js';
 import { FACE_FEATURE_DIM_MAX } from '../pipeline/features.js';
 import { sha256Hex } from '../pipeline/face-store.js';
@@ -173,9 +173,15 @@ export function checkRole(m: LoadedFaceModel, role: ModelRole, preset: FacePrese
 }
 
 /** Wrap a loaded model for a role: checked, profiled once, runnable on AI planes. */
-export function faceModel(m: LoadedFaceModel, role: ModelRole, preset: FacePreset, clocks: Clocks): FaceModel {
+export function faceModel(
+  m: LoadedFaceModel,
+  role: ModelRole,
+  preset: FacePreset,
+  clocks: Clocks,
+  params?: TimingParams,
+): FaceModel {
   checkRole(m, role, preset);
-  const p = profile(m.prepared.events, clocks);
+  const p = profile(m.prepared.events, { ...clocks, ...(params ? { params } : {}) });
   const inBytes = m.prepared.inputs[0].bytes;
   let spent = 0;
   return {

@@ -39,6 +39,7 @@ import type { RegionDetection, RegionTensor } from '../pipeline/region.js';
 import type { PlanarImage, RgbImage } from '../pipeline/types.js';
 import { detectorGrid, faceModel, type Clocks, type FaceModel, type LoadedFaceModel } from './models.js';
 import { frameBoardTime, type FaceWork, type FrameBoardTime } from './timing.js';
+import type { TimingParams } from '../kpu/timing/params.js';
 
 export type FrameFilter = ResizeFilter | 'auto';
 
@@ -53,6 +54,8 @@ export interface FaceSessionOptions {
   readonly landmarks?: LoadedFaceModel;
   readonly features?: LoadedFaceModel;
   readonly clocks?: Partial<Clocks>;
+  /** Timing parameters (a board's timing file); default the built-in ones. */
+  readonly timing?: TimingParams;
   readonly frame?: FrameOptions;
 }
 
@@ -128,9 +131,9 @@ export class FaceSession {
         'BAD_ARGUMENT',
         `preset ${o.preset.name}: the frame (${o.preset.frame.width}×${o.preset.frame.height}) must be the detector's input size`,
       );
-    this.detector = faceModel(o.detector, 'detector', o.preset, this.clocks);
-    if (o.landmarks) this.landmarks = faceModel(o.landmarks, 'landmarks', o.preset, this.clocks);
-    if (o.features) this.features = faceModel(o.features, 'features', o.preset, this.clocks);
+    this.detector = faceModel(o.detector, 'detector', o.preset, this.clocks, o.timing);
+    if (o.landmarks) this.landmarks = faceModel(o.landmarks, 'landmarks', o.preset, this.clocks, o.timing);
+    if (o.features) this.features = faceModel(o.features, 'features', o.preset, this.clocks, o.timing);
     this.grid = detectorGrid(this.detector);
   }
 

@@ -6,7 +6,7 @@ import type { Kmodel } from '../kmodel-parser/model.js';
 import { loadKmodel, readModelBytes } from '../load.js';
 import type { LayerEvent } from './events.js';
 import { prepare, type PrepareOptions } from './interpreter.js';
-import { mainMemoryInputsOf, profile, type Profile } from './timing/index.js';
+import { mainMemoryInputsOf, profile, type Profile, type TimingParams } from './timing/index.js';
 
 export async function loadModel(path: string): Promise<Kmodel> {
   return loadKmodel(path).model;
@@ -24,9 +24,13 @@ export function runModel(
 }
 
 /** Loads a model file (`path` or `pkg.kfpkg#inner`), runs it once on zeros and profiles its board time. */
-export async function profileModel(spec: string, clocks: { kpuMhz: number; cpuMhz: number }): Promise<Profile> {
+export async function profileModel(
+  spec: string,
+  clocks: { kpuMhz: number; cpuMhz: number },
+  params?: TimingParams,
+): Promise<Profile> {
   const model = await loadModel(spec);
   const { events } = runModel(model);
   const size = readModelBytes(spec).bytes.length;
-  return profile(events, { ...clocks, main: mainMemoryInputsOf(model, size) });
+  return profile(events, { ...clocks, main: mainMemoryInputsOf(model, size), ...(params ? { params } : {}) });
 }
