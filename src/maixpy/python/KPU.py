@@ -1,3 +1,7 @@
+# MaixPy's `KPU` module (sipeed's KPU API): models run on kpusim's bit-exact KPU emulation and the
+# board time of each run is charged to the clock. The objects it returns (kpu_net, kpu_yolo2,
+# kpu_yolo2_find, kpu_fmap, kpu_netinfo_find) answer their getters exactly as the firmware's.
+# api-default: exact
 import _kpusim as _k
 
 _SYS_HEAP = 6 * 1024 * 1024 - 2 * 1024 * 1024
@@ -213,6 +217,7 @@ def _net(task):
     return task
 
 
+# api: partial (path or flash offset) - a path on /sd (or the interpreter's files) or a flash address mapped with --flash ADDR=FILE (or a bundled model); encrypted .smodel/.emodel raise the firmware's ERR_DECRYPT
 def load(model, **kw):
     if type(model) is int:
         if model <= 0:
@@ -229,6 +234,7 @@ def load(model, **kw):
     raise TypeError('[MAIXPY]kpu: only accept int or string')
 
 
+# api: exact - v3 models (see above)
 def set_layers(task, n):
     # v3: run only the first n layers (n <= 0: all); forward then returns layer n - 1's output
     _net(task)
@@ -238,6 +244,7 @@ def set_layers(task, n):
     return r.ok
 
 
+# api: exact
 def set_outputs(task, idx, w, h, ch):
     if not (type(task) is kpu_net and type(idx) is int and type(w) is int and type(h) is int and type(ch) is int):
         raise ValueError('[MAIXPY]kpu: set_outputs arg format error: set_outputs(task, int idx, int w, int h, int ch)')
@@ -252,6 +259,7 @@ def set_outputs(task, idx, w, h, ch):
     return True
 
 
+# api: exact (kpu_net, threshold, nms_value, anchor_number, anchor)
 def init_yolo2(kpu_net=None, threshold=None, nms_value=None, anchor_number=0, anchor=None, dma=-1):
     task = kpu_net
     if type(task) is not globals()['kpu_net']:
@@ -300,6 +308,7 @@ def _check_img(task, img):
             raise ValueError('[MAIXPY]kpu: check img format err!')
 
 
+# api: exact - the KPU is bit-exact; the region layer runs in binary32 as the firmware
 def run_yolo2(task, img):
     _net(task)
     import image
@@ -330,6 +339,7 @@ def _fmap(task, idx):
     return kpu_fmap(raw, 'f', w, h, ch, task._max_layers - 1)
 
 
+# api: exact (kpu_net, img or list of floats, out_index=0)
 def forward(kpu_net=None, img=None, out_index=0, dma=-1):
     task = _net(kpu_net)
     import image
@@ -347,12 +357,14 @@ def forward(kpu_net=None, img=None, out_index=0, dma=-1):
     return _fmap(task, _k.get_int(out_index))
 
 
+# api: exact
 def get_output(task, idx):
     if type(task) is not kpu_net or type(idx) is not int:
         raise ValueError('[MAIXPY]kpu: get_output arg format error: get_output(task, int idx)')
     return _fmap(_net(task), idx)
 
 
+# api: exact
 def fmap(fm, ch):
     ch = _k.get_int(ch)
     if ch < 0 or ch >= fm._ch:
@@ -364,10 +376,12 @@ def fmap(fm, ch):
     return image.Image(_raw=(fm._w, fm._h, 1, fm._raw[n * ch:n * ch + n], None))
 
 
+# api: exact
 def fmap_free(fm):
     return None
 
 
+# api: exact
 def deinit(task):
     if type(task) is not kpu_net:
         raise TypeError('[MAIXPY]kpu: kpu_net type error')
@@ -377,11 +391,13 @@ def deinit(task):
     return True
 
 
+# api: exact
 def netinfo(task):
     _net(task)
     return [kpu_netinfo_find(r) for r in _k.call('kpu_netinfo', task._h)]
 
 
+# api: approx - the heap figures are kpusim's accounting
 def memtest():
     import gc
     print('###free gc heap memory : %d KB' % (gc.mem_free() // 1024))
@@ -389,6 +405,7 @@ def memtest():
     return None
 
 
+# api: exact
 def face_encode(feature):
     if type(feature) is not tuple and type(feature) is not list:
         raise TypeError("object '%s' isn't a tuple or list" % type(feature).__name__)
@@ -396,6 +413,7 @@ def face_encode(feature):
     return bytearray(_k.take(_k.call('face_encode', vals)))
 
 
+# api: exact
 def face_compare(a, b):
     ba = bytearray(a)
     bb = bytearray(b)

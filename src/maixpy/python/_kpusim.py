@@ -121,10 +121,15 @@ def warn(text):
     _js.warn(text)
 
 
-# Emscripten's errno values (what the interpreter's file system raises) to the board's. The
-# board's /sd is FatFs, whose results MicroPython maps to a few errno values: a missing file or
-# path, a path through a file and a directory opened as a file are all ENOENT (2); a non-empty
-# directory and a full card are EACCES (13); a bad name is EINVAL (22). See docs/maixpy-api.md.
+#: A script sees the board's exceptions: a failing call raises the Python exception the firmware
+#: raises (ValueError, OSError, ...) with the script's own file and line in the traceback; an API
+#: kpusim lacks raises NotImplementedError naming it.
+#:
+#: File errors carry the board's errno values, not the interpreter's (Emscripten's). The board's
+#: /sd is FatFs, whose results MicroPython maps to a few errno values: a missing file or path, a
+#: path through a file and a directory opened as a file are all ENOENT (2); a non-empty directory
+#: and a full card are EACCES (13); a bad name is EINVAL (22); EEXIST (17), EIO (5), EBADF (9),
+#: ENOMEM (12), EMFILE (24), EROFS (30), ENODEV (19) and EBUSY (16) keep their meaning.
 _ERRNO = {
     44: 2, 54: 2, 31: 2,  # ENOENT, ENOTDIR, EISDIR -> ENOENT
     20: 17,  # EEXIST

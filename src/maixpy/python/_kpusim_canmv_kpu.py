@@ -1,6 +1,7 @@
 import _kpusim as _k
 
 
+# api: exact - `maix.KPU()`: CanMV's current API (load, run, get_outputs, Yolo2, Act, Feat) and its older one (load_kmodel, run_with_output, init_yolo2, regionlayer_yolo2, ...)
 class KPU:
     def __init__(self, *args, **kw):
         self._h = None
@@ -13,6 +14,7 @@ class KPU:
 
     # CanMV's current API (maix_kpu.c): load / run / get_outputs, Yolo2, Act, Feat
 
+    # api: exact (path or flash offset, size=0)
     def load(self, model, size=0):
         size = _k.get_int(size)
         if type(model) is str:
@@ -34,6 +36,7 @@ class KPU:
         self._ran = False
         return None
 
+    # api: exact (image) - the image needs pix_to_ai() and the model's input size
     def run(self, img):
         if self._h is None:
             raise OSError('Please load kmodel before')
@@ -54,6 +57,7 @@ class KPU:
         if self._h is None or not getattr(self, '_ran', False):
             raise OSError('Please load/run kmodel before')
 
+    # api: exact (index=0) - floats (binary32)
     def get_outputs(self, index=0):
         self._need_run()
         idx = index if type(index) is int else 0
@@ -63,12 +67,14 @@ class KPU:
             raise OSError('Failed to get kpu outputs')
         return list(_k.floats(raw))
 
+    # api: exact
     def Yolo2(self):
         return _Yolo2(self)
 
     def __repr__(self):
         return 'type        : kmodel (KPU) \nmodel_size  : %d\ninputs      : %d\noutputs     : %d\n' % (self._size, self._inputs, self._outputs)
 
+    # api: exact (path or flash offset, size=0)
     def load_kmodel(self, path=None, size=0):
         if path is None:
             raise ValueError('invalid path input')
@@ -97,6 +103,7 @@ class KPU:
         if self._h is None:
             raise OSError('kpusim: no model loaded (the board uses a null model here)')
 
+    # api: exact (input=image or path, getlist=False, get_feature=False)
     def run_with_output(self, input=None, getlist=False, get_feature=False):
         self._need()
         import image
@@ -116,6 +123,7 @@ class KPU:
             return list(_k.floats(_k.take(_k.call('kpu_feature', self._h))))
         return None
 
+    # api: exact
     def init_yolo2(self, anchor=None, anchor_num=5, img_w=320, img_h=240, net_w=320, net_h=240, layer_w=10, layer_h=8,
                    threshold=0.7, nms_value=0.4, classes=1):
         if anchor is None:
@@ -125,6 +133,7 @@ class KPU:
                       _k.get_float(threshold), _k.get_float(nms_value), _k.get_int(classes))
         return None
 
+    # api: exact
     def regionlayer_yolo2(self):
         self._need()
         if self._yolo is None:
@@ -137,6 +146,7 @@ class KPU:
             out.append([int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[7]])
         return out
 
+    # api: exact - binary32
     def feature_compare(*args):
         if args and isinstance(args[0], KPU):
             args = args[1:]
@@ -144,6 +154,7 @@ class KPU:
             raise ValueError('need input 2 feature')
         return float(_k.call('feature_compare', [_k.get_float(v) for v in args[0]], [_k.get_float(v) for v in args[1]]))
 
+    # api: exact - binary32
     def sigmoid(*args):
         if args and isinstance(args[0], KPU):
             args = args[1:]
@@ -151,6 +162,7 @@ class KPU:
             raise ValueError()
         return float(_k.call('kpu_sigmoid', _k.get_float(args[0])))
 
+    # api: exact - binary32
     def softmax(*args):
         if args and isinstance(args[0], KPU):
             args = args[1:]
@@ -158,6 +170,7 @@ class KPU:
             raise ValueError()
         return list(_k.floats(_k.take(_k.call('kpu_softmax', [_k.get_float(v) for v in args[0]]))))
 
+    # api: exact
     def deinit(self):
         if getattr(self, '_new', False):
             # the current API's deinit frees the model and returns None
@@ -178,11 +191,13 @@ class KPU:
 
 
 
+# api-class: KPU.Yolo2
 class _Yolo2:
     def __init__(self, parent):
         self._p = parent
         self._args = None
 
+    # api: exact (anchor, threshold=0.5, nms_value=0.3)
     def init(self, anchor, threshold=None, nms_value=None):
         if anchor is None:
             raise ValueError('need input anchor')
@@ -194,6 +209,7 @@ class _Yolo2:
         self._args = (a, t, n)
         return None
 
+    # api: exact - boxes [x, y, w, h, class, score] from the last run, in binary32 as the firmware
     def run(self):
         if self._args is None:
             raise OSError('Please call init before run')
@@ -209,6 +225,7 @@ class _Yolo2:
             out.append([int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[7]])
         return out
 
+    # api: exact
     def deinit(self):
         self._args = None
         return None
@@ -216,13 +233,16 @@ class _Yolo2:
     __getattr__ = _k.class_getattr('yolo2', ('attr',))
 
 
+# api-class: KPU.Act
 class _Act:
+    # api: exact - binary32
     @staticmethod
     def sigmoid(x):
         if type(x) is not float:
             raise TypeError("can't convert %s to float" % type(x).__name__)
         return float(_k.call('kpu_sigmoid', _k.get_float(x)))
 
+    # api: exact - as the firmware, every non-empty list raises ValueError('list minimum size is 2') (its size test is inverted)
     @staticmethod
     def softmax(values):
         n = len(values)
@@ -232,7 +252,9 @@ class _Act:
         return []
 
 
+# api-class: KPU.Feat
 class _Feat:
+    # api: exact - the L2-normalised first output, binary32
     @staticmethod
     def calculate(kpu):
         if not isinstance(kpu, KPU):
@@ -243,6 +265,7 @@ class _Feat:
         except ValueError:
             raise ValueError('feature length bigger than 256')
 
+    # api: exact - binary32
     @staticmethod
     def compare(f0, f1):
         a = [_k.get_float(v) for v in f0]

@@ -25,6 +25,7 @@ class FPIOA:
             _k.unsupported('FPIOA.' + name)
         raise AttributeError("'FPIOA' object has no attribute '%s'" % name)
 
+    # api: exact - records the pin's function (only the BOOT key pin has an effect)
     def set_function(self, pin, func, **kw):
         pin = _k.get_int(pin)
         func = _k.get_int(func)
@@ -33,9 +34,11 @@ class FPIOA:
         _io.set_function(pin, func)
         return True
 
+    # api: exact
     def get_Pin_num(self, func):
         return _io.get_pin(_k.get_int(func))
 
+    # api: exact
     def help(self, func=None, **kw):
         names = sorted(_FPIOA_FUNCS, key=lambda n: _FPIOA_FUNCS[n])
         if func is None:
@@ -61,6 +64,7 @@ class GPIO:
     IRQ_BOTH = 3
     WAKEUP_NOT_SUPPORT = 0
 
+    # api: exact (id, mode=GPIO.IN, pull=GPIO.PULL_NONE, value=None)
     def __init__(self, id, mode=0, pull=0, value=None, **kw):
         id = _k.get_int(id)
         if id < 0 or id > 39:
@@ -77,6 +81,7 @@ class GPIO:
     def __repr__(self):
         return 'Pin(%d, mode=%s)' % (self._id, 'OUT' if self._mode == 3 else 'IN')
 
+    # api: exact
     def init(self, mode=None, pull=None, value=None, **kw):
         if mode is not None:
             self._mode = _k.get_int(mode)
@@ -86,6 +91,7 @@ class GPIO:
             self._value = 1 if value else 0
         return None
 
+    # api: approx - the BOOT key pin (16) reads the emulated key (--key-press, --key-press-ms); other inputs read their pull level; outputs keep the value written
     def value(self, *args):
         if args:
             self._value = 1 if args[0] else 0
@@ -96,18 +102,21 @@ class GPIO:
             return 0 if _io.key_down() else 1
         return 1 if self._pull == 2 else 0
 
+    # api: exact
     def mode(self, *args):
         if args:
             self._mode = _k.get_int(args[0])
             return None
         return self._mode
 
+    # api: exact
     def pull(self, *args):
         if args:
             self._pull = _k.get_int(args[0])
             return None
         return self._pull
 
+    # api: approx (handler=None, trigger=GPIO.IRQ_RISING, wake=0, priority=7) - handlers run for the BOOT key's edges at board times
     def irq(self, handler=None, trigger=2, wake=0, priority=7, **kw):
         if self._id >= 32:
             raise ValueError('only GPIOHS pins have interrupts')
@@ -119,6 +128,7 @@ class GPIO:
             _io.register_irq(self)
         return None
 
+    # api: exact
     def disirq(self):
         self._handler = None
         _io.unregister_irq(self)
@@ -133,41 +143,49 @@ for _i in range(8):
 
 
 class utils:
+    # api: approx - reports the interpreter's heap; setting it has no effect
     @staticmethod
     def gc_heap_size(*args):
         import gc
         return gc.mem_free() + gc.mem_alloc()
 
+    # api: approx - a fixed 4 MiB
     @staticmethod
     def heap_free():
         return 4 * 1024 * 1024
 
 
 class config:
+    # api: approx - only `board_info` (the Maix Bit's pins) is known; other keys return the default
     @staticmethod
     def get_value(key, default=None):
         if key == 'board_info':
             return {'BOOT_KEY': 16, 'LED_R': 13, 'LED_G': 12, 'LED_B': 14}
         return default
 
+    # api: unsupported
     @staticmethod
     def set_value(key, value):
         _k.unsupported('config.set_value')
 
 
 class freq:
+    # api: exact - (400, 400) MHz, the clocks kpusim models
     @staticmethod
     def get():
         return (400, 400)
 
+    # api: exact
     @staticmethod
     def get_cpu():
         return 400
 
+    # api: exact
     @staticmethod
     def get_kpu():
         return 400
 
+    # api: unsupported - kpusim models the board at 400 MHz (use --cpu-mhz/--kpu-mhz)
     @staticmethod
     def set(*args, **kw):
         _k.unsupported('freq.set (kpusim models the board at 400 MHz)')

@@ -4,41 +4,51 @@ import struct as _struct
 _MASK = 0xFFFFFFFF
 
 
+# api: exact - the board clock (kpusim's model of the board's time since boot)
 def ticks_ms():
     return _k.call('time_now', 1)
 
 
+# api: exact
 def ticks_us():
     return _k.call('time_now', 1000)
 
 
+# api: exact
 def ticks_cpu():
     return _k.call('time_now', 400000)
 
 
+# api: exact
 ticks = ticks_ms
 
 
+# api: exact
 def ticks_add(t, delta):
     return t + delta
 
 
+# api: exact
 def ticks_diff(a, b):
     return a - b
 
 
+# api: exact - advances the board clock; no wall-clock wait
 def sleep(s):
     _k.call('time_sleep', float(s) * 1000)
 
 
+# api: exact
 def sleep_ms(ms):
     _k.call('time_sleep', _k.get_int(ms))
 
 
+# api: exact
 def sleep_us(us):
     _k.call('time_sleep', _k.get_int(us) / 1000)
 
 
+# api: exact - seconds since 2000-01-01, the emulated RTC's start
 def time():
     return ticks_ms() // 1000
 
@@ -49,6 +59,7 @@ def _days_in_month(y, m):
     return 30 if m in (4, 6, 9, 11) else 31
 
 
+# api: exact
 def localtime(secs=None):
     if secs is None:
         secs = time()
@@ -72,6 +83,7 @@ def localtime(secs=None):
     return (y, m, days + 1, hh, mm, ss, wday, yday)
 
 
+# api: exact
 def mktime(t):
     if len(t) < 8 or len(t) > 9:
         raise TypeError('mktime needs a tuple of length 8 or 9 (%d given)' % len(t))
@@ -85,6 +97,7 @@ def mktime(t):
     return ((days * 24 + hh) * 60 + mm) * 60 + ss
 
 
+# api: unsupported - the emulated RTC starts at 2000-01-01 and follows the board clock
 def set_time(t):
     _k.unsupported('time.set_time (the emulated RTC starts at 2000-01-01 and follows the board clock)')
 
@@ -93,7 +106,9 @@ def _f32(x):
     return _struct.unpack('<f', _struct.pack('<f', x))[0]
 
 
+# api: exact - `time.clock()`: tick/fps/avg in the firmware's binary32 arithmetic on the board clock
 class clock:
+    # api: exact ()
     def __init__(self):
         self.t_start = 0
         self.t_ticks = 0

@@ -1,3 +1,5 @@
+# MaixPy's `board` module: `board_info` with the Maix Bit's pins (BOOT key 16, LEDs 12 to 14).
+# api-default: exact
 class board_info:
     BOOT_KEY = 16
     LED_R = 13

@@ -1,3 +1,6 @@
+# MaixPy's `fpioa_manager`: `fm` registers pins' functions through Maix.FPIOA (only the BOOT key
+# pin has an effect in kpusim).
+# api-default: exact
 import _kpusim as _k
 import _kpusim_io as _io
 try:

@@ -33,6 +33,7 @@ IMAGE_MISSING = ["mean_pool","mean_pooled","midpoint_pool","midpoint_pooled","to
 
 
 class Image:
+    # api: partial (path=None, copy_to_fb=False, size=(320, 240)) - a path reads a JPEG, PNG or BMP file (decoded by kpusim's decoders); `from_bytes` and an object source raise NotImplementedError
     def __init__(self, *args, **kw):
         raw = kw.pop('_raw', None)
         if raw is not None:
@@ -77,15 +78,19 @@ class Image:
     def _args(self):
         return (_k.addr(self._px), self._w, self._h, self._bpp)
 
+    # api: exact
     def width(self):
         return self._w
 
+    # api: exact
     def height(self):
         return self._h
 
+    # api: exact
     def format(self):
         return _RGB565 if self._bpp == 2 else _GRAYSCALE
 
+    # api: exact
     def size(self):
         return self._w * self._h * self._bpp
 
@@ -120,6 +125,7 @@ class Image:
             raise IndexError('image index out of range')
         self._put(i, _k.get_int(v))
 
+    # api: exact (x, y, rgbtuple) - or an (x, y) tuple
     def get_pixel(self, *args, **kw):
         (x, y), off = _k.consume(args, 0, 2)
         x, y = _k.get_int(x), _k.get_int(y)
@@ -136,6 +142,7 @@ class Image:
             return ((r5 * 510 + 31) // 62, (g6 * 510 + 63) // 126, (b5 * 510 + 31) // 62)
         return (p, p, p)
 
+    # api: exact (x, y, color) - or an (x, y) tuple; colour tuples through MaixPy's rounding tables
     def set_pixel(self, *args, **kw):
         (x, y), off = _k.consume(args, 0, 2)
         x, y = _k.get_int(x), _k.get_int(y)
@@ -144,13 +151,16 @@ class Image:
             self._put(y * self._w + x, c)
         return self
 
+    # api: exact
     def clear(self):
         self._px[:] = bytes(len(self._px))
         return self
 
+    # api: exact
     def to_bytes(self):
         return bytes(self._px)
 
+    # api: partial - `copy_to_fb=True` raises NotImplementedError
     def copy(self, roi=None, copy_to_fb=False, **kw):
         _k.check_kw(kw, (), 'Image.copy')
         if copy_to_fb:
@@ -165,6 +175,7 @@ class Image:
             x, y, w, h = x0, y0, x1 - x0, y1 - y0
         return self.cut(x, y, w, h)
 
+    # api: exact
     def cut(self, x, y, w, h):
         x, y, w, h = _k.get_int(x), _k.get_int(y), _k.get_int(w), _k.get_int(h)
         if w <= 0 or h <= 0:
@@ -173,6 +184,7 @@ class Image:
         _k.call('image_cut', _k.addr(self._px), self._w, self._h, self._bpp, _k.addr(out), x, y, w, h)
         return Image(_raw=(w, h, self._bpp, out, None))
 
+    # api: exact - MaixPy's nearest/bilinear branches (docs/maixpy-face-pipeline.md)
     def resize(self, w, h):
         w, h = _k.get_int(w), _k.get_int(h)
         if w <= 0 or h <= 0:
@@ -186,18 +198,21 @@ class Image:
             return ((self._w + 63) & ~63) * self._h * 3
         return self._w * self._h
 
+    # api: exact
     def pix_to_ai(self):
         if self._ai is None:
             self._ai = bytearray(self._ai_size())
         _k.call('image_pix_to_ai', _k.addr(self._px), self._w, self._h, self._bpp, _k.addr(self._ai), len(self._ai))
         return None
 
+    # api: exact
     def ai_to_pix(self):
         if self._ai is None:
             return None
         _k.call('image_ai_to_pix', _k.addr(self._px), self._w, self._h, self._bpp, _k.addr(self._ai), len(self._ai))
         return None
 
+    # api: exact (x, y, w, h, color, thickness=1, fill=False) - or an (x, y, w, h) tuple
     def draw_rectangle(self, *args, **kw):
         (x, y, w, h), off = _k.consume(args, 0, 4)
         c = _color(self, _k.opt(args, off, kw, 'color', None))
@@ -206,6 +221,7 @@ class Image:
         _k.call('image_draw_rectangle', *(self._args() + (_k.get_int(x), _k.get_int(y), _k.get_int(w), _k.get_int(h), c, t, fill)))
         return self
 
+    # api: exact (x0, y0, x1, y1, color, thickness=1) - or a tuple
     def draw_line(self, *args, **kw):
         (x0, y0, x1, y1), off = _k.consume(args, 0, 4)
         c = _color(self, _k.opt(args, off, kw, 'color', None))
@@ -213,6 +229,7 @@ class Image:
         _k.call('image_draw_line', *(self._args() + (_k.get_int(x0), _k.get_int(y0), _k.get_int(x1), _k.get_int(y1), c, t)))
         return self
 
+    # api: exact (x, y, radius, color, thickness=1, fill=False) - or a tuple
     def draw_circle(self, *args, **kw):
         (x, y, r), off = _k.consume(args, 0, 3)
         c = _color(self, _k.opt(args, off, kw, 'color', None))
@@ -221,6 +238,7 @@ class Image:
         _k.call('image_draw_circle', *(self._args() + (_k.get_int(x), _k.get_int(y), _k.get_int(r), c, t, fill)))
         return self
 
+    # api: exact (x, y, color, size=5, thickness=1) - or an (x, y) tuple
     def draw_cross(self, *args, **kw):
         (x, y), off = _k.consume(args, 0, 2)
         c = _color(self, _k.opt(args, off, kw, 'color', None))
@@ -229,6 +247,7 @@ class Image:
         _k.call('image_draw_cross', *(self._args() + (_k.get_int(x), _k.get_int(y), c, s, t)))
         return self
 
+    # api: approx (x, y, text, color, scale=1.0, x_spacing=0, y_spacing=2) - kpusim's own 5×7 font in 8×10 cells: glyph pixels differ from the firmware's font
     def draw_string(self, *args, **kw):
         (x, y, text), off = _k.consume(args, 0, 3)
         c = _color(self, _k.opt(args, off, kw, 'color', None))
@@ -240,6 +259,7 @@ class Image:
         _k.call('image_draw_string', *(self._args() + (_k.get_int(x), _k.get_int(y), str(text), c, scale, xs, ys)))
         return self
 
+    # api: partial (image, x, y, x_scale=1.0, y_scale=1.0, alpha=256, mask=None) - scaling, alpha and mask raise NotImplementedError
     def draw_image(self, img, *args, **kw):
         (x, y), off = _k.consume(args, 0, 2)
         xs = _k.opt(args, off, kw, 'x_scale', 1.0)
@@ -251,6 +271,7 @@ class Image:
         _k.call('image_draw_image', *(self._args() + img._args() + (_k.get_int(x), _k.get_int(y))))
         return self
 
+    # api: partial (path, roi=None, quality=50) - .png and .jpg only (other formats raise NotImplementedError); JPEG bytes come from kpusim's encoder, not the board's; the file goes to the interpreter's memory file system
     def save(self, path, roi=None, quality=50, **kw):
         if roi is not None:
             return self.copy(roi).save(path, quality=quality)
@@ -272,6 +293,7 @@ class Image:
 __getattr__ = _k.module_getattr('image', ["SEARCH_EX","SEARCH_DS","EDGE_CANNY","EDGE_SIMPLE","CORNER_FAST","CORNER_AGAST","TAG16H5","TAG25H7","TAG25H9","TAG36H10","TAG36H11","ARTOOLKIT","EAN2","EAN5","EAN8","UPCE","ISBN10","UPCA","EAN13","ISBN13","I25","DATABAR","DATABAR_EXP","CODABAR","CODE39","PDF417","CODE93","CODE128","font_load","font_free","ImageWriter","ImageReader","rgb_to_lab","lab_to_rgb","HaarCascade","load_descriptor","save_descriptor","match_descriptor"])
 
 
+# api: exact - binary32, as the firmware (docs/maixpy-face-pipeline.md)
 def get_affine_transform(src_list, dst_list):
     if not (type(src_list) is list and type(dst_list) is list):
         raise OSError('Need input [[x0,y0],[x1,y1],...]')
@@ -294,6 +316,7 @@ def get_affine_transform(src_list, dst_list):
     return _k.floats(_k.take(n))
 
 
+# api: exact
 def warp_affine_ai(src_img, dst_img, transform):
     if len(transform) != 9:
         raise ValueError('requested length 9 but object has length %d' % len(transform))
@@ -308,11 +331,13 @@ def warp_affine_ai(src_img, dst_img, transform):
     return None
 
 
+# api: exact
 def rgb_to_grayscale(rgb):
     r, g, b = [_k.get_int(v) & 0xFF for v in rgb]
     return (38 * r + 75 * g + 15 * b) >> 7
 
 
+# api: exact
 def grayscale_to_rgb(g):
     g = _k.get_int(g) & 0xFF
     return (g, g, g)

@@ -44,6 +44,7 @@ def _color(c):
     return _k.get_int(c) & 0xFFFF
 
 
+# api: exact (type=1, freq=15000000, color=BLACK, invert=0, lcd_type=0) - clears the panel to `color`
 def init(type=1, freq=15000000, color=BLACK, invert=0, lcd_type=0, **kw):
     _st['init'] = True
     _st['freq'] = _k.get_int(freq)
@@ -53,34 +54,41 @@ def init(type=1, freq=15000000, color=BLACK, invert=0, lcd_type=0, **kw):
     return None
 
 
+# api: no-op
 def deinit():
     _st['init'] = False
     return None
 
 
+# api: exact
 def width():
     return _st['w']
 
 
+# api: exact
 def height():
     return _st['h']
 
 
+# api: exact
 def freq(f=None):
     if f is not None:
         _st['freq'] = _k.get_int(f)
     return _st['freq']
 
 
+# api: no-op - the value is kept and returned by get_backlight
 def set_backlight(v):
     _st['backlight'] = _k.get_int(v)
     return None
 
 
+# api: exact
 def get_backlight():
     return _st['backlight']
 
 
+# api: exact - only the controller's address mode changes: the pixels stay
 def rotation(r=None):
     if r is None:
         return _st['rot']
@@ -94,6 +102,7 @@ def rotation(r=None):
     return r
 
 
+# api: exact
 def mirror(m=None):
     if m is None:
         return _st['mirror']
@@ -104,6 +113,7 @@ def mirror(m=None):
     return _st['mirror']
 
 
+# api: no-op - the value is kept; the PNGs are not inverted
 def invert(i=None):
     if i is None:
         return _st['invert']
@@ -111,12 +121,14 @@ def invert(i=None):
     return _st['invert']
 
 
+# api: exact
 def direction(d):
     # the address mode as given; width() and height() stay (as in the firmware)
     _k.call('lcd_set_dir', _k.get_int(d))
     return None
 
 
+# api: exact (image, roi=None, oft=None) - centred or at `oft`, as the firmware
 def display(img, roi=None, oft=None, **kw):
     import image
     if not isinstance(img, image.Image):
@@ -130,16 +142,19 @@ def display(img, roi=None, oft=None, **kw):
     return None
 
 
+# api: exact
 def clear(color=BLACK):
     _k.call('lcd_clear', _color(color))
     return None
 
 
+# api: exact
 def fill_rectangle(x, y, w, h, color):
     _k.call('lcd_fill', _k.get_int(x), _k.get_int(y), _k.get_int(w), _k.get_int(h), _color(color))
     return None
 
 
+# api: approx - kpusim's own 5×7 font (glyph pixels differ from the firmware's)
 def draw_string(x, y, s, color=WHITE, bg_color=BLACK):
     _k.call('lcd_draw_string', _k.get_int(x), _k.get_int(y), str(s), _color(color), _color(bg_color))
     return None

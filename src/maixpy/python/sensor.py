@@ -56,6 +56,7 @@ _fb = [None]
 __getattr__ = _k.module_getattr('sensor', ["binocular_reset","get_gain_db","get_exposure_us","get_rgb_gain_db","__write_reg","__read_reg","alloc_extra_fb","dealloc_extra_fb"])
 
 
+# api: approx - frames come from the image files given with --camera (scaled and cropped to the frame size); the sensor's frame timing is modelled (see above)
 def reset(freq=None, set_regs=True, dual_buff=False, choice=None):
     _st['fmt'] = RGB565
     _st['fs'] = QVGA
@@ -67,26 +68,32 @@ def reset(freq=None, set_regs=True, dual_buff=False, choice=None):
     return None
 
 
+# api: no-op
 def deinit():
     return None
 
 
+# api: no-op
 def sleep(enable):
     return None
 
 
+# api: no-op
 def shutdown(enable):
     return None
 
 
+# api: no-op
 def flush():
     return None
 
 
+# api: exact - the id of the sensor chosen with --sensor
 def get_id():
     return _k.call('sensor_id')
 
 
+# api: partial - RGB565 and GRAYSCALE; BAYER, YUV422 and JPEG raise NotImplementedError
 def set_pixformat(fmt, set_regs=True):
     fmt = _k.get_int(fmt)
     if fmt not in (RGB565, GRAYSCALE):
@@ -95,6 +102,7 @@ def set_pixformat(fmt, set_regs=True):
     return True
 
 
+# api: exact - sizes as the firmware's table; the OV2640 driver's wait after a change is charged
 def set_framesize(fs, set_regs=True):
     fs = _k.get_int(fs)
     if fs not in _SIZES:
@@ -105,6 +113,7 @@ def set_framesize(fs, set_regs=True):
     return True
 
 
+# api: exact
 def set_windowing(roi):
     w, h = _SIZES[_st['fs']]
     if len(roi) == 2:
@@ -120,16 +129,19 @@ def set_windowing(roi):
     return True
 
 
+# api: exact
 def set_hmirror(enable):
     _st['hm'] = bool(enable)
     return True
 
 
+# api: exact
 def set_vflip(enable):
     _st['vf'] = bool(enable)
     return True
 
 
+# api: exact
 def run(enable):
     _st['run'] = bool(enable)
     return True
@@ -141,10 +153,12 @@ def _frame_size():
     return _SIZES[_st['fs']]
 
 
+# api: exact
 def width():
     return _frame_size()[0]
 
 
+# api: exact
 def height():
     return _frame_size()[1]
 
@@ -164,6 +178,7 @@ def _adopt_fb(img):
     _fb[0] = [img._w, img._h, img._bpp, img._px, img._ai]
 
 
+# api: exact
 def get_fb():
     fb = _fb[0]
     if fb is None:
@@ -172,6 +187,7 @@ def get_fb():
     return image.Image(_raw=(fb[0], fb[1], fb[2], fb[3], fb[4]), _fb=True)
 
 
+# api: approx - the next camera file; returns when the sensor's next frame is complete (frame periods above are estimates)
 def snapshot(**kw):
     if not _st['run']:
         raise RuntimeError('sensor is not running: call sensor.run(1)')
@@ -186,10 +202,12 @@ def snapshot(**kw):
     return img
 
 
+# api: approx - OV7740 only changes its period (30/25/15); the value is returned
 def set_framerate(fps):
     return _k.call('sensor_framerate', _k.get_int(fps))
 
 
+# api: approx - waits n frame periods (or `time` ms) without using up camera files
 def skip_frames(n=None, time=None):
     fw, fh = _SIZES[_st['fs']]
     _k.call('sensor_skip', None if n is None else _k.get_int(n), None if time is None else _k.get_int(time), fw, fh)
@@ -203,6 +221,7 @@ def _no_effect(name):
     return f
 
 
+# api-names: no-op - the image settings of the sensor: a warning says they do not change frames read from files
 for _n in ('set_contrast', 'set_brightness', 'set_saturation', 'set_gainceiling', 'set_colorbar', 'set_auto_gain',
            'set_auto_exposure', 'set_auto_whitebal', 'set_special_effect', 'set_lens_correction', 'set_jb_quality',
            ):
