@@ -15,14 +15,12 @@ import { activationTable, quantizePlan, rangeQuant, roundSignificant } from '../
 import { decodeWeights, halfToFloat } from '../src/builder/tfjs-weights.js';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { prepare } from '../src/kpu/interpreter.js';
+import { Lcg } from './lcg.js';
 
-/** A seeded linear congruential generator in [−1, 1). */
+/** Seeded numbers in [−1, 1). */
 function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x / 2 ** 31 - 1;
-  };
+  const lcg = new Lcg(seed);
+  return () => 2 * lcg.unit() - 1;
 }
 const randArray = (n: number, r: () => number, scale = 1) =>
   Float32Array.from({ length: n }, () => Math.fround(r() * scale));

@@ -22,6 +22,7 @@ import { COMMANDS } from '../src/cli/commands.js';
 import { main } from '../src/cli/main.js';
 import { buildV3, tinyModel } from './fixtures/v3-builder.js';
 import { REPO_ROOT } from './shared.js';
+import { Lcg } from './lcg.js';
 
 const SEED = Number(process.env.KPUSIM_FUZZ_SEED ?? 20261206);
 const RUNS = Number(process.env.KPUSIM_FUZZ_RUNS ?? 160);
@@ -102,9 +103,8 @@ beforeAll(() => {
     writeFileSync(p, bytes);
     return p;
   };
-  let state = SEED >>> 0;
-  const rand = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) >>> 24; // an LCG's top byte
-  const randomBytes = (n: number) => Uint8Array.from({ length: n }, rand);
+  const lcg = new Lcg(SEED);
+  const randomBytes = (n: number) => lcg.bytes(n);
   const real = readFileSync(join(REPO_ROOT, 'models/face_landmarks5_128.kmodel'));
   const tiny = buildV3(tinyModel());
   mkdirSync(join(root, 'a-folder'));

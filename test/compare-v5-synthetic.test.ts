@@ -25,6 +25,7 @@ import { defaultStrides } from '../src/kpu/v5/kernels.js';
 import { buildReference, compareOnce, initReferenceBackend } from '../src/reference/index.js';
 import { NOT_EXECUTED } from '../src/reference/graph.js';
 import { summarize } from '../src/reference/report.js';
+import { Lcg } from './lcg.js';
 
 const N = NUMBERINGS[0];
 const U8 = 4;
@@ -129,8 +130,7 @@ function k210Module(): ModuleSpec {
   const OC = OUT[1];
   const rdata = new Uint8Array(512);
   const rdv = new DataView(rdata.buffer);
-  let s = 12345;
-  for (let i = 0; i < OC * C * 9; i++) rdata[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+  rdata.set(new Lcg(12345).bytes(OC * C * 9));
   [0, 1, 2].forEach((o) =>
     rdv.setBigUint64(
       64 + 8 * o,

@@ -8,6 +8,7 @@ import { KpuFault } from '../src/errors.js';
 import { AI_SRAM_BYTES, MAIN_SRAM_BYTES } from '../src/chip.js';
 import { Machine, checkRange } from '../src/kpu/memory.js';
 import { kpuBytes, kpuDownload, kpuOffset, kpuRowLayout, kpuRows, kpuUpload } from '../src/kpu/layout.js';
+import { Lcg } from './lcg.js';
 
 describe('Machine', () => {
   it('has 6 MiB main SRAM and 2 MiB AI SRAM, zero-filled, and reset zeroes them', () => {
@@ -120,10 +121,7 @@ describe('upload / download properties (fast-check, fixed seed)', () => {
     line: fc.integer({ min: 0, max: 40 }),
     seed: fc.integer({ min: 0, max: 1 << 30 }),
   });
-  const fillFrom = (n: number, seed: number): Uint8Array => {
-    let x = seed;
-    return Uint8Array.from({ length: n }, () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x >>> 24));
-  };
+  const fillFrom = (n: number, seed: number): Uint8Array => new Lcg(seed).bytes(n);
 
   it('download ∘ upload = identity, and only layout bytes are written', () => {
     fc.assert(

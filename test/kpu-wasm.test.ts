@@ -31,6 +31,7 @@ import { prepare } from '../src/kpu/interpreter.js';
 import { loadKmodel } from '../src/load.js';
 import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
 import { synthKpuLayer } from './fixtures/kpu-layer.js';
+import { Lcg } from './lcg.js';
 
 type WasmInstance = { exports: Record<string, (...a: (number | bigint)[]) => number | bigint> };
 const WA = (
@@ -369,11 +370,8 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
     const stats = { channels: 0, prepooled: 0, two: 0, fallbackRuns: 0, chunked: 0 };
     fc.assert(
       fc.property(arb, (r) => {
-        let x = r.seed;
-        const rnd = (n: number): number => {
-          x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
-          return Math.floor((x / 0x80000000) * n);
-        };
+        const lcg = new Lcg(r.seed);
+        const rnd = (n: number): number => lcg.below(n);
         const H = r.W >= 320 ? Math.min(r.H, 6) : r.H;
         const IC = r.depthwise ? r.OC : r.IC;
         const G = r.depthwise ? 1 : IC;

@@ -288,15 +288,10 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
   const files = new Map(HAS_SHARED ? Object.keys(REAL).map((n) => [n, readModel(n)]) : []);
   const models = new Map<string, KmodelV3>();
 
-  test('all 20 v3 files parse, and how long that takes', () => {
+  test('all 20 v3 files parse', () => {
     expect(files.size).toBe(20);
-    const t0 = performance.now();
     for (const [name, bytes] of files) models.set(name, parse(bytes));
-    const ms = performance.now() - t0;
-    console.log(
-      `parsed 20 v3 kmodels (${[...files.values()].reduce((a, b) => a + b.length, 0)} bytes) in ${ms.toFixed(1)} ms`,
-    );
-    expect(ms).toBeLessThan(5000);
+    expect(models.size).toBe(20);
   });
 
   test.each(Object.entries(REAL))('%s matches SOURCES.md and its golden info.txt', (name, e) => {
@@ -523,10 +518,8 @@ describe.skipIf(!HAS_SHARED)(`real v3 files (${SHARED_SKIP_REASON.replace('skipp
         fc.constantFrom(12, 24, 36 + 4, 36 + 8 * 5 + 4, 36 + 8 * 10 + 4),
         fc.integer({ min: 0x10000, max: 0xffffffff }),
         (at, v) => {
-          const t0 = performance.now();
           const r = parseOrError(setU32(mnist, at, v));
           expect(r).toBeInstanceOf(KmodelError);
-          expect(performance.now() - t0).toBeLessThan(100);
         },
       ),
       { seed: 42, numRuns: 200 },
@@ -877,9 +870,7 @@ describe('v3 errors', () => {
       [12, 0x10000000],
       [24, 0x08000000],
     ]) {
-      const t0 = performance.now();
       expectError(setU32(tiny, at, v), 'BAD_COUNT', /needs \d+ bytes but only \d+ remain/, at);
-      expect(performance.now() - t0).toBeLessThan(50);
     }
     expectError(
       setU32(tiny, headersAt + 4, 0xfffffff0),
@@ -1086,9 +1077,7 @@ describe('v3 corruption (fast-check, fixed seed)', () => {
     const words = [12, 16, 20, 24, 28, 32, headersAtOf(tiny) + 4, 60 + 4, 60 + 8, 60 + 12, 60 + 16, 60 + 20];
     fc.assert(
       fc.property(fc.constantFrom(...words), fc.integer({ min: 0x10000, max: 0xffffffff }), (at, v) => {
-        const t0 = performance.now();
         parseOrError(setU32(tiny, at, v));
-        expect(performance.now() - t0).toBeLessThan(50);
       }),
       { seed: 42, numRuns: 500 },
     );

@@ -901,12 +901,10 @@ describe('errors name the node, the offset and what was expected', () => {
   });
 
   test('huge header counts fail fast, before any allocation', () => {
-    const t = performance.now();
     expectError(patchU32(tiny.bytes, 24, 0xffffffff), 'BAD_COUNT', /nodes/);
     expectError(patchU32(tiny.bytes, 28, 0xffffffff), 'BAD_COUNT', /inputs/);
     expectError(patchU32(tiny.bytes, 32, 0xffffffff), 'BAD_COUNT', /outputs/);
     expectError(patchU32(tiny.bytes, 16, 0xffffffff), 'TRUNCATED', /constant blob/);
-    expect(performance.now() - t).toBeLessThan(200);
   });
 
   test('memory ranges must lie inside their memory', () => {
@@ -1082,9 +1080,7 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
   const models = new Map<string, KmodelV4>();
   if (HAS_SHARED) {
     for (const f of V4_FILES) files.set(f, new Uint8Array(readFileSync(kmodelPath(f))));
-    const t = performance.now();
     for (const f of V4_FILES) models.set(f, parse(files.get(f)!));
-    console.log(`parsed the 13 v4 files in ${(performance.now() - t).toFixed(1)} ms (first run, cold)`);
   }
 
   test.each(V4_FILES)('%s: header, inputs and outputs match the golden info.txt', (f) => {
@@ -1221,14 +1217,6 @@ describe.skipIf(!HAS_SHARED)('the 13 real v4 files', () => {
     const dq = mnist.layers.find((l) => l.type === 'dequantize')!;
     expect(dq.inputs[0].shape).toHaveLength(4);
   });
-
-  test('parse time of all 13 files', () => {
-    const t = performance.now();
-    for (const f of V4_FILES) parse(files.get(f)!);
-    const ms = performance.now() - t;
-    console.log(`parsed the 13 v4 files in ${ms.toFixed(1)} ms (warm)`);
-    expect(ms).toBeLessThan(2000);
-  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1321,7 +1309,6 @@ describe('corruption (fast-check, fixed seed)', () => {
   );
 
   test('huge header counts and sizes fail quickly with KmodelError', () => {
-    const t = performance.now();
     fc.assert(
       fc.property(fc.constantFrom(16, 24, 28, 32), fc.integer({ min: 2 ** 16, max: 2 ** 32 - 1 }), (at, v) => {
         const e = kmodelError(() => parse(patchU32(tiny, at, v)));
@@ -1329,6 +1316,5 @@ describe('corruption (fast-check, fixed seed)', () => {
       }),
       { seed, numRuns: 400 },
     );
-    expect(performance.now() - t).toBeLessThan(3000);
   });
 });

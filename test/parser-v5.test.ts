@@ -302,9 +302,7 @@ describe('v5 parser on synthetic containers', () => {
       for (const v of [0xffffffff, 0x7fffffff, 0x10000000]) {
         const c = b.slice();
         new DataView(c.buffer).setUint32(at, v, true);
-        const t0 = performance.now();
         onlyKmodelErrors(c);
-        expect(performance.now() - t0).toBeLessThan(500);
       }
     }
   });

@@ -15,6 +15,7 @@ import { initReferenceBackend } from '../src/reference/backend.js';
 import { prepareKpuConvFloat } from '../src/reference/kpu-conv.js';
 import { requantizeU8 } from '../src/reference/metrics.js';
 import { synthKpuLayer } from './fixtures/kpu-layer.js';
+import { Lcg } from './lcg.js';
 
 const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
 const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
@@ -223,9 +224,9 @@ const layerArb = fc
     segments: fc.integer({ min: 1, max: 15 }),
   })
   .map((r) => {
-    let s = r.seed;
-    const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-    const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+    const lcg = new Lcg(r.seed);
+    const rnd = () => lcg.unit();
+    const int = (lo: number, hi: number) => lcg.int(lo, hi);
     const IC = r.depthwise ? r.OC : r.IC;
     const OC = r.OC;
     const K = r.kernel;

@@ -31,6 +31,7 @@ import { ShadowSpace, viewPositions } from '../src/reference/v5-memory.js';
 import { floatOp } from '../src/reference/v5-ops.js';
 import { HAS_SHARED, KMODELS_DIR, kmodelPath } from './shared.js';
 import { synthKpuLayer } from './fixtures/kpu-layer.js';
+import { Lcg } from './lcg.js';
 
 beforeAll(async () => {
   await initReferenceBackend('wasm');
@@ -154,9 +155,9 @@ describe('isolated re-quantisation: the KPU activation rounding of nncase 1.x ta
       segments: fc.integer({ min: 1, max: 15 }),
     })
     .map((r) => {
-      let s = r.seed;
-      const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+      const lcg = new Lcg(r.seed);
+      const rnd = () => lcg.unit();
+      const int = (lo: number, hi: number) => lcg.int(lo, hi);
       const IC = r.depthwise ? r.OC : r.IC;
       const G = r.depthwise ? 1 : IC;
       const weights = Uint8Array.from({ length: r.OC * G * r.kernel * r.kernel }, () => int(0, 255));
@@ -276,10 +277,8 @@ const noKpu = {
 const shadow = new ShadowSpace();
 const values = (v: V5View) => Array.from(shadow.readEmulator(v));
 const lcg = (n: number, seed: number, scale = 1) => {
-  let s = seed;
-  return Array.from({ length: n }, () =>
-    Math.fround(((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * scale),
-  );
+  const g = new Lcg(seed);
+  return Array.from({ length: n }, () => Math.fround((g.unit() - 0.5) * scale));
 };
 
 describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {

@@ -16,6 +16,7 @@ import { BoardSession } from '../../src/hil/session.js';
 import { prepare } from '../../src/kpu/interpreter.js';
 import { loadKmodel } from '../../src/load.js';
 import { REPO_ROOT } from '../shared.js';
+import { Lcg } from '../lcg.js';
 
 const VIRTUAL = resolve(REPO_ROOT, 'src/hil/virtual/index.ts');
 const HAS_VIRTUAL = existsSync(VIRTUAL);
@@ -68,13 +69,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 function input(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
+  return new Lcg(seed).bytes(n);
 }
 
 describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board', () => {

@@ -9,6 +9,7 @@ import { BoardError, BoardPythonError } from '../../src/hil/errors.js';
 import { openSerialLink } from '../../src/hil/serial.js';
 import { BoardSession, crc32Of } from '../../src/hil/session.js';
 import { FakeBoard, fakeBinding } from './fake-firmware.js';
+import { Lcg } from '../lcg.js';
 
 let n = 0;
 afterEach(() => SerialPortMock.binding.reset());
@@ -23,13 +24,7 @@ async function connect(board: FakeBoard, opts: { promptTimeoutMs?: number; comma
 }
 
 function bytes(n: number, seed = 1): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
+  return new Lcg(seed).bytes(n);
 }
 
 describe('board client against firmware fakes', () => {
