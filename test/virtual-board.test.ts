@@ -7,7 +7,7 @@
  * and CanMV maixpy_main.c), as docs/virtual-board.md quotes them, not from the code under test.
  * The board's worker runs the compiled code: these tests need `npm run build` (npm test builds).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -249,7 +249,6 @@ describe.skipIf(!BUILT)('virtual board: mapped folders', () => {
     flash = join(dir, 'flash');
     outside = join(dir, 'outside.txt');
     for (const d of [sd, flash]) rmSync(d, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(sd);
     mkdirSync(flash);
     writeFileSync(join(sd, 'hello.txt'), 'from the PC');
@@ -288,6 +287,25 @@ describe.skipIf(!BUILT)('virtual board: mapped folders', () => {
     expect(readFileSync(outside, 'utf8')).toBe('untouched');
     // a soft reset maps the folder again, and a link out of it there stops the board (sandbox)
     rmSync(join(sd, 'link.txt'));
+  });
+
+  test('a link leading out of a mapped folder is a usage error before the board starts', async () => {
+    const bad = join(dir, 'bad-sd');
+    mkdirSync(bad);
+    symlinkSync(outside, join(bad, 'out.txt'));
+    await expect(createVirtualBoard({ sdDir: bad })).rejects.toThrow(/--sd .*leading out of the folder/);
+    await expect(createVirtualBoard({ flashDir: bad })).rejects.toThrow(/--flash-dir .*leading out of the folder/);
+  });
+
+  test('the sandbox holds on the served board: no js module, no host files, no reaching into the bridge', async () => {
+    expect(await w.ask('import js\x04', '\x04>')).toContain("ImportError: no module named 'js'");
+    expect(await w.ask("open('/etc/passwd')\x04", '\x04>')).toContain('OSError');
+    expect(await w.ask('print(1)\x04', '\x04>')).toBe('OK1\r\n\x04\x04>');
+    // reaching into the JavaScript bridge ends the command with an error and reboots the board
+    const out = await w.ask('import _kpusim_js\n_kpusim_js.x = 1\x04', `${RAW_BANNER}>`);
+    expect(out.startsWith('OK\x04SandboxViolation: ')).toBe(true);
+    expect(out).toContain('\r\n\x04[MaixPy]: soft reboot\r\n');
+    expect(await w.ask('print(2)\x04', '\x04>')).toBe('OK2\r\n\x04\x04>');
   });
 
   test("the working directory and sys.path are the board's", async () => {

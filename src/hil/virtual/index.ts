@@ -17,7 +17,8 @@ import { UsageError } from '../../errors.js';
 import type { NumericsMode } from '../../kpu/interpreter.js';
 import { expandCameraFiles, type CameraOrientation } from '../../maixpy/camera.js';
 import { checkFolder } from '../../maixpy/host.js';
-import { parseFlashSpec, type FlashSegment } from '../../maixpy/storage.js';
+import { checkHeap } from '../../maixpy/sandbox.js';
+import { listSdFolder, parseFlashSpec, type FlashSegment } from '../../maixpy/storage.js';
 import type { ResizeMode } from '../../pipeline/convert.js';
 import type { ByteLink } from '../link.js';
 import type { Flavor } from './console.js';
@@ -86,13 +87,16 @@ function prepareInit(opts: VirtualBoardOptions): Omit<WorkerInit, 'wire'> {
     throw new UsageError('BAD_ARGUMENT', `--uart-buffer ${opts.uartBuffer}: at most ${RING_BYTES} bytes`);
   if (opts.keyPress?.some((n) => !Number.isInteger(n) || n < 1))
     throw new UsageError('BAD_ARGUMENT', '--key-press takes frame numbers 1, 2, …');
-  if (opts.heapMb !== undefined && !(opts.heapMb > 0))
-    throw new UsageError('BAD_ARGUMENT', `--heap ${opts.heapMb}: give a positive size in MiB`);
+  checkHeap(opts.heapMb);
   const cameraFiles = expandCameraFiles(opts.camera ?? []);
   const flash: FlashSegment[] = [];
   for (const f of opts.flash ?? []) flash.push(...(typeof f === 'string' ? parseFlashSpec(f) : [f]));
-  if (opts.sdDir !== undefined) checkFolder(opts.sdDir, '--sd');
-  if (opts.flashDir !== undefined) checkFolder(opts.flashDir, '--flash-dir');
+  // a missing folder, or a link in one leading out of it, is a usage error here, before anything starts
+  if (opts.sdDir !== undefined) listSdFolder(opts.sdDir);
+  if (opts.flashDir !== undefined) {
+    checkFolder(opts.flashDir, '--flash-dir');
+    listSdFolder(opts.flashDir, undefined, '/flash', '--flash-dir');
+  }
   return {
     flavor,
     board: {

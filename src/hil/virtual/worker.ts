@@ -5,6 +5,7 @@
  * the main thread. How the console matches MaixPy's: docs/virtual-board.md.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { SandboxViolation } from '../../maixpy/sandbox.js';
 import { bootMaixpyBoard, createBoard, type MaixpyBoard, type MaixpyBoardOptions } from '../../maixpy/host.js';
 import {
   cook,
@@ -236,7 +237,15 @@ class BoardConsole {
   }
 
   /** A JavaScript exception escaped the interpreter: report it as a Python error and reset the REPL. */
-  private recover(e: unknown): void {
+  private recover(e: unknown): number {
+    if (e instanceof SandboxViolation) {
+      // The script reached for the host: the sandbox stopped it mid-call. The board answers as if
+      // the command ended with an error, then reboots (a fresh interpreter, nothing of the old one).
+      const msg = `SandboxViolation: ${e.message}\r\n`;
+      this.warn(e.message);
+      this.emit(this.mode === 'raw' ? `\x04${msg}\x04` : msg);
+      return PYEXEC_FORCED_EXIT;
+    }
     const msg = `RuntimeError: kpusim internal error: ${e instanceof Error ? e.message : String(e)}\r\n`;
     this.warn(`kpusim internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     const mp = this.board.mp;
@@ -251,14 +260,14 @@ class BoardConsole {
     }
     this.rawLen = 0;
     this.rawFirst = -1;
+    return 0;
   }
 
   private feed(c: number): number {
     try {
       return this.board.mp.replProcessChar(c) as number;
     } catch (e) {
-      this.recover(e);
-      return 0;
+      return this.recover(e);
     }
   }
 
