@@ -19,24 +19,7 @@ import {
 } from '../hil/virtual/index.js';
 import type { Command } from './command.js';
 import { EXIT, type Io } from './common.js';
-
-function list(v: unknown): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map(String);
-}
-
-function frameNumbers(v: unknown): number[] {
-  const out: number[] = [];
-  for (const part of list(v).flatMap((s) => s.split(','))) {
-    const t = part.trim();
-    if (t === '') continue;
-    const n = Number(t);
-    if (!Number.isInteger(n) || n < 1)
-      throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
-    out.push(n);
-  }
-  return out;
-}
+import { frameNumbers, list } from './options.js';
 
 /** Is `socat` on the PATH? */
 export function socatAvailable(): boolean {

@@ -12,25 +12,7 @@ import { runMaixpy } from '../maixpy/host.js';
 import { DEFAULT_HEAP_MB } from '../maixpy/sandbox.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
-import { timingFrom } from './options.js';
-
-function list(v: unknown): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map(String);
-}
-
-function frameNumbers(v: unknown): number[] {
-  const out: number[] = [];
-  for (const part of list(v).flatMap((s) => s.split(','))) {
-    const t = part.trim();
-    if (t === '') continue;
-    const n = Number(t);
-    if (!Number.isInteger(n) || n < 1)
-      throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
-    out.push(n);
-  }
-  return out;
-}
+import { frameNumbers, list, timingFrom } from './options.js';
 
 /** `--key-press-ms 1500,3000:250`: presses at board times, each T or T:DURATION (ms, default 100). */
 function keyTimes(v: unknown): KeyPress[] {

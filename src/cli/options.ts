@@ -154,3 +154,23 @@ export function clocksFrom(
   };
   return { kpuMhz: get('kpu-mhz'), cpuMhz: get('cpu-mhz') };
 }
+
+/** A repeatable option's values as strings (none when absent). */
+export function list(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/** `--key-press 3,7 --key-press 9`: frame numbers from 1, comma-separated or repeated. */
+export function frameNumbers(v: unknown): number[] {
+  const out: number[] = [];
+  for (const part of list(v).flatMap((s) => s.split(','))) {
+    const t = part.trim();
+    if (t === '') continue;
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError('BAD_ARGUMENT', `--key-press takes frame numbers 1, 2, … (comma-separated), got "${t}"`);
+    out.push(n);
+  }
+  return out;
+}
