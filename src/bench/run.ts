@@ -20,6 +20,7 @@ import type { Kmodel } from '../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { defaultKpuKernel, type KpuKernel } from '../kpu/conv/index.js';
+import { hilBenchmark } from './hil.js';
 import { prepare } from '../kpu/interpreter.js';
 import { PUBLISHED_BOARD_TIMES, profile } from '../kpu/timing/index.js';
 import { loadKmodel } from '../load.js';
@@ -256,6 +257,8 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   }
   // Published board times: a few full model runs, left out of quick mode (npm test runs it).
   const published = opts.quick ? null : publishedBoardTimes(shared);
+  // The virtual board over a pseudo-terminal: child processes and seconds of uploads (not in quick mode).
+  const hil = opts.quick ? null : await hilBenchmark(log);
   return {
     model: pick.name,
     kernel,
@@ -271,6 +274,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     parse_all_models: parse,
     peak_rss_mb: worst,
     published_board_times: published,
+    hil,
   };
 }
 
@@ -309,6 +313,17 @@ async function cli(): Promise<void> {
   if (parse) rows.push(['parse all real models', `${parse.total_ms} ms (${parse.parsed}/${parse.files})`]);
   const rss = r.peak_rss_mb as Record<string, unknown>;
   rows.push(['peak RSS of a model run', `${rss.rss_mb} MB (worst: ${rss.model})`]);
+  const hil = r.hil as Awaited<ReturnType<typeof hilBenchmark>> | null;
+  if (hil && 'skipped' in hil) rows.push(['virtual board over a pty', `left out: ${hil.skipped}`]);
+  else if (hil)
+    for (const b of hil.boards) {
+      const c = b.command_round_trip_ms,
+        u = b.upload_bytes_per_s;
+      rows.push([
+        `virtual board over a pty (uart buffer ${b.uart_buffer ?? 'unlimited'})`,
+        `command ${c.median} ms (${c.min}–${c.max}, n=${c.n}); upload ${u.median} B/s (${u.min}–${u.max}, ${b.upload_bytes} B ×${u.n}); serve start ${b.serve_start_ms} ms, session open ${b.session_open_ms} ms`,
+      ]);
+    }
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
   const pub = r.published_board_times as Record<string, unknown>[] | null;
