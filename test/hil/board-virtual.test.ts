@@ -194,6 +194,32 @@ describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board
     expect(r.err).toMatch(/longer than 1\.0 s and was interrupted/);
   });
 
+  it('prints stream while the script runs (exec --follow): on its first line the client stops an endless loop', async () => {
+    const vb = await create({ onWarning: () => {} });
+    try {
+      const s = await BoardSession.open(vb.link);
+      let seen = '';
+      let asked = false;
+      // Were the output held until the script ends, this loop would never end: no timer here.
+      const r = await s.runScript("print('ready')\nn = 0\nwhile True:\n    n += 1\n", 'follow.py', {
+        timeoutMs: 0,
+        onOutput: (t) => {
+          seen += t;
+          if (!asked && seen.includes('ready\n')) {
+            asked = true;
+            void s.interrupt();
+          }
+        },
+      });
+      expect(seen).toBe('ready\n');
+      expect(r.interrupted).toBe(true);
+      expect(r.error?.type).toBe('KeyboardInterrupt');
+      await s.close();
+    } finally {
+      await vb.close();
+    }
+  });
+
   it('KeyboardInterrupt: Ctrl-C from the client stops a camera-style loop', async () => {
     const vb = await create({ onWarning: () => {} });
     try {
