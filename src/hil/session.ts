@@ -362,15 +362,22 @@ export class BoardSession {
   async switchBaud(baud: number, hostBaud: number): Promise<boolean> {
     const { records } = await this.run('_hil_canbaud()');
     if (records.find((r) => r.key === 'baud')?.value !== '1') return false;
-    await this.exec(`_hil_baud(${Math.floor(baud)})`, {
-      onAccepted: () => this.link.setBaud(baud),
-    }).catch(async (e: unknown) => {
-      await this.link.setBaud(hostBaud).catch(() => {});
-      throw e;
-    });
+    let accepted = false;
     try {
+      // the board takes the command at the old rate, answers at the new one 100 ms later
+      await this.exec(`_hil_baud(${Math.floor(baud)})`, {
+        timeoutMs: 3000,
+        onAccepted: async () => {
+          accepted = true;
+          await this.link.setBaud(baud);
+        },
+      });
       if ((await this.eval('1 + 1', { timeoutMs: 3000 })) !== '2') throw new Error('wrong answer');
     } catch (e) {
+      if (!accepted) {
+        await this.link.setBaud(hostBaud).catch(() => {});
+        throw e;
+      }
       throw new BoardError(
         'LINK_LOST',
         `the board did not answer at ${baud} baud (${(e as Error).message}); press reset (a soft reboot restores 115200)`,

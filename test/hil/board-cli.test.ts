@@ -64,6 +64,44 @@ describe('kpusim board (fakes)', () => {
     expect(JSON.parse(again.out)).toMatchObject({ uploaded: false, to: '/sd/model.kmodel', bytes: 9000 });
   });
 
+  it('push --baud-up switches the link for the transfer and back; the board never sees garbage', async () => {
+    const board = new FakeBoard({ replUart: true, files: { '/sd/keep.txt': new Uint8Array(1) } });
+    boards.set('fast', board);
+    const f = join(dir, 'fast.bin');
+    const data = new Uint8Array(6000).map((_, i) => i * 7);
+    writeFileSync(f, data);
+    const r = await cli('board', 'push', f, '--port', 'fake:fast', '--baud-up', '921600', '--json');
+    expect(r.err).not.toContain('warning');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ uploaded: true, bytes: 6000, baud: 921600 });
+    expect(board.fs.get('/sd/fast.bin')).toEqual(data);
+    expect(board.baudChanges).toEqual([921600, 115200]);
+    expect(board.received.some((b) => b >= 0x80)).toBe(false);
+  });
+
+  it('push --baud-up on a firmware without repl_uart warns and stays at 115200', async () => {
+    const board = new FakeBoard({ files: { '/sd/keep.txt': new Uint8Array(1) } });
+    boards.set('slow', board);
+    const f = join(dir, 'slow.bin');
+    writeFileSync(f, new Uint8Array(300).fill(5));
+    const r = await cli('board', 'push', f, '--port', 'fake:slow', '--baud-up', '921600');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('cannot change its REPL baud rate; staying at 115200 baud');
+    expect(board.baudChanges).toEqual([]);
+    expect(board.fs.get('/sd/slow.bin')?.length).toBe(300);
+  });
+
+  it('push --baud-up to a rate the board does not reach: a clear error, nothing kept', async () => {
+    const board = new FakeBoard({ replUart: true, baudStuckAt: 460800, files: { '/sd/keep.txt': new Uint8Array(1) } });
+    boards.set('stuck', board);
+    const f = join(dir, 'stuck.bin');
+    writeFileSync(f, new Uint8Array(300).fill(9));
+    const r = await cli('board', 'push', f, '--port', 'fake:stuck', '--baud-up', '921600', '--timeout', '3');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/did not answer at 921600 baud/);
+    expect(board.fs.has('/sd/stuck.bin')).toBe(false);
+  });
+
   it('a bad --to is a usage error before anything is sent', async () => {
     const board = new FakeBoard();
     boards.set('u', board);

@@ -7,7 +7,9 @@
  *   and the `\x01` restarts the raw REPL, as v1.11's pyexec does);
  * - a 2048-byte receive ring that drops bytes silently while a command runs (counted in `dropped`);
  * - firmware log lines (printk) and NUL bytes between output lines;
- * - tracebacks, MemoryError, KeyboardInterrupt on Ctrl-C, a cable pulled after N commands.
+ * - tracebacks, MemoryError, KeyboardInterrupt on Ctrl-C, a cable pulled after N commands;
+ * - a REPL UART that changes its baud rate (`UART.repl_uart().init(b)`, 100 ms after the command
+ *   was taken); while the two ends' rates differ, every byte arrives as framing garbage.
  * Commands are understood by the `_hil_*` names the client's prelude defines (a few scripted
  * statements for scripts); anything else is a NameError, as an undefined name would be.
  */
@@ -37,6 +39,10 @@ export interface FakeOptions {
   readonly heapFree?: number;
   /** Files present at start. */
   readonly files?: Record<string, Uint8Array>;
+  /** The firmware has `machine.UART.repl_uart()` (the REPL's baud rate can change). */
+  readonly replUart?: boolean;
+  /** The UART comes up at this rate whatever was asked (a board that cannot keep up). */
+  readonly baudStuckAt?: number;
 }
 
 const MockBinding = SerialPortMock.binding;
@@ -53,7 +59,15 @@ function crc32(bytes: Uint8Array): number {
 type State = 'booting' | 'friendly' | 'raw' | 'busy' | 'dead';
 
 export class FakeBoard {
-  readonly opts: Required<Omit<FakeOptions, 'files' | 'pullAfterPuts'>> & { pullAfterPuts?: number };
+  readonly opts: Required<Omit<FakeOptions, 'files' | 'pullAfterPuts' | 'baudStuckAt'>> & {
+    pullAfterPuts?: number;
+    baudStuckAt?: number;
+  };
+  /** The board's REPL UART rate, and the host's (set by the binding). */
+  baud = 115200;
+  hostBaud = 115200;
+  /** Every rate the board's UART was set to. */
+  readonly baudChanges: number[] = [];
   /** The board's file system (shared across reconnections). */
   readonly fs = new Map<string, Uint8Array>();
   state: State = 'friendly';
@@ -89,6 +103,8 @@ export class FakeBoard {
       silent: opts.silent ?? false,
       heapFree: opts.heapFree ?? 300_000,
       pullAfterPuts: opts.pullAfterPuts,
+      replUart: opts.replUart ?? false,
+      baudStuckAt: opts.baudStuckAt,
     };
     for (const [k, v] of Object.entries(opts.files ?? {})) this.fs.set(k, v);
   }
@@ -134,11 +150,14 @@ export class FakeBoard {
 
   private send(text: string | Uint8Array): void {
     const b = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
-    setImmediate(() => this.emit(b));
+    const garbled = this.baud !== this.hostBaud;
+    setImmediate(() => this.emit(garbled ? b.map((x) => 0x80 | x) : b));
   }
 
   /** Bytes from the client, as the UART ISR sees them. */
-  receive(bytes: Uint8Array): void {
+  receive(input: Uint8Array): void {
+    // at another rate than the board's, every byte is framing garbage (never a control character)
+    const bytes = this.baud === this.hostBaud ? input : input.map((x) => 0x80 | x);
     for (const b of bytes) this.received.push(b);
     if (this.state === 'dead' || this.state === 'booting') return;
     for (const b of bytes) {
@@ -326,6 +345,18 @@ export class FakeBoard {
       }
       return { stdout: '', stderr: this.traceback('NameError', `name '${e}' isn't defined`) };
     }
+    if (code === '_hil_canbaud()') return ok([`@HIL baud ${this.opts.replUart ? 1 : 0}`]);
+    if ((m = /^_hil_baud\((\d+)\)$/.exec(code))) {
+      if (!this.opts.replUart)
+        return {
+          stdout: '',
+          stderr: this.traceback('AttributeError', "type object 'UART' has no attribute 'repl_uart'"),
+        };
+      await new Promise((r) => setTimeout(r, 100));
+      this.baud = this.opts.baudStuckAt ?? Number(m[1]);
+      this.baudChanges.push(this.baud);
+      return ok();
+    }
     if ((m = /^_hil_script\(('.*')\)$/.exec(code))) return this.script(s(m[1]));
     return {
       stdout: '',
@@ -370,6 +401,12 @@ export function fakeBinding(boards: Record<string, FakeBoard>): BindingInterface
     async open(options: Parameters<typeof MockBinding.open>[0]) {
       const board = boards[options.path];
       const port = await MockBinding.open(options);
+      board.hostBaud = options.baudRate;
+      const update = port.update.bind(port);
+      port.update = async (o: { baudRate: number }) => {
+        board.hostBaud = o.baudRate;
+        return update(o);
+      };
       let pulledReject: ((e: Error) => void) | null = null;
       const pulled = new Promise<never>((_r, reject) => (pulledReject = reject));
       pulled.catch(() => {});
