@@ -26,4 +26,11 @@ export const TOLERANCES = {
    * relative to the terms summed. An element counts as differing beyond abs + rel·|ref|.
    */
   referenceIsolatedFloat: { abs: 1e-4, rel: 1e-3 },
+  /**
+   * `board profile` on the virtual board, whose clock is the timing model: each prefix's time per run
+   * is read with `time.ticks_us()`, whole microseconds (each reading floors), so a prefix's median is
+   * off by under 1 µs and a layer's difference of two prefixes by under 2 µs; 2.5 µs leaves room for
+   * the 1 ns rounding of the reported figures.
+   */
+  virtualBoardLayerMs: { abs: 0.0025 },
 } as const;

@@ -19,7 +19,7 @@ import {
 } from '../hil/virtual/index.js';
 import type { Command } from './command.js';
 import { EXIT, type Io } from './common.js';
-import { frameNumbers, list } from './options.js';
+import { frameNumbers, list, timingFrom, timingOption } from './options.js';
 
 /** Is `socat` on the PATH? */
 export function socatAvailable(): boolean {
@@ -124,7 +124,7 @@ export const boardServeCommand: Command = {
   describe:
     "Serve the emulated K210 as a MaixPy board: its REPL on a pseudo-terminal (--pty PATH, needs socat) or on stdin/stdout (--stdio), with kpusim maixpy's camera, flash, SD card and LCD",
   builder: (y: Argv) =>
-    y
+    timingOption(y)
       .option('pty', { type: 'string', describe: 'make a pseudo-terminal with a link at PATH (needs socat)' })
       .option('stdio', { type: 'boolean', default: false, describe: 'serve on stdin/stdout' })
       .option('flavor', {
@@ -200,6 +200,7 @@ export const boardServeCommand: Command = {
           '--pty needs socat, which is not installed: apt-get install socat (or serve on --stdio)',
         );
     }
+    const timing = timingFrom(args);
     const opts: VirtualBoardOptions = {
       flavor: args.flavor as 'maixpy' | 'canmv',
       uartBuffer: args['uart-buffer'] === undefined ? undefined : Number(args['uart-buffer']),
@@ -214,6 +215,7 @@ export const boardServeCommand: Command = {
       numerics: args.numerics as 'golden' | 'board',
       heapMb: args.heap === undefined ? undefined : Number(args.heap),
       bundled: args.bundled !== false,
+      ...(timing ? { timing: timing.params } : {}),
       onWarning: (t) => io.err(`kpusim: ${t}\n`),
     };
     const board = await createVirtualBoard(opts);

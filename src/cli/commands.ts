@@ -1,4 +1,5 @@
 import { boardCommand } from './board.js';
+import { boardCalibrateCommand, boardProfileCommand } from './board-timing.js';
 import { buildCommand } from './build.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
@@ -23,5 +24,6 @@ export const COMMANDS: readonly Command[] = [
   maixpyCommand,
   compareCommand,
   buildCommand,
-  boardCommand,
+  // `board profile` and `board calibrate` live in board-timing.ts, which builds on board.ts's helpers.
+  { ...boardCommand, subcommands: [...(boardCommand.subcommands ?? []), boardProfileCommand, boardCalibrateCommand] },
 ];

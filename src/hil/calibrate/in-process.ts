@@ -2,7 +2,7 @@
  * A `TimingBoard` on kpusim's own emulated MaixPy board in this process: the models go into a
  * temporary SD card, the timing script runs as `kpusim maixpy` would run it, and the times are the
  * emulated board's clock (the timing model, with the built-in parameters or a timing file's).
- * Used by the tests (no pty, no serial link) and by `kpusim board calibrate --virtual`.
+ * Used by the tests (no pty, no serial link).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

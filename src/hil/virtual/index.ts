@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '../../errors.js';
 import type { NumericsMode } from '../../kpu/interpreter.js';
+import type { TimingParams } from '../../kpu/timing/params.js';
 import { expandCameraFiles, type CameraOrientation } from '../../maixpy/camera.js';
 import { checkFolder } from '../../maixpy/host.js';
 import { checkHeap } from '../../maixpy/sandbox.js';
@@ -52,6 +53,8 @@ export interface VirtualBoardOptions {
   readonly bundled?: boolean;
   /** Receive buffer in bytes while code runs (MaixPy: 2048); bytes past it are dropped. Default: no limit. */
   readonly uartBuffer?: number;
+  /** The board clock's timing parameters (a timing file's, `board serve --timing`); default the built-in ones. */
+  readonly timing?: TimingParams;
   /** Warnings of the board (one line each, no newline). Default: stderr. */
   readonly onWarning?: (text: string) => void;
 }
@@ -111,6 +114,7 @@ function prepareInit(opts: VirtualBoardOptions): Omit<WorkerInit, 'wire'> {
       numerics: opts.numerics,
       heapMb: opts.heapMb,
       bundled: opts.bundled,
+      timing: opts.timing,
     },
   };
 }

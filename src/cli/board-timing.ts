@@ -1,0 +1,231 @@
+/**
+ * `kpusim board calibrate` and `kpusim board profile`: kpusim's timing model against a board's own
+ * clock, over the serial REPL (src/hil/calibrate). `calibrate` times the calibration suite, fits the
+ * timing parameters and writes a timing file for `--timing FILE`; `profile` measures each layer of a
+ * model on the board beside the model's prediction. See README.md, "Timing".
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { median, type TimingBoard } from '../hil/calibrate/board.js';
+import { boardProfile, boardProfileRefusal } from '../hil/calibrate/board-profile.js';
+import { calibrate, calibrationTable } from '../hil/calibrate/calibrate.js';
+import { checkTimingFirmware, sessionTimingBoard } from '../hil/calibrate/session-board.js';
+import { calibrationSuite } from '../hil/calibrate/suite.js';
+import { BoardError } from '../hil/errors.js';
+import type { BoardSession } from '../hil/session.js';
+import { prepare } from '../kpu/interpreter.js';
+import { parameterValues, TIMING_PARAMETERS, TIMING_PARAMS, withParameters } from '../kpu/timing/params.js';
+import { timingFileJson } from '../kpu/timing/timing-file.js';
+import { loadKmodel } from '../load.js';
+import { boardProfileCsv, boardProfileText, boardProfileTrace } from '../report/board-profile.js';
+import { boardArgs, boardJson, boardOptions, withBoard, type BoardArgs } from './board.js';
+import type { Command } from './command.js';
+import { EXIT, printJson, Progress, type Io } from './common.js';
+import { checkOutputPaths, timingFrom, timingJson, timingOption } from './options.js';
+
+function repeatOf(v: unknown, def: number): number {
+  const n = Number(v ?? def);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new UsageError('BAD_ARGUMENT', `--repeat ${String(v)}: 1 to 100 timed repeats`);
+  return n;
+}
+
+function checkParent(file: string, opt: string): void {
+  const d = dirname(resolve(file));
+  if (!existsSync(d)) throw new UsageError('NOT_FOUND', `--${opt} ${file}: no such folder ${d}`);
+}
+
+/** A timing board on the session, with upload notes and a progress bar on stderr. */
+function timingBoardFor(s: BoardSession, b: BoardArgs, io: Io, quiet: boolean): TimingBoard {
+  let uploaded = 0;
+  let skipped = 0;
+  const board = sessionTimingBoard(s, {
+    port: b.port,
+    batchTimeoutMs: Math.max(600_000, b.timeoutMs),
+    onNote: (t) => io.err(`kpusim: note: ${t}\n`),
+    onUpload: (_f, p, fresh) => {
+      if (p.sent < p.total) return;
+      if (fresh) uploaded++;
+      else skipped++;
+    },
+  });
+  return {
+    info: () => board.info(),
+    async time(jobs, progress) {
+      const bar = new Progress(io, jobs.length, 'timing');
+      let last = 0;
+      try {
+        return await board.time(jobs, (done, total) => {
+          progress?.(done, total);
+          for (; last < done; last++) bar.tick(jobs[last]?.name ?? '');
+        });
+      } finally {
+        bar.end();
+        if (!quiet)
+          io.err(`kpusim: ${uploaded} model file(s) uploaded, ${skipped} already on the board (same size and crc32)\n`);
+      }
+    },
+  };
+}
+
+const calibrateCommand: Command = {
+  command: 'calibrate',
+  describe:
+    "Time kpusim's calibration suite on the board, fit the timing model's parameters to it and write a timing file (for --timing FILE)",
+  builder: (y: Argv) =>
+    boardOptions(y)
+      .option('out', { type: 'string', demandOption: true, describe: 'the timing file to write (JSON)' })
+      .option('repeat', { type: 'number', default: 5, describe: 'timed repeats per case (the median is fitted)' })
+      .option('quick', {
+        type: 'boolean',
+        default: false,
+        describe: 'a smaller suite (fewer shapes; for a first look and for tests): fewer parameters well determined',
+      })
+      .check((a) => checkOutputPaths(a, [], ['out'])),
+  async run(args, io) {
+    const b = boardArgs(args);
+    const out = String(args.out);
+    checkParent(out, 'out');
+    const repeats = repeatOf(args.repeat, 5);
+    const size = args.quick ? 'small' : 'full';
+    const t0 = performance.now();
+    if (!b.json) io.err(`kpusim: building the calibration suite (${size})\n`);
+    const models = calibrationSuite(size);
+    return withBoard(b, io, async (s) => {
+      checkTimingFirmware(s, 'kpusim board calibrate');
+      const total = models.reduce((n, m) => n + m.kmodel.length, 0);
+      io.err(
+        `kpusim: ${models.length} suite models (${total} bytes; files already on the board are not sent again), ${repeats} repeats each\n`,
+      );
+      const c = await calibrate(timingBoardFor(s, b, io, false), { models, repeats });
+      writeFileSync(out, timingFileJson(c.file));
+      const seconds = Math.round((performance.now() - t0) / 100) / 10;
+      const before = parameterValues(startOf(c.board));
+      const after = parameterValues(c.fit.params);
+      const fitted = new Set(c.fit.fitted);
+      const pct = (a: number, m: number) => Math.round((10000 * (a - m)) / m) / 100;
+      if (b.json) {
+        printJson(io, {
+          out,
+          board: { ...boardJson(s.info), cpu_mhz: c.board.cpuMhz, kpu_mhz: c.board.kpuMhz },
+          suite: size,
+          repeats,
+          seconds,
+          fit: {
+            iterations: c.fit.iterations,
+            rms_pct_before: c.fit.rmsPctBefore,
+            rms_pct_after: c.fit.rmsPctAfter,
+            fitted: c.fit.fitted,
+            unreached: c.fit.unreached,
+          },
+          parameters: TIMING_PARAMETERS.map((t) => ({
+            name: t.name,
+            unit: t.unit,
+            before: before[t.name],
+            after: after[t.name],
+            fitted: fitted.has(t.name),
+          })),
+          cases: c.cases.map((k) => ({
+            name: k.name,
+            group: k.group,
+            measured_ms: k.measuredMs,
+            spread_ms: k.spreadMs,
+            loops: k.loops,
+            before_ms: k.beforeMs,
+            after_ms: k.afterMs,
+            before_error_pct: pct(k.beforeMs, k.measuredMs),
+            after_error_pct: pct(k.afterMs, k.measuredMs),
+          })),
+        });
+        return EXIT.OK;
+      }
+      const rows = c.fit.fitted.map(
+        (n) =>
+          `${n.padEnd(44)} ${before[n].toPrecision(6).padStart(12)} ${after[n].toPrecision(6).padStart(12)} ${`${pct(after[n], before[n]) >= 0 ? '+' : ''}${pct(after[n], before[n]).toFixed(1)}%`.padStart(8)}`,
+      );
+      io.out(
+        `board: ${c.board.firmware}${c.board.version ? ` ${c.board.version}` : ''}${c.board.virtual ? " (kpusim's virtual board)" : ''} on ${b.port}, CPU ${c.board.cpuMhz} MHz, KPU ${c.board.kpuMhz} MHz\n\n` +
+          calibrationTable(c) +
+          `\n${'parameter (fitted)'.padEnd(44)} ${'built-in'.padStart(12)} ${'board'.padStart(12)} ${'change'.padStart(8)}\n${rows.join('\n')}\n\n` +
+          `wrote ${out} (${seconds} s); use it with --timing ${out} on profile, estimate, check, face, maixpy and board serve\n`,
+      );
+      return EXIT.OK;
+    });
+  },
+};
+
+/** The built-in parameters at the board's clocks (where the fit started). */
+function startOf(board: { cpuMhz: number; kpuMhz: number }) {
+  return withParameters(TIMING_PARAMS, {}, { kpuMhz: board.kpuMhz, cpuMhz: board.cpuMhz });
+}
+
+const profileCommand: Command = {
+  command: 'profile <model>',
+  describe:
+    "Each layer's time on the board (kpu.set_layers prefixes, MaixPy, kmodel v3) beside the timing model's prediction",
+  builder: (y: Argv) =>
+    timingOption(
+      boardOptions(y)
+        .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (v3)' })
+        .option('repeat', { type: 'number', default: 5, describe: 'timed repeats per prefix (medians are compared)' })
+        .option('csv', { type: 'string', describe: 'also write the per-layer table as CSV to this file' })
+        .option('chrome-trace', {
+          type: 'string',
+          alias: 'trace',
+          describe: 'also write a Chrome trace (board and predicted tracks) to this file',
+        })
+        .check((a) => checkOutputPaths(a, [], ['csv', 'chrome-trace'])),
+    ),
+  async run(args, io) {
+    const b = boardArgs(args);
+    const repeats = repeatOf(args.repeat, 5);
+    const csv = typeof args.csv === 'string' ? args.csv : undefined;
+    const trace = typeof args['chrome-trace'] === 'string' ? args['chrome-trace'] : undefined;
+    if (csv) checkParent(csv, 'csv');
+    if (trace) checkParent(trace, 'chrome-trace');
+    const timing = timingFrom(args);
+    const loaded = loadKmodel(String(args.model));
+    const prepared = prepare(loaded.model, {});
+    const why = boardProfileRefusal(loaded.model, prepared);
+    if (why) throw new BoardError('UNSUPPORTED', `${loaded.path}: ${why}`);
+    return withBoard(b, io, async (s) => {
+      checkTimingFirmware(s, 'kpusim board profile');
+      const board = timingBoardFor(s, b, io, b.json);
+      const info = await board.info();
+      const params = withParameters(timing?.params ?? TIMING_PARAMS, {}, { kpuMhz: info.kpuMhz, cpuMhz: info.cpuMhz });
+      const p = await boardProfile(board, {
+        name: basename(loaded.path),
+        model: loaded.model,
+        bytes: loaded.bytes,
+        prepared,
+        params,
+        repeats,
+      });
+      if (csv) writeFileSync(csv, boardProfileCsv(p));
+      if (trace) writeFileSync(trace, JSON.stringify(boardProfileTrace(p, basename(loaded.path))) + '\n');
+      if (b.json)
+        printJson(io, {
+          model: loaded.path,
+          board: { ...boardJson(s.info), cpu_mhz: info.cpuMhz, kpu_mhz: info.kpuMhz },
+          timing: timingJson(timing),
+          method: p.method,
+          repeats,
+          layers: p.layers,
+          total: p.total,
+          prefixes: p.prefixes.map((x) => ({ ...x, median_ms: median(x.runs_ms) })),
+        });
+      else
+        io.out(
+          `${loaded.path} on ${info.firmware}${info.version ? ` ${info.version}` : ''}${info.virtual ? " (kpusim's virtual board)" : ''}, ${b.port}\n` +
+            `predicted: ${timing ? `timing file ${timing.file}` : 'built-in parameters'} at the board's clocks (CPU ${info.cpuMhz} MHz, KPU ${info.kpuMhz} MHz)\n\n` +
+            boardProfileText(p),
+        );
+      return EXIT.OK;
+    });
+  },
+};
+
+export const boardCalibrateCommand = calibrateCommand;
+export const boardProfileCommand = profileCommand;
