@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Lcg } from './lcg.js';
 import { REPO_ROOT } from './shared.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'kpusim.js');
@@ -98,12 +99,7 @@ describe.skipIf(SKIP !== '')('kpusim board over a pseudo-terminal (board serve -
 
   test('board run: output bytes identical to kpusim run, board time equal to the prediction', async () => {
     const input = join(dir, 'in.bin');
-    const x = new Uint8Array(3 * 128 * 128);
-    let s = 7;
-    for (let i = 0; i < x.length; i++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      x[i] = s >>> 24;
-    }
+    const x = new Lcg(7).bytes(3 * 128 * 128);
     writeFileSync(input, x);
     const onBoard = join(dir, 'board-out');
     const onPc = join(dir, 'pc-out');
