@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { KmodelError } from '../src/errors.js';
 import { BinaryReader } from '../src/kmodel-parser/binary-reader.js';
 import { parseV4 } from '../src/kmodel-parser/v4/parse.js';
-import { V4_OPCODES, V4_OPCODE_BY_CODE } from '../src/kmodel-parser/v4/opcodes.js';
+import { V4_OP_BY_CODE, V4_OPS } from '../src/ops/v4/index.js';
 import type { KmodelV4, V4Node, V4NodeOfType, V4OpName } from '../src/kmodel-parser/v4/types.js';
 import {
   body,
@@ -94,6 +94,7 @@ describe('opcode table', () => {
       [0x2001, 'kpu_upload'],
       [0x2002, 'kpu_conv2d'],
     ];
+    const V4_OPCODES = Object.values(V4_OPS);
     expect(V4_OPCODES.map((r) => [r.code, r.name])).toEqual(expected);
     expect(new Set(V4_OPCODES.map((r) => r.traceName)).size).toBe(V4_OPCODES.length);
     expect(V4_OPCODES.filter((r) => r.unit === 'KPU').map((r) => r.name)).toEqual(['kpu_conv2d']);
@@ -117,7 +118,7 @@ describe('opcode table', () => {
       0x2001: 'KPUUpload',
       0x2002: 'KPUConv2D',
     };
-    for (const [code, name] of Object.entries(seen)) expect(V4_OPCODE_BY_CODE.get(Number(code))?.traceName).toBe(name);
+    for (const [code, name] of Object.entries(seen)) expect(V4_OP_BY_CODE.get(Number(code))?.traceName).toBe(name);
   });
 });
 

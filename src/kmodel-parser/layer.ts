@@ -21,4 +21,8 @@ export interface LayerBase {
   /** Input and output tensor shapes where the body lets them be known. */
   readonly inputs?: readonly TensorDesc[];
   readonly outputs?: readonly TensorDesc[];
+  /** Multiply-accumulates of a CPU layer, from its op definition (a KPU layer's come from its layer argument). */
+  readonly macs?: number;
+  /** Weight bytes of a CPU layer, from its op definition. */
+  readonly weightBytes?: number;
 }

@@ -68,25 +68,6 @@ function shapesOf(t: readonly TensorDesc[] | undefined): number[][] {
   return (t ?? []).map((d) => [...d.shape]);
 }
 
-/** MACs of CPU layers whose bodies say (FC, float/quantized conv, matmul); 0 for data movement. */
-function cpuMacs(layer: LayerBase): number {
-  const b =
-    (layer as unknown as { body?: Record<string, unknown> }).body ?? (layer as unknown as Record<string, unknown>);
-  const num = (k: string): number | undefined => (typeof b[k] === 'number' ? (b[k] as number) : undefined);
-  if (layer.type === 'FULLY_CONNECTED') return (num('in_channels') ?? 0) * (num('out_channels') ?? 0);
-  const out = layer.outputs?.[0]?.shape;
-  const inn = layer.inputs?.[0]?.shape;
-  if (/conv2d/i.test(layer.type) && out && inn) {
-    const fh = num('filter_h') ?? 1;
-    const fw = num('filter_w') ?? 1;
-    const groups = num('groups') ?? 1;
-    const ic = inn[1] ?? 1;
-    return out.reduce((a, v) => a * v, 1) * (ic / groups) * fh * fw;
-  }
-  if (/matmul/i.test(layer.type)) return (num('a_rows') ?? 0) * (num('a_cols') ?? 0) * (num('b_cols') ?? 0);
-  return 0;
-}
-
 export function summarizeLayer(layer: LayerBase): LayerSummary {
   const base = {
     index: layer.index,
@@ -96,7 +77,8 @@ export function summarizeLayer(layer: LayerBase): LayerSummary {
     outputs: shapesOf(layer.outputs),
   };
   const p = layer.kpu;
-  if (!p) return { ...base, macs: cpuMacs(layer), weight_bytes: 0 };
+  // A CPU layer's MACs and weights are static facts its parser took from the op's definition.
+  if (!p) return { ...base, macs: layer.macs ?? 0, weight_bytes: layer.weightBytes ?? 0 };
   const g = kpuConvGeometry(p.arg);
   const batches = (layer as unknown as { batches?: number }).batches ?? 1;
   const inLines = kpuRows(g.inWidth, g.inHeight, g.inChannels) * batches;

@@ -14,6 +14,7 @@ import type {
   V4OpName,
 } from '../kmodel-parser/v4/types.js';
 import { decodeNnil, nnilUnaryMethod } from '../kpu/ops/v4/nnil-unary-method.js';
+import { isNotApplicable, notApplicable, type NotApplicable } from '../ops/not-applicable.js';
 import { tf } from './backend.js';
 import type { QuantFact, RefLayer, ReferenceModel } from './graph.js';
 import { prepareKpuConvFloat } from './kpu-conv.js';
@@ -130,7 +131,8 @@ function floatConv(
   };
 }
 
-const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
+/** The float counterpart of every v4 op: total over the op names, like the op table in src/ops/v4/. */
+const BUILDERS = {
   kpu_conv2d: (n) => {
     const g = kpuConvGeometry(n.kpu.arg);
     const N = n.batches;
@@ -568,7 +570,8 @@ const BUILDERS: { [K in V4OpName]?: Builder<K> } = {
       },
     };
   },
-};
+  conv2d_transpose: notApplicable('not written yet: no model in the shared corpus uses it'),
+} satisfies { readonly [K in V4OpName]: Builder<K> | NotApplicable };
 
 function reduceWindow(b: V4NodeOfType<'reduce_window2d'>['body'], outShape: readonly number[] | undefined): Partial4 {
   const input = rangeRef(b.input, b.in_shape);
@@ -597,10 +600,10 @@ function opaque(n: V4Node, why: string): Partial4 {
 
 export function buildReferenceV4(model: KmodelV4): ReferenceModel {
   const layers: RefLayer[] = model.layers.map((n) => {
-    const build = BUILDERS[n.type] as Builder<V4OpName> | undefined;
-    const part = build
-      ? build(n as never)
-      : opaque(n, `no float counterpart of ${n.type}; the cumulative run takes the emulator's result`);
+    const build = BUILDERS[n.type] as Builder<V4OpName> | NotApplicable;
+    const part = isNotApplicable(build)
+      ? opaque(n, `no float counterpart of ${n.type}; the cumulative run takes the emulator's result`)
+      : build(n as never);
     return { index: n.index, type: n.type, unit: n.unit, ...part };
   });
   const inputs = model.inputs.map((inp) => {

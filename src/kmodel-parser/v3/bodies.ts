@@ -292,6 +292,7 @@ export const parseFullyConnected: BodyParser = (r, ctx) => {
     outputs: [tout],
     mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
     mainOut: access(ctx, o, 'main_mem_out_address', tout),
+    macs: in_channels * out_channels,
   };
 };
 

@@ -40,6 +40,8 @@ export interface BodyResult {
    * shape of whatever wrote the input. 'input': only the input does (global average pool).
    */
   readonly follow?: 'elementwise' | 'input';
+  /** Multiply-accumulates of one run, for a layer that does any (FULLY_CONNECTED). */
+  readonly macs?: number;
 }
 
 export type BodyParser = (r: BinaryReader, ctx: BodyContext) => BodyResult;

@@ -226,6 +226,7 @@ export function parseV3(r: BinaryReader): KmodelV3 {
           bodySize: lh.bodySize,
           unit: lh.row.name === 'K210_CONV' ? 'KPU' : 'CPU',
           ...results[index].fields,
+          ...(results[index].macs !== undefined ? { macs: results[index].macs } : {}),
           inputs: Object.freeze(shaped[index].inputs),
           outputs: Object.freeze(shaped[index].outputs),
         }) as unknown as V3Layer,

@@ -7,9 +7,11 @@
  */
 import type { BinaryReader } from '../binary-reader.js';
 import type { TensorDesc } from '../model.js';
-import { V4_OPCODE_BY_CODE, type IoItem } from './opcodes.js';
+import { isNotApplicable } from '../../ops/not-applicable.js';
+import type { IoItem, V4OpDef } from '../../ops/v4/def.js';
+import { V4_OP_BY_CODE } from '../../ops/v4/index.js';
 import { BodyContext, elements, kpuLayoutBytes, V4_DTYPE_BYTES, type MemorySizes } from './read.js';
-import type { KmodelV4, MemoryRange, Shape4, V4Header, V4Node, V4Tensor } from './types.js';
+import type { KmodelV4, MemoryRange, Shape4, V4Header, V4Node, V4OpName, V4Tensor } from './types.js';
 
 /** 'KMDL' as the little-endian multi-char constant: bytes 4C 44 4D 4B ("LDMK"). */
 export const V4_IDENTIFIER = 0x4b4d444c;
@@ -65,7 +67,7 @@ export function parseV4(r: BinaryReader): KmodelV4 {
   let lastBodyShortfall = 0;
   for (let i = 0; i < nodeHeaders.length; i++) {
     const { opcode, body_size, at } = nodeHeaders[i];
-    const op = V4_OPCODE_BY_CODE.get(opcode);
+    const op = V4_OP_BY_CODE.get(opcode) as V4OpDef<V4OpName> | undefined;
     if (!op) {
       r.fail(
         'UNKNOWN_OPCODE',
@@ -98,6 +100,8 @@ export function parseV4(r: BinaryReader): KmodelV4 {
       if (outs[k].shapeKnown) known.set(key, outs[k].desc.shape);
       else known.delete(key);
     });
+    const inDescs = ins.map((t) => t.desc);
+    const outDescs = outs.map((t) => t.desc);
     const node = {
       index: i,
       type: op.name,
@@ -109,8 +113,10 @@ export function parseV4(r: BinaryReader): KmodelV4 {
       body,
       inputRanges: io.inputs.map((it) => it.range),
       outputRanges: io.outputs.map((it) => it.range),
-      inputs: ins.map((t) => t.desc),
-      outputs: outs.map((t) => t.desc),
+      inputs: inDescs,
+      outputs: outDescs,
+      macs: isNotApplicable(op.macs) ? 0 : op.macs(body, inDescs, outDescs),
+      weightBytes: isNotApplicable(op.weightBytes) ? 0 : op.weightBytes(body),
       ...(op.name === 'kpu_conv2d' ? kpuExtras(body as V4Node['body'] & { kpu: unknown }) : {}),
     };
     layers.push(node as unknown as V4Node);

@@ -389,8 +389,13 @@ function stackvmLayer(
   };
   const inputs = shapes && descs(shapes.inputs);
   const outputs = shapes && descs(shapes.outputs);
+  // A CPU convolution counts output elements × input channels: the instruction does not carry the filter size.
+  const conv = ins.tensorName === 'CONV2D' || ins.tensorName === 'CONV2D_TRANSPOSE';
+  const macs =
+    conv && inputs?.[0] && outputs?.[0] ? outputs[0].shape.reduce((a, d) => a * d, 1) * (inputs[0].shape[1] ?? 1) : 0;
   return {
     type: `stackvm:${ins.tensorName}`,
+    macs,
     code: ins.funct ?? 0,
     offset: ins.fileOffset,
     bodySize: ins.size,

@@ -47,6 +47,8 @@
  * Every number the timing model uses is a named parameter (`TIMING_PARAMETERS`, below) so that a
  * timing file measured on a user's board (`kpusim board calibrate`, timing-file.ts) can replace it.
  */
+import { isNotApplicable } from '../../ops/not-applicable.js';
+import { V4_OPS } from '../../ops/v4/index.js';
 
 export const MIB = 1024 * 1024;
 
@@ -196,34 +198,10 @@ export const CPU_OP_FAMILY: Readonly<Record<string, CpuCostFamily>> = {
   K210_ADD_PADDING: 'sdk-upload',
   K210_UPLOAD: 'sdk-upload',
 
-  // ---- v4, the nncase 0.2 runtime ----
-  dequantize: 'nncase-dequantize',
-  quantize: 'nncase-quantize',
-  quantized_binary: 'nncase-quantized-binary',
-  binary: 'nncase-float-elementwise',
-  unary: 'nncase-unary',
-  nnil_unary_method: 'nncase-unary',
-  softmax: 'nncase-softmax',
-  concat: 'nncase-copy',
-  memory_copy: 'nncase-copy',
-  pad: 'nncase-layout',
-  transpose: 'nncase-layout',
-  strided_slice: 'nncase-layout',
-  resize_image: 'nncase-resize',
-  table_lookup1d: 'nncase-table',
-  reduce: 'nncase-reduce',
-  reduce_window2d: 'nncase-reduce',
-  cpu_reduce_window2d: 'nncase-reduce',
-  conv2d: 'nncase-float-mac',
-  matmul: 'nncase-float-mac',
-  conv2d_transpose: 'nncase-float-mac',
-  cpu_conv2d: 'nncase-float-mac',
-  cpu_depthwise_conv2d: 'nncase-float-mac',
-  quantized_conv2d: 'nncase-quantized-mac',
-  quantized_matmul: 'nncase-quantized-mac',
-  cpu_quantized_conv2d: 'nncase-quantized-mac',
-  cpu_quantized_depthwise_conv2d: 'nncase-quantized-mac',
-  kpu_upload: 'nncase-upload',
+  // ---- v4, the nncase 0.2 runtime: each op's definition names its family (src/ops/v4/) ----
+  ...Object.fromEntries(
+    Object.values(V4_OPS).flatMap((d) => (isNotApplicable(d.cost) ? [] : [[d.name, d.cost] as const])),
+  ),
 };
 
 const fam = (perUnitCycles: number, fixedCycles = DISPATCH): FamilyCost => ({ fixedCycles, perUnitCycles });
