@@ -6,14 +6,16 @@
  * the per-layer board times of the bundled face detector must match the model it runs on.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../src/cli/common.js';
 import { socatAvailable } from '../src/cli/board-serve.js';
 import { main } from '../src/cli/main.js';
+import { sessionTimingBoard } from '../src/hil/calibrate/session-board.js';
 import { calibrationSuite } from '../src/hil/calibrate/suite.js';
+import { BoardSession, crc32Of } from '../src/hil/session.js';
 import { registerPortScheme } from '../src/hil/connect.js';
 import { createVirtualBoard } from '../src/hil/virtual/index.js';
 import {
@@ -127,6 +129,33 @@ describe('kpusim board calibrate (virtual board over the raw REPL)', () => {
     const row = doc.parameters.find((p: { name: string }) => p.name === 'kpu.cyclesPerLine');
     expect(row).toMatchObject({ fitted: true, before: TIMING_PARAMS.kpu.cyclesPerLine });
   }, 120_000);
+});
+
+describe('the timing board on a session', () => {
+  it('keeps the models on /sd by content name: a second run uploads nothing and times the same', async () => {
+    const sd = join(dir, 'sd');
+    mkdirSync(sd);
+    const vb = await createVirtualBoard({ sdDir: sd, onWarning: () => {} });
+    const s = await BoardSession.open(vb.link);
+    try {
+      const models = calibrationSuite('small').filter((m) => m.name === 'launches1' || m.name === 'launches2');
+      const jobs = models.map((m) => ({ name: m.name, kmodel: m.kmodel, input: m.input, repeats: 2, loops: 3 }));
+      const sent: boolean[] = [];
+      const board = sessionTimingBoard(s, { onUpload: (_f, p, fresh) => p.sent === p.total && sent.push(fresh) });
+      const first = await board.time(jobs);
+      expect(sent).toEqual([true, true]);
+      expect(readdirSync(sd).sort()).toEqual(
+        models.map((m) => `ks${crc32Of(m.kmodel).toString(16).padStart(8, '0')}.kmodel`).sort(),
+      );
+      sent.length = 0;
+      const again = await board.time(jobs);
+      expect(sent).toEqual([false, false]);
+      expect(again.map((r) => r.perRunMs)).toEqual(first.map((r) => r.perRunMs));
+      expect(first[1].perRunMs[0]).toBeGreaterThan(first[0].perRunMs[0]);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 });
 
 describe('kpusim board profile (virtual board over the raw REPL)', () => {

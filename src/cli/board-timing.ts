@@ -14,13 +14,13 @@ import { calibrate, calibrationTable } from '../hil/calibrate/calibrate.js';
 import { checkTimingFirmware, sessionTimingBoard } from '../hil/calibrate/session-board.js';
 import { calibrationSuite } from '../hil/calibrate/suite.js';
 import { BoardError } from '../hil/errors.js';
-import type { BoardSession } from '../hil/session.js';
+import { estimateUploadSeconds, type BoardSession } from '../hil/session.js';
 import { prepare } from '../kpu/interpreter.js';
 import { parameterValues, TIMING_PARAMETERS, TIMING_PARAMS, withParameters } from '../kpu/timing/params.js';
 import { timingFileJson } from '../kpu/timing/timing-file.js';
 import { loadKmodel } from '../load.js';
 import { boardProfileCsv, boardProfileText, boardProfileTrace } from '../report/board-profile.js';
-import { boardArgs, boardJson, boardOptions, withBoard, type BoardArgs } from './board.js';
+import { boardArgs, boardJson, boardOptions, UploadBar, withBoard, type BoardArgs } from './board.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, timingFrom, timingJson, timingOption } from './options.js';
@@ -37,16 +37,37 @@ function checkParent(file: string, opt: string): void {
   if (!existsSync(d)) throw new UsageError('NOT_FOUND', `--${opt} ${file}: no such folder ${d}`);
 }
 
-/** A timing board on the session, with upload notes and a progress bar on stderr. */
-function timingBoardFor(s: BoardSession, b: BoardArgs, io: Io, quiet: boolean): TimingBoard {
+/** Seconds as "12 s" or "6 min 35 s". */
+function duration(s: number): string {
+  if (s < 60) return `${Math.max(1, Math.round(s))} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${String(Math.round(s - 60 * m)).padStart(2, '0')} s`;
+}
+
+/** A timing board on the session, with upload notes and progress bars on stderr. */
+function timingBoardFor(s: BoardSession, b: BoardArgs, io: Io, quiet: boolean, baud: number): TimingBoard {
   let uploaded = 0;
   let skipped = 0;
+  let planned = 0;
+  let sentBefore = 0;
+  const seen = new Set<string>();
+  const bar = new UploadBar(io, 'upload');
   const board = sessionTimingBoard(s, {
     port: b.port,
     batchTimeoutMs: Math.max(600_000, b.timeoutMs),
     onNote: (t) => io.err(`kpusim: note: ${t}\n`),
-    onUpload: (_f, p, fresh) => {
-      if (p.sent < p.total) return;
+    onUploadPlan: (files, bytes) => {
+      planned = bytes;
+      if (!quiet && bytes > 64 * 1024)
+        io.err(
+          `kpusim: ${files} model file(s), ${bytes} bytes: uploading what is not on the board yet takes up to ${duration(estimateUploadSeconds(bytes, baud, s.maxCommandBytes))} at ${baud} baud\n`,
+        );
+    },
+    onUpload: (f, p, fresh) => {
+      if (fresh) bar.update({ sent: Math.min(planned, sentBefore + p.sent), total: planned });
+      if (p.sent < p.total || seen.has(f)) return;
+      seen.add(f);
+      sentBefore += p.total;
       if (fresh) uploaded++;
       else skipped++;
     },
@@ -54,21 +75,55 @@ function timingBoardFor(s: BoardSession, b: BoardArgs, io: Io, quiet: boolean): 
   return {
     info: () => board.info(),
     async time(jobs, progress) {
-      const bar = new Progress(io, jobs.length, 'timing');
+      const timed = new Progress(io, jobs.length, 'timing');
       let last = 0;
       try {
         return await board.time(jobs, (done, total) => {
+          if (done === 0 && uploaded > 0) bar.end();
           progress?.(done, total);
-          for (; last < done; last++) bar.tick(jobs[last]?.name ?? '');
+          for (; last < done; last++) timed.tick(jobs[last]?.name ?? '');
         });
       } finally {
-        bar.end();
+        timed.end();
         if (!quiet)
           io.err(`kpusim: ${uploaded} model file(s) uploaded, ${skipped} already on the board (same size and crc32)\n`);
       }
     },
   };
 }
+
+/** Runs `fn` with the REPL switched to `--baud-up` (where the firmware can), and back. Returns the rate used. */
+async function withBaudUp<T>(
+  s: BoardSession,
+  b: BoardArgs,
+  io: Io,
+  up: number | undefined,
+  fn: (baud: number) => Promise<T>,
+) {
+  let baud = b.baud;
+  if (up !== undefined && up !== b.baud) {
+    if (await s.switchBaud(up, b.baud)) baud = up;
+    else io.err(`kpusim: warning: this board cannot change its REPL baud rate; staying at ${b.baud} baud\n`);
+  }
+  try {
+    return await fn(baud);
+  } finally {
+    if (baud !== b.baud) await s.switchBaud(b.baud, baud).catch(() => false);
+  }
+}
+
+function baudUpOf(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 9600 || n > 5_000_000)
+    throw new UsageError('BAD_ARGUMENT', `--baud-up ${String(v)}: a baud rate up to 5000000`);
+  return n;
+}
+
+const baudUpOption = {
+  type: 'number',
+  describe: 'switch the link to this baud rate for the uploads and timing, and back (where the firmware can)',
+} as const;
 
 const calibrateCommand: Command = {
   command: 'calibrate',
@@ -78,6 +133,7 @@ const calibrateCommand: Command = {
     boardOptions(y)
       .option('out', { type: 'string', demandOption: true, describe: 'the timing file to write (JSON)' })
       .option('repeat', { type: 'number', default: 5, describe: 'timed repeats per case (the median is fitted)' })
+      .option('baud-up', baudUpOption)
       .option('quick', {
         type: 'boolean',
         default: false,
@@ -89,6 +145,7 @@ const calibrateCommand: Command = {
     const out = String(args.out);
     checkParent(out, 'out');
     const repeats = repeatOf(args.repeat, 5);
+    const baudUp = baudUpOf(args['baud-up']);
     const size = args.quick ? 'small' : 'full';
     const t0 = performance.now();
     if (!b.json) io.err(`kpusim: building the calibration suite (${size})\n`);
@@ -99,7 +156,9 @@ const calibrateCommand: Command = {
       io.err(
         `kpusim: ${models.length} suite models (${total} bytes; files already on the board are not sent again), ${repeats} repeats each\n`,
       );
-      const c = await calibrate(timingBoardFor(s, b, io, false), { models, repeats });
+      const c = await withBaudUp(s, b, io, baudUp, (baud) =>
+        calibrate(timingBoardFor(s, b, io, false, baud), { models, repeats }),
+      );
       writeFileSync(out, timingFileJson(c.file));
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       const before = parameterValues(startOf(c.board));
@@ -171,6 +230,7 @@ const profileCommand: Command = {
         .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (v3)' })
         .option('repeat', { type: 'number', default: 5, describe: 'timed repeats per prefix (medians are compared)' })
         .option('csv', { type: 'string', describe: 'also write the per-layer table as CSV to this file' })
+        .option('baud-up', baudUpOption)
         .option('chrome-trace', {
           type: 'string',
           alias: 'trace',
@@ -181,6 +241,7 @@ const profileCommand: Command = {
   async run(args, io) {
     const b = boardArgs(args);
     const repeats = repeatOf(args.repeat, 5);
+    const baudUp = baudUpOf(args['baud-up']);
     const csv = typeof args.csv === 'string' ? args.csv : undefined;
     const trace = typeof args['chrome-trace'] === 'string' ? args['chrome-trace'] : undefined;
     if (csv) checkParent(csv, 'csv');
@@ -192,17 +253,18 @@ const profileCommand: Command = {
     if (why) throw new BoardError('UNSUPPORTED', `${loaded.path}: ${why}`);
     return withBoard(b, io, async (s) => {
       checkTimingFirmware(s, 'kpusim board profile');
-      const board = timingBoardFor(s, b, io, b.json);
-      const info = await board.info();
+      const info = await sessionTimingBoard(s).info();
       const params = withParameters(timing?.params ?? TIMING_PARAMS, {}, { kpuMhz: info.kpuMhz, cpuMhz: info.cpuMhz });
-      const p = await boardProfile(board, {
-        name: basename(loaded.path),
-        model: loaded.model,
-        bytes: loaded.bytes,
-        prepared,
-        params,
-        repeats,
-      });
+      const p = await withBaudUp(s, b, io, baudUp, (baud) =>
+        boardProfile(timingBoardFor(s, b, io, b.json, baud), {
+          name: basename(loaded.path),
+          model: loaded.model,
+          bytes: loaded.bytes,
+          prepared,
+          params,
+          repeats,
+        }),
+      );
       if (csv) writeFileSync(csv, boardProfileCsv(p));
       if (trace) writeFileSync(trace, JSON.stringify(boardProfileTrace(p, basename(loaded.path))) + '\n');
       if (b.json)

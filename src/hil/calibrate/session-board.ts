@@ -33,6 +33,8 @@ export interface SessionBoardOptions {
   readonly batchTimeoutMs?: number;
   /** Upload progress of one file. */
   readonly onUpload?: (file: string, p: PutProgress, uploaded: boolean) => void;
+  /** Called once before any upload: distinct model files and their bytes (some may be on the board already). */
+  readonly onUploadPlan?: (files: number, bytes: number) => void;
   /** Notes for the user (clock defaults, where files go). */
   readonly onNote?: (text: string) => void;
 }
@@ -102,16 +104,26 @@ export function sessionTimingBoard(s: BoardSession, opts: SessionBoardOptions = 
       // On /flash a file goes once no later batch needs it.
       const lastUse = new Map<string, number>();
       batches.forEach((bt, i) => bt.forEach((j) => lastUse.set(`${dir}/${j.file}.kmodel`, i)));
-      const runs: TimingRun[] = [];
-      let done = 0;
-      progress?.(0, jobs.length);
-      for (const [bi, batch] of batches.entries()) {
-        const files = new Map<string, Uint8Array>();
-        for (const j of batch) files.set(`${dir}/${j.file}.kmodel`, j.kmodel);
+      const filesOf = (bt: typeof named) => new Map(bt.map((j) => [`${dir}/${j.file}.kmodel`, j.kmodel]));
+      const upload = async (files: Map<string, Uint8Array>) => {
         for (const [path, data] of files) {
           const r = await s.putFile(path, data, { onProgress: (p) => opts.onUpload?.(path, p, true) });
           if (!r.uploaded) opts.onUpload?.(path, { sent: data.length, total: data.length }, false);
         }
+      };
+      const all = filesOf(named);
+      opts.onUploadPlan?.(
+        all.size,
+        [...all.values()].reduce((n, d) => n + d.length, 0),
+      );
+      // On /sd every file goes up first: one upload phase, then one timing phase.
+      if (!onFlash) await upload(all);
+      const runs: TimingRun[] = [];
+      let done = 0;
+      progress?.(0, jobs.length);
+      for (const [bi, batch] of batches.entries()) {
+        const files = filesOf(batch);
+        if (onFlash) await upload(files);
         let out = '';
         let pending = '';
         const r = await s.runScript(timingScript(batch, dir), 'kpusim_timing.py', {
