@@ -10,7 +10,7 @@
 //   assignment of a function (`ticks = ticks_ms`) is a row; its arguments come from the `def` line;
 // - its status comes from the `# api:` comment right above it:
 //     # api: <exact|approx|partial|no-op|unsupported>[ (<arguments>)][ - <note>]
-//   with further note lines starting with `#   ` (three spaces); without one, the nearest
+//   continued on lines starting with `#   ` (three spaces); without one, the nearest
 //   `# api:` comment of the enclosing class or the file's `# api-default:` applies, and a public
 //   definition with none of them is an error (so nothing is listed without a status);
 // - `# api-class: <Name>` above a class gives the name scripts see it by (for private classes);
@@ -36,7 +36,7 @@ const STATUSES = {
 /** The sections of the table: which .py files (and TypeScript headers) make each one. */
 const SECTIONS = [
   { title: 'Boot', files: ['_boot'], rows: false },
-  { title: 'image', files: ['image'] },
+  { title: 'image', files: ['image'], ts: ['src/maixpy/imlib.ts'] },
   { title: 'sensor', files: ['sensor'], ts: ['src/maixpy/sensor-timing.ts'] },
   { title: 'lcd', files: ['lcd'], ts: ['src/maixpy/modules/lcd.ts'] },
   { title: 'KPU (MaixPy)', module: 'KPU', files: ['KPU'], ts: ['src/maixpy/modules/kpu-layers.ts'] },
@@ -119,10 +119,11 @@ function parsePy(file, proseOnly = false) {
       continue;
     }
     if (t.startsWith('# api:')) {
-      pending = parseAnnotation(t.slice(6), where(i));
-      while (i + 1 < lines.length && lines[i + 1].trim().startsWith('#   ')) {
-        pending.note += ' ' + lines[++i].trim().slice(4).trim();
-      }
+      const at = i;
+      let text = t.slice(6);
+      while (i + 1 < lines.length && lines[i + 1].trim().startsWith('#   '))
+        text += ' ' + lines[++i].trim().slice(4).trim();
+      pending = parseAnnotation(text, where(at));
       continue;
     }
     if (t.startsWith('# api-class:')) {
@@ -130,10 +131,11 @@ function parsePy(file, proseOnly = false) {
       continue;
     }
     if (t.startsWith('# api-names:')) {
-      pendingNames = parseAnnotation(t.slice(12), where(i));
-      while (i + 1 < lines.length && lines[i + 1].trim().startsWith('#   ')) {
-        pendingNames.note += ' ' + lines[++i].trim().slice(4).trim();
-      }
+      const at = i;
+      let text = t.slice(12);
+      while (i + 1 < lines.length && lines[i + 1].trim().startsWith('#   '))
+        text += ' ' + lines[++i].trim().slice(4).trim();
+      pendingNames = parseAnnotation(text, where(at));
       continue;
     }
     if (t === '' || t.startsWith('#') || t.startsWith('@')) continue;

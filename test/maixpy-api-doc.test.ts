@@ -41,6 +41,7 @@ sys.path.append('/lib')
 import image, sensor, lcd, KPU, Maix, maix, time, os, gc, machine, board, fpioa_manager
 INST = {
     'image.Image': lambda: image.Image(size=(4, 4)),
+    'image.qrcode': lambda: image.qrcode(((0, 0), (1, 0), (1, 1), (0, 1)), '', 1, 4, 0),
     'maix.KPU': lambda: maix.KPU(),
     'maix.KPU.Yolo2': lambda: maix.KPU().Yolo2(),
     'Maix.GPIO': lambda: Maix.GPIO(0),

@@ -224,7 +224,7 @@ describe('errors', () => {
     const out = await py(`
 import image, sensor
 img = image.Image(size=(8, 8))
-for f in (lambda: img.find_blobs([(0, 100)]), lambda: image.HaarCascade('x'), lambda: sensor.get_gain_db(),
+for f in (lambda: img.find_apriltags(), lambda: image.HaarCascade('x'), lambda: sensor.get_gain_db(),
           lambda: sensor.set_pixformat(sensor.JPEG)):
     try:
         f()
@@ -244,7 +244,7 @@ except NotImplementedError as e:
     print('NotImplementedError:', e)
 `);
     expect(out).toEqual([
-      'NotImplementedError: Image.find_blobs is not supported by kpusim (MaixPy emulation on the PC)',
+      'NotImplementedError: Image.find_apriltags is not supported by kpusim (MaixPy emulation on the PC)',
       'NotImplementedError: image.HaarCascade is not supported by kpusim (MaixPy emulation on the PC)',
       'NotImplementedError: sensor.get_gain_db is not supported by kpusim (MaixPy emulation on the PC)',
       'NotImplementedError: sensor.set_pixformat(JPEG) is not supported by kpusim (MaixPy emulation on the PC)',
@@ -257,7 +257,7 @@ except NotImplementedError as e:
   it('an uncaught Python error is reported with the script file and line, exit 1', async () => {
     const r = await runScript({
       name: 'broken.py',
-      source: 'import image\n\nimg = image.Image(size=(8, 8))\nimg.find_blobs([])\n',
+      source: 'import image\n\nimg = image.Image(size=(8, 8))\nimg.find_apriltags()\n',
     });
     expect(r.exitCode).toBe(1);
     expect(r.reason).toBe('python-error');

@@ -44,6 +44,18 @@ export const CPU_STEP_CYCLES = {
   gpioRead: 400,
   /** Camera: the CPU's byte swap of the display buffer after capture (`reverse_u32pixel`), per pixel. */
   snapshotPerPixel: 2,
+  /** Point operations (`invert`, `to_grayscale`, `binary` per threshold, `difference`, `histeq`, `strech_char`), per pixel. */
+  pointPerPixel: 10,
+  /** Neighbourhood filters (`mean`, `median`, `morph`, `gaussian`, `laplacian`), per pixel and kernel tap (and channel). */
+  filterPerTap: 6,
+  /** `bilateral`: per pixel, kernel tap and channel (two table reads and three float operations). */
+  bilateralPerTap: 20,
+  /** `lens_corr`: per pixel (a square root, an arctangent and a divide in single precision). */
+  lensCorrPerPixel: 120,
+  /** `find_blobs`: per pixel examined (threshold test, flood fill bookkeeping). */
+  blobPerPixel: 20,
+  /** `find_qrcodes`: per pixel of the region (quirc's binarisation, capstone search and decoding). */
+  qrPerPixel: 60,
 } as const;
 
 /** `lcd.display`: bytes per millisecond over the LCD's 8-bit SPI at MaixPy's default 15 MHz. ESTIMATE. */

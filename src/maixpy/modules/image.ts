@@ -12,39 +12,14 @@ import { encodeJpeg, encodePng, decodeImage } from '../../pipeline/image-io.js';
 import { getAffineTransform, warpAffineAi } from '../../pipeline/affine.js';
 import { cut, drawRectangle, resize } from '../../pipeline/maix-image.js';
 import { aiToPix, grayToRgb, pixToAi, rgb565ToRgb, rgbToRgb565 } from '../../pipeline/rgb565.js';
-import type { MaixImage, PlanarImage, Point } from '../../pipeline/types.js';
+import type { MaixImage, Point } from '../../pipeline/types.js';
 import { int, numberList, PyError, str, type BoardContext } from '../context.js';
+import { aiView, imageView } from './image-view.js';
+import { imageOpsBackend } from './image-ops.js';
 import { drawCircle, drawCross, drawLine, drawString } from '../draw.js';
 import { CPU_STEP_CYCLES as C } from '../timing.js';
 import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
 import type { MaixpyModule } from './types.js';
-
-/** A view of an image's display pixels in the interpreter's memory. */
-export function imageView(ctx: BoardContext, addr: unknown, w: unknown, h: unknown, bpp: unknown): MaixImage {
-  const width = int(w, 'width'),
-    height = int(h, 'height'),
-    b = int(bpp, 'bpp');
-  if (width <= 0 || height <= 0) throw new PyError('ValueError', `image size ${width}×${height}`);
-  if (b === 2) return { kind: 'rgb565', width, height, pixels: ctx.memory.u16(int(addr, 'pixels'), width * height) };
-  if (b === 1)
-    return { kind: 'grayscale', width, height, pixels: ctx.memory.bytes(int(addr, 'pixels'), width * height) };
-  throw new PyError('ValueError', `image format with ${b} bytes per pixel`);
-}
-
-/** A view of an AI buffer (the whole allocation: readers past the planes see its tail, as on the board). */
-export function aiView(
-  ctx: BoardContext,
-  addr: unknown,
-  len: unknown,
-  w: number,
-  h: number,
-  channels: 1 | 3,
-): PlanarImage {
-  const n = int(len, 'ai length');
-  if (n < channels * w * h)
-    throw new PyError('ValueError', `AI buffer of ${n} bytes is smaller than ${channels}×${w}×${h}`);
-  return { width: w, height: h, channels, data: ctx.memory.bytes(int(addr, 'ai'), n) };
-}
 
 /** Copy a pipeline result into an image buffer of the interpreter. */
 function copyInto(dst: MaixImage, src: MaixImage): void {
@@ -338,4 +313,8 @@ const backend = {
   },
 };
 
-export const imageModule: MaixpyModule = { file: 'image', python: PY.image, backend };
+export const imageModule: MaixpyModule = {
+  file: 'image',
+  python: PY.image,
+  backend: { ...backend, ...imageOpsBackend },
+};

@@ -141,6 +141,39 @@ function canmvShapes(m: LoadedKpuModel): { input: CanmvShape; output: CanmvShape
   return { input, output };
 }
 
+/** The licence-plate recogniser's heads: 31, 24 and five times 34 outputs. */
+const LP_HEADS = [31, 24, 34, 34, 34, 34, 34];
+/** Inputs per output the firmware's weight layout is fixed to (its WEIGHTn_LEN constants). */
+const LP_STRIDE = 1664;
+
+/**
+ * CanMV's `lp_recog_process`: seven fully connected heads over seven equal chunks of the features,
+ * each head's weights (outputs × chunk, at the firmware's fixed offsets of outputs × 1664) followed
+ * by its biases, in binary32 sums. Returns the 225 scores in head order.
+ */
+export function lpRecog(feat: Float32Array, w: Float32Array): number[] {
+  const chunk = Math.trunc(feat.length / 7);
+  const out: number[] = [];
+  let off = 0;
+  LP_HEADS.forEach((n, h) => {
+    const weight = off,
+      bias = off + n * LP_STRIDE;
+    off = bias + n;
+    if (bias + n > w.length || weight + n * chunk > w.length)
+      throw new PyError(
+        'ValueError',
+        `kpusim: the lp weight data (${w.length} floats) is too short for the model output`,
+      );
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let j = 0; j < chunk; j++)
+        acc = Math.fround(acc + Math.fround(feat[h * chunk + j] * w[weight + i * chunk + j]));
+      out.push(Math.fround(acc + w[bias + i]));
+    }
+  });
+  return out;
+}
+
 const backend = {
   kpu_load_flash(ctx: BoardContext, address: unknown, size: unknown): number {
     const a = int(address, 'address');
@@ -429,6 +462,21 @@ const backend = {
     if (x.length !== y.length) throw new PyError('ValueError', 'feature len error');
     ctx.clock.cpu(C.featurePerElement * x.length);
     return featureCompare(x, y);
+  },
+
+  /**
+   * CanMV `lp_recog`: the licence-plate recogniser's seven fully connected heads (31, 24 and five
+   * times 34 outputs) over seven equal chunks of output 0, weights and biases packed one after the
+   * other in the weight file (float32), in binary32 (the board may fuse multiply-adds). Returns the
+   * 225 scores in order.
+   */
+  kpu_lp_recog(ctx: BoardContext, fAddr: unknown, fLen: unknown, wAddr: unknown, wLen: unknown): number[] {
+    const fl = int(fLen, 'features'),
+      wl = int(wLen, 'weights');
+    const feat = new Float32Array(ctx.memory.bytes(int(fAddr, 'features'), fl).slice().buffer, 0, fl >> 2);
+    const w = new Float32Array(ctx.memory.bytes(int(wAddr, 'weights'), wl).slice().buffer, 0, wl >> 2);
+    ctx.clock.cpu(C.featurePerElement * 225 * Math.trunc(feat.length / 7));
+    return lpRecog(feat, w);
   },
 
   /** CanMV `KPU.sigmoid`: 1 / (1 + expf(−x)) in binary32 (the region layer's σ). */

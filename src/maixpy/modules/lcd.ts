@@ -24,7 +24,7 @@ import type { GrayImage, RgbImage } from '../../pipeline/types.js';
 import { int, PyError, StopRun, str, type BoardContext } from '../context.js';
 import { CELL_HEIGHT, CELL_WIDTH, glyphRows } from '../font.js';
 import { LCD_BYTES_PER_MS } from '../timing.js';
-import { imageView } from './image.js';
+import { imageView } from './image-view.js';
 import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
 import type { MaixpyModule } from './types.js';
 

@@ -6,7 +6,6 @@ import _kpusim as _k
 
 _SYS_HEAP = 6 * 1024 * 1024 - 2 * 1024 * 1024
 
-__getattr__ = _k.module_getattr('KPU', ('load_flash', 'classifier'))
 
 
 class kpu_net:
@@ -232,6 +231,25 @@ def load(model, **kw):
         h = _k.call('kpu_load_path', model)
         return kpu_net(h, None, model)
     raise TypeError('[MAIXPY]kpu: only accept int or string')
+
+
+# api: approx (flash_addr, is_dual_buf, batch_size, spi_speed) - the model at a flash address, as load(flash_addr): outputs
+#   are exact; the board streams the weights from flash during each run, which kpusim's board time leaves out
+def load_flash(*args, **kw):
+    if len(args) < 4:
+        raise TypeError('function takes 4 positional arguments but %d were given' % len(args))
+    if not all(type(a) is int for a in args[:4]):
+        raise ValueError('[MAIXPY]kpu: load_flash arg format error: task=kpu.load_flash(flash_addr, is_dual_buf, batch_size, spi_speed)')
+    if args[0] <= 0:
+        raise ValueError('[MAIXPY]kpu: model_addr must > 0 ')
+    h = _k.call('kpu_load_flash', args[0], None)
+    return kpu_net(h, args[0], None)
+
+
+# api: unsupported - the self-learning classifier (add_class_img, train, predict, save, load) is a closed binary library
+#   of the firmware (sipeed_kpu_classifier) whose training and distances are not published, so kpusim cannot reproduce it
+def classifier(*args, **kw):
+    _k.unsupported('KPU.classifier (the firmware\'s closed self-learning classifier library)')
 
 
 # api: exact - v3 models (see above)

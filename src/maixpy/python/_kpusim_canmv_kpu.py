@@ -10,7 +10,7 @@ class KPU:
         self._outputs = 0
         self._yolo = None
 
-    __getattr__ = _k.class_getattr('KPU', ('lp_recog', 'lp_recog_load_weight_data', 'attr', 'alive_detect', 'Lpr'))
+    __getattr__ = _k.class_getattr('KPU', ('attr', 'alive_detect', 'Lpr'))
 
     # CanMV's current API (maix_kpu.c): load / run / get_outputs, Yolo2, Act, Feat
 
@@ -66,6 +66,41 @@ class KPU:
         except OSError:
             raise OSError('Failed to get kpu outputs')
         return list(_k.floats(raw))
+
+    # api: partial (path) - the recogniser's weight file from a path; a flash address (address, size) raises NotImplementedError
+    def lp_recog_load_weight_data(self, path=None, size=None):
+        if type(path) is int:
+            if path <= 0:
+                raise ValueError('path error!')
+            if size is None or _k.get_int(size) <= 0:
+                raise ValueError('size error!')
+            _k.unsupported('KPU.lp_recog_load_weight_data(flash address)')
+        if type(path) is not str:
+            raise ValueError('path error!')
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            raise OSError('Failed to read file')
+        print('weight_data_size: %d\r\n' % len(data), end='')
+        self._lpw = bytearray(data)
+        return None
+
+    # api: approx - seven fully connected heads over output 0 (a tuple of 31, 24 and five times 34 scores) in binary32;
+    #   the board's compiler may fuse multiply-adds, so scores can differ in the last bits
+    def lp_recog(self):
+        w = getattr(self, '_lpw', None)
+        if w is None:
+            raise OSError('not find lp weight data, please load')
+        self._need()
+        feat = _k.take(_k.call('kpu_output', self._h, 0))
+        r = list(_k.call('kpu_lp_recog', _k.addr(feat), len(feat), _k.addr(w), len(w)))
+        out = []
+        i = 0
+        for n in (31, 24, 34, 34, 34, 34, 34):
+            out.append(tuple([float(v) for v in r[i:i + n]]))
+            i += n
+        return out
 
     # api: exact
     def Yolo2(self):

@@ -29,7 +29,169 @@ def _color(img, c, default=-1):
     return _k.get_int(c)
 
 
-IMAGE_MISSING = ["mean_pool","mean_pooled","midpoint_pool","midpoint_pooled","to_bitmap","to_grayscale","to_rgb565","to_rainbow","compress","compress_for_ide","compressed","compressed_for_ide","crop","draw_ellipse","draw_font","draw_arrow","draw_keypoints","flood_fill","binary","invert","and","b_and","nand","b_nand","or","b_or","nor","b_nor","xor","b_xor","xnor","b_xnor","erode","dilate","open","close","top_hat","black_hat","gamma_corr","negate","assign","replace","set","add","sub","mul","div","min","max","difference","blend","histeq","mean","median","mode","midpoint","morph","blur","gaussian","gaussian_blur","laplacian","bilateral","cartoon","remove_shadows","chrominvar","illuminvar","linpolar","logpolar","lens_corr","rotation_corr","get_similarity","get_hist","get_histogram","histogram","get_stats","get_statistics","statistics","get_regression","find_blobs","find_lines","find_line_segments","find_circles","find_rects","find_qrcodes","find_apriltags","find_datamatrices","find_barcodes","find_displacement","find_template","find_features","find_eye","find_lbp","find_keypoints","find_domain","find_edges","find_hog","selective_search","dump_roi","conv3","strech_char","stretch"]
+def _thresholds(arg):
+    # py_helper_arg_to_thresholds: (Lmin, Lmax, Amin, Amax, Bmin, Bmax), missing values open,
+    # clamped (L to 0..255 so grayscale levels fit) and each pair put in order; flattened
+    out = []
+    for t in arg:
+        t = list(t)
+        if not t:
+            continue
+
+        def at(i, lo, hi, d):
+            return max(min(_k.get_int(t[i]), hi), lo) if len(t) > i else d
+        v = (at(0, 0, 255, 0), at(1, 0, 255, 255), at(2, -128, 127, -128), at(3, -128, 127, 127),
+             at(4, -128, 127, -128), at(5, -128, 127, 127))
+        out += [min(v[0], v[1]), max(v[0], v[1]), min(v[2], v[3]), max(v[2], v[3]), min(v[4], v[5]), max(v[4], v[5])]
+    return out
+
+
+def _ksize(k):
+    k = _k.get_int(k)
+    if k < 0:
+        raise ValueError('KernelSize must be >= 0!')
+    return k
+
+
+def _no_mask(mask, api):
+    if mask is not None:
+        _k.unsupported(api + '(mask=...)')
+
+
+def _roi(img, roi):
+    # py_helper_keyword_rectangle_roi: the roi clipped to the image
+    if roi is None:
+        return [0, 0, img._w, img._h]
+    x, y, w, h = [_k.get_int(v) for v in roi]
+    if w < 1 or h < 1:
+        raise ValueError('Invalid ROI dimensions!')
+    if not (x < img._w and y < img._h and 0 < x + w and 0 < y + h):
+        raise ValueError('ROI does not overlap on the image!')
+    x0, y0 = max(x, 0), max(y, 0)
+    return [x0, y0, min(x + w, img._w) - x0, min(y + h, img._h) - y0]
+
+
+# api: exact - what find_blobs returns; also indexable [0..9] as the firmware's
+class blob:
+    def __init__(self, v):
+        self._v = v
+
+    def __repr__(self):
+        v = self._v
+        return '{"x":%d, "y":%d, "w":%d, "h":%d, "pixels":%d, "cx":%d, "cy":%d, "rotation":%f, "code":%d, "count":%d}' % tuple(v)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self._v[i])
+        return self._v[i]
+
+    def __len__(self):
+        return 10
+
+    def rect(self):
+        return tuple(self._v[0:4])
+
+    def x(self):
+        return self._v[0]
+
+    def y(self):
+        return self._v[1]
+
+    def w(self):
+        return self._v[2]
+
+    def h(self):
+        return self._v[3]
+
+    def pixels(self):
+        return self._v[4]
+
+    def cx(self):
+        return self._v[5]
+
+    def cy(self):
+        return self._v[6]
+
+    def rotation(self):
+        return self._v[7]
+
+    def code(self):
+        return self._v[8]
+
+    def count(self):
+        return self._v[9]
+
+    def area(self):
+        return self._v[2] * self._v[3]
+
+    def density(self):
+        a = self._v[2] * self._v[3]
+        return _k.f32(self._v[4] / _k.f32(float(a))) if a else 0.0
+
+
+# api: approx - what find_qrcodes returns (from jsQR's decoding)
+class qrcode:
+    def __init__(self, corners, payload, version, data_type, eci):
+        self._corners = corners
+        xs = [c[0] for c in corners]
+        ys = [c[1] for c in corners]
+        self._rect = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        self._payload = payload
+        self._version = version
+        self._type = data_type
+        self._eci = eci
+
+    def __repr__(self):
+        return '{"x":%d, "y":%d, "w":%d, "h":%d, "payload":"%s", "version":%d, "data_type":%d, "eci":%d}' % (
+            self._rect + (self._payload, self._version, self._type, self._eci))
+
+    __getattr__ = _k.class_getattr('qrcode', ('ecc_level', 'mask'))
+
+    def corners(self):
+        return self._corners
+
+    def rect(self):
+        return self._rect
+
+    def x(self):
+        return self._rect[0]
+
+    def y(self):
+        return self._rect[1]
+
+    def w(self):
+        return self._rect[2]
+
+    def h(self):
+        return self._rect[3]
+
+    def payload(self):
+        return self._payload
+
+    def version(self):
+        return self._version
+
+    def data_type(self):
+        return self._type
+
+    def eci(self):
+        return self._eci
+
+    def is_numeric(self):
+        return self._type == 1
+
+    def is_alphanumeric(self):
+        return self._type == 2
+
+    def is_binary(self):
+        return self._type == 4
+
+    def is_kanji(self):
+        return self._type == 8
+
+
+
+IMAGE_MISSING = ["midpoint_pool","midpoint_pooled","to_bitmap","to_rgb565","to_rainbow","compress","compress_for_ide","compressed","compressed_for_ide","crop","draw_ellipse","draw_font","draw_keypoints","flood_fill","and","b_and","nand","b_nand","or","b_or","nor","b_nor","xor","b_xor","xnor","b_xnor","erode","dilate","open","close","top_hat","black_hat","gamma_corr","negate","assign","replace","set","add","sub","mul","div","min","max","blend","mode","midpoint","blur","gaussian_blur","cartoon","remove_shadows","chrominvar","illuminvar","linpolar","logpolar","rotation_corr","get_similarity","get_hist","get_histogram","histogram","get_stats","get_statistics","statistics","get_regression","find_lines","find_line_segments","find_circles","find_rects","find_apriltags","find_datamatrices","find_barcodes","find_displacement","find_template","find_features","find_eye","find_lbp","find_keypoints","find_domain","find_edges","find_hog","selective_search","dump_roi","conv3","stretch"]
 
 
 class Image:
@@ -271,6 +433,232 @@ class Image:
         _k.call('image_draw_image', *(self._args() + img._args() + (_k.get_int(x), _k.get_int(y))))
         return self
 
+    # api: exact (copy=False) - in place (the image becomes grayscale) unless copy; the full firmware build's table (see above)
+    def to_grayscale(self, *args, **kw):
+        _k.check_kw(kw, ('copy',), 'Image.to_grayscale')
+        copy = bool(_k.opt(args, 0, kw, 'copy', False))
+        if self._bpp == 1:
+            return Image(_raw=(self._w, self._h, 1, bytearray(self._px), None)) if copy else self
+        out = bytearray(self._w * self._h)
+        _k.call('image_to_grayscale', _k.addr(self._px), self._w, self._h, _k.addr(out))
+        if copy:
+            return Image(_raw=(self._w, self._h, 1, out, None))
+        self._px = out
+        self._bpp = 1
+        return self
+
+    # api: exact - every bit of every pixel flipped
+    def invert(self):
+        _k.call('image_invert', *self._args())
+        return self
+
+    # api: exact (de_dark) - grayscale only (others print the firmware's message and stay)
+    def strech_char(self, de_dark):
+        de_dark = _k.get_int(de_dark)
+        if self._bpp != 1:
+            print('only support grayscale now\r\n', end='')
+            return None
+        _k.call('image_strech_char', _k.addr(self._px), self._w, self._h, de_dark)
+        return None
+
+    # api: partial (thresholds, invert=False, zero=False, mask=None, to_bitmap=False, copy=False) - a mask or
+    #   to_bitmap=True raises NotImplementedError (kpusim has no bitmap images); RGB565 thresholds in L*a*b* as the firmware's tables
+    def binary(self, thresholds, *args, **kw):
+        _k.check_kw(kw, ('invert', 'zero', 'mask', 'to_bitmap', 'copy'), 'Image.binary')
+        inv = bool(_k.opt(args, 0, kw, 'invert', False))
+        zero = bool(_k.opt(args, 1, kw, 'zero', False))
+        _no_mask(_k.opt(args, 2, kw, 'mask', None), 'Image.binary')
+        if _k.opt(args, 3, kw, 'to_bitmap', False):
+            _k.unsupported('Image.binary(to_bitmap=True)')
+        copy = bool(_k.opt(args, 4, kw, 'copy', False))
+        th = _thresholds(thresholds)
+        out = Image(_raw=(self._w, self._h, self._bpp, bytearray(len(self._px)), None)) if copy else self
+        _k.call('image_binary', *(self._args() + (_k.addr(out._px), th, inv, zero)))
+        return out
+
+    # api: partial (adaptive=False, clip_limit=-1, mask=None) - adaptive (CLAHE) and a mask raise NotImplementedError
+    def histeq(self, *args, **kw):
+        _k.check_kw(kw, ('adaptive', 'clip_limit', 'mask'), 'Image.histeq')
+        if _k.opt(args, 0, kw, 'adaptive', False):
+            _k.unsupported('Image.histeq(adaptive=True)')
+        _no_mask(_k.opt(args, 2, kw, 'mask', None), 'Image.histeq')
+        _k.call('image_histeq', *self._args())
+        return self
+
+    def _filter_tail(self, args, kw, start, api):
+        # threshold, offset, invert, mask at positions start..start+3
+        t = bool(_k.opt(args, start, kw, 'threshold', False))
+        o = _k.get_int(_k.opt(args, start + 1, kw, 'offset', 0))
+        i = bool(_k.opt(args, start + 2, kw, 'invert', False))
+        _no_mask(_k.opt(args, start + 3, kw, 'mask', None), api)
+        return (t, o, i)
+
+    # api: partial (ksize, threshold=False, offset=0, invert=False, mask=None) - a mask raises NotImplementedError
+    def mean(self, ksize, *args, **kw):
+        _k.check_kw(kw, ('threshold', 'offset', 'invert', 'mask'), 'Image.mean')
+        tail = self._filter_tail(args, kw, 0, 'Image.mean')
+        _k.call('image_mean', *(self._args() + (_ksize(ksize),) + tail))
+        return self
+
+    # api: partial (ksize, percentile=0.5, threshold=False, offset=0, invert=False, mask=None) - a mask raises NotImplementedError
+    def median(self, ksize, *args, **kw):
+        _k.check_kw(kw, ('percentile', 'threshold', 'offset', 'invert', 'mask'), 'Image.median')
+        p = _k.get_float(_k.opt(args, 0, kw, 'percentile', 0.5))
+        if not (0 <= p <= 1):
+            raise ValueError('Error: 0 <= percentile <= 1!')
+        tail = self._filter_tail(args, kw, 1, 'Image.median')
+        _k.call('image_median', *(self._args() + (_ksize(ksize), p) + tail))
+        return self
+
+    def _morph(self, api, ksize, kind, krn, args, kw):
+        mul = _k.opt(args, 0, kw, 'mul', None)
+        mul = None if mul is None else _k.get_float(mul)
+        add = _k.get_float(_k.opt(args, 1, kw, 'add', 0.0))
+        tail = self._filter_tail(args, kw, 2, api)
+        _k.call('image_morph', *(self._args() + (ksize, kind, krn, mul, add) + tail))
+        return self
+
+    # api: partial (ksize, kernel, mul=1/sum, add=0, threshold=False, offset=0, invert=False, mask=None) - a mask raises NotImplementedError
+    def morph(self, ksize, kernel, *args, **kw):
+        _k.check_kw(kw, ('mul', 'add', 'threshold', 'offset', 'invert', 'mask'), 'Image.morph')
+        k = _ksize(ksize)
+        n = (2 * k + 1) * (2 * k + 1)
+        if len(kernel) != n:
+            raise ValueError('requested length %d but object has length %d' % (n, len(kernel)))
+        return self._morph('Image.morph', k, 0, [_k.get_int(v) for v in kernel], args, kw)
+
+    # api: partial (ksize, unsharp=False, mul=1/sum, add=0, threshold=False, offset=0, invert=False, mask=None) - a mask raises NotImplementedError
+    def gaussian(self, ksize, *args, **kw):
+        _k.check_kw(kw, ('unsharp', 'mul', 'add', 'threshold', 'offset', 'invert', 'mask'), 'Image.gaussian')
+        u = 1 if _k.opt(args, 0, kw, 'unsharp', False) else 0
+        return self._morph('Image.gaussian', _ksize(ksize), 1, [u], args[1:], kw)
+
+    # api: partial (ksize, sharpen=False, mul=1/centre, add=0, threshold=False, offset=0, invert=False, mask=None) - a mask raises NotImplementedError
+    def laplacian(self, ksize, *args, **kw):
+        _k.check_kw(kw, ('sharpen', 'mul', 'add', 'threshold', 'offset', 'invert', 'mask'), 'Image.laplacian')
+        sh = 1 if _k.opt(args, 0, kw, 'sharpen', False) else 0
+        return self._morph('Image.laplacian', _ksize(ksize), 2, [sh], args[1:], kw)
+
+    # api: approx (ksize, color_sigma=0.1, space_sigma=1, threshold=False, offset=0, invert=False, mask=None) - binary32 sums
+    #   and MaixPy's fast_expf; the board's compiler may fuse multiply-adds, so a level can differ by 1; a mask raises NotImplementedError
+    def bilateral(self, ksize, *args, **kw):
+        _k.check_kw(kw, ('color_sigma', 'space_sigma', 'threshold', 'offset', 'invert', 'mask'), 'Image.bilateral')
+        cs = _k.get_float(_k.opt(args, 0, kw, 'color_sigma', 0.1))
+        ss = _k.get_float(_k.opt(args, 1, kw, 'space_sigma', 1))
+        tail = self._filter_tail(args, kw, 2, 'Image.bilateral')
+        _k.call('image_bilateral', *(self._args() + (_ksize(ksize), cs, ss) + tail))
+        return self
+
+    # api: partial (image or color, mask=None) - |a - b| per channel; a file path or a mask raises NotImplementedError
+    def difference(self, other, *args, **kw):
+        _k.check_kw(kw, ('mask',), 'Image.difference')
+        _no_mask(_k.opt(args, 0, kw, 'mask', None), 'Image.difference')
+        if isinstance(other, str):
+            _k.unsupported('Image.difference(path)')
+        if isinstance(other, Image):
+            if other._w != self._w or other._h != self._h or other._bpp != self._bpp:
+                raise ValueError('Images not equal!')
+            _k.call('image_difference', *(self._args() + (_k.addr(other._px), 0)))
+        else:
+            _k.call('image_difference', *(self._args() + (None, _color(self, other, 0))))
+        return self
+
+    def _pool_size(self, x_div, y_div):
+        xd, yd = _k.get_int(x_div), _k.get_int(y_div)
+        if xd < 1:
+            raise ValueError('Width divisor must be greater than >= 1')
+        if xd > self._w:
+            raise ValueError('Width divisor must be less than <= img width')
+        if yd < 1:
+            raise ValueError('Height divisor must be greater than >= 1')
+        if yd > self._h:
+            raise ValueError('Height divisor must be less than <= img height')
+        return xd, yd
+
+    # api: exact (x_div, y_div) - a new image of the block means
+    def mean_pooled(self, x_div, y_div):
+        xd, yd = self._pool_size(x_div, y_div)
+        w, h = self._w // xd, self._h // yd
+        out = bytearray(w * h * self._bpp)
+        _k.call('image_mean_pool', *(self._args() + (_k.addr(out), xd, yd)))
+        return Image(_raw=(w, h, self._bpp, out, None))
+
+    # api: exact (x_div, y_div) - in place: the image shrinks
+    def mean_pool(self, x_div, y_div):
+        p = self.mean_pooled(x_div, y_div)
+        self._w, self._h, self._px = p._w, p._h, p._px
+        return self
+
+    # api: exact (x0, y0, x1, y1, color, size=10, thickness=1) - or a tuple
+    def draw_arrow(self, *args, **kw):
+        (x0, y0, x1, y1), off = _k.consume(args, 0, 4)
+        c = _color(self, _k.opt(args, off, kw, 'color', None))
+        s = _k.get_int(_k.opt(args, off + 1, kw, 'size', 10))
+        t = _k.get_int(_k.opt(args, off + 2, kw, 'thickness', 1))
+        _k.call('image_draw_arrow', *(self._args() + (_k.get_int(x0), _k.get_int(y0), _k.get_int(x1), _k.get_int(y1), c, s, t)))
+        return self
+
+    # api: approx (strength=1.8, zoom=1.0) - binary32 with MaixPy's atan polynomial; a fused multiply-add on the board
+    #   can move a source pixel at a rounding boundary
+    def lens_corr(self, *args, **kw):
+        _k.check_kw(kw, ('strength', 'zoom'), 'Image.lens_corr')
+        s = _k.get_float(_k.opt(args, 0, kw, 'strength', 1.8))
+        if not s > 0:
+            raise ValueError('Strength must be > 0!')
+        z = _k.get_float(_k.opt(args, 1, kw, 'zoom', 1.0))
+        if not z > 0:
+            raise ValueError('Zoom must be > 0!')
+        _k.call('image_lens_corr', *(self._args() + (s, z)))
+        return self
+
+    # api: partial (thresholds, invert=False, roi, x_stride=2, y_stride=1, area_threshold=10, pixels_threshold=10,
+    #   merge=False, margin=0, threshold_cb=None, merge_cb=None) - callbacks raise NotImplementedError; rects are
+    #   (x1, y1, x2 - x1, y2 - y1) as MaixPy reports them
+    def find_blobs(self, thresholds, *args, **kw):
+        _k.check_kw(kw, ('invert', 'roi', 'x_stride', 'y_stride', 'area_threshold', 'pixels_threshold', 'merge', 'margin',
+                         'threshold_cb', 'merge_cb'), 'Image.find_blobs')
+        th = _thresholds(thresholds)
+        if not th:
+            return []
+        inv = bool(_k.opt(args, 0, kw, 'invert', False))
+        roi = _roi(self, _k.opt(args, 1, kw, 'roi', None))
+        xs = _k.get_int(_k.opt(args, 2, kw, 'x_stride', 2))
+        if xs <= 0:
+            raise ValueError('x_stride must not be zero.')
+        ys = _k.get_int(_k.opt(args, 3, kw, 'y_stride', 1))
+        if ys <= 0:
+            raise ValueError('y_stride must not be zero.')
+        area = _k.get_int(_k.opt(args, 4, kw, 'area_threshold', 10))
+        pix = _k.get_int(_k.opt(args, 5, kw, 'pixels_threshold', 10))
+        merge = bool(_k.opt(args, 6, kw, 'merge', False))
+        margin = _k.get_int(_k.opt(args, 7, kw, 'margin', 0))
+        if _k.opt(args, 8, kw, 'threshold_cb', None) is not None or _k.opt(args, 9, kw, 'merge_cb', None) is not None:
+            _k.unsupported('Image.find_blobs(threshold_cb/merge_cb)')
+        r = list(_k.call('image_find_blobs', *(self._args() + (th, inv, roi, xs, ys, area, pix, merge, margin))))
+        out = []
+        for i in range(0, len(r), 10):
+            v = [int(x) for x in r[i:i + 10]]
+            v[7] = float(r[i + 7])
+            out.append(blob(v))
+        return out
+
+    # api: approx (roi) - decoded with jsQR: at most one code per call (the firmware's quirc finds several);
+    #   ecc_level() and mask() raise NotImplementedError
+    def find_qrcodes(self, *args, **kw):
+        _k.check_kw(kw, ('roi',), 'Image.find_qrcodes')
+        roi = _roi(self, _k.opt(args, 0, kw, 'roi', None))
+        r = _k.call('image_find_qrcode', *(self._args() + (roi,)))
+        if r is None:
+            return []
+        c = list(r[0])
+        corners = tuple([(int(c[2 * i]), int(c[2 * i + 1])) for i in range(4)])
+        data = bytes([int(b) for b in r[1]])
+        try:
+            payload = data.decode()
+        except UnicodeError:
+            payload = str(data)
+        return [qrcode(corners, payload, int(r[2]), int(r[3]), int(r[4]))]
+
     # api: partial (path, roi=None, quality=50) - .png and .jpg only (other formats raise NotImplementedError); JPEG bytes come from kpusim's encoder, not the board's; the file goes to the interpreter's memory file system
     def save(self, path, roi=None, quality=50, **kw):
         if roi is not None:
@@ -290,7 +678,33 @@ class Image:
         return self
 
 
-__getattr__ = _k.module_getattr('image', ["SEARCH_EX","SEARCH_DS","EDGE_CANNY","EDGE_SIMPLE","CORNER_FAST","CORNER_AGAST","TAG16H5","TAG25H7","TAG25H9","TAG36H10","TAG36H11","ARTOOLKIT","EAN2","EAN5","EAN8","UPCE","ISBN10","UPCA","EAN13","ISBN13","I25","DATABAR","DATABAR_EXP","CODABAR","CODE39","PDF417","CODE93","CODE128","font_load","font_free","ImageWriter","ImageReader","rgb_to_lab","lab_to_rgb","HaarCascade","load_descriptor","save_descriptor","match_descriptor"])
+__getattr__ = _k.module_getattr('image', ["SEARCH_EX","SEARCH_DS","EDGE_CANNY","EDGE_SIMPLE","CORNER_FAST","CORNER_AGAST","TAG16H5","TAG25H7","TAG25H9","TAG36H10","TAG36H11","ARTOOLKIT","EAN2","EAN5","EAN8","UPCE","ISBN10","UPCA","EAN13","ISBN13","I25","DATABAR","DATABAR_EXP","CODABAR","CODE39","PDF417","CODE93","CODE128","ImageWriter","ImageReader","rgb_to_lab","lab_to_rgb","HaarCascade","load_descriptor","save_descriptor","match_descriptor"])
+
+
+_font = {'utf8': False}
+
+
+# api: approx (index, width, height, source) - checks the firmware's arguments (a UTF8 font from a flash address > 0
+#   or a .Dzk file that must exist); text is still drawn with kpusim's own font
+def font_load(index, width, high, source=None, **kw):
+    index, width, high = _k.get_int(index), _k.get_int(width), _k.get_int(high)
+    if index == UTF8:
+        if type(source) is int:
+            if source <= 0:
+                raise ValueError('[MAIXPY]image: font_addr must > 0 ')
+        elif isinstance(source, str):
+            if '.Dzk' not in source:
+                raise ValueError("[MAIXPY]image: font format don't match, only supply .Dzk ")
+            import os
+            os.stat(source)
+        _font['utf8'] = True
+    return None
+
+
+# api: no-op - the built-in font again
+def font_free(*args, **kw):
+    _font['utf8'] = False
+    return None
 
 
 # api: exact - binary32, as the firmware (docs/maixpy-face-pipeline.md)
