@@ -181,6 +181,32 @@ print(px(g))
     expect(out[0]).toBe('[20, 30, 30, 30, 40]');
   });
 
+  it('rotation_corr: no rotation keeps the image; 180° about z mirrors it about the centre (within the truncation)', async () => {
+    const out = await py(`${PRELUDE}
+img = gray([[y * 6 + x + 1 for x in range(6)] for y in range(4)])
+a = img.copy()
+a.rotation_corr()
+b = img.copy()
+b.rotation_corr(z_rotation=180)
+ok = True
+n = 0
+for y in range(4):
+    for x in range(6):
+        v = b.get_pixel(x, y)
+        if v:
+            n += 1
+            sx, sy = (v - 1) % 6, (v - 1) // 6
+            ok = ok and abs(sx - (6 - x)) <= 1 and abs(sy - (4 - y)) <= 1
+print(px(a) == px(img), ok, n > 12)
+try:
+    img.rotation_corr(corners=[(0, 0)] * 4)
+except NotImplementedError:
+    print('NotImplementedError')
+`);
+    // the centre is (w/2, h/2) = (3, 2): the mirror of x is 6 − x; positions outside the image stay 0
+    expect(out).toEqual(['True True True', 'NotImplementedError']);
+  });
+
   it('draw_arrow: the shaft and two strokes ending at x1 − s·u ± s·v/2', async () => {
     const out = await py(`${PRELUDE}
 g = gray([[0] * 16 for _ in range(11)])

@@ -644,3 +644,98 @@ export function findBlobs(
   }
   return out;
 }
+
+/**
+ * `rotation_corr`: the firmware's perspective model (rotate about x, y, z, translate, project with
+ * the camera at z = (diagonal/2)/tan(fov/2)), inverted and sampled at the nearest source pixel
+ * (truncated). The matrices are built and inverted here in double precision where the firmware uses
+ * apriltag's matd routines, so a source pixel at a rounding boundary can differ.
+ */
+export function rotationCorr(
+  img: MaixImage,
+  xr: number,
+  yr: number,
+  zr: number,
+  xt: number,
+  yt: number,
+  zoom: number,
+  fov: number,
+): void {
+  const { width: w, height: h } = img;
+  const z = f(f(f(Math.sqrt(w * w + h * h)) / 2) / f(Math.tan(fov / 2)));
+  const zz = f(z * zoom);
+  const hw = Math.trunc(w / 2),
+    hh = Math.trunc(h / 2);
+  const mul = (a: number[][], b: number[][]): number[][] =>
+    a.map((row) => b[0].map((_, j) => row.reduce((s, v, k) => s + v * b[k][j], 0)));
+  const A1 = [
+    [1, 0, -hw],
+    [0, 1, -hh],
+    [0, 0, 0],
+    [0, 0, 1],
+  ];
+  const [cx, sx, cy, sy, cz, sz] = [xr, yr, zr].flatMap((a) => [f(Math.cos(a)), f(Math.sin(a))]);
+  const RX = [
+    [1, 0, 0, 0],
+    [0, cx, -sx, 0],
+    [0, sx, cx, 0],
+    [0, 0, 0, 1],
+  ];
+  const RY = [
+    [cy, 0, -sy, 0],
+    [0, 1, 0, 0],
+    [sy, 0, cy, 0],
+    [0, 0, 0, 1],
+  ];
+  const RZ = [
+    [cz, -sz, 0, 0],
+    [sz, cz, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ];
+  const T = [
+    [1, 0, 0, xt],
+    [0, 1, 0, yt],
+    [0, 0, 1, z],
+    [0, 0, 0, 1],
+  ];
+  const A2 = [
+    [zz, 0, hw, 0],
+    [0, zz, hh, 0],
+    [0, 0, 1, 0],
+  ];
+  const m = mul(A2, mul(T, mul(mul(mul(RX, RY), RZ), A1)));
+  const det =
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+    m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+    m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  const src = img.pixels.slice();
+  img.pixels.fill(0);
+  if (det === 0) return;
+  const inv = [
+    [
+      m[1][1] * m[2][2] - m[1][2] * m[2][1],
+      m[0][2] * m[2][1] - m[0][1] * m[2][2],
+      m[0][1] * m[1][2] - m[0][2] * m[1][1],
+    ],
+    [
+      m[1][2] * m[2][0] - m[1][0] * m[2][2],
+      m[0][0] * m[2][2] - m[0][2] * m[2][0],
+      m[0][2] * m[1][0] - m[0][0] * m[1][2],
+    ],
+    [
+      m[1][0] * m[2][1] - m[1][1] * m[2][0],
+      m[0][1] * m[2][0] - m[0][0] * m[2][1],
+      m[0][0] * m[1][1] - m[0][1] * m[1][0],
+    ],
+  ].map((row) => row.map((v) => f(v / det)));
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const X = f(f(f(inv[0][0] * x) + f(inv[0][1] * y)) + inv[0][2]);
+      const Y = f(f(f(inv[1][0] * x) + f(inv[1][1] * y)) + inv[1][2]);
+      const Z = f(f(f(inv[2][0] * x) + f(inv[2][1] * y)) + inv[2][2]);
+      const sxp = Math.trunc(f(X / Z)),
+        syp = Math.trunc(f(Y / Z));
+      if (sxp >= 0 && sxp < w && syp >= 0 && syp < h) img.pixels[y * w + x] = src[syp * w + sxp];
+    }
+}

@@ -23,6 +23,7 @@ import {
   medianFilter,
   morph,
   rgb565ToGray,
+  rotationCorr,
   strechChar,
   toGrayscale,
   type FilterThreshold,
@@ -261,6 +262,14 @@ export const imageOpsBackend = {
   ): void {
     const img = imageView(ctx, a, w, h, bpp);
     lensCorr(img, Number(strength), Number(zoom));
+    ctx.clock.cpu(C.lensCorrPerPixel * pixels(img));
+  },
+
+  /** `rotation_corr` with its angles in radians and the field of view in radians. */
+  image_rotation_corr(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, params: unknown): void {
+    const img = imageView(ctx, a, w, h, bpp);
+    const [xr, yr, zr, xt, yt, zoom, fov] = numberList(ctx, params, 'rotation_corr');
+    rotationCorr(img, xr, yr, zr, xt, yt, zoom, fov);
     ctx.clock.cpu(C.lensCorrPerPixel * pixels(img));
   },
 

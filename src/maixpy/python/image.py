@@ -191,7 +191,7 @@ class qrcode:
 
 
 
-IMAGE_MISSING = ["midpoint_pool","midpoint_pooled","to_bitmap","to_rgb565","to_rainbow","compress","compress_for_ide","compressed","compressed_for_ide","crop","draw_ellipse","draw_font","draw_keypoints","flood_fill","and","b_and","nand","b_nand","or","b_or","nor","b_nor","xor","b_xor","xnor","b_xnor","erode","dilate","open","close","top_hat","black_hat","gamma_corr","negate","assign","replace","set","add","sub","mul","div","min","max","blend","mode","midpoint","blur","gaussian_blur","cartoon","remove_shadows","chrominvar","illuminvar","linpolar","logpolar","rotation_corr","get_similarity","get_hist","get_histogram","histogram","get_stats","get_statistics","statistics","get_regression","find_lines","find_line_segments","find_circles","find_rects","find_apriltags","find_datamatrices","find_barcodes","find_displacement","find_template","find_features","find_eye","find_lbp","find_keypoints","find_domain","find_edges","find_hog","selective_search","dump_roi","conv3","stretch"]
+IMAGE_MISSING = ["midpoint_pool","midpoint_pooled","to_bitmap","to_rgb565","to_rainbow","compress","compress_for_ide","compressed","compressed_for_ide","crop","draw_ellipse","draw_font","draw_keypoints","flood_fill","and","b_and","nand","b_nand","or","b_or","nor","b_nor","xor","b_xor","xnor","b_xnor","erode","dilate","open","close","top_hat","black_hat","gamma_corr","negate","assign","replace","set","add","sub","mul","div","min","max","blend","mode","midpoint","blur","gaussian_blur","cartoon","remove_shadows","chrominvar","illuminvar","linpolar","logpolar","get_similarity","get_hist","get_histogram","histogram","get_stats","get_statistics","statistics","get_regression","find_lines","find_line_segments","find_circles","find_rects","find_apriltags","find_datamatrices","find_barcodes","find_displacement","find_template","find_features","find_eye","find_lbp","find_keypoints","find_domain","find_edges","find_hog","selective_search","dump_roi","conv3","stretch"]
 
 
 class Image:
@@ -609,6 +609,24 @@ class Image:
         if not z > 0:
             raise ValueError('Zoom must be > 0!')
         _k.call('image_lens_corr', *(self._args() + (s, z)))
+        return self
+
+    # api: partial (x_rotation=0, y_rotation=0, z_rotation=0, x_translation=0, y_translation=0, zoom=1, fov=60, corners=None) -
+    #   approximate sampling (the perspective matrices are inverted in double precision where the firmware uses apriltag's
+    #   matd, so a pixel at a rounding boundary can differ); corners raise NotImplementedError
+    def rotation_corr(self, *args, **kw):
+        names = ('x_rotation', 'y_rotation', 'z_rotation', 'x_translation', 'y_translation', 'zoom', 'fov', 'corners')
+        _k.check_kw(kw, names, 'Image.rotation_corr')
+        d2r = 3.141592653589793 / 180
+        v = [_k.get_float(_k.opt(args, i, kw, names[i], 1.0 if i == 5 else 60.0 if i == 6 else 0.0)) for i in range(7)]
+        if not v[5] > 0:
+            raise ValueError('Zoom must be > 0!')
+        if not (0 < v[6] < 180):
+            raise ValueError('FOV must be > 0 and < 180!')
+        if _k.opt(args, 7, kw, 'corners', None) is not None:
+            _k.unsupported('Image.rotation_corr(corners=...)')
+        p = [_k.f32(v[0] * d2r), _k.f32(v[1] * d2r), _k.f32(v[2] * d2r), v[3], v[4], v[5], _k.f32(v[6] * d2r)]
+        _k.call('image_rotation_corr', *(self._args() + (p,)))
         return self
 
     # api: partial (thresholds, invert=False, roi, x_stride=2, y_stride=1, area_threshold=10, pixels_threshold=10,
