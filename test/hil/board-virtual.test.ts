@@ -14,6 +14,7 @@ import { registerPortScheme } from '../../src/hil/connect.js';
 import type { ByteLink } from '../../src/hil/link.js';
 import { BoardSession } from '../../src/hil/session.js';
 import { prepare } from '../../src/kpu/interpreter.js';
+import { rgb565Route } from '../../src/hil/run-case.js';
 import { loadKmodel } from '../../src/load.js';
 import { REPO_ROOT } from '../shared.js';
 import { Lcg } from '../lcg.js';
@@ -131,6 +132,68 @@ describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board
     }
     expect(doc.time.board_runs_ms.length).toBe(3);
     expect(doc.time.board_ms).toBeCloseTo(doc.time.predicted_ms, 2);
+  });
+
+  it("run --input-path rgb565: MaixPy's camera-pixel route (to_bytes by reference, pix_to_ai) on the virtual board", async () => {
+    const loaded = loadKmodel(MODEL);
+    const p = prepare(loaded.model, {});
+    const [, h, w] = p.inputs[0].shape.slice(-3);
+    // arbitrary bytes are not RGB565 pixels: the board sees the nearest RGB565 image, and the
+    // emulator runs on that same image
+    const f = join(dir, 'in565.bin');
+    writeFileSync(f, input(p.inputs[0].bytes, 21));
+    const r = await cli(
+      'board',
+      'run',
+      MODEL,
+      '--input',
+      f,
+      '--port',
+      'vtest:',
+      '--input-path',
+      'rgb565',
+      '--repeat',
+      '1',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.input).toMatchObject({ path: 'rgb565', exact: false });
+    expect(doc.outputs.every((o: { exact: boolean }) => o.exact)).toBe(true);
+    // bytes that are an RGB565 image's expansion go through exactly
+    const exactIn = rgb565Route(input(p.inputs[0].bytes, 21), w, h).ai;
+    writeFileSync(f, exactIn);
+    const e = await cli(
+      'board',
+      'run',
+      MODEL,
+      '--input',
+      f,
+      '--port',
+      'vtest:',
+      '--input-path',
+      'rgb565',
+      '--repeat',
+      '1',
+      '--json',
+    );
+    expect(e.code).toBe(0);
+    const d2 = JSON.parse(e.out);
+    expect(d2.input).toMatchObject({ path: 'rgb565', exact: true });
+    const want = p.run([exactIn]).outputs;
+    for (const o of d2.outputs) expect(o.exact).toBe(true);
+    expect(d2.outputs.length).toBe(want.length);
+  });
+
+  it('Image.to_bytes() is a view of the pixels, as on the firmware: writing into it changes the image', async () => {
+    const s = join(dir, 'view.py');
+    writeFileSync(
+      s,
+      'import image\nimg = image.Image(size=(4, 2))\nb = img.to_bytes()\nprint(len(b), img.get_pixel(0, 0))\nb[:] = bytes([255]) * len(b)\nprint(img.get_pixel(3, 1) != (0, 0, 0))\n',
+    );
+    const r = await cli('board', 'exec', s, '--port', 'vtest:');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('16 (0, 0, 0)\nTrue\n');
   });
 
   it('run: a v5 model is refused before anything is uploaded (exit 2)', async () => {

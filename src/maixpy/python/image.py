@@ -320,7 +320,8 @@ class Image:
 
     # api: exact
     def to_bytes(self):
-        return bytes(self._px)
+        # the firmware's to_bytes is a bytearray over the pixels, by reference: writes change the image
+        return self._px
 
     # api: partial - `copy_to_fb=True` raises NotImplementedError
     def copy(self, roi=None, copy_to_fb=False, **kw):
