@@ -116,7 +116,8 @@ export async function boardProfile(board: TimingBoard, o: BoardProfileOptions): 
     if (!p) throw new BoardError('UNSUPPORTED', `${o.name}: set_layers(${i + 1}) is not a prefix of this model`);
     sum += prof.layers[i].ms;
     predicted.push(p.boardMs);
-    forced.push(Math.max(0, p.boardMs - sum));
+    const extra = p.boardMs - sum;
+    forced.push(extra > 1e-9 ? extra : 0); // float rounding of the sums is not a download
   }
   const s = o.prepared.inputs[0].shape;
   const input = { c: 3, h: s[s.length - 2], w: s[s.length - 1] };
