@@ -5,6 +5,8 @@ import { BinaryReader } from '../src/kmodel-parser/binary-reader.js';
 import { parseV5 } from '../src/kmodel-parser/v5/parse.js';
 import type { LayerEvent } from '../src/kpu/events.js';
 import { fnv1a64 } from '../src/kpu/hash.js';
+import { prepare } from '../src/kpu/interpreter.js';
+import { profile } from '../src/kpu/timing/index.js';
 import { runV5 } from '../src/kpu/v5/run.js';
 import { GOLDEN_DIR, HAS_SHARED, SHARED_SKIP_REASON, kmodelPath } from './shared.js';
 
@@ -42,6 +44,19 @@ describe.skipIf(!HAS_SHARED)(
         });
       }
     }
+
+    it('prepare knows the events before the first run: equal to those the run then reports, board time > 0', () => {
+      for (const name of ['nncase_yolox_nano_224_k210_v5', 'nncase_benchmark_mnist_cpu_v5']) {
+        const model = parseV5(new BinaryReader(new Uint8Array(readFileSync(kmodelPath(name)))));
+        const prepared = prepare(model);
+        const before = prepared.events;
+        expect(before.length, name).toBeGreaterThan(0);
+        expect(profile(before).total_ms, name).toBeGreaterThan(0);
+        const input = new Uint8Array(readFileSync(resolve(GOLDEN_DIR, 'v5-shared', name, 'lcg_1', 'input.bin')));
+        const { events } = prepared.run([input]);
+        expect(before, name).toEqual(events);
+      }
+    });
 
     it('mnist (benchmark_only, zero weights) gives ten 0.0f for any input, as the README defines', () => {
       const model = parseV5(

@@ -81,7 +81,10 @@ export interface PreparedModel {
   readonly kpuNumerics: KpuNumerics;
   readonly inputs: readonly TensorDesc[];
   readonly outputs: readonly TensorDesc[];
-  /** Events of every layer, known statically (the same objects `run` returns). */
+  /**
+   * Events of every layer, known before any run (v3, v4: the same objects `run` returns; v5: built from the
+   * decoded bytecode, then those of the latest run).
+   */
   readonly events: readonly LayerEvent[];
   run(inputs: readonly Uint8Array[], opts?: RunOptions): RunResult;
 }

@@ -13,7 +13,7 @@
 import { KpuFault } from '../../errors.js';
 import type { K210Op, KmodelV5, LayerV5, ModuleV5 } from '../../kmodel-parser/v5/types.js';
 import type { StackvmInstruction } from '../../kmodel-parser/v5/stackvm/isa.js';
-import { GOLDEN_NUMERICS, type KpuNumerics } from '../conv/index.js';
+import { GOLDEN_NUMERICS, type KpuNumerics, type PreparedKpuConv } from '../conv/index.js';
 import type { LayerEvent, TransferEvent } from '../events.js';
 import { fnv1a64 } from '../hash.js';
 import { K210ModuleState, runK210Function, type K210Hook, type K210OpViews, type K210Output } from './k210.js';
@@ -200,61 +200,7 @@ class V5Machine implements StackvmHost {
   }
 
   private emitK210Op(st: K210ModuleState, fi: number, op: K210Op, oi: number): void {
-    let event: Omit<LayerEvent, 'index' | 'type'>;
-    if (op.name === 'kpu_conv2d') {
-      const p = st.prepared[fi][oi]!;
-      const g = p.geometry;
-      const transfers: TransferEvent[] = op.mainMemOutput.size
-        ? [{ kind: 'download-cpu', bytes: p.denseOutputBytes }]
-        : [];
-      event = {
-        unit: 'KPU',
-        inputShapes: [[op.batches, g.inChannels, g.inHeight, g.inWidth]],
-        outputShapes: [[op.batches, g.outChannels, g.outHeight, g.outWidth]],
-        bytesIn: op.batches * g.inChannels * g.inHeight * g.inWidth,
-        bytesOut: p.denseOutputBytes,
-        macs: p.macs,
-        elements: p.denseOutputBytes,
-        kpu: {
-          geometry: g,
-          weightBits: p.weightBits,
-          batches: p.batches,
-          weightBytes: p.weightBytes,
-          input: { address: p.input.address, bytes: p.input.bytes },
-          output: { address: p.output.address, bytes: p.output.bytes },
-        },
-        transfers,
-      };
-    } else {
-      const shape = [...op.inShape];
-      const bytes = K.elementCount(shape) * (op.name === 'copy' ? K.elemSize(op.input.datatype) : 1);
-      const transfers: TransferEvent[] =
-        op.name === 'kpu_upload'
-          ? [
-              {
-                kind: op.inShape[3] % 64 === 0 ? 'upload-dma' : 'upload-cpu',
-                bytes,
-                aiSram: {
-                  address: op.output.start,
-                  bytes: op.inShape[0] * kpuBytes(op.inShape[3], op.inShape[2], op.inShape[1]),
-                },
-              },
-            ]
-          : op.name === 'kpu_download'
-            ? [{ kind: 'download-cpu', bytes }]
-            : [];
-      event = {
-        unit: 'CPU',
-        inputShapes: [shape],
-        outputShapes: [shape],
-        bytesIn: bytes,
-        bytesOut: bytes,
-        macs: 0,
-        elements: K.elementCount(shape),
-        transfers,
-      };
-    }
-    this.emit(`k210:${op.name}`, op.opcode.toString(16).padStart(2, '0'), event);
+    this.emit(`k210:${op.name}`, op.opcode.toString(16).padStart(2, '0'), k210OpEvent(op, st.prepared[fi][oi]));
   }
 
   /** `runtime_function::input_tensor/output_tensor` checks, then the callee runs. */
@@ -410,4 +356,63 @@ export function runV5(model: KmodelV5, input: Uint8Array, opts: RunV5Options = {
     );
   }
   return { outputs: outBlocks.map((b) => b.bytes) };
+}
+
+/** The event of one K210 op (a run emits it after the op; prepare builds the same from the decoded op). */
+export function k210OpEvent(op: K210Op, prepared: PreparedKpuConv | undefined): Omit<LayerEvent, 'index' | 'type'> {
+  let event: Omit<LayerEvent, 'index' | 'type'>;
+  if (op.name === 'kpu_conv2d') {
+    const p = prepared!;
+    const g = p.geometry;
+    const transfers: TransferEvent[] = op.mainMemOutput.size
+      ? [{ kind: 'download-cpu', bytes: p.denseOutputBytes }]
+      : [];
+    event = {
+      unit: 'KPU',
+      inputShapes: [[op.batches, g.inChannels, g.inHeight, g.inWidth]],
+      outputShapes: [[op.batches, g.outChannels, g.outHeight, g.outWidth]],
+      bytesIn: op.batches * g.inChannels * g.inHeight * g.inWidth,
+      bytesOut: p.denseOutputBytes,
+      macs: p.macs,
+      elements: p.denseOutputBytes,
+      kpu: {
+        geometry: g,
+        weightBits: p.weightBits,
+        batches: p.batches,
+        weightBytes: p.weightBytes,
+        input: { address: p.input.address, bytes: p.input.bytes },
+        output: { address: p.output.address, bytes: p.output.bytes },
+      },
+      transfers,
+    };
+  } else {
+    const shape = [...op.inShape];
+    const bytes = K.elementCount(shape) * (op.name === 'copy' ? K.elemSize(op.input.datatype) : 1);
+    const transfers: TransferEvent[] =
+      op.name === 'kpu_upload'
+        ? [
+            {
+              kind: op.inShape[3] % 64 === 0 ? 'upload-dma' : 'upload-cpu',
+              bytes,
+              aiSram: {
+                address: op.output.start,
+                bytes: op.inShape[0] * kpuBytes(op.inShape[3], op.inShape[2], op.inShape[1]),
+              },
+            },
+          ]
+        : op.name === 'kpu_download'
+          ? [{ kind: 'download-cpu', bytes }]
+          : [];
+    event = {
+      unit: 'CPU',
+      inputShapes: [shape],
+      outputShapes: [shape],
+      bytesIn: bytes,
+      bytesOut: bytes,
+      macs: 0,
+      elements: K.elementCount(shape),
+      transfers,
+    };
+  }
+  return event;
 }

@@ -583,6 +583,36 @@ function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof K.qua
   );
 }
 
+/**
+ * Why kpusim cannot run a decoded TENSOR instruction, known from the instruction alone (prepare reports it
+ * before anything runs; the parser has already refused datatypes a kernel does not take); undefined when it can.
+ */
+export function tensorOpUnsupported(ins: StackvmInstruction): string | undefined {
+  const name = ins.tensorName ?? '';
+  return TENSOR_OPS[name] ? undefined : `tensor function ${name} is known but not implemented by kpusim`;
+}
+
+const reduceWindowMacs = (out: readonly number[], filterH: number, filterW: number) =>
+  K.elementCount(out) * filterH * filterW;
+const conv2dMacs = (out: readonly number[], w: readonly number[]) => K.elementCount(out) * w[1] * w[2] * w[3];
+
+/**
+ * What a TENSOR instruction's event says, from its decoded arguments and the shapes the decoder tracked
+ * (prepare's events before the first run): the same shapes and MAC counts the executors below report.
+ */
+export function staticTensorOpInfo(
+  ins: StackvmInstruction,
+  inputs: readonly (readonly number[])[],
+  outputs: readonly (readonly number[])[],
+): { inputShapes: readonly (readonly number[])[]; macs: number } {
+  const out = outputs[0];
+  if (ins.tensorName === 'CONV2D' && out && inputs[1])
+    return { inputShapes: inputs.slice(0, 2), macs: conv2dMacs(out, inputs[1]) };
+  if (ins.tensorName === 'REDUCE_WINDOW2D' && out)
+    return { inputShapes: inputs, macs: reduceWindowMacs(out, ins.args.filter_h, ins.args.filter_w) };
+  return { inputShapes: inputs, macs: 0 };
+}
+
 export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
   DEQUANTIZE: (vm, ins) => quantLike(vm, ins, K.dequantize),
   QUANTIZE: (vm, ins) => quantLike(vm, ins, K.quantize),
@@ -677,7 +707,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
       outputShapes: [outShape],
       bytesIn: bytesOf(ti),
       bytesOut: bytesOf(to),
-      macs: K.elementCount(outShape) * a.filter_h * a.filter_w,
+      macs: reduceWindowMacs(outShape, a.filter_h, a.filter_w),
     };
   },
 
@@ -738,7 +768,7 @@ export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
     const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ padH, padW });
     K.conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
-    const macs = K.elementCount(outShape) * wShape[1] * wShape[2] * wShape[3];
+    const macs = conv2dMacs(outShape, wShape);
     return {
       inputShapes: [inShape, wShape],
       outputShapes: [outShape],
