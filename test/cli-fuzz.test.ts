@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import yargs from 'yargs';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import type { Io } from '../src/cli/common.js';
-import { COMMANDS } from '../src/cli/commands.js';
+import { loadCommands } from '../src/cli/commands.js';
 import { main } from '../src/cli/main.js';
 import { buildV3, tinyModel } from './fixtures/v3-builder.js';
 import { REPO_ROOT } from './shared.js';
@@ -31,6 +31,7 @@ const CHILD_RUNS = Number(process.env.KPUSIM_FUZZ_CHILD_RUNS ?? 6);
 const CHILD_TIMEOUT_MS = 60_000;
 const CHILD_HEAP_MB = 512;
 const HAS_DIST = existsSync(join(REPO_ROOT, 'dist/cli/main.js'));
+const COMMANDS = await loadCommands();
 
 /**
  * Commands fuzzed, and the values their positionals take. Left out: `face demo` (it runs the

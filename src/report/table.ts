@@ -50,8 +50,11 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   );
 }
 
+// `toLocaleString('en-US')` is defined as this formatter's `format`; building it once per call costs more than the rest of `info`.
+const EN_US = new Intl.NumberFormat('en-US');
+
 export function formatNumber(n: number): string {
-  if (Number.isInteger(n)) return n.toLocaleString('en-US');
+  if (Number.isInteger(n)) return EN_US.format(n);
   return Math.abs(n) >= 100 ? n.toFixed(1) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
 }
 
