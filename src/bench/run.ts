@@ -20,7 +20,9 @@ import type { Kmodel } from '../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { defaultKpuKernel, type KpuKernel } from '../kpu/conv/index.js';
+import { hashBenchmark, type HashFigures } from './hash.js';
 import { hilBenchmark } from './hil.js';
+import { startupRatio, type StartupFigures } from './startup.js';
 import { prepare } from '../kpu/interpreter.js';
 import { PUBLISHED_BOARD_TIMES, profile } from '../kpu/timing/index.js';
 import { loadKmodel } from '../load.js';
@@ -204,6 +206,10 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   const tfjs = await tfjsFrameMs(model, frames, warm);
   log(`tfjs wasm: ${tfjs.ms.toFixed(1)} ms/frame`);
   const boardMs = profile(prepared.run([input]).events, {}).total_ms;
+  const hash = hashBenchmark(prepared, input, Boolean(opts.quick));
+  log(
+    `memory hash: ${hash.memory} GB/s (plain ${hash.memory_plain}), random bytes ${hash.random} GB/s (plain ${hash.random_plain})`,
+  );
 
   let pipeline: Record<string, unknown> | null = null;
   const trio = pickTrio(shared);
@@ -259,6 +265,9 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   const published = opts.quick ? null : publishedBoardTimes(shared);
   // The virtual board over a pseudo-terminal: child processes and seconds of uploads (not in quick mode).
   const hil = opts.quick ? null : await hilBenchmark(log);
+  // Process start of the CLI against a bare Node (quick mode: one pair, to prove it works).
+  const startup = startupRatio(opts.quick ? 1 : 9);
+  log(`startup: --version ×${startup.version.ratio}, info ×${startup.info.ratio} of node -e 0`);
   return {
     model: pick.name,
     kernel,
@@ -275,6 +284,8 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     peak_rss_mb: worst,
     published_board_times: published,
     hil,
+    startup_ratio: startup,
+    hash_gb_per_s: hash,
   };
 }
 
@@ -324,6 +335,20 @@ async function cli(): Promise<void> {
         `command ${c.median} ms (${c.min}–${c.max}, n=${c.n}); upload ${u.median} B/s (${u.min}–${u.max}, ${b.upload_bytes} B ×${u.n}); serve start ${b.serve_start_ms} ms, session open ${b.session_open_ms} ms`,
       ]);
     }
+  const hs = r.hash_gb_per_s as HashFigures;
+  rows.push([
+    'memory hash (FNV-1a 64, traces)',
+    `${hs.memory} GB/s on the machine's memory (${(hs.memory_bytes / 1048576).toFixed(0)} MiB; plain JS ${hs.memory_plain}), ${hs.random} GB/s on random bytes (plain JS ${hs.random_plain})`,
+  ]);
+  const st = r.startup_ratio as StartupFigures;
+  for (const [k, v] of [
+    ['--version', st.version],
+    ['info (150 KB model)', st.info],
+  ] as const)
+    rows.push([
+      `process start: kpusim ${k}`,
+      `×${v.ratio} of node -e 0 (${v.min}–${v.max}, ${v.pairs} pairs; ${v.ms} ms, node ${st.node_ms} ms)`,
+    ]);
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
   const pub = r.published_board_times as Record<string, unknown>[] | null;

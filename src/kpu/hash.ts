@@ -3,10 +3,26 @@
  * (the standard basis with its last decimal digit dropped; golden-nncase README). Computed on
  * two 32-bit halves: the prime 2^40 + 0x1B3 lets the multiply be done exactly without bigint.
  */
+import { fnv1a64Wasm } from './wasm/hash.js';
+
 export const FNV_BASIS_HI = 0x14650fb0;
 export const FNV_BASIS_LO = 0x739d0383;
+const FNV_BASIS = (BigInt(FNV_BASIS_HI) << 32n) | BigInt(FNV_BASIS_LO);
 
+/** Below this many bytes the JavaScript loop is as fast as copying into WebAssembly. */
+const WASM_FROM = 4096;
+
+/** The hash as 16 hex digits: WebAssembly for long ranges (src/kpu/wasm/hash.ts), else `fnv1a64Plain`. */
 export function fnv1a64(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  if (end - start >= WASM_FROM) {
+    const h = fnv1a64Wasm(bytes, start, end, FNV_BASIS);
+    if (h !== null) return h.toString(16).padStart(16, '0');
+  }
+  return fnv1a64Plain(bytes, start, end);
+}
+
+/** The plain definition, one byte at a time (the specification the WebAssembly version is tested against). */
+export function fnv1a64Plain(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let hi = FNV_BASIS_HI;
   let lo = FNV_BASIS_LO;
   for (let i = start; i < end; i++) {

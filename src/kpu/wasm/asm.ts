@@ -337,6 +337,7 @@ export const i64 = {
   mul: mk('i64.mul', [0x7e], [L, L], L),
   and: mk('i64.and', [0x83], [L, L], L),
   or: mk('i64.or', [0x84], [L, L], L),
+  xor: mk('i64.xor', [0x85], [L, L], L),
   shl: mk('i64.shl', [0x86], [L, L], L),
   shr_s: mk('i64.shr_s', [0x87], [L, L], L),
   shr_u: mk('i64.shr_u', [0x88], [L, L], L),

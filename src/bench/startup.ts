@@ -1,0 +1,78 @@
+/**
+ * Process start of the CLI against a bare `node -e 0`: wall time of `kpusim --version` and of
+ * `kpusim info` on the bundled landmark model (150 KB), each run in a fresh process, alternated
+ * with bare Node runs so both see the same load. Reported per command as the median of the
+ * per-pair ratios with their min–max.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(REPO, 'bin/kpusim.js');
+
+export interface RatioSpread {
+  /** Median of the per-pair ratios (command wall time / `node -e 0` wall time). */
+  readonly ratio: number;
+  readonly min: number;
+  readonly max: number;
+  readonly pairs: number;
+  /** Median wall time of the command, milliseconds. */
+  readonly ms: number;
+}
+
+export interface StartupFigures {
+  readonly node_ms: number;
+  readonly version: RatioSpread;
+  readonly info: RatioSpread;
+}
+
+function wallMs(args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`bench: node ${args.join(' ')} exited with ${r.status}: ${String(r.stderr)}`);
+  return ms;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** `pairs` alternating (bare node, command) runs per command, after one warm-up run of each. */
+export function startupRatio(pairs: number): StartupFigures {
+  const commands = {
+    version: [CLI, '--version'],
+    info: [CLI, 'info', join(REPO, 'models/face_landmarks5_128.kmodel')],
+  };
+  const bare = ['-e', '0'];
+  const nodeMs: number[] = [];
+  const out: Record<string, RatioSpread> = {};
+  for (const [name, args] of Object.entries(commands)) {
+    wallMs(bare);
+    wallMs(args);
+    const ratios: number[] = [];
+    const ms: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      // Alternate which one goes first, so a load change between the two does not favour either.
+      const first = i % 2 === 0;
+      const a = first ? wallMs(bare) : 0;
+      const b = wallMs(args);
+      const c = first ? a : wallMs(bare);
+      nodeMs.push(c);
+      ms.push(b);
+      ratios.push(b / c);
+    }
+    out[name] = {
+      ratio: r3(median(ratios)),
+      min: r3(Math.min(...ratios)),
+      max: r3(Math.max(...ratios)),
+      pairs,
+      ms: r3(median(ms)),
+    };
+  }
+  return { node_ms: r3(median(nodeMs)), version: out.version, info: out.info };
+}
