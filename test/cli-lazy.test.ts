@@ -78,10 +78,9 @@ describe.skipIf(!HAS_DIST)('the built binary (needs dist/: npm run build)', () =
     '/dist/builder/',
     '/dist/maixpy/',
     '/dist/hil/',
-    '/dist/kpu/',
   ];
   const heavy = (loaded: string[]) =>
-    loaded.filter((u) => HEAVY.some((h) => u.includes(h) && !u.includes('/timing/') && !u.endsWith('/hil/errors.js')));
+    loaded.filter((u) => HEAVY.some((h) => u.includes(h) && !u.endsWith('/hil/errors.js')));
 
   test('--version loads neither the parser nor any command', () => {
     const r = run('--version');
