@@ -16,11 +16,12 @@ import { BoardSession } from '../../src/hil/session.js';
 import { prepare } from '../../src/kpu/interpreter.js';
 import { rgb565Route } from '../../src/hil/run-case.js';
 import { loadKmodel } from '../../src/load.js';
-import { REPO_ROOT } from '../shared.js';
+import { HAS_SHARED, kmodelPath, REPO_ROOT, SHARED_SKIP_REASON } from '../shared.js';
 import { Lcg } from '../lcg.js';
 
 const VIRTUAL = resolve(REPO_ROOT, 'src/hil/virtual/index.ts');
 const HAS_VIRTUAL = existsSync(VIRTUAL);
+if (!HAS_SHARED) console.warn(`${SHARED_SKIP_REASON} (the gray-route and v5 cases)`);
 if (!HAS_VIRTUAL) console.warn('skipped: the in-process virtual board (src/hil/virtual) is not in this tree');
 
 interface Vb {
@@ -185,6 +186,42 @@ describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board
     expect(d2.outputs.length).toBe(want.length);
   });
 
+  it.skipIf(!HAS_SHARED)(
+    "run --input-path gray: MaixPy's grayscale route (to_grayscale, to_bytes, pix_to_ai) is exact",
+    async () => {
+      const mnist = kmodelPath('maixpy_mnist_v3.kmodel');
+      const x = input(28 * 28, 9);
+      const f = join(dir, 'mnist.bin');
+      writeFileSync(f, x);
+      const r = await cli(
+        'board',
+        'run',
+        mnist,
+        '--input',
+        f,
+        '--port',
+        'vtest:',
+        '--input-path',
+        'gray',
+        '--repeat',
+        '1',
+        '--out',
+        join(dir, 'gray-out'),
+        '--json',
+      );
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.out);
+      expect(doc.input).toMatchObject({ path: 'gray', exact: true });
+      const want = prepare(loadKmodel(mnist).model, {}).run([x]).outputs;
+      for (const o of doc.outputs) {
+        expect(o.exact).toBe(true);
+        expect(new Uint8Array(readFileSync(join(dir, 'gray-out', `board_output_${o.index}.bin`)))).toEqual(
+          want[o.index],
+        );
+      }
+    },
+  );
+
   it('Image.to_bytes() is a view of the pixels, as on the firmware: writing into it changes the image', async () => {
     const s = join(dir, 'view.py');
     writeFileSync(
@@ -196,9 +233,8 @@ describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board
     expect(r.out).toBe('16 (0, 0, 0)\nTrue\n');
   });
 
-  it('run: a v5 model is refused before anything is uploaded (exit 2)', async () => {
-    const v5 = resolve(REPO_ROOT, '../shared/kmodels/nncase_benchmark_mnist_cpu_v5.kmodel');
-    if (!existsSync(v5)) return;
+  it.skipIf(!HAS_SHARED)('run: a v5 model is refused before anything is uploaded (exit 2)', async () => {
+    const v5 = kmodelPath('nncase_benchmark_mnist_cpu_v5.kmodel');
     const f = join(dir, 'm5.bin');
     writeFileSync(f, new Uint8Array(3136));
     const before = readdirSync(sd).sort();
