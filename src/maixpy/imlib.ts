@@ -660,6 +660,7 @@ export function rotationCorr(
   yt: number,
   zoom: number,
   fov: number,
+  corners?: readonly number[],
 ): void {
   const { width: w, height: h } = img;
   const z = f(f(f(Math.sqrt(w * w + h * h)) / 2) / f(Math.tan(fov / 2)));
@@ -728,14 +729,49 @@ export function rotationCorr(
       m[0][1] * m[2][0] - m[0][0] * m[2][1],
       m[0][0] * m[1][1] - m[0][1] * m[1][0],
     ],
-  ].map((row) => row.map((v) => f(v / det)));
+  ].map((row) => row.map((v) => v / det));
+  let t4 = inv;
+  if (corners) {
+    // the homography taking the image's corners to the given points, applied after the inverse
+    const from = [0, 0, w - 1, 0, w - 1, h - 1, 0, h - 1];
+    const H = homography(from, corners);
+    if (H) t4 = mul(H, inv);
+  }
+  const T4 = t4.map((row) => row.map(f));
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
-      const X = f(f(f(inv[0][0] * x) + f(inv[0][1] * y)) + inv[0][2]);
-      const Y = f(f(f(inv[1][0] * x) + f(inv[1][1] * y)) + inv[1][2]);
-      const Z = f(f(f(inv[2][0] * x) + f(inv[2][1] * y)) + inv[2][2]);
+      const X = f(f(f(T4[0][0] * x) + f(T4[0][1] * y)) + T4[0][2]);
+      const Y = f(f(f(T4[1][0] * x) + f(T4[1][1] * y)) + T4[1][2]);
+      const Z = f(f(f(T4[2][0] * x) + f(T4[2][1] * y)) + T4[2][2]);
       const sxp = Math.trunc(f(X / Z)),
         syp = Math.trunc(f(Y / Z));
       if (sxp >= 0 && sxp < w && syp >= 0 && syp < h) img.pixels[y * w + x] = src[syp * w + sxp];
     }
+}
+
+/** The homography H (h33 = 1) with H·(from_i, 1) ∝ (to_i, 1) for four point pairs, or null when degenerate. */
+function homography(from: readonly number[], to: readonly number[]): number[][] | null {
+  const A: number[][] = [];
+  for (let i = 0; i < 4; i++) {
+    const [x, y, X, Y] = [from[2 * i], from[2 * i + 1], to[2 * i], to[2 * i + 1]];
+    A.push([x, y, 1, 0, 0, 0, -X * x, -X * y, X]);
+    A.push([0, 0, 0, x, y, 1, -Y * x, -Y * y, Y]);
+  }
+  for (let c = 0; c < 8; c++) {
+    let p = c;
+    for (let r = c + 1; r < 8; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
+    if (Math.abs(A[p][c]) < 1e-12) return null;
+    [A[c], A[p]] = [A[p], A[c]];
+    for (let r = 0; r < 8; r++) {
+      if (r === c) continue;
+      const k = A[r][c] / A[c][c];
+      for (let j = c; j < 9; j++) A[r][j] -= k * A[c][j];
+    }
+  }
+  const h = A.map((row, i) => row[8] / row[i]);
+  return [
+    [h[0], h[1], h[2]],
+    [h[3], h[4], h[5]],
+    [h[6], h[7], 1],
+  ];
 }

@@ -265,11 +265,11 @@ export const imageOpsBackend = {
     ctx.clock.cpu(C.lensCorrPerPixel * pixels(img));
   },
 
-  /** `rotation_corr` with its angles in radians and the field of view in radians. */
+  /** `rotation_corr` with its angles and field of view in radians, then optionally the 8 corner coordinates. */
   image_rotation_corr(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, params: unknown): void {
     const img = imageView(ctx, a, w, h, bpp);
-    const [xr, yr, zr, xt, yt, zoom, fov] = numberList(ctx, params, 'rotation_corr');
-    rotationCorr(img, xr, yr, zr, xt, yt, zoom, fov);
+    const [xr, yr, zr, xt, yt, zoom, fov, ...corners] = numberList(ctx, params, 'rotation_corr');
+    rotationCorr(img, xr, yr, zr, xt, yt, zoom, fov, corners.length === 8 ? corners : undefined);
     ctx.clock.cpu(C.lensCorrPerPixel * pixels(img));
   },
 

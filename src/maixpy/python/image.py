@@ -612,9 +612,9 @@ class Image:
         _k.call('image_lens_corr', *(self._args() + (s, z)))
         return self
 
-    # api: partial (x_rotation=0, y_rotation=0, z_rotation=0, x_translation=0, y_translation=0, zoom=1, fov=60, corners=None) -
-    #   approximate sampling (the perspective matrices are inverted in double precision where the firmware uses apriltag's
-    #   matd, so a pixel at a rounding boundary can differ); corners raise NotImplementedError
+    # api: approx (x_rotation=0, y_rotation=0, z_rotation=0, x_translation=0, y_translation=0, zoom=1, fov=60, corners=None) -
+    #   the perspective matrices (and the corners' homography) are solved in double precision where the firmware uses
+    #   apriltag's matd, so a source pixel at a rounding boundary can differ
     def rotation_corr(self, *args, **kw):
         names = ('x_rotation', 'y_rotation', 'z_rotation', 'x_translation', 'y_translation', 'zoom', 'fov', 'corners')
         _k.check_kw(kw, names, 'Image.rotation_corr')
@@ -624,9 +624,15 @@ class Image:
             raise ValueError('Zoom must be > 0!')
         if not (0 < v[6] < 180):
             raise ValueError('FOV must be > 0 and < 180!')
-        if _k.opt(args, 7, kw, 'corners', None) is not None:
-            _k.unsupported('Image.rotation_corr(corners=...)')
         p = [_k.f32(v[0] * d2r), _k.f32(v[1] * d2r), _k.f32(v[2] * d2r), v[3], v[4], v[5], _k.f32(v[6] * d2r)]
+        corners = _k.opt(args, 7, kw, 'corners', None)
+        if corners is not None:
+            if len(corners) != 4:
+                raise ValueError('requested length 4 but object has length %d' % len(corners))
+            for c in corners:
+                if len(c) != 2:
+                    raise ValueError('requested length 2 but object has length %d' % len(c))
+                p += [_k.get_float(c[0]), _k.get_float(c[1])]
         _k.call('image_rotation_corr', *(self._args() + (p,)))
         return self
 
