@@ -10,21 +10,25 @@ import {
   type CaseResult,
   type GoldenLayout,
 } from '../golden.js';
-import { prepare } from '../kpu/interpreter.js';
+import { prepare, type PrepareOptions } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import { BOARD_PROFILE_NAMES } from '../hil/profiles.js';
 import { recordGoldenOnBoard } from '../hil/record.js';
 import { boardArgs, boardJson, withBoard } from './board.js';
 import type { Command } from './command.js';
+import type { GoldenWorkerData } from './golden-worker.js';
+import { canSweep, defaultJobs, sweep } from './sweep.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 
+const prepareOptionsFrom = (args: Record<string, unknown>): PrepareOptions => ({
+  numerics: args.numerics as 'golden' | 'board',
+  kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
+});
+
 function prepareFrom(args: Record<string, unknown>) {
   const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
-  const prepared = prepare(loaded.model, {
-    numerics: args.numerics as 'golden' | 'board',
-    kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
-  });
+  const prepared = prepare(loaded.model, prepareOptionsFrom(args));
   return { loaded, prepared };
 }
 
@@ -66,8 +70,14 @@ export const goldenCommand: Command = {
             describe: 'with --on: DTR/RTS wiring',
           })
           .option('timeout', { type: 'number', default: 10, describe: 'with --on: seconds to wait for the prompt' })
+          .option('jobs', {
+            type: 'number',
+            describe: 'check: cases checked at once, on worker threads (default: the number of cores)',
+          })
           .check((a) => {
             if (a.on !== undefined && a.action !== 'record') throw new Error('--on goes with golden record');
+            if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && (a.jobs as number) >= 1))
+              throw new Error('--jobs takes a whole number of at least 1');
             if (a.action === 'record' && (!a.inputs || !a.out))
               throw new Error('golden record needs --inputs and --out');
             if (a.action === 'check' && !a.dir)
@@ -112,8 +122,29 @@ export const goldenCommand: Command = {
     const layout: GoldenLayout = args.layout === 'auto' ? detectLayout(cases) : (args.layout as GoldenLayout);
     const modelSha256 = sha256(loaded.bytes);
     const bar = new Progress(io, cases.length, 'check');
-    const results: CaseResult[] = cases.map((c) => {
-      const r = checkCase(prepared, c, relative(dir, c) || '.', { layout, modelSha256 });
+    const items = cases.map((c) => ({ dir: c, name: relative(dir, c) || '.' }));
+    const jobs = args.jobs === undefined ? defaultJobs() : Number(args.jobs);
+    // Worker threads (src/cli/sweep.ts) when there is more than one case and job; a case a worker
+    // could not finish (an exception) is run here, which gives the same result or error.
+    const swept =
+      jobs > 1 && items.length > 1 && canSweep()
+        ? await sweep<(typeof items)[number], CaseResult>({
+            worker: new URL('./golden-worker.js', import.meta.url),
+            workerData: {
+              model: String(args.model),
+              parse: parseOptionsFrom(args),
+              prepare: prepareOptionsFrom(args),
+              check: { layout, modelSha256 },
+            } satisfies GoldenWorkerData,
+            items,
+            jobs,
+            onDone: (_i, r) => bar.tick(r.case),
+          })
+        : [];
+    const results: CaseResult[] = items.map((c, i) => {
+      const done = swept[i];
+      if (done) return done;
+      const r = checkCase(prepared, c.dir, c.name, { layout, modelSha256 });
       bar.tick(r.case);
       return r;
     });
