@@ -17,7 +17,7 @@ import { recordGoldenOnBoard } from '../hil/record.js';
 import { boardArgs, boardJson, withBoard } from './board.js';
 import type { Command } from './command.js';
 import type { GoldenWorkerData } from './golden-worker.js';
-import { canSweep, defaultJobs, sweep } from './sweep.js';
+import { canSweep, sweep } from './sweep.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 
@@ -72,7 +72,8 @@ export const goldenCommand: Command = {
           .option('timeout', { type: 'number', default: 10, describe: 'with --on: seconds to wait for the prompt' })
           .option('jobs', {
             type: 'number',
-            describe: 'check: cases checked at once, on worker threads (default: the number of cores)',
+            describe:
+              'check: cases checked at once, on worker threads (default 1: each worker prepares the model again)',
           })
           .check((a) => {
             if (a.on !== undefined && a.action !== 'record') throw new Error('--on goes with golden record');
@@ -123,7 +124,9 @@ export const goldenCommand: Command = {
     const modelSha256 = sha256(loaded.bytes);
     const bar = new Progress(io, cases.length, 'check');
     const items = cases.map((c) => ({ dir: c, name: relative(dir, c) || '.' }));
-    const jobs = args.jobs === undefined ? defaultJobs() : Number(args.jobs);
+    // Default 1: a worker pays for loading and preparing the model again (about a second of CPU
+    // for the face detector), more than a handful of cases cost, so more jobs are asked for.
+    const jobs = args.jobs === undefined ? 1 : Number(args.jobs);
     // Worker threads (src/cli/sweep.ts) when there is more than one case and job; a case a worker
     // could not finish (an exception) is run here, which gives the same result or error.
     const swept =

@@ -9,11 +9,7 @@
  * Workers run the compiled JavaScript beside this file; from the TypeScript sources (under a test
  * runner) there is none, and `canSweep()` says so.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-
-/** The default of `--jobs`: the number of cores. */
-export const defaultJobs = (): number => Math.max(1, availableParallelism());
 
 /** True when worker scripts can run (the compiled package, not its TypeScript sources). */
 export function canSweep(): boolean {
