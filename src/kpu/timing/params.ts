@@ -1,7 +1,7 @@
 /**
  * Every number the timing model uses, in one place, each with where it comes from.
  *
- * Source tags (reference `../shared/docs/kmodel-kpu-reference.md` §8 and §0):
+ * Source tags (each source named in full here):
  *   [SIPEED]  Sipeed forum, "MAIX performance and limit for AI models" (bbs.sipeed.com/t/topic/691):
  *             one 3×3 conv, 128→128 channels, 16-bit weights, KPU at 300 MHz, ten map sizes 4×4 … 256×256.
  *             (From 128×128 up, 128 such maps exceed the 2 MiB AI SRAM: the KPU's 15-bit line addresses
