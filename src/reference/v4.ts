@@ -15,6 +15,7 @@ import type {
 } from '../kmodel-parser/v4/types.js';
 import { decodeNnil, nnilUnaryMethod } from '../kpu/ops/v4/nnil-unary-method.js';
 import { isNotApplicable, notApplicable, type NotApplicable } from '../ops/not-applicable.js';
+import { win } from '../ops/v4/def.js';
 import { tf } from './backend.js';
 import type { QuantFact, RefLayer, ReferenceModel } from './graph.js';
 import { prepareKpuConvFloat } from './kpu-conv.js';
@@ -44,25 +45,6 @@ function rangeRef(r: MemoryRange, shape?: readonly number[]): TensorRef {
 }
 
 const sh4 = (s: V4Shape): Shape4 => [s[0], s[1], s[2], s[3]];
-const win = (b: {
-  filter_h: number;
-  filter_w: number;
-  stride_h: number;
-  stride_w: number;
-  dilation_h: number;
-  dilation_w: number;
-  padding_h: { before: number; after: number };
-  padding_w: { before: number; after: number };
-}): Window => ({
-  filterH: b.filter_h,
-  filterW: b.filter_w,
-  strideH: b.stride_h,
-  strideW: b.stride_w,
-  dilationH: b.dilation_h,
-  dilationW: b.dilation_w,
-  paddingH: b.padding_h,
-  paddingW: b.padding_w,
-});
 const clampTo = (v: Float32Array, lo: number, hi: number): Float32Array => {
   for (let i = 0; i < v.length; i++) v[i] = v[i] < lo ? lo : v[i] > hi ? hi : v[i];
   return v;
