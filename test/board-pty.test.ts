@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Lcg } from './lcg.js';
-import { REPO_ROOT } from './shared.js';
+import { REPO_ROOT, runKpusim, type ChildRun } from './shared.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'kpusim.js');
 const BUILT = existsSync(join(REPO_ROOT, 'dist', 'hil', 'virtual', 'worker.js'));
@@ -30,30 +30,7 @@ const FRAMES = [
   join(REPO_ROOT, 'examples', 'images', 'astronaut.jpg'),
 ];
 
-interface Done {
-  code: number | null;
-  out: Buffer;
-  err: string;
-}
-
-/** Runs the CLI in a child process to its end. */
-function kpusim(args: string[], timeoutMs = 90_000): Promise<Done> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      rej(new Error(`kpusim ${args.join(' ')}: still running after ${timeoutMs} ms\n${err}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      res({ code, out: Buffer.concat(out), err });
-    });
-  });
-}
+const kpusim = (args: string[], timeoutMs = 90_000): Promise<ChildRun> => runKpusim(args, timeoutMs);
 
 /** Starts `kpusim board serve --pty PATH …` and resolves once it says it is serving. */
 function serve(path: string, extra: string[]): Promise<{ child: ChildProcess; err: () => string }> {

@@ -2,7 +2,6 @@
  * `kpusim build` as a user meets it: refusals are one line and exit 2; the landmarks preset builds the
  * bundled landmark model, byte for byte, into a directory with its manifest.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,25 +9,12 @@ import { describe, expect, test } from 'vitest';
 import { MODEL_FILES } from '../src/builder/index.js';
 import type { Io } from '../src/cli/common.js';
 import { main } from '../src/cli/main.js';
+import { runKpusim } from './shared.js';
 
 const ROOT = join(__dirname, '..');
 
 const BUILT = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
 if (!BUILT) console.warn('skipped: the landmark build runs the compiled CLI (dist/); run npm run build');
-
-/** The CLI in a child process: a build takes tens of seconds of computation that would hold up the test worker. */
-function cliChild(...argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((res) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'kpusim.js'), ...argv], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.once('exit', (code) => res({ code, out, err }));
-  });
-}
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -64,7 +50,8 @@ describe('kpusim build', () => {
     '`build landmarks` regenerates the bundled landmark model byte for byte, with its manifest and accuracy',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kpusim-build-'));
-      const r = await cliChild('build', 'landmarks', '--out', dir, '--no-tfjs', '--json');
+      const run = await runKpusim(['build', 'landmarks', '--out', dir, '--no-tfjs', '--json']);
+      const r = { ...run, out: run.out.toString() };
       expect(r.err).not.toMatch(/\n\s+at /);
       expect(r.code).toBe(0);
       const doc = JSON.parse(r.out);
