@@ -33,4 +33,29 @@ export const TOLERANCES = {
    * the 1 ns rounding of the reported figures.
    */
   virtualBoardLayerMs: { abs: 0.0025 },
+  /**
+   * `compare --float`, matching a kmodel layer to a tensor of the original float network (kmodels
+   * carry no names): among the next `window` float tensors of the right shape, the earliest whose
+   * cosine is within `cosine` of the best one. Taking the earliest near-best keeps a fused
+   * conv+activation matched to its own activation rather than to a similar map further on (two
+   * distinct tensors of one shape rarely agree within 0.005).
+   * A candidate whose cosine is more than `maxDrop` below the previous matched layer's is not taken
+   * as a counterpart: a quantised layer loses 0.0001–0.02 (measured on the TFLite models of the tests); a same-shaped tensor that is not the
+   * layer's counterpart (a KPU conv computed at full resolution before its stride-2 pool, matched
+   * to the float stride-2 output) scores 0.3–0.7. Drops smaller than `cosine` are not called a loss.
+   */
+  floatLayerMatch: { cosine: 0.005, window: 16, maxDrop: 0.2 },
+  /**
+   * `compare --float`: another documented input mapping is reported as fitting better than the one
+   * given when it raises the mean output cosine by more than this. A mapping error (x/255 against
+   * x/255 − 0.5, or a swapped layout) moves the cosine by 0.05 or more; rounding and ties by far
+   * less than 0.01.
+   */
+  floatMappingMargin: 0.01,
+  /**
+   * A float kmodel (`--inference-type float`) against its original network: both compute in
+   * float32 but in different orders (nncase's loops vs TensorFlow.js kernels), so each output
+   * differs by a few ulps of the terms summed: relative 1e-5 with a 1e-5 floor near zero.
+   */
+  floatModelRounding: { abs: 1e-5, rel: 1e-5 },
 } as const;

@@ -60,7 +60,7 @@ export const COMMANDS: readonly LazyCommand[] = [
   {
     command: 'compare <model>',
     describe:
-      'Compare the emulator with a TensorFlow.js float model reconstructed from the kmodel, layer by layer (exit 3 if a KPU conv layer disagrees in isolation)',
+      'Compare the emulator with a TensorFlow.js float model reconstructed from the kmodel, layer by layer (exit 3 if a KPU conv layer disagrees in isolation), or with the original float network (--float)',
     load: async () => (await import('./compare.js')).compareCommand,
   },
   {

@@ -1,8 +1,7 @@
-import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { isImageFile, readInputFile, type InputRecipe } from '../input.js';
+import { readInputFile, type InputRecipe } from '../input.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
 import { prepare, type PreparedModel } from '../kpu/interpreter.js';
 import { loadKmodel, type LoadedModel } from '../load.js';
@@ -27,6 +26,7 @@ import {
 import { randomInput } from '../reference/random.js';
 import { isolatedPasses, renderCompare, summarize } from '../reference/report.js';
 import type { Command } from './command.js';
+import { listImages } from './dataset-files.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 import { shapeText } from '../report/table.js';
@@ -103,22 +103,6 @@ function regionParams(
   });
 }
 
-function listImages(dir: string): string[] {
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    throw new UsageError('NOT_FOUND', `${dir}: no such folder`);
-  }
-  if (!st.isDirectory()) throw new UsageError('BAD_ARGUMENT', `--dataset ${dir}: not a folder`);
-  const files = readdirSync(dir)
-    .filter((f) => isImageFile(f))
-    .sort()
-    .map((f) => join(dir, f));
-  if (!files.length) throw new UsageError('BAD_INPUT', `--dataset ${dir}: no .png, .jpg or .bmp images in it`);
-  return files;
-}
-
 const outputShapes = (p: PreparedModel) => p.outputs.map((o) => `${o.dtype} ${shapeText(o.shape)}`);
 
 function againstOnce(a: Side, b: Side, args: Record<string, unknown>, file?: string) {
@@ -155,7 +139,7 @@ function renderAgainstOutputs(
 export const compareCommand: Command = {
   command: 'compare <model>',
   describe:
-    'Compare the emulator with a TensorFlow.js float model reconstructed from the kmodel, layer by layer (exit 3 if a KPU conv layer disagrees in isolation)',
+    'Compare the emulator with a TensorFlow.js float model reconstructed from the kmodel, layer by layer (exit 3 if a KPU conv layer disagrees in isolation), or with the original float network (--float)',
   builder: (y: Argv) =>
     numericsOptions(
       inputOptions(
@@ -189,8 +173,32 @@ export const compareCommand: Command = {
             describe:
               'TensorFlow.js backend of the float reference (tensorflow: only if @tensorflow/tfjs-node is installed)',
           })
+          .option('float', {
+            type: 'string',
+            describe:
+              'the original float network (.tflite, or .onnx with the optional onnxruntime-web): the whole quantisation loss',
+          })
+          .option('float-mean', {
+            type: 'string',
+            describe: '--float: float = (x − mean) / std in units of the raw 0–255 input; one value or one per channel',
+          })
+          .option('float-std', { type: 'string', describe: '--float: see --float-mean (default: x / 255)' })
+          .option('float-layout', {
+            choices: ['nchw', 'nhwc'] as const,
+            describe: "--float: the float model's input layout (default: its format's, TFLite nhwc, ONNX nchw)",
+          })
+          .option('check-mapping', {
+            type: 'boolean',
+            default: true,
+            describe:
+              '--float: also try the documented input mappings and the other layout (exit 3 if one fits better)',
+          })
           .option('json', { type: 'boolean', default: false })
           .check((a) => {
+            if (a.float !== undefined && (a.against !== undefined || a.layers !== undefined))
+              throw new Error('--float does not combine with --against or --layers');
+            if (a.float === undefined && ['float-mean', 'float-std', 'float-layout'].some((k) => a[k] !== undefined))
+              throw new Error('--float-mean, --float-std and --float-layout need --float');
             const given = [a.input, a.random, a.dataset].filter((v) => v !== undefined).length;
             if (given !== 1)
               throw new Error('give exactly one of --input <file>, --random <seed> or --dataset <folder>');
@@ -199,6 +207,7 @@ export const compareCommand: Command = {
       ),
     ),
   async run(args, io: Io) {
+    if (args.float !== undefined) return (await import('./compare-float.js')).runCompareFloat(args, io);
     const backend = await initReferenceBackend(args.backend as ReferenceBackendName, (m) => io.err(m));
     const a = open(String(args.model), args);
     const b = args.against === undefined ? undefined : open(String(args.against), args);

@@ -45,6 +45,8 @@ export const FILE_CAPS = {
   text: { maxBytes: 64 * MiB, what: 'a text file' },
   /** A MicroPython script (the board's own flash file system is far smaller). */
   script: { maxBytes: 4 * MiB, what: 'a script' },
+  /** An original float network (`compare --float`): a K210 network's float weights stay far below this. */
+  floatModel: { maxBytes: 256 * MiB, what: 'a float model (.onnx or .tflite)' },
 } as const satisfies Record<string, ReadCap>;
 
 /** The cap for a raw tensor file: exactly the model input's bytes. */
