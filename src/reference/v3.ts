@@ -5,7 +5,8 @@
  * [0, 255] (kpu-numerics §7.1).
  */
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
-import type { KmodelV3, V3Layer } from '../kmodel-parser/v3/types.js';
+import type { KmodelV3, V3Layer, V3LayerOfType, V3LayerType } from '../kmodel-parser/v3/types.js';
+import { isNotApplicable, notApplicable, type NotApplicable } from '../ops/not-applicable.js';
 import { tf } from './backend.js';
 import type { QuantFact, RefLayer, ReferenceModel } from './graph.js';
 import { prepareKpuConvFloat } from './kpu-conv.js';
@@ -14,8 +15,7 @@ import { inferQuant } from './quant.js';
 import { tensorRef, type TensorRef } from './tensors.js';
 
 type Partial3 = Omit<RefLayer, 'index' | 'type' | 'unit'>;
-type Builder<L extends V3Layer> = (l: L) => Partial3;
-type Table = { [K in V3Layer['type']]?: Builder<Extract<V3Layer, { type: K }>> };
+type Builder<K extends V3LayerType> = (l: V3LayerOfType<K>) => Partial3;
 
 const u8 = (address: number, shape: readonly number[]) => tensorRef('main', 'uint8', address, shape);
 const f32 = (address: number, shape: readonly number[]) => tensorRef('main', 'float32', address, shape);
@@ -65,7 +65,8 @@ function poolWindow(l: Extract<V3Layer, { type: 'QUANTIZED_MAX_POOL2D' | 'AVERAG
   };
 }
 
-const BUILDERS: Table = {
+/** The float counterpart of every v3 layer type: total over the type names, like the op table in src/ops/v3/. */
+const BUILDERS = {
   K210_CONV: (l) => {
     const g = kpuConvGeometry(l.kpu.arg);
     const input = tensorRef(
@@ -316,7 +317,9 @@ const BUILDERS: Table = {
   },
   CONCAT: (l) => concat(l, 'float32'),
   QUANTIZED_CONCAT: (l) => concat(l, 'uint8'),
-};
+  MAX_POOL2D: notApplicable('the SDK does not run it either'),
+  QUANTIZED_TENSORFLOW_FLATTEN: notApplicable('the SDK does not run it either'),
+} satisfies { readonly [K in V3LayerType]: Builder<K> | NotApplicable };
 
 function resizeNearest(
   l: Extract<V3Layer, { type: 'RESIZE_NEAREST_NEIGHBOR' | 'QUANTIZED_RESIZE_NEAREST_NEIGHBOR' }>,
@@ -368,10 +371,10 @@ function concat(l: Extract<V3Layer, { type: 'CONCAT' | 'QUANTIZED_CONCAT' }>, dt
 
 export function buildReferenceV3(model: KmodelV3): ReferenceModel {
   const layers: RefLayer[] = model.layers.map((l) => {
-    const build = BUILDERS[l.type] as Builder<V3Layer> | undefined;
-    const part: Partial3 = build
-      ? build(l)
-      : { inputs: [], outputs: [], note: `no float counterpart of ${l.type} (the SDK does not run it either)` };
+    const build = BUILDERS[l.type] as Builder<V3LayerType> | NotApplicable;
+    const part: Partial3 = isNotApplicable(build)
+      ? { inputs: [], outputs: [], note: `no float counterpart of ${l.type} (${build.notApplicable})` }
+      : build(l);
     return { index: l.index, type: l.type, unit: l.unit, ...part };
   });
   const inputs = model.inputs.map((i) =>

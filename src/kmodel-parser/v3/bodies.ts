@@ -14,9 +14,30 @@ import {
   tensor,
   type BodyContext,
   type BodyParser,
+  type BodyResult,
   type MainAccess,
 } from './body.js';
-import type { V3MemoryRange, V3QuantParam } from './types.js';
+import type {
+  V3AddFields,
+  V3ChannelsFields,
+  V3ChannelwiseDequantizeFields,
+  V3ConcatFields,
+  V3DequantizeFields,
+  V3FlattenFields,
+  V3FullyConnectedFields,
+  V3GlobalAveragePool2dFields,
+  V3K210AddPaddingFields,
+  V3K210RemovePaddingFields,
+  V3K210UploadFields,
+  V3MemoryRange,
+  V3Pool2dActFields,
+  V3Pool2dFields,
+  V3QuantParam,
+  V3QuantizeFields,
+  V3QuantizedAddFields,
+  V3RequantizeFields,
+  V3ResizeFields,
+} from './types.js';
 
 /** A main-buffer address field and where it sits, so a range error can point at it. */
 function addr(r: BinaryReader): { at: number; value: number } {
@@ -36,7 +57,7 @@ function quantParam(r: BinaryReader): V3QuantParam {
 }
 
 /** ADD (float) and its count-only tensors. */
-export const parseAdd: BodyParser = (r, ctx) => {
+export const parseAdd: BodyParser<V3AddFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const a = addr(r),
     b = addr(r),
@@ -62,25 +83,21 @@ export const parseAdd: BodyParser = (r, ctx) => {
   };
 };
 
-export const parseQuantizedAdd: BodyParser = (r, ctx) => {
+export const parseQuantizedAdd: BodyParser<V3QuantizedAddFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const a = addr(r),
     b = addr(r),
     o = addr(r);
   const count = r.u32('count');
-  const names = [
-    'in_a_offset',
-    'in_a_mul',
-    'in_a_shift',
-    'in_b_offset',
-    'in_b_mul',
-    'in_b_shift',
-    'out_offset',
-    'out_mul',
-    'out_shift',
-  ] as const;
-  const q: Record<string, number> = {};
-  for (const n of names) q[n] = r.i32(n);
+  const in_a_offset = r.i32('in_a_offset');
+  const in_a_mul = r.i32('in_a_mul');
+  const in_a_shift = r.i32('in_a_shift');
+  const in_b_offset = r.i32('in_b_offset');
+  const in_b_mul = r.i32('in_b_mul');
+  const in_b_shift = r.i32('in_b_shift');
+  const out_offset = r.i32('out_offset');
+  const out_mul = r.i32('out_mul');
+  const out_shift = r.i32('out_shift');
   // The SDK processes ALIGN_UP(count, 8) elements; only `count` are meaningful, so only they are checked.
   const t = tensor([count], 'uint8');
   const ia = access(ctx, a, 'main_mem_in_a_address', t),
@@ -93,7 +110,15 @@ export const parseQuantizedAdd: BodyParser = (r, ctx) => {
       main_mem_in_b_address: b.value,
       main_mem_out_address: o.value,
       count,
-      ...q,
+      in_a_offset,
+      in_a_mul,
+      in_a_shift,
+      in_b_offset,
+      in_b_mul,
+      in_b_shift,
+      out_offset,
+      out_mul,
+      out_shift,
     },
     inputs: [t, t],
     outputs: [t],
@@ -103,7 +128,7 @@ export const parseQuantizedAdd: BodyParser = (r, ctx) => {
   };
 };
 
-export const parseGlobalAveragePool2d: BodyParser = (r, ctx) => {
+export const parseGlobalAveragePool2d: BodyParser<V3GlobalAveragePool2dFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
@@ -121,72 +146,94 @@ export const parseGlobalAveragePool2d: BodyParser = (r, ctx) => {
   };
 };
 
-/** The pool bodies (7, 8, 9): shapes, kernel, stride, padding and, for 7 and 9, `act`. */
-function pool2d(dtype: DType, withAct: boolean): BodyParser {
-  return (r, ctx) => {
-    const flags = r.u32('flags');
-    const i = addr(r),
-      o = addr(r);
-    const in_shape = readShape(r, 'in_shape');
-    const out_shape = readShape(r, 'out_shape');
-    const f: Record<string, number> = {};
-    for (const n of [
-      'kernel_width',
-      'kernel_height',
-      'stride_width',
-      'stride_height',
-      'padding_width',
-      'padding_height',
-    ])
-      f[n] = r.u32(n);
-    const act = withAct ? { act: readActivation(r, ctx) } : {};
-    if (in_shape.channels !== out_shape.channels) {
-      throw layerError(
-        ctx,
-        'BAD_VALUE',
-        r.start + 12,
-        `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`,
-      );
-    }
-    const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
-    const tout = tensor([1, out_shape.channels, out_shape.height, out_shape.width], dtype);
-    return {
-      fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, in_shape, out_shape, ...f, ...act },
-      inputs: [tin],
-      outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-      mainOut: access(ctx, o, 'main_mem_out_address', tout),
-    };
+/** The pool bodies (7, 8, 9): shapes, kernel, stride and padding; 7 and 9 then have `act`. */
+function pool2d<E extends object>(
+  r: BinaryReader,
+  ctx: BodyContext,
+  dtype: DType,
+  readTail: () => E,
+): BodyResult<V3Pool2dFields & E> {
+  const flags = r.u32('flags');
+  const i = addr(r),
+    o = addr(r);
+  const in_shape = readShape(r, 'in_shape');
+  const out_shape = readShape(r, 'out_shape');
+  const kernel_width = r.u32('kernel_width');
+  const kernel_height = r.u32('kernel_height');
+  const stride_width = r.u32('stride_width');
+  const stride_height = r.u32('stride_height');
+  const padding_width = r.u32('padding_width');
+  const padding_height = r.u32('padding_height');
+  const tail = readTail();
+  if (in_shape.channels !== out_shape.channels) {
+    throw layerError(
+      ctx,
+      'BAD_VALUE',
+      r.start + 12,
+      `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`,
+    );
+  }
+  const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
+  const tout = tensor([1, out_shape.channels, out_shape.height, out_shape.width], dtype);
+  return {
+    fields: {
+      flags,
+      main_mem_in_address: i.value,
+      main_mem_out_address: o.value,
+      in_shape,
+      out_shape,
+      kernel_width,
+      kernel_height,
+      stride_width,
+      stride_height,
+      padding_width,
+      padding_height,
+      ...tail,
+    },
+    inputs: [tin],
+    outputs: [tout],
+    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
+    mainOut: access(ctx, o, 'main_mem_out_address', tout),
   };
 }
-export const parseMaxPool2d = pool2d('float32', true);
-export const parseQuantizedMaxPool2d = pool2d('uint8', false);
-export const parseAveragePool2d = pool2d('float32', true);
+const pool2dAct: BodyParser<V3Pool2dActFields> = (r, ctx) =>
+  pool2d(r, ctx, 'float32', () => ({ act: readActivation(r, ctx) }));
+export const parseMaxPool2d = pool2dAct;
+export const parseQuantizedMaxPool2d: BodyParser<V3Pool2dFields> = (r, ctx) => pool2d(r, ctx, 'uint8', () => ({}));
+export const parseAveragePool2d = pool2dAct;
 
 /** QUANTIZE (f32 → u8) and DEQUANTIZE (u8 → f32): count elements and one (scale, bias). */
-function quantize(inType: DType, outType: DType, outName: string): BodyParser {
-  return (r, ctx) => {
-    const flags = r.u32('flags');
-    const i = addr(r),
-      o = addr(r);
-    const count = r.u32('count');
-    const quant_param = quantParam(r);
-    const tin = tensor([count], inType),
-      tout = tensor([count], outType);
-    return {
-      fields: { flags, main_mem_in_address: i.value, [outName]: o.value, count, quant_param },
+function quantize(r: BinaryReader, ctx: BodyContext, inType: DType, outType: DType, outName: string) {
+  const flags = r.u32('flags');
+  const i = addr(r),
+    o = addr(r);
+  const count = r.u32('count');
+  const quant_param = quantParam(r);
+  const tin = tensor([count], inType),
+    tout = tensor([count], outType);
+  return {
+    head: { flags, main_mem_in_address: i.value },
+    out: o.value,
+    tail: { count, quant_param },
+    io: {
       inputs: [tin],
       outputs: [tout],
       mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
       mainOut: access(ctx, o, outName, tout),
-      follow: 'elementwise',
-    };
+      follow: 'elementwise' as const,
+    },
   };
 }
-export const parseQuantize = quantize('float32', 'uint8', 'mem_out_address');
-export const parseDequantize = quantize('uint8', 'float32', 'main_mem_out_address');
+export const parseQuantize: BodyParser<V3QuantizeFields> = (r, ctx) => {
+  const q = quantize(r, ctx, 'float32', 'uint8', 'mem_out_address');
+  return { fields: { ...q.head, mem_out_address: q.out, ...q.tail }, ...q.io };
+};
+export const parseDequantize: BodyParser<V3DequantizeFields> = (r, ctx) => {
+  const q = quantize(r, ctx, 'uint8', 'float32', 'main_mem_out_address');
+  return { fields: { ...q.head, main_mem_out_address: q.out, ...q.tail }, ...q.io };
+};
 
-export const parseRequantize: BodyParser = (r, ctx) => {
+export const parseRequantize: BodyParser<V3RequantizeFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
@@ -204,7 +251,7 @@ export const parseRequantize: BodyParser = (r, ctx) => {
 };
 
 /** L2_NORMALIZATION, SOFTMAX, LOGISTIC: `channels` float elements in, the same out. */
-export const parseChannels: BodyParser = (r, ctx) => {
+export const parseChannels: BodyParser<V3ChannelsFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
@@ -221,7 +268,7 @@ export const parseChannels: BodyParser = (r, ctx) => {
 };
 
 /** CONCAT (float) and QUANTIZED_CONCAT: byte ranges copied back to back to the output. */
-function concat(dtype: DType): BodyParser {
+function concat(dtype: DType): BodyParser<V3ConcatFields> {
   const size = dtype === 'float32' ? 4 : 1;
   return (r, ctx) => {
     const flags = r.u32('flags');
@@ -263,7 +310,7 @@ function f32Array(r: BinaryReader, n: number, what: string): Float32Array {
   return out;
 }
 
-export const parseFullyConnected: BodyParser = (r, ctx) => {
+export const parseFullyConnected: BodyParser<V3FullyConnectedFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
@@ -292,12 +339,11 @@ export const parseFullyConnected: BodyParser = (r, ctx) => {
     outputs: [tout],
     mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
     mainOut: access(ctx, o, 'main_mem_out_address', tout),
-    macs: in_channels * out_channels,
   };
 };
 
 /** TENSORFLOW_FLATTEN: CHW in, HWC-ordered vector out. */
-function flatten(dtype: DType): BodyParser {
+function flatten(dtype: DType): BodyParser<V3FlattenFields> {
   return (r, ctx) => {
     const flags = r.u32('flags');
     const i = addr(r),
@@ -317,7 +363,7 @@ function flatten(dtype: DType): BodyParser {
 export const parseTensorflowFlatten = flatten('float32');
 export const parseQuantizedTensorflowFlatten = flatten('uint8');
 
-function resize(dtype: DType): BodyParser {
+function resize(dtype: DType): BodyParser<V3ResizeFields> {
   return (r, ctx) => {
     const flags = r.u32('flags');
     const i = addr(r),
@@ -348,7 +394,7 @@ function resize(dtype: DType): BodyParser {
 export const parseResizeNearestNeighbor = resize('float32');
 export const parseQuantizedResizeNearestNeighbor = resize('uint8');
 
-export const parseChannelwiseDequantize: BodyParser = (r, ctx) => {
+export const parseChannelwiseDequantize: BodyParser<V3ChannelwiseDequantizeFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
@@ -381,7 +427,7 @@ export const parseChannelwiseDequantize: BodyParser = (r, ctx) => {
  * 4×4 map in AI SRAM (so a 1×1×C vector can feed a KPU 1×1 conv). The map is described as
  * the 4×4 map the next conv reads.
  */
-export const parseK210AddPadding: BodyParser = (r, ctx) => {
+export const parseK210AddPadding: BodyParser<V3K210AddPaddingFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r);
   const outAt = r.position;
@@ -399,7 +445,7 @@ export const parseK210AddPadding: BodyParser = (r, ctx) => {
 };
 
 /** K210_REMOVE_PADDING: out[c] = in[16·c], i.e. pixel (0,0) of each dense 4×4 channel. */
-export const parseK210RemovePadding: BodyParser = (r, ctx) => {
+export const parseK210RemovePadding: BodyParser<V3K210RemovePaddingFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
@@ -416,7 +462,7 @@ export const parseK210RemovePadding: BodyParser = (r, ctx) => {
 };
 
 /** K210_UPLOAD: dense CHW bytes from main memory to AI SRAM in the KPU layout. */
-export const parseK210Upload: BodyParser = (r, ctx) => {
+export const parseK210Upload: BodyParser<V3K210UploadFields> = (r, ctx) => {
   const flags = r.u32('flags');
   const i = addr(r);
   const outAt = r.position;

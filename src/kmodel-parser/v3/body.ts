@@ -7,7 +7,7 @@ import type { BinaryReader } from '../binary-reader.js';
 import { KmodelError } from '../../errors.js';
 import { kpuRows } from '../kpu-layout.js';
 import { DTYPE_BYTES, type DType, type TensorDesc } from '../model.js';
-import type { V3Activation, V3Shape } from './types.js';
+import type { V3Activation, V3FieldsMap, V3LayerType, V3Shape } from './types.js';
 
 /** AI SRAM is 2 MiB = 32768 lines of 64 bytes; `image_addr` fields are 15-bit line indices. */
 export const KPU_RAM_LINES = 32768;
@@ -27,9 +27,9 @@ export interface MainAccess {
   readonly desc: TensorDesc;
 }
 
-export interface BodyResult {
-  /** Upstream fields of the body (flags first). */
-  readonly fields: Readonly<Record<string, unknown>>;
+export interface BodyResult<F = V3FieldsMap[V3LayerType]> {
+  /** Upstream fields of the body (flags first), as `V3FieldsMap` types them. */
+  readonly fields: F;
   readonly inputs: readonly TensorDesc[];
   readonly outputs: readonly TensorDesc[];
   /** Main-buffer reads and the write, for shape propagation. */
@@ -40,11 +40,10 @@ export interface BodyResult {
    * shape of whatever wrote the input. 'input': only the input does (global average pool).
    */
   readonly follow?: 'elementwise' | 'input';
-  /** Multiply-accumulates of one run, for a layer that does any (FULLY_CONNECTED). */
-  readonly macs?: number;
 }
 
-export type BodyParser = (r: BinaryReader, ctx: BodyContext) => BodyResult;
+/** A body parser returning fields F (one parser may serve types whose bodies are the same). */
+export type BodyParser<F> = (r: BinaryReader, ctx: BodyContext) => BodyResult<F>;
 
 /** A frozen TensorDesc; `bytes` = elements · element size. */
 export function tensor(shape: readonly number[], dtype: DType): TensorDesc {

@@ -13,6 +13,7 @@ import {
   type KpuLayerArgument,
 } from '../kpu-layer-argument.js';
 import { kpuConvGeometry, type KpuConvParams } from '../model.js';
+import type { V3K210ConvFields } from './types.js';
 import { checkKpu, checkMain, layerError, tensor, type BodyContext, type BodyParser } from './body.js';
 
 const REGISTER_BYTES = 12 * 8;
@@ -75,7 +76,7 @@ function validateArgument(arg: KpuLayerArgument, registersAt: number, ctx: BodyC
   checkKpu(ctx, registersAt + 8, 'image_dst_addr', arg.image_dst_addr, g.outWidth, g.outHeight, g.outChannels);
 }
 
-export const parseK210Conv: BodyParser = (r: BinaryReader, ctx: BodyContext) => {
+export const parseK210Conv: BodyParser<V3K210ConvFields> = (r: BinaryReader, ctx: BodyContext) => {
   const flags = r.u32('flags');
   const outAt = r.position;
   const main_mem_out_address = r.u32('main_mem_out_address');

@@ -9,11 +9,12 @@ import { KmodelError } from '../../errors.js';
 import type { BinaryReader } from '../binary-reader.js';
 import type { TensorDesc } from '../model.js';
 import { elementCount, KPU_RAM_LINES, tensor, type BodyContext, type BodyResult } from './body.js';
-import { v3LayerType, type V3LayerTypeRow } from './layer-types.js';
-import type { KmodelV3, KmodelV3Header, KmodelV3Input, KmodelV3Output, V3K210ConvLayer, V3Layer } from './types.js';
+import type { V3BodyReader } from '../../ops/v3/def.js';
+import { v3LayerType } from '../../ops/v3/index.js';
+import type { KmodelV3, KmodelV3Header, KmodelV3Input, KmodelV3Output, V3Layer, V3LayerTypeName } from './types.js';
 
 export type * from './types.js';
-export { V3_LAYER_TYPES } from './layer-types.js';
+export { V3_LAYER_TYPES } from '../../ops/v3/index.js';
 
 const HEADER_BYTES = 28;
 /** Bodies are padded to 8-byte file positions; the last body's padding may be missing (kpu-numerics §10 C3). */
@@ -24,7 +25,8 @@ const fail = (code: KmodelError['code'], offset: number, detail: string): never 
 };
 
 interface LayerHeader {
-  readonly row: V3LayerTypeRow;
+  readonly name: V3LayerTypeName;
+  readonly read: V3BodyReader;
   readonly code: number;
   readonly offset: number;
   readonly bodySize: number;
@@ -92,13 +94,14 @@ function readLayerHeaders(r: BinaryReader, h: KmodelV3Header): { headers: LayerH
   raw.forEach(({ code, bodySize, at }, i) => {
     const row = v3LayerType(code);
     if (!row) {
-      fail(
+      return fail(
         'UNKNOWN_OPCODE',
         at,
         `layer ${i} has unknown type ${code} (0x${code.toString(16)}); kmodel v3 types are 0..25, 1000..1003 and 10240..10243`,
       );
-    } else if (!row.parse) {
-      fail(
+    }
+    if (!row.parse) {
+      return fail(
         'UNKNOWN_OPCODE',
         at,
         `layer ${i} has type ${code} (${row.name}), a known v3 type whose body layout is undefined: ${row.note}`,
@@ -110,17 +113,17 @@ function readLayerHeaders(r: BinaryReader, h: KmodelV3Header): { headers: LayerH
       fail(
         'TRUNCATED',
         at + 4,
-        `layer ${i} (${row!.name}) body [${offset}, ${end}) ends past the end of the file (${fileEnd} bytes)`,
+        `layer ${i} (${row.name}) body [${offset}, ${end}) ends past the end of the file (${fileEnd} bytes)`,
       );
     }
     if (last && (offset > fileEnd || end - fileEnd > MAX_MISSING_PADDING)) {
       fail(
         'TRUNCATED',
         at + 4,
-        `the last body, layer ${i} (${row!.name}) [${offset}, ${end}), ends ${end - fileEnd} bytes past the end of the file (${fileEnd} bytes); only its alignment padding (< 8 bytes) may be missing`,
+        `the last body, layer ${i} (${row.name}) [${offset}, ${end}), ends ${end - fileEnd} bytes past the end of the file (${fileEnd} bytes); only its alignment padding (< 8 bytes) may be missing`,
       );
     }
-    headers.push({ row: row!, code, offset, bodySize });
+    headers.push({ name: row.name, read: row.parse, code, offset, bodySize });
     offset = end;
   });
   return { headers, trailingBytes: fileEnd - offset };
@@ -176,7 +179,7 @@ function modelInput(first: V3Layer, headerAt: number): KmodelV3Input {
       dtype: t.dtype,
       bytes: t.bytes,
       memory: 'kpu' as const,
-      address: (first as V3K210ConvLayer).kpu.arg.image_src_addr * 64,
+      address: first.kpu.arg.image_src_addr * 64,
     });
   }
   if (first.type === 'FULLY_CONNECTED') {
@@ -202,34 +205,29 @@ export function parseV3(r: BinaryReader): KmodelV3 {
   const firstHeaderAt = r.position;
   const { headers, trailingBytes } = readLayerHeaders(r, header);
 
-  const results = headers.map((lh, index) => {
+  const parsed = headers.map((lh, index) => {
     const ctx: BodyContext = {
       index,
-      name: lh.row.name,
+      name: lh.name,
       weightBits,
       mainMemBytes: header.main_mem_usage,
       base: r.start,
     };
     const size = Math.min(lh.bodySize, r.end - lh.offset);
-    return lh.row.parse!(r.slice(lh.offset, size, `layer ${index} (${lh.row.name}) body`), ctx);
+    return lh.read(r.slice(lh.offset, size, `layer ${index} (${lh.name}) body`), ctx);
   });
+  const results = parsed.map((p) => p.result);
   const shaped = propagateShapes(results);
 
-  const layers = Object.freeze(
-    headers.map(
-      (lh, index) =>
-        Object.freeze({
-          index,
-          type: lh.row.name,
-          code: lh.code,
-          offset: lh.offset,
-          bodySize: lh.bodySize,
-          unit: lh.row.name === 'K210_CONV' ? 'KPU' : 'CPU',
-          ...results[index].fields,
-          ...(results[index].macs !== undefined ? { macs: results[index].macs } : {}),
-          inputs: Object.freeze(shaped[index].inputs),
-          outputs: Object.freeze(shaped[index].outputs),
-        }) as unknown as V3Layer,
+  const layers: readonly V3Layer[] = Object.freeze(
+    headers.map((lh, index) =>
+      Object.freeze(
+        parsed[index].layer(
+          { index, code: lh.code, offset: lh.offset, bodySize: lh.bodySize },
+          Object.freeze(shaped[index].inputs),
+          Object.freeze(shaped[index].outputs),
+        ),
+      ),
     ),
   );
 

@@ -100,26 +100,19 @@ export type V3LayerTypeName =
   | 'K210_REMOVE_PADDING'
   | 'K210_UPLOAD';
 
-/** What every v3 layer has: LayerBase plus the body's leading `flags` (bit0 = KLF_MAIN_MEM_OUT). */
-interface V3LayerOf<T extends V3LayerTypeName> extends LayerBase {
-  readonly type: T;
+/** The body's leading word: bit0 = KLF_MAIN_MEM_OUT. */
+interface V3Flags {
   readonly flags: number;
-  readonly inputs: readonly TensorDesc[];
-  readonly outputs: readonly TensorDesc[];
 }
 
-export interface V3AddLayer extends V3LayerOf<'ADD'> {
+export interface V3AddFields extends V3Flags {
   readonly main_mem_in_a_address: number;
   readonly main_mem_in_b_address: number;
   readonly main_mem_out_address: number;
   readonly count: number;
 }
 
-export interface V3QuantizedAddLayer extends V3LayerOf<'QUANTIZED_ADD'> {
-  readonly main_mem_in_a_address: number;
-  readonly main_mem_in_b_address: number;
-  readonly main_mem_out_address: number;
-  readonly count: number;
+export interface V3QuantizedAddFields extends V3AddFields {
   readonly in_a_offset: number;
   readonly in_a_mul: number;
   readonly in_a_shift: number;
@@ -131,7 +124,7 @@ export interface V3QuantizedAddLayer extends V3LayerOf<'QUANTIZED_ADD'> {
   readonly out_shift: number;
 }
 
-export interface V3GlobalAveragePool2dLayer extends V3LayerOf<'GLOBAL_AVERAGE_POOL2D'> {
+export interface V3GlobalAveragePool2dFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   /** H·W of the input. */
@@ -139,7 +132,7 @@ export interface V3GlobalAveragePool2dLayer extends V3LayerOf<'GLOBAL_AVERAGE_PO
   readonly channels: number;
 }
 
-interface V3Pool2dFields {
+export interface V3Pool2dFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly in_shape: V3Shape;
@@ -152,19 +145,15 @@ interface V3Pool2dFields {
   readonly padding_height: number;
 }
 
-export interface V3QuantizedMaxPool2dLayer extends V3LayerOf<'QUANTIZED_MAX_POOL2D'>, V3Pool2dFields {}
-
-/** `kpu_model_ave_pool2d_layer_argument_t`; the SDK ignores `act`. */
-export interface V3AveragePool2dLayer extends V3LayerOf<'AVERAGE_POOL2D'>, V3Pool2dFields {
+/**
+ * `kpu_model_ave_pool2d_layer_argument_t`; the SDK ignores `act`. The float MAX_POOL2D has the same fields: the
+ * SDK has no case for it, and nncase 0.1 writes these.
+ */
+export interface V3Pool2dActFields extends V3Pool2dFields {
   readonly act: V3Activation;
 }
 
-/** Float max pool: the SDK has no case for it; nncase 0.1 writes the same fields as AVERAGE_POOL2D. */
-export interface V3MaxPool2dLayer extends V3LayerOf<'MAX_POOL2D'>, V3Pool2dFields {
-  readonly act: V3Activation;
-}
-
-export interface V3QuantizeLayer extends V3LayerOf<'QUANTIZE'> {
+export interface V3QuantizeFields extends V3Flags {
   readonly main_mem_in_address: number;
   /** (sic: the SDK names it without "main_"; it is a main-buffer offset) */
   readonly mem_out_address: number;
@@ -172,14 +161,14 @@ export interface V3QuantizeLayer extends V3LayerOf<'QUANTIZE'> {
   readonly quant_param: V3QuantParam;
 }
 
-export interface V3DequantizeLayer extends V3LayerOf<'DEQUANTIZE'> {
+export interface V3DequantizeFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly count: number;
   readonly quant_param: V3QuantParam;
 }
 
-export interface V3RequantizeLayer extends V3LayerOf<'REQUANTIZE'> {
+export interface V3RequantizeFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly count: number;
@@ -187,25 +176,20 @@ export interface V3RequantizeLayer extends V3LayerOf<'REQUANTIZE'> {
   readonly table: Uint8Array;
 }
 
-interface V3ChannelsFields {
+/** L2_NORMALIZATION, SOFTMAX, LOGISTIC (where `channels` is the element count). */
+export interface V3ChannelsFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly channels: number;
 }
-export interface V3L2NormalizationLayer extends V3LayerOf<'L2_NORMALIZATION'>, V3ChannelsFields {}
-export interface V3SoftmaxLayer extends V3LayerOf<'SOFTMAX'>, V3ChannelsFields {}
-/** `channels` is the element count. */
-export interface V3LogisticLayer extends V3LayerOf<'LOGISTIC'>, V3ChannelsFields {}
 
-interface V3ConcatFields {
+export interface V3ConcatFields extends V3Flags {
   readonly main_mem_out_address: number;
   readonly input_count: number;
   readonly inputs_mem: readonly V3MemoryRange[];
 }
-export interface V3ConcatLayer extends V3LayerOf<'CONCAT'>, V3ConcatFields {}
-export interface V3QuantizedConcatLayer extends V3LayerOf<'QUANTIZED_CONCAT'>, V3ConcatFields {}
 
-export interface V3FullyConnectedLayer extends V3LayerOf<'FULLY_CONNECTED'> {
+export interface V3FullyConnectedFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly in_channels: number;
@@ -216,16 +200,14 @@ export interface V3FullyConnectedLayer extends V3LayerOf<'FULLY_CONNECTED'> {
   readonly bias: Float32Array;
 }
 
-interface V3FlattenFields {
+/** TENSORFLOW_FLATTEN; QUANTIZED_TENSORFLOW_FLATTEN (no generator writes it, the SDK lacks the case) likewise. */
+export interface V3FlattenFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly shape: V3Shape;
 }
-export interface V3TensorflowFlattenLayer extends V3LayerOf<'TENSORFLOW_FLATTEN'>, V3FlattenFields {}
-/** No generator writes it and the SDK lacks the case; netron reads the same fields as type 20. */
-export interface V3QuantizedTensorflowFlattenLayer extends V3LayerOf<'QUANTIZED_TENSORFLOW_FLATTEN'>, V3FlattenFields {}
 
-interface V3ResizeFields {
+export interface V3ResizeFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly in_shape: V3Shape;
@@ -234,11 +216,8 @@ interface V3ResizeFields {
   /** Ignored by the SDK. */
   readonly align_corners: number;
 }
-export interface V3ResizeNearestNeighborLayer extends V3LayerOf<'RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
-export interface V3QuantizedResizeNearestNeighborLayer
-  extends V3LayerOf<'QUANTIZED_RESIZE_NEAREST_NEIGHBOR'>, V3ResizeFields {}
 
-export interface V3ChannelwiseDequantizeLayer extends V3LayerOf<'CHANNELWISE_DEQUANTIZE'> {
+export interface V3ChannelwiseDequantizeFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly channels: number;
@@ -246,8 +225,7 @@ export interface V3ChannelwiseDequantizeLayer extends V3LayerOf<'CHANNELWISE_DEQ
   readonly quant_params: readonly V3QuantParam[];
 }
 
-export interface V3K210ConvLayer extends V3LayerOf<'K210_CONV'> {
-  readonly unit: 'KPU';
+export interface V3K210ConvFields extends V3Flags {
   /**
    * Meaningful when flags bit0: the dense CHW result is also copied here (and still written to AI SRAM, kpu-numerics
    * §10 C6).
@@ -261,20 +239,20 @@ export interface V3K210ConvLayer extends V3LayerOf<'K210_CONV'> {
   readonly kpu: KpuConvParams;
 }
 
-export interface V3K210AddPaddingLayer extends V3LayerOf<'K210_ADD_PADDING'> {
+export interface V3K210AddPaddingFields extends V3Flags {
   readonly main_mem_in_address: number;
   /** AI SRAM line index (×64 = byte address). */
   readonly kpu_mem_out_address: number;
   readonly channels: number;
 }
 
-export interface V3K210RemovePaddingLayer extends V3LayerOf<'K210_REMOVE_PADDING'> {
+export interface V3K210RemovePaddingFields extends V3Flags {
   readonly main_mem_in_address: number;
   readonly main_mem_out_address: number;
   readonly channels: number;
 }
 
-export interface V3K210UploadLayer extends V3LayerOf<'K210_UPLOAD'> {
+export interface V3K210UploadFields extends V3Flags {
   readonly main_mem_in_address: number;
   /** AI SRAM line index (×64 = byte address). */
   readonly kpu_mem_out_address: number;
@@ -283,31 +261,61 @@ export interface V3K210UploadLayer extends V3LayerOf<'K210_UPLOAD'> {
   readonly channels: number;
 }
 
-export type V3Layer =
-  | V3AddLayer
-  | V3QuantizedAddLayer
-  | V3GlobalAveragePool2dLayer
-  | V3MaxPool2dLayer
-  | V3QuantizedMaxPool2dLayer
-  | V3AveragePool2dLayer
-  | V3QuantizeLayer
-  | V3DequantizeLayer
-  | V3RequantizeLayer
-  | V3L2NormalizationLayer
-  | V3SoftmaxLayer
-  | V3ConcatLayer
-  | V3QuantizedConcatLayer
-  | V3FullyConnectedLayer
-  | V3TensorflowFlattenLayer
-  | V3QuantizedTensorflowFlattenLayer
-  | V3ResizeNearestNeighborLayer
-  | V3QuantizedResizeNearestNeighborLayer
-  | V3ChannelwiseDequantizeLayer
-  | V3LogisticLayer
-  | V3K210ConvLayer
-  | V3K210AddPaddingLayer
-  | V3K210RemovePaddingLayer
-  | V3K210UploadLayer;
+/**
+ * The body fields of every v3 layer type that has a body layout, by type name. Its keys are the types a model can
+ * hold; the other names of `V3LayerTypeName` are known values without a layout, rejected by the parser.
+ */
+export interface V3FieldsMap {
+  ADD: V3AddFields;
+  QUANTIZED_ADD: V3QuantizedAddFields;
+  GLOBAL_AVERAGE_POOL2D: V3GlobalAveragePool2dFields;
+  MAX_POOL2D: V3Pool2dActFields;
+  QUANTIZED_MAX_POOL2D: V3Pool2dFields;
+  AVERAGE_POOL2D: V3Pool2dActFields;
+  QUANTIZE: V3QuantizeFields;
+  DEQUANTIZE: V3DequantizeFields;
+  REQUANTIZE: V3RequantizeFields;
+  L2_NORMALIZATION: V3ChannelsFields;
+  SOFTMAX: V3ChannelsFields;
+  CONCAT: V3ConcatFields;
+  QUANTIZED_CONCAT: V3ConcatFields;
+  FULLY_CONNECTED: V3FullyConnectedFields;
+  TENSORFLOW_FLATTEN: V3FlattenFields;
+  QUANTIZED_TENSORFLOW_FLATTEN: V3FlattenFields;
+  RESIZE_NEAREST_NEIGHBOR: V3ResizeFields;
+  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: V3ResizeFields;
+  CHANNELWISE_DEQUANTIZE: V3ChannelwiseDequantizeFields;
+  LOGISTIC: V3ChannelsFields;
+  K210_CONV: V3K210ConvFields;
+  K210_ADD_PADDING: V3K210AddPaddingFields;
+  K210_REMOVE_PADDING: V3K210RemovePaddingFields;
+  K210_UPLOAD: V3K210UploadFields;
+}
+
+/** The v3 layer types a model can hold (those with a body layout). */
+export type V3LayerType = keyof V3FieldsMap;
+
+/** K210_CONV runs on the KPU; every other v3 layer on the RISC-V cores. */
+export type V3Unit<K extends V3LayerType> = K extends 'K210_CONV' ? 'KPU' : 'CPU';
+
+/** What every v3 layer has before its body's fields: LayerBase with its type and unit. */
+export interface V3LayerHead<K extends V3LayerType> extends LayerBase {
+  readonly type: K;
+  readonly unit: V3Unit<K>;
+}
+
+/** What every v3 layer has after its body's fields: its tensors, with the shapes the parser could find. */
+export interface V3LayerIo {
+  readonly inputs: readonly TensorDesc[];
+  readonly outputs: readonly TensorDesc[];
+}
+
+/** One parsed layer of type K: the common head, the fields of its body flattened as the SDK names them, the tensors. */
+export type V3LayerOfType<K extends V3LayerType> = V3LayerHead<K> & V3FieldsMap[K] & V3LayerIo;
+
+export type V3Layer = { [K in V3LayerType]: V3LayerOfType<K> }[V3LayerType];
+
+export type V3K210ConvLayer = V3LayerOfType<'K210_CONV'>;
 
 export interface KmodelV3 {
   readonly version: 3;

@@ -47,7 +47,8 @@
  * Every number the timing model uses is a named parameter (`TIMING_PARAMETERS`, below) so that a
  * timing file measured on a user's board (`kpusim board calibrate`, timing-file.ts) can replace it.
  */
-import { isNotApplicable } from '../../ops/not-applicable.js';
+import { isNotApplicable, type NotApplicable } from '../../ops/not-applicable.js';
+import { V3_OPS } from '../../ops/v3/index.js';
 import { V4_OPS } from '../../ops/v4/index.js';
 
 export const MIB = 1024 * 1024;
@@ -166,42 +167,23 @@ export const CPU_FAMILY_SPECS: Readonly<Record<CpuCostFamily, FamilySpec>> = {
   other: est('element', 'ESTIMATE of a simple element-wise kernel for an op type without a family'),
 };
 
+/** Op name → cost family of the definitions that name one. */
+function familiesOf(defs: readonly { name: string; cost?: CpuCostFamily | NotApplicable }[]) {
+  return Object.fromEntries(
+    defs.flatMap((d) => (d.cost && !isNotApplicable(d.cost) ? [[d.name, d.cost] as const] : [])),
+  );
+}
+
 /**
  * The family of every CPU op type the interpreter emits (v3: the SDK's layer names in capitals;
  * v4: nncase 0.2 opcode names). A type not listed is priced as `other`.
  */
 export const CPU_OP_FAMILY: Readonly<Record<string, CpuCostFamily>> = {
-  // ---- v3, the SDK's ai_step (kpu.c) ----
-  DEQUANTIZE: 'sdk-dequantize',
-  CHANNELWISE_DEQUANTIZE: 'sdk-dequantize',
-  QUANTIZE: 'sdk-quantize',
-  REQUANTIZE: 'sdk-requantize',
-  QUANTIZED_ADD: 'sdk-quantized-add',
-  ADD: 'sdk-float-elementwise',
-  SOFTMAX: 'sdk-transcendental',
-  LOGISTIC: 'sdk-transcendental',
-  L2_NORMALIZATION: 'sdk-l2-normalize',
-  CONCAT: 'sdk-copy',
-  QUANTIZED_CONCAT: 'sdk-copy',
-  TENSORFLOW_FLATTEN: 'sdk-layout',
-  RESIZE_NEAREST_NEIGHBOR: 'sdk-layout',
-  QUANTIZED_RESIZE_NEAREST_NEIGHBOR: 'sdk-layout',
-  K210_REMOVE_PADDING: 'sdk-layout',
-  GLOBAL_AVERAGE_POOL2D: 'sdk-pool',
-  GLOBAL_MAX_POOL2D: 'sdk-pool',
-  QUANTIZED_GLOBAL_MAX_POOL2D: 'sdk-pool',
-  MAX_POOL2D: 'sdk-pool',
-  QUANTIZED_MAX_POOL2D: 'sdk-pool',
-  AVERAGE_POOL2D: 'sdk-pool',
-  FULLY_CONNECTED: 'sdk-fully-connected',
-  /** Writes one byte per channel into uncached AI SRAM: priced as a CPU upload of its output. */
-  K210_ADD_PADDING: 'sdk-upload',
-  K210_UPLOAD: 'sdk-upload',
+  // ---- v3, the SDK's ai_step (kpu.c): each layer type's definition names its family (src/ops/v3/) ----
+  ...familiesOf(Object.values(V3_OPS)),
 
   // ---- v4, the nncase 0.2 runtime: each op's definition names its family (src/ops/v4/) ----
-  ...Object.fromEntries(
-    Object.values(V4_OPS).flatMap((d) => (isNotApplicable(d.cost) ? [] : [[d.name, d.cost] as const])),
-  ),
+  ...familiesOf(Object.values(V4_OPS)),
 };
 
 const fam = (perUnitCycles: number, fixedCycles = DISPATCH): FamilyCost => ({ fixedCycles, perUnitCycles });
