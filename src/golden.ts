@@ -77,6 +77,50 @@ export function listInputFiles(paths: readonly string[]): string[] {
   return out;
 }
 
+/** The case folder name of each input file (its base name, made unique). */
+export function goldenCaseNames(inputFiles: readonly string[]): string[] {
+  const used = new Set<string>();
+  return inputFiles.map((f) => caseName(f, used));
+}
+
+/** Runs one input and writes its case (input.bin, output_<i>.bin, trace.txt, case.json) into `dir`. */
+export function recordCase(
+  prepared: PreparedModel,
+  model: { path: string; sha256: string },
+  file: string,
+  dir: string,
+  opts: InputOptions,
+): void {
+  mkdirSync(dir, { recursive: true });
+  const { bytes, recipe } = readInputFile(file, prepared.inputs[0], opts);
+  const lines: string[] = [];
+  const r = prepared.run([bytes], { trace: (l) => lines.push(l) });
+  writeFileSync(join(dir, 'input.bin'), bytes);
+  r.outputs.forEach((o, i) => writeFileSync(join(dir, `output_${i}.bin`), o));
+  const traceText = lines.join('\n') + '\n';
+  writeFileSync(join(dir, 'trace.txt'), traceText);
+  const meta = {
+    schema_version: 1,
+    model: { file: basename(model.path), sha256: model.sha256 },
+    input: {
+      recipe: recipe as InputRecipe,
+      dtype: prepared.inputs[0].dtype,
+      shape: prepared.inputs[0].shape,
+      sha256: sha256(bytes),
+    },
+    outputs: r.outputs.map((o, i) => ({
+      file: `output_${i}.bin`,
+      dtype: prepared.outputs[i].dtype,
+      shape: prepared.outputs[i].shape,
+      sha256: sha256(o),
+    })),
+    trace: { file: 'trace.txt', lines: lines.length, sha256: sha256(Buffer.from(traceText, 'utf8')) },
+    numerics: prepared.numerics,
+    source: 'kpusim emulator (recorded by `kpusim golden record`)',
+  };
+  writeFileSync(join(dir, 'case.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
 export function recordGolden(
   prepared: PreparedModel,
   model: { path: string; bytes: Uint8Array },
@@ -86,42 +130,12 @@ export function recordGolden(
   onCase?: (name: string) => void,
 ): { cases: string[] } {
   mkdirSync(outDir, { recursive: true });
-  const used = new Set<string>();
-  const cases: string[] = [];
-  for (const f of inputFiles) {
-    const name = caseName(f, used);
-    const dir = join(outDir, name);
-    mkdirSync(dir, { recursive: true });
-    const { bytes, recipe } = readInputFile(f, prepared.inputs[0], opts);
-    const lines: string[] = [];
-    const r = prepared.run([bytes], { trace: (l) => lines.push(l) });
-    writeFileSync(join(dir, 'input.bin'), bytes);
-    r.outputs.forEach((o, i) => writeFileSync(join(dir, `output_${i}.bin`), o));
-    const traceText = lines.join('\n') + '\n';
-    writeFileSync(join(dir, 'trace.txt'), traceText);
-    const meta = {
-      schema_version: 1,
-      model: { file: basename(model.path), sha256: sha256(model.bytes) },
-      input: {
-        recipe: recipe as InputRecipe,
-        dtype: prepared.inputs[0].dtype,
-        shape: prepared.inputs[0].shape,
-        sha256: sha256(bytes),
-      },
-      outputs: r.outputs.map((o, i) => ({
-        file: `output_${i}.bin`,
-        dtype: prepared.outputs[i].dtype,
-        shape: prepared.outputs[i].shape,
-        sha256: sha256(o),
-      })),
-      trace: { file: 'trace.txt', lines: lines.length, sha256: sha256(Buffer.from(traceText, 'utf8')) },
-      numerics: prepared.numerics,
-      source: 'kpusim emulator (recorded by `kpusim golden record`)',
-    };
-    writeFileSync(join(dir, 'case.json'), JSON.stringify(meta, null, 2) + '\n');
-    cases.push(name);
-    onCase?.(name);
-  }
+  const cases = goldenCaseNames(inputFiles);
+  const m = { path: model.path, sha256: sha256(model.bytes) };
+  inputFiles.forEach((f, i) => {
+    recordCase(prepared, m, f, join(outDir, cases[i]), opts);
+    onCase?.(cases[i]);
+  });
   return { cases };
 }
 

@@ -20,5 +20,7 @@ describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('b
     const h = r.hash_gb_per_s as Record<string, number>;
     for (const k of ['memory', 'memory_plain', 'random', 'random_plain']) expect(h[k] > 0, k).toBe(true);
     for (const x of [st.node_ms, st.version.ratio, st.info.ratio]) expect(x > 0 && Number.isFinite(x)).toBe(true);
+    const jobs = r.jobs_speedup as { speedup: number; jobs1_ms: number; jobs2_ms: number };
+    for (const x of [jobs.speedup, jobs.jobs1_ms, jobs.jobs2_ms]) expect(x > 0 && Number.isFinite(x)).toBe(true);
   });
 });

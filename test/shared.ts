@@ -30,10 +30,15 @@ export interface ChildRun {
  * Runs the compiled CLI (`bin/kpusim.js`) in a child process to its end, without holding up the
  * test worker (long computations in the worker miss vitest's RPC deadline). Rejects after `timeoutMs`.
  */
-export function runKpusim(args: readonly string[], timeoutMs = 180_000): Promise<ChildRun> {
+export function runKpusim(
+  args: readonly string[],
+  timeoutMs = 180_000,
+  env: Record<string, string> = {},
+): Promise<ChildRun> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin', 'kpusim.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     const out: Buffer[] = [];
     let err = '';

@@ -22,6 +22,7 @@ import { parseKmodel } from '../kmodel-parser/parse.js';
 import { defaultKpuKernel, type KpuKernel } from '../kpu/conv/index.js';
 import { hashBenchmark, type HashFigures } from './hash.js';
 import { hilBenchmark } from './hil.js';
+import { jobsSpeedup, type JobsFigures } from './jobs.js';
 import { startupRatio, type StartupFigures } from './startup.js';
 import { prepare } from '../kpu/interpreter.js';
 import { PUBLISHED_BOARD_TIMES, profile } from '../kpu/timing/index.js';
@@ -268,6 +269,9 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   // Process start of the CLI against a bare Node (quick mode: one pair, to prove it works).
   const startup = startupRatio(opts.quick ? 1 : 9);
   log(`startup: --version ×${startup.version.ratio}, info ×${startup.info.ratio} of node -e 0`);
+  // Sweeps on two cores: golden check with --jobs 2 against --jobs 1 (quick mode: a small sweep, one pair).
+  const jobs = opts.quick ? jobsSpeedup(3, 1) : jobsSpeedup(48, 5);
+  log(`jobs: --jobs 2 ×${jobs.speedup} of --jobs 1 (${jobs.min}–${jobs.max})`);
   return {
     model: pick.name,
     kernel,
@@ -286,6 +290,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     hil,
     startup_ratio: startup,
     hash_gb_per_s: hash,
+    jobs_speedup: jobs,
   };
 }
 
@@ -349,6 +354,11 @@ async function cli(): Promise<void> {
       `process start: kpusim ${k}`,
       `×${v.ratio} of node -e 0 (${v.min}–${v.max}, ${v.pairs} pairs; ${v.ms} ms, node ${st.node_ms} ms)`,
     ]);
+  const jb = r.jobs_speedup as JobsFigures;
+  rows.push([
+    'sweep: --jobs 2 against --jobs 1',
+    `×${jb.speedup} (${jb.min}–${jb.max}, ${jb.pairs} pairs; ${jb.jobs1_ms} ms → ${jb.jobs2_ms} ms; ${jb.command})`,
+  ]);
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
   const pub = r.published_board_times as Record<string, unknown>[] | null;

@@ -1,50 +1,27 @@
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { readInputFile, type InputRecipe } from '../input.js';
-import type { TensorDesc } from '../kmodel-parser/model.js';
-import { prepare, type PreparedModel } from '../kpu/interpreter.js';
-import { loadKmodel, type LoadedModel } from '../load.js';
-import { detectorRegionParams, PRESETS } from '../pipeline/presets.js';
+import type { InputRecipe } from '../input.js';
+import type { PreparedModel } from '../kpu/interpreter.js';
+import { PRESETS } from '../pipeline/presets.js';
+import { renderBoxes, type AgainstOutput } from '../reference/against.js';
+import { renderDataset, summarizeDataset } from '../reference/dataset.js';
 import {
-  boxesSideBySide,
-  compareOutputsAgainst,
-  renderBoxes,
-  type AgainstOutput,
-  type BoxRow,
-} from '../reference/against.js';
-import { renderDataset, summarizeDataset, type DatasetItem } from '../reference/dataset.js';
-import {
-  buildReference,
   compareOnce,
   FLOAT_MODEL_STATEMENT,
   initReferenceBackend,
   type CompareRun,
   type ReferenceBackendName,
-  type ReferenceModel,
 } from '../reference/index.js';
-import { randomInput } from '../reference/random.js';
 import { isolatedPasses, renderCompare, summarize } from '../reference/report.js';
 import type { Command } from './command.js';
 import { listImages } from './dataset-files.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
-import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
+import { againstOnce, datasetItem, inputsFor, open } from './compare-side.js';
+import { inputOptions, numericsOptions } from './options.js';
+import { checkJobs, JOBS_OPTION, sweep, taskArgs } from './sweep.js';
+import type { CompareDatasetData } from './tasks/compare-dataset.js';
 import { shapeText } from '../report/table.js';
-
-interface Side {
-  readonly loaded: LoadedModel;
-  readonly prepared: PreparedModel;
-  readonly ref: ReferenceModel;
-}
-
-function open(spec: string, args: Record<string, unknown>): Side {
-  const loaded = loadKmodel(spec, parseOptionsFrom(args));
-  const prepared = prepare(loaded.model, {
-    numerics: args.numerics as 'golden' | 'board',
-    kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
-  });
-  return { loaded, prepared, ref: buildReference(loaded.model) };
-}
 
 function parseLayers(v: unknown, n: number): [number, number] | undefined {
   if (v === undefined) return undefined;
@@ -56,29 +33,6 @@ function parseLayers(v: unknown, n: number): [number, number] | undefined {
   return [a, b];
 }
 
-/** The model's input from --input or --random (one input; --random also fills several). */
-function inputsFor(
-  side: Side,
-  args: Record<string, unknown>,
-  file?: string,
-): { inputs: Uint8Array[]; recipe: InputRecipe | { source: string; kind: 'random'; seed: number } } {
-  const descs = side.prepared.inputs;
-  if (file === undefined && args.random !== undefined) {
-    const seed = Number(args.random);
-    return {
-      inputs: descs.map((d, i) => randomInput(d, seed + i)),
-      recipe: { source: `random (seed ${seed})`, kind: 'random', seed },
-    };
-  }
-  if (descs.length !== 1)
-    throw new UsageError(
-      'BAD_INPUT',
-      `this model takes ${descs.length} inputs; compare feeds one file (use --random for several)`,
-    );
-  const { bytes, recipe } = readInputFile(file ?? String(args.input), descs[0] as TensorDesc, inputOptionsFrom(args));
-  return { inputs: [bytes], recipe };
-}
-
 function recipeText(r: InputRecipe | { source: string; kind: 'random' }): string {
   if (r.kind !== 'image') return r.source;
   const img =
@@ -88,39 +42,7 @@ function recipeText(r: InputRecipe | { source: string; kind: 'random' }): string
   return `${r.source}${img}`;
 }
 
-function regionParams(
-  args: Record<string, unknown>,
-  out: TensorDesc,
-  input: TensorDesc,
-): ReturnType<typeof detectorRegionParams> | undefined {
-  if (args.anchors === undefined && args.preset === undefined) return undefined;
-  return detectorRegionParams(out.shape, input.shape, {
-    anchors: args.anchors !== undefined ? String(args.anchors).split(',').map(Number) : undefined,
-    preset: args.preset === undefined ? undefined : PRESETS[String(args.preset)]?.detector,
-    classes: args.classes !== undefined ? Number(args.classes) : undefined,
-    threshold: args.threshold !== undefined ? Number(args.threshold) : undefined,
-    nmsValue: args.nms !== undefined ? Number(args.nms) : undefined,
-  });
-}
-
 const outputShapes = (p: PreparedModel) => p.outputs.map((o) => `${o.dtype} ${shapeText(o.shape)}`);
-
-function againstOnce(a: Side, b: Side, args: Record<string, unknown>, file?: string) {
-  const ia = inputsFor(a, args, file);
-  const ib = inputsFor(b, args, file);
-  const ra = compareOnce(a.prepared, a.ref, ia.inputs, { isolated: false });
-  const rb = compareOnce(b.prepared, b.ref, ib.inputs, { isolated: false });
-  const outputs = compareOutputsAgainst(ra.emulatorOutputValues, rb.emulatorOutputValues).map((o) => ({
-    ...o,
-    model_vs_float_cosine: ra.outputs[o.index]?.cosine,
-    against_vs_float_cosine: rb.outputs[o.index]?.cosine,
-  }));
-  const region = regionParams(args, a.prepared.outputs[0], a.prepared.inputs[0]);
-  const boxes: BoxRow[] | undefined = region
-    ? boxesSideBySide(ra.emulatorOutputValues[0], rb.emulatorOutputValues[0], region.grid, region.params)
-    : undefined;
-  return { recipe: ia.recipe, outputs, boxes, region, ms: ra.timings.total_ms + rb.timings.total_ms };
-}
 
 function renderAgainstOutputs(
   outputs: readonly (AgainstOutput & { model_vs_float_cosine?: number; against_vs_float_cosine?: number })[],
@@ -148,6 +70,7 @@ export const compareCommand: Command = {
           .option('input', { type: 'string', describe: 'raw tensor .bin (NCHW) or image (.png, .jpg, .bmp)' })
           .option('random', { type: 'number', describe: 'a seeded random input instead of --input' })
           .option('dataset', { type: 'string', describe: 'run the comparison over every image in this folder' })
+          .option('jobs', { ...JOBS_OPTION, describe: `with --dataset: ${JOBS_OPTION.describe}` })
           .option('against', {
             type: 'string',
             describe: 'another compilation of the same network: compare outputs (and boxes with --anchors/--preset)',
@@ -202,7 +125,7 @@ export const compareCommand: Command = {
             const given = [a.input, a.random, a.dataset].filter((v) => v !== undefined).length;
             if (given !== 1)
               throw new Error('give exactly one of --input <file>, --random <seed> or --dataset <folder>');
-            return true;
+            return checkJobs(a.jobs);
           }),
       ),
     ),
@@ -221,28 +144,13 @@ export const compareCommand: Command = {
       if (args.dataset !== undefined) {
         const files = listImages(String(args.dataset));
         const bar = new Progress(io, files.length, 'compare');
-        const items: DatasetItem[] = files.map((f) => {
-          const name = basename(f);
-          let item: DatasetItem;
-          try {
-            if (b) {
-              item = { input: name, outputs: againstOnce(a, b, args, f).outputs };
-            } else {
-              const { inputs } = inputsFor(a, args, f);
-              const run = compareOnce(a.prepared, a.ref, inputs);
-              const s = summarize(run);
-              item = {
-                input: name,
-                outputs: run.outputs,
-                isolated_worst_lsb: s.isolated_worst_lsb,
-                isolated_pass: s.kpu_conv_pass === s.kpu_conv_layers,
-              };
-            }
-          } catch (e) {
-            item = { input: name, outputs: [], error: e instanceof Error ? e.message : String(e) };
-          }
-          bar.tick(name);
-          return item;
+        const items = await sweep({
+          task: 'compare-dataset',
+          data: { args: taskArgs(args) } satisfies CompareDatasetData,
+          items: files,
+          jobs: args.jobs as number | undefined,
+          local: (f) => datasetItem(a, b, args, f),
+          onDone: (_i, item) => bar.tick(item.input),
         });
         bar.end();
         const summary = summarizeDataset(items);

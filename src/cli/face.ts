@@ -35,6 +35,7 @@ import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, clockOptions, clocksFrom, numericsOptions, timingFrom } from './options.js';
 import type { TimingParams } from '../kpu/timing/params.js';
+import { checkJobs, JOBS_OPTION, sweep, taskArgs } from './sweep.js';
 
 type Action = 'detect' | 'enroll' | 'recognize' | 'demo';
 const ACTIONS = ['detect', 'enroll', 'recognize', 'demo'] as const;
@@ -181,7 +182,7 @@ function outNames(files: readonly string[]): string[] {
   });
 }
 
-interface ImageDoc {
+export interface ImageDoc {
   file: string;
   width: number;
   height: number;
@@ -193,6 +194,45 @@ interface ImageDoc {
 
 function imageDoc(file: string, a: ImageAnalysis): ImageDoc {
   return { file, width: a.width, height: a.height, faces: a.faces, timing: a.timing };
+}
+
+/** What `face detect|recognize` does per image, made once per thread (src/cli/tasks/face.ts). */
+export interface FaceImageData {
+  readonly args: Record<string, unknown>;
+  /** Output file name of each image (`outNames`). */
+  readonly names: readonly string[];
+}
+
+interface FaceImageContext {
+  readonly session: FaceSession;
+  readonly action: 'detect' | 'recognize';
+  readonly stored: ReturnType<typeof storeFeatures>;
+  readonly outDir: string | undefined;
+  readonly names: readonly string[];
+}
+
+export function faceImageContext(
+  args: Record<string, unknown>,
+  names: readonly string[],
+  made?: { session: FaceSession },
+): FaceImageContext {
+  const action = args.action as 'detect' | 'recognize';
+  const { session } = made ?? setup(action, args);
+  const stored = action === 'recognize' ? storeFeatures(openStoreForRecognize(String(args.db), session)) : [];
+  const outDir = typeof args.out === 'string' && args.out !== '' ? args.out : undefined;
+  return { session, action, stored, outDir, names };
+}
+
+/** One image: read it, analyse it as a camera frame, write its annotated PNG (with --out). */
+export function faceImage(ctx: FaceImageContext, file: string, i: number): ImageDoc {
+  const img = readImageFile(file);
+  const d = imageDoc(file, ctx.session.analyse(img, ctx.action, ctx.stored));
+  if (ctx.outDir) {
+    const p = join(ctx.outDir, ctx.names[i]);
+    writePngFile(p, annotate(img, d.faces));
+    d.out = p;
+  }
+  return d;
 }
 
 function humanImage(d: ImageDoc, action: Action): string {
@@ -344,8 +384,10 @@ export const faceCommand: Command = {
             type: 'string',
             describe: 'bundled preset: the model manifest (default: the package’s models/manifest.json)',
           })
+          .option('jobs', { ...JOBS_OPTION, describe: `detect, recognize: ${JOBS_OPTION.describe}` })
           .check((a) => {
             checkFaceArgs(a);
+            checkJobs(a.jobs);
             return checkOutputPaths(a, ['out'], ['db']);
           }),
       ),
@@ -396,14 +438,17 @@ export const faceCommand: Command = {
         docs.push(d);
       });
     } else {
-      const stored = action === 'recognize' ? storeFeatures(openStoreForRecognize(db!, session)) : [];
-      files.forEach((f, i) => {
-        const img = readImageFile(f);
-        const d = imageDoc(f, session.analyse(img, action, stored));
-        writeOut(i, d, img);
-        docs.push(d);
-        progress.tick(basename(f));
-      });
+      const ctx = faceImageContext(args, names, { session });
+      docs.push(
+        ...(await sweep({
+          task: 'face',
+          data: { args: taskArgs(args), names } satisfies FaceImageData,
+          items: files,
+          jobs: args.jobs as number | undefined,
+          local: (f, i) => faceImage(ctx, f, i),
+          onDone: (i) => progress.tick(basename(files[i])),
+        })),
+      );
     }
     progress.end();
 

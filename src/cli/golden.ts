@@ -1,13 +1,14 @@
 import { relative } from 'node:path';
 import type { Argv } from 'yargs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   checkCase,
   detectLayout,
   findCases,
+  goldenCaseNames,
   listInputFiles,
-  recordGolden,
   sha256,
-  type CaseResult,
   type GoldenLayout,
 } from '../golden.js';
 import { prepare, type PrepareOptions } from '../kpu/interpreter.js';
@@ -16,8 +17,9 @@ import { BOARD_PROFILE_NAMES } from '../hil/profiles.js';
 import { recordGoldenOnBoard } from '../hil/record.js';
 import { boardArgs, boardJson, withBoard } from './board.js';
 import type { Command } from './command.js';
-import type { GoldenWorkerData } from './golden-worker.js';
-import { canSweep, sweep } from './sweep.js';
+import { checkJobs, JOBS_OPTION, sweep } from './sweep.js';
+import type { GoldenCheckData } from './tasks/golden-check.js';
+import { goldenRecordContext, goldenRecordTask, type GoldenRecordData } from './tasks/golden-record.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
 
@@ -31,6 +33,12 @@ function prepareFrom(args: Record<string, unknown>) {
   const prepared = prepare(loaded.model, prepareOptionsFrom(args));
   return { loaded, prepared };
 }
+
+const modelData = (args: Record<string, unknown>) => ({
+  model: String(args.model),
+  parse: parseOptionsFrom(args),
+  prepare: prepareOptionsFrom(args),
+});
 
 export const goldenCommand: Command = {
   command: 'golden <action> <model> [dir]',
@@ -70,15 +78,10 @@ export const goldenCommand: Command = {
             describe: 'with --on: DTR/RTS wiring',
           })
           .option('timeout', { type: 'number', default: 10, describe: 'with --on: seconds to wait for the prompt' })
-          .option('jobs', {
-            type: 'number',
-            describe:
-              'check: cases checked at once, on worker threads (default 1: each worker prepares the model again)',
-          })
+          .option('jobs', { ...JOBS_OPTION, describe: `record, check (not with --on): ${JOBS_OPTION.describe}` })
           .check((a) => {
             if (a.on !== undefined && a.action !== 'record') throw new Error('--on goes with golden record');
-            if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && (a.jobs as number) >= 1))
-              throw new Error('--jobs takes a whole number of at least 1');
+            checkJobs(a.jobs);
             if (a.action === 'record' && (!a.inputs || !a.out))
               throw new Error('golden record needs --inputs and --out');
             if (a.action === 'check' && !a.dir)
@@ -109,13 +112,23 @@ export const goldenCommand: Command = {
     }
     if (action === 'record') {
       const files = listInputFiles((args.inputs as string[]).map(String));
+      const out = String(args.out);
+      mkdirSync(out, { recursive: true });
+      const names = goldenCaseNames(files);
       const bar = new Progress(io, files.length, 'record');
-      const { cases } = recordGolden(prepared, loaded, files, String(args.out), inputOptionsFrom(args), (n) =>
-        bar.tick(n),
-      );
+      const input = inputOptionsFrom(args);
+      const ctx = goldenRecordContext(prepared, loaded, input);
+      await sweep({
+        task: 'golden-record',
+        data: { ...modelData(args), input } satisfies GoldenRecordData,
+        items: files.map((file, i) => ({ file, dir: join(out, names[i]) })),
+        jobs: args.jobs as number | undefined,
+        local: (item) => goldenRecordTask.run(ctx, item, 0),
+        onDone: (i) => bar.tick(names[i]),
+      });
       bar.end();
-      if (args.json) printJson(io, { action: 'record', model: loaded.path, out: String(args.out), cases });
-      else io.out(`recorded ${cases.length} case(s) of ${loaded.path} in ${String(args.out)}\n`);
+      if (args.json) printJson(io, { action: 'record', model: loaded.path, out, cases: names });
+      else io.out(`recorded ${names.length} case(s) of ${loaded.path} in ${out}\n`);
       return EXIT.OK;
     }
     const dir = String(args.dir);
@@ -124,32 +137,14 @@ export const goldenCommand: Command = {
     const modelSha256 = sha256(loaded.bytes);
     const bar = new Progress(io, cases.length, 'check');
     const items = cases.map((c) => ({ dir: c, name: relative(dir, c) || '.' }));
-    // Default 1: a worker pays for loading and preparing the model again (about a second of CPU
-    // for the face detector), more than a handful of cases cost, so more jobs are asked for.
-    const jobs = args.jobs === undefined ? 1 : Number(args.jobs);
-    // Worker threads (src/cli/sweep.ts) when there is more than one case and job; a case a worker
-    // could not finish (an exception) is run here, which gives the same result or error.
-    const swept =
-      jobs > 1 && items.length > 1 && canSweep()
-        ? await sweep<(typeof items)[number], CaseResult>({
-            worker: new URL('./golden-worker.js', import.meta.url),
-            workerData: {
-              model: String(args.model),
-              parse: parseOptionsFrom(args),
-              prepare: prepareOptionsFrom(args),
-              check: { layout, modelSha256 },
-            } satisfies GoldenWorkerData,
-            items,
-            jobs,
-            onDone: (_i, r) => bar.tick(r.case),
-          })
-        : [];
-    const results: CaseResult[] = items.map((c, i) => {
-      const done = swept[i];
-      if (done) return done;
-      const r = checkCase(prepared, c.dir, c.name, { layout, modelSha256 });
-      bar.tick(r.case);
-      return r;
+    const check = { layout, modelSha256 };
+    const results = await sweep({
+      task: 'golden-check',
+      data: { ...modelData(args), check } satisfies GoldenCheckData,
+      items,
+      jobs: args.jobs as number | undefined,
+      local: (c) => checkCase(prepared, c.dir, c.name, check),
+      onDone: (_i, r) => bar.tick(r.case),
     });
     bar.end();
     const failed = results.filter((r) => r.status === 'different').length;

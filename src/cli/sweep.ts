@@ -1,56 +1,162 @@
 /**
- * Sweeps over many independent items (golden cases, …) on worker threads: each worker gets the
- * same `workerData` once (it loads and prepares the model itself) and then one item at a time
- * from a shared queue, so a slow item does not hold back the others. Results come back in the
- * items' order whatever order they finish in. An item whose worker failed (an exception, or the
- * worker died) is returned as `undefined`: the caller runs it in its own thread, which gives the
- * same result or the same typed error as a sweep without workers.
+ * Sweeps over many independent items (golden cases, dataset images, face photos, model inputs) on
+ * all cores, with results identical to a run in one thread and in the items' order.
+ *
+ * `--jobs N` is this thread plus N − 1 worker threads sharing one queue. This thread starts on the
+ * first item at once with the model it has already prepared, while each worker loads and prepares
+ * its own copy (src/cli/sweep-worker.ts), then takes items as it becomes free. So a sweep of a few
+ * quick items is done here before a worker is ready (the workers are then stopped and cost nothing
+ * but their start), and a long sweep keeps every core busy. A worker that fails an item (an
+ * exception, or it died) hands it back: this thread runs it again, which gives the same result or
+ * the same typed error as a run without workers.
  *
  * Workers run the compiled JavaScript beside this file; from the TypeScript sources (under a test
- * runner) there is none, and `canSweep()` says so.
+ * runner) there is none, and everything runs here.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { SweepTaskName } from './sweep-tasks.js';
 
 /** True when worker scripts can run (the compiled package, not its TypeScript sources). */
 export function canSweep(): boolean {
   return import.meta.url.endsWith('.js');
 }
 
-export async function sweep<T, R>(opts: {
-  /** The worker script, a sibling of this module (`new URL('./x-worker.js', import.meta.url)`). */
-  readonly worker: URL;
-  readonly workerData: unknown;
+/** The default of `--jobs`: one per core. */
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+/** The `--jobs` option as the sweeping commands declare it. */
+export const JOBS_OPTION = {
+  type: 'number',
+  describe:
+    'items processed at once: this thread and jobs − 1 worker threads, each with its own copy of the model (default: one per core)',
+} as const;
+
+/** Checks a `--jobs` value given on the command line (a yargs check: throws a usage message). */
+export function checkJobs(jobs: unknown): true {
+  if (jobs !== undefined && !(Number.isInteger(jobs) && (jobs as number) >= 1))
+    throw new Error('--jobs takes a whole number of at least 1');
+  return true;
+}
+
+export interface SweepOptions<T, R> {
+  /** The task the workers run (src/cli/sweep-tasks.ts): the same one `local` runs here. */
+  readonly task: SweepTaskName;
+  /** What each worker's `init` gets (structured-cloned). */
+  readonly data: unknown;
   readonly items: readonly T[];
-  readonly jobs: number;
-  /** Called as each item is done in a worker (in finishing order), e.g. to tick a progress bar. */
+  /** `--jobs` (undefined: one per core). */
+  readonly jobs: number | undefined;
+  /** Runs one item in this thread (with the context this thread already has). */
+  readonly local: (item: T, index: number) => R | Promise<R>;
+  /** Called as each item is done (in finishing order), e.g. to tick a progress bar. */
   readonly onDone?: (index: number, result: R) => void;
-}): Promise<(R | undefined)[]> {
-  const results: (R | undefined)[] = new Array<R | undefined>(opts.items.length).fill(undefined);
+}
+
+interface WorkerSlot {
+  readonly worker: Worker;
+  ready: boolean;
+  busy: number | undefined;
+  gone: boolean;
+}
+
+/**
+ * Runs `local` (here) or the task (in workers) on every item; returns the results in the items'
+ * order. An exception from `local` ends the sweep (workers are stopped) and is thrown.
+ *
+ * `KPUSIM_SWEEP_WORKERS_FIRST=1` (for tests) keeps this thread off the queue while a worker is
+ * starting or working, so the workers, not this thread, do the items.
+ */
+export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
+  const n = opts.items.length;
+  const results = new Array<R>(n);
+  const jobs = opts.jobs ?? defaultJobs();
+  const workersFirst = process.env.KPUSIM_SWEEP_WORKERS_FIRST === '1';
   let next = 0;
-  const runWorker = () =>
-    new Promise<void>((resolve) => {
-      const w = new Worker(opts.worker, { workerData: opts.workerData });
-      const feed = () => {
-        if (next >= opts.items.length) {
-          void w.terminate();
-          return;
-        }
-        const i = next++;
-        w.postMessage({ index: i, item: opts.items[i] });
-      };
-      w.on('message', (m: { index: number; result?: R; failed?: boolean }) => {
-        if (!m.failed) {
-          results[m.index] = m.result;
+  const retry: number[] = [];
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const take = (): number | undefined => (next < n ? next++ : undefined);
+
+  const slots: WorkerSlot[] = [];
+  const feed = (s: WorkerSlot) => {
+    if (s.gone || !s.ready) return;
+    const i = take();
+    if (i === undefined) {
+      s.busy = undefined;
+      s.gone = true;
+      void s.worker.terminate();
+      return;
+    }
+    s.busy = i;
+    s.worker.postMessage({ index: i, item: opts.items[i] });
+  };
+  const workerCount = canSweep() && n > 1 ? Math.min(jobs - 1, n - 1) : 0;
+  for (let k = 0; k < workerCount; k++) {
+    const worker = new Worker(new URL('./sweep-worker.js', import.meta.url), {
+      workerData: { task: opts.task, data: opts.data },
+    });
+    const s: WorkerSlot = { worker, ready: false, busy: undefined, gone: false };
+    slots.push(s);
+    worker.on('message', (m: { ready?: boolean; index?: number; result?: R; failed?: boolean }) => {
+      if (m.ready) s.ready = true;
+      else if (m.index !== undefined) {
+        if (m.failed) retry.push(m.index);
+        else {
+          results[m.index] = m.result as R;
           opts.onDone?.(m.index, m.result as R);
         }
-        feed();
-      });
-      w.on('online', feed);
-      // A worker that dies leaves its item (and takes no more): the caller runs what is missing.
-      w.on('error', () => undefined);
-      w.on('exit', () => resolve());
+        s.busy = undefined;
+      }
+      feed(s);
+      poke();
     });
-  const n = Math.max(1, Math.min(opts.jobs, opts.items.length));
-  await Promise.all(Array.from({ length: n }, runWorker));
+    // A worker that dies (or fails to start) hands back the item it held and takes no more.
+    worker.on('error', () => undefined);
+    worker.on('exit', () => {
+      if (s.busy !== undefined) retry.push(s.busy);
+      s.busy = undefined;
+      s.gone = true;
+      poke();
+    });
+  }
+  const stopAll = async () => {
+    await Promise.all(
+      slots.map((s) => {
+        s.gone = true;
+        return s.worker.terminate();
+      }),
+    );
+  };
+  const workersActive = () => slots.some((s) => !s.gone && (s.busy !== undefined || !s.ready));
+
+  try {
+    for (;;) {
+      let i = retry.shift();
+      if (i === undefined && !(workersFirst && workersActive())) i = take();
+      if (i === undefined) {
+        if (next >= n && retry.length === 0 && !slots.some((s) => s.busy !== undefined)) break;
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      results[i] = await opts.local(opts.items[i], i);
+      opts.onDone?.(i, results[i]);
+      // Let the workers' messages in (they are answered between items).
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  } finally {
+    await stopAll();
+  }
   return results;
+}
+
+/** A command's parsed arguments as a worker can receive them (plain values only). */
+export function taskArgs(args: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(args)) as Record<string, unknown>;
 }
