@@ -70,6 +70,12 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./build.js')).buildCommand,
   },
   {
+    command: 'web',
+    describe:
+      'Serve the browser app on localhost: the virtual MaixPy board (webcam, LCD, console) and the model inspector',
+    load: async () => (await import('./web.js')).webCommand,
+  },
+  {
     command: 'board',
     describe: 'Hardware in the loop: drive a MaixPy/CanMV board (or the virtual board) over its serial REPL',
     // `board profile` and `board calibrate` live in board-timing.ts, which builds on board.ts's helpers.

@@ -34,6 +34,11 @@ export interface CameraOptions {
   readonly orientation?: CameraOrientation;
   /** Start again at the first file when they run out (a served board's camera never runs out). */
   readonly cycle?: boolean;
+  /**
+   * A live camera instead of files (the browser's webcam): each snapshot takes the frame it returns
+   * (null: no frame, the camera has run out), named `name` in the frame log.
+   */
+  readonly live?: { readonly name: string; readonly frame: () => RgbImage | null };
 }
 
 export interface SnapshotFrame {
@@ -79,6 +84,7 @@ export class Camera {
   readonly fit: ResizeMode;
   readonly orientation: CameraOrientation;
   readonly cycle: boolean;
+  private readonly live?: CameraOptions['live'];
 
   constructor(
     readonly files: readonly string[],
@@ -87,6 +93,7 @@ export class Camera {
     this.fit = opts.fit ?? 'crop';
     this.orientation = opts.orientation ?? 'script';
     this.cycle = opts.cycle ?? false;
+    this.live = opts.live;
   }
 
   /** Frames delivered so far. */
@@ -95,17 +102,18 @@ export class Camera {
   }
 
   get remaining(): number {
-    if (this.cycle && this.files.length > 0) return Infinity;
+    if ((this.cycle && this.files.length > 0) || this.live) return Infinity;
     return this.files.length - this.next;
   }
 
   /** The next frame at width×height, or null when the files have run out. */
   capture(width: number, height: number, grayscale: boolean, hmirror: boolean, vflip: boolean): SnapshotFrame | null {
-    if (this.files.length === 0 || (this.next >= this.files.length && !this.cycle)) return null;
-    const file = this.files[this.next % this.files.length];
+    const liveFrame = this.live?.frame();
+    if (this.live && !liveFrame) return null;
+    if (!this.live && (this.files.length === 0 || (this.next >= this.files.length && !this.cycle))) return null;
+    const file = this.live ? this.live.name : this.files[this.next % this.files.length];
     const index = ++this.next;
-    const decoded = readImageFile(file);
-    let rgb: RgbImage = decoded;
+    let rgb: RgbImage = liveFrame ?? readImageFile(file);
     if (rgb.width !== width || rgb.height !== height) {
       const shrinking = width < rgb.width || height < rgb.height;
       rgb = resizeRgb(rgb, width, height, { mode: this.fit, filter: shrinking ? 'area' : 'bilinear' }).image;

@@ -14,6 +14,7 @@
  * interpreter (the camera ran out, or `--frames` was reached) and the host ends the run cleanly.
  */
 import { KmodelError, KpuFault, UsageError } from '../errors.js';
+import type { RgbImage } from '../pipeline/types.js';
 import type { Camera } from './camera.js';
 import type { SensorName } from './sensor-timing.js';
 import type { Storage } from './storage.js';
@@ -88,6 +89,8 @@ export interface BoardOptions {
   readonly endless?: boolean;
   /** Called at the start of every module call (a served board delivers a pending Ctrl-C here). */
   readonly poll?: () => void;
+  /** Called with every complete LCD frame (the browser's live panel), beside or instead of `lcdOut`. */
+  readonly lcdFrame?: (img: RgbImage) => void;
 }
 
 export class BoardContext {
@@ -109,6 +112,7 @@ export class BoardContext {
   /** Edges of `keyPressMs` already queued, in time order (press, release, press, …). */
   private edgesQueued = 0;
   readonly lcdOut?: string;
+  readonly lcdFrame?: (img: RgbImage) => void;
   readonly sensor: SensorName;
   /** Snapshots delivered. */
   frames = 0;
@@ -139,6 +143,7 @@ export class BoardContext {
     this.maxBoardMs = opts.maxBoardMs;
     this.maxLcdFrames = opts.maxLcdFrames;
     this.lcdOut = opts.lcdOut;
+    this.lcdFrame = opts.lcdFrame;
     this.sensor = opts.sensor ?? 'ov2640';
     this.warnFn = opts.warn;
     this.endless = opts.endless ?? false;
@@ -168,6 +173,11 @@ export class BoardContext {
   get<T>(key: string, init: () => T): T {
     if (!this.state.has(key)) this.state.set(key, init());
     return this.state.get(key) as T;
+  }
+
+  /** A BOOT key press from outside while the script runs (the browser's button): before the next frame, as `--key-press`. */
+  pressKeyBeforeNextFrame(): void {
+    (this.keyPressFrames as Set<number>).add(this.frames + 1);
   }
 
   /** The BOOT key is down now (a frame press or a timed press). */

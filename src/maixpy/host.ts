@@ -19,7 +19,8 @@ import { UsageError } from '../errors.js';
 import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import type { NumericsMode } from '../kpu/interpreter.js';
 import type { ResizeMode } from '../pipeline/convert.js';
-import { Camera, expandCameraFiles, type CameraOrientation } from './camera.js';
+import { Camera, expandCameraFiles, type CameraOptions, type CameraOrientation } from './camera.js';
+import type { RgbImage } from '../pipeline/types.js';
 import { bootBoard } from './boot.js';
 import { BoardContext, StopRun, type Backend, type KeyPress, type StopReason } from './context.js';
 import { boardModule, fpioaManagerModule, ioModule } from './modules/gpio.js';
@@ -101,6 +102,12 @@ export interface MaixpyRunOptions {
   readonly bundled?: boolean;
   /** The board's timing parameters (`--timing FILE`); default the built-in ones. */
   readonly timing?: TimingParams;
+  /** Called regularly while Python runs (the browser's Stop and BOOT buttons reach the board here). */
+  readonly poll?: (board: MaixpyBoard) => void;
+  /** Every complete LCD frame (the browser's live panel). */
+  readonly lcdFrame?: (img: RgbImage) => void;
+  /** A live camera (the browser's webcam) instead of `camera` files. */
+  readonly liveCamera?: CameraOptions['live'];
   /** The script's output. */
   readonly out: (text: string) => void;
   /** Warnings, tracebacks and the summary. */
@@ -234,6 +241,10 @@ export interface MaixpyBoardOptions {
   readonly stderr?: (b: Uint8Array | string) => void;
   /** Called regularly while Python runs and at every module call (a served board's Ctrl-C). */
   readonly poll?: () => void;
+  /** Every complete LCD frame (the browser's live panel). */
+  readonly lcdFrame?: (img: RgbImage) => void;
+  /** A live camera (the browser's webcam) instead of `cameraFiles`. */
+  readonly liveCamera?: CameraOptions['live'];
 }
 
 /**
@@ -277,6 +288,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
       fit: opts.cameraFit,
       orientation: opts.cameraOrientation,
       cycle: opts.served,
+      live: opts.liveCamera,
     }),
     storage,
     memory,
@@ -294,6 +306,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
     maxBoardMs: opts.served ? undefined : opts.maxBoardMs,
     maxLcdFrames: opts.served ? undefined : opts.maxLcdFrames,
     lcdOut: opts.lcdOut,
+    lcdFrame: opts.lcdFrame,
     sensor: opts.sensor,
     warn,
     endless: opts.served,
@@ -403,8 +416,13 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     pending = '';
   };
 
+  const polled: { board?: MaixpyBoard } = {};
+  const userPoll = opts.poll;
   const board = await createBoard({
     cameraFiles: files,
+    liveCamera: opts.liveCamera,
+    lcdFrame: opts.lcdFrame,
+    poll: userPoll ? () => polled.board && userPoll(polled.board) : undefined,
     flash,
     sdDir: opts.sdDir,
     keyPress: opts.keyPress,
@@ -424,6 +442,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     stderr: (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
     warn,
   });
+  polled.board = board;
   const { ctx, backend } = board;
 
   let reason: MaixpyEnd = 'script-ended';

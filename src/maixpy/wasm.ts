@@ -52,6 +52,7 @@ interface WasmMemoryLike {
 }
 interface WasmGlobal {
   instantiate: (...args: unknown[]) => Promise<unknown>;
+  instantiateStreaming?: (source: unknown, imports: unknown) => Promise<unknown>;
   readonly Memory: abstract new (...args: never[]) => WasmMemoryLike;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
@@ -114,6 +115,14 @@ export async function loadMicroPythonWithMemory(
   if (loading) throw new Error('kpusim host: MicroPython is already being loaded in this process');
   loading = true;
   const original = WA.instantiate;
+  const originalStreaming = WA.instantiateStreaming;
+  // In a browser the port compiles from the fetch response (instantiateStreaming): it is routed
+  // through the wrapper below, so the sandbox and the memory capture apply there too.
+  if (originalStreaming)
+    WA.instantiateStreaming = async (source: unknown, imports: unknown): Promise<unknown> => {
+      const response = (await source) as { arrayBuffer(): Promise<ArrayBuffer> };
+      return WA.instantiate(await response.arrayBuffer(), imports);
+    };
   let captured: WasmMemoryLike | undefined;
   let guarded = false;
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
@@ -137,6 +146,7 @@ export async function loadMicroPythonWithMemory(
     mp = await loadMicroPython({ heapsize: heapBytes, pystack: 8192, stdout, stderr, linebuffer: false });
   } finally {
     WA.instantiate = original;
+    if (originalStreaming) WA.instantiateStreaming = originalStreaming;
     loading = false;
   }
   if (!captured) throw new Error('kpusim host: could not reach the MicroPython WebAssembly memory');

@@ -105,7 +105,7 @@ function writePanel(ctx: BoardContext, p: Panel): void {
   ctx.displays++;
   p.dirty = false;
   p.blankOnly = false;
-  if (!ctx.lcdOut) return stopAtLcdLimit(ctx);
+  if (!ctx.lcdOut && !ctx.lcdFrame) return stopAtLcdLimit(ctx);
   const [W, H] = lcdLogicalSize(p.dir);
   const data = new Uint8Array(W * H * 3);
   for (let y = 0; y < H; y++)
@@ -113,9 +113,12 @@ function writePanel(ctx: BoardContext, p: Panel): void {
       const o = lcdPixelOffset(p.dir, x, y);
       data.set(p.rgb.subarray(o, o + 3), 3 * (y * W + x));
     }
-  mkdirSync(ctx.lcdOut, { recursive: true });
   const img: RgbImage = { width: W, height: H, data };
-  writePngFile(join(ctx.lcdOut, `lcd-${String(ctx.displays).padStart(4, '0')}.png`), img);
+  ctx.lcdFrame?.(img);
+  if (ctx.lcdOut) {
+    mkdirSync(ctx.lcdOut, { recursive: true });
+    writePngFile(join(ctx.lcdOut, `lcd-${String(ctx.displays).padStart(4, '0')}.png`), img);
+  }
   stopAtLcdLimit(ctx);
 }
 

@@ -1,0 +1,15 @@
+/**
+ * Globals the library expects from Node, for the browser build (esbuild `inject`): `Buffer` (the
+ * `buffer` package, as browserify provides it) and a `process` with an empty environment whose
+ * working directory is the memory file system's root (platform/browser/fs.ts).
+ */
+import { Buffer as BufferPolyfill } from 'buffer/'; // the npm package (a bare 'buffer' names Node's own)
+
+export const Buffer = BufferPolyfill;
+export const process = {
+  env: { KPUSIM_MODELS_DIR: '/models' } as Record<string, string | undefined>,
+  cwd: () => '/',
+  platform: 'browser',
+  argv: [] as string[],
+  versions: {} as Record<string, string>,
+};

@@ -1,0 +1,86 @@
+/**
+ * Messages between the board page and its Web Worker (web/worker.ts), and the layout of the
+ * shared memory they use while a script runs (the page cannot post into a worker that is busy
+ * running Python, so Stop, the BOOT key and webcam frames go through a `SharedArrayBuffer`,
+ * available when the page is cross-origin isolated, as `kpusim web` serves it).
+ */
+
+/** Control words (Int32Array over `control`). */
+export const CONTROL = {
+  /** Set to 1 by the page: raise KeyboardInterrupt in the script. */
+  STOP: 0,
+  /** Incremented by the page at each BOOT key press. */
+  KEY: 1,
+  /** Webcam frame sequence: odd while the page writes the frame, even when it is complete. */
+  SEQ: 2,
+  /** Webcam frame width and height. */
+  WIDTH: 3,
+  HEIGHT: 4,
+  WORDS: 8,
+} as const;
+
+/** The largest webcam frame the page hands over (RGBA). */
+export const LIVE_MAX_W = 640;
+export const LIVE_MAX_H = 480;
+
+export interface RunRequest {
+  readonly t: 'run';
+  /** The script's name (tracebacks name it) and text. */
+  readonly script: string;
+  readonly source: string;
+  /** Camera files (paths in the worker's memory file system after `files` are put there). */
+  readonly camera: readonly string[];
+  /** `--flash` specs (`ADDR=PATH`, `PKG.kfpkg`). */
+  readonly flash: readonly string[];
+  /** Files for the memory file system (camera images, dropped models, the SD card). */
+  readonly files: readonly { readonly path: string; readonly bytes: Uint8Array }[];
+  /** The SD card folder in the memory file system, when the user filled one. */
+  readonly sd?: string;
+  /** Frame numbers before which the BOOT key is pressed (as `--key-press`). */
+  readonly keyPress?: readonly number[];
+  /** Use the webcam frames of `live` instead of camera files. */
+  readonly webcam?: boolean;
+  /** Control words and the webcam frame (see CONTROL); absent when the page is not cross-origin isolated. */
+  readonly control?: SharedArrayBuffer;
+  readonly live?: SharedArrayBuffer;
+}
+
+export interface BoardFigures {
+  readonly frames: number;
+  readonly board_ms: number;
+  readonly parts: {
+    readonly kpu: number;
+    readonly cpu: number;
+    readonly lcd: number;
+    readonly camera: number;
+    readonly sleep: number;
+  };
+  /** Wall-clock time of the run so far on this PC (ms). */
+  readonly pc_ms: number;
+}
+
+export type WorkerReply =
+  | { readonly t: 'ready' }
+  | { readonly t: 'out'; readonly text: string }
+  | { readonly t: 'err'; readonly text: string }
+  | {
+      readonly t: 'lcd';
+      readonly width: number;
+      readonly height: number;
+      readonly rgb: Uint8Array;
+      readonly figures: BoardFigures;
+    }
+  | {
+      readonly t: 'done';
+      readonly exitCode: number;
+      readonly reason: string;
+      readonly summary: string;
+      readonly figures: BoardFigures;
+      readonly error?: {
+        readonly type: string;
+        readonly message: string;
+        readonly line?: number;
+        readonly traceback: string;
+      };
+    }
+  | { readonly t: 'fatal'; readonly message: string };

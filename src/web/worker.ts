@@ -1,0 +1,132 @@
+/**
+ * The board page's Web Worker: one `kpusim maixpy` run (maixpy/host.ts runMaixpy) per request,
+ * in the browser. Files the page hands over go into the memory file system that stands for
+ * `node:fs` in the browser build (platform/browser/fs.ts); the bundled models are fetched once
+ * from the page's `models/` folder. Python runs here synchronously; the page stays responsive.
+ * Output, LCD frames and the board's figures are posted back as they happen.
+ */
+import { UsageError } from '../errors.js';
+import { runMaixpy } from '../maixpy/host.js';
+import type { RgbImage } from '../pipeline/types.js';
+import { putFile, removeTree } from '../platform/browser/fs.js';
+import { CONTROL, type BoardFigures, type RunRequest, type WorkerReply } from './protocol.js';
+
+interface WorkerScope {
+  postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void;
+  onmessage: ((e: { data: RunRequest }) => void) | null;
+  location: { href: string };
+}
+const scope = globalThis as unknown as WorkerScope;
+
+const post = (m: WorkerReply, transfer?: ArrayBuffer[]): void => scope.postMessage(m, transfer);
+
+/** Fetches the bundled models (models/manifest.json and its files) into `/models`. */
+async function loadBundled(): Promise<void> {
+  const base = new URL('../models/', scope.location.href);
+  const res = await fetch(new URL('manifest.json', base));
+  if (!res.ok) return;
+  const text = await res.text();
+  putFile('/models/manifest.json', new TextEncoder().encode(text));
+  const doc = JSON.parse(text) as { models?: { file?: string }[] };
+  await Promise.all(
+    (doc.models ?? []).map(async (m) => {
+      if (typeof m.file !== 'string' || !/^[\w.-]+$/.test(m.file)) return;
+      const r = await fetch(new URL(m.file, base));
+      if (r.ok) putFile(`/models/${m.file}`, new Uint8Array(await r.arrayBuffer()));
+    }),
+  );
+}
+
+const bundled = loadBundled();
+
+function liveFrame(control: Int32Array, live: Uint8Array): RgbImage | null {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const seq = Atomics.load(control, CONTROL.SEQ);
+    if (seq === 0) {
+      Atomics.wait(control, CONTROL.SEQ, 0, 200);
+      continue;
+    }
+    if (seq & 1) continue;
+    const w = Atomics.load(control, CONTROL.WIDTH),
+      h = Atomics.load(control, CONTROL.HEIGHT);
+    const data = new Uint8Array(w * h * 3);
+    for (let i = 0, j = 0; i < w * h; i++, j += 4) {
+      data[3 * i] = live[j];
+      data[3 * i + 1] = live[j + 1];
+      data[3 * i + 2] = live[j + 2];
+    }
+    if (Atomics.load(control, CONTROL.SEQ) === seq) return { width: w, height: h, data };
+  }
+  return null;
+}
+
+async function run(req: RunRequest): Promise<void> {
+  await bundled;
+  removeTree('/run');
+  for (const f of req.files) putFile(f.path, f.bytes);
+  const control = req.control ? new Int32Array(req.control) : undefined;
+  const live = req.live ? new Uint8Array(req.live) : undefined;
+  let keysSeen = control ? Atomics.load(control, CONTROL.KEY) : 0;
+  const t0 = performance.now();
+  let figures: BoardFigures = {
+    frames: 0,
+    board_ms: 0,
+    parts: { kpu: 0, cpu: 0, lcd: 0, camera: 0, sleep: 0 },
+    pc_ms: 0,
+  };
+  let current: { ctx: { frames: number; clock: { now(): number; totals: BoardFigures['parts'] } } } | undefined;
+  const measure = (): BoardFigures => {
+    if (!current) return figures;
+    const c = current.ctx.clock;
+    figures = { frames: current.ctx.frames, board_ms: c.now(), parts: { ...c.totals }, pc_ms: performance.now() - t0 };
+    return figures;
+  };
+  try {
+    const r = await runMaixpy({
+      script: req.script,
+      source: req.source,
+      camera: req.webcam ? [] : req.camera,
+      flash: req.flash,
+      sdDir: req.sd,
+      keyPress: req.keyPress,
+      liveCamera: req.webcam && control && live ? { name: 'webcam', frame: () => liveFrame(control, live) } : undefined,
+      poll: (board) => {
+        current = board;
+        if (!control) return;
+        if (Atomics.exchange(control, CONTROL.STOP, 0) === 1) board.interrupt.keyboardInterrupt();
+        const keys = Atomics.load(control, CONTROL.KEY);
+        for (; keysSeen < keys; keysSeen++) board.ctx.pressKeyBeforeNextFrame();
+      },
+      lcdFrame: (img) => {
+        const rgb = img.data.slice();
+        post({ t: 'lcd', width: img.width, height: img.height, rgb, figures: measure() }, [rgb.buffer]);
+      },
+      out: (text) => post({ t: 'out', text }),
+      err: (text) => post({ t: 'err', text }),
+    });
+    const f = { ...measure(), frames: r.frames, board_ms: r.boardMs, parts: r.boardParts, pc_ms: r.emulatorMs };
+    post({
+      t: 'done',
+      exitCode: r.exitCode,
+      reason: r.reason,
+      summary: r.summary,
+      figures: f,
+      error: r.error && {
+        type: r.error.type,
+        message: r.error.message,
+        line: r.error.line,
+        traceback: r.error.traceback,
+      },
+    });
+  } catch (e) {
+    post({
+      t: 'fatal',
+      message: e instanceof UsageError ? e.message : `kpusim internal error: ${(e as Error).message}`,
+    });
+  }
+}
+
+scope.onmessage = (e) => {
+  if (e.data?.t === 'run') void run(e.data);
+};
+void bundled.then(() => post({ t: 'ready' }));
