@@ -27,10 +27,11 @@ export const TOLERANCES = {
    */
   referenceIsolatedFloat: { abs: 1e-4, rel: 1e-3 },
   /**
-   * `board profile` on the virtual board, whose clock is the timing model: each prefix's time per run
-   * is read with `time.ticks_us()`, whole microseconds (each reading floors), so a prefix's median is
-   * off by under 1 µs and a layer's difference of two prefixes by under 2 µs; 2.5 µs leaves room for
-   * the 1 ns rounding of the reported figures.
+   * `board profile` on the virtual board, whose clock is the timing model: each timed run (a prefix,
+   * or a single-layer model and its trivial model) is read with `time.ticks_us()`, whole microseconds
+   * (each reading floors), so a run's median is off by under 1 µs and a layer's difference of two
+   * runs by under 2 µs; 2.5 µs leaves room for the 1 ns rounding of the reported figures. A sum over
+   * n layers is within n times this.
    */
   virtualBoardLayerMs: { abs: 0.0025 },
   /**

@@ -65,8 +65,15 @@ beforeAll(() => {
   );
   // `--port timed:FILE`: a virtual board whose clock runs on the timing file FILE (what `board serve
   // --timing FILE` serves on a pty).
-  unregister = registerPortScheme('timed', async (file) => {
-    const vb = await createVirtualBoard({ timing: loadTimingFile(file).params, onWarning: () => {} });
+  unregister = registerPortScheme('timed', async (spec) => {
+    // `timed:FILE` (MaixPy) or `timed:canmv:FILE` (the CanMV-flavoured virtual board).
+    const canmv = spec.startsWith('canmv:');
+    const file = canmv ? spec.slice(6) : spec;
+    const vb = await createVirtualBoard({
+      timing: loadTimingFile(file).params,
+      onWarning: () => {},
+      ...(canmv ? { flavor: 'canmv' as const } : {}),
+    });
     const link = vb.link;
     return {
       write: (d) => link.write(d),
@@ -128,6 +135,35 @@ describe('kpusim board calibrate (virtual board over the raw REPL)', () => {
     // The parameters table lists every parameter with its before and after values.
     const row = doc.parameters.find((p: { name: string }) => p.name === 'kpu.cyclesPerLine');
     expect(row).toMatchObject({ fitted: true, before: TIMING_PARAMS.kpu.cyclesPerLine });
+  }, 120_000);
+});
+
+describe("kpusim board calibrate through CanMV's maix.KPU (load_kmodel / run_with_output)", () => {
+  it("recovers the perturbed parameters as through MaixPy's KPU module", async () => {
+    const out = join(dir, 'canmv-timing.json');
+    const c = await cli(
+      'board',
+      'calibrate',
+      '--port',
+      `timed:canmv:${truthFile}`,
+      '--kpu-api',
+      'canmv-main',
+      '--quick',
+      '--repeat',
+      '1',
+      '--out',
+      out,
+      '--json',
+    );
+    expect(c.code, c.err).toBe(0);
+    const doc = JSON.parse(c.out);
+    const want = parameterValues(truth);
+    const got = parameterValues(loadTimingFile(out).params);
+    expect(doc.fit.fitted.length).toBeGreaterThan(20);
+    for (const n of doc.fit.fitted as string[])
+      expect(Math.abs(got[n] - want[n]) / want[n], n).toBeLessThanOrEqual(PARAM_TOLERANCE);
+    for (const k of doc.cases)
+      expect(Math.abs(k.after_ms - k.measured_ms) / k.measured_ms, k.name).toBeLessThanOrEqual(CASE_TOLERANCE);
   }, 120_000);
 });
 
@@ -197,7 +233,9 @@ describe('kpusim board profile (virtual board over the raw REPL)', () => {
     // Some prefixes end on a conv whose output stays in KPU memory: the firmware's download is corrected for.
     expect(layers.some((l) => l.correction_ms < 0)).toBe(true);
     const rows = readFileSync(csv, 'utf8').trim().split('\r\n');
-    expect(rows[0]).toBe('index,type,unit,predicted_ms,board_ms,spread_ms,error_pct,raw_ms,correction_ms');
+    expect(rows[0]).toBe(
+      'index,type,unit,predicted_ms,board_ms,spread_ms,error_pct,raw_ms,correction_ms,priced_ms,reason',
+    );
     expect(rows.length).toBe(17);
     const t = JSON.parse(readFileSync(trace, 'utf8'));
     const x = t.traceEvents.filter((e: { ph: string }) => e.ph === 'X');
@@ -239,13 +277,173 @@ describe('kpusim board profile (virtual board over the raw REPL)', () => {
   }, 120_000);
 
   it.skipIf(!HAS_SHARED)(
-    `refuses a model without a per-layer lever (v4) with exit 2, before opening the board${HAS_SHARED ? '' : ` (${SHARED_SKIP_REASON})`}`,
+    `refuses --method set_layers on a v4 model with exit 2, before opening the board${HAS_SHARED ? '' : ` (${SHARED_SKIP_REASON})`}`,
     async () => {
-      const r = await cli('board', 'profile', kmodelPath('canmv_mnist_cnn_v4'), '--port', '/dev/kpusim-no-such-port');
+      const r = await cli(
+        'board',
+        'profile',
+        kmodelPath('canmv_mnist_cnn_v4'),
+        '--method',
+        'set_layers',
+        '--port',
+        '/dev/kpusim-no-such-port',
+      );
       expect(r.code, r.err).toBe(2);
-      expect(r.err).toMatch(/kpu\.set_layers, which MaixPy offers for kmodel v3 only; this model is v4/);
+      expect(r.err).toMatch(/MaixPy offers set_layers for v3 only\); this model is v4: use --method layer-models/);
     },
   );
+});
+
+interface LayerRow {
+  index: number;
+  type: string;
+  unit: string;
+  predicted_ms: number;
+  board_ms: number | null;
+  error_pct: number | null;
+  reason?: string;
+  priced_ms?: number;
+}
+
+/** Whole-model board time against the layers: measured layers' board times, the others' predictions, the per-run overhead. */
+function checkSum(doc: { layers: LayerRow[]; total: Record<string, number> }): void {
+  const t = doc.total;
+  const rest = doc.layers.filter((l) => l.board_ms === null).reduce((a, l) => a + l.predicted_ms, 0);
+  expect(t.measured_layers).toBe(doc.layers.filter((l) => l.board_ms !== null).length);
+  expect(Math.abs(t.board_ms - t.predicted_ms)).toBeLessThanOrEqual(TOLERANCES.virtualBoardLayerMs.abs);
+  expect(Math.abs(t.layers_board_ms + rest + t.overhead_ms - t.board_ms)).toBeLessThanOrEqual(
+    TOLERANCES.virtualBoardLayerMs.abs * t.measured_layers,
+  );
+}
+
+describe('kpusim board profile with single-layer models (no set_layers: kmodel v4, CanMV)', () => {
+  it.skipIf(!HAS_SHARED)(
+    `times the KPU layers of a v4 model with builder replicas; the nncase 0.2 CPU ops are "not measured"${HAS_SHARED ? '' : ` (${SHARED_SKIP_REASON})`}`,
+    async () => {
+      const r = await cli(
+        'board',
+        'profile',
+        kmodelPath('canmv_mnist_cnn_v4'),
+        '--port',
+        'virtual',
+        '--repeat',
+        '1',
+        '--json',
+      );
+      expect(r.code, r.err).toBe(0);
+      const doc = JSON.parse(r.out);
+      expect(doc.method).toBe('layer-models');
+      const layers: LayerRow[] = doc.layers;
+      expect(layers.length).toBe(13);
+      for (const l of layers) {
+        if (l.unit === 'KPU') {
+          expect(l.board_ms, `layer ${l.index}`).not.toBeNull();
+          expect(Math.abs(l.board_ms! - l.predicted_ms), `layer ${l.index}`).toBeLessThanOrEqual(
+            TOLERANCES.virtualBoardLayerMs.abs,
+          );
+        } else {
+          // nncase 0.2's CPU ops: no v3 replica runs their code; never a made-up figure.
+          expect(l.board_ms, `layer ${l.index}`).toBeNull();
+          expect(l.error_pct).toBeNull();
+          expect(l.reason).toMatch(/nncase 0\.2 runtime \(kmodel v4\)/);
+        }
+      }
+      // Layer 3 sends its output to main memory by the v4 runtime's CPU copy, which no v3 replica runs: priced.
+      expect(layers[3].priced_ms).toBeGreaterThan(0);
+      // The whole model is timed too (a grayscale input; MaixPy's forward of a v4 model after set_outputs).
+      checkSum(doc);
+      expect(doc.runs.at(-1).name).toBe('whole');
+    },
+    120_000,
+  );
+
+  it.skipIf(!HAS_SHARED)(
+    `a virtual board with a slower pooling unit shows it in the pooled layers only${HAS_SHARED ? '' : ` (${SHARED_SKIP_REASON})`}`,
+    async () => {
+      const slowPool = withParameters(TIMING_PARAMS, {
+        'kpu.poolCyclesPerRowLine': 3 * TIMING_PARAMS.kpu.poolCyclesPerRowLine,
+      });
+      const file = join(dir, 'slow-pool.json');
+      writeFileSync(
+        file,
+        timingFileJson(timingFileOf(slowPool, { firmware: 'test', virtual: true, cpu_mhz: 400, kpu_mhz: 400 })),
+      );
+      const r = await cli(
+        'board',
+        'profile',
+        kmodelPath('canmv_mnist_cnn_v4'),
+        '--port',
+        `timed:${file}`,
+        '--repeat',
+        '1',
+        '--json',
+      );
+      expect(r.code, r.err).toBe(0);
+      const layers: LayerRow[] = JSON.parse(r.out).layers;
+      // Layers 0-3 pool (max_2_s2), layer 9 does not. The extra time of a pooled layer is twice its
+      // pooling cycles at the built-in rate: poolCyclesPerRowLine × output channels × input row lines
+      // (a row of w > 32 takes ceil(w / 64) lines, of w ≤ 32 one), at the KPU's 400 MHz.
+      const rowLines = [
+        [32, 112 * 2],
+        [64, 56],
+        [128, 28],
+        [256, 14],
+      ];
+      rowLines.forEach(([oc, lines], i) => {
+        const extra = (2 * TIMING_PARAMS.kpu.poolCyclesPerRowLine * oc * lines) / 400_000;
+        expect(layers[i].board_ms! - layers[i].predicted_ms, `layer ${i}`).toBeGreaterThan(extra / 2);
+        expect(Math.abs(layers[i].board_ms! - layers[i].predicted_ms - extra), `layer ${i}`).toBeLessThanOrEqual(
+          TOLERANCES.virtualBoardLayerMs.abs,
+        );
+      });
+      expect(Math.abs(layers[9].board_ms! - layers[9].predicted_ms)).toBeLessThanOrEqual(
+        TOLERANCES.virtualBoardLayerMs.abs,
+      );
+    },
+    120_000,
+  );
+
+  it("times a bundled model through CanMV's maix.KPU() on --port virtual:canmv", async () => {
+    const r = await cli(
+      'board',
+      'profile',
+      join(REPO_ROOT, 'models', 'face_landmarks5_128.kmodel'),
+      '--port',
+      'virtual:canmv',
+      '--kpu-api',
+      'canmv-kpu',
+      '--repeat',
+      '1',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.method).toBe('layer-models');
+    expect(doc.kpu_api).toBe('canmv-kpu');
+    const layers: LayerRow[] = doc.layers;
+    for (const l of layers)
+      if (l.board_ms !== null)
+        expect(Math.abs(l.board_ms - l.predicted_ms), `layer ${l.index} ${l.type}`).toBeLessThanOrEqual(
+          TOLERANCES.virtualBoardLayerMs.abs,
+        );
+    // The builder replicates the SDK's convs, resize, upload, dequantize, pool and FC; not QUANTIZED_CONCAT.
+    expect(layers.filter((l) => l.board_ms === null).map((l) => l.type)).toEqual(['QUANTIZED_CONCAT']);
+    checkSum(doc);
+    // set_layers is MaixPy's: refused with CanMV's API.
+    const s = await cli(
+      'board',
+      'profile',
+      join(REPO_ROOT, 'models', 'face_landmarks5_128.kmodel'),
+      '--port',
+      'virtual:canmv',
+      '--kpu-api',
+      'canmv-kpu',
+      '--method',
+      'set_layers',
+    );
+    expect(s.code).toBe(2);
+    expect(s.err).toMatch(/use --method layer-models/);
+  }, 120_000);
 });
 
 describe.skipIf(!socatAvailable())(

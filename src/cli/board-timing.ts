@@ -9,9 +9,10 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { median, type TimingBoard } from '../hil/calibrate/board.js';
-import { boardProfile, boardProfileRefusal } from '../hil/calibrate/board-profile.js';
+import type { TimingApi } from '../hil/calibrate/board.js';
+import { boardProfile, boardProfileRefusal, type BoardProfileMethod } from '../hil/calibrate/board-profile.js';
 import { calibrate, calibrationTable } from '../hil/calibrate/calibrate.js';
-import { checkTimingFirmware, sessionTimingBoard } from '../hil/calibrate/session-board.js';
+import { checkTimingFirmware, sessionTimingBoard, timingApiOf } from '../hil/calibrate/session-board.js';
 import { calibrationSuite } from '../hil/calibrate/suite.js';
 import { BoardError } from '../hil/errors.js';
 import { estimateUploadSeconds, type BoardSession } from '../hil/session.js';
@@ -45,7 +46,14 @@ function duration(s: number): string {
 }
 
 /** A timing board on the session, with upload notes and progress bars on stderr. */
-function timingBoardFor(s: BoardSession, b: BoardArgs, io: Io, quiet: boolean, baud: number): TimingBoard {
+function timingBoardFor(
+  s: BoardSession,
+  b: BoardArgs,
+  io: Io,
+  quiet: boolean,
+  baud: number,
+  api: TimingApi,
+): TimingBoard {
   let uploaded = 0;
   let skipped = 0;
   let planned = 0;
@@ -53,6 +61,7 @@ function timingBoardFor(s: BoardSession, b: BoardArgs, io: Io, quiet: boolean, b
   const seen = new Set<string>();
   const bar = new UploadBar(io, 'upload');
   const board = sessionTimingBoard(s, {
+    api,
     port: b.port,
     batchTimeoutMs: Math.max(600_000, b.timeoutMs),
     onNote: (t) => io.err(`kpusim: note: ${t}\n`),
@@ -120,6 +129,21 @@ function baudUpOf(v: unknown): number | undefined {
   return n;
 }
 
+const KPU_APIS = ['auto', 'maixpy', 'canmv-kpu', 'canmv-main'] as const;
+
+const kpuApiOption = {
+  choices: KPU_APIS,
+  default: 'auto',
+  describe:
+    "the KPU API the timing script drives: MaixPy's KPU module, CanMV's maix.KPU() load/run, or its older load_kmodel/run_with_output (auto: the one the firmware offers)",
+} as const;
+
+/** The timing script's KPU API: `--kpu-api`, else the firmware's. */
+function apiFor(s: BoardSession, v: unknown): TimingApi {
+  if (v === 'maixpy' || v === 'canmv-kpu' || v === 'canmv-main') return v;
+  return timingApiOf(s) ?? 'maixpy';
+}
+
 const baudUpOption = {
   type: 'number',
   describe: 'switch the link to this baud rate for the uploads and timing, and back (where the firmware can)',
@@ -134,6 +158,7 @@ const calibrateCommand: Command = {
       .option('out', { type: 'string', demandOption: true, describe: 'the timing file to write (JSON)' })
       .option('repeat', { type: 'number', default: 5, describe: 'timed repeats per case (the median is fitted)' })
       .option('baud-up', baudUpOption)
+      .option('kpu-api', kpuApiOption)
       .option('quick', {
         type: 'boolean',
         default: false,
@@ -157,7 +182,7 @@ const calibrateCommand: Command = {
         `kpusim: ${models.length} suite models (${total} bytes; files already on the board are not sent again), ${repeats} repeats each\n`,
       );
       const c = await withBaudUp(s, b, io, baudUp, (baud) =>
-        calibrate(timingBoardFor(s, b, io, false, baud), { models, repeats }),
+        calibrate(timingBoardFor(s, b, io, false, baud, apiFor(s, args['kpu-api'])), { models, repeats }),
       );
       writeFileSync(out, timingFileJson(c.file));
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -227,7 +252,14 @@ const profileCommand: Command = {
   builder: (y: Argv) =>
     timingOption(
       boardOptions(y)
-        .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (v3)' })
+        .positional('model', { type: 'string', demandOption: true, describe: '.kmodel file (v3, v4, v5)' })
+        .option('method', {
+          choices: ['auto', 'set_layers', 'layer-models'] as const,
+          default: 'auto',
+          describe:
+            "set_layers: time prefixes of the model (MaixPy, kmodel v3); layer-models: time a single-layer v3 model per layer, written by kpusim's builder (any firmware, any version); auto: set_layers where it works",
+        })
+        .option('kpu-api', kpuApiOption)
         .option('repeat', { type: 'number', default: 5, describe: 'timed repeats per prefix (medians are compared)' })
         .option('csv', { type: 'string', describe: 'also write the per-layer table as CSV to this file' })
         .option('baud-up', baudUpOption)
@@ -249,20 +281,45 @@ const profileCommand: Command = {
     const timing = timingFrom(args);
     const loaded = loadKmodel(String(args.model));
     const prepared = prepare(loaded.model, {});
-    const why = boardProfileRefusal(loaded.model, prepared);
-    if (why) throw new BoardError('UNSUPPORTED', `${loaded.path}: ${why}`);
+    const asked =
+      args.method === 'set_layers'
+        ? 'set_layers-prefixes'
+        : args.method === 'layer-models'
+          ? 'layer-models'
+          : undefined;
+    if (asked === 'set_layers-prefixes') {
+      const why = boardProfileRefusal(loaded.model, prepared);
+      if (why) throw new BoardError('UNSUPPORTED', `${loaded.path}: ${why}`);
+    }
     return withBoard(b, io, async (s) => {
       checkTimingFirmware(s, 'kpusim board profile');
+      const api = apiFor(s, args['kpu-api']);
       const info = await sessionTimingBoard(s).info();
       const params = withParameters(timing?.params ?? TIMING_PARAMS, {}, { kpuMhz: info.kpuMhz, cpuMhz: info.cpuMhz });
+      const method: BoardProfileMethod =
+        asked ??
+        (api === 'maixpy' && boardProfileRefusal(loaded.model, prepared) === null
+          ? 'set_layers-prefixes'
+          : 'layer-models');
+      if (method === 'set_layers-prefixes' && api !== 'maixpy')
+        throw new BoardError(
+          'UNSUPPORTED',
+          `--method set_layers needs MaixPy's kpu.set_layers; the timing script drives ${api} here: use --method layer-models`,
+        );
+      if (method === 'layer-models' && !b.json)
+        io.err(`kpusim: building single-layer models for ${prepared.events.length} layers\n`);
       const p = await withBaudUp(s, b, io, baudUp, (baud) =>
-        boardProfile(timingBoardFor(s, b, io, b.json, baud), {
+        boardProfile(timingBoardFor(s, b, io, b.json, baud, api), {
           name: basename(loaded.path),
           model: loaded.model,
           bytes: loaded.bytes,
           prepared,
           params,
           repeats,
+          method,
+          hasSetLayers: api === 'maixpy',
+          maixpyApi: api === 'maixpy',
+          loads: s.info.kmodelVersions,
         }),
       );
       if (csv) writeFileSync(csv, boardProfileCsv(p));
@@ -273,15 +330,17 @@ const profileCommand: Command = {
           board: { ...boardJson(s.info), cpu_mhz: info.cpuMhz, kpu_mhz: info.kpuMhz },
           timing: timingJson(timing),
           method: p.method,
+          kpu_api: api,
           repeats,
           layers: p.layers,
           total: p.total,
-          prefixes: p.prefixes.map((x) => ({ ...x, median_ms: median(x.runs_ms) })),
+          runs: p.prefixes.map((x) => ({ ...x, median_ms: median(x.runs_ms) })),
         });
       else
         io.out(
           `${loaded.path} on ${info.firmware}${info.version ? ` ${info.version}` : ''}${info.virtual ? " (kpusim's virtual board)" : ''}, ${b.port}\n` +
-            `predicted: ${timing ? `timing file ${timing.file}` : 'built-in parameters'} at the board's clocks (CPU ${info.cpuMhz} MHz, KPU ${info.kpuMhz} MHz)\n\n` +
+            `predicted: ${timing ? `timing file ${timing.file}` : 'built-in parameters'} at the board's clocks (CPU ${info.cpuMhz} MHz, KPU ${info.kpuMhz} MHz)\n` +
+            `method: ${p.method === 'layer-models' ? "single-layer models written by kpusim's builder" : 'kpu.set_layers prefixes'} (KPU API ${api})\n\n` +
             boardProfileText(p),
         );
       return EXIT.OK;

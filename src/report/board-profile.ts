@@ -9,6 +9,7 @@ import { toCsv } from './csv.js';
 import { fmtMs, formatTable } from './table.js';
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`);
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? '' : fmtMs(v));
 
 export function boardProfileText(p: BoardProfile): string {
   const rows = p.layers.map((l) => [
@@ -16,11 +17,13 @@ export function boardProfileText(p: BoardProfile): string {
     l.type,
     l.unit,
     fmtMs(l.predicted_ms),
-    fmtMs(l.board_ms),
-    fmtMs(l.spread_ms),
-    pct(l.error_pct),
+    l.board_ms === null ? 'not measured' : fmtMs(l.board_ms),
+    ms(l.spread_ms),
+    l.board_ms === null ? '' : pct(l.error_pct),
     l.correction_ms !== 0 ? fmtMs(l.correction_ms) : '',
+    l.priced_ms ? fmtMs(l.priced_ms) : '',
   ]);
+  const lm = p.method === 'layer-models';
   const table = formatTable(
     [
       { header: 'layer', right: true },
@@ -31,21 +34,38 @@ export function boardProfileText(p: BoardProfile): string {
       { header: 'spread', right: true },
       { header: 'error', right: true },
       { header: 'correction', right: true },
+      ...(lm ? [{ header: 'priced', right: true }] : []),
     ],
-    rows,
+    lm ? rows : rows.map((r) => r.slice(0, -1)),
   );
   const t = p.total;
-  const err = t.board_ms > 0 ? (100 * (t.predicted_ms - t.board_ms)) / t.board_ms : null;
-  return (
-    [
-      table.trimEnd(),
-      '',
-      `Model: predicted ${fmtMs(t.predicted_ms)} ms, board ${fmtMs(t.board_ms)} ms (spread ${fmtMs(t.spread_ms)}), error ${pct(err)}`,
+  const err = t.board_ms !== null && t.board_ms > 0 ? (100 * (t.predicted_ms - t.board_ms)) / t.board_ms : null;
+  const model =
+    t.board_ms === null
+      ? `Model: predicted ${fmtMs(t.predicted_ms)} ms; not timed whole: ${t.reason ?? 'no reason given'}`
+      : `Model: predicted ${fmtMs(t.predicted_ms)} ms, board ${fmtMs(t.board_ms)} ms (spread ${ms(t.spread_ms)}), error ${pct(err)}`;
+  const unmeasured = p.layers.filter((l) => l.board_ms === null);
+  const reasons = [...new Set(unmeasured.map((l) => l.reason ?? ''))].map((r) => {
+    const of = unmeasured.filter((l) => (l.reason ?? '') === r);
+    return `  ${of.length === 1 ? 'layer' : 'layers'} ${of.map((l) => `${l.index} ${l.type}`).join(', ')}: ${r}`;
+  });
+  const lines = [table.trimEnd(), '', model];
+  if (lm) {
+    lines.push(
+      `Measured layers: ${t.measured_layers} of ${p.layers.length}, predicted ${fmtMs(t.layers_predicted_ms)} ms, board ${fmtMs(t.layers_board_ms)} ms`,
+      `method: single-layer models (${p.repeats} repeats each). board ms: the median of a v3 model written by kpusim's builder`,
+      'with a replica of the layer (after a 1×1 conv feeding its input shape), minus the median of that feeder alone (the',
+      'trivial model), minus the correction: what the timing model says the two models differ in beyond the layer (their',
+      "downloads); plus priced: the layer's own transfers, which the replica does not run, priced by the timing model.",
+    );
+    if (reasons.length) lines.push('not measured:', ...reasons);
+  } else
+    lines.push(
       `board ms: difference of the medians of kpu.set_layers prefixes n and n − 1 (${p.repeats} repeats each), minus the correction;`,
       "spread: the two prefixes' max − min added. correction: what the timing model says a prefix run adds beyond its layers",
       "(the per-run overhead in layer 0; the firmware's download of a prefix's last conv output when it stays in KPU memory).",
-    ].join('\n') + '\n'
-  );
+    );
+  return lines.join('\n') + '\n';
 }
 
 export const BOARD_PROFILE_CSV_COLUMNS = [
@@ -58,6 +78,8 @@ export const BOARD_PROFILE_CSV_COLUMNS = [
   'error_pct',
   'raw_ms',
   'correction_ms',
+  'priced_ms',
+  'reason',
 ] as const;
 
 export function boardProfileCsv(p: BoardProfile): string {
@@ -79,7 +101,8 @@ export function boardProfileTrace(p: BoardProfile, name = 'model'): Record<strin
     ev.push({ name: 'thread_name', ph: 'M', pid, tid: 2, args: { name: 'CPU' } });
     let t = 0;
     for (const l of p.layers) {
-      const d = Math.max(0, l[key]);
+      // A layer without a board time keeps its predicted duration on the board track (marked in its args).
+      const d = Math.max(0, l[key] ?? l.predicted_ms);
       ev.push({
         name: `${l.index} ${l.type}`,
         cat: l.unit,
@@ -95,6 +118,7 @@ export function boardProfileTrace(p: BoardProfile, name = 'model'): Record<strin
           board_ms: l.board_ms,
           spread_ms: l.spread_ms,
           error_pct: l.error_pct,
+          ...(l.board_ms === null ? { not_measured: l.reason ?? true } : {}),
         },
       });
       t += d;
@@ -116,6 +140,7 @@ export function boardProfileTrace(p: BoardProfile, name = 'model'): Record<strin
       repeats: p.repeats,
       predicted_ms: p.total.predicted_ms,
       board_ms: p.total.board_ms,
+      layers_board_ms: p.total.layers_board_ms,
     },
   };
 }

@@ -26,8 +26,10 @@ export interface TimingJob {
   /** The model file's name on the board (jobs with the same file share one upload). */
   readonly file?: string;
   readonly kmodel: Uint8Array;
-  /** The model input (forward gets a w×h RGB565 image, converted by pix_to_ai). */
+  /** The model input (forward gets a w×h RGB565 image, or a grayscale one when c is 1, converted by pix_to_ai). */
   readonly input: { readonly c: number; readonly h: number; readonly w: number };
+  /** MaixPy, kmodel v4: output 0's shape for `kpu.set_outputs` (forward needs it). */
+  readonly output0?: { readonly c: number; readonly h: number; readonly w: number };
   /** Time only the first n layers (`kpu.set_layers(task, n)`, v3 on MaixPy). */
   readonly layers?: number;
   readonly repeats: number;
@@ -55,40 +57,83 @@ export const jobFile = (j: TimingJob): string => `${j.file ?? j.name}.kmodel`;
 const pyStr = (s: string): string => JSON.stringify(s);
 
 /**
- * The MaixPy script that times `jobs` whose models are in `dir` on the board (`/sd` or `/flash`).
- * Each job prints one line: `KPUSIM-TIME <name> <loops> <µs> <µs> …`, or `KPUSIM-TIME-ERR <name> <message>`.
+ * Which KPU API the timing script drives: MaixPy's `KPU` module (`kpu.load`, `kpu.forward`,
+ * `kpu.set_layers`), CanMV's current `maix.KPU()` (`load`, `run`) or CanMV's older one
+ * (`load_kmodel`, `run_with_output`). Only MaixPy's can time a prefix of a model.
  */
-export function timingScript(jobs: readonly TimingJob[], dir: string): string {
+export type TimingApi = 'maixpy' | 'canmv-kpu' | 'canmv-main';
+
+/** The three calls of each API: load the model into `t`, run it once on `img`, free it. */
+const API_CALLS: Record<TimingApi, { imports: string; load: string; run: string; free: string }> = {
+  maixpy: {
+    imports: 'import KPU as kpu',
+    load: 't = kpu.load(path)',
+    run: 'kpu.forward(t, img)',
+    free: 'kpu.deinit(t)',
+  },
+  'canmv-kpu': {
+    imports: 'from maix import KPU',
+    load: 't = KPU()\n        t.load(path)',
+    run: 't.run(img)',
+    free: 't.deinit()',
+  },
+  'canmv-main': {
+    imports: 'from maix import KPU',
+    load: 't = KPU()\n        t.load_kmodel(path)',
+    run: 't.run_with_output(img)',
+    free: 't.deinit()',
+  },
+};
+
+/**
+ * The script that times `jobs` whose models are in `dir` on the board (`/sd` or `/flash`), with the
+ * firmware's KPU API. Each job prints one line: `KPUSIM-TIME <name> <loops> <µs> <µs> …`, or
+ * `KPUSIM-TIME-ERR <name> <message>`.
+ */
+export function timingScript(jobs: readonly TimingJob[], dir: string, api: TimingApi = 'maixpy'): string {
+  const a = API_CALLS[api];
   const lines = [
-    'import KPU as kpu',
+    a.imports,
     'import image, time, gc',
-    'def _kpusim_time(name, path, w, h, reps, loops, layers):',
+    'def _kpusim_time(name, path, w, h, gray, reps, loops, layers, out0):',
     '    t = None',
     '    try:',
-    '        t = kpu.load(path)',
+    `        ${a.load}`,
     '        img = image.Image(size=(w, h))',
+    '        if gray:',
+    '            img = img.to_grayscale()',
     '        img.pix_to_ai()',
-    '        if layers > 0:',
-    '            kpu.set_layers(t, layers)',
-    '        kpu.forward(t, img)',
+  ];
+  if (api === 'maixpy')
+    lines.push(
+      '        if layers > 0:',
+      '            kpu.set_layers(t, layers)',
+      '        if out0 is not None:',
+      '            kpu.set_outputs(t, 0, out0[0], out0[1], out0[2])',
+    );
+  lines.push(
+    `        ${a.run}`,
     '        out = []',
     '        for r in range(reps):',
     '            gc.collect()',
     '            t0 = time.ticks_us()',
     '            for i in range(loops):',
-    '                kpu.forward(t, img)',
+    `                ${a.run}`,
     '            out.append(time.ticks_diff(time.ticks_us(), t0))',
     `        print('${TIMING_SENTINEL} %s %d %s' % (name, loops, ' '.join([str(x) for x in out])))`,
     '    except Exception as e:',
     `        print('${TIMING_SENTINEL}-ERR %s %s' % (name, e))`,
     '    if t is not None:',
-    '        kpu.deinit(t)',
+    `        ${a.free}`,
     '    gc.collect()',
-  ];
-  for (const j of jobs)
+  );
+  for (const j of jobs) {
+    if (j.layers && api !== 'maixpy') throw new Error(`${j.name}: only MaixPy's KPU API times a prefix (set_layers)`);
+    const o = j.output0;
     lines.push(
-      `_kpusim_time(${pyStr(j.name)}, ${pyStr(`${dir}/${jobFile(j)}`)}, ${j.input.w}, ${j.input.h}, ${j.repeats}, ${j.loops}, ${j.layers ?? 0})`,
+      `_kpusim_time(${pyStr(j.name)}, ${pyStr(`${dir}/${jobFile(j)}`)}, ${j.input.w}, ${j.input.h}, ${j.input.c === 1 ? 1 : 0}, ${j.repeats}, ${j.loops}, ${j.layers ?? 0}, ${o ? `(${o.w}, ${o.h}, ${o.c})` : 'None'})`,
     );
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -19,6 +19,7 @@ import {
   type BoardInfo,
   type TimingBoard,
   type TimingJob,
+  type TimingApi,
   type TimingRun,
 } from './board.js';
 
@@ -37,6 +38,8 @@ export interface SessionBoardOptions {
   readonly onUploadPlan?: (files: number, bytes: number) => void;
   /** Notes for the user (clock defaults, where files go). */
   readonly onNote?: (text: string) => void;
+  /** The KPU API the timing script drives (default: the one the firmware offers, `timingApiOf`). */
+  readonly api?: TimingApi;
 }
 
 /** The clocks a board reports, else the chip's usual 400 MHz (noted). */
@@ -47,13 +50,19 @@ function clocksOf(s: BoardSession, note?: (t: string) => void): { cpuMhz: number
   return { cpuMhz: i.cpuMhz || 400, kpuMhz: i.kpuMhz || 400 };
 }
 
-/** Checks that the firmware can run the timing script (MaixPy's KPU module, v3 models). */
+/** The KPU API the timing script drives on this firmware (null: none). */
+export function timingApiOf(s: BoardSession): TimingApi | null {
+  const a = s.info.kpuApi;
+  return a === 'maixpy' || a === 'canmv-kpu' || a === 'canmv-main' ? a : null;
+}
+
+/** Checks that the firmware can run the timing script (a KPU API kpusim drives, v3 models). */
 export function checkTimingFirmware(s: BoardSession, what: string): void {
   const i = s.info;
-  if (i.kpuApi !== 'maixpy')
+  if (timingApiOf(s) === null)
     throw new BoardError(
       'UNSUPPORTED',
-      `${what} needs MaixPy's KPU module (kpu.load / kpu.forward / kpu.set_layers); this firmware (${i.firmware}, KPU API ${i.kpuApi}) does not offer it`,
+      `${what} needs a KPU module (MaixPy's KPU or CanMV's maix.KPU); this firmware (${i.firmware}, KPU API ${i.kpuApi}) does not offer one`,
     );
   if (!i.kmodelVersions.includes(3))
     throw new BoardError('UNSUPPORTED', `${what} times kmodel v3 files; this firmware does not load them`);
@@ -62,6 +71,7 @@ export function checkTimingFirmware(s: BoardSession, what: string): void {
 export function sessionTimingBoard(s: BoardSession, opts: SessionBoardOptions = {}): TimingBoard {
   const dir = s.info.missingDirs.includes('/sd') ? '/flash' : '/sd';
   const onFlash = dir === '/flash';
+  const api = opts.api ?? timingApiOf(s) ?? 'maixpy';
   return {
     info(): Promise<BoardInfo> {
       const i = s.info;
@@ -126,7 +136,7 @@ export function sessionTimingBoard(s: BoardSession, opts: SessionBoardOptions = 
         if (onFlash) await upload(files);
         let out = '';
         let pending = '';
-        const r = await s.runScript(timingScript(batch, dir), 'kpusim_timing.py', {
+        const r = await s.runScript(timingScript(batch, dir, api), 'kpusim_timing.py', {
           timeoutMs: opts.batchTimeoutMs ?? 600_000,
           onOutput: (t) => {
             out += t;

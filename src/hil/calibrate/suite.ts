@@ -48,7 +48,7 @@ function lcg(seed: number): () => number {
   };
 }
 
-interface ConvSpec {
+export interface ConvSpec {
   readonly oc: number;
   readonly k: 1 | 3;
   readonly dw?: boolean;
@@ -58,7 +58,7 @@ interface ConvSpec {
 }
 
 /** A small plan under construction. */
-class PlanBuilder {
+export class PlanBuilder {
   readonly tensors: PlanTensor[] = [];
   readonly ops: PlanOp[] = [];
   private readonly rnd: () => number;
