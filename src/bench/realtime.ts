@@ -1,0 +1,113 @@
+/**
+ * Is the emulator faster than the board, end to end? Two figures, each as a user runs them:
+ * - `maixpy_frame_ratio`: PC time per frame over the board's predicted time per frame for the
+ *   face-recognition example script (examples/maixpy/face_recognition.py with the bundled models),
+ *   in steady state: two runs of the same script, with `short` and `short + extra` camera frames,
+ *   and the difference of their emulator and board times (start-up and the first frames cancel).
+ *   Also the wall time of a one-frame run (process start to exit).
+ * - `face_image_ratio`: PC time over the board's predicted time per image of
+ *   `kpusim face recognize` with the bundled trio (one thread), the first image left out.
+ * Each is the median over `runs` repetitions, with min–max.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(REPO, 'bin/kpusim.js');
+const SCRIPT = join(REPO, 'examples/maixpy/face_recognition.py');
+const IMAGES = ['grace_hopper.jpg', 'camera.png', 'astronaut.jpg'].map((f) => join(REPO, 'examples/images', f));
+
+export interface Spread {
+  readonly ratio: number;
+  readonly min: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+function kpusimJson(args: string[]): { doc: Record<string, unknown>; wallMs: number } {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const wallMs = performance.now() - t;
+  if (r.status !== 0) throw new Error(`bench: kpusim ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
+  return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const spread = (xs: readonly number[]): Spread => ({
+  ratio: r3(median(xs)),
+  min: r3(Math.min(...xs)),
+  max: r3(Math.max(...xs)),
+  n: xs.length,
+});
+const frames = (n: number) => Array.from({ length: n }, (_, i) => IMAGES[i % IMAGES.length]);
+
+export function maixpyFrameRatio(
+  short: number,
+  extra: number,
+  runs: number,
+): Spread & {
+  readonly board_ms_per_frame: number;
+  readonly pc_ms_per_frame: number;
+  readonly one_frame_wall_ms: number;
+} {
+  const run = (n: number) => {
+    const { doc } = kpusimJson(['maixpy', SCRIPT, '--camera', ...frames(n)]);
+    return { emu: Number(doc.emulator_ms), board: Number(doc.board_ms), frames: Number(doc.frames) };
+  };
+  const ratios: number[] = [];
+  const pcPerFrame: number[] = [];
+  const boardPerFrame: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const a = run(short);
+    const b = run(short + extra);
+    if (b.frames - a.frames !== extra) throw new Error(`bench: the script ran ${a.frames} and ${b.frames} frames`);
+    pcPerFrame.push((b.emu - a.emu) / extra);
+    boardPerFrame.push((b.board - a.board) / extra);
+    ratios.push((b.emu - a.emu) / (b.board - a.board));
+  }
+  const wall: number[] = [];
+  for (let i = 0; i < runs; i++) wall.push(kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]]).wallMs);
+  return {
+    ...spread(ratios),
+    board_ms_per_frame: r3(median(boardPerFrame)),
+    pc_ms_per_frame: r3(median(pcPerFrame)),
+    one_frame_wall_ms: r3(median(wall)),
+  };
+}
+
+export function faceImageRatio(images: number): Spread & { readonly board_ms: number; readonly pc_ms: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'kpusim-bench-face-'));
+  try {
+    const db = join(dir, 'db.json');
+    kpusimJson(['face', 'enroll', '--preset', 'bundled', IMAGES[0], '--db', db, '--name', 'grace']);
+    const { doc } = kpusimJson([
+      'face',
+      'recognize',
+      '--preset',
+      'bundled',
+      ...frames(images + 1),
+      '--db',
+      db,
+      '--jobs',
+      '1',
+    ]);
+    const timing = (doc.images as { timing: { board_ms: number; emulator_ms: number } }[])
+      .slice(1)
+      .map((i) => i.timing);
+    return {
+      ...spread(timing.map((t) => t.emulator_ms / t.board_ms)),
+      board_ms: r3(median(timing.map((t) => t.board_ms))),
+      pc_ms: r3(median(timing.map((t) => t.emulator_ms))),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
