@@ -14,6 +14,9 @@
  *   files as they are); a later change of `set_hmirror`/`set_vflip` mirrors/flips relative to
  *   that. `raw` takes the files as the sensor's unmirrored output and applies the script's
  *   settings as they are.
+ * - A file is read, decoded and scaled once per frame size: later snapshots of it (a camera that
+ *   cycles, a file given several times) reuse that frame (at most FRAME_CACHE_BYTES of frames are
+ *   kept; a file changed during the run is not read again).
  * - The snapshot has two faces, as on the board (face-pipeline §2.1): the RGB565 display pixels the script
  *   draws on (RGB888 → RGB565 with MaixPy's rounding tables; the DVP's own conversion is in
  *   silicon and undocumented) and the planar RGB888 AI planes written directly from the frame.
@@ -52,6 +55,9 @@ export interface SnapshotFrame {
   readonly ai: Uint8Array;
 }
 
+/** The decoded, scaled frames kept for reuse (a 320×240 frame is 225 KiB). */
+const FRAME_CACHE_BYTES = 64 << 20;
+
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 
 /** Expand the `--camera` arguments: files as given, folders as their images sorted by name. */
@@ -85,6 +91,9 @@ export class Camera {
   readonly orientation: CameraOrientation;
   readonly cycle: boolean;
   private readonly live?: CameraOptions['live'];
+  /** Scaled frames by file and size, least recently used first. */
+  private readonly frames = new Map<string, RgbImage>();
+  private frameBytes = 0;
 
   constructor(
     readonly files: readonly string[],
@@ -113,11 +122,7 @@ export class Camera {
     if (!this.live && (this.files.length === 0 || (this.next >= this.files.length && !this.cycle))) return null;
     const file = this.live ? this.live.name : this.files[this.next % this.files.length];
     const index = ++this.next;
-    let rgb: RgbImage = liveFrame ?? readImageFile(file);
-    if (rgb.width !== width || rgb.height !== height) {
-      const shrinking = width < rgb.width || height < rgb.height;
-      rgb = resizeRgb(rgb, width, height, { mode: this.fit, filter: shrinking ? 'area' : 'bilinear' }).image;
-    }
+    let rgb: RgbImage = liveFrame ? this.scaled(liveFrame, width, height) : this.fileFrame(file, width, height);
     if (this.orientation === 'script' && this.reference === null) this.reference = { h: hmirror, v: vflip };
     const ref = this.orientation === 'script' ? this.reference! : { h: false, v: false };
     const flipH = hmirror !== ref.h,
@@ -128,5 +133,31 @@ export class Camera {
       return { index, file, width, height, display: luma, ai: luma };
     }
     return { index, file, width, height, display: rgbToRgb565(rgb).pixels, ai: rgbToPlanar(rgb).data };
+  }
+
+  private scaled(rgb: RgbImage, width: number, height: number): RgbImage {
+    if (rgb.width === width && rgb.height === height) return rgb;
+    const shrinking = width < rgb.width || height < rgb.height;
+    return resizeRgb(rgb, width, height, { mode: this.fit, filter: shrinking ? 'area' : 'bilinear' }).image;
+  }
+
+  /** A file's frame at width×height: decoded and scaled once, then reused (never modified). */
+  private fileFrame(file: string, width: number, height: number): RgbImage {
+    const key = `${width}x${height}\0${file}`;
+    const hit = this.frames.get(key);
+    if (hit) {
+      this.frames.delete(key);
+      this.frames.set(key, hit);
+      return hit;
+    }
+    const rgb = this.scaled(readImageFile(file), width, height);
+    this.frames.set(key, rgb);
+    this.frameBytes += rgb.data.length;
+    for (const [k, v] of this.frames) {
+      if (this.frameBytes <= FRAME_CACHE_BYTES) break;
+      this.frames.delete(k);
+      this.frameBytes -= v.data.length;
+    }
+    return rgb;
   }
 }
