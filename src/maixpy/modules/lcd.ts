@@ -196,7 +196,12 @@ const backend = {
           tx = left + xx;
         if (sx < 0 || sx >= img.width || tx < 0 || tx >= PW) continue;
         const s = 3 * (sy * img.width + sx);
-        put(p, tx, ty, rgb.data.subarray(s, s + 3));
+        const o = lcdPixelOffset(p.dir, tx, ty);
+        if (o >= 0) {
+          p.rgb[o] = rgb.data[s];
+          p.rgb[o + 1] = rgb.data[s + 1];
+          p.rgb[o + 2] = rgb.data[s + 2];
+        }
       }
     }
     p.dirty = true;
