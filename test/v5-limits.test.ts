@@ -216,10 +216,10 @@ describe('v5 bytecode shapes the machine refuses', () => {
 });
 
 describe('stackvm tensor functions prepare refuses, before anything runs', () => {
-  const unary: AsmInstruction = {
+  const broadcast: AsmInstruction = {
     op: 'TENSOR',
-    tensor: 'UNARY',
-    args: { datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 1, unary_op: 0 },
+    tensor: 'BROADCAST',
+    args: { datatype: F32, rshape_src: 0, rstride_src: 1, rshape_dest: 0, rstride_dest: 1 },
   };
   const fault = (program: AsmInstruction[]): KpuFault => {
     const m = parse(model({ program }));
@@ -233,20 +233,20 @@ describe('stackvm tensor functions prepare refuses, before anything runs', () =>
     return err as KpuFault;
   };
 
-  test('a function that decodes but kpusim does not run (UNARY), even after RET where no run reaches it', () => {
+  test('a function that decodes but kpusim does not run (BROADCAST), even after RET where no run reaches it', () => {
     const lea = (location: number): AsmInstruction => ({
       op: 'LEA_BUFFER',
       args: { location, subres_id: 0, offset: 0 },
     });
-    const e = fault([...COPY4, lea(0), lea(1), unary, { op: 'RET' }]);
+    const e = fault([...COPY4, lea(0), lea(1), broadcast, { op: 'RET' }]);
     expect(e.code).toBe('UNSUPPORTED');
     expect(e.phase).toBe('prepare');
-    // pc counts bytes of text: the UNARY follows COPY4 and the two LEA_BUFFERs.
+    // pc counts bytes of text: the BROADCAST follows COPY4 and the two LEA_BUFFERs.
     const pc = encodeStackvm([...COPY4, lea(0), lea(1)], NUMBERINGS[0]).length;
     expect(e.message).toContain(
-      `tensor function UNARY is known but not implemented by kpusim (pc ${pc} of module 0 function 0`,
+      `tensor function BROADCAST is known but not implemented by kpusim (pc ${pc} of module 0 function 0`,
     );
-    expect(e.context.type).toBe('stackvm:UNARY');
+    expect(e.context.type).toBe('stackvm:BROADCAST');
   });
 });
 

@@ -431,6 +431,149 @@ const callProg: AsmInstruction[] = [
 ];
 const img = { spec: { datatype: U8, shape: [1, 1, 4, 4] }, bytes: Uint8Array.from({ length: 16 }, (_, i) => 10 + i) };
 
+describe('UNARY and PAD', () => {
+  const unary = (op: number, x: number[], dims = [x.length], inStrides = [1], outStrides = [1]) =>
+    asF32(
+      run(
+        [
+          lea(0),
+          lea(1),
+          ...shape(0, dims),
+          ...shape(1, inStrides),
+          ...shape(2, outStrides),
+          tensor('UNARY', { datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 2, unary_op: op }),
+        ],
+        [{ spec: { datatype: F32, shape: [x.length] }, bytes: f32bytes(x) }],
+        [{ datatype: F32, shape: [x.length] }],
+      )[0],
+    );
+  it('abs, neg, round (halfway away from zero, as C roundf), rsqrt, square', () => {
+    const x = [-2.5, 0.5, 4, -1.25];
+    expect(unary(0, x)).toEqual([2.5, 0.5, 4, 1.25]);
+    expect(unary(6, x)).toEqual([2.5, -0.5, -4, 1.25]);
+    expect(unary(7, x)).toEqual([-3, 1, 4, -1]);
+    expect(unary(8, [4, 0.25, 16, 1])).toEqual([0.5, 2, 0.25, 1]);
+    expect(unary(11, x)).toEqual([6.25, 0.25, 16, 1.5625]);
+  });
+  it('exp and floor round once to float32; the input is read through its strides', () => {
+    expect(unary(3, [0, 1])).toEqual([1, Math.fround(Math.E)]);
+    // [2, 2] read column by column (strides [1, 2]), written row by row.
+    expect(unary(4, [1.5, -1.5, 2.5, -2.5], [2, 2], [1, 2], [2, 1])).toEqual([1, 2, -2, -3]);
+  });
+  it('bitwise_not is refused, as by the float kernel upstream', () => {
+    expect(() => unary(13, [1])).toThrow(/bitwise_not/);
+  });
+
+  /** Pads a u8 [rows, cols] tensor; `p` is [before, after] per axis. */
+  const padU8 = (x: number[], rows: number, cols: number, p: [number, number][], mode: number, value = 0) => {
+    const outR = rows + p[0][0] + p[0][1];
+    const outC = cols + p[1][0] + p[1][1];
+    const [o] = run(
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [rows, cols]),
+        ...shape(1, [cols, 1]),
+        ...shape(2, [outC, 1]),
+        ...p.flat().map(i4),
+        { op: 'STPADDINGS', args: { rpaddings: 0, rank: 2 } },
+        i4(value),
+        tensor('PAD', { datatype: U8, rshape_src: 0, rstride_src: 1, rstride_dest: 2, rpaddings: 0, pad_mode: mode }),
+      ],
+      [{ spec: { datatype: U8, shape: [x.length] }, bytes: Uint8Array.from(x) }],
+      [{ datatype: U8, shape: [outR * outC] }],
+    );
+    return [...o];
+  };
+  it('constant padding with the value on top of the stack', () => {
+    // prettier-ignore
+    expect(padU8([1, 2, 3, 4, 5, 6], 2, 3, [[1, 0], [1, 2]], 0, 9)).toEqual([
+      9, 9, 9, 9, 9, 9,
+      9, 1, 2, 3, 9, 9,
+      9, 4, 5, 6, 9, 9,
+    ]);
+  });
+  it('reflect, symmetric and edge mirror as numpy.pad does; a negative padding crops', () => {
+    expect(
+      padU8(
+        [1, 2, 3],
+        1,
+        3,
+        [
+          [0, 0],
+          [2, 1],
+        ],
+        1,
+      ),
+    ).toEqual([3, 2, 1, 2, 3, 2]);
+    expect(
+      padU8(
+        [1, 2, 3],
+        1,
+        3,
+        [
+          [0, 0],
+          [2, 1],
+        ],
+        2,
+      ),
+    ).toEqual([2, 1, 1, 2, 3, 3]);
+    expect(
+      padU8(
+        [1, 2, 3],
+        1,
+        3,
+        [
+          [0, 0],
+          [2, 1],
+        ],
+        3,
+      ),
+    ).toEqual([1, 1, 1, 2, 3, 3]);
+    expect(
+      padU8(
+        [1, 2, 3, 4, 5, 6],
+        2,
+        3,
+        [
+          [0, 0],
+          [-1, 0],
+        ],
+        0,
+      ),
+    ).toEqual([2, 3, 5, 6]);
+  });
+  it('a float32 pad value is written as float32; reflecting past the input is a fault', () => {
+    const [o] = run(
+      [
+        lea(0),
+        lea(1),
+        ...shape(0, [2]),
+        ...shape(1, [1]),
+        ...[1, 1].map(i4),
+        { op: 'STPADDINGS', args: { rpaddings: 0, rank: 1 } },
+        r4(-1.5),
+        tensor('PAD', { datatype: F32, rshape_src: 0, rstride_src: 1, rstride_dest: 1, rpaddings: 0, pad_mode: 0 }),
+      ],
+      [{ spec: { datatype: F32, shape: [2] }, bytes: f32bytes([7, 8]) }],
+      [{ datatype: F32, shape: [4] }],
+    );
+    expect(asF32(o)).toEqual([-1.5, 7, 8, -1.5]);
+    expect(() =>
+      padU8(
+        [1, 2],
+        1,
+        2,
+        [
+          [0, 0],
+          [3, 0],
+        ],
+        1,
+      ),
+    ).toThrow(KpuFault);
+  });
+});
+
 describe('CALL into a K210 module', () => {
   it('kpu_upload then kpu_download returns the input; K210 lines come before the CALL line', () => {
     const text = new Uint8Array([

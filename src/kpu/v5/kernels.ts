@@ -248,7 +248,7 @@ export function view(t: { bytes: Uint8Array }): DataView {
 }
 
 /** Bit-for-bit element copy of `size` bytes (kernels that move data never reinterpret it). */
-function copyElement(src: Uint8Array, s: number, dst: Uint8Array, d: number, size: number): void {
+export function copyElement(src: Uint8Array, s: number, dst: Uint8Array, d: number, size: number): void {
   for (let i = 0; i < size; i++) dst[d + i] = src[s + i];
 }
 

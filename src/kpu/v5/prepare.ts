@@ -6,7 +6,7 @@ import { prepareKpuConv } from '../conv/index.js';
 import { checkInputs, type PrepareContext, type PrepareOptions, type PreparedModel } from '../machine.js';
 import type { V5OpHook, V5OpStep } from './hooks.js';
 import { k210OpEvent, runV5 } from './run.js';
-import { staticTensorOpInfo, tensorOpUnsupported } from './stackvm.js';
+import { staticTensorOpInfo, tensorOpUnsupported } from '../../ops/v5/index.js';
 
 /**
  * The step a v5 run hands to `onLayer`: index and type as `kpusim info` prints them, and the

@@ -1,7 +1,7 @@
 /**
  * The stackvm interpreter of nncase 1.x (`src/runtime/stackvm`): scalar, stack, load/store
- * and control-flow instructions, and the TENSOR instructions through one table row per tensor
- * function (name → executor). Behaviour mirrors the upstream runtime, including its quirks:
+ * and control-flow instructions, and the TENSOR instructions through the tensor-function table
+ * (src/ops/v5/, one definition per function). Behaviour mirrors the upstream runtime, including its quirks:
  * REM computes a quotient, CALL/ECALL/THROW/BREAK/LDARG are unsupported, RET at depth 0 ends
  * the function.
  */
@@ -18,8 +18,10 @@ import {
 import { MAIN_SRAM_BYTES } from '../../chip.js';
 import * as K from './kernels.js';
 import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
-import { EvalStack, asI, asI4, asR4, asSize, asU, asU1, asU4, intEntry, realEntry, type StackEntry } from './stack.js';
+import { EvalStack, asI, asI4, asR4, asSize, asU, intEntry, realEntry, type StackEntry } from './stack.js';
 import type { RecordedViews, V5OpParams } from './hooks.js';
+import { isNotApplicable } from '../../ops/not-applicable.js';
+import { v5Function } from '../../ops/v5/index.js';
 
 /** A tensor passed to a called function: where it is and how it is laid out. */
 export interface CallTensor {
@@ -111,8 +113,6 @@ function truncateToBfloat16(v: number): number {
   return K.bfloat16ToFloat(dv.getUint16(2, true));
 }
 
-type Exec = (vm: StackvmRun, ins: StackvmInstruction) => TensorOpInfo;
-
 export class StackvmRun {
   readonly stack = new EvalStack();
   readonly space = new AddressSpace();
@@ -147,6 +147,11 @@ export class StackvmRun {
   }
 
   // ---- helpers the tensor ops use ----------------------------------------------------------
+
+  /** Throws unless a tensor of `shape` has at most as many elements as main SRAM has bytes. */
+  checkElements(shape: readonly number[]): void {
+    checkElements(shape, this.ctx);
+  }
 
   popAddr(): number {
     return Number(asU(this.stack.pop()));
@@ -261,9 +266,10 @@ export class StackvmRun {
           jump(Number(asU(this.stack.pop())));
           break;
         case 'TENSOR': {
-          const exec = TENSOR_OPS[x.tensorName!];
-          if (!exec)
+          const def = v5Function(x);
+          if (!def || isNotApplicable(def.run))
             this.fault('UNSUPPORTED', `tensor function ${x.tensorName} is known but not implemented by kpusim`);
+          const exec = def.run;
           if (this.host.recordViews) {
             this.views = { inputs: [], outputs: [], params: {} };
             this.current = x;
@@ -544,268 +550,6 @@ const CONV_INT: Record<string, [8 | 16 | 32 | 64, boolean]> = {
   U2: [16, false],
   U4: [32, false],
   U: [64, false],
-};
-
-// ---- tensor functions: one row per function ------------------------------------------------------
-
-const bytesOf = (t: K.StridedTensor, shape = t.shape): number => K.elementCount(shape) * K.elemSize(t.datatype);
-
-function unaryLike(
-  vm: StackvmRun,
-  ins: StackvmInstruction,
-  inType: number,
-  outType: number,
-  kernel: (i: K.StridedTensor, o: K.StridedTensor) => void,
-  shapeField = 'rshape_src',
-  params: V5OpParams = {},
-): TensorOpInfo {
-  const output = vm.popAddr();
-  const input = vm.popAddr();
-  const shape = vm.shapeReg(ins.args[shapeField]);
-  const i = vm.tensor(input, inType, shape, vm.shapeReg(ins.args.rstride_src), false);
-  const o = vm.tensor(output, outType, shape, vm.shapeReg(ins.args.rstride_dest), true);
-  vm.ready(params);
-  kernel(i, o);
-  return { inputShapes: [shape], outputShapes: [shape], bytesIn: bytesOf(i), bytesOut: bytesOf(o), macs: 0 };
-}
-
-function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof K.quantize): TensorOpInfo {
-  const bias = asR4(vm.stack.pop());
-  const scale = asR4(vm.stack.pop());
-  return unaryLike(
-    vm,
-    ins,
-    ins.args.in_datatype,
-    ins.args.dst_datatype,
-    (i, o) => kernel(i, o, scale, bias),
-    'rshape_src',
-    { scale, bias },
-  );
-}
-
-/**
- * Why kpusim cannot run a decoded TENSOR instruction, known from the instruction alone (prepare reports it
- * before anything runs; the parser has already refused datatypes a kernel does not take); undefined when it can.
- */
-export function tensorOpUnsupported(ins: StackvmInstruction): string | undefined {
-  const name = ins.tensorName ?? '';
-  return TENSOR_OPS[name] ? undefined : `tensor function ${name} is known but not implemented by kpusim`;
-}
-
-const reduceWindowMacs = (out: readonly number[], filterH: number, filterW: number) =>
-  K.elementCount(out) * filterH * filterW;
-const conv2dMacs = (out: readonly number[], w: readonly number[]) => K.elementCount(out) * w[1] * w[2] * w[3];
-
-/**
- * What a TENSOR instruction's event says, from its decoded arguments and the shapes the decoder tracked
- * (prepare's events before the first run): the same shapes and MAC counts the executors below report.
- */
-export function staticTensorOpInfo(
-  ins: StackvmInstruction,
-  inputs: readonly (readonly number[])[],
-  outputs: readonly (readonly number[])[],
-): { inputShapes: readonly (readonly number[])[]; macs: number } {
-  const out = outputs[0];
-  if (ins.tensorName === 'CONV2D' && out && inputs[1])
-    return { inputShapes: inputs.slice(0, 2), macs: conv2dMacs(out, inputs[1]) };
-  if (ins.tensorName === 'REDUCE_WINDOW2D' && out)
-    return { inputShapes: inputs, macs: reduceWindowMacs(out, ins.args.filter_h, ins.args.filter_w) };
-  return { inputShapes: inputs, macs: 0 };
-}
-
-export const TENSOR_OPS: Readonly<Record<string, Exec>> = {
-  DEQUANTIZE: (vm, ins) => quantLike(vm, ins, K.dequantize),
-  QUANTIZE: (vm, ins) => quantLike(vm, ins, K.quantize),
-  CONVERT: (vm, ins) => unaryLike(vm, ins, ins.args.in_datatype, ins.args.dst_datatype, K.convert),
-  COPY: (vm, ins) => unaryLike(vm, ins, ins.args.datatype, ins.args.datatype, K.copy, 'rshape'),
-
-  BINARY: (vm, ins) => {
-    const a = ins.args;
-    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `binary on datatype ${a.datatype}`);
-    const output = vm.popAddr();
-    const inB = vm.popAddr();
-    const inA = vm.popAddr();
-    const sa = vm.shapeReg(a.rshape_src1);
-    const sb = vm.shapeReg(a.rshape_src2);
-    const outShape = K.binaryOutputShape(sa, sb);
-    const ta = vm.tensor(inA, K.DT.f32, sa, vm.shapeReg(a.rstride_src1), false);
-    const tb = vm.tensor(inB, K.DT.f32, sb, vm.shapeReg(a.rstride_src2), false);
-    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready();
-    K.binary(a.binary_op, ta, tb, to, a.fused_clamp_low, a.fused_clamp_high);
-    return {
-      inputShapes: [sa, sb],
-      outputShapes: [outShape],
-      bytesIn: bytesOf(ta) + bytesOf(tb),
-      bytesOut: bytesOf(to),
-      macs: 0,
-    };
-  },
-
-  SLICE: (vm, ins) => {
-    const a = ins.args;
-    const output = vm.popAddr();
-    const input = vm.popAddr();
-    const shape = vm.shapeReg(a.rshape_src);
-    const begins = vm.shapeReg(a.rbegins);
-    const ends = vm.shapeReg(a.rends);
-    const strides = vm.axisReg(a.rstrides);
-    const outShape = K.sliceOutputShape(shape, begins, ends, strides);
-    const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
-    const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready({ begins, ends, strides });
-    K.slice(ti, to, begins, ends, strides);
-    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
-  },
-
-  TRANSPOSE: (vm, ins) => {
-    const a = ins.args;
-    const output = vm.popAddr();
-    const input = vm.popAddr();
-    const shape = vm.shapeReg(a.rshape_src);
-    const perm = vm.shapeReg(a.rshape_perm);
-    const outShape = perm.map((p) => shape[p] ?? 0);
-    const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
-    const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready({ perm });
-    K.transpose(ti, to, perm);
-    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
-  },
-
-  REDUCE_WINDOW2D: (vm, ins) => {
-    const a = ins.args;
-    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `reduce_window2d on datatype ${a.datatype}`);
-    const padW = vm.popPadding();
-    const padH = vm.popPadding();
-    const output = vm.popAddr();
-    const init = asR4(vm.stack.pop());
-    const input = vm.popAddr();
-    const shape = vm.shapeReg(a.rshape_src);
-    if (shape.length !== 4) vm.fault('BAD_LAYER', `reduce_window2d on a rank-${shape.length} tensor`);
-    const win: K.Window2d = {
-      filterH: a.filter_h,
-      filterW: a.filter_w,
-      strideH: a.stride_h,
-      strideW: a.stride_w,
-      dilationH: a.dilation_h,
-      dilationW: a.dilation_w,
-      padH,
-      padW,
-    };
-    const outShape = [
-      shape[0],
-      shape[1],
-      K.windowedOutputSize(shape[2], a.filter_h, a.stride_h, a.dilation_h, padH),
-      K.windowedOutputSize(shape[3], a.filter_w, a.stride_w, a.dilation_w, padW),
-    ];
-    const ti = vm.tensor(input, K.DT.f32, shape, vm.shapeReg(a.rstride_src), false);
-    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready({ init, padH, padW });
-    K.reduceWindow2d(a.reduce_op, ti, to, init, win, a.fused_clamp_low, a.fused_clamp_high);
-    return {
-      inputShapes: [shape],
-      outputShapes: [outShape],
-      bytesIn: bytesOf(ti),
-      bytesOut: bytesOf(to),
-      macs: reduceWindowMacs(outShape, a.filter_h, a.filter_w),
-    };
-  },
-
-  RESIZE_IMAGE: (vm, ins) => {
-    const a = ins.args;
-    const output = vm.popAddr();
-    const input = vm.popAddr();
-    const w = asI4(vm.stack.pop());
-    const h = asI4(vm.stack.pop());
-    const shape = vm.shapeReg(a.rshape_src);
-    if (shape.length !== 4) vm.fault('BAD_LAYER', `resize_image on a rank-${shape.length} tensor`);
-    const outShape = [shape[0], shape[1], h, w];
-    if (!(h > 0 && w > 0)) vm.fault('BAD_LAYER', `resize_image to ${h}×${w}`);
-    const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
-    const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready({ outH: h, outW: w });
-    K.resizeImage(a.image_resize_mode, ti, to, h, w, a.align_corners !== 0, a.half_pixel_centers !== 0);
-    return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
-  },
-
-  CONV2D: (vm, ins) => {
-    const a = ins.args;
-    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `conv2d on datatype ${a.datatype}`);
-    const padW = vm.popPadding();
-    const padH = vm.popPadding();
-    const output = vm.popAddr();
-    const bias = vm.popAddr();
-    const weights = vm.popAddr();
-    const input = vm.popAddr();
-    const inShape = vm.shapeReg(a.rshape_src);
-    const wShape = vm.shapeReg(a.rshape_kernel);
-    if (inShape.length !== 4 || wShape.length !== 4) vm.fault('BAD_LAYER', 'conv2d needs 4-D input and weights');
-    if (inShape[1] % a.groups !== 0 || wShape[0] % a.groups !== 0 || wShape[1] !== inShape[1] / a.groups) {
-      vm.fault(
-        'BAD_LAYER',
-        `conv2d: input [${inShape.join(', ')}], weights [${wShape.join(', ')}] and ${a.groups} groups do not agree`,
-      );
-    }
-    const win: K.Window2d = {
-      filterH: wShape[2],
-      filterW: wShape[3],
-      strideH: a.stride_h,
-      strideW: a.stride_w,
-      dilationH: a.dilation_h,
-      dilationW: a.dilation_w,
-      padH,
-      padW,
-    };
-    const outShape = [
-      inShape[0],
-      wShape[0],
-      K.windowedOutputSize(inShape[2], wShape[2], a.stride_h, a.dilation_h, padH),
-      K.windowedOutputSize(inShape[3], wShape[3], a.stride_w, a.dilation_w, padW),
-    ];
-    const ti = vm.tensor(input, K.DT.f32, inShape, vm.shapeReg(a.rstride_src), false);
-    const tw = vm.tensor(weights, K.DT.f32, wShape, vm.shapeReg(a.rstride_kernel), false);
-    const tb = vm.tensor(bias, K.DT.f32, [wShape[0]], vm.shapeReg(a.rstride_bias), false);
-    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready({ padH, padW });
-    K.conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
-    const macs = conv2dMacs(outShape, wShape);
-    return {
-      inputShapes: [inShape, wShape],
-      outputShapes: [outShape],
-      bytesIn: bytesOf(ti) + bytesOf(tw) + bytesOf(tb),
-      bytesOut: bytesOf(to),
-      macs,
-    };
-  },
-
-  CALL: (vm, ins) => {
-    const a = ins.args;
-    const pop = (): CallTensor => {
-      const strides = vm.shapeReg(asU4(vm.stack.pop()));
-      const shape = vm.shapeReg(asU4(vm.stack.pop()));
-      const datatype = asU1(vm.stack.pop());
-      const addr = vm.popAddr();
-      checkElements(shape, vm.ctx);
-      const p = vm.space.span(addr, K.extentBytes(shape, strides, datatype), false, vm.ctx);
-      return { block: p.block, offset: p.offset, datatype, shape, strides };
-    };
-    const outputs: CallTensor[] = [];
-    const inputs: CallTensor[] = [];
-    for (let k = 0; k < a.num_dst; k++) outputs.unshift(pop());
-    for (let k = 0; k < a.num_src; k++) inputs.unshift(pop());
-    for (const t of inputs) vm.recordCallTensor(t, false);
-    for (const t of outputs) vm.recordCallTensor(t, true);
-    vm.ready();
-    vm.host.call(a.module_id, a.function_id, inputs, outputs);
-    const b = (ts: CallTensor[]) => ts.reduce((s, t) => s + K.elementCount(t.shape) * K.elemSize(t.datatype), 0);
-    return {
-      inputShapes: inputs.map((t) => t.shape),
-      outputShapes: outputs.map((t) => t.shape),
-      bytesIn: b(inputs),
-      bytesOut: b(outputs),
-      macs: 0,
-    };
-  },
 };
 
 /** Copies a strided call tensor into a fresh dense buffer (nncase's staging `copy_to`). */

@@ -174,7 +174,7 @@ export interface TensorFunctionSpec {
 }
 
 /** Operand encodings by tensor-function name (the same in every release that can read them). */
-export const TENSOR_FUNCTION_OPERANDS: Readonly<Record<string, readonly OperandField[] | null>> = {
+const OPERANDS = {
   BATCH_TO_SPACE: [
     ['datatype', 'u8'],
     ['rshape_src', 'u8'],
@@ -372,7 +372,12 @@ export const TENSOR_FUNCTION_OPERANDS: Readonly<Record<string, readonly OperandF
     ['rstride_dest', 'u8'],
     ['unary_op', 'u8'],
   ],
-};
+} satisfies Record<string, readonly OperandField[] | null>;
+
+/** Every tensor function a supported release names. */
+export type TensorFunctionName = keyof typeof OPERANDS;
+
+export const TENSOR_FUNCTION_OPERANDS: Readonly<Record<string, readonly OperandField[] | null>> = OPERANDS;
 
 export interface StackvmNumbering {
   /** Stable identifier, accepted by `--nncase-version`. */
