@@ -45,6 +45,28 @@ export interface RunRequest {
   readonly live?: SharedArrayBuffer;
 }
 
+/** The model page: what `kpusim info` and `kpusim profile` say about a model file. */
+export interface InspectRequest {
+  readonly t: 'inspect';
+  /** The file's name and bytes; `inner` picks a kmodel in a .kfpkg (`pkg.kfpkg#inner`). */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly inner?: string;
+}
+
+export interface InspectReport {
+  /** The spec as the CLI would name it (`name` or `name#inner`). */
+  readonly spec: string;
+  /** `kpusim info` (text and JSON). */
+  readonly infoText: string;
+  readonly info: Record<string, unknown>;
+  /** `kpusim profile` (text and JSON), its picture (SVG) and its Chrome trace; null for a package. */
+  readonly profileText: string | null;
+  readonly profile: Record<string, unknown> | null;
+  readonly svg: string | null;
+  readonly trace: string | null;
+}
+
 export interface BoardFigures {
   readonly frames: number;
   readonly board_ms: number;
@@ -83,4 +105,7 @@ export type WorkerReply =
         readonly traceback: string;
       };
     }
-  | { readonly t: 'fatal'; readonly message: string };
+  | { readonly t: 'fatal'; readonly message: string }
+  | { readonly t: 'inspected'; readonly report: InspectReport }
+  /** The CLI's one-line reason and its exit code. */
+  | { readonly t: 'inspect-error'; readonly message: string; readonly code: number };

@@ -5,15 +5,25 @@
  * from the page's `models/` folder. Python runs here synchronously; the page stays responsive.
  * Output, LCD frames and the board's figures are posted back as they happen.
  */
+import { infoCommand } from '../cli/info.js';
+import { profileCommand } from '../cli/profile.js';
+import { classifyError, type Io } from '../cli/common.js';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import type { RgbImage } from '../pipeline/types.js';
-import { putFile, removeTree } from '../platform/browser/fs.js';
-import { CONTROL, type BoardFigures, type RunRequest, type WorkerReply } from './protocol.js';
+import { putFile, readFileSync, removeTree } from '../platform/browser/fs.js';
+import {
+  CONTROL,
+  type BoardFigures,
+  type InspectReport,
+  type InspectRequest,
+  type RunRequest,
+  type WorkerReply,
+} from './protocol.js';
 
 interface WorkerScope {
   postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void;
-  onmessage: ((e: { data: RunRequest }) => void) | null;
+  onmessage: ((e: { data: RunRequest | InspectRequest }) => void) | null;
   location: { href: string };
 }
 const scope = globalThis as unknown as WorkerScope;
@@ -126,7 +136,57 @@ async function run(req: RunRequest): Promise<void> {
   }
 }
 
+/** Runs a CLI command's handler on the memory file system; returns what it printed. */
+async function cli(
+  command: { run(a: Record<string, unknown>, io: Io): Promise<number> },
+  args: Record<string, unknown>,
+): Promise<string> {
+  let out = '';
+  const io: Io = { out: (t) => (out += t), err: () => undefined, errIsTty: false };
+  await command.run(args, io);
+  return out;
+}
+
+/** The model page: `kpusim info` and `kpusim profile` (with --json, --svg, --chrome-trace) on a dropped file. */
+async function inspect(req: InspectRequest): Promise<void> {
+  removeTree('/inspect');
+  const safe = req.name.replace(/[^\w.-]/g, '_') || 'model.kmodel';
+  const path = `/inspect/${safe}`;
+  putFile(path, req.bytes);
+  const spec = req.inner ? `${path}#${req.inner}` : path;
+  const shown = req.inner ? `${req.name}#${req.inner}` : req.name;
+  const rename = (t: string): string => t.split(path).join(req.name);
+  try {
+    const infoText = rename(await cli(infoCommand, { model: spec, json: false }));
+    const info = JSON.parse(rename(await cli(infoCommand, { model: spec, json: true }))) as Record<string, unknown>;
+    let report: InspectReport = {
+      spec: shown,
+      infoText,
+      info,
+      profileText: null,
+      profile: null,
+      svg: null,
+      trace: null,
+    };
+    const pkg = !req.inner && /\.kfpkg$/i.test(req.name);
+    if (!pkg) {
+      const files = { svg: '/inspect/out/profile.svg', trace: '/inspect/out/trace.json' };
+      const profile = JSON.parse(
+        rename(await cli(profileCommand, { model: spec, json: true, svg: files.svg, 'chrome-trace': files.trace })),
+      ) as Record<string, unknown>;
+      const text = rename(await cli(profileCommand, { model: spec, json: false }));
+      const read = (f: string): string => rename(readFileSync(f, 'utf8') as string);
+      report = { ...report, profileText: text, profile, svg: read(files.svg), trace: read(files.trace) };
+    }
+    post({ t: 'inspected', report });
+  } catch (e) {
+    const { code, message } = classifyError(e);
+    post({ t: 'inspect-error', message: rename(message), code });
+  }
+}
+
 scope.onmessage = (e) => {
   if (e.data?.t === 'run') void run(e.data);
+  else if (e.data?.t === 'inspect') void inspect(e.data);
 };
 void bundled.then(() => post({ t: 'ready' }));

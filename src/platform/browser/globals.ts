@@ -12,4 +12,7 @@ export const process = {
   platform: 'browser',
   argv: [] as string[],
   versions: {} as Record<string, string>,
+  /** Nothing is a terminal here; the page shows what the library returns, not what it writes. */
+  stdout: { isTTY: false, write: (): boolean => true },
+  stderr: { isTTY: false, write: (): boolean => true },
 };
