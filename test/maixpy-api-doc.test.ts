@@ -44,6 +44,7 @@ INST = {
     'image.qrcode': lambda: image.qrcode(((0, 0), (1, 0), (1, 1), (0, 1)), '', 1, 4, 0),
     'maix.KPU': lambda: maix.KPU(),
     'maix.KPU.Yolo2': lambda: maix.KPU().Yolo2(),
+    'maix.KPU.Lpr': lambda: maix.KPU().Lpr(),
     'Maix.GPIO': lambda: Maix.GPIO(0),
     'Maix.FPIOA': lambda: Maix.FPIOA(),
     'time.clock': lambda: time.clock(),

@@ -1,10 +1,15 @@
 /**
  * MaixPy's `KPU.load_flash` and `KPU.classifier`, CanMV's licence-plate recogniser heads
- * (`lp_recog`): arithmetic on hand-made weights, argument checks with the firmware's messages.
+ * (`lp_recog`, and `KPU().Lpr()` of CanMV's current API): arithmetic on hand-made weights, argument
+ * checks with the firmware's messages.
  */
+import { createHash } from 'node:crypto';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lpRecog } from '../src/maixpy/modules/kpu.js';
-import { runScript } from './fixtures/maixpy/helpers.js';
+import { runScript, tempDir } from './fixtures/maixpy/helpers.js';
+import { HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
 
 async function py(source: string): Promise<string[]> {
   const r = await runScript({ source });
@@ -60,6 +65,84 @@ for f in (lambda: k.lp_recog(), lambda: k.lp_recog_load_weight_data(0x1000), lam
       'NotImplementedError KPU.lp_recog_load_weight_data(flash address)',
     ]);
   });
+});
+
+describe("CanMV's KPU().Lpr()", () => {
+  it.skipIf(!HAS_SHARED)(
+    `load, run on the last run's output 0 (hand-made weights), attr, deinit, with the firmware's messages${HAS_SHARED ? '' : ` (${SHARED_SKIP_REASON})`}`,
+    async () => {
+      const sd = tempDir('lpr');
+      copyFileSync(kmodelPath('canmv_licenseplate_recog_v3'), join(sd, 'lpr.kmodel'));
+      // Row i of head h: weight 100·h + i on the chunk's first feature, 0.25 on its second, bias 0.5.
+      const chunk = 1664;
+      const heads = [31, 24, 34, 34, 34, 34, 34];
+      const w = new Float32Array(heads.reduce((a, n) => a + n * chunk + n, 0));
+      let off = 0;
+      heads.forEach((n, h) => {
+        for (let i = 0; i < n; i++) {
+          w[off + i * chunk] = 100 * h + i;
+          w[off + i * chunk + 1] = 0.25;
+          w[off + n * chunk + i] = 0.5;
+        }
+        off += n * chunk + n;
+      });
+      const bytes = new Uint8Array(w.buffer);
+      writeFileSync(join(sd, 'w.bin'), bytes);
+      const r = await runScript(
+        {
+          source: `
+from maix import KPU
+import image
+k = KPU()
+l = k.Lpr()
+for f in (lambda: l.run(), lambda: l.load('/sd/none.bin'), lambda: l.load(0x1000, 4), lambda: l.load(-1, 4), lambda: l.load(1.5)):
+    try:
+        f()
+    except Exception as e:
+        print(type(e).__name__, e)
+l.load('/sd/w.bin')
+try:
+    l.run()
+except OSError as e:
+    print('OSError', e)
+k.load('/sd/lpr.kmodel')
+img = image.Image(size=(208, 64))
+img.draw_rectangle(20, 10, 60, 30, color=(255, 255, 255), fill=True)
+img.pix_to_ai()
+k.run(img)
+f = k.get_outputs()
+out = l.run()
+print(len(out), [len(t) for t in out])
+worst = 0
+for h in range(7):
+    for i in range(len(out[h])):
+        want = (100 * h + i) * f[h * ${chunk}] + 0.25 * f[h * ${chunk} + 1] + 0.5
+        worst = max(worst, abs(out[h][i] - want) / max(1.0, abs(want)))
+print('worst', worst < 1e-5, f[0] != 0 or f[1] != 0)
+a = l.attr()
+print(a['weight']['size'], a['weight']['name'], ''.join(['%02x' % b for b in a['weight']['sha256']]))
+l.deinit()
+print(l.attr()['weight']['size'])
+`,
+        },
+        { sdDir: sd },
+      );
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.lines).toEqual([
+        'OSError Please call init before run',
+        'OSError Failed to read file from filesystem',
+        'NotImplementedError KPU.Lpr.load(flash offset, size) is not supported by kpusim (MaixPy emulation on the PC)',
+        'ValueError offset error!',
+        'ValueError load("path" / offset, size)',
+        'OSError Please load/run kmodel before',
+        '7 [31, 24, 34, 34, 34, 34, 34]',
+        'worst True True',
+        `${bytes.length} /sd/w.bin ${createHash('sha256').update(bytes).digest('hex')}`,
+        '0',
+      ]);
+    },
+    60_000,
+  );
 });
 
 describe('MaixPy KPU.load_flash and KPU.classifier', () => {

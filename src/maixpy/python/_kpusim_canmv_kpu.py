@@ -10,7 +10,7 @@ class KPU:
         self._outputs = 0
         self._yolo = None
 
-    __getattr__ = _k.class_getattr('KPU', ('attr', 'alive_detect', 'Lpr'))
+    __getattr__ = _k.class_getattr('KPU', ('attr', 'alive_detect'))
 
     # CanMV's current API (maix_kpu.c): load / run / get_outputs, Yolo2, Act, Feat
 
@@ -105,6 +105,12 @@ class KPU:
     # api: exact
     def Yolo2(self):
         return _Yolo2(self)
+
+    # api: exact - the licence-plate recogniser bound to this KPU (load, run, deinit, attr below)
+    def Lpr(self):
+        o = _Lpr(self)
+        self._lpr = o
+        return o
 
     def __repr__(self):
         return 'type        : kmodel (KPU) \nmodel_size  : %d\ninputs      : %d\noutputs     : %d\n' % (self._size, self._inputs, self._outputs)
@@ -211,6 +217,8 @@ class KPU:
             # the current API's deinit frees the model and returns None
             if self._h is not None:
                 _k.call('kpu_free', self._h)
+            if getattr(self, '_lpr', None) is not None:
+                self._lpr.deinit()
             self._h = None
             self._new = False
             self._ran = False
@@ -266,6 +274,80 @@ class _Yolo2:
         return None
 
     __getattr__ = _k.class_getattr('yolo2', ('attr',))
+
+
+# api-class: KPU.Lpr
+class _Lpr:
+    # CanMV's feat/kpu maix_kpu.c: a weight file, then run() applies lp_recog_process to output 0 of the
+    # parent's last run (the same seven fully connected heads as the older API's lp_recog).
+    def __init__(self, parent):
+        self._p = parent
+        self._w = None
+        self._name = ''
+        self._sha = bytes(32)
+
+    # api: partial ("path" or offset, size) - a path on the board's file systems; a raw flash offset raises NotImplementedError
+    def load(self, path, size=None):
+        if type(path) is str:
+            try:
+                with open(path, 'rb') as f:
+                    data = f.read()
+            except OSError:
+                raise OSError('Failed to read file from filesystem')
+            name = path[:127]
+        elif type(path) is int:
+            if type(size) is not int:
+                raise TypeError("can't convert %s to int" % type(size).__name__)
+            if path <= 0:
+                raise ValueError('offset error!')
+            if size <= 0:
+                raise ValueError('weight file size error')
+            _k.unsupported('KPU.Lpr.load(flash offset, size)')
+        else:
+            raise ValueError('load("path" / offset, size)')
+        if len(data) <= 0:
+            raise ValueError('weight file size error')
+        import hashlib
+        self._w = bytearray(data)
+        self._name = name
+        self._sha = hashlib.sha256(data).digest()
+        return None
+
+    # api: approx - seven fully connected heads over output 0 (tuples of 31, 24 and five times 34 scores) in binary32;
+    #   the board's compiler may fuse multiply-adds, so scores can differ in the last bits
+    def run(self):
+        if self._w is None:
+            raise OSError('Please call init before run')
+        p = self._p
+        if p._h is None or not getattr(p, '_ran', False):
+            raise OSError('Please load/run kmodel before')
+        try:
+            feat = _k.take(_k.call('kpu_output', p._h, 0))
+        except OSError:
+            raise OSError('Failed to get kpu outputs')
+        r = list(_k.call('kpu_lp_recog', _k.addr(feat), len(feat), _k.addr(self._w), len(self._w)))
+        out = []
+        i = 0
+        for n in (31, 24, 34, 34, 34, 34, 34):
+            out.append(tuple([float(v) for v in r[i:i + n]]))
+            i += n
+        return out
+
+    # api: exact
+    def deinit(self):
+        self._w = None
+        self._name = ''
+        self._sha = bytes(32)
+        return None
+
+    # api: partial - the weight's size, name and sha256 as the firmware's; self and parent are kpusim's object ids, not addresses
+    def attr(self):
+        return {'weight': {'size': len(self._w) if self._w is not None else 0, 'name': self._name,
+                           'sha256': bytearray(self._sha)}, 'self': id(self), 'parent': id(self._p)}
+
+    def __repr__(self):
+        return 'LPR\nweight_name      : %s\nweight_size      : %d\nweight_sha256    : %s\n' % (
+            self._name, len(self._w) if self._w is not None else 0, ''.join(['%02X' % b for b in self._sha]))
 
 
 # api-class: KPU.Act
