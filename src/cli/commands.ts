@@ -64,6 +64,12 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./compare.js')).compareCommand,
   },
   {
+    command: 'eval <model>',
+    describe:
+      'The task metric of the emulated kmodel over a labelled image set (top-1/top-5, or precision/recall/mAP@0.5), and of its original float network beside it',
+    load: async () => (await import('./eval.js')).evalCommand,
+  },
+  {
     command: 'build <config>',
     describe:
       'Build K210 kmodel v3 files from pretrained float networks (preset: bundled, detector, landmarks, features; or a JSON config)',
