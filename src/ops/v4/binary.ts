@@ -1,4 +1,6 @@
-/** binary (opcode 0x0, `Binary` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * binary (opcode 0x0, `Binary` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseBinary } from '../../kmodel-parser/v4/bodies.js';
 import { BINARY_OPS } from '../../kmodel-parser/v4/types.js';
 import { binary } from '../../kpu/ops/v4/binary.js';

@@ -1,4 +1,6 @@
-/** concat (opcode 0x1, `Concat` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * concat (opcode 0x1, `Concat` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseConcat } from '../../kmodel-parser/v4/bodies.js';
 import { concat } from '../../kpu/ops/v4/concat.js';
 import { notApplicable } from '../not-applicable.js';

@@ -1,4 +1,7 @@
-/** conv2d_transpose (opcode 0x13, `Conv2DTranspose` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * conv2d_transpose (opcode 0x13, `Conv2DTranspose` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseConv2DTranspose } from '../../kmodel-parser/v4/bodies.js';
 import { conv2dTranspose } from '../../kpu/ops/v4/conv2d-transpose.js';
 import { CPU_WEIGHTS, clampOf, defineV4Op, stated, win, windowMacs } from './def.js';

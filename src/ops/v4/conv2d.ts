@@ -1,4 +1,6 @@
-/** conv2d (opcode 0x2, `Conv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * conv2d (opcode 0x2, `Conv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseConv2D } from '../../kmodel-parser/v4/bodies.js';
 import { conv2d } from '../../kpu/ops/v4/conv2d.js';
 import { CPU_WEIGHTS, clampOf, convIo, defineV4Op, win, windowMacs } from './def.js';

@@ -1,7 +1,9 @@
-/** cpu_quantized_depthwise_conv2d (opcode 0x1005, `CPUQuantizedDepthwiseConv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * cpu_quantized_depthwise_conv2d (opcode 0x1005, `CPUQuantizedDepthwiseConv2D` in traces): nncase 0.2's
+ * `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseCpuQuantizedDepthwiseConv2D } from '../../kmodel-parser/v4/bodies.js';
-import { notApplicable } from '../not-applicable.js';
-import { CPU_WEIGHTS, convIo, defineV4Op, windowMacs } from './def.js';
+import { convIo, CPU_TARGET_ONLY, CPU_WEIGHTS, defineV4Op, windowMacs } from './def.js';
 
 export const cpuQuantizedDepthwiseConv2dOp = defineV4Op({
   code: 0x1005,
@@ -13,7 +15,5 @@ export const cpuQuantizedDepthwiseConv2dOp = defineV4Op({
   macs: windowMacs,
   weightBytes: CPU_WEIGHTS,
   cost: 'nncase-quantized-mac',
-  prepare: notApplicable(
-    'the beta4 runtime the K210 firmware ships does not run this opcode (nncase 0.2 emits it only for target cpu); kpusim does not emulate it',
-  ),
+  prepare: CPU_TARGET_ONLY,
 });

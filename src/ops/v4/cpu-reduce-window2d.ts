@@ -1,7 +1,10 @@
-/** cpu_reduce_window2d (opcode 0x1003, `CPUReduceWindow2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * cpu_reduce_window2d (opcode 0x1003, `CPUReduceWindow2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines
+ * it (docs/adding-an-op.md).
+ */
 import { parseReduceWindow2D } from '../../kmodel-parser/v4/bodies.js';
 import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, reduceWindowIo } from './def.js';
+import { CPU_TARGET_ONLY, defineV4Op, NO_WEIGHTS, reduceWindowIo } from './def.js';
 
 export const cpuReduceWindow2dOp = defineV4Op({
   code: 0x1003,
@@ -13,7 +16,5 @@ export const cpuReduceWindow2dOp = defineV4Op({
   macs: notApplicable('moves or maps values; no multiply-accumulates'),
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-reduce',
-  prepare: notApplicable(
-    'the beta4 runtime the K210 firmware ships does not run this opcode (nncase 0.2 emits it only for target cpu); kpusim does not emulate it',
-  ),
+  prepare: CPU_TARGET_ONLY,
 });

@@ -115,6 +115,12 @@ export const CPU_WEIGHTS = notApplicable(
   'a CPU op reads its weights in place from the constant blob; kpusim info lists the weights a KPU layer loads',
 );
 
+/** The CPU ops nncase 0.2 emits only for target cpu, which the K210's runtime does not run. */
+export const CPU_TARGET_ONLY = notApplicable(
+  'the beta4 runtime the K210 firmware ships does not run this opcode (nncase 0.2 emits it only for target cpu); ' +
+    'kpusim does not emulate it',
+);
+
 export const clampOf = (b: { fused_activation: { min: number; max: number } }) =>
   [b.fused_activation.min, b.fused_activation.max] as const;
 

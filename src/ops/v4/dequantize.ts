@@ -1,4 +1,7 @@
-/** dequantize (opcode 0x3, `Dequantize` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * dequantize (opcode 0x3, `Dequantize` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseQuantize } from '../../kmodel-parser/v4/bodies.js';
 import { dequantize } from '../../kpu/ops/v4/dequantize.js';
 import { notApplicable } from '../not-applicable.js';

@@ -1,4 +1,7 @@
-/** kpu_conv2d (opcode 0x2002, `KPUConv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * kpu_conv2d (opcode 0x2002, `KPUConv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { KpuFault } from '../../errors.js';
 import { parseKpuConv2D } from '../../kmodel-parser/v4/kpu-conv2d.js';
 import { prepareKpuConv, runKpuConv } from '../../kpu/conv/index.js';

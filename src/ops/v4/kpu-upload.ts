@@ -1,4 +1,7 @@
-/** kpu_upload (opcode 0x2001, `KPUUpload` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * kpu_upload (opcode 0x2001, `KPUUpload` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { KpuFault } from '../../errors.js';
 import { parseKpuUpload } from '../../kmodel-parser/v4/bodies.js';
 import { kpuRows, kpuUpload } from '../../kpu/layout.js';

@@ -1,4 +1,6 @@
-/** matmul (opcode 0x4, `MatMul` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * matmul (opcode 0x4, `MatMul` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseMatMul } from '../../kmodel-parser/v4/bodies.js';
 import { matmul } from '../../kpu/ops/v4/matmul.js';
 import { CPU_WEIGHTS, clampOf, defineV4Op, matmulIo, matmulMacs } from './def.js';

@@ -1,4 +1,7 @@
-/** memory_copy (opcode 0x9, `MemoryCopy` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * memory_copy (opcode 0x9, `MemoryCopy` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseMemoryCopy } from '../../kmodel-parser/v4/bodies.js';
 import { memoryCopy } from '../../kpu/ops/v4/memory-copy.js';
 import { notApplicable } from '../not-applicable.js';

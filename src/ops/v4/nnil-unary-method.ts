@@ -1,4 +1,7 @@
-/** nnil_unary_method (opcode 0x14, `NnilUnaryMethod` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * nnil_unary_method (opcode 0x14, `NnilUnaryMethod` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseNnilUnaryMethod } from '../../kmodel-parser/v4/bodies.js';
 import { decodeNnil, nnilUnaryMethod } from '../../kpu/ops/v4/nnil-unary-method.js';
 import { notApplicable } from '../not-applicable.js';

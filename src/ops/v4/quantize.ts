@@ -1,4 +1,7 @@
-/** quantize (opcode 0x6, `Quantize` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * quantize (opcode 0x6, `Quantize` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseQuantize } from '../../kmodel-parser/v4/bodies.js';
 import { quantize } from '../../kpu/ops/v4/quantize.js';
 import { notApplicable } from '../not-applicable.js';

@@ -1,4 +1,7 @@
-/** quantized_binary (opcode 0x11, `QuantizedBinary` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * quantized_binary (opcode 0x11, `QuantizedBinary` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseQuantizedBinary } from '../../kmodel-parser/v4/bodies.js';
 import { BINARY_OPS } from '../../kmodel-parser/v4/types.js';
 import { quantizedBinary } from '../../kpu/ops/v4/quantized-binary.js';

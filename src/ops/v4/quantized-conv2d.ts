@@ -1,4 +1,7 @@
-/** quantized_conv2d (opcode 0xf, `QuantizedConv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * quantized_conv2d (opcode 0xf, `QuantizedConv2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseQuantizedConv2D } from '../../kmodel-parser/v4/bodies.js';
 import { quantizedConv2d } from '../../kpu/ops/v4/quantized-conv2d.js';
 import { CPU_WEIGHTS, convIo, defineV4Op, win, windowMacs } from './def.js';

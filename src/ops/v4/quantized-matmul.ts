@@ -1,4 +1,7 @@
-/** quantized_matmul (opcode 0x10, `QuantizedMatMul` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * quantized_matmul (opcode 0x10, `QuantizedMatMul` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseQuantizedMatMul } from '../../kmodel-parser/v4/bodies.js';
 import { quantizedMatmul } from '../../kpu/ops/v4/quantized-matmul.js';
 import { CPU_WEIGHTS, defineV4Op, matmulIo, matmulMacs } from './def.js';

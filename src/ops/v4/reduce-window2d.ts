@@ -1,4 +1,7 @@
-/** reduce_window2d (opcode 0x8, `ReduceWindow2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * reduce_window2d (opcode 0x8, `ReduceWindow2D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseReduceWindow2D } from '../../kmodel-parser/v4/bodies.js';
 import { REDUCE_OPS } from '../../kmodel-parser/v4/types.js';
 import { reduceWindow2d } from '../../kpu/ops/v4/reduce-window2d.js';

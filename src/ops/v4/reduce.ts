@@ -1,4 +1,6 @@
-/** reduce (opcode 0x7, `Reduce` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * reduce (opcode 0x7, `Reduce` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseReduce } from '../../kmodel-parser/v4/bodies.js';
 import { REDUCE_OPS } from '../../kmodel-parser/v4/types.js';
 import { reduce } from '../../kpu/ops/v4/reduce.js';

@@ -1,4 +1,7 @@
-/** resize_image (opcode 0xa, `ResizeImage` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * resize_image (opcode 0xa, `ResizeImage` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseResizeImage } from '../../kmodel-parser/v4/bodies.js';
 import { IMAGE_RESIZE_MODES } from '../../kmodel-parser/v4/types.js';
 import { resizeImage } from '../../kpu/ops/v4/resize-image.js';

@@ -1,4 +1,6 @@
-/** softmax (opcode 0xb, `Softmax` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * softmax (opcode 0xb, `Softmax` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md).
+ */
 import { parseSoftmax } from '../../kmodel-parser/v4/bodies.js';
 import { softmax } from '../../kpu/ops/v4/softmax.js';
 import { notApplicable } from '../not-applicable.js';

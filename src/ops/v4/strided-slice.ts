@@ -1,4 +1,7 @@
-/** strided_slice (opcode 0xd, `StridedSlice` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * strided_slice (opcode 0xd, `StridedSlice` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseStridedSlice } from '../../kmodel-parser/v4/bodies.js';
 import { stridedSlice } from '../../kpu/ops/v4/strided-slice.js';
 import { notApplicable } from '../not-applicable.js';

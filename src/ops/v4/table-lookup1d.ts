@@ -1,4 +1,7 @@
-/** table_lookup1d (opcode 0x12, `TableLookup1D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * table_lookup1d (opcode 0x12, `TableLookup1D` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseTableLookup1D } from '../../kmodel-parser/v4/bodies.js';
 import { tableLookup1d } from '../../kpu/ops/v4/table-lookup1d.js';
 import { notApplicable } from '../not-applicable.js';

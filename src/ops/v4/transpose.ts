@@ -1,4 +1,7 @@
-/** transpose (opcode 0xc, `Transpose` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
+/**
+ * transpose (opcode 0xc, `Transpose` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it
+ * (docs/adding-an-op.md).
+ */
 import { parseTranspose } from '../../kmodel-parser/v4/bodies.js';
 import { transpose } from '../../kpu/ops/v4/transpose.js';
 import { notApplicable } from '../not-applicable.js';

@@ -1,4 +1,7 @@
-/** RESIZE_IMAGE: bilinear or nearest-neighbour resize of NCHW to the height and width on the stack (docs/adding-an-op.md). */
+/**
+ * RESIZE_IMAGE: bilinear or nearest-neighbour resize of NCHW to the height and width on the stack
+ * (docs/adding-an-op.md).
+ */
 import * as K from '../../kpu/v5/kernels.js';
 import { asI4 } from '../../kpu/v5/stack.js';
 import { bytesOf, defineV5Function } from './def.js';

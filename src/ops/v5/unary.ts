@@ -14,6 +14,7 @@ export const unaryFn = defineV5Function({
     }),
   check: (ins) =>
     ins.args.datatype !== DT.f32
-      ? `UNARY on datatype ${ins.args.datatype}: nncase's kernel reads every tensor as float32, kpusim runs float32 only`
+      ? `UNARY on datatype ${ins.args.datatype}: ` +
+        "nncase's kernel reads every tensor as float32, kpusim runs float32 only"
       : unaryUnsupported(ins.args.unary_op),
 });

@@ -57,7 +57,8 @@ export function pad(
       if (s < 0 || s >= inShape[axis])
         throw new KpuFault(
           'BAD_LAYER',
-          `pad ${V5_PAD_MODES[mode]}: a padding of ${paddings[axis].before}/${paddings[axis].after} on an axis of ${inShape[axis]} reaches past the input`,
+          `pad ${V5_PAD_MODES[mode]}: a padding of ${paddings[axis].before}/${paddings[axis].after} ` +
+            `on an axis of ${inShape[axis]} reaches past the input`,
         );
       at += s * inStrides[axis];
     }
