@@ -4,11 +4,11 @@
  * model preparation included, as a user sees it), alternated so both see the same load. Reported
  * as the median of the per-pair speed-ups (jobs 1 time / jobs 2 time) with their min–max.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, r3, wallMs } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/kpusim.js');
@@ -26,21 +26,6 @@ export interface JobsFigures {
   readonly jobs2_ms: number;
 }
 
-function wallMs(args: string[]): number {
-  const t = performance.now();
-  const r = spawnSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`bench: kpusim ${args.join(' ')} exited with ${r.status}: ${String(r.stderr)}`);
-  return ms;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
 export function jobsSpeedup(cases: number, pairs: number): JobsFigures {
   const dir = mkdtempSync(join(tmpdir(), 'kpusim-bench-jobs-'));
   try {
@@ -57,8 +42,8 @@ export function jobsSpeedup(cases: number, pairs: number): JobsFigures {
       writeFileSync(join(inputs, `frame_${String(i).padStart(3, '0')}.bin`), b);
     }
     const goldens = join(dir, 'cases');
-    wallMs(['golden', 'record', MODEL, '--inputs', inputs, '--out', goldens]);
-    const check = (jobs: number) => wallMs(['golden', 'check', MODEL, goldens, '--jobs', String(jobs)]);
+    wallMs([CLI, 'golden', 'record', MODEL, '--inputs', inputs, '--out', goldens]);
+    const check = (jobs: number) => wallMs([CLI, 'golden', 'check', MODEL, goldens, '--jobs', String(jobs)]);
     check(1);
     check(2);
     const ratios: number[] = [];

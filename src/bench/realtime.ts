@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, r3 } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/kpusim.js');
@@ -35,12 +36,6 @@ function kpusimJson(args: string[]): { doc: Record<string, unknown>; wallMs: num
   return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs };
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const spread = (xs: readonly number[]): Spread => ({
   ratio: r3(median(xs)),
   min: r3(Math.min(...xs)),

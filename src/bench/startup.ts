@@ -4,9 +4,9 @@
  * with bare Node runs so both see the same load. Reported per command as the median of the
  * per-pair ratios with their min–max.
  */
-import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, r3, wallMs } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/kpusim.js');
@@ -26,21 +26,6 @@ export interface StartupFigures {
   readonly version: RatioSpread;
   readonly info: RatioSpread;
 }
-
-function wallMs(args: string[]): number {
-  const t = performance.now();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`bench: node ${args.join(' ')} exited with ${r.status}: ${String(r.stderr)}`);
-  return ms;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** `pairs` alternating (bare node, command) runs per command, after one warm-up run of each. */
 export function startupRatio(pairs: number): StartupFigures {
