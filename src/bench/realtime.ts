@@ -2,9 +2,9 @@
  * Is the emulator faster than the board, end to end? Two figures, each as a user runs them:
  * - `maixpy_frame_ratio`: PC time per frame over the board's predicted time per frame for the
  *   face-recognition example script (examples/maixpy/face_recognition.py with the bundled models),
- *   in steady state: two runs of the same script, with `short` and `short + extra` camera frames,
- *   and the difference of their emulator and board times (start-up and the first frames cancel).
- *   Also the wall time of a one-frame run (process start to exit).
+ *   in steady state: from the snapshot after `warmup` frames to the last snapshot of a run, by the
+ *   PC and board times the script's frame log records at each snapshot. Also the wall time of a
+ *   one-frame run (process start to exit).
  * - `face_image_ratio`: PC time over the board's predicted time per image of
  *   `kpusim face recognize` with the bundled trio (one thread), the first image left out.
  * Each is the median over `runs` repetitions, with min–max.
@@ -45,28 +45,28 @@ const spread = (xs: readonly number[]): Spread => ({
 const frames = (n: number) => Array.from({ length: n }, (_, i) => IMAGES[i % IMAGES.length]);
 
 export function maixpyFrameRatio(
-  short: number,
-  extra: number,
+  frameCount: number,
+  warmup: number,
   runs: number,
 ): Spread & {
   readonly board_ms_per_frame: number;
   readonly pc_ms_per_frame: number;
   readonly one_frame_wall_ms: number;
 } {
-  const run = (n: number) => {
-    const { doc } = kpusimJson(['maixpy', SCRIPT, '--camera', ...frames(n)]);
-    return { emu: Number(doc.emulator_ms), board: Number(doc.board_ms), frames: Number(doc.frames) };
-  };
   const ratios: number[] = [];
   const pcPerFrame: number[] = [];
   const boardPerFrame: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const a = run(short);
-    const b = run(short + extra);
-    if (b.frames - a.frames !== extra) throw new Error(`bench: the script ran ${a.frames} and ${b.frames} frames`);
-    pcPerFrame.push((b.emu - a.emu) / extra);
-    boardPerFrame.push((b.board - a.board) / extra);
-    ratios.push((b.emu - a.emu) / (b.board - a.board));
+    const { doc } = kpusimJson(['maixpy', SCRIPT, '--camera', ...frames(frameCount)]);
+    const log = doc.frame_log as { board_ms: number; pc_ms: number }[];
+    if (log.length !== frameCount) throw new Error(`bench: the script took ${log.length} of ${frameCount} frames`);
+    // From the snapshot after the warm-up frames to the last one: whole frames of steady state.
+    const a = log[warmup],
+      b = log[log.length - 1],
+      n = log.length - 1 - warmup;
+    pcPerFrame.push((b.pc_ms - a.pc_ms) / n);
+    boardPerFrame.push((b.board_ms - a.board_ms) / n);
+    ratios.push((b.pc_ms - a.pc_ms) / (b.board_ms - a.board_ms));
   }
   const wall: number[] = [];
   for (let i = 0; i < runs; i++) wall.push(kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]]).wallMs);

@@ -277,7 +277,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   log(`jobs: --jobs 2 ×${jobs.speedup} of --jobs 1 (${jobs.min}–${jobs.max})`);
   await yieldToEventLoop();
   // End to end against the board: the MaixPy face-recognition example and `face recognize`.
-  const maixpy = opts.quick ? maixpyFrameRatio(1, 1, 1) : maixpyFrameRatio(2, 10, 3);
+  const maixpy = opts.quick ? maixpyFrameRatio(3, 1, 1) : maixpyFrameRatio(14, 2, 3);
   log(`maixpy: PC ×${maixpy.ratio} of the board's time per frame (${maixpy.min}–${maixpy.max})`);
   await yieldToEventLoop();
   const face = faceImageRatio(opts.quick ? 1 : 8);

@@ -118,8 +118,13 @@ export class BoardContext {
   frames = 0;
   /** PNGs written by `lcd.display`. */
   displays = 0;
-  /** Each snapshot: its number, the camera file and the board time when it was taken. */
-  readonly frameLog: { index: number; file: string; board_ms: number }[] = [];
+  /**
+   * Each snapshot: its number, the camera file, the board time when it was taken and the PC's
+   * own time since the board started (steady-state speed against the board: bench, the web page).
+   */
+  readonly frameLog: { index: number; file: string; board_ms: number; pc_ms: number }[] = [];
+  /** `performance.now()` when the board started. */
+  readonly startedAt = performance.now();
   /** Per-module state, keyed by module name. */
   readonly state = new Map<string, unknown>();
   private readonly boundaryHooks: (() => void)[] = [];

@@ -133,7 +133,12 @@ export interface MaixpyRunResult {
   };
   readonly emulatorMs: number;
   /** Each snapshot: its number, the camera file and the board time (ms since boot) when it was taken. */
-  readonly frameLog: readonly { readonly index: number; readonly file: string; readonly board_ms: number }[];
+  readonly frameLog: readonly {
+    readonly index: number;
+    readonly file: string;
+    readonly board_ms: number;
+    readonly pc_ms: number;
+  }[];
   readonly error?: {
     readonly type: string;
     readonly message: string;

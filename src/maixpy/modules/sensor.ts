@@ -83,7 +83,12 @@ const backend = {
     const frame = ctx.camera.capture(width, height, Boolean(gray), Boolean(hm), Boolean(vf));
     if (!frame) throw new StopRun('camera-exhausted', `the camera ran out of frames after ${ctx.frames}`);
     ctx.frames++;
-    ctx.frameLog.push({ index: frame.index, file: frame.file, board_ms: ctx.clock.now() });
+    ctx.frameLog.push({
+      index: frame.index,
+      file: frame.file,
+      board_ms: ctx.clock.now(),
+      pc_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+    });
     const n = width * height;
     if (gray) ctx.memory.bytes(int(pxAddr, 'pixels'), n).set(frame.display as Uint8Array);
     else ctx.memory.u16(int(pxAddr, 'pixels'), n).set(frame.display as Uint16Array);
