@@ -41,6 +41,9 @@ export function checkJobs(jobs: unknown): true {
   return true;
 }
 
+/** Items a worker holds at once (one it works on, the others waiting in its port). */
+const WORKER_QUEUE_DEPTH = 3;
+
 export interface SweepOptions<T, R> {
   /** The task the workers run (src/cli/sweep-tasks.ts): the same one `local` runs here. */
   readonly task: SweepTaskName;
@@ -58,7 +61,8 @@ export interface SweepOptions<T, R> {
 interface WorkerSlot {
   readonly worker: Worker;
   ready: boolean;
-  busy: number | undefined;
+  /** Items sent and not yet answered (up to WORKER_QUEUE_DEPTH). */
+  readonly busy: Set<number>;
   gone: boolean;
 }
 
@@ -85,24 +89,27 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
   const take = (): number | undefined => (next < n ? next++ : undefined);
 
   const slots: WorkerSlot[] = [];
+  // A worker holds a few items, so it goes on to the next while this thread, busy with an item
+  // of its own, cannot answer its messages.
   const feed = (s: WorkerSlot) => {
     if (s.gone || !s.ready) return;
-    const i = take();
-    if (i === undefined) {
-      s.busy = undefined;
+    while (s.busy.size < WORKER_QUEUE_DEPTH) {
+      const i = take();
+      if (i === undefined) break;
+      s.busy.add(i);
+      s.worker.postMessage({ index: i, item: opts.items[i] });
+    }
+    if (s.busy.size === 0) {
       s.gone = true;
       void s.worker.terminate();
-      return;
     }
-    s.busy = i;
-    s.worker.postMessage({ index: i, item: opts.items[i] });
   };
   const workerCount = canSweep() && n > 1 ? Math.min(jobs - 1, n - 1) : 0;
   for (let k = 0; k < workerCount; k++) {
     const worker = new Worker(new URL('./sweep-worker.js', import.meta.url), {
       workerData: { task: opts.task, data: opts.data },
     });
-    const s: WorkerSlot = { worker, ready: false, busy: undefined, gone: false };
+    const s: WorkerSlot = { worker, ready: false, busy: new Set(), gone: false };
     slots.push(s);
     worker.on('message', (m: { ready?: boolean; index?: number; result?: R; failed?: boolean }) => {
       if (m.ready) s.ready = true;
@@ -112,7 +119,7 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
           results[m.index] = m.result as R;
           opts.onDone?.(m.index, m.result as R);
         }
-        s.busy = undefined;
+        s.busy.delete(m.index);
       }
       feed(s);
       poke();
@@ -120,8 +127,8 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     // A worker that dies (or fails to start) hands back the item it held and takes no more.
     worker.on('error', () => undefined);
     worker.on('exit', () => {
-      if (s.busy !== undefined) retry.push(s.busy);
-      s.busy = undefined;
+      retry.push(...s.busy);
+      s.busy.clear();
       s.gone = true;
       poke();
     });
@@ -134,14 +141,14 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
       }),
     );
   };
-  const workersActive = () => slots.some((s) => !s.gone && (s.busy !== undefined || !s.ready));
+  const workersActive = () => slots.some((s) => !s.gone && (s.busy.size > 0 || !s.ready));
 
   try {
     for (;;) {
       let i = retry.shift();
       if (i === undefined && !(workersFirst && workersActive())) i = take();
       if (i === undefined) {
-        if (next >= n && retry.length === 0 && !slots.some((s) => s.busy !== undefined)) break;
+        if (next >= n && retry.length === 0 && !slots.some((s) => s.busy.size > 0)) break;
         await new Promise<void>((r) => (wake = r));
         continue;
       }
