@@ -15,6 +15,7 @@ import { int, num, numberList, PyError, str, type BoardContext } from '../contex
 import type { LoadedKpuModel } from '../storage.js';
 import { CPU_STEP_CYCLES as C } from '../timing.js';
 import { PYTHON_SOURCES as PY } from '../python/sources.generated.js';
+import { classifierCalls } from './kpu-classifier.js';
 import { captureLayerOutput, maxLayers, setLayers, v3Fmap, type LayerPrefix } from './kpu-layers.js';
 import type { MaixpyModule } from './types.js';
 
@@ -175,6 +176,14 @@ export function lpRecog(feat: Float32Array, w: Float32Array): number[] {
 }
 
 const backend = {
+  ...classifierCalls({
+    run(ctx, h, addr, len) {
+      // the classifier library hands the image's AI buffer to the KPU without a size check
+      backend.kpu_run(ctx, h, addr, len, true);
+    },
+    output0: (ctx, h) => outputOf(slot(ctx, h), 0),
+  }),
+
   kpu_load_flash(ctx: BoardContext, address: unknown, size: unknown): number {
     const a = int(address, 'address');
     const model = ctx.storage.loadFromFlash(a, size === null || size === undefined ? undefined : int(size, 'size'));

@@ -246,10 +246,132 @@ def load_flash(*args, **kw):
     return kpu_net(h, args[0], None)
 
 
-# api: unsupported - the self-learning classifier (add_class_img, train, predict, save, load) is a closed binary library
-#   of the firmware (sipeed_kpu_classifier) whose training and distances are not published, so kpusim cannot reproduce it
-def classifier(*args, **kw):
-    _k.unsupported('KPU.classifier (the firmware\'s closed self-learning classifier library)')
+def _ai(img):
+    import image
+    if not isinstance(img, image.Image):
+        raise TypeError("can't convert %s to Image" % type(img).__name__)
+    if img._ai is None:
+        raise OSError(22)
+    return img._ai
+
+
+def _check(r):
+    if r < 0:
+        raise OSError(-r)
+    return r
+
+
+def _live(o):
+    if type(o) is not classifier:
+        raise ValueError('must be obj')
+    _net(o._model)
+    return o._id
+
+
+# api: approx (model, class_num, sample_num, fea_len=768) - the self-learning classifier. The firmware's library is
+#   published only as object code; kpusim follows what that code does: features are the first fea_len floats of
+#   output 0, train is k-means seeded with the class images (Euclidean distance, binary32, fused square-adds), predict
+#   the nearest class and its distance, save/load the library's file layout. Not compared with a board, so results may
+#   differ where that reading is wrong. Where the board faults or corrupts memory (rm_sample_img with samples stored,
+#   load with class_num below the file's count, a truncated file), kpusim raises an error instead
+class classifier:
+    def __init__(self, *args, **kw):
+        self._id = None
+        if '_kpusim_loaded' in kw:
+            self._model, self._id = kw['_kpusim_loaded']
+            return
+        if len(args) < 3:
+            raise ValueError('model, class num, sample num')
+        if type(args[0]) is not kpu_net:
+            raise ValueError('model')
+        fea_len = 0
+        if kw:
+            # py_helper_keyword_int(.., 3, .., fea_len, 0): the keyword, else a fourth positional argument
+            fea_len = _k.get_int(kw['fea_len']) if 'fea_len' in kw else (_k.get_int(args[3]) if len(args) > 3 else 0)
+        self._model = _net(args[0])
+        self._id = _check(_k.call('cls_new', self._model._h, _k.get_int(args[1]), _k.get_int(args[2]), fea_len))
+
+    def __repr__(self):
+        return '<classifier>'
+
+
+    # api: approx (img, idx=-1) - the class index filled; OSError 1 when idx is out of range or all classes are set
+    def add_class_img(self, img, *idx):
+        a = _ai(img)
+        i = _k.get_int(idx[0]) if idx else -1
+        return _check(_k.call('cls_add_class', _live(self), _k.addr(a), len(a), i))
+
+    # api: approx (img) - the sample index; OSError 1 once sample_num samples are stored
+    def add_sample_img(self, img):
+        a = _ai(img)
+        return _check(_k.call('cls_add_sample', _live(self), _k.addr(a), len(a)))
+
+    # api: approx () - drops the last class and returns the class count before it (the board's library frees the slot
+    #   after the last class instead, so adding that many classes again faults there)
+    def rm_class_img(self):
+        return _check(_k.call('cls_rm_class', _live(self)))
+
+    # api: partial () - with no sample stored, OSError 1 as the board; with samples the board's library frees a null
+    #   slot (the board faults), so kpusim raises NotImplementedError
+    def rm_sample_img(self):
+        if _k.call('cls_sample_count', _live(self)) == 0:
+            raise OSError(1)
+        _k.unsupported('KPU.classifier.rm_sample_img with samples stored (the firmware library faults on it)')
+
+    # api: approx () - k-means over the samples seeded with the class images, until the samples' summed distance stops
+    #   changing; the samples are dropped afterwards. OSError 1 unless every class is set and a sample is stored
+    def train(self):
+        _check(_k.call('cls_train', _live(self)))
+        return None
+
+    # api: approx (img) - (class index, Euclidean distance to its centre); with no class the library answers the
+    #   previous prediction's index (-1 at first: OSError 1)
+    def predict(self, img):
+        a = _ai(img)
+        r = _k.call('cls_predict', _live(self), _k.addr(a), len(a))
+        _check(r.index)
+        return (r.index, float(r.distance))
+
+    # api: approx (path) - the library's layout: u16 class count, u16 sample_num, then per class a 16-byte header
+    #   (u32 fea_len, i32 index, f32 0.0, 4 zero bytes) and fea_len float32 values, little-endian
+    def save(self, path):
+        if type(path) is not str:
+            raise TypeError("can't convert %s to str" % type(path).__name__)
+        data = _k.take(_k.call('cls_save', _live(self)))
+        with open(path, 'wb') as f:
+            f.write(data)
+        return None
+
+    # api: approx (model, path, class_num=0, sample_num=0, fea_len=768) - returns (classifier, class_num, sample_num);
+    #   class_num / sample_num <= 0 take the file's. As the firmware, a third positional argument is read both as
+    #   class_num and as fea_len. A file that does not hold what its header announces raises ValueError naming the
+    #   byte offset (the board loads it silently)
+    def load(*args, **kw):
+        if len(args) < 2:
+            raise TypeError('function missing %d required positional arguments' % (2 - len(args)))
+        model, path = args[0], args[1]
+        if type(model) is classifier:
+            raise ValueError('must be class')
+        if type(model) is not kpu_net:
+            raise ValueError('must be model')
+        if type(path) is not str:
+            raise ValueError('path err')
+        class_num = _k.get_int(args[2]) if len(args) > 2 else 0
+        sample_num = _k.get_int(args[3]) if len(args) > 3 else 0
+        fea_len = _k.get_int(kw['fea_len']) if 'fea_len' in kw else class_num
+        _net(model)
+        with open(path, 'rb') as f:
+            data = bytearray(f.read())
+        r = _k.call('cls_load', model._h, _k.addr(data) if data else 0, len(data), class_num, sample_num, fea_len, path)
+        _check(r.id)
+        return (classifier(_kpusim_loaded=(model, r.id)), r.classNum, r.sampleNum)
+
+    def __del__(self):
+        if self._id is not None:
+            print('classifier __del__\r')
+            _k.call('cls_del', self._id)
+            self._id = None
+        return None
 
 
 # api: exact - v3 models (see above)
