@@ -21,7 +21,7 @@ import { encodeStackvm, type AsmInstruction } from '../src/kmodel-parser/v5/stac
 import { NUMBERINGS } from '../src/kmodel-parser/v5/stackvm/isa.js';
 import { buildV5, stackvmModuleSpec, type ModuleSpec } from '../src/kmodel-parser/v5/write.js';
 import { prepare } from '../src/kpu/interpreter.js';
-import { defaultStrides } from '../src/kpu/v5/kernels.js';
+import { defaultStrides } from '../src/kpu/v5/tensor.js';
 import { buildReference, compareOnce, initReferenceBackend } from '../src/reference/index.js';
 import { NOT_EXECUTED } from '../src/reference/graph.js';
 import { summarize } from '../src/reference/report.js';

@@ -21,7 +21,13 @@ import { kpuDownload, kpuUpload } from '../src/kpu/layout.js';
 import { AI_SRAM_BYTES } from '../src/chip.js';
 import type { V5LayerStep } from '../src/kpu/v5/prepare.js';
 import type { V5OpStep, V5View } from '../src/kpu/v5/hooks.js';
-import * as K from '../src/kpu/v5/kernels.js';
+import { binary } from '../src/kpu/ops/v5/binary.js';
+import { dequantize, quantize } from '../src/kpu/ops/v5/quantize.js';
+import { reduceWindow2d } from '../src/kpu/ops/v5/reduce-window2d.js';
+import { resizeImage } from '../src/kpu/ops/v5/resize-image.js';
+import { slice, sliceOutputShape } from '../src/kpu/ops/v5/slice.js';
+import { transpose } from '../src/kpu/ops/v5/transpose.js';
+import { defaultStrides, elementCount, elemSize, type StridedTensor } from '../src/kpu/v5/tensor.js';
 import { memBlock } from '../src/kpu/v5/memory.js';
 import { runV5 } from '../src/kpu/v5/run.js';
 import { loadKmodel } from '../src/load.js';
@@ -222,12 +228,12 @@ const F32 = 9;
 const U8 = 4;
 
 /** A dense view over a fresh buffer holding `values`. */
-function dense(datatype: number, shape: number[], values: readonly number[] = []): V5View & { t: K.StridedTensor } {
-  const size = K.elemSize(datatype);
-  const bytes = new Uint8Array(K.elementCount(shape) * size);
+function dense(datatype: number, shape: number[], values: readonly number[] = []): V5View & { t: StridedTensor } {
+  const size = elemSize(datatype);
+  const bytes = new Uint8Array(elementCount(shape) * size);
   const dv = new DataView(bytes.buffer);
   values.forEach((v, i) => (datatype === F32 ? dv.setFloat32(4 * i, v, true) : dv.setUint8(i, v)));
-  const strides = K.defaultStrides(shape);
+  const strides = defaultStrides(shape);
   return {
     block: memBlock('test', bytes),
     offset: 0,
@@ -287,8 +293,8 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
     const begins = [0, 0, 1, 1];
     const ends = [1, 2, 4, 6];
     const strides = [1, 1, 2, 2];
-    const y = dense(F32, K.sliceOutputShape(x.shape, begins, ends, strides));
-    K.slice(x.t, y.t, begins, ends, strides);
+    const y = dense(F32, sliceOutputShape(x.shape, begins, ends, strides));
+    slice(x.t, y.t, begins, ends, strides);
     const r = floatOp(step('SLICE', [x], [y], {}, { begins, ends, strides }), noKpu)!.run([shadow.readEmulator(x)]);
     expect(y.shape).toEqual([1, 2, 2, 3]);
     expect(Array.from(r[0])).toEqual(values(y));
@@ -297,7 +303,7 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
   it('TRANSPOSE 1×85×N → 1×N×85', () => {
     const x = dense(F32, [1, 5, 7], lcg(35, 5));
     const y = dense(F32, [1, 7, 5]);
-    K.transpose(x.t, y.t, [0, 2, 1]);
+    transpose(x.t, y.t, [0, 2, 1]);
     const r = floatOp(step('TRANSPOSE', [x], [y], {}, { perm: [0, 2, 1] }), noKpu)!.run([shadow.readEmulator(x)]);
     expect(Array.from(r[0])).toEqual(values(y));
   });
@@ -307,7 +313,7 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
       const a = dense(F32, [1, 3, 4, 5], lcg(60, 7, 255));
       const b = dense(F32, [1, 3, 1, 1], [0.4, 57.5, 1.25]);
       const y = dense(F32, [1, 3, 4, 5]);
-      K.binary(op, a.t, b.t, y.t, -Infinity, Infinity);
+      binary(op, a.t, b.t, y.t, -Infinity, Infinity);
       const args = { binary_op: op, fused_clamp_low: -Infinity, fused_clamp_high: Infinity };
       const r = floatOp(step('BINARY', [a, b], [y], args), noKpu)!.run([
         shadow.readEmulator(a),
@@ -322,8 +328,17 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
     const x = dense(F32, [1, 2, 7, 7], lcg(98, 11));
     const y = dense(F32, [1, 2, 7, 7]);
     const p = { before: 2, after: 2 };
-    const win = { filterH: 5, filterW: 5, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padH: p, padW: p };
-    K.reduceWindow2d(2, x.t, y.t, -Infinity, win, -Infinity, Infinity);
+    const win = {
+      filterH: 5,
+      filterW: 5,
+      strideH: 1,
+      strideW: 1,
+      dilationH: 1,
+      dilationW: 1,
+      paddingH: p,
+      paddingW: p,
+    };
+    reduceWindow2d(2, x.t, y.t, -Infinity, win, -Infinity, Infinity);
     const args = {
       reduce_op: 2,
       filter_h: 5,
@@ -344,7 +359,7 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
   it('RESIZE_IMAGE nearest neighbour ×2 (the FPN upsampling)', () => {
     const x = dense(F32, [1, 2, 3, 5], lcg(30, 13));
     const y = dense(F32, [1, 2, 6, 10]);
-    K.resizeImage(1, x.t, y.t, 6, 10, false, false);
+    resizeImage(1, x.t, y.t, 6, 10, false, false);
     const args = { image_resize_mode: 1, align_corners: 0, half_pixel_centers: 0 };
     const r = floatOp(step('RESIZE_IMAGE', [x], [y], args, { outH: 6, outW: 10 }), noKpu)!.run([
       shadow.readEmulator(x),
@@ -355,14 +370,14 @@ describe('float counterparts of the stackvm tensor ops (v5-ops.ts)', () => {
   it('QUANTIZE keeps the unrounded value (saturated), DEQUANTIZE is q·scale + bias', () => {
     const x = dense(F32, [1, 6], [-1, 0, 0.1, 0.3, 2, 9]);
     const q = dense(U8, [1, 6]);
-    K.quantize(x.t, q.t, 40, 10);
+    quantize(x.t, q.t, 40, 10);
     const rq = floatOp(step('QUANTIZE', [x], [q], {}, { scale: 40, bias: 10 }), noKpu)!.run([
       shadow.readEmulator(x),
     ])[0];
     expect(Array.from(rq)).toEqual([0, 10, 14, 22, 90, 255]);
     expect(values(q)).toEqual([0, 10, 14, 22, 90, 255]);
     const d = dense(F32, [1, 6]);
-    K.dequantize(q.t, d.t, 0.025, -0.25);
+    dequantize(q.t, d.t, 0.025, -0.25);
     const rd = floatOp(step('DEQUANTIZE', [q], [d], {}, { scale: 0.025, bias: -0.25 }), noKpu)!.run([
       shadow.readEmulator(q),
     ])[0];

@@ -10,7 +10,10 @@ import { parseV5 } from '../src/kmodel-parser/v5/parse.js';
 import { encodeStackvm, type AsmInstruction } from '../src/kmodel-parser/v5/stackvm/encode.js';
 import { NUMBERINGS } from '../src/kmodel-parser/v5/stackvm/isa.js';
 import { buildV5, stackvmModuleSpec, type ModuleSpec, type TensorSpec } from '../src/kmodel-parser/v5/write.js';
-import * as K from '../src/kpu/v5/kernels.js';
+import { convert } from '../src/kpu/ops/v5/convert.js';
+import { quantize } from '../src/kpu/ops/v5/quantize.js';
+import { sliceOutputShape } from '../src/kpu/ops/v5/slice.js';
+import type { StridedTensor } from '../src/kpu/v5/tensor.js';
 import { runV5 } from '../src/kpu/v5/run.js';
 
 const N = NUMBERINGS[0];
@@ -102,11 +105,11 @@ describe('DEQUANTIZE and QUANTIZE', () => {
   });
   it('quantize beyond ±2^31: the contiguous path (nearbyintf → int32) and the strided one (lrintf) differ, as upstream', () => {
     // nncase calls a view contiguous only when its strides equal the default ones, which are 0 on size-1 axes.
-    const x: K.StridedTensor = { bytes: f32bytes([5e9, 0]), offset: 0, datatype: F32, shape: [2], strides: [1] };
+    const x: StridedTensor = { bytes: f32bytes([5e9, 0]), offset: 0, datatype: F32, shape: [2], strides: [1] };
     const dense = new Uint8Array(2);
-    K.quantize(x, { bytes: dense, offset: 0, datatype: U8, shape: [2], strides: [1] }, 1, 0);
+    quantize(x, { bytes: dense, offset: 0, datatype: U8, shape: [2], strides: [1] }, 1, 0);
     const strided = new Uint8Array(1);
-    K.quantize(
+    quantize(
       { ...x, shape: [1], strides: [1] },
       { bytes: strided, offset: 0, datatype: U8, shape: [1], strides: [1] },
       1,
@@ -132,7 +135,7 @@ describe('CONVERT, COPY, SLICE, TRANSPOSE', () => {
     );
     expect([...o]).toEqual([1, 255, 0, 255]);
     const bf = new Uint8Array(2);
-    K.convert(
+    convert(
       { bytes: f32bytes([1 + 3 * 2 ** -9]), offset: 0, datatype: F32, shape: [1], strides: [1] },
       { bytes: bf, offset: 0, datatype: 11, shape: [1], strides: [1] },
     );
@@ -178,8 +181,8 @@ describe('CONVERT, COPY, SLICE, TRANSPOSE', () => {
       [{ datatype: U8, shape: [4] }],
     );
     expect([...o]).toEqual([5, 7, 9, 11]);
-    expect(K.sliceOutputShape([10], [8], [2 ** 64 - 1], [-3])).toEqual([0]);
-    expect(K.sliceOutputShape([10], [8], [1], [-3])).toEqual([3]);
+    expect(sliceOutputShape([10], [8], [2 ** 64 - 1], [-3])).toEqual([0]);
+    expect(sliceOutputShape([10], [8], [1], [-3])).toEqual([3]);
   });
   it('transpose by perm', () => {
     const [o] = run(

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { halfToFloat } from '../kpu/v5/number-formats.js';
 import { BuildError } from './errors.js';
 
 export interface WeightTensor {
@@ -31,15 +32,8 @@ interface ManifestGroup {
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, float16: 2, uint8: 1, uint16: 2, int8: 1 };
 
-/** IEEE binary16 → number (exact). */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+/** IEEE binary16 → number (exact); one definition with the v5 kernels'. */
+export { halfToFloat };
 
 /** Decodes the groups of a manifest against the bytes of their shards (concatenated in order). */
 export function decodeWeights(

@@ -10,7 +10,7 @@
  * which op output wrote it, for the dataflow (producers, shared quantisation).
  */
 import { kpuRowLayout, kpuRows } from '../kpu/layout.js';
-import { alignStrides, elemSize, elementCount, forEach2, getter, isContiguous } from '../kpu/v5/kernels.js';
+import { alignStrides, elementCount, elemSize, forEach2, getter, isContiguous } from '../kpu/v5/tensor.js';
 import type { V5View } from '../kpu/v5/hooks.js';
 
 /** Byte positions (in the underlying ArrayBuffer) of a view's elements, in row-major order. */

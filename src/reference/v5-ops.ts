@@ -10,27 +10,12 @@
  * uses (tfjs backends disagree on padded averages; stored slice bounds are taken literally).
  */
 import { BINARY_OPS, IMAGE_RESIZE_MODES, REDUCE_OPS } from '../kmodel-parser/v5/stackvm/isa.js';
-import type { Padding } from '../kpu/v5/kernels.js';
+import type { Padding } from '../kpu/ops/common.js';
 import type { V5OpStep } from '../kpu/v5/hooks.js';
+import { DT } from '../kpu/v5/tensor.js';
 import { tf } from './backend.js';
 import type { KpuConvFloat, KpuRoundingRules } from './kpu-conv.js';
 import { conv2dFloat, reduceWindowFloat, tfRun, type Shape4, type Window } from './ops.js';
-
-/** nncase datatype codes. */
-export const DT = {
-  i8: 0,
-  i16: 1,
-  i32: 2,
-  i64: 3,
-  u8: 4,
-  u16: 5,
-  u32: 6,
-  u64: 7,
-  f16: 8,
-  f32: 9,
-  f64: 10,
-  bf16: 11,
-} as const;
 
 export function isFloatType(dt: number): boolean {
   return dt === DT.f16 || dt === DT.f32 || dt === DT.f64 || dt === DT.bf16;

@@ -28,7 +28,7 @@ import { KpuFault } from '../errors.js';
 import { V5_DATATYPES, type K210Conv2dOp, type KmodelV5 } from '../kmodel-parser/v5/types.js';
 import type { PreparedModel } from '../kpu/interpreter.js';
 import type { V5Memories, V5OpHook, V5OpStep, V5View } from '../kpu/v5/hooks.js';
-import { defaultStrides } from '../kpu/v5/kernels.js';
+import { defaultStrides } from '../kpu/v5/tensor.js';
 import type { MemBlock } from '../kpu/v5/memory.js';
 import { runV5 } from '../kpu/v5/run.js';
 import { TOLERANCES } from '../tolerances.js';

@@ -14,7 +14,7 @@
  */
 import type { K210Op } from '../../kmodel-parser/v5/types.js';
 import type { StackvmInstruction } from '../../kmodel-parser/v5/stackvm/isa.js';
-import type { Padding } from './kernels.js';
+import type { Padding } from '../ops/common.js';
 import type { MemBlock } from './memory.js';
 
 /**

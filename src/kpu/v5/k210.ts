@@ -19,7 +19,8 @@ import {
 import { GOLDEN_NUMERICS, prepareKpuConv, runKpuConv, type KpuNumerics, type PreparedKpuConv } from '../conv/index.js';
 import { kpuDownload, kpuUpload } from '../layout.js';
 import { AI_SRAM_BYTES } from '../../chip.js';
-import * as K from './kernels.js';
+import { copy } from '../ops/v5/copy.js';
+import { defaultStrides, elementCount, extentBytes, isContiguous, type StridedTensor } from './tensor.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
 import type { V5View } from './hooks.js';
 
@@ -152,14 +153,14 @@ export function runK210Function(
         const src = at(op.input);
         const dst = at(op.output);
         written(dst);
-        kpuUpload(within(src, K.elementCount(op.inShape), 'kpu_upload input'), op.inShape, dst.bytes, dst.offset);
+        kpuUpload(within(src, elementCount(op.inShape), 'kpu_upload input'), op.inShape, dst.bytes, dst.offset);
         break;
       }
       case 'kpu_download': {
         const src = at(op.input);
         const dst = at(op.output);
         written(dst);
-        kpuDownload(src.bytes, src.offset, op.inShape, within(dst, K.elementCount(op.inShape), 'kpu_download output'));
+        kpuDownload(src.bytes, src.offset, op.inShape, within(dst, elementCount(op.inShape), 'kpu_download output'));
         break;
       }
       case 'kpu_conv2d': {
@@ -180,23 +181,23 @@ export function runK210Function(
         written(dst);
         const dt = op.input.datatype;
         const shape = [...op.inShape];
-        const i: K.StridedTensor = {
+        const i: StridedTensor = {
           bytes: src.bytes,
           offset: src.offset,
           datatype: dt,
           shape,
           strides: [...op.inStrides],
         };
-        const o: K.StridedTensor = {
+        const o: StridedTensor = {
           bytes: dst.bytes,
           offset: dst.offset,
           datatype: dt,
           shape,
           strides: [...op.outStrides],
         };
-        within(src, K.extentBytes(shape, i.strides, dt), 'copy input');
-        within(dst, K.extentBytes(shape, o.strides, dt), 'copy output');
-        K.copy(i, o);
+        within(src, extentBytes(shape, i.strides, dt), 'copy input');
+        within(dst, extentBytes(shape, o.strides, dt), 'copy output');
+        copy(i, o);
         break;
       }
     }
@@ -207,7 +208,7 @@ export function runK210Function(
 const U8 = 4;
 
 function denseStrides(shape: readonly number[]): number[] {
-  return K.defaultStrides(shape);
+  return defaultStrides(shape);
 }
 
 /** The op's tensors as views (see hooks.ts); inputs of the function map back to the caller's tensors. */
@@ -233,12 +234,10 @@ function describeOp(
         const caller = hook.inputs[i];
         const staged = hook.staged[i];
         if (!caller || !staged) break;
-        if (layout === 'strided' && K.isContiguous(caller.shape, caller.strides))
+        if (layout === 'strided' && isContiguous(caller.shape, caller.strides))
           return { block: caller.block, offset: caller.offset, datatype, shape, strides, layout };
         const dense =
-          layout === 'strided' &&
-          K.isContiguous(shape, strides) &&
-          K.elementCount(shape) === K.elementCount(caller.shape);
+          layout === 'strided' && isContiguous(shape, strides) && elementCount(shape) === elementCount(caller.shape);
         if (dense) return caller;
         return { block: staged, offset: 0, datatype, shape, strides, layout };
       }

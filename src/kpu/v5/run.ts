@@ -19,7 +19,8 @@ import { fnv1a64 } from '../hash.js';
 import { K210ModuleState, runK210Function, type K210Hook, type K210OpViews, type K210Output } from './k210.js';
 import type { RecordedViews, V5Memories, V5OpHook, V5OpStep, V5View } from './hooks.js';
 import { kpuBytes } from '../../kmodel-parser/kpu-layout.js';
-import * as K from './kernels.js';
+import { copy } from '../ops/v5/copy.js';
+import { defaultStrides, elementCount, elemSize, isContiguous } from './tensor.js';
 import { memBlock, touch, type MemBlock } from './memory.js';
 import {
   StackvmModuleState,
@@ -189,7 +190,7 @@ class V5Machine implements StackvmHost {
       bytesIn: info.bytesIn,
       bytesOut: info.bytesOut,
       macs: info.macs,
-      elements: info.outputShapes.reduce((s, sh) => s + K.elementCount(sh), 0),
+      elements: info.outputShapes.reduce((s, sh) => s + elementCount(sh), 0),
       transfers: [],
     });
   }
@@ -267,18 +268,18 @@ class V5Machine implements StackvmHost {
     if (st instanceof StackvmModuleState) {
       // Contiguous host tensors are bound directly; others go through a dense copy.
       const ins = inputs.map((t, i) =>
-        K.isContiguous(t.shape, t.strides) ? window(t, `input ${i}`) : memBlock(`input ${i}`, denseCopy(t)),
+        isContiguous(t.shape, t.strides) ? window(t, `input ${i}`) : memBlock(`input ${i}`, denseCopy(t)),
       );
       const outs = outputs.map((t, i) =>
-        K.isContiguous(t.shape, t.strides)
+        isContiguous(t.shape, t.strides)
           ? window(t, `output ${i}`)
-          : memBlock(`output ${i}`, new Uint8Array(K.elementCount(t.shape) * K.elemSize(t.datatype))),
+          : memBlock(`output ${i}`, new Uint8Array(elementCount(t.shape) * elemSize(t.datatype))),
       );
       this.runStackvm(st, functionId, ins, outs);
       outputs.forEach((t, i) => {
         if (outs[i].parent) return;
-        K.copy(
-          { bytes: outs[i].bytes, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) },
+        copy(
+          { bytes: outs[i].bytes, offset: 0, datatype: t.datatype, shape: t.shape, strides: defaultStrides(t.shape) },
           { bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides },
         );
         touch(t.block);
@@ -295,7 +296,7 @@ class V5Machine implements StackvmHost {
 }
 
 function window(t: CallTensor, name: string): MemBlock {
-  const bytes = K.elementCount(t.shape) * K.elemSize(t.datatype);
+  const bytes = elementCount(t.shape) * elemSize(t.datatype);
   return memBlock(name, t.block.bytes.subarray(t.offset, t.offset + bytes), t.block.writable, t.block);
 }
 
@@ -337,14 +338,14 @@ export function runV5(model: KmodelV5, input: Uint8Array, opts: RunV5Options = {
         offset: 0,
         datatype: fn.inputs[i].range.datatype,
         shape: fn.inputs[i].shape,
-        strides: K.defaultStrides(fn.inputs[i].shape),
+        strides: defaultStrides(fn.inputs[i].shape),
       })),
       outBlocks.map((b, i) => ({
         block: b,
         offset: 0,
         datatype: fn.outputs[i].range.datatype,
         shape: fn.outputs[i].shape,
-        strides: K.defaultStrides(fn.outputs[i].shape),
+        strides: defaultStrides(fn.outputs[i].shape),
       })),
     );
   } else {
@@ -387,7 +388,7 @@ export function k210OpEvent(op: K210Op, prepared: PreparedKpuConv | undefined): 
     };
   } else {
     const shape = [...op.inShape];
-    const bytes = K.elementCount(shape) * (op.name === 'copy' ? K.elemSize(op.input.datatype) : 1);
+    const bytes = elementCount(shape) * (op.name === 'copy' ? elemSize(op.input.datatype) : 1);
     const transfers: TransferEvent[] =
       op.name === 'kpu_upload'
         ? [
@@ -410,7 +411,7 @@ export function k210OpEvent(op: K210Op, prepared: PreparedKpuConv | undefined): 
       bytesIn: bytes,
       bytesOut: bytes,
       macs: 0,
-      elements: K.elementCount(shape),
+      elements: elementCount(shape),
       transfers,
     };
   }

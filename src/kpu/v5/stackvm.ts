@@ -16,7 +16,10 @@ import {
   type ModuleV5,
 } from '../../kmodel-parser/v5/types.js';
 import { MAIN_SRAM_BYTES } from '../../chip.js';
-import * as K from './kernels.js';
+import type { Padding } from '../ops/common.js';
+import { copy } from '../ops/v5/copy.js';
+import { bfloat16ToFloat, cvtToInt32, roundToBfloat16 } from './number-formats.js';
+import { defaultStrides, elementCount, elemSize, extentBytes, type StridedTensor, view } from './tensor.js';
 import { AddressSpace, memBlock, touch, type MemBlock } from './memory.js';
 import { EvalStack, asI, asI4, asR4, asSize, asU, intEntry, realEntry, type StackEntry } from './stack.js';
 import type { RecordedViews, V5OpParams } from './hooks.js';
@@ -77,7 +80,7 @@ export class StackvmModuleState {
   readonly data: MemBlock;
   readonly rdata: MemBlock;
   readonly shapeRegs: (readonly number[] | undefined)[] = [];
-  readonly paddingRegs: (readonly K.Padding[] | undefined)[] = [];
+  readonly paddingRegs: (readonly Padding[] | undefined)[] = [];
   /** `regs_` (MAX_GENERAL_REGS = 32); nothing in these ISAs writes them, upstream leaves them uninitialised. */
   readonly gpRegs: bigint[] = new Array<bigint>(32).fill(0n);
 
@@ -102,15 +105,15 @@ function floatToIntBits(v: number, bits: 8 | 16 | 32 | 64, signed: boolean): big
   else if (bits === 64 || (bits === 32 && !signed)) {
     const x = Math.trunc(v);
     t = x >= -(2 ** 63) && x < 2 ** 63 ? BigInt(x) : -(1n << 63n);
-  } else t = BigInt(K.cvtToInt32(v));
+  } else t = BigInt(cvtToInt32(v));
   return signed ? BigInt.asIntN(bits, t) : BigInt.asUintN(bits, t);
 }
 
 function truncateToBfloat16(v: number): number {
-  if (Number.isNaN(v)) return K.bfloat16ToFloat(0x7fc0);
+  if (Number.isNaN(v)) return bfloat16ToFloat(0x7fc0);
   const dv = new DataView(new ArrayBuffer(4));
   dv.setFloat32(0, v, true);
-  return K.bfloat16ToFloat(dv.getUint16(2, true));
+  return bfloat16ToFloat(dv.getUint16(2, true));
 }
 
 export class StackvmRun {
@@ -168,13 +171,13 @@ export class StackvmRun {
     return this.shapeReg(id).map((v) => Number(BigInt.asIntN(32, BigInt(v))));
   }
 
-  paddingsReg(id: number): readonly K.Padding[] {
+  paddingsReg(id: number): readonly Padding[] {
     const p = this.state.paddingRegs[id];
     if (!p) this.fault('ILLEGAL_INSTRUCTION', `paddings register ${id} was never set`);
     return p;
   }
 
-  popPadding(): K.Padding {
+  popPadding(): Padding {
     const after = asI4(this.stack.pop());
     const before = asI4(this.stack.pop());
     return { before, after };
@@ -187,9 +190,9 @@ export class StackvmRun {
     shape: readonly number[],
     strides: readonly number[],
     write: boolean,
-  ): K.StridedTensor {
+  ): StridedTensor {
     checkElements(shape, this.ctx);
-    const extent = K.extentBytes(shape, strides, datatype);
+    const extent = extentBytes(shape, strides, datatype);
     const p = this.space.span(addr, extent, write, this.ctx);
     if (write) touch(p.block);
     if (this.views)
@@ -322,7 +325,7 @@ export class StackvmRun {
         return;
       }
       case 'STPADDINGS': {
-        const p = new Array<K.Padding>(x.args.rank);
+        const p = new Array<Padding>(x.args.rank);
         for (let k = 0; k < x.args.rank; k++) p[x.args.rank - k - 1] = this.popPadding();
         this.state.paddingRegs[x.args.rpaddings] = p;
         return;
@@ -454,7 +457,7 @@ export class StackvmRun {
   private load(t: string, addr: number): void {
     const size = ELEM_BYTES[t];
     const p = this.space.span(addr, size, false, this.ctx);
-    const dv = K.view(p.block);
+    const dv = view(p.block);
     const o = p.offset;
     switch (t) {
       case 'I1':
@@ -473,7 +476,7 @@ export class StackvmRun {
       case 'U4':
         return this.stack.push(intEntry(dv.getUint32(o, true)));
       case 'BR2':
-        return this.stack.push(realEntry(K.bfloat16ToFloat(dv.getUint16(o, true))));
+        return this.stack.push(realEntry(bfloat16ToFloat(dv.getUint16(o, true))));
       case 'R4':
         return this.stack.push(realEntry(dv.getFloat32(o, true)));
     }
@@ -483,7 +486,7 @@ export class StackvmRun {
     const size = ELEM_BYTES[t];
     const p = this.space.span(addr, size, true, this.ctx);
     touch(p.block);
-    const dv = K.view(p.block);
+    const dv = view(p.block);
     const o = p.offset;
     switch (t) {
       case 'I1':
@@ -495,7 +498,7 @@ export class StackvmRun {
       case 'I':
         return dv.setBigInt64(o, asI(v), true);
       case 'BR2':
-        return dv.setUint16(o, K.roundToBfloat16(asR4(v)), true);
+        return dv.setUint16(o, roundToBfloat16(asR4(v)), true);
       case 'R4':
         return dv.setFloat32(o, asR4(v), true);
     }
@@ -554,11 +557,11 @@ const CONV_INT: Record<string, [8 | 16 | 32 | 64, boolean]> = {
 
 /** Copies a strided call tensor into a fresh dense buffer (nncase's staging `copy_to`). */
 export function denseCopy(t: CallTensor): Uint8Array {
-  const size = K.elemSize(t.datatype);
-  const out = new Uint8Array(K.elementCount(t.shape) * size);
-  K.copy(
+  const size = elemSize(t.datatype);
+  const out = new Uint8Array(elementCount(t.shape) * size);
+  copy(
     { bytes: t.block.bytes, offset: t.offset, datatype: t.datatype, shape: t.shape, strides: t.strides },
-    { bytes: out, offset: 0, datatype: t.datatype, shape: t.shape, strides: K.defaultStrides(t.shape) },
+    { bytes: out, offset: 0, datatype: t.datatype, shape: t.shape, strides: defaultStrides(t.shape) },
   );
   return out;
 }

@@ -2,12 +2,12 @@
  * CALL: runs function `function_id` of module `module_id` (the K210 module's KPU functions) on the tensors popped
  * for it, each as address, datatype, shape register and stride register (docs/adding-an-op.md).
  */
-import * as K from '../../kpu/v5/kernels.js';
+import { elementCount, elemSize, extentBytes } from '../../kpu/v5/tensor.js';
 import type { CallTensor } from '../../kpu/v5/stackvm.js';
 import { asU1, asU4 } from '../../kpu/v5/stack.js';
 import { defineV5Function } from './def.js';
 
-const bytes = (ts: CallTensor[]) => ts.reduce((s, t) => s + K.elementCount(t.shape) * K.elemSize(t.datatype), 0);
+const bytes = (ts: CallTensor[]) => ts.reduce((s, t) => s + elementCount(t.shape) * elemSize(t.datatype), 0);
 
 export const callFn = defineV5Function({
   name: 'CALL',
@@ -19,7 +19,7 @@ export const callFn = defineV5Function({
       const datatype = asU1(vm.stack.pop());
       const addr = vm.popAddr();
       vm.checkElements(shape);
-      const p = vm.space.span(addr, K.extentBytes(shape, strides, datatype), false, vm.ctx);
+      const p = vm.space.span(addr, extentBytes(shape, strides, datatype), false, vm.ctx);
       return { block: p.block, offset: p.offset, datatype, shape, strides };
     };
     const outputs: CallTensor[] = [];

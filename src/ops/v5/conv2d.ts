@@ -1,14 +1,15 @@
 /** CONV2D: float32 grouped convolution with bias and a fused clamp (docs/adding-an-op.md). */
-import * as K from '../../kpu/v5/kernels.js';
+import { conv2d } from '../../kpu/ops/v5/conv2d.js';
+import { DT, elementCount } from '../../kpu/v5/tensor.js';
 import { bytesOf, defineV5Function, window2d, windowOutputShape } from './def.js';
 
-const macs = (out: readonly number[], w: readonly number[]) => K.elementCount(out) * w[1] * w[2] * w[3];
+const macs = (out: readonly number[], w: readonly number[]) => elementCount(out) * w[1] * w[2] * w[3];
 
 export const conv2dFn = defineV5Function({
   name: 'CONV2D',
   run: (vm, ins) => {
     const a = ins.args;
-    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `conv2d on datatype ${a.datatype}`);
+    if (a.datatype !== DT.f32) vm.fault('UNSUPPORTED', `conv2d on datatype ${a.datatype}`);
     const padW = vm.popPadding();
     const padH = vm.popPadding();
     const output = vm.popAddr();
@@ -26,12 +27,12 @@ export const conv2dFn = defineV5Function({
     }
     const win = window2d(a, wShape[2], wShape[3], padH, padW);
     const outShape = windowOutputShape(inShape, wShape[0], win);
-    const ti = vm.tensor(input, K.DT.f32, inShape, vm.shapeReg(a.rstride_src), false);
-    const tw = vm.tensor(weights, K.DT.f32, wShape, vm.shapeReg(a.rstride_kernel), false);
-    const tb = vm.tensor(bias, K.DT.f32, [wShape[0]], vm.shapeReg(a.rstride_bias), false);
-    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    const ti = vm.tensor(input, DT.f32, inShape, vm.shapeReg(a.rstride_src), false);
+    const tw = vm.tensor(weights, DT.f32, wShape, vm.shapeReg(a.rstride_kernel), false);
+    const tb = vm.tensor(bias, DT.f32, [wShape[0]], vm.shapeReg(a.rstride_bias), false);
+    const to = vm.tensor(output, DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ padH, padW });
-    K.conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
+    conv2d(ti, tw, tb, to, a.groups, win, a.fused_clamp_low, a.fused_clamp_high);
     return {
       inputShapes: [inShape, wShape],
       outputShapes: [outShape],

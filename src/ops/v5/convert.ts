@@ -1,5 +1,5 @@
 /** CONVERT: every element to another datatype, as a C cast on the x86 build (docs/adding-an-op.md). */
-import { convert } from '../../kpu/v5/kernels.js';
+import { convert } from '../../kpu/ops/v5/convert.js';
 import { defineV5Function, unaryLike } from './def.js';
 
 export const convertFn = defineV5Function({

@@ -1,5 +1,5 @@
 /** COPY: a strided copy, element bits unchanged (docs/adding-an-op.md). */
-import { copy } from '../../kpu/v5/kernels.js';
+import { copy } from '../../kpu/ops/v5/copy.js';
 import { defineV5Function, unaryLike } from './def.js';
 
 export const copyFn = defineV5Function({

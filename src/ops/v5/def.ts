@@ -7,7 +7,10 @@
  */
 import type { StackvmInstruction, TensorFunctionName } from '../../kmodel-parser/v5/stackvm/isa.js';
 import type { V5OpParams } from '../../kpu/v5/hooks.js';
-import * as K from '../../kpu/v5/kernels.js';
+import type { Padding, Window2d } from '../../kpu/ops/common.js';
+import { quantize } from '../../kpu/ops/v5/quantize.js';
+import { windowedOutputSize } from '../../kpu/ops/v5/window.js';
+import { elementCount, elemSize, type StridedTensor } from '../../kpu/v5/tensor.js';
 import type { StackvmRun, TensorOpInfo } from '../../kpu/v5/stackvm.js';
 import { asR4 } from '../../kpu/v5/stack.js';
 import type { NotApplicable } from '../not-applicable.js';
@@ -35,7 +38,7 @@ export function defineV5Function<N extends TensorFunctionName>(def: V5FunctionDe
 
 // ---- helpers the definitions share ----
 
-export const bytesOf = (t: K.StridedTensor, shape = t.shape): number => K.elementCount(shape) * K.elemSize(t.datatype);
+export const bytesOf = (t: StridedTensor, shape = t.shape): number => elementCount(shape) * elemSize(t.datatype);
 
 /** One input, one output of the same shape (`shapeField` names its shape register). */
 export function unaryLike(
@@ -43,7 +46,7 @@ export function unaryLike(
   ins: StackvmInstruction,
   inType: number,
   outType: number,
-  kernel: (i: K.StridedTensor, o: K.StridedTensor) => void,
+  kernel: (i: StridedTensor, o: StridedTensor) => void,
   shapeField = 'rshape_src',
   params: V5OpParams = {},
 ): TensorOpInfo {
@@ -58,7 +61,7 @@ export function unaryLike(
 }
 
 /** QUANTIZE and DEQUANTIZE: scale and bias are popped (bias on top) before the two addresses. */
-export function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof K.quantize): TensorOpInfo {
+export function quantLike(vm: StackvmRun, ins: StackvmInstruction, kernel: typeof quantize): TensorOpInfo {
   const bias = asR4(vm.stack.pop());
   const scale = asR4(vm.stack.pop());
   return unaryLike(
@@ -77,9 +80,9 @@ export function window2d(
   a: Readonly<Record<string, number>>,
   filterH: number,
   filterW: number,
-  padH: K.Padding,
-  padW: K.Padding,
-): K.Window2d {
+  padH: Padding,
+  padW: Padding,
+): Window2d {
   return {
     filterH,
     filterW,
@@ -87,17 +90,17 @@ export function window2d(
     strideW: a.stride_w,
     dilationH: a.dilation_h,
     dilationW: a.dilation_w,
-    padH,
-    padW,
+    paddingH: padH,
+    paddingW: padW,
   };
 }
 
 /** NCHW output of a 2-D window over a rank-4 `shape` with `outC` channels. */
-export function windowOutputShape(shape: readonly number[], outC: number, w: K.Window2d): number[] {
+export function windowOutputShape(shape: readonly number[], outC: number, w: Window2d): number[] {
   return [
     shape[0],
     outC,
-    K.windowedOutputSize(shape[2], w.filterH, w.strideH, w.dilationH, w.padH),
-    K.windowedOutputSize(shape[3], w.filterW, w.strideW, w.dilationW, w.padW),
+    windowedOutputSize(shape[2], w.filterH, w.strideH, w.dilationH, w.paddingH),
+    windowedOutputSize(shape[3], w.filterW, w.strideW, w.dilationW, w.paddingW),
   ];
 }

@@ -3,7 +3,8 @@
  * the stack (`constant`) or mirroring the input (`reflect`, `symmetric`, `edge`) (docs/adding-an-op.md).
  */
 import { pad, padOutputShape, V5_PAD_MODES } from '../../kpu/ops/v5/pad.js';
-import { DT, elemSize, roundToBfloat16 } from '../../kpu/v5/kernels.js';
+import { roundToBfloat16 } from '../../kpu/v5/number-formats.js';
+import { DT, elemSize } from '../../kpu/v5/tensor.js';
 import { asI, asR4, type StackEntry } from '../../kpu/v5/stack.js';
 import { bytesOf, defineV5Function } from './def.js';
 

@@ -1,15 +1,16 @@
 /** REDUCE_WINDOW2D: float32 pooling (mean, min, max, sum) over NCHW windows (docs/adding-an-op.md). */
-import * as K from '../../kpu/v5/kernels.js';
+import { reduceWindow2d } from '../../kpu/ops/v5/reduce-window2d.js';
+import { DT, elementCount } from '../../kpu/v5/tensor.js';
 import { asR4 } from '../../kpu/v5/stack.js';
 import { bytesOf, defineV5Function, window2d, windowOutputShape } from './def.js';
 
-const macs = (out: readonly number[], filterH: number, filterW: number) => K.elementCount(out) * filterH * filterW;
+const macs = (out: readonly number[], filterH: number, filterW: number) => elementCount(out) * filterH * filterW;
 
 export const reduceWindow2dFn = defineV5Function({
   name: 'REDUCE_WINDOW2D',
   run: (vm, ins) => {
     const a = ins.args;
-    if (a.datatype !== K.DT.f32) vm.fault('UNSUPPORTED', `reduce_window2d on datatype ${a.datatype}`);
+    if (a.datatype !== DT.f32) vm.fault('UNSUPPORTED', `reduce_window2d on datatype ${a.datatype}`);
     const padW = vm.popPadding();
     const padH = vm.popPadding();
     const output = vm.popAddr();
@@ -19,10 +20,10 @@ export const reduceWindow2dFn = defineV5Function({
     if (shape.length !== 4) vm.fault('BAD_LAYER', `reduce_window2d on a rank-${shape.length} tensor`);
     const win = window2d(a, a.filter_h, a.filter_w, padH, padW);
     const outShape = windowOutputShape(shape, shape[1], win);
-    const ti = vm.tensor(input, K.DT.f32, shape, vm.shapeReg(a.rstride_src), false);
-    const to = vm.tensor(output, K.DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
+    const ti = vm.tensor(input, DT.f32, shape, vm.shapeReg(a.rstride_src), false);
+    const to = vm.tensor(output, DT.f32, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ init, padH, padW });
-    K.reduceWindow2d(a.reduce_op, ti, to, init, win, a.fused_clamp_low, a.fused_clamp_high);
+    reduceWindow2d(a.reduce_op, ti, to, init, win, a.fused_clamp_low, a.fused_clamp_high);
     return {
       inputShapes: [shape],
       outputShapes: [outShape],

@@ -2,7 +2,7 @@
  * RESIZE_IMAGE: bilinear or nearest-neighbour resize of NCHW to the height and width on the stack
  * (docs/adding-an-op.md).
  */
-import * as K from '../../kpu/v5/kernels.js';
+import { resizeImage } from '../../kpu/ops/v5/resize-image.js';
 import { asI4 } from '../../kpu/v5/stack.js';
 import { bytesOf, defineV5Function } from './def.js';
 
@@ -21,7 +21,7 @@ export const resizeImageFn = defineV5Function({
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ outH: h, outW: w });
-    K.resizeImage(a.image_resize_mode, ti, to, h, w, a.align_corners !== 0, a.half_pixel_centers !== 0);
+    resizeImage(a.image_resize_mode, ti, to, h, w, a.align_corners !== 0, a.half_pixel_centers !== 0);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
 });

@@ -1,5 +1,5 @@
 /** SLICE: begins, ends and strides per axis from registers (docs/adding-an-op.md). */
-import * as K from '../../kpu/v5/kernels.js';
+import { slice, sliceOutputShape } from '../../kpu/ops/v5/slice.js';
 import { bytesOf, defineV5Function } from './def.js';
 
 export const sliceFn = defineV5Function({
@@ -12,11 +12,11 @@ export const sliceFn = defineV5Function({
     const begins = vm.shapeReg(a.rbegins);
     const ends = vm.shapeReg(a.rends);
     const strides = vm.axisReg(a.rstrides);
-    const outShape = K.sliceOutputShape(shape, begins, ends, strides);
+    const outShape = sliceOutputShape(shape, begins, ends, strides);
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ begins, ends, strides });
-    K.slice(ti, to, begins, ends, strides);
+    slice(ti, to, begins, ends, strides);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
 });

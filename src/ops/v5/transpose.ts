@@ -1,5 +1,5 @@
 /** TRANSPOSE: axes permuted by a register (docs/adding-an-op.md). */
-import * as K from '../../kpu/v5/kernels.js';
+import { transpose } from '../../kpu/ops/v5/transpose.js';
 import { bytesOf, defineV5Function } from './def.js';
 
 export const transposeFn = defineV5Function({
@@ -14,7 +14,7 @@ export const transposeFn = defineV5Function({
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
     vm.ready({ perm });
-    K.transpose(ti, to, perm);
+    transpose(ti, to, perm);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
 });

@@ -3,7 +3,7 @@
  * logical_not are refused by nncase's float kernel, so by prepare too) (docs/adding-an-op.md).
  */
 import { unary, unaryUnsupported } from '../../kpu/ops/v5/unary.js';
-import { DT } from '../../kpu/v5/kernels.js';
+import { DT } from '../../kpu/v5/tensor.js';
 import { defineV5Function, unaryLike } from './def.js';
 
 export const unaryFn = defineV5Function({

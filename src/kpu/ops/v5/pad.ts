@@ -5,7 +5,7 @@
  * Negative paddings crop. Only 1-, 2- and 4-byte elements, as upstream.
  */
 import { KpuFault } from '../../../errors.js';
-import { alignStrides, copyElement, defaultStrides, elemSize, forEach2, type StridedTensor } from '../../v5/kernels.js';
+import { alignStrides, copyElement, defaultStrides, elemSize, forEach2, type StridedTensor } from '../../v5/tensor.js';
 import type { Padding } from '../common.js';
 
 /** nncase 1.x `pad_mode_t`, in order. */

@@ -5,7 +5,7 @@
  * rounded C library and is within one unit in the last place of any other (docs/kpu-numerics.md).
  */
 import { KpuFault } from '../../../errors.js';
-import { alignStrides, forEach2, type StridedTensor } from '../../v5/kernels.js';
+import { alignStrides, forEach2, type StridedTensor } from '../../v5/tensor.js';
 
 /** nncase 1.0's `unary_op_t`, in order. */
 export const V5_UNARY_OPS = [
