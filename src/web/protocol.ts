@@ -22,6 +22,8 @@ export const CONTROL = {
 /** The largest webcam frame the page hands over (RGBA). */
 export const LIVE_MAX_W = 640;
 export const LIVE_MAX_H = 480;
+/** The webcam frames a run hands back to the page for saving (the first ones). */
+export const WEBCAM_FRAMES_KEPT = 120;
 
 export interface RunRequest {
   readonly t: 'run';
@@ -40,6 +42,8 @@ export interface RunRequest {
   readonly keyPress?: readonly number[];
   /** Use the webcam frames of `live` instead of camera files. */
   readonly webcam?: boolean;
+  /** Stop after this many frames (as `--frames`). */
+  readonly frames?: number;
   /** Control words and the webcam frame (see CONTROL); absent when the page is not cross-origin isolated. */
   readonly control?: SharedArrayBuffer;
   readonly live?: SharedArrayBuffer;
@@ -52,6 +56,48 @@ export interface InspectRequest {
   readonly name: string;
   readonly bytes: Uint8Array;
   readonly inner?: string;
+}
+
+/** The model page's "run on an image": `kpusim run` on an image, and what the outputs mean. */
+export interface ModelRunRequest {
+  readonly t: 'run-model';
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly inner?: string;
+  readonly image: { readonly name: string; readonly bytes: Uint8Array };
+  /** `--resize` (how an image of another size becomes the input). */
+  readonly resize: 'stretch' | 'fit' | 'crop';
+  /**
+   * auto: YOLOX when output 0 is a YOLOX head, top classes when it is a vector, else the raw
+   * tensor; region: a YOLOv2 region layer with a preset's (or the given) anchors, threshold, NMS.
+   */
+  readonly decode:
+    | { readonly kind: 'auto' | 'raw' | 'classify' | 'yolox' }
+    | {
+        readonly kind: 'region';
+        readonly preset?: string;
+        readonly anchors?: readonly number[];
+        readonly threshold?: number;
+        readonly nms?: number;
+      };
+}
+
+export interface ModelRunReport {
+  readonly decoded: 'raw' | 'classify' | 'yolox' | 'region';
+  /** outputs.json as `kpusim run` writes it. */
+  readonly doc: Record<string, unknown>;
+  /** output_<i>.bin. */
+  readonly outputs: readonly Uint8Array[];
+  /** The first real values of each output. */
+  readonly shown: readonly (readonly number[])[];
+  /** Boxes x0,y0,x1,y1 in network-input pixels, and in the image's pixels when it was resized. */
+  readonly detections?: readonly {
+    readonly label: number;
+    readonly score: number;
+    readonly box: readonly number[];
+    readonly image_box: readonly number[] | null;
+  }[];
+  readonly top?: readonly { readonly label: number; readonly value: number }[];
 }
 
 export interface InspectReport {
@@ -105,7 +151,16 @@ export type WorkerReply =
         readonly traceback: string;
       };
     }
+  /**
+   * A webcam frame the script took (RGB, as handed to the camera), so the run can be repeated with
+   * `kpusim maixpy --camera` on the same frames; at most `WEBCAM_FRAMES_KEPT` a run.
+   */
+  | { readonly t: 'webcam-frame'; readonly width: number; readonly height: number; readonly rgb: Uint8Array }
+  /** The BOOT button was pressed before this frame (the `--key-press` that repeats it). */
+  | { readonly t: 'key'; readonly frame: number }
   | { readonly t: 'fatal'; readonly message: string }
   | { readonly t: 'inspected'; readonly report: InspectReport }
+  | { readonly t: 'model-ran'; readonly report: ModelRunReport }
+  | { readonly t: 'run-model-error'; readonly message: string; readonly code: number }
   /** The CLI's one-line reason and its exit code. */
   | { readonly t: 'inspect-error'; readonly message: string; readonly code: number };

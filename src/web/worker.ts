@@ -12,18 +12,21 @@ import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { putFile, readFileSync, removeTree } from '../platform/browser/fs.js';
+import { runModelOnImage } from './run-model.js';
 import {
   CONTROL,
   type BoardFigures,
   type InspectReport,
   type InspectRequest,
+  type ModelRunRequest,
   type RunRequest,
   type WorkerReply,
+  WEBCAM_FRAMES_KEPT,
 } from './protocol.js';
 
 interface WorkerScope {
   postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void;
-  onmessage: ((e: { data: RunRequest | InspectRequest }) => void) | null;
+  onmessage: ((e: { data: RunRequest | InspectRequest | ModelRunRequest }) => void) | null;
   location: { href: string };
 }
 const scope = globalThis as unknown as WorkerScope;
@@ -77,6 +80,15 @@ async function run(req: RunRequest): Promise<void> {
   const control = req.control ? new Int32Array(req.control) : undefined;
   const live = req.live ? new Uint8Array(req.live) : undefined;
   let keysSeen = control ? Atomics.load(control, CONTROL.KEY) : 0;
+  let webcamFrames = 0;
+  const webcamFrame = (): RgbImage | null => {
+    const img = liveFrame(control!, live!);
+    if (img && webcamFrames++ < WEBCAM_FRAMES_KEPT) {
+      const rgb = img.data.slice();
+      post({ t: 'webcam-frame', width: img.width, height: img.height, rgb }, [rgb.buffer]);
+    }
+    return img;
+  };
   const t0 = performance.now();
   let figures: BoardFigures = {
     frames: 0,
@@ -99,13 +111,17 @@ async function run(req: RunRequest): Promise<void> {
       flash: req.flash,
       sdDir: req.sd,
       keyPress: req.keyPress,
-      liveCamera: req.webcam && control && live ? { name: 'webcam', frame: () => liveFrame(control, live) } : undefined,
+      frames: req.frames,
+      liveCamera: req.webcam && control && live ? { name: 'webcam', frame: webcamFrame } : undefined,
       poll: (board) => {
         current = board;
         if (!control) return;
         if (Atomics.exchange(control, CONTROL.STOP, 0) === 1) board.interrupt.keyboardInterrupt();
         const keys = Atomics.load(control, CONTROL.KEY);
-        for (; keysSeen < keys; keysSeen++) board.ctx.pressKeyBeforeNextFrame();
+        for (; keysSeen < keys; keysSeen++) {
+          board.ctx.pressKeyBeforeNextFrame();
+          post({ t: 'key', frame: board.ctx.frames + 1 });
+        }
       },
       lcdFrame: (img) => {
         const rgb = img.data.slice();
@@ -185,8 +201,28 @@ async function inspect(req: InspectRequest): Promise<void> {
   }
 }
 
+/** The model page: `kpusim run` of a dropped model on a dropped image (or a webcam frame). */
+function runModel(req: ModelRunRequest): void {
+  removeTree('/inspect');
+  const safe = (n: string, fallback: string): string => n.replace(/[^\w.-]/g, '_') || fallback;
+  const path = `/inspect/${safe(req.name, 'model.kmodel')}`;
+  const image = `/inspect/image/${safe(req.image.name, 'image.png')}`;
+  putFile(path, req.bytes);
+  putFile(image, req.image.bytes);
+  const rename = (t: string): string => t.split(path).join(req.name).split(image).join(req.image.name);
+  try {
+    const report = runModelOnImage(req.inner ? `${path}#${req.inner}` : path, image, req);
+    const doc = JSON.parse(rename(JSON.stringify(report.doc))) as Record<string, unknown>;
+    post({ t: 'model-ran', report: { ...report, doc } });
+  } catch (e) {
+    const { code, message } = classifyError(e);
+    post({ t: 'run-model-error', message: rename(message), code });
+  }
+}
+
 scope.onmessage = (e) => {
   if (e.data?.t === 'run') void run(e.data);
   else if (e.data?.t === 'inspect') void inspect(e.data);
+  else if (e.data?.t === 'run-model') runModel(e.data);
 };
 void bundled.then(() => post({ t: 'ready' }));

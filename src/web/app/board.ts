@@ -34,6 +34,11 @@ const state = {
   stream: null as MediaStream | null,
   liveTimer: 0,
   scriptName: 'main.py',
+  /** Stop after this many frames (URL parameter `frames`, as `--frames`). */
+  frames: undefined as number | undefined,
+  /** The webcam frames the last run took, and the frames the BOOT button pressed before. */
+  webcamFrames: [] as { width: number; height: number; rgb: Uint8Array }[],
+  keyFrames: [] as number[],
 };
 
 // The editor, with a line decoration for a traceback's line.
@@ -209,6 +214,9 @@ async function run(): Promise<void> {
   stopWorker();
   consoleEl.textContent = '';
   notes.textContent = '';
+  state.webcamFrames = [];
+  state.keyFrames = [];
+  $('webcam-frames').hidden = true;
   $('error').hidden = true;
   editor.dispatch({ effects: markLine.of(null) });
   const isolated = globalThis.crossOriginIsolated === true;
@@ -243,6 +251,7 @@ async function run(): Promise<void> {
     sd: state.sd.length ? '/run/sd' : undefined,
     keyPress,
     webcam,
+    frames: state.frames,
     control,
     live: webcam ? (state.live ?? undefined) : undefined,
   };
@@ -253,6 +262,8 @@ async function run(): Promise<void> {
     const m = e.data;
     if (m.t === 'out') consoleEl.textContent += m.text;
     else if (m.t === 'err') notes.textContent += m.text;
+    else if (m.t === 'webcam-frame') state.webcamFrames.push(m);
+    else if (m.t === 'key') state.keyFrames.push(m.frame);
     else if (m.t === 'lcd') {
       drawLcd(m.width, m.height, m.rgb);
       showFigures(m.figures);
@@ -270,6 +281,7 @@ async function run(): Promise<void> {
           });
         }
       }
+      if (webcam) showWebcamFrames(m.figures.frames);
       finish(`ended: ${m.reason}`);
     } else if (m.t === 'fatal') {
       $('error').textContent = m.message;
@@ -283,6 +295,47 @@ async function run(): Promise<void> {
     finish('failed');
   };
   worker.postMessage(req);
+}
+
+/**
+ * After a webcam run: its frames as PNG files and the `kpusim maixpy` command that repeats the run
+ * on them (the same frames, the BOOT key before the same frames).
+ */
+function showWebcamFrames(frames: number): void {
+  const kept = state.webcamFrames.slice(0, frames);
+  if (kept.length === 0) return;
+  const names = kept.map((_, i) => `webcam-${String(i + 1).padStart(3, '0')}.png`);
+  const keys =
+    (state.keyFrames.length ? ` --key-press ${state.keyFrames.join(',')}` : '') +
+    (state.frames !== undefined ? ` --frames ${state.frames}` : '');
+  $('webcam-cmd').textContent =
+    kept.length < frames
+      ? `The run took ${frames} frames; the first ${kept.length} are kept here.`
+      : `kpusim maixpy ${state.scriptName} --camera ${names.join(' ')}${keys}`;
+  const list = $('webcam-list');
+  list.replaceChildren();
+  kept.forEach((f, i) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = f.width;
+    canvas.height = f.height;
+    const img = new ImageData(f.width, f.height);
+    for (let p = 0; p < f.width * f.height; p++) {
+      img.data.set(f.rgb.subarray(3 * p, 3 * p + 3), 4 * p);
+      img.data[4 * p + 3] = 255;
+    }
+    canvas.getContext('2d')!.putImageData(img, 0, 0);
+    const li = list.appendChild(document.createElement('li'));
+    canvas.toBlob((blob) => {
+      if (!blob) return;
+      const a = Object.assign(document.createElement('a'), {
+        href: URL.createObjectURL(blob),
+        download: names[i],
+        textContent: names[i],
+      });
+      li.appendChild(a);
+    }, 'image/png');
+  });
+  $('webcam-frames').hidden = false;
 }
 
 function finish(text: string): void {
@@ -376,7 +429,7 @@ function stopWebcam(): void {
   video.hidden = true;
 }
 
-// URL parameters: ?script=URL&camera=URL1,URL2&flash=0x300000=URL&autorun=1&keypress=1
+// URL parameters: ?script=URL&camera=URL1,URL2&flash=0x300000=URL&autorun=1&keypress=1&webcam=1&frames=N
 async function fromUrl(): Promise<boolean> {
   const q = new URLSearchParams(location.search);
   const script = q.get('script');
@@ -394,7 +447,9 @@ async function fromUrl(): Promise<boolean> {
     const url = m ? m[2] : spec;
     addFlash({ name: baseName(url), bytes: await fetchBytes(url) }, m ? Number(m[1]) : undefined);
   }
-  if (q.get('keypress')) ($('keypress') as HTMLInputElement).value = q.get('keypress')!;
+  if (q.has('keypress')) ($('keypress') as HTMLInputElement).value = q.get('keypress')!;
+  const frames = q.get('frames');
+  if (frames !== null) state.frames = Number(frames);
   if (q.get('webcam') === '1') {
     (document.querySelector('input[name=camera][value=webcam]') as HTMLInputElement).checked = true;
     await startWebcam();
@@ -450,7 +505,12 @@ async function main(): Promise<void> {
   );
   // For tests and the browser's console: the editor's text.
   Object.assign(globalThis, {
-    kpusimBoard: { script: () => editor.state.doc.toString(), setScript: (t: string) => setScript(t) },
+    kpusimBoard: {
+      script: () => editor.state.doc.toString(),
+      setScript: (t: string) => setScript(t),
+      webcamFrames: () => state.webcamFrames,
+      keyFrames: () => state.keyFrames,
+    },
   });
   document.body.dataset.ready = '1';
   if (autorun) void run();
