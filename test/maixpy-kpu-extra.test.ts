@@ -1,7 +1,7 @@
 /**
  * MaixPy's `KPU.load_flash` and `KPU.classifier`, CanMV's licence-plate recogniser heads
- * (`lp_recog`, and `KPU().Lpr()` of CanMV's current API): arithmetic on hand-made weights, argument
- * checks with the firmware's messages.
+ * (`lp_recog`, and `KPU().Lpr()` of CanMV's current API): arithmetic on hand-made weights, weights
+ * from a file or the flash, argument checks with the firmware's messages.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,42 @@ for f in (lambda: k.lp_recog(), lambda: k.lp_recog_load_weight_data(0x1000), lam
       'ValueError size error!',
       'ValueError path error!',
       'OSError Failed to read file',
-      'NotImplementedError KPU.lp_recog_load_weight_data(flash address)',
+      'weight_data_size: 10\r', // the firmware prints \r\n
+      'OSError Failed to read file (kpusim: flash 0x1000 holds nothing: map a model there with --flash 0x1000=FILE)',
+    ]);
+  });
+
+  it('weights from a flash address read the bytes mapped there, as Lpr.load(offset, size) does', async () => {
+    const dir = tempDir('lpflash');
+    const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37 + 11) & 0xff);
+    writeFileSync(join(dir, 'w.bin'), bytes);
+    const r = await runScript(
+      {
+        source: `
+from maix import KPU
+k = KPU()
+k.lp_recog_load_weight_data(0x800000 + 100, 400)
+print(k._lpw[:3] == bytearray([${[...bytes.subarray(100, 103)].join(', ')}]), len(k._lpw))
+l = k.Lpr()
+l.load(0x800000, 1000)
+a = l.attr()
+print(a['weight']['size'], a['weight']['name'], ''.join(['%02x' % b for b in a['weight']['sha256']]))
+for f in (lambda: l.load(0x800000, 1001), lambda: l.load(0x1000, 4)):
+    try:
+        f()
+    except OSError as e:
+        print('OSError', e)
+`,
+      },
+      { flash: [`0x800000=${join(dir, 'w.bin')}`] },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.lines).toEqual([
+      'weight_data_size: 400\r',
+      'True 400',
+      `1000 flash:0x00800000 ${createHash('sha256').update(bytes).digest('hex')}`,
+      `OSError Failed to read file from rawflash (kpusim: flash 0x800000: 1001 bytes run past the end of ${join(dir, 'w.bin')})`,
+      'OSError Failed to read file from rawflash (kpusim: flash 0x1000 holds nothing: map a model there with --flash 0x1000=FILE (mapped: 0x800000))',
     ]);
   });
 });
@@ -131,7 +166,7 @@ print(l.attr()['weight']['size'])
       expect(r.lines).toEqual([
         'OSError Please call init before run',
         'OSError Failed to read file from filesystem',
-        'NotImplementedError KPU.Lpr.load(flash offset, size) is not supported by kpusim (MaixPy emulation on the PC)',
+        'OSError Failed to read file from rawflash (kpusim: flash 0x1000 holds nothing: map a model there with --flash 0x1000=FILE)',
         'ValueError offset error!',
         'ValueError load("path" / offset, size)',
         'OSError Please load/run kmodel before',

@@ -190,6 +190,20 @@ const backend = {
     return addSlot(ctx, model);
   },
 
+  /**
+   * `size` bytes of the emulated SPI flash at `address` (CanMV's weight files read from raw flash),
+   * for `take`. What kpusim cannot know (an unmapped address, bytes past a mapped file) is an OSError.
+   */
+  kpu_flash_read(ctx: BoardContext, address: unknown, size: unknown): number {
+    const a = int(address, 'address'),
+      n = int(size, 'size');
+    try {
+      return ctx.give(ctx.storage.readFlash(a, n).bytes.slice());
+    } catch (e) {
+      throw new PyError('OSError', `kpusim: ${(e as Error).message}`);
+    }
+  },
+
   kpu_load_path(ctx: BoardContext, path: unknown): number {
     const model = ctx.storage.loadFromPath(str(path, 'path'), (p) => ctx.readVfs(p));
     return addSlot(ctx, model);

@@ -1,6 +1,14 @@
 import _kpusim as _k
 
 
+def _flash(offset, size, message):
+    # the firmware's read of raw flash; kpusim knows only the flash --flash maps
+    try:
+        return bytearray(_k.take(_k.call('kpu_flash_read', offset, size)))
+    except OSError as e:
+        raise OSError('%s (%s)' % (message, e))
+
+
 # api: exact - `maix.KPU()`: CanMV's current API (load, run, get_outputs, Yolo2, Act, Feat) and its older one (load_kmodel, run_with_output, init_yolo2, regionlayer_yolo2, ...)
 class KPU:
     def __init__(self, *args, **kw):
@@ -67,14 +75,18 @@ class KPU:
             raise OSError('Failed to get kpu outputs')
         return list(_k.floats(raw))
 
-    # api: partial (path) - the recogniser's weight file from a path; a flash address (address, size) raises NotImplementedError
+    # api: exact (path or flash address, size) - the recogniser's weight file from a path, or size bytes of the flash
+    #   at an address mapped with --flash ADDR=FILE
     def lp_recog_load_weight_data(self, path=None, size=None):
         if type(path) is int:
             if path <= 0:
                 raise ValueError('path error!')
             if size is None or _k.get_int(size) <= 0:
                 raise ValueError('size error!')
-            _k.unsupported('KPU.lp_recog_load_weight_data(flash address)')
+            n = _k.get_int(size)
+            print('weight_data_size: %d\r\n' % n, end='')
+            self._lpw = _flash(path, n, 'Failed to read file')
+            return None
         if type(path) is not str:
             raise ValueError('path error!')
         try:
@@ -286,7 +298,8 @@ class _Lpr:
         self._name = ''
         self._sha = bytes(32)
 
-    # api: partial ("path" or offset, size) - a path on the board's file systems; a raw flash offset raises NotImplementedError
+    # api: exact ("path" or offset, size) - a path on the board's file systems, or size bytes of the flash at an offset
+    #   mapped with --flash ADDR=FILE (named flash:0x%08X as the firmware)
     def load(self, path, size=None):
         if type(path) is str:
             try:
@@ -302,7 +315,8 @@ class _Lpr:
                 raise ValueError('offset error!')
             if size <= 0:
                 raise ValueError('weight file size error')
-            _k.unsupported('KPU.Lpr.load(flash offset, size)')
+            data = _flash(path, size, 'Failed to read file from rawflash')
+            name = 'flash:0x%08X' % path
         else:
             raise ValueError('load("path" / offset, size)')
         if len(data) <= 0:
