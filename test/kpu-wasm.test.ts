@@ -430,7 +430,7 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
         }
         stats.channels += r.OC;
         stats.prepooled += plan.prepoolChannels;
-        if (plan.desc[9] < plan.desc[6]) stats.chunked++;
+        if (plan.descs[0][9] < plan.descs[0][6]) stats.chunked++;
       }),
       { seed: 8088, numRuns: 200 },
     );

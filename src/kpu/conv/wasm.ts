@@ -30,8 +30,9 @@
  */
 import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-layer-argument.js';
 import { KpuFault } from '../../errors.js';
-import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, RULE, SEG_BYTES } from '../wasm/kernels.js';
+import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, HEADER_BYTES, RULE, SEG_BYTES, THREADS } from '../wasm/kernels.js';
 import { kernelFailure, kernelRuntime, type KernelRuntime } from '../wasm/runtime.js';
+import { partsOf } from '../parallel/index.js';
 import { checkRunBuffers, referenceRoundShift } from './reference.js';
 import { GOLDEN_NUMERICS, type KpuNumerics, type PreparedKpuConv } from './prepare.js';
 
@@ -40,8 +41,8 @@ const S_CHUNK_BYTES = 192 * 1024;
 
 interface WasmPlan {
   readonly total: number;
-  /** Descriptor fields common to every batch item (DESC slots), argXf apart. */
-  readonly desc: Int32Array;
+  /** Each thread's descriptor (DESC slots; argXf apart): the layer's fields, the thread's scratch. */
+  readonly descs: readonly Int32Array[];
   /** arg_x·2^−shr_x */
   readonly argXf: number;
   readonly inOff: number;
@@ -53,13 +54,13 @@ interface WasmPlan {
   readonly chan: Uint8Array;
   readonly segOff: number;
   readonly seg: Uint8Array;
-  readonly tOff: number;
-  readonly tBytes: number;
+  /** Regions [offset, bytes] that start every run as zeros. */
+  readonly zeroed: readonly [number, number][];
+  /** Multiply-accumulates of one batch item (whether two threads pay, src/kpu/parallel). */
+  readonly macs: number;
   /** Channels on the SIMD activation path, and pooled before their activation (for tests). */
   readonly simdChannels: number;
   readonly prepoolChannels: number;
-  readonly zerosOff: number;
-  readonly zerosBytes: number;
   /** Views, cached so that a run allocates nothing: per AI SRAM array, per memory buffer, per mainOut. */
   cache: {
     ram?: Uint8Array;
@@ -303,13 +304,16 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const T = c.groupChannels * K2; // taps per output channel
   const P = Math.ceil(T / 2);
   const nPlanes = wide ? 2 : 1;
-  const OCv = dw ? 0 : OC * nPlanes + (hasSX ? 1 : 0);
-  const sxRow = hasSX ? OCv - 1 : 0;
+  // weight rows: each byte plane's OC rows from a multiple of 4 (OCr), then SX's row of ones
+  const OCr = Math.ceil(OC / 4) * 4;
+  const wRows = dw ? 0 : nPlanes * OCr + (hasSX ? 1 : 0);
+  // S rows: the weight rows', with one SX row per thread (the SX weights' row is the first's)
+  const sRows = dw ? 0 : nPlanes * OCr + (hasSX ? THREADS : 0);
   // Max pool 2×2 before the activation needs chunks of whole row pairs (and of 8-pixel groups).
   const prepoolable = !dw && !wide && c.poolType === 1;
   let CH = HWp;
   if (!dw) {
-    const chunks = Math.max(1, Math.ceil((OCv * HWp * 4) / S_CHUNK_BYTES));
+    const chunks = Math.max(1, Math.ceil((sRows * HWp * 4) / S_CHUNK_BYTES));
     CH = roundUp8(Math.ceil(HWp / chunks));
     if (prepoolable) {
       const unit = lcm(2 * W, 8);
@@ -323,22 +327,18 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const planes = f.weightPlanes;
   let wt: Uint8Array;
   if (!dw) {
-    // rows in blocks of 4 (the last may be shorter), each block [pair p][row]: taps 2p | 2p+1 << 16
-    const words = new Int32Array(Math.ceil(OCv / 4) * 4 * P);
-    for (let row = 0; row < OCv; row++) {
-      const b = row >> 2;
-      const nO = Math.min(4, OCv - 4 * b);
-      const at = 4 * b * P + (row - 4 * b);
-      if (hasSX && row === sxRow) {
-        for (let p = 0; p < P; p++) words[at + p * nO] = 1 | (2 * p + 1 < T ? 1 << 16 : 0);
-        continue;
-      }
-      const pl = row < OC ? 0 : 1;
+    // rows in blocks of 4 from each plane's start (a plane's last block may be shorter), each block
+    // [pair p][row]: taps 2p | 2p+1 << 16
+    const words = new Int32Array(Math.ceil(wRows / 4) * 4 * P);
+    const put = (row: number, nO: number, tap: (t: number) => number): void => {
+      const at = (row & ~3) * P + (row & 3);
+      for (let p = 0; p < P; p++) words[at + p * nO] = tap(2 * p) | (2 * p + 1 < T ? tap(2 * p + 1) << 16 : 0);
+    };
+    for (let pl = 0; pl < nPlanes; pl++) {
       const src = planes[pl];
-      const base = (row - pl * OC) * T;
-      for (let p = 0; p < P; p++)
-        words[at + p * nO] = src[base + 2 * p] | (2 * p + 1 < T ? src[base + 2 * p + 1] << 16 : 0);
+      for (let o = 0; o < OC; o++) put(pl * OCr + o, Math.min(4, OC - (o & ~3)), (t) => src[o * T + t]);
     }
+    if (hasSX) put(nPlanes * OCr, 1, () => 1);
     wt = new Uint8Array(words.buffer);
   } else if (c.kernel === 3) {
     const words = new Int32Array(nPlanes * OC * 5);
@@ -420,7 +420,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   });
 
   // ---- memory layout (every region 64-aligned, with slack for vector over-reads) ----
-  let at = DESC_BYTES;
+  let at = HEADER_BYTES;
   const region = (bytes: number): number => {
     const r = at;
     at = align(at + bytes + 64);
@@ -432,15 +432,24 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const planesOff = region((IC + 1) * planeStride + 64);
   const xpOff = dw ? 0 : region(P * HWp * 4);
   const wtOff = region(wt.length);
-  const sOff = region(dw ? 3 * HWp * 4 : OCv * CH * 4);
+  const sShared = dw ? 0 : region(sRows * CH * 4);
   const tLen = Math.max(CH, HWp);
-  const tfOff = region(tLen * 8);
-  const t32Off = region(tLen * 4);
   const actOff = region(OC * actStride);
-  const accpOff = region(prepoolable ? CH * 4 : 0);
-  const zerosOff = region(prepoolable ? CH * 8 : 0);
   const chanOff = region(chanBuf.byteLength);
   const segOff = region(segBuf.byteLength);
+  // each thread's scratch: depthwise S rows, Tx, pooled accumulators and zeros standing in for Tx;
+  // the regions that must start as zeros (Tx without SX, and the zeros) are listed for the run
+  const zeroed: [number, number][] = [];
+  const scratch = Array.from({ length: THREADS }, () => {
+    const sOff = dw ? region(3 * HWp * 4) : sShared;
+    const tfOff = region(tLen * 8);
+    const t32Off = region(tLen * 4);
+    if (!hasSX) zeroed.push([tfOff, t32Off + tLen * 4 - tfOff]);
+    const accpOff = region(prepoolable ? CH * 4 : 0);
+    const zerosOff = region(prepoolable ? CH * 8 : 0);
+    if (prepoolable) zeroed.push([zerosOff, CH * 8 + 64]);
+    return { sOff, tfOff, t32Off, accpOff, zerosOff };
+  });
 
   const { inLayout: li, outLayout: lo } = f;
   const d = new Int32Array(DESC_BYTES / 4);
@@ -453,7 +462,6 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   d[DESC.HW] = HW;
   d[DESC.HWp] = HWp;
   d[DESC.P] = P;
-  d[DESC.OCv] = OCv;
   d[DESC.CH] = CH;
   d[DESC.OH] = OH;
   d[DESC.OW] = OW;
@@ -469,9 +477,6 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   d[DESC.planeStride] = planeStride;
   d[DESC.xp] = xpOff;
   d[DESC.wt] = wtOff;
-  d[DESC.s] = sOff;
-  d[DESC.tf] = tfOff;
-  d[DESC.t32] = t32Off;
   d[DESC.act] = actOff;
   d[DESC.actStride] = actStride;
   d[DESC.chan] = chanOff;
@@ -481,13 +486,21 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   d[DESC.outLine] = lo.rowLen * 64;
   d[DESC.padValue] = c.padValue;
   d[DESC.shrX] = c.shrX;
-  d[DESC.sxRow] = sxRow;
   d[DESC.sStride] = CH * 4;
-  d[DESC.accp] = accpOff;
-  d[DESC.zeros] = zerosOff;
+  // one descriptor per thread: the layer's, with the thread's own scratch
+  const descs = scratch.map((x, t) => {
+    const dt = d.slice();
+    dt[DESC.s] = x.sOff;
+    dt[DESC.tf] = x.tfOff;
+    dt[DESC.t32] = x.t32Off;
+    dt[DESC.accp] = x.accpOff;
+    dt[DESC.zeros] = x.zerosOff;
+    dt[DESC.sxRow] = nPlanes * OCr + t;
+    return dt;
+  });
   return {
     total: at,
-    desc: d,
+    descs,
     argXf: c.argX * 2 ** -c.shrX,
     inOff,
     outOff,
@@ -498,10 +511,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     chan: new Uint8Array(chanBuf),
     segOff,
     seg: new Uint8Array(segBuf),
-    tOff: tfOff,
-    tBytes: t32Off + tLen * 4 - tfOff,
-    zerosOff,
-    zerosBytes: prepoolable ? CH * 8 + 64 : 0,
+    zeroed,
+    macs: OC * HW * (dw ? K2 : T),
     prepoolChannels,
     simdChannels,
     cache: {},
@@ -553,8 +564,7 @@ export function runKpuConvWasm(
   mem.set(plan.wt, plan.wtOff);
   mem.set(plan.chan, plan.chanOff);
   mem.set(plan.seg, plan.segOff);
-  if (c.argX === 0) mem.fill(0, plan.tOff, plan.tOff + plan.tBytes);
-  if (plan.zerosBytes) mem.fill(0, plan.zerosOff, plan.zerosOff + plan.zerosBytes);
+  for (const [off, n] of plan.zeroed) mem.fill(0, off, off + n);
   const strict = numerics.segmentBoundary === 'strict';
   const banker = numerics.activationRounding === 'nncase02';
   const sorted = c.fast.actSorted;
@@ -564,18 +574,29 @@ export function runKpuConvWasm(
     (sorted ? RULE.SORTED : 0) |
     (strict && banker && sorted ? RULE.SIMD : 0);
   const d = rt.i32;
-  d.set(plan.desc, 0);
-  d[DESC.rules] = rules;
-  if (mainOut) d[DESC.flags] |= FLAG.DENSE;
-  rt.f64[DESC.argXf / 2] = plan.argXf;
   const perIn = c.input.rowsPerBatch * 64;
   const perOut = c.output.rowsPerBatch * 64;
   const perDense = c.geometry.outChannels * c.geometry.outHeight * c.geometry.outWidth;
+  const OC = c.geometry.outChannels;
+  const parts = partsOf(OC, plan.macs);
+  const pool = parts.count > 1 ? rt.parts() : null;
+  for (let t = 0; t < THREADS; t++) {
+    const at = (t * DESC_BYTES) / 4;
+    d.set(plan.descs[t], at);
+    d[at + DESC.rules] = rules;
+    if (mainOut) d[at + DESC.flags] |= FLAG.DENSE;
+    rt.f64[(at + DESC.argXf) / 2] = plan.argXf;
+  }
   for (let b = 0; b < c.batches; b++) {
-    d[DESC.inBase] = plan.inOff + b * perIn;
-    d[DESC.outBase] = plan.outOff + b * perOut;
-    d[DESC.dense] = plan.denseOff + b * perDense;
-    rt.exports.run();
+    for (let t = 0; t < THREADS; t++) {
+      const at = (t * DESC_BYTES) / 4;
+      d[at + DESC.inBase] = plan.inOff + b * perIn;
+      d[at + DESC.outBase] = plan.outOff + b * perOut;
+      d[at + DESC.dense] = plan.denseOff + b * perDense;
+    }
+    rt.exports.prep(0);
+    if (pool) pool.run(parts.count, parts.size, OC);
+    else rt.exports.part(0, 0, OC);
   }
   k.ramOut!.set(k.memOut!);
   if (mainOut) mainOut.set(k.memDense!);
@@ -583,5 +604,9 @@ export function runKpuConvWasm(
 
 /** Groups of 4 pixels that the last wasm run sent from the SIMD window to the scalar path (for tests). */
 export function lastWasmRunFallbacks(): number {
-  return kernelRuntime()?.i32[DESC.fallbacks] ?? 0;
+  const rt = kernelRuntime();
+  if (!rt) return 0;
+  let n = 0;
+  for (let t = 0; t < THREADS; t++) n += rt.i32[(t * DESC_BYTES) / 4 + DESC.fallbacks];
+  return n;
 }

@@ -145,6 +145,23 @@ export function set(l: Local, v: Expr): Stmt {
   });
 }
 
+/** A module-level mutable i32 global: each instance has its own (a thread's state, such as its descriptor's address). */
+export class Global {
+  constructor(
+    readonly index: number,
+    readonly label: string,
+  ) {}
+}
+
+export const globalGet = (g: Global): Expr => node('i32', (w) => w.bytes.push(0x23, ...u32(g.index)));
+export function globalSet(g: Global, v: Expr): Stmt {
+  check(`global.set ${g.label}`, [v], ['i32']);
+  return node(null, (w) => {
+    v.emit(w);
+    w.bytes.push(0x24, ...u32(g.index));
+  });
+}
+
 export class Func {
   readonly params: Local[] = [];
   readonly locals: Local[] = [];
@@ -460,8 +477,24 @@ export const memory = {
 
 // ---- the module ------------------------------------------------------------------------------------
 
+/**
+ * Where a module's memory comes from: its own (exported as `mem`), or imported as `env.mem`,
+ * optionally shared between threads (a shared memory must declare its largest size).
+ */
+export type MemorySpec =
+  | { readonly kind: 'own'; readonly pages: number }
+  | { readonly kind: 'import'; readonly pages: number; readonly shared: boolean; readonly maxPages?: number };
+
 export class Module {
   private readonly funcs: { f: Func; build: (f: Func) => Stmt[] }[] = [];
+  private readonly globals: Global[] = [];
+
+  /** Declares a mutable i32 global, 0 at instantiation. */
+  global(label: string): Global {
+    const g = new Global(this.globals.length, label);
+    this.globals.push(g);
+    return g;
+  }
 
   /** Declares a function; `build` runs when the module is assembled, so functions may call each other in any order. */
   func(
@@ -482,8 +515,12 @@ export class Module {
     return e.f;
   }
 
-  /** The module's bytes: one memory of `pages` 64 KiB pages (exported as `mem`), the functions, their exports. */
-  assemble(pages: number): Uint8Array {
+  /**
+   * The module's bytes: one memory (`pages` 64 KiB pages of its own, exported as `mem`, or as `spec`
+   * says), the globals, the functions, their exports.
+   */
+  assemble(spec: number | MemorySpec): Uint8Array {
+    const mem: MemorySpec = typeof spec === 'number' ? { kind: 'own', pages: spec } : spec;
     const types: string[] = [];
     const typeBytes: number[][] = [];
     const typeOf = (f: Func): number => {
@@ -524,7 +561,7 @@ export class Module {
       return [...u32(body.length), ...body];
     });
     const exports = [
-      [...name('mem'), 0x02, 0],
+      ...(mem.kind === 'own' ? [[...name('mem'), 0x02, 0]] : []),
       ...this.funcs.filter(({ f }) => f.exported).map(({ f }) => [...name(f.name), 0x00, ...u32(f.index)]),
     ];
     const section = (id: number, content: number[]): number[] => [id, ...u32(content.length), ...content];
@@ -538,8 +575,24 @@ export class Module {
       0x00,
       0x00,
       ...section(1, vec(typeBytes)),
+      ...(mem.kind === 'import'
+        ? section(
+            2,
+            vec([
+              [
+                ...name('env'),
+                ...name('mem'),
+                0x02,
+                ...(mem.maxPages === undefined
+                  ? [0x00, ...u32(mem.pages)]
+                  : [mem.shared ? 0x03 : 0x01, ...u32(mem.pages), ...u32(mem.maxPages)]),
+              ],
+            ]),
+          )
+        : []),
       ...section(3, vec(funcTypes)),
-      ...section(5, vec([[0x00, ...u32(pages)]])),
+      ...(mem.kind === 'own' ? section(5, vec([[0x00, ...u32(mem.pages)]])) : []),
+      ...(this.globals.length ? section(6, vec(this.globals.map(() => [0x7f, 0x01, 0x41, 0x00, 0x0b]))) : []),
       ...section(7, vec(exports)),
       ...section(10, vec(bodies)),
     ];

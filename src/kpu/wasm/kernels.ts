@@ -1,8 +1,10 @@
 /**
  * The KPU conv engine as one WebAssembly SIMD module, written with ./asm.ts. It runs one batch
- * item of one layer described by a descriptor at address 0 of its memory (`DESC` slots, filled by
- * src/kpu/conv/wasm.ts); the JavaScript side copies the input map, weights and tables in and the
- * output map out. Stages, all exact:
+ * item of one layer described by a descriptor in its memory (`DESC` slots, filled by
+ * src/kpu/conv/wasm.ts): `prep` gathers and packs the input, then `part` runs a range of output
+ * channels, so two threads with one descriptor each (src/kpu/parallel) can share a layer. The
+ * JavaScript side copies the input map, weights and tables in and the output map out. Stages, all
+ * exact:
  *
  *   gather   kpu-numerics §6.8 input layout → channel planes (3×3: padded by one pixel of pad_value)
  *   pack     planes → input pairs as i16 lanes [x_a(i), x_b(i)]: channel pairs for 1×1, tap pairs
@@ -23,6 +25,7 @@
  * 16-bit weights (v3) are split into byte planes as separate rows: S = S_lo + 256·S_hi.
  */
 import {
+  Global,
   Label,
   Module,
   block,
@@ -33,6 +36,8 @@ import {
   f64x2,
   forUp,
   get,
+  globalGet,
+  globalSet,
   i16x8,
   i32,
   i32x4,
@@ -48,6 +53,7 @@ import {
   type Expr,
   type Func,
   type Local,
+  type MemorySpec,
   type Stmt,
 } from './asm.js';
 
@@ -61,7 +67,6 @@ export const DESC = {
   HW: 5,
   HWp: 6,
   P: 7,
-  OCv: 8,
   CH: 9,
   OH: 10,
   OW: 11,
@@ -106,6 +111,12 @@ export const DESC = {
   fallbacks: 48,
 } as const;
 export const DESC_BYTES = 256;
+/** Threads that may run one layer, each with its descriptor at t·DESC_BYTES (thread 0: the caller's). */
+export const THREADS = 2;
+/** The two threads' control block (src/kpu/parallel), after the descriptors. */
+export const CTL = THREADS * DESC_BYTES;
+/** The layer's data starts here. */
+export const HEADER_BYTES = CTL + 128;
 
 export const FLAG = { K3: 1, DW: 2, WIDE: 4, SX: 8, DENSE: 16 } as const;
 export const RULE = { STRICT: 1, BANKER: 2, SORTED: 4, SIMD: 8 } as const;
@@ -142,7 +153,10 @@ const c64 = i64.const;
 const add = i32.add;
 const sub = i32.sub;
 const mul = i32.mul;
-const field = (slot: number): Expr => i32.load(c32(0), slot * 4);
+/** The address of the running thread's descriptor (a global: each instance has its own), set by `prep` and `part`. */
+let descAt: Global | null = null;
+const desc = (): Expr => globalGet(descAt!);
+const field = (slot: number): Expr => i32.load(desc(), slot * 4);
 /** i16 lanes 0..3 of a and b interleaved: [a0 b0 a1 b1 a2 b2 a3 b3]. */
 const IL_LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
 /** i16 lanes 4..7 interleaved. */
@@ -174,8 +188,9 @@ function fields(f: Func, names: Exclude<keyof typeof DESC, 'argXf'>[]): { loads:
   return { loads, v };
 }
 
-export function buildKernelModule(): Uint8Array {
+export function buildKernelModule(mem: MemorySpec): Uint8Array {
   const m = new Module();
+  descAt = m.global('desc');
 
   /** Copies n bytes (a row: short, many of them) without a runtime call: 16 bytes per step, then 8, 4, 1. */
   const copyRow = m.func(
@@ -499,18 +514,23 @@ export function buildKernelModule(): Uint8Array {
     );
   }
 
-  /** All rows for pixels [i0, i1) (multiples of 8) into the chunk's S rows. */
-  m.func(
-    'gemmAll',
+  /**
+   * n weight rows from row wRow (a block start: rows lie in blocks of 4 from each plane's start)
+   * for pixels [i0, i1) (multiples of 8) into the chunk's S rows from row sRow.
+   */
+  const gemmRows = m.func(
+    'gemmRows',
     [
       ['i0', 'i32'],
       ['i1', 'i32'],
+      ['wRow', 'i32'],
+      ['sRow', 'i32'],
+      ['n', 'i32'],
     ],
     null,
     (f) => {
-      const { loads, v } = fields(f, ['P', 'HWp', 'OCv', 'xp', 'wt', 's', 'sStride']);
-      const i0 = f.param('i0');
-      const i1 = f.param('i1');
+      const { loads, v } = fields(f, ['P', 'HWp', 'xp', 'wt', 's', 'sStride']);
+      const [i0, i1, wRow, sRow, n] = ['i0', 'i1', 'wRow', 'sRow', 'n'].map((x) => f.param(x));
       const b = f.local('i32', 'b');
       const nO = f.local('i32', 'nO');
       const groups = f.local('i32', 'groups');
@@ -518,8 +538,8 @@ export function buildKernelModule(): Uint8Array {
         add(get(v.xp), mul(get(i0), c32(4))),
         get(v.P),
         mul(get(v.HWp), c32(4)),
-        add(get(v.wt), mul(mul(get(b), get(v.P)), c32(4))),
-        add(get(v.s), mul(get(b), get(v.sStride))),
+        add(get(v.wt), mul(mul(add(get(wRow), get(b)), get(v.P)), c32(4))),
+        add(get(v.s), mul(add(get(sRow), get(b)), get(v.sStride))),
         get(v.sStride),
         get(groups),
       ];
@@ -529,9 +549,9 @@ export function buildKernelModule(): Uint8Array {
         forUp(
           b,
           c32(0),
-          get(v.OCv),
+          get(n),
           4,
-          set(nO, sub(get(v.OCv), get(b))),
+          set(nO, sub(get(n), get(b))),
           if_(
             i32.ge_s(get(nO), c32(4)),
             [call(gemm[3], ...args())],
@@ -546,6 +566,7 @@ export function buildKernelModule(): Uint8Array {
         ),
       ];
     },
+    false,
   );
 
   // ---- Tx ----------------------------------------------------------------------------------------------
@@ -572,7 +593,7 @@ export function buildKernelModule(): Uint8Array {
       const e = f.local('i32', 'e');
       return [
         ...loads,
-        set(sc, f64x2.splat(f64.load(c32(0), DESC.argXf * 4))),
+        set(sc, f64x2.splat(f64.load(desc(), DESC.argXf * 4))),
         set(d, get(v.tf)),
         set(e, get(v.t32)),
         forUp(
@@ -865,7 +886,7 @@ export function buildKernelModule(): Uint8Array {
             if_(
               v128.any_true(v128.or(outside(b[0]), outside(b[1]))),
               [
-                i32.store(c32(0), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
+                i32.store(desc(), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
                 call(
                   actScalar,
                   get(ch),
@@ -1274,108 +1295,156 @@ export function buildKernelModule(): Uint8Array {
     ];
   });
 
-  // ---- one batch item -------------------------------------------------------------------------------------------
-  m.func('run', [], null, (f) => {
-    const { loads, v } = fields(f, [
-      'flags',
-      'OC',
-      'HW',
-      'HWp',
-      'CH',
-      's',
-      'sStride',
-      'sxRow',
-      'act',
-      'actStride',
-      'chan',
-      'rules',
-      'W',
-      'OW',
-      't32',
-      'tf',
-    ]);
-    const o = f.local('i32', 'o');
-    const i0 = f.local('i32', 'i0');
-    const i1 = f.local('i32', 'i1');
-    const n = f.local('i32', 'n');
-    const golden = i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0));
-    const fn = (name: string): Func => m.byName(name);
-    const hasFlag = (b: number): Expr => i32.and(get(v.flags), c32(b));
+  // ---- one batch item: prep, then the output channels in parts -----------------------------------------------
+  /** Gathers the input into planes and packs them (the part of a layer that every output channel reads). */
+  m.func('prep', [['desc', 'i32']], null, (f) => {
+    const d = f.param('desc');
+    const flags = f.local('i32', 'flags');
     return [
-      ...loads,
-      call(fn('gather')),
-      if_(
-        hasFlag(2),
-        [
-          forUp(
-            o,
-            c32(0),
-            get(v.OC),
-            1,
-            call(fn('dw'), get(o)),
-            if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.HWp), c32(8))), get(v.HW))]),
-            call(
-              act,
-              get(o),
-              get(v.s),
-              select(add(get(v.s), mul(get(v.HWp), c32(4))), c32(0), hasFlag(4)),
-              get(v.t32),
-              get(v.tf),
-              get(v.HW),
-              add(get(v.act), mul(get(o), get(v.actStride))),
-            ),
-          ),
-        ],
-        [
-          if_(hasFlag(1), [call(fn('im2col'))], [call(fn('pack1x1'))]),
-          forUp(
-            i0,
-            c32(0),
-            get(v.HWp),
-            get(v.CH),
-            set(i1, select(get(v.HWp), add(get(i0), get(v.CH)), i32.lt_s(get(v.HWp), add(get(i0), get(v.CH))))),
-            call(fn('gemmAll'), get(i0), get(i1)),
-            if_(hasFlag(8), [call(fn('tx'), add(get(v.s), mul(get(v.sxRow), get(v.sStride))), sub(get(i1), get(i0)))]),
-            forUp(
-              o,
-              c32(0),
-              get(v.OC),
-              1,
-              set(n, sub(select(get(v.HW), get(i1), i32.lt_s(get(v.HW), get(i1))), get(i0))),
-              if_(
-                i32.and(i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)), golden),
-                [
-                  call(
-                    actPrepool,
-                    get(o),
-                    add(get(v.s), mul(get(o), get(v.sStride))),
-                    get(n),
-                    add(
-                      add(get(v.act), mul(get(o), get(v.actStride))),
-                      i32.div_u(mul(get(i0), get(v.OW)), mul(get(v.W), c32(2))),
-                    ),
-                  ),
-                ],
-                [
-                  call(
-                    act,
-                    get(o),
-                    add(get(v.s), mul(get(o), get(v.sStride))),
-                    select(add(get(v.s), mul(add(get(o), get(v.OC)), get(v.sStride))), c32(0), hasFlag(4)),
-                    get(v.t32),
-                    get(v.tf),
-                    get(n),
-                    add(add(get(v.act), mul(get(o), get(v.actStride))), get(i0)),
-                  ),
-                ],
-              ),
-            ),
-          ),
-        ],
-      ),
-      forUp(o, c32(0), get(v.OC), 1, call(poolOne, get(o))),
+      globalSet(descAt!, get(d)),
+      set(flags, field(DESC.flags)),
+      call(m.byName('gather')),
+      if_(i32.eqz(i32.and(get(flags), c32(FLAG.DW))), [
+        if_(i32.and(get(flags), c32(FLAG.K3)), [call(m.byName('im2col'))], [call(m.byName('pack1x1'))]),
+      ]),
     ];
   });
 
-  return m.assemble(1);
+  /**
+   * Output channels [o0, o1) after `prep`: conv, Tx, activation and pool into the output map. o0 is a
+   * multiple of 4 and o1 too or OC. Parts of one layer write disjoint bytes and read only what
+   * `prep` wrote, so two threads run parts at once, each with its own descriptor (its own scratch:
+   * SX row, Tx, pooled accumulators, depthwise S rows).
+   */
+  m.func(
+    'part',
+    [
+      ['desc', 'i32'],
+      ['o0', 'i32'],
+      ['o1', 'i32'],
+    ],
+    null,
+    (f) => {
+      const [d, o0, o1] = ['desc', 'o0', 'o1'].map((x) => f.param(x));
+      const { loads, v } = fields(f, [
+        'flags',
+        'OC',
+        'HW',
+        'HWp',
+        'CH',
+        's',
+        'sStride',
+        'sxRow',
+        'act',
+        'actStride',
+        'chan',
+        'rules',
+        'W',
+        'OW',
+        't32',
+        'tf',
+      ]);
+      const o = f.local('i32', 'o');
+      const i0 = f.local('i32', 'i0');
+      const i1 = f.local('i32', 'i1');
+      const n = f.local('i32', 'n');
+      const OCr = f.local('i32', 'OCr');
+      const golden = i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0));
+      const fn = (name: string): Func => m.byName(name);
+      const hasFlag = (b: number): Expr => i32.and(get(v.flags), c32(b));
+      return [
+        globalSet(descAt!, get(d)),
+        ...loads,
+        // the second byte plane's rows start at OC rounded up to 4, the SX weights' row after the planes
+        set(OCr, i32.and(add(get(v.OC), c32(3)), c32(-4))),
+        if_(
+          hasFlag(FLAG.DW),
+          [
+            forUp(
+              o,
+              get(o0),
+              get(o1),
+              1,
+              call(fn('dw'), get(o)),
+              if_(hasFlag(FLAG.SX), [call(fn('tx'), add(get(v.s), mul(get(v.HWp), c32(8))), get(v.HW))]),
+              call(
+                act,
+                get(o),
+                get(v.s),
+                select(add(get(v.s), mul(get(v.HWp), c32(4))), c32(0), hasFlag(FLAG.WIDE)),
+                get(v.t32),
+                get(v.tf),
+                get(v.HW),
+                add(get(v.act), mul(get(o), get(v.actStride))),
+              ),
+            ),
+          ],
+          [
+            forUp(
+              i0,
+              c32(0),
+              get(v.HWp),
+              get(v.CH),
+              set(i1, select(get(v.HWp), add(get(i0), get(v.CH)), i32.lt_s(get(v.HWp), add(get(i0), get(v.CH))))),
+              call(gemmRows, get(i0), get(i1), get(o0), get(o0), sub(get(o1), get(o0))),
+              if_(hasFlag(FLAG.WIDE), [
+                call(gemmRows, get(i0), get(i1), add(get(OCr), get(o0)), add(get(OCr), get(o0)), sub(get(o1), get(o0))),
+              ]),
+              if_(hasFlag(FLAG.SX), [
+                call(
+                  gemmRows,
+                  get(i0),
+                  get(i1),
+                  select(mul(get(OCr), c32(2)), get(OCr), hasFlag(FLAG.WIDE)),
+                  get(v.sxRow),
+                  c32(1),
+                ),
+                call(fn('tx'), add(get(v.s), mul(get(v.sxRow), get(v.sStride))), sub(get(i1), get(i0))),
+              ]),
+              forUp(
+                o,
+                get(o0),
+                get(o1),
+                1,
+                set(n, sub(select(get(v.HW), get(i1), i32.lt_s(get(v.HW), get(i1))), get(i0))),
+                if_(
+                  i32.and(
+                    i32.ne(i32.load(add(get(v.chan), mul(get(o), c32(CHAN_BYTES))), CHAN.prepool), c32(0)),
+                    golden,
+                  ),
+                  [
+                    call(
+                      actPrepool,
+                      get(o),
+                      add(get(v.s), mul(get(o), get(v.sStride))),
+                      get(n),
+                      add(
+                        add(get(v.act), mul(get(o), get(v.actStride))),
+                        i32.div_u(mul(get(i0), get(v.OW)), mul(get(v.W), c32(2))),
+                      ),
+                    ),
+                  ],
+                  [
+                    call(
+                      act,
+                      get(o),
+                      add(get(v.s), mul(get(o), get(v.sStride))),
+                      select(add(get(v.s), mul(add(get(o), get(OCr)), get(v.sStride))), c32(0), hasFlag(FLAG.WIDE)),
+                      get(v.t32),
+                      get(v.tf),
+                      get(n),
+                      add(add(get(v.act), mul(get(o), get(v.actStride))), get(i0)),
+                    ),
+                  ],
+                ),
+              ),
+            ),
+          ],
+        ),
+        forUp(o, get(o0), get(o1), 1, call(poolOne, get(o))),
+      ];
+    },
+  );
+
+  return m.assemble(mem);
 }

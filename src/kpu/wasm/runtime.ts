@@ -2,9 +2,11 @@
  * The conv kernel module at run time: assembled from ./kernels.ts on first use, compiled
  * synchronously (`new WebAssembly.Module`, allowed in Node for any size, so the library API stays
  * synchronous), one instance per process with one memory that grows to the largest layer run so
- * far. Everything is single-threaded: a layer run owns the whole memory while it runs.
+ * far. A layer run owns the whole memory while it runs. Where one layer may use two threads
+ * (src/kpu/parallel), the memory is shared and a worker holds a second instance on it.
  */
-import { buildKernelModule } from './kernels.js';
+import { layerThreads, startPartPool, type PartPool } from '../parallel/index.js';
+import { CTL, DESC_BYTES, buildKernelModule } from './kernels.js';
 
 /** The parts of the WebAssembly global used here (the project's lib settings carry no WebAssembly types). */
 interface WasmMemory {
@@ -14,11 +16,14 @@ interface WasmMemory {
 interface WasmGlobal {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+  Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 
 export interface KernelExports {
-  readonly mem: WasmMemory;
-  run(): void;
+  /** Gathers and packs the input of the layer described at `desc` (one batch item). */
+  prep(desc: number): void;
+  /** Output channels [o0, o1) of that layer. */
+  part(desc: number, o0: number, o1: number): void;
 }
 
 export interface KernelRuntime {
@@ -31,16 +36,30 @@ export interface KernelRuntime {
   buffer: ArrayBuffer;
   /** Grows the memory to at least `bytes`. */
   ensure(bytes: number): void;
+  /** The two-thread pool when one layer may use two threads now (see src/kpu/parallel), else null. */
+  parts(): PartPool | null;
 }
 
+/** A shared memory declares its largest size: 2 GiB (a layer needs a few MiB). */
+const SHARED_MAX_PAGES = 32768;
+
 let runtime: KernelRuntime | null | undefined;
+let runtimeShared = false;
+/** A shared memory could not be made here (e.g. a browser page that is not cross-origin isolated). */
+let sharedFailed = false;
 let failure = '';
 
-function create(): KernelRuntime {
+function create(shared: boolean): KernelRuntime {
   const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
   if (!WA) throw new Error('this JavaScript engine has no WebAssembly');
-  const module = new WA.Module(buildKernelModule());
-  const exports = new WA.Instance(module, {}).exports as unknown as KernelExports;
+  const memory = shared
+    ? new WA.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })
+    : new WA.Memory({ initial: 1 });
+  const module = new WA.Module(
+    buildKernelModule({ kind: 'import', pages: 1, shared, maxPages: shared ? SHARED_MAX_PAGES : undefined }),
+  );
+  const exports = new WA.Instance(module, { env: { mem: memory } }).exports as unknown as KernelExports;
+  let pool: PartPool | null | undefined = shared ? undefined : null;
   const rt: KernelRuntime = {
     exports,
     u8: new Uint8Array(0),
@@ -49,15 +68,20 @@ function create(): KernelRuntime {
     f64: new Float64Array(0),
     buffer: new ArrayBuffer(0),
     ensure(bytes: number) {
-      const have = exports.mem.buffer.byteLength;
-      if (bytes > have) exports.mem.grow(Math.ceil((bytes - have) / 65536));
-      if (rt.buffer !== exports.mem.buffer) {
-        rt.buffer = exports.mem.buffer;
+      const have = memory.buffer.byteLength;
+      if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+      if (rt.buffer !== memory.buffer) {
+        rt.buffer = memory.buffer;
         rt.u8 = new Uint8Array(rt.buffer);
         rt.i32 = new Int32Array(rt.buffer);
         rt.i64 = new BigInt64Array(rt.buffer);
         rt.f64 = new Float64Array(rt.buffer);
       }
+    },
+    parts() {
+      if (pool === undefined)
+        pool = startPartPool({ module, memory, part: exports.part, ctl: CTL, descs: [0, DESC_BYTES] });
+      return pool && layerThreads() > 1 ? pool : null;
     },
   };
   rt.ensure(65536);
@@ -66,10 +90,23 @@ function create(): KernelRuntime {
 
 /** The kernel runtime, or null when this engine cannot compile it (no WebAssembly SIMD); see `kernelFailure`. */
 export function kernelRuntime(): KernelRuntime | null {
-  if (runtime === undefined) {
+  // a runtime made for one thread is made again on shared memory when two threads are asked for
+  if (runtime === undefined || (runtime && !runtimeShared && !sharedFailed && layerThreads() > 1)) {
+    const shared = layerThreads() > 1 && !sharedFailed;
     try {
-      runtime = create();
+      runtime = create(shared);
+      runtimeShared = shared;
     } catch (e) {
+      if (shared) {
+        sharedFailed = true;
+        try {
+          runtime = create(false);
+          runtimeShared = false;
+          return runtime;
+        } catch {
+          /* reported below */
+        }
+      }
       runtime = null;
       failure = e instanceof Error ? e.message : String(e);
     }
