@@ -16,6 +16,9 @@ describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('b
     for (const k of ['emulator_ms', 'emulator_gmacs', 'tfjs_wasm_ms', 'tfjs_wasm_gmacs', 'board_ms', 'macs']) {
       expect(Number.isFinite(r[k] as number) && (r[k] as number) > 0, k).toBe(true);
     }
+    const kr = r.kpu_ratios as { models: { ratio: number; pairs: number }[] };
+    expect(kr.models.length).toBeGreaterThan(0);
+    for (const m of kr.models) expect(m.ratio > 0 && Number.isFinite(m.ratio) && m.pairs === 1).toBe(true);
     const st = r.startup_ratio as { node_ms: number; version: { ratio: number }; info: { ratio: number } };
     const h = r.hash_gb_per_s as Record<string, number>;
     for (const k of ['memory', 'memory_plain', 'random', 'random_plain']) expect(h[k] > 0, k).toBe(true);

@@ -11,18 +11,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Kmodel } from '../kmodel-parser/model.js';
-import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { defaultKpuKernel, type KpuKernel } from '../kpu/conv/index.js';
 import { hashBenchmark, type HashFigures } from './hash.js';
 import { hilBenchmark } from './hil.js';
 import { jobsSpeedup, type JobsFigures } from './jobs.js';
+import { kpuRatio, pseudoInput, tfjsFrame, threadSpeedup, type KpuRatio, type ThreadSpeedup } from './kpu.js';
 import { faceImageRatio, maixpyFrameRatio } from './realtime.js';
 import { startupRatio, type StartupFigures } from './startup.js';
 import { prepare } from '../kpu/interpreter.js';
@@ -87,72 +84,17 @@ function pickTrio(shared: string): { name: string; paths: string[] } | null {
   return null;
 }
 
-function pseudoInput(bytes: number): Uint8Array {
-  const x = new Uint8Array(bytes);
-  let s = 1;
-  for (let i = 0; i < bytes; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    x[i] = (s >> 16) & 255;
-  }
-  return x;
-}
-
 async function tfjsFrameMs(
   model: Kmodel,
   frames: number,
   warm: number,
 ): Promise<{ ms: number; macs: number; layers: number }> {
-  const require = createRequire(import.meta.url);
-  setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
-  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
-  const convs = (model.layers as readonly { kpu?: import('../kmodel-parser/model.js').KpuConvParams }[])
-    .filter((l) => l.kpu)
-    .map((l) => kpuConvGeometry(l.kpu!.arg));
-  // Weights are random: speed does not depend on values. Created once, outside the timed frames.
-  const weights = convs.map((g) =>
-    g.depthwise
-      ? tf.randomUniform([g.kernel, g.kernel, g.inChannels, 1])
-      : tf.randomUniform([g.kernel, g.kernel, g.inChannels, g.outChannels]),
-  ) as tf.Tensor4D[];
-  const first = convs[0];
-  const input = new Float32Array(first.inHeight * first.inWidth * first.inChannels).map((_, i) => (i % 255) / 255);
-  let macs = 0;
-  for (const g of convs)
-    macs += g.outChannels * g.inHeight * g.inWidth * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
-  const frame = async () => {
-    const t = performance.now();
-    const x0 = tf.tensor4d(input, [1, first.inHeight, first.inWidth, first.inChannels]);
-    const y = tf.tidy(() => {
-      let x: tf.Tensor4D = x0;
-      convs.forEach((g, i) => {
-        // Each layer starts from the previous output; a layer whose input size differs (a CPU
-        // layer in between) gets a fresh tensor of its own size so the chain stays valid.
-        if (x.shape[1] !== g.inHeight || x.shape[2] !== g.inWidth || x.shape[3] !== g.inChannels)
-          x = tf.zeros([1, g.inHeight, g.inWidth, g.inChannels]);
-        x = g.depthwise ? tf.depthwiseConv2d(x, weights[i], 1, 'same') : tf.conv2d(x, weights[i], 1, 'same');
-        x = tf.relu(x);
-        if (g.poolType === 1) x = tf.maxPool(x, 2, 2, 'valid');
-        else if (g.poolType === 5 || g.poolType === 6)
-          x = tf.stridedSlice(
-            x,
-            [0, 0, g.poolType === 6 ? 1 : 0, 0],
-            [1, g.inHeight, g.inWidth, g.outChannels],
-            [1, 2, 2, 1],
-          ) as tf.Tensor4D;
-      });
-      return x;
-    });
-    await y.data();
-    const ms = performance.now() - t;
-    x0.dispose();
-    y.dispose();
-    return ms;
-  };
-  for (let i = 0; i < warm; i++) await frame();
+  const t = await tfjsFrame(model);
+  for (let i = 0; i < warm; i++) await t.frame();
   const ts: number[] = [];
-  for (let i = 0; i < frames; i++) ts.push(await frame());
-  weights.forEach((w) => w.dispose());
-  return { ms: median(ts), macs, layers: convs.length };
+  for (let i = 0; i < frames; i++) ts.push(await t.frame());
+  t.dispose();
+  return { ms: median(ts), macs: t.macs, layers: t.layers };
 }
 
 /**
@@ -229,6 +171,31 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     log(`pipeline (${trio.name}): ${ms.toFixed(1)} ms/frame`);
   }
 
+  // The KPU engine against tfjs-wasm per model (alternated pairs), and one layer on two threads against one.
+  const kpuModels: { name: string; path: string }[] = [{ name: pick.name, path: pick.path }];
+  const skipped: string[] = [];
+  for (const n of ['canmv_face_feature_extraction_v4', 'nncase_yolox_nano_224_k210_v5']) {
+    const p = join(shared, `kmodels/${n}.kmodel`);
+    if (existsSync(p)) kpuModels.push({ name: n, path: p });
+    else skipped.push(`${n}: ${p} is absent`);
+  }
+  const kpuPairs = opts.quick ? 1 : 7;
+  const kpuRatios: KpuRatio[] = [];
+  for (const m of kpuModels) {
+    const r = await kpuRatio(m.name, m.path, kpuPairs, opts.quick ? 0 : 2, kernel);
+    kpuRatios.push(r);
+    log(`KPU ${m.name}: ×${r.ratio} of tfjs-wasm's MAC rate (${r.min}–${r.max})`);
+  }
+  for (const s of skipped) log(`KPU ratio left out: ${s}`);
+  const threads: ThreadSpeedup[] = [];
+  // (not YOLOX: its time is mostly its stackvm part, on one thread)
+  for (const m of opts.quick ? [] : kpuModels.filter((x) => !x.name.includes('yolox'))) {
+    const t = await threadSpeedup(m.name, m.path, 7, 1);
+    if (!t) break;
+    threads.push(t);
+    log(`layer threads ${m.name}: 2 threads ×${t.speedup} of 1 (${t.min}–${t.max})`);
+  }
+
   // Parse time of every real model, and the peak RSS of the largest model's run.
   let parse: Record<string, unknown> | null = null;
   const dir = join(shared, 'kmodels');
@@ -293,6 +260,8 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
     tfjs_wasm_gmacs: round(tfjs.macs / tfjs.ms / 1e6),
     ratio_gmacs: round(macs / emulatorMs / (tfjs.macs / tfjs.ms)),
     board_ms: round(boardMs),
+    kpu_ratios: { models: kpuRatios, left_out: skipped },
+    layer_threads_speedup: threads,
     pipeline,
     parse_all_models: parse,
     peak_rss_mb: worst,
@@ -334,6 +303,18 @@ async function cli(): Promise<void> {
     ['emulator / tfjs GMAC/s', String(r.ratio_gmacs)],
     ['board (timing model)', `${r.board_ms} ms/frame`],
   ];
+  const kr = r.kpu_ratios as { models: KpuRatio[]; left_out: string[] };
+  for (const k of kr.models)
+    rows.push([
+      `KPU ${k.model} (v${k.version})`,
+      `×${k.ratio} of tfjs-wasm's MAC rate (${k.min}–${k.max}, ${k.pairs} pairs; ${k.emulator_ms} ms vs ${k.tfjs_ms} ms, ${k.threads} layer threads)`,
+    ]);
+  for (const k of kr.left_out) rows.push(['KPU ratio left out', k]);
+  for (const t of r.layer_threads_speedup as ThreadSpeedup[])
+    rows.push([
+      `layer threads: ${t.model}`,
+      `2 threads ×${t.speedup} of 1 (${t.min}–${t.max}, ${t.pairs} pairs; ${t.one_ms} ms → ${t.two_ms} ms)`,
+    ]);
   const p = r.pipeline as Record<string, unknown> | null;
   if (p)
     rows.push([
