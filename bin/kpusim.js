@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// dist/bin/ is the command line bundled by `npm run build` (scripts/build-cli.mjs).
+import { main } from '../dist/bin/main.js';
 
 process.exitCode = await main(process.argv.slice(2));

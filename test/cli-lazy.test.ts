@@ -3,7 +3,8 @@
  * src/cli/commands.ts carries each command's name and description, which must be the module's
  * own; `--version` prints package.json's version; and the real binary's `--version` and `info`
  * load none of the heavy modules (TensorFlow.js, MicroPython, the builder, serial ports, PNG and
- * JPEG codecs), seen through a module loader hook in a child process.
+ * JPEG codecs), seen through a module loader hook in a child process (and, for the bundle the
+ * binary runs, the modules named inside each file it loads).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,17 +57,27 @@ describe.skipIf(!HAS_DIST)('the built binary (needs dist/: npm run build)', () =
     join(dir, 'register.mjs'),
     `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
   );
+  /**
+   * The binary runs the bundle in dist/bin/ (scripts/build-cli.mjs): a file there stands for the
+   * modules bundled into it, which esbuild names in a `// path` line before each one's code.
+   */
+  const bundled = (url: string): string[] => {
+    if (!url.includes('/dist/bin/')) return [url];
+    const text = readFileSync(new URL(url), 'utf8');
+    const modules = [...text.matchAll(/^\/\/ ((?:dist|node_modules)\/\S+)$/gm)].map((m) => m[1]);
+    return [...new Set(modules)].map((m) => pathToFileURL(join(REPO_ROOT, m)).href);
+  };
   const run = (...args: string[]) => {
     const r = spawnSync(
       process.execPath,
       ['--import', pathToFileURL(join(dir, 'register.mjs')).href, join(REPO_ROOT, 'bin/kpusim.js'), ...args],
       { encoding: 'utf8' },
     );
-    const loaded = r.stderr
+    const files = r.stderr
       .split('\n')
       .filter((l) => l.startsWith('LOADED '))
       .map((l) => l.slice(7));
-    return { code: r.status, out: r.stdout, loaded };
+    return { code: r.status, out: r.stdout, loaded: files.flatMap(bundled) };
   };
   const HEAVY = [
     '@tensorflow',

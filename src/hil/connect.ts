@@ -3,7 +3,6 @@
  * `virtual` / `virtual:maixpy` / `virtual:canmv` for kpusim's virtual board in this process, or a
  * scheme registered by a caller (tests register their firmware fakes this way).
  */
-import { UsageError } from '../errors.js';
 import type { ByteLink } from './link.js';
 import type { BoardProfileName } from './profiles.js';
 import { openSerialLink } from './serial.js';
@@ -24,19 +23,10 @@ export function registerPortScheme(name: string, open: PortOpener): () => void {
   return () => schemes.delete(name);
 }
 
-interface VirtualBoardModule {
-  createVirtualBoard(opts: Record<string, unknown>): Promise<{ link: ByteLink; close(): Promise<void> }>;
-}
-
 async function openVirtual(flavour: string): Promise<ByteLink> {
-  let mod: VirtualBoardModule;
-  try {
-    const path = './virtual/index.js';
-    mod = (await import(path)) as VirtualBoardModule;
-  } catch {
-    throw new UsageError('BAD_ARGUMENT', '--port virtual: this build of kpusim has no in-process virtual board');
-  }
-  const vb = await mod.createVirtualBoard(flavour ? { flavor: flavour, flavour } : {});
+  // Loaded only when asked for: the virtual board brings MicroPython and a worker thread.
+  const { createVirtualBoard } = await import('./virtual/index.js');
+  const vb = await createVirtualBoard(flavour ? { flavor: flavour as 'maixpy' | 'canmv' } : {});
   const link = vb.link;
   return {
     write: (d) => link.write(d),
