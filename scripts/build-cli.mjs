@@ -17,24 +17,39 @@ const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.opt
   .flatMap((name) => [name, `${name}/*`]);
 
 /**
- * yargs measures text widths with `string-width`, which builds an `Intl.Segmenter` when it is
- * loaded: loading the ICU segmentation data is the largest single cost of starting the CLI, and
- * only help and error texts ever measure a width. In the bundle the segmenter is made on first use.
- * A version of the package without that line is bundled as it is (a warning says so).
+ * Two lines of yargs' dependencies changed in the bundle, each found by its exact text (a version
+ * without it is bundled as it is, with a warning):
+ * - `string-width` builds an `Intl.Segmenter` when it is loaded: loading the ICU segmentation data
+ *   is the largest single cost of starting the CLI, and only help and error texts measure a width.
+ *   In the bundle the segmenter is made on first use.
+ * - yargs looks for the package.json nearest to its own folder for a default version string, by
+ *   reading directories upward from the folder above `node_modules`; bundled it has none, and it
+ *   would read upward from the user's working directory. In the bundle it starts at the package's
+ *   root (dist/bin/../..). yargs' translations of its own messages are not bundled: they are in
+ *   English whatever the locale, like kpusim's.
  */
-const SEGMENTER = 'const segmenter = new Intl.Segmenter();';
-const lazySegmenter = {
-  name: 'kpusim-lazy-segmenter',
+const PATCHES = [
+  {
+    file: /[\\/]string-width[\\/]index\.js$/,
+    from: 'const segmenter = new Intl.Segmenter();',
+    to: 'let madeSegmenter; const segmenter = { segment: (s) => (madeSegmenter ??= new Intl.Segmenter()).segment(s) };',
+  },
+  {
+    file: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/,
+    from: "const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));",
+    to: "const mainFilename = fileURLToPath(new URL('../../', import.meta.url));",
+  },
+];
+const patchDependencies = {
+  name: 'kpusim-patch-dependencies',
   setup(b) {
-    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      if (!text.includes(SEGMENTER)) {
-        return { contents: text, loader: 'js', warnings: [{ text: 'string-width: segmenter made at load time' }] };
-      }
-      const lazy =
-        'let madeSegmenter; const segmenter = { segment: (s) => (madeSegmenter ??= new Intl.Segmenter()).segment(s) };';
-      return { contents: text.replace(SEGMENTER, lazy), loader: 'js' };
-    });
+    for (const { file, from, to } of PATCHES) {
+      b.onLoad({ filter: file }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes(from)) return { contents: text, loader: 'js', warnings: [{ text: `not found: ${from}` }] };
+        return { contents: text.replace(from, to), loader: 'js' };
+      });
+    }
   },
 };
 
@@ -55,7 +70,7 @@ await build({
   external,
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
-  plugins: [lazySegmenter],
+  plugins: [patchDependencies],
   // Modules bundled from CommonJS call require(): give them one.
   banner: {
     js: "import { createRequire as __kpusimRequire } from 'node:module'; const require = __kpusimRequire(import.meta.url);",
