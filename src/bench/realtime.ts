@@ -6,7 +6,8 @@
  *   PC and board times the script's frame log records at each snapshot. Also the wall time of a
  *   one-frame run (process start to exit).
  * - `face_image_ratio`: PC time over the board's predicted time per image of
- *   `kpusim face recognize` with the bundled trio (one thread), the first image left out.
+ *   `kpusim face recognize` (one thread), the first image left out: with the bundled trio, and
+ *   with CanMV's trio (`--preset canmv` and its three kmodels) when the shared corpus has them.
  * Each is the median over `runs` repetitions, with min–max.
  */
 import { spawnSync } from 'node:child_process';
@@ -78,22 +79,18 @@ export function maixpyFrameRatio(
   };
 }
 
-export function faceImageRatio(images: number): Spread & { readonly board_ms: number; readonly pc_ms: number } {
+/**
+ * `models`: the `--preset` and model options of `kpusim face` (default: the bundled trio).
+ */
+export function faceImageRatio(
+  images: number,
+  models: readonly string[] = ['--preset', 'bundled'],
+): Spread & { readonly board_ms: number; readonly pc_ms: number } {
   const dir = mkdtempSync(join(tmpdir(), 'kpusim-bench-face-'));
   try {
     const db = join(dir, 'db.json');
-    kpusimJson(['face', 'enroll', '--preset', 'bundled', IMAGES[0], '--db', db, '--name', 'grace']);
-    const { doc } = kpusimJson([
-      'face',
-      'recognize',
-      '--preset',
-      'bundled',
-      ...frames(images + 1),
-      '--db',
-      db,
-      '--jobs',
-      '1',
-    ]);
+    kpusimJson(['face', 'enroll', ...models, IMAGES[0], '--db', db, '--name', 'grace']);
+    const { doc } = kpusimJson(['face', 'recognize', ...models, ...frames(images + 1), '--db', db, '--jobs', '1']);
     const timing = (doc.images as { timing: { board_ms: number; emulator_ms: number } }[])
       .slice(1)
       .map((i) => i.timing);
