@@ -2,7 +2,9 @@
 // few files under dist/bin/, which bin/kpusim.js starts. Node loads an ES module file by file, and
 // the ~180 small modules that `kpusim info` needs cost more to find, read and link than to run;
 // bundled (esbuild, with code splitting so each command still loads only what it uses) they load
-// as a handful. Packages in node_modules stay outside the bundle except the argument parser's.
+// as a handful. Pure JavaScript packages are bundled too: Node reads a CommonJS package imported
+// from an ES module with a lexer pass over its whole text (jsQR's 257 KB cost more than MicroPython's
+// start), which bundled code does not need.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,10 +13,25 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'bin');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-/** Every package kpusim depends on stays a runtime import, except yargs (pure JavaScript, ~30 files). */
-const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})]
-  .filter((name) => name !== 'yargs')
-  .flatMap((name) => [name, `${name}/*`]);
+/**
+ * Packages that stay runtime imports: those that find files beside their own code (WebAssembly
+ * binaries, native bindings) and the optional ONNX runtime. Anything else is bundled. A new
+ * dependency of that kind must be added here (its files would not be found from dist/bin/).
+ */
+const RUNTIME_PACKAGES = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-backend-wasm',
+  '@micropython/micropython-webassembly-pyscript',
+  'serialport',
+  '@serialport/stream',
+  'onnxruntime-web',
+];
+const declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
+for (const name of RUNTIME_PACKAGES)
+  if (!declared.includes(name))
+    throw new Error(`build-cli: ${name} is not a dependency any more: update RUNTIME_PACKAGES`);
+const external = RUNTIME_PACKAGES.flatMap((name) => [name, `${name}/*`]);
 
 /**
  * Two lines of yargs' dependencies changed in the bundle, each found by its exact text (a version
