@@ -18,6 +18,7 @@ const NODE_SHIMS = {
   'node:fs': join(platform, 'fs.ts'),
   'node:url': join(platform, 'url.ts'),
   'node:vm': join(platform, 'vm.ts'),
+  'node:worker_threads': join(platform, 'worker_threads.ts'),
   'node:path': require.resolve('path-browserify'),
   pngjs: require.resolve('pngjs/browser.js'),
 };
@@ -25,7 +26,9 @@ const NODE_SHIMS = {
 const browserShims = {
   name: 'kpusim-browser-shims',
   setup(b) {
-    b.onResolve({ filter: /^(node:(fs|url|vm|path)|pngjs)$/ }, (args) => ({ path: NODE_SHIMS[args.path] }));
+    b.onResolve({ filter: /^(node:(fs|url|vm|path|worker_threads)|pngjs)$/ }, (args) => ({
+      path: NODE_SHIMS[args.path],
+    }));
     // MicroPython's loader imports these only when it runs in Node.
     b.onResolve({ filter: /^(fs|path|url|module|crypto)$/ }, (args) =>
       args.importer.includes('micropython-webassembly') ? { path: args.path, external: true } : undefined,
@@ -40,6 +43,8 @@ await build({
     worker: join(root, 'src/web/worker.ts'),
     board: join(root, 'src/web/app/board.ts'),
     model: join(root, 'src/web/app/model.ts'),
+    'virtual-board': join(root, 'src/web/virtual-board.ts'),
+    'virtual-serial': join(root, 'src/web/app/virtual-serial.ts'),
   },
   outdir: out,
   bundle: true,

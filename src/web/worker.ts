@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { putFile, readFileSync, removeTree } from '../platform/browser/fs.js';
+import { loadBundledModels } from './bundled.js';
 import { runModelOnImage } from './run-model.js';
 import {
   CONTROL,
@@ -33,24 +34,7 @@ const scope = globalThis as unknown as WorkerScope;
 
 const post = (m: WorkerReply, transfer?: ArrayBuffer[]): void => scope.postMessage(m, transfer);
 
-/** Fetches the bundled models (models/manifest.json and its files) into `/models`. */
-async function loadBundled(): Promise<void> {
-  const base = new URL('../models/', scope.location.href);
-  const res = await fetch(new URL('manifest.json', base));
-  if (!res.ok) return;
-  const text = await res.text();
-  putFile('/models/manifest.json', new TextEncoder().encode(text));
-  const doc = JSON.parse(text) as { models?: { file?: string }[] };
-  await Promise.all(
-    (doc.models ?? []).map(async (m) => {
-      if (typeof m.file !== 'string' || !/^[\w.-]+$/.test(m.file)) return;
-      const r = await fetch(new URL(m.file, base));
-      if (r.ok) putFile(`/models/${m.file}`, new Uint8Array(await r.arrayBuffer()));
-    }),
-  );
-}
-
-const bundled = loadBundled();
+const bundled = loadBundledModels(scope.location.href);
 
 function liveFrame(control: Int32Array, live: Uint8Array): RgbImage | null {
   for (let attempt = 0; attempt < 50; attempt++) {

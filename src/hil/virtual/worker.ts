@@ -37,7 +37,12 @@ export type WorkerMessage =
 const FLUSH_MS = 20;
 const FLUSH_BYTES = 4096;
 
-class BoardConsole {
+/** Where the console's messages go: the Node worker's parent port, or a Web Worker's scope (the browser). */
+export interface ConsoleHost {
+  postMessage(m: WorkerMessage, transfer?: ArrayBuffer[]): void;
+}
+
+export class BoardConsole {
   private board!: MaixpyBoard;
   private mode: 'friendly' | 'raw' = 'friendly';
   /** Raw REPL: bytes in the current line and its first two (to spot the raw-paste probe). */
@@ -63,10 +68,11 @@ class BoardConsole {
   constructor(
     private readonly wire: SharedWire,
     private readonly init: WorkerInit,
+    private readonly host: ConsoleHost = parentPort!,
   ) {}
 
   private post(m: WorkerMessage, transfer?: ArrayBuffer[]): void {
-    parentPort!.postMessage(m, transfer ?? []);
+    this.host.postMessage(m, transfer ?? []);
   }
 
   private stdout = (b: Uint8Array | string): void => {

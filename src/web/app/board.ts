@@ -2,12 +2,17 @@
  * The board page: a MaixPy script in an editor runs on the emulated K210 in a Web Worker
  * (web/worker.ts). The page shows the LCD (canvas `lcd`), the console (element `console`: exactly
  * what the script printed), the board's predicted time beside the PC's, and the flash map; the
- * camera is image files (the bundled example images by default) or the webcam. See docs/web.md.
+ * camera is image files (the bundled example images by default) or the webcam. Where the browser
+ * has Web Serial, "Connect board" runs the editor's script on a real K210 through `kpusim board`'s
+ * raw-REPL session (hil/session.ts over hil/transport-webserial.ts), its console beside the
+ * emulator's. See docs/web.md.
  */
 import { basicSetup, EditorView } from 'codemirror';
 import { python } from '@codemirror/lang-python';
 import { Decoration, type DecorationSet } from '@codemirror/view';
 import { StateEffect, StateField } from '@codemirror/state';
+import { BoardSession } from '../../hil/session.js';
+import { WebSerialLink, type WebSerialPort } from '../../hil/transport-webserial.js';
 import { CONTROL, LIVE_MAX_H, LIVE_MAX_W, type BoardFigures, type RunRequest, type WorkerReply } from '../protocol.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -429,6 +434,66 @@ function stopWebcam(): void {
   video.hidden = true;
 }
 
+// A real board over Web Serial: `kpusim board exec` from the page.
+const serial = (navigator as unknown as { serial?: { requestPort(): Promise<WebSerialPort> } }).serial;
+const boardConsole = $('board-console');
+let session: BoardSession | null = null;
+const boardState = (text: string, busy = false): void => {
+  $('board-state').textContent = text;
+  ($('connect') as HTMLButtonElement).disabled = busy || session !== null || !serial;
+  ($('board-run') as HTMLButtonElement).disabled = busy || session === null;
+  ($('board-stop') as HTMLButtonElement).disabled = !busy || session === null;
+  document.body.dataset.board = session === null ? 'none' : busy ? 'running' : 'connected';
+};
+
+async function connectBoard(): Promise<void> {
+  if (!serial) return;
+  let port: WebSerialPort;
+  try {
+    port = await serial.requestPort();
+  } catch {
+    return boardState('No serial port was chosen.');
+  }
+  boardState('connecting…', true);
+  try {
+    const link = await WebSerialLink.open(port);
+    boardConsole.textContent = '';
+    boardConsole.hidden = false;
+    session = await BoardSession.open(link, { onLog: (t) => (boardConsole.textContent += t) });
+    link.onClose(() => {
+      session = null;
+      boardState('The board is disconnected.');
+    });
+    const i = session.info;
+    boardState(`connected: ${i.firmware} (${i.flavour}${i.virtual ? ', virtual board' : ''})`);
+  } catch (e) {
+    session = null;
+    await port.close().catch(() => undefined);
+    boardState(`The board did not answer: ${(e as Error).message}`);
+  }
+}
+
+async function runOnBoard(): Promise<void> {
+  const s = session;
+  if (!s) return;
+  boardConsole.textContent = '';
+  $('board-error').hidden = true;
+  boardState('running on the board…', true);
+  try {
+    const r = await s.runScript(editor.state.doc.toString(), state.scriptName, {
+      onOutput: (t) => (boardConsole.textContent += t),
+      timeoutMs: 0,
+    });
+    if (r.error) {
+      $('board-error').textContent = r.error.traceback;
+      $('board-error').hidden = false;
+    }
+    boardState(r.error ? (r.interrupted ? 'board: interrupted' : `board: ${r.error.type}`) : 'board: the script ended');
+  } catch (e) {
+    boardState(`board: ${(e as Error).message}`);
+  }
+}
+
 // URL parameters: ?script=URL&camera=URL1,URL2&flash=0x300000=URL&autorun=1&keypress=1&webcam=1&frames=N
 async function fromUrl(): Promise<boolean> {
   const q = new URLSearchParams(location.search);
@@ -464,6 +529,10 @@ async function main(): Promise<void> {
   $('run').onclick = () => void run();
   $('stop').onclick = stop;
   $('boot').onclick = boot;
+  $('connect').onclick = () => void connectBoard();
+  $('board-run').onclick = () => void runOnBoard();
+  $('board-stop').onclick = () => void session?.interrupt();
+  boardState(serial ? '' : 'This browser has no Web Serial (Chrome and Edge have it): no real board from here.');
   for (const r of document.querySelectorAll<HTMLInputElement>('input[name=camera]'))
     r.onchange = () => void (r.value === 'webcam' && r.checked ? startWebcam() : stopWebcam());
   ($('camera-files') as HTMLInputElement).onchange = (e) => void addFiles((e.target as HTMLInputElement).files!);
