@@ -210,12 +210,18 @@ print(repr(c.fps()))
 print(time.localtime(0), time.mktime((2000, 1, 2, 0, 0, 1, 0, 0)))
 gc.collect()
 print(gc.mem_free() > 0)
+print(time.set_time((2024, 2, 30, 0, 0, 0)), time.set_time((2024, 2, 29, 23, 59, 58, 0, 0)))
+time.sleep(3)
+print(time.localtime())
 `);
     expect(out[0]).toBe('526');
     expect(out[1]).toBe('25.0');
     expect(out[2]).toBe(pyr(Math.fround(1000 / Math.fround(70 / 2))));
     expect(out[3]).toBe('(2000, 1, 1, 0, 0, 0, 5, 1) 86401');
     expect(out[4]).toBe('True');
+    // 2024-02-30 does not exist; 2024-02-29 23:59:58 plus 3 s of board time is Friday 2024-03-01 00:00:01 (day 61)
+    expect(out[5]).toBe('False True');
+    expect(out[6]).toBe('(2024, 3, 1, 0, 0, 1, 4, 61)');
   });
 });
 

@@ -48,9 +48,12 @@ def sleep_us(us):
     _k.call('time_sleep', _k.get_int(us) / 1000)
 
 
-# api: exact - seconds since 2000-01-01, the emulated RTC's start
+_rtc = [0]
+
+
+# api: exact - seconds since 2000-01-01 on the emulated RTC: it starts at 2000-01-01 00:00:00 and follows the board clock
 def time():
-    return ticks_ms() // 1000
+    return ticks_ms() // 1000 + _rtc[0]
 
 
 def _days_in_month(y, m):
@@ -97,9 +100,15 @@ def mktime(t):
     return ((days * 24 + hh) * 60 + mm) * 60 + ss
 
 
-# api: unsupported - the emulated RTC starts at 2000-01-01 and follows the board clock
+# api: approx ((year, month, mday, hour, minute, second, ...)) - sets the emulated RTC, which then follows the
+#   board clock; True, or False for a date the RTC cannot hold (kpusim checks the calendar ranges)
 def set_time(t):
-    _k.unsupported('time.set_time (the emulated RTC starts at 2000-01-01 and follows the board clock)')
+    y, mo, d, hh, mm, ss = [_k.get_int(v) for v in t[:6]]
+    if not (2000 <= y <= 2099 and 1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo) and 0 <= hh < 24 and 0 <= mm < 60
+            and 0 <= ss < 60):
+        return False
+    _rtc[0] = mktime((y, mo, d, hh, mm, ss, 0, 0)) - ticks_ms() // 1000
+    return True
 
 
 def _f32(x):
