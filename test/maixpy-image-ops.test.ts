@@ -34,7 +34,7 @@ def rgb565(r5, g6, b5):
 `;
 
 describe('image: conversions and point operations', () => {
-  it("to_grayscale uses the firmware's Y table; invert flips every bit", async () => {
+  it("to_grayscale uses the firmware's Y table; invert and negate flip every bit", async () => {
     const out = await py(`${PRELUDE}
 img = image.Image(size=(5, 1))
 for i, p in enumerate([rgb565(31, 0, 0), rgb565(0, 63, 0), rgb565(0, 0, 31), 0xFFFF, 0x8C51]):
@@ -49,12 +49,17 @@ c = image.Image(size=(1, 1))
 c[0] = 0x1234
 c.invert()
 print(hex(c[0]))
+n = image.Image(size=(1, 1))
+n[0] = 0x1234
+print(px(gray([[76, 149, 29, 255, 64]]).negate()), hex(n.negate()[0]))
 `);
     // yuv_table Y + 128 for 0x00F8 (red) −52, 0xE007 (green) 21, 0x001F (blue) −99, 0xFFFF 127, 0x8C51 −64
     expect(out[0]).toBe('True True [76, 149, 29, 255, 64]');
     expect(out[1]).toBe('True True 5 [76, 149, 29, 255, 64]');
     expect(out[2]).toBe('[179, 106, 226, 0, 191]');
     expect(out[3]).toBe('0xedcb');
+    // negate: 255 − p; RGB565 31 − r5, 63 − g6, 31 − b5 (each field's complement, so 0x1234 → 0xedcb)
+    expect(out[4]).toBe('[179, 106, 226, 0, 191] 0xedcb');
   });
 
   it('strech_char: levels above the mean stretched to 0…255, de_dark divides by 1 + 32·r²²/(w²h²)', async () => {

@@ -191,7 +191,7 @@ class qrcode:
 
 
 
-IMAGE_MISSING = ["midpoint_pool","midpoint_pooled","to_bitmap","to_rgb565","to_rainbow","compress","compress_for_ide","compressed","compressed_for_ide","crop","draw_ellipse","draw_font","draw_keypoints","flood_fill","and","b_and","nand","b_nand","or","b_or","nor","b_nor","xor","b_xor","xnor","b_xnor","erode","dilate","open","close","top_hat","black_hat","gamma_corr","negate","assign","replace","set","add","sub","mul","div","min","max","blend","mode","midpoint","blur","gaussian_blur","cartoon","remove_shadows","chrominvar","illuminvar","linpolar","logpolar","get_similarity","get_hist","get_histogram","histogram","get_stats","get_statistics","statistics","get_regression","find_lines","find_line_segments","find_circles","find_rects","find_apriltags","find_datamatrices","find_barcodes","find_displacement","find_template","find_features","find_eye","find_lbp","find_keypoints","find_domain","find_edges","find_hog","selective_search","dump_roi","conv3","stretch"]
+IMAGE_MISSING = ["midpoint_pool","midpoint_pooled","to_bitmap","to_rgb565","to_rainbow","compress","compress_for_ide","compressed","compressed_for_ide","crop","draw_ellipse","draw_font","draw_keypoints","flood_fill","and","b_and","nand","b_nand","or","b_or","nor","b_nor","xor","b_xor","xnor","b_xnor","erode","dilate","open","close","top_hat","black_hat","gamma_corr","assign","replace","set","add","sub","mul","div","min","max","blend","mode","midpoint","blur","gaussian_blur","cartoon","remove_shadows","chrominvar","illuminvar","linpolar","logpolar","get_similarity","get_hist","get_histogram","histogram","get_stats","get_statistics","statistics","get_regression","find_lines","find_line_segments","find_circles","find_rects","find_apriltags","find_datamatrices","find_barcodes","find_displacement","find_template","find_features","find_eye","find_lbp","find_keypoints","find_domain","find_edges","find_hog","selective_search","dump_roi","conv3","stretch"]
 
 
 class Image:
@@ -450,6 +450,11 @@ class Image:
 
     # api: exact - every bit of every pixel flipped
     def invert(self):
+        _k.call('image_invert', *self._args())
+        return self
+
+    # api: exact - imlib_negate: 255 - p (grayscale), 31 - r5, 63 - g6, 31 - b5 (RGB565), which flips every bit as invert
+    def negate(self):
         _k.call('image_invert', *self._args())
         return self
 
