@@ -15,6 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { layerThreads, setLayerThreads } from '../kpu/parallel/index.js';
 import type { SweepTaskName } from './sweep-tasks.js';
 
 /** True when worker scripts can run (the compiled package, not its TypeScript sources). */
@@ -105,6 +106,10 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     }
   };
   const workerCount = canSweep() && n > 1 ? Math.min(jobs - 1, n - 1) : 0;
+  // With workers the sweep has the cores: this thread runs each layer on one thread (the KPU
+  // engine's second thread for a layer would compete with them), and goes back after.
+  const threadsBefore = layerThreads();
+  if (workerCount > 0 && threadsBefore > 1) setLayerThreads(1);
   for (let k = 0; k < workerCount; k++) {
     const worker = new Worker(new URL('./sweep-worker.js', import.meta.url), {
       workerData: { task: opts.task, data: opts.data },
@@ -159,6 +164,7 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     }
   } finally {
     await stopAll();
+    if (workerCount > 0 && threadsBefore > 1) setLayerThreads(2);
   }
   return results;
 }
