@@ -44,8 +44,12 @@ export const TOLERANCES = {
    * as a counterpart: a quantised layer loses 0.0001–0.02 (measured on the TFLite models of the tests); a same-shaped tensor that is not the
    * layer's counterpart (a KPU conv computed at full resolution before its stride-2 pool, matched
    * to the float stride-2 output) scores 0.3–0.7. Drops smaller than `cosine` are not called a loss.
+   * Candidates lie at most `span` float tensors after the previous match: consecutive layers are
+   * 1–35 tensors apart in the test models (an ONNX conv with SiLU is three nodes); a layer with no
+   * counterpart (that full-resolution conv) must not jump to a far later tensor of its shape and
+   * leave every layer in between unmatched.
    */
-  floatLayerMatch: { cosine: 0.005, window: 16, maxDrop: 0.2 },
+  floatLayerMatch: { cosine: 0.005, window: 16, maxDrop: 0.2, span: 64 },
   /**
    * `compare --float`: another documented input mapping is reported as fitting better than the one
    * given when it raises the mean output cosine by more than this. A mapping error (x/255 against

@@ -180,6 +180,21 @@ describe.skipIf(!HAS_SHARED || !HAS_ORT)('compare --float: ONNX originals (onnxr
     const c = cosines(r.doc);
     expect(c[0]).toBeGreaterThanOrEqual(0.9999);
     expect(c[1]).toBeGreaterThanOrEqual(0.996);
+    // The per-layer curve from the ONNX graph's intermediate tensors (listed as extra graph outputs):
+    // the first KPU conv is the first float conv, and the curve ends on the scores output with the
+    // output's cosine (the boxes branch comes earlier in the ONNX node order, so order matching
+    // follows the scores branch to the end).
+    const layers = r.doc!.layers!;
+    expect(layers.length).toBeGreaterThan(20);
+    expect(layers[0]).toMatchObject({ index: 0, type: 'kpu_conv2d' });
+    expect(layers[0].cosine).toBeGreaterThan(0.999);
+    const last = layers.at(-1)!;
+    expect(last.float_tensor).toBe('scores');
+    expect(last.cosine).toBeCloseTo(c[0], 6);
+    // Measured on 2026-12-07 with the command above: the loss enters most at layer 34, a 256-channel
+    // 8×10 kpu_conv2d (cosine 0.99085 → 0.98502 against its input's).
+    expect(r.doc!.loss_enters![0]).toBe(34);
+    expect(layers.find((l) => l.index === 34)!.float_tensor).toBe('315');
   }, 120_000);
 
   it('YOLOX nano (ImageNet mean/std on x/255): the known large loss', async () => {
@@ -195,5 +210,19 @@ describe.skipIf(!HAS_SHARED || !HAS_ORT)('compare --float: ONNX originals (onnxr
     // --input nncase_yolox_dog.jpg --float-mean 123.675,116.28,103.53 --float-std 58.395,57.12,57.375`.
     expect(cosines(r.doc)[0]).toBeGreaterThanOrEqual(0.88);
     expect(cosines(r.doc)[0]).toBeLessThan(0.95);
+    // kmodel v5: the per-layer curve from the reference's op hook (each op's result in real values)
+    // against the ONNX graph's intermediate tensors. The first KPU conv (after the Focus slices) is
+    // the first float conv + SiLU; the curve ends on the output with the output's cosine.
+    const layers = r.doc!.layers!;
+    expect(layers.length).toBeGreaterThan(50);
+    const conv = layers.find((l) => l.type === 'k210:kpu_conv2d')!;
+    expect(conv.index).toBe(11);
+    expect(conv.cosine).toBeGreaterThan(0.99);
+    const last = layers.at(-1)!;
+    expect(last.float_tensor).toBe('output');
+    expect(last.cosine).toBeCloseTo(cosines(r.doc)[0], 6);
+    // Measured on 2026-12-07 with the command above: the loss enters most at layers 177, 157 and 20,
+    // KPU convs of the 14×14, 7×7 and 56×56 stages.
+    expect(r.doc!.loss_enters).toEqual([177, 157, 20]);
   }, 120_000);
 });

@@ -6,7 +6,8 @@
  * - Outputs are matched by shape (size-1 dimensions ignored; a float NHWC map against the
  *   kmodel's NCHW one is transposed), one-to-one, best agreement first; the matching is reported.
  * - Layers: kmodels carry no layer names, so each kmodel layer is matched to a float tensor of
- *   the same shape, in order (never earlier than the previous match), taking the earliest
+ *   the same shape, in order (never earlier than the previous match, and after it unless the layer
+ *   is a CPU layer reading that match's result), taking the earliest
  *   candidate within `TOLERANCES.floatLayerMatch` of the best cosine. Cosine is independent of a
  *   map's scale, which the file does not state for maps between two KPU layers (src/reference/quant.ts).
  * - Mapping check: the float model is also run under the documented alternative input mappings
@@ -15,6 +16,7 @@
  */
 import type { TensorDesc } from '../kmodel-parser/model.js';
 import type { PreparedModel } from '../kpu/interpreter.js';
+import { compareOnce } from '../reference/compare.js';
 import type { ReferenceModel } from '../reference/graph.js';
 import { centredCosine, cosine, maxAbsDiff, snrDb } from '../reference/metrics.js';
 import { realValues } from '../reference/quant.js';
@@ -32,18 +34,21 @@ export interface EmulatorLayer extends EmulatorTensor {
   readonly index: number;
   readonly type: string;
   readonly unit: 'KPU' | 'CPU';
+  /** The layers that produced this layer's inputs (−1: the model input), when the dataflow is known. */
+  readonly producers?: readonly number[];
 }
 
 export interface EmulatorRun {
   readonly outputs: readonly EmulatorTensor[];
-  /** Every layer's first output, real-valued (in quanta where the scale is unknown); v3/v4 only. */
+  /** Every layer's first output, real-valued (in quanta where the scale is unknown). */
   readonly layers?: readonly EmulatorLayer[];
   readonly ms: number;
 }
 
 /**
  * Runs the kmodel once. `ref` (v3/v4) gives where each layer's result lives and the real values
- * of uint8 tensors; without it (v5) only float32 outputs are returned as real values.
+ * of uint8 tensors; without it only float32 outputs are returned as real values. With `perLayer`
+ * and a v5 reference, the run goes through the reference's op hook, which keeps every op's result.
  */
 export function emulate(
   prepared: PreparedModel,
@@ -52,6 +57,16 @@ export function emulate(
   perLayer: boolean,
 ): EmulatorRun {
   const t0 = performance.now();
+  if (perLayer && ref?.v5) {
+    // v5 places tensors at run time: the reference follows the run op by op and keeps each op's
+    // result, in real values through the quantisation it tracks (src/reference/v5.ts).
+    const r = compareOnce(prepared, ref, inputs, { isolated: false, keepValues: true });
+    return {
+      outputs: prepared.outputs.map((d, k) => ({ shape: d.shape, values: r.emulatorOutputValues[k] })),
+      layers: r.emulatorLayers ?? [],
+      ms: performance.now() - t0,
+    };
+  }
   const layers: EmulatorLayer[] = [];
   const useRef = ref && !ref.v5;
   const result = prepared.run(inputs, {
@@ -66,6 +81,7 @@ export function emulate(
               index: step.index,
               type: l.type,
               unit: l.unit,
+              producers: ref.producers[step.index] ?? [],
               shape: out.shape,
               values: realValues(out, readBytes(out, mem)),
             });
@@ -192,7 +208,10 @@ export interface LayerAgreement {
   /** Position of the float tensor in the float graph's execution order. */
   readonly float_position: number;
   readonly cosine: number;
-  /** Cosine of this layer minus the previous matched layer's (negative: loss entered here). */
+  /**
+   * Cosine of this layer minus that of its inputs (the worst matched layer upstream in the
+   * dataflow; without dataflow, the previous matched layer). Negative: loss entered here.
+   */
   readonly drop: number;
 }
 
@@ -204,20 +223,52 @@ export function layerCurve(kmodel: readonly EmulatorLayer[], float: readonly Flo
   const out: LayerAgreement[] = [];
   let last = 0;
   let prev = 1;
+  let first = true;
+  let lastLayer = -1;
+  const matchedAt = new Map<number, number>();
+  // The cosine each layer's result carries: its own where matched, else the worst of its inputs'.
+  const carried = new Map<number, number>();
+  const upstream = (k: EmulatorLayer) => {
+    if (!k.producers) return prev;
+    let c = 1;
+    for (const p of k.producers) c = Math.min(c, p < 0 ? 1 : (carried.get(p) ?? 1));
+    return c;
+  };
   for (const k of kmodel) {
+    const base = upstream(k);
+    carried.set(k.index, base);
     const cands: { j: number; a: Arrangement; cos: number }[] = [];
-    for (let j = last; j < float.length && cands.length < TOLERANCES.floatLayerMatch.window; j++) {
+    // A KPU layer computes something new (a convolution): its counterpart comes after the previous
+    // match. A CPU layer that reads the previous match's result may only move or requantise it
+    // (transpose, dequantize, download) and may match the same float tensor.
+    const moves = k.unit === 'CPU' && (!k.producers || k.producers.includes(lastLayer));
+    const from = first || moves ? last : last + 1;
+    const tryTensor = (j: number) => {
       const a = arrangementOf(float[j], k.shape, false);
-      if (!a) continue;
-      cands.push({ j, a, cos: cosine(arrange(float[j], a), k.values) });
-    }
+      if (a) cands.push({ j, a, cos: cosine(arrange(float[j], a), k.values) });
+    };
+    // A CPU layer reading an earlier match's result (a download, a dequantize) may be that same
+    // tensor moved, even when later layers have matched since.
+    if (k.unit === 'CPU')
+      for (const p of new Set(k.producers ?? [])) {
+        const j = matchedAt.get(p);
+        if (j !== undefined && j < from) tryTensor(j);
+      }
+    const { window, span } = TOLERANCES.floatLayerMatch;
+    const end = first ? float.length : Math.min(float.length, last + 1 + span);
+    for (let j = from; j < end && cands.length < window; j++) tryTensor(j);
     if (!cands.length) continue;
+    cands.sort((x, y) => x.j - y.j);
     const best = Math.max(...cands.map((c) => c.cos));
     const pick = cands.find((c) => c.cos >= best - TOLERANCES.floatLayerMatch.cosine)!;
-    // A float tensor of the right shape that agrees far worse than the layer before is not this
+    // A float tensor of the right shape that agrees far worse than the layer's inputs is not this
     // layer's counterpart (e.g. a KPU conv computed at full resolution before its stride-2 pool).
-    if (pick.cos < prev - TOLERANCES.floatLayerMatch.maxDrop) continue;
-    last = pick.j;
+    if (pick.cos < base - TOLERANCES.floatLayerMatch.maxDrop) continue;
+    last = Math.max(last, pick.j);
+    lastLayer = k.index;
+    matchedAt.set(k.index, pick.j);
+    first = false;
+    carried.set(k.index, pick.cos);
     const f = float[pick.j];
     out.push({
       index: k.index,
@@ -228,7 +279,7 @@ export function layerCurve(kmodel: readonly EmulatorLayer[], float: readonly Flo
       float_op: f.op,
       float_position: pick.j,
       cosine: pick.cos,
-      drop: pick.cos - prev,
+      drop: pick.cos - base,
     });
     prev = pick.cos;
   }

@@ -13,7 +13,7 @@ export interface FloatTensor {
 
 export interface FloatRunResult {
   readonly outputs: readonly FloatTensor[];
-  /** Every operator's first output in execution order (TFLite); empty when the runtime hides them (ONNX). */
+  /** Every operator's first output in execution order (always for TFLite; ONNX when asked for). */
   readonly intermediates: readonly FloatTensor[];
 }
 
@@ -30,8 +30,9 @@ export interface FloatModel {
   readonly inputs: readonly FloatInputInfo[];
   /** Layout of the model's 4-D tensors: TFLite is NHWC, ONNX NCHW. */
   readonly nativeLayout: 'nhwc' | 'nchw';
-  /** Whether `run` gives intermediate tensors (for per-layer curves). */
+  /** Whether `run` can give intermediate tensors (for per-layer curves). */
   readonly intermediates: boolean;
-  run(inputs: readonly Float32Array[]): Promise<FloatRunResult>;
+  /** `intermediates`: also return every operator's first output (ONNX runs a second, traced session). */
+  run(inputs: readonly Float32Array[], opts?: { readonly intermediates?: boolean }): Promise<FloatRunResult>;
   dispose(): void;
 }

@@ -92,6 +92,18 @@ export interface CompareRun {
   readonly timings: { readonly total_ms: number; readonly reference_ms: number };
   /** Model-level remarks: what the float model covers and what it does not (v5). */
   readonly notes?: readonly string[];
+  /** v5 with `keepValues`: each op's output 0 as the emulator computed it, in real values where the scale is known. */
+  readonly emulatorLayers?: readonly EmulatorLayerValues[];
+}
+
+export interface EmulatorLayerValues {
+  readonly index: number;
+  readonly type: string;
+  readonly unit: 'KPU' | 'CPU';
+  readonly shape: readonly number[];
+  readonly values: Float64Array;
+  /** The layers that produced the op's inputs (−1: the model input). */
+  readonly producers: readonly number[];
 }
 
 export interface CompareOptions {
@@ -99,6 +111,8 @@ export interface CompareOptions {
   readonly layers?: readonly [number, number];
   /** Compute isolated metrics (default true). */
   readonly isolated?: boolean;
+  /** v5: also return each op's emulator output (`emulatorLayers`), for `compare --float`'s per-layer curve. */
+  readonly keepValues?: boolean;
 }
 
 const EMPTY_F32 = new Float32Array(0);

@@ -36,6 +36,7 @@ import type {
   CompareOptions,
   CompareRun,
   CumulativeMetrics,
+  EmulatorLayerValues,
   IsolatedMetrics,
   LayerComparison,
   OutputComparison,
@@ -348,6 +349,7 @@ export function compareOnceV5(
   const quant = new QuantTracker();
   const records = new Map<number, LayerRecord>();
   const stack: Pending[] = [];
+  const kept = new Map<number, { values: Float32Array; tag: number; datatype: number }>();
   const poolReaders = new Set<string>();
   const uncovered = new Map<string, number>();
   const quirkLayerSet = new Set<number>();
@@ -479,6 +481,8 @@ export function compareOnceV5(
     const notes = [...p.notes];
     if (isCall && p.carried)
       notes.push('some ops of the called function have no float counterpart: their emulator results were carried on');
+    if (opts.keepValues && out0 && !isCall)
+      kept.set(step.index, { values: emu[0], tag: outTag, datatype: out0.datatype });
     records.set(step.index, {
       index: step.index,
       type: step.type,
@@ -654,5 +658,20 @@ export function compareOnceV5(
     emulatorOutputValues,
     timings: { total_ms: performance.now() - t0, reference_ms: refMs },
     notes,
+    ...(opts.keepValues ? { emulatorLayers: keptValues(kept, records, quantOf) } : {}),
   };
+}
+
+/** The kept emulator outputs in real values (integer ones through their tracked quantisation). */
+function keptValues(
+  kept: ReadonlyMap<number, { values: Float32Array; tag: number; datatype: number }>,
+  records: ReadonlyMap<number, LayerRecord>,
+  quantOf: (tag: number) => V5Quant,
+): EmulatorLayerValues[] {
+  return [...kept].map(([index, k]) => {
+    const rec = records.get(index)!;
+    const q = isFloatType(k.datatype) ? undefined : quantOf(k.tag);
+    const values = q ? Float64Array.from(k.values, (v) => (v - q.zeroPoint) * q.scale) : Float64Array.from(k.values);
+    return { index, type: rec.type, unit: rec.unit, shape: rec.shape ?? [], values, producers: rec.producers };
+  });
 }
