@@ -239,3 +239,79 @@ describe.skipIf(!HAS_SHARED || !HAS_ORT)('kpusim eval --against-float: YOLOX nan
     expect([k.true_positives, k.false_positives, k.false_negatives]).toEqual([3, 6, 2]);
   }, 120_000);
 });
+
+/*
+ * A classifier on real data: the iris kmodel (nncase's example, compiled from iris.tflite) and its
+ * float original, on eight flowers of Fisher's iris data set (public domain; R. A. Fisher 1936,
+ * measured by E. Anderson). Each label is the species the data set records for that flower (row
+ * numbers of the usual 150-row table), set here by hand; rows 71, 84 and 134 are the flowers
+ * known to lie between versicolor and virginica. The metric is computed below from the per-image
+ * ranks in the JSON, independently of the command's own count.
+ */
+const IRIS: readonly { row: number; x: readonly number[]; species: 0 | 1 | 2 }[] = [
+  { row: 1, x: [5.1, 3.5, 1.4, 0.2], species: 0 },
+  { row: 2, x: [4.9, 3.0, 1.4, 0.2], species: 0 },
+  { row: 51, x: [7.0, 3.2, 4.7, 1.4], species: 1 },
+  { row: 52, x: [6.4, 3.2, 4.5, 1.5], species: 1 },
+  { row: 71, x: [5.9, 3.2, 4.8, 1.8], species: 1 },
+  { row: 84, x: [6.0, 2.7, 5.1, 1.6], species: 1 },
+  { row: 101, x: [6.3, 3.3, 6.0, 2.5], species: 2 },
+  { row: 134, x: [6.3, 2.8, 5.1, 1.5], species: 2 },
+];
+
+describe.skipIf(!HAS_SHARED)('kpusim eval --task classify: the iris kmodel and iris.tflite on eight flowers', () => {
+  it('top-1/top-5 as computed by hand from the per-image ranks, for the kmodel and the float model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kpusim-iris-eval-'));
+    const name = (row: number) => `iris_${String(row).padStart(3, '0')}.bin`;
+    for (const f of IRIS) writeFileSync(join(dir, name(f.row)), new Uint8Array(Float32Array.from(f.x).buffer));
+    const labels = join(dir, 'labels.json');
+    writeFileSync(
+      labels,
+      JSON.stringify({
+        images: IRIS.map((f) => ({ id: f.row, file_name: name(f.row) })),
+        annotations: IRIS.map((f, i) => ({ id: i + 1, image_id: f.row, category_id: f.species + 1 })),
+        categories: [
+          { id: 1, name: 'setosa' },
+          { id: 2, name: 'versicolor' },
+          { id: 3, name: 'virginica' },
+        ],
+      }),
+    );
+    const r = await runKpusim([
+      'eval',
+      kmodelPath('nncase_iris_float_v4'),
+      '--task',
+      'classify',
+      '--dataset',
+      dir,
+      '--labels',
+      labels,
+      '--float',
+      resolve(SHARED_DIR, 'float-models', 'iris.tflite'),
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const d = JSON.parse(r.out.toString()) as {
+      metrics: Record<'kmodel' | 'float', { images: number; top1: number; top5: number }>;
+      images: { image: string; label: number; kmodel_top5: number[]; float_top5: number[] }[];
+    };
+    expect(d.images.map((i) => [i.image, i.label])).toEqual(IRIS.map((f) => [name(f.row), f.species]));
+    for (const side of ['kmodel', 'float'] as const) {
+      const ranks = d.images.map((i) => (side === 'kmodel' ? i.kmodel_top5 : i.float_top5));
+      // Three classes: each image's ranking lists all three, once each.
+      for (const rk of ranks) expect([...rk].sort()).toEqual([0, 1, 2]);
+      const top1 = IRIS.filter((f, k) => ranks[k][0] === f.species).length / IRIS.length;
+      const top5 = IRIS.filter((f, k) => ranks[k].slice(0, 5).includes(f.species)).length / IRIS.length;
+      expect(d.metrics[side]).toEqual({ images: IRIS.length, top1, top5 });
+    }
+    // The kmodel is compiled with --inference-type float: it ranks every flower as its original does.
+    expect(d.images.map((i) => i.kmodel_top5)).toEqual(d.images.map((i) => i.float_top5));
+    // Measured on 2026-12-07 with this command: every flower right but rows 84 (versicolor, ranked
+    // virginica first) and 134 (virginica, ranked versicolor first): top-1 6/8. Recorded as measured.
+    expect(d.metrics.kmodel.top1).toBe(0.75);
+    expect(d.images.filter((i) => i.kmodel_top5[0] !== i.label).map((i) => i.image)).toEqual([
+      'iris_084.bin',
+      'iris_134.bin',
+    ]);
+  }, 60_000);
+});

@@ -22,7 +22,7 @@ import { loadFloatModel } from '../float/load.js';
 import {
   checkMapping as checkMappingArgs,
   inputChannels,
-  mappingText,
+  mappingJson,
   toFloatInput,
   type FloatMapping,
 } from '../float/mapping.js';
@@ -38,6 +38,8 @@ import { randomInput } from '../reference/random.js';
 import { shapeText } from '../report/table.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { listImages } from './dataset-files.js';
+import { sweep, taskArgs } from './sweep.js';
+import type { CompareFloatData } from './tasks/compare-float.js';
 import { inputOptionsFrom, parseOptionsFrom } from './options.js';
 
 function numbers(v: unknown, what: string): number[] | undefined {
@@ -74,18 +76,73 @@ export function mappingFrom(args: Record<string, unknown>, desc: TensorDesc, flo
   return m;
 }
 
-interface Setup {
+export interface FloatSetup {
   readonly path: string;
+  readonly version: number;
   readonly prepared: PreparedModel;
   readonly ref: ReferenceModel | undefined;
   readonly float: FloatModel;
   readonly desc: TensorDesc;
   readonly mapping: FloatMapping;
   readonly want: number;
+  readonly backend: string;
+  dispose(): void;
+}
+
+/**
+ * Loads the kmodel, prepares it, opens the float model and settles the mapping: what the command
+ * and each worker of its `--dataset` sweep (src/cli/tasks/compare-float.ts) do once.
+ */
+export async function floatSetup(
+  args: Record<string, unknown>,
+  warn: (m: string) => void,
+  perLayer: boolean,
+): Promise<FloatSetup> {
+  const backend = await initReferenceBackend(args.backend as ReferenceBackendName, warn);
+  const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
+  const float = await loadFloatModel(String(args.float));
+  let ref: ReferenceModel | undefined;
+  try {
+    const prepared = prepare(loaded.model, {
+      numerics: args.numerics as 'golden' | 'board',
+      kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
+    });
+    if (prepared.inputs.length !== 1 || float.inputs.length !== 1)
+      throw new UsageError(
+        'BAD_INPUT',
+        `compare --float feeds one input; the kmodel takes ${prepared.inputs.length}, the float model ${float.inputs.length}`,
+      );
+    const desc = prepared.inputs[0];
+    const mapping = mappingFrom(args, desc, float);
+    const want = float.inputs[0].shape.reduce((a, b) => a * b, 1);
+    // The reconstructed reference gives where each layer's result lives and the scale of uint8
+    // tensors (v3/v4); for v5 it follows the run's dataflow, needed only for the per-layer curve.
+    ref = loaded.model.version !== 5 || perLayer ? buildReference(loaded.model) : undefined;
+    const r = ref;
+    return {
+      path: loaded.path,
+      version: loaded.model.version,
+      prepared,
+      ref,
+      float,
+      desc,
+      mapping,
+      want,
+      backend: backend.name,
+      dispose() {
+        r?.dispose();
+        float.dispose();
+      },
+    };
+  } catch (e) {
+    ref?.dispose();
+    float.dispose();
+    throw e;
+  }
 }
 
 function inputFor(
-  s: Setup,
+  s: FloatSetup,
   args: Record<string, unknown>,
   file?: string,
 ): { bytes: Uint8Array; recipe: InputRecipe | { source: string; kind: 'random' } } {
@@ -132,114 +189,111 @@ function renderMappingCheck(c: MappingCheck): string {
 
 const meanCosine = (o: readonly OutputAgreement[]) => (o.length ? o.reduce((a, b) => a + b.cosine, 0) / o.length : 0);
 
-export async function runCompareFloat(args: Record<string, unknown>, io: Io): Promise<number> {
-  const backend = await initReferenceBackend(args.backend as ReferenceBackendName, (m) => io.err(m));
-  const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
-  const floatFile = String(args.float);
-  const float = await loadFloatModel(floatFile);
-  const prepared = prepare(loaded.model, {
-    numerics: args.numerics as 'golden' | 'board',
-    kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
-  });
-  let ref: ReferenceModel | undefined;
+/** One image of `compare --float --dataset`: its output agreement, or why it could not be compared. */
+export async function floatDatasetItem(
+  s: FloatSetup,
+  args: Record<string, unknown>,
+  file: string,
+): Promise<DatasetItem> {
+  const name = basename(file);
   try {
-    if (prepared.inputs.length !== 1 || float.inputs.length !== 1)
-      throw new UsageError(
-        'BAD_INPUT',
-        `compare --float feeds one input; the kmodel takes ${prepared.inputs.length}, the float model ${float.inputs.length}`,
-      );
-    const desc = prepared.inputs[0];
-    const mapping = mappingFrom(args, desc, float);
-    const want = float.inputs[0].shape.reduce((a, b) => a * b, 1);
-    ref = float.intermediates && loaded.model.version !== 5 ? buildReference(loaded.model) : undefined;
-    const s: Setup = { path: loaded.path, prepared, ref, float, desc, mapping, want };
+    const { bytes } = inputFor(s, args, file);
+    const emu = emulate(s.prepared, s.ref, [bytes], false);
+    const fr = await s.float.run([toFloatInput(bytes, s.desc, s.mapping, s.want)]);
+    const outs = matchOutputs(emu.outputs, fr.outputs);
+    return {
+      input: name,
+      outputs: outs.map((o) => ({
+        index: o.index,
+        cosine: o.cosine,
+        centred_cosine: o.centred_cosine,
+        snr_db: o.snr_db,
+        max_abs: o.max_abs,
+      })),
+    };
+  } catch (e) {
+    if (e instanceof UsageError && e.code !== 'BAD_INPUT') throw e;
+    return { input: name, outputs: [], error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The mapping check on one image (the first the dataset could compare). */
+async function mappingCheckOn(s: FloatSetup, args: Record<string, unknown>, file?: string): Promise<MappingCheck> {
+  const { bytes } = inputFor(s, args, file);
+  const emu = emulate(s.prepared, s.ref, [bytes], false);
+  const fr = await s.float.run([toFloatInput(bytes, s.desc, s.mapping, s.want)]);
+  return checkMapping(s.float, s.desc, bytes, emu, s.mapping, meanCosine(matchOutputs(emu.outputs, fr.outputs)));
+}
+
+export async function runCompareFloat(args: Record<string, unknown>, io: Io): Promise<number> {
+  const dataset = args.dataset !== undefined;
+  const s = await floatSetup(args, (m) => io.err(m), !dataset);
+  const { prepared, float, desc, mapping } = s;
+  try {
+    const floatFile = String(args.float);
     const reference = {
       file: basename(floatFile),
       path: resolve(floatFile),
       kind: float.kind,
       runtime:
         float.kind === 'tflite'
-          ? `kpusim's TFLite reader on TensorFlow.js (${backend.name} backend)`
+          ? `kpusim's TFLite reader on TensorFlow.js (${s.backend} backend)`
           : 'onnxruntime-web (WebAssembly)',
       input: { name: float.inputs[0].name, shape: float.inputs[0].shape },
-      mapping: {
-        text: mappingText(mapping),
-        mean: mapping.mean,
-        std: mapping.std,
-        layout: mapping.layout,
-        source: mapping.source,
-      },
+      mapping: mappingJson(mapping),
     };
-    const head = `${loaded.path} against its original float network\nreference: ${reference.file} (${reference.path}), ${reference.runtime}\nfloat input: ${reference.mapping.text} per channel, layout ${mapping.layout}, shape ${shapeText(float.inputs[0].shape)} (${mapping.source})\n`;
+    const head = `${s.path} against its original float network\nreference: ${reference.file} (${reference.path}), ${reference.runtime}\nfloat input: ${reference.mapping.text} per channel, layout ${mapping.layout}, shape ${shapeText(float.inputs[0].shape)} (${mapping.source})\n`;
 
-    if (args.dataset !== undefined) {
+    if (dataset) {
       const files = listImages(String(args.dataset));
       const bar = new Progress(io, files.length, 'compare --float');
-      const items: DatasetItem[] = [];
-      let check: MappingCheck | undefined;
-      for (const f of files) {
-        const name = basename(f);
-        try {
-          const { bytes } = inputFor(s, args, f);
-          const emu = emulate(prepared, ref, [bytes], false);
-          const fr = await float.run([toFloatInput(bytes, desc, mapping, want)]);
-          const outs = matchOutputs(emu.outputs, fr.outputs);
-          if (!check && args['check-mapping'] !== false)
-            check = await checkMapping(float, desc, bytes, emu, mapping, meanCosine(outs));
-          items.push({
-            input: name,
-            outputs: outs.map((o) => ({
-              index: o.index,
-              cosine: o.cosine,
-              centred_cosine: o.centred_cosine,
-              snr_db: o.snr_db,
-              max_abs: o.max_abs,
-            })),
-          });
-        } catch (e) {
-          if (e instanceof UsageError && e.code !== 'BAD_INPUT') throw e;
-          items.push({ input: name, outputs: [], error: e instanceof Error ? e.message : String(e) });
-        }
-        bar.tick(name);
-      }
+      const items = await sweep({
+        task: 'compare-float',
+        data: { args: taskArgs(args) } satisfies CompareFloatData,
+        items: files,
+        jobs: args.jobs as number | undefined,
+        local: (f) => floatDatasetItem(s, args, f),
+        onDone: (_i, item) => bar.tick(item.input),
+      });
       bar.end();
+      const firstOk = items.findIndex((it) => !it.error);
+      const check =
+        args['check-mapping'] !== false && firstOk >= 0 ? await mappingCheckOn(s, args, files[firstOk]) : undefined;
       const summary = summarizeDataset(items);
       if (args.json)
         printJson(io, {
-          model: loaded.path,
+          model: s.path,
           reference,
           dataset: String(args.dataset),
           inputs: items,
           summary,
           outputs: summary.outputs.map((o) => ({ ...o, cosine: o.mean_cosine })),
-          ...(check ? { mapping_check: check } : {}),
+          ...(check ? { mapping_check: check, mapping_check_input: items[firstOk].input } : {}),
         });
       else
         io.out(
-          `${head}dataset: ${String(args.dataset)} (${files.length} images)\n\n${renderDataset(items, summary)}${check ? `\n(on ${items[0]?.input}) ${renderMappingCheck(check)}` : ''}`,
+          `${head}dataset: ${String(args.dataset)} (${files.length} images)\n\n${renderDataset(items, summary)}${check ? `\n(on ${items[firstOk].input}) ${renderMappingCheck(check)}` : ''}`,
         );
       return check?.better ? EXIT.VIOLATION : EXIT.OK;
     }
 
     const { bytes, recipe } = inputFor(s, args);
-    const emu = emulate(prepared, ref, [bytes], float.intermediates);
+    const emu = emulate(prepared, s.ref, [bytes], true);
     const t0 = performance.now();
-    const fr = await float.run([toFloatInput(bytes, desc, mapping, want)]);
+    const fr = await float.run([toFloatInput(bytes, desc, mapping, s.want)], { intermediates: true });
     const floatMs = performance.now() - t0;
     const outputs = matchOutputs(emu.outputs, fr.outputs);
-    const curve = emu.layers ? layerCurve(emu.layers, fr.intermediates) : undefined;
+    const curve = emu.layers && fr.intermediates.length ? layerCurve(emu.layers, fr.intermediates) : undefined;
     const check =
       args['check-mapping'] === false
         ? undefined
         : await checkMapping(float, desc, bytes, emu, mapping, meanCosine(outputs));
     const layersNote = curve
       ? undefined
-      : float.kind === 'onnx'
-        ? 'per-layer curve: onnxruntime-web gives the graph outputs only; outputs are compared'
-        : 'per-layer curve: kmodel v5 places tensors at run time; outputs are compared';
+      : 'per-layer curve: the float runtime gave no intermediate tensors; outputs are compared';
     if (args.json) {
       printJson(io, {
-        model: loaded.path,
+        model: s.path,
         reference,
         input: recipe,
         outputs,
@@ -258,7 +312,6 @@ export async function runCompareFloat(args: Record<string, unknown>, io: Io): Pr
     }
     return check?.better ? EXIT.VIOLATION : EXIT.OK;
   } finally {
-    ref?.dispose();
-    float.dispose();
+    s.dispose();
   }
 }

@@ -18,22 +18,29 @@ import {
 } from '../eval/metrics.js';
 import { arrange, emulate, matchOutputs } from '../float/compare.js';
 import { loadFloatModel } from '../float/load.js';
-import { mappingText, toFloatInput, type FloatMapping } from '../float/mapping.js';
+import { mappingJson, toFloatInput, type FloatMapping } from '../float/mapping.js';
 import type { FloatModel } from '../float/types.js';
 import { readInputFile } from '../input.js';
 import type { TensorDesc } from '../kmodel-parser/model.js';
-import { prepare } from '../kpu/interpreter.js';
+import { prepare, type PreparedModel } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import { mapRectToSource, type ResizeMapping } from '../pipeline/convert.js';
 import { detectorRegionParams, PRESETS } from '../pipeline/presets.js';
 import { decodeRegionLayer } from '../pipeline/region.js';
 import { decodeYolox, YOLOX_DEMO, yoloxOptionsFor } from '../pipeline/yolox.js';
-import { buildReference, initReferenceBackend, type ReferenceBackendName } from '../reference/index.js';
+import {
+  buildReference,
+  initReferenceBackend,
+  type ReferenceBackendName,
+  type ReferenceModel,
+} from '../reference/index.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { mappingFrom } from './compare-float.js';
 import { listImages } from './dataset-files.js';
 import { inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
+import { checkJobs, JOBS_OPTION, sweep, taskArgs } from './sweep.js';
+import type { EvalData } from './tasks/eval.js';
 
 type Values = ArrayLike<number>;
 
@@ -103,6 +110,89 @@ function summary(m: DetectionMetrics) {
   return { ...rest, precision: r4(m.precision), recall: r4(m.recall), map: r4(m.map) };
 }
 
+export interface EvalSetup {
+  readonly path: string;
+  readonly prepared: PreparedModel;
+  readonly desc: TensorDesc;
+  readonly decoder: Decoder | undefined;
+  readonly ref: ReferenceModel | undefined;
+  readonly float: FloatModel | undefined;
+  readonly mapping: FloatMapping | undefined;
+  readonly want: number;
+  /** The TensorFlow.js backend, when one was started (a uint8 v3/v4 model or a float model). */
+  readonly backend: string | undefined;
+  dispose(): void;
+}
+
+/** What the command and each worker of its sweep (src/cli/tasks/eval.ts) make once. */
+export async function evalSetup(args: Record<string, unknown>, warn: (m: string) => void): Promise<EvalSetup> {
+  const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
+  const prepared = prepare(loaded.model, {
+    numerics: args.numerics as 'golden' | 'board',
+    kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
+  });
+  if (prepared.inputs.length !== 1)
+    throw new UsageError('BAD_INPUT', `eval feeds one image; this model takes ${prepared.inputs.length} inputs`);
+  const desc = prepared.inputs[0];
+  const decoder = args.task === 'detect' ? decoderFor(args, prepared.outputs[0], desc) : undefined;
+  const needRef = prepared.outputs.some((o) => o.dtype !== 'float32') && loaded.model.version !== 5;
+  const backend =
+    needRef || args.float !== undefined
+      ? await initReferenceBackend(args.backend as ReferenceBackendName, warn)
+      : undefined;
+  const ref = needRef ? buildReference(loaded.model) : undefined;
+  let float: FloatModel | undefined;
+  try {
+    float = args.float === undefined ? undefined : await loadFloatModel(String(args.float));
+    const mapping = float ? mappingFrom(args, desc, float) : undefined;
+    const f = float;
+    return {
+      path: loaded.path,
+      prepared,
+      desc,
+      decoder,
+      ref,
+      float,
+      mapping,
+      want: float ? float.inputs[0].shape.reduce((a, b) => a * b, 1) : 0,
+      backend: backend?.name,
+      dispose() {
+        ref?.dispose();
+        f?.dispose();
+      },
+    };
+  } catch (e) {
+    ref?.dispose();
+    float?.dispose();
+    throw e;
+  }
+}
+
+export interface EvalImage {
+  readonly kmodel: Detection[] | number[];
+  readonly float?: Detection[] | number[];
+}
+
+/** One image: the kmodel's detections (or top-5 classes), and the float model's beside them. */
+export async function evalImage(s: EvalSetup, args: Record<string, unknown>, file: string): Promise<EvalImage> {
+  const { prepared, desc } = s;
+  const { bytes, recipe } = readInputFile(file, desc, inputOptionsFrom(args));
+  const emu = emulate(prepared, s.ref, [bytes], false);
+  let floatOut: Float64Array | undefined;
+  if (s.float && s.mapping) {
+    const fr = await s.float.run([toFloatInput(bytes, desc, s.mapping, s.want)]);
+    const m = matchOutputs(emu.outputs, fr.outputs).find((o) => o.index === 0);
+    if (!m)
+      throw new UsageError(
+        'BAD_INPUT',
+        `${s.float.file}: no float output matches kmodel output 0 (${prepared.outputs[0].shape.join('×')})`,
+      );
+    floatOut = arrange(fr.outputs[m.float_output], m.arrangement);
+  }
+  const run = (v: Values) => (s.decoder ? s.decoder.decode(v, recipe.mapping) : topK(v, 5));
+  return { kmodel: run(emu.outputs[0].values), ...(floatOut ? { float: run(floatOut) } : {}) };
+}
+
 export const evalCommand: Command = {
   command: 'eval <model>',
   describe:
@@ -117,7 +207,12 @@ export const evalCommand: Command = {
             demandOption: true,
             describe: 'what the model does',
           })
-          .option('dataset', { type: 'string', demandOption: true, describe: 'folder of images (.png, .jpg, .bmp)' })
+          .option('dataset', {
+            type: 'string',
+            demandOption: true,
+            describe:
+              'folder of images (.png, .jpg, .bmp), or of raw input tensors (.bin) for a model without an image input',
+          })
           .option('labels', {
             type: 'string',
             describe: 'ground truth: a COCO .json file, or a folder of Pascal VOC .xml files',
@@ -162,6 +257,7 @@ export const evalCommand: Command = {
             default: 'wasm' as const,
             describe: 'TensorFlow.js backend of a TFLite float model',
           })
+          .option('jobs', JOBS_OPTION)
           .option('json', { type: 'boolean', default: false })
           .check((a) => {
             if (a.labels === undefined && !a['against-float'])
@@ -170,106 +266,69 @@ export const evalCommand: Command = {
             if (a['against-float'] && a.labels !== undefined)
               throw new Error('--against-float replaces --labels; give one of them');
             if (!(Number(a.iou) > 0 && Number(a.iou) <= 1)) throw new Error('--iou must be in (0, 1]');
-            return true;
+            return checkJobs(a.jobs);
           }),
       ),
     ),
   async run(args, io: Io) {
     const task = args.task as 'classify' | 'detect';
-    const loaded = loadKmodel(String(args.model), parseOptionsFrom(args));
-    const prepared = prepare(loaded.model, {
-      numerics: args.numerics as 'golden' | 'board',
-      kpuNumerics: args['kpu-numerics'] as 'nncase02' | 'nncase01',
-    });
-    if (prepared.inputs.length !== 1)
-      throw new UsageError('BAD_INPUT', `eval feeds one image; this model takes ${prepared.inputs.length} inputs`);
-    const desc = prepared.inputs[0];
     const names = args.names === undefined ? undefined : readNames(String(args.names));
     const labels: LabelSet | undefined =
       args.labels === undefined ? undefined : readLabels(String(args.labels), names, task === 'detect');
-    const files = listImages(String(args.dataset));
-    const decoder = task === 'detect' ? decoderFor(args, prepared.outputs[0], desc) : undefined;
-    const needRef = prepared.outputs.some((o) => o.dtype !== 'float32') && loaded.model.version !== 5;
-    let float: FloatModel | undefined;
-    let mapping: FloatMapping | undefined;
-    const backend =
-      needRef || args.float !== undefined
-        ? await initReferenceBackend(args.backend as ReferenceBackendName, (m) => io.err(m))
-        : undefined;
-    const ref = needRef ? buildReference(loaded.model) : undefined;
+    const files = listImages(String(args.dataset), { tensors: true });
+    const s = await evalSetup(args, (m) => io.err(m));
+    const { decoder, float, mapping } = s;
     try {
-      if (args.float !== undefined) {
-        float = await loadFloatModel(String(args.float));
-        mapping = mappingFrom(args, desc, float);
-      }
-      const want = float ? float.inputs[0].shape.reduce((a, b) => a * b, 1) : 0;
-      const bar = new Progress(io, files.length, 'eval');
-      const rows: {
-        image: string;
-        truths: readonly GroundTruth[];
-        kmodel: Detection[] | number[];
-        float?: Detection[] | number[];
-        error?: string;
-      }[] = [];
-      let unlabelled = 0;
-      for (const f of files) {
-        const name = basename(f);
-        const truths = labels?.images.get(name);
-        if (labels && !truths) {
-          unlabelled++;
-          bar.tick(name);
-          continue;
-        }
-        const { bytes, recipe } = readInputFile(f, desc, inputOptionsFrom(args));
-        const emu = emulate(prepared, ref, [bytes], false);
-        let floatOut: Float64Array | undefined;
-        if (float && mapping) {
-          const fr = await float.run([toFloatInput(bytes, desc, mapping, want)]);
-          const m = matchOutputs(emu.outputs, fr.outputs).find((o) => o.index === 0);
-          if (!m)
-            throw new UsageError(
-              'BAD_INPUT',
-              `${float.file}: no float output matches kmodel output 0 (${prepared.outputs[0].shape.join('×')})`,
-            );
-          floatOut = arrange(fr.outputs[m.float_output], m.arrangement);
-        }
-        const out0 = emu.outputs[0].values;
-        const run = (v: Values) => (decoder ? decoder.decode(v, recipe.mapping) : topK(v, 5));
-        const k = run(out0);
-        const fl = floatOut ? run(floatOut) : undefined;
-        let gt: readonly GroundTruth[] = truths ?? [];
-        if (!labels && fl)
-          gt = decoder
-            ? (fl as Detection[]).map((d) => ({ box: d.box, label: d.label }))
-            : [{ box: [0, 0, 1, 1], label: (fl as number[])[0] }];
-        rows.push({ image: name, truths: gt, kmodel: k, ...(fl ? { float: fl } : {}) });
-        bar.tick(name);
-      }
-      bar.end();
-      if (!rows.length)
+      // Images without labels are counted and left out before the sweep.
+      const scored = files.filter((f) => !labels || labels.images.has(basename(f)));
+      const unlabelled = files.length - scored.length;
+      if (!scored.length)
         throw new UsageError(
           'BAD_INPUT',
           `--dataset ${String(args.dataset)}: none of its ${files.length} images has a label in ${String(args.labels)}`,
         );
+      const bar = new Progress(io, scored.length, 'eval');
+      const results = await sweep({
+        task: 'eval',
+        data: { args: taskArgs(args) } satisfies EvalData,
+        items: scored,
+        jobs: args.jobs as number | undefined,
+        local: (f) => evalImage(s, args, f),
+        onDone: (i) => bar.tick(basename(scored[i])),
+      });
+      bar.end();
+      const rows = scored.map((f, i) => {
+        const name = basename(f);
+        const r = results[i];
+        let truths: readonly GroundTruth[] = labels?.images.get(name) ?? [];
+        if (!labels && r.float)
+          truths = decoder
+            ? (r.float as Detection[]).map((d) => ({ box: d.box, label: d.label }))
+            : [{ box: [0, 0, 1, 1], label: (r.float as number[])[0] }];
+        return { image: name, truths, ...r };
+      });
       const iouThr = Number(args.iou);
       const against = !labels;
       const truthWord = against
         ? 'the float model’s results (pseudo-labels, --against-float)'
         : `${labels!.source} (${labels!.format}, ${labels!.classes.length} classes)`;
-      const reference = float
-        ? {
-            file: basename(float.file),
-            path: resolve(float.file),
-            kind: float.kind,
-            mapping: {
-              text: mappingText(mapping!),
-              mean: mapping!.mean,
-              std: mapping!.std,
-              layout: mapping!.layout,
-              source: mapping!.source,
-            },
-          }
-        : undefined;
+      const reference =
+        float && mapping
+          ? {
+              file: basename(float.file),
+              path: resolve(float.file),
+              kind: float.kind,
+              mapping: mappingJson(mapping),
+            }
+          : undefined;
+      const head = {
+        model: s.path,
+        task,
+        dataset: String(args.dataset),
+        truth: against ? 'float model (pseudo-labels)' : 'labels',
+        ...(labels ? { labels: { source: labels.source, format: labels.format, classes: labels.classes.length } } : {}),
+        ...(reference ? { reference } : {}),
+      };
       if (task === 'detect') {
         const km = evaluateDetections(
           rows.map((r) => ({ detections: r.kmodel as Detection[], truths: r.truths })),
@@ -290,14 +349,7 @@ export const evalCommand: Command = {
         }));
         if (args.json) {
           printJson(io, {
-            model: loaded.path,
-            task,
-            dataset: String(args.dataset),
-            truth: against ? 'float model (pseudo-labels)' : 'labels',
-            ...(labels
-              ? { labels: { source: labels.source, format: labels.format, classes: labels.classes.length } }
-              : {}),
-            ...(reference ? { reference } : {}),
+            ...head,
             decoder: { name: decoder!.name, ...decoder!.settings },
             iou_threshold: iouThr,
             unlabelled_images: unlabelled,
@@ -305,11 +357,11 @@ export const evalCommand: Command = {
             images,
           });
         } else {
-          let t = `${loaded.path}: detection, ${decoder!.name} decoder ${JSON.stringify(decoder!.settings)}\n`;
+          let t = `${s.path}: detection, ${decoder!.name} decoder ${JSON.stringify(decoder!.settings)}\n`;
           t += `dataset: ${String(args.dataset)} (${rows.length} images scored${unlabelled ? `, ${unlabelled} without labels skipped` : ''})\n`;
           t += `ground truth: ${truthWord}\n`;
           if (reference)
-            t += `float model: ${reference.file} (${reference.path}), input ${reference.mapping.text}, layout ${reference.mapping.layout}${backend && float?.kind === 'tflite' ? ` (TensorFlow.js ${backend.name})` : ''}\n`;
+            t += `float model: ${reference.file} (${reference.path}), input ${reference.mapping.text}, layout ${reference.mapping.layout}${s.backend && float?.kind === 'tflite' ? ` (TensorFlow.js ${s.backend})` : ''}\n`;
           t += `\n  ${''.padEnd(22)} precision  recall  mAP@${iouThr}    TP    FP    FN\n`;
           t += detRow('kmodel (emulated)', km);
           if (fm) t += detRow('float model', fm);
@@ -320,8 +372,9 @@ export const evalCommand: Command = {
         }
         return EXIT.OK;
       }
-      const rowsK = rows.map((r) => ({ label: r.truths[0]?.label ?? -1, top: r.kmodel as number[] }));
-      const withLabel = rowsK.filter((r) => r.label >= 0);
+      const withLabel = rows
+        .map((r) => ({ label: r.truths[0]?.label ?? -1, top: r.kmodel as number[] }))
+        .filter((r) => r.label >= 0);
       const km = classifyMetrics(withLabel);
       const fm =
         float && !against
@@ -337,20 +390,13 @@ export const evalCommand: Command = {
       }));
       if (args.json)
         printJson(io, {
-          model: loaded.path,
-          task,
-          dataset: String(args.dataset),
-          truth: against ? 'float model (pseudo-labels)' : 'labels',
-          ...(labels
-            ? { labels: { source: labels.source, format: labels.format, classes: labels.classes.length } }
-            : {}),
-          ...(reference ? { reference } : {}),
+          ...head,
           unlabelled_images: unlabelled,
           metrics: { kmodel: km, ...(fm ? { float: fm } : {}) },
           images,
         });
       else {
-        let t = `${loaded.path}: classification over ${km.images} images\nground truth: ${truthWord}\n`;
+        let t = `${s.path}: classification over ${km.images} images\nground truth: ${truthWord}\n`;
         if (reference)
           t += `float model: ${reference.file}, input ${reference.mapping.text}, layout ${reference.mapping.layout}\n`;
         t += `  kmodel (emulated): top-1 ${pct(km.top1)}, top-5 ${pct(km.top5)}\n`;
@@ -359,8 +405,7 @@ export const evalCommand: Command = {
       }
       return EXIT.OK;
     } finally {
-      ref?.dispose();
-      float?.dispose();
+      s.dispose();
     }
   },
 };

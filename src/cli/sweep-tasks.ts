@@ -12,12 +12,15 @@ export interface SweepTask<D, C, T, R> {
 /** Any task, as the worker sees it (its data and items come structured-cloned). */
 type AnyTask = SweepTask<never, unknown, never, unknown>;
 
-export type SweepTaskName = 'golden-check' | 'golden-record' | 'compare-dataset' | 'face' | 'run';
+export type SweepTaskName =
+  'golden-check' | 'golden-record' | 'compare-dataset' | 'compare-float' | 'eval' | 'face' | 'run';
 
 export const SWEEP_TASKS: Record<SweepTaskName, () => Promise<AnyTask>> = {
   'golden-check': async () => (await import('./tasks/golden-check.js')).goldenCheckTask,
   'golden-record': async () => (await import('./tasks/golden-record.js')).goldenRecordTask,
   'compare-dataset': async () => (await import('./tasks/compare-dataset.js')).compareDatasetTask,
+  'compare-float': async () => (await import('./tasks/compare-float.js')).compareFloatTask,
+  eval: async () => (await import('./tasks/eval.js')).evalTask,
   face: async () => (await import('./tasks/face.js')).faceTask,
   run: async () => (await import('./tasks/run.js')).runTask,
 };

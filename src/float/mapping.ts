@@ -26,6 +26,11 @@ export function mappingText(m: Pick<FloatMapping, 'mean' | 'std'>): string {
   return unitStd ? num : `${num} / ${list(m.std)}`;
 }
 
+/** The mapping as the commands' JSON reports it. */
+export function mappingJson(m: FloatMapping) {
+  return { text: mappingText(m), mean: m.mean, std: m.std, layout: m.layout, source: m.source };
+}
+
 function check(values: readonly number[], what: string, channels: number): void {
   if (values.length !== 1 && values.length !== channels)
     throw new UsageError(
