@@ -14,6 +14,7 @@ import type {
   V4OpName,
 } from '../kmodel-parser/v4/types.js';
 import { decodeNnil, nnilUnaryMethod } from '../kpu/ops/v4/nnil-unary-method.js';
+import { UNARY_REAL } from '../kpu/ops/v5/unary.js';
 import { isNotApplicable, notApplicable, type NotApplicable } from '../ops/not-applicable.js';
 import { win } from '../ops/v4/def.js';
 import { tf } from './backend.js';
@@ -510,18 +511,7 @@ const BUILDERS = {
     const b = n.body;
     const input = rangeRef(b.input);
     const output = rangeRef(b.output);
-    const fn: (v: number) => number = {
-      abs: Math.abs,
-      ceil: Math.ceil,
-      cos: Math.cos,
-      exp: Math.exp,
-      floor: Math.floor,
-      log: Math.log,
-      neg: (v: number) => -v,
-      rsqrt: (v: number) => 1 / Math.sqrt(v),
-      sin: Math.sin,
-      square: (v: number) => v * v,
-    }[b.unary_op];
+    const fn: (v: number) => number = UNARY_REAL[b.unary_op];
     return { inputs: [input], outputs: [output], run: ([x]) => [Float32Array.from(x, fn)] };
   },
   table_lookup1d: (n) => {

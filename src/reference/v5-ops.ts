@@ -12,10 +12,12 @@
 import { BINARY_OPS, IMAGE_RESIZE_MODES, REDUCE_OPS } from '../kmodel-parser/v5/stackvm/isa.js';
 import type { Padding } from '../kpu/ops/common.js';
 import type { V5OpStep } from '../kpu/v5/hooks.js';
+import { V5_PAD_MODES } from '../kpu/ops/v5/pad.js';
+import { UNARY_REAL, V5_UNARY_OPS } from '../kpu/ops/v5/unary.js';
 import { DT } from '../kpu/v5/tensor.js';
 import { tf } from './backend.js';
 import type { KpuConvFloat, KpuRoundingRules } from './kpu-conv.js';
-import { conv2dFloat, reduceWindowFloat, tfRun, type Shape4, type Window } from './ops.js';
+import { conv2dFloat, padCrop, reduceWindowFloat, tfRun, type Shape4, type Window } from './ops.js';
 
 export function isFloatType(dt: number): boolean {
   return dt === DT.f16 || dt === DT.f32 || dt === DT.f64 || dt === DT.bf16;
@@ -326,7 +328,70 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
         ],
       };
     }
+    case 'stackvm:UNARY': {
+      const name = V5_UNARY_OPS[a.unary_op];
+      const fn = name === undefined ? undefined : (UNARY_REAL as Partial<Record<string, (v: number) => number>>)[name];
+      if (!fn) return undefined;
+      return { sameQuant: false, run: ([x]) => [Float32Array.from(x, fn)] };
+    }
+    case 'stackvm:PAD':
+      return padOp(in0.shape, p);
     default:
       return undefined;
   }
+}
+
+/**
+ * PAD: `constant` pads with the value (negative paddings crop), `reflect` and `symmetric` mirror the input
+ * (TensorFlow.js's mirrorPad), `edge` repeats the border element. A mirror or edge pad that also crops, or a mirror
+ * wider than the input allows, has no counterpart (compare takes the emulator's result).
+ */
+function padOp(shape: readonly number[], p: V5OpStep['params']): V5FloatOp | undefined {
+  const before = numbers(p.before, 'pad before');
+  const after = numbers(p.after, 'pad after');
+  const mode = V5_PAD_MODES[p.pad_mode as number];
+  const value = p.value;
+  if (mode === undefined || typeof value !== 'number') return undefined;
+  const paddings = before.map((b, i) => ({ before: b, after: after[i] }));
+  const dims = [...shape];
+  if (mode !== 'constant') {
+    const most = mode === 'reflect' ? (d: number) => d - 1 : (d: number) => d;
+    if (paddings.some((q, i) => q.before < 0 || q.after < 0 || q.before > most(dims[i]) || q.after > most(dims[i])))
+      return undefined;
+    if (mode !== 'edge' && (dims.length < 1 || dims.length > 4)) return undefined;
+  }
+  return {
+    sameQuant: true,
+    run: ([x]) => [
+      tfRun(() => {
+        const t = tf.tensor(x, dims);
+        if (mode === 'constant') return padCrop(t, paddings, value);
+        if (mode === 'edge') return edgePad(t, paddings);
+        return tf.mirrorPad(
+          t,
+          paddings.map((q) => [q.before, q.after] as [number, number]),
+          mode,
+        );
+      }),
+    ],
+  };
+}
+
+/** Pads every axis by repeating its first and last slices. */
+function edgePad(x: tf.Tensor, paddings: readonly Padding[]): tf.Tensor {
+  let y = x;
+  paddings.forEach((q, axis) => {
+    const n = y.shape[axis];
+    const edge = (at: number, times: number) => {
+      const begin = y.shape.map((_, i) => (i === axis ? at : 0));
+      const size = y.shape.map((d, i) => (i === axis ? 1 : d));
+      return tf.tile(
+        tf.slice(y, begin, size),
+        y.shape.map((_, i) => (i === axis ? times : 1)),
+      );
+    };
+    const parts = [...(q.before > 0 ? [edge(0, q.before)] : []), y, ...(q.after > 0 ? [edge(n - 1, q.after)] : [])];
+    if (parts.length > 1) y = tf.concat(parts, axis);
+  });
+  return y;
 }

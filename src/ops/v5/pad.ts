@@ -4,7 +4,7 @@
  */
 import { pad, padOutputShape, V5_PAD_MODES } from '../../kpu/ops/v5/pad.js';
 import { roundToBfloat16 } from '../../kpu/v5/number-formats.js';
-import { DT, elemSize } from '../../kpu/v5/tensor.js';
+import { DT, elemSize, getter, view } from '../../kpu/v5/tensor.js';
 import { asI, asR4, type StackEntry } from '../../kpu/v5/stack.js';
 import { bytesOf, defineV5Function } from './def.js';
 
@@ -35,8 +35,15 @@ export const padFn = defineV5Function({
     if (outShape.some((d) => d < 0)) vm.fault('BAD_LAYER', `pad: the paddings crop [${shape.join(', ')}] below zero`);
     const ti = vm.tensor(input, a.datatype, shape, vm.shapeReg(a.rstride_src), false);
     const to = vm.tensor(output, a.datatype, outShape, vm.shapeReg(a.rstride_dest), true);
-    vm.ready({ before: paddings.map((p) => p.before), after: paddings.map((p) => p.after), pad_mode: a.pad_mode });
-    pad(ti, to, paddings, a.pad_mode, value.subarray(0, elemSize(a.datatype)));
+    const bytes = value.subarray(0, elemSize(a.datatype));
+    vm.ready({
+      before: paddings.map((p) => p.before),
+      after: paddings.map((p) => p.after),
+      pad_mode: a.pad_mode,
+      // The pad value as the datatype reads it (for the float reference).
+      value: getter(a.datatype)(view({ bytes }), 0),
+    });
+    pad(ti, to, paddings, a.pad_mode, bytes);
     return { inputShapes: [shape], outputShapes: [outShape], bytesIn: bytesOf(ti), bytesOut: bytesOf(to), macs: 0 };
   },
   check: (ins) =>

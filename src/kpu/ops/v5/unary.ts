@@ -34,21 +34,31 @@ function roundAway(x: number): number {
   return x < 0 ? -r : r;
 }
 
-/** The float function of each op the reference kernel runs; the last two it answers `not_supported`. */
-const FUNCS: Readonly<Record<(typeof V5_UNARY_OPS)[number], ((v: number) => number) | undefined>> = {
+/**
+ * The real functions behind nncase's unary ops (`round` is C's `roundf`, halfway cases away from zero); the float
+ * references of `kpusim compare` evaluate these without rounding to float32.
+ */
+export const UNARY_REAL = {
   abs: Math.abs,
   ceil: Math.ceil,
   cos: Math.cos,
   exp: Math.exp,
   floor: Math.floor,
   log: Math.log,
-  neg: (v) => -v,
+  neg: (v: number) => -v,
   round: roundAway,
-  rsqrt: (v) => 1 / f32(Math.sqrt(v)),
+  rsqrt: (v: number) => 1 / Math.sqrt(v),
   sin: Math.sin,
   sqrt: Math.sqrt,
-  square: (v) => v * v,
+  square: (v: number) => v * v,
   tanh: Math.tanh,
+} as const;
+
+/** The float function of each op the reference kernel runs; the last two it answers `not_supported`. */
+const FUNCS: Readonly<Record<(typeof V5_UNARY_OPS)[number], ((v: number) => number) | undefined>> = {
+  ...UNARY_REAL,
+  // rsqrtf = 1.f / sqrtf(x): the square root is rounded to float before the division.
+  rsqrt: (v) => 1 / f32(Math.sqrt(v)),
   bitwise_not: undefined,
   logical_not: undefined,
 };
