@@ -23,7 +23,7 @@ const MODELS = join(import.meta.dirname, '..', 'models');
 
 /** Runs `f` with one layer on `n` threads (every layer shared when 2). */
 function onThreads<T>(n: 1 | 2, f: () => T): T {
-  setLayerThreads(n, { minMacs: 0 });
+  setLayerThreads(n, { minMacs: 0, adaptive: false });
   return f();
 }
 
@@ -35,7 +35,7 @@ async function workerUp(): Promise<void> {
 
 describe('one layer on two threads', () => {
   beforeAll(async () => {
-    setLayerThreads(2, { minMacs: 0 });
+    setLayerThreads(2, { minMacs: 0, adaptive: false });
     expect(layerThreads()).toBe(2);
     // a first shared layer starts the worker
     const c = prepareKpuConv(
@@ -181,7 +181,7 @@ describe('one layer on two threads', () => {
       const traces: string[][] = [[], []];
       setLayerThreads(1);
       const one = pm.run(xs, { trace: (l) => traces[0].push(l) });
-      setLayerThreads(2);
+      setLayerThreads(2, { adaptive: false });
       const two = pm.run(xs, { trace: (l) => traces[1].push(l) });
       expect(traces[1]).toEqual(traces[0]);
       expect(traces[0].length).toBeGreaterThan(5);

@@ -8,8 +8,9 @@
  *
  * The worker is a help, never a dependency: it starts in the background and takes parts only once
  * it is up (until then, and whenever it is slow to wake, the calling thread takes every part
- * itself); it does not keep the process alive; if it fails, its part is run again here and the
- * layers go on single-threaded (with a note on stderr).
+ * itself); when it keeps finishing after this thread (no free core: a busy machine), layers run on
+ * this thread alone for a while; it does not keep the process alive; if it fails, its part is run
+ * again here and the layers go on single-threaded (with a note on stderr).
  *
  * On by default in Node on the main thread of a machine with 2 or more cores; `KPUSIM_THREADS=1`
  * turns it off, `KPUSIM_THREADS=2` turns it on in any thread (tests use `setLayerThreads` to compare
@@ -57,14 +58,18 @@ export function layerThreads(): number {
  */
 const MIN_MACS = 1 << 20;
 let minMacs = MIN_MACS;
+/** Leave the worker out for a while when it is slow to finish its parts (off in tests that count its parts). */
+let adaptive = true;
 
 /**
  * Sets the threads for one layer (1 or 2; 2 only where Node's worker threads exist), e.g. to
- * compare both paths; `minMacs` (tests) shares layers smaller than the default threshold too.
+ * compare both paths; `minMacs` (tests) shares layers smaller than the default threshold too, and
+ * `adaptive: false` (tests) keeps the worker on even when it is slow.
  */
-export function setLayerThreads(n: 1 | 2, opts: { minMacs?: number } = {}): void {
+export function setLayerThreads(n: 1 | 2, opts: { minMacs?: number; adaptive?: boolean } = {}): void {
   threads = n === 2 && builtin('node:worker_threads') && typeof SharedArrayBuffer !== 'undefined' ? 2 : 1;
   minMacs = opts.minMacs ?? MIN_MACS;
+  adaptive = opts.adaptive ?? true;
 }
 
 /**
@@ -139,8 +144,11 @@ export interface PartPool {
   run(n: number, size: number, oc: number): void;
   /** Whether the worker has started (before that, this thread takes every part). */
   ready(): boolean;
-  /** Parts run so far, and how many of them by the worker (for tests and the bench). */
-  readonly stats: { parts: number; byWorker: number };
+  /**
+   * Parts run so far, how many of them by the worker, and how many on this thread alone while the
+   * worker was left out for being slow (for tests and the bench).
+   */
+  readonly stats: { parts: number; byWorker: number; alone: number };
 }
 
 interface PoolSetup {
@@ -188,17 +196,24 @@ export function startPartPool(setup: PoolSetup): PartPool | null {
   worker.on('error', (e) => fail(e instanceof Error ? e.message : String(e)));
   let job = 0;
   const [mine] = setup.descs;
-  const stats = { parts: 0, byWorker: 0 };
+  const stats = { parts: 0, byWorker: 0, alone: 0 };
+  let strikes = 0;
+  let backoff = 0;
   return {
     stats,
     ready: () => Atomics.load(c, READY) === 1,
     run(n, size, oc) {
       stats.parts += n;
       const range = (k: number): [number, number] => [k * size, Math.min(oc, (k + 1) * size)];
-      if (broken) {
+      if (broken || backoff > 0) {
+        if (backoff > 0) {
+          backoff--;
+          stats.alone += n;
+        }
         for (let k = 0; k < n; k++) setup.part(mine, ...range(k));
         return;
       }
+      const t0 = performance.now();
       job = (job + 1) | 0;
       const gen = (job & GEN_MASK) << 12;
       Atomics.store(c, NEXT, gen | CLOSED);
@@ -220,7 +235,16 @@ export function startPartPool(setup: PoolSetup): PartPool | null {
       }
       Atomics.add(c, DONE, mineDone);
       stats.byWorker += n - mineDone;
+      const t1 = performance.now();
       for (let d = Atomics.load(c, DONE); d < n; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
+      // Waiting longer than this thread worked means the worker did not get a core of its own (a
+      // busy machine): after 3 such layers in a row, the next 64 run on this thread alone.
+      if (adaptive && performance.now() - t1 > Math.max(0.5, t1 - t0)) {
+        if (++strikes >= 3) {
+          backoff = 64;
+          strikes = 0;
+        }
+      } else strikes = 0;
       Atomics.store(c, NEXT, gen | CLOSED);
       const failed = Atomics.load(c, FAILED);
       if (failed) {
