@@ -41,7 +41,8 @@ export const TOLERANCES = {
    * conv+activation matched to its own activation rather than to a similar map further on (two
    * distinct tensors of one shape rarely agree within 0.005).
    * A candidate whose cosine is more than `maxDrop` below the previous matched layer's is not taken
-   * as a counterpart: a quantised layer loses 0.0001–0.02 (measured on the TFLite models of the tests); a same-shaped tensor that is not the
+   * as a counterpart: a quantised layer loses 0.0001–0.02 (measured on the TFLite models of the tests); a same-shaped
+   * tensor that is not the
    * layer's counterpart (a KPU conv computed at full resolution before its stride-2 pool, matched
    * to the float stride-2 output) scores 0.3–0.7. Drops smaller than `cosine` are not called a loss.
    * Candidates lie at most `span` float tensors after the previous match: consecutive layers are

@@ -233,7 +233,8 @@ class Lowering {
     if (opts.flipped === undefined && rowPhases.has(1)) {
       if (rowPhases.has(0))
         throw new BuildError(
-          `graph ${g.name}: its stride-2 convs need both even and odd rows; the KPU selects only one per network orientation`,
+          `graph ${g.name}: its stride-2 convs need both even and odd rows; ` +
+            'the KPU selects only one per network orientation',
         );
       flipped = true;
     }
@@ -245,7 +246,8 @@ class Lowering {
       const out = shapes[g.output];
       if (out.h !== 1 || out.w !== 1)
         throw new BuildError(
-          `graph ${g.name}: an upside-down network must end in a vector (global pooling), its output is ${out.c}×${out.h}×${out.w}`,
+          `graph ${g.name}: an upside-down network must end in a vector (global pooling), ` +
+            `its output is ${out.c}×${out.h}×${out.w}`,
         );
     }
     return flipped;
@@ -660,7 +662,8 @@ class Lowering {
     if (padding === 'valid' && n.kernel === 3)
       throw refuse(
         n.name,
-        'a VALID 3×3 conv shrinks the map; the KPU always pads 3×3 convs by one pixel (give it an explicit 1-pixel pad)',
+        'a VALID 3×3 conv shrinks the map; the KPU always pads 3×3 convs by one pixel ' +
+          '(give it an explicit 1-pixel pad)',
       );
     let select = 0;
     if (n.stride === 2) {
@@ -737,7 +740,8 @@ class Lowering {
     if (pool < 0)
       throw refuse(
         n.name,
-        `a ${n.size}×${n.size} stride-${n.stride} ${n.padding.toUpperCase()} max pool on ${inS.w}×${inS.h} matches no KPU pool type`,
+        `a ${n.size}×${n.size} stride-${n.stride} ${n.padding.toUpperCase()} max pool on ${inS.w}×${inS.h} ` +
+          'matches no KPU pool type',
       );
     if (x.kind !== 'conv' || this.uses[n.input] !== 1 || x.draft.pool !== 0 || x.draft.select !== 0)
       throw refuse(n.name, 'a max pool must directly follow a conv (and its activation) read by nothing else');

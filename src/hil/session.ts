@@ -10,7 +10,10 @@ import { preludeCommands, pyStr, splitSentinels, type HilRecord } from './prelud
 import { BOARD_RX_BUFFER, RawRepl, type ExecOptions, type ExecResult } from './raw-repl.js';
 
 export type Flavour = 'maixpy' | 'canmv' | 'unknown';
-/** Which KPU API the firmware offers: MaixPy's `KPU` module, CanMV main's `maix.KPU` (load_kmodel, run_with_output), CanMV feat/kpu's `KPU()` (load, run, get_outputs). */
+/**
+ * Which KPU API the firmware offers: MaixPy's `KPU` module, CanMV main's `maix.KPU` (load_kmodel, run_with_output),
+ * CanMV feat/kpu's `KPU()` (load, run, get_outputs).
+ */
 export type KpuApi = 'maixpy' | 'canmv-main' | 'canmv-kpu' | 'none';
 
 export interface BoardFile {

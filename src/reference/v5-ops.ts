@@ -174,7 +174,10 @@ export function floatOp(step: V5OpStep, ctx: V5FloatContext): V5FloatOp | undefi
             value: values,
             ...(quirk
               ? {
-                  note: `${quirk} activation value${quirk === 1 ? '' : 's'} (${((100 * quirk) / n).toFixed(2)}%) round away from the nearest integer by nncase's rule for negative products (docs/kpu-numerics.md §6.4); the isolated check applies that rule`,
+                  note:
+                    `${quirk} activation value${quirk === 1 ? '' : 's'} (${((100 * quirk) / n).toFixed(2)}%) ` +
+                    "round away from the nearest integer by nncase's rule for negative products " +
+                    '(docs/kpu-numerics.md §6.4); the isolated check applies that rule',
                 }
               : {}),
           };

@@ -50,7 +50,8 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   );
 }
 
-// `toLocaleString('en-US')` is defined as this formatter's `format`; building it once per call costs more than the rest of `info`.
+// `toLocaleString('en-US')` is defined as this formatter's `format`; building it once per call costs more than the
+// rest of `info`.
 const EN_US = new Intl.NumberFormat('en-US');
 
 export function formatNumber(n: number): string {

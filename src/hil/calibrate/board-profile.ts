@@ -46,7 +46,9 @@ export interface BoardProfileLayer {
   readonly raw_ms: number | null;
   /** What the model says the two runs differ in beyond the layer (subtracted from raw_ms), ms. */
   readonly correction_ms: number;
-  /** layer-models: the original layer's transfers, which the replica does not run, priced by the model and added, ms. */
+  /**
+   * layer-models: the original layer's transfers, which the replica does not run, priced by the model and added, ms.
+   */
   readonly priced_ms?: number;
   /** What the correction is made of, and how the replica differs from the layer. */
   readonly corrections: readonly string[];
@@ -76,7 +78,10 @@ export interface BoardProfile {
     readonly layers_predicted_ms: number;
     readonly layers_board_ms: number;
   };
-  /** Every timed run: prefixes n = 1 … N, or the replica, trivial and whole models; loops per repeat and the repeats' times, ms per run. */
+  /**
+   * Every timed run: prefixes n = 1 … N, or the replica, trivial and whole models; loops per repeat and the repeats'
+   * times, ms per run.
+   */
   readonly prefixes: readonly {
     readonly name: string;
     readonly layers?: number;

@@ -97,13 +97,18 @@ export type CpuCostFamily = (typeof CPU_COST_FAMILIES)[number];
 
 /** The fittable numbers of one family. */
 export interface FamilyCost {
-  /** CPU cycles per op: the runtime's dispatch (reading the layer header, calling the kernel) and the kernel's set-up. */
+  /**
+   * CPU cycles per op: the runtime's dispatch (reading the layer header, calling the kernel) and the kernel's set-up.
+   */
   readonly fixedCycles: number;
   /** CPU cycles per unit of the family's basis. */
   readonly perUnitCycles: number;
 }
 
-/** What does not change with a calibration: the basis, whether a board measurement pins the defaults, and where they come from. */
+/**
+ * What does not change with a calibration: the basis, whether a board measurement pins the defaults, and where they
+ * come from.
+ */
 export interface FamilySpec {
   readonly basis: CpuCostBasis;
   readonly calibrated: boolean;
@@ -426,7 +431,9 @@ export function parameterValues(p: TimingParams): Record<string, number> {
   return Object.fromEntries(TIMING_PARAMETERS.map((t) => [t.name, t.get(p)]));
 }
 
-/** A copy of `p` with some parameters (by name) and optionally the clocks replaced. Unknown names throw a RangeError. */
+/**
+ * A copy of `p` with some parameters (by name) and optionally the clocks replaced. Unknown names throw a RangeError.
+ */
 export function withParameters(
   p: TimingParams,
   values: Readonly<Record<string, number>>,

@@ -76,5 +76,8 @@ export function cvtToInt64(x: number): bigint {
   return BigInt(t);
 }
 
-/** `kernels::detail::clamp(v, lo, hi)` = max(min(v, hi), lo) with std::min / std::max (the first argument wins ties and NaNs). */
+/**
+ * `kernels::detail::clamp(v, lo, hi)` = max(min(v, hi), lo) with std::min / std::max (the first argument wins ties and
+ * NaNs).
+ */
 export const clampF = (v: number, lo: number, hi: number): number => cxxMax(cxxMin(v, hi), lo);

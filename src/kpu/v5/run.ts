@@ -319,7 +319,8 @@ export function runV5(model: KmodelV5, input: Uint8Array, opts: RunV5Options = {
     if (given[i].length !== want) {
       throw new KpuFault(
         'BAD_INPUT',
-        `input ${i} has ${given[i].length} bytes; shape [${t.shape.join(', ')}] of ${model.inputs[i].dtype} needs ${want}`,
+        `input ${i} has ${given[i].length} bytes; ` +
+          `shape [${t.shape.join(', ')}] of ${model.inputs[i].dtype} needs ${want}`,
         {},
         'prepare',
       );
