@@ -4,7 +4,7 @@
  * and time imported in __main__; file errors carry the board's errno values (FatFs through
  * MicroPython: ENOENT = 2), not the interpreter's (Emscripten: 44).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScript, tempDir } from './fixtures/maixpy/helpers.js';
@@ -68,5 +68,29 @@ describe('MaixPy boot', () => {
     expect(r.error?.type).toBe('OSError');
     expect(r.error?.message).toBe('[Errno 2] ENOENT');
     expect(r.error?.line).toBe(1);
+  });
+});
+
+describe('built-in modules win over the SD card', () => {
+  it("a folder named like a built-in module (CanMV's /sd/KPU of models) does not hide it", async () => {
+    const sd = tempDir('sd');
+    mkdirSync(join(sd, 'KPU'));
+    writeFileSync(join(sd, 'KPU', 'model.kmodel'), 'not a model');
+    writeFileSync(join(sd, 'lcd.py'), "print('the card lcd.py ran')\n");
+    const source = [
+      'import KPU, lcd',
+      "print(hasattr(KPU, 'load'), hasattr(lcd, 'display'))",
+      "print(sorted(os.listdir('KPU')))",
+      'print(sys.path)',
+      "print(sorted(k for k in globals() if not k.startswith('__')))",
+    ].join('\n');
+    const r = await runScript({ source }, { sdDir: sd });
+    expect(r.error).toBeUndefined();
+    expect(r.lines).toEqual([
+      'True True',
+      "['model.kmodel']",
+      "['', '.', '/sd', '/flash', '/lib']",
+      "['KPU', 'lcd', 'os', 'sys', 'time']",
+    ]);
   });
 });
