@@ -1,5 +1,5 @@
 /**
- * Cycle-approximate cost of one KPU conv layer from its shape on the hardware (reference §6.8, §8).
+ * Cycle-approximate cost of one KPU conv layer from its shape on the hardware (kpu-numerics §6.8, §8).
  *
  * The KPU streams the input feature map from AI SRAM one 64-byte line per cycle. A line holds one
  * row segment of one channel (w > 32: ceil(w/64) lines per row) or a packed group of 2 (w ≤ 32) or
@@ -127,7 +127,7 @@ export function estimateKpuConv(
   };
 }
 
-/** Output size of a pool type (reference §6.6): 2×2 stride 2 halves, 4×4 stride 4 quarters. */
+/** Output size of a pool type (kpu-numerics §6.6): 2×2 stride 2 halves, 4×4 stride 4 quarters. */
 export function pooledSize(size: number, poolType: number): number {
   switch (poolType) {
     case 1:

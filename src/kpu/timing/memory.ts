@@ -4,7 +4,7 @@
  *
  * AI SRAM: every KPU layer reads one map and writes one map at fixed addresses the compiler chose.
  * A map is live from the layer that writes it (or the upload before its first reader) to its last
- * reader; its size is the padded, channel-packed layout (reference §6.8), times the batch count.
+ * reader; its size is the padded, channel-packed layout (kpu-numerics §6.8), times the batch count.
  * Occupancy of a layer = bytes covered by the maps live while it runs.
  */
 import type { Kmodel } from '../../kmodel-parser/model.js';

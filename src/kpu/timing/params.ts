@@ -227,24 +227,24 @@ export interface TimingParams {
 
 export const TIMING_PARAMS: TimingParams = {
   clocks: {
-    /** Default KPU clock. nncase and SDK examples set PLL1 = 400 MHz, divider 1 (reference §1.3). */
+    /** Default KPU clock. nncase and SDK examples set PLL1 = 400 MHz, divider 1 (kpu-numerics §1.3). */
     kpuMhz: 400,
     /** Default CPU clock: PLL0 800 MHz / 2 ([DS]; every SDK example). */
     cpuMhz: 400,
   },
 
   memory: {
-    /** AI SRAM, 0x80600000–0x807FFFFF ([DS], reference §1.1). */
+    /** AI SRAM, 0x80600000–0x807FFFFF ([DS], kpu-numerics §1.1). */
     aiSramBytes: 2 * MIB,
-    /** General SRAM MEM0 + MEM1 ([DS], reference §1.1). */
+    /** General SRAM MEM0 + MEM1 ([DS], kpu-numerics §1.1). */
     mainSramBytes: 6 * MIB,
-    /** Feature maps are addressed in 64-byte lines (reference §6.8). */
+    /** Feature maps are addressed in 64-byte lines (kpu-numerics §6.8). */
     lineBytes: 64,
   },
 
   kpu: {
     /** Peak multiply-accumulates per KPU cycle: "64 KPU units of 576-bit width" read as 64 pixels × 9
-     *  taps ([LAAN], reference §8.1, INFERRED). Used only for the utilisation column. */
+     *  taps ([LAAN], kpu-numerics §8, INFERRED). Used only for the utilisation column. */
     peakMacsPerCycle: 576,
     /** Cycles per 64-byte input line per output channel (normal conv, 1×1 and 3×3 alike): the KPU
      *  consumes one line of one packed channel group per cycle. Fitted ([SIPEED]+[ISS77]): 1.06; the
@@ -262,7 +262,7 @@ export const TIMING_PARAMS: TimingParams = {
      *  [ISS77] layers 12 (2 chunks) and 14–20 (3 chunks) and [SIPEED] (5 chunks) pin it. */
     weightChunkReloadCycles: 8500,
     /** Largest weight chunk the compilers emit: 30 KiB for 8-bit weights, 60 KiB for 16-bit ([NC01],
-     *  [NC02], [NC1] codegen; reference §1.4). Chunks hold whole output channels. */
+     *  [NC02], [NC1] codegen; kpu-numerics §1.4). Chunks hold whole output channels. */
     weightChunkBytes: { 8: 30 * 1024, 16: 60 * 1024 },
     /** Extra cycles per (output channel × input row line) when the pooling unit is on (pool_type ≠ 0).
      *  Fitted on the four pooled layers of [ISS77] (0, 2, 6, 10); [SIPEED] has no pooling. Assumed
