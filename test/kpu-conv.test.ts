@@ -31,7 +31,7 @@ import {
   type PreparedKpuConv,
 } from '../src/kpu/conv/index.js';
 import { lastWasmRunFallbacks, wasmPlan } from '../src/kpu/conv/wasm.js';
-import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
+import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/abi.js';
 import { HAS_SHARED, KMODELS_DIR } from './shared.js';
 import { POOL_STRIDE, synthKpuLayer, type SynthLayerSpec } from './fixtures/kpu-layer.js';
 import { Lcg } from './lcg.js';

@@ -26,7 +26,7 @@ import {
   simdWindow,
 } from '../src/kpu/conv/index.js';
 import { lastWasmRunFallbacks, outputMonotone, wasmPlan } from '../src/kpu/conv/wasm.js';
-import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/kernels.js';
+import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/abi.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { loadKmodel } from '../src/load.js';
 import { GOLDEN_DIR, HAS_SHARED, kmodelPath, SHARED_SKIP_REASON } from './shared.js';

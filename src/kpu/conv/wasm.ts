@@ -1,13 +1,15 @@
 /**
- * The WebAssembly engine of the KPU conv layer (kernels in src/kpu/wasm/kernels.ts). This file
- * packs a layer's weights and tables once (on its first run), lays out the kernel memory, and per
- * run copies the input map, output map and tables in, runs every batch item, and copies the output
- * map (and the dense copy) back. It computes exactly what `runKpuConvReference` computes; the
- * fast-check properties in test/kpu-conv.test.ts and test/kpu-wasm.test.ts hold it to that.
+ * The WebAssembly engine of the KPU conv layer (kernels in src/kpu/wasm/kernels/, their descriptor
+ * ABI in src/kpu/wasm/abi.ts). This file packs a layer's weights and tables once (on its first run),
+ * lays out the kernel memory, and per run copies the input map, output map and tables in, runs every
+ * batch item, and copies the output map (and the dense copy) back. It computes exactly what
+ * `runKpuConvReference` computes; the fast-check properties in test/kpu-conv.test.ts and
+ * test/kpu-wasm.test.ts hold it to that.
  *
  * Exactness of the SIMD activation path (`simdWindow`). The scalar kernel is the reference's int64
  * arithmetic and needs no proof. The SIMD kernel evaluates, in f64 for two lanes at a time,
- *     out = clamp(RNE((bn − x0)·y_mul·2^−s) + bias),  bn = floor((S + Tx + C)·norm_mul·2^−norm_shift) + norm_add
+ *     out = clamp(RNE((bn − x0)·y_mul·2^−s) + bias),
+ *     bn = floor((S + Tx + C)·norm_mul·2^−norm_shift) + norm_add
  * for one segment (x0, y_mul, s, bias) chosen per channel, or two (the second past a split). It is
  * used only where
  *  - the channel is `exact` (prepare.ts: |acc·norm_mul| < 2^52 over the channel's whole accumulator
@@ -30,7 +32,7 @@
  */
 import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-layer-argument.js';
 import { KpuFault } from '../../errors.js';
-import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, HEADER_BYTES, RULE, SEG_BYTES, THREADS } from '../wasm/kernels.js';
+import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, HEADER_BYTES, RULE, SEG_BYTES, THREADS } from '../wasm/abi.js';
 import { kernelFailure, kernelRuntime, type KernelRuntime } from '../wasm/runtime.js';
 import { partsOf } from '../parallel/index.js';
 import { checkRunBuffers, referenceRoundShift } from './reference.js';

@@ -145,7 +145,10 @@ export function set(l: Local, v: Expr): Stmt {
   });
 }
 
-/** A module-level mutable i32 global: each instance has its own (a thread's state, such as its descriptor's address). */
+/**
+ * A module-level mutable i32 global: each instance has its own (a thread's state, such as its
+ * descriptor's address).
+ */
 export class Global {
   constructor(
     readonly index: number,

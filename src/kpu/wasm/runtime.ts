@@ -1,12 +1,13 @@
 /**
- * The conv kernel module at run time: assembled from ./kernels.ts on first use, compiled
+ * The conv kernel module at run time: assembled from ./kernels/ on first use, compiled
  * synchronously (`new WebAssembly.Module`, allowed in Node for any size, so the library API stays
  * synchronous), one instance per process with one memory that grows to the largest layer run so
  * far. A layer run owns the whole memory while it runs. Where one layer may use two threads
  * (src/kpu/parallel), the memory is shared and a worker holds a second instance on it.
  */
 import { layerThreads, startPartPool, type PartPool } from '../parallel/index.js';
-import { CTL, DESC_BYTES, buildKernelModule } from './kernels.js';
+import { CTL, DESC_BYTES } from './abi.js';
+import { buildKernelModule } from './kernels/index.js';
 
 /** The parts of the WebAssembly global used here (the project's lib settings carry no WebAssembly types). */
 interface WasmMemory {
