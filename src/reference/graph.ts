@@ -27,6 +27,23 @@ export interface QuantFact {
   readonly source: string;
 }
 
+/** A QuantFact; a zero point or scale left undefined is left out. */
+export function quantFact(
+  ref: TensorRef,
+  source: string,
+  zeroPoint: number | undefined,
+  scale?: number,
+  exact = true,
+): QuantFact {
+  return {
+    ref,
+    source,
+    exact,
+    ...(zeroPoint !== undefined ? { zeroPoint } : {}),
+    ...(scale !== undefined ? { scale } : {}),
+  };
+}
+
 export interface RefLayer {
   readonly index: number;
   /** Upstream name as `kpusim info` prints it. */

@@ -28,6 +28,8 @@
 import type { KpuConvGeometry, KpuConvParams } from '../kmodel-parser/model.js';
 import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import { tf } from './backend.js';
+import { quantFact, type RefLayer } from './graph.js';
+import { tensorRef, type TensorRef } from './tensors.js';
 
 export interface KpuConvFloat {
   readonly geometry: KpuConvGeometry;
@@ -287,5 +289,43 @@ export function prepareKpuConvFloat(p: KpuConvParams, batches: number, opts: Kpu
       filter?.dispose();
       filter = undefined;
     },
+  };
+}
+
+/**
+ * The reference layer of a KPU conv (v3 K210_CONV, v4 kpu_conv2d): its input and output maps in AI SRAM at the
+ * registers' addresses, plus the main-memory copy `copyOf` gives for the output map (kpu-numerics §10 C6), all one
+ * quantisation; the input's zero point comes from arg_w (`factSource`, `exactZp`).
+ */
+export function kpuConvLayer(
+  p: KpuConvParams,
+  batches: number,
+  copyOf: (output: TensorRef) => TensorRef | undefined,
+  factSource: string,
+  exactZp: boolean,
+): Omit<RefLayer, 'index' | 'type' | 'unit'> {
+  const g = kpuConvGeometry(p.arg);
+  const N = batches;
+  const input = tensorRef('ai', 'uint8', p.arg.image_src_addr * 64, [N, g.inChannels, g.inHeight, g.inWidth], 'kpu');
+  const output = tensorRef(
+    'ai',
+    'uint8',
+    p.arg.image_dst_addr * 64,
+    [N, g.outChannels, g.outHeight, g.outWidth],
+    'kpu',
+  );
+  const copy = copyOf(output);
+  const outputs = copy ? [output, copy] : [output];
+  const conv = prepareKpuConvFloat(p, N);
+  return {
+    inputs: [input],
+    outputs,
+    sameQuant: [outputs],
+    quantFacts: [quantFact(input, factSource, -conv.inputOffset, undefined, exactZp)],
+    run: ([x]) => {
+      const y = conv.run(x);
+      return outputs.map(() => y);
+    },
+    dispose: () => conv.dispose(),
   };
 }

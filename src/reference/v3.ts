@@ -4,12 +4,11 @@
  * become the real-valued functions their integer parameters encode, unrounded, saturated to
  * [0, 255] (kpu-numerics §7.1).
  */
-import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import type { KmodelV3, V3Layer, V3LayerOfType, V3LayerType } from '../kmodel-parser/v3/types.js';
 import { isNotApplicable, notApplicable, type NotApplicable } from '../ops/not-applicable.js';
 import { tf } from './backend.js';
-import type { QuantFact, RefLayer, ReferenceModel } from './graph.js';
-import { prepareKpuConvFloat } from './kpu-conv.js';
+import { quantFact, type RefLayer, type ReferenceModel } from './graph.js';
+import { kpuConvLayer } from './kpu-conv.js';
 import { interpolateTable, nhwc, reduceWindowFloat, sat8, tfRun, toNchw } from './ops.js';
 import { inferQuant } from './quant.js';
 import { tensorRef, type TensorRef } from './tensors.js';
@@ -25,16 +24,6 @@ const identity = (input: TensorRef, output: TensorRef): Partial3 => ({
   sameQuant: [[input, output]],
   run: ([x]) => [x],
 });
-
-function fact(ref: TensorRef, source: string, zeroPoint: number | undefined, scale?: number, exact = true): QuantFact {
-  return {
-    ref,
-    source,
-    exact,
-    ...(zeroPoint !== undefined ? { zeroPoint } : {}),
-    ...(scale !== undefined ? { scale } : {}),
-  };
-}
 
 function activation(v: Float32Array, act: number): Float32Array {
   if (act === 1) for (let i = 0; i < v.length; i++) v[i] = Math.max(0, v[i]);
@@ -67,38 +56,16 @@ function poolWindow(l: Extract<V3Layer, { type: 'QUANTIZED_MAX_POOL2D' | 'AVERAG
 
 /** The float counterpart of every v3 layer type: total over the type names, like the op table in src/ops/v3/. */
 const BUILDERS = {
-  K210_CONV: (l) => {
-    const g = kpuConvGeometry(l.kpu.arg);
-    const input = tensorRef(
-      'ai',
-      'uint8',
-      l.kpu.arg.image_src_addr * 64,
-      [1, g.inChannels, g.inHeight, g.inWidth],
-      'kpu',
-    );
-    const output = tensorRef(
-      'ai',
-      'uint8',
-      l.kpu.arg.image_dst_addr * 64,
-      [1, g.outChannels, g.outHeight, g.outWidth],
-      'kpu',
-    );
-    // kpu-numerics §10 C6: a main-memory result is also written to AI SRAM; outputs[0] stays the AI SRAM map.
-    const outputs = (l.flags & 1) === 1 ? [output, u8(l.main_mem_out_address, output.shape)] : [output];
-    const conv = prepareKpuConvFloat(l.kpu, 1);
-    return {
-      inputs: [input],
-      outputs,
-      sameQuant: [outputs],
-      // nncase 0.1: arg_w ≈ bias_x·2^shr_w with a 24-bit mantissa.
-      quantFacts: [fact(input, `layer ${l.index} K210_CONV arg_w`, -conv.inputOffset, undefined, false)],
-      run: ([x]) => {
-        const y = conv.run(x);
-        return outputs.map(() => y);
-      },
-      dispose: () => conv.dispose(),
-    };
-  },
+  // kpu-numerics §10 C6: a main-memory result is also written to AI SRAM; outputs[0] stays the AI SRAM map.
+  // nncase 0.1: arg_w ≈ bias_x·2^shr_w with a 24-bit mantissa.
+  K210_CONV: (l) =>
+    kpuConvLayer(
+      l.kpu,
+      1,
+      (output) => ((l.flags & 1) === 1 ? u8(l.main_mem_out_address, output.shape) : undefined),
+      `layer ${l.index} K210_CONV arg_w`,
+      false,
+    ),
   K210_UPLOAD: (l) =>
     identity(
       u8(l.main_mem_in_address, [1, l.channels, l.height, l.width]),
@@ -126,7 +93,7 @@ const BUILDERS = {
     return {
       inputs: [input],
       outputs: [output],
-      quantFacts: [fact(output, `layer ${l.index} QUANTIZE`, -bias / scale, scale)],
+      quantFacts: [quantFact(output, `layer ${l.index} QUANTIZE`, -bias / scale, scale)],
       run: ([x]) => [Float32Array.from(x, (v) => sat8((v - bias) / scale))],
     };
   },
@@ -137,7 +104,7 @@ const BUILDERS = {
     return {
       inputs: [input],
       outputs: [output],
-      quantFacts: [fact(input, `layer ${l.index} DEQUANTIZE`, -bias / scale, scale)],
+      quantFacts: [quantFact(input, `layer ${l.index} DEQUANTIZE`, -bias / scale, scale)],
       run: ([q]) => [Float32Array.from(q, (v) => v * scale + bias)],
     };
   },
@@ -307,7 +274,11 @@ const BUILDERS = {
     return {
       inputs: [a, b],
       outputs: [out],
-      quantFacts: [fact(a, src, -l.in_a_offset), fact(b, src, -l.in_b_offset), fact(out, src, l.out_offset)],
+      quantFacts: [
+        quantFact(a, src, -l.in_a_offset),
+        quantFact(b, src, -l.in_b_offset),
+        quantFact(out, src, l.out_offset),
+      ],
       run: ([x, y]) => [
         Float32Array.from(x, (v, i) =>
           sat8(((v + l.in_a_offset) * fa + (y[i] + l.in_b_offset) * fb) * fo + l.out_offset),

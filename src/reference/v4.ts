@@ -4,7 +4,6 @@
  * shift s is the factor m·2^−s, the offsets are zero points, and nothing is rounded; a uint8
  * result keeps only the saturation to [0, 255].
  */
-import { kpuConvGeometry } from '../kmodel-parser/model.js';
 import type {
   KmodelV4,
   MemoryRange,
@@ -18,8 +17,8 @@ import { UNARY_REAL } from '../kpu/ops/v5/unary.js';
 import { isNotApplicable, notApplicable, type NotApplicable } from '../ops/not-applicable.js';
 import { win } from '../ops/v4/def.js';
 import { tf } from './backend.js';
-import type { QuantFact, RefLayer, ReferenceModel } from './graph.js';
-import { prepareKpuConvFloat } from './kpu-conv.js';
+import { quantFact, type RefLayer, type ReferenceModel } from './graph.js';
+import { kpuConvLayer } from './kpu-conv.js';
 import {
   binaryFloat,
   conv2dFloat,
@@ -30,7 +29,6 @@ import {
   sat8,
   tfRun,
   type Shape4,
-  type Window,
 } from './ops.js';
 import { inferQuant } from './quant.js';
 import { tensorRef, type TensorRef } from './tensors.js';
@@ -56,100 +54,67 @@ const factor = (mul: number, shift: number) => mul * 2 ** -shift;
 type Partial4 = Omit<RefLayer, 'index' | 'type' | 'unit'>;
 type Builder<K extends V4OpName> = (n: V4NodeOfType<K>) => Partial4;
 
-function fact(ref: TensorRef, source: string, zeroPoint?: number, scale?: number, exact = true): QuantFact {
-  return {
-    ref,
-    source,
-    exact,
-    ...(zeroPoint !== undefined ? { zeroPoint } : {}),
-    ...(scale !== undefined ? { scale } : {}),
-  };
-}
+type FloatConvNode = V4NodeOfType<'conv2d' | 'cpu_conv2d' | 'cpu_depthwise_conv2d'>;
+type QuantizedConvNode = V4NodeOfType<'quantized_conv2d' | 'cpu_quantized_conv2d' | 'cpu_quantized_depthwise_conv2d'>;
 
-/** Shared by quantized_conv2d and the cpu_quantized_* ops: (x − zx)(w − zw) conv + bias, times mul·2^−shift, + zo. */
-function quantizedConv(
-  n: { index: number; type: string },
-  input: TensorRef,
-  output: TensorRef,
-  inShape: Shape4,
-  weights: Uint8Array,
-  bias: Int32Array,
-  groups: number,
-  outChannels: number,
-  w: Window,
-  p: { input_offset: number; filter_offset: number; output_mul: number; output_shift: number; output_offset: number },
-): Partial4 {
-  const wf = Float32Array.from(weights, (v) => v + p.filter_offset);
+/** The input and output tensors of a conv node, and its input shape. */
+const convIo = (n: FloatConvNode | QuantizedConvNode) => ({
+  input: rangeRef(n.body.input, n.body.in_shape),
+  output: rangeRef(n.body.output, n.outputs[0]?.shape),
+  inShape: sh4(n.body.in_shape),
+});
+
+/**
+ * Shared by quantized_conv2d and the cpu_quantized_* ops: (x − zx)(w − zw) conv + bias, times mul·2^−shift, + zo.
+ * `groups` and `outChannels`: the body's for quantized_conv2d, 1 and the body's for cpu_quantized_conv2d, C and C for
+ * the depthwise op.
+ */
+function quantizedConv(n: QuantizedConvNode, groups: number, outChannels: number): Partial4 {
+  const p = n.body;
+  const { input, output, inShape } = convIo(n);
+  const wf = Float32Array.from(p.weights, (v) => v + p.filter_offset);
   const f = factor(p.output_mul, p.output_shift);
   const src = `node ${n.index} ${n.type}`;
+  const w = win(p);
   return {
     inputs: [input],
     outputs: [output],
-    quantFacts: [fact(input, src, -p.input_offset), fact(output, src, p.output_offset)],
+    quantFacts: [quantFact(input, src, -p.input_offset), quantFact(output, src, p.output_offset)],
     run: ([x]) => {
       const xc = Float32Array.from(x, (v) => v + p.input_offset);
-      const { values } = conv2dFloat(xc, inShape, wf, bias, groups, outChannels, w);
+      const { values } = conv2dFloat(xc, inShape, wf, p.bias, groups, outChannels, w);
       for (let i = 0; i < values.length; i++) values[i] = sat8(values[i] * f + p.output_offset);
       return [values];
     },
   };
 }
 
-function floatConv(
-  input: TensorRef,
-  output: TensorRef,
-  inShape: Shape4,
-  weights: Float32Array,
-  bias: Float32Array,
-  groups: number,
-  outChannels: number,
-  w: Window,
-  lo: number,
-  hi: number,
-): Partial4 {
+/** The float conv ops, clamped to the fused activation; `groups` and `outChannels` as for quantizedConv. */
+function floatConv(n: FloatConvNode, groups: number, outChannels: number): Partial4 {
+  const b = n.body;
+  const { input, output, inShape } = convIo(n);
+  const w = win(b);
+  const { min, max } = b.fused_activation;
   return {
     inputs: [input],
     outputs: [output],
-    run: ([x]) => [clampTo(conv2dFloat(x, inShape, weights, bias, groups, outChannels, w).values, lo, hi)],
+    run: ([x]) => [clampTo(conv2dFloat(x, inShape, b.weights, b.bias, groups, outChannels, w).values, min, max)],
   };
 }
 
 /** The float counterpart of every v4 op: total over the op names, like the op table in src/ops/v4/. */
 const BUILDERS = {
-  kpu_conv2d: (n) => {
-    const g = kpuConvGeometry(n.kpu.arg);
-    const N = n.batches;
-    const input = tensorRef(
-      'ai',
-      'uint8',
-      n.kpu.arg.image_src_addr * 64,
-      [N, g.inChannels, g.inHeight, g.inWidth],
-      'kpu',
-    );
-    const output = tensorRef(
-      'ai',
-      'uint8',
-      n.kpu.arg.image_dst_addr * 64,
-      [N, g.outChannels, g.outHeight, g.outWidth],
-      'kpu',
-    );
-    const outputs = [output];
-    if (n.main_mem_output.size !== 0)
-      outputs.push(tensorRef(memName(n.main_mem_output), 'uint8', n.main_mem_output.start, output.shape));
-    const conv = prepareKpuConvFloat(n.kpu, N);
-    const exactZp = n.kpu.arg.shr_w === 0;
-    return {
-      inputs: [input],
-      outputs,
-      sameQuant: [outputs],
-      quantFacts: [fact(input, `node ${n.index} kpu_conv2d arg_w`, -conv.inputOffset, undefined, exactZp)],
-      run: ([x]) => {
-        const y = conv.run(x);
-        return outputs.map(() => y);
-      },
-      dispose: () => conv.dispose(),
-    };
-  },
+  kpu_conv2d: (n) =>
+    kpuConvLayer(
+      n.kpu,
+      n.batches,
+      (output) =>
+        n.main_mem_output.size !== 0
+          ? tensorRef(memName(n.main_mem_output), 'uint8', n.main_mem_output.start, output.shape)
+          : undefined,
+      `node ${n.index} kpu_conv2d arg_w`,
+      n.kpu.arg.shr_w === 0,
+    ),
   kpu_upload: (n) => {
     const [N, C, H, W] = n.body.in_shape;
     const input = rangeRef(n.body.input, [N, C, H, W]);
@@ -165,7 +130,7 @@ const BUILDERS = {
     return {
       inputs: [input],
       outputs: [output],
-      quantFacts: [fact(input, `node ${n.index} dequantize`, zp, s)],
+      quantFacts: [quantFact(input, `node ${n.index} dequantize`, zp, s)],
       run: ([q]) => [Float32Array.from(q, (v) => (v - zp) * s)],
     };
   },
@@ -178,7 +143,7 @@ const BUILDERS = {
     return {
       inputs: [input],
       outputs: [output],
-      quantFacts: [fact(output, `node ${n.index} quantize`, zp, 1 / sc)],
+      quantFacts: [quantFact(output, `node ${n.index} quantize`, zp, 1 / sc)],
       run: ([x]) => [Float32Array.from(x, (v) => sat8(v * sc + zp))],
     };
   },
@@ -211,7 +176,11 @@ const BUILDERS = {
     return {
       inputs: [a, c],
       outputs: [out],
-      quantFacts: [fact(a, src, -b.input_a_offset), fact(c, src, -b.input_b_offset), fact(out, src, b.output_offset)],
+      quantFacts: [
+        quantFact(a, src, -b.input_a_offset),
+        quantFact(c, src, -b.input_b_offset),
+        quantFact(out, src, b.output_offset),
+      ],
       run: ([x, y]) => {
         const xa = Float32Array.from(x, (v) => (v + b.input_a_offset) * fa);
         const yb = Float32Array.from(y, (v) => (v + b.input_b_offset) * fb);
@@ -243,98 +212,12 @@ const BUILDERS = {
       ],
     };
   },
-  conv2d: (n) => {
-    const b = n.body;
-    return floatConv(
-      rangeRef(b.input, b.in_shape),
-      rangeRef(b.output, n.outputs[0]?.shape),
-      sh4(b.in_shape),
-      b.weights,
-      b.bias,
-      b.groups,
-      b.out_channels,
-      win(b),
-      b.fused_activation.min,
-      b.fused_activation.max,
-    );
-  },
-  cpu_conv2d: (n) => {
-    const b = n.body;
-    return floatConv(
-      rangeRef(b.input, b.in_shape),
-      rangeRef(b.output, n.outputs[0]?.shape),
-      sh4(b.in_shape),
-      b.weights,
-      b.bias,
-      1,
-      b.out_channels,
-      win(b),
-      b.fused_activation.min,
-      b.fused_activation.max,
-    );
-  },
-  cpu_depthwise_conv2d: (n) => {
-    const b = n.body;
-    const C = b.in_shape[1];
-    return floatConv(
-      rangeRef(b.input, b.in_shape),
-      rangeRef(b.output, n.outputs[0]?.shape),
-      sh4(b.in_shape),
-      b.weights,
-      b.bias,
-      C,
-      C,
-      win(b),
-      b.fused_activation.min,
-      b.fused_activation.max,
-    );
-  },
-  quantized_conv2d: (n) => {
-    const b = n.body;
-    return quantizedConv(
-      n,
-      rangeRef(b.input, b.in_shape),
-      rangeRef(b.output, n.outputs[0]?.shape),
-      sh4(b.in_shape),
-      b.weights,
-      b.bias,
-      b.groups,
-      b.out_channels,
-      win(b),
-      b,
-    );
-  },
-  cpu_quantized_conv2d: (n) => {
-    const b = n.body;
-    return quantizedConv(
-      n,
-      rangeRef(b.input, b.in_shape),
-      rangeRef(b.output, n.outputs[0]?.shape),
-      sh4(b.in_shape),
-      b.weights,
-      b.bias,
-      1,
-      b.out_channels,
-      win(b),
-      b,
-    );
-  },
-  cpu_quantized_depthwise_conv2d: (n) => {
-    const b = n.body;
-    const C = b.in_shape[1];
-    return quantizedConv(
-      n,
-      rangeRef(b.input, b.in_shape),
-      rangeRef(b.output, n.outputs[0]?.shape),
-      sh4(b.in_shape),
-      b.weights,
-      b.bias,
-      C,
-      C,
-      win(b),
-      b,
-    );
-  },
+  conv2d: (n) => floatConv(n, n.body.groups, n.body.out_channels),
+  cpu_conv2d: (n) => floatConv(n, 1, n.body.out_channels),
+  cpu_depthwise_conv2d: (n) => floatConv(n, n.body.in_shape[1], n.body.in_shape[1]),
+  quantized_conv2d: (n) => quantizedConv(n, n.body.groups, n.body.out_channels),
+  cpu_quantized_conv2d: (n) => quantizedConv(n, 1, n.body.out_channels),
+  cpu_quantized_depthwise_conv2d: (n) => quantizedConv(n, n.body.in_shape[1], n.body.in_shape[1]),
   matmul: (n) => {
     const b = n.body;
     const a = rangeRef(b.input_a, [b.a_rows, b.a_cols]);
@@ -367,7 +250,11 @@ const BUILDERS = {
     return {
       inputs: [a, c],
       outputs: [out],
-      quantFacts: [fact(a, src, -b.input_a_offset), fact(c, src, -b.input_b_offset), fact(out, src, b.output_offset)],
+      quantFacts: [
+        quantFact(a, src, -b.input_a_offset),
+        quantFact(c, src, -b.input_b_offset),
+        quantFact(out, src, b.output_offset),
+      ],
       run: ([x, y]) => {
         const r = tfRun(() =>
           tf.add(
