@@ -35,6 +35,7 @@ import {
   type TableLookup1DBody,
   type TransposeBody,
   type UnaryBody,
+  type Window2DFields,
 } from './types.js';
 
 /** nncase's windowed output size: (in + pads − ((f − 1)·d + 1)) / s + 1, C integer division. */
@@ -71,18 +72,7 @@ function windowOut(
 
 // ---- shared pieces ----
 
-interface WindowFields {
-  readonly padding_h: Padding;
-  readonly padding_w: Padding;
-  readonly filter_h: number;
-  readonly filter_w: number;
-  readonly stride_h: number;
-  readonly stride_w: number;
-  readonly dilation_h: number;
-  readonly dilation_w: number;
-}
-
-function readWindow(c: BodyContext): WindowFields {
+function readWindow(c: BodyContext): Window2DFields {
   return {
     padding_h: c.padding('padding_h'),
     padding_w: c.padding('padding_w'),
@@ -96,14 +86,14 @@ function readWindow(c: BodyContext): WindowFields {
 }
 
 /** Output H and W of a window op; fails when the window does not fit. */
-export function windowOutputHW(in_shape: Shape4, w: WindowFields): [number, number] {
+export function windowOutputHW(in_shape: Shape4, w: Window2DFields): [number, number] {
   return [
     windowedOutputSize(in_shape[2], w.padding_h, w.filter_h, w.stride_h, w.dilation_h),
     windowedOutputSize(in_shape[3], w.padding_w, w.filter_w, w.stride_w, w.dilation_w),
   ];
 }
 
-function checkWindow(c: BodyContext, in_shape: Shape4, w: WindowFields, at: number): void {
+function checkWindow(c: BodyContext, in_shape: Shape4, w: Window2DFields, at: number): void {
   windowOut(c, 'height', in_shape[2], w.padding_h, w.filter_h, w.stride_h, w.dilation_h, at);
   windowOut(c, 'width', in_shape[3], w.padding_w, w.filter_w, w.stride_w, w.dilation_w, at);
 }
@@ -118,10 +108,51 @@ function checkGroups(c: BodyContext, inC: number, groups: number, outC: number, 
   }
 }
 
-// ---- neutral ops ----
+/** input, output, in_shape, groups, out_channels and the window of conv2d and quantized_conv2d, checked. */
+function readGroupedConv(c: BodyContext) {
+  const input = c.range('input');
+  const output = c.range('output');
+  const in_shape = c.shape('in_shape');
+  const groupsAt = c.r.position;
+  const groups = c.atLeast(1, 'groups');
+  const out_channels = c.atLeast(1, 'out_channels');
+  checkGroups(c, in_shape[1], groups, out_channels, groupsAt);
+  const winAt = c.r.position;
+  const win = readWindow(c);
+  checkWindow(c, in_shape, win, winAt);
+  return { input, output, in_shape, groups, out_channels, ...win };
+}
 
-export function parseBinary(c: BodyContext): BinaryBody {
-  const b: BinaryBody = {
+/** The zero points and output multiplier of the quantised convs, in struct order. */
+function readQuantizedConvParams(c: BodyContext) {
+  return {
+    input_offset: c.r.i32('input_offset'),
+    filter_offset: c.r.i32('filter_offset'),
+    output_mul: c.r.i32('output_mul'),
+    output_shift: c.r.i32('output_shift'),
+    output_offset: c.r.i32('output_offset'),
+  };
+}
+
+/**
+ * input, output, in_shape, out_channels and the window of the CPU-target convs, checked; the depthwise ones store no
+ * out_channels (it is the input's channels). `perOut`: weights per output channel.
+ */
+function readCpuConv(c: BodyContext, depthwise: boolean) {
+  const input = c.range('input');
+  const output = c.range('output');
+  const in_shape = c.shape('in_shape');
+  const out_channels = depthwise ? in_shape[1] : c.atLeast(1, 'out_channels');
+  const winAt = c.r.position;
+  const win = readWindow(c);
+  checkWindow(c, in_shape, win, winAt);
+  const perOut = (depthwise ? 1 : in_shape[1]) * win.filter_h * win.filter_w;
+  return { head: { input, output, in_shape, out_channels, ...win }, perOut };
+}
+
+/** The operands, op and shapes that binary and quantized_binary start with. */
+function readBinary(c: BodyContext) {
+  return {
     input_a: c.range('input_a'),
     input_b: c.range('input_b'),
     output: c.range('output'),
@@ -129,6 +160,26 @@ export function parseBinary(c: BodyContext): BinaryBody {
     in_a_shape: c.shape('in_a_shape'),
     in_b_shape: c.shape('in_b_shape'),
     out_shape: c.shape('out_shape'),
+  };
+}
+
+/** The operands and sizes that matmul and quantized_matmul start with. */
+function readMatMul(c: BodyContext) {
+  return {
+    input_a: c.range('input_a'),
+    input_b: c.range('input_b'),
+    output: c.range('output'),
+    a_rows: c.atLeast(1, 'a_rows'),
+    a_cols: c.atLeast(1, 'a_cols'),
+    b_cols: c.atLeast(1, 'b_cols'),
+  };
+}
+
+// ---- neutral ops ----
+
+export function parseBinary(c: BodyContext): BinaryBody {
+  const b: BinaryBody = {
+    ...readBinary(c),
     fused_activation: c.valueRange('fused_activation'),
   };
   c.end();
@@ -152,21 +203,13 @@ export function parseConcat(c: BodyContext): ConcatBody {
 }
 
 export function parseConv2D(c: BodyContext): Conv2DBody {
-  const input = c.range('input');
-  const output = c.range('output');
-  const in_shape = c.shape('in_shape');
-  const groupsAt = c.r.position;
-  const groups = c.atLeast(1, 'groups');
-  const out_channels = c.atLeast(1, 'out_channels');
-  checkGroups(c, in_shape[1], groups, out_channels, groupsAt);
-  const winAt = c.r.position;
-  const win = readWindow(c);
-  checkWindow(c, in_shape, win, winAt);
+  const head = readGroupedConv(c);
+  const { in_shape, groups, out_channels } = head;
   const fused_activation = c.valueRange('fused_activation');
-  const weights = c.f32Array(out_channels * (in_shape[1] / groups) * win.filter_h * win.filter_w, 'weights');
+  const weights = c.f32Array(out_channels * (in_shape[1] / groups) * head.filter_h * head.filter_w, 'weights');
   const bias = c.f32Array(out_channels, 'bias');
   c.end();
-  return { input, output, in_shape, groups, out_channels, ...win, fused_activation, weights, bias };
+  return { ...head, fused_activation, weights, bias };
 }
 
 export function parseQuantize(c: BodyContext): QuantizeBody {
@@ -176,16 +219,11 @@ export function parseQuantize(c: BodyContext): QuantizeBody {
 }
 
 export function parseMatMul(c: BodyContext): MatMulBody {
-  const input_a = c.range('input_a');
-  const input_b = c.range('input_b');
-  const output = c.range('output');
-  const a_rows = c.atLeast(1, 'a_rows');
-  const a_cols = c.atLeast(1, 'a_cols');
-  const b_cols = c.atLeast(1, 'b_cols');
+  const head = readMatMul(c);
   const fused_activation = c.valueRange('fused_activation');
-  const bias = c.f32Array(b_cols, 'bias');
+  const bias = c.f32Array(head.b_cols, 'bias');
   c.end();
-  return { input_a, input_b, output, a_rows, a_cols, b_cols, fused_activation, bias };
+  return { ...head, fused_activation, bias };
 }
 
 export function parsePad(c: BodyContext): PadBody {
@@ -324,62 +362,26 @@ export function parseUnary(c: BodyContext): UnaryBody {
 }
 
 export function parseQuantizedConv2D(c: BodyContext): QuantizedConv2DBody {
-  const input = c.range('input');
-  const output = c.range('output');
-  const in_shape = c.shape('in_shape');
-  const groupsAt = c.r.position;
-  const groups = c.atLeast(1, 'groups');
-  const out_channels = c.atLeast(1, 'out_channels');
-  checkGroups(c, in_shape[1], groups, out_channels, groupsAt);
-  const winAt = c.r.position;
-  const win = readWindow(c);
-  checkWindow(c, in_shape, win, winAt);
-  const input_offset = c.r.i32('input_offset');
-  const filter_offset = c.r.i32('filter_offset');
-  const output_mul = c.r.i32('output_mul');
-  const output_shift = c.r.i32('output_shift');
-  const output_offset = c.r.i32('output_offset');
+  const head = readGroupedConv(c);
+  const { in_shape, groups, out_channels } = head;
+  const q = readQuantizedConvParams(c);
   const bias = c.i32Array(out_channels, 'bias');
-  const weights = c.u8View(out_channels * (in_shape[1] / groups) * win.filter_h * win.filter_w, 'weights');
+  const weights = c.u8View(out_channels * (in_shape[1] / groups) * head.filter_h * head.filter_w, 'weights');
   c.end();
-  return {
-    input,
-    output,
-    in_shape,
-    groups,
-    out_channels,
-    ...win,
-    input_offset,
-    filter_offset,
-    output_mul,
-    output_shift,
-    output_offset,
-    bias,
-    weights,
-  };
+  return { ...head, ...q, bias, weights };
 }
 
 export function parseQuantizedMatMul(c: BodyContext): QuantizedMatMulBody {
-  const input_a = c.range('input_a');
-  const input_b = c.range('input_b');
-  const output = c.range('output');
-  const a_rows = c.atLeast(1, 'a_rows');
-  const a_cols = c.atLeast(1, 'a_cols');
-  const b_cols = c.atLeast(1, 'b_cols');
+  const head = readMatMul(c);
   const input_a_offset = c.r.i32('input_a_offset');
   const input_b_offset = c.r.i32('input_b_offset');
   const output_mul = c.r.i32('output_mul');
   const output_shift = c.r.i32('output_shift');
   const output_offset = c.r.i32('output_offset');
-  const bias = c.i32Array(b_cols, 'bias');
+  const bias = c.i32Array(head.b_cols, 'bias');
   c.end();
   return {
-    input_a,
-    input_b,
-    output,
-    a_rows,
-    a_cols,
-    b_cols,
+    ...head,
     input_a_offset,
     input_b_offset,
     output_mul,
@@ -391,13 +393,7 @@ export function parseQuantizedMatMul(c: BodyContext): QuantizedMatMulBody {
 
 export function parseQuantizedBinary(c: BodyContext): QuantizedBinaryBody {
   const b: QuantizedBinaryBody = {
-    input_a: c.range('input_a'),
-    input_b: c.range('input_b'),
-    output: c.range('output'),
-    binary_op: c.enumOf(BINARY_OPS, 'binary_op'),
-    in_a_shape: c.shape('in_a_shape'),
-    in_b_shape: c.shape('in_b_shape'),
-    out_shape: c.shape('out_shape'),
+    ...readBinary(c),
     input_a_offset: c.r.i32('input_a_offset'),
     input_a_mul: c.r.i32('input_a_mul'),
     input_a_shift: c.r.i32('input_a_shift'),
@@ -452,55 +448,24 @@ export function parseNnilUnaryMethod(c: BodyContext): NnilUnaryMethodBody {
 // ---- CPU-target ops (0x1001..0x1005; not seen in K210 models, offsets from struct order) ----
 
 function parseCpuConv(c: BodyContext, depthwise: boolean): CpuConv2DBody {
-  const input = c.range('input');
-  const output = c.range('output');
-  const in_shape = c.shape('in_shape');
-  const out_channels = depthwise ? in_shape[1] : c.atLeast(1, 'out_channels');
-  const winAt = c.r.position;
-  const win = readWindow(c);
-  checkWindow(c, in_shape, win, winAt);
+  const { head, perOut } = readCpuConv(c, depthwise);
   const fused_activation = c.valueRange('fused_activation');
-  const perOut = (depthwise ? 1 : in_shape[1]) * win.filter_h * win.filter_w;
-  const weights = c.f32Array(out_channels * perOut, 'weights');
-  const bias = c.f32Array(out_channels, 'bias');
+  const weights = c.f32Array(head.out_channels * perOut, 'weights');
+  const bias = c.f32Array(head.out_channels, 'bias');
   c.end();
-  return { input, output, in_shape, out_channels, ...win, fused_activation, weights, bias };
+  return { ...head, fused_activation, weights, bias };
 }
 
 export const parseCpuConv2D = (c: BodyContext): CpuConv2DBody => parseCpuConv(c, false);
 export const parseCpuDepthwiseConv2D = (c: BodyContext): CpuConv2DBody => parseCpuConv(c, true);
 
 function parseCpuQuantizedConv(c: BodyContext, depthwise: boolean): CpuQuantizedConv2DBody {
-  const input = c.range('input');
-  const output = c.range('output');
-  const in_shape = c.shape('in_shape');
-  const out_channels = depthwise ? in_shape[1] : c.atLeast(1, 'out_channels');
-  const winAt = c.r.position;
-  const win = readWindow(c);
-  checkWindow(c, in_shape, win, winAt);
-  const input_offset = c.r.i32('input_offset');
-  const filter_offset = c.r.i32('filter_offset');
-  const output_mul = c.r.i32('output_mul');
-  const output_shift = c.r.i32('output_shift');
-  const output_offset = c.r.i32('output_offset');
-  const perOut = (depthwise ? 1 : in_shape[1]) * win.filter_h * win.filter_w;
-  const weights = c.u8View(out_channels * perOut, 'weights');
-  const bias = c.i32Array(out_channels, 'bias');
+  const { head, perOut } = readCpuConv(c, depthwise);
+  const q = readQuantizedConvParams(c);
+  const weights = c.u8View(head.out_channels * perOut, 'weights');
+  const bias = c.i32Array(head.out_channels, 'bias');
   c.end();
-  return {
-    input,
-    output,
-    in_shape,
-    out_channels,
-    ...win,
-    input_offset,
-    filter_offset,
-    output_mul,
-    output_shift,
-    output_offset,
-    weights,
-    bias,
-  };
+  return { ...head, ...q, weights, bias };
 }
 
 export const parseCpuQuantizedConv2D = (c: BodyContext): CpuQuantizedConv2DBody => parseCpuQuantizedConv(c, false);

@@ -77,12 +77,8 @@ export interface ConcatBody {
   readonly dims: readonly number[];
 }
 
-interface Conv2DGeometry {
-  readonly input: MemoryRange;
-  readonly output: MemoryRange;
-  readonly in_shape: Shape4;
-  readonly groups: number;
-  readonly out_channels: number;
+/** The window of the conv and pooling ops: padding, filter size, stride and dilation per axis. */
+export interface Window2DFields {
   readonly padding_h: Padding;
   readonly padding_w: Padding;
   readonly filter_h: number;
@@ -93,6 +89,23 @@ interface Conv2DGeometry {
   readonly dilation_w: number;
 }
 
+/** The integer parameters of a quantised conv: zero points and the output's multiplier·2^−shift. */
+interface QuantizedConvParams {
+  readonly input_offset: number;
+  readonly filter_offset: number;
+  readonly output_mul: number;
+  readonly output_shift: number;
+  readonly output_offset: number;
+}
+
+interface Conv2DGeometry extends Window2DFields {
+  readonly input: MemoryRange;
+  readonly output: MemoryRange;
+  readonly in_shape: Shape4;
+  readonly groups: number;
+  readonly out_channels: number;
+}
+
 export interface Conv2DBody extends Conv2DGeometry {
   readonly fused_activation: ValueRange;
   /** OIHW: out_channels × (in_channels / groups) × filter_h × filter_w. */
@@ -100,12 +113,7 @@ export interface Conv2DBody extends Conv2DGeometry {
   readonly bias: Float32Array;
 }
 
-export interface QuantizedConv2DBody extends Conv2DGeometry {
-  readonly input_offset: number;
-  readonly filter_offset: number;
-  readonly output_mul: number;
-  readonly output_shift: number;
-  readonly output_offset: number;
+export interface QuantizedConv2DBody extends Conv2DGeometry, QuantizedConvParams {
   readonly bias: Int32Array;
   /** OIHW u8, a view of the file. */
   readonly weights: Uint8Array;
@@ -162,19 +170,11 @@ export interface ReduceBody {
   readonly init_value: number;
 }
 
-export interface ReduceWindow2DBody {
+export interface ReduceWindow2DBody extends Window2DFields {
   readonly input: MemoryRange;
   readonly output: MemoryRange;
   readonly reduce_op: ReduceOp;
   readonly in_shape: Shape4;
-  readonly padding_h: Padding;
-  readonly padding_w: Padding;
-  readonly filter_h: number;
-  readonly filter_w: number;
-  readonly stride_h: number;
-  readonly stride_w: number;
-  readonly dilation_h: number;
-  readonly dilation_w: number;
   readonly init_value: number;
   readonly fused_activation: ValueRange;
 }
@@ -255,20 +255,12 @@ export interface TableLookup1DBody {
   readonly output: MemoryRange;
 }
 
-export interface Conv2DTransposeBody {
+export interface Conv2DTransposeBody extends Window2DFields {
   readonly input: MemoryRange;
   readonly output: MemoryRange;
   readonly in_shape: Shape4;
   readonly out_shape: Shape4;
   readonly groups: number;
-  readonly padding_h: Padding;
-  readonly padding_w: Padding;
-  readonly filter_h: number;
-  readonly filter_w: number;
-  readonly stride_h: number;
-  readonly stride_w: number;
-  readonly dilation_h: number;
-  readonly dilation_w: number;
   readonly fused_activation: ValueRange;
   /** out_C × (in_C / groups) × filter_h × filter_w. */
   readonly weights: Float32Array;
@@ -297,43 +289,21 @@ export interface NnilUnaryMethodBody {
 }
 
 /** cpu_conv2d / cpu_depthwise_conv2d (target CPU only; offsets derived from struct order, kpu-numerics §3.3). */
-export interface CpuConv2DBody {
+interface CpuConv2DGeometry extends Window2DFields {
   readonly input: MemoryRange;
   readonly output: MemoryRange;
   readonly in_shape: Shape4;
   /** Stored for cpu_conv2d; for the depthwise op it equals the input channels. */
   readonly out_channels: number;
-  readonly padding_h: Padding;
-  readonly padding_w: Padding;
-  readonly filter_h: number;
-  readonly filter_w: number;
-  readonly stride_h: number;
-  readonly stride_w: number;
-  readonly dilation_h: number;
-  readonly dilation_w: number;
+}
+
+export interface CpuConv2DBody extends CpuConv2DGeometry {
   readonly fused_activation: ValueRange;
   readonly weights: Float32Array;
   readonly bias: Float32Array;
 }
 
-export interface CpuQuantizedConv2DBody {
-  readonly input: MemoryRange;
-  readonly output: MemoryRange;
-  readonly in_shape: Shape4;
-  readonly out_channels: number;
-  readonly padding_h: Padding;
-  readonly padding_w: Padding;
-  readonly filter_h: number;
-  readonly filter_w: number;
-  readonly stride_h: number;
-  readonly stride_w: number;
-  readonly dilation_h: number;
-  readonly dilation_w: number;
-  readonly input_offset: number;
-  readonly filter_offset: number;
-  readonly output_mul: number;
-  readonly output_shift: number;
-  readonly output_offset: number;
+export interface CpuQuantizedConv2DBody extends CpuConv2DGeometry, QuantizedConvParams {
   /** Weights come before the bias in these ops (the reverse of quantized_conv2d). */
   readonly weights: Uint8Array;
   readonly bias: Int32Array;
