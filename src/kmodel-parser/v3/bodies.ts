@@ -25,6 +25,7 @@ import type {
   V3DequantizeFields,
   V3FlattenFields,
   V3FullyConnectedFields,
+  V3InOutFields,
   V3GlobalAveragePool2dFields,
   V3K210AddPaddingFields,
   V3K210RemovePaddingFields,
@@ -56,95 +57,91 @@ function quantParam(r: BinaryReader): V3QuantParam {
   return Object.freeze({ scale, bias });
 }
 
-/** ADD (float) and its count-only tensors. */
-export const parseAdd: BodyParser<V3AddFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const a = addr(r),
-    b = addr(r),
-    o = addr(r);
-  const count = r.u32('count');
-  const t = tensor([count], 'float32');
-  const ia = access(ctx, a, 'main_mem_in_a_address', t),
-    ib = access(ctx, b, 'main_mem_in_b_address', t);
-  const out = access(ctx, o, 'main_mem_out_address', t);
-  return {
-    fields: {
-      flags,
-      main_mem_in_a_address: a.value,
-      main_mem_in_b_address: b.value,
-      main_mem_out_address: o.value,
-      count,
-    },
-    inputs: [t, t],
-    outputs: [t],
-    mainIn: [ia, ib],
-    mainOut: out,
-    follow: 'elementwise',
-  };
-};
-
-export const parseQuantizedAdd: BodyParser<V3QuantizedAddFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const a = addr(r),
-    b = addr(r),
-    o = addr(r);
-  const count = r.u32('count');
-  const in_a_offset = r.i32('in_a_offset');
-  const in_a_mul = r.i32('in_a_mul');
-  const in_a_shift = r.i32('in_a_shift');
-  const in_b_offset = r.i32('in_b_offset');
-  const in_b_mul = r.i32('in_b_mul');
-  const in_b_shift = r.i32('in_b_shift');
-  const out_offset = r.i32('out_offset');
-  const out_mul = r.i32('out_mul');
-  const out_shift = r.i32('out_shift');
-  // The SDK processes ALIGN_UP(count, 8) elements; only `count` are meaningful, so only they are checked.
-  const t = tensor([count], 'uint8');
-  const ia = access(ctx, a, 'main_mem_in_a_address', t),
-    ib = access(ctx, b, 'main_mem_in_b_address', t);
-  const out = access(ctx, o, 'main_mem_out_address', t);
-  return {
-    fields: {
-      flags,
-      main_mem_in_a_address: a.value,
-      main_mem_in_b_address: b.value,
-      main_mem_out_address: o.value,
-      count,
-      in_a_offset,
-      in_a_mul,
-      in_a_shift,
-      in_b_offset,
-      in_b_mul,
-      in_b_shift,
-      out_offset,
-      out_mul,
-      out_shift,
-    },
-    inputs: [t, t],
-    outputs: [t],
-    mainIn: [ia, ib],
-    mainOut: out,
-    follow: 'elementwise',
-  };
-};
-
-export const parseGlobalAveragePool2d: BodyParser<V3GlobalAveragePool2dFields> = (r, ctx) => {
+/** The bodies of one main-buffer tensor in, one out: flags, the two addresses, then what `read` reads. */
+function inOut<F extends object>(
+  r: BinaryReader,
+  ctx: BodyContext,
+  read: () => { fields: F; tin: TensorDesc; tout: TensorDesc },
+  follow?: 'elementwise' | 'input',
+): BodyResult<V3InOutFields & F> {
   const flags = r.u32('flags');
   const i = addr(r),
     o = addr(r);
-  const kernel_size = r.u32('kernel_size');
-  const channels = r.u32('channels');
-  const tin = tensor([1, channels, kernel_size], 'float32');
-  const tout = tensor([1, channels], 'float32');
+  const { fields, tin, tout } = read();
   return {
-    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, kernel_size, channels },
+    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, ...fields },
     inputs: [tin],
     outputs: [tout],
     mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
     mainOut: access(ctx, o, 'main_mem_out_address', tout),
-    follow: 'input',
+    ...(follow ? { follow } : {}),
   };
-};
+}
+
+/** ADD (float) and QUANTIZED_ADD: `count` elements of a and b, then what `readTail` reads. */
+function add<E extends object>(
+  r: BinaryReader,
+  ctx: BodyContext,
+  dtype: DType,
+  readTail: () => E,
+): BodyResult<V3AddFields & E> {
+  const flags = r.u32('flags');
+  const a = addr(r),
+    b = addr(r),
+    o = addr(r);
+  const count = r.u32('count');
+  const tail = readTail();
+  // QUANTIZED_ADD: the SDK processes ALIGN_UP(count, 8) elements; only `count` are meaningful, so only they are
+  // checked.
+  const t = tensor([count], dtype);
+  const ia = access(ctx, a, 'main_mem_in_a_address', t),
+    ib = access(ctx, b, 'main_mem_in_b_address', t);
+  const out = access(ctx, o, 'main_mem_out_address', t);
+  return {
+    fields: {
+      flags,
+      main_mem_in_a_address: a.value,
+      main_mem_in_b_address: b.value,
+      main_mem_out_address: o.value,
+      count,
+      ...tail,
+    },
+    inputs: [t, t],
+    outputs: [t],
+    mainIn: [ia, ib],
+    mainOut: out,
+    follow: 'elementwise',
+  };
+}
+
+export const parseAdd: BodyParser<V3AddFields> = (r, ctx) => add(r, ctx, 'float32', () => ({}));
+
+export const parseQuantizedAdd: BodyParser<V3QuantizedAddFields> = (r, ctx) =>
+  add(r, ctx, 'uint8', () => ({
+    in_a_offset: r.i32('in_a_offset'),
+    in_a_mul: r.i32('in_a_mul'),
+    in_a_shift: r.i32('in_a_shift'),
+    in_b_offset: r.i32('in_b_offset'),
+    in_b_mul: r.i32('in_b_mul'),
+    in_b_shift: r.i32('in_b_shift'),
+    out_offset: r.i32('out_offset'),
+    out_mul: r.i32('out_mul'),
+    out_shift: r.i32('out_shift'),
+  }));
+
+export const parseGlobalAveragePool2d: BodyParser<V3GlobalAveragePool2dFields> = (r, ctx) =>
+  inOut(
+    r,
+    ctx,
+    () => {
+      const kernel_size = r.u32('kernel_size');
+      const channels = r.u32('channels');
+      const tin = tensor([1, channels, kernel_size], 'float32');
+      const tout = tensor([1, channels], 'float32');
+      return { fields: { kernel_size, channels }, tin, tout };
+    },
+    'input',
+  );
 
 /** The pool bodies (7, 8, 9): shapes, kernel, stride and padding; 7 and 9 then have `act`. */
 function pool2d<E extends object>(
@@ -153,33 +150,27 @@ function pool2d<E extends object>(
   dtype: DType,
   readTail: () => E,
 ): BodyResult<V3Pool2dFields & E> {
-  const flags = r.u32('flags');
-  const i = addr(r),
-    o = addr(r);
-  const in_shape = readShape(r, 'in_shape');
-  const out_shape = readShape(r, 'out_shape');
-  const kernel_width = r.u32('kernel_width');
-  const kernel_height = r.u32('kernel_height');
-  const stride_width = r.u32('stride_width');
-  const stride_height = r.u32('stride_height');
-  const padding_width = r.u32('padding_width');
-  const padding_height = r.u32('padding_height');
-  const tail = readTail();
-  if (in_shape.channels !== out_shape.channels) {
-    throw layerError(
-      ctx,
-      'BAD_VALUE',
-      r.start + 12,
-      `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`,
-    );
-  }
-  const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
-  const tout = tensor([1, out_shape.channels, out_shape.height, out_shape.width], dtype);
-  return {
-    fields: {
-      flags,
-      main_mem_in_address: i.value,
-      main_mem_out_address: o.value,
+  return inOut(r, ctx, () => {
+    const in_shape = readShape(r, 'in_shape');
+    const out_shape = readShape(r, 'out_shape');
+    const kernel_width = r.u32('kernel_width');
+    const kernel_height = r.u32('kernel_height');
+    const stride_width = r.u32('stride_width');
+    const stride_height = r.u32('stride_height');
+    const padding_width = r.u32('padding_width');
+    const padding_height = r.u32('padding_height');
+    const tail = readTail();
+    if (in_shape.channels !== out_shape.channels) {
+      throw layerError(
+        ctx,
+        'BAD_VALUE',
+        r.start + 12,
+        `in_shape has ${in_shape.channels} channels but out_shape has ${out_shape.channels}`,
+      );
+    }
+    const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
+    const tout = tensor([1, out_shape.channels, out_shape.height, out_shape.width], dtype);
+    const fields = {
       in_shape,
       out_shape,
       kernel_width,
@@ -189,12 +180,9 @@ function pool2d<E extends object>(
       padding_width,
       padding_height,
       ...tail,
-    },
-    inputs: [tin],
-    outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-    mainOut: access(ctx, o, 'main_mem_out_address', tout),
-  };
+    };
+    return { fields, tin, tout };
+  });
 }
 const pool2dAct: BodyParser<V3Pool2dActFields> = (r, ctx) =>
   pool2d(r, ctx, 'float32', () => ({ act: readActivation(r, ctx) }));
@@ -233,39 +221,31 @@ export const parseDequantize: BodyParser<V3DequantizeFields> = (r, ctx) => {
   return { fields: { ...q.head, main_mem_out_address: q.out, ...q.tail }, ...q.io };
 };
 
-export const parseRequantize: BodyParser<V3RequantizeFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const i = addr(r),
-    o = addr(r);
-  const count = r.u32('count');
-  const table = r.bytesView(256, 'table');
-  const t = tensor([count], 'uint8');
-  return {
-    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, count, table },
-    inputs: [t],
-    outputs: [t],
-    mainIn: [access(ctx, i, 'main_mem_in_address', t)],
-    mainOut: access(ctx, o, 'main_mem_out_address', t),
-    follow: 'elementwise',
-  };
-};
+export const parseRequantize: BodyParser<V3RequantizeFields> = (r, ctx) =>
+  inOut(
+    r,
+    ctx,
+    () => {
+      const count = r.u32('count');
+      const table = r.bytesView(256, 'table');
+      const t = tensor([count], 'uint8');
+      return { fields: { count, table }, tin: t, tout: t };
+    },
+    'elementwise',
+  );
 
 /** L2_NORMALIZATION, SOFTMAX, LOGISTIC: `channels` float elements in, the same out. */
-export const parseChannels: BodyParser<V3ChannelsFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const i = addr(r),
-    o = addr(r);
-  const channels = r.u32('channels');
-  const t = tensor([channels], 'float32');
-  return {
-    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels },
-    inputs: [t],
-    outputs: [t],
-    mainIn: [access(ctx, i, 'main_mem_in_address', t)],
-    mainOut: access(ctx, o, 'main_mem_out_address', t),
-    follow: 'elementwise',
-  };
-};
+export const parseChannels: BodyParser<V3ChannelsFields> = (r, ctx) =>
+  inOut(
+    r,
+    ctx,
+    () => {
+      const channels = r.u32('channels');
+      const t = tensor([channels], 'float32');
+      return { fields: { channels }, tin: t, tout: t };
+    },
+    'elementwise',
+  );
 
 /** CONCAT (float) and QUANTIZED_CONCAT: byte ranges copied back to back to the output. */
 function concat(dtype: DType): BodyParser<V3ConcatFields> {
@@ -310,117 +290,65 @@ function f32Array(r: BinaryReader, n: number, what: string): Float32Array {
   return out;
 }
 
-export const parseFullyConnected: BodyParser<V3FullyConnectedFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const i = addr(r),
-    o = addr(r);
-  const in_channels = r.u32('in_channels');
-  const out_channels = r.u32('out_channels');
-  const act = readActivation(r, ctx);
-  const weightsAt = r.position;
-  // in·out can exceed 2^32; checkCount compares it with the bytes left before anything is allocated.
-  r.checkCount(in_channels * out_channels + out_channels, 4, 'FULLY_CONNECTED weights and bias', weightsAt);
-  const weights = f32Array(r, in_channels * out_channels, 'weights');
-  const bias = f32Array(r, out_channels, 'bias');
-  const tin = tensor([1, in_channels], 'float32'),
-    tout = tensor([1, out_channels], 'float32');
-  return {
-    fields: {
-      flags,
-      main_mem_in_address: i.value,
-      main_mem_out_address: o.value,
-      in_channels,
-      out_channels,
-      act,
-      weights,
-      bias,
-    },
-    inputs: [tin],
-    outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-    mainOut: access(ctx, o, 'main_mem_out_address', tout),
-  };
-};
+export const parseFullyConnected: BodyParser<V3FullyConnectedFields> = (r, ctx) =>
+  inOut(r, ctx, () => {
+    const in_channels = r.u32('in_channels');
+    const out_channels = r.u32('out_channels');
+    const act = readActivation(r, ctx);
+    const weightsAt = r.position;
+    // in·out can exceed 2^32; checkCount compares it with the bytes left before anything is allocated.
+    r.checkCount(in_channels * out_channels + out_channels, 4, 'FULLY_CONNECTED weights and bias', weightsAt);
+    const weights = f32Array(r, in_channels * out_channels, 'weights');
+    const bias = f32Array(r, out_channels, 'bias');
+    const tin = tensor([1, in_channels], 'float32'),
+      tout = tensor([1, out_channels], 'float32');
+    return { fields: { in_channels, out_channels, act, weights, bias }, tin, tout };
+  });
 
 /** TENSORFLOW_FLATTEN: CHW in, HWC-ordered vector out. */
 function flatten(dtype: DType): BodyParser<V3FlattenFields> {
-  return (r, ctx) => {
-    const flags = r.u32('flags');
-    const i = addr(r),
-      o = addr(r);
-    const shape = readShape(r, 'shape');
-    const tin = tensor([1, shape.channels, shape.height, shape.width], dtype);
-    const tout = tensor([1, shape.height * shape.width * shape.channels], dtype);
-    return {
-      fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, shape },
-      inputs: [tin],
-      outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-      mainOut: access(ctx, o, 'main_mem_out_address', tout),
-    };
-  };
+  return (r, ctx) =>
+    inOut(r, ctx, () => {
+      const shape = readShape(r, 'shape');
+      const tin = tensor([1, shape.channels, shape.height, shape.width], dtype);
+      const tout = tensor([1, shape.height * shape.width * shape.channels], dtype);
+      return { fields: { shape }, tin, tout };
+    });
 }
 export const parseTensorflowFlatten = flatten('float32');
 export const parseQuantizedTensorflowFlatten = flatten('uint8');
 
 function resize(dtype: DType): BodyParser<V3ResizeFields> {
-  return (r, ctx) => {
-    const flags = r.u32('flags');
-    const i = addr(r),
-      o = addr(r);
-    const in_shape = readShape(r, 'in_shape');
-    const out_width = r.u32('out_width');
-    const out_height = r.u32('out_height');
-    const align_corners = r.u32('align_corners');
-    const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
-    const tout = tensor([1, in_shape.channels, out_height, out_width], dtype);
-    return {
-      fields: {
-        flags,
-        main_mem_in_address: i.value,
-        main_mem_out_address: o.value,
-        in_shape,
-        out_width,
-        out_height,
-        align_corners,
-      },
-      inputs: [tin],
-      outputs: [tout],
-      mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-      mainOut: access(ctx, o, 'main_mem_out_address', tout),
-    };
-  };
+  return (r, ctx) =>
+    inOut(r, ctx, () => {
+      const in_shape = readShape(r, 'in_shape');
+      const out_width = r.u32('out_width');
+      const out_height = r.u32('out_height');
+      const align_corners = r.u32('align_corners');
+      const tin = tensor([1, in_shape.channels, in_shape.height, in_shape.width], dtype);
+      const tout = tensor([1, in_shape.channels, out_height, out_width], dtype);
+      return { fields: { in_shape, out_width, out_height, align_corners }, tin, tout };
+    });
 }
 export const parseResizeNearestNeighbor = resize('float32');
 export const parseQuantizedResizeNearestNeighbor = resize('uint8');
 
-export const parseChannelwiseDequantize: BodyParser<V3ChannelwiseDequantizeFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const i = addr(r),
-    o = addr(r);
-  const channels = r.u32('channels');
-  const channel_size = r.u32('channel_size');
-  r.checkCount(channels, 8, 'channels (quant_params)');
-  const quant_params: V3QuantParam[] = [];
-  for (let c = 0; c < channels; c++) quant_params.push(quantParam(r));
-  const tin = tensor([1, channels, channel_size], 'uint8'),
-    tout = tensor([1, channels, channel_size], 'float32');
-  return {
-    fields: {
-      flags,
-      main_mem_in_address: i.value,
-      main_mem_out_address: o.value,
-      channels,
-      channel_size,
-      quant_params: Object.freeze(quant_params),
+export const parseChannelwiseDequantize: BodyParser<V3ChannelwiseDequantizeFields> = (r, ctx) =>
+  inOut(
+    r,
+    ctx,
+    () => {
+      const channels = r.u32('channels');
+      const channel_size = r.u32('channel_size');
+      r.checkCount(channels, 8, 'channels (quant_params)');
+      const quant_params: V3QuantParam[] = [];
+      for (let c = 0; c < channels; c++) quant_params.push(quantParam(r));
+      const tin = tensor([1, channels, channel_size], 'uint8'),
+        tout = tensor([1, channels, channel_size], 'float32');
+      return { fields: { channels, channel_size, quant_params: Object.freeze(quant_params) }, tin, tout };
     },
-    inputs: [tin],
-    outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-    mainOut: access(ctx, o, 'main_mem_out_address', tout),
-    follow: 'elementwise',
-  };
-};
+    'elementwise',
+  );
 
 /**
  * K210_ADD_PADDING: C bytes from main memory, each written to pixel (0,0) of channel c of a
@@ -445,21 +373,13 @@ export const parseK210AddPadding: BodyParser<V3K210AddPaddingFields> = (r, ctx) 
 };
 
 /** K210_REMOVE_PADDING: out[c] = in[16·c], i.e. pixel (0,0) of each dense 4×4 channel. */
-export const parseK210RemovePadding: BodyParser<V3K210RemovePaddingFields> = (r, ctx) => {
-  const flags = r.u32('flags');
-  const i = addr(r),
-    o = addr(r);
-  const channels = r.u32('channels');
-  const tin = tensor([1, channels, 4, 4], 'uint8'),
-    tout = tensor([1, channels], 'uint8');
-  return {
-    fields: { flags, main_mem_in_address: i.value, main_mem_out_address: o.value, channels },
-    inputs: [tin],
-    outputs: [tout],
-    mainIn: [access(ctx, i, 'main_mem_in_address', tin)],
-    mainOut: access(ctx, o, 'main_mem_out_address', tout),
-  };
-};
+export const parseK210RemovePadding: BodyParser<V3K210RemovePaddingFields> = (r, ctx) =>
+  inOut(r, ctx, () => {
+    const channels = r.u32('channels');
+    const tin = tensor([1, channels, 4, 4], 'uint8'),
+      tout = tensor([1, channels], 'uint8');
+    return { fields: { channels }, tin, tout };
+  });
 
 /** K210_UPLOAD: dense CHW bytes from main memory to AI SRAM in the KPU layout. */
 export const parseK210Upload: BodyParser<V3K210UploadFields> = (r, ctx) => {

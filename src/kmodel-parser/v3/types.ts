@@ -105,6 +105,12 @@ interface V3Flags {
   readonly flags: number;
 }
 
+/** The bodies that read one main-buffer tensor and write another: flags, then the two addresses. */
+export interface V3InOutFields extends V3Flags {
+  readonly main_mem_in_address: number;
+  readonly main_mem_out_address: number;
+}
+
 export interface V3AddFields extends V3Flags {
   readonly main_mem_in_a_address: number;
   readonly main_mem_in_b_address: number;
@@ -124,17 +130,13 @@ export interface V3QuantizedAddFields extends V3AddFields {
   readonly out_shift: number;
 }
 
-export interface V3GlobalAveragePool2dFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3GlobalAveragePool2dFields extends V3InOutFields {
   /** H·W of the input. */
   readonly kernel_size: number;
   readonly channels: number;
 }
 
-export interface V3Pool2dFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3Pool2dFields extends V3InOutFields {
   readonly in_shape: V3Shape;
   readonly out_shape: V3Shape;
   readonly kernel_width: number;
@@ -161,25 +163,19 @@ export interface V3QuantizeFields extends V3Flags {
   readonly quant_param: V3QuantParam;
 }
 
-export interface V3DequantizeFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3DequantizeFields extends V3InOutFields {
   readonly count: number;
   readonly quant_param: V3QuantParam;
 }
 
-export interface V3RequantizeFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3RequantizeFields extends V3InOutFields {
   readonly count: number;
   /** 256 entries: out = table[in]. */
   readonly table: Uint8Array;
 }
 
 /** L2_NORMALIZATION, SOFTMAX, LOGISTIC (where `channels` is the element count). */
-export interface V3ChannelsFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3ChannelsFields extends V3InOutFields {
   readonly channels: number;
 }
 
@@ -189,9 +185,7 @@ export interface V3ConcatFields extends V3Flags {
   readonly inputs_mem: readonly V3MemoryRange[];
 }
 
-export interface V3FullyConnectedFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3FullyConnectedFields extends V3InOutFields {
   readonly in_channels: number;
   readonly out_channels: number;
   readonly act: V3Activation;
@@ -201,15 +195,11 @@ export interface V3FullyConnectedFields extends V3Flags {
 }
 
 /** TENSORFLOW_FLATTEN; QUANTIZED_TENSORFLOW_FLATTEN (no generator writes it, the SDK lacks the case) likewise. */
-export interface V3FlattenFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3FlattenFields extends V3InOutFields {
   readonly shape: V3Shape;
 }
 
-export interface V3ResizeFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3ResizeFields extends V3InOutFields {
   readonly in_shape: V3Shape;
   readonly out_width: number;
   readonly out_height: number;
@@ -217,9 +207,7 @@ export interface V3ResizeFields extends V3Flags {
   readonly align_corners: number;
 }
 
-export interface V3ChannelwiseDequantizeFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3ChannelwiseDequantizeFields extends V3InOutFields {
   readonly channels: number;
   readonly channel_size: number;
   readonly quant_params: readonly V3QuantParam[];
@@ -246,9 +234,7 @@ export interface V3K210AddPaddingFields extends V3Flags {
   readonly channels: number;
 }
 
-export interface V3K210RemovePaddingFields extends V3Flags {
-  readonly main_mem_in_address: number;
-  readonly main_mem_out_address: number;
+export interface V3K210RemovePaddingFields extends V3InOutFields {
   readonly channels: number;
 }
 
