@@ -203,6 +203,22 @@ export function mulAndCarryShift(value: number, mul: number, shift: number): num
   return mulAndCarryShiftBig(value, mul, s);
 }
 
+/**
+ * `mulAndCarryShift(·, mul, shift)` for one multiplier and shift, with their constants worked
+ * out once: the same fast path (products below 2^52), the same fallback.
+ */
+export function carryShifter(mul: number, shift: number): (value: number) => number {
+  const s = shift & 0xff;
+  if (s > 52) return (value) => mulAndCarryShift(value, mul, shift);
+  const sc = 2 ** s;
+  const half = s === 0 ? 0 : sc / 2;
+  return (value) => {
+    const p = value * mul;
+    if (Math.abs(p) >= TWO52) return mulAndCarryShift(value, mul, shift);
+    return s === 0 ? p | 0 : Math.floor((p + half) / sc) | 0;
+  };
+}
+
 function mulAndCarryShiftBig(value: number, mul: number, s: number): number {
   let p = BigInt(value | 0) * BigInt(mul | 0);
   if (s > 0) {

@@ -14,6 +14,7 @@
  * Broadcasting: as `binary` (flat path for equal shapes, else get_reduced_offset).
  */
 import {
+  carryShifter,
   idiv,
   mulAndCarryShift,
   offset4,
@@ -74,19 +75,17 @@ export function quantizedBinary(
   p: QuantizedBinaryParams,
 ): void {
   const fn = quantizedOp(op);
-  const offA = p.inputAOffset | 0,
-    mulA = p.inputAMul | 0,
-    shA = p.inputAShift;
-  const offB = p.inputBOffset | 0,
-    mulB = p.inputBMul | 0,
-    shB = p.inputBShift;
-  const offO = p.outputOffset | 0,
-    mulO = p.outputMul | 0,
-    shO = p.outputShift;
+  // a′ and b′ depend on one byte each: 256 values, worked out once per run
+  const ta = new Int32Array(256);
+  const tb = new Int32Array(256);
+  for (let q = 0; q < 256; q++) {
+    ta[q] = mulAndCarryShift((q + p.inputAOffset) | 0, p.inputAMul | 0, p.inputAShift);
+    tb[q] = mulAndCarryShift((q + p.inputBOffset) | 0, p.inputBMul | 0, p.inputBShift);
+  }
+  const outShift = carryShifter(p.outputMul | 0, p.outputShift);
+  const offO = p.outputOffset | 0;
   const one = (qa: number, qb: number): number => {
-    const ap = mulAndCarryShift((qa + offA) | 0, mulA, shA);
-    const bp = mulAndCarryShift((qb + offB) | 0, mulB, shB);
-    const v = (mulAndCarryShift(fn(ap, bp), mulO, shO) + offO) | 0;
+    const v = (outShift(fn(ta[qa]!, tb[qb]!)) + offO) | 0;
     return v < 0 ? 0 : v > 255 ? 255 : v;
   };
   if (sameShape4(aShape, bShape)) {
