@@ -8,7 +8,7 @@
  *     C  = (arg_w·SW) >> shr_w + arg_add·G   SW sums all weights: a constant per channel
  *
  * Exactness of S: weights are split into 8-bit planes (16-bit weights: w = lo + 256·hi). The
- * kernels accumulate two output channels in one double (prepare.ts `packedPlanes`) over at most
+ * kernels accumulate two output channels in one double (prepare.ts `JsWeightPlanes.packed`) over at most
  * `packChunk` input channels, where each channel's part stays below 2^26; wider layers add the
  * split partial sums chunk by chunk. S itself is < 2^38, acc < 2^53 (prepare.ts), and batch-norm
  * and activation run in Number for the channels prepare.ts proved exact, in BigInt (int64-wrapped,
@@ -19,6 +19,7 @@ import { checkRunBuffers } from './reference.js';
 import { runKpuConvWasm } from './wasm.js';
 import {
   GOLDEN_NUMERICS,
+  jsWeightPlanes,
   PACK,
   type KpuConvScratch,
   type KpuKernel,
@@ -693,8 +694,7 @@ export function runKpuConvJs(
   const HW = W * H;
   const PP = (W + 2) * (H + 2);
   const f = c.fast;
-  const planes = f.weightPlanes;
-  const packed = f.packedPlanes ?? [];
+  const { planes, packed } = jsWeightPlanes(c);
   const wide = planes.length === 2;
   const chunk = f.packChunk;
   const split = wide || IC > chunk;

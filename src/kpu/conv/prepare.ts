@@ -70,22 +70,33 @@ export const POOL_GEOMETRY: readonly { readonly size: number; readonly stride: n
   { size: 2, stride: 1 }, // 9 max_2_s1
 ];
 
-/** State of the fast engine: packed parameters, exactness flags and reusable scratch. */
-export interface KpuConvFastState {
-  /** kpu-numerics §6.8 row layouts of the input and output maps. */
-  readonly inLayout: RowLayout;
-  readonly outLayout: RowLayout;
+/** The JavaScript kernels' copies of a layer's weights. */
+export interface JsWeightPlanes {
   /** Weight values as 8-bit planes, source order ([o][c][ky][kx], depthwise [o][ky][kx]):
    *  one plane for 8-bit weights; [low byte, high byte] for 16-bit weights (w = 256·hi + lo). */
-  readonly weightPlanes: readonly Int32Array[];
+  readonly planes: readonly Int32Array[];
   /**
    * Non-depthwise layers: the same planes with output channels 2p and 2p+1 packed into one double,
    * w[2p] + 2^26·w[2p+1] (a missing last channel packs as 0), so one multiply-add accumulates both
    * channels. Exact as long as each channel's partial sum stays below 2^26 — then the low part never
    * carries into the high part and S_low + 2^26·S_high < 2^53 — which the kernels guarantee by
-   * summing at most `packChunk` input channels before splitting the halves apart.
+   * summing at most `packChunk` input channels before splitting the halves apart. Empty for
+   * depthwise layers.
    */
-  readonly packedPlanes?: readonly Float64Array[];
+  readonly packed: readonly Float64Array[];
+}
+
+/** State of the fast engine: packed parameters, exactness flags and reusable scratch. */
+export interface KpuConvFastState {
+  /** kpu-numerics §6.8 row layouts of the input and output maps. */
+  readonly inLayout: RowLayout;
+  readonly outLayout: RowLayout;
+  /**
+   * The JavaScript kernels' weight planes (`jsWeightPlanes`), made on their first run: the
+   * WebAssembly engine packs its own from the layer's weight bytes, and copies of a large model's
+   * weights (one Int32Array, one Float64Array per byte plane) are most of what preparing it costs.
+   */
+  jsPlanes?: JsWeightPlanes;
   /**
    * Input channels per packed partial sum: floor((2^26 − 1) / (255·255·K²)), i.e. 114 for 3×3 and
    * 1032 for 1×1 (so a 1×1 layer, ≤ 1024 channels, is always one chunk). Per plane a chunk sums
@@ -177,7 +188,7 @@ export interface PreparedKpuConv {
   readonly fast: KpuConvFastState;
 }
 
-/** Spacing of two output channels packed in one double (see KpuConvFastState.packedPlanes). */
+/** Spacing of two output channels packed in one double (see JsWeightPlanes.packed). */
 export const PACK = 2 ** 26;
 const TWO51 = 1n << 51n;
 const TWO52 = 1n << 52n;
@@ -340,44 +351,21 @@ function prepareFast(
 ): KpuConvFastState {
   const a = p.arg;
   const OC = g.outChannels;
-  const n = OC * G * K2;
-  const lo = new Int32Array(n);
-  let hi: Int32Array | undefined;
-  const sw = new Float64Array(OC); // Σ of the weights of channel o: ≤ 1024·9·65535 < 2^30
-  if (p.weightBits === 8) {
-    for (let i = 0; i < n; i++) lo[i] = p.weights[i];
-  } else {
-    hi = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      lo[i] = p.weights[2 * i];
-      hi[i] = p.weights[2 * i + 1];
-    }
-  }
+  // Σ of the weights of channel o: ≤ 1024·9·65535 < 2^30 (w = lo + 256·hi for 16-bit weights)
+  const sw = new Float64Array(OC);
+  const w = p.weights;
   const per = G * K2;
+  const step = p.weightBits === 8 ? 1 : 2;
   for (let o = 0; o < OC; o++) {
     let sLo = 0;
     let sHi = 0;
-    for (let i = o * per; i < (o + 1) * per; i++) {
-      sLo += lo[i];
-      if (hi) sHi += hi[i];
+    for (let i = o * per * step, end = (o + 1) * per * step; i < end; i += step) {
+      sLo += w[i];
+      if (step === 2) sHi += w[i + 1];
     }
     sw[o] = sLo + 256 * sHi;
   }
   const packChunk = Math.floor((PACK - 1) / (255 * 255 * K2));
-  let packedPlanes: Float64Array[] | undefined;
-  if (!g.depthwise) {
-    const pairs = Math.ceil(OC / 2);
-    packedPlanes = (hi ? [lo, hi] : [lo]).map((plane) => {
-      const pk = new Float64Array(pairs * per);
-      for (let p = 0; p < pairs; p++) {
-        for (let j = 0; j < per; j++) {
-          const b = 2 * p + 1 < OC ? plane[(2 * p + 1) * per + j] : 0;
-          pk[p * per + j] = plane[2 * p * per + j] + PACK * b;
-        }
-      }
-      return pk;
-    });
-  }
 
   const segs = p.activation;
   const actStart = new Float64Array(16);
@@ -447,8 +435,6 @@ function prepareFast(
   return {
     inLayout: kpuRowLayout(g.inWidth),
     outLayout: kpuRowLayout(g.outWidth),
-    weightPlanes: hi ? [lo, hi] : [lo],
-    packedPlanes,
     packChunk,
     constTerm,
     bnMul,
@@ -463,6 +449,43 @@ function prepareFast(
     actBias,
     big,
   };
+}
+
+/** The JavaScript kernels' weight planes of a layer (`JsWeightPlanes`), made on first use and kept. */
+export function jsWeightPlanes(c: PreparedKpuConv): JsWeightPlanes {
+  const f = c.fast;
+  if (f.jsPlanes) return f.jsPlanes;
+  const w = c.params.weights;
+  const OC = c.geometry.outChannels;
+  const per = c.groupChannels * c.kernel * c.kernel;
+  const n = OC * per;
+  const lo = new Int32Array(n);
+  let hi: Int32Array | undefined;
+  if (c.weightBits === 8) {
+    lo.set(w.subarray(0, n));
+  } else {
+    hi = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      lo[i] = w[2 * i];
+      hi[i] = w[2 * i + 1];
+    }
+  }
+  const planes = hi ? [lo, hi] : [lo];
+  const packed: Float64Array[] = [];
+  if (!c.depthwise) {
+    const pairs = Math.ceil(OC / 2);
+    for (const plane of planes) {
+      const pk = new Float64Array(pairs * per);
+      for (let p = 0; p < pairs; p++) {
+        for (let j = 0; j < per; j++) {
+          const b = 2 * p + 1 < OC ? plane[(2 * p + 1) * per + j] : 0;
+          pk[p * per + j] = plane[2 * p * per + j] + PACK * b;
+        }
+      }
+      packed.push(pk);
+    }
+  }
+  return (f.jsPlanes = { planes, packed });
 }
 
 /**

@@ -326,34 +326,43 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   const actStride = align(HW, 16) + 16;
 
   // ---- weights ----
-  const planes = f.weightPlanes;
+  // Weight i of byte plane pl is bytes[i·nPlanes + pl] (16-bit weights: low byte, then high byte).
+  const bytes = c.params.weights;
   let wt: Uint8Array;
   if (!dw) {
     // rows in blocks of 4 from each plane's start (a plane's last block may be shorter), each block
     // [pair p][row]: taps 2p | 2p+1 << 16
     const words = new Int32Array(Math.ceil(wRows / 4) * 4 * P);
-    const put = (row: number, nO: number, tap: (t: number) => number): void => {
-      const at = (row & ~3) * P + (row & 3);
-      for (let p = 0; p < P; p++) words[at + p * nO] = tap(2 * p) | (2 * p + 1 < T ? tap(2 * p + 1) << 16 : 0);
-    };
     for (let pl = 0; pl < nPlanes; pl++) {
-      const src = planes[pl];
-      for (let o = 0; o < OC; o++) put(pl * OCr + o, Math.min(4, OC - (o & ~3)), (t) => src[o * T + t]);
+      for (let o = 0; o < OC; o++) {
+        const row = pl * OCr + o;
+        const nO = Math.min(4, OC - (o & ~3));
+        const at = (row & ~3) * P + (row & 3);
+        const src = o * T * nPlanes + pl;
+        for (let p = 0; p < P; p++) {
+          const t = 2 * p;
+          words[at + p * nO] = bytes[src + t * nPlanes] | (t + 1 < T ? bytes[src + (t + 1) * nPlanes] << 16 : 0);
+        }
+      }
     }
-    if (hasSX) put(nPlanes * OCr, 1, () => 1);
+    if (hasSX) {
+      const row = nPlanes * OCr;
+      const at = (row & ~3) * P + (row & 3);
+      for (let p = 0; p < P; p++) words[at + p] = 1 | (2 * p + 1 < T ? 1 << 16 : 0);
+    }
     wt = new Uint8Array(words.buffer);
   } else if (c.kernel === 3) {
     const words = new Int32Array(nPlanes * OC * 5);
     for (let pl = 0; pl < nPlanes; pl++) {
       for (let o = 0; o < OC; o++) {
-        const w = (k: number): number => (k < 9 ? planes[pl][o * 9 + k] : 0);
+        const w = (k: number): number => (k < 9 ? bytes[(o * 9 + k) * nPlanes + pl] : 0);
         for (let k = 0; k < 5; k++) words[(pl * OC + o) * 5 + k] = w(2 * k) | (w(2 * k + 1) << 16);
       }
     }
     wt = new Uint8Array(words.buffer);
   } else {
     const words = new Int32Array(nPlanes * OC);
-    for (let pl = 0; pl < nPlanes; pl++) for (let o = 0; o < OC; o++) words[pl * OC + o] = planes[pl][o];
+    for (let pl = 0; pl < nPlanes; pl++) for (let o = 0; o < OC; o++) words[pl * OC + o] = bytes[o * nPlanes + pl];
     wt = new Uint8Array(words.buffer);
   }
 
