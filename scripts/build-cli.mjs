@@ -34,11 +34,15 @@ for (const name of RUNTIME_PACKAGES)
 const external = RUNTIME_PACKAGES.flatMap((name) => [name, `${name}/*`]);
 
 /**
- * Two lines of yargs' dependencies changed in the bundle, each found by its exact text (a version
+ * Four lines of yargs and its dependencies changed in the bundle, each found by its exact text (a version
  * without it is bundled as it is, with a warning):
- * - `string-width` builds an `Intl.Segmenter` when it is loaded: loading the ICU segmentation data
- *   is the largest single cost of starting the CLI, and only help and error texts measure a width.
- *   In the bundle the segmenter is made on first use.
+ * - `string-width` builds an `Intl.Segmenter` and a `\p{RGI_Emoji}` regular expression when it is
+ *   loaded: loading the ICU segmentation data and the emoji sequences are the largest costs of
+ *   starting the CLI, and only help and error texts measure a width. In the bundle both are made
+ *   on first use.
+ * - yargs imports Node's `assert` (loading it costs as much as a tenth of starting Node) for two
+ *   checks of its own invariants: in the bundle they are two small functions that throw the same
+ *   way when a check fails (an Error with the given message).
  * - yargs looks for the package.json nearest to its own folder for a default version string, by
  *   reading directories upward from the folder above `node_modules`; bundled it has none, and it
  *   would read upward from the user's working directory. In the bundle it starts at the package's
@@ -52,6 +56,18 @@ const PATCHES = [
     to: 'let madeSegmenter; const segmenter = { segment: (s) => (madeSegmenter ??= new Intl.Segmenter()).segment(s) };',
   },
   {
+    file: /[\\/]string-width[\\/]index\.js$/,
+    from: String.raw`const rgiEmojiRegex = /^\p{RGI_Emoji}$/v;`,
+    to: String.raw`let madeRgiEmojiRegex; const rgiEmojiRegex = { test: (s) => (madeRgiEmojiRegex ??= /^\p{RGI_Emoji}$/v).test(s) };`,
+  },
+  {
+    file: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/,
+    from: "import { notStrictEqual, strictEqual } from 'assert'",
+    to:
+      'const notStrictEqual = (a, b, m) => { if (Object.is(a, b)) throw m instanceof Error ? m : new Error(m ?? `yargs: unexpected ${String(b)}`); };\n' +
+      'const strictEqual = (a, b, m) => { if (!Object.is(a, b)) throw m instanceof Error ? m : new Error(m ?? `yargs: expected ${String(b)}`); };',
+  },
+  {
     file: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/,
     from: "const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));",
     to: "const mainFilename = fileURLToPath(new URL('../../', import.meta.url));",
@@ -60,13 +76,23 @@ const PATCHES = [
 const patchDependencies = {
   name: 'kpusim-patch-dependencies',
   setup(b) {
-    for (const { file, from, to } of PATCHES) {
-      b.onLoad({ filter: file }, (args) => {
-        const text = readFileSync(args.path, 'utf8');
-        if (!text.includes(from)) return { contents: text, loader: 'js', warnings: [{ text: `not found: ${from}` }] };
-        return { contents: text.replace(from, to), loader: 'js' };
-      });
-    }
+    // Each file gets every patch whose pattern names it (a package may be bundled in several
+    // versions, and not all of them hold every line); a patch that changed no file is a warning.
+    const used = new Set();
+    const filter = new RegExp(PATCHES.map((p) => p.file.source).join('|'));
+    b.onLoad({ filter }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      for (const p of PATCHES)
+        if (p.file.test(args.path) && text.includes(p.from)) {
+          text = text.replace(p.from, p.to);
+          used.add(p);
+        }
+      return { contents: text, loader: 'js' };
+    });
+    b.onEnd((result) => {
+      for (const p of PATCHES)
+        if (!used.has(p)) result.warnings.push({ text: `build-cli: not found in any bundled file: ${p.from}` });
+    });
   },
 };
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KpuConvGeometry } from '../src/kmodel-parser/model.js';
 import type { LayerEvent } from '../src/kpu/events.js';
@@ -6,7 +7,7 @@ import { chromeTrace, chromeTraceJson, TRACE_TIDS } from '../src/report/chrome-t
 import { csvField, profileCsv, PROFILE_CSV_COLUMNS } from '../src/report/csv.js';
 import { profileText } from '../src/report/profile-text.js';
 import { niceTicks, profileSvg, xmlEscape } from '../src/report/svg.js';
-import { formatTable } from '../src/report/table.js';
+import { fmtInt, formatTable, groupedInteger } from '../src/report/table.js';
 
 function conv(
   index: number,
@@ -254,6 +255,24 @@ describe('CSV writer and terminal table', () => {
       'long name  12.500',
       '',
     ]);
+  });
+
+  it("integers with thousands separators, as toLocaleString('en-US') writes them", () => {
+    const en = (n: number) => n.toLocaleString('en-US');
+    for (const n of [0, -0, 7, -7, 999, 1000, -1000, 1234567, 2 ** 53 - 1, 2 ** 53 + 2, 1e21, -9.87e25, 1.5e300])
+      expect(groupedInteger(n)).toBe(en(n));
+    expect(groupedInteger(Number.MAX_VALUE)).toBe(en(Number.MAX_VALUE));
+    expect(groupedInteger(NaN)).toBe(en(NaN));
+    expect(fmtInt(-0.4)).toBe(en(Math.round(-0.4)));
+    const integers = fc.oneof(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+      fc.maxSafeInteger(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => Math.round(x)),
+    );
+    fc.assert(
+      fc.property(integers, (n) => groupedInteger(n) === en(n)),
+      { seed: 18, numRuns: 5000 },
+    );
   });
 
   it('profile text: KPU_DEBUG-style totals and the memory peaks', () => {

@@ -7,7 +7,7 @@ import { loadKmodel, readFileChecked, splitModelPath } from '../load.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
 import { parseOptionsFrom } from './options.js';
-import { fmtBytes as formatBytes, renderTable, shapeText } from '../report/table.js';
+import { fmtBytes as formatBytes, groupedInteger, renderTable, shapeText } from '../report/table.js';
 
 export const infoCommand: Command = {
   command: 'info <model>',
@@ -64,7 +64,7 @@ export const infoCommand: Command = {
         l.weight_bytes ? formatBytes(l.weight_bytes) : '',
       ]),
     );
-    t += `\ntotal MACs: ${s.total_macs.toLocaleString('en-US')}\n`;
+    t += `\ntotal MACs: ${groupedInteger(s.total_macs)}\n`;
     t += `main memory: ${formatBytes(s.main_memory_bytes)} of ${formatBytes(MAIN_SRAM_BYTES)} (model bytes and the runtime's working buffer)\n`;
     if (s.ai_sram_largest_layer)
       t += `AI SRAM, largest layer: ${formatBytes(s.ai_sram_largest_layer.bytes)} of ${formatBytes(AI_SRAM_BYTES)} (layer ${s.ai_sram_largest_layer.index}, input and output maps)\n`;

@@ -25,7 +25,7 @@ export function formatTable(columns: readonly Column[], rows: readonly (readonly
 export const fmtMs = (ms: number): string => ms.toFixed(3);
 
 /** Integers with thousands separators. */
-export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const fmtInt = (n: number): string => groupedInteger(Math.round(n));
 
 export function fmtBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(2)} MiB`;
@@ -50,12 +50,28 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   );
 }
 
-// `toLocaleString('en-US')` is defined as this formatter's `format`; building it once per call costs more than the
-// rest of `info`.
-const EN_US = new Intl.NumberFormat('en-US');
+/**
+ * An integer as `toLocaleString('en-US')` writes it (1,234,567; -0 keeps its sign), without Intl:
+ * the first Intl number formatter of a process loads ICU's number data, which cost `kpusim info`
+ * more than reading and printing the model. Not an integer (NaN, ±Infinity): `toLocaleString`.
+ */
+export function groupedInteger(n: number): string {
+  if (!Number.isInteger(n)) return n.toLocaleString('en-US');
+  // The shortest digits that round-trip, zeros after them, as ICU writes large integers
+  // (String writes 1e21 and above with an exponent).
+  let digits = String(Math.abs(n));
+  const e = digits.indexOf('e+');
+  if (e >= 0) {
+    const mantissa = digits.slice(0, e).replace('.', '');
+    digits = mantissa + '0'.repeat(Number(digits.slice(e + 2)) - (mantissa.length - 1));
+  }
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = out.length; i < digits.length; i += 3) out += ',' + digits.slice(i, i + 3);
+  return n < 0 || Object.is(n, -0) ? '-' + out : out;
+}
 
 export function formatNumber(n: number): string {
-  if (Number.isInteger(n)) return EN_US.format(n);
+  if (Number.isInteger(n)) return groupedInteger(n);
   return Math.abs(n) >= 100 ? n.toFixed(1) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
 }
 
