@@ -25,9 +25,23 @@ describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('b
     for (const x of [st.node_ms, st.version.ratio, st.info.ratio]) expect(x > 0 && Number.isFinite(x)).toBe(true);
     const jobs = r.jobs_speedup as { speedup: number; jobs1_ms: number; jobs2_ms: number };
     for (const x of [jobs.speedup, jobs.jobs1_ms, jobs.jobs2_ms]) expect(x > 0 && Number.isFinite(x)).toBe(true);
-    const mx = r.maixpy_frame_ratio as { ratio: number; board_ms_per_frame: number; one_frame_wall_ms: number };
+    const mx = r.maixpy_frame_ratio as {
+      ratio: number;
+      board_ms_per_frame: number;
+      one_frame_wall_ms: number;
+      first_frame_ms: number;
+    };
     const fr = r.face_image_ratio as { ratio: number; board_ms: number; pc_ms: number };
-    for (const x of [mx.ratio, mx.board_ms_per_frame, mx.one_frame_wall_ms, fr.ratio, fr.board_ms, fr.pc_ms])
+    expect(mx.first_frame_ms).toBeLessThan(mx.one_frame_wall_ms);
+    for (const x of [
+      mx.ratio,
+      mx.board_ms_per_frame,
+      mx.one_frame_wall_ms,
+      mx.first_frame_ms,
+      fr.ratio,
+      fr.board_ms,
+      fr.pc_ms,
+    ])
       expect(x > 0 && Number.isFinite(x)).toBe(true);
   });
 });

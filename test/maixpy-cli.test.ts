@@ -50,6 +50,39 @@ describe('kpusim maixpy (CLI)', () => {
     expect(doc.board_ms).toBeGreaterThan(0);
   });
 
+  it("KPUSIM_TRACE=1: the run's milestones on stderr in order, times since the process started; none without it", async () => {
+    const s = script(
+      'import sensor, lcd, KPU as kpu\nt = kpu.load(0x400000)\nlcd.init()\nsensor.reset()\nwhile True:\n    lcd.display(sensor.snapshot())\n',
+    );
+    const quiet = await cli(['maixpy', s, '--camera', HOPPER]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.err).not.toContain('kpusim trace');
+    const before = performance.now();
+    process.env.KPUSIM_TRACE = '1';
+    let r;
+    try {
+      r = await cli(['maixpy', s, '--camera', HOPPER]);
+    } finally {
+      delete process.env.KPUSIM_TRACE;
+    }
+    const after = performance.now();
+    expect(r.code).toBe(0);
+    const lines = [...r.err.matchAll(/^kpusim trace: (\d+\.\d) ms (.*)$/gm)];
+    expect(lines.map((m) => m[2])).toEqual([
+      'command started',
+      'micropython loaded',
+      'booted',
+      'kpu_load_flash',
+      'sensor_snapshot',
+      'lcd_display',
+      'run ended',
+    ]);
+    const times = lines.map((m) => Number(m[1]));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(times[0]).toBeGreaterThanOrEqual(Math.floor(before * 10) / 10);
+    expect(times[times.length - 1]).toBeLessThanOrEqual(after);
+  });
+
   it('a Python error: traceback with the script file and line on stderr, exit 1', async () => {
     const s = script('x = 1\ny = undefined_name\n');
     const r = await cli(['maixpy', s]);

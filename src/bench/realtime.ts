@@ -3,8 +3,10 @@
  * - `maixpy_frame_ratio`: PC time per frame over the board's predicted time per frame for the
  *   face-recognition example script (examples/maixpy/face_recognition.py with the bundled models),
  *   in steady state: from the snapshot after `warmup` frames to the last snapshot of a run, by the
- *   PC and board times the script's frame log records at each snapshot. Also the wall time of a
- *   one-frame run (process start to exit).
+ *   PC and board times the script's frame log records at each snapshot. Also, for a one-frame run,
+ *   the wall time (process start to exit) and the first frame's time: from the process's start to
+ *   the return of the script's first `lcd.display()`, as the run's trace reports it
+ *   (`KPUSIM_TRACE=1`, Node's clock from the process's start).
  * - `face_image_ratio`: PC time over the board's predicted time per image of
  *   `kpusim face recognize` (one thread), the first image left out: with the bundled trio, and
  *   with CanMV's trio (`--preset canmv` and its three kmodels) when the shared corpus has them.
@@ -29,12 +31,25 @@ export interface Spread {
   readonly n: number;
 }
 
-function kpusimJson(args: string[]): { doc: Record<string, unknown>; wallMs: number } {
+function kpusimJson(
+  args: string[],
+  env?: Record<string, string>,
+): { doc: Record<string, unknown>; wallMs: number; stderr: string } {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    env: env ? { ...process.env, ...env } : undefined,
+  });
   const wallMs = performance.now() - t;
   if (r.status !== 0) throw new Error(`bench: kpusim ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
-  return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs };
+  return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs, stderr: r.stderr };
+}
+
+/** The process time (ms) of the first `event` line of a run's trace (`KPUSIM_TRACE=1`). */
+function tracedMs(stderr: string, event: string): number {
+  for (const m of stderr.matchAll(/^kpusim trace: (\d+(?:\.\d+)?) ms (.*)$/gm)) if (m[2] === event) return Number(m[1]);
+  throw new Error(`bench: the run's trace has no ${event}`);
 }
 
 const spread = (xs: readonly number[]): Spread => ({
@@ -53,6 +68,9 @@ export function maixpyFrameRatio(
   readonly board_ms_per_frame: number;
   readonly pc_ms_per_frame: number;
   readonly one_frame_wall_ms: number;
+  readonly first_frame_ms: number;
+  readonly first_frame_min: number;
+  readonly first_frame_max: number;
 } {
   const ratios: number[] = [];
   const pcPerFrame: number[] = [];
@@ -70,12 +88,20 @@ export function maixpyFrameRatio(
     ratios.push((b.pc_ms - a.pc_ms) / (b.board_ms - a.board_ms));
   }
   const wall: number[] = [];
-  for (let i = 0; i < runs; i++) wall.push(kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]]).wallMs);
+  const first: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], { KPUSIM_TRACE: '1' });
+    wall.push(r.wallMs);
+    first.push(tracedMs(r.stderr, 'lcd_display'));
+  }
   return {
     ...spread(ratios),
     board_ms_per_frame: r3(median(boardPerFrame)),
     pc_ms_per_frame: r3(median(pcPerFrame)),
     one_frame_wall_ms: r3(median(wall)),
+    first_frame_ms: r3(median(first)),
+    first_frame_min: r3(Math.min(...first)),
+    first_frame_max: r3(Math.max(...first)),
   };
 }
 

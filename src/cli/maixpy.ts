@@ -110,6 +110,11 @@ export const maixpyCommand: Command = {
     const frames = args.frames === undefined ? undefined : Number(args.frames);
     const json = Boolean(args.json);
     const timing = timingFrom(args);
+    // KPUSIM_TRACE=1: the run's milestones on stderr, in ms since the process started (the bench's first_frame_ms)
+    const trace = process.env.KPUSIM_TRACE
+      ? (e: string): void => io.err(`kpusim trace: ${performance.now().toFixed(1)} ms ${e}\n`)
+      : undefined;
+    trace?.('command started');
     let output = '';
     const r = await runMaixpy({
       script: String(args.script),
@@ -130,9 +135,11 @@ export const maixpyCommand: Command = {
       timeoutS: args.timeout === undefined ? undefined : Number(args.timeout),
       bundled: args.bundled !== false,
       ...(timing ? { timing: timing.params } : {}),
+      trace,
       out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),
     });
+    trace?.('run ended');
     if (json)
       printJson(io, {
         script: String(args.script),

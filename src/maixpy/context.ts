@@ -91,7 +91,12 @@ export interface BoardOptions {
   readonly poll?: () => void;
   /** Called with every complete LCD frame (the browser's live panel), beside or instead of `lcdOut`. */
   readonly lcdFrame?: (img: RgbImage) => void;
+  /** Told when a model load, a snapshot or an `lcd.display` returns (`KPUSIM_TRACE`: where a run's time goes). */
+  readonly trace?: (event: string) => void;
 }
+
+/** The module calls `trace` hears of. */
+const TRACED = new Set(['kpu_load_flash', 'kpu_load_path', 'sensor_snapshot', 'lcd_display']);
 
 export class BoardContext {
   readonly clock: BoardClock;
@@ -134,6 +139,7 @@ export class BoardContext {
   private error: PyError | null = null;
   private readonly endless: boolean;
   private readonly poll?: () => void;
+  private readonly trace?: (event: string) => void;
 
   constructor(opts: BoardOptions) {
     this.camera = opts.camera;
@@ -153,6 +159,7 @@ export class BoardContext {
     this.warnFn = opts.warn;
     this.endless = opts.endless ?? false;
     this.poll = opts.poll;
+    this.trace = opts.trace;
   }
 
   warn(text: string): void {
@@ -236,6 +243,7 @@ export class BoardContext {
     }
     try {
       const r = fn(this, ...args);
+      if (this.trace && TRACED.has(name)) this.trace(name);
       this.checkLimits();
       this.queueKeyEdges();
       return r === undefined ? null : r;

@@ -108,6 +108,8 @@ export interface MaixpyRunOptions {
   readonly lcdFrame?: (img: RgbImage) => void;
   /** A live camera (the browser's webcam) instead of `camera` files. */
   readonly liveCamera?: CameraOptions['live'];
+  /** Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load, snapshot and display. */
+  readonly trace?: (event: string) => void;
   /** The script's output. */
   readonly out: (text: string) => void;
   /** Warnings, tracebacks and the summary. */
@@ -250,6 +252,8 @@ export interface MaixpyBoardOptions {
   readonly lcdFrame?: (img: RgbImage) => void;
   /** A live camera (the browser's webcam) instead of `cameraFiles`. */
   readonly liveCamera?: CameraOptions['live'];
+  /** Told of the board's milestones (see `MaixpyRunOptions.trace`). */
+  readonly trace?: (event: string) => void;
 }
 
 /**
@@ -279,6 +283,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
     gate,
     opts.poll,
   );
+  opts.trace?.('micropython loaded');
   const warn = opts.warn;
   const storage = new Storage({
     flash: opts.flash,
@@ -316,6 +321,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
     warn,
     endless: opts.served,
     poll: opts.poll,
+    trace: opts.trace,
   });
 
   const backend: Record<string, Backend[string]> = {};
@@ -446,6 +452,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     stdout: emit,
     stderr: (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
     warn,
+    trace: opts.trace,
   });
   polled.board = board;
   const { ctx, backend } = board;
@@ -458,6 +465,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   try {
     runUntil(deadline, opts.timeoutS, () => {
       bootMaixpyBoard(board);
+      opts.trace?.('booted');
       // The script runs in __main__, after the boot, as main.py does on the board.
       runScript(board, opts.script, source);
     });
