@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { KmodelError } from '../src/errors.js';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { encodePng } from '../src/pipeline/image-io.js';
+import { thrown } from './fixtures/thrown.js';
 
 const noise = (n: number) => new Uint8Array(randomBytes(n));
 const withHead = (head: number[] | string, n = 4096) => {
@@ -17,15 +18,8 @@ const withHead = (head: number[] | string, n = 4096) => {
   return b;
 };
 
-function message(bytes: Uint8Array, file = 'thing.kmodel'): string {
-  try {
-    parseKmodel(bytes, file);
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmodelError);
-    return (e as KmodelError).message;
-  }
-  throw new Error('parsed');
-}
+const message = (bytes: Uint8Array, file = 'thing.kmodel'): string =>
+  thrown(() => parseKmodel(bytes, file), KmodelError).message;
 
 describe('files that are not kmodels are named', () => {
   test('a real PNG renamed .kmodel (noise pixels, so the entropy is high)', () => {

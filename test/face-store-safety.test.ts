@@ -33,6 +33,7 @@ import {
   writeFaceStore,
 } from '../src/pipeline/face-store.js';
 import { REPO_ROOT } from './shared.js';
+import { thrown } from './fixtures/thrown.js';
 
 const BIN = join(REPO_ROOT, 'bin/kpusim.js');
 const HAS_DIST = existsSync(join(REPO_ROOT, 'dist/cli/main.js'));
@@ -49,15 +50,7 @@ const oneFace = (name: string) =>
     featureModelSha256: MODEL,
   });
 
-function usage(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
+const usage = (fn: () => unknown): UsageError => thrown(fn, UsageError);
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { decodeImage, encodePng, MAX_IMAGE_PIXELS } from '../src/pipeline/image-io.js';
+import { thrown } from './fixtures/thrown.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -42,15 +43,7 @@ function bmpHeader(w: number, h: number): Uint8Array {
   return b;
 }
 
-function refusal(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
+const refusal = (fn: () => unknown): UsageError => thrown(fn, UsageError);
 
 describe('declared image size', () => {
   test('the cap is a few megapixels, what a K210 camera or a phone photo needs', () => {

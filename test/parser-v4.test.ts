@@ -27,18 +27,11 @@ import {
   type V4Spec,
 } from './fixtures/v4-builder.js';
 import { GOLDEN_DIR, HAS_SHARED, kmodelPath } from './shared.js';
+import { thrown } from './fixtures/thrown.js';
 
 const parse = (b: Uint8Array): KmodelV4 => parseV4(new BinaryReader(b));
 
-function kmodelError(f: () => unknown): KmodelError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KmodelError) return e;
-    throw new Error(`expected a KmodelError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a KmodelError, but parsing succeeded');
-}
+const kmodelError = (fn: () => unknown): KmodelError => thrown(fn, KmodelError);
 
 function expectError(b: Uint8Array, code: KmodelError['code'], ...patterns: RegExp[]): KmodelError {
   const e = kmodelError(() => parse(b));

@@ -15,21 +15,14 @@ import {
   storeFeatures,
   writeFaceStore,
 } from '../src/pipeline/index.js';
+import { thrown } from './fixtures/thrown.js';
 
 const MODEL_A = 'a'.repeat(64);
 const MODEL_B = 'b'.repeat(64);
 const dir = mkdtempSync(join(tmpdir(), 'kpusim-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function usage(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
+const usage = (fn: () => unknown): UsageError => thrown(fn, UsageError);
 
 const int8Store = () =>
   createFaceStore({ encoding: 'int8', featureLength: 3, featureModelSha256: MODEL_A, preset: 'maixpy' });

@@ -15,18 +15,11 @@ import {
 } from '../src/pipeline/index.js';
 import type { RgbImage } from '../src/pipeline/index.js';
 import { REPO_ROOT } from './shared.js';
+import { thrown } from './fixtures/thrown.js';
 
 const IMAGES = join(REPO_ROOT, 'examples/images');
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
+const usageError = (fn: () => unknown): UsageError => thrown(fn, UsageError);
 
 const pixel = (img: RgbImage, x: number, y: number): number[] =>
   Array.from(img.data.subarray(3 * (y * img.width + x), 3 * (y * img.width + x) + 3));

@@ -11,6 +11,7 @@ import { UsageError } from '../src/errors.js';
 import { FILE_CAPS, readUserFile, readUserText } from '../src/io/read-file.js';
 import { buildV3, tinyModel } from './fixtures/v3-builder.js';
 import { REPO_ROOT } from './shared.js';
+import { thrown } from './fixtures/thrown.js';
 
 let dir: string;
 let fifo: string | undefined;
@@ -22,15 +23,7 @@ beforeAll(() => {
   if (r.status === 0) fifo = p;
 });
 
-function refusal(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
+const refusal = (fn: () => unknown): UsageError => thrown(fn, UsageError);
 
 describe('readUserFile', () => {
   test('reads a regular file whole', () => {
