@@ -2,41 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KpuConvGeometry } from '../src/kmodel-parser/model.js';
 import type { LayerEvent } from '../src/kpu/events.js';
-import { kpuConvMacs, kpuMapBytes, profile, type Profile } from '../src/kpu/timing/index.js';
+import { profile, type Profile } from '../src/kpu/timing/index.js';
 import { chromeTrace, chromeTraceJson, TRACE_TIDS } from '../src/report/chrome-trace.js';
 import { csvField, profileCsv, PROFILE_CSV_COLUMNS } from '../src/report/csv.js';
 import { profileText } from '../src/report/profile-text.js';
 import { niceTicks, profileSvg, xmlEscape } from '../src/report/svg.js';
 import { fmtInt, formatTable, groupedInteger } from '../src/report/table.js';
+import { kpuConvEvent } from './fixtures/layer-events.js';
 
-function conv(
+const conv = (
   index: number,
   g: KpuConvGeometry,
   inAddr: number,
   outAddr: number,
   transfers: LayerEvent['transfers'] = [],
-): LayerEvent {
-  return {
-    index,
-    type: 'kpu_conv2d',
-    unit: 'KPU',
-    inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]],
-    outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
-    bytesIn: g.inChannels * g.inHeight * g.inWidth,
-    bytesOut: g.outChannels * g.outHeight * g.outWidth,
-    macs: kpuConvMacs(g),
-    elements: g.outChannels * g.outHeight * g.outWidth,
-    kpu: {
-      geometry: g,
-      weightBits: 8,
-      batches: 1,
-      weightBytes: 0,
-      input: { address: inAddr, bytes: kpuMapBytes(g.inWidth, g.inHeight, g.inChannels) },
-      output: { address: outAddr, bytes: kpuMapBytes(g.outWidth, g.outHeight, g.outChannels) },
-    },
-    transfers,
-  };
-}
+): LayerEvent => kpuConvEvent(g, { index, type: 'kpu_conv2d', inAddr, outAddr, transfers });
 
 function sample(): Profile {
   const a: KpuConvGeometry = {

@@ -13,6 +13,7 @@ import { kpuConvGeometry, type KpuConvGeometry } from '../src/kmodel-parser/mode
 import type { LayerEvent, TransferEvent } from '../src/kpu/events.js';
 import { estimateKpuConv, kpuConvMacs, kpuMapBytes, profile } from '../src/kpu/timing/index.js';
 import { HAS_SHARED, KMODELS_DIR, kmodelPath, SHARED_SKIP_REASON } from './shared.js';
+import { kpuConvEvent } from './fixtures/layer-events.js';
 
 const pct = (model: number, measured: number) => (100 * (model - measured)) / measured;
 const f3 = (x: number) => x.toFixed(3);
@@ -56,8 +57,6 @@ function v3Events(bytes: Uint8Array): { events: LayerEvent[]; maxStartAddress: n
       const regs = u32(body + 8);
       const arg = decodeKpuLayerArgument(readWords(bytes.subarray(regs, regs + 96), 12));
       const g: KpuConvGeometry = kpuConvGeometry(arg);
-      const inBytes = kpuMapBytes(g.inWidth, g.inHeight, g.inChannels);
-      const outBytes = kpuMapBytes(g.outWidth, g.outHeight, g.outChannels);
       const transfers: TransferEvent[] = [];
       if (i === 0)
         transfers.push({
@@ -66,26 +65,17 @@ function v3Events(bytes: Uint8Array): { events: LayerEvent[]; maxStartAddress: n
         });
       if (flags & 1) transfers.push({ kind: 'download-dma', bytes: arg.dma_total_byte + 1 });
       const taps = g.kernel * g.kernel;
-      events.push({
-        index: i,
-        type: name,
-        unit: 'KPU',
-        inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]],
-        outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
-        bytesIn: g.inChannels * g.inHeight * g.inWidth,
-        bytesOut: g.outChannels * g.outHeight * g.outWidth,
-        macs: kpuConvMacs(g),
-        elements: g.outChannels * g.outHeight * g.outWidth,
-        kpu: {
-          geometry: g,
+      events.push(
+        kpuConvEvent(g, {
+          index: i,
+          type: name,
+          inAddr: arg.image_src_addr * 64,
+          outAddr: arg.image_dst_addr * 64,
+          transfers,
           weightBits,
-          batches: 1,
           weightBytes: (g.depthwise ? g.outChannels : g.outChannels * g.inChannels) * taps * (weightBits / 8),
-          input: { address: arg.image_src_addr * 64, bytes: inBytes },
-          output: { address: arg.image_dst_addr * 64, bytes: outBytes },
-        },
-        transfers,
-      });
+        }),
+      );
     } else {
       // count at +12 for the element-wise layers the corpus uses (QUANTIZE, DEQUANTIZE, REQUANTIZE).
       const count = [11, 12, 13].includes(type) ? u32(body + 12) : 0;

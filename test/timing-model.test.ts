@@ -10,13 +10,13 @@ import {
   cpuOpFamily,
   estimateKpuConv,
   firstFitFootprint,
-  kpuConvMacs,
   kpuMapBytes,
   mainMemoryReport,
   profile,
   TIMING_PARAMS,
   type KpuConvShape,
 } from '../src/kpu/timing/index.js';
+import { kpuConvEvent } from './fixtures/layer-events.js';
 
 const MIB = 1024 * 1024;
 
@@ -45,26 +45,8 @@ function kpuEvent(
   transfers: TransferEvent[] = [],
   index = nextIndex++,
 ): LayerEvent {
-  return {
-    index,
-    type: 'K210_CONV',
-    unit: 'KPU',
-    inputShapes: [[1, g.inChannels, g.inHeight, g.inWidth]],
-    outputShapes: [[1, g.outChannels, g.outHeight, g.outWidth]],
-    bytesIn: g.inChannels * g.inHeight * g.inWidth,
-    bytesOut: g.outChannels * g.outHeight * g.outWidth,
-    macs: kpuConvMacs(g),
-    elements: g.outChannels * g.outHeight * g.outWidth,
-    kpu: {
-      geometry: g,
-      weightBits: 8,
-      batches: 1,
-      weightBytes: g.inChannels * g.outChannels * g.kernel ** 2,
-      input: { address: inAddr, bytes: kpuMapBytes(g.inWidth, g.inHeight, g.inChannels) },
-      output: { address: outAddr, bytes: kpuMapBytes(g.outWidth, g.outHeight, g.outChannels) },
-    },
-    transfers,
-  };
+  const weightBytes = g.inChannels * g.outChannels * g.kernel ** 2;
+  return kpuConvEvent(g, { index, type: 'K210_CONV', inAddr, outAddr, transfers, weightBytes });
 }
 function cpuEvent(type: string, elements: number, index: number, transfers: TransferEvent[] = []): LayerEvent {
   return {
