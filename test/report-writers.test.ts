@@ -8,7 +8,7 @@ import { csvField, profileCsv, PROFILE_CSV_COLUMNS } from '../src/report/csv.js'
 import { profileText } from '../src/report/profile-text.js';
 import { niceTicks, profileSvg, xmlEscape } from '../src/report/svg.js';
 import { fmtInt, formatTable, groupedInteger } from '../src/report/table.js';
-import { kpuConvEvent } from './fixtures/layer-events.js';
+import { convGeometry, kpuConvEvent } from './fixtures/layer-events.js';
 
 const conv = (
   index: number,
@@ -19,28 +19,8 @@ const conv = (
 ): LayerEvent => kpuConvEvent(g, { index, type: 'kpu_conv2d', inAddr, outAddr, transfers });
 
 function sample(): Profile {
-  const a: KpuConvGeometry = {
-    inChannels: 3,
-    outChannels: 16,
-    inWidth: 320,
-    inHeight: 240,
-    outWidth: 160,
-    outHeight: 120,
-    kernel: 3,
-    depthwise: false,
-    poolType: 1,
-  };
-  const b: KpuConvGeometry = {
-    inChannels: 16,
-    outChannels: 32,
-    inWidth: 160,
-    inHeight: 120,
-    outWidth: 160,
-    outHeight: 120,
-    kernel: 1,
-    depthwise: false,
-    poolType: 0,
-  };
+  const a = convGeometry([3, 16], [320, 240], [160, 120], 3, 1);
+  const b = convGeometry([16, 32], [160, 120], [160, 120], 1);
   const events: LayerEvent[] = [
     conv(0, a, 0, 230400, [{ kind: 'upload-dma', bytes: 230400 }]),
     conv(1, b, 230400, 0, [{ kind: 'download-cpu', bytes: 32 * 120 * 160 }]),

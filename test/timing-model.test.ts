@@ -16,7 +16,7 @@ import {
   TIMING_PARAMS,
   type KpuConvShape,
 } from '../src/kpu/timing/index.js';
-import { kpuConvEvent } from './fixtures/layer-events.js';
+import { convGeometry, kpuConvEvent } from './fixtures/layer-events.js';
 
 const MIB = 1024 * 1024;
 
@@ -171,28 +171,8 @@ describe('estimateKpuConv', () => {
 
 describe('profile', () => {
   it('one entry per event in order; a transfer is charged to the layer that causes it; totals add up', () => {
-    const g: KpuConvGeometry = {
-      inChannels: 3,
-      outChannels: 16,
-      inWidth: 320,
-      inHeight: 240,
-      outWidth: 160,
-      outHeight: 120,
-      kernel: 3,
-      depthwise: false,
-      poolType: 1,
-    };
-    const g2: KpuConvGeometry = {
-      inChannels: 16,
-      outChannels: 16,
-      inWidth: 160,
-      inHeight: 120,
-      outWidth: 160,
-      outHeight: 120,
-      kernel: 3,
-      depthwise: false,
-      poolType: 0,
-    };
+    const g = convGeometry([3, 16], [320, 240], [160, 120], 3, 1);
+    const g2 = convGeometry([16, 16], [160, 120], [160, 120], 3);
     const events = [
       kpuEvent(g, 0, 1 * MIB, [{ kind: 'upload-dma', bytes: 230400 }], 0),
       kpuEvent(g2, 1 * MIB, 0, [{ kind: 'download-cpu', bytes: 16 * 120 * 160 }], 1),
@@ -216,17 +196,7 @@ describe('profile', () => {
   });
 
   it('a download of a 64-multiple-wide map needs no layout conversion', () => {
-    const g: KpuConvGeometry = {
-      inChannels: 16,
-      outChannels: 16,
-      inWidth: 128,
-      inHeight: 64,
-      outWidth: 128,
-      outHeight: 64,
-      kernel: 1,
-      depthwise: false,
-      poolType: 0,
-    };
+    const g = convGeometry([16, 16], [128, 64], [128, 64], 1);
     const dense = profile([kpuEvent(g, 0, MIB, [{ kind: 'download-cpu', bytes: 16 * 128 * 64 }], 0)]).layers[0]
       .transfer_ms;
     const g2 = { ...g, inWidth: 100, outWidth: 100 };
@@ -257,17 +227,7 @@ describe('profile', () => {
 describe('memory', () => {
   it('a synthetic over-size layer is reported as not fitting, naming the layer', () => {
     // 3×3 conv 64→64 on a 512×256 map: 8 MiB of input alone.
-    const g: KpuConvGeometry = {
-      inChannels: 64,
-      outChannels: 64,
-      inWidth: 512,
-      inHeight: 256,
-      outWidth: 256,
-      outHeight: 128,
-      kernel: 3,
-      depthwise: false,
-      poolType: 1,
-    };
+    const g = convGeometry([64, 64], [512, 256], [256, 128], 3, 1);
     const inBytes = kpuMapBytes(512, 256, 64);
     expect(inBytes).toBe(8 * MIB);
     const p = profile([kpuEvent(g, 0, inBytes, [], 0)]);
@@ -280,17 +240,7 @@ describe('memory', () => {
   });
 
   it('a layer that fits is reported as fitting, with its real padded size', () => {
-    const g: KpuConvGeometry = {
-      inChannels: 256,
-      outChannels: 256,
-      inWidth: 20,
-      inHeight: 15,
-      outWidth: 20,
-      outHeight: 15,
-      kernel: 1,
-      depthwise: false,
-      poolType: 0,
-    };
+    const g = convGeometry([256, 256], [20, 15], [20, 15], 1);
     const p = profile([kpuEvent(g, 0, 122880, [], 0)]);
     expect(p.memory.fits).toBe(true);
     // 256 channels of 20×15: 20 bytes of each 32-byte half-line used, 245760 bytes for 76800 values.
@@ -298,17 +248,7 @@ describe('memory', () => {
   });
 
   it('tracks liveness: a map read by a later layer (skip connection) stays live in between', () => {
-    const g: KpuConvGeometry = {
-      inChannels: 16,
-      outChannels: 16,
-      inWidth: 64,
-      inHeight: 64,
-      outWidth: 64,
-      outHeight: 64,
-      kernel: 3,
-      depthwise: false,
-      poolType: 0,
-    };
+    const g = convGeometry([16, 16], [64, 64], [64, 64], 3);
     const s = kpuMapBytes(64, 64, 16); // 64 KiB
     const events = [
       kpuEvent(g, 0, s, [], 0),
@@ -324,17 +264,7 @@ describe('memory', () => {
   });
 
   it('a map uploaded over old maps starts at the upload, and side-by-side maps read as one stay live', () => {
-    const g = (c: number, w: number, h: number): KpuConvGeometry => ({
-      inChannels: c,
-      outChannels: c,
-      inWidth: w,
-      inHeight: h,
-      outWidth: w,
-      outHeight: h,
-      kernel: 1,
-      depthwise: false,
-      poolType: 0,
-    });
+    const g = (c: number, w: number, h: number): KpuConvGeometry => convGeometry([c, c], [w, h], [w, h], 1);
     const small = kpuMapBytes(64, 16, 4);
     const events = [
       kpuEvent(g(4, 64, 16), 0, small, [], 0),
@@ -383,17 +313,7 @@ describe('memory', () => {
   });
 
   it('budgets: one sentence per violation', () => {
-    const g: KpuConvGeometry = {
-      inChannels: 64,
-      outChannels: 64,
-      inWidth: 64,
-      inHeight: 64,
-      outWidth: 64,
-      outHeight: 64,
-      kernel: 3,
-      depthwise: false,
-      poolType: 0,
-    };
+    const g = convGeometry([64, 64], [64, 64], [64, 64], 3);
     const p = profile([kpuEvent(g, 0, MIB, [], 0)], { main: { modelBytes: 100000, workingBytes: 1000 } });
     expect(budgetViolations(p, { maxMs: 1000, maxMainBytes: 1e6, maxAiSramBytes: 2 * MIB })).toEqual([]);
     const v = budgetViolations(p, { maxMs: 0.001, maxMainBytes: 1000, maxAiSramBytes: 1000 });
