@@ -14,35 +14,10 @@ import { AI_SRAM_BYTES } from '../src/chip.js';
 import { initReferenceBackend } from '../src/reference/backend.js';
 import { prepareKpuConvFloat } from '../src/reference/kpu-conv.js';
 import { requantizeU8 } from '../src/reference/metrics.js';
-import { synthKpuLayer } from './fixtures/kpu-layer.js';
+import { SENTINEL, seg, synthKpuLayer, type SynthLayerSpec } from './fixtures/kpu-layer.js';
 import { Lcg } from './lcg.js';
 
-const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
-const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
-  x_start,
-  y_mul,
-  shift_number,
-  bias,
-});
-
-interface Spec {
-  IC: number;
-  OC: number;
-  W: number;
-  H: number;
-  kernel: 1 | 3;
-  depthwise?: boolean;
-  poolType?: number;
-  padValue?: number;
-  argX?: number;
-  shrX?: number;
-  argW?: number;
-  shrW?: number;
-  argAdd?: number;
-  weights: Uint8Array;
-  bn: readonly BatchNormEntry[];
-  act: readonly ActivationSegment[];
-}
+type Spec = Omit<SynthLayerSpec, 'dst' | 'encodeTables'>;
 
 /** Registers and tables passed through the encoders, as a file would carry them. */
 const params = (s: Spec): KpuConvParams => synthKpuLayer({ ...s, dst: 2048, encodeTables: true });

@@ -38,7 +38,7 @@ import { prepareKpuConvFloat } from '../src/reference/kpu-conv.js';
 import { ShadowSpace, viewPositions } from '../src/reference/v5-memory.js';
 import { floatOp } from '../src/reference/v5-ops.js';
 import { HAS_SHARED, KMODELS_DIR, kmodelPath } from './shared.js';
-import { synthKpuLayer } from './fixtures/kpu-layer.js';
+import { SENTINEL, seg, synthKpuLayer, type SynthLayerSpec } from './fixtures/kpu-layer.js';
 import { Lcg } from './lcg.js';
 
 beforeAll(async () => {
@@ -47,28 +47,13 @@ beforeAll(async () => {
 
 // ---- KPU layers built field by field ----------------------------------------------------------
 
-const SENTINEL: ActivationSegment = { x_start: -(2 ** 35), y_mul: 0, shift_number: 0, bias: 0 };
-const seg = (x_start: number, y_mul: number, shift_number: number, bias: number): ActivationSegment => ({
-  x_start,
-  y_mul,
-  shift_number,
-  bias,
-});
-
-interface Spec {
-  IC: number;
-  OC: number;
-  W: number;
-  H: number;
-  kernel: 1 | 3;
-  depthwise?: boolean;
-  poolType?: number;
+type Spec = Pick<
+  SynthLayerSpec,
+  'IC' | 'OC' | 'W' | 'H' | 'kernel' | 'depthwise' | 'poolType' | 'weights' | 'bn' | 'act'
+> & {
   zx?: number;
   zw?: number;
-  weights: Uint8Array;
-  bn: readonly BatchNormEntry[];
-  act: readonly ActivationSegment[];
-}
+};
 
 /** nncase 1.x style registers: arg_x = −zw, arg_w = −zx, shifts 0, arg_add = K²·zx·zw, pad = zx. */
 function params(s: Spec): KpuConvParams {
