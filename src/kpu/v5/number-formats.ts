@@ -64,6 +64,18 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
+const ROUNDER = 1.5 * 2 ** 52;
+
+/**
+ * roundHalfEven by the double-precision adder: for |x| < 2^51, x + 1.5·2^52 lands where doubles are the integers, so
+ * the addition itself rounds half to even (1.5·2^52 is even), and subtracting the constant back is exact; larger
+ * doubles are integers already. The same value as roundHalfEven, except that a negative x that rounds to zero gives
+ * +0 instead of −0; NaN stays NaN. About a third faster in a loop (no branch on the fraction).
+ */
+export function roundHalfEvenSigned0(x: number): number {
+  return Math.abs(x) < 2 ** 51 ? x + ROUNDER - ROUNDER : x;
+}
+
 /** `(int32_t)x` for a float on x86 (cvttss2si): truncation; NaN and out-of-range give INT32_MIN. */
 export function cvtToInt32(x: number): number {
   return cvtF32ToI32(x, 'golden');

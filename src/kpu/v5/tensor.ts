@@ -162,6 +162,130 @@ export function forEach3(
   }
 }
 
+/**
+ * The loop nest of a strided walk over `shape` with several stride sets, simplified without changing the order in
+ * which elements are visited: axes of size 1 are dropped and an axis is merged into the one before it wherever every
+ * stride set runs on across them (outer stride = inner stride × inner size), so a dense tensor is a single row.
+ */
+function loopNest(
+  shape: readonly number[],
+  sets: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const strides: number[][] = sets.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const k = dims.length - 1;
+    if (k >= 0 && sets.every((s, j) => strides[j][k] === s[d] * shape[d])) {
+      dims[k] *= shape[d];
+      sets.forEach((s, j) => (strides[j][k] = s[d]));
+    } else {
+      dims.push(shape[d]);
+      sets.forEach((s, j) => strides[j].push(s[d]));
+    }
+  }
+  return { shape: dims, strides };
+}
+
+/**
+ * The rows of a strided walk over `shape` with several stride sets, in forEach2's element order (a kernel that works
+ * in place reads and writes in the same sequence): row j has `n` elements; in stride set k it starts at element
+ * offset `starts[k][j]` and steps `steps[k]`, and no element lies outside [`lowest[k]`, `highest[k]`]. Axes are
+ * simplified as in `loopNest`, so rows are as long as the layout allows (one row for dense tensors). Kernels loop
+ * over the rows in a plain function of their own, which V8 optimises once for all calls, and check `inside` first.
+ */
+export interface Rows {
+  readonly count: number;
+  readonly n: number;
+  readonly steps: readonly number[];
+  /** Int32Array keeps the offsets small integers for V8; only valid when `inside` holds (|offsets| < 2^31). */
+  readonly starts: readonly Int32Array[];
+  readonly lowest: readonly number[];
+  readonly highest: readonly number[];
+}
+
+export function rows(shape: readonly number[], sets: readonly (readonly number[])[]): Rows {
+  const { shape: s, strides } = loopNest(shape, sets);
+  const empty = shape.some((d) => d === 0);
+  const last = s.length - 1;
+  const n = empty ? 0 : last < 0 ? 1 : s[last];
+  let count = empty ? 0 : 1;
+  for (let d = 0; d < last; d++) count *= s[d];
+  const starts = sets.map(() => new Int32Array(count));
+  const steps = strides.map((st) => (last < 0 ? 0 : st[last]));
+  // Extremes per set: Σ over axes of the smaller / larger of 0 and (size − 1)·stride.
+  const lowest = strides.map((st) => st.reduce((a, v, d) => a + Math.min(0, (s[d] - 1) * v), 0));
+  const highest = strides.map((st) => st.reduce((a, v, d) => a + Math.max(0, (s[d] - 1) * v), 0));
+  const r = { count, n, steps, starts, lowest, highest };
+  if (count === 0 || last <= 0) return r;
+  const idx = new Array<number>(last).fill(0);
+  const at = new Array<number>(sets.length).fill(0);
+  for (let j = 0; ; j++) {
+    for (let k = 0; k < sets.length; k++) starts[k][j] = at[k];
+    let d = last - 1;
+    while (d >= 0) {
+      idx[d]++;
+      for (let k = 0; k < sets.length; k++) at[k] += strides[k][d];
+      if (idx[d] < s[d]) break;
+      for (let k = 0; k < sets.length; k++) at[k] -= strides[k][d] * s[d];
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return r;
+  }
+}
+
+/**
+ * Whether every element stride set `k` of `r` reaches, `size` bytes each from byte `offset`, lies inside `bytes`
+ * (vacuously for no elements). Fast paths index typed arrays over the whole ArrayBuffer, which neither stop at the
+ * tensor's bytes nor throw; where this fails the generic path runs and throws its RangeError as before.
+ */
+export function inside(r: Rows, k: number, t: { readonly bytes: Uint8Array; readonly offset: number }, size: number) {
+  if (r.count === 0 || r.n === 0) return true;
+  return t.offset + r.lowest[k] * size >= 0 && t.offset + (r.highest[k] + 1) * size <= t.bytes.length;
+}
+
+// ---- typed-array access (the kernels' fast paths) ----
+
+/** kmodel data is little-endian; typed arrays use the host's order, so the fast paths need a little-endian host. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A tensor's elements as a typed array over its whole ArrayBuffer, and the index of element [0, …, 0] in it. */
+export interface Elements<A> {
+  readonly a: A;
+  readonly base: number;
+}
+
+type ElementArray = Uint8Array | Uint16Array | Int32Array | Float32Array;
+
+function elements<A extends ElementArray>(
+  t: { readonly bytes: Uint8Array; readonly offset: number },
+  make: new (buffer: ArrayBufferLike, byteOffset: number, length: number) => A,
+  size: number,
+): Elements<A> | null {
+  const at = t.bytes.byteOffset + t.offset;
+  if (at % size !== 0 || (size > 1 && !LITTLE_ENDIAN)) return null;
+  const buffer = t.bytes.buffer;
+  return { a: new make(buffer, 0, Math.floor(buffer.byteLength / size)), base: at / size };
+}
+
+/** float32 elements, or null when element 0 is not 4-byte aligned (or the host is big-endian). */
+export const floatElements = (t: StridedTensor): Elements<Float32Array> | null => elements(t, Float32Array, 4);
+
+/**
+ * Elements of `size` bytes as raw bits (1, 2 or 4 bytes: Uint8Array, Uint16Array, Int32Array), or null when not
+ * aligned, on a big-endian host, or for another size.
+ */
+export function rawElements(
+  t: { readonly bytes: Uint8Array; readonly offset: number },
+  size: number,
+): Elements<Uint8Array | Uint16Array | Int32Array> | null {
+  if (size === 1) return elements(t, Uint8Array, 1);
+  if (size === 2) return elements(t, Uint16Array, 2);
+  if (size === 4) return elements(t, Int32Array, 4);
+  return null;
+}
+
 // ---- element access ----
 
 type Get = (dv: DataView, at: number) => number;

@@ -1,7 +1,7 @@
 /** nncase 1.x `kernels::binary` over float32 with broadcasting (kmodel v5 BINARY). */
 import { KpuFault } from '../../../errors.js';
 import { cxxMax, cxxMin } from '../common.js';
-import { alignStrides, forEach3, view, type StridedTensor } from '../../v5/tensor.js';
+import { alignStrides, floatElements, forEach3, inside, rows, view, type StridedTensor } from '../../v5/tensor.js';
 import { clampF } from '../../v5/number-formats.js';
 
 const f32 = Math.fround;
@@ -50,23 +50,104 @@ export function binary(
   const fn = BINARY_FUNCS[op];
   if (!fn) throw new KpuFault('UNSUPPORTED', `binary op ${op} is not supported by nncase's reference binary kernel`);
   const outShape = binaryOutputShape(a.shape, b.shape);
+  const sa = broadcastStrides(outShape, a.shape, a.strides);
+  const sb = broadcastStrides(outShape, b.shape, b.strides);
+  const so = alignStrides(outShape, output.strides);
+  const fa = floatElements(a);
+  const fb = floatElements(b);
+  const fo = floatElements(output);
+  const r = rows(outShape, [sa, sb, so]);
+  if (fa && fb && fo && inside(r, 0, a, 4) && inside(r, 1, b, 4) && inside(r, 2, output, 4)) {
+    const [x, y, o] = r.starts;
+    const [lx, ly, lo] = r.steps;
+    const row = BINARY_ROWS[op];
+    for (let j = 0; j < r.count; j++)
+      row(fa.a, fa.base + x[j], lx, fb.a, fb.base + y[j], ly, fo.a, fo.base + o[j], lo, r.n, low, high);
+    return;
+  }
   const da = view(a);
   const db = view(b);
   const dout = view(output);
   const ab = a.offset;
   const bb = b.offset;
   const ob = output.offset;
-  forEach3(
-    outShape,
-    broadcastStrides(outShape, a.shape, a.strides),
-    broadcastStrides(outShape, b.shape, b.strides),
-    alignStrides(outShape, output.strides),
-    (x, y, o) => {
-      dout.setFloat32(
-        ob + 4 * o,
-        clampF(fn(da.getFloat32(ab + 4 * x, true), db.getFloat32(bb + 4 * y, true)), low, high),
-        true,
-      );
-    },
-  );
+  forEach3(outShape, sa, sb, so, (x, y, o) => {
+    dout.setFloat32(
+      ob + 4 * o,
+      clampF(fn(da.getFloat32(ab + 4 * x, true), db.getFloat32(bb + 4 * y, true)), low, high),
+      true,
+    );
+  });
 }
+
+/** One row of binary on typed arrays: a[x + k·lx] op b[y + k·ly] into out[o + k·lo], k < n, then the clamp. */
+type BinaryRow = (
+  A: Float32Array,
+  x: number,
+  lx: number,
+  B: Float32Array,
+  y: number,
+  ly: number,
+  O: Float32Array,
+  o: number,
+  lo: number,
+  n: number,
+  low: number,
+  high: number,
+) => void;
+
+// The clamp is clampF's max(min(v, high), low) written out, against the bounds rounded to float32 (they come from
+// the bytecode as float32; rounding is monotonic, so a float32 v compares with either alike): V8 boxes every v of a
+// conditional that mixes it with a parameter. Each arithmetic op has its own row function: a call per element to a
+// function V8 does not inline would box every result too.
+const addRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
+  const H = f32(high);
+  const L = f32(low);
+  for (let k = 0; k < n; k++) {
+    const v = f32(A[x + k * lx] + B[y + k * ly]);
+    const m = H < v ? H : v;
+    O[o + k * lo] = m < L ? L : m;
+  }
+};
+const subRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
+  const H = f32(high);
+  const L = f32(low);
+  for (let k = 0; k < n; k++) {
+    const v = f32(A[x + k * lx] - B[y + k * ly]);
+    const m = H < v ? H : v;
+    O[o + k * lo] = m < L ? L : m;
+  }
+};
+const mulRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
+  const H = f32(high);
+  const L = f32(low);
+  for (let k = 0; k < n; k++) {
+    const v = f32(A[x + k * lx] * B[y + k * ly]);
+    const m = H < v ? H : v;
+    O[o + k * lo] = m < L ? L : m;
+  }
+};
+const divRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
+  const H = f32(high);
+  const L = f32(low);
+  for (let k = 0; k < n; k++) {
+    const v = f32(A[x + k * lx] / B[y + k * ly]);
+    const m = H < v ? H : v;
+    O[o + k * lo] = m < L ? L : m;
+  }
+};
+
+/** The row function of each op: the four above, and min, max and pow through BINARY_FUNCS. */
+const BINARY_ROWS: readonly BinaryRow[] = BINARY_FUNCS.map(
+  (fn, op) =>
+    [addRow, subRow, mulRow, divRow][op] ??
+    ((A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
+      const H = f32(high);
+      const L = f32(low);
+      for (let k = 0; k < n; k++) {
+        const v = fn(A[x + k * lx], B[y + k * ly]);
+        const m = H < v ? H : v;
+        O[o + k * lo] = m < L ? L : m;
+      }
+    }),
+);

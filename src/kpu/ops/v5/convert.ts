@@ -3,7 +3,6 @@ import { KpuFault } from '../../../errors.js';
 import {
   alignStrides,
   checkDatatypes,
-  copyElement,
   DT,
   elemSize,
   forEach2,
@@ -11,6 +10,7 @@ import {
   view,
   type StridedTensor,
 } from '../../v5/tensor.js';
+import { copy } from './copy.js';
 import { cvtToInt32, cvtToInt64, floatToHalf, roundToBfloat16 } from '../../v5/number-formats.js';
 
 /**
@@ -27,6 +27,11 @@ export function convert(input: StridedTensor, output: StridedTensor): void {
     it !== DT.f64 && ot !== DT.f64 && !(ot === DT.bf16 && it !== DT.f32) && !(ot === DT.f16 && it !== DT.f32),
     `datatype ${it} → ${ot} is not supported`,
   );
+  if (it === ot) {
+    // static_cast to the same type: the element bits move unchanged.
+    copy(input, output);
+    return;
+  }
   const di = view(input);
   const dout = view(output);
   const isz = elemSize(it);
@@ -38,10 +43,6 @@ export function convert(input: StridedTensor, output: StridedTensor): void {
   forEach2(input.shape, alignStrides(input.shape, input.strides), alignStrides(input.shape, output.strides), (a, o) => {
     const at = ib + isz * a;
     const to = ob + osz * o;
-    if (it === ot) {
-      copyElement(input.bytes, at, output.bytes, to, isz);
-      return;
-    }
     if (ot === DT.bf16) {
       dout.setUint16(to, roundToBfloat16(di.getFloat32(at, true)), true);
       return;

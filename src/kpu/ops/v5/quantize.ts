@@ -4,13 +4,17 @@ import {
   checkDatatypes,
   DT,
   elemSize,
+  floatElements,
   forEach2,
   getter,
   isContiguous,
+  inside,
+  rawElements,
+  rows,
   view,
   type StridedTensor,
 } from '../../v5/tensor.js';
-import { cvtToInt32, roundHalfEven } from '../../v5/number-formats.js';
+import { cvtToInt32, roundHalfEven, roundHalfEvenSigned0 } from '../../v5/number-formats.js';
 
 const f32 = Math.fround;
 
@@ -34,7 +38,20 @@ export function dequantize(input: StridedTensor, output: StridedTensor, scale: n
   const ib = input.offset;
   const ob = output.offset;
   const isz = elemSize(input.datatype);
-  forEach2(input.shape, alignStrides(input.shape, input.strides), alignStrides(input.shape, output.strides), (a, o) => {
+  const si = alignStrides(input.shape, input.strides);
+  const so = alignStrides(input.shape, output.strides);
+  const q = rawElements(input, 1);
+  const out = floatElements(output);
+  const r = rows(input.shape, [si, so]);
+  if (q && out && inside(r, 0, input, 1) && inside(r, 1, output, 4)) {
+    const [from, to] = r.starts;
+    const [la, lo] = r.steps;
+    const sign = input.datatype === DT.i8 ? 24 : 0;
+    for (let j = 0; j < r.count; j++)
+      dequantizeRow(q.a, q.base + from[j], la, out.a, out.base + to[j], lo, r.n, sign, s, b);
+    return;
+  }
+  forEach2(input.shape, si, so, (a, o) => {
     dout.setFloat32(ob + 4 * o, f32(f32(get(di, ib + isz * a) * s) + b), true);
   });
 }
@@ -60,17 +77,72 @@ export function quantize(input: StridedTensor, output: StridedTensor, scale: num
   const b = f32(bias);
   const ib = input.offset;
   const ob = output.offset;
-  forEach2(input.shape, alignStrides(input.shape, input.strides), alignStrides(input.shape, output.strides), (a, o) => {
+  /** The integer before the clamp: either path's conversion of the rounded value. */
+  const toInt = (r: number): number => {
+    if (optimized) return cvtToInt32(r);
+    // lrintf returns a long: out of its range (or NaN) it is LONG_MIN, whose low 32 bits are 0.
+    return Number.isFinite(r) && Math.abs(r) < 2 ** 63 ? Number(BigInt.asIntN(32, BigInt(r))) : 0;
+  };
+  const si = alignStrides(input.shape, input.strides);
+  const so = alignStrides(input.shape, output.strides);
+  const x = floatElements(input);
+  const out = rawElements(output, 1);
+  const r = rows(input.shape, [si, so]);
+  if (x && out && inside(r, 0, input, 4) && inside(r, 1, output, 1)) {
+    const [from, to] = r.starts;
+    const [la, lq] = r.steps;
+    for (let j = 0; j < r.count; j++)
+      quantizeRow(x.a, x.base + from[j], la, out.a, out.base + to[j], lq, r.n, s, b, lo, hi, toInt);
+    return;
+  }
+  forEach2(input.shape, si, so, (a, o) => {
     const v = f32(f32(di.getFloat32(ib + 4 * a, true) * s) + b);
-    let q: number;
-    if (optimized) {
-      q = cvtToInt32(roundHalfEven(v));
-    } else {
-      const r = roundHalfEven(v);
-      // lrintf returns a long: out of its range (or NaN) it is LONG_MIN, whose low 32 bits are 0.
-      q = Number.isFinite(r) && Math.abs(r) < 2 ** 63 ? Number(BigInt.asIntN(32, BigInt(r))) : 0;
-    }
+    let q = toInt(roundHalfEven(v));
     q = q > hi ? hi : q < lo ? lo : q;
     dout.setInt8(ob + o, (q << 24) >> 24);
   });
+}
+
+/** One row of dequantize on typed arrays; `sign` 24 re-signs int8 bits read as uint8. */
+function dequantizeRow(
+  Q: Uint8Array | Uint16Array | Int32Array,
+  from: number,
+  la: number,
+  O: Float32Array,
+  to: number,
+  lo: number,
+  n: number,
+  sign: number,
+  s: number,
+  b: number,
+): void {
+  for (let k = 0; k < n; k++) O[to + k * lo] = f32(f32(((Q[from + k * la] << sign) >> sign) * s) + b);
+}
+
+/**
+ * One row of quantize on typed arrays. Both conversions keep a rounded value inside the int32 range as it is; only
+ * values outside it (and NaN) go through `toInt`. A uint8 store keeps the low 8 bits, as setInt8 does.
+ */
+function quantizeRow(
+  X: Float32Array,
+  from: number,
+  la: number,
+  O: Uint8Array | Uint16Array | Int32Array,
+  to: number,
+  lq: number,
+  n: number,
+  s: number,
+  b: number,
+  lo: number,
+  hi: number,
+  toInt: (r: number) => number,
+): void {
+  for (let k = 0; k < n; k++) {
+    // Zero's sign does not reach the stored byte. toInt returns an int32, which `| 0` keeps as it is (and V8
+    // then keeps q unboxed).
+    const r = roundHalfEvenSigned0(f32(f32(X[from + k * la] * s) + b));
+    let q = r >= -2147483648 && r < 2147483648 ? r : toInt(r) | 0;
+    q = q > hi ? hi : q < lo ? lo : q;
+    O[to + k * lq] = q;
+  }
 }

@@ -1,6 +1,6 @@
 import { KpuFault } from '../../../errors.js';
 import { cxxMax, cxxMin, type Window2d } from '../common.js';
-import { alignStrides, view, type StridedTensor } from '../../v5/tensor.js';
+import { alignStrides, floatElements, inside, rows, view, type Elements, type StridedTensor } from '../../v5/tensor.js';
 import { clampF } from '../../v5/number-formats.js';
 import { tapRange, windowedOutputSize } from './window.js';
 
@@ -25,9 +25,15 @@ export function reduceWindow2d(
   if (!reducer) throw new KpuFault('UNSUPPORTED', `reduce_window2d: reduce op ${reduceOp}`);
   const is = alignStrides(input.shape, input.strides);
   const os = alignStrides([N, C, oh, ow], output.strides);
+  const initF = f32(init);
+  const fi = floatElements(input);
+  const fo = floatElements(output);
+  if (fi && fo && inside(rows(input.shape, [is]), 0, input, 4) && inside(rows([N, C, oh, ow], [os]), 0, output, 4)) {
+    reduceRows(reduceOp, reducer, fi, fo, [N, C, H, W], is, os, oh, ow, initF, w, low, high);
+    return [N, C, oh, ow];
+  }
   const di = view(input);
   const dout = view(output);
-  const initF = f32(init);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let oy = 0; oy < oh; oy++) {
@@ -57,4 +63,65 @@ export function reduceWindow2d(
     }
   }
   return [N, C, oh, ow];
+}
+
+/**
+ * reduceWindow2d on typed arrays: the same taps in the same order (the result of min and max depends on it for
+ * NaNs and signed zeros), with the offsets hoisted out of the tap loops; max, the pooling YOLOX-style models use,
+ * has its comparison written out.
+ */
+function reduceRows(
+  reduceOp: number,
+  reducer: (a: number, b: number) => number,
+  fi: Elements<Float32Array>,
+  fo: Elements<Float32Array>,
+  [N, C, H, W]: readonly number[],
+  is: readonly number[],
+  os: readonly number[],
+  oh: number,
+  ow: number,
+  initF: number,
+  w: Window2d,
+  low: number,
+  high: number,
+): void {
+  const I = fi.a;
+  const O = fo.a;
+  // Everything below is a float32 value already; f32 keeps V8 from boxing v (see the BINARY row functions).
+  const init = f32(initF);
+  const lowF = f32(low);
+  const highF = f32(high);
+  const xs = new Int32Array(ow);
+  const xe = new Int32Array(ow);
+  for (let ox = 0; ox < ow; ox++)
+    [xs[ox], xe[ox]] = tapRange(ox * w.strideW - w.paddingW.before, w.dilationW, w.filterW, W);
+  const dx = w.dilationW * is[3];
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = fi.base + n * is[0] + c * is[1];
+      for (let oy = 0; oy < oh; oy++) {
+        const yo = oy * w.strideH - w.paddingH.before;
+        const [ys, ye] = tapRange(yo, w.dilationH, w.filterH, H);
+        const to = fo.base + n * os[0] + c * os[1] + oy * os[2];
+        for (let ox = 0; ox < ow; ox++) {
+          const x0 = (ox * w.strideW - w.paddingW.before) * is[3];
+          const k0 = xs[ox];
+          const k1 = xe[ox];
+          let v = init;
+          for (let ky = ys; ky < ye; ky++) {
+            const row = plane + (yo + w.dilationH * ky) * is[2] + x0;
+            if (reduceOp === 2) {
+              for (let kx = k0; kx < k1; kx++) {
+                const x = I[row + kx * dx];
+                v = v < x ? x : v;
+              }
+            } else for (let kx = k0; kx < k1; kx++) v = f32(reducer(v, I[row + kx * dx]));
+          }
+          if (reduceOp === 0) v = f32(v / (Math.max(0, ye - ys) * Math.max(0, k1 - k0)));
+          const m = highF < v ? highF : v;
+          O[to + ox * os[3]] = m < lowF ? lowF : m;
+        }
+      }
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { KpuFault } from '../../../errors.js';
 import { alignStrides, copyElement, elemSize, elementCount, forEach2, type StridedTensor } from '../../v5/tensor.js';
+import { copyRows } from './copy.js';
 
 /** Output shape of `slice` under nncase's reference semantics. */
 export function sliceOutputShape(
@@ -54,6 +55,7 @@ export function slice(
   const ib = input.offset;
   const ob = output.offset;
   if (!needsCheck) {
+    if (copyRows({ bytes: input.bytes, offset: ib + size * base }, output, size, outShape, step, os)) return;
     forEach2(outShape, step, os, (a, o) =>
       copyElement(input.bytes, ib + size * (base + a), output.bytes, ob + size * o, size),
     );

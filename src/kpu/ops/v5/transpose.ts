@@ -1,5 +1,6 @@
 import { KpuFault } from '../../../errors.js';
 import { alignStrides, copyElement, elemSize, forEach2, type StridedTensor } from '../../v5/tensor.js';
+import { copyRows } from './copy.js';
 
 /** `kernels::transpose` (reference): out[index[perm[0]], …] = in[index]. */
 export function transpose(input: StridedTensor, output: StridedTensor, perm: readonly number[]): void {
@@ -15,9 +16,9 @@ export function transpose(input: StridedTensor, output: StridedTensor, perm: rea
   // out_index[i] = index[perm[i]] → input axis perm[i] moves along output stride os[i].
   const eff = new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) eff[perm[i]] = os[i];
+  const si = alignStrides(input.shape, input.strides);
+  if (copyRows(input, output, size, input.shape, si, eff)) return;
   const ib = input.offset;
   const ob = output.offset;
-  forEach2(input.shape, alignStrides(input.shape, input.strides), eff, (a, o) =>
-    copyElement(input.bytes, ib + size * a, output.bytes, ob + size * o, size),
-  );
+  forEach2(input.shape, si, eff, (a, o) => copyElement(input.bytes, ib + size * a, output.bytes, ob + size * o, size));
 }
