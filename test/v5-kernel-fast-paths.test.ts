@@ -13,6 +13,7 @@ import { dequantize, quantize } from '../src/kpu/ops/v5/quantize.js';
 import { reduceWindow2d } from '../src/kpu/ops/v5/reduce-window2d.js';
 import { slice, sliceOutputShape } from '../src/kpu/ops/v5/slice.js';
 import { transpose } from '../src/kpu/ops/v5/transpose.js';
+import { roundHalfEvenSigned0 } from '../src/kpu/v5/number-formats.js';
 import { inside, rows, type StridedTensor } from '../src/kpu/v5/tensor.js';
 
 const f32 = Math.fround;
@@ -83,6 +84,29 @@ function stridesArb(shape: readonly number[]): fc.Arbitrary<number[]> {
   );
 }
 
+/** Ties for rounding, signed zeros, infinities, NaN, a subnormal, large values, small integers. */
+const SPECIAL = [
+  NaN,
+  0,
+  -0,
+  Infinity,
+  -Infinity,
+  0.5,
+  -0.5,
+  1.5,
+  -2.5,
+  3.5,
+  254.5,
+  127.5,
+  -128.5,
+  1e-40,
+  3e38,
+  -3e9,
+  2,
+  -7,
+  100.25,
+];
+
 interface Placed {
   readonly t: StridedTensor;
   /** Where the tensor's buffer starts in the test's ArrayBuffer (so a view's byteOffset is exercised). */
@@ -103,16 +127,20 @@ function placedArb(
       misalign: fc.boolean(),
       tail: fc.integer({ min: 0, max: 8 }),
       seed: fc.integer(),
+      special: fc.boolean(),
     })
-    .map(({ lead, offset, misalign, tail, seed }) => {
+    .map(({ lead, offset, misalign, tail, seed, special }) => {
       const at = offset + (misalign && size > 1 ? 1 : 0);
       const length = at + extent(shape, strides, size) + tail;
       const buffer = new ArrayBuffer(lead + length + 4);
       const bytes = new Uint8Array(buffer, lead, length);
       let x = seed >>> 0 || 1;
-      for (let i = 0; i < length; i++) {
-        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-        bytes[i] = x >>> 16;
+      const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+      for (let i = 0; i < length; i++) bytes[i] = next();
+      if (special && datatype === 9) {
+        // float32 elements from values where roundings, comparisons and NaN handling differ.
+        const v = new DataView(buffer, lead, length);
+        for (let i = at; i + 4 <= length; i += 4) v.setFloat32(i, SPECIAL[next() % SPECIAL.length], true);
       }
       return { t: { bytes, offset: at, datatype, shape, strides }, lead };
     });
@@ -377,11 +405,30 @@ describe('copy (also CONVERT to the same type, TRANSPOSE and SLICE underneath)',
 
 /** A float32 scalar operand: ordinary values mostly, sometimes a special one. */
 const scalarArb = fc.oneof(
-  { weight: 6, arbitrary: fc.float({ min: -4, max: 4, noNaN: true }) },
-  { weight: 1, arbitrary: fc.constantFrom(0, -0, Infinity, -Infinity, NaN, 1e-40, 3e38) },
+  { weight: 3, arbitrary: fc.float({ min: -4, max: 4, noNaN: true }) },
+  { weight: 1, arbitrary: fc.constantFrom(1, 0.5) },
+  { weight: 2, arbitrary: fc.constantFrom(0, -0, Infinity, -Infinity, NaN, 1e-40, 3e38) },
 );
 
 describe('QUANTIZE and DEQUANTIZE', () => {
+  it('roundHalfEvenSigned0: round half to even for every float32 and beyond, up to the sign of a zero', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.float(),
+          fc.double(),
+          fc.integer().map((k) => k + 0.5),
+        ),
+        (x) => {
+          const got = roundHalfEvenSigned0(x);
+          const want = rhe(x);
+          expect(got === 0 ? 0 : got).toBe(want === 0 ? 0 : want);
+        },
+      ),
+      { seed: 511, numRuns: 2000 },
+    );
+  });
+
   it('quantize: clamp(round-half-even(x·scale + bias)), contiguous and strided conversions', () => {
     fc.assert(
       fc.property(
@@ -521,8 +568,8 @@ describe('REDUCE_WINDOW2D', () => {
         c: fc.integer({ min: 1, max: 3 }),
         h: fc.integer({ min: 1, max: 7 }),
         w: fc.integer({ min: 1, max: 7 }),
-        fh: fc.integer({ min: 1, max: 4 }),
-        fw: fc.integer({ min: 1, max: 4 }),
+        fh: fc.integer({ min: 1, max: 3 }),
+        fw: fc.integer({ min: 1, max: 3 }),
         sh: fc.integer({ min: 1, max: 3 }),
         sw: fc.integer({ min: 1, max: 3 }),
         dh: fc.integer({ min: 1, max: 2 }),
@@ -593,7 +640,7 @@ describe('REDUCE_WINDOW2D', () => {
           expect(canonicalNaNs(output)).toEqual(canonicalNaNs(want));
         },
       ),
-      { seed: 510, ...RUNS },
+      { seed: 510, numRuns: 1000 },
     );
   });
 });
