@@ -120,8 +120,9 @@ function dequantizeRow(
 }
 
 /**
- * One row of quantize on typed arrays. Both conversions keep a rounded value inside the int32 range as it is; only
- * values outside it (and NaN) go through `toInt`. A uint8 store keeps the low 8 bits, as setInt8 does.
+ * One row of quantize on typed arrays (a loop of its own for dense rows, the common case). Both conversions keep a
+ * rounded value inside the int32 range as it is; only values outside it (and NaN) go through `toInt`. A uint8 store
+ * keeps the low 8 bits, as setInt8 does.
  */
 function quantizeRow(
   X: Float32Array,
@@ -137,12 +138,21 @@ function quantizeRow(
   hi: number,
   toInt: (r: number) => number,
 ): void {
-  for (let k = 0; k < n; k++) {
-    // Zero's sign does not reach the stored byte. toInt returns an int32, which `| 0` keeps as it is (and V8
-    // then keeps q unboxed).
-    const r = roundHalfEvenSigned0(f32(f32(X[from + k * la] * s) + b));
-    let q = r >= -2147483648 && r < 2147483648 ? r : toInt(r) | 0;
-    q = q > hi ? hi : q < lo ? lo : q;
-    O[to + k * lq] = q;
-  }
+  if (la === 1 && lq === 1) for (let k = 0; k < n; k++) O[to + k] = quantizeOne(X[from + k], s, b, lo, hi, toInt);
+  else for (let k = 0; k < n; k++) O[to + k * lq] = quantizeOne(X[from + k * la], s, b, lo, hi, toInt);
+}
+
+/**
+ * clamp(convert(round(x·scale + bias))) as an int32 (small integers keep V8 from boxing). Below 10^9 in magnitude the
+ * rounded value is an int32 and `| 0` keeps it; zero's sign does not reach the stored byte.
+ */
+function quantizeOne(x: number, s: number, b: number, lo: number, hi: number, toInt: (r: number) => number): number {
+  const v = f32(f32(x * s) + b);
+  const q = v > -1e9 && v < 1e9 ? roundHalfEvenSigned0(v) | 0 : quantizeWide(v, toInt);
+  return q > hi ? hi : q < lo ? lo : q;
+}
+
+function quantizeWide(v: number, toInt: (r: number) => number): number {
+  const r = roundHalfEvenSigned0(v);
+  return r >= -2147483648 && r < 2147483648 ? r | 0 : toInt(r) | 0;
 }
