@@ -11,6 +11,7 @@ import { binary } from '../src/kpu/ops/v5/binary.js';
 import { copy } from '../src/kpu/ops/v5/copy.js';
 import { dequantize, quantize } from '../src/kpu/ops/v5/quantize.js';
 import { reduceWindow2d } from '../src/kpu/ops/v5/reduce-window2d.js';
+import { resizeImage } from '../src/kpu/ops/v5/resize-image.js';
 import { slice, sliceOutputShape } from '../src/kpu/ops/v5/slice.js';
 import { transpose } from '../src/kpu/ops/v5/transpose.js';
 import { roundHalfEvenSigned0 } from '../src/kpu/v5/number-formats.js';
@@ -641,6 +642,61 @@ describe('REDUCE_WINDOW2D', () => {
         },
       ),
       { seed: 510, numRuns: 1000 },
+    );
+  });
+});
+
+describe('RESIZE_IMAGE nearest neighbour', () => {
+  it('out[y, x] = in[nearest(y), nearest(x)], element bits unchanged, for every element size and both flags', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .record({
+            size: fc.constantFrom<[number, number]>([4, 1], [5, 2], [9, 4]),
+            shape: fc.tuple(
+              fc.integer({ min: 1, max: 2 }),
+              fc.integer({ min: 1, max: 3 }),
+              fc.integer({ min: 1, max: 6 }),
+              fc.integer({ min: 1, max: 6 }),
+            ),
+            outH: fc.integer({ min: 1, max: 9 }),
+            outW: fc.integer({ min: 1, max: 9 }),
+          })
+          .chain(({ size: [dt, size], shape, outH, outW }) => {
+            const oshape = [shape[0], shape[1], outH, outW];
+            return fc.tuple(
+              fc.constant(size),
+              stridesArb(shape).chain((st) => placedArb(dt, size, shape, st)),
+              stridesArb(oshape).chain((st) => placedArb(dt, size, oshape, st)),
+            );
+          }),
+        fc.boolean(),
+        fc.boolean(),
+        ([size, { t: input }, { t: output }], alignCorners, halfPixel) => {
+          const [N, C, H, W] = input.shape;
+          const [, , outH, outW] = output.shape;
+          const nearest = (o: number, inSize: number, outSize: number) => {
+            const scale = alignCorners && outSize > 1 ? f32((inSize - 1) / (outSize - 1)) : f32(inSize / outSize);
+            const after = f32(f32(o + (halfPixel ? 0.5 : 0)) * scale);
+            const r = alignCorners ? Math.sign(after) * Math.floor(Math.abs(after) + 0.5) : Math.floor(after);
+            const v = Math.min(Math.trunc(r), inSize - 1);
+            return halfPixel ? Math.max(0, v) : v;
+          };
+          const want = cloneT(output);
+          const at = (t: StridedTensor, i: number[]) =>
+            t.offset + size * i.reduce((s, v, d) => s + v * t.strides[d], 0);
+          for (let n = 0; n < N; n++)
+            for (let c = 0; c < C; c++)
+              for (let y = 0; y < outH; y++)
+                for (let x = 0; x < outW; x++) {
+                  const from = at(input, [n, c, nearest(y, H, outH), nearest(x, W, outW)]);
+                  want.bytes.set(input.bytes.subarray(from, from + size), at(want, [n, c, y, x]));
+                }
+          resizeImage(1, input, output, outH, outW, alignCorners, halfPixel);
+          expect(output.bytes).toEqual(want.bytes);
+        },
+      ),
+      { seed: 512, ...RUNS },
     );
   });
 });

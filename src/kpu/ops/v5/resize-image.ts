@@ -1,5 +1,15 @@
 import { KpuFault } from '../../../errors.js';
-import { alignStrides, copyElement, DT, elemSize, view, type StridedTensor } from '../../v5/tensor.js';
+import {
+  alignStrides,
+  copyElement,
+  DT,
+  elemSize,
+  inside,
+  rawElements,
+  rows,
+  view,
+  type StridedTensor,
+} from '../../v5/tensor.js';
 import { cvtToInt32, cvtToInt64 } from '../../v5/number-formats.js';
 
 const f32 = Math.fround;
@@ -76,6 +86,9 @@ export function resizeImage(
   };
   const inAt = (n: number, c: number, y: number, x: number) =>
     input.offset + size * (n * is[0] + c * is[1] + y * is[2] + x * is[3]);
+  if (mode === 1 && nearestRows(input, output, [N, C, outH, outW], is, os, hs, wsc, alignCorners, halfPixel)) {
+    return [N, C, outH, outW];
+  }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let oy = 0; oy < outH; oy++) {
@@ -107,4 +120,53 @@ export function resizeImage(
     }
   }
   return [N, C, outH, outW];
+}
+
+/**
+ * Nearest-neighbour resize on typed arrays: the source row and column of each output row and column worked out once
+ * (nearestIndex depends on nothing else), then element bits copied. False, having written nothing, where the
+ * elements are not aligned or some index would leave the input; the element-wise loop then runs.
+ */
+function nearestRows(
+  input: StridedTensor,
+  output: StridedTensor,
+  [N, C, outH, outW]: readonly number[],
+  is: readonly number[],
+  os: readonly number[],
+  hs: number,
+  wsc: number,
+  alignCorners: boolean,
+  halfPixel: boolean,
+): boolean {
+  const [, , H, W] = input.shape;
+  const size = elemSize(input.datatype);
+  const src = rawElements(input, size);
+  const dst = rawElements(output, size);
+  if (!src || !dst) return false;
+  if (!inside(rows(input.shape, [is]), 0, input, size) || !inside(rows([N, C, outH, outW], [os]), 0, output, size))
+    return false;
+  const ys = Int32Array.from({ length: outH }, (_, oy) => nearestIndex(oy, H, hs, alignCorners, halfPixel));
+  const xs = Int32Array.from({ length: outW }, (_, ox) => nearestIndex(ox, W, wsc, alignCorners, halfPixel));
+  if (ys.some((y) => y < 0 || y >= H) || xs.some((x) => x < 0 || x >= W)) return false;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let oy = 0; oy < outH; oy++) {
+        const from = src.base + n * is[0] + c * is[1] + ys[oy] * is[2];
+        const to = dst.base + n * os[0] + c * os[1] + oy * os[2];
+        nearestRow(src.a, from, is[3], xs, dst.a, to, os[3], outW);
+      }
+  return true;
+}
+
+function nearestRow(
+  S: Uint8Array | Uint16Array | Int32Array,
+  from: number,
+  sx: number,
+  xs: Int32Array,
+  D: Uint8Array | Uint16Array | Int32Array,
+  to: number,
+  ox: number,
+  n: number,
+): void {
+  for (let k = 0; k < n; k++) D[to + k * ox] = S[from + xs[k] * sx];
 }
