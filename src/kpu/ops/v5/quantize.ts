@@ -103,7 +103,7 @@ export function quantize(input: StridedTensor, output: StridedTensor, scale: num
   });
 }
 
-/** One row of dequantize on typed arrays; `sign` 24 re-signs int8 bits read as uint8. */
+/** One row of dequantize on typed arrays (dense rows in a loop of their own); `sign` 24 re-signs int8 bits read as uint8. */
 function dequantizeRow(
   Q: Uint8Array | Uint16Array | Int32Array,
   from: number,
@@ -116,7 +116,8 @@ function dequantizeRow(
   s: number,
   b: number,
 ): void {
-  for (let k = 0; k < n; k++) O[to + k * lo] = f32(f32(((Q[from + k * la] << sign) >> sign) * s) + b);
+  if (la === 1 && lo === 1) for (let k = 0; k < n; k++) O[to + k] = f32(f32(((Q[from + k] << sign) >> sign) * s) + b);
+  else for (let k = 0; k < n; k++) O[to + k * lo] = f32(f32(((Q[from + k * la] << sign) >> sign) * s) + b);
 }
 
 /**
