@@ -30,7 +30,7 @@ import {
   type Threshold,
 } from '../imlib.js';
 import { CPU_STEP_CYCLES as C } from '../timing.js';
-import { imageView } from './image-view.js';
+import { imageView, onImage } from './image-view.js';
 
 function thresholds(ctx: BoardContext, v: unknown): Threshold[] {
   const flat = numberList(ctx, v, 'thresholds');
@@ -58,11 +58,10 @@ type JsQr = (
 const jsQR = (jsQRModule as unknown as { default: JsQr }).default;
 
 export const imageOpsBackend = {
-  image_invert(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_invert: onImage((ctx, img) => {
     invert(img);
     ctx.clock.cpu(C.pointPerPixel * pixels(img));
-  },
+  }),
 
   /** Grayscale pixels of an RGB565 image written to `out` (w·h bytes; may be the image's own buffer). */
   image_to_grayscale(ctx: BoardContext, a: unknown, w: unknown, h: unknown, out: unknown): void {
@@ -98,68 +97,29 @@ export const imageOpsBackend = {
     ctx.clock.cpu(C.pointPerPixel * (t.length + 1) * pixels(img));
   },
 
-  image_histeq(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_histeq: onImage((ctx, img) => {
     histeq(img);
     ctx.clock.cpu(C.pointPerPixel * 2 * pixels(img));
-  },
+  }),
 
-  image_mean(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    ksize: unknown,
-    t: unknown,
-    o: unknown,
-    i: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_mean: onImage((ctx, img, ksize, t, o, i) => {
     const k = int(ksize, 'ksize');
     meanFilter(img, k, filterThreshold(t, o, i));
     ctx.clock.cpu(C.filterPerTap * (2 * k + 1) ** 2 * pixels(img) * (img.kind === 'rgb565' ? 3 : 1));
-  },
+  }),
 
-  image_median(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    ksize: unknown,
-    percentile: unknown,
-    t: unknown,
-    o: unknown,
-    i: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_median: onImage((ctx, img, ksize, percentile, t, o, i) => {
     const k = int(ksize, 'ksize');
     medianFilter(img, k, Number(percentile), filterThreshold(t, o, i));
     const n = (2 * k + 1) ** 2;
     ctx.clock.cpu(C.filterPerTap * n * Math.max(1, Math.log2(n)) * pixels(img) * (img.kind === 'rgb565' ? 3 : 1));
-  },
+  }),
 
   /**
    * `morph`, `gaussian` and `laplacian`: `kind` 0 takes `krn` as given, 1 builds the Gaussian
    * kernel (`krn` = [unsharp]), 2 the Laplacian (`krn` = [sharpen]); `mul` None means 1/Σ.
    */
-  image_morph(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    ksize: unknown,
-    kind: unknown,
-    krn: unknown,
-    mul: unknown,
-    add: unknown,
-    t: unknown,
-    o: unknown,
-    i: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_morph: onImage((ctx, img, ksize, kind, krn, mul, add, t, o, i) => {
     const k = int(ksize, 'ksize');
     const list = numberList(ctx, krn, 'kernel');
     let kernel: number[];
@@ -175,26 +135,13 @@ export const imageOpsBackend = {
     const mulValue = mul === null || mul === undefined ? Math.fround(1 / Math.fround(m)) : Number(mul);
     morph(img, k, kernel, mulValue, Number(add), filterThreshold(t, o, i));
     ctx.clock.cpu(C.filterPerTap * (2 * k + 1) ** 2 * pixels(img) * (img.kind === 'rgb565' ? 3 : 1));
-  },
+  }),
 
-  image_bilateral(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    ksize: unknown,
-    cs: unknown,
-    ss: unknown,
-    t: unknown,
-    o: unknown,
-    i: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_bilateral: onImage((ctx, img, ksize, cs, ss, t, o, i) => {
     const k = int(ksize, 'ksize');
     bilateral(img, k, Number(cs), Number(ss), filterThreshold(t, o, i));
     ctx.clock.cpu(C.bilateralPerTap * (2 * k + 1) ** 2 * pixels(img) * (img.kind === 'rgb565' ? 3 : 1));
-  },
+  }),
 
   /** `difference` with another image (`oa` its pixels, same size and format) or, when `oa` is None, a pixel value. */
   image_difference(
@@ -230,48 +177,24 @@ export const imageOpsBackend = {
     ctx.clock.cpu(C.pointPerPixel * pixels(img));
   },
 
-  image_draw_arrow(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    x0: unknown,
-    y0: unknown,
-    x1: unknown,
-    y1: unknown,
-    c: unknown,
-    s: unknown,
-    t: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_draw_arrow: onImage((ctx, img, x0, y0, x1, y1, c, s, t) => {
     const [X0, Y0, X1, Y1] = [int(x0, 'x0'), int(y0, 'y0'), int(x1, 'x1'), int(y1, 'y1')];
     const S = int(s, 'size');
     drawArrow(img, X0, Y0, X1, Y1, int(c, 'color'), S, int(t, 'thickness'));
     ctx.clock.cpu(C.drawPerPixel * (Math.abs(X1 - X0) + Math.abs(Y1 - Y0) + 2 * S + 3));
-  },
+  }),
 
-  image_lens_corr(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    strength: unknown,
-    zoom: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_lens_corr: onImage((ctx, img, strength, zoom) => {
     lensCorr(img, Number(strength), Number(zoom));
     ctx.clock.cpu(C.lensCorrPerPixel * pixels(img));
-  },
+  }),
 
   /** `rotation_corr` with its angles and field of view in radians, then optionally the 8 corner coordinates. */
-  image_rotation_corr(ctx: BoardContext, a: unknown, w: unknown, h: unknown, bpp: unknown, params: unknown): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_rotation_corr: onImage((ctx, img, params) => {
     const [xr, yr, zr, xt, yt, zoom, fov, ...corners] = numberList(ctx, params, 'rotation_corr');
     rotationCorr(img, xr, yr, zr, xt, yt, zoom, fov, corners.length === 8 ? corners : undefined);
     ctx.clock.cpu(C.lensCorrPerPixel * pixels(img));
-  },
+  }),
 
   /** `find_blobs`: 10 numbers per blob (x, y, w, h, pixels, cx, cy, rotation, code, count). */
   image_find_blobs(

@@ -28,3 +28,12 @@ export function aiView(
     throw new PyError('ValueError', `AI buffer of ${n} bytes is smaller than ${channels}×${w}×${h}`);
   return { width: w, height: h, channels, data: ctx.memory.bytes(int(addr, 'ai'), n) };
 }
+
+/**
+ * A backend function whose first four arguments are an image (address, width, height, bytes per pixel): `fn` gets
+ * the image's view, then the arguments after those four.
+ */
+export const onImage =
+  (fn: (ctx: BoardContext, img: MaixImage, ...args: unknown[]) => void) =>
+  (ctx: BoardContext, addr: unknown, w: unknown, h: unknown, bpp: unknown, ...args: unknown[]): void =>
+    fn(ctx, imageView(ctx, addr, w, h, bpp), ...args);

@@ -14,7 +14,7 @@ import { cut, drawRectangle, resize } from '../../pipeline/maix-image.js';
 import { aiToPix, grayToRgb, pixToAi, rgb565ToRgb, rgbToRgb565 } from '../../pipeline/rgb565.js';
 import type { MaixImage, Point } from '../../pipeline/types.js';
 import { int, numberList, PyError, str, type BoardContext } from '../context.js';
-import { aiView, imageView } from './image-view.js';
+import { aiView, imageView, onImage } from './image-view.js';
 import { imageOpsBackend } from './image-ops.js';
 import { drawCircle, drawCross, drawLine, drawString } from '../draw.js';
 import { CPU_STEP_CYCLES as C } from '../timing.js';
@@ -80,127 +80,43 @@ const backend = {
     ctx.clock.cpu((nearest ? C.resizeNearestPerPixel : C.resizeBilinearPerPixel) * dst.width * dst.height);
   },
 
-  image_pix_to_ai(
-    ctx: BoardContext,
-    pAddr: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    aAddr: unknown,
-    aLen: unknown,
-  ): void {
-    const img = imageView(ctx, pAddr, w, h, bpp);
+  image_pix_to_ai: onImage((ctx, img, aAddr, aLen) => {
     const ai = aiView(ctx, aAddr, aLen, img.width, img.height, img.kind === 'rgb565' ? 3 : 1);
     pixToAi(img, ai);
     ctx.clock.cpu(C.pixToAiPerPixel * img.width * img.height);
-  },
+  }),
 
-  image_ai_to_pix(
-    ctx: BoardContext,
-    pAddr: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    aAddr: unknown,
-    aLen: unknown,
-  ): void {
-    const img = imageView(ctx, pAddr, w, h, bpp);
+  image_ai_to_pix: onImage((ctx, img, aAddr, aLen) => {
     const ai = aiView(ctx, aAddr, aLen, img.width, img.height, img.kind === 'rgb565' ? 3 : 1);
     copyInto(img, aiToPix(ai));
     ctx.clock.cpu(C.pixToAiPerPixel * img.width * img.height);
-  },
+  }),
 
-  image_draw_rectangle(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    x: unknown,
-    y: unknown,
-    rw: unknown,
-    rh: unknown,
-    c: unknown,
-    t: unknown,
-    fill: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_draw_rectangle: onImage((ctx, img, x, y, rw, rh, c, t, fill) => {
     const [X, Y, W, H] = [int(x, 'x'), int(y, 'y'), int(rw, 'w'), int(rh, 'h')];
     drawRectangle(img, X, Y, W, H, int(c, 'color'), int(t, 'thickness'), Boolean(fill));
     ctx.clock.cpu(C.drawPerPixel * (fill ? Math.max(0, W * H) : 2 * Math.max(0, W + H)));
-  },
+  }),
 
-  image_draw_line(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    x0: unknown,
-    y0: unknown,
-    x1: unknown,
-    y1: unknown,
-    c: unknown,
-    t: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_draw_line: onImage((ctx, img, x0, y0, x1, y1, c, t) => {
     const [X0, Y0, X1, Y1] = [int(x0, 'x0'), int(y0, 'y0'), int(x1, 'x1'), int(y1, 'y1')];
     drawLine(img, X0, Y0, X1, Y1, int(c, 'color'), int(t, 'thickness'));
     ctx.clock.cpu(C.drawPerPixel * (Math.abs(X1 - X0) + Math.abs(Y1 - Y0) + 1));
-  },
+  }),
 
-  image_draw_circle(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    cx: unknown,
-    cy: unknown,
-    r: unknown,
-    c: unknown,
-    t: unknown,
-    fill: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_draw_circle: onImage((ctx, img, cx, cy, r, c, t, fill) => {
     const R = int(r, 'radius');
     drawCircle(img, int(cx, 'x'), int(cy, 'y'), R, int(c, 'color'), int(t, 'thickness'), Boolean(fill));
     ctx.clock.cpu(C.drawPerPixel * (fill ? 4 * R * R : 8 * R));
-  },
+  }),
 
-  image_draw_cross(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    x: unknown,
-    y: unknown,
-    c: unknown,
-    s: unknown,
-    t: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_draw_cross: onImage((ctx, img, x, y, c, s, t) => {
     const S = int(s, 'size');
     drawCross(img, int(x, 'x'), int(y, 'y'), int(c, 'color'), S, int(t, 'thickness'));
     ctx.clock.cpu(C.drawPerPixel * (4 * S + 2));
-  },
+  }),
 
-  image_draw_string(
-    ctx: BoardContext,
-    a: unknown,
-    w: unknown,
-    h: unknown,
-    bpp: unknown,
-    x: unknown,
-    y: unknown,
-    text: unknown,
-    c: unknown,
-    scale: unknown,
-    xs: unknown,
-    ys: unknown,
-  ): void {
-    const img = imageView(ctx, a, w, h, bpp);
+  image_draw_string: onImage((ctx, img, x, y, text, c, scale, xs, ys) => {
     const n = drawString(
       img,
       int(x, 'x'),
@@ -212,7 +128,7 @@ const backend = {
       int(ys, 'y_spacing'),
     );
     ctx.clock.cpu(C.drawPerPixel * (n + 80 * String(text).length));
-  },
+  }),
 
   /** Copy `src` onto `dst` at (x, y), clipped (draw_image without scaling, alpha or mask). */
   image_draw_image(
