@@ -4,8 +4,7 @@
 import { parseBinary } from '../../kmodel-parser/v4/bodies.js';
 import { BINARY_OPS } from '../../kmodel-parser/v4/types.js';
 import { binary } from '../../kpu/ops/v4/binary.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, binaryIo, clampOf, defineV4Op } from './def.js';
+import { NO_WEIGHTS, binaryIo, clampOf, defineV4Op, NO_MACS } from './def.js';
 
 export const binaryOp = defineV4Op({
   code: 0x00,
@@ -14,7 +13,7 @@ export const binaryOp = defineV4Op({
   unit: 'CPU',
   parse: parseBinary,
   io: binaryIo,
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-float-elementwise',
   prepare: (n, m) => {

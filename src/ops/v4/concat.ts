@@ -3,8 +3,7 @@
  */
 import { parseConcat } from '../../kmodel-parser/v4/bodies.js';
 import { concat } from '../../kpu/ops/v4/concat.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, concatIo, defineV4Op } from './def.js';
+import { NO_WEIGHTS, concatIo, defineV4Op, NO_MACS } from './def.js';
 
 export const concatOp = defineV4Op({
   code: 0x01,
@@ -13,7 +12,7 @@ export const concatOp = defineV4Op({
   unit: 'CPU',
   parse: parseConcat,
   io: concatIo,
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-copy',
   prepare: (n, m) => {

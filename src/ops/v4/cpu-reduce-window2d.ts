@@ -3,8 +3,7 @@
  * it (docs/adding-an-op.md).
  */
 import { parseReduceWindow2D } from '../../kmodel-parser/v4/bodies.js';
-import { notApplicable } from '../not-applicable.js';
-import { CPU_TARGET_ONLY, defineV4Op, NO_WEIGHTS, reduceWindowIo } from './def.js';
+import { CPU_TARGET_ONLY, defineV4Op, NO_WEIGHTS, reduceWindowIo, NO_MACS } from './def.js';
 
 export const cpuReduceWindow2dOp = defineV4Op({
   code: 0x1003,
@@ -13,7 +12,7 @@ export const cpuReduceWindow2dOp = defineV4Op({
   unit: 'CPU',
   parse: parseReduceWindow2D,
   io: reduceWindowIo,
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-reduce',
   prepare: CPU_TARGET_ONLY,

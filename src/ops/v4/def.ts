@@ -111,6 +111,7 @@ export class Mem {
 // ---- helpers the definitions share ----
 
 export const NO_WEIGHTS = notApplicable('the op has no weights');
+export const NO_MACS = notApplicable('moves or maps values; no multiply-accumulates');
 export const CPU_WEIGHTS = notApplicable(
   'a CPU op reads its weights in place from the constant blob; kpusim info lists the weights a KPU layer loads',
 );

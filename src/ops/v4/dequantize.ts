@@ -4,8 +4,7 @@
  */
 import { parseQuantize } from '../../kmodel-parser/v4/bodies.js';
 import { dequantize } from '../../kpu/ops/v4/dequantize.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elementwise } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elementwise, NO_MACS } from './def.js';
 
 export const dequantizeOp = defineV4Op({
   code: 0x03,
@@ -14,7 +13,7 @@ export const dequantizeOp = defineV4Op({
   unit: 'CPU',
   parse: parseQuantize,
   io: (b, l) => elementwise(b, l, b.quant_param, undefined),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-dequantize',
   prepare: (n, m, ctx) => {

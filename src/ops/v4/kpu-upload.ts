@@ -5,8 +5,7 @@
 import { KpuFault } from '../../errors.js';
 import { parseKpuUpload } from '../../kmodel-parser/v4/bodies.js';
 import { kpuRows, kpuUpload } from '../../kpu/layout.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, stated } from './def.js';
+import { NO_WEIGHTS, defineV4Op, stated, NO_MACS } from './def.js';
 
 export const kpuUploadOp = defineV4Op({
   code: 0x2001,
@@ -18,7 +17,7 @@ export const kpuUploadOp = defineV4Op({
     inputs: [stated(b.input, b.in_shape)],
     outputs: [stated(b.output, b.in_shape)],
   }),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-upload',
   prepare: (n, m) => {

@@ -4,8 +4,7 @@
  */
 import { parseMemoryCopy } from '../../kmodel-parser/v4/bodies.js';
 import { memoryCopy } from '../../kpu/ops/v4/memory-copy.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elementwise } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elementwise, NO_MACS } from './def.js';
 
 export const memoryCopyOp = defineV4Op({
   code: 0x09,
@@ -14,7 +13,7 @@ export const memoryCopyOp = defineV4Op({
   unit: 'CPU',
   parse: parseMemoryCopy,
   io: (b, l) => elementwise(b, l),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-copy',
   prepare: (n, m) => {

@@ -4,8 +4,7 @@
  */
 import { parseNnilUnaryMethod } from '../../kmodel-parser/v4/bodies.js';
 import { decodeNnil, nnilUnaryMethod } from '../../kpu/ops/v4/nnil-unary-method.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elementwise } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elementwise, NO_MACS } from './def.js';
 
 export const nnilUnaryMethodOp = defineV4Op({
   code: 0x14,
@@ -14,7 +13,7 @@ export const nnilUnaryMethodOp = defineV4Op({
   unit: 'CPU',
   parse: parseNnilUnaryMethod,
   io: (b, l) => elementwise(b, l),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-unary',
   prepare: (n, m) => {

@@ -1,8 +1,7 @@
 /** pad (opcode 0x5, `Pad` in traces): nncase 0.2's `runtime_opcode` as kpusim defines it (docs/adding-an-op.md). */
 import { parsePad } from '../../kmodel-parser/v4/bodies.js';
 import { pad } from '../../kpu/ops/v4/pad.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elemBytes, stated } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elemBytes, stated, NO_MACS } from './def.js';
 
 export const padOp = defineV4Op({
   code: 0x05,
@@ -19,7 +18,7 @@ export const padOp = defineV4Op({
       ),
     ],
   }),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-layout',
   prepare: (n, m) => {

@@ -4,8 +4,7 @@
  */
 import { parseQuantize } from '../../kmodel-parser/v4/bodies.js';
 import { quantize } from '../../kpu/ops/v4/quantize.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elementwise } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elementwise, NO_MACS } from './def.js';
 
 export const quantizeOp = defineV4Op({
   code: 0x06,
@@ -14,7 +13,7 @@ export const quantizeOp = defineV4Op({
   unit: 'CPU',
   parse: parseQuantize,
   io: (b, l) => elementwise(b, l, undefined, b.quant_param),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-quantize',
   prepare: (n, m, ctx) => {

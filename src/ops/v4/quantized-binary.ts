@@ -5,8 +5,7 @@
 import { parseQuantizedBinary } from '../../kmodel-parser/v4/bodies.js';
 import { BINARY_OPS } from '../../kmodel-parser/v4/types.js';
 import { quantizedBinary } from '../../kpu/ops/v4/quantized-binary.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, binaryIo, defineV4Op } from './def.js';
+import { NO_WEIGHTS, binaryIo, defineV4Op, NO_MACS } from './def.js';
 
 export const quantizedBinaryOp = defineV4Op({
   code: 0x11,
@@ -15,7 +14,7 @@ export const quantizedBinaryOp = defineV4Op({
   unit: 'CPU',
   parse: parseQuantizedBinary,
   io: binaryIo,
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-quantized-binary',
   prepare: (n, m) => {

@@ -5,8 +5,7 @@
 import { parseReduceWindow2D } from '../../kmodel-parser/v4/bodies.js';
 import { REDUCE_OPS } from '../../kmodel-parser/v4/types.js';
 import { reduceWindow2d } from '../../kpu/ops/v4/reduce-window2d.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, clampOf, defineV4Op, reduceWindowIo, win } from './def.js';
+import { NO_WEIGHTS, clampOf, defineV4Op, reduceWindowIo, win, NO_MACS } from './def.js';
 
 export const reduceWindow2dOp = defineV4Op({
   code: 0x08,
@@ -15,7 +14,7 @@ export const reduceWindow2dOp = defineV4Op({
   unit: 'CPU',
   parse: parseReduceWindow2D,
   io: reduceWindowIo,
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-reduce',
   prepare: (n, m) => {

@@ -4,8 +4,7 @@
 import { parseReduce } from '../../kmodel-parser/v4/bodies.js';
 import { REDUCE_OPS } from '../../kmodel-parser/v4/types.js';
 import { reduce } from '../../kpu/ops/v4/reduce.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, stated } from './def.js';
+import { NO_WEIGHTS, defineV4Op, stated, NO_MACS } from './def.js';
 
 export const reduceOp = defineV4Op({
   code: 0x07,
@@ -17,7 +16,7 @@ export const reduceOp = defineV4Op({
     inputs: [stated(b.input, b.in_shape)],
     outputs: [stated(b.output, b.out_shape)],
   }),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-reduce',
   prepare: (n, m) => {

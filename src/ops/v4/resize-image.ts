@@ -5,8 +5,7 @@
 import { parseResizeImage } from '../../kmodel-parser/v4/bodies.js';
 import { IMAGE_RESIZE_MODES } from '../../kmodel-parser/v4/types.js';
 import { resizeImage } from '../../kpu/ops/v4/resize-image.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, stated } from './def.js';
+import { NO_WEIGHTS, defineV4Op, stated, NO_MACS } from './def.js';
 
 export const resizeImageOp = defineV4Op({
   code: 0x0a,
@@ -18,7 +17,7 @@ export const resizeImageOp = defineV4Op({
     inputs: [stated(b.input, b.in_shape)],
     outputs: [stated(b.output, [b.in_shape[0], b.in_shape[1], b.out_h, b.out_w])],
   }),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-resize',
   prepare: (n, m, ctx) => {

@@ -3,8 +3,7 @@
  */
 import { parseSoftmax } from '../../kmodel-parser/v4/bodies.js';
 import { softmax } from '../../kpu/ops/v4/softmax.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, inferred } from './def.js';
+import { NO_WEIGHTS, defineV4Op, inferred, NO_MACS } from './def.js';
 
 export const softmaxOp = defineV4Op({
   code: 0x0b,
@@ -16,7 +15,7 @@ export const softmaxOp = defineV4Op({
     const s = l(b.input) ?? [b.outer_size, b.inner_size];
     return { inputs: [inferred(b.input, s)], outputs: [inferred(b.output, s)] };
   },
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-softmax',
   prepare: (n, m) => {

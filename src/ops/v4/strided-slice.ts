@@ -4,8 +4,7 @@
  */
 import { parseStridedSlice } from '../../kmodel-parser/v4/bodies.js';
 import { stridedSlice } from '../../kpu/ops/v4/strided-slice.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elemBytes, inferred, stated, stridedSliceShape } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elemBytes, inferred, stated, stridedSliceShape, NO_MACS } from './def.js';
 
 export const stridedSliceOp = defineV4Op({
   code: 0x0d,
@@ -17,7 +16,7 @@ export const stridedSliceOp = defineV4Op({
     inputs: [stated(b.input, b.in_shape)],
     outputs: [inferred(b.output, stridedSliceShape(b))],
   }),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-layout',
   prepare: (n, m) => {

@@ -4,8 +4,7 @@
  */
 import { parseTableLookup1D } from '../../kmodel-parser/v4/bodies.js';
 import { tableLookup1d } from '../../kpu/ops/v4/table-lookup1d.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, inferred } from './def.js';
+import { NO_WEIGHTS, defineV4Op, inferred, NO_MACS } from './def.js';
 
 export const tableLookup1dOp = defineV4Op({
   code: 0x12,
@@ -17,7 +16,7 @@ export const tableLookup1dOp = defineV4Op({
     const s = l(b.input);
     return { inputs: [inferred(b.input, s), inferred(b.table, [b.table.size])], outputs: [inferred(b.output, s)] };
   },
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-table',
   prepare: (n, m) => {

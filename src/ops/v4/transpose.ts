@@ -4,8 +4,7 @@
  */
 import { parseTranspose } from '../../kmodel-parser/v4/bodies.js';
 import { transpose } from '../../kpu/ops/v4/transpose.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elemBytes, stated } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elemBytes, stated, NO_MACS } from './def.js';
 
 export const transposeOp = defineV4Op({
   code: 0x0c,
@@ -22,7 +21,7 @@ export const transposeOp = defineV4Op({
       ),
     ],
   }),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-layout',
   prepare: (n, m) => {

@@ -2,8 +2,7 @@
 import { parseUnary } from '../../kmodel-parser/v4/bodies.js';
 import { UNARY_OPS } from '../../kmodel-parser/v4/types.js';
 import { unary } from '../../kpu/ops/v4/unary.js';
-import { notApplicable } from '../not-applicable.js';
-import { NO_WEIGHTS, defineV4Op, elementwise } from './def.js';
+import { NO_WEIGHTS, defineV4Op, elementwise, NO_MACS } from './def.js';
 
 export const unaryOp = defineV4Op({
   code: 0x0e,
@@ -12,7 +11,7 @@ export const unaryOp = defineV4Op({
   unit: 'CPU',
   parse: parseUnary,
   io: (b, l) => elementwise(b, l),
-  macs: notApplicable('moves or maps values; no multiply-accumulates'),
+  macs: NO_MACS,
   weightBytes: NO_WEIGHTS,
   cost: 'nncase-unary',
   prepare: (n, m) => {
