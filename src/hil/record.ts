@@ -3,28 +3,15 @@
  * `golden check` and `board check` read (`<case>/input.bin`, `output_<i>.bin`, `case.json`; no
  * trace: a board has none).
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { goldenCaseNames, sha256 } from '../golden.js';
 import { readInputFile, type InputOptions } from '../input.js';
 import type { PreparedModel } from '../kpu/interpreter.js';
 import type { LoadedModel } from '../load.js';
 import { BoardError } from './errors.js';
 import { runCaseOnBoard, type InputPath } from './run-case.js';
 import type { BoardSession, PutProgress } from './session.js';
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-function caseName(file: string, used: Set<string>): string {
-  let n =
-    basename(file)
-      .replace(/\.[^.]+$/, '')
-      .replace(/[^A-Za-z0-9._-]/g, '_') || 'case';
-  const base = n;
-  for (let i = 2; used.has(n); i++) n = `${base}_${i}`;
-  used.add(n);
-  return n;
-}
 
 export interface BoardRecordOptions {
   readonly input: InputOptions;
@@ -46,11 +33,11 @@ export async function recordGoldenOnBoard(
   opts: BoardRecordOptions,
 ): Promise<{ cases: string[] }> {
   // Read every input first: a bad file is refused before the board is touched.
-  const inputs = inputFiles.map((f) => ({ f, ...readInputFile(f, prepared.inputs[0], opts.input) }));
+  const inputs = inputFiles.map((f) => readInputFile(f, prepared.inputs[0], opts.input));
   mkdirSync(outDir, { recursive: true });
-  const used = new Set<string>();
+  const names = goldenCaseNames(inputFiles);
   const cases: string[] = [];
-  for (const { f, bytes, recipe } of inputs) {
+  for (const [i, { bytes, recipe }] of inputs.entries()) {
     const r = await runCaseOnBoard(s, {
       model: loaded,
       inputs: prepared.inputs,
@@ -68,7 +55,7 @@ export async function recordGoldenOnBoard(
         'UNSUPPORTED',
         `this firmware returns only some of the model's ${prepared.outputs.length} outputs; a golden case needs them all`,
       );
-    const name = caseName(f, used);
+    const name = names[i];
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });
     // The input the board's model saw (the RGB565 path may round it): the case stays consistent.
