@@ -19,3 +19,32 @@ export interface ByteLink {
   setBaud(baud: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The data and close listeners of a ByteLink, for its implementations to register and call. */
+export class LinkListeners {
+  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
+  private readonly closeListeners = new Set<(reason?: Error) => void>();
+
+  get hasData(): boolean {
+    return this.dataListeners.size > 0;
+  }
+
+  onData(listener: (chunk: Uint8Array) => void): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  onClose(listener: (reason?: Error) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Hands `chunk` to every data listener (a listener may remove itself meanwhile). */
+  data(chunk: Uint8Array): void {
+    for (const l of [...this.dataListeners]) l(chunk);
+  }
+
+  close(reason?: Error): void {
+    for (const l of [...this.closeListeners]) l(reason);
+  }
+}

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { BoardError } from './errors.js';
-import type { ByteLink } from './link.js';
+import { LinkListeners, type ByteLink } from './link.js';
 import { BOARD_PROFILES, type BoardProfileName, type Signals } from './profiles.js';
 
 /** A serialport binding (the system's, or serialport's mock binding in tests). */
@@ -48,8 +48,7 @@ async function portNotFound(path: string, binding?: BindingInterface, why = 'no 
 
 export class SerialLink implements ByteLink {
   private closed = false;
-  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private readonly closeListeners = new Set<(reason?: Error) => void>();
+  private readonly listeners = new LinkListeners();
   private warnedSignals = false;
 
   private constructor(
@@ -59,7 +58,7 @@ export class SerialLink implements ByteLink {
   ) {
     port.on('data', (chunk: Buffer) => {
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
-      for (const l of [...this.dataListeners]) l(bytes);
+      this.listeners.data(bytes);
     });
     port.on('close', (err?: Error & { disconnected?: boolean }) => this.finish(err ?? undefined));
     port.on('error', (err: Error) => this.finish(err));
@@ -105,7 +104,7 @@ export class SerialLink implements ByteLink {
   private finish(err?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of [...this.closeListeners]) l(err);
+    this.listeners.close(err);
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -121,13 +120,11 @@ export class SerialLink implements ByteLink {
   }
 
   onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+    return this.listeners.onData(listener);
   }
 
   onClose(listener: (reason?: Error) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.listeners.onClose(listener);
   }
 
   /** Sets both lines in one call (never one alone: serialport would assert the other). */

@@ -5,7 +5,7 @@
  * `serialport`. Modem lines are set both at once, as there.
  */
 import { BoardError } from './errors.js';
-import type { ByteLink } from './link.js';
+import { LinkListeners, type ByteLink } from './link.js';
 import type { Signals } from './profiles.js';
 
 /** The part of the Web Serial API's `SerialPort` this link uses. */
@@ -21,8 +21,7 @@ export class WebSerialLink implements ByteLink {
   private closed = false;
   private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   private pumping: Promise<void> = Promise.resolve();
-  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private readonly closeListeners = new Set<(reason?: Error) => void>();
+  private readonly listeners = new LinkListeners();
 
   private constructor(
     private readonly port: WebSerialPort,
@@ -56,7 +55,7 @@ export class WebSerialLink implements ByteLink {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          if (value?.length) for (const l of [...this.dataListeners]) l(value);
+          if (value?.length) this.listeners.data(value);
         }
       } catch (e) {
         if (this.reader === reader)
@@ -71,7 +70,7 @@ export class WebSerialLink implements ByteLink {
   private finish(err?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of [...this.closeListeners]) l(err);
+    this.listeners.close(err);
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -88,13 +87,11 @@ export class WebSerialLink implements ByteLink {
   }
 
   onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+    return this.listeners.onData(listener);
   }
 
   onClose(listener: (reason?: Error) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.listeners.onClose(listener);
   }
 
   async setSignals(signals: Signals): Promise<void> {

@@ -21,7 +21,7 @@ import { checkFolder } from '../../maixpy/host.js';
 import { checkHeap } from '../../maixpy/sandbox.js';
 import { listSdFolder, parseFlashSpec, type FlashSegment } from '../../maixpy/storage.js';
 import type { ResizeMode } from '../../pipeline/convert.js';
-import type { ByteLink } from '../link.js';
+import { LinkListeners, type ByteLink } from '../link.js';
 import type { Flavor } from './console.js';
 import { createWire, DROPPED, EXEC, put, queued, RING_BYTES, signal, STATE } from './shared.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
@@ -133,8 +133,7 @@ export async function createVirtualBoard(opts: VirtualBoardOptions = {}): Promis
   const control = wire.control;
   const cap = opts.uartBuffer;
 
-  const dataListeners = new Set<(chunk: Uint8Array) => void>();
-  const closeListeners = new Set<(reason?: Error) => void>();
+  const listeners = new LinkListeners();
   let early: Uint8Array[] | null = [];
   let closed = false;
   let overflow: number[] = [];
@@ -144,7 +143,7 @@ export async function createVirtualBoard(opts: VirtualBoardOptions = {}): Promis
     if (closed) return;
     closed = true;
     if (pump) clearImmediate(pump);
-    for (const l of [...closeListeners]) l(reason);
+    listeners.close(reason);
   };
 
   let readyResolve!: () => void, readyReject!: (e: Error) => void;
@@ -155,8 +154,8 @@ export async function createVirtualBoard(opts: VirtualBoardOptions = {}): Promis
   worker.on('message', (m: WorkerMessage) => {
     if (m.t === 'out') {
       const chunk = m.data;
-      if (dataListeners.size === 0 && early) early.push(chunk);
-      else for (const l of [...dataListeners]) l(chunk);
+      if (!listeners.hasData && early) early.push(chunk);
+      else listeners.data(chunk);
     } else if (m.t === 'warn') warnFn(m.text);
     else if (m.t === 'ready') readyResolve();
     else if (m.t === 'fatal') {
@@ -210,18 +209,15 @@ export async function createVirtualBoard(opts: VirtualBoardOptions = {}): Promis
       receive(data);
     },
     onData(listener) {
-      dataListeners.add(listener);
+      const remove = listeners.onData(listener);
       if (early) {
         const held = early;
         early = null;
         for (const c of held) listener(c);
       }
-      return () => dataListeners.delete(listener);
+      return remove;
     },
-    onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
+    onClose: (listener) => listeners.onClose(listener),
     async setSignals(): Promise<void> {
       // no modem lines on the virtual board: DTR/RTS change nothing
     },
