@@ -102,6 +102,7 @@ await build({
   entryPoints: {
     main: join(root, 'dist/cli/main.js'),
     'sweep-worker': join(root, 'dist/cli/sweep-worker.js'),
+    'camera-worker': join(root, 'dist/cli/camera-worker.js'),
     worker: join(root, 'dist/hil/virtual/worker.js'),
   },
   outdir: out,

@@ -9,6 +9,7 @@ import type { SensorName } from '../maixpy/sensor-timing.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
+import { cameraPrefetch } from './camera-prefetch.js';
 import { DEFAULT_HEAP_MB } from '../maixpy/sandbox.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
@@ -136,6 +137,7 @@ export const maixpyCommand: Command = {
       bundled: args.bundled !== false,
       ...(timing ? { timing: timing.params } : {}),
       trace,
+      cameraPrefetch,
       out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),
     });

@@ -42,6 +42,18 @@ export interface CameraOptions {
    * (null: no frame, the camera has run out), named `name` in the frame log.
    */
   readonly live?: { readonly name: string; readonly frame: () => RgbImage | null };
+  /** Files decoded ahead (`CameraPrefetch.take`): a file's image when it is ready, else the file is decoded here. */
+  readonly prefetched?: (file: string) => RgbImage | undefined;
+}
+
+/**
+ * Camera files decoded ahead of their snapshots (the command line decodes the first ones in a
+ * worker thread while the board starts): `take` hands over a file's decoded image once, or
+ * undefined when it is not ready; `stop` ends the prefetch.
+ */
+export interface CameraPrefetch {
+  take(file: string): RgbImage | undefined;
+  stop(): void;
 }
 
 export interface SnapshotFrame {
@@ -91,6 +103,7 @@ export class Camera {
   readonly orientation: CameraOrientation;
   readonly cycle: boolean;
   private readonly live?: CameraOptions['live'];
+  private readonly prefetched?: CameraOptions['prefetched'];
   /** Scaled frames by file and size, least recently used first. */
   private readonly frames = new Map<string, RgbImage>();
   private frameBytes = 0;
@@ -103,6 +116,7 @@ export class Camera {
     this.orientation = opts.orientation ?? 'script';
     this.cycle = opts.cycle ?? false;
     this.live = opts.live;
+    this.prefetched = opts.prefetched;
   }
 
   /** Frames delivered so far. */
@@ -150,7 +164,7 @@ export class Camera {
       this.frames.set(key, hit);
       return hit;
     }
-    const rgb = this.scaled(readImageFile(file), width, height);
+    const rgb = this.scaled(this.prefetched?.(file) ?? readImageFile(file), width, height);
     this.frames.set(key, rgb);
     this.frameBytes += rgb.data.length;
     for (const [k, v] of this.frames) {

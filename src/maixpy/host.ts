@@ -19,7 +19,13 @@ import { UsageError } from '../errors.js';
 import { FILE_CAPS, readUserText } from '../io/read-file.js';
 import type { NumericsMode } from '../kpu/interpreter.js';
 import type { ResizeMode } from '../pipeline/convert.js';
-import { Camera, expandCameraFiles, type CameraOptions, type CameraOrientation } from './camera.js';
+import {
+  Camera,
+  expandCameraFiles,
+  type CameraOptions,
+  type CameraOrientation,
+  type CameraPrefetch,
+} from './camera.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { bootBoard } from './boot.js';
 import { BoardContext, StopRun, type Backend, type KeyPress, type StopReason } from './context.js';
@@ -108,6 +114,8 @@ export interface MaixpyRunOptions {
   readonly lcdFrame?: (img: RgbImage) => void;
   /** A live camera (the browser's webcam) instead of `camera` files. */
   readonly liveCamera?: CameraOptions['live'];
+  /** Starts decoding the (expanded) camera files ahead of their snapshots (the command line's worker thread). */
+  readonly cameraPrefetch?: (files: readonly string[]) => CameraPrefetch | undefined;
   /** Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load, snapshot and display. */
   readonly trace?: (event: string) => void;
   /** The script's output. */
@@ -252,6 +260,8 @@ export interface MaixpyBoardOptions {
   readonly lcdFrame?: (img: RgbImage) => void;
   /** A live camera (the browser's webcam) instead of `cameraFiles`. */
   readonly liveCamera?: CameraOptions['live'];
+  /** Camera files decoded ahead (`CameraOptions.prefetched`). */
+  readonly cameraPrefetched?: CameraOptions['prefetched'];
   /** Told of the board's milestones (see `MaixpyRunOptions.trace`). */
   readonly trace?: (event: string) => void;
 }
@@ -299,6 +309,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
       orientation: opts.cameraOrientation,
       cycle: opts.served,
       live: opts.liveCamera,
+      prefetched: opts.cameraPrefetched,
     }),
     storage,
     memory,
@@ -429,8 +440,11 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
 
   const polled: { board?: MaixpyBoard } = {};
   const userPoll = opts.poll;
+  // The camera files start decoding now, while the interpreter loads and boots.
+  const prefetch = opts.liveCamera ? undefined : opts.cameraPrefetch?.(files);
   const board = await createBoard({
     cameraFiles: files,
+    cameraPrefetched: prefetch && ((file) => prefetch.take(file)),
     liveCamera: opts.liveCamera,
     lcdFrame: opts.lcdFrame,
     poll: userPoll ? () => polled.board && userPoll(polled.board) : undefined,
@@ -453,6 +467,9 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     stderr: (b) => opts.err(typeof b === 'string' ? b : decoder.decode(b)),
     warn,
     trace: opts.trace,
+  }).catch((e: unknown) => {
+    prefetch?.stop();
+    throw e;
   });
   polled.board = board;
   const { ctx, backend } = board;
@@ -502,6 +519,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   } catch {
     // a failure to write the last panel does not change how the script ended
   }
+  prefetch?.stop();
 
   const emulatorMs = performance.now() - t0;
   const c = ctx.clock;
