@@ -21,7 +21,9 @@ export interface BootableInterpreter {
  */
 export function bootBoard(mp: BootableInterpreter, modules: readonly MaixpyModule[]): void {
   mp.FS.mkdirTree('/lib');
-  for (const m of modules) mp.FS.writeFile(`/lib/${m.file}.py`, m.python);
+  // As UTF-8 bytes: the port turns a string into an array of numbers first, a large part of the boot.
+  const utf8 = new TextEncoder();
+  for (const m of modules) mp.FS.writeFile(`/lib/${m.file}.py`, utf8.encode(m.python));
   mp.FS.mkdirTree('/flash');
   const aliased = modules.filter((m) => m.aliases?.length);
   mp.runPython(

@@ -375,7 +375,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
 
 /** Runs a script's text on a booted board in `__main__`, after the boot, as main.py runs on the board (tracebacks name `script`). */
 export function runScript(board: MaixpyBoard, script: string, source: string): void {
-  board.mp.FS.writeFile('/__kpusim_main__.py', source);
+  board.mp.FS.writeFile('/__kpusim_main__.py', new TextEncoder().encode(source));
   board.mp.runPython(
     [
       `__file__ = ${pyString(script)}`,
