@@ -5,7 +5,6 @@
  */
 import type { ByteLink } from './link.js';
 import type { BoardProfileName } from './profiles.js';
-import { openSerialLink } from './serial.js';
 
 export interface PortOptions {
   readonly baud?: number;
@@ -46,5 +45,9 @@ export async function openPort(port: string, opts: PortOptions = {}): Promise<By
   const m = /^([a-z][a-z0-9+-]*):(.*)$/i.exec(port);
   if (port === 'virtual' || (m && m[1] === 'virtual')) return openVirtual(m ? m[2] : '');
   if (m && schemes.has(m[1])) return (schemes.get(m[1]) as PortOpener)(m[2], opts);
+  // Loaded only when a serial port is opened: the serialport packages (a native binding found at
+  // run time, CommonJS that Node reads whole) cost the commands that take --port more to start than
+  // their own code, when most runs of them never open a board.
+  const { openSerialLink } = await import('./serial.js');
   return openSerialLink({ path: port, baud: opts.baud, board: opts.board, warn: opts.warn });
 }
