@@ -96,44 +96,36 @@ type BinaryRow = (
   high: number,
 ) => void;
 
-// The clamp is clampF's max(min(v, high), low) written out, against the bounds rounded to float32 (they come from
-// the bytecode as float32; rounding is monotonic, so a float32 v compares with either alike): V8 boxes every v of a
-// conditional that mixes it with a parameter. Each arithmetic op has its own row function: a call per element to a
-// function V8 does not inline would box every result too.
+// The clamp is clampF's max(min(v, high), low) written out. `high * 1` is high: the product makes it a float inside the
+// loop, where V8 would otherwise box every v of a conditional that mixes it with a parameter (seen in the loops it
+// compiles on the fly for long rows). Each arithmetic op has its own row function: a call per element to a function
+// V8 does not inline would box every result too.
 const addRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
-  const H = f32(high);
-  const L = f32(low);
   for (let k = 0; k < n; k++) {
     const v = f32(A[x + k * lx] + B[y + k * ly]);
-    const m = H < v ? H : v;
-    O[o + k * lo] = m < L ? L : m;
+    const m = high < v ? high * 1 : v;
+    O[o + k * lo] = m < low ? low * 1 : m;
   }
 };
 const subRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
-  const H = f32(high);
-  const L = f32(low);
   for (let k = 0; k < n; k++) {
     const v = f32(A[x + k * lx] - B[y + k * ly]);
-    const m = H < v ? H : v;
-    O[o + k * lo] = m < L ? L : m;
+    const m = high < v ? high * 1 : v;
+    O[o + k * lo] = m < low ? low * 1 : m;
   }
 };
 const mulRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
-  const H = f32(high);
-  const L = f32(low);
   for (let k = 0; k < n; k++) {
     const v = f32(A[x + k * lx] * B[y + k * ly]);
-    const m = H < v ? H : v;
-    O[o + k * lo] = m < L ? L : m;
+    const m = high < v ? high * 1 : v;
+    O[o + k * lo] = m < low ? low * 1 : m;
   }
 };
 const divRow: BinaryRow = (A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
-  const H = f32(high);
-  const L = f32(low);
   for (let k = 0; k < n; k++) {
     const v = f32(A[x + k * lx] / B[y + k * ly]);
-    const m = H < v ? H : v;
-    O[o + k * lo] = m < L ? L : m;
+    const m = high < v ? high * 1 : v;
+    O[o + k * lo] = m < low ? low * 1 : m;
   }
 };
 
@@ -142,12 +134,10 @@ const BINARY_ROWS: readonly BinaryRow[] = BINARY_FUNCS.map(
   (fn, op) =>
     [addRow, subRow, mulRow, divRow][op] ??
     ((A, x, lx, B, y, ly, O, o, lo, n, low, high) => {
-      const H = f32(high);
-      const L = f32(low);
       for (let k = 0; k < n; k++) {
         const v = fn(A[x + k * lx], B[y + k * ly]);
-        const m = H < v ? H : v;
-        O[o + k * lo] = m < L ? L : m;
+        const m = high < v ? high * 1 : v;
+        O[o + k * lo] = m < low ? low * 1 : m;
       }
     }),
 );

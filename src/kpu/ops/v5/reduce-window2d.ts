@@ -87,10 +87,8 @@ function reduceRows(
 ): void {
   const I = fi.a;
   const O = fo.a;
-  // Everything below is a float32 value already; f32 keeps V8 from boxing v (see the BINARY row functions).
+  // init is a float32 value already; f32 and `* 1` keep V8 from boxing v (see the BINARY row functions).
   const init = f32(initF);
-  const lowF = f32(low);
-  const highF = f32(high);
   const xs = new Int32Array(ow);
   const xe = new Int32Array(ow);
   for (let ox = 0; ox < ow; ox++)
@@ -118,8 +116,8 @@ function reduceRows(
             } else for (let kx = k0; kx < k1; kx++) v = f32(reducer(v, I[row + kx * dx]));
           }
           if (reduceOp === 0) v = f32(v / (Math.max(0, ye - ys) * Math.max(0, k1 - k0)));
-          const m = highF < v ? highF : v;
-          O[to + ox * os[3]] = m < lowF ? lowF : m;
+          const m = high < v ? high * 1 : v;
+          O[to + ox * os[3]] = m < low ? low * 1 : m;
         }
       }
     }
