@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { bundledModelsDir, readManifest } from '../src/maixpy/storage.js';
-import { FIXTURES, REPO, runScript, tempDir, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
+import { expectLabels, FIXTURES, REPO, runScript, tempDir, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
 import { HAS_SHARED, kmodelPath } from './shared.js';
 
 const MANIFEST = join(bundledModelsDir(), 'manifest.json');
@@ -34,16 +34,6 @@ function scriptFor(opts: {
   const p = join(tempDir('bundled-script'), 'face_recognition_maixpy.py');
   writeFileSync(p, s);
   return p;
-}
-
-function expectLabels(lines: string[], people: string[]): void {
-  const frames = lines.filter((l) => l.startsWith('frame '));
-  expect(frames).toHaveLength(people.length);
-  frames.forEach((line, i) => {
-    if (i === 0) expect(line).toMatch(/^frame 1: unknown \(0\.0\) enrolled as person 1/);
-    else if (people[i] === people[0]) expect(line).toMatch(new RegExp(`^frame ${i + 1}: person 1 \\(`));
-    else expect(line).toMatch(new RegExp(`^frame ${i + 1}: unknown \\(`));
-  });
 }
 
 describe.skipIf(!HAS_BUNDLED)('kpusim maixpy with the bundled face models', () => {

@@ -15,7 +15,7 @@ import { processFrame, type FaceModels } from '../src/pipeline/flow.js';
 import { CANMV_PRESET, MAIXPY_PRESET } from '../src/pipeline/presets.js';
 import { decodeRegionLayer } from '../src/pipeline/region.js';
 import type { PlanarImage, Rgb565Image } from '../src/pipeline/types.js';
-import { FIXTURES, runScript, sdCard, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
+import { expectLabels, FIXTURES, runScript, sdCard, twoPeopleFrames } from './fixtures/maixpy/helpers.js';
 import { HAS_SHARED, kmodelPath } from './shared.js';
 
 const MAIXPY_DETECTOR = kmodelPath('maixpy_face_detect_0x300000_v3');
@@ -34,20 +34,6 @@ function floats(b: Uint8Array): Float32Array {
 
 function run(m: PreparedModel, input: PlanarImage): Float32Array {
   return floats(m.run([input.data.subarray(0, m.inputs[0].bytes)]).outputs[0]);
-}
-
-/**
- * Expected label per frame: frame 1 (key pressed) enrols the first person; later frames of that person are recognised,
- * the other person's are not.
- */
-function expectLabels(lines: string[], people: string[]): void {
-  const frames = lines.filter((l) => l.startsWith('frame '));
-  expect(frames).toHaveLength(people.length);
-  frames.forEach((line, i) => {
-    if (i === 0) expect(line).toMatch(/^frame 1: unknown \(0\.0\) enrolled as person 1/);
-    else if (people[i] === people[0]) expect(line).toMatch(new RegExp(`^frame ${i + 1}: person 1 \\(`));
-    else expect(line).toMatch(new RegExp(`^frame ${i + 1}: unknown \\(`));
-  });
 }
 
 describe.skipIf(!HAS_SHARED)('kpusim maixpy: face recognition with the real models of ../shared', () => {
