@@ -25,27 +25,13 @@ import {
   timingFileJson,
   timingFileOf,
   withParameters,
-  type TimingParams,
 } from '../src/kpu/timing/index.js';
 import { TOLERANCES } from '../src/tolerances.js';
 import { HAS_SHARED, kmodelPath, REPO_ROOT, SHARED_SKIP_REASON } from './shared.js';
-
-/** Parameters recovered within this fraction of the truth (the criterion). */
-const PARAM_TOLERANCE = 0.02;
-/** Every suite case reproduced within this fraction. */
-const CASE_TOLERANCE = 0.01;
+import { CASE_TOLERANCE, PARAM_TOLERANCE, perturbed } from './fixtures/calibration.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kpusim-board-timing-'));
 let unregister: () => void;
-
-/** Every parameter scaled by one of a few factors (never the clocks). */
-function perturbed(base: TimingParams, factors: readonly number[]): TimingParams {
-  const v = parameterValues(base);
-  return withParameters(
-    base,
-    Object.fromEntries(Object.entries(v).map(([k, x], i) => [k, x * factors[i % factors.length]])),
-  );
-}
 
 const truth = perturbed(TIMING_PARAMS, [0.8, 1.25, 1.1, 0.9]);
 const truthFile = join(dir, 'other.json');

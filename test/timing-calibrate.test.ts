@@ -23,20 +23,7 @@ import {
   withParameters,
   type TimingParams,
 } from '../src/kpu/timing/index.js';
-
-/** Parameters recovered within this fraction of the truth (the criterion). */
-const PARAM_TOLERANCE = 0.02;
-/** Every suite case reproduced within this fraction. */
-const CASE_TOLERANCE = 0.01;
-
-/** Every parameter scaled by one of a few factors (never the clocks). */
-function perturbed(base: TimingParams, factors: readonly number[]): TimingParams {
-  const v = parameterValues(base);
-  return withParameters(
-    base,
-    Object.fromEntries(Object.entries(v).map(([k, x], i) => [k, x * factors[i % factors.length]])),
-  );
-}
+import { CASE_TOLERANCE, PARAM_TOLERANCE, perturbed } from './fixtures/calibration.js';
 
 function check(c: Calibration, truth: TimingParams, label: string): void {
   const want = parameterValues(truth);
