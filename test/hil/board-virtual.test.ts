@@ -142,21 +142,10 @@ describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board
     // arbitrary bytes are not RGB565 pixels: the board sees the nearest RGB565 image, and the
     // emulator runs on that same image
     const f = join(dir, 'in565.bin');
+    const run565 = () =>
+      cli('board', 'run', MODEL, '--input', f, '--port', 'vtest:', '--input-path', 'rgb565', '--repeat', '1', '--json');
     writeFileSync(f, input(p.inputs[0].bytes, 21));
-    const r = await cli(
-      'board',
-      'run',
-      MODEL,
-      '--input',
-      f,
-      '--port',
-      'vtest:',
-      '--input-path',
-      'rgb565',
-      '--repeat',
-      '1',
-      '--json',
-    );
+    const r = await run565();
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.input).toMatchObject({ path: 'rgb565', exact: false });
@@ -164,20 +153,7 @@ describe.skipIf(!HAS_VIRTUAL)('kpusim board against the in-process virtual board
     // bytes that are an RGB565 image's expansion go through exactly
     const exactIn = rgb565Route(input(p.inputs[0].bytes, 21), w, h).ai;
     writeFileSync(f, exactIn);
-    const e = await cli(
-      'board',
-      'run',
-      MODEL,
-      '--input',
-      f,
-      '--port',
-      'vtest:',
-      '--input-path',
-      'rgb565',
-      '--repeat',
-      '1',
-      '--json',
-    );
+    const e = await run565();
     expect(e.code).toBe(0);
     const d2 = JSON.parse(e.out);
     expect(d2.input).toMatchObject({ path: 'rgb565', exact: true });
