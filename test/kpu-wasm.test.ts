@@ -25,7 +25,7 @@ import {
   runKpuConvWasm,
   simdWindow,
 } from '../src/kpu/conv/index.js';
-import { lastWasmRunFallbacks, outputMonotone, wasmPlan } from '../src/kpu/conv/wasm.js';
+import { lastWasmRunFallbacks, outputMonotone, wasmPlan, windowFinder } from '../src/kpu/conv/wasm.js';
 import { CHAN, CHAN_BYTES } from '../src/kpu/wasm/abi.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { loadKmodel } from '../src/load.js';
@@ -210,6 +210,21 @@ describe('simdWindow', () => {
       second: { x0: 8257827n, ymul: 32, shift: 20, bias: 252, split: 8265995 },
     });
   });
+  it('ReLU6 steps: a constant 0 below bn = 0 and 255 from the last two steps (8 339 508) on', () => {
+    // segment 0 (bn ≤ 0) has y_mul 0, bias 0; segment 1 rises; segments 14, 15 (x_start 8 339 507,
+    // 8 347 675) add a non-negative rounded term to bias 255, so clamp to 255, while segment 13
+    // (bias 254, (bn − x0)·32·2^−20 ≤ 8168·2^−15 < 0.5) outputs 254
+    const f = windowFinder(RELU6);
+    expect(f.head(-(10n ** 6n), 9n * 10n ** 6n)).toEqual({ at: 0n, value: 0 });
+    expect(f.tail(-(10n ** 6n), 9n * 10n ** 6n)).toEqual({ at: 8339508n, value: 255 });
+    // a range that ends inside segment 13: the four steps at 254 (segments 10–13, from 8 306 836)
+    expect(f.tail(0n, 8335000n)).toEqual({ at: 8306836n, value: 254 });
+  });
+  it('ReLU: segment 10 rises then clamps within itself, so no constant top; the bottom is 0', () => {
+    const f = windowFinder(RELU);
+    expect(f.tail(-(10n ** 8n), 10n ** 9n)).toBeNull();
+    expect(f.head(-(10n ** 8n), 10n ** 9n)).toEqual({ at: 0n, value: 0 });
+  });
   it('leaky ReLU: two rising pieces cover the whole range', () => {
     expect(simdWindow(-(10n ** 8n), 10n ** 8n, LEAKY)).toEqual({
       x0: -12451840n,
@@ -320,6 +335,23 @@ describe('wasm kernel across SIMD window edges (ReLU6 steps)', () => {
     expect(out.some((v) => v >= 252)).toBe(true);
     expect(out.some((v) => v > 0 && v < 252)).toBe(true);
   });
+  it.each(inputs)(
+    'only groups with a bn between the window (to 8 274 163) and the top (8 339 508) fall back, %s',
+    (_, value) => {
+      // bn = 255·x·mul·2^−15 + add (exact here); the constant 0 below bn = 0 and 255 from the last
+      // steps on take their values without the scalar kernel
+      let expected = 0;
+      for (const { norm_mul, norm_add } of bn)
+        for (let g = 0; g < (64 * 16) / 4; g++) {
+          const bns = [0, 1, 2, 3].map((k) => (255 * value(4 * g + k) * norm_mul) / 2 ** 15 + norm_add);
+          if (bns.some((v) => v > 8274163 && v < 8339508)) expected++;
+        }
+      const ram = new Uint8Array(AI_SRAM_BYTES);
+      for (let i = 0; i < 64 * 16; i++) ram[i] = value(i);
+      runKpuConvWasm(c, ram, GOLDEN_NUMERICS);
+      expect(lastWasmRunFallbacks()).toBe(expected);
+    },
+  );
 });
 
 describe('outputMonotone', () => {

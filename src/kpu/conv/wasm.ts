@@ -23,7 +23,10 @@
  *    |(bn − x0)·y_mul| < 2^51 so the product, its power-of-two scaling and RNE are exact, and
  *    |y| < 2^30 so the rounded y (read from the low word of y + 1.5·2^52) plus bias fits an i32;
  *    or two such spans that meet (e.g. leaky ReLU's two rising pieces).
- * Lanes whose bn falls outside the window are recomputed by the scalar kernel. Saturating narrows
+ * Where the window misses part of the range, lanes whose bn lies in the table's constant bottom or
+ * top (`head`, `tail`: up to / from some bn every segment provably outputs one value, e.g. 255 past
+ * ReLU6's last steps) take that value, and the window is sought between the two; lanes whose bn
+ * falls elsewhere outside the window are recomputed by the scalar kernel. Saturating narrows
  * (i32 → i16 → u8) do the final clamp.
  *
  * Max pool 2×2 before the activation (`outputMonotone`): when the reference's output is monotone
@@ -93,6 +96,12 @@ function rne(t: bigint, s: number): bigint {
 
 const clamp255 = (v: bigint): number => (v < 0n ? 0 : v > 255n ? 255 : Number(v));
 
+/** A constant end of a table on a channel's range (`windowFinder`'s head and tail). */
+interface Constant {
+  readonly at: bigint;
+  readonly value: number;
+}
+
 interface Window {
   readonly x0: bigint;
   readonly ymul: number;
@@ -133,6 +142,8 @@ export function outputMonotone(bnLo: bigint, bnHi: bigint, segs: readonly Activa
 export function windowFinder(segs: readonly ActivationSegment[]): {
   window(bnLo: bigint, bnHi: bigint): Window | null;
   monotone(bnLo: bigint, bnHi: bigint): boolean;
+  head(bnLo: bigint, bnHi: bigint): Constant | null;
+  tail(bnLo: bigint, bnHi: bigint): Constant | null;
 } {
   const xs = segs.map((s) => BigInt(s.x_start));
   const ym = segs.map((s) => BigInt(s.y_mul));
@@ -278,7 +289,32 @@ export function windowFinder(segs: readonly ActivationSegment[]): {
       },
     };
   };
-  return { window, monotone };
+  /**
+   * The table's constant ends on bnLo..bnHi: segments from the bottom up (head) or the top down
+   * (tail) while each is provably constant with one value. `head`: the reference outputs `value`
+   * for every bn in bnLo..at; `tail`: for every bn in at..bnHi (e.g. 255 past the last steps of
+   * ReLU6 as CanMV writes it).
+   */
+  const end = (bnLo: bigint, bnHi: bigint, ks: number[], top: boolean): Constant | null => {
+    let c: Constant | null = null;
+    for (const k of ks) {
+      const a = lowerOf(k, bnLo);
+      const b = upperOf(k, bnHi);
+      if (a > b) continue;
+      const v = constantOn(k, a, b);
+      if (v === null || (c && v !== c.value)) break;
+      c = { at: top ? a : b, value: v };
+    }
+    return c;
+  };
+  const up = Array.from({ length: 16 }, (_, k) => k);
+  const down = [...up].reverse();
+  return {
+    window,
+    monotone,
+    head: (bnLo, bnHi) => end(bnLo, bnHi, up, false),
+    tail: (bnLo, bnHi) => end(bnLo, bnHi, down, true),
+  };
 }
 
 function bnRange(accLo: bigint, accHi: bigint, bn: BatchNormEntry): [bigint, bigint] {
@@ -387,9 +423,27 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     let mode = 0;
     if (!wide && f.exact[o] === 1 && f.actSorted && f.big.accLo[o] >= -I32 && f.big.accHi[o] < I32) {
       const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
-      const w = finder.window(lo, hi);
+      let w = finder.window(lo, hi);
+      let ends: { head: Constant | null; top: Constant | null } = { head: null, top: null };
+      if (w && (w.lo !== -Infinity || w.hi !== Infinity)) {
+        // not the whole range: the table's constant bottom and top output their values, and the
+        // window is sought between them (lanes there that it misses fall back). The kernel tells
+        // the ends by bn − x0, exact as the window's ends are: they are used where that is an
+        // integer below 2^52.
+        const head = finder.head(lo, hi);
+        const top = finder.tail(lo, hi);
+        const mLo = head ? head.at + 1n : lo;
+        const mHi = top ? top.at - 1n : hi;
+        const wm = mLo <= mHi ? finder.window(mLo, mHi) : null;
+        const fits = (e: Constant | null, x0: bigint): boolean =>
+          !e || (e.at - x0 < 2n ** 52n && e.at - x0 > -(2n ** 52n));
+        if (wm && fits(head, wm.x0) && fits(top, wm.x0)) {
+          w = wm;
+          ends = { head, top };
+        }
+      }
       if (w) {
-        mode = w.lo === -Infinity && w.hi === Infinity ? 1 : 2;
+        mode = ends.head || ends.top || w.lo !== -Infinity || w.hi !== Infinity ? 2 : 1;
         simdChannels++;
         dv.setInt32(at + CHAN.C32, Number(BigInt.asIntN(32, BigInt(f.constTerm[o]))), true);
         dv.setFloat64(at + CHAN.m, bn.norm_mul * 2 ** -bn.norm_shift, true);
@@ -405,6 +459,12 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
         dv.setFloat64(at + CHAN.dxB, Number(b.x0 - w.x0), true);
         dv.setFloat64(at + CHAN.ymscB, b.ymul * 2 ** -b.shift, true);
         dv.setInt32(at + CHAN.biasB, b.bias, true);
+        // the constant ends: bn ≤ head.at ⇔ bn − x0 ≤ head.at − x0;
+        // bn ≥ top.at ⇔ bn − x0 > top.at − 1 − x0
+        dv.setFloat64(at + CHAN.head, ends.head ? Number(ends.head.at - w.x0) : -Infinity, true);
+        dv.setInt32(at + CHAN.headVal, ends.head?.value ?? 0, true);
+        dv.setFloat64(at + CHAN.sat, ends.top ? Number(ends.top.at - 1n - w.x0) : Infinity, true);
+        dv.setInt32(at + CHAN.satVal, ends.top?.value ?? 0, true);
       }
     }
     dv.setInt32(at + CHAN.mode, mode, true);

@@ -89,7 +89,11 @@ export const CHAN = {
   biasB: 104, // i32
   two: 108, // i32: 1 for a two-piece window
   dxB: 112, // f64: x0' − x0, the second segment's start relative to the first's
+  sat: 120, // f64: bn − x0 > sat outputs satVal (the table's constant top; +Infinity when there is none)
+  head: 128, // f64: bn − x0 ≤ head outputs headVal (the constant bottom; −Infinity when there is none)
+  satVal: 136, // i32
+  headVal: 140, // i32
 } as const;
-export const CHAN_BYTES = 128;
+export const CHAN_BYTES = 144;
 /** Activation segments: x_start, y_mul, bias, shift as i64, 32 bytes each. */
 export const SEG_BYTES = 32;

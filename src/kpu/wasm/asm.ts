@@ -405,6 +405,8 @@ export const v128 = {
     });
   },
   and: mk('v128.and', simd(0x4e), [V, V], V),
+  /** a & ~b */
+  andnot: mk('v128.andnot', simd(0x4f), [V, V], V),
   or: mk('v128.or', simd(0x50), [V, V], V),
   any_true: mk('v128.any_true', simd(0x53), [V], I),
   bitselect: mk('v128.bitselect', simd(0x52), [V, V, V], V),

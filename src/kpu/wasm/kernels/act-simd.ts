@@ -72,6 +72,14 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
       const a1 = f.local('v128', 'a1');
       const b = [0, 1, 2, 3].map((k) => f.local('v128', `b${k}`));
       const mk2 = [0, 1, 2, 3].map((k) => f.local('v128', `m${k}`));
+      const sat = f.local('v128', 'sat');
+      const satV = f.local('v128', 'satV');
+      const head = f.local('v128', 'head');
+      const headV = f.local('v128', 'headV');
+      const ms = [0, 1].map((k) => f.local('v128', `s${k}`));
+      const mh = [0, 1].map((k) => f.local('v128', `h${k}`));
+      /** outside the window and neither end */
+      const missed = (k: number): Expr => v128.andnot(v128.andnot(outside(b[k]), get(ms[k])), get(mh[k]));
       const splat = (off: number): Expr => f64x2.splat(f64.load(get(ch), off));
       const outside = (bv: Local): Expr => v128.or(f64x2.le(get(bv), get(lo)), f64x2.gt(get(bv), get(hi)));
       const accOf = (off: number): Expr =>
@@ -137,7 +145,11 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
           set(tp, add(get(tp), c32(32))),
           set(op, add(get(op), c32(8))),
         );
-      /** 4 pixels per step; a step with any bn outside the window goes through actScalar */
+      /**
+       * 4 pixels per step; a step with any bn outside the window goes through actScalar, except
+       * that bn in the table's constant bottom (bn − x0 ≤ head) or top (bn − x0 > sat) just
+       * outputs that constant
+       */
       const checked = (two: boolean): Stmt => {
         const top = new Label('top');
         const exit = new Label('exit');
@@ -150,8 +162,12 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
             set(a0, accOf(0)),
             set(b[0], bnOf(get(a0))),
             set(b[1], bnOf(hiOf(a0))),
+            set(ms[0], f64x2.gt(get(b[0]), get(sat))),
+            set(ms[1], f64x2.gt(get(b[1]), get(sat))),
+            set(mh[0], f64x2.le(get(b[0]), get(head))),
+            set(mh[1], f64x2.le(get(b[1]), get(head))),
             if_(
-              v128.any_true(v128.or(outside(b[0]), outside(b[1]))),
+              v128.any_true(v128.or(missed(0), missed(1))),
               [
                 i32.store(desc(), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
                 call(
@@ -166,6 +182,8 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
               ],
               [
                 ...out4(two, b[0], b[1], mk2[0], mk2[1]),
+                set(a0, v128.bitselect(get(satV), get(a0), shuffle(get(ms[0]), get(ms[1]), LOW_WORDS))),
+                set(a0, v128.bitselect(get(headV), get(a0), shuffle(get(mh[0]), get(mh[1]), LOW_WORDS))),
                 set(a0, i16x8.narrow_i32x4_s(get(a0), ZERO)),
                 v128.store32_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
               ],
@@ -191,6 +209,10 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
         set(dxB, splat(CHAN.dxB)),
         set(ymB, splat(CHAN.ymscB)),
         set(biasB, i32x4.splat(i32.load(get(ch), CHAN.biasB))),
+        set(sat, splat(CHAN.sat)),
+        set(satV, i32x4.splat(i32.load(get(ch), CHAN.satVal))),
+        set(head, splat(CHAN.head)),
+        set(headV, i32x4.splat(i32.load(get(ch), CHAN.headVal))),
         set(sp, get(sLo)),
         set(tp, get(t32)),
         set(fp, get(tf)),

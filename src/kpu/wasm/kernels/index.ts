@@ -18,7 +18,8 @@
  *   act      acc → batch-norm → activation. `actScalar` is kpu-numerics §6.3/§6.4 in wrapping i64 arithmetic,
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
  *            path for channels whose window (one or two segments' formulas) src/kpu/conv/wasm.ts
- *            proved exact (see there); lanes outside the window go through `actScalar`.
+ *            proved exact (see there); lanes in the table's constant bottom or top take that value,
+ *            other lanes outside the window go through `actScalar`.
  *            `actPrepool` max-pools 2×2 the accumulators first on channels proven monotone.
  *   pool     kpu-numerics §6.6 into the output map (layout copy in memory) and the dense copy
  *
