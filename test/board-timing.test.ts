@@ -291,7 +291,10 @@ interface LayerRow {
   priced_ms?: number;
 }
 
-/** Whole-model board time against the layers: measured layers' board times, the others' predictions, the per-run overhead. */
+/**
+ * Whole-model board time against the layers: measured layers' board times, the others' predictions, the per-run
+ * overhead.
+ */
 function checkSum(doc: { layers: LayerRow[]; total: Record<string, number> }): void {
   const t = doc.total;
   const rest = doc.layers.filter((l) => l.board_ms === null).reduce((a, l) => a + l.predicted_ms, 0);

@@ -89,7 +89,8 @@ describe.skipIf(!HAS_SHARED)('compare --float: TFLite originals', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.doc!.outputs.map((o) => o.float_name)).toEqual(['Identity', 'Identity_1', 'Identity_2']);
     // Measured 0.99553 (boxes), 0.99412 (landmarks), 0.99848 (scores) on 2026-12-07 with
-    // `kpusim compare nncase_ulffd_landmark_v4.kmodel --float ulffd_landmark.tflite --input nncase_ulffd_landmark_20.jpg --float-mean 127.5 --float-std 255`.
+    // `kpusim compare nncase_ulffd_landmark_v4.kmodel --float ulffd_landmark.tflite --input
+    // nncase_ulffd_landmark_20.jpg --float-mean 127.5 --float-std 255`.
     const c = cosines(r.doc);
     expect(c[0]).toBeGreaterThanOrEqual(0.995);
     expect(c[1]).toBeGreaterThanOrEqual(0.993);
@@ -176,7 +177,8 @@ describe.skipIf(!HAS_SHARED || !HAS_ORT)('compare --float: ONNX originals (onnxr
     expect(r.code, r.err).toBe(0);
     expect(r.doc!.outputs.map((o) => o.float_name)).toEqual(['scores', 'boxes']);
     // Measured 0.99996 (scores) and 0.99702 (boxes) on 2026-12-07 with
-    // `kpusim compare nncase_ultraface_slim320_v4.kmodel --float version-slim-320_simplified.onnx --input nncase_ultraface_face.jpg --float-mean 127 --float-std 128`.
+    // `kpusim compare nncase_ultraface_slim320_v4.kmodel --float version-slim-320_simplified.onnx --input
+    // nncase_ultraface_face.jpg --float-mean 127 --float-std 128`.
     const c = cosines(r.doc);
     expect(c[0]).toBeGreaterThanOrEqual(0.9999);
     expect(c[1]).toBeGreaterThanOrEqual(0.996);
@@ -206,8 +208,9 @@ describe.skipIf(!HAS_SHARED || !HAS_ORT)('compare --float: ONNX originals (onnxr
       '--no-check-mapping',
     ]);
     expect(r.code, r.err).toBe(0);
-    // Measured 0.88284 on 2026-12-07 with `kpusim compare nncase_yolox_nano_224_k210_v5.kmodel --float yolox_nano_224.onnx
-    // --input nncase_yolox_dog.jpg --float-mean 123.675,116.28,103.53 --float-std 58.395,57.12,57.375`.
+    // Measured 0.88284 on 2026-12-07 with
+    // `kpusim compare nncase_yolox_nano_224_k210_v5.kmodel --float yolox_nano_224.onnx --input nncase_yolox_dog.jpg
+    // --float-mean 123.675,116.28,103.53 --float-std 58.395,57.12,57.375`.
     expect(cosines(r.doc)[0]).toBeGreaterThanOrEqual(0.88);
     expect(cosines(r.doc)[0]).toBeLessThan(0.95);
     // kmodel v5: the per-layer curve from the reference's op hook (each op's result in real values)

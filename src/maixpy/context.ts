@@ -172,7 +172,9 @@ export class BoardContext {
     this.warnFn(text);
   }
 
-  /** Called at each frame boundary: the script waits (a snapshot, a sleep) and what the LCD shows is a complete frame. */
+  /**
+   * Called at each frame boundary: the script waits (a snapshot, a sleep) and what the LCD shows is a complete frame.
+   */
   onFrameBoundary(hook: () => void): void {
     this.boundaryHooks.push(hook);
   }
@@ -187,7 +189,10 @@ export class BoardContext {
     return this.state.get(key) as T;
   }
 
-  /** A BOOT key press from outside while the script runs (the browser's button): before the next frame, as `--key-press`. */
+  /**
+   * A BOOT key press from outside while the script runs (the browser's button): before the next frame, as
+   * `--key-press`.
+   */
   pressKeyBeforeNextFrame(): void {
     (this.keyPressFrames as Set<number>).add(this.frames + 1);
   }

@@ -277,7 +277,9 @@ export function morph(
   });
 }
 
-/** The kernel `gaussian` builds: the outer product of a row of Pascal's triangle (unsharp: centre − 2·sum, negated sum). */
+/**
+ * The kernel `gaussian` builds: the outer product of a row of Pascal's triangle (unsharp: centre − 2·sum, negated sum).
+ */
 export function gaussianKernel(ksize: number, unsharp: boolean): { krn: number[]; m: number } {
   const pascal = pascalRow(ksize);
   const n = pascal.length;
@@ -295,7 +297,9 @@ export function gaussianKernel(ksize: number, unsharp: boolean): { krn: number[]
   return { krn, m };
 }
 
-/** The kernel `laplacian` builds: −(outer product of Pascal's row) with the centre raised by the sum (sharpen: twice). */
+/**
+ * The kernel `laplacian` builds: −(outer product of Pascal's row) with the centre raised by the sum (sharpen: twice).
+ */
 export function laplacianKernel(ksize: number, sharpen: boolean): { krn: number[]; m: number } {
   const pascal = pascalRow(ksize);
   const n = pascal.length;

@@ -53,7 +53,9 @@ export interface ClassCentre {
   filled: boolean;
 }
 
-/** The nearest of the first `count` centres to `p`: index (`fallback` when none is nearer than FLT_MAX) and distance. */
+/**
+ * The nearest of the first `count` centres to `p`: index (`fallback` when none is nearer than FLT_MAX) and distance.
+ */
 export function nearestCentre(
   p: Float32Array,
   centres: readonly ClassCentre[],

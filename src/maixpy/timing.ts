@@ -38,15 +38,23 @@ export const CPU_STEP_CYCLES = {
   drawPerPixel: 6,
   /** `face_encode` / `face_compare` / CanMV `feature_compare`, per element. */
   featurePerElement: 12,
-  /** A `time.ticks_*()` call from Python (the call, the cycle counter read, boxing the int), so that a loop waiting on the clock advances it. */
+  /**
+   * A `time.ticks_*()` call from Python (the call, the cycle counter read, boxing the int), so that a loop waiting on
+   * the clock advances it.
+   */
   ticksCall: 200,
   /** A GPIO read from Python (`pin.value()`), so that a loop polling the BOOT key advances the clock. */
   gpioRead: 400,
   /** Camera: the CPU's byte swap of the display buffer after capture (`reverse_u32pixel`), per pixel. */
   snapshotPerPixel: 2,
-  /** Point operations (`invert`, `to_grayscale`, `binary` per threshold, `difference`, `histeq`, `strech_char`), per pixel. */
+  /**
+   * Point operations (`invert`, `to_grayscale`, `binary` per threshold, `difference`, `histeq`, `strech_char`), per
+   * pixel.
+   */
   pointPerPixel: 10,
-  /** Neighbourhood filters (`mean`, `median`, `morph`, `gaussian`, `laplacian`), per pixel and kernel tap (and channel). */
+  /**
+   * Neighbourhood filters (`mean`, `median`, `morph`, `gaussian`, `laplacian`), per pixel and kernel tap (and channel).
+   */
   filterPerTap: 6,
   /** `bilateral`: per pixel, kernel tap and channel (two table reads and three float operations). */
   bilateralPerTap: 20,

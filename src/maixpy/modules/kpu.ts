@@ -421,7 +421,9 @@ const backend = {
     return canmvShapes(slot(ctx, h).model);
   },
 
-  /** CanMV `Yolo2.run()`: the region layer on output 0 with the shapes above; returns the object count (8 floats each). */
+  /**
+   * CanMV `Yolo2.run()`: the region layer on output 0 with the shapes above; returns the object count (8 floats each).
+   */
   kpu_canmv_yolo2(ctx: BoardContext, h: unknown, anchors: unknown, threshold: unknown, nms: unknown): number {
     const s = slot(ctx, h);
     const out = outputOf(s, 0);
