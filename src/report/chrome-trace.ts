@@ -69,34 +69,24 @@ export function chromeTrace(p: Profile, name = 'model'): ChromeTrace {
     });
     const ups = l.transfers.filter((x) => x.kind.startsWith('upload'));
     const downs = l.transfers.filter((x) => x.kind.startsWith('download'));
-    let a = t;
-    for (const x of ups) {
-      ev.push({
-        name: `${x.kind} (layer ${l.index})`,
-        cat: 'transfer',
-        ph: 'X',
-        pid,
-        tid: TRACE_TIDS.transfers,
-        ts: us(a),
-        dur: us(x.ms),
-        args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms },
-      });
-      a += x.ms;
-    }
-    let b = t + l.ms - downs.reduce((s, x) => s + x.ms, 0);
-    for (const x of downs) {
-      ev.push({
-        name: `${x.kind} (layer ${l.index})`,
-        cat: 'transfer',
-        ph: 'X',
-        pid,
-        tid: TRACE_TIDS.transfers,
-        ts: us(b),
-        dur: us(x.ms),
-        args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms },
-      });
-      b += x.ms;
-    }
+    // Uploads back to back from the layer's start, downloads back to back up to its end.
+    const transfers = (xs: typeof ups, start: number): void => {
+      for (const x of xs) {
+        ev.push({
+          name: `${x.kind} (layer ${l.index})`,
+          cat: 'transfer',
+          ph: 'X',
+          pid,
+          tid: TRACE_TIDS.transfers,
+          ts: us(start),
+          dur: us(x.ms),
+          args: { layer: l.index, kind: x.kind, bytes: x.bytes, ms: x.ms },
+        });
+        start += x.ms;
+      }
+    };
+    transfers(ups, t);
+    transfers(downs, t + l.ms - downs.reduce((s, x) => s + x.ms, 0));
     t += l.ms;
   }
   ev.push({ name: 'AI SRAM', ph: 'C', pid, ts: us(t), args: { bytes: 0 } });
