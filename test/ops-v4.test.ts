@@ -19,6 +19,7 @@ import {
   padOutputShape,
   quantize,
   quantizedBinary,
+  quantizedBinaryKernel,
   quantizedConv2d,
   quantizedMatmul,
   reduce,
@@ -151,55 +152,71 @@ describe('quantized_binary (0x11)', () => {
     quantizedBinary(U([1, 25]), U([10, 20]), out, [1, 1, 1, 2], [1, 1, 2, 1], [1, 1, 2, 2], BinaryOp.Max, p);
     expect(arr(out)).toEqual([10, 25, 20, 25]);
   });
+  // an int64 (BigInt) statement of the op: mcs(v, m, s) = int32((v·m + 2^(s−1)) >> s), shifts by
+  // their amount mod 64 as on x86/RISC-V; the op in int32
+  const mcs = (v: number, m: number, sh: number): number => {
+    const s = sh & 0xff;
+    let q = BigInt(v) * BigInt(m);
+    if (s > 0) q = BigInt.asIntN(64, q + BigInt.asIntN(64, 1n << BigInt((s - 1) & 63))) >> BigInt(s & 63);
+    return Number(BigInt.asIntN(32, q));
+  };
+  const ops: Record<number, (a: number, b: number) => number> = {
+    [BinaryOp.Add]: (a, b) => (a + b) | 0,
+    [BinaryOp.Sub]: (a, b) => (a - b) | 0,
+    [BinaryOp.Mul]: (a, b) => Number(BigInt.asIntN(32, BigInt(a) * BigInt(b))),
+    [BinaryOp.Div]: (a, b) => (b === 0 ? -1 : Math.trunc(((a + Math.trunc(b / 2)) | 0) / b) | 0),
+    [BinaryOp.Min]: Math.min,
+    [BinaryOp.Max]: Math.max,
+  };
+  const spec = (op: number, p: QuantizedBinaryParams, x: number, y: number): number => {
+    const a = mcs(x + p.inputAOffset, p.inputAMul, p.inputAShift);
+    const b = mcs(y + p.inputBOffset, p.inputBMul, p.inputBShift);
+    const v = (mcs(ops[op]!(a, b), p.outputMul, p.outputShift) + p.outputOffset) | 0; // int32, wrapping
+    return Math.max(0, Math.min(255, v));
+  };
+  const i32 = fc.integer({ min: -2147483648, max: 2147483647 });
+  const small = fc.integer({ min: -300, max: 300 });
+  const shift = fc.integer({ min: 0, max: 70 });
+  const anyOp = fc.constantFrom(...Object.keys(ops).map(Number));
+  const anyParams = fc.record({
+    inputAOffset: small,
+    inputAMul: fc.oneof(i32, small),
+    inputAShift: shift,
+    inputBOffset: small,
+    inputBMul: fc.oneof(i32, small),
+    inputBShift: shift,
+    outputOffset: small,
+    outputMul: fc.oneof(i32, small),
+    outputShift: shift,
+  });
   it('matches an int64 (BigInt) statement of the op for any parameters', () => {
-    // mcs(v, m, s) = int32((v·m + 2^(s−1)) >> s), shifts by their amount mod 64 as on x86/RISC-V
-    const mcs = (v: number, m: number, sh: number): number => {
-      const s = sh & 0xff;
-      let q = BigInt(v) * BigInt(m);
-      if (s > 0) q = BigInt.asIntN(64, q + BigInt.asIntN(64, 1n << BigInt((s - 1) & 63))) >> BigInt(s & 63);
-      return Number(BigInt.asIntN(32, q));
-    };
-    const ops: Record<number, (a: number, b: number) => number> = {
-      [BinaryOp.Add]: (a, b) => (a + b) | 0,
-      [BinaryOp.Sub]: (a, b) => (a - b) | 0,
-      [BinaryOp.Mul]: (a, b) => Number(BigInt.asIntN(32, BigInt(a) * BigInt(b))),
-      [BinaryOp.Div]: (a, b) => (b === 0 ? -1 : Math.trunc(((a + Math.trunc(b / 2)) | 0) / b) | 0),
-      [BinaryOp.Min]: Math.min,
-      [BinaryOp.Max]: Math.max,
-    };
-    const i32 = fc.integer({ min: -2147483648, max: 2147483647 });
-    const small = fc.integer({ min: -300, max: 300 });
-    const shift = fc.integer({ min: 0, max: 70 });
     fc.assert(
-      fc.property(
-        fc.constantFrom(...Object.keys(ops).map(Number)),
-        fc.record({
-          inputAOffset: small,
-          inputAMul: fc.oneof(i32, small),
-          inputAShift: shift,
-          inputBOffset: small,
-          inputBMul: fc.oneof(i32, small),
-          inputBShift: shift,
-          outputOffset: small,
-          outputMul: fc.oneof(i32, small),
-          outputShift: shift,
-        }),
-        fc.uint8Array({ minLength: 1, maxLength: 64 }),
-        fc.integer({ min: 0, max: 255 }),
-        (op, p, xs, salt) => {
-          const ys = xs.map((x, i) => (x * 31 + i * 7 + salt) & 255);
-          const s = [1, 1, 1, xs.length];
-          const out = new Uint8Array(xs.length);
-          quantizedBinary(xs, ys, out, s, s, s, op, p);
-          return arr(out).every((o, i) => {
-            const a = mcs(xs[i]! + p.inputAOffset, p.inputAMul, p.inputAShift);
-            const b = mcs(ys[i]! + p.inputBOffset, p.inputBMul, p.inputBShift);
-            const v = (mcs(ops[op]!(a, b), p.outputMul, p.outputShift) + p.outputOffset) | 0; // int32, wrapping
-            return o === Math.max(0, Math.min(255, v));
-          });
-        },
-      ),
+      fc.property(anyOp, anyParams, fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.nat(255), (op, p, xs, salt) => {
+        const ys = xs.map((x, i) => (x * 31 + i * 7 + salt) & 255);
+        const s = [1, 1, 1, xs.length];
+        const out = new Uint8Array(xs.length);
+        quantizedBinary(xs, ys, out, s, s, s, op, p);
+        return arr(out).every((o, i) => o === spec(op, p, xs[i]!, ys[i]!));
+      }),
       { numRuns: 3000 },
+    );
+  });
+  it('a prepared kernel gives the same from its second run on, when it reads a table of byte pairs', () => {
+    const n = 2048;
+    const s = [1, 2, 32, 32];
+    fc.assert(
+      fc.property(anyOp, anyParams, fc.nat(255), (op, p, salt) => {
+        const run = quantizedBinaryKernel(s, s, s, op, p);
+        return [0, 1, 2].every((r) => {
+          // every byte pair over the runs: x = i & 255, y = i >> 3 scrambled per run
+          const xs = Uint8Array.from({ length: n }, (_, i) => (i + r * 85) & 255);
+          const ys = Uint8Array.from({ length: n }, (_, i) => ((i >> 3) * 97 + salt + r) & 255);
+          const out = new Uint8Array(n);
+          run(xs, ys, out);
+          return arr(out).every((o, i) => o === spec(op, p, xs[i]!, ys[i]!));
+        });
+      }),
+      { numRuns: 60 },
     );
   });
 });

@@ -4,7 +4,7 @@
  */
 import { parseQuantizedBinary } from '../../kmodel-parser/v4/bodies.js';
 import { BINARY_OPS } from '../../kmodel-parser/v4/types.js';
-import { quantizedBinary } from '../../kpu/ops/v4/quantized-binary.js';
+import { quantizedBinaryKernel } from '../../kpu/ops/v4/quantized-binary.js';
 import { NO_WEIGHTS, binaryIo, defineV4Op, NO_MACS } from './def.js';
 
 export const quantizedBinaryOp = defineV4Op({
@@ -34,6 +34,7 @@ export const quantizedBinaryOp = defineV4Op({
       outputShift: b.output_shift,
     };
     const op = BINARY_OPS.indexOf(b.binary_op);
-    return { exec: () => quantizedBinary(a, c, out, b.in_a_shape, b.in_b_shape, b.out_shape, op, p) };
+    const run = quantizedBinaryKernel(b.in_a_shape, b.in_b_shape, b.out_shape, op, p);
+    return { exec: () => run(a, c, out) };
   },
 });

@@ -74,8 +74,22 @@ export function quantizedBinary(
   op: number,
   p: QuantizedBinaryParams,
 ): void {
+  quantizedBinaryKernel(aShape, bShape, outShape, op, p)(a, b, out);
+}
+
+/**
+ * `quantizedBinary` for one layer's shapes and parameters, worked out once (an op's prepare step):
+ * a′ and b′ depend on one byte each (256 values), and from the second run on the output depends
+ * on the byte pair only, so it is read from a 64 KiB table of `one` over all pairs.
+ */
+export function quantizedBinaryKernel(
+  aShape: Shape4,
+  bShape: Shape4,
+  outShape: Shape4,
+  op: number,
+  p: QuantizedBinaryParams,
+): (a: Uint8Array, b: Uint8Array, out: Uint8Array) => void {
   const fn = quantizedOp(op);
-  // a′ and b′ depend on one byte each: 256 values, worked out once per run
   const ta = new Int32Array(256);
   const tb = new Int32Array(256);
   for (let q = 0; q < 256; q++) {
@@ -88,21 +102,34 @@ export function quantizedBinary(
     const v = (outShift(fn(ta[qa]!, tb[qb]!)) + offO) | 0;
     return v < 0 ? 0 : v > 255 ? 255 : v;
   };
-  if (sameShape4(aShape, bShape)) {
-    const n = shapeSize(aShape);
-    for (let i = 0; i < n; i++) out[i] = one(a[i]!, b[i]!);
-    return;
-  }
-  for (let d0 = 0; d0 < outShape[0]!; d0++) {
-    for (let d1 = 0; d1 < outShape[1]!; d1++) {
-      for (let d2 = 0; d2 < outShape[2]!; d2++) {
-        for (let d3 = 0; d3 < outShape[3]!; d3++) {
-          out[offset4(outShape, d0, d1, d2, d3)] = one(
-            a[reducedOffset4(aShape, d0, d1, d2, d3)]!,
-            b[reducedOffset4(bShape, d0, d1, d2, d3)]!,
-          );
+  const flat = sameShape4(aShape, bShape);
+  const n = shapeSize(outShape);
+  let runs = 0;
+  let table: Uint8Array | null = null;
+  return (a, b, out) => {
+    if (flat && ++runs === 2 && n >= 1024) {
+      table = new Uint8Array(65536);
+      for (let qa = 0; qa < 256; qa++) for (let qb = 0; qb < 256; qb++) table[(qa << 8) | qb] = one(qa, qb);
+    }
+    if (flat && table) {
+      for (let i = 0; i < n; i++) out[i] = table[(a[i]! << 8) | b[i]!]!;
+      return;
+    }
+    if (flat) {
+      for (let i = 0; i < n; i++) out[i] = one(a[i]!, b[i]!);
+      return;
+    }
+    for (let d0 = 0; d0 < outShape[0]!; d0++) {
+      for (let d1 = 0; d1 < outShape[1]!; d1++) {
+        for (let d2 = 0; d2 < outShape[2]!; d2++) {
+          for (let d3 = 0; d3 < outShape[3]!; d3++) {
+            out[offset4(outShape, d0, d1, d2, d3)] = one(
+              a[reducedOffset4(aShape, d0, d1, d2, d3)]!,
+              b[reducedOffset4(bShape, d0, d1, d2, d3)]!,
+            );
+          }
         }
       }
     }
-  }
+  };
 }
