@@ -75,6 +75,37 @@ describe.skipIf(!HAS_DIST)('golden record and check --jobs (needs dist/: npm run
   });
 });
 
+describe.skipIf(!HAS_DIST)('golden check --jobs 2 as a user runs it (needs dist/: npm run build)', () => {
+  // Without KPUSIM_SWEEP_WORKERS_FIRST: this thread works from the start, and at the end of the
+  // queue takes back cases the worker holds but has not started; each case is still checked once.
+  test('the same report as --jobs 1, cases in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kpusim-jobs-steal-'));
+    try {
+      const inputs = join(dir, 'inputs');
+      const cases = join(dir, 'cases');
+      mkdirSync(inputs);
+      const lcg = new Lcg(7);
+      for (let i = 0; i < 40; i++)
+        writeFileSync(join(inputs, `frame_${String(i).padStart(2, '0')}.bin`), lcg.bytes(3 * 128 * 128));
+      const plain = async (...args: string[]) => {
+        const r = await runKpusim(args, 300_000);
+        return { code: r.code, out: r.out.toString('utf8'), err: r.err };
+      };
+      expect((await plain('golden', 'record', MODEL, '--inputs', inputs, '--out', cases, '--jobs', '1')).code).toBe(0);
+      const one = await plain('golden', 'check', MODEL, cases, '--jobs', '1', '--json');
+      const two = await plain('golden', 'check', MODEL, cases, '--jobs', '2', '--json');
+      expect(one.code).toBe(0);
+      expect(two.code).toBe(0);
+      expect(two.out).toBe(one.out);
+      const doc = JSON.parse(two.out) as { passed: number; cases: { case: string }[] };
+      expect(doc.passed).toBe(40);
+      expect(doc.cases.map((c) => c.case)).toEqual(readdirSync(cases).sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!HAS_DIST)('run --inputs, face and compare --dataset with --jobs (needs dist/: npm run build)', () => {
   let dir: string;
   let images: string;

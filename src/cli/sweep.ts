@@ -6,7 +6,10 @@
  * first item at once with the model it has already prepared, while each worker loads and prepares
  * its own copy (src/cli/sweep-worker.ts), then takes items as it becomes free. So a sweep of a few
  * quick items is done here before a worker is ready (the workers are then stopped and cost nothing
- * but their start), and a long sweep keeps every core busy. A worker that fails an item (an
+ * but their start), and a long sweep keeps every core busy. At the end of the queue this thread
+ * takes back items a worker holds but has not started (each item is claimed once, with an atomic
+ * compare-and-swap on a shared flag, by whichever thread starts it), so it does not wait idle while
+ * a worker works through its backlog. A worker that fails an item (an
  * exception, or it died) hands it back: this thread runs it again, which gives the same result or
  * the same typed error as a run without workers.
  *
@@ -16,6 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { layerThreads, setLayerThreads } from '../kpu/parallel/index.js';
+import { UNCLAIMED } from './sweep-claims.js';
 import type { SweepTaskName } from './sweep-tasks.js';
 
 /** True when worker scripts can run (the compiled package, not its TypeScript sources). */
@@ -62,7 +66,7 @@ export interface SweepOptions<T, R> {
 interface WorkerSlot {
   readonly worker: Worker;
   ready: boolean;
-  /** Items sent and not yet answered (up to WORKER_QUEUE_DEPTH). */
+  /** Items sent and not yet answered (up to WORKER_QUEUE_DEPTH), in the order sent. */
   readonly busy: Set<number>;
   gone: boolean;
 }
@@ -88,6 +92,23 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     w?.();
   };
   const take = (): number | undefined => (next < n ? next++ : undefined);
+  // One flag per item, shared with the workers: the thread that turns it from 0 to 1 runs the item.
+  const claims = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, n)));
+  /** Items this thread took back from a worker (its answer for them, "skipped", is ignored). */
+  const stolen = new Set<number>();
+  /** An item a worker holds and has not started, claimed here (the last one sent first). */
+  const steal = (): number | undefined => {
+    for (const s of slots) {
+      if (s.gone) continue;
+      for (const i of [...s.busy].reverse()) {
+        if (Atomics.compareExchange(claims, i, UNCLAIMED, 1) !== UNCLAIMED) continue;
+        s.busy.delete(i);
+        stolen.add(i);
+        return i;
+      }
+    }
+    return undefined;
+  };
 
   const slots: WorkerSlot[] = [];
   // A worker holds a few items, so it goes on to the next while this thread, busy with an item
@@ -112,14 +133,16 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
   if (workerCount > 0 && threadsBefore > 1) setLayerThreads(1);
   for (let k = 0; k < workerCount; k++) {
     const worker = new Worker(new URL('./sweep-worker.js', import.meta.url), {
-      workerData: { task: opts.task, data: opts.data },
+      workerData: { task: opts.task, data: opts.data, claims },
     });
     const s: WorkerSlot = { worker, ready: false, busy: new Set(), gone: false };
     slots.push(s);
-    worker.on('message', (m: { ready?: boolean; index?: number; result?: R; failed?: boolean }) => {
+    worker.on('message', (m: { ready?: boolean; index?: number; result?: R; failed?: boolean; skipped?: boolean }) => {
       if (m.ready) s.ready = true;
       else if (m.index !== undefined) {
-        if (m.failed) retry.push(m.index);
+        if (m.skipped || stolen.has(m.index)) {
+          // taken back by this thread, which gives its result
+        } else if (m.failed) retry.push(m.index);
         else {
           results[m.index] = m.result as R;
           opts.onDone?.(m.index, m.result as R);
@@ -151,7 +174,11 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
   try {
     for (;;) {
       let i = retry.shift();
-      if (i === undefined && !(workersFirst && workersActive())) i = take();
+      if (i === undefined && !(workersFirst && workersActive())) {
+        i = take();
+        if (i !== undefined) claims[i] = 1;
+        else i = workersFirst ? undefined : steal();
+      }
       if (i === undefined) {
         if (next >= n && retry.length === 0 && !slots.some((s) => s.busy.size > 0)) break;
         await new Promise<void>((r) => (wake = r));
