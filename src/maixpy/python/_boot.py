@@ -26,19 +26,20 @@ sys.path.append('/lib')
 
 def _kpusim_unhide():
     ahead = sys.path[:-1]
+    listed = {}
+    for d in ahead:
+        if (d or '.') not in listed:
+            try:
+                listed[d or '.'] = set(os.listdir(d or '.'))
+            except OSError:
+                listed[d or '.'] = set()
     for f in os.listdir('/lib'):
         name = f[:-3] if f.endswith('.py') else f
         if name in sys.modules:
             continue
         for d in ahead:
-            hidden = False
-            for entry in (name, name + '.py', name + '.mpy'):
-                try:
-                    os.stat((d or '.') + '/' + entry)
-                    hidden = True
-                except OSError:
-                    pass
-            if hidden:
+            names = listed[d or '.']
+            if name in names or name + '.py' in names or name + '.mpy' in names:
                 saved = list(sys.path)
                 while sys.path:
                     sys.path.pop()
