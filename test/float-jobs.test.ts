@@ -18,6 +18,16 @@ const kpusim = async (...args: string[]) => {
 };
 if (!HAS_SHARED) console.warn(SHARED_SKIP_REASON);
 
+/** Runs the command with --jobs 1 and --jobs 2: both succeed with the same output, which is returned. */
+async function sameWithJobs(run: (jobs: string) => ReturnType<typeof kpusim>): Promise<string> {
+  const one = await run('1');
+  const two = await run('2');
+  expect(one.code, one.err).toBe(0);
+  expect(two.code).toBe(one.code);
+  expect(two.out).toBe(one.out);
+  return two.out;
+}
+
 describe.skipIf(!HAS_DIST || !HAS_SHARED)('compare --float --dataset --jobs (needs dist/ and ../shared)', () => {
   it('model_5 against model_5.tflite on three photographs: --jobs 2 prints what --jobs 1 prints', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kpusim-float-jobs-'));
@@ -41,12 +51,7 @@ describe.skipIf(!HAS_DIST || !HAS_SHARED)('compare --float --dataset --jobs (nee
           jobs,
           '--json',
         );
-      const one = await run('1');
-      const two = await run('2');
-      expect(one.code, one.err).toBe(0);
-      expect(two.code).toBe(one.code);
-      expect(two.out).toBe(one.out);
-      const doc = JSON.parse(two.out) as { inputs: { input: string; outputs: { cosine: number }[] }[] };
+      const doc = JSON.parse(await sameWithJobs(run)) as { inputs: { input: string; outputs: { cosine: number }[] }[] };
       expect(doc.inputs.map((i) => i.input)).toEqual(['20.jpg', '25.jpg', '30.jpg']);
       for (const i of doc.inputs) expect(i.outputs[0].cosine).toBeGreaterThan(0.999);
     } finally {
@@ -81,12 +86,7 @@ describe.skipIf(!HAS_DIST)('eval --jobs (needs dist/)', () => {
         jobs,
         '--json',
       );
-    const one = await run('1');
-    const two = await run('2');
-    expect(one.code, one.err).toBe(0);
-    expect(two.code).toBe(one.code);
-    expect(two.out).toBe(one.out);
-    const doc = JSON.parse(two.out) as { images: { image: string }[] };
+    const doc = JSON.parse(await sameWithJobs(run)) as { images: { image: string }[] };
     expect(doc.images.map((i) => i.image)).toEqual(['astronaut.jpg', 'camera.png', 'grace_hopper.jpg']);
   }, 180_000);
 
