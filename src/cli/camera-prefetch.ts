@@ -21,7 +21,10 @@ interface Decoded {
   readonly failed?: boolean;
 }
 
-/** A prefetch of `files`' first images, or undefined where no worker script exists (TypeScript sources under a test runner). */
+/**
+ * A prefetch of `files`' first images, or undefined where no worker script exists (TypeScript sources under a test
+ * runner).
+ */
 export function cameraPrefetch(files: readonly string[]): CameraPrefetch | undefined {
   if (!import.meta.url.endsWith('.js')) return undefined;
   const first = [...new Set(files)].slice(0, PREFETCH_FILES);

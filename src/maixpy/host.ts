@@ -116,7 +116,10 @@ export interface MaixpyRunOptions {
   readonly liveCamera?: CameraOptions['live'];
   /** Starts decoding the (expanded) camera files ahead of their snapshots (the command line's worker thread). */
   readonly cameraPrefetch?: (files: readonly string[]) => CameraPrefetch | undefined;
-  /** Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load, snapshot and display. */
+  /**
+   * Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load, snapshot and
+   * display.
+   */
   readonly trace?: (event: string) => void;
   /** The script's output. */
   readonly out: (text: string) => void;
@@ -165,7 +168,10 @@ function pyString(s: string): string {
   return JSON.stringify(s);
 }
 
-/** Copies a mapped folder's entries (`listSdFolder`) into the interpreter's file system (so `open`, `os.listdir` see them). */
+/**
+ * Copies a mapped folder's entries (`listSdFolder`) into the interpreter's file system (so `open`, `os.listdir` see
+ * them).
+ */
 function copyEntries(
   mp: { FS: { mkdirTree(p: string): void; writeFile(p: string, d: Uint8Array): void } },
   root: string,
@@ -373,7 +379,10 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
   return { mp, ctx, storage, backend, interrupt: interruptControl(mp) };
 }
 
-/** Runs a script's text on a booted board in `__main__`, after the boot, as main.py runs on the board (tracebacks name `script`). */
+/**
+ * Runs a script's text on a booted board in `__main__`, after the boot, as main.py runs on the board (tracebacks name
+ * `script`).
+ */
 export function runScript(board: MaixpyBoard, script: string, source: string): void {
   board.mp.FS.writeFile('/__kpusim_main__.py', new TextEncoder().encode(source));
   board.mp.runPython(

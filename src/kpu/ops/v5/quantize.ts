@@ -103,7 +103,10 @@ export function quantize(input: StridedTensor, output: StridedTensor, scale: num
   });
 }
 
-/** One row of dequantize on typed arrays (dense rows in a loop of their own); `sign` 24 re-signs int8 bits read as uint8. */
+/**
+ * One row of dequantize on typed arrays (dense rows in a loop of their own); `sign` 24 re-signs int8 bits read as
+ * uint8.
+ */
 function dequantizeRow(
   Q: Uint8Array | Uint16Array | Int32Array,
   from: number,
