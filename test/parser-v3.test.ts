@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { KmodelError } from '../src/errors.js';
 import { BinaryReader } from '../src/kmodel-parser/binary-reader.js';
+import { decodeBatchNorm, encodeBatchNorm } from '../src/kmodel-parser/kpu-layer-argument.js';
 import {
   V3_LAYER_TYPES,
   parseV3,
@@ -1087,3 +1088,30 @@ describe('v3 corruption (fast-check, fixed seed)', () => {
 function headersAtOf(bytes: Uint8Array): number {
   return 28 + 8 * getU32(bytes, 24);
 }
+
+describe('batch-norm words', () => {
+  test('decodeBatchNorm gives the fields of kpu-numerics §5.3: norm_mul s24 at bit 0, norm_add s32 at 24, norm_shift u4 at 56', () => {
+    const field = (w: bigint, lsb: number, width: number, signed: boolean): number => {
+      const v = (w >> BigInt(lsb)) & ((1n << BigInt(width)) - 1n);
+      return Number(signed && v >> BigInt(width - 1) === 1n ? v - (1n << BigInt(width)) : v);
+    };
+    const words = [
+      0n,
+      (1n << 64n) - 1n,
+      1n << 23n,
+      1n << 55n,
+      0xf00000000000000n,
+      0x8000007fffff80n,
+      ...fc.sample(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { seed: 18, numRuns: 2000 }),
+    ];
+    for (const w of words)
+      expect(decodeBatchNorm(w)).toEqual({
+        norm_mul: field(w, 0, 24, true),
+        norm_add: field(w, 24, 32, true),
+        norm_shift: field(w, 56, 4, false),
+      });
+    expect(Object.keys(decodeBatchNorm(0n))).toEqual(['norm_mul', 'norm_add', 'norm_shift']);
+    const e = { norm_mul: -5, norm_add: -123456789, norm_shift: 9 };
+    expect(decodeBatchNorm(encodeBatchNorm(e))).toEqual(e);
+  });
+});

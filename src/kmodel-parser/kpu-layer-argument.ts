@@ -202,10 +202,18 @@ const BN_FIELDS: readonly FieldSpec[] = [
   ['norm_shift', 56, 4],
 ];
 
+/**
+ * The BN_FIELDS of one word, from its two 32-bit halves in Number arithmetic (one entry per output
+ * channel: a large model has thousands, and BigInt shifts per field were most of parsing it).
+ */
 export function decodeBatchNorm(word: bigint): BatchNormEntry {
-  const o: Record<string, number> = {};
-  for (const [n, lsb, width, signed] of BN_FIELDS) o[n] = getBits(word, lsb, width, signed ?? false);
-  return o as unknown as BatchNormEntry;
+  const lo = Number(word & 0xffffffffn);
+  const hi = Number((word >> 32n) & 0xffffffffn);
+  return {
+    norm_mul: (lo << 8) >> 8, // bits 0..23, sign-extended
+    norm_add: (lo >>> 24) | (hi << 8), // bits 24..55 as a signed 32-bit value
+    norm_shift: (hi >>> 24) & 0xf, // bits 56..59
+  };
 }
 
 export function encodeBatchNorm(e: BatchNormEntry): bigint {
