@@ -45,7 +45,9 @@ async function compare(model: string, float: string, image: string, extra: reado
   let doc: Doc | undefined;
   try {
     doc = JSON.parse(r.out.toString()) as Doc;
-  } catch {
+  } catch (e) {
+    // No JSON on stdout (a refused command): the caller checks the exit code and stderr.
+    if (!(e instanceof SyntaxError)) throw e;
     doc = undefined;
   }
   return { code: r.code, doc, err: r.err };
