@@ -55,7 +55,8 @@ export type ImageResizeMode = (typeof IMAGE_RESIZE_MODES)[number];
 
 // ---- bodies (kpu-numerics §3.3); each is the raw C struct, decoded ----
 
-export interface BinaryBody {
+/** The operands, op and shapes binary and quantized_binary start with. */
+interface BinaryOperands {
   readonly input_a: MemoryRange;
   readonly input_b: MemoryRange;
   readonly output: MemoryRange;
@@ -63,6 +64,9 @@ export interface BinaryBody {
   readonly in_a_shape: Shape4;
   readonly in_b_shape: Shape4;
   readonly out_shape: Shape4;
+}
+
+export interface BinaryBody extends BinaryOperands {
   readonly fused_activation: ValueRange;
 }
 
@@ -126,24 +130,22 @@ export interface QuantizeBody {
 }
 export type DequantizeBody = QuantizeBody;
 
-export interface MatMulBody {
+/** The operands and sizes matmul and quantized_matmul start with. */
+interface MatMulOperands {
   readonly input_a: MemoryRange;
   readonly input_b: MemoryRange;
   readonly output: MemoryRange;
   readonly a_rows: number;
   readonly a_cols: number;
   readonly b_cols: number;
+}
+
+export interface MatMulBody extends MatMulOperands {
   readonly fused_activation: ValueRange;
   readonly bias: Float32Array;
 }
 
-export interface QuantizedMatMulBody {
-  readonly input_a: MemoryRange;
-  readonly input_b: MemoryRange;
-  readonly output: MemoryRange;
-  readonly a_rows: number;
-  readonly a_cols: number;
-  readonly b_cols: number;
+export interface QuantizedMatMulBody extends MatMulOperands {
   readonly input_a_offset: number;
   readonly input_b_offset: number;
   readonly output_mul: number;
@@ -229,14 +231,7 @@ export interface UnaryBody {
   readonly unary_op: UnaryOp;
 }
 
-export interface QuantizedBinaryBody {
-  readonly input_a: MemoryRange;
-  readonly input_b: MemoryRange;
-  readonly output: MemoryRange;
-  readonly binary_op: BinaryOp;
-  readonly in_a_shape: Shape4;
-  readonly in_b_shape: Shape4;
-  readonly out_shape: Shape4;
+export interface QuantizedBinaryBody extends BinaryOperands {
   readonly input_a_offset: number;
   readonly input_a_mul: number;
   readonly input_a_shift: number;
