@@ -12,13 +12,22 @@
  */
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return cosineAbout(a, b, Math.min(a.length, b.length), 0, 0);
+}
+
+export function centredCosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = Math.min(a.length, b.length);
+  return cosineAbout(a, b, n, mean(a, n), mean(b, n));
+}
+
+/** The cosine of the first `n` values of a − ma and b − mb (x − 0 is x exactly, so the plain cosine is about 0). */
+function cosineAbout(a: ArrayLike<number>, b: ArrayLike<number>, n: number, ma: number, mb: number): number {
   let ab = 0;
   let aa = 0;
   let bb = 0;
-  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
+    const x = a[i] - ma;
+    const y = b[i] - mb;
     ab += x * y;
     aa += x * x;
     bb += y * y;
@@ -36,25 +45,6 @@ function mean(a: ArrayLike<number>, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += a[i];
   return n ? s / n : 0;
-}
-
-export function centredCosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = Math.min(a.length, b.length);
-  const ma = mean(a, n);
-  const mb = mean(b, n);
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = a[i] - ma;
-    const y = b[i] - mb;
-    ab += x * y;
-    aa += x * x;
-    bb += y * y;
-  }
-  if (aa === 0 && bb === 0) return 1;
-  if (aa === 0 || bb === 0) return 0;
-  return clampUnit(ab / Math.sqrt(aa * bb));
 }
 
 export function snrDb(reference: ArrayLike<number>, test: ArrayLike<number>): number | null {
