@@ -164,27 +164,11 @@ describe('kpusim eval on the labelled examples/images set (bundled face detector
       writeFileSync(join(dir, `${im.file_name}.xml`), xml);
     }
     writeFileSync(join(dir, 'names.txt'), 'face\n');
-    const r = await runKpusim([
-      'eval',
-      FACE_MODEL,
-      ...faceArgs(),
-      '--labels',
-      dir,
-      '--names',
-      join(dir, 'names.txt'),
-      '--json',
-    ]);
+    const args = ['eval', FACE_MODEL, ...faceArgs(), '--labels', dir, '--names', join(dir, 'names.txt')];
+    const r = await runKpusim([...args, '--json']);
     expect(r.code, r.err).toBe(0);
     expectHandMetrics(JSON.parse(r.out.toString()) as EvalDoc);
-    const human = await runKpusim([
-      'eval',
-      FACE_MODEL,
-      ...faceArgs(),
-      '--labels',
-      dir,
-      '--names',
-      join(dir, 'names.txt'),
-    ]);
+    const human = await runKpusim(args);
     expect(human.out.toString()).toMatch(/kmodel \(emulated\)\s+100\.0%\s+66\.7%\s+0\.6667\s+2\s+0\s+1/);
   }, 60_000);
 
