@@ -6,6 +6,7 @@
  * fixed seeds.
  */
 import fc from 'fast-check';
+import { Lcg } from './lcg.js';
 import { describe, expect, it } from 'vitest';
 import { binary } from '../src/kpu/ops/v5/binary.js';
 import { copy } from '../src/kpu/ops/v5/copy.js';
@@ -135,8 +136,8 @@ function placedArb(
       const length = at + extent(shape, strides, size) + tail;
       const buffer = new ArrayBuffer(lead + length + 4);
       const bytes = new Uint8Array(buffer, lead, length);
-      let x = seed >>> 0 || 1;
-      const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+      const rng = new Lcg(seed >>> 0 || 1);
+      const next = () => rng.u32() >>> 16;
       for (let i = 0; i < length; i++) bytes[i] = next();
       if (special && datatype === 9) {
         // float32 elements from values where roundings, comparisons and NaN handling differ.

@@ -188,8 +188,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   }
   for (const s of skipped) log(`KPU ratio left out: ${s}`);
   const threads: ThreadSpeedup[] = [];
-  // (not YOLOX: its time is mostly its stackvm part, on one thread)
-  for (const m of opts.quick ? [] : kpuModels.filter((x) => !x.name.includes('yolox'))) {
+  for (const m of opts.quick ? [] : kpuModels) {
     const t = await threadSpeedup(m.name, m.path, 7, 1);
     if (!t) break;
     threads.push(t);
