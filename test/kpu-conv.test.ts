@@ -743,7 +743,7 @@ const layerArb: fc.Arbitrary<RandomLayer> = fc
   });
 
 describe('fast engines == reference engine', () => {
-  const stats = { runs: 0, elements: 0, inside: 0, modes: [0, 0, 0], windowGroups: 0, fallbackGroups: 0 };
+  const stats = { runs: 0, elements: 0, inside: 0, modes: [0, 0, 0, 0], windowGroups: 0, fallbackGroups: 0 };
   it('on random layers with extreme parameters, js and wasm kernels (fast-check, fixed seed)', () => {
     fc.assert(
       fc.property(layerArb, ({ spec, batches, numerics, fill }) => {
@@ -796,6 +796,7 @@ describe('fast engines == reference engine', () => {
     expect(stats.modes[0], 'channels on the scalar int64 path').toBeGreaterThan(1000);
     expect(stats.modes[1], 'channels whose SIMD window is their whole range').toBeGreaterThan(10);
     expect(stats.modes[2], 'channels with a SIMD window check').toBeGreaterThan(1000);
+    expect(stats.modes[3], 'exact channels without a window (actExact)').toBeGreaterThan(100);
     // windowed channels take both branches (random tables give narrow windows, so most 4-pixel
     // groups fall back here; test/kpu-wasm.test.ts covers wide windows on realistic tables)
     expect(stats.fallbackGroups, `${stats.fallbackGroups} of ${stats.windowGroups} groups`).toBeGreaterThan(100);

@@ -132,7 +132,17 @@ function tableOf(family: string, start: number, ym: number, shift: number, extra
           family === 'jagged' ? 240 + ((k * 7 + extra) % 16) : 252 + (k >> 2),
         ),
       );
-  } else t = [seg(-(2 ** 35), 0, 0, 0), seg(start, ym, shift, 0)];
+  } else if (family === 'swish')
+    // a dip below the rising piece (as SiLU tables have): decreasing segments, where t < 0 rounds its own
+    // way, so no window covers them and their lanes go through actExact
+    t = [
+      seg(-(2 ** 35), 0, 0, 1 + (extra % 3)),
+      seg(start - 90_000, -ym, shift + 2, 1 + (extra % 3)),
+      seg(start - 30_000, -ym, shift, 2),
+      seg(start - 10_000, ym, shift + 1, 0),
+      seg(start, ym, shift, extra % 5),
+    ];
+  else t = [seg(-(2 ** 35), 0, 0, 0), seg(start, ym, shift, 0)];
   while (t.length < 16) t.push(seg(2 ** 35 - 1, 0, 0, 0));
   return t;
 }
@@ -376,7 +386,7 @@ describe('outputMonotone', () => {
   });
 });
 
-describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () => {
+describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU, a SiLU-like dip)', () => {
   // Layer shapes of every kind (1×1, 3×3, depthwise; pools 0, 1, 5, 6), batch-norm of both signs,
   // odd and even sizes, maps large enough for several chunks, 1–2 batch items: the SIMD window
   // (one or two pieces, with and without checks) and the max pool before the activation.
@@ -392,14 +402,14 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
     argX: fc.integer({ min: -300, max: 300 }),
     argW: fc.integer({ min: -300, max: 300 }),
     argAdd: fc.integer({ min: -100_000, max: 100_000 }),
-    family: fc.constantFrom('relu', 'relu6', 'jagged', 'leaky'),
+    family: fc.constantFrom('relu', 'relu6', 'jagged', 'leaky', 'swish'),
     ym: fc.integer({ min: 1, max: 2000 }),
     shift: fc.integer({ min: 0, max: 16 }),
     batches: fc.integer({ min: 1, max: 2 }),
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
   });
   it('== reference (fast-check, fixed seed)', () => {
-    const stats = { channels: 0, prepooled: 0, two: 0, fallbackRuns: 0, chunked: 0 };
+    const stats = { channels: 0, prepooled: 0, two: 0, fallbackRuns: 0, swishFallbackRuns: 0, chunked: 0 };
     fc.assert(
       fc.property(arb, (r) => {
         const lcg = new Lcg(r.seed);
@@ -453,7 +463,10 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
           runKpuConvWasm(c, b, numerics, mb);
           expect(Buffer.compare(ma, mb)).toBe(0);
           expect(Buffer.compare(a, b)).toBe(0);
-          if (numerics === GOLDEN_NUMERICS && lastWasmRunFallbacks() > 0) stats.fallbackRuns++;
+          if (numerics === GOLDEN_NUMERICS && lastWasmRunFallbacks() > 0) {
+            stats.fallbackRuns++;
+            if (r.family === 'swish') stats.swishFallbackRuns++;
+          }
         }
         const dv = new DataView(plan.chan.buffer);
         for (let o = 0; o < r.OC; o++) {
@@ -469,6 +482,7 @@ describe('wasm kernel on realistic tables (ReLU, ReLU6 steps, leaky ReLU)', () =
     expect(stats.prepooled, 'channels pooled before their activation').toBeGreaterThan(0.15 * stats.channels);
     expect(stats.two, 'channels on a two-piece window').toBeGreaterThan(0.15 * stats.channels);
     expect(stats.fallbackRuns, 'runs where lanes left the window').toBeGreaterThan(3);
+    expect(stats.swishFallbackRuns, 'runs where lanes of a dip went through actExact').toBeGreaterThan(3);
     // (the relu6 family catches a second piece applied with the wrong origin: its steps make the
     // second segment's span start left of the segment itself)
     expect(stats.chunked, 'layers split into several chunks').toBeGreaterThan(5);

@@ -26,8 +26,9 @@
  * Where the window misses part of the range, lanes whose bn lies in the table's constant bottom or
  * top (`head`, `tail`: up to / from some bn every segment provably outputs one value, e.g. 255 past
  * ReLU6's last steps) take that value, and the window is sought between the two; lanes whose bn
- * falls elsewhere outside the window are recomputed by the scalar kernel. Saturating narrows
- * (i32 → i16 → u8) do the final clamp.
+ * falls elsewhere outside the window are recomputed by `actExact` (the golden rules in branch-free
+ * scalar f64, exact on any channel prepare.ts marks `exact`; it also runs exact channels that have
+ * no window). Saturating narrows (i32 → i16 → u8) do the final clamp.
  *
  * Max pool 2×2 before the activation (`outputMonotone`): when the reference's output is monotone
  * in the accumulator over the channel's whole range, the max of the activations is the activation
@@ -35,7 +36,19 @@
  */
 import type { ActivationSegment, BatchNormEntry } from '../../kmodel-parser/kpu-layer-argument.js';
 import { KpuFault } from '../../errors.js';
-import { CHAN, CHAN_BYTES, DESC, DESC_BYTES, FLAG, HEADER_BYTES, RULE, SEG_BYTES, THREADS } from '../wasm/abi.js';
+import {
+  CHAN,
+  CHAN_BYTES,
+  DESC,
+  DESC_BYTES,
+  FLAG,
+  HEADER_BYTES,
+  RULE,
+  SEG_BYTES,
+  SEG_F64,
+  SEG_TABLE_BYTES,
+  THREADS,
+} from '../wasm/abi.js';
 import { kernelFailure, kernelRuntime, type KernelRuntime } from '../wasm/runtime.js';
 import { partsOf } from '../parallel/index.js';
 import { checkRunBuffers, referenceRoundShift } from './reference.js';
@@ -420,7 +433,13 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     dv.setBigInt64(at + CHAN.mul, BigInt(bn.norm_mul), true);
     dv.setBigInt64(at + CHAN.shift, BigInt(bn.norm_shift), true);
     dv.setBigInt64(at + CHAN.add, BigInt(bn.norm_add), true);
-    let mode = 0;
+    // exact channels on a sorted table take actExact under the golden rules (mode 3), or a SIMD window
+    let mode = f.exact[o] === 1 && f.actSorted ? 3 : 0;
+    if (f.exact[o] === 1) {
+      dv.setFloat64(at + CHAN.m, bn.norm_mul * 2 ** -bn.norm_shift, true);
+      dv.setFloat64(at + CHAN.Cf, f.constTerm[o], true);
+      dv.setFloat64(at + CHAN.addf, bn.norm_add, true);
+    }
     if (!wide && f.exact[o] === 1 && f.actSorted && f.big.accLo[o] >= -I32 && f.big.accHi[o] < I32) {
       const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
       let w = finder.window(lo, hi);
@@ -446,7 +465,6 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
         mode = ends.head || ends.top || w.lo !== -Infinity || w.hi !== Infinity ? 2 : 1;
         simdChannels++;
         dv.setInt32(at + CHAN.C32, Number(BigInt.asIntN(32, BigInt(f.constTerm[o]))), true);
-        dv.setFloat64(at + CHAN.m, bn.norm_mul * 2 ** -bn.norm_shift, true);
         dv.setFloat64(at + CHAN.addx, bn.norm_add - Number(w.x0), true);
         dv.setFloat64(at + CHAN.lo, w.lo, true);
         dv.setFloat64(at + CHAN.hi, w.hi, true);
@@ -481,13 +499,18 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       }
     }
   }
-  const segBuf = new ArrayBuffer(16 * SEG_BYTES);
+  const segBuf = new ArrayBuffer(SEG_TABLE_BYTES);
   const sv = new DataView(segBuf);
   segs.forEach((s, k) => {
     sv.setBigInt64(k * SEG_BYTES, BigInt(s.x_start), true);
     sv.setBigInt64(k * SEG_BYTES + 8, BigInt(s.y_mul), true);
     sv.setBigInt64(k * SEG_BYTES + 16, BigInt(s.bias), true);
     sv.setBigInt64(k * SEG_BYTES + 24, BigInt(s.shift_number), true);
+    // actExact's copy (exact in f64: x_start and bias are register fields well below 2^53, and
+    // y_mul·2^−shift is a power-of-two scaling)
+    sv.setFloat64(SEG_F64 + k * 8, s.x_start, true);
+    sv.setFloat64(SEG_F64 + 128 + k * 8, s.y_mul * 2 ** -s.shift_number, true);
+    sv.setFloat64(SEG_F64 + 256 + k * 8, s.bias, true);
   });
 
   // ---- memory layout (every region 64-aligned, with slack for vector over-reads) ----

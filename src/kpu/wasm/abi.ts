@@ -75,7 +75,7 @@ export const CHAN = {
   mul: 8, // i64 norm_mul
   shift: 16, // i64 norm_shift
   add: 24, // i64 norm_add
-  mode: 32, // i32: 0 scalar, 1 SIMD over the whole bn range, 2 SIMD with a window check
+  mode: 32, // i32: 0 scalar int64, 1 SIMD over the whole bn range, 2 SIMD with a window check, 3 actExact (f64)
   C32: 36, // i32: C mod 2^32 (SIMD channels have |acc| < 2^31, so S + Tx + C wraps back exactly)
   m: 40, // f64 norm_mul·2^−norm_shift
   addx: 48, // f64 norm_add − x0 (bn − x0 of the SIMD segment)
@@ -93,7 +93,15 @@ export const CHAN = {
   head: 128, // f64: bn − x0 ≤ head outputs headVal (the constant bottom; −Infinity when there is none)
   satVal: 136, // i32
   headVal: 140, // i32
+  Cf: 144, // f64 C (exact channels: |C| < 2^53)
+  addf: 152, // f64 norm_add (exact channels)
 } as const;
-export const CHAN_BYTES = 144;
+export const CHAN_BYTES = 160;
 /** Activation segments: x_start, y_mul, bias, shift as i64, 32 bytes each. */
 export const SEG_BYTES = 32;
+/**
+ * After the 16 segments, the same table as f64 for actExact: x_start at SEG_F64, y_mul·2^−shift at
+ * SEG_F64 + 128, bias at SEG_F64 + 256 (8 bytes per segment each).
+ */
+export const SEG_F64 = 16 * SEG_BYTES;
+export const SEG_TABLE_BYTES = SEG_F64 + 3 * 128;

@@ -333,6 +333,8 @@ export const i32 = {
   shr_s: mk('i32.shr_s', [0x75], [I, I], I),
   shr_u: mk('i32.shr_u', [0x76], [I, I], I),
   wrap_i64: mk('i32.wrap_i64', [0xa7], [L], I),
+  /** Saturating: out-of-range values give the nearest i32. */
+  trunc_sat_f64_s: mk('i32.trunc_sat_f64_s', [0xfc, 2], [D], I),
 };
 
 export const i64 = {
@@ -372,7 +374,11 @@ export const f64 = {
   store: storeop('f64.store', [0x39], D),
   floor: mk('f64.floor', [0x9c], [D], D),
   add: mk('f64.add', [0xa0], [D, D], D),
+  sub: mk('f64.sub', [0xa1], [D, D], D),
   mul: mk('f64.mul', [0xa2], [D, D], D),
+  min: mk('f64.min', [0xa4], [D, D], D),
+  max: mk('f64.max', [0xa5], [D, D], D),
+  lt: mk('f64.lt', [0x63], [D, D], I),
   convert_i64_s: mk('f64.convert_i64_s', [0xb9], [L], D),
   convert_i32_s: mk('f64.convert_i32_s', [0xb7], [I], D),
 };

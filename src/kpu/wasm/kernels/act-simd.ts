@@ -26,7 +26,8 @@ import {
 import { DESC, CHAN } from '../abi.js';
 import { c32, add, sub, ZERO, HIGH_TO_LOW, LOW_WORDS, MAGIC, type KernelContext } from './context.js';
 
-export function addActSimd(cx: KernelContext, actScalar: Func): Func {
+/** `actExact` takes the 4-pixel groups that leave the window (SIMD channels are exact). */
+export function addActSimd(cx: KernelContext, actExact: Func): Func {
   const { m, desc, field } = cx;
   /*
    * acc = S + Tx + C in i32 lanes (exact: the channel's |acc| < 2^31 and the sum is taken mod 2^32);
@@ -146,7 +147,7 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
           set(op, add(get(op), c32(8))),
         );
       /**
-       * 4 pixels per step; a step with any bn outside the window goes through actScalar, except
+       * 4 pixels per step; a step with any bn outside the window goes through actExact, except
        * that bn in the table's constant bottom (bn − x0 ≤ head) or top (bn − x0 > sat) just
        * outputs that constant
        */
@@ -171,7 +172,7 @@ export function addActSimd(cx: KernelContext, actScalar: Func): Func {
               [
                 i32.store(desc(), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
                 call(
-                  actScalar,
+                  actExact,
                   get(ch),
                   get(sp),
                   c32(0),

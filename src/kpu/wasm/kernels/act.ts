@@ -21,7 +21,12 @@ import { c32, add, mul, type KernelContext } from './context.js';
 const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 const ODD_LANES = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
 
-export function addAct(cx: KernelContext, actScalar: Func, actSimd: Func): { act: Func; actPrepool: Func } {
+export function addAct(
+  cx: KernelContext,
+  actScalar: Func,
+  actSimd: Func,
+  actExact: Func,
+): { act: Func; actPrepool: Func } {
   const { m, fields } = cx;
   /** acc → act for channel o over n pixels. */
   const act = m.func(
@@ -45,10 +50,17 @@ export function addAct(cx: KernelContext, actScalar: Func, actSimd: Func): { act
         ...loads,
         set(ch, add(get(v.chan), mul(get(o), c32(CHAN_BYTES)))),
         set(mode, i32.load(get(ch), CHAN.mode)),
+        // modes 1, 2 (SIMD window) and 3 (actExact) hold under the golden rules only
         if_(
-          i32.and(i32.ne(get(mode), c32(0)), i32.ne(i32.and(get(v.rules), c32(RULE.SIMD)), c32(0))),
-          [call(actSimd, get(ch), get(sLo), get(t32), get(tf), get(n), get(out), i32.eq(get(mode), c32(2)))],
+          i32.or(i32.eqz(get(mode)), i32.eqz(i32.and(get(v.rules), c32(RULE.SIMD)))),
           [call(actScalar, get(ch), get(sLo), get(sHi), get(tf), get(n), get(out))],
+          [
+            if_(
+              i32.eq(get(mode), c32(3)),
+              [call(actExact, get(ch), get(sLo), get(sHi), get(tf), get(n), get(out))],
+              [call(actSimd, get(ch), get(sLo), get(t32), get(tf), get(n), get(out), i32.eq(get(mode), c32(2)))],
+            ),
+          ],
         ),
       ];
     },

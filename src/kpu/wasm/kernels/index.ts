@@ -19,13 +19,16 @@
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
  *            path for channels whose window (one or two segments' formulas) src/kpu/conv/wasm.ts
  *            proved exact (see there); lanes in the table's constant bottom or top take that value,
- *            other lanes outside the window go through `actScalar`.
+ *            other lanes outside the window go through `actExact`: the golden rules in branch-free
+ *            scalar f64 on channels prepare.ts proved exact, which also serves exact channels
+ *            without a window.
  *            `actPrepool` max-pools 2×2 the accumulators first on channels proven monotone.
  *   pool     kpu-numerics §6.6 into the output map (layout copy in memory) and the dense copy
  *
  * 16-bit weights (v3) are split into byte planes as separate rows: S = S_lo + 256·S_hi.
  */
 import { Module, type MemorySpec } from '../asm.js';
+import { addActExact } from './act-exact.js';
 import { addActScalar } from './act-scalar.js';
 import { addActSimd } from './act-simd.js';
 import { addAct } from './act.js';
@@ -48,8 +51,9 @@ export function buildKernelModule(mem: MemorySpec): Uint8Array {
   const gemmRows = addGemm(cx);
   const tx = addTx(cx);
   const actScalar = addActScalar(cx);
-  const actSimd = addActSimd(cx, actScalar);
-  const { act, actPrepool } = addAct(cx, actScalar, actSimd);
+  const actExact = addActExact(cx);
+  const actSimd = addActSimd(cx, actExact);
+  const { act, actPrepool } = addAct(cx, actScalar, actSimd, actExact);
   const dw = addDw(cx);
   const pool = addPool(cx, copyRow);
   addEntries(cx, { gather, pack1x1, im2col, gemmRows, tx, act, actPrepool, dw, pool });
