@@ -1,5 +1,6 @@
 // v3 CPU layers (Kendryte SDK kpu.c semantics, kpu-numerics §7.1 and §10). Expected values are
 // derived by hand in the comments, not from the code under test.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   addV3,
@@ -25,6 +26,7 @@ import {
   type Pool2dV3Geometry,
   type QuantizedAddV3Params,
 } from '../src/kpu/ops/index.js';
+import { Lcg } from './lcg.js';
 
 const f32 = Math.fround;
 const F = (xs: number[]): Float32Array => Float32Array.from(xs);
@@ -312,6 +314,43 @@ describe('RESIZE_NEAREST_NEIGHBOR (22/23)', () => {
     const out = new Uint8Array(10);
     resizeNearestNeighborV3(U([7, 9, 1, 2]), out, 2, 1, 2, 5, 1);
     expect(arr(out)).toEqual([7, 7, 7, 9, 9, 1, 1, 1, 2, 2]);
+  });
+  it('equals the per-element statement on any sizes, same width (row copies) or not (fast-check)', () => {
+    // kpu-numerics §7.1 element by element: dst[c][oy][ox] = src[c][min(⌊oy·hs⌋, h−1)][min(⌊ox·ws⌋, w−1)]
+    const plain = (src: Uint8Array, w: number, h: number, c: number, ow: number, oh: number): Uint8Array => {
+      const hs = Math.fround(h / oh);
+      const ws = Math.fround(w / ow);
+      const out = new Uint8Array(c * oh * ow);
+      for (let ch = 0; ch < c; ch++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++) {
+            const iy = Math.min(Math.floor(Math.fround(oy * hs)), h - 1);
+            const ix = Math.min(Math.floor(Math.fround(ox * ws)), w - 1);
+            out[(ch * oh + oy) * ow + ox] = src[(ch * h + iy) * w + ix];
+          }
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.record({
+          w: fc.integer({ min: 1, max: 40 }),
+          h: fc.integer({ min: 1, max: 40 }),
+          c: fc.integer({ min: 1, max: 4 }),
+          ow: fc.integer({ min: 1, max: 80 }),
+          oh: fc.integer({ min: 1, max: 80 }),
+          sameWidth: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 2 ** 30 }),
+        }),
+        (r) => {
+          const ow = r.sameWidth ? r.w : r.ow;
+          const src = new Lcg(r.seed).bytes(r.w * r.h * r.c);
+          const out = new Uint8Array(r.c * r.oh * ow);
+          resizeNearestNeighborV3(src, out, r.w, r.h, r.c, ow, r.oh);
+          expect(Buffer.compare(out, plain(src, r.w, r.h, r.c, ow, r.oh))).toBe(0);
+        },
+      ),
+      { seed: 7101, numRuns: 300 },
+    );
   });
 });
 

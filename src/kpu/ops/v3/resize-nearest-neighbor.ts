@@ -17,6 +17,14 @@ export function resizeNearestNeighborV3<T extends Float32Array | Uint8Array>(
 ): void {
   const hs = f32(inHeight / outHeight);
   const ws = f32(inWidth / outWidth);
+  // the source column of each output column, the same for every row and channel
+  const xi = new Int32Array(outWidth);
+  let identity = inWidth === outWidth;
+  for (let ox = 0; ox < outWidth; ox++) {
+    const fx = Math.floor(f32(ox * ws));
+    xi[ox] = fx < inWidth - 1 ? fx : inWidth - 1;
+    if (xi[ox] !== ox) identity = false;
+  }
   let o = 0;
   for (let c = 0; c < channels; c++) {
     const base = inWidth * inHeight * c;
@@ -24,11 +32,9 @@ export function resizeNearestNeighborV3<T extends Float32Array | Uint8Array>(
       const fy = Math.floor(f32(oy * hs));
       const iy = fy < inHeight - 1 ? fy : inHeight - 1;
       const row = base + iy * inWidth;
-      for (let ox = 0; ox < outWidth; ox++) {
-        const fx = Math.floor(f32(ox * ws));
-        const ix = fx < inWidth - 1 ? fx : inWidth - 1;
-        dst[o++] = src[row + ix]!;
-      }
+      if (identity) dst.set(src.subarray(row, row + inWidth), o);
+      else for (let ox = 0; ox < outWidth; ox++) dst[o + ox] = src[row + xi[ox]]!;
+      o += outWidth;
     }
   }
 }
