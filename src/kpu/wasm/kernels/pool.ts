@@ -42,6 +42,7 @@ export function addPool(cx: KernelContext, copyRow: Func): Func {
     const isMax = f.local('i32', 'isMax');
     const isMean = f.local('i32', 'isMean');
     const r0 = f.local('i32', 'r0');
+    const r1 = f.local('i32', 'r1');
     const x0 = f.local('i32', 'x0');
     const yy = f.local('i32', 'yy');
     const xx = f.local('i32', 'xx');
@@ -105,7 +106,16 @@ export function addPool(cx: KernelContext, copyRow: Func): Func {
       set(dx, select(c32(1), c32(0), i32.eq(pt, c32(6)))),
       set(isMax, isIn(1, 3, 9)),
       set(isMean, isIn(2, 4, 8)),
-      set(ow8, select(i32.and(get(v.OW), c32(-8)), c32(0), i32.eq(pt, c32(1)))),
+      // columns done 8 at a time: max 2×2 s2 while whole groups fit; max 2×2 s1 while column ox + 8
+      // (the right neighbour of the group's last pixel) is inside the row
+      set(
+        ow8,
+        select(
+          i32.and(get(v.OW), c32(-8)),
+          select(i32.and(sub(get(v.OW), c32(1)), c32(-8)), c32(0), i32.eq(pt, c32(9))),
+          i32.eq(pt, c32(1)),
+        ),
+      ),
       forUp(
         oy,
         c32(0),
@@ -115,28 +125,56 @@ export function addPool(cx: KernelContext, copyRow: Func): Func {
           i32.eqz(pt),
           [call(copyRow, get(dst), add(get(src), mul(get(oy), get(v.sW))), get(v.sW))],
           [
-            // max 2×2 stride 2, 8 outputs per step: row max, then max of byte pairs
-            set(r0, add(get(src), mul(mul(get(oy), c32(2)), get(v.sW)))),
-            forUp(
-              ox,
-              c32(0),
-              get(ow8),
-              8,
-              set(
-                a,
-                i8x16.max_u(
-                  v128.load(add(get(r0), mul(get(ox), c32(2)))),
-                  v128.load(add(add(get(r0), get(v.sW)), mul(get(ox), c32(2)))),
+            if_(
+              i32.eq(pt, c32(9)),
+              [
+                // max 2×2 stride 1: rows oy and oy + 1 (the last row pairs with itself), 8 outputs per step
+                set(r0, add(get(src), mul(get(oy), get(v.sW)))),
+                set(r1, add(get(src), mul(minI(add(get(oy), c32(1)), sub(get(v.sH), c32(1))), get(v.sW)))),
+                forUp(
+                  ox,
+                  c32(0),
+                  get(ow8),
+                  8,
+                  set(a, i8x16.max_u(v128.load64_zero(add(get(r0), get(ox))), v128.load64_zero(add(get(r1), get(ox))))),
+                  v128.store64_lane(
+                    add(get(dst), get(ox)),
+                    i8x16.max_u(
+                      get(a),
+                      i8x16.max_u(
+                        v128.load64_zero(add(get(r0), get(ox)), 1),
+                        v128.load64_zero(add(get(r1), get(ox)), 1),
+                      ),
+                    ),
+                    0,
+                  ),
                 ),
-              ),
-              v128.store64_lane(
-                add(get(dst), get(ox)),
-                i8x16.max_u(
-                  shuffle(get(a), get(a), [0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14]),
-                  shuffle(get(a), get(a), [1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15]),
+              ],
+              [
+                // max 2×2 stride 2, 8 outputs per step: row max, then max of byte pairs
+                set(r0, add(get(src), mul(mul(get(oy), c32(2)), get(v.sW)))),
+                forUp(
+                  ox,
+                  c32(0),
+                  get(ow8),
+                  8,
+                  set(
+                    a,
+                    i8x16.max_u(
+                      v128.load(add(get(r0), mul(get(ox), c32(2)))),
+                      v128.load(add(add(get(r0), get(v.sW)), mul(get(ox), c32(2)))),
+                    ),
+                  ),
+                  v128.store64_lane(
+                    add(get(dst), get(ox)),
+                    i8x16.max_u(
+                      shuffle(get(a), get(a), [0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14]),
+                      shuffle(get(a), get(a), [1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15]),
+                    ),
+                    0,
+                  ),
                 ),
-                0,
-              ),
+              ],
             ),
             set(x0, get(ow8)),
             generic,
