@@ -146,18 +146,263 @@ export function outputMonotone(bnLo: bigint, bnHi: bigint, segs: readonly Activa
   return windowFinder(segs).monotone(bnLo, bnHi);
 }
 
-/**
- * `simdWindow` for one table, with everything that does not depend on the channel's range worked
- * out once: whether segment j's formula agrees with segment k's constant output on all of k's
- * interval (k = 1..14, finite intervals). Per channel only the two segments that the range clips
- * are evaluated.
- */
-export function windowFinder(segs: readonly ActivationSegment[]): {
+/** What `windowFinder` answers for one table. */
+export interface WindowFinder {
   window(bnLo: bigint, bnHi: bigint): Window | null;
   monotone(bnLo: bigint, bnHi: bigint): boolean;
   head(bnLo: bigint, bnHi: bigint): Constant | null;
   tail(bnLo: bigint, bnHi: bigint): Constant | null;
+}
+
+/**
+ * `windowFinderBigInt` in doubles, with the same answers: a layer's first run asks it once per
+ * output channel, and BigInt arithmetic made that search a large part of the first frame.
+ *
+ * Exactness. The table's fields are small (x_start signed 36 bits, y_mul signed 16, bias 8 bits),
+ * and a range with |bnLo|, |bnHi| ≤ 2^51 (every channel the kernel can take: `exact` channels
+ * have |acc·norm_mul| < 2^52, prepare.ts) keeps every point the search looks at (the range's ends,
+ * x_start, x_start + 1) within ±(2^51 + 2^35 + 1): each difference of two such points is an
+ * integer below 2^53, so exact in a double. A product t = d·y_mul is exact when |t| < 2^53, which
+ * the computed product shows (rounding is monotone and 2^53 is a double); a larger product is
+ * evaluated in BigInt, as the specification does. Shifts and roundings of an exact t are exact:
+ * q = floor(t·2^−s) is a power-of-two scaling and a floor, f = t − q·2^s lies in [0, 2^s), an
+ * integer below 2^53 for s ≤ 53; past that |t| < 2^(s−1), which settles both roundings
+ * (`roundShiftNumber`). A range beyond ±2^51 is searched in BigInt. test/kpu-wasm.test.ts holds
+ * the two to the same answers over random tables and ranges.
+ */
+export function windowFinder(segs: readonly ActivationSegment[]): WindowFinder {
+  let big: WindowFinder | undefined;
+  const bigFinder = (): WindowFinder => (big ??= windowFinderBigInt(segs));
+  const num = windowFinderNumber(segs);
+  const fits = (a: bigint, b: bigint): boolean =>
+    a >= -NUM_RANGE && a <= NUM_RANGE && b >= -NUM_RANGE && b <= NUM_RANGE;
+  return {
+    window: (a, b) => (fits(a, b) ? num.window(Number(a), Number(b)) : bigFinder().window(a, b)),
+    monotone: (a, b) => (fits(a, b) ? num.monotone(Number(a), Number(b)) : bigFinder().monotone(a, b)),
+    head: (a, b) => (fits(a, b) ? num.head(Number(a), Number(b)) : bigFinder().head(a, b)),
+    tail: (a, b) => (fits(a, b) ? num.tail(Number(a), Number(b)) : bigFinder().tail(a, b)),
+  };
+}
+
+/** The largest |bn| at a range's ends that `windowFinder` searches in doubles. */
+const NUM_RANGE = 2n ** 51n;
+const TWO53 = 2 ** 53;
+
+// (+ 0 turns a −0 into 0, as the BigInt path has no −0)
+const clampNumber = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v + 0);
+
+/** `rne` for an integer |t| < 2^53 in a double. */
+export function rneNumber(t: number, s: number): number {
+  if (s === 0) return t;
+  if (s > 53) return 0; // |t| < 2^53 ≤ 2^(s−1): below half in magnitude, or (t < 0) f = t + 2^s above half, q + 1 = 0
+  const q = Math.floor(t * 2 ** -s);
+  const f = t - q * 2 ** s;
+  const h = 2 ** (s - 1);
+  if (f < h) return q;
+  if (f > h) return q + 1;
+  return q % 2 === 0 ? q : q + 1;
+}
+
+/** `referenceRoundShift(t, s, 'nncase02')` for an integer |t| < 2^53 in a double (no 64-bit wrap can occur). */
+export function roundShiftNumber(t: number, s: number): number {
+  if (s === 0) return t;
+  // |t| < 2^53 ≤ 2^(s−1): q = 0 (f = t < h) for t ≥ 0; q = −1 and f = t + 2^s > h for t < 0, so q − 1
+  if (s > 53) return t < 0 ? -2 : 0;
+  const q = Math.floor(t * 2 ** -s);
+  const f = t - q * 2 ** s;
+  const h = 2 ** (s - 1);
+  const sgn = t < 0 ? -1 : 1;
+  if (f < h) return q;
+  if (f > h) return q + sgn;
+  return q % 2 !== 0 ? q + sgn : q;
+}
+
+/**
+ * `windowFinderBigInt`'s search, line for line, on doubles (see `windowFinder` for why each step
+ * is exact); ranges within ±2^51.
+ */
+function windowFinderNumber(segs: readonly ActivationSegment[]): {
+  window(bnLo: number, bnHi: number): Window | null;
+  monotone(bnLo: number, bnHi: number): boolean;
+  head(bnLo: number, bnHi: number): Constant | null;
+  tail(bnLo: number, bnHi: number): Constant | null;
 } {
+  const xs = segs.map((s) => s.x_start);
+  const ym = segs.map((s) => s.y_mul);
+  const bias = segs.map((s) => s.bias);
+  const sh = segs.map((s) => s.shift_number);
+  const xsBig = segs.map((s) => BigInt(s.x_start));
+  // the reference's output on segment k (bn in k's interval, so k is the chosen segment)
+  const outOn = (k: number, bn: number): number => {
+    const t = (bn - xs[k]) * ym[k];
+    if (!(Math.abs(t) < TWO53))
+      return clamp255(
+        referenceRoundShift(BigInt.asIntN(64, (BigInt(bn) - xsBig[k]) * BigInt(ym[k])), sh[k], 'nncase02') +
+          BigInt(bias[k]),
+      );
+    return clampNumber(roundShiftNumber(t, sh[k]) + bias[k]);
+  };
+  // segment j's formula: round half to even, no sign quirk
+  const F = (j: number, bn: number): number => {
+    const t = (bn - xs[j]) * ym[j];
+    if (!(Math.abs(t) < TWO53)) return clamp255(rne((BigInt(bn) - xsBig[j]) * BigInt(ym[j]), sh[j]) + BigInt(bias[j]));
+    return clampNumber(rneNumber(t, sh[j]) + bias[j]);
+  };
+  /** The reference's output if it is constant on [a, b] within segment k, else null. */
+  const constantOn = (k: number, a: number, b: number): number | null => {
+    if (ym[k] === 0) return clampNumber(bias[k]);
+    // t ≥ 0 on [a, b]: the rounding is monotone, so equal ends mean constant
+    if (ym[k] > 0 && a >= xs[k]) {
+      const va = outOn(k, a);
+      return va === outOn(k, b) ? va : null;
+    }
+    return null;
+  };
+  /** Formula j equals the reference on [a, b] ⊆ segment k (j's formula is monotone: ends suffice). */
+  const agrees = (j: number, k: number, a: number, b: number): boolean => {
+    const v = constantOn(k, a, b);
+    return v !== null && F(j, a) === v && F(j, b) === v;
+  };
+  // full intervals of segments 1..14: (xs[k], xs[k+1]]
+  const full: boolean[][] = [];
+  for (let j = 0; j < 16; j++) {
+    full.push([]);
+    for (let k = 0; k < 16; k++)
+      full[j].push(k >= 1 && k <= 14 && xs[k] + 1 <= xs[k + 1] && ym[j] >= 0 && agrees(j, k, xs[k] + 1, xs[k + 1]));
+  }
+  // |t| < limit (see windowFinderBigInt), and the largest d with d·y_mul < limit (y_mul > 0)
+  const limits = segs.map((s) => 2 ** Math.min(30 + s.shift_number, 51));
+  const maxDs = segs.map((s, j) =>
+    s.y_mul > 0 ? Number((BigInt(limits[j]) + BigInt(s.y_mul) - 1n) / BigInt(s.y_mul) - 1n) : 0,
+  );
+
+  // segment k is chosen (strict rule, sorted table) for bn in (xs[k], xs[k+1]]; segment 0 for bn ≤ xs[1]
+  const lowerOf = (k: number, bnLo: number): number => (k === 0 ? bnLo : xs[k] + 1 > bnLo ? xs[k] + 1 : bnLo);
+  const upperOf = (k: number, bnHi: number): number => (k === 15 ? bnHi : xs[k + 1] < bnHi ? xs[k + 1] : bnHi);
+
+  const monotone = (bnLo: number, bnHi: number): boolean => {
+    let prev: number | null = null;
+    for (let k = 0; k < 16; k++) {
+      const a = lowerOf(k, bnLo);
+      const b = upperOf(k, bnHi);
+      if (a > b) continue;
+      if (ym[k] < 0 || (ym[k] > 0 && a < xs[k])) return false;
+      const va = outOn(k, a);
+      if (prev !== null && va < prev) return false;
+      prev = outOn(k, b);
+    }
+    return true;
+  };
+
+  const window = (bnLo: number, bnHi: number): Window | null => {
+    const lower = (k: number): number => lowerOf(k, bnLo);
+    const upper = (k: number): number => upperOf(k, bnHi);
+    const spans: ({ wa: number; wb: number } | null)[] = [];
+    for (let j = 0; j < 16; j++) {
+      spans.push(null);
+      const a = lower(j);
+      const b = upper(j);
+      if (a > b) continue;
+      const x0 = xs[j];
+      if (ym[j] < 0 || (ym[j] > 0 && a < x0)) continue; // t < 0 somewhere: not RNE there
+      // a product past 2^53 is past the limit too (rounding is monotone), so the double compare is exact
+      const exactAt = (bn: number): boolean => Math.abs((bn - x0) * ym[j]) < limits[j];
+      let wb = b;
+      if (ym[j] !== 0) {
+        if (x0 + maxDs[j] < wb) wb = x0 + maxDs[j];
+      }
+      if (wb < a) continue;
+      const cut = wb < b;
+      let wa = a;
+      const reaches = (k: number, ka: number, kb: number): boolean => {
+        const clipped = ka !== xs[k] + 1 || kb !== xs[k + 1] || k === 0 || k === 15;
+        return (clipped ? agrees(j, k, ka, kb) : full[j][k]) && exactAt(ka) && exactAt(kb);
+      };
+      for (let k = j - 1; k >= 0; k--) {
+        const ka = lower(k);
+        const kb = upper(k);
+        if (ka > kb) continue;
+        if (!reaches(k, ka, kb)) break;
+        wa = ka;
+      }
+      for (let k = j + 1; k < 16 && !cut; k++) {
+        const ka = lower(k);
+        const kb = upper(k);
+        if (ka > kb) continue;
+        if (!reaches(k, ka, kb)) break;
+        wb = kb;
+      }
+      spans[j] = { wa, wb };
+    }
+    let best: { j: number; k: number; wa: number; wb: number } | null = null;
+    for (let j = 0; j < 16; j++) {
+      const A = spans[j];
+      if (A && (!best || A.wb - A.wa > best.wb - best.wa)) best = { j, k: -1, wa: A.wa, wb: A.wb };
+    }
+    for (let j = 0; j < 16; j++) {
+      const A = spans[j];
+      if (!A || !best) continue;
+      for (let k = j + 1; k < 16; k++) {
+        const B = spans[k];
+        if (B && B.wa > A.wa && B.wa <= A.wb + 1 && B.wb > A.wb && B.wb - A.wa > best.wb - best.wa)
+          best = { j, k, wa: A.wa, wb: B.wb };
+      }
+    }
+    if (!best) return null;
+    const x0 = xs[best.j];
+    const w: Window = {
+      x0: xsBig[best.j],
+      ymul: segs[best.j].y_mul,
+      shift: segs[best.j].shift_number,
+      bias: segs[best.j].bias,
+      lo: best.wa === bnLo ? -Infinity : best.wa - 1 - x0,
+      hi: best.wb === bnHi ? Infinity : best.wb - x0,
+    };
+    if (best.k < 0) return w;
+    const k = best.k;
+    return {
+      ...w,
+      second: {
+        x0: xsBig[k],
+        ymul: segs[k].y_mul,
+        shift: segs[k].shift_number,
+        bias: segs[k].bias,
+        split: spans[best.j]!.wb - x0,
+      },
+    };
+  };
+  const end = (bnLo: number, bnHi: number, ks: number[], top: boolean): Constant | null => {
+    let at = 0;
+    let value: number | null = null;
+    for (const k of ks) {
+      const a = lowerOf(k, bnLo);
+      const b = upperOf(k, bnHi);
+      if (a > b) continue;
+      const v = constantOn(k, a, b);
+      if (v === null || (value !== null && v !== value)) break;
+      at = top ? a : b;
+      value = v;
+    }
+    return value === null ? null : { at: BigInt(at), value };
+  };
+  const up = Array.from({ length: 16 }, (_, k) => k);
+  const down = [...up].reverse();
+  return {
+    window,
+    monotone,
+    head: (bnLo, bnHi) => end(bnLo, bnHi, up, false),
+    tail: (bnLo, bnHi) => end(bnLo, bnHi, down, true),
+  };
+}
+
+/**
+ * `simdWindow` for one table in BigInt (the specification of `windowFinder`, which answers the same
+ * in doubles where that is exact), with everything that does not depend on the channel's range
+ * worked out once: whether segment j's formula agrees with segment k's constant output on all of
+ * k's interval (k = 1..14, finite intervals). Per channel only the two segments that the range
+ * clips are evaluated.
+ */
+export function windowFinderBigInt(segs: readonly ActivationSegment[]): WindowFinder {
   const xs = segs.map((s) => BigInt(s.x_start));
   const ym = segs.map((s) => BigInt(s.y_mul));
   const bias = segs.map((s) => BigInt(s.bias));
