@@ -1,29 +1,34 @@
 /**
  * A worker thread of a sweep (src/cli/sweep.ts): makes the task's context once (loads and prepares
- * the model), says it is ready, then runs the items it is sent one at a time, each unless the
- * command's thread has claimed it first (answered "skipped"). An item that throws
- * is handed back (`failed`): the command runs it again in its own thread, which gives the same
- * result or the same typed error as a sweep without workers.
+ * the model), then takes items from the queue shared with the command's thread (an index in shared
+ * memory, advanced atomically) and runs them one at a time until none is left, posting each result.
+ * An item that throws is handed back (`failed`): the command runs it again in its own thread, which
+ * gives the same result or the same typed error as a sweep without workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { UNCLAIMED } from './sweep-claims.js';
+import type { SweepMessage } from './sweep.js';
 import { SWEEP_TASKS, type SweepTask, type SweepTaskName } from './sweep-tasks.js';
 
-const { task, data, claims } = workerData as { task: SweepTaskName; data: unknown; claims: Int32Array };
+const { task, data, items, next, current, slot } = workerData as {
+  task: SweepTaskName;
+  data: unknown;
+  items: readonly unknown[];
+  /** The queue: the index of the next item (src/cli/sweep.ts). */
+  next: Int32Array;
+  /** 1 + the item this worker runs (at `slot`), so the command can run it again if the worker dies. */
+  current: Int32Array;
+  slot: number;
+};
+const post = (m: SweepMessage<unknown>) => parentPort!.postMessage(m);
 const def = (await SWEEP_TASKS[task]()) as unknown as SweepTask<unknown, unknown, unknown, unknown>;
 const ctx: unknown = await def.init(data as never);
-parentPort!.on('message', (m: { index: number; item: unknown }) => {
-  // The command's thread may have taken the item back before this worker reached it.
-  if (Atomics.compareExchange(claims, m.index, UNCLAIMED, 1) !== UNCLAIMED) {
-    parentPort!.postMessage({ index: m.index, skipped: true });
-    return;
+for (let i = Atomics.add(next, 0, 1); i < items.length; i = Atomics.add(next, 0, 1)) {
+  Atomics.store(current, slot, i + 1);
+  try {
+    post({ index: i, result: await def.run(ctx, items[i], i) });
+  } catch {
+    post({ index: i, failed: true });
   }
-  void (async () => {
-    try {
-      parentPort!.postMessage({ index: m.index, result: await def.run(ctx, m.item, m.index) });
-    } catch {
-      parentPort!.postMessage({ index: m.index, failed: true });
-    }
-  })();
-});
-parentPort!.postMessage({ ready: true });
+  Atomics.store(current, slot, 0);
+}
+post({ drained: true });
