@@ -14,8 +14,6 @@ import {
 import { prepare, type PrepareOptions } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import { BOARD_PROFILE_NAMES } from '../hil/profiles.js';
-import { recordGoldenOnBoard } from '../hil/record.js';
-import { boardArgs, boardJson, withBoard } from './board.js';
 import type { Command } from './command.js';
 import { checkJobs, JOBS_OPTION, sweep } from './sweep.js';
 import type { GoldenCheckData } from './tasks/golden-check.js';
@@ -94,6 +92,11 @@ export const goldenCommand: Command = {
     const action = String(args.action);
     const { loaded, prepared } = prepareFrom(args);
     if (action === 'record' && args.on !== undefined) {
+      // The board link's modules load only for --on (a check or a record here does not need them).
+      const [{ recordGoldenOnBoard }, { boardArgs, boardJson, withBoard }] = await Promise.all([
+        import('../hil/record.js'),
+        import('./board.js'),
+      ]);
       const files = listInputFiles((args.inputs as string[]).map(String));
       const b = boardArgs({ ...args, port: args.on, json: args.json });
       return withBoard(b, io, async (s) => {
