@@ -73,6 +73,19 @@ describe.skipIf(!HAS_DIST)('golden record and check --jobs (needs dist/: npm run
     expect([doc.passed, doc.failed, doc.malformed]).toEqual([3, 1, 1]);
     expect(doc.cases.map((c) => c.case)).toEqual(readdirSync(cases).sort());
   });
+
+  test('the workers run every case themselves (none handed back), with the modules this thread compiled', async () => {
+    // A worker that cannot run a case hands it back and this thread gives the same report, so the
+    // report alone cannot tell; KPUSIM_SWEEP_STATS=1 says where each case ran.
+    for (const jobs of ['2', '3']) {
+      const r = await runKpusim(['golden', 'check', MODEL, cases, '--jobs', jobs], 300_000, {
+        KPUSIM_SWEEP_WORKERS_FIRST: '1',
+        KPUSIM_SWEEP_STATS: '1',
+      });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('kpusim: sweep of 5 items: 0 in this thread (0 handed back), 5 in workers\n');
+    }
+  });
 });
 
 describe.skipIf(!HAS_DIST)('golden check --jobs 2 as a user runs it (needs dist/: npm run build)', () => {

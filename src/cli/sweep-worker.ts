@@ -6,7 +6,9 @@
  * gives the same result or the same typed error as a sweep without workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SweepMessage } from './sweep.js';
+import { adoptHashModule } from '../kpu/wasm/hash.js';
+import { adoptKernelModule } from '../kpu/wasm/runtime.js';
+import type { SweepMessage, SweepSetup } from './sweep.js';
 import { SWEEP_TASKS, type SweepTask, type SweepTaskName } from './sweep-tasks.js';
 
 const { task, data, items, next, current, slot } = workerData as {
@@ -20,7 +22,12 @@ const { task, data, items, next, current, slot } = workerData as {
   slot: number;
 };
 const post = (m: SweepMessage<unknown>) => parentPort!.postMessage(m);
+// The command's thread sends its compiled WebAssembly modules at once (src/cli/sweep.ts).
+const setup = new Promise<SweepSetup>((resolve) => parentPort!.once('message', resolve));
 const def = (await SWEEP_TASKS[task]()) as unknown as SweepTask<unknown, unknown, unknown, unknown>;
+const { kernel, hash } = await setup;
+if (kernel) adoptKernelModule(kernel, false);
+if (hash) adoptHashModule(hash);
 const ctx: unknown = await def.init(data as never);
 for (let i = Atomics.add(next, 0, 1); i < items.length; i = Atomics.add(next, 0, 1)) {
   Atomics.store(current, slot, i + 1);

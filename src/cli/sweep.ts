@@ -19,6 +19,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { layerThreads, setLayerThreads } from '../kpu/parallel/index.js';
+import { hashModule } from '../kpu/wasm/hash.js';
+import { compiledKernelModule } from '../kpu/wasm/runtime.js';
 import type { SweepTaskName } from './sweep-tasks.js';
 
 /** True when worker scripts can run (the compiled package, not its TypeScript sources). */
@@ -59,6 +61,12 @@ export interface SweepOptions<T, R> {
   readonly onDone?: (index: number, result: R) => void;
 }
 
+/** What a worker is sent once, as it starts: the compiled WebAssembly modules of this thread (or null). */
+export interface SweepSetup {
+  readonly kernel: object | null;
+  readonly hash: object | null;
+}
+
 /** What a worker posts (src/cli/sweep-worker.ts). */
 export type SweepMessage<R> =
   | { readonly index: number; readonly result: R }
@@ -70,7 +78,9 @@ export type SweepMessage<R> =
  * order. An exception from `local` ends the sweep (workers are stopped) and is thrown.
  *
  * `KPUSIM_SWEEP_WORKERS_FIRST=1` (for tests) keeps this thread off the queue while a worker is
- * starting or working, so the workers, not this thread, do the items.
+ * starting or working, so the workers, not this thread, do the items; `KPUSIM_SWEEP_STATS=1` (for
+ * tests) prints on stderr how many items ran in this thread and in workers, and how many were
+ * handed back.
  */
 export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
   const n = opts.items.length;
@@ -93,6 +103,9 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     wake = undefined;
     w?.();
   };
+  let here = 0;
+  let inWorkers = 0;
+  let handedBack = 0;
   const finish = (i: number, r: R) => {
     if (done[i]) return; // an item run again here after its worker died gives the same result
     done[i] = 1;
@@ -120,7 +133,10 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     worker.on('message', (m: SweepMessage<R>) => {
       if ('drained' in m) active.delete(worker);
       else if ('failed' in m) retry.push(m.index);
-      else finish(m.index, m.result);
+      else {
+        if (!done[m.index]) inWorkers++;
+        finish(m.index, m.result);
+      }
       poke();
     });
     // A worker that dies (or fails to start) takes no more items and hands back the one it held.
@@ -133,10 +149,17 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     });
   }
 
+  if (workerCount > 0) {
+    // The compiled WebAssembly modules this thread is about to use (its layers on one thread):
+    // a worker given them neither assembles nor compiles its own, and all share optimized code.
+    const setup: SweepSetup = { kernel: compiledKernelModule(false), hash: hashModule() };
+    for (const w of workers) w.postMessage(setup);
+  }
   try {
     for (;;) {
       let i = retry.shift();
-      if (i === undefined && !(workersFirst && active.size > 0)) i = take();
+      if (i !== undefined) handedBack++;
+      else if (!(workersFirst && active.size > 0)) i = take();
       if (i === undefined) {
         // The queue is empty: wait for the items workers are running (not for a worker still
         // starting, which then stops without having taken any).
@@ -150,10 +173,16 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
         continue;
       }
       if (done[i]) continue;
+      here++;
       finish(i, await opts.local(opts.items[i], i));
       // Let the workers' messages in (their results, for the progress bar).
       await new Promise<void>((r) => setImmediate(r));
     }
+    // For tests: where the items ran (a worker that fails its items hands them all back).
+    if (process.env.KPUSIM_SWEEP_STATS === '1')
+      process.stderr.write(
+        `kpusim: sweep of ${n} items: ${here} in this thread (${handedBack} handed back), ${inWorkers} in workers\n`,
+      );
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
     if (workerCount > 0 && threadsBefore > 1) setLayerThreads(2);

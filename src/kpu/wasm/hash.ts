@@ -112,13 +112,38 @@ interface HashExports {
 }
 
 let instance: HashExports | null | undefined;
+let compiled: object | null | undefined;
+
+/**
+ * The compiled hash module, or null without WebAssembly. Posted to a worker thread of this process,
+ * which passes it to `adoptHashModule`, it saves that thread compiling its own, and the threads
+ * share its optimized code (src/cli/sweep.ts).
+ */
+export function hashModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
+      if (!WA) throw new Error('no WebAssembly');
+      compiled = new WA.Module(buildHashModule());
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** Uses `module` (from `hashModule()` in another thread) for the instance made here. */
+export function adoptHashModule(module: object): void {
+  if (compiled === undefined) compiled = module;
+}
 
 function hashInstance(): HashExports | null {
   if (instance === undefined) {
     try {
       const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
-      if (!WA) throw new Error('no WebAssembly');
-      instance = new WA.Instance(new WA.Module(buildHashModule()), {}).exports as unknown as HashExports;
+      const m = hashModule();
+      if (!WA || !m) throw new Error('no WebAssembly');
+      instance = new WA.Instance(m, {}).exports as unknown as HashExports;
     } catch {
       instance = null; // the JavaScript version (src/kpu/hash.ts) serves instead
     }

@@ -50,15 +50,47 @@ let runtimeShared = false;
 let sharedFailed = false;
 let failure = '';
 
+/** The compiled module by memory kind (shared or not), also given to and taken from other threads. */
+const modules = new Map<boolean, object>();
+
+function kernelModule(WA: WasmGlobal, shared: boolean): object {
+  let m = modules.get(shared);
+  if (!m) {
+    m = new WA.Module(
+      buildKernelModule({ kind: 'import', pages: 1, shared, maxPages: shared ? SHARED_MAX_PAGES : undefined }),
+    );
+    modules.set(shared, m);
+  }
+  return m;
+}
+
+/**
+ * The compiled module for a memory of one thread (`shared` false) or shared by two, or null when it
+ * does not compile here. Posted to a worker thread of this process, which passes it to
+ * `adoptKernelModule`, it saves that thread assembling and compiling its own, and the threads share
+ * its optimized code (src/cli/sweep.ts).
+ */
+export function compiledKernelModule(shared: boolean): object | null {
+  const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
+  try {
+    return WA ? kernelModule(WA, shared) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Uses `module` (from `compiledKernelModule(shared)` in another thread) for the runtime made here. */
+export function adoptKernelModule(module: object, shared: boolean): void {
+  if (!modules.has(shared)) modules.set(shared, module);
+}
+
 function create(shared: boolean): KernelRuntime {
   const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
   if (!WA) throw new Error('this JavaScript engine has no WebAssembly');
   const memory = shared
     ? new WA.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })
     : new WA.Memory({ initial: 1 });
-  const module = new WA.Module(
-    buildKernelModule({ kind: 'import', pages: 1, shared, maxPages: shared ? SHARED_MAX_PAGES : undefined }),
-  );
+  const module = kernelModule(WA, shared);
   const exports = new WA.Instance(module, { env: { mem: memory } }).exports as unknown as KernelExports;
   let pool: PartPool | null | undefined = shared ? undefined : null;
   const rt: KernelRuntime = {
