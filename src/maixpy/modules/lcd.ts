@@ -89,10 +89,80 @@ function put(p: Panel, x: number, y: number, c: ArrayLike<number>): void {
   }
 }
 
+/**
+ * How far one step in x moves on the panel (bytes) along a logical row: the address mode maps a row
+ * to a panel line (±3) or, rows and columns exchanged (MV), to a panel column (±3·COLS). With
+ * `lcdPixelOffset` of the row's first pixel this gives the offsets a row at a time.
+ */
+function rowStep(dir: number): number {
+  if (dir & 0x20) return dir & 0x80 ? -3 * COLS : 3 * COLS;
+  return dir & 0x40 ? -3 : 3;
+}
+
+/** Fills logical x..x+w−1 × y..y+h−1 (clipped to the logical size) of `rgb` under address mode `dir` with `c`. */
+export function fillPanel(
+  rgb: Uint8Array,
+  dir: number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  c: readonly [number, number, number],
+): void {
+  const [W, H] = lcdLogicalSize(dir);
+  const x0 = Math.max(0, x),
+    x1 = Math.min(W, x + w);
+  if (x0 >= x1) return;
+  const step = rowStep(dir);
+  const [c0, c1, c2] = c;
+  for (let yy = Math.max(0, y), y1 = Math.min(H, y + h); yy < y1; yy++)
+    for (let xx = x0, o = lcdPixelOffset(dir, x0, yy); xx < x1; xx++, o += step) {
+      rgb[o] = c0;
+      rgb[o + 1] = c1;
+      rgb[o + 2] = c2;
+    }
+}
+
+/**
+ * `lcd.display`'s copy: pixel (X + xx, Y + yy) of `img` to logical (left + xx, top + yy) of the
+ * panel for xx < W, yy < H, where both lie inside (the image; PW × PH within the logical size).
+ */
+export function blitToPanel(
+  rgb: Uint8Array,
+  dir: number,
+  img: RgbImage,
+  X: number,
+  Y: number,
+  W: number,
+  H: number,
+  left: number,
+  top: number,
+  PW: number,
+  PH: number,
+): void {
+  const [LW, LH] = lcdLogicalSize(dir);
+  const tw = Math.min(PW, LW),
+    th = Math.min(PH, LH);
+  const xa = Math.max(0, -X, -left),
+    xb = Math.min(W, img.width - X, tw - left);
+  if (xa >= xb) return;
+  const step = rowStep(dir);
+  const src = img.data;
+  for (let yy = 0; yy < H; yy++) {
+    const sy = Y + yy,
+      ty = top + yy;
+    if (sy < 0 || sy >= img.height || ty < 0 || ty >= th) continue;
+    let o = lcdPixelOffset(dir, left + xa, ty);
+    for (let xx = xa, s = 3 * (sy * img.width + X + xa); xx < xb; xx++, s += 3, o += step) {
+      rgb[o] = src[s];
+      rgb[o + 1] = src[s + 1];
+      rgb[o + 2] = src[s + 2];
+    }
+  }
+}
+
 function fill(p: Panel, x: number, y: number, w: number, h: number, c: [number, number, number]): void {
-  const [W, H] = lcdLogicalSize(p.dir);
-  for (let yy = Math.max(0, y); yy < Math.min(H, y + h); yy++)
-    for (let xx = Math.max(0, x); xx < Math.min(W, x + w); xx++) put(p, xx, yy, c);
+  fillPanel(p.rgb, p.dir, x, y, w, h, c);
   p.dirty = true;
 }
 
@@ -187,23 +257,7 @@ const backend = {
       top = int(oy, 'oft y');
     }
     const rgb = img.kind === 'rgb565' ? rgb565ToRgb(img) : grayToRgb(img as GrayImage);
-    for (let yy = 0; yy < H; yy++) {
-      const sy = Y + yy,
-        ty = top + yy;
-      if (sy < 0 || sy >= img.height || ty < 0 || ty >= PH) continue;
-      for (let xx = 0; xx < W; xx++) {
-        const sx = X + xx,
-          tx = left + xx;
-        if (sx < 0 || sx >= img.width || tx < 0 || tx >= PW) continue;
-        const s = 3 * (sy * img.width + sx);
-        const o = lcdPixelOffset(p.dir, tx, ty);
-        if (o >= 0) {
-          p.rgb[o] = rgb.data[s];
-          p.rgb[o + 1] = rgb.data[s + 1];
-          p.rgb[o + 2] = rgb.data[s + 2];
-        }
-      }
-    }
+    blitToPanel(p.rgb, p.dir, rgb, X, Y, W, H, left, top, PW, PH);
     p.dirty = true;
     p.blankOnly = false;
     ctx.clock.advance((2 * PW * PH) / LCD_BYTES_PER_MS, 'lcd');

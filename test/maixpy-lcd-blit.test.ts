@@ -1,0 +1,133 @@
+/**
+ * The panel's row-at-a-time fill and copy (`fillPanel`, `blitToPanel` in src/maixpy/modules/lcd.ts)
+ * against their definition pixel by pixel through `lcdPixelOffset`: the same panel bytes for every
+ * address mode, image size, roi, offset and panel size, including parts off the image or the panel.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { blitToPanel, fillPanel, lcdLogicalSize, lcdPixelOffset } from '../src/maixpy/modules/lcd.js';
+import type { RgbImage } from '../src/pipeline/types.js';
+import { Lcg } from './lcg.js';
+
+const COLS = 240;
+const ROWS = 320;
+
+/** A panel of random bytes (so an untouched byte is told from a written one). */
+function panel(seed: number): Uint8Array {
+  const g = new Lcg(seed);
+  return Uint8Array.from({ length: COLS * ROWS * 3 }, () => g.byte());
+}
+
+/** The definition: each logical pixel of the rectangle within the logical size, through lcdPixelOffset. */
+function fillByPixel(rgb: Uint8Array, dir: number, x: number, y: number, w: number, h: number, c: number[]): void {
+  const [W, H] = lcdLogicalSize(dir);
+  for (let yy = Math.max(0, y); yy < Math.min(H, y + h); yy++)
+    for (let xx = Math.max(0, x); xx < Math.min(W, x + w); xx++) {
+      const o = lcdPixelOffset(dir, xx, yy);
+      if (o >= 0) rgb.set(c, o);
+    }
+}
+
+/** The definition of lcd.display's copy: every pixel inside the image and inside PW × PH and the panel. */
+function blitByPixel(
+  rgb: Uint8Array,
+  dir: number,
+  img: RgbImage,
+  [X, Y, W, H]: number[],
+  left: number,
+  top: number,
+  PW: number,
+  PH: number,
+): void {
+  for (let yy = 0; yy < H; yy++)
+    for (let xx = 0; xx < W; xx++) {
+      const sx = X + xx,
+        sy = Y + yy,
+        tx = left + xx,
+        ty = top + yy;
+      if (sx < 0 || sx >= img.width || sy < 0 || sy >= img.height || tx < 0 || tx >= PW || ty < 0 || ty >= PH) continue;
+      const o = lcdPixelOffset(dir, tx, ty);
+      if (o >= 0) rgb.set(img.data.subarray(3 * (sy * img.width + sx), 3 * (sy * img.width + sx) + 3), o);
+    }
+}
+
+const dirs = fc.constantFrom(0x00, 0x20, 0x40, 0x60, 0x80, 0xa0, 0xc0, 0xe0);
+const coord = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.integer({ min: -400, max: 400 }));
+
+describe('lcd panel fill and copy a row at a time', () => {
+  it('fillPanel writes what the pixel-by-pixel fill writes', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ dir: dirs, x: coord, y: coord, w: coord, h: coord, seed: fc.nat(), c: fc.nat(0xffffff) }),
+        ({ dir, x, y, w, h, seed, c }) => {
+          const colour: [number, number, number] = [c >> 16, (c >> 8) & 255, c & 255];
+          const want = panel(seed);
+          const got = want.slice();
+          fillByPixel(want, dir, x, y, w, h, colour);
+          fillPanel(got, dir, x, y, w, h, colour);
+          expect(Buffer.compare(got, want)).toBe(0);
+        },
+      ),
+      { seed: 7, numRuns: 150 },
+    );
+  });
+
+  it('blitToPanel writes what the pixel-by-pixel copy writes', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          dir: dirs,
+          iw: fc.integer({ min: 1, max: 400 }),
+          ih: fc.integer({ min: 1, max: 340 }),
+          roi: fc.tuple(coord, coord, coord, coord),
+          left: coord,
+          top: coord,
+          PW: fc.oneof(fc.constantFrom(320, 240), fc.integer({ min: 0, max: 400 })),
+          PH: fc.oneof(fc.constantFrom(240, 320), fc.integer({ min: 0, max: 400 })),
+          seed: fc.nat(),
+        }),
+        ({ dir, iw, ih, roi, left, top, PW, PH, seed }) => {
+          const g = new Lcg(seed ^ 0x5a5a);
+          const img: RgbImage = {
+            width: iw,
+            height: ih,
+            data: Uint8Array.from({ length: iw * ih * 3 }, () => g.byte()),
+          };
+          const want = panel(seed);
+          const got = want.slice();
+          blitByPixel(want, dir, img, roi, left, top, PW, PH);
+          blitToPanel(got, dir, img, roi[0], roi[1], roi[2], roi[3], left, top, PW, PH);
+          expect(Buffer.compare(got, want)).toBe(0);
+        },
+      ),
+      { seed: 8, numRuns: 150 },
+    );
+  });
+
+  it('an image and a panel size larger than the logical panel: nothing past its edge', () => {
+    // lcd.width()/height() beyond the panel (a script's own set_dir) and a 400×300 image
+    const g = new Lcg(4);
+    const img: RgbImage = { width: 400, height: 300, data: Uint8Array.from({ length: 400 * 300 * 3 }, () => g.byte()) };
+    for (const dir of [0x00, 0x20, 0x40, 0x60, 0x80, 0xa0, 0xc0, 0xe0]) {
+      const want = panel(dir + 1);
+      const got = want.slice();
+      blitByPixel(want, dir, img, [0, 0, 400, 300], 0, 0, 400, 400);
+      blitToPanel(got, dir, img, 0, 0, 400, 300, 0, 0, 400, 400);
+      expect(Buffer.compare(got, want)).toBe(0);
+    }
+  });
+
+  it('lcd.display of a QVGA frame in every mode: the whole frame, centred as MaixPy centres it', () => {
+    // the case the face demo takes every frame: the image as large as the logical panel or larger
+    const g = new Lcg(3);
+    const img: RgbImage = { width: 320, height: 240, data: Uint8Array.from({ length: 320 * 240 * 3 }, () => g.byte()) };
+    for (const dir of [0x00, 0x20, 0x40, 0x60, 0x80, 0xa0, 0xc0, 0xe0]) {
+      const [PW, PH] = lcdLogicalSize(dir);
+      const want = panel(dir);
+      const got = want.slice();
+      blitByPixel(want, dir, img, [0, 0, 320, 240], 0, 0, PW, PH);
+      blitToPanel(got, dir, img, 0, 0, 320, 240, 0, 0, PW, PH);
+      expect(Buffer.compare(got, want)).toBe(0);
+    }
+  });
+});
