@@ -4,7 +4,8 @@
 // bundled (esbuild, with code splitting so each command still loads only what it uses) they load
 // as a handful. Pure JavaScript packages are bundled too: Node reads a CommonJS package imported
 // from an ES module with a lexer pass over its whole text (jsQR's 257 KB cost more than MicroPython's
-// start), which bundled code does not need.
+// start), which bundled code does not need. jsQR itself is loaded with require() when a MaixPy script
+// first looks for a QR code (src/maixpy/modules/image-ops.ts), so it is neither bundled nor lexed.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

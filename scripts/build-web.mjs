@@ -19,6 +19,7 @@ const NODE_SHIMS = {
   'node:url': join(platform, 'url.ts'),
   'node:vm': join(platform, 'vm.ts'),
   'node:worker_threads': join(platform, 'worker_threads.ts'),
+  'node:module': join(platform, 'module.ts'),
   'node:path': require.resolve('path-browserify'),
   pngjs: require.resolve('pngjs/browser.js'),
 };
@@ -26,7 +27,7 @@ const NODE_SHIMS = {
 const browserShims = {
   name: 'kpusim-browser-shims',
   setup(b) {
-    b.onResolve({ filter: /^(node:(fs|url|vm|path|worker_threads)|pngjs)$/ }, (args) => ({
+    b.onResolve({ filter: /^(node:(fs|url|vm|path|worker_threads|module)|pngjs)$/ }, (args) => ({
       path: NODE_SHIMS[args.path],
     }));
     // MicroPython's loader imports these only when it runs in Node.

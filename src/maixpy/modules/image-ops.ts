@@ -4,7 +4,8 @@
  * memory and works in place, as the firmware does. Argument checks and the firmware's messages
  * live in the Python half (src/maixpy/python/image.py).
  */
-import jsQRModule, { type QRCode } from 'jsqr';
+import { createRequire } from 'node:module';
+import type { QRCode } from 'jsqr';
 import type { MaixImage } from '../../pipeline/types.js';
 import { int, numberList, PyError, type BoardContext } from '../context.js';
 import {
@@ -47,15 +48,24 @@ function filterThreshold(threshold: unknown, offset: unknown, inv: unknown): Fil
 
 const pixels = (img: MaixImage): number => img.width * img.height;
 
-// jsqr is CommonJS whose types declare an ES default export: under Node's ESM interop the
-// function is the module's `default` property.
 type JsQr = (
   data: Uint8ClampedArray,
   width: number,
   height: number,
   options: { inversionAttempts: 'dontInvert' },
 ) => QRCode | null;
-const jsQR = (jsQRModule as unknown as { default: JsQr }).default;
+let jsQRLoaded: JsQr | undefined;
+/**
+ * jsQR, loaded when a script first looks for a QR code: its 257 KB would otherwise be compiled and
+ * run at every `kpusim maixpy` start (the command line bundles its other packages, see
+ * scripts/build-cli.mjs). jsqr is CommonJS whose types declare an ES default export: the function
+ * is the module's `default` property (what Node's ESM import of it gives, too). The browser build
+ * maps `node:module` to src/platform/browser/module.ts, which hands over its bundled copy.
+ */
+function jsQR(...args: Parameters<JsQr>): QRCode | null {
+  jsQRLoaded ??= (createRequire(import.meta.url)('jsqr') as { default: JsQr }).default;
+  return jsQRLoaded(...args);
+}
 
 export const imageOpsBackend = {
   image_invert: onImage((ctx, img) => {
