@@ -91,12 +91,12 @@ export interface BoardOptions {
   readonly poll?: () => void;
   /** Called with every complete LCD frame (the browser's live panel), beside or instead of `lcdOut`. */
   readonly lcdFrame?: (img: RgbImage) => void;
-  /** Told when a model load, a snapshot or an `lcd.display` returns (`KPUSIM_TRACE`: where a run's time goes). */
+  /** Told when a model load or run, a snapshot or an `lcd.display` returns (`KPUSIM_TRACE`: where the time goes). */
   readonly trace?: (event: string) => void;
 }
 
 /** The module calls `trace` hears of. */
-const TRACED = new Set(['kpu_load_flash', 'kpu_load_path', 'sensor_snapshot', 'lcd_display']);
+const TRACED = new Set(['kpu_load_flash', 'kpu_load_path', 'kpu_run', 'sensor_snapshot', 'lcd_display']);
 
 export class BoardContext {
   readonly clock: BoardClock;

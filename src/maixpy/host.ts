@@ -117,8 +117,8 @@ export interface MaixpyRunOptions {
   /** Starts decoding the (expanded) camera files ahead of their snapshots (the command line's worker thread). */
   readonly cameraPrefetch?: (files: readonly string[]) => CameraPrefetch | undefined;
   /**
-   * Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load, snapshot and
-   * display.
+   * Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load and run, snapshot
+   * and display.
    */
   readonly trace?: (event: string) => void;
   /** The script's output. */
