@@ -244,6 +244,36 @@ describe.skipIf(!HAS_DIST)('run --inputs, face and compare --dataset with --jobs
   });
 });
 
+test.skipIf(!HAS_DIST)(
+  'golden check --jobs 2: a missing model is reported before a missing folder of cases',
+  async () => {
+    // The workers of a check start before this thread loads the model; its errors keep their order.
+    const missing = join(tmpdir(), 'kpusim-no-such-model.kmodel');
+    const empty = mkdtempSync(join(tmpdir(), 'kpusim-jobs-empty-'));
+    try {
+      for (const jobs of ['1', '2']) {
+        const both = await runKpusim(['golden', 'check', missing, join(empty, 'none'), '--jobs', jobs]);
+        expect(both.code).toBe(2);
+        expect(both.err).toBe(`kpusim: ${missing}: no such file\n`);
+        const noCases = await runKpusim(['golden', 'check', MODEL, empty, '--jobs', jobs]);
+        expect(noCases.code).toBe(2);
+        expect(noCases.err).toBe(`kpusim: ${empty}: no golden cases (folders with input.bin)\n`);
+      }
+      // Cases there (so a worker starts, and fails to load the model): the same error, and the command ends.
+      const cases = join(empty, 'cases');
+      for (const c of ['a', 'b']) {
+        mkdirSync(join(cases, c), { recursive: true });
+        writeFileSync(join(cases, c, 'input.bin'), new Uint8Array(4));
+      }
+      const bad = await runKpusim(['golden', 'check', missing, cases, '--jobs', '2']);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toBe(`kpusim: ${missing}: no such file\n`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  },
+);
+
 test('--jobs takes a whole number of at least 1 (a usage error, nothing run)', async () => {
   for (const bad of ['0', '1.5', '-2', 'many']) {
     let out = '';

@@ -15,8 +15,8 @@ import { prepare, type PrepareOptions } from '../kpu/interpreter.js';
 import { loadKmodel } from '../load.js';
 import { BOARD_PROFILE_NAMES } from '../hil/profiles.js';
 import type { Command } from './command.js';
-import { checkJobs, JOBS_OPTION, sweep } from './sweep.js';
-import type { GoldenCheckData } from './tasks/golden-check.js';
+import { checkJobs, JOBS_OPTION, startSweepWorkers, sweep, type SweepWorkers } from './sweep.js';
+import type { GoldenCheckItem } from './tasks/golden-check.js';
 import { goldenRecordContext, goldenRecordTask, type GoldenRecordData } from './tasks/golden-record.js';
 import { EXIT, printJson, Progress, type Io } from './common.js';
 import { checkOutputPaths, inputOptions, inputOptionsFrom, numericsOptions, parseOptionsFrom } from './options.js';
@@ -90,104 +90,133 @@ export const goldenCommand: Command = {
     ),
   async run(args, io: Io) {
     const action = String(args.action);
-    const { loaded, prepared } = prepareFrom(args);
-    if (action === 'record' && args.on !== undefined) {
-      // The board link's modules load only for --on (a check or a record here does not need them).
-      const [{ recordGoldenOnBoard }, { boardArgs, boardJson, withBoard }] = await Promise.all([
-        import('../hil/record.js'),
-        import('./board.js'),
-      ]);
-      const files = listInputFiles((args.inputs as string[]).map(String));
-      const b = boardArgs({ ...args, port: args.on, json: args.json });
-      return withBoard(b, io, async (s) => {
-        const bar = new Progress(io, files.length, 'record on the board');
-        const { cases } = await recordGoldenOnBoard(s, loaded, prepared, files, String(args.out), {
-          input: inputOptionsFrom(args),
-          onCase: (n) => bar.tick(n),
-          onNote: (t) => io.err(`kpusim: note: ${t}\n`),
-        });
-        bar.end();
-        const board = boardJson(s.info);
-        if (args.json) printJson(io, { action: 'record', model: loaded.path, out: String(args.out), board, cases });
-        else io.out(`recorded ${cases.length} case(s) of ${loaded.path} on the board in ${String(args.out)}\n`);
-        return EXIT.OK;
-      });
-    }
-    if (action === 'record') {
-      const files = listInputFiles((args.inputs as string[]).map(String));
-      const out = String(args.out);
-      mkdirSync(out, { recursive: true });
-      const names = goldenCaseNames(files);
-      const bar = new Progress(io, files.length, 'record');
-      const input = inputOptionsFrom(args);
-      const ctx = goldenRecordContext(prepared, loaded, input);
-      await sweep({
-        task: 'golden-record',
-        data: { ...modelData(args), input } satisfies GoldenRecordData,
-        items: files.map((file, i) => ({ file, dir: join(out, names[i]) })),
-        jobs: args.jobs as number | undefined,
-        local: (item) => goldenRecordTask.run(ctx, item, 0),
-        onDone: (i) => bar.tick(names[i]),
-      });
-      bar.end();
-      if (args.json) printJson(io, { action: 'record', model: loaded.path, out, cases: names });
-      else io.out(`recorded ${names.length} case(s) of ${loaded.path} in ${out}\n`);
-      return EXIT.OK;
-    }
-    const dir = String(args.dir);
-    const cases = findCases(dir);
-    const layout: GoldenLayout = args.layout === 'auto' ? detectLayout(cases) : (args.layout as GoldenLayout);
-    const modelSha256 = sha256(loaded.bytes);
-    const bar = new Progress(io, cases.length, 'check');
-    const items = cases.map((c) => ({ dir: c, name: relative(dir, c) || '.' }));
-    const check = { layout, modelSha256 };
-    const results = await sweep({
-      task: 'golden-check',
-      data: { ...modelData(args), check } satisfies GoldenCheckData,
-      items,
-      jobs: args.jobs as number | undefined,
-      local: (c) => checkCase(prepared, c.dir, c.name, check),
-      onDone: (_i, r) => bar.tick(r.case),
-    });
-    bar.end();
-    const failed = results.filter((r) => r.status === 'different').length;
-    const malformed = results.filter((r) => r.status === 'malformed').length;
-    const passed = results.length - failed - malformed;
-    const layoutText =
-      layout === 'kpusim'
-        ? "kpusim's (case.json in the cases: every file verified against its sha256)"
-        : "nncase's (no case.json in any case: input.bin, output_<i>.bin and trace.txt checked as they are, not verified against sha256)";
-    const skipped = results.filter((r) => r.trace === 'absent').length;
-    if (args.json) {
-      printJson(io, {
-        action: 'check',
-        model: loaded.path,
-        dir,
-        layout,
-        passed,
-        failed,
-        malformed,
-        layer_checks_skipped: skipped,
-        cases: results,
-      });
-    } else {
-      let t = `layout: ${layoutText}${args.layout === 'auto' ? '' : ' (--layout)'}\n`;
-      for (const r of results) {
-        t += `${r.case}: ${r.status.replace('_', ' ')}`;
-        const worst = r.outputs.filter((o) => o.status !== 'exact');
-        if (worst.length)
-          t += ` (${worst.map((o) => `output ${o.index}: ${o.status.replace('_', ' ')}${o.max_abs_diff !== undefined ? `, max |diff| ${o.max_abs_diff}` : ''}${o.mismatched !== undefined ? `, ${o.mismatched} elements differ` : ''}`).join('; ')})`;
-        for (const m of r.problems) t += `\n  not checked: ${m}`;
-        for (const m of r.reasons) t += `\n  ${m}`;
-        if (r.first_diverging_layer)
-          t += `\n  first diverging layer ${r.first_diverging_layer.index}:\n    got  ${r.first_diverging_layer.got}\n    want ${r.first_diverging_layer.want}`;
-        for (const m of r.notes) t += `\n  note: ${m}`;
-        t += '\n';
+    // A check's workers start first, and load and prepare the model while this thread does (its
+    // errors come first: a folder without cases is reported below, after them, as before).
+    let found: string[] | undefined;
+    let workers: SweepWorkers | undefined;
+    if (action === 'check') {
+      try {
+        found = findCases(String(args.dir));
+      } catch {
+        found = undefined;
       }
-      t += `${passed} passed, ${failed} failed${malformed ? `, ${malformed} malformed (not checked)` : ''}`;
-      if (skipped) t += `; layer checks skipped in ${skipped} case${skipped === 1 ? '' : 's'} (no trace.txt)`;
-      io.out(t + '\n');
+      const jobs = args.jobs as number | undefined;
+      if (found)
+        workers = startSweepWorkers({ task: 'golden-check', data: modelData(args), jobs, count: found.length });
     }
-    return malformed ? EXIT.BAD_INPUT : failed ? EXIT.VIOLATION : EXIT.OK;
+    try {
+      return await runGolden(args, io, action, found, workers);
+    } finally {
+      await workers?.close();
+    }
   },
 };
+
+async function runGolden(
+  args: Record<string, unknown>,
+  io: Io,
+  action: string,
+  found: string[] | undefined,
+  workers: SweepWorkers | undefined,
+): Promise<number> {
+  const { loaded, prepared } = prepareFrom(args);
+  if (action === 'record' && args.on !== undefined) {
+    // The board link's modules load only for --on (a check or a record here does not need them).
+    const [{ recordGoldenOnBoard }, { boardArgs, boardJson, withBoard }] = await Promise.all([
+      import('../hil/record.js'),
+      import('./board.js'),
+    ]);
+    const files = listInputFiles((args.inputs as string[]).map(String));
+    const b = boardArgs({ ...args, port: args.on, json: args.json });
+    return withBoard(b, io, async (s) => {
+      const bar = new Progress(io, files.length, 'record on the board');
+      const { cases } = await recordGoldenOnBoard(s, loaded, prepared, files, String(args.out), {
+        input: inputOptionsFrom(args),
+        onCase: (n) => bar.tick(n),
+        onNote: (t) => io.err(`kpusim: note: ${t}\n`),
+      });
+      bar.end();
+      const board = boardJson(s.info);
+      if (args.json) printJson(io, { action: 'record', model: loaded.path, out: String(args.out), board, cases });
+      else io.out(`recorded ${cases.length} case(s) of ${loaded.path} on the board in ${String(args.out)}\n`);
+      return EXIT.OK;
+    });
+  }
+  if (action === 'record') {
+    const files = listInputFiles((args.inputs as string[]).map(String));
+    const out = String(args.out);
+    mkdirSync(out, { recursive: true });
+    const names = goldenCaseNames(files);
+    const bar = new Progress(io, files.length, 'record');
+    const input = inputOptionsFrom(args);
+    const ctx = goldenRecordContext(prepared, loaded, input);
+    await sweep({
+      task: 'golden-record',
+      data: { ...modelData(args), input } satisfies GoldenRecordData,
+      items: files.map((file, i) => ({ file, dir: join(out, names[i]) })),
+      jobs: args.jobs as number | undefined,
+      local: (item) => goldenRecordTask.run(ctx, item, 0),
+      onDone: (i) => bar.tick(names[i]),
+    });
+    bar.end();
+    if (args.json) printJson(io, { action: 'record', model: loaded.path, out, cases: names });
+    else io.out(`recorded ${names.length} case(s) of ${loaded.path} in ${out}\n`);
+    return EXIT.OK;
+  }
+  const dir = String(args.dir);
+  const cases = found ?? findCases(dir);
+  const layout: GoldenLayout = args.layout === 'auto' ? detectLayout(cases) : (args.layout as GoldenLayout);
+  const modelSha256 = sha256(loaded.bytes);
+  const bar = new Progress(io, cases.length, 'check');
+  const check = { layout, modelSha256 };
+  const items: GoldenCheckItem[] = cases.map((c) => ({ dir: c, name: relative(dir, c) || '.', check }));
+  const results = await sweep({
+    task: 'golden-check',
+    data: modelData(args),
+    items,
+    jobs: args.jobs as number | undefined,
+    local: (c) => checkCase(prepared, c.dir, c.name, c.check),
+    onDone: (_i, r) => bar.tick(r.case),
+    workers,
+  });
+  bar.end();
+  const failed = results.filter((r) => r.status === 'different').length;
+  const malformed = results.filter((r) => r.status === 'malformed').length;
+  const passed = results.length - failed - malformed;
+  const layoutText =
+    layout === 'kpusim'
+      ? "kpusim's (case.json in the cases: every file verified against its sha256)"
+      : "nncase's (no case.json in any case: input.bin, output_<i>.bin and trace.txt checked as they are, not verified against sha256)";
+  const skipped = results.filter((r) => r.trace === 'absent').length;
+  if (args.json) {
+    printJson(io, {
+      action: 'check',
+      model: loaded.path,
+      dir,
+      layout,
+      passed,
+      failed,
+      malformed,
+      layer_checks_skipped: skipped,
+      cases: results,
+    });
+  } else {
+    let t = `layout: ${layoutText}${args.layout === 'auto' ? '' : ' (--layout)'}\n`;
+    for (const r of results) {
+      t += `${r.case}: ${r.status.replace('_', ' ')}`;
+      const worst = r.outputs.filter((o) => o.status !== 'exact');
+      if (worst.length)
+        t += ` (${worst.map((o) => `output ${o.index}: ${o.status.replace('_', ' ')}${o.max_abs_diff !== undefined ? `, max |diff| ${o.max_abs_diff}` : ''}${o.mismatched !== undefined ? `, ${o.mismatched} elements differ` : ''}`).join('; ')})`;
+      for (const m of r.problems) t += `\n  not checked: ${m}`;
+      for (const m of r.reasons) t += `\n  ${m}`;
+      if (r.first_diverging_layer)
+        t += `\n  first diverging layer ${r.first_diverging_layer.index}:\n    got  ${r.first_diverging_layer.got}\n    want ${r.first_diverging_layer.want}`;
+      for (const m of r.notes) t += `\n  note: ${m}`;
+      t += '\n';
+    }
+    t += `${passed} passed, ${failed} failed${malformed ? `, ${malformed} malformed (not checked)` : ''}`;
+    if (skipped) t += `; layer checks skipped in ${skipped} case${skipped === 1 ? '' : 's'} (no trace.txt)`;
+    io.out(t + '\n');
+  }
+  return malformed ? EXIT.BAD_INPUT : failed ? EXIT.VIOLATION : EXIT.OK;
+}

@@ -59,12 +59,20 @@ export interface SweepOptions<T, R> {
   readonly local: (item: T, index: number) => R | Promise<R>;
   /** Called as each item is done (in finishing order), e.g. to tick a progress bar. */
   readonly onDone?: (index: number, result: R) => void;
+  /** Workers `startSweepWorkers` started for this sweep (same task, data and jobs, as many items). */
+  readonly workers?: SweepWorkers;
 }
 
-/** What a worker is sent once, as it starts: the compiled WebAssembly modules of this thread (or null). */
+/**
+ * What a worker is sent, in order: the compiled WebAssembly modules of this thread (or null), then
+ * the items.
+ */
 export interface SweepSetup {
   readonly kernel: object | null;
   readonly hash: object | null;
+}
+export interface SweepItems {
+  readonly items: readonly unknown[];
 }
 
 /** What a worker posts (src/cli/sweep-worker.ts). */
@@ -72,6 +80,79 @@ export type SweepMessage<R> =
   | { readonly index: number; readonly result: R }
   | { readonly index: number; readonly failed: true }
   | { readonly drained: true };
+
+interface WorkerSlot {
+  readonly worker: Worker;
+  /** Still taking items (not drained, not exited). */
+  active: boolean;
+  onMessage?: (m: SweepMessage<unknown>) => void;
+  onExit?: () => void;
+}
+
+/** A sweep's worker threads, started before (`startSweepWorkers`) or by `sweep`. */
+export interface SweepWorkers {
+  readonly slots: readonly WorkerSlot[];
+  /** The queue: the index of the next item; a thread takes an item by adding one. */
+  readonly next: Int32Array;
+  /** 1 + the item each worker is running, 0 between items. */
+  readonly current: Int32Array;
+  /** Stops the workers (when the sweep does not run after all) and gives this thread its layer threads back. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the workers of a sweep of `count` items before the items themselves are known, e.g. before
+ * this thread loads and prepares its own model, so that the workers load theirs meanwhile; pass
+ * them to `sweep` (or `close` them). Undefined when the sweep would run without workers.
+ */
+export function startSweepWorkers(o: {
+  task: SweepTaskName;
+  data: unknown;
+  jobs: number | undefined;
+  count: number;
+}): SweepWorkers | undefined {
+  const jobs = o.jobs ?? defaultJobs();
+  const workerCount = canSweep() && o.count > 1 ? Math.min(jobs - 1, o.count - 1) : 0;
+  if (workerCount <= 0) return undefined;
+  // With workers the sweep has the cores: this thread runs each layer on one thread (the KPU
+  // engine's second thread for a layer would compete with them), and goes back after.
+  const threadsBefore = layerThreads();
+  if (threadsBefore > 1) setLayerThreads(1);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const current = new Int32Array(new SharedArrayBuffer(4 * workerCount));
+  const slots: WorkerSlot[] = [];
+  for (let k = 0; k < workerCount; k++) {
+    const worker = new Worker(new URL('./sweep-worker.js', import.meta.url), {
+      workerData: { task: o.task, data: o.data, next, current, slot: k },
+    });
+    // Not holding the process open until the sweep runs (a command that fails first just ends).
+    worker.unref();
+    const slot: WorkerSlot = { worker, active: true };
+    slots.push(slot);
+    worker.on('message', (m: SweepMessage<unknown>) => slot.onMessage?.(m));
+    worker.on('error', () => undefined);
+    worker.on('exit', () => {
+      slot.active = false;
+      slot.onExit?.();
+    });
+  }
+  // The compiled WebAssembly modules this thread is about to use (its layers on one thread): a
+  // worker given them neither assembles nor compiles its own, and all share optimized code.
+  const setup: SweepSetup = { kernel: compiledKernelModule(false), hash: hashModule() };
+  for (const s of slots) s.worker.postMessage(setup);
+  let closed = false;
+  return {
+    slots,
+    next,
+    current,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      if (threadsBefore > 1) setLayerThreads(2);
+    },
+  };
+}
 
 /**
  * Runs `local` (here) or the task (in workers) on every item; returns the results in the items'
@@ -87,11 +168,11 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
   const results = new Array<R>(n);
   const done = new Uint8Array(n);
   let doneCount = 0;
-  const jobs = opts.jobs ?? defaultJobs();
   const workersFirst = process.env.KPUSIM_SWEEP_WORKERS_FIRST === '1';
-  // The queue: the index of the next item, shared with the workers; a thread takes an item by
-  // adding one, so no thread waits for another to be handed work.
-  const next = new Int32Array(new SharedArrayBuffer(4));
+  const pool = opts.workers ?? startSweepWorkers({ task: opts.task, data: opts.data, jobs: opts.jobs, count: n });
+  const slots = pool?.slots ?? [];
+  // The queue, shared with the workers: no thread waits for another to be handed work.
+  const next = pool?.next ?? new Int32Array(1);
   const take = (): number | undefined => {
     const i = Atomics.add(next, 0, 1);
     return i < n ? i : undefined;
@@ -113,58 +194,39 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
     results[i] = r;
     opts.onDone?.(i, r);
   };
-
-  const workerCount = canSweep() && n > 1 ? Math.min(jobs - 1, n - 1) : 0;
-  // With workers the sweep has the cores: this thread runs each layer on one thread (the KPU
-  // engine's second thread for a layer would compete with them), and goes back after.
-  const threadsBefore = layerThreads();
-  if (workerCount > 0 && threadsBefore > 1) setLayerThreads(1);
-  /** Workers still taking items (not drained, not exited). */
-  const active = new Set<Worker>();
-  const workers: Worker[] = [];
-  // 1 + the item each worker is running, 0 between items.
-  const current = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, workerCount)));
-  for (let k = 0; k < workerCount; k++) {
-    const worker = new Worker(new URL('./sweep-worker.js', import.meta.url), {
-      workerData: { task: opts.task, data: opts.data, items: opts.items, next, current, slot: k },
-    });
-    workers.push(worker);
-    active.add(worker);
-    worker.on('message', (m: SweepMessage<R>) => {
-      if ('drained' in m) active.delete(worker);
+  const active = () => slots.some((s) => s.active);
+  slots.forEach((s, k) => {
+    s.onMessage = (m) => {
+      if ('drained' in m) s.active = false;
       else if ('failed' in m) retry.push(m.index);
       else {
         if (!done[m.index]) inWorkers++;
-        finish(m.index, m.result);
+        finish(m.index, m.result as R);
       }
       poke();
-    });
+    };
     // A worker that dies (or fails to start) takes no more items and hands back the one it held.
-    worker.on('error', () => undefined);
-    worker.on('exit', () => {
-      active.delete(worker);
-      const held = Atomics.load(current, k) - 1;
-      if (held >= 0 && !done[held]) retry.push(held);
+    s.onExit = () => {
+      const held = Atomics.load(pool!.current, k) - 1;
+      if (held >= 0 && held < n && !done[held]) retry.push(held);
       poke();
-    });
-  }
+    };
+    if (!s.active) s.onExit(); // it died before this sweep began
+    const items: SweepItems = { items: opts.items };
+    s.worker.postMessage(items);
+    s.worker.ref();
+  });
 
-  if (workerCount > 0) {
-    // The compiled WebAssembly modules this thread is about to use (its layers on one thread):
-    // a worker given them neither assembles nor compiles its own, and all share optimized code.
-    const setup: SweepSetup = { kernel: compiledKernelModule(false), hash: hashModule() };
-    for (const w of workers) w.postMessage(setup);
-  }
   try {
     for (;;) {
       let i = retry.shift();
       if (i !== undefined) handedBack++;
-      else if (!(workersFirst && active.size > 0)) i = take();
+      else if (!(workersFirst && active())) i = take();
       if (i === undefined) {
         // The queue is empty: wait for the items workers are running (not for a worker still
         // starting, which then stops without having taken any).
         if (doneCount === n) break;
-        if (active.size > 0) {
+        if (active()) {
           await new Promise<void>((r) => (wake = r));
           continue;
         }
@@ -184,8 +246,7 @@ export async function sweep<T, R>(opts: SweepOptions<T, R>): Promise<R[]> {
         `kpusim: sweep of ${n} items: ${here} in this thread (${handedBack} handed back), ${inWorkers} in workers\n`,
       );
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-    if (workerCount > 0 && threadsBefore > 1) setLayerThreads(2);
+    await pool?.close();
   }
   return results;
 }

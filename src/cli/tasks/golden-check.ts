@@ -4,16 +4,14 @@ import type { PreparedModel } from '../../kpu/interpreter.js';
 import type { SweepTask } from '../sweep-tasks.js';
 import { loadPrepared, type ModelData } from './model.js';
 
-export interface GoldenCheckData extends ModelData {
+/** A case, with the check's options (sent with each case: the workers start before they are known). */
+export interface GoldenCheckItem {
+  readonly dir: string;
+  readonly name: string;
   readonly check: CheckCaseOptions;
 }
 
-export const goldenCheckTask: SweepTask<
-  GoldenCheckData,
-  { prepared: PreparedModel; check: CheckCaseOptions },
-  { dir: string; name: string },
-  CaseResult
-> = {
-  init: (d) => ({ prepared: loadPrepared(d).prepared, check: d.check }),
-  run: (ctx, item) => checkCase(ctx.prepared, item.dir, item.name, ctx.check),
+export const goldenCheckTask: SweepTask<ModelData, PreparedModel, GoldenCheckItem, CaseResult> = {
+  init: (d) => loadPrepared(d).prepared,
+  run: (prepared, item) => checkCase(prepared, item.dir, item.name, item.check),
 };
