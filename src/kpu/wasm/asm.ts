@@ -376,8 +376,6 @@ export const f64 = {
   add: mk('f64.add', [0xa0], [D, D], D),
   sub: mk('f64.sub', [0xa1], [D, D], D),
   mul: mk('f64.mul', [0xa2], [D, D], D),
-  min: mk('f64.min', [0xa4], [D, D], D),
-  max: mk('f64.max', [0xa5], [D, D], D),
   lt: mk('f64.lt', [0x63], [D, D], I),
   convert_i64_s: mk('f64.convert_i64_s', [0xb9], [L], D),
   convert_i32_s: mk('f64.convert_i32_s', [0xb7], [I], D),
