@@ -167,8 +167,8 @@ export interface WindowFinder {
  * evaluated in BigInt, as the specification does. Shifts and roundings of an exact t are exact:
  * q = floor(t·2^−s) is a power-of-two scaling and a floor, f = t − q·2^s lies in [0, 2^s), an
  * integer below 2^53 for s ≤ 53; past that |t| < 2^(s−1), which settles both roundings
- * (`roundShiftNumber`). A range beyond ±2^51 is searched in BigInt. test/kpu-wasm.test.ts holds
- * the two to the same answers over random tables and ranges.
+ * (`roundShiftNumber`). A range beyond ±2^51 is searched in BigInt.
+ * test/kpu-window-search.test.ts holds the two to the same answers over random tables and ranges.
  */
 export function windowFinder(segs: readonly ActivationSegment[]): WindowFinder {
   let big: WindowFinder | undefined;
