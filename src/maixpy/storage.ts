@@ -17,7 +17,7 @@ import { readKfpkg } from '../kmodel-parser/kfpkg.js';
 import type { Kmodel, TensorDesc } from '../kmodel-parser/model.js';
 import { parseKmodel } from '../kmodel-parser/parse.js';
 import { prepare, type NumericsMode, type PreparedModel } from '../kpu/interpreter.js';
-import { profile } from '../kpu/timing/profile.js';
+import { profileTotalMs } from '../kpu/timing/profile.js';
 import { TIMING_PARAMS, type TimingParams } from '../kpu/timing/params.js';
 import { FILE_CAPS } from '../io/read-file.js';
 import { readFileChecked, readModelBytes } from '../load.js';
@@ -402,7 +402,7 @@ export class Storage {
       bytes: bytes.length,
       model,
       prepared,
-      boardMs: profile(events, { params: this.timing }).total_ms,
+      boardMs: profileTotalMs(events, { params: this.timing }),
       timing: this.timing,
       input: prepared.inputs[0],
       layerCount: events.length,

@@ -313,7 +313,10 @@ export function prepareKpuConv(
       );
   }
 
-  const fast = prepareFast(p, g, G, K2, ctx);
+  // The fast engines' state is made on first use: a model loaded but never run (MaixPy scripts
+  // load models they may not run) pays only for validation. Its one fault is raised here when the
+  // cheap bound cannot rule it out, so every fault a layer can raise is still raised by prepare.
+  let fast = accumulatorMayOverflow(p, G, K2) ? prepareFast(p, g, G, K2, ctx) : undefined;
   const prepared: PreparedKpuConv = {
     where: { layer: where.layer, type: where.type },
     params: p,
@@ -337,9 +340,26 @@ export function prepareKpuConv(
     denseOutputBytes: batches * OC * OH * OW,
     macs: batches * OC * H * W * G * K2,
     warnings,
-    fast,
+    get fast(): KpuConvFastState {
+      return (fast ??= prepareFast(p, g, G, K2, ctx));
+    },
   };
   return prepared;
+}
+
+/**
+ * False when no output channel's accumulator bound can reach 2^53, the one fault `prepareFast`
+ * raises: a bound over every channel from the register fields alone, in doubles. Each term is
+ * below 2^53 in magnitude and rounds by at most a relative 2^−53, so a computed sum below 2^52
+ * proves the exact bound below 2^53. (With decoded register fields it always is; see prepareFast.)
+ */
+function accumulatorMayOverflow(p: KpuConvParams, G: number, K2: number): boolean {
+  const a = p.arg;
+  // Σ of one channel's weights: G·K² weights of at most 255 (8-bit) or 65535 (16-bit)
+  const swMax = G * K2 * (p.weightBits === 8 ? 255 : 65535);
+  const c = Math.abs(a.arg_w) * swMax * 2 ** -a.shr_w + 1 + Math.abs(a.arg_add) * G;
+  const tx = Math.abs(a.arg_x) * 255 * G * K2 * 2 ** -a.shr_x + 1;
+  return !(c + 255 * swMax + tx < 2 ** 52);
 }
 
 function prepareFast(

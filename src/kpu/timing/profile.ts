@@ -240,6 +240,24 @@ export function layerTiming(
   };
 }
 
+/**
+ * `profile(events, opts).total_ms`, summed in the same order, without the per-layer records and
+ * the memory reports (what a caller that prices runs needs, e.g. MaixPy's `kpu.load`).
+ */
+export function profileTotalMs(events: readonly LayerEvent[], opts: ProfileOptions = {}): number {
+  const params = opts.params ?? TIMING_PARAMS;
+  const clocks = resolveClocks(opts, params);
+  let kpu_ms = 0;
+  let cpu_ms = 0;
+  for (const ev of events) {
+    const { ms } = layerTiming(ev, clocks, params);
+    if (ev.unit === 'KPU') kpu_ms += ms;
+    else if (ev.unit === 'CPU') cpu_ms += ms;
+  }
+  const overhead_ms = events.length > 0 ? params.cpu.runOverheadCycles / (clocks.cpuMhz * 1000) : 0;
+  return kpu_ms + cpu_ms + overhead_ms;
+}
+
 /** Per-layer times, totals and memory for one run's event trace. */
 export function profile(events: readonly LayerEvent[], opts: ProfileOptions = {}): Profile {
   const params = opts.params ?? TIMING_PARAMS;
