@@ -1,5 +1,6 @@
 /**
- * The conv kernel module at run time: assembled from ./kernels/ on first use, compiled
+ * The conv kernel module at run time: its bytes as ./kernels/ assembles them, generated ahead of
+ * time (kernel-module.generated.ts, so no process pays for the assembly), compiled
  * synchronously (`new WebAssembly.Module`, allowed in Node for any size, so the library API stays
  * synchronous), one instance per process with one memory that grows to the largest layer run so
  * far. A layer run owns the whole memory while it runs. Where one layer may use two threads
@@ -7,7 +8,8 @@
  */
 import { layerThreads, startPartPool, type PartPool } from '../parallel/index.js';
 import { CTL, DESC_BYTES } from './abi.js';
-import { buildKernelModule } from './kernels/index.js';
+import { KERNEL_MODULE_BASE64 } from './kernel-module.generated.js';
+import { SHARED_MAX_PAGES } from './kernel-spec.js';
 
 /** The parts of the WebAssembly global used here (the project's lib settings carry no WebAssembly types). */
 interface WasmMemory {
@@ -41,9 +43,6 @@ export interface KernelRuntime {
   parts(): PartPool | null;
 }
 
-/** A shared memory declares its largest size: 2 GiB (a layer needs a few MiB). */
-const SHARED_MAX_PAGES = 32768;
-
 let runtime: KernelRuntime | null | undefined;
 let runtimeShared = false;
 /** A shared memory could not be made here (e.g. a browser page that is not cross-origin isolated). */
@@ -56,12 +55,37 @@ const modules = new Map<boolean, object>();
 function kernelModule(WA: WasmGlobal, shared: boolean): object {
   let m = modules.get(shared);
   if (!m) {
-    m = new WA.Module(
-      buildKernelModule({ kind: 'import', pages: 1, shared, maxPages: shared ? SHARED_MAX_PAGES : undefined }),
-    );
+    m = new WA.Module(kernelModuleBytes(shared));
     modules.set(shared, m);
   }
   return m;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function fromBase64(text: string): Uint8Array {
+  const digit = new Uint8Array(128);
+  for (let i = 0; i < 64; i++) digit[B64.charCodeAt(i)] = i;
+  const n = text.length;
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((n / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < n; i += 4) {
+    const v =
+      (digit[text.charCodeAt(i)] << 18) |
+      (digit[text.charCodeAt(i + 1)] << 12) |
+      (digit[text.charCodeAt(i + 2)] << 6) |
+      digit[text.charCodeAt(i + 3)];
+    out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+
+/** The module's bytes for a plain memory or a shared one (`buildKernelModule(kernelMemorySpec(shared))`). */
+export function kernelModuleBytes(shared: boolean): Uint8Array {
+  return fromBase64(shared ? KERNEL_MODULE_BASE64.shared : KERNEL_MODULE_BASE64.plain);
 }
 
 /**
