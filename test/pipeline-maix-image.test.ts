@@ -1,14 +1,18 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as ref from './fixtures/image-ops-reference.js';
 import {
   cut,
+  cutInto,
   drawRectangle,
   packRgb565,
   resize,
   resizeGray,
+  resizeInto,
   resizeRgb565,
   unpackRgb565,
 } from '../src/pipeline/index.js';
-import type { GrayImage, Rgb565Image } from '../src/pipeline/index.js';
+import type { GrayImage, MaixImage, Rgb565Image } from '../src/pipeline/index.js';
 
 const gray = (w: number, h: number, values: number[]): GrayImage => ({
   kind: 'grayscale',
@@ -195,5 +199,120 @@ describe('draw_rectangle', () => {
     // the 5×5 block around the 3×3 box
     for (let y = 1; y <= 5; y++) for (let x = 1; x <= 5; x++) expected.push(y * 7 + x);
     expect(set).toEqual(expected);
+  });
+});
+
+describe('cut, resize and draw_rectangle against the plain per-pixel loops (test/fixtures/image-ops-reference.ts)', () => {
+  type Kind = 'rgb565' | 'grayscale';
+  const anyImage = (kind: Kind, maxW: number, maxH: number) =>
+    fc
+      .record({ w: fc.integer({ min: 1, max: maxW }), h: fc.integer({ min: 1, max: maxH }), seed: fc.integer() })
+      .map(({ w, h, seed }): MaixImage => {
+        // Every 16-bit value (or byte) may occur: spilled channels included.
+        let s = seed >>> 0;
+        const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 8;
+        return kind === 'rgb565'
+          ? { kind, width: w, height: h, pixels: Uint16Array.from({ length: w * h }, () => next() & 0xffff) }
+          : { kind, width: w, height: h, pixels: Uint8Array.from({ length: w * h }, () => next() & 0xff) };
+      });
+  const either = (maxW: number, maxH: number) =>
+    fc.constantFrom<Kind>('rgb565', 'grayscale').chain((k) => anyImage(k, maxW, maxH));
+  /** A target of the given size filled with garbage, to show every pixel is written. */
+  const garbage = (kind: Kind, w: number, h: number): MaixImage =>
+    kind === 'rgb565'
+      ? { kind, width: w, height: h, pixels: new Uint16Array(w * h).fill(0xbeef) }
+      : { kind, width: w, height: h, pixels: new Uint8Array(w * h).fill(0xa5) };
+
+  it('cut and cutInto equal the reference: offsets past every edge, negative ones, out-of-buffer value', () => {
+    fc.assert(
+      fc.property(
+        either(12, 12),
+        fc.integer({ min: -16, max: 16 }),
+        fc.integer({ min: -16, max: 16 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        (img, x, y, w, h, outOfBuffer) => {
+          const want = Array.from(ref.cut(img, x, y, w, h, { outOfBuffer }).pixels);
+          expect(Array.from(cut(img, x, y, w, h, { outOfBuffer }).pixels)).toEqual(want);
+          const into = garbage(img.kind, w, h);
+          cutInto(img, x, y, into, { outOfBuffer });
+          expect(Array.from(into.pixels)).toEqual(want);
+        },
+      ),
+      { seed: 18, numRuns: 600 },
+    );
+  });
+
+  it('resize and resizeInto equal the reference in all branches (copy, nearest, bilinear), both formats', () => {
+    fc.assert(
+      fc.property(
+        either(20, 20),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        (img, w, h, outOfBuffer) => {
+          const want = Array.from(ref.resize(img, w, h, { outOfBuffer }).pixels);
+          expect(Array.from(resize(img, w, h, { outOfBuffer }).pixels)).toEqual(want);
+          const into = garbage(img.kind, w, h);
+          resizeInto(img, into, { outOfBuffer });
+          expect(Array.from(into.pixels)).toEqual(want);
+        },
+      ),
+      { seed: 18, numRuns: 600 },
+    );
+  });
+
+  it('the bilinear RGB565 branch (w0 < w, h0 ≤ h) equals the reference, up to the face sizes the script uses', () => {
+    fc.assert(
+      fc.property(
+        anyImage('rgb565', 110, 100),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 40 }),
+        (img, dw, dh) => {
+          const w = img.width + dw,
+            h = img.height + dh;
+          const want = Array.from(ref.resizeRgb565(img as Rgb565Image, w, h).pixels);
+          expect(Array.from(resizeRgb565(img as Rgb565Image, w, h).pixels)).toEqual(want);
+        },
+      ),
+      { seed: 18, numRuns: 150 },
+    );
+    // The script's two faces: 61×55 and 101×86 cut from the frame, enlarged to 128×128.
+    for (const [w0, h0] of [
+      [61, 55],
+      [101, 86],
+    ]) {
+      const img: Rgb565Image = {
+        kind: 'rgb565',
+        width: w0,
+        height: h0,
+        pixels: Uint16Array.from({ length: w0 * h0 }, (_, i) => Math.imul(i + 1, 40503) >>> 16),
+      };
+      expect(Array.from(resize(img, 128, 128).pixels)).toEqual(Array.from(ref.resize(img, 128, 128).pixels));
+    }
+  });
+
+  it('draw_rectangle equals the reference: outlines of any thickness, fills, clipping, negative sizes', () => {
+    fc.assert(
+      fc.property(
+        either(14, 14),
+        fc.integer({ min: -12, max: 20 }),
+        fc.integer({ min: -12, max: 20 }),
+        fc.integer({ min: -4, max: 20 }),
+        fc.integer({ min: -4, max: 20 }),
+        fc.integer({ min: -0x20000, max: 0x20000 }),
+        fc.integer({ min: -1, max: 7 }),
+        fc.boolean(),
+        (img, x, y, w, h, color, thickness, fill) => {
+          const a = { ...img, pixels: img.pixels.slice() } as MaixImage;
+          const b = { ...img, pixels: img.pixels.slice() } as MaixImage;
+          drawRectangle(a, x, y, w, h, color, thickness, fill);
+          ref.drawRectangle(b, x, y, w, h, color, thickness, fill);
+          expect(Array.from(a.pixels)).toEqual(Array.from(b.pixels));
+        },
+      ),
+      { seed: 18, numRuns: 600 },
+    );
   });
 });
