@@ -175,6 +175,30 @@ print(set(px(f)) <= {79, 80}, ok)
 });
 
 describe('image: geometry, drawing and detection', () => {
+  it('warp_affine_ai onto its own source warps the planes as they were before the call', async () => {
+    // T = shift(−2, −1): output (row i, column j) samples source (i − 1, j − 2), a pixel an in-place
+    // warp would already have overwritten; row 0 and columns 0, 1 map outside and become 0.
+    const out = await py(`${PRELUDE}
+def make():
+    img = image.Image(size=(8, 8))
+    for i in range(64):
+        img[i] = rgb565(1 + i % 30, (3 * i + 5) % 64, (5 * i + 1) % 32)
+    img.pix_to_ai()
+    return img
+a = make()
+b = make()
+out = image.Image(size=(8, 8))
+out.pix_to_ai()
+T = (1.0, 0.0, -2.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0)
+image.warp_affine_ai(a, a, T)
+image.warp_affine_ai(b, out, T)
+print(bytes(a._ai) == bytes(out._ai), a._ai[3 * 8 + 4] == b._ai[2 * 8 + 2], a._ai[3 * 8 + 4], max(a._ai[0:8]))
+`);
+    const [same, shifted, value, row0] = out[0].split(' ');
+    expect([same, shifted, row0]).toEqual(['True', 'True', '0']);
+    expect(Number(value)).toBeGreaterThan(0);
+  });
+
   it('lens_corr samples ⌊θ·dx⌋ from the centre (θ = atan(r)/r)', async () => {
     const out = await py(`${PRELUDE}
 g = gray([[10, 20, 30, 40, 50]])

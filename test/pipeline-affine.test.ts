@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getAffineTransform, warpAffineAi } from '../src/pipeline/index.js';
+import * as ref from './fixtures/image-ops-reference.js';
+import { getAffineTransform, warpAffineAi, warpAffineAiInto } from '../src/pipeline/index.js';
 import type { PlanarImage, Point } from '../src/pipeline/index.js';
 
 const TEMPLATE: Point[] = [
@@ -165,5 +167,114 @@ describe('warp_affine_ai (8-bit fixed-point bilinear)', () => {
   it('checks its arguments', () => {
     expect(() => warpAffineAi(gray, 0, 2, shift(0, 0))).toThrow(RangeError);
     expect(() => warpAffineAi(gray, 2, 2, [1, 0, 0])).toThrow(RangeError);
+  });
+});
+
+describe('warp_affine_ai against the plain per-pixel loop (test/fixtures/image-ops-reference.ts)', () => {
+  const source = fc
+    .record({
+      w: fc.integer({ min: 1, max: 12 }),
+      h: fc.integer({ min: 1, max: 12 }),
+      channels: fc.constantFrom<1 | 3>(1, 3),
+      tail: fc.integer({ min: 0, max: 16 }),
+      seed: fc.integer(),
+    })
+    .map(({ w, h, channels, tail, seed }): PlanarImage => {
+      let s = seed >>> 0;
+      const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
+      // `tail` bytes past the planes, as in MaixPy's 64-aligned allocations (0: the quirk reads past the buffer).
+      return { width: w, height: h, channels, data: Uint8Array.from({ length: channels * w * h + tail }, next) };
+    });
+  const coord = fc.double({ min: -30, max: 40, noNaN: true });
+  /** Similarities (rotation, scale of either sign: mirrored), shears, and any doubles (NaN, ±∞, huge). */
+  const transform = fc.oneof(
+    fc
+      .record({
+        s: fc.double({ min: -3, max: 3, noNaN: true }),
+        r: fc.double({ min: -4, max: 4 }),
+        tx: coord,
+        ty: coord,
+      })
+      .map(({ s, r, tx, ty }) => [
+        s * Math.cos(r),
+        -s * Math.sin(r),
+        tx,
+        s * Math.sin(r),
+        s * Math.cos(r),
+        ty,
+        0,
+        0,
+        1,
+      ]),
+    fc
+      .tuple(
+        fc.double({ min: -2, max: 2 }),
+        fc.double({ min: -2, max: 2 }),
+        coord,
+        fc.double({ min: -2, max: 2 }),
+        fc.double({ min: -2, max: 2 }),
+        coord,
+      )
+      .map((t) => [...t, 0, 0, 1]),
+    fc.array(fc.double(), { minLength: 9, maxLength: 9 }),
+  );
+
+  it('warpAffineAi and warpAffineAiInto give the reference bytes; the target tail is left alone', () => {
+    fc.assert(
+      fc.property(
+        source,
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        transform,
+        fc.integer({ min: 0, max: 255 }),
+        (src, width, height, T, outOfBuffer) => {
+          const want = Array.from(ref.warpAffineAi(src, width, height, T, { outOfBuffer }).data);
+          expect(Array.from(warpAffineAi(src, width, height, T, { outOfBuffer }).data)).toEqual(want);
+          const n = src.channels * width * height;
+          const into: PlanarImage = { width, height, channels: src.channels, data: new Uint8Array(n + 5).fill(0xa5) };
+          warpAffineAiInto(src, into, T, { outOfBuffer });
+          expect(Array.from(into.data.subarray(0, n))).toEqual(want);
+          expect(Array.from(into.data.subarray(n))).toEqual([0xa5, 0xa5, 0xa5, 0xa5, 0xa5]);
+        },
+      ),
+      { seed: 18, numRuns: 1500 },
+    );
+  });
+
+  it('a face-sized warp (128×128 from a 320×240 frame, face near the top edge) gives the reference bytes', () => {
+    const src: PlanarImage = {
+      width: 320,
+      height: 240,
+      channels: 3,
+      data: Uint8Array.from({ length: 3 * 320 * 240 }, (_, i) => Math.imul(i + 7, 2654435761) >>> 24),
+    };
+    for (const pts of [
+      [
+        [120, 60],
+        [150, 61],
+        [136, 75],
+        [124, 88],
+        [148, 88],
+      ],
+      [
+        [100, 5],
+        [160, 2],
+        [131, 30],
+        [110, 60],
+        [155, 58],
+      ],
+      [
+        [300, 230],
+        [318, 231],
+        [309, 236],
+        [302, 239],
+        [317, 239],
+      ],
+    ] as Point[][]) {
+      const T = getAffineTransform(pts, TEMPLATE);
+      expect(Array.from(warpAffineAi(src, 128, 128, T).data)).toEqual(
+        Array.from(ref.warpAffineAi(src, 128, 128, T).data),
+      );
+    }
   });
 });

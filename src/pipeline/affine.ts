@@ -156,41 +156,138 @@ export function warpAffineAi(
   T: readonly number[],
   opts: WarpOptions = {},
 ): PlanarImage {
+  const out: PlanarImage = { width, height, channels: src.channels, data: new Uint8Array(0) };
+  checkWarp(out, T);
+  const into = { ...out, data: new Uint8Array(width * height * src.channels) };
+  warpAffineAiInto(src, into, T, opts);
+  return into;
+}
+
+function checkWarp(dst: PlanarImage, T: readonly number[]): void {
+  const { width, height } = dst;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0)
     throw new RangeError(`warp_affine_ai: output size must be positive integers, got ${width}×${height}`);
   if (T.length !== 9) throw new RangeError(`warp_affine_ai: the transform needs 9 values, got ${T.length}`);
-  const [a, b, c, d, e, f] = T.map((v) => f32(v));
+}
+
+/**
+ * `warpAffineAi` into the first `channels·width·height` bytes of an existing AI image `into` (its
+ * size and `src`'s channel count; its bytes must not overlap `src`'s): every one of those bytes is
+ * written, 0 for pixels that map outside the source.
+ */
+export function warpAffineAiInto(
+  src: PlanarImage,
+  into: PlanarImage,
+  T: readonly number[],
+  opts: WarpOptions = {},
+): void {
+  checkWarp(into, T);
+  const width = into.width,
+    height = into.height;
   const channels = src.channels;
+  if (into.channels !== channels) throw new RangeError('warp_affine_ai: the images have different channel counts');
+  if (into.data.length < channels * width * height)
+    throw new RangeError('warp_affine_ai: the target buffer is smaller than its planes');
+  const a = f32(T[0]),
+    b = f32(T[1]),
+    c = f32(T[2]),
+    d = f32(T[3]),
+    e = f32(T[4]),
+    f = f32(T[5]);
   const W = src.width,
     H = src.height;
-  const step = W,
-    plane = W * H;
+  const plane = W * H;
   const sbuf = src.data;
   const oob = opts.outOfBuffer ?? 0;
-  const at = (i: number): number => (i < sbuf.length ? sbuf[i] : oob);
-  const out = new Uint8Array(width * height * channels);
+  const out = into.data;
   const dplane = width * height;
   const c256 = f32(c * 256),
     f256 = f32(f * 256);
-  for (let i = 0; i < height; i++) {
-    for (let j = 0; j < width; j++) {
-      let px = f32ToI32(f32(f32(f32(a * (j << 8)) + f32(b * (i << 8))) + c256));
-      let py = f32ToI32(f32(f32(f32(d * (j << 8)) + f32(e * (i << 8))) + f256));
-      const fy = py & 0xff;
-      const fx = px & 0xff;
-      px >>= 8;
-      py >>= 8;
-      if (px < 0 || px > W - 1 || py < 0 || py > H - 1) continue;
-      for (let k = 0; k < channels; k++) {
-        const base = k * plane;
-        const c00 = at(py * step + px + base);
-        const c10 = at(py * step + px + 1 + base);
-        const c01 = at((py + 1) * step + px + base);
-        const c11 = at((py + 1) * step + px + 1 + base);
-        const v = (256 - fx) * (256 - fy) * c00 + fx * (256 - fy) * c10 + (256 - fx) * fy * c01 + fx * fy * c11;
-        out[i * width + j + k * dplane] = v >> 16;
-      }
+  // The column terms T00·(j·256) and T10·(j·256) do not depend on the row.
+  const aj = new Float64Array(width),
+    dj = new Float64Array(width);
+  for (let j = 0; j < width; j++) {
+    aj[j] = f32(a * (j << 8));
+    dj[j] = f32(d * (j << 8));
+  }
+  // The farthest byte a pixel reads lies W + 1 past its top-left corner in the last plane.
+  const farthest = W + 1 + (channels - 1) * plane;
+  const g: WarpGeometry = { W, H, plane, channels, dplane, farthest, c256, f256, oob };
+  for (let i = 0; i < height; i++) warpRow(out, i * width, aj, dj, f32(b * (i << 8)), f32(e * (i << 8)), sbuf, g);
+}
+
+interface WarpGeometry {
+  readonly W: number;
+  readonly H: number;
+  readonly plane: number;
+  readonly channels: number;
+  readonly dplane: number;
+  readonly farthest: number;
+  readonly c256: number;
+  readonly f256: number;
+  readonly oob: number;
+}
+
+/**
+ * One output row of `warpAffineAiInto` (a function of its own, called once per row, so that V8
+ * optimises it as a whole from complete type feedback). `bi`, `ei`: the row terms T01·(i·256),
+ * T11·(i·256); `aj`, `dj`: the column terms.
+ */
+function warpRow(
+  out: Uint8Array,
+  o: number,
+  aj: Float64Array,
+  dj: Float64Array,
+  bi: number,
+  ei: number,
+  sbuf: Uint8Array,
+  g: WarpGeometry,
+): void {
+  const { W, H, plane, channels, dplane, farthest, c256, f256 } = g;
+  const len = sbuf.length,
+    width = aj.length;
+  for (let j = 0; j < width; j++, o++) {
+    let px = f32ToI32(f32(f32(aj[j] + bi) + c256));
+    let py = f32ToI32(f32(f32(dj[j] + ei) + f256));
+    const fy = py & 0xff;
+    const fx = px & 0xff;
+    px >>= 8;
+    py >>= 8;
+    // A pixel with X ∉ [0, W−1] or Y ∉ [0, H−1] stays 0: it takes weights 0 and reads at 0, so every
+    // pixel runs the same code (a branch V8 saw rarely would cost a re-compilation when first taken).
+    const m = px >= 0 && px < W && py >= 0 && py < H ? 1 : 0;
+    const w00 = m * (256 - fx) * (256 - fy),
+      w10 = m * fx * (256 - fy),
+      w01 = m * (256 - fx) * fy,
+      w11 = m * fx * fy;
+    const p = (py * W + px) & -m;
+    if (p + farthest >= len) {
+      warpPixelChecked(out, o, p, w00, w10, w01, w11, sbuf, g);
+      continue;
+    }
+    for (let k = 0; k < channels; k++) {
+      const q = p + k * plane;
+      out[o + k * dplane] = (w00 * sbuf[q] + w10 * sbuf[q + 1] + w01 * sbuf[q + W] + w11 * sbuf[q + W + 1]) >> 16;
     }
   }
-  return { width, height, channels, data: out };
+}
+
+/** A pixel near the end of the source: the quirk's reads past the buffer give `outOfBuffer`. */
+function warpPixelChecked(
+  out: Uint8Array,
+  o: number,
+  p: number,
+  w00: number,
+  w10: number,
+  w01: number,
+  w11: number,
+  sbuf: Uint8Array,
+  g: WarpGeometry,
+): void {
+  const len = sbuf.length;
+  const at = (q: number): number => (q < len ? sbuf[q] : g.oob);
+  for (let k = 0; k < g.channels; k++) {
+    const q = p + k * g.plane;
+    out[o + k * g.dplane] = (w00 * at(q) + w10 * at(q + 1) + w01 * at(q + g.W) + w11 * at(q + g.W + 1)) >> 16;
+  }
 }

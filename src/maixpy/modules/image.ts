@@ -9,8 +9,8 @@
  * it, or w·h for grayscale), so Python's garbage collector frees them as on the board.
  */
 import { encodeJpeg, encodePng, decodeImage } from '../../pipeline/image-io.js';
-import { getAffineTransform, warpAffineAi } from '../../pipeline/affine.js';
-import { cut, drawRectangle, resize } from '../../pipeline/maix-image.js';
+import { getAffineTransform, warpAffineAi, warpAffineAiInto } from '../../pipeline/affine.js';
+import { cutInto, drawRectangle, resizeInto } from '../../pipeline/maix-image.js';
 import { aiToPix, grayToRgb, pixToAi, rgb565ToRgb, rgbToRgb565 } from '../../pipeline/rgb565.js';
 import type { MaixImage, Point } from '../../pipeline/types.js';
 import { int, numberList, PyError, str, type BoardContext } from '../context.js';
@@ -27,6 +27,13 @@ function copyInto(dst: MaixImage, src: MaixImage): void {
     throw new PyError('RuntimeError', 'kpusim host: image copy shape mismatch');
   if (dst.kind === 'rgb565') dst.pixels.set(src.pixels);
   else dst.pixels.set(src.pixels);
+}
+
+/** Whether two views share bytes (`warpAffineAiInto` needs a target apart from its source). */
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
 }
 
 const backend = {
@@ -59,7 +66,8 @@ const backend = {
   ): void {
     const src = imageView(ctx, sAddr, sw, sh, bpp);
     const dst = imageView(ctx, dAddr, w, h, bpp);
-    copyInto(dst, cut(src, int(x, 'x'), int(y, 'y'), dst.width, dst.height));
+    // dst is the new bytearray image.py allocated for the result, apart from src.
+    cutInto(src, int(x, 'x'), int(y, 'y'), dst);
     ctx.clock.cpu(C.cutPerPixel * dst.width * dst.height);
   },
 
@@ -75,7 +83,8 @@ const backend = {
   ): void {
     const src = imageView(ctx, sAddr, sw, sh, bpp);
     const dst = imageView(ctx, dAddr, w, h, bpp);
-    copyInto(dst, resize(src, dst.width, dst.height));
+    // dst is the new bytearray image.py allocated for the result, apart from src.
+    resizeInto(src, dst);
     const nearest = src.kind === 'rgb565' && (src.width >= dst.width || src.height > dst.height);
     ctx.clock.cpu((nearest ? C.resizeNearestPerPixel : C.resizeBilinearPerPixel) * dst.width * dst.height);
   },
@@ -205,8 +214,12 @@ const backend = {
     const dst = aiView(ctx, da, dl, W, H, channels);
     const t = numberList(ctx, T, 'transform');
     if (t.length !== 9) throw new PyError('ValueError', 'the transform needs 9 values');
-    const out = warpAffineAi(src, W, H, t.map(Math.fround));
-    dst.data.set(out.data.subarray(0, channels * W * H));
+    if (overlaps(src.data, dst.data)) {
+      // warp_affine_ai(img, img, T): the warp is made in a new buffer and copied over, so the
+      // result is the warp of the planes as they were before the call.
+      const out = warpAffineAi(src, W, H, t);
+      dst.data.set(out.data.subarray(0, channels * W * H));
+    } else warpAffineAiInto(src, dst, t);
     ctx.clock.cpu(C.warpPerPixel * W * H);
   },
 
