@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as ref from './fixtures/image-ops-reference.js';
 import {
   cameraFrame,
   flipRgb,
@@ -117,5 +119,28 @@ describe('layouts', () => {
     expect(Array.from(f.ai.data)).toEqual([200, 100, 7]);
     // 200·31/255 = 24.3 → 24; 100·63/255 = 24.7 → 25; 7·31/255 = 0.85 → 1.
     expect(unpackRgb565(f.display.pixels[0])).toEqual([24, 25, 1]);
+  });
+});
+
+describe('rgbToPlanar against the plain per-pixel loop (test/fixtures/image-ops-reference.ts)', () => {
+  it('gives the reference planes in both orders', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom<'rgb' | 'bgr'>('rgb', 'bgr'),
+        fc.integer(),
+        (w, h, order, seed) => {
+          let s = seed >>> 0;
+          const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
+          const img: RgbImage = { width: w, height: h, data: Uint8Array.from({ length: 3 * w * h }, next) };
+          const got = rgbToPlanar(img, order);
+          const want = ref.rgbToPlanar(img, order);
+          expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
+          expect(Array.from(got.data)).toEqual(Array.from(want.data));
+        },
+      ),
+      { seed: 18, numRuns: 300 },
+    );
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as ref from './fixtures/image-ops-reference.js';
 import {
   G628,
   G826,
@@ -146,5 +147,38 @@ describe('pix_to_ai / ai_to_pix', () => {
     expect(again.data).toBe(buf.data);
     expect(again.data[0]).toBe(25);
     expect(() => pixToAi({ ...img, width: 2, height: 3 }, buf)).toThrow(RangeError);
+  });
+});
+
+describe('pix_to_ai against the plain per-pixel loop (test/fixtures/image-ops-reference.ts)', () => {
+  it('gives the reference planes for any pixel values, new or into an existing buffer (tail kept)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.boolean(),
+        fc.integer(),
+        (w, h, gray, seed) => {
+          let s = seed >>> 0;
+          const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 16;
+          const img: Rgb565Image | GrayImage = gray
+            ? {
+                kind: 'grayscale',
+                width: w,
+                height: h,
+                pixels: Uint8Array.from({ length: w * h }, () => next() & 0xff),
+              }
+            : { kind: 'rgb565', width: w, height: h, pixels: Uint16Array.from({ length: w * h }, next) };
+          const want = ref.pixToAi(img);
+          expect(Array.from(pixToAi(img).data)).toEqual(Array.from(want.data));
+          const into = { width: w, height: h, channels: want.channels, data: new Uint8Array(want.data.length).fill(7) };
+          pixToAi(img, into);
+          const planes = want.channels * w * h;
+          expect(Array.from(into.data.subarray(0, planes))).toEqual(Array.from(want.data.subarray(0, planes)));
+          expect(into.data.subarray(planes).every((v) => v === 7)).toBe(true);
+        },
+      ),
+      { seed: 18, numRuns: 300 },
+    );
   });
 });
