@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ActivationSegment } from '../src/kmodel-parser/kpu-layer-argument.js';
 import { referenceRoundShift } from '../src/kpu/conv/reference.js';
-import { rneNumber, roundShiftNumber, windowFinder, windowFinderBigInt } from '../src/kpu/conv/wasm.js';
+import { bnRangeNumber, rneNumber, roundShiftNumber, windowFinder, windowFinderBigInt } from '../src/kpu/conv/wasm.js';
 
 const X36 = 2 ** 35;
 
@@ -187,5 +187,34 @@ describe('the window search in doubles', () => {
         expect(fast.monotone(lo, hi)).toBe(spec.monotone(lo, hi));
       }
     }
+  });
+});
+
+describe('the batch-norm range in doubles', () => {
+  it('bnRangeNumber is ((acc·norm_mul) >> norm_shift) + norm_add at both ends in BigInt, ordered', () => {
+    // exact channels: |acc·norm_mul| < 2^52 at both ends (prepare.ts), norm_mul signed 24-bit,
+    // norm_shift 4 bits, norm_add signed 32-bit
+    const cases = fc
+      .record({
+        mul: fc.oneof(fc.integer({ min: -(2 ** 23), max: 2 ** 23 - 1 }), fc.constantFrom(0, 1, -1, -(2 ** 23))),
+        shift: fc.integer({ min: 0, max: 15 }),
+        add: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      })
+      .chain((r) => {
+        const bound = (2n ** 52n - 1n) / BigInt(Math.max(1, Math.abs(r.mul)));
+        const acc = fc.oneof(fc.bigInt({ min: -bound, max: bound }), fc.bigInt({ min: -4096n, max: 4096n }));
+        return fc.tuple(fc.constant(r), acc, acc);
+      });
+    fc.assert(
+      fc.property(cases, ([{ mul, shift, add }, a, b]) => {
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        const f = (acc: bigint): bigint => ((acc * BigInt(mul)) >> BigInt(shift)) + BigInt(add);
+        const [x, y] = [f(lo), f(hi)];
+        const want = x < y ? [x, y] : [y, x];
+        const got = bnRangeNumber(Number(lo), Number(hi), { norm_mul: mul, norm_shift: shift, norm_add: add });
+        expect(got.map((v) => v + 0)).toEqual(want.map(Number));
+      }),
+      { seed: 52, numRuns: 20000 },
+    );
   });
 });

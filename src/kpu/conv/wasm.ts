@@ -170,13 +170,14 @@ export interface WindowFinder {
  * (`roundShiftNumber`). A range beyond ±2^51 is searched in BigInt.
  * test/kpu-window-search.test.ts holds the two to the same answers over random tables and ranges.
  */
-export function windowFinder(segs: readonly ActivationSegment[]): WindowFinder {
+export function windowFinder(segs: readonly ActivationSegment[]): WindowFinder & { readonly num: NumberWindowFinder } {
   let big: WindowFinder | undefined;
   const bigFinder = (): WindowFinder => (big ??= windowFinderBigInt(segs));
   const num = windowFinderNumber(segs);
   const fits = (a: bigint, b: bigint): boolean =>
     a >= -NUM_RANGE && a <= NUM_RANGE && b >= -NUM_RANGE && b <= NUM_RANGE;
   return {
+    num,
     window: (a, b) => (fits(a, b) ? num.window(Number(a), Number(b)) : bigFinder().window(a, b)),
     monotone: (a, b) => (fits(a, b) ? num.monotone(Number(a), Number(b)) : bigFinder().monotone(a, b)),
     head: (a, b) => (fits(a, b) ? num.head(Number(a), Number(b)) : bigFinder().head(a, b)),
@@ -191,13 +192,17 @@ const TWO53 = 2 ** 53;
 // (+ 0 turns a −0 into 0, as the BigInt path has no −0)
 const clampNumber = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v + 0);
 
+/** 2^s and 2^−s for s = 0..53 (what `2 ** s` gives, without a call to pow per rounding). */
+const POW2 = Float64Array.from({ length: 54 }, (_, s) => 2 ** s);
+const POW2_NEG = Float64Array.from({ length: 54 }, (_, s) => 2 ** -s);
+
 /** `rne` for an integer |t| < 2^53 in a double. */
 export function rneNumber(t: number, s: number): number {
   if (s === 0) return t;
   if (s > 53) return 0; // |t| < 2^53 ≤ 2^(s−1): below half in magnitude, or (t < 0) f = t + 2^s above half, q + 1 = 0
-  const q = Math.floor(t * 2 ** -s);
-  const f = t - q * 2 ** s;
-  const h = 2 ** (s - 1);
+  const q = Math.floor(t * POW2_NEG[s]);
+  const f = t - q * POW2[s];
+  const h = POW2[s - 1];
   if (f < h) return q;
   if (f > h) return q + 1;
   return q % 2 === 0 ? q : q + 1;
@@ -208,25 +213,29 @@ export function roundShiftNumber(t: number, s: number): number {
   if (s === 0) return t;
   // |t| < 2^53 ≤ 2^(s−1): q = 0 (f = t < h) for t ≥ 0; q = −1 and f = t + 2^s > h for t < 0, so q − 1
   if (s > 53) return t < 0 ? -2 : 0;
-  const q = Math.floor(t * 2 ** -s);
-  const f = t - q * 2 ** s;
-  const h = 2 ** (s - 1);
+  const q = Math.floor(t * POW2_NEG[s]);
+  const f = t - q * POW2[s];
+  const h = POW2[s - 1];
   const sgn = t < 0 ? -1 : 1;
   if (f < h) return q;
   if (f > h) return q + sgn;
   return q % 2 !== 0 ? q + sgn : q;
 }
 
-/**
- * `windowFinderBigInt`'s search, line for line, on doubles (see `windowFinder` for why each step
- * is exact); ranges within ±2^51.
- */
-function windowFinderNumber(segs: readonly ActivationSegment[]): {
+/** `WindowFinder` on doubles: ranges within ±2^51 (`windowFinder`'s `num`). */
+interface NumberWindowFinder {
   window(bnLo: number, bnHi: number): Window | null;
   monotone(bnLo: number, bnHi: number): boolean;
   head(bnLo: number, bnHi: number): Constant | null;
   tail(bnLo: number, bnHi: number): Constant | null;
-} {
+}
+
+/**
+ * `windowFinderBigInt`'s search on doubles (see `windowFinder` for why each step is exact), with
+ * the same answers; ranges within ±2^51. The window search visits only the segments the range
+ * reaches (the BigInt search passes over the others).
+ */
+function windowFinderNumber(segs: readonly ActivationSegment[]): NumberWindowFinder {
   const xs = segs.map((s) => s.x_start);
   const ym = segs.map((s) => s.y_mul);
   const bias = segs.map((s) => s.bias);
@@ -294,19 +303,42 @@ function windowFinderNumber(segs: readonly ActivationSegment[]): {
     return true;
   };
 
+  // One search's scratch (a search calls nothing that searches): the segments the range reaches,
+  // in table order, with their clipped intervals, and each one's span (`has` 0: none). Only these
+  // are visited; every segment the range does not reach is one the BigInt search skips.
+  const rk = new Int32Array(16);
+  const ra = new Float64Array(16);
+  const rb = new Float64Array(16);
+  const has = new Uint8Array(16);
+  const sa = new Float64Array(16);
+  const sb = new Float64Array(16);
+  // formula j reproduces the reference on [ka, kb] ⊆ segment k, exactly (see windowFinderBigInt)
+  const reaches = (j: number, k: number, ka: number, kb: number): boolean => {
+    const clipped = ka !== xs[k] + 1 || k === 0 || k === 15 || kb !== xs[k + 1];
+    if (!(clipped ? agrees(j, k, ka, kb) : full[j][k])) return false;
+    const x0 = xs[j];
+    return Math.abs((ka - x0) * ym[j]) < limits[j] && Math.abs((kb - x0) * ym[j]) < limits[j];
+  };
+
   const window = (bnLo: number, bnHi: number): Window | null => {
-    const lower = (k: number): number => lowerOf(k, bnLo);
-    const upper = (k: number): number => upperOf(k, bnHi);
-    const spans: ({ wa: number; wb: number } | null)[] = [];
-    for (let j = 0; j < 16; j++) {
-      spans.push(null);
-      const a = lower(j);
-      const b = upper(j);
+    let n = 0;
+    for (let k = 0; k < 16; k++) {
+      const a = lowerOf(k, bnLo);
+      const b = upperOf(k, bnHi);
       if (a > b) continue;
+      rk[n] = k;
+      ra[n] = a;
+      rb[n] = b;
+      n++;
+    }
+    for (let i = 0; i < n; i++) {
+      has[i] = 0;
+      const j = rk[i];
+      const a = ra[i];
+      const b = rb[i];
       const x0 = xs[j];
       if (ym[j] < 0 || (ym[j] > 0 && a < x0)) continue; // t < 0 somewhere: not RNE there
       // a product past 2^53 is past the limit too (rounding is monotone), so the double compare is exact
-      const exactAt = (bn: number): boolean => Math.abs((bn - x0) * ym[j]) < limits[j];
       let wb = b;
       if (ym[j] !== 0) {
         if (x0 + maxDs[j] < wb) wb = x0 + maxDs[j];
@@ -314,38 +346,30 @@ function windowFinderNumber(segs: readonly ActivationSegment[]): {
       if (wb < a) continue;
       const cut = wb < b;
       let wa = a;
-      const reaches = (k: number, ka: number, kb: number): boolean => {
-        const clipped = ka !== xs[k] + 1 || kb !== xs[k + 1] || k === 0 || k === 15;
-        return (clipped ? agrees(j, k, ka, kb) : full[j][k]) && exactAt(ka) && exactAt(kb);
-      };
-      for (let k = j - 1; k >= 0; k--) {
-        const ka = lower(k);
-        const kb = upper(k);
-        if (ka > kb) continue;
-        if (!reaches(k, ka, kb)) break;
-        wa = ka;
+      for (let q = i - 1; q >= 0; q--) {
+        if (!reaches(j, rk[q], ra[q], rb[q])) break;
+        wa = ra[q];
       }
-      for (let k = j + 1; k < 16 && !cut; k++) {
-        const ka = lower(k);
-        const kb = upper(k);
-        if (ka > kb) continue;
-        if (!reaches(k, ka, kb)) break;
-        wb = kb;
+      for (let q = i + 1; q < n && !cut; q++) {
+        if (!reaches(j, rk[q], ra[q], rb[q])) break;
+        wb = rb[q];
       }
-      spans[j] = { wa, wb };
+      has[i] = 1;
+      sa[i] = wa;
+      sb[i] = wb;
     }
-    let best: { j: number; k: number; wa: number; wb: number } | null = null;
-    for (let j = 0; j < 16; j++) {
-      const A = spans[j];
-      if (A && (!best || A.wb - A.wa > best.wb - best.wa)) best = { j, k: -1, wa: A.wa, wb: A.wb };
+    let best: { j: number; k: number; wa: number; wb: number; aEnd: number } | null = null;
+    for (let i = 0; i < n; i++) {
+      if (has[i] && (!best || sb[i] - sa[i] > best.wb - best.wa))
+        best = { j: rk[i], k: -1, wa: sa[i], wb: sb[i], aEnd: sb[i] };
     }
-    for (let j = 0; j < 16; j++) {
-      const A = spans[j];
-      if (!A || !best) continue;
-      for (let k = j + 1; k < 16; k++) {
-        const B = spans[k];
-        if (B && B.wa > A.wa && B.wa <= A.wb + 1 && B.wb > A.wb && B.wb - A.wa > best.wb - best.wa)
-          best = { j, k, wa: A.wa, wb: B.wb };
+    for (let i = 0; i < n; i++) {
+      if (!has[i] || !best) continue;
+      const Awa = sa[i];
+      const Awb = sb[i];
+      for (let q = i + 1; q < n; q++) {
+        if (has[q] && sa[q] > Awa && sa[q] <= Awb + 1 && sb[q] > Awb && sb[q] - Awa > best.wb - best.wa)
+          best = { j: rk[i], k: rk[q], wa: Awa, wb: sb[q], aEnd: Awb };
       }
     }
     if (!best) return null;
@@ -367,7 +391,7 @@ function windowFinderNumber(segs: readonly ActivationSegment[]): {
         ymul: segs[k].y_mul,
         shift: segs[k].shift_number,
         bias: segs[k].bias,
-        split: spans[best.j]!.wb - x0,
+        split: best.aEnd - x0,
       },
     };
   };
@@ -575,11 +599,27 @@ export function windowFinderBigInt(segs: readonly ActivationSegment[]): WindowFi
   };
 }
 
-function bnRange(accLo: bigint, accHi: bigint, bn: BatchNormEntry): [bigint, bigint] {
-  const f = (acc: bigint): bigint => ((acc * BigInt(bn.norm_mul)) >> BigInt(bn.norm_shift)) + BigInt(bn.norm_add);
-  const a = f(accLo);
-  const b = f(accHi);
+/**
+ * The batch-norm output range ((acc·norm_mul) >> norm_shift) + norm_add over acc in accLo..accHi,
+ * for an `exact` channel (prepare.ts: |acc·norm_mul| < 2^52 at both ends), in doubles: each product
+ * is exact, scaling by 2^−norm_shift is exact, floor of it is the arithmetic shift, and adding the
+ * 32-bit norm_add stays below 2^53. The map is monotone in acc, so its ends are the range's ends.
+ */
+export function bnRangeNumber(accLo: number, accHi: number, bn: BatchNormEntry): [number, number] {
+  const s = 2 ** -bn.norm_shift;
+  const a = Math.floor(accLo * bn.norm_mul * s) + bn.norm_add;
+  const b = Math.floor(accHi * bn.norm_mul * s) + bn.norm_add;
   return a < b ? [a, b] : [b, a];
+}
+
+/** The largest |bn| the double search takes (`windowFinder`'s range). */
+const NUM_MAX = 2 ** 51;
+
+/** Writes an integer |v| < 2^53 as a little-endian int64 (what setBigInt64(BigInt(v)) writes). */
+function setI64(dv: DataView, at: number, v: number): void {
+  const hi = Math.floor(v / 2 ** 32);
+  dv.setUint32(at, v - hi * 2 ** 32, true);
+  dv.setInt32(at + 4, hi, true);
 }
 
 function planWasm(c: PreparedKpuConv): WasmPlan {
@@ -661,7 +701,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   }
 
   // ---- per-channel parameters and the activation table ----
-  const I32 = 2n ** 31n;
+  const I32 = 2 ** 31;
   const chanBuf = new ArrayBuffer(OC * CHAN_BYTES);
   const dv = new DataView(chanBuf);
   let simdChannels = 0;
@@ -670,14 +710,18 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   let prepoolChannels = 0;
   // Tx's range (SX from 0 to 255·G·K², times arg_x, floor-shifted), for the S + Tx bound of prepooling
   const txMax = (BigInt(c.argX) * BigInt(255 * c.groupChannels * K2)) >> BigInt(c.shrX);
-  const txLo = txMax < 0n ? txMax : 0n;
+  const txLoOk = txMax >= -(2n ** 31n);
   for (let o = 0; o < OC; o++) {
     const at = o * CHAN_BYTES;
     const bn = c.params.batchNorm[o];
-    dv.setBigInt64(at + CHAN.C, BigInt(f.constTerm[o]), true);
-    dv.setBigInt64(at + CHAN.mul, BigInt(bn.norm_mul), true);
-    dv.setBigInt64(at + CHAN.shift, BigInt(bn.norm_shift), true);
-    dv.setBigInt64(at + CHAN.add, BigInt(bn.norm_add), true);
+    setI64(dv, at + CHAN.C, f.constTerm[o]);
+    setI64(dv, at + CHAN.mul, bn.norm_mul);
+    setI64(dv, at + CHAN.shift, bn.norm_shift);
+    setI64(dv, at + CHAN.add, bn.norm_add);
+    // exact channels: the accumulator range as doubles (|acc| < 2^53) and the bn range (bnRangeNumber)
+    const accLo = Number(f.big.accLo[o]);
+    const accHi = Number(f.big.accHi[o]);
+    let bnR: [number, number] | null = null;
     // exact channels on a sorted table take actExact under the golden rules (mode 3), or a SIMD window
     let mode = f.exact[o] === 1 && f.actSorted ? 3 : 0;
     if (f.exact[o] === 1) {
@@ -685,11 +729,15 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       dv.setFloat64(at + CHAN.Cf, f.constTerm[o], true);
       dv.setFloat64(at + CHAN.addf, bn.norm_add, true);
     }
-    if (!wide && f.exact[o] === 1 && f.actSorted && f.big.accLo[o] >= -I32 && f.big.accHi[o] < I32) {
-      const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
-      let w = finder.window(lo, hi);
+    if (!wide && f.exact[o] === 1 && f.actSorted && accLo >= -I32 && accHi < I32) {
+      bnR = bnRangeNumber(accLo, accHi, bn);
+      const [loN, hiN] = bnR;
+      const inNum = loN >= -NUM_MAX && hiN <= NUM_MAX;
+      let w = inNum ? finder.num.window(loN, hiN) : finder.window(BigInt(loN), BigInt(hiN));
       let ends: { head: Constant | null; top: Constant | null } = { head: null, top: null };
       if (w && (w.lo !== -Infinity || w.hi !== Infinity)) {
+        const lo = BigInt(loN);
+        const hi = BigInt(hiN);
         // not the whole range: the table's constant bottom and top output their values, and the
         // window is sought between them (lanes there that it misses fall back). The kernel tells
         // the ends by bn − x0, exact as the window's ends are: they are used where that is an
@@ -709,7 +757,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       if (w) {
         mode = ends.head || ends.top || w.lo !== -Infinity || w.hi !== Infinity ? 2 : 1;
         simdChannels++;
-        dv.setInt32(at + CHAN.C32, Number(BigInt.asIntN(32, BigInt(f.constTerm[o]))), true);
+        // the low 32 bits, signed (ToInt32 of an integer below 2^53 is exact modulo 2^32)
+        dv.setInt32(at + CHAN.C32, f.constTerm[o] | 0, true);
         dv.setFloat64(at + CHAN.addx, bn.norm_add - Number(w.x0), true);
         dv.setFloat64(at + CHAN.lo, w.lo, true);
         dv.setFloat64(at + CHAN.hi, w.hi, true);
@@ -736,9 +785,14 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     // norm_mul ≥ 0, the smallest for norm_mul < 0) and S + Tx (from Tx's low end to acc − C) fits
     // an i32 lane. Golden rules only (the runs check).
     if (prepoolable && f.exact[o] === 1 && f.actSorted) {
-      const C = BigInt(f.constTerm[o]);
-      const [lo, hi] = bnRange(f.big.accLo[o], f.big.accHi[o], bn);
-      if (txLo >= -I32 && f.big.accHi[o] - C < I32 && finder.monotone(lo, hi)) {
+      // accHi − C = 255·Σw + max(Tx, 0) < 2^47: the difference of the two doubles is exact
+      const [loN, hiN] = bnR ?? bnRangeNumber(accLo, accHi, bn);
+      const inNum = loN >= -NUM_MAX && hiN <= NUM_MAX;
+      if (
+        txLoOk &&
+        accHi - f.constTerm[o] < I32 &&
+        (inNum ? finder.num.monotone(loN, hiN) : finder.monotone(BigInt(loN), BigInt(hiN)))
+      ) {
         dv.setInt32(at + CHAN.prepool, bn.norm_mul >= 0 ? 1 : 2, true);
         prepoolChannels++;
       }
