@@ -12,6 +12,7 @@ import { KpuFault } from '../src/errors.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { parseKmodel } from '../src/kmodel-parser/parse.js';
 import { prepareKpuConv, runKpuConvReference, runKpuConvWasm } from '../src/kpu/conv/index.js';
+import { channelIsExact, channelIsExactBig } from '../src/kpu/conv/prepare.js';
 import { prepare } from '../src/kpu/interpreter.js';
 import { profile, profileTotalMs } from '../src/kpu/timing/profile.js';
 import { TIMING_PARAMS } from '../src/kpu/timing/params.js';
@@ -125,6 +126,109 @@ describe('a KPU conv layer: faults at prepare, state on first use', () => {
       runKpuConvWasm(prepareKpuConv(p, 1, { layer: 0, type: 'K210_CONV' }), b);
       expect(Buffer.compare(a, b), `layer ${i}`).toBe(0);
     }
+  });
+});
+
+describe("a conv layer's per-channel state in doubles", () => {
+  const X36 = 2 ** 35;
+  const seg16 = fc.array(
+    fc.record({
+      x: fc.oneof(fc.integer({ min: -X36, max: X36 - 1 }), fc.integer({ min: -5000, max: 5000 })),
+      y: fc.oneof(fc.integer({ min: -(2 ** 15), max: 2 ** 15 - 1 }), fc.constantFrom(0, 1, -1)),
+    }),
+    { minLength: 16, maxLength: 16 },
+  );
+
+  it('channelIsExact answers as its BigInt specification, inside the field widths and past them', () => {
+    const wide = fc.oneof(
+      fc.integer({ min: -(2 ** 23), max: 2 ** 23 - 1 }),
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(2n ** 53n) + 1n, max: 2n ** 53n - 1n }),
+        fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 20n }), fc.bigInt({ min: 0n, max: 2n ** 53n })),
+        fc.oneof(wide, fc.integer({ min: -300, max: 300 })),
+        fc.oneof(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 70 })),
+        fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: -(2 ** 45), max: 2 ** 45 })),
+        seg16,
+        (lo, len, mul, shift, add, segs) => {
+          const hi = lo + len < 2n ** 53n ? lo + len : 2n ** 53n - 1n;
+          const xs = segs.map((t) => t.x);
+          const ym = segs.map((t) => t.y);
+          const spec = channelIsExactBig(lo, hi, mul, shift, add, xs.map(BigInt), ym.map(BigInt));
+          expect(channelIsExact(Number(lo), Number(hi), mul, shift, add, xs, ym)).toBe(spec);
+        },
+      ),
+      { seed: 181, numRuns: 20000 },
+    );
+  });
+
+  it('C, the accumulator range and the exact flags are the BigInt formulas (random layers, extreme fields)', () => {
+    const rng = new Lcg(1818);
+    const pick = (...v: number[]): number => v[rng.below(v.length)];
+    let exactSeen = 0;
+    let notExactSeen = 0;
+    for (let i = 0; i < 300; i++) {
+      const IC = pick(1, 3, 64, 1024);
+      const OC = rng.int(1, 6);
+      const bits = pick(8, 16) as 8 | 16;
+      const kernel = pick(1, 3) as 1 | 3;
+      const n = OC * IC * kernel * kernel * (bits / 8);
+      const weights = pick(0, 1) ? rng.bytes(n) : new Uint8Array(n).fill(pick(0, 255));
+      const p = synthKpuLayer({
+        IC,
+        OC,
+        W: 4,
+        H: 4,
+        kernel,
+        weights,
+        weightBits: bits,
+        argW: pick(0, 1, -1, 2 ** 23 - 1, -(2 ** 23), rng.int(-(2 ** 23), 2 ** 23 - 1)),
+        shrW: rng.below(16),
+        argX: pick(0, 2 ** 23 - 1, -(2 ** 23), rng.int(-(2 ** 23), 2 ** 23 - 1)),
+        shrX: rng.below(16),
+        argAdd: pick(0, 2 ** 39 - 1, -(2 ** 39), rng.int(-(2 ** 20), 2 ** 20)),
+        bn: Array.from({ length: OC }, () => ({
+          norm_mul: pick(1, -1, 2 ** 23 - 1, -(2 ** 23), rng.int(-5000, 5000)),
+          norm_shift: rng.below(16),
+          norm_add: pick(0, 2 ** 31 - 1, -(2 ** 31), rng.int(-(2 ** 20), 2 ** 20)),
+        })),
+        act: [SENTINEL, seg(rng.int(-(2 ** 30), 2 ** 30), rng.int(-(2 ** 15), 2 ** 15 - 1), rng.below(40), 7)],
+        encodeTables: true,
+      });
+      const c = prepareKpuConv(p, 1, { layer: 0, type: 'K210_CONV' });
+      const a = p.arg;
+      const G = IC;
+      const K2 = kernel * kernel;
+      const tx = (BigInt(a.arg_x) * BigInt(255 * G * K2)) >> BigInt(a.shr_x);
+      const xs = p.activation.map((t) => BigInt(t.x_start));
+      const ym = p.activation.map((t) => BigInt(t.y_mul));
+      for (let o = 0; o < OC; o++) {
+        // Σw of channel o (16-bit weights: low byte + 256·high byte)
+        let sw = 0n;
+        const per = G * K2;
+        for (let j = 0; j < per; j++)
+          sw +=
+            bits === 8
+              ? BigInt(weights[o * per + j])
+              : BigInt(weights[2 * (o * per + j)] + 256 * weights[2 * (o * per + j) + 1]);
+        const C = ((BigInt(a.arg_w) * sw) >> BigInt(a.shr_w)) + BigInt(a.arg_add) * BigInt(G);
+        const lo = C + (tx < 0n ? tx : 0n);
+        const hi = C + 255n * sw + (tx > 0n ? tx : 0n);
+        expect(c.fast.constTerm[o], `layer ${i} channel ${o}`).toBe(Number(C));
+        expect(c.fast.accLo[o]).toBe(Number(lo));
+        expect(c.fast.accHi[o]).toBe(Number(hi));
+        const bn = p.batchNorm[o];
+        const ex = channelIsExactBig(lo, hi, bn.norm_mul, bn.norm_shift, bn.norm_add, xs, ym);
+        expect(c.fast.exact[o]).toBe(ex ? 1 : 0);
+        if (ex) exactSeen++;
+        else notExactSeen++;
+      }
+    }
+    // both kinds of channel were met
+    expect(exactSeen).toBeGreaterThan(50);
+    expect(notExactSeen).toBeGreaterThan(50);
   });
 });
 

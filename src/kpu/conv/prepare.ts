@@ -119,7 +119,10 @@ export interface KpuConvFastState {
   /** 2^−shift: t·2^−shift is exact (a power-of-two scaling, no underflow for shift ≤ 255). */
   readonly actScale: Float64Array;
   readonly actBias: Float64Array;
-  /** BigInt copies for the channels that are not `exact`. */
+  /** Per output channel: the accumulator's range over every possible input map (padding included), exact (< 2^53). */
+  readonly accLo: Float64Array;
+  readonly accHi: Float64Array;
+  /** BigInt copies for the channels that are not `exact` (made when first read). */
   readonly big: {
     readonly bnMul: readonly bigint[];
     readonly bnShift: readonly bigint[];
@@ -190,8 +193,6 @@ export interface PreparedKpuConv {
 
 /** Spacing of two output channels packed in one double (see JsWeightPlanes.packed). */
 export const PACK = 2 ** 26;
-const TWO51 = 1n << 51n;
-const TWO52 = 1n << 52n;
 const TWO53 = 1n << 53n;
 const abs = (v: bigint): bigint => (v < 0n ? -v : v);
 const bmin = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -409,49 +410,62 @@ function prepareFast(
   const txMax = (BigInt(a.arg_x) * BigInt(255 * G * K2)) >> BigInt(a.shr_x);
   const txLo = bmin(0n, txMax);
   const txHi = bmax(0n, txMax);
-  const argW = BigInt(a.arg_w);
-  const argAddG = BigInt(a.arg_add) * BigInt(G);
   const constTerm = new Float64Array(OC);
   const bnMul = new Float64Array(OC);
   const bnScale = new Float64Array(OC);
   const bnAdd = new Float64Array(OC);
+  const accLoA = new Float64Array(OC);
+  const accHiA = new Float64Array(OC);
   const exact = new Uint8Array(OC);
-  const big = {
-    bnMul: [] as bigint[],
-    bnShift: [] as bigint[],
-    bnAdd: [] as bigint[],
-    actStart: segs.map((s) => BigInt(s.x_start)),
-    actMul: segs.map((s) => BigInt(s.y_mul)),
-    actShift: segs.map((s) => s.shift_number),
-    actBias: segs.map((s) => BigInt(s.bias)),
-    accLo: [] as bigint[],
-    accHi: [] as bigint[],
-  };
+  const xs = segs.map((s) => s.x_start);
+  const ym = segs.map((s) => s.y_mul);
+  // Below the bound of `accumulatorMayOverflow` (2^52), every term and partial sum of C, accLo and
+  // accHi is an integer below 2^52 in magnitude, and so is arg_w·Σw before its scaling by 2^−shr_w:
+  // the doubles below are exact. Otherwise BigInt.
+  const inDoubles =
+    !accumulatorMayOverflow(p, G, K2) && Math.abs(a.arg_w) * G * K2 * (p.weightBits === 8 ? 255 : 65535) < 2 ** 52;
+  const argWn = a.arg_w * 2 ** -a.shr_w;
+  const argAddGn = a.arg_add * G;
+  const txLoN = Number(txLo);
+  const txHiN = Number(txHi);
+  const argW = BigInt(a.arg_w);
+  const argAddG = BigInt(a.arg_add) * BigInt(G);
   let exactChannels = 0;
   for (let o = 0; o < OC; o++) {
     const bn = p.batchNorm[o];
-    const swo = BigInt(sw[o]);
-    const c = ((argW * swo) >> BigInt(a.shr_w)) + argAddG;
-    const accLo = c + txLo;
-    const accHi = c + 255n * swo + txHi;
-    if (abs(accLo) >= TWO53 || abs(accHi) >= TWO53) {
-      // Unreachable with decoded register fields (see above); kept as a guard for hand-made params.
-      throw new KpuFault('UNSUPPORTED', `output channel ${o}: accumulator bound ${accHi} exceeds 2^53`, ctx, 'prepare');
+    if (inDoubles) {
+      // floor(arg_w·Σw·2^−shr_w) is the arithmetic shift: the product is exact and the scaling a power of two
+      const c = Math.floor(argWn * sw[o]) + argAddGn;
+      constTerm[o] = c;
+      accLoA[o] = c + txLoN;
+      accHiA[o] = c + 255 * sw[o] + txHiN;
+    } else {
+      const swo = BigInt(sw[o]);
+      const c = ((argW * swo) >> BigInt(a.shr_w)) + argAddG;
+      const accLo = c + txLo;
+      const accHi = c + 255n * swo + txHi;
+      if (abs(accLo) >= TWO53 || abs(accHi) >= TWO53) {
+        // Unreachable with decoded register fields (see above); kept as a guard for hand-made params.
+        throw new KpuFault(
+          'UNSUPPORTED',
+          `output channel ${o}: accumulator bound ${accHi} exceeds 2^53`,
+          ctx,
+          'prepare',
+        );
+      }
+      constTerm[o] = Number(c);
+      accLoA[o] = Number(accLo);
+      accHiA[o] = Number(accHi);
     }
-    constTerm[o] = Number(c);
-    big.accLo.push(accLo);
-    big.accHi.push(accHi);
     bnMul[o] = bn.norm_mul;
     bnScale[o] = 2 ** -bn.norm_shift;
     bnAdd[o] = bn.norm_add;
-    big.bnMul.push(BigInt(bn.norm_mul));
-    big.bnShift.push(BigInt(bn.norm_shift));
-    big.bnAdd.push(BigInt(bn.norm_add));
-    if (channelIsExact(accLo, accHi, bn.norm_mul, bn.norm_shift, bn.norm_add, big.actStart, big.actMul)) {
+    if (channelIsExact(accLoA[o], accHiA[o], bn.norm_mul, bn.norm_shift, bn.norm_add, xs, ym)) {
       exact[o] = 1;
       exactChannels++;
     }
   }
+  let big: KpuConvFastState['big'] | undefined;
   return {
     inLayout: kpuRowLayout(g.inWidth),
     outLayout: kpuRowLayout(g.outWidth),
@@ -467,7 +481,21 @@ function prepareFast(
     actMul,
     actScale,
     actBias,
-    big,
+    accLo: accLoA,
+    accHi: accHiA,
+    get big() {
+      return (big ??= {
+        bnMul: p.batchNorm.slice(0, OC).map((e) => BigInt(e.norm_mul)),
+        bnShift: p.batchNorm.slice(0, OC).map((e) => BigInt(e.norm_shift)),
+        bnAdd: p.batchNorm.slice(0, OC).map((e) => BigInt(e.norm_add)),
+        actStart: segs.map((s) => BigInt(s.x_start)),
+        actMul: segs.map((s) => BigInt(s.y_mul)),
+        actShift: segs.map((s) => s.shift_number),
+        actBias: segs.map((s) => BigInt(s.bias)),
+        accLo: Array.from(accLoA, (v) => BigInt(v)),
+        accHi: Array.from(accHiA, (v) => BigInt(v)),
+      });
+    },
   };
 }
 
@@ -518,8 +546,64 @@ export function jsWeightPlanes(c: PreparedKpuConv): JsWeightPlanes {
  *    (nearest-even by adding 1.5·2^52, or floor(y + ½)) is exact; r + bias is then exact too.
  * A segment k ≥ 1 can only be chosen when bn ≥ start_x[k] (either boundary rule), so then
  * bn − start_x[k] ≥ 0; segment 0 is also the default when none qualifies, so it takes the full range.
+ *
+ * Evaluated in doubles, with the answers of exact arithmetic: accLo and accHi are integers below
+ * 2^53. A product is compared with a power of two, and rounding is monotone, so |round(p)| ≥ 2^52
+ * exactly when |p| ≥ 2^52; below that it is exact, and so are bn's ends (|bn| < 2^52 + 2^31) and
+ * their differences with a 36-bit start_x (below 2^53). The product d·|y_mul| is compared with 2^51
+ * the same way. That holds for fields within their register widths (norm_mul 24 bits, norm_shift
+ * 4, norm_add 32, start_x 36, y_mul 16); hand-made fields past them are evaluated in BigInt
+ * (`channelIsExactBig`, the specification, which test/kpu-load-split.test.ts holds this to).
  */
-function channelIsExact(
+export function channelIsExact(
+  accLo: number,
+  accHi: number,
+  mul: number,
+  shift: number,
+  add: number,
+  xs: readonly number[],
+  ym: readonly number[],
+): boolean {
+  if (!(Math.abs(mul) <= 2 ** 23 && shift >= 0 && shift <= 15 && Math.abs(add) <= 2 ** 31 && fieldsFit(xs, ym)))
+    return channelIsExactBig(
+      BigInt(accLo),
+      BigInt(accHi),
+      mul,
+      shift,
+      add,
+      xs.map((x) => BigInt(x)),
+      ym.map((y) => BigInt(y)),
+    );
+  const p1 = accLo * mul;
+  const p2 = accHi * mul;
+  if (Math.abs(p1) >= TWO52N || Math.abs(p2) >= TWO52N) return false;
+  const s = 2 ** -shift;
+  const bnLo = Math.floor(Math.min(p1, p2) * s) + add;
+  const bnHi = Math.floor(Math.max(p1, p2) * s) + add;
+  for (let k = 0; k < 16; k++) {
+    if (ym[k] === 0) continue; // t = 0 whatever d is
+    let dLo = bnLo - xs[k];
+    const dHi = bnHi - xs[k];
+    if (k > 0) {
+      if (dHi < 0) continue; // never chosen
+      dLo = Math.max(dLo, 0);
+    }
+    const d = Math.max(Math.abs(dLo), Math.abs(dHi));
+    if (d * Math.abs(ym[k]) >= TWO51N) return false;
+  }
+  return true;
+}
+
+const TWO51N = 2 ** 51;
+const TWO52N = 2 ** 52;
+
+function fieldsFit(xs: readonly number[], ym: readonly number[]): boolean {
+  for (let k = 0; k < 16; k++) if (!(Math.abs(xs[k]) <= 2 ** 35 && Math.abs(ym[k]) <= 2 ** 15)) return false;
+  return true;
+}
+
+/** `channelIsExact` in BigInt: the specification. */
+export function channelIsExactBig(
   accLo: bigint,
   accHi: bigint,
   mul: number,
@@ -531,7 +615,7 @@ function channelIsExact(
   const m = BigInt(mul);
   const p1 = accLo * m;
   const p2 = accHi * m;
-  if (abs(p1) >= TWO52 || abs(p2) >= TWO52) return false;
+  if (abs(p1) >= 2n ** 52n || abs(p2) >= 2n ** 52n) return false;
   const s = BigInt(shift);
   const bnLo = (bmin(p1, p2) >> s) + BigInt(add);
   const bnHi = (bmax(p1, p2) >> s) + BigInt(add);
@@ -544,7 +628,7 @@ function channelIsExact(
       dLo = bmax(dLo, 0n);
     }
     const d = bmax(abs(dLo), abs(dHi));
-    if (d * abs(ym[k]) >= TWO51) return false;
+    if (d * abs(ym[k]) >= 2n ** 51n) return false;
   }
   return true;
 }

@@ -719,8 +719,8 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     setI64(dv, at + CHAN.shift, bn.norm_shift);
     setI64(dv, at + CHAN.add, bn.norm_add);
     // exact channels: the accumulator range as doubles (|acc| < 2^53) and the bn range (bnRangeNumber)
-    const accLo = Number(f.big.accLo[o]);
-    const accHi = Number(f.big.accHi[o]);
+    const accLo = f.accLo[o];
+    const accHi = f.accHi[o];
     let bnR: [number, number] | null = null;
     // exact channels on a sorted table take actExact under the golden rules (mode 3), or a SIMD window
     let mode = f.exact[o] === 1 && f.actSorted ? 3 : 0;
