@@ -123,17 +123,20 @@ describe('layouts', () => {
 });
 
 describe('rgbToPlanar against the plain per-pixel loop (test/fixtures/image-ops-reference.ts)', () => {
-  it('gives the reference planes in both orders', () => {
+  it('gives the reference planes in both orders, from sources at any byte offset (4 pixels a step or 1)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 1, max: 9 }),
         fc.constantFrom<'rgb' | 'bgr'>('rgb', 'bgr'),
+        fc.integer({ min: 0, max: 7 }),
         fc.integer(),
-        (w, h, order, seed) => {
+        (w, h, order, offset, seed) => {
           let s = seed >>> 0;
           const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
-          const img: RgbImage = { width: w, height: h, data: Uint8Array.from({ length: 3 * w * h }, next) };
+          // The pixels start `offset` bytes into their buffer, as a view of a larger one may.
+          const bytes = Uint8Array.from({ length: offset + 3 * w * h + 3 }, next);
+          const img: RgbImage = { width: w, height: h, data: bytes.subarray(offset, offset + 3 * w * h) };
           const got = rgbToPlanar(img, order);
           const want = ref.rgbToPlanar(img, order);
           expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);

@@ -236,9 +236,33 @@ export function rgbToPlanar(img: RgbImage, order: 'rgb' | 'bgr' = 'rgb'): Planar
   return { width, height, channels: 3, data };
 }
 
-/** The loop of `rgbToPlanar`, on its own so that V8 optimises it whole rather than from inside the loop. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * The loop of `rgbToPlanar`, on its own so that V8 optimises it whole rather than from inside the
+ * loop. Four pixels at a time as three 32-bit words in and one word to each plane when the bytes
+ * allow it (little-endian, 4-aligned source and planes), then one pixel at a time.
+ */
 function deinterleave(src: Uint8Array, n: number, data: Uint8Array, r0: number, b0: number): void {
-  for (let i = 0, s = 0; i < n; i++, s += 3) {
+  let i = 0;
+  if (LITTLE_ENDIAN && n % 4 === 0 && src.byteOffset % 4 === 0 && data.byteOffset % 4 === 0) {
+    // Words of 4 pixels: w0 = r0 g0 b0 r1, w1 = g1 b1 r2 g2, w2 = b2 r3 g3 b3 (lowest byte first).
+    const sw = new Uint32Array(src.buffer, src.byteOffset, (3 * n) / 4);
+    const dw = new Uint32Array(data.buffer, data.byteOffset, (3 * n) / 4);
+    const m = n / 4,
+      rw = r0 / 4,
+      bw = b0 / 4;
+    for (let k = 0, q = 0; k < m; k++, q += 3) {
+      const w0 = sw[q],
+        w1 = sw[q + 1],
+        w2 = sw[q + 2];
+      dw[rw + k] = (w0 & 0xff) | ((w0 >>> 24) << 8) | (w1 & 0xff0000) | ((w2 & 0xff00) << 16);
+      dw[m + k] = ((w0 >>> 8) & 0xff) | ((w1 & 0xff) << 8) | ((w1 >>> 24) << 16) | ((w2 & 0xff0000) << 8);
+      dw[bw + k] = ((w0 >>> 16) & 0xff) | (w1 & 0xff00) | ((w2 & 0xff) << 16) | (w2 & 0xff000000);
+    }
+    i = n;
+  }
+  for (let s = 3 * i; i < n; i++, s += 3) {
     data[r0 + i] = src[s];
     data[n + i] = src[s + 1];
     data[b0 + i] = src[s + 2];
