@@ -79,6 +79,8 @@ interface WasmPlan {
   /** Channels on the SIMD activation path, and pooled before their activation (for tests). */
   readonly simdChannels: number;
   readonly prepoolChannels: number;
+  /** Whether one window, found for the hull of the channels' ranges, serves every channel (for tests). */
+  readonly layerWindow: boolean;
   /** Views, cached so that a run allocates nothing: per AI SRAM array, per memory buffer, per mainOut. */
   cache: {
     ram?: Uint8Array;
@@ -711,6 +713,29 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   // Tx's range (SX from 0 to 255·G·K², times arg_x, floor-shifted), for the S + Tx bound of prepooling
   const txMax = (BigInt(c.argX) * BigInt(255 * c.groupChannels * K2)) >> BigInt(c.shrX);
   const txLoOk = txMax >= -(2n ** 31n);
+  // Channels that may take a SIMD window, and their batch-norm ranges (bnRangeNumber).
+  const simdOk = (o: number): boolean =>
+    !wide && f.exact[o] === 1 && f.actSorted && f.accLo[o] >= -I32 && f.accHi[o] < I32;
+  const bnLoA = new Float64Array(OC);
+  const bnHiA = new Float64Array(OC);
+  let hullLo = Infinity;
+  let hullHi = -Infinity;
+  for (let o = 0; o < OC; o++) {
+    if (!simdOk(o)) continue;
+    [bnLoA[o], bnHiA[o]] = bnRangeNumber(f.accLo[o], f.accHi[o], c.params.batchNorm[o]);
+    if (bnLoA[o] < hullLo) hullLo = bnLoA[o];
+    if (bnHiA[o] > hullHi) hullHi = bnHiA[o];
+  }
+  // One search for the whole layer where it suffices: a window states, for every bn of its range,
+  // that its formula gives the reference's output there. So a window that covers the whole hull
+  // of the channels' ranges (ends ±Infinity) holds on each channel's range inside it, and serves
+  // every channel; otherwise each channel's own range is searched.
+  let layerWindow: Window | null = null;
+  if (hullLo <= hullHi) {
+    const inNum = hullLo >= -NUM_MAX && hullHi <= NUM_MAX;
+    const w = inNum ? finder.num.window(hullLo, hullHi) : finder.window(BigInt(hullLo), BigInt(hullHi));
+    if (w && w.lo === -Infinity && w.hi === Infinity) layerWindow = w;
+  }
   for (let o = 0; o < OC; o++) {
     const at = o * CHAN_BYTES;
     const bn = c.params.batchNorm[o];
@@ -729,11 +754,11 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       dv.setFloat64(at + CHAN.Cf, f.constTerm[o], true);
       dv.setFloat64(at + CHAN.addf, bn.norm_add, true);
     }
-    if (!wide && f.exact[o] === 1 && f.actSorted && accLo >= -I32 && accHi < I32) {
-      bnR = bnRangeNumber(accLo, accHi, bn);
+    if (simdOk(o)) {
+      bnR = [bnLoA[o], bnHiA[o]];
       const [loN, hiN] = bnR;
       const inNum = loN >= -NUM_MAX && hiN <= NUM_MAX;
-      let w = inNum ? finder.num.window(loN, hiN) : finder.window(BigInt(loN), BigInt(hiN));
+      let w = layerWindow ?? (inNum ? finder.num.window(loN, hiN) : finder.window(BigInt(loN), BigInt(hiN)));
       let ends: { head: Constant | null; top: Constant | null } = { head: null, top: null };
       if (w && (w.lo !== -Infinity || w.hi !== Infinity)) {
         const lo = BigInt(loN);
@@ -908,6 +933,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     macs: OC * HW * (dw ? K2 : T),
     prepoolChannels,
     simdChannels,
+    layerWindow: layerWindow !== null,
     cache: {},
   };
 }
