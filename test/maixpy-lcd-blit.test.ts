@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blitToPanel, fillPanel, lcdLogicalSize, lcdPixelOffset } from '../src/maixpy/modules/lcd.js';
-import type { RgbImage } from '../src/pipeline/types.js';
+import { blitToPanel, displayOnPanel, fillPanel, lcdLogicalSize, lcdPixelOffset } from '../src/maixpy/modules/lcd.js';
+import { rgb565RgbTable, rgb565ToRgb888Pixel } from '../src/pipeline/rgb565.js';
+import type { MaixImage, RgbImage } from '../src/pipeline/types.js';
 import { Lcg } from './lcg.js';
 
 const COLS = 240;
@@ -129,5 +130,52 @@ describe('lcd panel fill and copy a row at a time', () => {
       blitToPanel(got, dir, img, 0, 0, 320, 240, 0, 0, PW, PH);
       expect(Buffer.compare(got, want)).toBe(0);
     }
+  });
+
+  it("displayOnPanel in one pass writes what lcd.display's black fill, conversion and copy write (with and without the look-up table)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          dir: dirs,
+          gray: fc.boolean(),
+          iw: fc.oneof(fc.constant(320), fc.integer({ min: 1, max: 400 })),
+          ih: fc.oneof(fc.constant(240), fc.integer({ min: 1, max: 340 })),
+          roi: fc.oneof(fc.constant(null), fc.tuple(coord, coord, coord, coord)),
+          left: fc.oneof(fc.constant(0), coord),
+          top: fc.oneof(fc.constant(0), coord),
+          PW: fc.oneof(fc.constantFrom(320, 240), fc.integer({ min: 0, max: 400 })),
+          PH: fc.oneof(fc.constantFrom(240, 320), fc.integer({ min: 0, max: 400 })),
+          clear: fc.boolean(),
+          table: fc.boolean(),
+          seed: fc.nat(),
+        }),
+        ({ dir, gray, iw, ih, roi, left, top, PW, PH, clear, table, seed }) => {
+          const g = new Lcg(seed ^ 0x3c3c);
+          const img: MaixImage = gray
+            ? { kind: 'grayscale', width: iw, height: ih, pixels: Uint8Array.from({ length: iw * ih }, () => g.byte()) }
+            : {
+                kind: 'rgb565',
+                width: iw,
+                height: ih,
+                pixels: Uint16Array.from({ length: iw * ih }, () => g.u32() >>> 16),
+              };
+          const [X, Y, W, H] = roi ?? [0, 0, iw, ih];
+          const want = panel(seed);
+          const got = want.slice();
+          if (clear) fillByPixel(want, dir, 0, 0, PW, PH, [0, 0, 0]);
+          // the image as RGB888 pixel by pixel through MaixPy's tables (gray: R = G = B)
+          const rgb = new Uint8Array(3 * iw * ih);
+          for (let k = 0; k < iw * ih; k++)
+            rgb.set(
+              img.kind === 'rgb565' ? rgb565ToRgb888Pixel(img.pixels[k]) : [0, 1, 2].map(() => img.pixels[k]),
+              3 * k,
+            );
+          blitByPixel(want, dir, { width: iw, height: ih, data: rgb }, [X, Y, W, H], left, top, PW, PH);
+          displayOnPanel(got, dir, img, X, Y, W, H, left, top, PW, PH, clear, table ? rgb565RgbTable() : undefined);
+          expect(Buffer.compare(got, want)).toBe(0);
+        },
+      ),
+      { seed: 9, numRuns: 200 },
+    );
   });
 });

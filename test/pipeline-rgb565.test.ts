@@ -10,7 +10,9 @@ import {
   aiToPix,
   packRgb565,
   pixToAi,
+  rgb565RgbTable,
   rgb565ToRgb,
+  rgb565ToRgb888Pixel,
   rgb888ToRgb565Pixel,
   rgbToRgb565,
   swapRgb565,
@@ -94,6 +96,60 @@ describe('RGB565 packing (byte-swapped OpenMV layout)', () => {
     expect(unpackRgb565(tr.pixels[1])).toEqual([0, 1, 0]);
     // Display back through the expansion tables: R5 31 → 255, G6 32 → 130, B5 1 → 8 (255/31 = 8.23).
     expect(Array.from(rgb565ToRgb(t).data.subarray(0, 3))).toEqual([255, 130, 8]);
+  });
+});
+
+describe('whole-image conversions (table look-ups) against the per-pixel definitions', () => {
+  it('rgb565ToRgb and the look-up table: every one of the 65536 pixel values expands as rgb565ToRgb888Pixel does', () => {
+    const pixels = Uint16Array.from({ length: 65536 }, (_, p) => p);
+    const got = rgb565ToRgb({ kind: 'rgb565', width: 256, height: 256, pixels }).data;
+    const want = new Uint8Array(3 * 65536);
+    for (let p = 0; p < 65536; p++) want.set(rgb565ToRgb888Pixel(p), 3 * p);
+    expect(Buffer.compare(got, want)).toBe(0);
+    const table = rgb565RgbTable();
+    const fromTable = Uint8Array.from(
+      { length: 3 * 65536 },
+      (_, i) => (table[Math.floor(i / 3)] >> (8 * (i % 3))) & 255,
+    );
+    expect(Buffer.compare(fromTable, want)).toBe(0);
+    expect(table.every((v) => v < 1 << 24)).toBe(true);
+  });
+
+  it('rgbToRgb565: every R, G and B value, and random images, pack as rgb888ToRgb565Pixel does', () => {
+    // each channel through all 256 values with the other two at 0, 255 or the same value
+    const data = new Uint8Array(3 * 256 * 9);
+    for (let v = 0, o = 0; v < 256; v++)
+      for (const [r, g, b] of [
+        [v, 0, 0],
+        [0, v, 0],
+        [0, 0, v],
+        [v, 255, 255],
+        [255, v, 255],
+        [255, 255, v],
+        [v, v, v],
+        [v, 255 - v, v],
+        [255 - v, v, 255 - v],
+      ]) {
+        data.set([r, g, b], o);
+        o += 3;
+      }
+    const check = (rgb: Uint8Array, width: number, height: number): void => {
+      const got = rgbToRgb565({ width, height, data: rgb }).pixels;
+      const want = Uint16Array.from({ length: width * height }, (_, i) =>
+        rgb888ToRgb565Pixel(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]),
+      );
+      expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(want.buffer))).toBe(0);
+    };
+    check(data, 256, 9);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.uint8Array({ minLength: 3 * 40 * 30, maxLength: 3 * 40 * 30 }),
+        (w, h, bytes) => check(bytes.subarray(0, 3 * w * h), w, h),
+      ),
+      { seed: 11, numRuns: 100 },
+    );
   });
 });
 

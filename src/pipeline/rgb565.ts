@@ -77,24 +77,68 @@ export function rgbToRgb565(img: RgbImage, rounding: Rgb565Rounding = 'table'): 
   const n = img.width * img.height;
   const pixels = new Uint16Array(n);
   const d = img.data;
-  for (let i = 0; i < n; i++) {
-    const r = d[3 * i],
-      g = d[3 * i + 1],
-      b = d[3 * i + 2];
-    pixels[i] = rounding === 'table' ? rgb888ToRgb565Pixel(r, g, b) : packRgb565(r >> 3, g >> 2, b >> 3);
+  if (rounding === 'table') {
+    const [rt, gt, bt] = rgb565FieldTables();
+    for (let i = 0, s = 0; i < n; i++, s += 3) pixels[i] = rt[d[s]] | gt[d[s + 1]] | bt[d[s + 2]];
+  } else {
+    for (let i = 0; i < n; i++) pixels[i] = packRgb565(d[3 * i] >> 3, d[3 * i + 1] >> 2, d[3 * i + 2] >> 3);
   }
   return { kind: 'rgb565', width: img.width, height: img.height, pixels };
+}
+
+let fieldsOf888: [Uint16Array, Uint16Array, Uint16Array] | undefined;
+
+/**
+ * `rgb888ToRgb565Pixel` split by channel: each 8-bit value's field of the packed pixel through the
+ * reduction tables (R8 → R5 << 3, G8 → the two parts of G6, B8 → B5 << 8). The fields do not overlap
+ * (R5 ≤ 31, G6 ≤ 63), so a pixel is the OR of its three. Made on first use.
+ */
+function rgb565FieldTables(): [Uint16Array, Uint16Array, Uint16Array] {
+  if (!fieldsOf888) {
+    const rt = new Uint16Array(256),
+      gt = new Uint16Array(256),
+      bt = new Uint16Array(256);
+    for (let v = 0; v < 256; v++) {
+      rt[v] = packRgb565(RB825[v], 0, 0);
+      gt[v] = packRgb565(0, G826[v], 0);
+      bt[v] = packRgb565(0, 0, RB825[v]);
+    }
+    fieldsOf888 = [rt, gt, bt];
+  }
+  return fieldsOf888;
+}
+
+let rgbOf565: Uint32Array | undefined;
+
+/**
+ * Every 16-bit MaixPy pixel value's RGB888 through the expansion tables (`rgb565ToRgb888Pixel`), as
+ * R | G << 8 | B << 16: one look-up a pixel instead of three. Made on first use (256 KiB; it pays
+ * for itself over a few whole frames, not over one).
+ */
+export function rgb565RgbTable(): Uint32Array {
+  if (!rgbOf565) {
+    const t = new Uint32Array(1 << 16);
+    // p = hi << 8 | lo: R5 = lo >> 3, G6 = (lo & 7) << 3 | hi >> 5, B5 = hi & 31 (rgb565R5/G6/B5)
+    for (let hi = 0; hi < 256; hi++) {
+      const b = RB528[hi & 31] << 16,
+        g = hi >> 5;
+      for (let lo = 0; lo < 256; lo++) t[(hi << 8) | lo] = RB528[lo >> 3] | (G628[((lo & 7) << 3) | g] << 8) | b;
+    }
+    rgbOf565 = t;
+  }
+  return rgbOf565;
 }
 
 /** RGB565 display pixels to RGB888 through the expansion tables (what `lcd.display` shows). */
 export function rgb565ToRgb(img: Rgb565Image): RgbImage {
   const n = img.width * img.height;
   const data = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    const p = img.pixels[i];
-    data[3 * i] = RB528[rgb565R5(p)];
-    data[3 * i + 1] = G628[rgb565G6(p)];
-    data[3 * i + 2] = RB528[rgb565B5(p)];
+  const px = img.pixels;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const p = px[i];
+    data[o] = RB528[(p >> 3) & 31];
+    data[o + 1] = G628[((p & 7) << 3) | (p >> 13)];
+    data[o + 2] = RB528[(p >> 8) & 31];
   }
   return { width: img.width, height: img.height, data };
 }

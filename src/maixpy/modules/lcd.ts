@@ -19,8 +19,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePngFile } from '../../pipeline/image-io.js';
-import { G628, RB528, rgb565ToRgb, grayToRgb } from '../../pipeline/rgb565.js';
-import type { GrayImage, RgbImage } from '../../pipeline/types.js';
+import { G628, RB528, rgb565RgbTable } from '../../pipeline/rgb565.js';
+import type { MaixImage, RgbImage } from '../../pipeline/types.js';
 import { int, PyError, StopRun, str, type BoardContext } from '../context.js';
 import { CELL_HEIGHT, CELL_WIDTH, glyphRows } from '../font.js';
 import { LCD_BYTES_PER_MS } from '../timing.js';
@@ -31,6 +31,9 @@ import type { MaixpyModule } from './types.js';
 /** The panel's own geometry (ST7789, 240 columns × 320 rows). */
 const COLS = 240;
 const ROWS = 320;
+/** Whether an image was displayed before in this process (see lcd_display). */
+let displayed = false;
+
 /** MADCTL after lcd.init (rotation 0: DIR_YX_RLDU). */
 export const LCD_DIR_DEFAULT = 0xa0;
 
@@ -161,6 +164,80 @@ export function blitToPanel(
   }
 }
 
+/**
+ * `lcd.display`'s drawing, in one pass from the image's pixels: what `blitToPanel` of the image made
+ * RGB888 (`rgb565ToRgb`, `grayToRgb`) writes, after (with `clear`) a black fill of logical
+ * 0..PW−1 × 0..PH−1. Only the part of that fill the copy does not cover is written, as the copy
+ * overwrites the rest. `table` (`rgb565RgbTable`) converts a pixel with one look-up instead of three.
+ */
+export function displayOnPanel(
+  rgb: Uint8Array,
+  dir: number,
+  img: MaixImage,
+  X: number,
+  Y: number,
+  W: number,
+  H: number,
+  left: number,
+  top: number,
+  PW: number,
+  PH: number,
+  clear: boolean,
+  table?: Uint32Array,
+): void {
+  const [LW, LH] = lcdLogicalSize(dir);
+  const tw = Math.min(PW, LW),
+    th = Math.min(PH, LH);
+  // the copy covers logical x0..x1−1 × y0..y1−1 (image columns X + xa.., rows Y + ya..)
+  const xa = Math.max(0, -X, -left),
+    xb = Math.min(W, img.width - X, tw - left);
+  const ya = Math.max(0, -Y, -top),
+    yb = Math.min(H, img.height - Y, th - top);
+  const covered = xa < xb && ya < yb;
+  if (clear) {
+    const black: [number, number, number] = [0, 0, 0];
+    if (!covered) fillPanel(rgb, dir, 0, 0, PW, PH, black);
+    else {
+      const x0 = left + xa,
+        x1 = left + xb,
+        y0 = top + ya,
+        y1 = top + yb;
+      fillPanel(rgb, dir, 0, 0, PW, y0, black);
+      fillPanel(rgb, dir, 0, y1, PW, PH - y1, black);
+      fillPanel(rgb, dir, 0, y0, x0, y1 - y0, black);
+      fillPanel(rgb, dir, x1, y0, PW - x1, y1 - y0, black);
+    }
+  }
+  if (!covered) return;
+  const step = rowStep(dir);
+  const iw = img.width,
+    n = xb - xa;
+  for (let yy = ya; yy < yb; yy++) {
+    let o = lcdPixelOffset(dir, left + xa, top + yy);
+    const s0 = (Y + yy) * iw + X + xa;
+    if (img.kind === 'grayscale') {
+      const px = img.pixels;
+      for (let s = s0; s < s0 + n; s++, o += step) rgb[o] = rgb[o + 1] = rgb[o + 2] = px[s];
+    } else if (table) {
+      const px = img.pixels;
+      for (let s = s0; s < s0 + n; s++, o += step) {
+        const v = table[px[s]];
+        rgb[o] = v;
+        rgb[o + 1] = v >> 8;
+        rgb[o + 2] = v >> 16;
+      }
+    } else {
+      const px = img.pixels;
+      for (let s = s0; s < s0 + n; s++, o += step) {
+        const p = px[s];
+        rgb[o] = RB528[(p >> 3) & 31];
+        rgb[o + 1] = G628[((p & 7) << 3) | (p >> 13)];
+        rgb[o + 2] = RB528[(p >> 8) & 31];
+      }
+    }
+  }
+}
+
 function fill(p: Panel, x: number, y: number, w: number, h: number, c: [number, number, number]): void {
   fillPanel(p.rgb, p.dir, x, y, w, h, c);
   p.dirty = true;
@@ -251,13 +328,27 @@ const backend = {
         Y += Math.trunc((H - PH) / 2);
         H = PH;
       } else top = Math.trunc((PH - H) / 2);
-      fill(p, 0, 0, PW, PH, [0, 0, 0]);
     } else {
       left = int(ox, 'oft x');
       top = int(oy, 'oft y');
     }
-    const rgb = img.kind === 'rgb565' ? rgb565ToRgb(img) : grayToRgb(img as GrayImage);
-    blitToPanel(p.rgb, p.dir, rgb, X, Y, W, H, left, top, PW, PH);
+    // the process's first display converts directly (the look-up table costs more to make than it saves on one frame)
+    displayOnPanel(
+      p.rgb,
+      p.dir,
+      img,
+      X,
+      Y,
+      W,
+      H,
+      left,
+      top,
+      PW,
+      PH,
+      !oftGiven,
+      displayed ? rgb565RgbTable() : undefined,
+    );
+    displayed = true;
     p.dirty = true;
     p.blankOnly = false;
     ctx.clock.advance((2 * PW * PH) / LCD_BYTES_PER_MS, 'lcd');
