@@ -104,6 +104,8 @@ await build({
     main: join(root, 'dist/cli/main.js'),
     'sweep-worker': join(root, 'dist/cli/sweep-worker.js'),
     'camera-worker': join(root, 'dist/cli/camera-worker.js'),
+    // bin/kpusim.js starts the camera prefetch before it loads main
+    'camera-prefetch': join(root, 'dist/cli/camera-prefetch.js'),
     worker: join(root, 'dist/hil/virtual/worker.js'),
   },
   outdir: out,

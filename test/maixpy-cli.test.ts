@@ -1,5 +1,6 @@
 /** `kpusim maixpy` through the command line: exit codes, stdout/stderr, PNGs. */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
@@ -98,4 +99,47 @@ describe('kpusim maixpy (CLI)', () => {
     expect((await cli(['maixpy', s, '--key-press', '0'])).code).toBe(2);
     expect((await cli(['maixpy', join(REPO, 'no/such/script.py')])).code).toBe(2);
   });
+
+  it.skipIf(!existsSync(join(REPO, 'dist/bin/main.js')))(
+    'the built binary (camera files decoded ahead in a worker) prints, writes and fails as the command in-process does',
+    async () => {
+      const s = script(
+        'import sensor, lcd\nlcd.init()\nsensor.reset()\nwhile True:\n    img = sensor.snapshot()\n' +
+          '    print(img.get_pixel(10, 10), img.get_pixel(200, 100))\n    lcd.display(img)\n',
+      );
+      const dir = tempDir('cli-prefetch');
+      const bad = join(dir, 'bad.jpg');
+      writeFileSync(bad, 'not a jpeg');
+      const CAMERA = join(REPO, 'examples/images/camera.png');
+      const bin = (args: string[]) => {
+        const r = spawnSync(process.execPath, [join(REPO, 'bin/kpusim.js'), ...args], { encoding: 'utf8' });
+        return { code: r.status, out: r.stdout, err: r.stderr };
+      };
+      const same = (t: string, lcd?: string) =>
+        t.replace(/emulator \d+(\.\d+)? s/g, 'emulator T s').replaceAll(lcd ?? '\0', 'LCD');
+      const runs: [string[], string?][] = [
+        [['--camera', HOPPER, CAMERA, HOPPER, '--lcd-out'], 'lcd'],
+        [['--camera', CAMERA, '--camera-fit', 'fit', '--lcd-out'], 'lcd'],
+        [['--camera', HOPPER, bad]],
+        [['--camera', bad, HOPPER]],
+        [['--camera', HOPPER, '--frames', 'x']],
+        [['--camera', HOPPER, '--no-such-option']],
+      ];
+      for (const [args, lcd] of runs) {
+        const a = lcd && join(dir, `${lcd}-a-${runs.findIndex((r) => r[0] === args)}`),
+          b = lcd && join(dir, `${lcd}-b-${runs.findIndex((r) => r[0] === args)}`);
+        const inProcess = await cli(['maixpy', s, ...args, ...(a ? [a] : [])]);
+        const built = bin(['maixpy', s, ...args, ...(b ? [b] : [])]);
+        expect(built.code, args.join(' ')).toBe(inProcess.code);
+        expect(built.out).toBe(inProcess.out);
+        expect(same(built.err, b)).toBe(same(inProcess.err, a));
+        if (a && b) {
+          const pngs = readdirSync(a).sort();
+          expect(pngs.length).toBeGreaterThan(0);
+          expect(readdirSync(b).sort()).toEqual(pngs);
+          for (const f of pngs) expect(readFileSync(join(b, f)).equals(readFileSync(join(a, f)))).toBe(true);
+        }
+      }
+    },
+  );
 });

@@ -2,7 +2,7 @@
  * kpusim's MaixPy modules against MaixPy's semantics (docs/maixpy-face-pipeline.md),
  * run as real MicroPython through `runMaixpy`. No models needed.
  */
-import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Camera } from '../src/maixpy/camera.js';
@@ -448,7 +448,7 @@ describe('Camera (scaling and orientation)', () => {
     for (let i = 0; i < 8; i++) red.data[3 * i] = 255;
     const asked: string[] = [];
     const cam = new Camera([PHOTOS[0], PHOTOS[1]], {
-      prefetched: (f) => (asked.push(f), f === PHOTOS[0] ? red : undefined),
+      prefetched: (f) => (asked.push(f), f === PHOTOS[0] ? { image: red } : undefined),
     });
     const a = cam.capture(4, 2, false, false, false)!;
     expect([...a.ai]).toEqual([...new Array(8).fill(255), ...new Array(16).fill(0)]);
@@ -460,34 +460,3 @@ describe('Camera (scaling and orientation)', () => {
 
   it('the example photos exist', () => PHOTOS.forEach((p) => expect(existsSync(p)).toBe(true)));
 });
-
-describe.skipIf(!existsSync(join(REPO, 'dist/cli/camera-worker.js')))(
-  'camera prefetch (needs dist/: npm run build)',
-  () => {
-    it("the worker thread's images are the decoder's, byte for byte; a file it cannot decode is left to the snapshot", async () => {
-      const { cameraPrefetch } = (await import(join(REPO, 'dist/cli/camera-prefetch.js'))) as {
-        cameraPrefetch: typeof import('../src/cli/camera-prefetch.js').cameraPrefetch;
-      };
-      const bad = join(tempDir('prefetch'), 'bad.jpg');
-      writeFileSync(bad, 'not a jpeg');
-      const files = [PHOTOS[0], bad, PHOTOS[1]];
-      const p = cameraPrefetch(files)!;
-      try {
-        for (const f of [PHOTOS[0], PHOTOS[1]]) {
-          let img;
-          for (let t = 0; !img && t < 600; t++) {
-            img = p.take(f);
-            if (!img) await new Promise((r) => setTimeout(r, 50));
-          }
-          const direct = readImageFile(f);
-          expect(img && [img.width, img.height]).toEqual([direct.width, direct.height]);
-          expect(Buffer.compare(img!.data, direct.data)).toBe(0);
-          expect(p.take(f)).toBeUndefined(); // handed over once
-        }
-        expect(p.take(bad)).toBeUndefined();
-      } finally {
-        p.stop();
-      }
-    });
-  },
-);

@@ -1,39 +1,104 @@
 /**
- * `kpusim maixpy`'s camera files decoded ahead: a worker thread decodes the first files while the
- * board starts (MicroPython's load and boot, the models' preparation), so the first snapshots find
- * them decoded instead of decoding on the script's thread. The images are the decoder's own output
- * (src/cli/camera-worker.ts runs `readImageFile`), so the frames are the same bytes; a file the
- * worker has not finished, or could not decode, is decoded at its snapshot as without a prefetch.
- * Nothing waits for the worker.
+ * `kpusim maixpy`'s camera files decoded ahead: a worker thread (src/cli/camera-worker.ts) decodes
+ * the first files while the board starts (MicroPython's load and boot, the models' preparation), and
+ * scales each to the sensor's default frame (QVGA, the fit the command line asks for) and makes its
+ * snapshot, so the first snapshots find them ready instead of doing that on the script's thread.
+ *
+ * - The worker runs the snapshot's own functions (`readImageFile`, `scaleFrame`, `frameOutputs`), so
+ *   the frames are the same bytes. A snapshot of another size, format or mirror/flip uses only the
+ *   decoded image (src/maixpy/camera.ts checks); a file the worker could not decode is decoded at its
+ *   snapshot, which reports the error as without a prefetch.
+ * - `startCameraPrefetch` starts the worker when the process starts (bin/kpusim.js, before the command
+ *   line is loaded), from the raw arguments; the worker finds the `--camera` files in them itself.
+ *   `cameraPrefetch` (the maixpy command, once its arguments are checked) takes that worker over, or
+ *   starts one for the files it is given. A usage error ends the process before any snapshot, and the
+ *   worker with it: the worker reads files and writes nothing.
+ * - Each file is claimed once, by the worker or by the script's thread (an atomic exchange on a
+ *   status word in shared memory). A snapshot of a file the worker is decoding waits for it (that
+ *   ends sooner than decoding it again); a file the worker has not begun is decoded at the snapshot.
  */
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { CameraPrefetch } from '../maixpy/camera.js';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { CameraPrefetch, PrefetchedFile } from '../maixpy/camera.js';
+import type { ResizeMode } from '../pipeline/convert.js';
 import type { RgbImage } from '../pipeline/types.js';
 
 /** Distinct files decoded ahead (the first frames; later ones are decoded while the script runs). */
-const PREFETCH_FILES = 4;
-
-interface Decoded {
-  readonly file: string;
-  readonly width?: number;
-  readonly height?: number;
-  readonly data?: Uint8Array;
-  readonly failed?: boolean;
-}
+export const PREFETCH_FILES = 4;
 
 /**
- * A prefetch of `files`' first images, or undefined where no worker script exists (TypeScript sources under a test
- * runner).
+ * Status words in shared memory: word 0 is LIST_READY once the worker has posted its file list, word
+ * 1 + i the state of file i of that list.
  */
-export function cameraPrefetch(files: readonly string[]): CameraPrefetch | undefined {
-  if (!import.meta.url.endsWith('.js')) return undefined;
-  const first = [...new Set(files)].slice(0, PREFETCH_FILES);
-  if (first.length === 0) return undefined;
+export const STATUS = { UNCLAIMED: 0, WORKER: 1, MAIN: 2, DONE: 3, LIST_READY: 1 } as const;
+
+/** How long a snapshot waits for the worker's file list, and for a file the worker is decoding (ms). */
+export interface PrefetchWaits {
+  readonly listMs: number;
+  readonly fileMs: number;
+}
+const WAITS: PrefetchWaits = { listMs: 1000, fileMs: 10_000 };
+
+/** What the worker is given: the raw arguments after `kpusim` (started early), or the files. */
+export interface CameraWorkerInput {
+  readonly argv?: readonly string[];
+  readonly files?: readonly string[];
+  readonly port: MessagePort;
+  readonly status: SharedArrayBuffer;
+}
+
+/** The worker's messages: its file list first, then each file it claimed. */
+export type CameraWorkerMessage =
+  | { readonly list: readonly string[] }
+  | {
+      readonly file: string;
+      readonly image?: RgbImage;
+      readonly frame?: PrefetchedFile['frame'];
+    };
+
+const FITS: readonly string[] = ['crop', 'fit', 'stretch'];
+
+/**
+ * `--camera` values and `--camera-fit` of the maixpy command's arguments, read as yargs reads them
+ * (an array option takes the words after it up to the next option, after `--opt=value` too). A misreading
+ * costs only time: the script's thread takes only the files it was given.
+ */
+export function cameraArgs(argv: readonly string[]): { specs: string[]; fit: ResizeMode } {
+  const specs: string[] = [];
+  let fit = 'crop';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') break;
+    if (a === '--camera' || a.startsWith('--camera=')) {
+      if (a !== '--camera') specs.push(a.slice('--camera='.length));
+      for (; i + 1 < argv.length && !argv[i + 1].startsWith('-'); i++) specs.push(argv[i + 1]);
+    } else if (a.startsWith('--camera-fit=')) fit = a.slice('--camera-fit='.length);
+    // without a value it takes its default
+    else if (a === '--camera-fit') fit = i + 1 < argv.length && !argv[i + 1].startsWith('-') ? argv[++i] : 'crop';
+  }
+  return { specs, fit: (FITS.includes(fit) ? fit : 'crop') as ResizeMode };
+}
+
+interface Running {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly status: Int32Array;
+  ended: boolean;
+  /** Settles when the worker has ended. */
+  readonly done: Promise<void>;
+}
+
+/** A prefetch, and when its worker has ended (every file it claimed posted). */
+export type CameraPrefetchRun = CameraPrefetch & { readonly done: Promise<void> };
+
+let early: Running | undefined;
+
+function start(input: Omit<CameraWorkerInput, 'port' | 'status'>): Running | undefined {
   const { port1, port2 } = new MessageChannel();
+  const status = new SharedArrayBuffer(4 * (1 + PREFETCH_FILES));
   let worker: Worker;
   try {
     worker = new Worker(new URL('./camera-worker.js', import.meta.url), {
-      workerData: { files: first, port: port2 },
+      workerData: { ...input, port: port2, status } satisfies CameraWorkerInput,
       transferList: [port2],
     });
   } catch {
@@ -42,21 +107,72 @@ export function cameraPrefetch(files: readonly string[]): CameraPrefetch | undef
   worker.unref();
   // A worker that fails to start or dies leaves its files to the snapshots.
   worker.on('error', () => undefined);
-  const ready = new Map<string, RgbImage>();
+  const done = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const run: Running = { worker, port: port1, status: new Int32Array(status), ended: false, done };
+  void done.then(() => (run.ended = true));
+  return run;
+}
+
+/**
+ * Starts decoding the `--camera` files of `kpusim maixpy` as the process starts (`argv`: the arguments
+ * after `kpusim`, the first being `maixpy`). Nothing where no worker script exists (TypeScript
+ * sources under a test runner).
+ */
+export function startCameraPrefetch(argv: readonly string[]): void {
+  if (early || !import.meta.url.endsWith('.js')) return;
+  early = start({ argv: argv.slice(1) });
+}
+
+function handle(run: Running, waits: PrefetchWaits): CameraPrefetchRun {
+  let list: readonly string[] | undefined;
+  const ready = new Map<string, PrefetchedFile>();
+  const drain = (): void => {
+    for (let m = receiveMessageOnPort(run.port); m; m = receiveMessageOnPort(run.port)) {
+      const d = m.message as CameraWorkerMessage;
+      if ('list' in d) list = d.list;
+      else if (d.image) ready.set(d.file, { image: d.image, frame: d.frame });
+    }
+  };
   return {
-    take(file: string): RgbImage | undefined {
-      for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) {
-        const d = m.message as Decoded;
-        if (!d.failed && d.data) ready.set(d.file, { width: d.width!, height: d.height!, data: d.data });
+    done: run.done,
+    take(file: string): PrefetchedFile | undefined {
+      drain();
+      if (list === undefined && !run.ended) {
+        Atomics.wait(run.status, 0, 0, waits.listMs);
+        drain();
       }
-      const img = ready.get(file);
+      const i = list?.indexOf(file) ?? -1;
+      if (i >= 0) {
+        const was = Atomics.compareExchange(run.status, 1 + i, STATUS.UNCLAIMED, STATUS.MAIN);
+        if (was === STATUS.UNCLAIMED) return undefined;
+        if (was === STATUS.WORKER && !run.ended) Atomics.wait(run.status, 1 + i, STATUS.WORKER, waits.fileMs);
+        drain();
+      }
+      const got = ready.get(file);
       ready.delete(file);
-      return img;
+      return got;
     },
     stop(): void {
       ready.clear();
-      port1.close();
-      void worker.terminate();
+      run.port.close();
+      void run.worker.terminate();
     },
   };
+}
+
+/**
+ * The prefetch of `files` (the expanded `--camera` files): the worker started with the process when
+ * there is one, else a new one for the first files; undefined where no worker script exists.
+ */
+export function cameraPrefetch(files: readonly string[], waits = WAITS): CameraPrefetchRun | undefined {
+  if (early) {
+    const run = early;
+    early = undefined;
+    return handle(run, waits);
+  }
+  if (!import.meta.url.endsWith('.js')) return undefined;
+  const first = [...new Set(files)].slice(0, PREFETCH_FILES);
+  if (first.length === 0) return undefined;
+  const run = start({ files: first });
+  return run && handle(run, waits);
 }

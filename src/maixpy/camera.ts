@@ -14,9 +14,10 @@
  *   files as they are); a later change of `set_hmirror`/`set_vflip` mirrors/flips relative to
  *   that. `raw` takes the files as the sensor's unmirrored output and applies the script's
  *   settings as they are.
- * - A file is read, decoded and scaled once per frame size: later snapshots of it (a camera that
- *   cycles, a file given several times) reuse that frame (at most FRAME_CACHE_BYTES of frames are
- *   kept; a file changed during the run is not read again).
+ * - A file is read, decoded and scaled once per frame size, and its snapshot (display pixels and AI
+ *   planes) made once per pixel format and mirror/flip: later snapshots of it (a camera that cycles,
+ *   a file given several times) copy that (at most FRAME_CACHE_BYTES of frames are kept, least
+ *   recently used dropped first; a file changed during the run is not read again).
  * - The snapshot has two faces, as on the board (face-pipeline §2.1): the RGB565 display pixels the script
  *   draws on (RGB888 → RGB565 with MaixPy's rounding tables; the DVP's own conversion is in
  *   silicon and undocumented) and the planar RGB888 AI planes written directly from the frame.
@@ -43,16 +44,37 @@ export interface CameraOptions {
    */
   readonly live?: { readonly name: string; readonly frame: () => RgbImage | null };
   /** Files decoded ahead (`CameraPrefetch.take`): a file's image when it is ready, else the file is decoded here. */
-  readonly prefetched?: (file: string) => RgbImage | undefined;
+  readonly prefetched?: (file: string) => PrefetchedFile | undefined;
+  /** Bytes of frames kept for reuse (default FRAME_CACHE_BYTES). */
+  readonly cacheBytes?: number;
+}
+
+/**
+ * A camera file's frame made ahead at one size (`scaleFrame`, then `frameOutputs` in colour, neither
+ * mirrored nor flipped). A snapshot uses it only when it asks for exactly that.
+ */
+export interface PrefetchedFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly fit: ResizeMode;
+  readonly rgb: RgbImage;
+  readonly display: Uint16Array;
+  readonly ai: Uint8Array;
+}
+
+/** A camera file decoded ahead (`readImageFile`), with its frame at one size when that was made too. */
+export interface PrefetchedFile {
+  readonly image: RgbImage;
+  readonly frame?: PrefetchedFrame;
 }
 
 /**
  * Camera files decoded ahead of their snapshots (the command line decodes the first ones in a
  * worker thread while the board starts): `take` hands over a file's decoded image once, or
- * undefined when it is not ready; `stop` ends the prefetch.
+ * undefined when the file is to be decoded at its snapshot; `stop` ends the prefetch.
  */
 export interface CameraPrefetch {
-  take(file: string): RgbImage | undefined;
+  take(file: string): PrefetchedFile | undefined;
   stop(): void;
 }
 
@@ -61,14 +83,23 @@ export interface SnapshotFrame {
   readonly file: string;
   readonly width: number;
   readonly height: number;
-  /** MaixPy display pixels: RGB565 in-memory values, or luma bytes in grayscale mode. */
+  /**
+   * MaixPy display pixels: RGB565 in-memory values, or luma bytes in grayscale mode. Shared with the
+   * camera's cache (as is `ai`): copy it, never write to it.
+   */
   readonly display: Uint16Array | Uint8Array;
   /** The AI planes: R, G, B planes of width·height bytes each (one luma plane in grayscale mode). */
   readonly ai: Uint8Array;
 }
 
-/** The decoded, scaled frames kept for reuse (a 320×240 frame is 225 KiB). */
-const FRAME_CACHE_BYTES = 64 << 20;
+/** A snapshot's two faces. */
+export interface FrameOutputs {
+  readonly display: Uint16Array | Uint8Array;
+  readonly ai: Uint8Array;
+}
+
+/** The frames kept for reuse (a 320×240 frame is 225 KiB scaled, 600 KiB with its snapshot). */
+export const FRAME_CACHE_BYTES = 64 << 20;
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 
@@ -96,6 +127,31 @@ export function expandCameraFiles(specs: readonly string[]): string[] {
   return files;
 }
 
+/** An image scaled to a frame of width×height: reductions by the area filter, enlargements bilinear. */
+export function scaleFrame(rgb: RgbImage, width: number, height: number, fit: ResizeMode): RgbImage {
+  if (rgb.width === width && rgb.height === height) return rgb;
+  const shrinking = width < rgb.width || height < rgb.height;
+  return resizeRgb(rgb, width, height, { mode: fit, filter: shrinking ? 'area' : 'bilinear' }).image;
+}
+
+/** A frame's snapshot: display pixels and AI planes (both the luma in grayscale mode). */
+export function frameOutputs(rgb: RgbImage, grayscale: boolean): FrameOutputs {
+  if (grayscale) {
+    const luma = rgbToLuma(rgb).data;
+    return { display: luma, ai: luma };
+  }
+  return { display: rgbToRgb565(rgb).pixels, ai: rgbToPlanar(rgb).data };
+}
+
+/** A file's frame at one size and the snapshots made of it, by pixel format and mirror/flip. */
+interface CachedFrame {
+  readonly rgb: RgbImage;
+  readonly outputs: Map<string, FrameOutputs>;
+  bytes: number;
+}
+
+const outputsBytes = (o: FrameOutputs): number => o.display.byteLength + (o.ai === o.display ? 0 : o.ai.byteLength);
+
 export class Camera {
   private next = 0;
   private reference: { h: boolean; v: boolean } | null = null;
@@ -104,9 +160,10 @@ export class Camera {
   readonly cycle: boolean;
   private readonly live?: CameraOptions['live'];
   private readonly prefetched?: CameraOptions['prefetched'];
-  /** Scaled frames by file and size, least recently used first. */
-  private readonly frames = new Map<string, RgbImage>();
+  /** Frames by file and size, least recently used first. */
+  private readonly frames = new Map<string, CachedFrame>();
   private frameBytes = 0;
+  private readonly cacheBytes: number;
 
   constructor(
     readonly files: readonly string[],
@@ -117,6 +174,7 @@ export class Camera {
     this.cycle = opts.cycle ?? false;
     this.live = opts.live;
     this.prefetched = opts.prefetched;
+    this.cacheBytes = opts.cacheBytes ?? FRAME_CACHE_BYTES;
   }
 
   /** Frames delivered so far. */
@@ -129,34 +187,41 @@ export class Camera {
     return this.files.length - this.next;
   }
 
-  /** The next frame at width×height, or null when the files have run out. */
+  /** What the frame cache holds: frames (file and size) and their bytes, snapshots included. */
+  get cached(): { readonly frames: number; readonly bytes: number } {
+    return { frames: this.frames.size, bytes: this.frameBytes };
+  }
+
+  /**
+   * The next frame at width×height, or null when the files have run out. Its pixel arrays may be
+   * shared with later snapshots of the same file: read them, never write to them.
+   */
   capture(width: number, height: number, grayscale: boolean, hmirror: boolean, vflip: boolean): SnapshotFrame | null {
     const liveFrame = this.live?.frame();
     if (this.live && !liveFrame) return null;
     if (!this.live && (this.files.length === 0 || (this.next >= this.files.length && !this.cycle))) return null;
     const file = this.live ? this.live.name : this.files[this.next % this.files.length];
     const index = ++this.next;
-    let rgb: RgbImage = liveFrame ? this.scaled(liveFrame, width, height) : this.fileFrame(file, width, height);
+    const cached = liveFrame ? undefined : this.fileFrame(file, width, height);
+    const rgb = liveFrame ? scaleFrame(liveFrame, width, height, this.fit) : cached!.rgb;
     if (this.orientation === 'script' && this.reference === null) this.reference = { h: hmirror, v: vflip };
     const ref = this.orientation === 'script' ? this.reference! : { h: false, v: false };
     const flipH = hmirror !== ref.h,
       flipV = vflip !== ref.v;
-    if (flipH || flipV) rgb = flipRgb(rgb, flipH, flipV);
-    if (grayscale) {
-      const luma = rgbToLuma(rgb).data;
-      return { index, file, width, height, display: luma, ai: luma };
+    const make = (): FrameOutputs => frameOutputs(flipH || flipV ? flipRgb(rgb, flipH, flipV) : rgb, grayscale);
+    if (!cached) return { index, file, width, height, ...make() };
+    const variant = `${grayscale ? 'gray' : 'rgb565'} ${flipH ? 'h' : ''}${flipV ? 'v' : ''}`;
+    let out = cached.outputs.get(variant);
+    if (!out) {
+      out = make();
+      cached.outputs.set(variant, out);
+      this.grow(cached, outputsBytes(out));
     }
-    return { index, file, width, height, display: rgbToRgb565(rgb).pixels, ai: rgbToPlanar(rgb).data };
-  }
-
-  private scaled(rgb: RgbImage, width: number, height: number): RgbImage {
-    if (rgb.width === width && rgb.height === height) return rgb;
-    const shrinking = width < rgb.width || height < rgb.height;
-    return resizeRgb(rgb, width, height, { mode: this.fit, filter: shrinking ? 'area' : 'bilinear' }).image;
+    return { index, file, width, height, display: out.display, ai: out.ai };
   }
 
   /** A file's frame at width×height: decoded and scaled once, then reused (never modified). */
-  private fileFrame(file: string, width: number, height: number): RgbImage {
+  private fileFrame(file: string, width: number, height: number): CachedFrame {
     const key = `${width}x${height}\0${file}`;
     const hit = this.frames.get(key);
     if (hit) {
@@ -164,14 +229,31 @@ export class Camera {
       this.frames.set(key, hit);
       return hit;
     }
-    const rgb = this.scaled(this.prefetched?.(file) ?? readImageFile(file), width, height);
-    this.frames.set(key, rgb);
-    this.frameBytes += rgb.data.length;
-    for (const [k, v] of this.frames) {
-      if (this.frameBytes <= FRAME_CACHE_BYTES) break;
-      this.frames.delete(k);
-      this.frameBytes -= v.data.length;
+    const pre = this.prefetched?.(file);
+    const made = pre?.frame;
+    let entry: CachedFrame;
+    if (made && made.width === width && made.height === height && made.fit === this.fit) {
+      const out: FrameOutputs = { display: made.display, ai: made.ai };
+      entry = { rgb: made.rgb, outputs: new Map([['rgb565 ', out]]), bytes: 0 };
+      this.frames.set(key, entry);
+      this.grow(entry, made.rgb.data.byteLength + outputsBytes(out));
+    } else {
+      const rgb = scaleFrame(pre?.image ?? readImageFile(file), width, height, this.fit);
+      entry = { rgb, outputs: new Map(), bytes: 0 };
+      this.frames.set(key, entry);
+      this.grow(entry, rgb.data.byteLength);
     }
-    return rgb;
+    return entry;
+  }
+
+  /** Count `bytes` more in `entry` (the most recently used), dropping the least recently used beyond the bound. */
+  private grow(entry: CachedFrame, bytes: number): void {
+    entry.bytes += bytes;
+    this.frameBytes += bytes;
+    for (const [k, v] of this.frames) {
+      if (this.frameBytes <= this.cacheBytes || v === entry) break;
+      this.frames.delete(k);
+      this.frameBytes -= v.bytes;
+    }
   }
 }
