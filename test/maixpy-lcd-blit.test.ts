@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blitToPanel, displayOnPanel, fillPanel, lcdLogicalSize, lcdPixelOffset } from '../src/maixpy/modules/lcd.js';
+import {
+  blitToPanel,
+  displayOnPanel,
+  fillPanel,
+  fillWholePanel,
+  lcdLogicalSize,
+  lcdPixelOffset,
+  panelImage,
+} from '../src/maixpy/modules/lcd.js';
 import { rgb565RgbTable, rgb565ToRgb888Pixel } from '../src/pipeline/rgb565.js';
 import type { MaixImage, RgbImage } from '../src/pipeline/types.js';
 import { Lcg } from './lcg.js';
@@ -176,6 +184,33 @@ describe('lcd panel fill and copy a row at a time', () => {
         },
       ),
       { seed: 9, numRuns: 200 },
+    );
+  });
+
+  it('the whole-panel fill (lcd.init) and the logical image of the panel (the PNGs) are their pixel-by-pixel definitions', () => {
+    fc.assert(
+      fc.property(dirs, fc.nat(), fc.nat(0xffffff), fc.boolean(), (dir, seed, c, gray) => {
+        const colour: [number, number, number] = gray
+          ? [c & 255, c & 255, c & 255]
+          : [c >> 16, (c >> 8) & 255, c & 255];
+        const filled = panel(seed);
+        fillWholePanel(filled, colour);
+        const every = new Uint8Array(filled.length);
+        for (let o = 0; o < every.length; o += 3) every.set(colour, o);
+        expect(Buffer.compare(filled, every)).toBe(0);
+        const p = panel(seed);
+        const [W, H] = lcdLogicalSize(dir);
+        const want = new Uint8Array(W * H * 3);
+        for (let y = 0; y < H; y++)
+          for (let x = 0; x < W; x++) {
+            const o = lcdPixelOffset(dir, x, y);
+            want.set(p.subarray(o, o + 3), 3 * (y * W + x));
+          }
+        const img = panelImage(p, dir);
+        expect([img.width, img.height]).toEqual([W, H]);
+        expect(Buffer.compare(img.data, want)).toBe(0);
+      }),
+      { seed: 10, numRuns: 24 },
     );
   });
 });

@@ -248,19 +248,34 @@ function completeFrame(ctx: BoardContext, p: Panel): void {
   if (p.dirty && !p.blankOnly) writePanel(ctx, p);
 }
 
+/** The panel as the logical image its address mode shows: logical (x, y) from `lcdPixelOffset`, a row at a time. */
+export function panelImage(rgb: Uint8Array, dir: number): RgbImage {
+  const [W, H] = lcdLogicalSize(dir);
+  const data = new Uint8Array(W * H * 3);
+  const step = rowStep(dir);
+  for (let y = 0, d = 0; y < H; y++)
+    for (let x = 0, o = lcdPixelOffset(dir, 0, y); x < W; x++, o += step, d += 3) {
+      data[d] = rgb[o];
+      data[d + 1] = rgb[o + 1];
+      data[d + 2] = rgb[o + 2];
+    }
+  return { width: W, height: H, data };
+}
+
+/** Every pixel of the panel `c`, whatever the address mode. */
+export function fillWholePanel(rgb: Uint8Array, c: readonly [number, number, number]): void {
+  if (c[0] === c[1] && c[1] === c[2]) return void rgb.fill(c[0]);
+  rgb.set(c);
+  // the pattern doubles: bytes 0..n−1 (whole pixels) copied to n..2n−1
+  for (let n = 3; n < rgb.length; n *= 2) rgb.copyWithin(n, 0, Math.min(n, rgb.length - n));
+}
+
 function writePanel(ctx: BoardContext, p: Panel): void {
   ctx.displays++;
   p.dirty = false;
   p.blankOnly = false;
   if (!ctx.lcdOut && !ctx.lcdFrame) return stopAtLcdLimit(ctx);
-  const [W, H] = lcdLogicalSize(p.dir);
-  const data = new Uint8Array(W * H * 3);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      const o = lcdPixelOffset(p.dir, x, y);
-      data.set(p.rgb.subarray(o, o + 3), 3 * (y * W + x));
-    }
-  const img: RgbImage = { width: W, height: H, data };
+  const img = panelImage(p.rgb, p.dir);
   ctx.lcdFrame?.(img);
   if (ctx.lcdOut) {
     mkdirSync(ctx.lcdOut, { recursive: true });
@@ -279,9 +294,7 @@ const backend = {
   lcd_init(ctx: BoardContext, color: unknown): void {
     const p = panel(ctx);
     p.dir = LCD_DIR_DEFAULT;
-    p.rgb.fill(0);
-    const c = lcdColor(int(color, 'color'));
-    for (let o = 0; o < p.rgb.length; o += 3) p.rgb.set(c, o);
+    fillWholePanel(p.rgb, lcdColor(int(color, 'color')));
     // the power-on colour is not a frame of its own: it shows in the first PNG only if nothing covers it
     p.dirty = false;
     p.blankOnly = true;
