@@ -100,6 +100,9 @@ function start(input: Omit<CameraWorkerInput, 'port' | 'status'>): Running | und
     worker = new Worker(new URL('./camera-worker.js', import.meta.url), {
       workerData: { ...input, port: port2, status } satisfies CameraWorkerInput,
       transferList: [port2],
+      // its own streams, read by no one: the worker prints nothing, and the process's streams are not made for it
+      stdout: true,
+      stderr: true,
     });
   } catch {
     return undefined;
