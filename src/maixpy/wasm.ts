@@ -88,6 +88,117 @@ function addPoll(imports: unknown, poll: () => void): void {
   }
 }
 
+/** The exports the port's `invoke_*` glue uses: its stack pointer, longjmp flag and function table. */
+interface InvokeExports {
+  emscripten_stack_get_current(): number;
+  _emscripten_stack_restore(sp: number): void;
+  setThrew(threw: number, value: number): void;
+  __indirect_function_table: { get(index: number): unknown };
+}
+
+type Fn = (...a: unknown[]) => unknown;
+
+/**
+ * The port's `invoke_*` imports without their debug-build check. MicroPython's exception handling
+ * (setjmp/longjmp as JavaScript exceptions) routes every call made by a C function that sets a jump
+ * buffer, the bytecode loop above all, through these: each saves the stack pointer, calls the function
+ * table's entry and, when a longjmp (a number) was thrown, restores the stack pointer and sets the flag
+ * the caller tests; anything else thrown goes on. The port's build looks the entry up twice a call (the
+ * second a check that its copy of the table is current); these look each entry up once, which holds
+ * because nothing changes the table (the port has no `addFunction`). Same calls, same stack and flag
+ * handling. Replaced in `imports.env` before instantiation; `attach` gives them the instance's exports
+ * (until then, or when one of them is missing, they call the port's own).
+ */
+/** Whether loads use `fastInvokes` (tests compare with the port's own glue). */
+export const invokeGlue = { fast: true };
+
+function fastInvokes(imports: unknown): { attach(exports: unknown): void } {
+  let ex: InvokeExports | undefined;
+  const entries: Fn[] = [];
+  const entry = (i: number): Fn => (entries[i] ??= ex!.__indirect_function_table.get(i) as Fn);
+  const unwound = (e: unknown, sp: number): undefined => {
+    ex!._emscripten_stack_restore(sp);
+    if (e !== (e as number) + 0) throw e;
+    ex!.setThrew(1, 0);
+    return undefined;
+  };
+  // One function per arity (the index, then the call's arguments), as the port's glue has.
+  const arities: Record<number, (o: Fn) => Fn> = {
+    0: (o) => (i) => {
+      if (!ex) return o(i);
+      const sp = ex.emscripten_stack_get_current();
+      try {
+        return entry(i as number)();
+      } catch (e) {
+        return unwound(e, sp);
+      }
+    },
+    1: (o) => (i, a) => {
+      if (!ex) return o(i, a);
+      const sp = ex.emscripten_stack_get_current();
+      try {
+        return entry(i as number)(a);
+      } catch (e) {
+        return unwound(e, sp);
+      }
+    },
+    2: (o) => (i, a, b) => {
+      if (!ex) return o(i, a, b);
+      const sp = ex.emscripten_stack_get_current();
+      try {
+        return entry(i as number)(a, b);
+      } catch (e) {
+        return unwound(e, sp);
+      }
+    },
+    3: (o) => (i, a, b, c) => {
+      if (!ex) return o(i, a, b, c);
+      const sp = ex.emscripten_stack_get_current();
+      try {
+        return entry(i as number)(a, b, c);
+      } catch (e) {
+        return unwound(e, sp);
+      }
+    },
+    4: (o) => (i, a, b, c, d) => {
+      if (!ex) return o(i, a, b, c, d);
+      const sp = ex.emscripten_stack_get_current();
+      try {
+        return entry(i as number)(a, b, c, d);
+      } catch (e) {
+        return unwound(e, sp);
+      }
+    },
+    5: (o) => (i, a, b, c, d, g) => {
+      if (!ex) return o(i, a, b, c, d, g);
+      const sp = ex.emscripten_stack_get_current();
+      try {
+        return entry(i as number)(a, b, c, d, g);
+      } catch (e) {
+        return unwound(e, sp);
+      }
+    },
+  };
+  const env = (imports as { env?: Record<string, unknown> } | undefined)?.env;
+  for (const [name, f] of Object.entries(env ?? {})) {
+    const m = /^invoke_([vijfd])([ijfd]*)$/.exec(name);
+    const make = m && arities[m[2].length];
+    if (make && typeof f === 'function') env![name] = make(f as Fn);
+  }
+  return {
+    attach(exports: unknown): void {
+      const e = (exports ?? {}) as Partial<InvokeExports>;
+      if (
+        typeof e.emscripten_stack_get_current === 'function' &&
+        typeof e._emscripten_stack_restore === 'function' &&
+        typeof e.setThrew === 'function' &&
+        typeof e.__indirect_function_table?.get === 'function'
+      )
+        ex = e as InvokeExports;
+    },
+  };
+}
+
 /** The port's keyboard-interrupt entry points (exported C functions). */
 export interface InterruptControl {
   /** Raises KeyboardInterrupt in the running Python code at its next check (`mp_sched_keyboard_interrupt`). */
@@ -130,6 +241,7 @@ export async function loadMicroPythonWithMemory(
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
     // The sandbox wraps the port's JavaScript imports before the module sees them (sandbox.ts).
     const imports = args[1] as { env?: Record<string, unknown> } | undefined;
+    const invokes = invokeGlue.fast ? fastInvokes(imports) : undefined;
     if (poll) addPoll(imports, poll);
     if (typeof imports?.env?.lookup_attr === 'function' && typeof imports.env.mp_js_ticks_ms === 'function') {
       gate.guardImports(imports as Record<string, Record<string, unknown>>);
@@ -144,6 +256,7 @@ export async function loadMicroPythonWithMemory(
         : await original.apply(this, args);
     type Inst = { exports?: { memory?: unknown; mp_js_init?: unknown } };
     const inst = (result as { instance?: Inst }).instance ?? (result as Inst);
+    invokes?.attach(inst?.exports);
     const mem = inst?.exports?.memory;
     // Only MicroPython's module (other code may instantiate WebAssembly meanwhile).
     if (mem instanceof WA.Memory && typeof inst?.exports?.mp_js_init === 'function') captured = mem;
