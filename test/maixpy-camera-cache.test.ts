@@ -116,6 +116,22 @@ describe('camera frame cache', () => {
     expect(small.cached).toEqual({ frames: 1, bytes: 16 * 12 * 8 });
   });
 
+  it('beyond the bound, snapshots are dropped before frames: files cycling within the bound are not decoded again', () => {
+    const decoded: string[] = [];
+    const spy = (f: string): PrefetchedFile => (decoded.push(f), { image: readImageFile(f) });
+    // three 16×12 frames (576 bytes each) fit in 2700 bytes, with one snapshot (960 bytes) but not two
+    const seq = [...FILES, ...FILES, ...FILES];
+    const cam = new Camera(seq, { prefetched: spy, cacheBytes: 2700 });
+    for (let i = 0; i < seq.length; i++) {
+      const got = cam.capture(16, 12, false, false, false)!;
+      const want = snapshotOf(seq[i], 16, 12, false, false, false, 'crop');
+      expect(bytes(got.ai).equals(bytes(want.ai))).toBe(true);
+      expect(cam.cached.bytes).toBeLessThanOrEqual(2700);
+    }
+    expect(decoded).toEqual(FILES);
+    expect(cam.cached).toEqual({ frames: 3, bytes: 3 * 576 + 960 });
+  });
+
   it('a frame made ahead stands for exactly the snapshot it was made for, and only that', () => {
     const image = readImageFile(HOPPER);
     // a marker frame no scaling of the file could give: it shows where it is used

@@ -16,8 +16,9 @@
  *   settings as they are.
  * - A file is read, decoded and scaled once per frame size, and its snapshot (display pixels and AI
  *   planes) made once per pixel format and mirror/flip: later snapshots of it (a camera that cycles,
- *   a file given several times) copy that (at most FRAME_CACHE_BYTES of frames are kept, least
- *   recently used dropped first; a file changed during the run is not read again).
+ *   a file given several times) copy that. At most FRAME_CACHE_BYTES are kept: beyond it the least
+ *   recently used snapshots are dropped first, then the least recently used frames (a file changed
+ *   during the run is not read again).
  * - The snapshot has two faces, as on the board (face-pipeline §2.1): the RGB565 display pixels the script
  *   draws on (RGB888 → RGB565 with MaixPy's rounding tables; the DVP's own conversion is in
  *   silicon and undocumented) and the planar RGB888 AI planes written directly from the frame.
@@ -250,6 +251,15 @@ export class Camera {
   private grow(entry: CachedFrame, bytes: number): void {
     entry.bytes += bytes;
     this.frameBytes += bytes;
+    // snapshots first (remade from their frame in a few ms), then whole frames (a file decoded again)
+    for (const v of this.frames.values()) {
+      if (this.frameBytes <= this.cacheBytes || v === entry) break;
+      for (const o of v.outputs.values()) {
+        v.bytes -= outputsBytes(o);
+        this.frameBytes -= outputsBytes(o);
+      }
+      v.outputs.clear();
+    }
     for (const [k, v] of this.frames) {
       if (this.frameBytes <= this.cacheBytes || v === entry) break;
       this.frames.delete(k);
