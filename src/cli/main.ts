@@ -64,12 +64,6 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(packageVersion() + '\n');
     return EXIT.OK;
   }
-  // A MaixPy run needs MicroPython's WebAssembly module: it compiles while the parser and the command load.
-  if (argv[0] === 'maixpy')
-    void import('./micropython-ahead.js').then(
-      (m) => m.compileMicroPythonAhead(),
-      () => undefined,
-    );
   const { default: yargs } = await import('yargs');
   let exitCode: number = EXIT.OK;
   let handlerError: { error: unknown } | undefined;

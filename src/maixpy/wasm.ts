@@ -12,7 +12,6 @@
  */
 import { loadMicroPython, type MicroPython } from '@micropython/micropython-webassembly-pyscript';
 import type { JsGate } from './sandbox.js';
-import { compiledAhead, sameBytes } from './wasm-ahead.js';
 
 export interface LoadedMicroPython {
   readonly mp: MicroPython;
@@ -237,7 +236,6 @@ export async function loadMicroPythonWithMemory(
     };
   let captured: WasmMemoryLike | undefined;
   let guarded = false;
-  const ahead = compiledAhead();
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
     // The sandbox wraps the port's JavaScript imports before the module sees them (sandbox.ts).
     const imports = args[1] as { env?: Record<string, unknown> } | undefined;
@@ -247,13 +245,7 @@ export async function loadMicroPythonWithMemory(
       gate.guardImports(imports as Record<string, Record<string, unknown>>);
       guarded = true;
     }
-    // The module compiled ahead from these very bytes, when there is one (wasm-ahead.ts): only
-    // `instance` of the result is read by the port, `module` is given as the bytes' form gives it.
-    const compiled = await ahead;
-    const result =
-      compiled && sameBytes(args[0], compiled)
-        ? { module: compiled.module, instance: await original.call(this, compiled.module, args[1]) }
-        : await original.apply(this, args);
+    const result = await original.apply(this, args);
     type Inst = { exports?: { memory?: unknown; mp_js_init?: unknown } };
     const inst = (result as { instance?: Inst }).instance ?? (result as Inst);
     invokes?.attach(inst?.exports);
