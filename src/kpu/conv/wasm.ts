@@ -675,10 +675,13 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
         const nO = Math.min(4, OC - (o & ~3));
         const at = (row & ~3) * P + (row & 3);
         const src = o * T * nPlanes + pl;
-        for (let p = 0; p < P; p++) {
-          const t = 2 * p;
-          words[at + p * nO] = bytes[src + t * nPlanes] | (t + 1 < T ? bytes[src + (t + 1) * nPlanes] << 16 : 0);
-        }
+        // taps 2p and 2p + 1 (of byte plane pl) in one word; an odd T leaves the last high half 0
+        const step = 2 * nPlanes;
+        const pairs = T >> 1;
+        let d = at;
+        let i = src;
+        for (let p = 0; p < pairs; p++, d += nO, i += step) words[d] = bytes[i] | (bytes[i + nPlanes] << 16);
+        if (T & 1) words[d] = bytes[i];
       }
     }
     if (hasSX) {
@@ -736,6 +739,24 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     const w = inNum ? finder.num.window(hullLo, hullHi) : finder.window(BigInt(hullLo), BigInt(hullHi));
     if (w && w.lo === -Infinity && w.hi === Infinity) layerWindow = w;
   }
+  // Likewise for prepooling: output non-decreasing on the hull of the candidates' ranges means
+  // non-decreasing on each of them (asked once, when the first candidate comes).
+  let monotoneAll: boolean | undefined;
+  const layerMonotone = (): boolean => {
+    if (monotoneAll === undefined) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let o = 0; o < OC; o++) {
+        if (f.exact[o] !== 1) continue;
+        const [a, b] = bnRangeNumber(f.accLo[o], f.accHi[o], c.params.batchNorm[o]);
+        if (a < lo) lo = a;
+        if (b > hi) hi = b;
+      }
+      const inNum = lo >= -NUM_MAX && hi <= NUM_MAX;
+      monotoneAll = lo <= hi && (inNum ? finder.num.monotone(lo, hi) : finder.monotone(BigInt(lo), BigInt(hi)));
+    }
+    return monotoneAll;
+  };
   for (let o = 0; o < OC; o++) {
     const at = o * CHAN_BYTES;
     const bn = c.params.batchNorm[o];
@@ -816,7 +837,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       if (
         txLoOk &&
         accHi - f.constTerm[o] < I32 &&
-        (inNum ? finder.num.monotone(loN, hiN) : finder.monotone(BigInt(loN), BigInt(hiN)))
+        (layerMonotone() || (inNum ? finder.num.monotone(loN, hiN) : finder.monotone(BigInt(loN), BigInt(hiN))))
       ) {
         dv.setInt32(at + CHAN.prepool, bn.norm_mul >= 0 ? 1 : 2, true);
         prepoolChannels++;
