@@ -1,12 +1,11 @@
 /**
- * The panel's row-at-a-time fill and copy (`fillPanel`, `blitToPanel` in src/maixpy/modules/lcd.ts)
+ * The panel's row-at-a-time fill and display (`fillPanel`, `displayOnPanel` in src/maixpy/modules/lcd.ts)
  * against their definition pixel by pixel through `lcdPixelOffset`: the same panel bytes for every
  * address mode, image size, roi, offset and panel size, including parts off the image or the panel.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  blitToPanel,
   displayOnPanel,
   fillPanel,
   fillWholePanel,
@@ -60,6 +59,20 @@ function blitByPixel(
     }
 }
 
+/** A w×h RGB565 image of random pixels. */
+function rgb565Image(w: number, h: number, g: Lcg): MaixImage {
+  return { kind: 'rgb565', width: w, height: h, pixels: Uint16Array.from({ length: w * h }, () => g.u32() >>> 16) };
+}
+
+/** The image made RGB888 pixel by pixel through MaixPy's tables (gray: R = G = B). */
+function asRgb888(img: MaixImage): RgbImage {
+  const n = img.width * img.height;
+  const data = new Uint8Array(3 * n);
+  for (let k = 0; k < n; k++)
+    data.set(img.kind === 'rgb565' ? rgb565ToRgb888Pixel(img.pixels[k]) : [0, 1, 2].map(() => img.pixels[k]), 3 * k);
+  return { width: img.width, height: img.height, data };
+}
+
 const dirs = fc.constantFrom(0x00, 0x20, 0x40, 0x60, 0x80, 0xa0, 0xc0, 0xe0);
 const coord = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.integer({ min: -400, max: 400 }));
 
@@ -81,47 +94,15 @@ describe('lcd panel fill and copy a row at a time', () => {
     );
   });
 
-  it('blitToPanel writes what the pixel-by-pixel copy writes', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          dir: dirs,
-          iw: fc.integer({ min: 1, max: 400 }),
-          ih: fc.integer({ min: 1, max: 340 }),
-          roi: fc.tuple(coord, coord, coord, coord),
-          left: coord,
-          top: coord,
-          PW: fc.oneof(fc.constantFrom(320, 240), fc.integer({ min: 0, max: 400 })),
-          PH: fc.oneof(fc.constantFrom(240, 320), fc.integer({ min: 0, max: 400 })),
-          seed: fc.nat(),
-        }),
-        ({ dir, iw, ih, roi, left, top, PW, PH, seed }) => {
-          const g = new Lcg(seed ^ 0x5a5a);
-          const img: RgbImage = {
-            width: iw,
-            height: ih,
-            data: Uint8Array.from({ length: iw * ih * 3 }, () => g.byte()),
-          };
-          const want = panel(seed);
-          const got = want.slice();
-          blitByPixel(want, dir, img, roi, left, top, PW, PH);
-          blitToPanel(got, dir, img, roi[0], roi[1], roi[2], roi[3], left, top, PW, PH);
-          expect(Buffer.compare(got, want)).toBe(0);
-        },
-      ),
-      { seed: 8, numRuns: 150 },
-    );
-  });
-
   it('an image and a panel size larger than the logical panel: nothing past its edge', () => {
     // lcd.width()/height() beyond the panel (a script's own set_dir) and a 400×300 image
     const g = new Lcg(4);
-    const img: RgbImage = { width: 400, height: 300, data: Uint8Array.from({ length: 400 * 300 * 3 }, () => g.byte()) };
+    const img = rgb565Image(400, 300, g);
     for (const dir of [0x00, 0x20, 0x40, 0x60, 0x80, 0xa0, 0xc0, 0xe0]) {
       const want = panel(dir + 1);
       const got = want.slice();
-      blitByPixel(want, dir, img, [0, 0, 400, 300], 0, 0, 400, 400);
-      blitToPanel(got, dir, img, 0, 0, 400, 300, 0, 0, 400, 400);
+      blitByPixel(want, dir, asRgb888(img), [0, 0, 400, 300], 0, 0, 400, 400);
+      displayOnPanel(got, dir, img, 0, 0, 400, 300, 0, 0, 400, 400, false);
       expect(Buffer.compare(got, want)).toBe(0);
     }
   });
@@ -129,13 +110,13 @@ describe('lcd panel fill and copy a row at a time', () => {
   it('lcd.display of a QVGA frame in every mode: the whole frame, centred as MaixPy centres it', () => {
     // the case the face demo takes every frame: the image as large as the logical panel or larger
     const g = new Lcg(3);
-    const img: RgbImage = { width: 320, height: 240, data: Uint8Array.from({ length: 320 * 240 * 3 }, () => g.byte()) };
+    const img = rgb565Image(320, 240, g);
     for (const dir of [0x00, 0x20, 0x40, 0x60, 0x80, 0xa0, 0xc0, 0xe0]) {
       const [PW, PH] = lcdLogicalSize(dir);
       const want = panel(dir);
       const got = want.slice();
-      blitByPixel(want, dir, img, [0, 0, 320, 240], 0, 0, PW, PH);
-      blitToPanel(got, dir, img, 0, 0, 320, 240, 0, 0, PW, PH);
+      blitByPixel(want, dir, asRgb888(img), [0, 0, 320, 240], 0, 0, PW, PH);
+      displayOnPanel(got, dir, img, 0, 0, 320, 240, 0, 0, PW, PH, false, rgb565RgbTable());
       expect(Buffer.compare(got, want)).toBe(0);
     }
   });
@@ -171,14 +152,7 @@ describe('lcd panel fill and copy a row at a time', () => {
           const want = panel(seed);
           const got = want.slice();
           if (clear) fillByPixel(want, dir, 0, 0, PW, PH, [0, 0, 0]);
-          // the image as RGB888 pixel by pixel through MaixPy's tables (gray: R = G = B)
-          const rgb = new Uint8Array(3 * iw * ih);
-          for (let k = 0; k < iw * ih; k++)
-            rgb.set(
-              img.kind === 'rgb565' ? rgb565ToRgb888Pixel(img.pixels[k]) : [0, 1, 2].map(() => img.pixels[k]),
-              3 * k,
-            );
-          blitByPixel(want, dir, { width: iw, height: ih, data: rgb }, [X, Y, W, H], left, top, PW, PH);
+          blitByPixel(want, dir, asRgb888(img), [X, Y, W, H], left, top, PW, PH);
           displayOnPanel(got, dir, img, X, Y, W, H, left, top, PW, PH, clear, table ? rgb565RgbTable() : undefined);
           expect(Buffer.compare(got, want)).toBe(0);
         },

@@ -127,45 +127,7 @@ export function fillPanel(
 }
 
 /**
- * `lcd.display`'s copy: pixel (X + xx, Y + yy) of `img` to logical (left + xx, top + yy) of the
- * panel for xx < W, yy < H, where both lie inside (the image; PW × PH within the logical size).
- */
-export function blitToPanel(
-  rgb: Uint8Array,
-  dir: number,
-  img: RgbImage,
-  X: number,
-  Y: number,
-  W: number,
-  H: number,
-  left: number,
-  top: number,
-  PW: number,
-  PH: number,
-): void {
-  const [LW, LH] = lcdLogicalSize(dir);
-  const tw = Math.min(PW, LW),
-    th = Math.min(PH, LH);
-  const xa = Math.max(0, -X, -left),
-    xb = Math.min(W, img.width - X, tw - left);
-  if (xa >= xb) return;
-  const step = rowStep(dir);
-  const src = img.data;
-  for (let yy = 0; yy < H; yy++) {
-    const sy = Y + yy,
-      ty = top + yy;
-    if (sy < 0 || sy >= img.height || ty < 0 || ty >= th) continue;
-    let o = lcdPixelOffset(dir, left + xa, ty);
-    for (let xx = xa, s = 3 * (sy * img.width + X + xa); xx < xb; xx++, s += 3, o += step) {
-      rgb[o] = src[s];
-      rgb[o + 1] = src[s + 1];
-      rgb[o + 2] = src[s + 2];
-    }
-  }
-}
-
-/**
- * `lcd.display`'s drawing, in one pass from the image's pixels: what `blitToPanel` of the image made
+ * `lcd.display`'s drawing, in one pass from the image's pixels: what a copy of the image made
  * RGB888 (`rgb565ToRgb`, `grayToRgb`) writes, after (with `clear`) a black fill of logical
  * 0..PW−1 × 0..PH−1. Only the part of that fill the copy does not cover is written, as the copy
  * overwrites the rest. `table` (`rgb565RgbTable`) converts a pixel with one look-up instead of three.
