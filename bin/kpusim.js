@@ -1,14 +1,32 @@
 #!/usr/bin/env node
-// dist/bin/ is the command line bundled by `npm run build` (scripts/build-cli.mjs).
-import { existsSync } from 'node:fs';
-import { URL } from 'node:url';
+// The command line is one script, dist/bin/cli.js, with V8's code cache dist/bin/cli.cache, both made by
+// `npm run build` (scripts/build-cli.mjs; how they are loaded: src/cli/script-loader.ts).
+import { existsSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, URL } from 'node:url';
 
-if (!existsSync(new URL('../dist/bin/main.js', import.meta.url))) {
-  process.stderr.write('kpusim: the command line is not built (dist/bin/main.js is missing): run npm run build\n');
-  process.exit(1);
+const argv = process.argv.slice(2);
+const script = fileURLToPath(new URL('../dist/bin/cli.js', import.meta.url));
+if (argv.length === 1 && argv[0] === '--version') {
+  // The one thing asked for without a command, answered as src/cli/main.ts does, without loading the command line.
+  process.stdout.write(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version + '\n');
+} else if (!existsSync(script)) {
+  process.stderr.write('kpusim: the command line is not built (dist/bin/cli.js is missing): run npm run build\n');
+  process.exitCode = 1;
+} else {
+  const { loadScript } = await import('../dist/cli/script-loader.js');
+  const cli = loadScript(script, {
+    cacheFile: fileURLToPath(new URL('../dist/bin/cli.cache', import.meta.url)),
+    // the script's import(): packages resolve from here as from dist/bin/
+    importer: (specifier) => import(specifier),
+    // the build's training run (scripts/build-cli.mjs)
+    trainTo: process.env.KPUSIM_CODE_CACHE_OUT || undefined,
+  });
+  if (process.env.KPUSIM_TRACE)
+    process.stderr.write(
+      `kpusim trace: ${performance.now().toFixed(1)} ms command line loaded (code cache ${cli.cache})\n`,
+    );
+  // `kpusim maixpy … --camera FILES`: the files start decoding in a worker thread while the command starts.
+  if (argv[0] === 'maixpy' && argv.some((a) => a.startsWith('--camera'))) cli.exports.startCameraPrefetch(argv);
+  process.exitCode = await cli.exports.main(argv);
 }
-// `kpusim maixpy … --camera FILES`: the files start decoding in a worker thread while the command line loads.
-if (process.argv[2] === 'maixpy' && process.argv.some((a) => a.startsWith('--camera')))
-  (await import('../dist/bin/camera-prefetch.js')).startCameraPrefetch(process.argv.slice(2));
-const { main } = await import('../dist/bin/main.js');
-process.exitCode = await main(process.argv.slice(2));

@@ -1,13 +1,20 @@
-// Part of `npm run build`: the command line's compiled modules (dist/, from tsc) bundled into a
-// few files under dist/bin/, which bin/kpusim.js starts. Node loads an ES module file by file, and
-// the ~180 small modules that `kpusim info` needs cost more to find, read and link than to run;
-// bundled (esbuild, with code splitting so each command still loads only what it uses) they load
-// as a handful. Pure JavaScript packages are bundled too: Node reads a CommonJS package imported
-// from an ES module with a lexer pass over its whole text (jsQR's 257 KB cost more than MicroPython's
-// start), which bundled code does not need. jsQR itself is loaded with require() when a MaixPy script
-// first looks for a QR code (src/maixpy/modules/image-ops.ts), so it is neither bundled nor lexed.
-import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+// Part of `npm run build`: the command line's compiled modules (dist/, from tsc) bundled by esbuild into
+// dist/bin/. Pure JavaScript packages are bundled too: Node reads a CommonJS package imported from an ES
+// module with a lexer pass over its whole text (jsQR's 257 KB cost more than MicroPython's start), which
+// bundled code does not need. jsQR itself is loaded with require() when a MaixPy script first looks for a
+// QR code (src/maixpy/modules/image-ops.ts), so it is neither bundled nor lexed.
+//
+// - dist/bin/cli.js: the command line as one script (CommonJS format), which bin/kpusim.js runs through
+//   vm.Script with V8's code cache (src/cli/script-loader.ts): Node 20 has no compile cache for ES
+//   modules, and compiling them again at every start was the largest part of starting the command line.
+//   A command's modules are still evaluated only when it runs: esbuild wraps each module reached by an
+//   import() in a function named by its path, called on that import().
+// - dist/bin/cli.cache: the code cache, made by a training run of the built command line (below), so it
+//   holds the functions a run compiles lazily too.
+// - the worker threads' entries, ES modules with shared chunks (each thread loads them itself).
+import { build, transform } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -98,14 +105,12 @@ const patchDependencies = {
 };
 
 rmSync(out, { recursive: true, force: true });
+
+// The worker threads' entries, with the names their parents look for beside dist/bin/cli.js.
 await build({
-  // The workers keep the names their parents look for beside themselves.
   entryPoints: {
-    main: join(root, 'dist/cli/main.js'),
     'sweep-worker': join(root, 'dist/cli/sweep-worker.js'),
     'camera-worker': join(root, 'dist/cli/camera-worker.js'),
-    // bin/kpusim.js starts the camera prefetch before it loads main
-    'camera-prefetch': join(root, 'dist/cli/camera-prefetch.js'),
     worker: join(root, 'dist/hil/virtual/worker.js'),
   },
   outdir: out,
@@ -123,3 +128,97 @@ await build({
     js: "import { createRequire as __kpusimRequire } from 'node:module'; const require = __kpusimRequire(import.meta.url);",
   },
 });
+
+/**
+ * Packages that are ES modules only: a script cannot require() them, and import() gives a promise. Each is
+ * bundled into the script as a module of the async functions kpusim calls, which import the package on
+ * their first call and forward to it (esbuild fails the build if kpusim imports a name not listed here).
+ */
+const ESM_ONLY = { '@micropython/micropython-webassembly-pyscript': ['loadMicroPython'] };
+const distDir = join(root, 'dist') + '/';
+const scriptImports = {
+  name: 'kpusim-script-imports',
+  setup(b) {
+    const names = Object.keys(ESM_ONLY);
+    const filter = new RegExp(`^(${names.map((n) => n.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'esm-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'esm-only' }, (args) => ({
+      contents: ESM_ONLY[args.path]
+        .map(
+          (f) => `export const ${f} = async (...a) => (await __kpusimImport(${JSON.stringify(args.path)})).${f}(...a);`,
+        )
+        .join('\n'),
+      loader: 'js',
+    }));
+    // kpusim's own import() of a computed name (an optional package: onnxruntime-web, tfjs-node).
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(distDir)) return undefined;
+      const text = readFileSync(args.path, 'utf8');
+      const computed = /\bimport\((?=[A-Za-z_$])/g;
+      return computed.test(text) ? { contents: text.replace(computed, '__kpusimImport('), loader: 'js' } : undefined;
+    });
+  },
+};
+const script = join(out, 'cli.js');
+await build({
+  stdin: {
+    contents:
+      "export { main } from './dist/cli/main.js';\n" +
+      'export const startCameraPrefetch = async (argv) =>\n' +
+      "  (await import('./dist/cli/camera-prefetch.js')).startCameraPrefetch(argv);\n",
+    resolveDir: root,
+    sourcefile: 'cli-entry.js',
+    loader: 'js',
+  },
+  outfile: script,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external,
+  logLevel: 'warning',
+  // The wrapper's parameter (src/cli/script-loader.ts): the script's file URL, so files are found as from dist/bin/.
+  define: { 'import.meta.url': '__kpusimUrl' },
+  plugins: [patchDependencies, scriptImports],
+});
+// Every import() left in the script would fail once the script comes from the cache (and import.meta is no
+// script syntax): the build stops on any outside a comment.
+const text = readFileSync(script, 'utf8');
+const left = text.split('\n').filter((l) => /\bimport\(|\bimport\.meta\b/.test(l) && !/^\s*(\*|\/\/|\/\*)/.test(l));
+if (left.length > 0) throw new Error(`build-cli: import() or import.meta left in dist/bin/cli.js:\n${left.join('\n')}`);
+/**
+ * esbuild writes code in ASCII (its default charset) but keeps the comments it keeps as they were. An ASCII
+ * script is a one-byte string for V8: half the memory of the two-byte string one other character makes, and
+ * read without decoding UTF-8 (src/cli/script-loader.ts). The other characters of the comments become
+ * `\u{…}` text; the script without its comments must be the same code before and after.
+ */
+const ascii = text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+const code = async (t) => (await transform(t, { minifyWhitespace: true, charset: 'ascii' })).code;
+if ((await code(ascii)) !== (await code(text)))
+  throw new Error('build-cli: a character other than ASCII outside a comment');
+writeFileSync(script, ascii);
+
+/**
+ * The training run: the maixpy command on its example, as the benchmark's first frame runs it (the largest
+ * start), writes the code cache when it exits. Without a cache (the run failed) the command line is only
+ * slower to start.
+ */
+const cache = join(out, 'cli.cache');
+const env = { ...process.env, KPUSIM_CODE_CACHE_OUT: cache };
+delete env.KPUSIM_TRACE;
+const train = spawnSync(
+  process.execPath,
+  [
+    join(root, 'bin/kpusim.js'),
+    'maixpy',
+    join(root, 'examples/maixpy/face_recognition.py'),
+    '--camera',
+    join(root, 'examples/images/grace_hopper.jpg'),
+    '--frames',
+    '1',
+    '--json',
+  ],
+  { env, encoding: 'utf8' },
+);
+if (train.status !== 0 || !existsSync(cache))
+  console.warn(`build-cli: no code cache (the training run ended with ${train.status}): ${train.stderr.trim()}`);

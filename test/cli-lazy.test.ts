@@ -3,11 +3,11 @@
  * src/cli/commands.ts carries each command's name and description, which must be the module's
  * own; `--version` prints package.json's version; and the real binary's `--version` and `info`
  * load none of the heavy modules (TensorFlow.js, MicroPython, the builder, serial ports, PNG and
- * JPEG codecs), seen through a module loader hook in a child process (and, for the bundle the
- * binary runs, the modules named inside each file it loads).
+ * JPEG codecs), seen through V8's coverage of a child process: the files Node loaded, and which of
+ * the modules bundled into the command line's script (dist/bin/cli.js) it evaluated.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,36 +48,48 @@ test('--version prints the package version, alone or after a command', async () 
 describe.skipIf(!HAS_DIST)('the built binary (needs dist/: npm run build)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kpusim-lazy-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // Records every file URL the ESM loader loads, one per line on stderr.
-  writeFileSync(
-    join(dir, 'hook.mjs'),
-    "export async function load(url, ctx, next) { if (url.startsWith('file:')) process.stderr.write('LOADED ' + url + '\\n'); return next(url, ctx); }\n",
-  );
-  writeFileSync(
-    join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
-  );
+  const SCRIPT = join(REPO_ROOT, 'dist/bin/cli.js');
   /**
-   * The binary runs the bundle in dist/bin/ (scripts/build-cli.mjs): a file there stands for the
-   * modules bundled into it, which esbuild names in a `// path` line before each one's code.
+   * The binary runs the command line as one script (scripts/build-cli.mjs), in which esbuild puts each
+   * module after a `// path` line; a module reached by an import() or require() is wrapped in a function
+   * named by its path, called when it is first imported. The others run with the script.
    */
-  const bundled = (url: string): string[] => {
-    if (!url.includes('/dist/bin/')) return [url];
-    const text = readFileSync(new URL(url), 'utf8');
-    const modules = [...text.matchAll(/^\/\/ ((?:dist|node_modules)\/\S+)$/gm)].map((m) => m[1]);
-    return [...new Set(modules)].map((m) => pathToFileURL(join(REPO_ROOT, m)).href);
+  const scriptModules = (): { always: string[]; wrapped: Set<string> } => {
+    const text = readFileSync(SCRIPT, 'utf8');
+    const wrapped = new Set([...text.matchAll(/^ {2}"((?:dist|node_modules)\/[^"]+)"\(/gm)].map((m) => m[1]));
+    const all = [...new Set([...text.matchAll(/^\/\/ ((?:dist|node_modules)\/\S+)$/gm)].map((m) => m[1]))];
+    return { always: all.filter((m) => !wrapped.has(m)), wrapped };
   };
+  /**
+   * The files a run loads and the script's modules it evaluates, from V8's coverage (NODE_V8_COVERAGE):
+   * every script and module Node compiled, and the calls of each wrapper function.
+   */
   const run = (...args: string[]) => {
-    const r = spawnSync(
-      process.execPath,
-      ['--import', pathToFileURL(join(dir, 'register.mjs')).href, join(REPO_ROOT, 'bin/kpusim.js'), ...args],
-      { encoding: 'utf8' },
+    const cov = mkdtempSync(join(dir, 'cov-'));
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/kpusim.js'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_V8_COVERAGE: cov },
+    });
+    type Coverage = {
+      result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[];
+    };
+    const scripts = readdirSync(cov).flatMap(
+      (f) => (JSON.parse(readFileSync(join(cov, f), 'utf8')) as Coverage).result,
     );
-    const files = r.stderr
-      .split('\n')
-      .filter((l) => l.startsWith('LOADED '))
-      .map((l) => l.slice(7));
-    return { code: r.status, out: r.stdout, loaded: files.flatMap(bundled) };
+    const url = (m: string) => pathToFileURL(join(REPO_ROOT, m)).href;
+    const loaded: string[] = [];
+    for (const s of scripts) {
+      if (!s.url.startsWith('file:') && !s.url.startsWith('/')) continue; // Node's own modules
+      const file = s.url.startsWith('/') ? pathToFileURL(s.url).href : s.url;
+      if (file !== pathToFileURL(SCRIPT).href) {
+        loaded.push(file);
+        continue;
+      }
+      const { always, wrapped } = scriptModules();
+      const called = s.functions.filter((f) => wrapped.has(f.functionName) && f.ranges[0].count > 0);
+      loaded.push(...always.map(url), ...called.map((f) => url(f.functionName)));
+    }
+    return { code: r.status, out: r.stdout, loaded };
   };
   const HEAVY = [
     '@tensorflow',
@@ -93,14 +105,18 @@ describe.skipIf(!HAS_DIST)('the built binary (needs dist/: npm run build)', () =
   const heavy = (loaded: string[]) =>
     loaded.filter((u) => HEAVY.some((h) => u.includes(h) && !u.endsWith('/hil/errors.js')));
 
-  test('--version loads neither the parser nor any command', () => {
+  test('the script evaluates only the main module and what it imports statically', () => {
+    const { always, wrapped } = scriptModules();
+    expect(always.length).toBeGreaterThan(0);
+    expect(wrapped.size).toBeGreaterThan(100);
+    expect(always.filter((m) => !/^dist\/(cli\/(main|commands|common|command)|errors)\.js$/.test(m))).toEqual([]);
+  });
+
+  test('--version loads neither the command line nor the parser', () => {
     const r = run('--version');
     expect(r.code).toBe(0);
     expect(r.out).toBe(`${VERSION}\n`);
-    expect(r.loaded.filter((u) => u.includes('/node_modules/'))).toEqual([]);
-    expect(
-      r.loaded.filter((u) => u.includes('/dist/cli/') && !/\/(main|commands|common|command)\.js$/.test(u)),
-    ).toEqual([]);
+    expect(r.loaded).toEqual([pathToFileURL(join(REPO_ROOT, 'bin/kpusim.js')).href]);
   });
 
   test('info works and loads only what it needs', () => {
@@ -115,5 +131,16 @@ describe.skipIf(!HAS_DIST)('the built binary (needs dist/: npm run build)', () =
     expect(r.loaded.filter((u) => /\/dist\/cli\/(run|golden|face|maixpy|compare|build|board)\.js$/.test(u))).toEqual(
       [],
     );
+  });
+
+  test('maixpy loads MicroPython and the MaixPy host, and not TensorFlow.js or the builder', () => {
+    const s = join(dir, 'hello.py');
+    writeFileSync(s, 'print("hello")\n');
+    const r = run('maixpy', s);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('hello\n');
+    expect(r.loaded.some((u) => u.includes('/@micropython/'))).toBe(true);
+    expect(r.loaded.some((u) => u.endsWith('/dist/maixpy/host.js'))).toBe(true);
+    expect(r.loaded.filter((u) => /@tensorflow|\/dist\/builder\/|serialport/.test(u))).toEqual([]);
   });
 });

@@ -100,7 +100,7 @@ describe('kpusim maixpy (CLI)', () => {
     expect((await cli(['maixpy', join(REPO, 'no/such/script.py')])).code).toBe(2);
   });
 
-  it.skipIf(!existsSync(join(REPO, 'dist/bin/main.js')))(
+  it.skipIf(!existsSync(join(REPO, 'dist/bin/cli.js')))(
     'the built binary (camera files decoded ahead in a worker) prints, writes and fails as the command in-process does',
     async () => {
       const s = script(
