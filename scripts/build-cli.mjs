@@ -221,4 +221,6 @@ const train = spawnSync(
   { env, encoding: 'utf8' },
 );
 if (train.status !== 0 || !existsSync(cache))
-  console.warn(`build-cli: no code cache (the training run ended with ${train.status}): ${train.stderr.trim()}`);
+  console.warn(
+    `build-cli: no code cache (the training run ended with ${train.status}): ${train.stderr?.trim() ?? train.error}`,
+  );
