@@ -15,7 +15,8 @@
 import { build, transform } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createRequire, isBuiltin } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,6 +137,12 @@ await build({
  */
 const ESM_ONLY = { '@micropython/micropython-webassembly-pyscript': ['loadMicroPython'] };
 const distDir = join(root, 'dist') + '/';
+/** The package.json of the package a file belongs to. */
+const findPackageJson = (file) => {
+  for (let d = dirname(file); d !== dirname(d); d = dirname(d))
+    if (existsSync(join(d, 'package.json'))) return join(d, 'package.json');
+  throw new Error(`build-cli: no package.json above ${file}`);
+};
 const scriptImports = {
   name: 'kpusim-script-imports',
   setup(b) {
@@ -160,7 +167,7 @@ const scriptImports = {
   },
 };
 const script = join(out, 'cli.js');
-await build({
+const made = await build({
   stdin: {
     contents:
       "export { main } from './dist/cli/main.js';\n" +
@@ -180,7 +187,17 @@ await build({
   // The wrapper's parameter (src/cli/script-loader.ts): the script's file URL, so files are found as from dist/bin/.
   define: { 'import.meta.url': '__kpusimUrl' },
   plugins: [patchDependencies, scriptImports],
+  metafile: true,
 });
+// The script require()s the packages it imports statically: one that is an ES module only must be in ESM_ONLY.
+const requireFromScript = createRequire(script);
+for (const { path, kind, external: ext } of made.metafile.outputs[relative(root, script)].imports) {
+  if (!ext || kind !== 'require-call' || isBuiltin(path) || path in ESM_ONLY) continue;
+  const file = requireFromScript.resolve(path);
+  const type = JSON.parse(readFileSync(findPackageJson(file), 'utf8')).type;
+  if (file.endsWith('.mjs') || (file.endsWith('.js') && type === 'module'))
+    throw new Error(`build-cli: ${path} is an ES module only (${file}): add it and the names kpusim uses to ESM_ONLY`);
+}
 // Every import() left in the script would fail once the script comes from the cache (and import.meta is no
 // script syntax): the build stops on any outside a comment.
 const text = readFileSync(script, 'utf8');
