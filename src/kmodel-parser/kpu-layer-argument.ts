@@ -207,13 +207,28 @@ const BN_FIELDS: readonly FieldSpec[] = [
  * channel: a large model has thousands, and BigInt shifts per field were most of parsing it).
  */
 export function decodeBatchNorm(word: bigint): BatchNormEntry {
-  const lo = Number(word & 0xffffffffn);
-  const hi = Number((word >> 32n) & 0xffffffffn);
+  return batchNormOf(Number(word & 0xffffffffn), Number((word >> 32n) & 0xffffffffn));
+}
+
+/** The BN_FIELDS of the word whose low and high 32-bit halves are `lo` and `hi` (unsigned). */
+function batchNormOf(lo: number, hi: number): BatchNormEntry {
   return {
     norm_mul: (lo << 8) >> 8, // bits 0..23, sign-extended
     norm_add: (lo >>> 24) | (hi << 8), // bits 24..55 as a signed 32-bit value
     norm_shift: (hi >>> 24) & 0xf, // bits 56..59
   };
+}
+
+/**
+ * `decodeBatchNorm` of each of the `n` little-endian words of `bytes`, read as two 32-bit halves
+ * (what `readWords` then `decodeBatchNorm` give, without a BigInt per channel; a view too short
+ * for `n` words throws as `readWords` does).
+ */
+export function decodeBatchNormTable(bytes: Uint8Array, n: number): BatchNormEntry[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: BatchNormEntry[] = [];
+  for (let i = 0; i < n; i++) out.push(batchNormOf(dv.getUint32(i * 8, true), dv.getUint32(i * 8 + 4, true)));
+  return out;
 }
 
 export function encodeBatchNorm(e: BatchNormEntry): bigint {
@@ -245,6 +260,28 @@ export function decodeActivationTable(words: readonly bigint[]): ActivationSegme
     for (const [n, lsb, width, signed] of ACT_FIELDS) o[n] = getBits(words[i], lsb, width, signed ?? false);
     o.bias = getBits(words[16 + (i >> 3)], (i & 7) * 8, 8);
     segs.push(Object.freeze(o) as unknown as ActivationSegment);
+  }
+  return segs;
+}
+
+/**
+ * `decodeActivationTable(readWords(bytes, 18))` in Number arithmetic: each segment word read as two
+ * little-endian 32-bit halves lo, hi, its fields as ACT_FIELDS place them (x_start, bits 24..59,
+ * is lo's top byte plus hi's low 28 bits times 2^8, below 2^36, exact in a double, then
+ * sign-extended), and segment i's bias byte (i & 7) of word 16 + (i >> 3), i.e. byte 128 + i.
+ */
+export function decodeActivationBytes(bytes: Uint8Array): ActivationSegment[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // as readWords(bytes, 18) would, a view shorter than 18 words throws
+  dv.getBigUint64(17 * 8, true);
+  const segs: ActivationSegment[] = [];
+  for (let i = 0; i < 16; i++) {
+    const lo = dv.getUint32(i * 8, true);
+    const hi = dv.getUint32(i * 8 + 4, true);
+    const x = (lo >>> 24) + (hi & 0x7ffffff) * 256 - (hi & 0x8000000 ? 2 ** 35 : 0);
+    segs.push(
+      Object.freeze({ shift_number: lo & 0xff, y_mul: (lo << 8) >> 16, x_start: x, bias: dv.getUint8(128 + i) }),
+    );
   }
   return segs;
 }

@@ -6,8 +6,8 @@
  */
 import type { BinaryReader } from '../binary-reader.js';
 import {
-  decodeActivationTable,
-  decodeBatchNorm,
+  decodeActivationBytes,
+  decodeBatchNormTable,
   decodeKpuLayerArgument,
   readWords,
   type KpuLayerArgument,
@@ -113,16 +113,17 @@ export const parseK210Conv: BodyParser<V3K210ConvFields> = (r: BinaryReader, ctx
   const weightCount = g.outChannels * (g.depthwise ? 1 : g.inChannels) * g.kernel * g.kernel;
   const weightBytes = weightCount * (ctx.weightBits / 8);
   const weights = block(weights_offset, weightBytes, 'weights_offset', offsetsAt + 4).bytesView(weightBytes, 'weights');
-  const bnWords = readWords(
+  const batchNorm = decodeBatchNormTable(
     block(bn_offset, 8 * g.outChannels, 'bn_offset', offsetsAt + 8).bytesView(8 * g.outChannels, 'batch-norm table'),
     g.outChannels,
   );
-  const batchNorm = Object.freeze(bnWords.map((w) => Object.freeze(decodeBatchNorm(w))));
-  const actWords = readWords(
-    block(act_offset, ACTIVATION_BYTES, 'act_offset', offsetsAt + 12).bytesView(ACTIVATION_BYTES, 'activation table'),
-    18,
+  for (const e of batchNorm) Object.freeze(e);
+  Object.freeze(batchNorm);
+  const activation = Object.freeze(
+    decodeActivationBytes(
+      block(act_offset, ACTIVATION_BYTES, 'act_offset', offsetsAt + 12).bytesView(ACTIVATION_BYTES, 'activation table'),
+    ),
   );
-  const activation = Object.freeze(decodeActivationTable(actWords));
 
   const kpu: KpuConvParams = Object.freeze({
     words,

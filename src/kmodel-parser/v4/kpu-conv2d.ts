@@ -8,7 +8,12 @@
  * in files they count the padding bytes the compiler skipped, not addresses. Older 0.2 builds
  * align the BN table to 8 bytes only, so we follow the counts and never assert alignment.
  */
-import { decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords } from '../kpu-layer-argument.js';
+import {
+  decodeActivationBytes,
+  decodeBatchNormTable,
+  decodeKpuLayerArgument,
+  readWords,
+} from '../kpu-layer-argument.js';
 import type { KpuConvParams } from '../model.js';
 import { kpuRows } from '../kpu-layout.js';
 import { AI_SRAM_BYTES } from '../../chip.js';
@@ -119,12 +124,12 @@ export function parseKpuConv2D(c: BodyContext): KpuConv2DBody {
   skip(skips.bwsx_base_addr, 'bwsx_base_addr', 4);
   const bnAt = r.position;
   r.checkCount(OC, 8, `batch-norm table (${OC} channels)`);
-  const bnWords = readWords(r.bytesView(8 * OC, 'batch-norm table'), OC);
-  const batchNorm = bnWords.map((w) => Object.freeze(decodeBatchNorm(w)));
+  const batchNorm = decodeBatchNormTable(r.bytesView(8 * OC, 'batch-norm table'), OC);
+  for (const e of batchNorm) Object.freeze(e);
 
   skip(skips.active_addr, 'active_addr', 7);
   const actAt = r.position;
-  const activation = decodeActivationTable(readWords(r.bytesView(144, 'activation table'), 18));
+  const activation = decodeActivationBytes(r.bytesView(144, 'activation table'));
 
   skip(skips.para_start_addr, 'para_start_addr', 5);
   const weightsAt = r.position;

@@ -4,7 +4,12 @@
  * text ends; the first byte selects the record.
  */
 import { BinaryReader } from '../binary-reader.js';
-import { decodeActivationTable, decodeBatchNorm, decodeKpuLayerArgument, readWords } from '../kpu-layer-argument.js';
+import {
+  decodeActivationBytes,
+  decodeBatchNormTable,
+  decodeKpuLayerArgument,
+  readWords,
+} from '../kpu-layer-argument.js';
 import type { KpuConvParams } from '../model.js';
 import { boundedTensorBytes, MAIN_SRAM } from './limits.js';
 import { readMemoryRange } from './memory-range.js';
@@ -91,14 +96,14 @@ function parseConv(r: BinaryReader, offset: number, rdata: Uint8Array, rdataOffs
   const w = rdataView(rdata, rdataOffset, weights, 'weights', weightCount);
   const bnBytes = rdataView(rdata, rdataOffset, batchNorm, 'batch_norm', 8 * oc);
   const actBytes = rdataView(rdata, rdataOffset, activation, 'activation', 144);
-  const bnWords = readWords(bnBytes, oc);
+
   const kpu: KpuConvParams = Object.freeze({
     words: Object.freeze(words),
     arg,
     weights: w.subarray(0, weightCount),
     weightBits: 8,
-    batchNorm: Object.freeze(bnWords.map(decodeBatchNorm)),
-    activation: Object.freeze(decodeActivationTable(readWords(actBytes, 18))),
+    batchNorm: Object.freeze(decodeBatchNormTable(bnBytes, oc)),
+    activation: Object.freeze(decodeActivationBytes(actBytes)),
     fileOffsets: Object.freeze({
       registers: regOffset,
       weights: rdataOffset + weights.start,
