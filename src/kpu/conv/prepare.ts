@@ -419,6 +419,8 @@ function prepareFast(
   const exact = new Uint8Array(OC);
   const xs = segs.map((s) => s.x_start);
   const ym = segs.map((s) => s.y_mul);
+  // whether the table's fields are within their register widths (the same for every channel)
+  const fit = fieldsFit(xs, ym);
   // Below the bound of `accumulatorMayOverflow` (2^52), every term and partial sum of C, accLo and
   // accHi is an integer below 2^52 in magnitude, and so is arg_w·Σw before its scaling by 2^−shr_w:
   // the doubles below are exact. Otherwise BigInt.
@@ -460,7 +462,7 @@ function prepareFast(
     bnMul[o] = bn.norm_mul;
     bnScale[o] = 2 ** -bn.norm_shift;
     bnAdd[o] = bn.norm_add;
-    if (channelIsExact(accLoA[o], accHiA[o], bn.norm_mul, bn.norm_shift, bn.norm_add, xs, ym)) {
+    if (channelIsExact(accLoA[o], accHiA[o], bn.norm_mul, bn.norm_shift, bn.norm_add, xs, ym, fit)) {
       exact[o] = 1;
       exactChannels++;
     }
@@ -554,6 +556,8 @@ export function jsWeightPlanes(c: PreparedKpuConv): JsWeightPlanes {
  * the same way. That holds for fields within their register widths (norm_mul 24 bits, norm_shift
  * 4, norm_add 32, start_x 36, y_mul 16); hand-made fields past them are evaluated in BigInt
  * (`channelIsExactBig`, the specification, which test/kpu-load-split.test.ts holds this to).
+ * `fit` is whether xs and ym are within those widths (`fieldsFit`), given by a caller that asks for
+ * many channels of one table.
  */
 export function channelIsExact(
   accLo: number,
@@ -563,8 +567,9 @@ export function channelIsExact(
   add: number,
   xs: readonly number[],
   ym: readonly number[],
+  fit: boolean = fieldsFit(xs, ym),
 ): boolean {
-  if (!(Math.abs(mul) <= 2 ** 23 && shift >= 0 && shift <= 15 && Math.abs(add) <= 2 ** 31 && fieldsFit(xs, ym)))
+  if (!(Math.abs(mul) <= 2 ** 23 && shift >= 0 && shift <= 15 && Math.abs(add) <= 2 ** 31 && fit))
     return channelIsExactBig(
       BigInt(accLo),
       BigInt(accHi),

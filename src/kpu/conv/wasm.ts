@@ -274,13 +274,16 @@ function windowFinderNumber(segs: readonly ActivationSegment[]): NumberWindowFin
     const v = constantOn(k, a, b);
     return v !== null && F(j, a) === v && F(j, b) === v;
   };
-  // full intervals of segments 1..14: (xs[k], xs[k+1]]
-  const full: boolean[][] = [];
-  for (let j = 0; j < 16; j++) {
-    full.push([]);
-    for (let k = 0; k < 16; k++)
-      full[j].push(k >= 1 && k <= 14 && xs[k] + 1 <= xs[k + 1] && ym[j] >= 0 && agrees(j, k, xs[k] + 1, xs[k + 1]));
-  }
+  // full intervals of segments 1..14: (xs[k], xs[k+1]], worked out when a search first asks for a
+  // pair (most layers ask for a few of the 256: one search for the hull of their channels' ranges)
+  const fullKnown = new Int8Array(256).fill(-1);
+  const full = (j: number, k: number): boolean => {
+    let v = fullKnown[j * 16 + k];
+    if (v < 0)
+      v = fullKnown[j * 16 + k] =
+        k >= 1 && k <= 14 && xs[k] + 1 <= xs[k + 1] && ym[j] >= 0 && agrees(j, k, xs[k] + 1, xs[k + 1]) ? 1 : 0;
+    return v === 1;
+  };
   // |t| < limit (see windowFinderBigInt), and the largest d with d·y_mul < limit (y_mul > 0)
   const limits = segs.map((s) => 2 ** Math.min(30 + s.shift_number, 51));
   const maxDs = segs.map((s, j) =>
@@ -317,7 +320,7 @@ function windowFinderNumber(segs: readonly ActivationSegment[]): NumberWindowFin
   // formula j reproduces the reference on [ka, kb] ⊆ segment k, exactly (see windowFinderBigInt)
   const reaches = (j: number, k: number, ka: number, kb: number): boolean => {
     const clipped = ka !== xs[k] + 1 || k === 0 || k === 15 || kb !== xs[k + 1];
-    if (!(clipped ? agrees(j, k, ka, kb) : full[j][k])) return false;
+    if (!(clipped ? agrees(j, k, ka, kb) : full(j, k))) return false;
     const x0 = xs[j];
     return Math.abs((ka - x0) * ym[j]) < limits[j] && Math.abs((kb - x0) * ym[j]) < limits[j];
   };
@@ -608,10 +611,26 @@ export function windowFinderBigInt(segs: readonly ActivationSegment[]): WindowFi
  * 32-bit norm_add stays below 2^53. The map is monotone in acc, so its ends are the range's ends.
  */
 export function bnRangeNumber(accLo: number, accHi: number, bn: BatchNormEntry): [number, number] {
+  const lo = new Float64Array(1);
+  const hi = new Float64Array(1);
+  bnRangeInto(accLo, accHi, bn, lo, hi, 0);
+  return [lo[0], hi[0]];
+}
+
+/** `bnRangeNumber`'s ends into lo[o] and hi[o] (no pair made per channel). */
+function bnRangeInto(
+  accLo: number,
+  accHi: number,
+  bn: BatchNormEntry,
+  lo: Float64Array,
+  hi: Float64Array,
+  o: number,
+): void {
   const s = 2 ** -bn.norm_shift;
   const a = Math.floor(accLo * bn.norm_mul * s) + bn.norm_add;
   const b = Math.floor(accHi * bn.norm_mul * s) + bn.norm_add;
-  return a < b ? [a, b] : [b, a];
+  lo[o] = a < b ? a : b;
+  hi[o] = a < b ? b : a;
 }
 
 /** The largest |bn| the double search takes (`windowFinder`'s range). */
@@ -725,7 +744,7 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
   let hullHi = -Infinity;
   for (let o = 0; o < OC; o++) {
     if (!simdOk(o)) continue;
-    [bnLoA[o], bnHiA[o]] = bnRangeNumber(f.accLo[o], f.accHi[o], c.params.batchNorm[o]);
+    bnRangeInto(f.accLo[o], f.accHi[o], c.params.batchNorm[o], bnLoA, bnHiA, o);
     if (bnLoA[o] < hullLo) hullLo = bnLoA[o];
     if (bnHiA[o] > hullHi) hullHi = bnHiA[o];
   }
@@ -746,11 +765,13 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     if (monotoneAll === undefined) {
       let lo = Infinity;
       let hi = -Infinity;
+      const a = new Float64Array(1);
+      const b = new Float64Array(1);
       for (let o = 0; o < OC; o++) {
         if (f.exact[o] !== 1) continue;
-        const [a, b] = bnRangeNumber(f.accLo[o], f.accHi[o], c.params.batchNorm[o]);
-        if (a < lo) lo = a;
-        if (b > hi) hi = b;
+        bnRangeInto(f.accLo[o], f.accHi[o], c.params.batchNorm[o], a, b, 0);
+        if (a[0] < lo) lo = a[0];
+        if (b[0] > hi) hi = b[0];
       }
       const inNum = lo >= -NUM_MAX && hi <= NUM_MAX;
       monotoneAll = lo <= hi && (inNum ? finder.num.monotone(lo, hi) : finder.monotone(BigInt(lo), BigInt(hi)));
@@ -767,7 +788,6 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     // exact channels: the accumulator range as doubles (|acc| < 2^53) and the bn range (bnRangeNumber)
     const accLo = f.accLo[o];
     const accHi = f.accHi[o];
-    let bnR: [number, number] | null = null;
     // exact channels on a sorted table take actExact under the golden rules (mode 3), or a SIMD window
     let mode = f.exact[o] === 1 && f.actSorted ? 3 : 0;
     if (f.exact[o] === 1) {
@@ -775,9 +795,10 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
       dv.setFloat64(at + CHAN.Cf, f.constTerm[o], true);
       dv.setFloat64(at + CHAN.addf, bn.norm_add, true);
     }
-    if (simdOk(o)) {
-      bnR = [bnLoA[o], bnHiA[o]];
-      const [loN, hiN] = bnR;
+    const simd = simdOk(o);
+    if (simd) {
+      const loN = bnLoA[o];
+      const hiN = bnHiA[o];
       const inNum = loN >= -NUM_MAX && hiN <= NUM_MAX;
       let w = layerWindow ?? (inNum ? finder.num.window(loN, hiN) : finder.window(BigInt(loN), BigInt(hiN)));
       let ends: { head: Constant | null; top: Constant | null } = { head: null, top: null };
@@ -832,7 +853,10 @@ function planWasm(c: PreparedKpuConv): WasmPlan {
     // an i32 lane. Golden rules only (the runs check).
     if (prepoolable && f.exact[o] === 1 && f.actSorted) {
       // accHi − C = 255·Σw + max(Tx, 0) < 2^47: the difference of the two doubles is exact
-      const [loN, hiN] = bnR ?? bnRangeNumber(accLo, accHi, bn);
+      // (a SIMD candidate's bn range is in bnLoA, bnHiA already)
+      if (!simd) bnRangeInto(accLo, accHi, bn, bnLoA, bnHiA, o);
+      const loN = bnLoA[o];
+      const hiN = bnHiA[o];
       const inNum = loN >= -NUM_MAX && hiN <= NUM_MAX;
       if (
         txLoOk &&
