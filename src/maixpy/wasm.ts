@@ -198,6 +198,61 @@ function fastInvokes(imports: unknown): { attach(exports: unknown): void } {
   };
 }
 
+/** Whether loads use `cheapErrnoErrors` (tests compare with the port's own errors). */
+export const fsErrors = { cheap: true };
+
+/** An Emscripten file-system error as the port's glue and kpusim's host read it. */
+interface ErrnoErrorLike {
+  readonly name: string;
+  readonly errno: number;
+  readonly code?: string;
+  readonly message: string;
+}
+type ErrnoErrorClass = new (errno: number) => ErrnoErrorLike;
+
+/**
+ * The file system's errors without their cost. Emscripten's file system reports a failed call by
+ * throwing `new FS.ErrnoError(errno)`, which the port's system-call glue catches and turns into the
+ * errno the C code sees. Most are lookups of files that do not exist: every import searches
+ * `sys.path` (a directory, `.py` and `.mpy` for each entry), about 180 before the face script's first
+ * model load. The port's class builds each one as an `Error`: it captures a stack trace and asks the C
+ * library for the message (`strerror`), 10–35 µs each. This constructor, put in its place
+ * (`FS.ErrnoError` is read at each throw), makes objects of the same prototype with the same own
+ * properties: the message (computed once per errno by the port's own class, which also finds the
+ * code), `name`, `errno` and `code`; only the stack trace is left out (`stack` holds the name and
+ * message alone). Nothing in the port or in kpusim reads the stack of these errors.
+ */
+export function cheapErrnoErrors(fs: { ErrnoError: ErrnoErrorClass }): void {
+  const Port = fs.ErrnoError;
+  const known = new Map<number, { readonly message: string; readonly code?: string; readonly own: string[] }>();
+  const describe = (errno: number) => {
+    let d = known.get(errno);
+    if (!d) {
+      const e = new Port(errno);
+      d = { message: e.message, code: e.code, own: Object.keys(e) };
+      known.set(errno, d);
+    }
+    return d;
+  };
+  function ErrnoError(errno: number): ErrnoErrorLike {
+    const d = describe(errno);
+    const e = Object.create(Port.prototype) as Record<string, unknown>;
+    Object.defineProperty(e, 'stack', {
+      value: `ErrnoError: ${d.message}`,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    Object.defineProperty(e, 'message', { value: d.message, writable: true, configurable: true, enumerable: false });
+    e.name = 'ErrnoError';
+    e.errno = errno;
+    if (d.own.includes('code')) e.code = d.code;
+    return e as unknown as ErrnoErrorLike;
+  }
+  ErrnoError.prototype = Port.prototype;
+  fs.ErrnoError = ErrnoError as unknown as ErrnoErrorClass;
+}
+
 /** The port's keyboard-interrupt entry points (exported C functions). */
 export interface InterruptControl {
   /** Raises KeyboardInterrupt in the running Python code at its next check (`mp_sched_keyboard_interrupt`). */
@@ -264,6 +319,7 @@ export async function loadMicroPythonWithMemory(
   }
   if (!captured) throw new Error('kpusim host: could not reach the MicroPython WebAssembly memory');
   if (!guarded) throw new Error('kpusim host: could not put the MicroPython WebAssembly module in its sandbox');
+  if (fsErrors.cheap) cheapErrnoErrors(mp.FS as unknown as { ErrnoError: ErrnoErrorClass });
   gate.attach(captured);
   gate.seal();
   const em = mp._module as { _malloc: (n: number) => number; _free: (p: number) => void };
