@@ -113,9 +113,9 @@ def class_getattr(clsname, known):
     def __getattr__(self, name):
         if name in known:
             unsupported(clsname + '.' + name)
-        raise AttributeError("'%s' object has no attribute '%s'" % (clsname, name))
+        if clsname not in _later or not _later[clsname](name): raise AttributeError("'%s' object has no attribute '%s'" % (clsname, name))
+        return getattr(self, name)
     return __getattr__
-
 
 def warn(text):
     _js.warn(text)
@@ -148,3 +148,26 @@ def board_oserror(e):
     if e.args and type(e.args[0]) is int:
         return OSError(board_errno(e.args[0]))
     return e
+
+
+_later = {}
+
+
+def later(module, g, clsname):
+    # The part of class `clsname` that scripts/gen-python-sources.mjs keeps out of the module's
+    # compile at import (after its `# kpusim-later:` line): compiled when an instance first misses an
+    # attribute (`class_getattr`), under the module's own file name and at its own line numbers, so
+    # that tracebacks are the same; its methods then join the class.
+    done = []
+    def more(name):
+        if done:
+            return False
+        done.append(True)
+        exec(compile(_js.later(module), g['__file__'], 'exec'), g)
+        part = g.pop('_kpusim_later')
+        cls = g[clsname]
+        for k, v in part.__dict__.items():
+            if k not in ('__module__', '__qualname__'):
+                setattr(cls, k, v)
+        return hasattr(cls, name)
+    _later[clsname] = more

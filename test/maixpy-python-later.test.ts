@@ -1,0 +1,110 @@
+/**
+ * Parts of classes compiled on first use (`# kpusim-later:` in src/maixpy/python/*.py, split by
+ * scripts/gen-python-sources.mjs, loaded by `later` in _kpusim.py): the split keeps every line of
+ * the file at its line number, and scripts see the same methods, results, errors, tracebacks and
+ * board time as with the whole file compiled at import (the file as it is on disk, installed in
+ * place of the split module).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { imageModule } from '../src/maixpy/modules/image.js';
+import { PYTHON_LATER, PYTHON_SOURCES } from '../src/maixpy/python/sources.generated.js';
+import { runScript } from './fixtures/maixpy/helpers.js';
+import { REPO_ROOT } from './shared.js';
+
+const onDisk = (name: string) => readFileSync(join(REPO_ROOT, 'src', 'maixpy', 'python', `${name}.py`), 'utf8');
+const split = imageModule.python;
+
+afterEach(() => {
+  (imageModule as { python: string }).python = split;
+});
+
+describe('class bodies compiled on first use', () => {
+  it('split a file into two with every line at its own line number', () => {
+    const names = Object.keys(PYTHON_LATER);
+    expect(names).toContain('image');
+    for (const name of names) {
+      const file = onDisk(name).split('\n');
+      const now = PYTHON_SOURCES[name as keyof typeof PYTHON_SOURCES].split('\n');
+      const later = PYTHON_LATER[name].split('\n');
+      expect(now.length, name).toBe(file.length);
+      const mark = file.findIndex((l) => /^ +# kpusim-later:/.test(l));
+      expect(mark, name).toBeGreaterThan(0);
+      expect(later[mark]).toBe('class _kpusim_later:');
+      let kept = 0;
+      for (let i = 0; i < file.length; i++) {
+        if (i === mark || i === mark + 1) continue;
+        // Each other line is in one of the two, at its own number; the other has it blank.
+        if (now[i] === file[i]) {
+          kept++;
+          expect(later[i] ?? '', `${name}.py:${i + 1}`).toBe('');
+        } else {
+          expect(now[i], `${name}.py:${i + 1}`).toBe('');
+          expect(later[i], `${name}.py:${i + 1}`).toBe(file[i]);
+        }
+      }
+      expect(later[mark + 1]).toBe(file[mark + 1]);
+      expect(now[mark + 1]).toMatch(/^ +if 0: \w+( = \w+)* = None$/);
+      expect(kept).toBeGreaterThan(100);
+      // The part left for later is large, or the split buys nothing.
+      expect(later.filter((l) => l !== '').length).toBeGreaterThan(200);
+    }
+  });
+
+  it('scripts see the same methods, results, errors and tracebacks as with the whole file at import', async () => {
+    const source = [
+      'import image, sys',
+      'img = image.Image(size=(16, 12))',
+      'img.draw_rectangle(2, 2, 8, 6, color=(255, 0, 0), fill=True)',
+      'print(hasattr(img, "find_blobs"), hasattr(img, "nope"), getattr(img, "nope", 7))',
+      'print(img.get_pixel(3, 3), img.to_grayscale(copy=True).get_pixel(3, 3))',
+      'other = image.Image(size=(4, 4))',
+      'other.draw_rectangle(0, 0, 4, 4, color=(0, 0, 255), fill=True)',
+      'img.draw_image(other, 10, 5)',
+      'print([img.get_pixel(x, 6) for x in range(8, 16)])',
+      'print(img.copy().invert().get_pixel(0, 0), img.copy().negate().get_pixel(3, 3))',
+      'print([b.rect() for b in img.find_blobs([(0, 100, 0, 127, 0, 127)], pixels_threshold=1, area_threshold=1)])',
+      'g = img.to_grayscale(copy=True)',
+      'print(g.copy().binary([(50, 255)]).get_pixel(3, 3), g.copy().mean(1).get_pixel(5, 5), g.copy().histeq().get_pixel(3, 3))',
+      'print(img.copy().mean_pooled(2, 2).get_pixel(1, 1), img.copy().lens_corr(1.8).get_pixel(8, 6))',
+      'print(img.copy().difference(img).get_pixel(3, 3), img.copy().rotation_corr(z_rotation=30).get_pixel(8, 6))',
+      'print(image.Image.find_blobs is type(img).find_blobs, img.find_qrcodes())',
+      'class Mine(image.Image):',
+      '    pass',
+      'm = Mine(size=(4, 4))',
+      'print(m.to_grayscale(copy=True).format(), m.median(1).width())',
+      'for bad in ("img.draw_image(None, 0, 0)", "img.find_lines()", "img.nope", "img.binary(None)",',
+      '            "img.lens_corr(-1)", "img.save(\'/flash/x.bmp\')"):',
+      '    try:',
+      '        eval(bad)',
+      '    except Exception as e:',
+      '        sys.print_exception(e)',
+      'img.save("/flash/x.png")',
+      'img.morph(1, [1] * 9).draw_arrow(0, 0, 5, 5)',
+      'img.rotation_corr(x_rotation=1, fov=200)',
+    ].join('\n');
+    const run = () => runScript({ source, name: 'later.py' });
+    // The reference: the whole file compiled at import, with nothing registered for later.
+    const whole0 = onDisk('image').replace(/^_k\.later\(.*\)$/m, '');
+    expect(whole0).not.toBe(onDisk('image'));
+    (imageModule as { python: string }).python = whole0;
+    const whole = await run();
+    (imageModule as { python: string }).python = split;
+    const later = await run();
+    expect(whole.stdout).toMatch(/True False 7/);
+    expect(whole.stdout).toMatch(/File "\/lib\/image.py", line \d+, in draw_image/);
+    expect(whole.error?.type).toBe('ValueError');
+    const strip = (t: string | undefined) => t?.replace(/[^\s"]*kpusim-maixpy-script-[^/]+\//g, '');
+    // Objects' addresses (in reprs) depend on the heap's history; none is printed here.
+    const view = (r: typeof whole) => ({
+      stdout: strip(r.stdout),
+      stderr: strip(r.stderr)!.replace(/emulator [\d.]+ s/, 'emulator'),
+      exitCode: r.exitCode,
+      traceback: strip(r.error?.traceback),
+      line: r.error?.line,
+      boardMs: r.boardMs,
+    });
+    expect(view(later)).toEqual(view(whole));
+  });
+});
