@@ -107,4 +107,28 @@ describe('class bodies compiled on first use', () => {
     });
     expect(view(later)).toEqual(view(whole));
   });
+
+  it('a full heap while compiling the rest of the class: MemoryError at each miss, never a missing method', async () => {
+    const source = [
+      'import image',
+      'img = image.Image(size=(8, 8))',
+      'hog = []',
+      'try:',
+      '    while True:',
+      '        hog.append(bytearray(1024))',
+      'except MemoryError:',
+      '    pass',
+      'for i in range(2):',
+      '    try:',
+      '        img.to_grayscale(copy=True)',
+      '        print("compiled with the heap full")',
+      '    except MemoryError:',
+      '        print("memory error")',
+      '    except AttributeError as e:',
+      '        print("attribute error", e)',
+    ].join('\n');
+    const r = await runScript({ source, name: 'full.py' }, { heapMb: 1 });
+    expect(r.stdout).toBe('memory error\nmemory error\n');
+    expect(r.exitCode).toBe(0);
+  });
 });

@@ -162,12 +162,13 @@ def later(module, g, clsname):
     def more(name):
         if done:
             return False
-        done.append(True)
+        # Marked done once it has worked: a MemoryError while compiling leaves it for the next miss.
         exec(compile(_js.later(module), g['__file__'], 'exec'), g)
         part = g.pop('_kpusim_later')
         cls = g[clsname]
         for k, v in part.__dict__.items():
             if k not in ('__module__', '__qualname__'):
                 setattr(cls, k, v)
+        done.append(True)
         return hasattr(cls, name)
     _later[clsname] = more
