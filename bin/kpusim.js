@@ -14,6 +14,9 @@ if (argv.length === 1 && argv[0] === '--version') {
   process.stderr.write('kpusim: the command line is not built (dist/bin/cli.js is missing): run npm run build\n');
   process.exitCode = 1;
 } else {
+  // `kpusim maixpy … --camera FILES`: the files start decoding in a worker thread while the command line loads.
+  if (argv[0] === 'maixpy' && argv.some((a) => a.startsWith('--camera')))
+    (await import('../dist/bin/camera-prefetch.js')).startCameraPrefetch(argv);
   const { loadScript } = await import('../dist/cli/script-loader.js');
   const cli = loadScript(script, {
     cacheFile: fileURLToPath(new URL('../dist/bin/cli.cache', import.meta.url)),
@@ -26,7 +29,5 @@ if (argv.length === 1 && argv[0] === '--version') {
     process.stderr.write(
       `kpusim trace: ${performance.now().toFixed(1)} ms command line loaded (code cache ${cli.cache})\n`,
     );
-  // `kpusim maixpy … --camera FILES`: the files start decoding in a worker thread while the command starts.
-  if (argv[0] === 'maixpy' && argv.some((a) => a.startsWith('--camera'))) cli.exports.startCameraPrefetch(argv);
   process.exitCode = await cli.exports.main(argv);
 }

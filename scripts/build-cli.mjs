@@ -112,6 +112,8 @@ await build({
   entryPoints: {
     'sweep-worker': join(root, 'dist/cli/sweep-worker.js'),
     'camera-worker': join(root, 'dist/cli/camera-worker.js'),
+    // bin/kpusim.js starts the camera worker with it before it loads the command line's script
+    'camera-prefetch': join(root, 'dist/cli/camera-prefetch.js'),
     worker: join(root, 'dist/hil/virtual/worker.js'),
   },
   outdir: out,
@@ -169,10 +171,7 @@ const scriptImports = {
 const script = join(out, 'cli.js');
 const made = await build({
   stdin: {
-    contents:
-      "export { main } from './dist/cli/main.js';\n" +
-      'export const startCameraPrefetch = async (argv) =>\n' +
-      "  (await import('./dist/cli/camera-prefetch.js')).startCameraPrefetch(argv);\n",
+    contents: "export { main } from './dist/cli/main.js';\n",
     resolveDir: root,
     sourcefile: 'cli-entry.js',
     loader: 'js',

@@ -128,6 +128,28 @@ describe.skipIf(!HAS_DIST)('the prefetch worker (needs dist/: npm run build)', (
     }
   });
 
+  it("started by bin/kpusim.js's bundle, taken over by the command line's own copy of the module", async () => {
+    // two instances of the module, as in a run: dist/bin/camera-prefetch.js and the copy inside dist/bin/cli.js
+    const early = (await import(join(REPO, 'dist/bin/camera-prefetch.js'))) as PrefetchModule;
+    const { cameraPrefetch } = await load();
+    early.startCameraPrefetch(['maixpy', 'script.py', '--camera', PHOTOS[1]]);
+    const p = cameraPrefetch([PHOTOS[0]])!; // the early worker, not a new one for PHOTOS[0]
+    try {
+      await p.done;
+      expectSame(p.take(PHOTOS[1]), PHOTOS[1], 'crop');
+      expect(p.take(PHOTOS[0])).toBeUndefined();
+    } finally {
+      p.stop();
+    }
+    const again = cameraPrefetch([PHOTOS[0]])!; // taken once: a new worker for the files given
+    try {
+      await again.done;
+      expectSame(again.take(PHOTOS[0]), PHOTOS[0], 'crop');
+    } finally {
+      again.stop();
+    }
+  });
+
   it('a file the script thread claims first is not decoded by the worker', async () => {
     const { cameraPrefetch } = await load();
     // the script's thread asks for the last file at once: the worker is still on the first ones

@@ -90,7 +90,13 @@ interface Running {
 /** A prefetch, and when its worker has ended (every file it claimed posted). */
 export type CameraPrefetchRun = CameraPrefetch & { readonly done: Promise<void> };
 
-let early: Running | undefined;
+/**
+ * The worker started with the process, until the command takes it over. It is kept on `globalThis`:
+ * bin/kpusim.js starts it from its own small bundle (dist/bin/camera-prefetch.js) before the command
+ * line's script is loaded, and the script holds another copy of this module.
+ */
+const EARLY = Symbol.for('kpusim.cameraPrefetch.early');
+const slot = globalThis as { [EARLY]?: Running };
 
 function start(input: Omit<CameraWorkerInput, 'port' | 'status'>): Running | undefined {
   const { port1, port2 } = new MessageChannel();
@@ -122,8 +128,8 @@ function start(input: Omit<CameraWorkerInput, 'port' | 'status'>): Running | und
  * sources under a test runner).
  */
 export function startCameraPrefetch(argv: readonly string[]): void {
-  if (early || !import.meta.url.endsWith('.js')) return;
-  early = start({ argv: argv.slice(1) });
+  if (slot[EARLY] || !import.meta.url.endsWith('.js')) return;
+  slot[EARLY] = start({ argv: argv.slice(1) });
 }
 
 function handle(run: Running, waits: PrefetchWaits): CameraPrefetchRun {
@@ -168,14 +174,14 @@ function handle(run: Running, waits: PrefetchWaits): CameraPrefetchRun {
  * there is one, else a new one for the first files; undefined where no worker script exists.
  */
 export function cameraPrefetch(files: readonly string[], waits = WAITS): CameraPrefetchRun | undefined {
-  if (early) {
-    const run = early;
-    early = undefined;
+  const run = slot[EARLY];
+  if (run) {
+    slot[EARLY] = undefined;
     return handle(run, waits);
   }
   if (!import.meta.url.endsWith('.js')) return undefined;
   const first = [...new Set(files)].slice(0, PREFETCH_FILES);
   if (first.length === 0) return undefined;
-  const run = start({ files: first });
-  return run && handle(run, waits);
+  const started = start({ files: first });
+  return started && handle(started, waits);
 }
