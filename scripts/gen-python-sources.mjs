@@ -8,8 +8,8 @@
 // whole module at import, about 3,000 instructions per byte of source before the first frame):
 // a comment line starting with `# kpusim-later:` inside the class, on a line of its own, marks
 // everything after it, to the end of the class, as compiled on first use. The module then gets
-// those lines blank (one line keeps their names, behind `if 0:`, so that `dir()` finds them: it
-// tries every interned name), and `PYTHON_LATER` gets the same lines with every other line blank
+// those lines blank but one, which gives each method a stand-in (`deferred` in _kpusim.py) that
+// compiles the rest when it is first read, and `PYTHON_LATER` gets the same lines with every other line blank
 // and the marker's line holding `class _kpusim_later:`. Compiled under the module's own file name,
 // they keep their line numbers in tracebacks. See `later` in src/maixpy/python/_kpusim.py.
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -33,14 +33,23 @@ function splitLater(text, name) {
   while (end < lines.length && !/^[^\s#]/.test(lines[end])) end++;
   const names = [];
   for (let i = m + 1; i < end; i++) {
-    const d = new RegExp(`^${indent}(?:def\\s+(\\w+)|(\\w+)\\s*=)`).exec(lines[i]);
-    if (d) names.push(d[1] ?? d[2]);
+    if (new RegExp(`^${indent}(?:@|\\w+\\s*=)`).test(lines[i]))
+      throw new Error(`${name}.py:${i + 1}: only plain methods (def) can come after the # kpusim-later: line`);
+    const d = new RegExp(`^${indent}def\\s+(\\w+)`).exec(lines[i]);
+    if (d) names.push(d[1]);
   }
   if (names.length === 0) throw new Error(`${name}.py: nothing after its # kpusim-later: line`);
   if (lines.filter((l) => MARK.test(l)).length > 1) throw new Error(`${name}.py: more than one # kpusim-later: line`);
-  const now = lines.map((l, i) =>
-    i <= m || i >= end ? l : i === m + 1 ? `${indent}if 0: ${names.join(' = ')} = None` : '',
-  );
+  const cls = lines
+    .slice(0, m)
+    .reverse()
+    .map((l) => /^class\s+(\w+)/.exec(l))
+    .find(Boolean);
+  if (!cls) throw new Error(`${name}.py: its # kpusim-later: line is not in a class`);
+  if (!/^import _kpusim as _k$/m.test(text)) throw new Error(`${name}.py: a split module imports _kpusim as _k`);
+  // One line of stand-ins (`deferred` in _kpusim.py): each method is there to be read from the first.
+  const stand = names.map((n) => `${n} = _k.deferred('${cls[1]}', '${n}')`).join('; ');
+  const now = lines.map((l, i) => (i <= m || i >= end ? l : i === m + 1 ? `${indent}${stand}` : ''));
   const later = lines.slice(0, end).map((l, i) => (i < m ? '' : i === m ? 'class _kpusim_later:' : l));
   return { now: now.join('\n'), later: later.join('\n') + '\n' };
 }

@@ -113,9 +113,9 @@ def class_getattr(clsname, known):
     def __getattr__(self, name):
         if name in known:
             unsupported(clsname + '.' + name)
-        if clsname not in _later or not _later[clsname](name): raise AttributeError("'%s' object has no attribute '%s'" % (clsname, name))
-        return getattr(self, name)
+        raise AttributeError("'%s' object has no attribute '%s'" % (clsname, name))
     return __getattr__
+
 
 def warn(text):
     _js.warn(text)
@@ -155,14 +155,14 @@ _later = {}
 
 def later(module, g, clsname):
     # The part of class `clsname` that scripts/gen-python-sources.mjs keeps out of the module's
-    # compile at import (after its `# kpusim-later:` line): compiled when an instance first misses an
-    # attribute (`class_getattr`), under the module's own file name and at its own line numbers, so
-    # that tracebacks are the same; its methods then join the class.
+    # compile at import (after its `# kpusim-later:` line): compiled when one of its methods is first
+    # read (`deferred`), under the module's own file name and at its own line numbers, so that
+    # tracebacks are the same; its methods then take the place of their `deferred` stand-ins.
     done = []
-    def more(name):
+    def more():
         if done:
-            return False
-        # Marked done once it has worked: a MemoryError while compiling leaves it for the next miss.
+            return g[clsname]
+        # Marked done once it has worked: a MemoryError while compiling leaves it for the next read.
         exec(compile(_js.later(module), g['__file__'], 'exec'), g)
         part = g.pop('_kpusim_later')
         cls = g[clsname]
@@ -170,5 +170,29 @@ def later(module, g, clsname):
             if k not in ('__module__', '__qualname__'):
                 setattr(cls, k, v)
         done.append(True)
-        return hasattr(cls, name)
+        return cls
     _later[clsname] = more
+
+
+class deferred:
+    # The stand-in for method `name` of a class part compiled on first use. Read from an instance
+    # (a descriptor), it compiles the part and gives the method itself, bound, so that calls and
+    # their tracebacks are as with the whole class compiled at import. Read from the class (where
+    # MicroPython does not call __get__) it is this object: calling it compiles the part and calls
+    # the method.
+    def __init__(self, clsname, name):
+        self.c = clsname
+        self.n = name
+
+    def _method(self):
+        f = getattr(_later[self.c](), self.n)
+        if f is self:
+            raise AttributeError("type object '%s' has no attribute '%s'" % (self.c, self.n))
+        return f
+
+    def __get__(self, obj, cls):
+        self._method()
+        return getattr(obj, self.n)
+
+    def __call__(self, *args, **kw):
+        return self._method()(*args, **kw)
