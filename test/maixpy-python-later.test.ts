@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { imageModule } from '../src/maixpy/modules/image.js';
 import { PYTHON_LATER, PYTHON_SOURCES } from '../src/maixpy/python/sources.generated.js';
-import { runScript } from './fixtures/maixpy/helpers.js';
+import { runScript, type ScriptRun } from './fixtures/maixpy/helpers.js';
 import { REPO_ROOT } from './shared.js';
 
 const onDisk = (name: string) => readFileSync(join(REPO_ROOT, 'src', 'maixpy', 'python', `${name}.py`), 'utf8');
@@ -19,6 +19,18 @@ const split = imageModule.python;
 afterEach(() => {
   (imageModule as { python: string }).python = split;
 });
+
+/** The whole of image.py compiled at import, with nothing registered for later. */
+const wholeFile = () => onDisk('image').replace(/^_k\.later\(.*\)$/m, '');
+
+/** A script run with the whole image.py, then with the split one. */
+async function runBoth(source: string, name: string): Promise<{ whole: ScriptRun; later: ScriptRun }> {
+  const run = () => runScript({ source, name });
+  (imageModule as { python: string }).python = wholeFile();
+  const w = await run();
+  (imageModule as { python: string }).python = split;
+  return { whole: w, later: await run() };
+}
 
 describe('class bodies compiled on first use', () => {
   it('split a file into two with every line at its own line number', () => {
@@ -91,20 +103,15 @@ describe('class bodies compiled on first use', () => {
       'img.morph(1, [1] * 9).draw_arrow(0, 0, 5, 5)',
       'img.rotation_corr(x_rotation=1, fov=200)',
     ].join('\n');
-    const run = () => runScript({ source, name: 'later.py' });
     // The reference: the whole file compiled at import, with nothing registered for later.
-    const whole0 = onDisk('image').replace(/^_k\.later\(.*\)$/m, '');
-    expect(whole0).not.toBe(onDisk('image'));
-    (imageModule as { python: string }).python = whole0;
-    const whole = await run();
-    (imageModule as { python: string }).python = split;
-    const later = await run();
+    expect(wholeFile()).not.toBe(onDisk('image'));
+    const { whole, later } = await runBoth(source, 'later.py');
     expect(whole.stdout).toMatch(/True False 7/);
     expect(whole.stdout).toMatch(/File "\/lib\/image.py", line \d+, in draw_image/);
     expect(whole.error?.type).toBe('ValueError');
     const strip = (t: string | undefined) => t?.replace(/[^\s"]*kpusim-maixpy-script-[^/]+\//g, '');
     // Objects' addresses (in reprs) depend on the heap's history; none is printed here.
-    const view = (r: typeof whole) => ({
+    const view = (r: ScriptRun) => ({
       stdout: strip(r.stdout),
       stderr: strip(r.stderr)!.replace(/emulator [\d.]+ s/, 'emulator'),
       exitCode: r.exitCode,
@@ -129,11 +136,7 @@ describe('class bodies compiled on first use', () => {
       'except Exception as e:',
       '    print(type(e).__name__)',
     ].join('\n');
-    const run = () => runScript({ source, name: 'cls.py' });
-    (imageModule as { python: string }).python = onDisk('image').replace(/^_k\.later\(.*\)$/m, '');
-    const whole = await run();
-    (imageModule as { python: string }).python = split;
-    const later = await run();
+    const { whole, later } = await runBoth(source, 'cls.py');
     expect(whole.exitCode).toBe(0);
     expect(whole.stdout).toMatch(/^True False True\n/);
     expect(later.stdout).toBe(whole.stdout);
@@ -147,11 +150,7 @@ describe('class bodies compiled on first use', () => {
       'f = img.invert',
       'print(f().get_pixel(0, 0), img.get_pixel(1, 1))',
     ].join('\n');
-    const run = () => runScript({ source, name: 'first.py' });
-    (imageModule as { python: string }).python = onDisk('image').replace(/^_k\.later\(.*\)$/m, '');
-    const whole = await run();
-    (imageModule as { python: string }).python = split;
-    const later = await run();
+    const { whole, later } = await runBoth(source, 'first.py');
     expect(whole.exitCode).toBe(0);
     expect(whole.stdout).toMatch(/^\(255, 255, 255\) \(255, 255, 255\)\n$/);
     expect([later.stdout, later.exitCode]).toEqual([whole.stdout, 0]);
