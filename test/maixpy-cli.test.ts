@@ -68,7 +68,11 @@ describe('kpusim maixpy (CLI)', () => {
     }
     const after = performance.now();
     expect(r.code).toBe(0);
-    const lines = [...r.err.matchAll(/^kpusim trace: (\d+\.\d) ms (.*)$/gm)];
+    const lines = [
+      ...r.err.matchAll(
+        /^kpusim trace: (\d+\.\d) ms (.*?)(?: \(CPU: (?:main thread (\d+\.\d) ms, )?process (\d+\.\d) ms\))?$/gm,
+      ),
+    ];
     expect(lines.map((m) => m[2])).toEqual([
       'command started',
       'micropython loaded',
@@ -80,6 +84,16 @@ describe('kpusim maixpy (CLI)', () => {
     ]);
     const times = lines.map((m) => Number(m[1]));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // the CPU time so far, the process's on every line and the running thread's on Linux: never decreasing,
+    // the thread's never more than the process's
+    const proc = lines.map((m) => Number(m[4]));
+    expect(proc.every((c) => c > 0)).toBe(true);
+    expect([...proc].sort((a, b) => a - b)).toEqual(proc);
+    if (process.platform === 'linux') {
+      const thread = lines.map((m) => Number(m[3]));
+      expect(thread.every((c, i) => c > 0 && c <= proc[i] + 0.1)).toBe(true);
+      expect([...thread].sort((a, b) => a - b)).toEqual(thread);
+    }
     expect(times[0]).toBeGreaterThanOrEqual(Math.floor(before * 10) / 10);
     expect(times[times.length - 1]).toBeLessThanOrEqual(after);
   });

@@ -46,9 +46,15 @@ function kpusimJson(
   return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs, stderr: r.stderr };
 }
 
-/** The process time (ms) of the first `event` line of a run's trace (`KPUSIM_TRACE=1`). */
-function tracedMs(stderr: string, event: string): number {
-  for (const m of stderr.matchAll(/^kpusim trace: (\d+(?:\.\d+)?) ms (.*)$/gm)) if (m[2] === event) return Number(m[1]);
+/**
+ * The process time (ms) of the first `event` line of a run's trace (`KPUSIM_TRACE=1`), and the main
+ * thread's CPU time by then where the trace gives it (Linux), else NaN.
+ */
+function traced(stderr: string, event: string): { readonly ms: number; readonly cpuMs: number } {
+  for (const m of stderr.matchAll(
+    /^kpusim trace: (\d+(?:\.\d+)?) ms (.*?)(?: \(CPU: (?:main thread (\d+(?:\.\d+)?) ms, )?process \d+(?:\.\d+)? ms\))?$/gm,
+  ))
+    if (m[2] === event) return { ms: Number(m[1]), cpuMs: m[3] === undefined ? NaN : Number(m[3]) };
   throw new Error(`bench: the run's trace has no ${event}`);
 }
 
@@ -71,6 +77,8 @@ export function maixpyFrameRatio(
   readonly first_frame_ms: number;
   readonly first_frame_min: number;
   readonly first_frame_max: number;
+  /** The main thread's CPU time by the first frame (median; null where the trace does not give it). */
+  readonly first_frame_cpu_ms: number | null;
 } {
   const ratios: number[] = [];
   const pcPerFrame: number[] = [];
@@ -89,10 +97,13 @@ export function maixpyFrameRatio(
   }
   const wall: number[] = [];
   const first: number[] = [];
+  const firstCpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const r = kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], { KPUSIM_TRACE: '1' });
     wall.push(r.wallMs);
-    first.push(tracedMs(r.stderr, 'lcd_display'));
+    const t = traced(r.stderr, 'lcd_display');
+    first.push(t.ms);
+    firstCpu.push(t.cpuMs);
   }
   return {
     ...spread(ratios),
@@ -102,6 +113,7 @@ export function maixpyFrameRatio(
     first_frame_ms: r3(median(first)),
     first_frame_min: r3(Math.min(...first)),
     first_frame_max: r3(Math.max(...first)),
+    first_frame_cpu_ms: firstCpu.every(Number.isFinite) ? r3(median(firstCpu)) : null,
   };
 }
 

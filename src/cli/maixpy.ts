@@ -7,6 +7,7 @@
 import type { KeyPress } from '../maixpy/context.js';
 import type { SensorName } from '../maixpy/sensor-timing.js';
 import type { Argv } from 'yargs';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import { cameraPrefetch } from './camera-prefetch.js';
@@ -112,8 +113,9 @@ export const maixpyCommand: Command = {
     const json = Boolean(args.json);
     const timing = timingFrom(args);
     // KPUSIM_TRACE=1: the run's milestones on stderr, in ms since the process started (the bench's first_frame_ms)
+    // and the CPU time so far (wall time is noisy on a shared machine)
     const trace = process.env.KPUSIM_TRACE
-      ? (e: string): void => io.err(`kpusim trace: ${performance.now().toFixed(1)} ms ${e}\n`)
+      ? (e: string): void => io.err(`kpusim trace: ${performance.now().toFixed(1)} ms ${e}${cpuSoFar()}\n`)
       : undefined;
     trace?.('command started');
     let output = '';
@@ -162,3 +164,19 @@ export const maixpyCommand: Command = {
     return r.exitCode === 0 ? EXIT.OK : r.exitCode;
   },
 };
+
+/**
+ * ` (CPU: main thread N ms, process M ms)`: the CPU time so far of the thread running the command (from
+ * Linux's scheduler statistics; left out elsewhere) and of the whole process, all its threads.
+ */
+function cpuSoFar(): string {
+  const u = process.cpuUsage();
+  const proc = `process ${((u.user + u.system) / 1e3).toFixed(1)} ms`;
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+    if (Number.isFinite(ns)) return ` (CPU: main thread ${(ns / 1e6).toFixed(1)} ms, ${proc})`;
+  } catch {
+    // not Linux
+  }
+  return ` (CPU: ${proc})`;
+}
