@@ -55,7 +55,7 @@ import {
 } from './sandbox.js';
 import type { SensorName } from './sensor-timing.js';
 import type { TimingParams } from '../kpu/timing/params.js';
-import { interruptControl, loadMicroPythonWithMemory, type InterruptControl } from './wasm.js';
+import { ENDLESS_LOOP_TRAP, interruptControl, loadMicroPythonWithMemory, type InterruptControl } from './wasm.js';
 
 export const MAIXPY_MODULES: readonly MaixpyModule[] = [
   runtimeModule,
@@ -390,12 +390,28 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
  */
 export function runScript(board: MaixpyBoard, script: string, source: string): void {
   board.mp.FS.writeFile('/__kpusim_main__.py', new TextEncoder().encode(source));
+  // The interpreter builds the report of an exception that ends the script (its traceback) on the heap:
+  // SCRIPT_RESERVE.bytes of it are kept back while the script runs and let go on the way out (`reserve`
+  // in _kpusim.py), so a script that fills the heap still gets its MemoryError and traceback.
   board.mp.runPython(
     [
       `__file__ = ${pyString(script)}`,
-      `exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
+      `with __import__('_kpusim').reserve(${SCRIPT_RESERVE.bytes}): exec(compile(open('/__kpusim_main__.py').read(), __file__, 'exec'), globals())`,
     ].join('\n'),
   );
+}
+
+/** Heap bytes kept back while a script runs, for the report of the exception that ends it (`runScript`). */
+export const SCRIPT_RESERVE = { bytes: 4096 };
+
+/**
+ * Whether `e` is the interpreter's trap for an exception it could not report (`trapEndlessLoops` in
+ * wasm.ts): the heap was too full even with the reserve let go.
+ */
+function unreportable(e: unknown): boolean {
+  const RuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: new () => Error } }).WebAssembly
+    .RuntimeError;
+  return e instanceof RuntimeError && e.message === ENDLESS_LOOP_TRAP;
 }
 
 /**
@@ -510,6 +526,11 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
       reason = 'sandbox-violation';
       exitCode = 1;
       violation = e.message;
+    } else if (unreportable(e)) {
+      reason = 'python-error';
+      exitCode = 1;
+      const message = 'the heap was too full to report the exception that ended the script';
+      error = { type: 'MemoryError', message, traceback: `MemoryError: ${message}\n` };
     } else if (e instanceof Error && e.name === 'PythonError') {
       const type = (e as Error & { type?: string }).type ?? '';
       if (type === 'SystemExit') {

@@ -253,6 +253,65 @@ export function cheapErrnoErrors(fs: { ErrnoError: ErrnoErrorClass }): void {
   fs.ErrnoError = ErrnoError as unknown as ErrnoErrorClass;
 }
 
+/** What a trap of a patched endless loop (`trapEndlessLoops`) says in JavaScript. */
+export const ENDLESS_LOOP_TRAP = 'unreachable';
+
+/** A function body that is an empty endless loop: no locals, `loop br 0 end`, `end`. */
+const ENDLESS = [0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b];
+/** The same number of bytes trapping at once: no locals, `unreachable`, four `nop`s, `end`. */
+const TRAP = [0x00, 0x00, 0x01, 0x01, 0x01, 0x01, 0x0b];
+
+/**
+ * A copy of a WebAssembly module's bytes in which every function whose whole body is an empty endless
+ * loop traps instead (a `RuntimeError` in JavaScript). The port has such a function for an exception
+ * raised where no handler is set (`nlr_jump_fail`): it happens when Python's heap is so full that the
+ * port cannot build the report of an exception that ended the code it ran, and the interpreter would
+ * spin for ever. Nothing else changes: the bytes keep their length and every other function its code.
+ * Bytes that are not a module it can read are returned as they are.
+ */
+export function trapEndlessLoops(bytes: Uint8Array): { readonly bytes: Uint8Array; readonly patched: number } {
+  const out = new Uint8Array(bytes);
+  let p = 8;
+  const leb = (): number => {
+    let v = 0,
+      shift = 0,
+      b: number;
+    do {
+      if (p >= out.length || shift > 28) throw new RangeError('bad LEB128');
+      b = out[p++];
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return v;
+  };
+  let patched = 0;
+  try {
+    if (out.length < 8 || out[0] !== 0 || out[1] !== 0x61 || out[2] !== 0x73 || out[3] !== 0x6d)
+      return { bytes, patched };
+    while (p < out.length) {
+      const id = out[p++];
+      const size = leb();
+      const end = p + size;
+      if (end > out.length) return { bytes, patched: 0 };
+      if (id === 10) {
+        const count = leb();
+        for (let i = 0; i < count && p < end; i++) {
+          const len = leb();
+          if (len === ENDLESS.length && ENDLESS.every((b, k) => out[p + k] === b)) {
+            out.set(TRAP, p);
+            patched++;
+          }
+          p += len;
+        }
+      }
+      p = end;
+    }
+  } catch {
+    return { bytes, patched: 0 };
+  }
+  return patched ? { bytes: out, patched } : { bytes, patched };
+}
+
 /** The port's keyboard-interrupt entry points (exported C functions). */
 export interface InterruptControl {
   /** Raises KeyboardInterrupt in the running Python code at its next check (`mp_sched_keyboard_interrupt`). */
@@ -294,6 +353,12 @@ export async function loadMicroPythonWithMemory(
   WA.instantiate = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
     // The sandbox wraps the port's JavaScript imports before the module sees them (sandbox.ts).
     const imports = args[1] as { env?: Record<string, unknown> } | undefined;
+    // The port's endless loop on an exception nothing can report traps instead (trapEndlessLoops).
+    if (args[0] instanceof ArrayBuffer || ArrayBuffer.isView(args[0])) {
+      const b = args[0] as ArrayBuffer | ArrayBufferView;
+      const view = b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      args[0] = trapEndlessLoops(view).bytes;
+    }
     const invokes = invokeGlue.fast ? fastInvokes(imports) : undefined;
     if (poll) addPoll(imports, poll);
     if (typeof imports?.env?.lookup_attr === 'function' && typeof imports.env.mp_js_ticks_ms === 'function') {

@@ -150,6 +150,22 @@ def board_oserror(e):
     return e
 
 
+class reserve:
+    # Heap kept back while a script runs (`runScript` in src/maixpy/host.ts, as a `with` around it): the
+    # interpreter reports an exception that ends the script from the heap, so with the heap full of the
+    # script's objects it could not. The port collects no garbage while code runs, so the reserve is a
+    # list's items, which `clear` gives back to the heap at once (shrunk in place), on the way out.
+    def __init__(self, n):
+        self.items = [None] * (n // 4)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, t, v, tb):
+        self.items.clear()
+        return False
+
+
 _later = {}
 
 
