@@ -34,7 +34,7 @@ def _kpusim_unhide():
             except OSError:
                 listed[d or '.'] = set()
     for f in os.listdir('/lib'):
-        name = f[:-3] if f.endswith('.py') else f
+        name = f[:-3] if f.endswith('.py') else f[:-4] if f.endswith('.mpy') else f
         if name in sys.modules:
             continue
         for d in ahead:

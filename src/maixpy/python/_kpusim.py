@@ -179,7 +179,9 @@ def later(module, g, clsname):
         if done:
             return g[clsname]
         # Marked done once it has worked: a MemoryError while compiling leaves it for the next read.
-        exec(compile(_js.later(module), g['__file__'], 'exec'), g)
+        f = g['__file__']
+        # a module installed compiled (/lib/NAME.mpy) was compiled under its source's name
+        exec(compile(_js.later(module), f[:-4] + '.py' if f.endswith('.mpy') else f, 'exec'), g)
         part = g.pop('_kpusim_later')
         cls = g[clsname]
         for k, v in part.__dict__.items():
