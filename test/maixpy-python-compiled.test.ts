@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { moduleFiles } from '../src/maixpy/boot.js';
 import { PYTHON_MPY, PYTHON_SOURCES } from '../src/maixpy/python/sources.generated.js';
 import type { RgbImage } from '../src/pipeline/types.js';
-import { runScript, type ScriptRun } from './fixtures/maixpy/helpers.js';
+import { runScript, runView } from './fixtures/maixpy/helpers.js';
 import { REPO_ROOT } from './shared.js';
 
 afterEach(() => {
@@ -24,16 +24,6 @@ async function runBoth(source: string, opts: Parameters<typeof runScript>[1] = {
   moduleFiles.compiled = true;
   return { sources, compiled: await run() };
 }
-
-const strip = (t: string | undefined) => t?.replace(/[^\s"]*kpusim-maixpy-script-[^/]+\//g, '');
-const view = (r: ScriptRun) => ({
-  stdout: strip(r.stdout),
-  stderr: strip(r.stderr)!.replace(/emulator [\d.]+ s/, 'emulator'),
-  exitCode: r.exitCode,
-  traceback: strip(r.error?.traceback),
-  line: r.error?.line,
-  boardMs: r.boardMs,
-});
 
 describe('modules installed compiled', () => {
   it('every module but the boot has its .mpy, of the format the interpreter loads', () => {
@@ -80,7 +70,7 @@ describe('modules installed compiled', () => {
     const b = await run();
     expect(b.r.exitCode).toBe(0);
     expect([b.r.frames, b.panels.length]).toEqual([2, 2]);
-    expect(view(b.r)).toEqual(view(a.r));
+    expect(runView(b.r)).toEqual(runView(a.r));
     expect(b.r.frameLog.map((f) => f.board_ms)).toEqual(a.r.frameLog.map((f) => f.board_ms));
     expect(b.panels).toEqual(a.panels);
   });
@@ -102,7 +92,7 @@ describe('modules installed compiled', () => {
     expect(sources.stdout).toMatch(/File "\/lib\/image.py", line \d+, in /);
     expect(sources.stdout).toMatch(/File "\/lib\/KPU.py", line \d+, in /);
     expect(sources.error?.type).toBe('TypeError');
-    expect(view(compiled)).toEqual(view(sources));
+    expect(runView(compiled)).toEqual(runView(sources));
   });
 
   it("a stand-in that is not one of the generated modules (a stub sharing another's text) is installed as source", async () => {

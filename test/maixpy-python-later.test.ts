@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { imageModule } from '../src/maixpy/modules/image.js';
 import { PYTHON_LATER, PYTHON_SOURCES } from '../src/maixpy/python/sources.generated.js';
-import { runScript, type ScriptRun } from './fixtures/maixpy/helpers.js';
+import { runScript, runView, type ScriptRun } from './fixtures/maixpy/helpers.js';
 import { REPO_ROOT } from './shared.js';
 
 const onDisk = (name: string) => readFileSync(join(REPO_ROOT, 'src', 'maixpy', 'python', `${name}.py`), 'utf8');
@@ -109,17 +109,7 @@ describe('class bodies compiled on first use', () => {
     expect(whole.stdout).toMatch(/True False 7/);
     expect(whole.stdout).toMatch(/File "\/lib\/image.py", line \d+, in draw_image/);
     expect(whole.error?.type).toBe('ValueError');
-    const strip = (t: string | undefined) => t?.replace(/[^\s"]*kpusim-maixpy-script-[^/]+\//g, '');
-    // Objects' addresses (in reprs) depend on the heap's history; none is printed here.
-    const view = (r: ScriptRun) => ({
-      stdout: strip(r.stdout),
-      stderr: strip(r.stderr)!.replace(/emulator [\d.]+ s/, 'emulator'),
-      exitCode: r.exitCode,
-      traceback: strip(r.error?.traceback),
-      line: r.error?.line,
-      boardMs: r.boardMs,
-    });
-    expect(view(later)).toEqual(view(whole));
+    expect(runView(later)).toEqual(runView(whole));
   });
 
   it('methods read from the class before any instance reads one: there, callable, the same results', async () => {
