@@ -40,7 +40,6 @@ import { sensorModule } from './modules/sensor.js';
 import { stubModules } from './modules/stubs.js';
 import { gcModule, timeModule } from './modules/time.js';
 import type { MaixpyModule } from './modules/types.js';
-import { PYTHON_LATER } from './python/sources.generated.js';
 import { mirrorWrites } from './mirror.js';
 import { listSdFolder, parseFlashSpec, Storage, type FlashSegment, type SdEntry } from './storage.js';
 import {
@@ -366,10 +365,6 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
       status: guard(() => ctx.takeStatus()),
       take: guard((addr: number, n: number) => ctx.take(addr, n)),
       warn: guard((text: string) => warn(String(text))),
-      // The rest of a class's body, compiled on first use (`later` in _kpusim.py).
-      later: guard((module: string) =>
-        Object.prototype.hasOwnProperty.call(PYTHON_LATER, String(module)) ? PYTHON_LATER[String(module)] : null,
-      ),
     }),
   );
   mp.FS.mkdirTree('/flash');

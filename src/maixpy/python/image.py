@@ -421,7 +421,6 @@ class Image:
         ys = _k.get_int(_k.opt(args, off + 3, kw, 'y_spacing', 2))
         _k.call('image_draw_string', *(self._args() + (_k.get_int(x), _k.get_int(y), str(text), c, scale, xs, ys)))
         return self
-    # kpusim-later: the methods from here to the end of the class are compiled on first use (_k.later)
     # api: partial (image, x, y, x_scale=1.0, y_scale=1.0, alpha=256, mask=None) - scaling, alpha and mask raise NotImplementedError
     def draw_image(self, img, *args, **kw):
         (x, y), off = _k.consume(args, 0, 2)
@@ -707,7 +706,6 @@ class Image:
             f.write(data)
         return self
 
-_k.later('image', globals(), 'Image')
 __getattr__ = _k.module_getattr('image', ["SEARCH_EX","SEARCH_DS","EDGE_CANNY","EDGE_SIMPLE","CORNER_FAST","CORNER_AGAST","TAG16H5","TAG25H7","TAG25H9","TAG36H10","TAG36H11","ARTOOLKIT","EAN2","EAN5","EAN8","UPCE","ISBN10","UPCA","EAN13","ISBN13","I25","DATABAR","DATABAR_EXP","CODABAR","CODE39","PDF417","CODE93","CODE128","ImageWriter","ImageReader","rgb_to_lab","lab_to_rgb","HaarCascade","load_descriptor","save_descriptor","match_descriptor"])
 
 
