@@ -8,6 +8,7 @@
  */
 import { PYTHON_MPY, PYTHON_SOURCES } from './python/sources.generated.js';
 import type { MaixpyModule } from './modules/types.js';
+import { fromBase64 } from '../io/base64.js';
 
 /** The part of the MicroPython instance the boot uses. */
 export interface BootableInterpreter {
@@ -55,14 +56,4 @@ function precompiled(m: MaixpyModule): Uint8Array | undefined {
   if (!moduleFiles.compiled || !Object.prototype.hasOwnProperty.call(PYTHON_MPY, m.file)) return undefined;
   if ((PYTHON_SOURCES as Readonly<Record<string, string>>)[m.file] !== m.python) return undefined;
   return fromBase64(PYTHON_MPY[m.file]);
-}
-
-/** Bytes from base64: Node's decoder where there is one, else the browser's. */
-function fromBase64(b64: string): Uint8Array {
-  const B = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array } }).Buffer;
-  if (B) return B.from(b64, 'base64');
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }

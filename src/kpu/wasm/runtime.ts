@@ -10,6 +10,7 @@ import { layerThreads, startPartPool, type PartPool } from '../parallel/index.js
 import { CTL, DESC_BYTES } from './abi.js';
 import { KERNEL_MODULE_BASE64 } from './kernel-module.generated.js';
 import { SHARED_MAX_PAGES } from './kernel-spec.js';
+import { fromBase64 } from '../../io/base64.js';
 
 /** The parts of the WebAssembly global used here (the project's lib settings carry no WebAssembly types). */
 interface WasmMemory {
@@ -59,28 +60,6 @@ function kernelModule(WA: WasmGlobal, shared: boolean): object {
     modules.set(shared, m);
   }
   return m;
-}
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function fromBase64(text: string): Uint8Array {
-  const digit = new Uint8Array(128);
-  for (let i = 0; i < 64; i++) digit[B64.charCodeAt(i)] = i;
-  const n = text.length;
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((n / 4) * 3 - pad);
-  let o = 0;
-  for (let i = 0; i < n; i += 4) {
-    const v =
-      (digit[text.charCodeAt(i)] << 18) |
-      (digit[text.charCodeAt(i + 1)] << 12) |
-      (digit[text.charCodeAt(i + 2)] << 6) |
-      digit[text.charCodeAt(i + 3)];
-    out[o++] = v >> 16;
-    if (o < out.length) out[o++] = (v >> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
-  }
-  return out;
 }
 
 /** The module's bytes for a plain memory or a shared one (`buildKernelModule(kernelMemorySpec(shared))`). */
