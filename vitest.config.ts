@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // the suite's own image cache (test/global-setup.ts)
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -220,7 +220,8 @@ writeFileSync(script, ascii);
  * slower to start.
  */
 const cache = join(out, 'cli.cache');
-const env = { ...process.env, KPUSIM_CODE_CACHE_OUT: cache };
+// the build writes nothing to the user's image cache (src/io/image-cache.ts)
+const env = { ...process.env, KPUSIM_CODE_CACHE_OUT: cache, KPUSIM_CACHE_DIR: 'off' };
 delete env.KPUSIM_TRACE;
 const train = spawnSync(
   process.execPath,

@@ -6,7 +6,9 @@
  *   PC and board times the script's frame log records at each snapshot. Also, for a one-frame run,
  *   the wall time (process start to exit) and the first frame's time: from the process's start to
  *   the return of the script's first `lcd.display()`, as the run's trace reports it
- *   (`KPUSIM_TRACE=1`, Node's clock from the process's start).
+ *   (`KPUSIM_TRACE=1`, Node's clock from the process's start): with the camera file not in the image
+ *   cache (src/io/image-cache.ts: a new, empty one for each run, as on the first run with a file), and
+ *   with it there (`_warm`, as on every later run), in alternated pairs. The other runs use no cache.
  * - `face_image_ratio`: PC time over the board's predicted time per image of
  *   `kpusim face recognize` (one thread), the first image left out: with the bundled trio, and
  *   with CanMV's trio (`--preset canmv` and its three kmodels) when the shared corpus has them.
@@ -79,12 +81,17 @@ export function maixpyFrameRatio(
   readonly first_frame_max: number;
   /** The main thread's CPU time by the first frame (median; null where the trace does not give it). */
   readonly first_frame_cpu_ms: number | null;
+  /** The same with the camera file in the image cache. */
+  readonly first_frame_warm_ms: number;
+  readonly first_frame_warm_min: number;
+  readonly first_frame_warm_max: number;
+  readonly first_frame_warm_cpu_ms: number | null;
 } {
   const ratios: number[] = [];
   const pcPerFrame: number[] = [];
   const boardPerFrame: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const { doc } = kpusimJson(['maixpy', SCRIPT, '--camera', ...frames(frameCount)]);
+    const { doc } = kpusimJson(['maixpy', SCRIPT, '--camera', ...frames(frameCount)], { KPUSIM_CACHE_DIR: 'off' });
     const log = doc.frame_log as { board_ms: number; pc_ms: number }[];
     if (log.length !== frameCount) throw new Error(`bench: the script took ${log.length} of ${frameCount} frames`);
     // From the snapshot after the warm-up frames to the last one: whole frames of steady state.
@@ -98,12 +105,30 @@ export function maixpyFrameRatio(
   const wall: number[] = [];
   const first: number[] = [];
   const firstCpu: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], { KPUSIM_TRACE: '1' });
-    wall.push(r.wallMs);
-    const t = traced(r.stderr, 'lcd_display');
-    first.push(t.ms);
-    firstCpu.push(t.cpuMs);
+  const warm: number[] = [];
+  const warmCpu: number[] = [];
+  const caches = mkdtempSync(join(tmpdir(), 'kpusim-bench-cache-'));
+  try {
+    const warmDir = join(caches, 'warm');
+    kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], { KPUSIM_CACHE_DIR: warmDir });
+    for (let i = 0; i < runs; i++) {
+      const r = kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], {
+        KPUSIM_TRACE: '1',
+        KPUSIM_CACHE_DIR: join(caches, `cold-${i}`),
+      });
+      wall.push(r.wallMs);
+      const t = traced(r.stderr, 'lcd_display');
+      first.push(t.ms);
+      firstCpu.push(t.cpuMs);
+      const w = traced(
+        kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], { KPUSIM_TRACE: '1', KPUSIM_CACHE_DIR: warmDir }).stderr,
+        'lcd_display',
+      );
+      warm.push(w.ms);
+      warmCpu.push(w.cpuMs);
+    }
+  } finally {
+    rmSync(caches, { recursive: true, force: true });
   }
   return {
     ...spread(ratios),
@@ -114,6 +139,10 @@ export function maixpyFrameRatio(
     first_frame_min: r3(Math.min(...first)),
     first_frame_max: r3(Math.max(...first)),
     first_frame_cpu_ms: firstCpu.every(Number.isFinite) ? r3(median(firstCpu)) : null,
+    first_frame_warm_ms: r3(median(warm)),
+    first_frame_warm_min: r3(Math.min(...warm)),
+    first_frame_warm_max: r3(Math.max(...warm)),
+    first_frame_warm_cpu_ms: warmCpu.every(Number.isFinite) ? r3(median(warmCpu)) : null,
   };
 }
 

@@ -2,14 +2,15 @@
  * The worker thread of `kpusim maixpy`'s camera prefetch (src/cli/camera-prefetch.ts): finds the
  * camera files (given, or from the `--camera` options of the raw arguments when started with the
  * process), posts their list, then for each file it claims posts the image decoded by the decoder a
- * snapshot uses, with its frame at the sensor's default size (QVGA) made by the snapshot's own
- * functions; or no image when the file fails to decode (the snapshot decodes it to report the error).
+ * snapshot uses (read through the image cache as a snapshot reads it, src/io/image-cache.ts), with its
+ * frame at the sensor's default size (QVGA) made by the snapshot's own functions; or no image when the
+ * file fails to decode (the snapshot decodes it to report the error).
  * It never writes to stdout or stderr.
  */
 import { workerData } from 'node:worker_threads';
 import { expandCameraFiles, frameOutputs, scaleFrame, type PrefetchedFrame } from '../maixpy/camera.js';
 import type { ResizeMode } from '../pipeline/convert.js';
-import { readImageFile } from '../pipeline/image-io.js';
+import { imageCacheFromEnv, readImageFileCached } from '../io/image-cache.js';
 import {
   cameraArgs,
   PREFETCH_FILES,
@@ -37,7 +38,7 @@ function own<T extends Uint8Array | Uint16Array>(a: T): T {
 
 /** A file's image and its frame (`fit`), ready to post (their buffers moved, not copied). */
 function decode(file: string, fit: ResizeMode): { message: CameraWorkerMessage; move: ArrayBuffer[] } {
-  const decoded = readImageFile(file);
+  const decoded = readImageFileCached(file, cache);
   const image = { width: decoded.width, height: decoded.height, data: own(decoded.data) };
   const scaled = scaleFrame(image, FRAME.width, FRAME.height, fit);
   const out = frameOutputs(scaled, false);
@@ -48,6 +49,7 @@ function decode(file: string, fit: ResizeMode): { message: CameraWorkerMessage; 
 }
 
 const input = workerData as CameraWorkerInput;
+const cache = imageCacheFromEnv(process.env);
 const status = new Int32Array(input.status);
 const args = input.argv ? cameraArgs(input.argv) : { specs: [], fit: 'crop' as ResizeMode };
 const files = input.files ? [...input.files] : filesOf(args.specs);

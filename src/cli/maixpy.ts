@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import { cameraPrefetch } from './camera-prefetch.js';
+import { imageCacheFromEnv, readImageFileCached } from '../io/image-cache.js';
 import { DEFAULT_HEAP_MB } from '../maixpy/sandbox.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
@@ -118,6 +119,8 @@ export const maixpyCommand: Command = {
       ? (e: string): void => io.err(`kpusim trace: ${performance.now().toFixed(1)} ms ${e}${cpuSoFar()}\n`)
       : undefined;
     trace?.('command started');
+    // camera files decoded in an earlier run are read back as pixels (src/io/image-cache.ts)
+    const imageCache = imageCacheFromEnv(process.env);
     let output = '';
     const r = await runMaixpy({
       script: String(args.script),
@@ -140,6 +143,7 @@ export const maixpyCommand: Command = {
       ...(timing ? { timing: timing.params } : {}),
       trace,
       cameraPrefetch,
+      readCameraFile: (file) => readImageFileCached(file, imageCache),
       out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),
     });

@@ -48,6 +48,8 @@ export interface CameraOptions {
   readonly prefetched?: (file: string) => PrefetchedFile | undefined;
   /** Bytes of frames kept for reuse (default FRAME_CACHE_BYTES). */
   readonly cacheBytes?: number;
+  /** Reads and decodes a file (default `readImageFile`; the command line's keeps decoded files between runs). */
+  readonly read?: (file: string) => RgbImage;
 }
 
 /**
@@ -161,6 +163,7 @@ export class Camera {
   readonly cycle: boolean;
   private readonly live?: CameraOptions['live'];
   private readonly prefetched?: CameraOptions['prefetched'];
+  private readonly read: (file: string) => RgbImage;
   /** Frames by file and size, least recently used first. */
   private readonly frames = new Map<string, CachedFrame>();
   private frameBytes = 0;
@@ -175,6 +178,7 @@ export class Camera {
     this.cycle = opts.cycle ?? false;
     this.live = opts.live;
     this.prefetched = opts.prefetched;
+    this.read = opts.read ?? ((file) => readImageFile(file));
     this.cacheBytes = opts.cacheBytes ?? FRAME_CACHE_BYTES;
   }
 
@@ -239,7 +243,7 @@ export class Camera {
       this.frames.set(key, entry);
       this.grow(entry, made.rgb.data.byteLength + outputsBytes(out));
     } else {
-      const rgb = scaleFrame(pre?.image ?? readImageFile(file), width, height, this.fit);
+      const rgb = scaleFrame(pre?.image ?? this.read(file), width, height, this.fit);
       entry = { rgb, outputs: new Map(), bytes: 0 };
       this.frames.set(key, entry);
       this.grow(entry, rgb.data.byteLength);

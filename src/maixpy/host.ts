@@ -116,6 +116,8 @@ export interface MaixpyRunOptions {
   readonly liveCamera?: CameraOptions['live'];
   /** Starts decoding the (expanded) camera files ahead of their snapshots (the command line's worker thread). */
   readonly cameraPrefetch?: (files: readonly string[]) => CameraPrefetch | undefined;
+  /** Reads and decodes a camera file (`CameraOptions.read`: the command line's goes through its image cache). */
+  readonly readCameraFile?: CameraOptions['read'];
   /**
    * Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load and run, snapshot
    * and display.
@@ -268,6 +270,8 @@ export interface MaixpyBoardOptions {
   readonly liveCamera?: CameraOptions['live'];
   /** Camera files decoded ahead (`CameraOptions.prefetched`). */
   readonly cameraPrefetched?: CameraOptions['prefetched'];
+  /** Reads and decodes a camera file (`CameraOptions.read`). */
+  readonly readCameraFile?: CameraOptions['read'];
   /** Told of the board's milestones (see `MaixpyRunOptions.trace`). */
   readonly trace?: (event: string) => void;
 }
@@ -316,6 +320,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
       cycle: opts.served,
       live: opts.liveCamera,
       prefetched: opts.cameraPrefetched,
+      read: opts.readCameraFile,
     }),
     storage,
     memory,
@@ -470,6 +475,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
   const board = await createBoard({
     cameraFiles: files,
     cameraPrefetched: prefetch && ((file) => prefetch.take(file)),
+    readCameraFile: opts.readCameraFile,
     liveCamera: opts.liveCamera,
     lcdFrame: opts.lcdFrame,
     poll: userPoll ? () => polled.board && userPoll(polled.board) : undefined,

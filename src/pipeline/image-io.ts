@@ -447,15 +447,18 @@ export function decodeImage(bytes: Uint8Array, file: string, opts: DecodeOptions
  * Read and decode an image file (a regular file within `FILE_CAPS.image`). A missing file is `UsageError('NOT_FOUND')`.
  */
 export function readImageFile(file: string, opts: DecodeOptions = {}): DecodedImage {
-  let bytes: Uint8Array;
+  return decodeImage(readImageBytes(file), file, opts);
+}
+
+/** An image file's bytes, undecoded (`readImageFile`'s errors for a file that cannot be read). */
+export function readImageBytes(file: string): Uint8Array {
   try {
-    bytes = readUserFile(file, FILE_CAPS.image);
+    return readUserFile(file, FILE_CAPS.image);
   } catch (e) {
     if (e instanceof UsageError && e.code === 'NOT_FOUND')
       throw new UsageError('NOT_FOUND', `${file}: image not found`);
     throw e;
   }
-  return decodeImage(bytes, file, opts);
 }
 
 function toRgba(img: RgbImage): Buffer {
