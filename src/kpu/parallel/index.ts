@@ -4,7 +4,8 @@
  * same memory. A layer's output channels are cut into parts; the calling thread and the worker
  * take parts from a shared counter until none is left, and the calling thread returns when every
  * part is done. The library's API stays synchronous: the calling thread hands parts over with
- * Atomics.store/notify and waits with Atomics.wait, never for an event.
+ * Atomics.store/notify and waits with Atomics.wait, never for an event. Each thread looks for what it
+ * waits for during `SPIN_MS` before it sleeps: layers follow each other closely, and waking takes long.
  *
  * The worker is a help, never a dependency: it starts in the background and takes parts only once
  * it is up (until then, and whenever it is slow to wake, the calling thread takes every part
@@ -95,6 +96,9 @@ const FAILED = 6; // 1 + a part the worker failed on, else 0
 const READY = 7; // 1 once the worker has its instance
 export const CTL_SLOTS = 8;
 
+/** How long the worker looks for the next layer before it sleeps (ms). */
+const SPIN_MS = 0.5;
+
 const GEN_MASK = 0xfffff;
 const CLOSED = 0xfff;
 
@@ -104,7 +108,7 @@ type PartFn = (desc: number, o0: number, o1: number) => void;
 /** The worker's code (CommonJS, evaluated): an instance of the module on the shared memory, taking parts. */
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctl, desc, slots } = workerData;
+const { module, memory, ctl, desc, slots, spinMs: SPIN_MS } = workerData;
 const [SEQ, NEXT, NPARTS, SIZE, OC, DONE, FAILED, READY] = slots;
 const part = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.part;
 const c = new Int32Array(memory.buffer, ctl, 8);
@@ -132,6 +136,9 @@ for (;;) {
       Atomics.notify(c, DONE);
     }
   }
+  // the next layer usually follows within a fraction of a millisecond: look for it a while before sleeping
+  // (waking from Atomics.wait takes tens of microseconds, as long as a small part)
+  for (const until = performance.now() + SPIN_MS; Atomics.load(c, SEQ) === job && performance.now() < until; );
   Atomics.wait(c, SEQ, job);
 }
 `;
@@ -180,6 +187,7 @@ export function startPartPool(setup: PoolSetup): PartPool | null {
         ctl: setup.ctl,
         desc: setup.descs[1],
         slots: [SEQ, NEXT, NPARTS, SIZE, OC, DONE, FAILED, READY],
+        spinMs: SPIN_MS,
       },
       stdout: false,
       stderr: false,
@@ -236,6 +244,8 @@ export function startPartPool(setup: PoolSetup): PartPool | null {
       Atomics.add(c, DONE, mineDone);
       stats.byWorker += n - mineDone;
       const t1 = performance.now();
+      // the worker's last part often ends within microseconds: look before sleeping, as the worker does
+      for (const until = t1 + SPIN_MS; Atomics.load(c, DONE) < n && performance.now() < until;);
       for (let d = Atomics.load(c, DONE); d < n; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
       // Waiting longer than this thread worked means the worker did not get a core of its own (a
       // busy machine): after 3 such layers in a row, the next 64 run on this thread alone.
