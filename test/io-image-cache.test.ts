@@ -145,6 +145,20 @@ describe('the image cache', () => {
     expect(entries(cache).filter((e) => e.endsWith('.tmp') || e.startsWith('.'))).toEqual([]);
   });
 
+  it('removes a temporary file a killed process left once it is stale, never one being written', () => {
+    const cache = new ImageCache(tempDir('imgcache'));
+    mkdirSync(cache.folder, { recursive: true });
+    const stale = join(cache.folder, '.aa.1.x.tmp');
+    const fresh = join(cache.folder, '.bb.2.y.tmp');
+    writeFileSync(stale, 'half');
+    writeFileSync(fresh, 'half');
+    const hourAgo = Date.now() / 1000 - 3600;
+    utimesSync(stale, hourAgo, hourAgo);
+    readImageFileCached(PHOTOS[1], cache);
+    expect([existsSync(stale), existsSync(fresh)]).toEqual([false, true]);
+    expect(entries(cache).filter((e) => e.endsWith('.rgb'))).toHaveLength(1);
+  });
+
   it('a cache that cannot be written changes nothing: the image is decoded as without one', () => {
     const dir = tempDir('imgcache');
     writeFileSync(join(dir, 'images'), 'a file where the folder should be');

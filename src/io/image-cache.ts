@@ -14,7 +14,8 @@
  *   unreadable, of another size or with a bad header is ignored (and decoded again); an entry is
  *   written to a temporary name and renamed, so a reader never sees half of one.
  * - At most `IMAGE_CACHE_MAX_BYTES` are kept: after a write the least recently used entries (by
- *   modification time, renewed by each hit) beyond it are removed.
+ *   modification time, renewed by each hit) beyond it are removed, and temporary files a killed
+ *   process left.
  * - The cache is a convenience: a folder that cannot be made or written leaves the run as without it.
  */
 import { createHash } from 'node:crypto';
@@ -44,6 +45,9 @@ export const IMAGE_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 /** An entry's first bytes; the digit is the layout's version. */
 const MAGIC = 'kpusimI1';
 const HEADER = 16;
+
+/** A temporary file older than this is a write that never finished. */
+const STALE_TMP_MS = 10 * 60 * 1000;
 
 /** Bumped when kpusim's own decoding (BMP, EXIF orientation, alpha) changes without a new version. */
 const FORMAT = 1;
@@ -142,13 +146,20 @@ export class ImageCache {
   /** Remove the least recently used entries beyond `maxBytes`. */
   trim(): void {
     let entries: { path: string; bytes: number; used: number }[];
+    const now = Date.now();
     try {
       entries = readdirSync(this.folder)
-        .filter((f) => f.endsWith('.rgb'))
+        .filter((f) => f.endsWith('.rgb') || f.endsWith('.tmp'))
         .flatMap((f) => {
           try {
-            const st = statSync(join(this.folder, f));
-            return st.isFile() ? [{ path: join(this.folder, f), bytes: st.size, used: st.mtimeMs }] : [];
+            const path = join(this.folder, f);
+            const st = statSync(path);
+            // a write a process did not finish (it was killed): counted and removed once surely stale
+            if (f.endsWith('.tmp')) {
+              if (st.isFile() && now - st.mtimeMs > STALE_TMP_MS) unlinkSync(path);
+              return [];
+            }
+            return st.isFile() ? [{ path, bytes: st.size, used: st.mtimeMs }] : [];
           } catch {
             return [];
           }
