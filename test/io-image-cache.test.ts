@@ -168,6 +168,18 @@ describe('the image cache', () => {
     expect(readFileSync(join(dir, 'images'), 'utf8')).toBe('a file where the folder should be');
   });
 
+  it("a cache whose key cannot be made (the decoders' versions unreadable) changes nothing", () => {
+    class Keyless extends ImageCache {
+      override key(): string {
+        throw new Error('no package.json');
+      }
+    }
+    const cache = new Keyless(tempDir('imgcache'));
+    const got = readImageFileCached(PHOTOS[1], cache);
+    expect(same(got.data, readImageFile(PHOTOS[1]).data)).toBe(true);
+    expect(entries(cache)).toEqual([]);
+  });
+
   it("errors are the decoder's, and a file that fails to decode is never kept", () => {
     const cache = new ImageCache(tempDir('imgcache'));
     const src = tempDir('imgcache-src');

@@ -85,9 +85,19 @@ export class ImageCache {
     return createHash('sha256').update(decoders()).update('\0').update(bytes).digest('hex');
   }
 
+  /** The entry's path for a file's bytes, or undefined when the decoders' versions cannot be read. */
+  private pathOf(bytes: Uint8Array): string | undefined {
+    try {
+      return join(this.folder, `${this.key(bytes)}.rgb`);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The image decoded from `bytes` when an entry holds it. */
   get(bytes: Uint8Array): RgbImage | undefined {
-    const path = join(this.folder, `${this.key(bytes)}.rgb`);
+    const path = this.pathOf(bytes);
+    if (path === undefined) return undefined;
     let entry: Uint8Array;
     try {
       entry = readUserFile(path, {
@@ -115,9 +125,9 @@ export class ImageCache {
   /** Keep `img`, decoded from `bytes` (errors are ignored: the cache is a convenience). */
   put(bytes: Uint8Array, img: RgbImage): void {
     const n = 3 * img.width * img.height;
-    if (img.data.length < n || HEADER + n > this.maxBytes) return;
-    const name = this.key(bytes);
-    const tmp = join(this.folder, `.${name}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+    const path = this.pathOf(bytes);
+    if (path === undefined || img.data.length < n || HEADER + n > this.maxBytes) return;
+    const tmp = `${path.slice(0, -'.rgb'.length)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       mkdirSync(this.folder, { recursive: true, mode: 0o700 });
       const header = Buffer.alloc(HEADER);
@@ -131,7 +141,7 @@ export class ImageCache {
       } finally {
         closeSync(fd);
       }
-      renameSync(tmp, join(this.folder, `${name}.rgb`));
+      renameSync(tmp, path);
     } catch {
       try {
         unlinkSync(tmp);
@@ -143,7 +153,7 @@ export class ImageCache {
     this.trim();
   }
 
-  /** Remove the least recently used entries beyond `maxBytes`. */
+  /** Remove the least recently used entries beyond `maxBytes`, and stale temporary files. */
   trim(): void {
     let entries: { path: string; bytes: number; used: number }[];
     const now = Date.now();
@@ -154,7 +164,7 @@ export class ImageCache {
           try {
             const path = join(this.folder, f);
             const st = statSync(path);
-            // a write a process did not finish (it was killed): counted and removed once surely stale
+            // a write a process did not finish (it was killed): not an entry, removed once surely stale
             if (f.endsWith('.tmp')) {
               if (st.isFile() && now - st.mtimeMs > STALE_TMP_MS) unlinkSync(path);
               return [];
