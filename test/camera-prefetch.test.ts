@@ -4,13 +4,14 @@
  * its decoded images and frames are the snapshot's own bytes; it is taken over by the maixpy command
  * when started with the process; a file it cannot decode is left to the snapshot.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yargs from 'yargs';
 import { cameraArgs } from '../src/cli/camera-prefetch.js';
 import { maixpyCommand } from '../src/cli/maixpy.js';
+import { imageCacheFromEnv } from '../src/io/image-cache.js';
 import { Camera, type PrefetchedFile } from '../src/maixpy/camera.js';
 import { readImageFile } from '../src/pipeline/image-io.js';
 import { REPO, tempDir } from './fixtures/maixpy/helpers.js';
@@ -77,6 +78,14 @@ describe('the --camera options in the raw arguments', () => {
 describe.skipIf(!HAS_DIST)('the prefetch worker (needs dist/: npm run build)', () => {
   const load = async (): Promise<PrefetchModule> =>
     (await import(join(REPO, 'dist/cli/camera-prefetch.js'))) as PrefetchModule;
+  // the worker is what these tests are about: files in the image cache would start none (tested last)
+  const suiteCache = process.env.KPUSIM_CACHE_DIR;
+  beforeAll(() => {
+    process.env.KPUSIM_CACHE_DIR = 'off';
+  });
+  afterAll(() => {
+    process.env.KPUSIM_CACHE_DIR = suiteCache;
+  });
 
   /** The snapshot the camera makes of `file` without a prefetch. */
   const own = (file: string, fit: 'crop' | 'fit' | 'stretch') =>
@@ -147,6 +156,36 @@ describe.skipIf(!HAS_DIST)('the prefetch worker (needs dist/: npm run build)', (
       expectSame(again.take(PHOTOS[0]), PHOTOS[0], 'crop');
     } finally {
       again.stop();
+    }
+  });
+
+  it('no worker when the first files are all in the image cache; one when a file is not, or is not a plain file', async () => {
+    const { cameraPrefetch } = await load();
+    const early = (await import(join(REPO, 'dist/bin/camera-prefetch.js'))) as PrefetchModule;
+    const dir = tempDir('prefetch-cache');
+    process.env.KPUSIM_CACHE_DIR = dir;
+    try {
+      const cache = imageCacheFromEnv()!;
+      cache.put(readFileSync(PHOTOS[0]), readImageFile(PHOTOS[0]));
+      cache.put(readFileSync(PHOTOS[1]), readImageFile(PHOTOS[1]));
+      // started with the process: the command finds no worker to take over, and starts none
+      early.startCameraPrefetch(['maixpy', 'script.py', '--camera', PHOTOS[0], PHOTOS[1], PHOTOS[0]]);
+      expect(cameraPrefetch([PHOTOS[0], PHOTOS[1]])).toBeUndefined();
+      // and the command's own check
+      expect(cameraPrefetch([PHOTOS[1], PHOTOS[0]])).toBeUndefined();
+      // a file not in the cache: a worker
+      const p = cameraPrefetch([PHOTOS[0], PHOTOS[2]]);
+      expect(p).toBeDefined();
+      await p!.done;
+      p!.stop();
+      // a folder among the specs (the worker expands it): a worker, taken over by the command
+      early.startCameraPrefetch(['maixpy', 'script.py', '--camera', PHOTOS[0], join(REPO, 'examples/images')]);
+      const q = cameraPrefetch([PHOTOS[0]]);
+      expect(q).toBeDefined();
+      await q!.done;
+      q!.stop();
+    } finally {
+      process.env.KPUSIM_CACHE_DIR = 'off';
     }
   });
 

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { UsageError } from '../src/errors.js';
-import { ImageCache, imageCacheFromEnv, readImageFileCached } from '../src/io/image-cache.js';
-import { readImageFile } from '../src/pipeline/image-io.js';
+import { ImageCache, imageCacheFromEnv } from '../src/io/image-cache.js';
+import { readImageFile, readImageFileCached } from '../src/pipeline/image-io.js';
 import { REPO, tempDir } from './fixtures/maixpy/helpers.js';
 
 const PHOTOS = ['grace_hopper.jpg', 'camera.png', 'astronaut.jpg'].map((f) => join(REPO, 'examples/images', f));

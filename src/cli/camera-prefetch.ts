@@ -16,8 +16,12 @@
  * - Each file is claimed once, by the worker or by the script's thread (an atomic exchange on a
  *   status word in shared memory). A snapshot of a file the worker is decoding waits for it (that
  *   ends sooner than decoding it again); a file the worker has not begun is decoded at the snapshot.
+ * - When the first files are plain files all in the image cache (src/io/image-cache.ts: decoded in an
+ *   earlier run), no worker starts: the snapshots read them back in a few milliseconds each.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { imageCacheFromEnv } from '../io/image-cache.js';
+import { FILE_CAPS, readUserFile } from '../io/read-file.js';
 import type { CameraPrefetch, PrefetchedFile } from '../maixpy/camera.js';
 import type { ResizeMode } from '../pipeline/convert.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -91,12 +95,32 @@ interface Running {
 export type CameraPrefetchRun = CameraPrefetch & { readonly done: Promise<void> };
 
 /**
+ * Whether every one of `files` (the first distinct camera files) is a regular file whose decoded
+ * image is in the image cache: then no worker is started, the snapshots read them from the cache
+ * (a few milliseconds each) and the process saves the worker's start.
+ */
+function allCached(files: readonly string[]): boolean {
+  const cache = imageCacheFromEnv(process.env);
+  if (!cache || files.length === 0) return false;
+  return files.every((f) => {
+    try {
+      return cache.has(readUserFile(f, FILE_CAPS.image));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** In the slot: the files were all in the image cache, so there is no worker to take over. */
+const CACHED = 'cached';
+
+/**
  * The worker started with the process, until the command takes it over. It is kept on `globalThis`:
  * bin/kpusim.js starts it from its own small bundle (dist/bin/camera-prefetch.js) before the command
  * line's script is loaded, and the script holds another copy of this module.
  */
 const EARLY = Symbol.for('kpusim.cameraPrefetch.early');
-const slot = globalThis as { [EARLY]?: Running };
+const slot = globalThis as { [EARLY]?: Running | typeof CACHED };
 
 function start(input: Omit<CameraWorkerInput, 'port' | 'status'>): Running | undefined {
   const { port1, port2 } = new MessageChannel();
@@ -129,7 +153,10 @@ function start(input: Omit<CameraWorkerInput, 'port' | 'status'>): Running | und
  */
 export function startCameraPrefetch(argv: readonly string[]): void {
   if (slot[EARLY] || !import.meta.url.endsWith('.js')) return;
-  slot[EARLY] = start({ argv: argv.slice(1) });
+  // plain files only: folders and patterns are left to the worker to expand
+  const first = [...new Set(cameraArgs(argv.slice(1)).specs)].slice(0, PREFETCH_FILES);
+  if (allCached(first)) slot[EARLY] = CACHED;
+  else slot[EARLY] = start({ argv: argv.slice(1) });
 }
 
 function handle(run: Running, waits: PrefetchWaits): CameraPrefetchRun {
@@ -177,11 +204,11 @@ export function cameraPrefetch(files: readonly string[], waits = WAITS): CameraP
   const run = slot[EARLY];
   if (run) {
     slot[EARLY] = undefined;
-    return handle(run, waits);
+    return run === CACHED ? undefined : handle(run, waits);
   }
   if (!import.meta.url.endsWith('.js')) return undefined;
   const first = [...new Set(files)].slice(0, PREFETCH_FILES);
-  if (first.length === 0) return undefined;
+  if (first.length === 0 || allCached(first)) return undefined;
   const started = start({ files: first });
   return started && handle(started, waits);
 }

@@ -10,7 +10,8 @@
 import { workerData } from 'node:worker_threads';
 import { expandCameraFiles, frameOutputs, scaleFrame, type PrefetchedFrame } from '../maixpy/camera.js';
 import type { ResizeMode } from '../pipeline/convert.js';
-import { imageCacheFromEnv, readImageFileCached } from '../io/image-cache.js';
+import { imageCacheFromEnv } from '../io/image-cache.js';
+import { readImageFileCached } from '../pipeline/image-io.js';
 import {
   cameraArgs,
   PREFETCH_FILES,

@@ -35,7 +35,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeImage, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, readImageBytes } from '../pipeline/image-io.js';
+import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from '../pipeline/image-limits.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { readUserFile } from './read-file.js';
 
@@ -70,6 +70,7 @@ function decoders(): string {
   return decoderKey;
 }
 
+/** The cache (`readImageFileCached` in src/pipeline/image-io.ts reads through it). It loads no decoder. */
 export class ImageCache {
   readonly folder: string;
 
@@ -91,6 +92,16 @@ export class ImageCache {
       return join(this.folder, `${this.key(bytes)}.rgb`);
     } catch {
       return undefined;
+    }
+  }
+
+  /** Whether an entry for `bytes` is there (not checked further: `get` does that). */
+  has(bytes: Uint8Array): boolean {
+    const path = this.pathOf(bytes);
+    try {
+      return path !== undefined && statSync(path).isFile();
+    } catch {
+      return false;
     }
   }
 
@@ -197,17 +208,4 @@ export function imageCacheFromEnv(env: NodeJS.ProcessEnv = process.env): ImageCa
   if (set !== undefined) return set === '' || set === 'off' ? undefined : new ImageCache(set);
   const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return new ImageCache(join(base, 'kpusim'));
-}
-
-/**
- * Read and decode an image file as `readImageFile` does (default options), through `cache` when there
- * is one (the image's pixels only). Errors are `readImageFile`'s.
- */
-export function readImageFileCached(file: string, cache: ImageCache | undefined): RgbImage {
-  const bytes = readImageBytes(file);
-  const hit = cache?.get(bytes);
-  if (hit) return hit;
-  const img = decodeImage(bytes, file);
-  cache?.put(bytes, img);
-  return img;
 }

@@ -21,6 +21,9 @@ import { PNG } from 'pngjs';
 import { UsageError } from '../errors.js';
 import { FILE_CAPS, readUserFile } from '../io/read-file.js';
 import type { RgbImage } from './types.js';
+import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from './image-limits.js';
+
+export { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE };
 
 export type ImageFormat = 'png' | 'jpeg' | 'bmp';
 
@@ -40,15 +43,6 @@ export interface DecodeOptions {
   readonly applyOrientation?: boolean;
 }
 
-/**
- * The largest image kpusim decodes: 4096×3072 (12.6 MP), more than any K210 camera (at most
- * 5 MP) and a 12 MP phone photo; a K210 model's input is far smaller. Decoding costs about
- * 10–30 bytes per pixel, so the cap keeps a hostile header from costing gigabytes. Stated in
- * the README.
- */
-export const MAX_IMAGE_PIXELS = 4096 * 3072;
-/** The largest side, so a long strip cannot pass on area alone. */
-export const MAX_IMAGE_SIDE = 8192;
 /** jpeg-js's own allocation bound, above what a `MAX_IMAGE_PIXELS` image needs. */
 const JPEG_MAX_MEMORY_MB = 512;
 
@@ -448,6 +442,25 @@ export function decodeImage(bytes: Uint8Array, file: string, opts: DecodeOptions
  */
 export function readImageFile(file: string, opts: DecodeOptions = {}): DecodedImage {
   return decodeImage(readImageBytes(file), file, opts);
+}
+
+/** What `readImageFileCached` needs of a cache of decoded images (src/io/image-cache.ts). */
+export interface DecodedImageStore {
+  get(bytes: Uint8Array): RgbImage | undefined;
+  put(bytes: Uint8Array, img: RgbImage): void;
+}
+
+/**
+ * Read and decode an image file as `readImageFile` does (default options), through `cache` when there
+ * is one (the image's pixels only). Errors are `readImageFile`'s.
+ */
+export function readImageFileCached(file: string, cache: DecodedImageStore | undefined): RgbImage {
+  const bytes = readImageBytes(file);
+  const hit = cache?.get(bytes);
+  if (hit) return hit;
+  const img = decodeImage(bytes, file);
+  cache?.put(bytes, img);
+  return img;
 }
 
 /** An image file's bytes, undecoded (`readImageFile`'s errors for a file that cannot be read). */
