@@ -5,7 +5,7 @@
  * cache as without one.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -241,12 +241,19 @@ describe('kpusim maixpy with the image cache', () => {
     return { output: doc.output, frames: doc.frames, board_ms: doc.board_ms, log: doc.frame_log, panels };
   }
 
-  it('runs the same with the cache cold, warm, and off, and keeps one entry per file', async () => {
+  it("runs the same with the cache cold, warm, and off, and keeps each file's image and QVGA frame", async () => {
     const dir = tempDir('imgcache');
     const files = [PHOTOS[0], PHOTOS[1], PHOTOS[0]];
     const off = await run('off', files);
     const cold = await run(dir, files);
-    expect(readdirSync(join(dir, 'images'))).toHaveLength(2);
+    const cache = new ImageCache(dir);
+    for (const f of [PHOTOS[0], PHOTOS[1]]) {
+      const bytes = readFileSync(f);
+      expect(cache.has(bytes), f).toBe(true);
+      const frame = cache.get(bytes, 'frame 320x240 crop');
+      expect(frame && [frame.width, frame.height], f).toEqual([320, 240]);
+    }
+    expect(entries(cache)).toHaveLength(4);
     const warm = await run(dir, files);
     const strip = (r: Record<string, unknown>) => ({
       ...r,
@@ -289,18 +296,25 @@ describe.skipIf(!existsSync(join(REPO, 'dist/bin/cli.js')))(
       };
     }
 
-    it("the worker's decode is kept and read back: the same run cold and warm; an entry changed in place is what the camera shows", () => {
+    it("the worker's decode and frame are kept and read back: the same run cold and warm; an entry changed in place is what the camera shows", () => {
       const dir = tempDir('imgcache');
       const off = spawnRun('off');
       expect(spawnRun(dir)).toEqual(off);
-      const kept = readdirSync(join(dir, 'images'));
-      expect(kept).toHaveLength(1);
+      const cache = new ImageCache(dir);
+      const bytes = readFileSync(PHOTOS[2]);
+      const image = join(cache.folder, `${cache.key(bytes)}.rgb`);
+      const frame = join(cache.folder, `${cache.key(bytes, 'frame 320x240 crop')}.rgb`);
+      expect(entries(cache)).toEqual([image, frame].map((p) => p.slice(cache.folder.length + 1)).sort());
       expect(spawnRun(dir)).toEqual(off);
-      const entry = join(dir, 'images', kept[0]);
-      const bytes = readFileSync(entry);
-      bytes.fill(0, 16);
-      writeFileSync(entry, bytes);
+      const zero = (p: string): void => writeFileSync(p, readFileSync(p).fill(0, 16));
+      // the frame is what a warm run shows
+      zero(frame);
       expect(spawnRun(dir).panels).not.toEqual(off.panels);
+      // without its frame, the image is what it scales
+      rmSync(frame);
+      zero(image);
+      expect(spawnRun(dir).panels).not.toEqual(off.panels);
+      expect(new ImageCache(dir).get(bytes, 'frame 320x240 crop')!.data.every((v) => v === 0)).toBe(true);
     });
   },
 );

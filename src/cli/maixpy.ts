@@ -11,8 +11,9 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { runMaixpy } from '../maixpy/host.js';
 import { cameraPrefetch } from './camera-prefetch.js';
-import { imageCacheFromEnv } from '../io/image-cache.js';
-import { readImageFileCached } from '../pipeline/image-io.js';
+import { imageCacheFromEnv, type ImageCache } from '../io/image-cache.js';
+import type { FrameStore } from '../maixpy/camera.js';
+import { readImageBytes, readImageFileCached } from '../pipeline/image-io.js';
 import { DEFAULT_HEAP_MB } from '../maixpy/sandbox.js';
 import type { Command } from './command.js';
 import { EXIT, printJson, type Io } from './common.js';
@@ -31,6 +32,28 @@ function keyTimes(v: unknown): KeyPress[] {
     out.push({ at: Number(m[1]), ms });
   }
   return out;
+}
+
+/** The camera's frames kept in the image cache, beside each file's image (a variant of its entry). */
+function cachedFrames(cache: ImageCache | undefined): FrameStore | undefined {
+  if (!cache) return undefined;
+  const variant = (w: number, h: number, fit: string): string => `frame ${w}x${h} ${fit}`;
+  return {
+    get(file, w, h, fit) {
+      try {
+        return cache.get(readImageBytes(file), variant(w, h, fit));
+      } catch {
+        return undefined; // the file's own read reports it
+      }
+    },
+    put(file, w, h, fit, rgb) {
+      try {
+        cache.put(readImageBytes(file), rgb, variant(w, h, fit));
+      } catch {
+        // the cache is a convenience
+      }
+    },
+  };
 }
 
 export const maixpyCommand: Command = {
@@ -145,6 +168,7 @@ export const maixpyCommand: Command = {
       trace,
       cameraPrefetch,
       readCameraFile: (file) => readImageFileCached(file, imageCache),
+      cameraFrames: cachedFrames(imageCache),
       out: (t) => (json ? (output += t) : io.out(t)),
       err: (t) => io.err(t),
     });

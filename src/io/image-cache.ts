@@ -17,6 +17,8 @@
  *   modification time, renewed by each hit) beyond it are removed, and temporary files a killed
  *   process left.
  * - The cache is a convenience: a folder that cannot be made or written leaves the run as without it.
+ * - Beside a file's image, the camera keeps its frames (the image scaled to a sensor frame size, a
+ *   `variant` of the key): a snapshot of a kept frame neither decodes nor scales.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -49,7 +51,10 @@ const HEADER = 16;
 /** A temporary file older than this is a write that never finished. */
 const STALE_TMP_MS = 10 * 60 * 1000;
 
-/** Bumped when kpusim's own decoding (BMP, EXIF orientation, alpha) changes without a new version. */
+/**
+ * Bumped when kpusim's own decoding (BMP, EXIF orientation, alpha) or the camera's scaling to a frame
+ * changes without a new version.
+ */
 const FORMAT = 1;
 
 let decoderKey: string | undefined;
@@ -81,23 +86,32 @@ export class ImageCache {
     this.folder = join(dir, 'images');
   }
 
-  /** The entry's name for a file's bytes. */
-  key(bytes: Uint8Array): string {
-    return createHash('sha256').update(decoders()).update('\0').update(bytes).digest('hex');
+  /**
+   * The entry's name for a file's bytes: its decoded image, or with `variant` something made from that
+   * (a camera frame: `frame 320x240 crop`).
+   */
+  key(bytes: Uint8Array, variant = ''): string {
+    return createHash('sha256')
+      .update(decoders())
+      .update('\0')
+      .update(variant)
+      .update('\0')
+      .update(bytes)
+      .digest('hex');
   }
 
   /** The entry's path for a file's bytes, or undefined when the decoders' versions cannot be read. */
-  private pathOf(bytes: Uint8Array): string | undefined {
+  private pathOf(bytes: Uint8Array, variant: string): string | undefined {
     try {
-      return join(this.folder, `${this.key(bytes)}.rgb`);
+      return join(this.folder, `${this.key(bytes, variant)}.rgb`);
     } catch {
       return undefined;
     }
   }
 
   /** Whether an entry for `bytes` is there (not checked further: `get` does that). */
-  has(bytes: Uint8Array): boolean {
-    const path = this.pathOf(bytes);
+  has(bytes: Uint8Array, variant = ''): boolean {
+    const path = this.pathOf(bytes, variant);
     try {
       return path !== undefined && statSync(path).isFile();
     } catch {
@@ -106,8 +120,8 @@ export class ImageCache {
   }
 
   /** The image decoded from `bytes` when an entry holds it. */
-  get(bytes: Uint8Array): RgbImage | undefined {
-    const path = this.pathOf(bytes);
+  get(bytes: Uint8Array, variant = ''): RgbImage | undefined {
+    const path = this.pathOf(bytes, variant);
     if (path === undefined) return undefined;
     let entry: Uint8Array;
     try {
@@ -134,9 +148,9 @@ export class ImageCache {
   }
 
   /** Keep `img`, decoded from `bytes` (errors are ignored: the cache is a convenience). */
-  put(bytes: Uint8Array, img: RgbImage): void {
+  put(bytes: Uint8Array, img: RgbImage, variant = ''): void {
     const n = 3 * img.width * img.height;
-    const path = this.pathOf(bytes);
+    const path = this.pathOf(bytes, variant);
     if (path === undefined || img.data.length < n || HEADER + n > this.maxBytes) return;
     const tmp = `${path.slice(0, -'.rgb'.length)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {

@@ -18,7 +18,8 @@
  *   planes) made once per pixel format and mirror/flip: later snapshots of it (a camera that cycles,
  *   a file given several times) copy that. At most FRAME_CACHE_BYTES are kept: beyond it the least
  *   recently used snapshots are dropped first, then the least recently used frames (a file changed
- *   during the run is not read again).
+ *   during the run is not read again). Frames can also be kept between runs (`frames`: the command
+ *   line keeps them in its image cache), so a later run's snapshot of the file neither decodes nor scales.
  * - The snapshot has two faces, as on the board (face-pipeline §2.1): the RGB565 display pixels the script
  *   draws on (RGB888 → RGB565 with MaixPy's rounding tables; the DVP's own conversion is in
  *   silicon and undocumented) and the planar RGB888 AI planes written directly from the frame.
@@ -50,6 +51,14 @@ export interface CameraOptions {
   readonly cacheBytes?: number;
   /** Reads and decodes a file (default `readImageFile`; the command line's keeps decoded files between runs). */
   readonly read?: (file: string) => RgbImage;
+  /** Frames kept between runs (the command line's image cache); none by default. */
+  readonly frames?: FrameStore;
+}
+
+/** A file's frames (its image scaled to width×height with a fit) kept between runs. */
+export interface FrameStore {
+  get(file: string, width: number, height: number, fit: ResizeMode): RgbImage | undefined;
+  put(file: string, width: number, height: number, fit: ResizeMode, rgb: RgbImage): void;
 }
 
 /**
@@ -164,6 +173,7 @@ export class Camera {
   private readonly live?: CameraOptions['live'];
   private readonly prefetched?: CameraOptions['prefetched'];
   private readonly read: (file: string) => RgbImage;
+  private readonly store?: FrameStore;
   /** Frames by file and size, least recently used first. */
   private readonly frames = new Map<string, CachedFrame>();
   private frameBytes = 0;
@@ -179,6 +189,7 @@ export class Camera {
     this.live = opts.live;
     this.prefetched = opts.prefetched;
     this.read = opts.read ?? ((file) => readImageFile(file));
+    this.store = opts.frames;
     this.cacheBytes = opts.cacheBytes ?? FRAME_CACHE_BYTES;
   }
 
@@ -242,8 +253,11 @@ export class Camera {
       entry = { rgb: made.rgb, outputs: new Map([['rgb565 ', out]]), bytes: 0 };
       this.frames.set(key, entry);
       this.grow(entry, made.rgb.data.byteLength + outputsBytes(out));
+      this.store?.put(file, width, height, this.fit, made.rgb);
     } else {
-      const rgb = scaleFrame(pre?.image ?? this.read(file), width, height, this.fit);
+      const kept = pre ? undefined : this.store?.get(file, width, height, this.fit);
+      const rgb = kept ?? scaleFrame(pre?.image ?? this.read(file), width, height, this.fit);
+      if (!kept) this.store?.put(file, width, height, this.fit, rgb);
       entry = { rgb, outputs: new Map(), bytes: 0 };
       this.frames.set(key, entry);
       this.grow(entry, rgb.data.byteLength);

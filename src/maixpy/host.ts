@@ -118,6 +118,8 @@ export interface MaixpyRunOptions {
   readonly cameraPrefetch?: (files: readonly string[]) => CameraPrefetch | undefined;
   /** Reads and decodes a camera file (`CameraOptions.read`: the command line's goes through its image cache). */
   readonly readCameraFile?: CameraOptions['read'];
+  /** Camera frames kept between runs (`CameraOptions.frames`: the command line's image cache). */
+  readonly cameraFrames?: CameraOptions['frames'];
   /**
    * Told of the run's milestones (`KPUSIM_TRACE`): the interpreter loaded, booted, each model load and run, snapshot
    * and display.
@@ -272,6 +274,8 @@ export interface MaixpyBoardOptions {
   readonly cameraPrefetched?: CameraOptions['prefetched'];
   /** Reads and decodes a camera file (`CameraOptions.read`). */
   readonly readCameraFile?: CameraOptions['read'];
+  /** Camera frames kept between runs (`CameraOptions.frames`). */
+  readonly cameraFrames?: CameraOptions['frames'];
   /** Told of the board's milestones (see `MaixpyRunOptions.trace`). */
   readonly trace?: (event: string) => void;
 }
@@ -321,6 +325,7 @@ export async function createBoard(opts: MaixpyBoardOptions): Promise<MaixpyBoard
       live: opts.liveCamera,
       prefetched: opts.cameraPrefetched,
       read: opts.readCameraFile,
+      frames: opts.cameraFrames,
     }),
     storage,
     memory,
@@ -476,6 +481,7 @@ export async function runMaixpy(opts: MaixpyRunOptions): Promise<MaixpyRunResult
     cameraFiles: files,
     cameraPrefetched: prefetch && ((file) => prefetch.take(file)),
     readCameraFile: opts.readCameraFile,
+    cameraFrames: opts.cameraFrames,
     liveCamera: opts.liveCamera,
     lcdFrame: opts.lcdFrame,
     poll: userPoll ? () => polled.board && userPoll(polled.board) : undefined,
