@@ -65,16 +65,12 @@ export function kpuUpload(src: Uint8Array, shape: Shape4, ram: Uint8Array, byteA
   const line = rowLen * 64;
   const block = line * h;
   const item = kpuBytes(w, h, c);
+  const rows = new RowCopier(src, ram, w, w, line);
   let s = 0;
   for (let b = 0; b < n; b++) {
     const base = byteAddress + b * item;
-    for (let ch = 0; ch < c; ch++) {
-      let row = base + Math.floor(ch / groups) * block + (ch % groups) * rowPitch;
-      for (let y = 0; y < h; y++, row += line, s += w) {
-        if (w >= 32) ram.set(src.subarray(s, s + w), row);
-        else for (let x = 0; x < w; x++) ram[row + x] = src[s + x];
-      }
-    }
+    for (let ch = 0; ch < c; ch++, s += w * h)
+      rows.copy(s, base + Math.floor(ch / groups) * block + (ch % groups) * rowPitch, h);
   }
 }
 
@@ -90,15 +86,58 @@ export function kpuDownload(ram: Uint8Array, byteAddress: number, shape: Shape4,
   const line = rowLen * 64;
   const block = line * h;
   const item = kpuBytes(w, h, c);
+  const rows = new RowCopier(ram, dst, w, line, w);
   let d = 0;
   for (let b = 0; b < n; b++) {
     const base = byteAddress + b * item;
-    for (let ch = 0; ch < c; ch++) {
-      let row = base + Math.floor(ch / groups) * block + (ch % groups) * rowPitch;
-      for (let y = 0; y < h; y++, row += line, d += w) {
-        if (w >= 32) dst.set(ram.subarray(row, row + w), d);
-        else for (let x = 0; x < w; x++) dst[d + x] = ram[row + x];
-      }
+    for (let ch = 0; ch < c; ch++, d += w * h)
+      rows.copy(base + Math.floor(ch / groups) * block + (ch % groups) * rowPitch, d, h);
+  }
+}
+
+/**
+ * Rows of `w` bytes from `from` (rows `fromStep` apart) to `to` (rows `toStep` apart). Wide rows are one
+ * copy each; narrower ones go a 32-bit word at a time where both arrays' rows are 4-byte aligned (a KPU
+ * map starts on a 64-byte line and its rows and channel slots on 16-byte boundaries), else a byte at a time.
+ */
+class RowCopier {
+  private readonly words: { from: Int32Array; to: Int32Array; f: number; t: number } | null;
+  constructor(
+    private readonly from: Uint8Array,
+    private readonly to: Uint8Array,
+    private readonly w: number,
+    private readonly fromStep: number,
+    private readonly toStep: number,
+  ) {
+    const aligned = ((from.byteOffset | to.byteOffset | w | fromStep | toStep) & 3) === 0;
+    this.words =
+      aligned && w < WIDE_ROW
+        ? {
+            from: new Int32Array(from.buffer, from.byteOffset, from.length >> 2),
+            to: new Int32Array(to.buffer, to.byteOffset, to.length >> 2),
+            f: fromStep >> 2,
+            t: toStep >> 2,
+          }
+        : null;
+  }
+
+  /** `count` rows, the first at byte `f` of `from` and byte `t` of `to`. */
+  copy(f: number, t: number, count: number): void {
+    const { from, to, w, fromStep, toStep, words } = this;
+    if (words && ((f | t) & 3) === 0) {
+      const n = w >> 2;
+      const A = words.from;
+      const B = words.to;
+      for (let r = 0, a = f >> 2, b = t >> 2; r < count; r++, a += words.f, b += words.t)
+        for (let x = 0; x < n; x++) B[b + x] = A[a + x];
+      return;
+    }
+    for (let r = 0; r < count; r++, f += fromStep, t += toStep) {
+      if (w >= WIDE_ROW) to.set(from.subarray(f, f + w), t);
+      else for (let x = 0; x < w; x++) to[t + x] = from[f + x];
     }
   }
 }
+
+/** Rows at least this wide are copied with `set` (cheaper than a loop from about here). */
+const WIDE_ROW = 96;
