@@ -17,6 +17,7 @@ import { slice, sliceOutputShape } from '../src/kpu/ops/v5/slice.js';
 import { transpose } from '../src/kpu/ops/v5/transpose.js';
 import { roundHalfEvenSigned0 } from '../src/kpu/v5/number-formats.js';
 import { inside, rows, type StridedTensor } from '../src/kpu/v5/tensor.js';
+import { dequantizeRowWasm, quantizeRowWasm, quantizeWasmRows, useWasmQuantize } from '../src/kpu/wasm/quantize.js';
 
 const f32 = Math.fround;
 const RUNS = { numRuns: 300 };
@@ -494,6 +495,142 @@ describe('QUANTIZE and DEQUANTIZE', () => {
         },
       ),
       { seed: 508, ...RUNS },
+    );
+  });
+});
+
+describe('QUANTIZE and DEQUANTIZE in WebAssembly (dense rows of 64 elements and more)', () => {
+  /** Floats with the SPECIAL values, values at the int32 range's ends and random bit patterns mixed in. */
+  const floatsArb = fc
+    .record({ n: fc.integer({ min: 1, max: 700 }), seed: fc.integer(), mix: fc.integer({ min: 0, max: 3 }) })
+    .map(({ n, seed, mix }) => {
+      const rng = new Lcg(seed >>> 0 || 1);
+      const x = new Float32Array(n);
+      const u = new Uint32Array(x.buffer);
+      const edges = [2 ** 31, -(2 ** 31), 2 ** 31 - 128, -(2 ** 31) - 256, 2 ** 24 + 1, 255.5, -127.5];
+      for (let i = 0; i < n; i++) {
+        const k = rng.u32() % 4;
+        if (k < mix) u[i] = rng.u32();
+        else if (k === mix) x[i] = SPECIAL[rng.u32() % SPECIAL.length];
+        else if (rng.u32() % 2) x[i] = edges[rng.u32() % edges.length];
+        else x[i] = ((rng.u32() % 20000) - 10000) / 16;
+      }
+      return x;
+    });
+
+  it('quantizeRowWasm: the contiguous kernel, byte for byte, for uint8 and int8; nothing outside the row changes', () => {
+    fc.assert(
+      fc.property(
+        floatsArb,
+        scalarArb,
+        scalarArb,
+        fc.boolean(),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 40 }),
+        (x, scale, bias, signed, lead, to) => {
+          const n = x.length;
+          const X = new Float32Array(lead + n);
+          X.set(x, lead);
+          const got = new Uint8Array(to + n + 17).fill(0xa5);
+          const want = got.slice();
+          const [lo, hi] = signed ? [-128, 127] : [0, 255];
+          const s = f32(scale);
+          const b = f32(bias);
+          for (let i = 0; i < n; i++) want[to + i] = clamp(cvtt(rhe(f32(f32(x[i] * s) + b))), lo, hi) & 255;
+          expect(quantizeRowWasm(X, lead, got, to, n, s, b, signed)).toBe(true);
+          expect(got).toEqual(want);
+        },
+      ),
+      { seed: 601, numRuns: 400 },
+    );
+  });
+
+  it('dequantizeRowWasm: (float)q·scale + bias, bit for bit; false for a scale or bias that is not finite', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 700 }),
+        scalarArb,
+        scalarArb,
+        fc.boolean(),
+        fc.integer({ min: 0, max: 40 }),
+        (q, scale, bias, signed, to) => {
+          const n = q.length;
+          const got = new Float32Array(to + n + 5).fill(-7.25);
+          const want = got.slice();
+          const s = f32(scale);
+          const b = f32(bias);
+          for (let i = 0; i < n; i++) want[to + i] = f32(f32((signed ? (q[i] << 24) >> 24 : q[i]) * s) + b);
+          const done = dequantizeRowWasm(q, 0, got, to, n, s, b, signed);
+          expect(done).toBe(Number.isFinite(s) && Number.isFinite(b));
+          if (!done) expect(got).toEqual(new Float32Array(to + n + 5).fill(-7.25));
+          // finite operands: a NaN can only come from a NaN, so the bits are all determined
+          else expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
+        },
+      ),
+      { seed: 602, numRuns: 400 },
+    );
+  });
+
+  it('rows longer than the kernel memory go through in chunks', () => {
+    const n = 100_003;
+    const x = new Float32Array(n).map((_, i) => ((i * 7919) % 4001) / 8 - 250);
+    const q = new Uint8Array(n);
+    const s = f32(0.37);
+    const b = f32(12.5);
+    expect(quantizeRowWasm(x, 0, q, 0, n, s, b, false)).toBe(true);
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (q[i] !== clamp(cvtt(rhe(f32(f32(x[i] * s) + b))), 0, 255)) bad++;
+    expect(bad).toBe(0);
+    const y = new Float32Array(n);
+    expect(dequantizeRowWasm(q, 0, y, 0, n, s, b, true)).toBe(true);
+    for (let i = 0; i < n; i++) if (y[i] !== f32(f32(((q[i] << 24) >> 24) * s) + b)) bad++;
+    expect(bad).toBe(0);
+  });
+
+  it('quantize and dequantize take it for dense rows and give what the JavaScript rows give', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 2 }),
+        fc.constantFrom(0, 4),
+        fc.integer(),
+        scalarArb,
+        scalarArb,
+        (shape, dt, seed, scale, bias) => {
+          const n = shape.reduce((a, d) => a * d, 1);
+          const rng = new Lcg(seed >>> 0 || 1);
+          const f = new Float32Array(n).map(() => SPECIAL[rng.u32() % SPECIAL.length] * ((rng.u32() % 300) / 7));
+          const t = (bytes: Uint8Array, datatype: number): StridedTensor => ({
+            bytes,
+            offset: 0,
+            datatype,
+            shape,
+            strides: dense(shape),
+          });
+          const outs: Uint8Array[] = [];
+          const deqs: Uint8Array[] = [];
+          const before = { ...quantizeWasmRows };
+          for (const on of [true, false]) {
+            const was = useWasmQuantize(on);
+            try {
+              const q = new Uint8Array(n);
+              quantize(t(new Uint8Array(f.buffer.slice(0)), 9), t(q, dt), scale, bias);
+              outs.push(q);
+              const y = new Uint8Array(4 * n);
+              dequantize(t(q, dt), t(y, 9), scale, bias);
+              deqs.push(canonicalNaNs(t(y, 9)));
+            } finally {
+              useWasmQuantize(was);
+            }
+          }
+          expect(outs[0]).toEqual(outs[1]);
+          expect(deqs[0]).toEqual(deqs[1]);
+          // a dense tensor is one row: WebAssembly took it when it is long enough (dequantize: finite scale and bias)
+          expect(quantizeWasmRows.quantize - before.quantize).toBe(n >= 64 ? 1 : 0);
+          const finite = Number.isFinite(f32(scale)) && Number.isFinite(f32(bias));
+          expect(quantizeWasmRows.dequantize - before.dequantize).toBe(n >= 64 && finite ? 1 : 0);
+        },
+      ),
+      { seed: 603, numRuns: 150 },
     );
   });
 });

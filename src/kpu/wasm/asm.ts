@@ -408,6 +408,15 @@ export const v128 = {
       w.bytes.push(...simd(0x5b), 0, ...u32(offset), lane);
     });
   },
+  /** Loads 8 bytes into lane `lane` of the 64-bit lanes of v. */
+  load64_lane: (addr: Expr, v: Expr, lane: number, offset = 0): Expr => {
+    check('v128.load64_lane', [addr, v], [I, V]);
+    return node(V, (w) => {
+      addr.emit(w);
+      v.emit(w);
+      w.bytes.push(...simd(0x57), 0, ...u32(offset), lane);
+    });
+  },
   and: mk('v128.and', simd(0x4e), [V, V], V),
   /** a & ~b */
   andnot: mk('v128.andnot', simd(0x4f), [V, V], V),
@@ -430,12 +439,17 @@ export function shuffle(a: Expr, b: Expr, lanes: readonly number[]): Expr {
 export const i8x16 = {
   splat: mk('i8x16.splat', simd(15), [I], V),
   max_u: mk('i8x16.max_u', simd(0x79), [V, V], V),
+  narrow_i16x8_s: mk('i8x16.narrow_i16x8_s', simd(0x65), [V, V], V),
   narrow_i16x8_u: mk('i8x16.narrow_i16x8_u', simd(0x66), [V, V], V),
 };
 export const i16x8 = {
   add: mk('i16x8.add', simd(0x8e), [V, V], V),
   narrow_i32x4_s: mk('i16x8.narrow_i32x4_s', simd(0x85), [V, V], V),
   extadd_pairwise_i8x16_u: mk('i16x8.extadd_pairwise_i8x16_u', simd(0x7d), [V], V),
+  extend_low_i8x16_s: mk('i16x8.extend_low_i8x16_s', simd(0x87), [V], V),
+  extend_high_i8x16_s: mk('i16x8.extend_high_i8x16_s', simd(0x88), [V], V),
+  extend_low_i8x16_u: mk('i16x8.extend_low_i8x16_u', simd(0x89), [V], V),
+  extend_high_i8x16_u: mk('i16x8.extend_high_i8x16_u', simd(0x8a), [V], V),
 };
 export const i32x4 = {
   splat: mk('i32x4.splat', simd(17), [I], V),
@@ -444,9 +458,30 @@ export const i32x4 = {
   min_s: mk('i32x4.min_s', simd(0xb6), [V, V], V),
   max_s: mk('i32x4.max_s', simd(0xb8), [V, V], V),
   dot_i16x8_s: mk('i32x4.dot_i16x8_s', simd(0xba), [V, V], V),
+  extend_low_i16x8_s: mk('i32x4.extend_low_i16x8_s', simd(0xa7), [V], V),
+  extend_high_i16x8_s: mk('i32x4.extend_high_i16x8_s', simd(0xa8), [V], V),
   extend_low_i16x8_u: mk('i32x4.extend_low_i16x8_u', simd(0xa9), [V], V),
   extend_high_i16x8_u: mk('i32x4.extend_high_i16x8_u', simd(0xaa), [V], V),
   trunc_sat_f64x2_s_zero: mk('i32x4.trunc_sat_f64x2_s_zero', simd(0xfc), [V], V),
+  trunc_sat_f32x4_s: mk('i32x4.trunc_sat_f32x4_s', simd(0xf8), [V], V),
+};
+export const i64x2 = {
+  sub: mk('i64x2.sub', simd(0xd1), [V, V], V),
+  extract_lane: (v: Expr, lane: number): Expr => {
+    check('i64x2.extract_lane', [v], [V]);
+    return node(L, (w) => {
+      v.emit(w);
+      w.bytes.push(...simd(0x1d), lane);
+    });
+  },
+};
+/** f32x4 lanes; a splat of a float's bits is `i32x4.splat` of them (the lanes are the same 128 bits). */
+export const f32x4 = {
+  add: mk('f32x4.add', simd(0xe4), [V, V], V),
+  mul: mk('f32x4.mul', simd(0xe6), [V, V], V),
+  nearest: mk('f32x4.nearest', simd(0x6a), [V], V),
+  lt: mk('f32x4.lt', simd(0x43), [V, V], V),
+  convert_i32x4_s: mk('f32x4.convert_i32x4_s', simd(0xfa), [V], V),
 };
 export const f64x2 = {
   splat: mk('f64x2.splat', simd(20), [D], V),

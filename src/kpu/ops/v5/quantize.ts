@@ -15,8 +15,11 @@ import {
   type StridedTensor,
 } from '../../v5/tensor.js';
 import { cvtToInt32, roundHalfEven, roundHalfEvenSigned0 } from '../../v5/number-formats.js';
+import { dequantizeRowWasm, quantizeRowWasm } from '../../wasm/quantize.js';
 
 const f32 = Math.fround;
+/** Dense rows at least this long go through WebAssembly (src/kpu/wasm/quantize.ts); shorter ones cost more to copy. */
+const WASM_ROW = 64;
 
 /**
  * `kernels::dequantize`: out = (float)q · scale + bias, two float roundings (no FMA). The
@@ -47,8 +50,12 @@ export function dequantize(input: StridedTensor, output: StridedTensor, scale: n
     const [from, to] = r.starts;
     const [la, lo] = r.steps;
     const sign = input.datatype === DT.i8 ? 24 : 0;
-    for (let j = 0; j < r.count; j++)
+    const wasm = la === 1 && lo === 1 && r.n >= WASM_ROW;
+    for (let j = 0; j < r.count; j++) {
+      if (wasm && dequantizeRowWasm(q.a as Uint8Array, q.base + from[j], out.a, out.base + to[j], r.n, s, b, sign > 0))
+        continue;
       dequantizeRow(q.a, q.base + from[j], la, out.a, out.base + to[j], lo, r.n, sign, s, b);
+    }
     return;
   }
   forEach2(input.shape, si, so, (a, o) => {
@@ -91,8 +98,13 @@ export function quantize(input: StridedTensor, output: StridedTensor, scale: num
   if (x && out && inside(r, 0, input, 4) && inside(r, 1, output, 1)) {
     const [from, to] = r.starts;
     const [la, lq] = r.steps;
-    for (let j = 0; j < r.count; j++)
+    // the WebAssembly rows are the contiguous kernel's (its conversion at the int32 range's ends)
+    const wasm = optimized && la === 1 && lq === 1 && r.n >= WASM_ROW;
+    for (let j = 0; j < r.count; j++) {
+      if (wasm && quantizeRowWasm(x.a, x.base + from[j], out.a as Uint8Array, out.base + to[j], r.n, s, b, lo < 0))
+        continue;
       quantizeRow(x.a, x.base + from[j], la, out.a, out.base + to[j], lq, r.n, s, b, lo, hi, toInt);
+    }
     return;
   }
   forEach2(input.shape, si, so, (a, o) => {
