@@ -3,7 +3,6 @@ import {
   Label,
   block,
   brIf,
-  call,
   f64,
   f64x2,
   forUp,
@@ -14,7 +13,6 @@ import {
   i8x16,
   if_,
   loop,
-  select,
   set,
   shuffle,
   v128,
@@ -24,10 +22,11 @@ import {
   type Stmt,
 } from '../asm.js';
 import { DESC, CHAN } from '../abi.js';
-import { c32, add, sub, ZERO, HIGH_TO_LOW, LOW_WORDS, MAGIC, type KernelContext } from './context.js';
+import { exactLanes } from './act-exact.js';
+import { c32, add, ZERO, HIGH_TO_LOW, LOW_WORDS, MAGIC, type KernelContext } from './context.js';
 
-/** `actExact` takes the 4-pixel groups that leave the window (SIMD channels are exact). */
-export function addActSimd(cx: KernelContext, actExact: Func): Func {
+/** actExact's arithmetic (`exactLanes`) takes the 4-pixel groups that leave the window (SIMD channels are exact). */
+export function addActSimd(cx: KernelContext): Func {
   const { m, desc, field } = cx;
   /*
    * acc = S + Tx + C in i32 lanes (exact: the channel's |acc| < 2^31 and the sum is taken mod 2^32);
@@ -88,6 +87,9 @@ export function addActSimd(cx: KernelContext, actExact: Func): Func {
       const bnOf = (acc: Expr): Expr =>
         f64x2.add(f64x2.floor(f64x2.mul(f64x2.convert_low_i32x4_s(acc), get(M))), get(addx));
       const hiOf = (a: Local): Expr => shuffle(get(a), get(a), HIGH_TO_LOW);
+      const exact = exactLanes(f);
+      // acc is exact in the i32 lanes (see above), so actExact's f64 acc is their value
+      const fallback = exact.four(f64x2.convert_low_i32x4_s(get(a0)), f64x2.convert_low_i32x4_s(hiOf(a0)));
       /**
        * 4 outputs as i32 lanes, before the clamp, from bn − x0 in p (lanes 0, 1) and q (2, 3). Two
        * pieces: lanes past the split take the second formula, on bn − x0 − (x0' − x0) = bn − x0'.
@@ -171,15 +173,8 @@ export function addActSimd(cx: KernelContext, actExact: Func): Func {
               v128.any_true(v128.or(missed(0), missed(1))),
               [
                 i32.store(desc(), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
-                call(
-                  actExact,
-                  get(ch),
-                  get(sp),
-                  c32(0),
-                  get(fp),
-                  select(c32(4), sub(get(n), get(i)), i32.le_s(c32(4), sub(get(n), get(i)))),
-                  get(op),
-                ),
+                ...fallback.stmts,
+                v128.store32_lane(get(op), fallback.bytes, 0),
               ],
               [
                 ...out4(two, b[0], b[1], mk2[0], mk2[1]),
@@ -214,6 +209,7 @@ export function addActSimd(cx: KernelContext, actExact: Func): Func {
         set(satV, i32x4.splat(i32.load(get(ch), CHAN.satVal))),
         set(head, splat(CHAN.head)),
         set(headV, i32x4.splat(i32.load(get(ch), CHAN.headVal))),
+        ...exact.setup(get(ch), field(DESC.seg)),
         set(sp, get(sLo)),
         set(tp, get(t32)),
         set(fp, get(tf)),

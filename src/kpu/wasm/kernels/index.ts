@@ -28,7 +28,7 @@
  * 16-bit weights (v3) are split into byte planes as separate rows: S = S_lo + 256·S_hi.
  */
 import { Module, type MemorySpec } from '../asm.js';
-import { addActExact } from './act-exact.js';
+import { addActExact, addActExactSimd } from './act-exact.js';
 import { addActScalar } from './act-scalar.js';
 import { addActSimd } from './act-simd.js';
 import { addAct } from './act.js';
@@ -52,8 +52,9 @@ export function buildKernelModule(mem: MemorySpec): Uint8Array {
   const tx = addTx(cx);
   const actScalar = addActScalar(cx);
   const actExact = addActExact(cx);
-  const actSimd = addActSimd(cx, actExact);
-  const { act, actPrepool } = addAct(cx, actScalar, actSimd, actExact);
+  const actSimd = addActSimd(cx);
+  const actExactSimd = addActExactSimd(cx, actExact);
+  const { act, actPrepool } = addAct(cx, actScalar, actSimd, actExactSimd);
   const dw = addDw(cx);
   const pool = addPool(cx, copyRow);
   addEntries(cx, { gather, pack1x1, im2col, gemmRows, tx, act, actPrepool, dw, pool });
