@@ -19,9 +19,10 @@
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
  *            path for channels whose window (one or two segments' formulas) src/kpu/conv/wasm.ts
  *            proved exact (see there); lanes in the table's constant bottom or top take that value,
- *            other lanes outside the window go through `actExact`: the golden rules in branch-free
- *            scalar f64 on channels prepare.ts proved exact, which also serves exact channels
- *            without a window.
+ *            other groups of 4 lanes outside the window take `actExact`'s arithmetic (the golden rules
+ *            in branch-free f64 on channels prepare.ts proved exact) in f64x2 lanes, inline; exact
+ *            channels without a window run it through `actExactSimd`, and the scalar `actExact`
+ *            keeps remainders and channels with 16-bit weights.
  *            `actPrepool` max-pools 2×2 the accumulators first on channels proven monotone.
  *   pool     kpu-numerics §6.6 into the output map (layout copy in memory) and the dense copy
  *
