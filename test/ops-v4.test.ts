@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { KpuFault } from '../src/errors.js';
+import { Lcg } from './lcg.js';
 import {
   binary,
   BinaryOp,
@@ -17,6 +18,7 @@ import {
   nnilUnaryMethod,
   pad,
   padOutputShape,
+  padReference,
   quantize,
   quantizedBinary,
   quantizedBinaryKernel,
@@ -494,6 +496,34 @@ describe('pad (0x05)', () => {
     const out = new Uint8Array(4); // 2×1×2×1
     pad(U([7]), out, 1, [1, 1, 1, 1], p, [3, 0, 0, 0]);
     expect(arr(out)).toEqual([3, 3, 7, 3]);
+  });
+  it('the row-at-a-time pad gives the element loop’s bytes (any paddings, element sizes, wide rows)', () => {
+    const pd = fc.record({ before: fc.integer({ min: -3, max: 4 }), after: fc.integer({ min: -3, max: 4 }) });
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          fc.integer({ min: 1, max: 2 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 90 }),
+        ),
+        fc.tuple(pd, pd, pd, pd),
+        fc.constantFrom(1, 2, 4),
+        fc.integer(),
+        (shape, pads, eb, seed) => {
+          const out = padOutputShape(shape, pads);
+          fc.pre(out.every((d) => d > 0));
+          const src = new Lcg(seed >>> 0 || 1).bytes(shape.reduce((x, y) => x * y, 1) * eb);
+          const size = out.reduce((x, y) => x * y, 1) * eb;
+          const got = new Uint8Array(size).fill(0x55);
+          const want = got.slice();
+          pad(src, got, eb, shape, pads, [0xfe, 0xfd, 0xfc, 0xfb]);
+          padReference(src, want, eb, shape, pads, [0xfe, 0xfd, 0xfc, 0xfb]);
+          expect(Buffer.compare(got, want)).toBe(0);
+        },
+      ),
+      { seed: 505, numRuns: 400 },
+    );
   });
   it('pad then crop with the negated paddings is the identity', () => {
     const dim = fc.integer({ min: 1, max: 3 });
