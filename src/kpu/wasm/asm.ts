@@ -489,6 +489,8 @@ export const f64x2 = {
   add: mk('f64x2.add', simd(0xf0), [V, V], V),
   sub: mk('f64x2.sub', simd(0xf1), [V, V], V),
   mul: mk('f64x2.mul', simd(0xf2), [V, V], V),
+  min: mk('f64x2.min', simd(0xf4), [V, V], V),
+  max: mk('f64x2.max', simd(0xf5), [V, V], V),
   floor: mk('f64x2.floor', simd(0x75), [V], V),
   nearest: mk('f64x2.nearest', simd(0x94), [V], V),
   lt: mk('f64x2.lt', simd(0x49), [V, V], V),

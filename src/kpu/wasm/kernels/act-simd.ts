@@ -82,6 +82,10 @@ export function addActSimd(cx: KernelContext): Func {
       const missed = (k: number): Expr => v128.andnot(v128.andnot(outside(b[k]), get(ms[k])), get(mh[k]));
       const splat = (off: number): Expr => f64x2.splat(f64.load(get(ch), off));
       const outside = (bv: Local): Expr => v128.or(f64x2.le(get(bv), get(lo)), f64x2.gt(get(bv), get(hi)));
+      const plainHi = f.local('v128', 'plainHi');
+      /** above the constant bottom and outside the window or in the constant top (set mh first) */
+      const notPlain = (k: number): Expr =>
+        v128.andnot(v128.or(f64x2.le(get(b[k]), get(lo)), f64x2.gt(get(b[k]), get(plainHi))), get(mh[k]));
       const accOf = (off: number): Expr =>
         i32x4.add(i32x4.add(v128.load(get(sp), off), v128.load(get(tp), off)), get(Cv));
       const bnOf = (acc: Expr): Expr =>
@@ -149,10 +153,18 @@ export function addActSimd(cx: KernelContext): Func {
           set(op, add(get(op), c32(8))),
         );
       /**
-       * 4 pixels per step; a step with any bn outside the window goes through actExact, except
-       * that bn in the table's constant bottom (bn − x0 ≤ head) or top (bn − x0 > sat) just
-       * outputs that constant
+       * 4 pixels per step: lanes in the table's constant bottom (bn − x0 ≤ head) or top (bn − x0 > sat)
+       * output that constant, the others the window's formula, and a step with a lane outside the window
+       * and neither end takes actExact's arithmetic. A step whose lanes are all in the bottom or in
+       * (lo, min(hi, sat)] skips the checks for the top and the window (it has neither).
        */
+      const head4 = (): Stmt[] => [
+        set(a0, v128.bitselect(get(headV), get(a0), shuffle(get(mh[0]), get(mh[1]), LOW_WORDS))),
+      ];
+      const store4 = (): Stmt[] => [
+        set(a0, i16x8.narrow_i32x4_s(get(a0), ZERO)),
+        v128.store32_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
+      ];
       const checked = (two: boolean): Stmt => {
         const top = new Label('top');
         const exit = new Label('exit');
@@ -165,24 +177,29 @@ export function addActSimd(cx: KernelContext): Func {
             set(a0, accOf(0)),
             set(b[0], bnOf(get(a0))),
             set(b[1], bnOf(hiOf(a0))),
-            set(ms[0], f64x2.gt(get(b[0]), get(sat))),
-            set(ms[1], f64x2.gt(get(b[1]), get(sat))),
             set(mh[0], f64x2.le(get(b[0]), get(head))),
             set(mh[1], f64x2.le(get(b[1]), get(head))),
             if_(
-              v128.any_true(v128.or(missed(0), missed(1))),
+              v128.any_true(v128.or(notPlain(0), notPlain(1))),
               [
-                i32.store(desc(), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
-                ...fallback.stmts,
-                v128.store32_lane(get(op), fallback.bytes, 0),
+                set(ms[0], f64x2.gt(get(b[0]), get(sat))),
+                set(ms[1], f64x2.gt(get(b[1]), get(sat))),
+                if_(
+                  v128.any_true(v128.or(missed(0), missed(1))),
+                  [
+                    i32.store(desc(), add(field(DESC.fallbacks), c32(1)), DESC.fallbacks * 4),
+                    ...fallback.stmts,
+                    v128.store32_lane(get(op), fallback.bytes, 0),
+                  ],
+                  [
+                    ...out4(two, b[0], b[1], mk2[0], mk2[1]),
+                    set(a0, v128.bitselect(get(satV), get(a0), shuffle(get(ms[0]), get(ms[1]), LOW_WORDS))),
+                    ...head4(),
+                    ...store4(),
+                  ],
+                ),
               ],
-              [
-                ...out4(two, b[0], b[1], mk2[0], mk2[1]),
-                set(a0, v128.bitselect(get(satV), get(a0), shuffle(get(ms[0]), get(ms[1]), LOW_WORDS))),
-                set(a0, v128.bitselect(get(headV), get(a0), shuffle(get(mh[0]), get(mh[1]), LOW_WORDS))),
-                set(a0, i16x8.narrow_i32x4_s(get(a0), ZERO)),
-                v128.store32_lane(get(op), i8x16.narrow_i16x8_u(get(a0), get(a0)), 0),
-              ],
+              [...out4(two, b[0], b[1], mk2[0], mk2[1]), ...head4(), ...store4()],
             ),
             set(sp, add(get(sp), c32(16))),
             set(tp, add(get(tp), c32(16))),
@@ -209,6 +226,7 @@ export function addActSimd(cx: KernelContext): Func {
         set(satV, i32x4.splat(i32.load(get(ch), CHAN.satVal))),
         set(head, splat(CHAN.head)),
         set(headV, i32x4.splat(i32.load(get(ch), CHAN.headVal))),
+        set(plainHi, f64x2.min(get(hi), get(sat))),
         ...exact.setup(get(ch), field(DESC.seg)),
         set(sp, get(sLo)),
         set(tp, get(t32)),
