@@ -94,9 +94,34 @@ function reduceRows(
   for (let ox = 0; ox < ow; ox++)
     [xs[ox], xe[ox]] = tapRange(ox * w.strideW - w.paddingW.before, w.dilationW, w.filterW, W);
   const dx = w.dilationW * is[3];
+  // (a NaN init stays on the tap-by-tap path: `separable` negates for min, and a NaN's sign bit is not kept)
+  const rowBuf = (reduceOp === 1 || reduceOp === 2) && init === init ? new Float32Array(H * ow) : null;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = fi.base + n * is[0] + c * is[1];
+      if (rowBuf) {
+        separable(
+          reduceOp === 2,
+          I,
+          plane,
+          is,
+          rowBuf,
+          O,
+          fo.base + n * os[0] + c * os[1],
+          os,
+          H,
+          oh,
+          ow,
+          xs,
+          xe,
+          dx,
+          init,
+          w,
+          low,
+          high,
+        );
+        continue;
+      }
       for (let oy = 0; oy < oh; oy++) {
         const yo = oy * w.strideH - w.paddingH.before;
         const [ys, ye] = tapRange(yo, w.dilationH, w.filterH, H);
@@ -120,6 +145,76 @@ function reduceRows(
           O[to + ox * os[3]] = m < low ? low * 1 : m;
         }
       }
+    }
+  }
+}
+
+/**
+ * Max (or min) pooling of one plane in two passes: each input row's maximum over every output column's taps,
+ * then each output's maximum over its rows. The tap-by-tap loop replaces its value only by a strictly greater
+ * (smaller) one, so it ends with init or the first tap in row-major order that no later tap exceeds: with
+ * ties (+0 and −0) and NaNs (never taken, as no comparison with them holds) that is a choice of bits, not only a
+ * value. Both passes keep the first of equals in their own order, so each output is the same tap (or init), and
+ * the same bits.
+ */
+function separable(
+  isMax: boolean,
+  I: Float32Array,
+  plane: number,
+  is: readonly number[],
+  rowBuf: Float32Array,
+  O: Float32Array,
+  out: number,
+  os: readonly number[],
+  H: number,
+  oh: number,
+  ow: number,
+  xs: Int32Array,
+  xe: Int32Array,
+  dx: number,
+  init: number,
+  w: Window2d,
+  low: number,
+  high: number,
+): void {
+  const sy = is[2];
+  const sx = is[3];
+  const strideW = w.strideW;
+  const padW = w.paddingW.before;
+  const sign = isMax ? 1 : -1;
+  // max, or min as the max of the negated values (negation is exact and keeps the order of equals)
+  const start = init * sign;
+  for (let y = 0; y < H; y++) {
+    const row = plane + y * sy;
+    for (let ox = 0; ox < ow; ox++) {
+      const x0 = row + (ox * strideW - padW) * sx;
+      const k1 = xe[ox];
+      let v = start;
+      for (let kx = xs[ox]; kx < k1; kx++) {
+        const x = I[x0 + kx * dx] * sign;
+        if (v < x) v = x;
+      }
+      rowBuf[y * ow + ox] = v;
+    }
+  }
+  const strideH = w.strideH;
+  const padH = w.paddingH.before;
+  const dilH = w.dilationH;
+  const oy2 = os[2];
+  const ox3 = os[3];
+  for (let oy = 0; oy < oh; oy++) {
+    const yo = oy * strideH - padH;
+    const [ys, ye] = tapRange(yo, dilH, w.filterH, H);
+    const to = out + oy * oy2;
+    for (let ox = 0; ox < ow; ox++) {
+      let v = start;
+      for (let ky = ys; ky < ye; ky++) {
+        const x = rowBuf[(yo + dilH * ky) * ow + ox];
+        if (v < x) v = x;
+      }
+      v *= sign;
+      const m = high < v ? high * 1 : v;
+      O[to + ox * ox3] = m < low ? low * 1 : m;
     }
   }
 }
