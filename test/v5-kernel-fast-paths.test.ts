@@ -17,6 +17,7 @@ import { slice, sliceOutputShape } from '../src/kpu/ops/v5/slice.js';
 import { transpose } from '../src/kpu/ops/v5/transpose.js';
 import { roundHalfEvenSigned0 } from '../src/kpu/v5/number-formats.js';
 import { inside, rows, type StridedTensor } from '../src/kpu/v5/tensor.js';
+import { binaryRowWasm, binaryWasmRows, useWasmBinary } from '../src/kpu/wasm/binary-rows.js';
 import { dequantizeRowWasm, quantizeRowWasm, quantizeWasmRows, useWasmQuantize } from '../src/kpu/wasm/quantize.js';
 
 const f32 = Math.fround;
@@ -695,6 +696,141 @@ describe('BINARY', () => {
         },
       ),
       { seed: 509, ...RUNS },
+    );
+  });
+});
+
+describe('BINARY in WebAssembly (add, sub, mul, div on dense rows of 64 elements and more)', () => {
+  const OPS = [
+    (a: number, b: number) => f32(a + b),
+    (a: number, b: number) => f32(a - b),
+    (a: number, b: number) => f32(a * b),
+    (a: number, b: number) => f32(a / b),
+  ];
+  /** Floats from SPECIAL (NaN, ±0, ±∞, ties, a subnormal, large values) or not, plus random values and bits. */
+  const rowArb = (nanFree: boolean) =>
+    fc.record({ n: fc.integer({ min: 1, max: 600 }), seed: fc.integer() }).map(({ n, seed }) => {
+      const rng = new Lcg(seed >>> 0 || 1);
+      const x = new Float32Array(n);
+      const u = new Uint32Array(x.buffer);
+      for (let i = 0; i < n; i++) {
+        const k = rng.u32() % 4;
+        if (k === 0) x[i] = SPECIAL[rng.u32() % SPECIAL.length];
+        else if (k === 1) u[i] = rng.u32();
+        else x[i] = ((rng.u32() % 20001) - 10000) / 64;
+        if (nanFree && Number.isNaN(x[i])) x[i] = 0.75;
+      }
+      return x;
+    });
+  // clamp ends: none, zero (std::min/max's ties between +0 and −0 show in the bits) or a value
+  const endArb = fc.oneof(
+    fc.constant(Infinity),
+    fc.constantFrom(0, -0),
+    fc.float({ noNaN: true, min: -300, max: 300 }),
+  );
+
+  it('binaryRowWasm: clamp(a op b) bit for bit where it takes the row; rows with a NaN are handed back', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom('vv', 'vs', 'sv'),
+        rowArb(false),
+        rowArb(false),
+        endArb,
+        endArb,
+        (op, form, a, b, e1, e2) => {
+          const n = Math.min(a.length, b.length);
+          const [lx, ly] = form === 'vv' ? [1, 1] : form === 'vs' ? [1, 0] : [0, 1];
+          const low = f32(-Math.abs(e1));
+          const high = f32(Math.abs(e2));
+          const got = new Float32Array(n + 3).fill(-9.5);
+          const want = got.slice();
+          let nan = false;
+          for (let k = 0; k < n; k++) {
+            const x = a[k * lx];
+            const y = b[k * ly];
+            const v = OPS[op](x, y);
+            if (Number.isNaN(x) || Number.isNaN(y) || Number.isNaN(v)) nan = true;
+            const m = high < v ? high : v;
+            want[k] = m < low ? low : m;
+          }
+          const took = binaryRowWasm(op, a, 0, lx, b, 0, ly, got, 0, n, low, high);
+          expect(took).toBe(!nan);
+          if (took) expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
+        },
+      ),
+      { seed: 611, numRuns: 500 },
+    );
+  });
+
+  it('long rows go through in chunks; an output that is an operand gives what the element loop gives', () => {
+    const n = 40_003;
+    const a = new Float32Array(n).map((_, i) => ((i * 7919) % 4001) / 8 - 250);
+    const b = new Float32Array(n).map((_, i) => ((i * 104729) % 977) / 16 + 0.5);
+    for (let op = 0; op < 4; op++) {
+      const want = a.map((x, k) => OPS[op](x, b[k]));
+      const inPlace = a.slice();
+      expect(binaryRowWasm(op, inPlace, 0, 1, b, 0, 1, inPlace, 0, n, -Infinity, Infinity)).toBe(true);
+      expect(new Uint32Array(inPlace.buffer)).toEqual(new Uint32Array(want.buffer));
+    }
+    // shifted overlap: not taken (the element loop reads what it has just written)
+    const buf = a.slice();
+    expect(binaryRowWasm(1, buf, 0, 1, b, 0, 1, buf, 1, 1000, -Infinity, Infinity)).toBe(false);
+    expect(buf).toEqual(a);
+    // a NaN in the last chunk of an in-place row: handed back with nothing written
+    const withNan = a.slice();
+    withNan[n - 2] = NaN;
+    const before = withNan.slice();
+    expect(binaryRowWasm(2, withNan, 0, 1, b, 0, 1, withNan, 0, n, -Infinity, Infinity)).toBe(false);
+    expect(new Uint32Array(withNan.buffer)).toEqual(new Uint32Array(before.buffer));
+  });
+
+  it('binary takes it for dense rows and gives what the JavaScript rows give, byte for byte', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        fc.integer(),
+        (op, c, h, w, broadcast, seed) => {
+          const shape = [1, c, h, w];
+          const bShape = broadcast ? [1, c, 1, 1] : shape;
+          const rng = new Lcg(seed >>> 0 || 1);
+          const fill = (k: number) =>
+            new Float32Array(k).map(() =>
+              rng.u32() % 8 === 0 ? SPECIAL[rng.u32() % SPECIAL.length] : ((rng.u32() % 2001) - 1000) / 32,
+            );
+          const A = fill(c * h * w);
+          const B = fill(bShape.reduce((x, y) => x * y, 1));
+          const t = (f: Float32Array, sh: number[]): StridedTensor => ({
+            bytes: new Uint8Array(f.buffer),
+            offset: 0,
+            datatype: 9,
+            shape: sh,
+            strides: dense(sh),
+          });
+          const outs: Uint8Array[] = [];
+          const before = { ...binaryWasmRows };
+          for (const on of [true, false]) {
+            const was = useWasmBinary(on);
+            try {
+              const o = new Float32Array(c * h * w);
+              binary(op, t(A, shape), t(B, bShape), t(o, shape), f32(-1e30), f32(1e30));
+              outs.push(new Uint8Array(o.buffer));
+            } finally {
+              useWasmBinary(was);
+            }
+          }
+          expect(Buffer.compare(outs[0], outs[1])).toBe(0);
+          // rows of h·w elements (broadcast) or one row of c·h·w: each long one was tried
+          const rowLen = broadcast ? h * w : c * h * w;
+          const tried = binaryWasmRows.done + binaryWasmRows.nan - before.done - before.nan;
+          expect(tried).toBe(rowLen >= 64 ? (broadcast ? c : 1) : 0);
+        },
+      ),
+      { seed: 612, numRuns: 150 },
     );
   });
 });

@@ -478,7 +478,14 @@ export const i64x2 = {
 /** f32x4 lanes; a splat of a float's bits is `i32x4.splat` of them (the lanes are the same 128 bits). */
 export const f32x4 = {
   add: mk('f32x4.add', simd(0xe4), [V, V], V),
+  sub: mk('f32x4.sub', simd(0xe5), [V, V], V),
   mul: mk('f32x4.mul', simd(0xe6), [V, V], V),
+  div: mk('f32x4.div', simd(0xe7), [V, V], V),
+  /** b < a ? b : a */
+  pmin: mk('f32x4.pmin', simd(0xea), [V, V], V),
+  /** a < b ? b : a */
+  pmax: mk('f32x4.pmax', simd(0xeb), [V, V], V),
+  ne: mk('f32x4.ne', simd(0x42), [V, V], V),
   nearest: mk('f32x4.nearest', simd(0x6a), [V], V),
   lt: mk('f32x4.lt', simd(0x43), [V, V], V),
   convert_i32x4_s: mk('f32x4.convert_i32x4_s', simd(0xfa), [V], V),

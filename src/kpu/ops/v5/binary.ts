@@ -3,8 +3,11 @@ import { KpuFault } from '../../../errors.js';
 import { cxxMax, cxxMin } from '../common.js';
 import { alignStrides, floatElements, forEach3, inside, rows, view, type StridedTensor } from '../../v5/tensor.js';
 import { clampF } from '../../v5/number-formats.js';
+import { binaryRowWasm } from '../../wasm/binary-rows.js';
 
 const f32 = Math.fround;
+/** Rows at least this long try WebAssembly (src/kpu/wasm/binary-rows.ts); shorter ones cost more to copy. */
+const WASM_ROW = 64;
 
 export const BINARY_FUNCS: readonly ((a: number, b: number) => number)[] = [
   (a, b) => f32(a + b),
@@ -61,8 +64,12 @@ export function binary(
     const [x, y, o] = r.starts;
     const [lx, ly, lo] = r.steps;
     const row = BINARY_ROWS[op];
-    for (let j = 0; j < r.count; j++)
-      row(fa.a, fa.base + x[j], lx, fb.a, fb.base + y[j], ly, fo.a, fo.base + o[j], lo, r.n, low, high);
+    const wasm = op <= 3 && lo === 1 && r.n >= WASM_ROW;
+    for (let j = 0; j < r.count; j++) {
+      const [ax, by, oz] = [fa.base + x[j], fb.base + y[j], fo.base + o[j]];
+      if (wasm && binaryRowWasm(op, fa.a, ax, lx, fb.a, by, ly, fo.a, oz, r.n, low, high)) continue;
+      row(fa.a, ax, lx, fb.a, by, ly, fo.a, oz, lo, r.n, low, high);
+    }
     return;
   }
   const da = view(a);
