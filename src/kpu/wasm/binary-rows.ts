@@ -7,9 +7,9 @@
  * results hold a NaN is left to JavaScript (the kernel reports it and the caller runs its own row), so no NaN's
  * bits depend on this path.
  *
- * Compiled synchronously on first use; one instance with its own memory of fixed size, rows going through
- * it in chunks.
+ * Compiled on first use (./row-module.ts); its memory has a fixed size, rows go through it in chunks.
  */
+import { floatBits, rowModule } from './row-module.js';
 import { Label, Module, block, brIf, get, i32, i32x4, f32x4, loop, set, v128, type Expr } from './asm.js';
 
 /** Elements per call: the memory holds a chunk of each operand and of the output. */
@@ -77,48 +77,18 @@ function buildBinaryModule(): Uint8Array {
   return m.assemble(PAGES);
 }
 
-interface WasmGlobal {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
 type Kernel = (n: number, low: number, high: number) => number;
 interface BinaryExports {
   readonly mem: { readonly buffer: ArrayBuffer };
   readonly [name: string]: unknown;
 }
 
-let instance: BinaryExports | null | undefined;
-let enabled = true;
+const module = rowModule<BinaryExports>(buildBinaryModule);
 /** Rows the WebAssembly kernels have done in this thread, and rows they handed back for a NaN (for tests). */
 export const binaryWasmRows = { done: 0, nan: 0 };
 
-function binaryInstance(): BinaryExports | null {
-  if (!enabled) return null;
-  if (instance === undefined) {
-    try {
-      const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
-      if (!WA) throw new Error('no WebAssembly');
-      instance = new WA.Instance(new WA.Module(buildBinaryModule()), {}).exports as unknown as BinaryExports;
-    } catch {
-      instance = null; // the JavaScript rows serve instead
-    }
-  }
-  return instance;
-}
-
 /** Turns the WebAssembly rows off (false) or on; returns the previous setting. For tests that compare the two. */
-export function useWasmBinary(on: boolean): boolean {
-  const was = enabled;
-  enabled = on;
-  return was;
-}
-
-const bits = new Float32Array(1);
-const bitsI = new Int32Array(bits.buffer);
-function floatBits(x: number): number {
-  bits[0] = x;
-  return bitsI[0];
-}
+export const useWasmBinary = (on: boolean): boolean => module.use(on);
 
 /**
  * One row of `binary` for op 0..3 (add, sub, mul, div): out[o + k] = clamp(a[x + k·lx] op b[y + k·ly]) for
@@ -152,7 +122,7 @@ export function binaryRowWasm(
     return sFrom < oTo && oFrom < sTo && !(ls === 1 && sFrom === oFrom);
   };
   if (overlaps(A, x, lx) || overlaps(B, y, ly)) return false;
-  const w = binaryInstance();
+  const w = module.get();
   if (!w) return false;
   const run = w[`${OPS[op]}_${lx ? (ly ? 'vv' : 'vs') : 'sv'}`] as Kernel;
   const f = new Float32Array(w.mem.buffer);

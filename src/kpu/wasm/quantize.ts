@@ -12,9 +12,9 @@
  *     INT32_MIN for NaN and for values at or beyond 2^31, which clamp to the low end; the saturating
  *     conversion would give 0 or INT32_MAX there, so those lanes are set to INT32_MIN first.
  *
- * Compiled synchronously on first use, as the conv kernels are (src/kpu/wasm/runtime.ts); one instance
- * with its own memory of fixed size, rows going through it in chunks.
+ * Compiled on first use (./row-module.ts); its memory has a fixed size, rows go through it in chunks.
  */
+import { floatBits, rowModule } from './row-module.js';
 import { Label, Module, block, brIf, get, i16x8, i32, i32x4, i8x16, f32x4, loop, set, v128, type Expr } from './asm.js';
 
 /** Elements per call: the memory holds one chunk's floats, then its bytes. */
@@ -110,10 +110,6 @@ function buildQuantizeModule(): Uint8Array {
   return m.assemble(PAGES);
 }
 
-interface WasmGlobal {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
 type Kernel = (src: number, dst: number, n: number, s: number, b: number) => void;
 interface QuantizeExports {
   readonly mem: { readonly buffer: ArrayBuffer };
@@ -123,38 +119,12 @@ interface QuantizeExports {
   readonly dequantizeI8: Kernel;
 }
 
-let instance: QuantizeExports | null | undefined;
-let enabled = true;
+const module = rowModule<QuantizeExports>(buildQuantizeModule);
 /** Rows the WebAssembly kernels have done in this thread (for tests). */
 export const quantizeWasmRows = { quantize: 0, dequantize: 0 };
 
-function quantizeInstance(): QuantizeExports | null {
-  if (!enabled) return null;
-  if (instance === undefined) {
-    try {
-      const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
-      if (!WA) throw new Error('no WebAssembly');
-      instance = new WA.Instance(new WA.Module(buildQuantizeModule()), {}).exports as unknown as QuantizeExports;
-    } catch {
-      instance = null; // the JavaScript rows (src/kpu/ops/v5/quantize.ts) serve instead
-    }
-  }
-  return instance;
-}
-
 /** Turns the WebAssembly rows off (false) or on; returns the previous setting. For tests that compare the two. */
-export function useWasmQuantize(on: boolean): boolean {
-  const was = enabled;
-  enabled = on;
-  return was;
-}
-
-const bits = new Float32Array(1);
-const bitsI = new Int32Array(bits.buffer);
-function floatBits(x: number): number {
-  bits[0] = x;
-  return bitsI[0];
-}
+export const useWasmQuantize = (on: boolean): boolean => module.use(on);
 
 /**
  * `quantize`'s contiguous kernel on one dense row: X[from, from+n) (floats) → O[to, to+n) as uint8 or
@@ -170,7 +140,7 @@ export function quantizeRowWasm(
   b: number,
   signed: boolean,
 ): boolean {
-  const x = quantizeInstance();
+  const x = module.get();
   if (!x) return false;
   const floats = new Float32Array(x.mem.buffer, 0, CHUNK);
   const bytes = new Uint8Array(x.mem.buffer, BYTES_AT, CHUNK);
@@ -202,7 +172,7 @@ export function dequantizeRowWasm(
   signed: boolean,
 ): boolean {
   if (!Number.isFinite(s) || !Number.isFinite(b)) return false;
-  const x = quantizeInstance();
+  const x = module.get();
   if (!x) return false;
   const bytes = new Uint8Array(x.mem.buffer, BYTES_AT, CHUNK);
   const floats = new Float32Array(x.mem.buffer, 0, CHUNK);
