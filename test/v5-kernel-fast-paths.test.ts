@@ -588,6 +588,37 @@ describe('QUANTIZE and DEQUANTIZE in WebAssembly (dense rows of 64 elements and 
     expect(bad).toBe(0);
   });
 
+  it('rows whose input and output share bytes are left to the JavaScript rows (their element order)', () => {
+    const buf = new ArrayBuffer(4096);
+    const f = new Float32Array(buf);
+    f.set(Float32Array.from({ length: 1024 }, (_, i) => (i % 300) - 20.5));
+    const keep = new Uint8Array(buf).slice();
+    // quantize in place: the bytes start 100 bytes into the floats (a write can land on a float not yet read)
+    expect(quantizeRowWasm(f, 0, new Uint8Array(buf), 100, 512, 1, 0, false)).toBe(false);
+    expect(dequantizeRowWasm(new Uint8Array(buf), 0, f, 10, 256, 1, 0, false)).toBe(false);
+    expect(new Uint8Array(buf)).toEqual(keep);
+    const t = (datatype: number, offset: number, n: number): StridedTensor => ({
+      bytes: new Uint8Array(buf),
+      offset,
+      datatype,
+      shape: [n],
+      strides: [1],
+    });
+    const results: Uint8Array[] = [];
+    for (const on of [true, false]) {
+      new Uint8Array(buf).set(keep);
+      const was = useWasmQuantize(on);
+      try {
+        quantize(t(9, 0, 512), t(4, 100, 512), 1, 0);
+        dequantize(t(4, 600, 256), t(9, 400, 256), 0.5, 1);
+      } finally {
+        useWasmQuantize(was);
+      }
+      results.push(new Uint8Array(buf).slice());
+    }
+    expect(results[0]).toEqual(results[1]);
+  });
+
   it('quantize and dequantize take it for dense rows and give what the JavaScript rows give', () => {
     fc.assert(
       fc.property(

@@ -127,8 +127,21 @@ export const quantizeWasmRows = { quantize: 0, dequantize: 0 };
 export const useWasmQuantize = (on: boolean): boolean => module.use(on);
 
 /**
+ * Whether bytes [a, a + an) of A's array and [o, o + on) of O's share memory. The kernels' rows read and
+ * write element by element in order, these copy a chunk in before writing it out: where the two overlap,
+ * the JavaScript rows keep the kernels' order.
+ */
+function overlap(A: ArrayBufferView, a: number, an: number, O: ArrayBufferView, o: number, on: number): boolean {
+  if (A.buffer !== O.buffer) return false;
+  const from = A.byteOffset + a;
+  const at = O.byteOffset + o;
+  return from < at + on && at < from + an;
+}
+
+/**
  * `quantize`'s contiguous kernel on one dense row: X[from, from+n) (floats) → O[to, to+n) as uint8 or
- * int8 bytes, with `s` and `b` already float32 values. False (nothing written) without WebAssembly.
+ * int8 bytes, with `s` and `b` already float32 values. False (nothing written) without WebAssembly or where the
+ * row's input and output share bytes.
  */
 export function quantizeRowWasm(
   X: Float32Array,
@@ -140,6 +153,7 @@ export function quantizeRowWasm(
   b: number,
   signed: boolean,
 ): boolean {
+  if (overlap(X, 4 * from, 4 * n, O, to, n)) return false;
   const x = module.get();
   if (!x) return false;
   const floats = new Float32Array(x.mem.buffer, 0, CHUNK);
@@ -159,7 +173,8 @@ export function quantizeRowWasm(
 
 /**
  * `dequantize` on one dense row: Q[from, from+n) (uint8, or int8 bits when `signed`) → O[to, to+n) as
- * floats. False (nothing written) without WebAssembly or for a scale or bias that is not finite.
+ * floats. False (nothing written) without WebAssembly, for a scale or bias that is not finite, or where the
+ * row's input and output share bytes.
  */
 export function dequantizeRowWasm(
   Q: Uint8Array,
@@ -171,7 +186,7 @@ export function dequantizeRowWasm(
   b: number,
   signed: boolean,
 ): boolean {
-  if (!Number.isFinite(s) || !Number.isFinite(b)) return false;
+  if (!Number.isFinite(s) || !Number.isFinite(b) || overlap(Q, from, n, O, 4 * to, 4 * n)) return false;
   const x = module.get();
   if (!x) return false;
   const bytes = new Uint8Array(x.mem.buffer, BYTES_AT, CHUNK);
