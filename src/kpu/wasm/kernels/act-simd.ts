@@ -42,18 +42,16 @@ export function addActSimd(cx: KernelContext): Func {
       ['ch', 'i32'],
       ['sLo', 'i32'],
       ['t32', 'i32'],
-      ['tf', 'i32'],
       ['n', 'i32'],
       ['out', 'i32'],
       ['check', 'i32'],
     ],
     null,
     (f) => {
-      const [ch, sLo, t32, tf, n, out, chk] = ['ch', 'sLo', 't32', 'tf', 'n', 'out', 'check'].map((x) => f.param(x));
+      const [ch, sLo, t32, n, out, chk] = ['ch', 'sLo', 't32', 'n', 'out', 'check'].map((x) => f.param(x));
       const i = f.local('i32', 'i');
       const sp = f.local('i32', 'sp');
       const tp = f.local('i32', 'tp');
-      const fp = f.local('i32', 'fp');
       const op = f.local('i32', 'op');
       const [Cv, M, addx, lo, hi, ym, bias, split, dxB, ymB, biasB] = [
         'Cv',
@@ -203,7 +201,6 @@ export function addActSimd(cx: KernelContext): Func {
             ),
             set(sp, add(get(sp), c32(16))),
             set(tp, add(get(tp), c32(16))),
-            set(fp, add(get(fp), c32(32))),
             set(op, add(get(op), c32(4))),
             set(i, add(get(i), c32(4))),
             brIf(top, i32.lt_s(get(i), get(n))),
@@ -230,7 +227,6 @@ export function addActSimd(cx: KernelContext): Func {
         ...exact.setup(get(ch), field(DESC.seg)),
         set(sp, get(sLo)),
         set(tp, get(t32)),
-        set(fp, get(tf)),
         set(op, get(out)),
         if_(
           i32.load(get(ch), CHAN.two),

@@ -58,7 +58,7 @@ export function addAct(
             if_(
               i32.eq(get(mode), c32(3)),
               [call(actExact, get(ch), get(sLo), get(sHi), get(tf), get(n), get(out))],
-              [call(actSimd, get(ch), get(sLo), get(t32), get(tf), get(n), get(out), i32.eq(get(mode), c32(2)))],
+              [call(actSimd, get(ch), get(sLo), get(t32), get(n), get(out), i32.eq(get(mode), c32(2)))],
             ),
           ],
         ),
