@@ -14,7 +14,7 @@ import { kernelRuntime } from '../src/kpu/wasm/runtime.js';
 import { type ActivationSegment, type BatchNormEntry } from '../src/kmodel-parser/kpu-layer-argument.js';
 import type { KpuConvParams } from '../src/kmodel-parser/model.js';
 import { AI_SRAM_BYTES } from '../src/chip.js';
-import { kpuRowLayout } from '../src/kpu/layout.js';
+import { kpuRowLayout, kpuUpload } from '../src/kpu/layout.js';
 import {
   GOLDEN_NUMERICS,
   NNCASE01_NUMERICS,
@@ -362,6 +362,90 @@ describe('wasm kernel across SIMD window edges (ReLU6 steps)', () => {
       expect(lastWasmRunFallbacks()).toBe(expected);
     },
   );
+});
+
+describe('wasm kernel: 8 pixels a step where the window reaches the constant bottom', () => {
+  // One channel, acc = x0 + 255·(x1 + … + x15) over 16 input channels (0 .. 975 630), bn = acc·mul·2^−15
+  // + add from below 0 to past the table's top, so the channel takes the checked loop with a window
+  // open at the bottom. Its pixels are chosen around each edge (61 accumulators each, a few hundred
+  // bn either side, so whole 8-pixel groups fall on one side), the rest at random; in order and shuffled.
+  //  - ReLU6 steps: the bottom (bn ≤ 0 → 0), far below it, the split of the window's two pieces
+  //    (8 265 995), where the first piece's formula would round up and the second's does not
+  //    (8 273 921 .. 8 274 163), the window's end (8 274 163: lanes past it fall back), the top
+  //    (8 339 508 → 255).
+  //  - A raised bottom: 10 for bn ≤ 0, then 10 + bn·2^−15 (whose formula gives 9, 8, … below 0,
+  //    so the bottom's value must be selected), then a constant 140 from bn = 4 000 000 (the top).
+  const RAISED = [
+    seg(-(2 ** 35), 0, 0, 10),
+    seg(0, 32, 20, 10),
+    seg(4_000_000, 0, 0, 140),
+    ...new Array(13).fill(seg(2 ** 35 - 1, 0, 0, 140)),
+  ];
+  const cases: [string, ActivationSegment[], BatchNormEntry, number[]][] = [
+    [
+      'ReLU6 steps',
+      RELU6,
+      { norm_mul: 10 * 32768, norm_add: -300_000, norm_shift: 15 },
+      [0, -200_000, 8241491, 8265995, 8274042, 8274163, 8339508],
+    ],
+    [
+      'a raised bottom',
+      RAISED,
+      { norm_mul: 5 * 32768, norm_add: -300_000, norm_shift: 15 },
+      [0, -100_000, -30_000, 4_000_000],
+    ],
+  ];
+  const IC = 16;
+  const W = 61;
+  const H = 7; // 427 pixels: not a multiple of 8, so the last ones take a 4-pixel step
+  const weights = Uint8Array.from({ length: IC }, (_, k) => (k === 0 ? 1 : 255));
+  describe.each(cases)('%s', (_, table, bn, edges) => {
+    const c = prepareKpuConv(params(IC, 1, W, H, weights, [bn], table), 1, { layer: 0, type: 'test' });
+    const chan = new DataView(wasmPlan(c).chan.buffer);
+    const lcg = new Lcg(77);
+    const accMax = 255 + 255 * 255 * (IC - 1);
+    const accs: number[] = [];
+    for (const e of edges) {
+      const at = Math.round(((e - bn.norm_add) * 2 ** 15) / bn.norm_mul);
+      for (let d = -30; d <= 30; d++) accs.push(Math.min(accMax, Math.max(0, at + d)));
+    }
+    while (accs.length < W * H) accs.push(lcg.below(accMax + 1));
+    const shuffled = accs.slice();
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = lcg.below(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    it('the channel takes the windowed SIMD path with a window open at the bottom', () => {
+      expect(chan.getInt32(CHAN.mode, true)).toBe(2);
+      expect(chan.getFloat64(CHAN.lo, true)).toBe(-Infinity);
+    });
+    it.each([
+      ['in order', accs],
+      ['shuffled', shuffled],
+    ])('wasm == reference, pixels %s', (_, order) => {
+      // the input planes: x0 = acc mod 255, then acc / 255 spread over x1 … x15 (≤ 255 each)
+      const planes = new Uint8Array(IC * W * H);
+      order.forEach((acc, i) => {
+        planes[i] = acc % 255;
+        let q = Math.floor(acc / 255);
+        for (let k = 1; k < IC; k++, q -= Math.min(q, 255)) planes[k * W * H + i] = Math.min(q, 255);
+      });
+      const ram = new Uint8Array(AI_SRAM_BYTES);
+      kpuUpload(planes, [1, IC, H, W], ram, c.input.address);
+      const a = ram.slice();
+      const b = ram.slice();
+      runKpuConvReference(c, a, GOLDEN_NUMERICS);
+      runKpuConvWasm(c, b, GOLDEN_NUMERICS);
+      expect(Buffer.compare(a, b)).toBe(0);
+      // every side of every edge is in the output: the bottom, rising values, the top
+      const out = a.subarray(c.output.address, c.output.address + c.output.bytes);
+      const bottom = table[0].bias;
+      const top = table === RELU6 ? 255 : 140;
+      expect(out.includes(bottom)).toBe(true);
+      expect(out.includes(top)).toBe(true);
+      expect(out.some((v) => v > bottom && v < top)).toBe(true);
+    });
+  });
 });
 
 describe('outputMonotone', () => {

@@ -18,9 +18,11 @@
  *   act      acc → batch-norm → activation. `actScalar` is kpu-numerics §6.3/§6.4 in wrapping i64 arithmetic,
  *            i.e. exactly the reference's int64 semantics, for any parameters. `actSimd` is the fast
  *            path for channels whose window (one or two segments' formulas) src/kpu/conv/wasm.ts
- *            proved exact (see there); lanes in the table's constant bottom or top take that value,
- *            other groups of 4 lanes outside the window take `actExact`'s arithmetic (the golden rules
- *            in branch-free f64 on channels prepare.ts proved exact) in f64x2 lanes, inline; exact
+ *            proved exact (see there); lanes in the table's constant bottom or top take that value
+ *            (8 pixels a step where the window reaches down to the bottom, as on ReLU's tables, and
+ *            no lane is past the first piece or the top; else 4), other groups of 4 lanes outside
+ *            the window take `actExact`'s arithmetic (the golden rules in branch-free f64 on
+ *            channels prepare.ts proved exact) in f64x2 lanes, inline; exact
  *            channels without a window run it through `actExactSimd`, and the scalar `actExact`
  *            keeps remainders and channels with 16-bit weights.
  *            `actPrepool` max-pools 2×2 the accumulators first on channels proven monotone.
