@@ -19,7 +19,12 @@ describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('b
     const kr = r.kpu_ratios as { models: { ratio: number; pairs: number }[] };
     expect(kr.models.length).toBeGreaterThan(0);
     for (const m of kr.models) expect(m.ratio > 0 && Number.isFinite(m.ratio) && m.pairs === 1).toBe(true);
-    const st = r.startup_ratio as { node_ms: number; version: { ratio: number }; info: { ratio: number } };
+    const st = r.startup_ratio as {
+      node_ms: number;
+      node_no_extra_ca_ms: number | null;
+      version: { ratio: number };
+      info: { ratio: number };
+    };
     const h = r.hash_gb_per_s as Record<string, number>;
     for (const k of ['memory', 'memory_plain', 'random', 'random_plain']) expect(h[k] > 0, k).toBe(true);
     for (const x of [st.node_ms, st.version.ratio, st.info.ratio]) expect(x > 0 && Number.isFinite(x)).toBe(true);
@@ -31,7 +36,13 @@ describe.skipIf(!canRun || !existsSync(join(REPO_ROOT, 'dist/bench/rss.js')))('b
       one_frame_wall_ms: number;
       first_frame_ms: number;
       first_frame_warm_ms: number;
+      first_frame_no_extra_ca_ms: number | null;
     };
+    // the runs without NODE_EXTRA_CA_CERTS are made only where the environment sets it
+    for (const x of [st.node_no_extra_ca_ms, mx.first_frame_no_extra_ca_ms]) {
+      if (process.env.NODE_EXTRA_CA_CERTS === undefined) expect(x).toBeNull();
+      else expect(x !== null && x > 0 && Number.isFinite(x)).toBe(true);
+    }
     const fr = r.face_image_ratio as { ratio: number; board_ms: number; pc_ms: number };
     expect(mx.first_frame_ms).toBeLessThan(mx.one_frame_wall_ms);
     for (const x of [

@@ -35,17 +35,24 @@ export interface Spread {
 
 function kpusimJson(
   args: string[],
-  env?: Record<string, string>,
+  env?: Record<string, string | undefined>,
 ): { doc: Record<string, unknown>; wallMs: number; stderr: string } {
   const t = performance.now();
   const r = spawnSync(process.execPath, [CLI, ...args, '--json'], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    env: env ? { ...process.env, ...env } : undefined,
+    env: env ? withEnv(env) : undefined,
   });
   const wallMs = performance.now() - t;
   if (r.status !== 0) throw new Error(`bench: kpusim ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
   return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs, stderr: r.stderr };
+}
+
+/** This process's environment with `over` applied (an undefined value removes the variable). */
+function withEnv(over: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...over };
+  for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];
+  return env;
 }
 
 /**
@@ -86,6 +93,14 @@ export function maixpyFrameRatio(
   readonly first_frame_warm_min: number;
   readonly first_frame_warm_max: number;
   readonly first_frame_warm_cpu_ms: number | null;
+  /**
+   * The cold first frame again without NODE_EXTRA_CA_CERTS in the environment, where it is set: Node
+   * reads and parses that certificate file when any process starts, before any of kpusim's code runs
+   * (null where it is not set).
+   */
+  readonly first_frame_no_extra_ca_ms: number | null;
+  readonly first_frame_no_extra_ca_min: number | null;
+  readonly first_frame_no_extra_ca_max: number | null;
 } {
   const ratios: number[] = [];
   const pcPerFrame: number[] = [];
@@ -107,6 +122,8 @@ export function maixpyFrameRatio(
   const firstCpu: number[] = [];
   const warm: number[] = [];
   const warmCpu: number[] = [];
+  const noCa: number[] = [];
+  const caSet = process.env.NODE_EXTRA_CA_CERTS !== undefined;
   const caches = mkdtempSync(join(tmpdir(), 'kpusim-bench-cache-'));
   try {
     const warmDir = join(caches, 'warm');
@@ -126,6 +143,10 @@ export function maixpyFrameRatio(
       );
       warm.push(w.ms);
       warmCpu.push(w.cpuMs);
+      if (caSet) {
+        const env = { KPUSIM_TRACE: '1', KPUSIM_CACHE_DIR: join(caches, `no-ca-${i}`), NODE_EXTRA_CA_CERTS: undefined };
+        noCa.push(traced(kpusimJson(['maixpy', SCRIPT, '--camera', IMAGES[0]], env).stderr, 'lcd_display').ms);
+      }
     }
   } finally {
     rmSync(caches, { recursive: true, force: true });
@@ -143,6 +164,9 @@ export function maixpyFrameRatio(
     first_frame_warm_min: r3(Math.min(...warm)),
     first_frame_warm_max: r3(Math.max(...warm)),
     first_frame_warm_cpu_ms: warmCpu.every(Number.isFinite) ? r3(median(warmCpu)) : null,
+    first_frame_no_extra_ca_ms: caSet ? r3(median(noCa)) : null,
+    first_frame_no_extra_ca_min: caSet ? r3(Math.min(...noCa)) : null,
+    first_frame_no_extra_ca_max: caSet ? r3(Math.max(...noCa)) : null,
   };
 }
 

@@ -236,7 +236,9 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   await yieldToEventLoop();
   // Process start of the CLI against a bare Node (quick mode: one pair, to prove it works).
   const startup = startupRatio(opts.quick ? 1 : 9);
-  log(`startup: --version ×${startup.version.ratio}, info ×${startup.info.ratio} of node -e 0`);
+  log(
+    `startup: --version ×${startup.version.ratio}, info ×${startup.info.ratio} of node -e 0 (${startup.node_ms} ms${startup.node_no_extra_ca_ms === null ? '' : `; ${startup.node_no_extra_ca_ms} ms without NODE_EXTRA_CA_CERTS`})`,
+  );
   await yieldToEventLoop();
   // Sweeps on two cores: golden check with --jobs 2 against --jobs 1 (quick mode: a small sweep, one
   // pair). 160 detector cases take seconds in one thread: long enough for a worker's start (loading,
@@ -253,6 +255,10 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<Record<stri
   log(
     `maixpy: first frame with the camera file in the image cache ${maixpy.first_frame_warm_ms} ms (${maixpy.first_frame_warm_min}–${maixpy.first_frame_warm_max})${maixpy.first_frame_warm_cpu_ms === null ? '' : `, ${maixpy.first_frame_warm_cpu_ms} ms of it the main thread's CPU`}`,
   );
+  if (maixpy.first_frame_no_extra_ca_ms !== null)
+    log(
+      `maixpy: first frame without NODE_EXTRA_CA_CERTS (set here: Node loads those certificates as any process starts) ${maixpy.first_frame_no_extra_ca_ms} ms (${maixpy.first_frame_no_extra_ca_min}–${maixpy.first_frame_no_extra_ca_max})`,
+    );
   await yieldToEventLoop();
   const face = faceImageRatio(opts.quick ? 1 : 8);
   log(`face recognize: PC ×${face.ratio} of the board's time per image (${face.min}–${face.max})`);
@@ -380,7 +386,7 @@ async function cli(): Promise<void> {
   ] as const)
     rows.push([
       `process start: kpusim ${k}`,
-      `×${v.ratio} of node -e 0 (${v.min}–${v.max}, ${v.pairs} pairs; ${v.ms} ms, node ${st.node_ms} ms)`,
+      `×${v.ratio} of node -e 0 (${v.min}–${v.max}, ${v.pairs} pairs; ${v.ms} ms, node ${st.node_ms} ms${st.node_no_extra_ca_ms === null ? '' : `, ${st.node_no_extra_ca_ms} ms without NODE_EXTRA_CA_CERTS`})`,
     ]);
   const jb = r.jobs_speedup as JobsFigures;
   rows.push([
@@ -390,7 +396,7 @@ async function cli(): Promise<void> {
   const mx = r.maixpy_frame_ratio as ReturnType<typeof maixpyFrameRatio>;
   rows.push([
     'maixpy face_recognition.py (steady state)',
-    `PC ×${mx.ratio} of the board's time per frame (${mx.min}–${mx.max}, ${mx.n} runs; ${mx.pc_ms_per_frame} ms vs ${mx.board_ms_per_frame} ms); a one-frame run ${mx.one_frame_wall_ms} ms wall, its first frame ${mx.first_frame_ms} ms after the process started (${mx.first_frame_min}–${mx.first_frame_max}${mx.first_frame_cpu_ms === null ? '' : `; main thread CPU ${mx.first_frame_cpu_ms} ms`}), ${mx.first_frame_warm_ms} ms with the camera file in the image cache (${mx.first_frame_warm_min}–${mx.first_frame_warm_max})`,
+    `PC ×${mx.ratio} of the board's time per frame (${mx.min}–${mx.max}, ${mx.n} runs; ${mx.pc_ms_per_frame} ms vs ${mx.board_ms_per_frame} ms); a one-frame run ${mx.one_frame_wall_ms} ms wall, its first frame ${mx.first_frame_ms} ms after the process started (${mx.first_frame_min}–${mx.first_frame_max}${mx.first_frame_cpu_ms === null ? '' : `; main thread CPU ${mx.first_frame_cpu_ms} ms`}), ${mx.first_frame_warm_ms} ms with the camera file in the image cache (${mx.first_frame_warm_min}–${mx.first_frame_warm_max})${mx.first_frame_no_extra_ca_ms === null ? '' : `, ${mx.first_frame_no_extra_ca_ms} ms without NODE_EXTRA_CA_CERTS (${mx.first_frame_no_extra_ca_min}–${mx.first_frame_no_extra_ca_max})`}`,
   ]);
   const fr = r.face_image_ratio as ReturnType<typeof faceImageRatio>;
   rows.push([

@@ -23,6 +23,11 @@ export interface RatioSpread {
 
 export interface StartupFigures {
   readonly node_ms: number;
+  /**
+   * `node -e 0` without NODE_EXTRA_CA_CERTS, where the environment sets it (null elsewhere): Node reads
+   * and parses that certificate file as any process starts.
+   */
+  readonly node_no_extra_ca_ms: number | null;
   readonly version: RatioSpread;
   readonly info: RatioSpread;
 }
@@ -59,5 +64,11 @@ export function startupRatio(pairs: number): StartupFigures {
       ms: r3(median(ms)),
     };
   }
-  return { node_ms: r3(median(nodeMs)), version: out.version, info: out.info };
+  let noCa: number | null = null;
+  if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    noCa = r3(median(Array.from({ length: pairs }, () => wallMs(bare, env))));
+  }
+  return { node_ms: r3(median(nodeMs)), node_no_extra_ca_ms: noCa, version: out.version, info: out.info };
 }

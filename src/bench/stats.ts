@@ -10,9 +10,9 @@ export const median = (xs: readonly number[]): number => {
 export const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Wall time of `node ARGS` in milliseconds (a failure ends the bench with its stderr). */
-export function wallMs(args: readonly string[]): number {
+export function wallMs(args: readonly string[], env?: NodeJS.ProcessEnv): number {
   const t = performance.now();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   const ms = performance.now() - t;
   if (r.status !== 0) throw new Error(`bench: node ${args.join(' ')} exited with ${r.status}: ${String(r.stderr)}`);
   return ms;
