@@ -203,7 +203,7 @@ describe('quantized_binary (0x11)', () => {
       { numRuns: 3000 },
     );
   });
-  it('a prepared kernel gives the same from its second run on, when it reads a table of byte pairs', () => {
+  it('a prepared kernel gives the same over runs, reading the byte pairs it met before from its table', () => {
     const n = 2048;
     const s = [1, 2, 32, 32];
     fc.assert(
