@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, r3 } from './stats.js';
+import { median, r3, withEnv } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/kpusim.js');
@@ -46,13 +46,6 @@ function kpusimJson(
   const wallMs = performance.now() - t;
   if (r.status !== 0) throw new Error(`bench: kpusim ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
   return { doc: JSON.parse(r.stdout) as Record<string, unknown>, wallMs, stderr: r.stderr };
-}
-
-/** This process's environment with `over` applied (an undefined value removes the variable). */
-function withEnv(over: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...over };
-  for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];
-  return env;
 }
 
 /**

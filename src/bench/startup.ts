@@ -6,7 +6,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, r3, wallMs } from './stats.js';
+import { median, r3, wallMs, withEnv } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO, 'bin/kpusim.js');
@@ -66,8 +66,7 @@ export function startupRatio(pairs: number): StartupFigures {
   }
   let noCa: number | null = null;
   if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
-    const env = { ...process.env };
-    delete env.NODE_EXTRA_CA_CERTS;
+    const env = withEnv({ NODE_EXTRA_CA_CERTS: undefined });
     noCa = r3(median(Array.from({ length: pairs }, () => wallMs(bare, env))));
   }
   return { node_ms: r3(median(nodeMs)), node_no_extra_ca_ms: noCa, version: out.version, info: out.info };

@@ -9,7 +9,14 @@ export const median = (xs: readonly number[]): number => {
 
 export const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Wall time of `node ARGS` in milliseconds (a failure ends the bench with its stderr). */
+/** This process's environment with `over` applied (an undefined value removes the variable). */
+export function withEnv(over: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...over };
+  for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];
+  return env;
+}
+
+/** Wall time of `node ARGS` in milliseconds, in `env` (default: this process's); a failure ends the bench. */
 export function wallMs(args: readonly string[], env?: NodeJS.ProcessEnv): number {
   const t = performance.now();
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
